@@ -1,0 +1,98 @@
+/**
+ * bun:ffi adapter. Bun hands pointers around as numbers; pymem's `ptr` is declared as `u64` so that Bun's own
+ * trampoline converts to and from bigint (cheaper than converting in JavaScript).
+ * @module
+ */
+import { CFunction, CString, dlopen, FFIType, toArrayBuffer } from "bun:ffi";
+import { type Backend, type FnDef, type NativeFn, type NativeLibrary, type NativeType, structSize } from "./types.ts";
+
+const TYPES: Record<NativeType, FFIType> = {
+  void: FFIType.void,
+  i32: FFIType.i32,
+  u32: FFIType.u32,
+  i64: FFIType.i64,
+  u64: FFIType.u64,
+  isize: FFIType.i64_fast,
+  usize: FFIType.u64_fast,
+  f64: FFIType.f64,
+  ptr: FFIType.u64,
+  buffer: FFIType.ptr,
+};
+
+/**
+ * bun:ffi cannot return a struct by value. On x86-64 SysV a struct larger than 16 bytes is returned through a
+ * hidden pointer passed as the first argument (and echoed in RAX), so the call is declared with that pointer made
+ * explicit. Other ABIs (aarch64 passes it in x8) cannot be expressed: callers get an error and use another path.
+ */
+function lower(def: FnDef): { args: FFIType[]; returns: FFIType; sret: number } {
+  const args = def.args.map((t) => TYPES[t]);
+  if (typeof def.ret === "string") return { args, returns: TYPES[def.ret], sret: 0 };
+  const size = structSize(def.ret);
+  if (process.arch !== "x64" || size <= 16) {
+    throw new Error(`bun:ffi cannot return a ${size}-byte struct by value on ${process.arch}`);
+  }
+  return { args: [FFIType.ptr, ...args], returns: FFIType.ptr, sret: size };
+}
+
+function withStructReturn(call: NativeFn, size: number): NativeFn {
+  return (...args: unknown[]) => {
+    const out = new Uint8Array(size);
+    call(out, ...args);
+    return out;
+  };
+}
+
+export const backend: Backend = {
+  name: "bun",
+  open<S extends Record<string, FnDef>>(path: string, symbols: S): NativeLibrary<S> {
+    const lowered: Record<string, { args: FFIType[]; returns: FFIType }> = {};
+    const sret: Record<string, number> = {};
+    const bound: Record<string, NativeFn | null> = {};
+    const optional: string[] = [];
+    for (const [name, def] of Object.entries(symbols)) {
+      // bun:ffi fails the whole dlopen on a missing symbol, so optional ones are bound one at a time below.
+      if (def.optional) { optional.push(name); continue; }
+      const l = lower(def);
+      lowered[name] = { args: l.args, returns: l.returns };
+      sret[name] = l.sret;
+    }
+    const lib = dlopen(path, lowered);
+    for (const [name, f] of Object.entries(lib.symbols)) {
+      bound[name] = sret[name] ? withStructReturn(f as NativeFn, sret[name]) : (f as NativeFn);
+    }
+    const extra: { close(): void }[] = [];
+    for (const name of optional) {
+      try {
+        const l = lower(symbols[name]);
+        const one = dlopen(path, { [name]: { args: l.args, returns: l.returns } });
+        extra.push(one);
+        const f = one.symbols[name] as NativeFn;
+        bound[name] = l.sret ? withStructReturn(f, l.sret) : f;
+      } catch {
+        bound[name] = null;
+      }
+    }
+    return {
+      symbols: bound as NativeLibrary<S>["symbols"],
+      close() {
+        for (const e of extra) e.close();
+        lib.close();
+      },
+    };
+  },
+  fn(address: bigint, def: FnDef): NativeFn {
+    const l = lower(def);
+    // deno-lint-ignore no-explicit-any
+    const f = CFunction({ ptr: Number(address) as any, args: l.args, returns: l.returns }) as unknown as NativeFn;
+    return l.sret ? withStructReturn(f, l.sret) : f;
+  },
+  view(address: bigint, length: number): ArrayBuffer {
+    if (length === 0) return new ArrayBuffer(0);
+    // deno-lint-ignore no-explicit-any
+    return toArrayBuffer(Number(address) as any, 0, length) as ArrayBuffer;
+  },
+  cstring(address: bigint): string {
+    // deno-lint-ignore no-explicit-any
+    return new CString(Number(address) as any).toString();
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * koffi 3 adapter (Node). koffi already uses bigint for pointers, but returns NULL as `null` and 64-bit integers
+ * as numbers when they fit; results are normalised to pymem's vocabulary here.
+ * @module
+ */
+import koffi from "koffi";
+import type { Backend, FnDef, NativeFn, NativeLibrary, NativeType, StructType } from "./types.ts";
+
+const TYPES: Record<NativeType, string> = {
+  void: "void",
+  i32: "int32_t",
+  u32: "uint32_t",
+  i64: "int64_t",
+  u64: "uint64_t",
+  isize: "intptr_t",
+  usize: "size_t",
+  f64: "double",
+  ptr: "void *",
+  buffer: "void *",
+};
+
+let structCount = 0;
+function returnType(def: FnDef): string | ReturnType<typeof koffi.struct> {
+  if (typeof def.ret === "string") return TYPES[def.ret];
+  const fields: Record<string, string> = {};
+  (def.ret as StructType).struct.forEach((t, i) => (fields[`f${i}`] = TYPES[t]));
+  return koffi.struct(`pymem_struct_${structCount++}`, fields);
+}
+
+/** Wrap a koffi function so its result follows pymem's conventions (fixed arity keeps the hot path cheap). */
+function adapt(f: NativeFn, def: FnDef): NativeFn {
+  const ret = def.ret;
+  if (ret === "ptr") {
+    switch (def.args.length) {
+      case 0: return () => f() ?? 0n;
+      case 1: return (a: unknown) => f(a) ?? 0n;
+      case 2: return (a: unknown, b: unknown) => f(a, b) ?? 0n;
+      default: return (...a: unknown[]) => f(...a) ?? 0n;
+    }
+  }
+  if (ret === "i64" || ret === "u64") return (...a: unknown[]) => BigInt(f(...a));
+  if (ret === "isize" || ret === "usize") return (...a: unknown[]) => Number(f(...a));
+  if (typeof ret !== "string") {
+    // koffi decodes a returned struct into an object; hand back its bytes like the other adapters.
+    const type = returnType(def);
+    return (...a: unknown[]) => {
+      const out = new Uint8Array(koffi.sizeof(type));
+      koffi.encode(out, type, f(...a));
+      return out;
+    };
+  }
+  return f;
+}
+
+export const backend: Backend = {
+  name: "koffi",
+  open<S extends Record<string, FnDef>>(path: string, symbols: S): NativeLibrary<S> {
+    const lib = koffi.load(path);
+    const bound: Record<string, NativeFn | null> = {};
+    for (const [name, def] of Object.entries(symbols)) {
+      try {
+        bound[name] = adapt(lib.func(name, returnType(def), def.args.map((t) => TYPES[t])), def);
+      } catch (e) {
+        if (!def.optional) throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
+        bound[name] = null;
+      }
+    }
+    return { symbols: bound as NativeLibrary<S>["symbols"], close: () => lib.unload() };
+  },
+  fn(address: bigint, def: FnDef): NativeFn {
+    const proto = koffi.proto(returnType(def), def.args.map((t) => TYPES[t]));
+    return adapt(koffi.decode(address, proto), def);
+  },
+  view(address: bigint, length: number): ArrayBuffer {
+    if (length === 0) return new ArrayBuffer(0);
+    return koffi.view(address, length);
+  },
+  cstring(address: bigint): string {
+    return koffi.decode.string(address);
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * The one symbol table: every C function pymem calls by name, with its C prototype beside it.
+ *
+ * `python` holds libpython's exported API. Functions that only some versions export are `optional` and checked
+ * where a feature needs them. Hidden (non-exported) functions are not here: they are found through the ELF
+ * `.symtab` and called by address with the prototypes in `hidden` (see lib/symbols.ts).
+ * `libc` holds the few C library functions pymem needs (global loading, symbol addresses, capturing a FILE*).
+ * @module
+ */
+import type { FnDef } from "./types.ts";
+
+/** `PyStatus { int _type; const char *func; const char *err_msg; int exitcode; }`, returned by value. */
+export const PyStatus = { struct: ["i32", "ptr", "ptr", "i32"] } as const;
+
+export const python = {
+  // --- version and lifecycle
+  Py_GetVersion: { args: [], ret: "ptr" }, //                    const char *Py_GetVersion(void)
+  Py_IsInitialized: { args: [], ret: "i32" }, //                 int Py_IsInitialized(void)
+  Py_InitializeEx: { args: ["i32"], ret: "void" }, //            void Py_InitializeEx(int initsigs)
+  Py_FinalizeEx: { args: [], ret: "i32" }, //                    int Py_FinalizeEx(void)
+  PyPreConfig_InitPythonConfig: { args: ["buffer"], ret: "void" }, // void PyPreConfig_InitPythonConfig(PyPreConfig *config)
+  Py_PreInitialize: { args: ["buffer"], ret: PyStatus }, //     PyStatus Py_PreInitialize(const PyPreConfig *src_config)
+  // --- GIL and thread states
+  PyGILState_Ensure: { args: [], ret: "i32" }, //                PyGILState_STATE PyGILState_Ensure(void)
+  PyGILState_Release: { args: ["i32"], ret: "void" }, //         void PyGILState_Release(PyGILState_STATE)
+  PyGILState_Check: { args: [], ret: "i32" }, //                 int PyGILState_Check(void)
+  PyEval_SaveThread: { args: [], ret: "ptr" }, //                PyThreadState *PyEval_SaveThread(void)
+  PyEval_RestoreThread: { args: ["ptr"], ret: "void" }, //       void PyEval_RestoreThread(PyThreadState *)
+  PyThreadState_Get: { args: [], ret: "ptr" }, //                PyThreadState *PyThreadState_Get(void)
+  PyThreadState_Swap: { args: ["ptr"], ret: "ptr" }, //          PyThreadState *PyThreadState_Swap(PyThreadState *)
+  PyInterpreterState_Main: { args: [], ret: "ptr" }, //          PyInterpreterState *PyInterpreterState_Main(void)
+  PyInterpreterState_Head: { args: [], ret: "ptr" }, //          PyInterpreterState *PyInterpreterState_Head(void)
+  PyInterpreterState_Next: { args: ["ptr"], ret: "ptr" }, //     PyInterpreterState *PyInterpreterState_Next(PyInterpreterState *)
+  PyInterpreterState_GetID: { args: ["ptr"], ret: "i64" }, //    int64_t PyInterpreterState_GetID(PyInterpreterState *)
+  Py_NewInterpreterFromConfig: { args: ["buffer", "buffer"], ret: PyStatus, optional: true }, // PyStatus Py_NewInterpreterFromConfig(PyThreadState **tstate_p, const PyInterpreterConfig *config)  3.12+
+  Py_NewInterpreter: { args: [], ret: "ptr" }, //                PyThreadState *Py_NewInterpreter(void)
+  Py_EndInterpreter: { args: ["ptr"], ret: "void" }, //          void Py_EndInterpreter(PyThreadState *tstate)
+  PyInterpreterState_Get: { args: [], ret: "ptr", optional: true }, //  PyInterpreterState *PyInterpreterState_Get(void)  3.9+
+  _PyInterpreterState_Get: { args: [], ret: "ptr", optional: true }, // 3.8 spelling of the above
+  // --- running code and errors
+  PyRun_StringFlags: { args: ["buffer", "i32", "ptr", "ptr", "ptr"], ret: "ptr" }, // PyObject *PyRun_StringFlags(const char *str, int start, PyObject *globals, PyObject *locals, PyCompilerFlags *flags)
+  PyImport_AddModule: { args: ["buffer"], ret: "ptr" }, //       PyObject *PyImport_AddModule(const char *name)   (borrowed)
+  PyModule_GetDict: { args: ["ptr"], ret: "ptr" }, //            PyObject *PyModule_GetDict(PyObject *module)     (borrowed)
+  PyDict_New: { args: [], ret: "ptr" }, //                       PyObject *PyDict_New(void)
+  PyDict_SetItemString: { args: ["ptr", "buffer", "ptr"], ret: "i32" }, // int PyDict_SetItemString(PyObject *p, const char *key, PyObject *val)
+  PyDict_GetItemString: { args: ["ptr", "buffer"], ret: "ptr" }, // PyObject *PyDict_GetItemString(PyObject *p, const char *key)  (borrowed)
+  Py_IncRef: { args: ["ptr"], ret: "void" }, //                  void Py_IncRef(PyObject *)
+  Py_DecRef: { args: ["ptr"], ret: "void" }, //                  void Py_DecRef(PyObject *)
+  PyErr_Occurred: { args: [], ret: "ptr" }, //                   PyObject *PyErr_Occurred(void)
+  PyErr_Fetch: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback)
+  PyErr_NormalizeException: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_NormalizeException(PyObject **exc, PyObject **val, PyObject **tb)
+  PyErr_Clear: { args: [], ret: "void" }, //                     void PyErr_Clear(void)
+  // --- converting results
+  PyObject_Repr: { args: ["ptr"], ret: "ptr" }, //               PyObject *PyObject_Repr(PyObject *o)
+  PyObject_Str: { args: ["ptr"], ret: "ptr" }, //                PyObject *PyObject_Str(PyObject *o)
+  PyType_IsSubtype: { args: ["ptr", "ptr"], ret: "i32" }, //     int PyType_IsSubtype(PyTypeObject *a, PyTypeObject *b)
+  PyObject_IsTrue: { args: ["ptr"], ret: "i32" }, //             int PyObject_IsTrue(PyObject *o)
+  PyUnicode_AsUTF8AndSize: { args: ["ptr", "buffer"], ret: "ptr" }, // const char *PyUnicode_AsUTF8AndSize(PyObject *unicode, Py_ssize_t *size)
+  PyLong_AsLongLongAndOverflow: { args: ["ptr", "buffer"], ret: "i64" }, // long long PyLong_AsLongLongAndOverflow(PyObject *obj, int *overflow)
+  PyFloat_AsDouble: { args: ["ptr"], ret: "f64" }, //            double PyFloat_AsDouble(PyObject *pyfloat)
+  PyBytes_AsStringAndSize: { args: ["ptr", "buffer", "buffer"], ret: "i32" }, // int PyBytes_AsStringAndSize(PyObject *obj, char **buffer, Py_ssize_t *length)
+  // --- memory domains (PyMem_Raw* need no GIL; PyMem_* and PyObject_* do)
+  PyMem_RawMalloc: { args: ["usize"], ret: "ptr" }, //           void *PyMem_RawMalloc(size_t n)
+  PyMem_RawCalloc: { args: ["usize", "usize"], ret: "ptr" }, //  void *PyMem_RawCalloc(size_t nelem, size_t elsize)
+  PyMem_RawRealloc: { args: ["ptr", "usize"], ret: "ptr" }, //   void *PyMem_RawRealloc(void *p, size_t n)
+  PyMem_RawFree: { args: ["ptr"], ret: "void" }, //              void PyMem_RawFree(void *p)
+  PyMem_Malloc: { args: ["usize"], ret: "ptr" }, //              void *PyMem_Malloc(size_t n)
+  PyMem_Calloc: { args: ["usize", "usize"], ret: "ptr" }, //     void *PyMem_Calloc(size_t nelem, size_t elsize)
+  PyMem_Realloc: { args: ["ptr", "usize"], ret: "ptr" }, //      void *PyMem_Realloc(void *p, size_t n)
+  PyMem_Free: { args: ["ptr"], ret: "void" }, //                 void PyMem_Free(void *p)
+  PyObject_Malloc: { args: ["usize"], ret: "ptr" }, //           void *PyObject_Malloc(size_t n)
+  PyObject_Calloc: { args: ["usize", "usize"], ret: "ptr" }, //  void *PyObject_Calloc(size_t nelem, size_t elsize)
+  PyObject_Realloc: { args: ["ptr", "usize"], ret: "ptr" }, //   void *PyObject_Realloc(void *p, size_t n)
+  PyObject_Free: { args: ["ptr"], ret: "void" }, //              void PyObject_Free(void *p)
+  // --- allocator control
+  PyMem_GetAllocator: { args: ["i32", "buffer"], ret: "void" }, // void PyMem_GetAllocator(PyMemAllocatorDomain domain, PyMemAllocatorEx *allocator)
+  PyMem_SetAllocator: { args: ["i32", "buffer"], ret: "void" }, // void PyMem_SetAllocator(PyMemAllocatorDomain domain, PyMemAllocatorEx *allocator)
+  PyMem_SetupDebugHooks: { args: [], ret: "void" }, //           void PyMem_SetupDebugHooks(void)
+  PyObject_GetArenaAllocator: { args: ["buffer"], ret: "void" }, // void PyObject_GetArenaAllocator(PyObjectArenaAllocator *allocator)
+  PyObject_SetArenaAllocator: { args: ["buffer"], ret: "void" }, // void PyObject_SetArenaAllocator(PyObjectArenaAllocator *allocator)
+  _PyMem_GetCurrentAllocatorName: { args: [], ret: "ptr" }, //   const char *_PyMem_GetCurrentAllocatorName(void)
+  _PyObject_DebugMallocStats: { args: ["ptr"], ret: "i32" }, //  int _PyObject_DebugMallocStats(FILE *out)
+  _Py_GetAllocatedBlocks: { args: [], ret: "isize", optional: true }, // Py_ssize_t _Py_GetAllocatedBlocks(void)  exported up to 3.11
+} as const satisfies Record<string, FnDef>;
+
+export const libc = {
+  dlopen: { args: ["buffer", "i32"], ret: "ptr" }, //            void *dlopen(const char *filename, int flags)
+  dlsym: { args: ["ptr", "buffer"], ret: "ptr" }, //             void *dlsym(void *handle, const char *symbol)
+  dlerror: { args: [], ret: "ptr" }, //                          char *dlerror(void)
+  dladdr: { args: ["ptr", "buffer"], ret: "i32" }, //            int dladdr(const void *addr, Dl_info *info)
+  open_memstream: { args: ["ptr", "ptr"], ret: "ptr" }, //       FILE *open_memstream(char **ptr, size_t *sizeloc)
+  fclose: { args: ["ptr"], ret: "i32" }, //                      int fclose(FILE *stream)
+  malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
+  free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
+} as const satisfies Record<string, FnDef>;

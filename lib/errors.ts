@@ -1,0 +1,47 @@
+/**
+ * The one error family of pymem.
+ *
+ * `PymemError` is thrown for everything pymem itself refuses or cannot do (a missing library, a symbol the loaded
+ * libpython lacks, a use after close, a corrupt ELF file). `PythonError` is a Python exception raised by code pymem
+ * ran. Plain `RangeError` / `TypeError` are used for bad arguments, as the platform does.
+ * @module
+ */
+
+/** What went wrong, in a form a program can branch on. */
+export type PymemErrorCode =
+  | "LIBRARY_NOT_FOUND"
+  | "UNSUPPORTED_VERSION"
+  | "UNSUPPORTED"
+  | "CLOSED"
+  | "ALLOCATION_FAILED"
+  | "INVALID_STATE"
+  | "ELF"
+  | "ATTACH"
+  | "PERMISSION";
+
+/** An error raised by pymem itself. `code` names the kind; `cause` keeps the underlying error where there is one. */
+export class PymemError extends Error {
+  override name = "PymemError";
+  readonly code: PymemErrorCode;
+  constructor(code: PymemErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A Python exception, carried into JavaScript with its type, message and formatted traceback. */
+export class PythonError extends Error {
+  override name = "PythonError";
+  /** The exception's type name, e.g. `"ZeroDivisionError"`. */
+  readonly type: string;
+  /** `str(exception)`. */
+  readonly value: string;
+  /** The formatted traceback (`traceback.format_exception`), empty when none could be produced. */
+  readonly traceback: string;
+  constructor(type: string, value: string, traceback: string) {
+    super(traceback ? `${type}: ${value}\n${traceback}` : `${type}: ${value}`);
+    this.type = type;
+    this.value = value;
+    this.traceback = traceback;
+  }
+}

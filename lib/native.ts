@@ -1,0 +1,88 @@
+/**
+ * The loaded libpython as pymem's internals see it: the bound API, libc, and typed access to raw memory.
+ * One `Native` exists per opened library; everything above it (Python, PyMemAllocator, the heap walker) goes
+ * through it rather than through a runtime adapter.
+ * @module
+ */
+import type { Backend, FnDef, NativeFn, NativeLibrary } from "../ffi/types.ts";
+import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
+
+export type PythonApi = NativeLibrary<typeof pythonSymbols>["symbols"];
+export type LibcApi = NativeLibrary<typeof libcSymbols>["symbols"];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A NUL-terminated UTF-8 copy of `s`, sized in bytes (not UTF-16 units). */
+export function cstr(s: string): Uint8Array {
+  return encoder.encode(s + "\0");
+}
+
+/** UTF-8 decoding of native bytes. */
+export function utf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+export class Native {
+  readonly backend: Backend;
+  readonly api: PythonApi;
+  readonly libc: LibcApi;
+  /** dlopen handle of libpython (RTLD_GLOBAL). */
+  readonly handle: bigint;
+  /** Resolved path of the loaded file. */
+  readonly path: string;
+  /** Address at which the file's vaddr 0 is mapped (dladdr's dli_fbase). */
+  readonly base: bigint;
+  readonly #fns = new Map<bigint, NativeFn>();
+
+  constructor(backend: Backend, api: PythonApi, libc: LibcApi, handle: bigint, path: string, base: bigint) {
+    this.backend = backend;
+    this.api = api;
+    this.libc = libc;
+    this.handle = handle;
+    this.path = path;
+    this.base = base;
+  }
+
+  /** Address of an exported symbol (function or data), or 0n. */
+  dlsym(name: string): bigint {
+    return this.libc.dlsym(this.handle, cstr(name));
+  }
+
+  /** A callable for a function address (cached per address; a prototype is fixed per address). */
+  fn(address: bigint, def: FnDef): NativeFn {
+    let f = this.#fns.get(address);
+    if (!f) this.#fns.set(address, (f = this.backend.fn(address, def)));
+    return f;
+  }
+
+  /** A Uint8Array over native memory (zero-copy). */
+  bytes(address: bigint, length: number): Uint8Array {
+    return new Uint8Array(this.backend.view(address, length));
+  }
+
+  /** A DataView over native memory (zero-copy). */
+  dataView(address: bigint, length: number): DataView {
+    return new DataView(this.backend.view(address, length));
+  }
+
+  u32(address: bigint): number {
+    return this.dataView(address, 4).getUint32(0, true);
+  }
+
+  u64(address: bigint): bigint {
+    return this.dataView(address, 8).getBigUint64(0, true);
+  }
+
+  i64(address: bigint): bigint {
+    return this.dataView(address, 8).getBigInt64(0, true);
+  }
+
+  setU64(address: bigint, value: bigint): void {
+    this.dataView(address, 8).setBigUint64(0, value, true);
+  }
+
+  cstring(address: bigint): string {
+    return this.backend.cstring(address);
+  }
+}

@@ -1,0 +1,532 @@
+/**
+ * `openPython()` and the `Python` handle: loading a libpython, its lifecycle, the GIL, running code, and the three
+ * memory domains.
+ * @module
+ */
+import { realpathSync } from "node:fs";
+import process from "node:process";
+import { loadBackend } from "../ffi/backend.ts";
+import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
+import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
+import { cstr, Native, utf8 } from "./native.ts";
+import { PymemError, PythonError } from "./errors.ts";
+import { checkAddress, checkSize } from "./checks.ts";
+
+/** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
+export interface PythonVersion {
+  major: number;
+  minor: number;
+  micro: number;
+  releaseLevel: "alpha" | "beta" | "candidate" | "final";
+  serial: number;
+  /** `PY_VERSION_HEX`, e.g. 0x030b07f0 for 3.11.7. */
+  hex: number;
+}
+
+/** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
+export type AllocatorName =
+  | "default"
+  | "pymalloc"
+  | "malloc"
+  | "debug"
+  | "pymalloc_debug"
+  | "malloc_debug"
+  | "mimalloc"
+  | "mimalloc_debug";
+
+/** Options of `openPython()`. */
+export interface OpenOptions extends LocateOptions {
+  /** The allocator to start CPython with (ignored with an error when the library is already initialized). */
+  allocator?: AllocatorName;
+}
+
+/** A value returned by `py.eval()`. */
+export type PyValue = number | bigint | string | boolean | null | Uint8Array;
+
+// PyMemAllocatorName, the PyPreConfig.allocator field (Include/cpython/pymem.h).
+const ALLOCATOR_IDS: Record<AllocatorName, number> = {
+  default: 1,
+  debug: 2,
+  malloc: 3,
+  malloc_debug: 4,
+  pymalloc: 5,
+  pymalloc_debug: 6,
+  mimalloc: 7,
+  mimalloc_debug: 8,
+};
+
+const RTLD_NOW = 0x2;
+const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
+const Py_file_input = 257;
+const Py_eval_input = 258;
+// PyTypeObject.tp_flags sits at offset 168 in every release build since 3.0; ob_type at 8 in PyObject.
+const OB_TYPE = 8n;
+const TP_FLAGS = 168n;
+const Py_TPFLAGS_LONG_SUBCLASS = 1n << 24n;
+const Py_TPFLAGS_BYTES_SUBCLASS = 1n << 27n;
+const Py_TPFLAGS_UNICODE_SUBCLASS = 1n << 28n;
+
+/** Parse "3.13.0rc1+ (main, …)" into a version. */
+export function parseVersion(text: string): PythonVersion {
+  const m = /^(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?/.exec(text);
+  if (!m) throw new PymemError("UNSUPPORTED_VERSION", `Cannot parse the Python version "${text}"`);
+  const [major, minor, micro] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const level = ({ a: "alpha", b: "beta", rc: "candidate" } as const)[m[4] as "a" | "b" | "rc"] ?? "final";
+  const serial = m[5] ? Number(m[5]) : 0;
+  const levelCode = { alpha: 0xa, beta: 0xb, candidate: 0xc, final: 0xf }[level];
+  const hex = ((major << 24) | (minor << 16) | (micro << 8) | (levelCode << 4) | serial) >>> 0;
+  return { major, minor, micro, releaseLevel: level, serial, hex };
+}
+
+// One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
+let processLibrary: { path: string; handles: Set<Python> } | undefined;
+
+/** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
+export async function openPython(options: OpenOptions = {}): Promise<Python> {
+  if (options.allocator !== undefined && !(options.allocator in ALLOCATOR_IDS)) {
+    throw new RangeError(
+      `Unknown allocator "${options.allocator}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`,
+    );
+  }
+  const backend = await loadBackend();
+  const libc = backend.open(libcName(), libcSymbols).symbols;
+  const failures: { path: string; source: string; error: string }[] = [];
+  for (const c of candidates(options, failures)) {
+    const native = tryLoad(backend, libc, c, failures);
+    if (native) return new Python(native, options, c);
+  }
+  const lines = failures.map((f) => `  - ${f.path} [${f.source}]: ${f.error}`).join("\n");
+  throw new PymemError(
+    "LIBRARY_NOT_FOUND",
+    `Cannot find a CPython 3.8+ shared library (libpython). Tried:\n${lines}\n` +
+      "Set PYMEM_LIBPYTHON to the path of a libpython shared library, or PYMEM_PYTHON to a python executable " +
+      "built with --enable-shared (or pass { library } / { executable } to openPython)",
+    { cause: new AggregateError(failures.map((f) => new Error(`${f.path}: ${f.error}`))) },
+  );
+}
+
+function libcName(): string {
+  if (process.platform === "darwin") return "libSystem.B.dylib";
+  return "libc.so.6";
+}
+
+/** Load one candidate globally; on failure record why and return undefined. */
+function tryLoad(
+  backend: Native["backend"],
+  libc: Native["libc"],
+  c: Candidate,
+  failures: { path: string; source: string; error: string }[],
+): Native | undefined {
+  const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
+  // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
+  // _interpreters) need libpython's symbols to be global to import.
+  const handle = libc.dlopen(cstr(c.path), RTLD_NOW | RTLD_GLOBAL);
+  if (handle === 0n) {
+    const err = libc.dlerror();
+    return fail(err ? backend.cstring(err) : "dlopen failed");
+  }
+  const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
+  if (pyGetVersion === 0n) return fail("not a libpython: it has no Py_GetVersion");
+  const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
+  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return fail("dladdr cannot place Py_GetVersion");
+  const resolved = realpathSync(backend.cstring(info[0]));
+  if (processLibrary && processLibrary.path !== resolved) {
+    return fail(
+      `this process already uses ${processLibrary.path}; one libpython per process (their global symbols clash)`,
+    );
+  }
+  let api;
+  try {
+    api = backend.open(resolved, pythonSymbols).symbols;
+  } catch (e) {
+    return fail(`missing part of the C API: ${(e as Error).message}`);
+  }
+  const version = parseVersion(backend.cstring(api.Py_GetVersion()));
+  if (version.major !== 3 || version.minor < 8) {
+    return fail(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`);
+  }
+  return new Native(backend, api, libc, handle, resolved, info[1]);
+}
+
+/** Validated size → number (RangeError / TypeError otherwise). */
+export { checkAddress, checkSize };
+
+/**
+ * One memory domain: `raw` (PyMem_Raw*, no GIL needed), `mem` (PyMem_*) or `obj` (PyObject_*), as C functions over
+ * bigint addresses. Sizes are validated before anything is called; a failed allocation throws.
+ */
+export class MemoryDomain {
+  readonly name: "raw" | "mem" | "obj";
+  readonly #py: Python;
+  readonly #malloc: (n: number) => bigint;
+  readonly #calloc: (n: number, s: number) => bigint;
+  readonly #realloc: (p: bigint, n: number) => bigint;
+  readonly #free: (p: bigint) => void;
+  readonly #needsGil: boolean;
+
+  constructor(py: Python, name: "raw" | "mem" | "obj", api: Native["api"]) {
+    this.#py = py;
+    this.name = name;
+    this.#needsGil = name !== "raw";
+    const fns = {
+      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
+      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
+      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
+    }[name];
+    [this.#malloc, this.#calloc, this.#realloc, this.#free] = fns as [
+      (n: number) => bigint,
+      (n: number, s: number) => bigint,
+      (p: bigint, n: number) => bigint,
+      (p: bigint) => void,
+    ];
+  }
+
+  /** Allocate `size` bytes. Throws PymemError("ALLOCATION_FAILED") instead of returning NULL. */
+  malloc(size: number): bigint {
+    if (!Number.isSafeInteger(size) || size < 0) checkSize(size, "size");
+    const p = this.#needsGil && !this.#py.holdsGil ? this.#py.withGIL(() => this.#malloc(size)) : this.#malloc(size);
+    if (p === 0n) throw allocationFailed(this.name, "malloc", size);
+    return p;
+  }
+
+  /** Allocate `count * size` zeroed bytes. */
+  calloc(count: number, size: number): bigint {
+    checkSize(count, "count");
+    checkSize(size, "size");
+    if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
+    const p = this.#needsGil && !this.#py.holdsGil
+      ? this.#py.withGIL(() => this.#calloc(count, size))
+      : this.#calloc(count, size);
+    if (p === 0n) throw allocationFailed(this.name, "calloc", count * size);
+    return p;
+  }
+
+  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
+  realloc(address: bigint, size: number): bigint {
+    checkAddress(address, "address");
+    checkSize(size, "size");
+    const p = this.#needsGil && !this.#py.holdsGil
+      ? this.#py.withGIL(() => this.#realloc(address, size))
+      : this.#realloc(address, size);
+    if (p === 0n) throw allocationFailed(this.name, "realloc", size);
+    return p;
+  }
+
+  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
+  free(address: bigint): void {
+    if (typeof address !== "bigint" || address < 0n) checkAddress(address, "address");
+    if (this.#needsGil && !this.#py.holdsGil) this.#py.withGIL(() => this.#free(address));
+    else this.#free(address);
+  }
+}
+
+function allocationFailed(domain: string, fn: string, size: number): PymemError {
+  return new PymemError("ALLOCATION_FAILED", `${domain}.${fn} could not allocate ${size} bytes`);
+}
+
+/** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */
+export class Python {
+  /** The bound C API and memory access; internal to pymem. */
+  readonly native: Native;
+  readonly version: PythonVersion;
+  /** Resolved path of the loaded libpython. */
+  readonly library: string;
+  /** Which FFI backend runs the calls. */
+  readonly backend: "bun" | "deno" | "koffi";
+  /** True when pymem initialized this interpreter (and so finalizes it on close). */
+  readonly owned: boolean;
+  /** Discovery step that produced the library, e.g. "PYMEM_LIBPYTHON". */
+  readonly source: string;
+  /** PyMem_Raw* (no GIL needed). */
+  readonly raw: MemoryDomain;
+  /** PyMem_* (GIL taken per call unless held with withGIL). */
+  readonly mem: MemoryDomain;
+  /** PyObject_* (GIL taken per call unless held with withGIL). */
+  readonly obj: MemoryDomain;
+
+  #closed = false;
+  #gilDepth = 0;
+  #mainThreadState = 0n;
+  #globals = 0n;
+  #none = 0n;
+  #bool = 0n;
+  #float = 0n;
+  readonly #closeHooks: (() => void)[] = [];
+
+  constructor(native: Native, options: OpenOptions, candidate: Candidate) {
+    this.native = native;
+    this.library = native.path;
+    this.backend = native.backend.name;
+    this.source = candidate.source;
+    const api = native.api;
+    this.version = this.#readVersion();
+    const initialized = api.Py_IsInitialized() !== 0;
+    if (initialized && options.allocator && options.allocator !== "default") {
+      throw new PymemError(
+        "INVALID_STATE",
+        `Cannot choose the allocator "${options.allocator}": ${this.library} is already initialized in this process`,
+      );
+    }
+    if (!initialized) {
+      if (options.allocator && options.allocator !== "default") this.#preInitialize(options.allocator);
+      // initsigs=0: the JavaScript host owns the process's signal handlers.
+      api.Py_InitializeEx(0);
+      // Py_InitializeEx leaves this thread holding the GIL; give it back so Python threads run while JS is idle.
+      this.#mainThreadState = api.PyEval_SaveThread();
+    }
+    this.owned = !initialized;
+    processLibrary ??= { path: native.path, handles: new Set() };
+    processLibrary.handles.add(this);
+    this.#none = native.dlsym("_Py_NoneStruct");
+    this.#bool = native.dlsym("PyBool_Type");
+    this.#float = native.dlsym("PyFloat_Type");
+    this.withGIL(() => {
+      this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
+    });
+    this.raw = new MemoryDomain(this, "raw", api);
+    this.mem = new MemoryDomain(this, "mem", api);
+    this.obj = new MemoryDomain(this, "obj", api);
+  }
+
+  #readVersion(): PythonVersion {
+    const v = parseVersion(this.native.cstring(this.native.api.Py_GetVersion()));
+    // 3.11+ exports Py_Version (PY_VERSION_HEX), which knows the release level exactly.
+    const sym = this.native.dlsym("Py_Version");
+    if (sym !== 0n) v.hex = this.native.u32(sym);
+    return v;
+  }
+
+  #preInitialize(name: AllocatorName): void {
+    const { major, minor } = this.version;
+    if (name.startsWith("mimalloc") && minor < 13) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `The allocator "${name}" needs CPython 3.13 or newer; ${this.library} is ${major}.${minor}`,
+      );
+    }
+    // PyPreConfig is 40 bytes with `allocator` at offset 36 in every version 3.8–3.14.
+    const config = new Uint8Array(40);
+    this.native.api.PyPreConfig_InitPythonConfig(config);
+    new DataView(config.buffer).setInt32(36, ALLOCATOR_IDS[name], true);
+    const status = new DataView(this.native.api.Py_PreInitialize(config).buffer);
+    if (status.getInt32(0, true) !== 0) {
+      const msg = status.getBigUint64(16, true);
+      throw new PymemError(
+        "INVALID_STATE",
+        `Py_PreInitialize refused the allocator "${name}": ${msg ? this.native.cstring(msg) : "unknown error"}`,
+      );
+    }
+  }
+
+  /** True while this JavaScript thread holds the GIL through withGIL. */
+  get holdsGil(): boolean {
+    return this.#gilDepth > 0;
+  }
+
+  /** True after close(). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throw unless the handle is open. */
+  assertOpen(): void {
+    if (this.#closed) throw new PymemError("CLOSED", "This Python handle is closed");
+  }
+
+  /**
+   * Run `fn` holding the GIL, so a batch of calls pays for it once. Nested use is fine. `fn` must be synchronous:
+   * holding the GIL across an `await` would stall every Python thread.
+   */
+  withGIL<T>(fn: () => T): T {
+    if (this.#gilDepth > 0) {
+      this.#gilDepth++;
+      try {
+        return fn();
+      } finally {
+        this.#gilDepth--;
+      }
+    }
+    this.assertOpen();
+    const api = this.native.api;
+    const state = api.PyGILState_Ensure();
+    this.#gilDepth = 1;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.#gilDepth = 0;
+      api.PyGILState_Release(state);
+    }
+    if (result && typeof (result as { then?: unknown }).then === "function") {
+      throw new TypeError("withGIL() takes a synchronous function: the GIL was released before the promise settled");
+    }
+    return result;
+  }
+
+  /** CPython's name for the running allocator ("pymalloc", "malloc", "pymalloc_debug", …), null if custom. */
+  allocatorName(): string | null {
+    this.assertOpen();
+    const p = this.native.api._PyMem_GetCurrentAllocatorName();
+    return p === 0n ? null : this.native.cstring(p);
+  }
+
+  /** Execute Python source in `__main__`. A Python exception is thrown as PythonError. */
+  run(code: string): void {
+    const source = sourceBytes(code);
+    this.withGIL(() => {
+      const r = this.native.api.PyRun_StringFlags(source, Py_file_input, this.#globals, this.#globals, 0n);
+      if (r === 0n) throw this.#fetchError();
+      this.native.api.Py_DecRef(r);
+    });
+  }
+
+  /**
+   * The value of a Python expression evaluated in `__main__`: int → number (bigint beyond 2^53), float → number,
+   * str → string, bool → boolean, None → null, bytes → Uint8Array (a copy), anything else → its repr.
+   */
+  eval(expression: string): PyValue {
+    const source = sourceBytes(expression);
+    return this.withGIL(() => {
+      const api = this.native.api;
+      const r = api.PyRun_StringFlags(source, Py_eval_input, this.#globals, this.#globals, 0n);
+      if (r === 0n) throw this.#fetchError();
+      try {
+        return this.#toJS(r);
+      } finally {
+        api.Py_DecRef(r);
+      }
+    });
+  }
+
+  /** Convert a Python object (GIL held) to a JavaScript value. */
+  #toJS(o: bigint): PyValue {
+    const { api } = this.native;
+    if (o === this.#none) return null;
+    const type = this.native.u64(o + OB_TYPE);
+    if (type === this.#bool) return api.PyObject_IsTrue(o) === 1;
+    const flags = this.native.u64(type + TP_FLAGS);
+    if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
+      const overflow = new Int32Array(2);
+      const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
+      if (overflow[0] !== 0) return BigInt(this.#text(api.PyObject_Str(o)));
+      if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError();
+      return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+    }
+    if (type === this.#float || api.PyType_IsSubtype(type, this.#float)) {
+      return api.PyFloat_AsDouble(o);
+    }
+    if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return this.#utf8(o);
+    if (flags & Py_TPFLAGS_BYTES_SUBCLASS) {
+      const out = new BigUint64Array(2);
+      const outBytes = new Uint8Array(out.buffer);
+      if (api.PyBytes_AsStringAndSize(o, outBytes.subarray(0, 8), outBytes.subarray(8, 16)) !== 0) {
+        throw this.#fetchError();
+      }
+      return this.native.bytes(out[0], Number(out[1])).slice();
+    }
+    return this.#text(api.PyObject_Repr(o));
+  }
+
+  /** UTF-8 text of a str object (borrowed). */
+  #utf8(o: bigint): string {
+    const size = new BigInt64Array(1);
+    const p = this.native.api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
+    if (p === 0n) throw this.#fetchError();
+    return utf8(this.native.bytes(p, Number(size[0])));
+  }
+
+  /** Text of a new reference to a str (consumed), e.g. the result of PyObject_Repr. */
+  #text(o: bigint): string {
+    if (o === 0n) throw this.#fetchError();
+    try {
+      return this.#utf8(o);
+    } finally {
+      this.native.api.Py_DecRef(o);
+    }
+  }
+
+  /** Take the pending Python exception (GIL held) and turn it into a PythonError. */
+  #fetchError(): PythonError {
+    const api = this.native.api;
+    const slots = new BigUint64Array(3);
+    const b = new Uint8Array(slots.buffer);
+    const [t, v, tb] = [b.subarray(0, 8), b.subarray(8, 16), b.subarray(16, 24)];
+    api.PyErr_Fetch(t, v, tb);
+    if (slots[0] === 0n) return new PythonError("SystemError", "error return without exception set", "");
+    api.PyErr_NormalizeException(t, v, tb);
+    const scratch = api.PyDict_New();
+    try {
+      api.PyDict_SetItemString(scratch, cstr("__builtins__"), api.PyDict_GetItemString(this.#globals, cstr("__builtins__")));
+      api.PyDict_SetItemString(scratch, cstr("t"), slots[0]);
+      api.PyDict_SetItemString(scratch, cstr("v"), slots[1] || this.#none);
+      api.PyDict_SetItemString(scratch, cstr("tb"), slots[2] || this.#none);
+      const script = "import traceback\nname = t.__name__\nmsg = str(v)\n" +
+        "text = ''.join(traceback.format_exception(t, v, tb))\n";
+      const r = api.PyRun_StringFlags(cstr(script), Py_file_input, scratch, scratch, 0n);
+      if (r === 0n) {
+        api.PyErr_Clear();
+        return new PythonError("Exception", "(the exception could not be formatted)", "");
+      }
+      api.Py_DecRef(r);
+      const get = (k: string) => this.#utf8(api.PyDict_GetItemString(scratch, cstr(k)));
+      return new PythonError(get("name"), get("msg"), get("text").trimEnd());
+    } finally {
+      api.Py_DecRef(scratch);
+      for (const s of slots) if (s) api.Py_DecRef(s);
+    }
+  }
+
+  /**
+   * A Uint8Array over `length` bytes of native memory at `address`. **Unsafe**: reading or writing memory that is
+   * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated.
+   */
+  view(address: bigint, length: number): Uint8Array {
+    checkAddress(address, "address");
+    checkSize(length, "length");
+    if (address === 0n) throw new RangeError("Cannot view address 0 (NULL)");
+    this.assertOpen();
+    return this.native.bytes(address, length);
+  }
+
+  /** Register cleanup to run (in reverse order) before the interpreter is finalized; internal. */
+  onClose(fn: () => void): void {
+    this.#closeHooks.push(fn);
+  }
+
+  /**
+   * Finalize the interpreter if pymem started it (an attached one is left running). Idempotent; any later use
+   * throws PymemError("CLOSED").
+   */
+  close(): void {
+    if (this.#closed) return;
+    const errors: unknown[] = [];
+    for (const hook of this.#closeHooks.splice(0).reverse()) {
+      try {
+        hook();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (processLibrary) {
+      processLibrary.handles.delete(this);
+      // The owner finalizes the interpreter: handles attached to it would point at a dead runtime.
+      if (this.owned) for (const other of [...processLibrary.handles]) other.close();
+    }
+    this.#closed = true;
+    if (this.owned) {
+      this.native.api.PyEval_RestoreThread(this.#mainThreadState);
+      this.native.api.Py_FinalizeEx();
+    }
+    if (errors.length) throw new AggregateError(errors, "Errors while closing Python");
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function sourceBytes(code: string): Uint8Array {
+  if (typeof code !== "string") throw new TypeError(`Python source must be a string, got ${typeof code}`);
+  if (code.includes("\0")) throw new RangeError("Python source cannot contain a NUL character");
+  return cstr(code);
+}
