@@ -1,0 +1,94 @@
+import { assert, python, test } from "./_harness.ts";
+import { PymemError, PythonError } from "../lib/mod.ts";
+
+const py = await python();
+
+test("openPython() reports version, library and backend", () => {
+  assert.equal(py.version.major, 3);
+  assert.ok(py.version.minor >= 8);
+  assert.match(py.library, /libpython3\.\d+/);
+  assert.ok(["bun", "deno", "koffi"].includes(py.backend));
+  const [maj, min, mic] = String(py.eval("'.'.join(map(str, __import__('sys').version_info[:3]))")).split(".").map(Number);
+  assert.deepEqual([maj, min, mic], [py.version.major, py.version.minor, py.version.micro]);
+  assert.equal(py.version.hex, py.eval("__import__('sys').hexversion"));
+});
+
+test("eval() converts int, float, str, bool, None, bytes and reprs the rest", () => {
+  assert.equal(py.eval("40 + 2"), 42);
+  assert.equal(py.eval("-7"), -7);
+  assert.equal(py.eval("2**53"), 2n ** 53n);
+  assert.equal(py.eval("-(2**80)"), -(2n ** 80n));
+  assert.equal(py.eval("0.25"), 0.25);
+  assert.equal(py.eval("'abc'"), "abc");
+  assert.equal(py.eval("True"), true);
+  assert.equal(py.eval("None"), null);
+  assert.deepEqual(py.eval("b'\\x00\\xffz'"), new Uint8Array([0, 255, 122]));
+  assert.equal(py.eval("[1, 'a']"), "[1, 'a']");
+  assert.equal(py.eval("type('F', (float,), {})(1.5)"), 1.5);
+});
+
+test("UTF-8 source and strings round-trip", () => {
+  py.run("s = 'héllo, 中文, 😀'");
+  assert.equal(py.eval("s"), "héllo, 中文, 😀");
+  assert.equal(py.eval("len(s)"), 12);
+  assert.equal(py.eval("len('😀'.encode())"), 4);
+});
+
+test("a Python exception becomes a PythonError with type, message and traceback", () => {
+  const err = assert.throws(() => py.run("def f():\n    raise KeyError('boom')\nf()"), PythonError);
+  try {
+    py.run("def f():\n    raise KeyError('boom')\nf()");
+  } catch (e) {
+    assert.ok(e instanceof PythonError);
+    assert.equal(e.type, "KeyError");
+    assert.equal(e.value, "'boom'");
+    assert.match(e.traceback, /line 2, in f/);
+    assert.match(e.message, /KeyError/);
+  }
+  void err;
+  assert.throws(() => py.eval("1 +"), (e: unknown) => e instanceof PythonError && e.type === "SyntaxError");
+  // The interpreter is healthy afterwards.
+  assert.equal(py.eval("1 + 1"), 2);
+});
+
+test("C extension modules import (libpython is loaded globally)", () => {
+  py.run("import json, _ctypes, _json, math");
+  assert.equal(py.eval("json.dumps({'a': [1, 2]})"), '{"a": [1, 2]}');
+});
+
+test("bad source is refused before Python sees it", () => {
+  assert.throws(() => py.run("x = 1\0"), RangeError);
+  assert.throws(() => py.run(42 as unknown as string), TypeError);
+});
+
+test("a Python thread makes progress while JavaScript awaits a timer", async () => {
+  py.run(
+    "import threading, time\nticks = 0\nstop = False\n" +
+      "def work():\n    global ticks\n    while not stop:\n        ticks += 1\n        time.sleep(0.001)\n" +
+      "t = threading.Thread(target=work, daemon=True)\nt.start()",
+  );
+  const before = py.eval("ticks") as number;
+  await new Promise((r) => setTimeout(r, 300));
+  const after = py.eval("ticks") as number;
+  py.run("stop = True\nt.join()");
+  assert.ok(after - before > 10, `thread ticked ${after - before} times in 300 ms`);
+});
+
+test("withGIL() batches calls, nests, and refuses async functions", async () => {
+  const n = py.withGIL(() => py.withGIL(() => py.eval("3")));
+  assert.equal(n, 3);
+  assert.equal(py.holdsGil, false);
+  assert.throws(() => py.withGIL(async () => 1), TypeError);
+  assert.equal(py.holdsGil, false);
+  assert.throws(() => py.withGIL(() => { throw new Error("x"); }), /x/);
+  assert.equal(py.holdsGil, false);
+  assert.equal(py.eval("1"), 1);
+});
+
+test("allocatorName() names the running allocator", () => {
+  assert.equal(py.allocatorName(), py.eval("__import__('sys')._xoptions.get('x') or 'pymalloc'"));
+});
+
+test("errors are PymemError/RangeError/TypeError as documented", () => {
+  assert.ok(new PymemError("CLOSED", "x") instanceof Error);
+});
