@@ -91,5 +91,9 @@ export const libc = {
   open_memstream: { args: ["ptr", "ptr"], ret: "ptr" }, //       FILE *open_memstream(char **ptr, size_t *sizeloc)
   fclose: { args: ["ptr"], ret: "i32" }, //                      int fclose(FILE *stream)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
+  mmap: { args: ["ptr", "usize", "i32", "i32", "i32", "i64"], ret: "ptr" }, // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+  mprotect: { args: ["ptr", "usize", "i32"], ret: "i32" }, //    int mprotect(void *addr, size_t len, int prot)
+  munmap: { args: ["ptr", "usize"], ret: "i32" }, //             int munmap(void *addr, size_t length)
+  getpid: { args: [], ret: "i32" }, //                           pid_t getpid(void)
   free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
 } as const satisfies Record<string, FnDef>;

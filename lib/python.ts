@@ -11,6 +11,7 @@ import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
 import { cstr, Native, utf8 } from "./native.ts";
 import { PymemError, PythonError } from "./errors.ts";
 import { checkAddress, checkSize } from "./checks.ts";
+import { installLibraryAllocator } from "./thirdparty.ts";
 
 /** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
 export interface PythonVersion {
@@ -34,10 +35,26 @@ export type AllocatorName =
   | "mimalloc"
   | "mimalloc_debug";
 
+/**
+ * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
+ * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
+ * mi_malloc etc.
+ */
+export interface LibraryAllocator {
+  library: string;
+  malloc?: string;
+  calloc?: string;
+  realloc?: string;
+  free?: string;
+}
+
 /** Options of `openPython()`. */
 export interface OpenOptions extends LocateOptions {
-  /** The allocator to start CPython with (ignored with an error when the library is already initialized). */
-  allocator?: AllocatorName;
+  /**
+   * The allocator to start CPython with: a CPython allocator name, or a third-party library for all three domains.
+   * Refused when the library is already initialized.
+   */
+  allocator?: AllocatorName | LibraryAllocator;
 }
 
 /** A value returned by `py.eval()`. */
@@ -83,7 +100,7 @@ let processLibrary: { path: string; handles: Set<Python> } | undefined;
 
 /** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
 export async function openPython(options: OpenOptions = {}): Promise<Python> {
-  if (options.allocator !== undefined && !(options.allocator in ALLOCATOR_IDS)) {
+  if (typeof options.allocator === "string" && !(options.allocator in ALLOCATOR_IDS)) {
     throw new RangeError(
       `Unknown allocator "${options.allocator}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`,
     );
@@ -261,14 +278,21 @@ export class Python {
     const api = native.api;
     this.version = this.#readVersion();
     const initialized = api.Py_IsInitialized() !== 0;
-    if (initialized && options.allocator && options.allocator !== "default") {
+    const allocator = options.allocator;
+    if (initialized && allocator && allocator !== "default") {
       throw new PymemError(
         "INVALID_STATE",
-        `Cannot choose the allocator "${options.allocator}": ${this.library} is already initialized in this process`,
+        `Cannot choose the allocator ${JSON.stringify(allocator)}: ${this.library} is already initialized in this process`,
       );
     }
     if (!initialized) {
-      if (options.allocator && options.allocator !== "default") this.#preInitialize(options.allocator);
+      if (typeof allocator === "string" && allocator !== "default") this.#preInitialize(allocator);
+      if (typeof allocator === "object") {
+        // PyMem_SetAllocator may replace (not just wrap) the allocators only between pre-initialization and
+        // initialization, before Python has allocated anything it will later free.
+        this.#preInitialize("default");
+        installLibraryAllocator(native, allocator);
+      }
       // initsigs=0: the JavaScript host owns the process's signal handlers.
       api.Py_InitializeEx(0);
       // Py_InitializeEx leaves this thread holding the GIL; give it back so Python threads run while JS is idle.
@@ -298,7 +322,9 @@ export class Python {
 
   #preInitialize(name: AllocatorName): void {
     const { major, minor } = this.version;
-    if (name.startsWith("mimalloc") && minor < 13) {
+    if (name === "default") {
+      // fall through: pre-initialize with CPython's default allocator
+    } else if (name.startsWith("mimalloc") && minor < 13) {
       throw new PymemError(
         "UNSUPPORTED",
         `The allocator "${name}" needs CPython 3.13 or newer; ${this.library} is ${major}.${minor}`,
