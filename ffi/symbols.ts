@@ -95,5 +95,7 @@ export const libc = {
   mprotect: { args: ["ptr", "usize", "i32"], ret: "i32" }, //    int mprotect(void *addr, size_t len, int prot)
   munmap: { args: ["ptr", "usize"], ret: "i32" }, //             int munmap(void *addr, size_t length)
   getpid: { args: [], ret: "i32" }, //                           pid_t getpid(void)
+  process_vm_readv: { args: ["i32", "buffer", "usize", "buffer", "usize", "usize"], ret: "isize" }, // ssize_t process_vm_readv(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt, const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags)
+  __errno_location: { args: [], ret: "ptr" }, //                 int *__errno_location(void)
   free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
 } as const satisfies Record<string, FnDef>;

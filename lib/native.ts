@@ -85,4 +85,33 @@ export class Native {
   cstring(address: bigint): string {
     return this.backend.cstring(address);
   }
+
+  #pid = 0;
+  /**
+   * Copy memory that may not be mapped, without risking a crash: process_vm_readv on our own pid fails with EFAULT
+   * instead of faulting. Used where an address is not yet trusted (signature scans, validation). Null if unreadable.
+   */
+  safeRead(address: bigint, length: number): Uint8Array | null {
+    if (length === 0) return new Uint8Array(0);
+    if (address <= 0n || address + BigInt(length) >= 1n << 64n) return null;
+    this.#pid ||= this.libc.getpid();
+    const out = new Uint8Array(length);
+    const local = new Uint8Array(16);
+    const remote = new BigUint64Array([address, BigInt(length)]);
+    // iovec { void *iov_base; size_t iov_len; }: the local buffer's address is filled in by passing `out` itself
+    // is not possible (an iovec holds addresses), so read into native scratch memory and copy.
+    const scratch = this.libc.malloc(length);
+    if (scratch === 0n) return null;
+    try {
+      const lv = new DataView(local.buffer);
+      lv.setBigUint64(0, scratch, true);
+      lv.setBigUint64(8, BigInt(length), true);
+      const n = this.libc.process_vm_readv(this.#pid, local, 1, new Uint8Array(remote.buffer), 1, 0);
+      if (n !== length) return null;
+      out.set(this.bytes(scratch, length));
+      return out;
+    } finally {
+      this.libc.free(scratch);
+    }
+  }
 }

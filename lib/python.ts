@@ -12,6 +12,12 @@ import { cstr, Native, utf8 } from "./native.ts";
 import { PymemError, PythonError } from "./errors.ts";
 import { checkAddress, checkSize } from "./checks.ts";
 import { installLibraryAllocator } from "./thirdparty.ts";
+import { layoutFor, type ObmallocLayout } from "./layout.ts";
+import { Symbols } from "./symbols.ts";
+import { PyMemAllocator } from "./allocator.ts";
+import type { HeapSnapshot } from "./heap.ts";
+import { type DebugMallocStats, parseDebugMallocStats } from "./stats.ts";
+import { locateState } from "./obmalloc.ts";
 
 /** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
 export interface PythonVersion {
@@ -512,6 +518,103 @@ export class Python {
     if (address === 0n) throw new RangeError("Cannot view address 0 (NULL)");
     this.assertOpen();
     return this.native.bytes(address, length);
+  }
+
+  #layout: ObmallocLayout | undefined;
+  #symbols: Symbols | undefined;
+
+  /** obmalloc's geometry and state location for this version (throws for a version pymem has no table for). */
+  get layout(): ObmallocLayout {
+    this.#layout ??= layoutFor(this.version.minor, this.library);
+    return this.#layout;
+  }
+
+  /** The optional and hidden symbols of the loaded library: where each was found (`py.symbols.table()`). */
+  get symbols(): Symbols {
+    this.#symbols ??= new Symbols(this.native);
+    return this.#symbols;
+  }
+
+  /** PyInterpreterState* of the interpreter current on this thread (main, unless a sub-interpreter is entered). */
+  currentInterp(): bigint {
+    const api = this.native.api;
+    const get = api.PyInterpreterState_Get ?? api._PyInterpreterState_Get;
+    return this.withGIL(() => get!());
+  }
+
+  /** Every live PyInterpreterState*, main first. */
+  liveInterpreters(): bigint[] {
+    const api = this.native.api;
+    return this.withGIL(() => {
+      const out: bigint[] = [];
+      for (let i = api.PyInterpreterState_Head(); i !== 0n && out.length < 10_000; i = api.PyInterpreterState_Next(i)) {
+        out.push(i);
+      }
+      return out.reverse();
+    });
+  }
+
+  /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
+  obmallocStates(): { interp: bigint; arenas: bigint; maxarenas: bigint }[] {
+    return this.withGIL(() => {
+      const seen = new Set<bigint>();
+      const out: { interp: bigint; arenas: bigint; maxarenas: bigint }[] = [];
+      const v = `${this.version.major}.${this.version.minor}.${this.version.micro}`;
+      for (const interp of this.liveInterpreters()) {
+        const refs = locateState(this.native, this.symbols, this.layout, interp, v);
+        if (seen.has(refs.arenas)) continue;
+        seen.add(refs.arenas);
+        out.push({ interp, arenas: refs.arenas, maxarenas: refs.maxarenas });
+      }
+      return out;
+    });
+  }
+
+  /** PyObject_GetArenaAllocator: the functions obmalloc maps arenas with; internal. */
+  arenaAllocatorRaw(): { ctx: bigint; alloc: bigint; free: bigint } {
+    const out = new BigUint64Array(3);
+    this.native.api.PyObject_GetArenaAllocator(new Uint8Array(out.buffer));
+    return { ctx: out[0], alloc: out[1], free: out[2] };
+  }
+
+  /** A PyMemAllocator for `interp` (default: the current interpreter). */
+  allocator(interp?: bigint): PyMemAllocator {
+    return new PyMemAllocator(this, interp);
+  }
+
+  /** Walk the obmalloc heap of `interp` (default: the current interpreter) into a HeapSnapshot. */
+  heap(interp?: bigint): HeapSnapshot {
+    return this.allocator(interp).heap();
+  }
+
+  /**
+   * CPython's own statistics text (`_PyObject_DebugMallocStats`, what `sys._debugmallocstats()` prints first),
+   * captured in-process through open_memstream and parsed. Describes the current interpreter's state.
+   */
+  debugMallocStats(): DebugMallocStats {
+    this.assertOpen();
+    const { api, libc } = this.native;
+    // open_memstream stores the buffer pointer and size into these two words at fflush/fclose: native memory.
+    const cell = libc.malloc(16);
+    if (cell === 0n) throw new PymemError("ALLOCATION_FAILED", "malloc(16) failed");
+    try {
+      this.native.bytes(cell, 16).fill(0);
+      const file = libc.open_memstream(cell, cell + 8n);
+      if (file === 0n) throw new PymemError("ALLOCATION_FAILED", "open_memstream failed");
+      let printed = 0;
+      try {
+        printed = this.withGIL(() => api._PyObject_DebugMallocStats(file));
+      } finally {
+        libc.fclose(file);
+      }
+      const buf = this.native.u64(cell);
+      const len = Number(this.native.u64(cell + 8n));
+      const text = buf && len ? utf8(this.native.bytes(buf, len)) : "";
+      if (buf) libc.free(buf);
+      return parseDebugMallocStats(text, printed === 1);
+    } finally {
+      libc.free(cell);
+    }
   }
 
   /** Register cleanup to run (in reverse order) before the interpreter is finalized; internal. */
