@@ -155,6 +155,7 @@ interface AddressIndex {
 // One decoder for every string table: latin1 (windows-1252 in some runtimes) maps each byte to exactly one UTF-16
 // unit, which keeps st_name offsets valid as string indices and makes slicing names out of it cheap.
 const latin1 = new TextDecoder("latin1");
+const NON_ASCII = /[\u0080-\uffff]/;
 const utf8 = new TextDecoder("utf-8");
 
 /** A 64-bit little-endian ELF file opened for reading. Create with {@link ElfFile.open} or {@link ElfFile.fromBytes}. */
@@ -505,10 +506,10 @@ export class ElfFile {
       byName.set(strings.slice(offset, end), i);
     }
     // latin1 made non-ASCII names wrong; rebuild just those keys as UTF-8 (never the case for libpython).
-    const nonAscii = /[^\x00-\x7f]/.test(strings);
+    const nonAscii = NON_ASCII.test(strings);
     if (nonAscii) {
       for (const [name, i] of [...byName]) {
-        if (!/[^\x00-\x7f]/.test(name)) continue;
+        if (!NON_ASCII.test(name)) continue;
         byName.delete(name);
         byName.set(this.#utf8Name(stringBytes, dv.getUint32(i * SYM_SIZE, true)), i);
       }
@@ -533,7 +534,7 @@ export class ElfFile {
     const nameOffset = t.view.getUint32(o, true);
     // Offsets were validated when the name index was built.
     let name = t.strings.slice(nameOffset, t.strings.indexOf("\0", nameOffset));
-    if (t.nonAscii && /[^\x00-\x7f]/.test(name)) name = this.#utf8Name(t.stringBytes, nameOffset);
+    if (t.nonAscii && NON_ASCII.test(name)) name = this.#utf8Name(t.stringBytes, nameOffset);
     return {
       name,
       value: t.view.getUint32(o + 8, true) + t.view.getUint32(o + 12, true) * 0x1_0000_0000,

@@ -8,7 +8,7 @@
  *
  * This is a linear length decoder, not a disassembler: it walks instruction by instruction (not following jumps),
  * sizing the general-purpose and common SSE encodings, and reports every instruction with a RIP-relative operand
- * plus direct `call`/`jmp rel32` (so a caller can follow a tail call, as 3.8's `_PyObject_DebugMallocStats` needs).
+ * plus direct `call`/`jmp rel32` (so a caller can follow a tail call, as 3.7/3.8's `_PyObject_DebugMallocStats` needs).
  * It stops at the first instruction it cannot size (VEX/EVEX, invalid opcodes) or that runs past the bytes given,
  * returning what it found so far. Pass the function's bytes (its symbol size) to keep the walk inside it.
  * @module
@@ -26,7 +26,7 @@ export interface RipRef {
    * (stores, arithmetic on memory, SSE loads, indirect branches).
    */
   op: "mov-load" | "lea" | "cmp" | "call" | "jmp" | "other";
-  /** Bytes of memory the instruction reads (`lea`: address size, 8; `call`/`jmp`: 8). */
+  /** Size of the memory operand in bytes (`lea`: the address size, 8; `call`/`jmp`: 8). */
   width: 1 | 2 | 4 | 8;
   /** Destination register number 0–15 (rax=0 … r15=15) for `mov-load`, `lea` and register `cmp`; else -1. */
   reg: number;
