@@ -56,7 +56,8 @@ export const backend: Backend = {
       lowered[name] = { args: l.args, returns: l.returns };
       sret[name] = l.sret;
     }
-    const lib = dlopen(path, lowered);
+    // bun:ffi refuses an empty symbol table: with only optional symbols, open the library for its handle alone.
+    const lib = Object.keys(lowered).length ? dlopen(path, lowered) : { symbols: {}, close() {} };
     for (const [name, f] of Object.entries(lib.symbols)) {
       bound[name] = sret[name] ? withStructReturn(f as NativeFn, sret[name]) : (f as NativeFn);
     }

@@ -81,6 +81,10 @@ export const python = {
   _PyMem_GetCurrentAllocatorName: { args: [], ret: "ptr" }, //   const char *_PyMem_GetCurrentAllocatorName(void)
   _PyObject_DebugMallocStats: { args: ["ptr"], ret: "i32" }, //  int _PyObject_DebugMallocStats(FILE *out)
   _Py_GetAllocatedBlocks: { args: [], ret: "isize", optional: true }, // Py_ssize_t _Py_GetAllocatedBlocks(void)  exported up to 3.11
+  // --- thread states of a sub-interpreter created through CPython's _interpreters module (lib/interpreters.ts)
+  PyThreadState_New: { args: ["ptr"], ret: "ptr" }, //          PyThreadState *PyThreadState_New(PyInterpreterState *interp)
+  PyThreadState_Clear: { args: ["ptr"], ret: "void" }, //        void PyThreadState_Clear(PyThreadState *tstate)
+  PyThreadState_Delete: { args: ["ptr"], ret: "void" }, //       void PyThreadState_Delete(PyThreadState *tstate)
 } as const satisfies Record<string, FnDef>;
 
 export const libc = {
@@ -90,6 +94,7 @@ export const libc = {
   dladdr: { args: ["ptr", "buffer"], ret: "i32" }, //            int dladdr(const void *addr, Dl_info *info)
   open_memstream: { args: ["ptr", "ptr"], ret: "ptr" }, //       FILE *open_memstream(char **ptr, size_t *sizeloc)
   fclose: { args: ["ptr"], ret: "i32" }, //                      int fclose(FILE *stream)
+  fopen: { args: ["buffer", "buffer"], ret: "ptr" }, //          FILE *fopen(const char *pathname, const char *mode)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
   mmap: { args: ["ptr", "usize", "i32", "i32", "i32", "i64"], ret: "ptr" }, // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
   mprotect: { args: ["ptr", "usize", "i32"], ret: "i32" }, //    int mprotect(void *addr, size_t len, int prot)
@@ -98,4 +103,5 @@ export const libc = {
   process_vm_readv: { args: ["i32", "buffer", "usize", "buffer", "usize", "usize"], ret: "isize" }, // ssize_t process_vm_readv(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt, const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags)
   __errno_location: { args: [], ret: "ptr" }, //                 int *__errno_location(void)
   free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
+  dlinfo: { args: ["ptr", "i32", "buffer"], ret: "i32", optional: true }, // int dlinfo(void *handle, int request, void *info)  glibc 2.34+ in libc
 } as const satisfies Record<string, FnDef>;

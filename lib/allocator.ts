@@ -9,8 +9,10 @@
 import { checkAddress, checkSize } from "./checks.ts";
 import { PymemError } from "./errors.ts";
 import { HeapSnapshot, type MemoryReader, walkHeap } from "./heap.ts";
-import { locateState, ownState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
+import { ownState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
 import type { Python } from "./python.ts";
+import { poolPassFor } from "./gather.ts";
+import { GlobalAllocator, type Layout, type PyMemBuffer } from "./globalalloc.ts";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const denoInspect = Symbol.for("Deno.customInspect");
@@ -28,7 +30,9 @@ const ARENA_FREE_FN = { args: ["ptr", "ptr", "usize"], ret: "void" } as const; /
 /** The in-process memory reader: zero-copy views. */
 export function inProcessReader(py: Python): MemoryReader {
   const { backend } = py.native;
+  const pass = poolPassFor(py.native);
   return {
+    poolPass: pass ?? undefined,
     read: (address, length) => new Uint8Array(backend.view(BigInt(address), length)),
     poolHeaders: (first, count, poolSize) => ({
       words: new Uint32Array(backend.view(BigInt(first), count * poolSize)),
@@ -205,14 +209,14 @@ export class PyMemAllocator {
   /** Where this interpreter's state is (addresses of its variables), validated. */
   stateRefs(): StateRefs {
     const py = this.#py;
-    return py.withGIL(() => locateState(py.native, py.symbols, py.layout, this.interp, versionText(py)));
+    return py.withGIL(() => py.stateRefs(this.interp));
   }
 
   /** Walk the heap this interpreter allocates from. */
   heap(): HeapSnapshot {
     const py = this.#py;
     return py.withGIL(() => {
-      const refs = locateState(py.native, py.symbols, py.layout, this.interp, versionText(py));
+      const refs = py.stateRefs(this.interp);
       const n = py.native;
       const arenas = Number(n.u64(refs.arenas));
       const maxarenas = n.u32(refs.maxarenas);
@@ -231,6 +235,38 @@ export class PyMemAllocator {
         },
       });
     });
+  }
+
+  #global: GlobalAllocator | undefined;
+  /** The Rust-GlobalAlloc-like allocator behind alloc/dealloc/…: the `mem` domain, as the Rust code uses. */
+  get global(): GlobalAllocator {
+    this.#global ??= new GlobalAllocator(this.#py, "mem");
+    return this.#global;
+  }
+
+  /** A block of `layout.size` bytes aligned to `layout.align` (any power of two); see GlobalAllocator. */
+  alloc(layout: Layout): bigint {
+    return this.global.alloc(layout);
+  }
+
+  /** Like alloc, zero-filled; throws on failure (never writes through NULL). */
+  allocZeroed(layout: Layout): bigint {
+    return this.global.allocZeroed(layout);
+  }
+
+  /** Free a block from alloc with the layout it was allocated with. */
+  dealloc(ptr: bigint, layout: Layout): void {
+    this.global.dealloc(ptr, layout);
+  }
+
+  /** Resize a block, keeping its alignment and its content up to the smaller size. */
+  realloc(ptr: bigint, layout: Layout, newSize: number): bigint {
+    return this.global.realloc(ptr, layout, newSize);
+  }
+
+  /** A PyMemBuffer over a fresh aligned block. */
+  allocBuffer(layout: Layout): PyMemBuffer {
+    return this.global.allocBuffer(layout);
   }
 
   toString(): string {

@@ -15,9 +15,33 @@ import { installLibraryAllocator } from "./thirdparty.ts";
 import { layoutFor, type ObmallocLayout } from "./layout.ts";
 import { Symbols } from "./symbols.ts";
 import { PyMemAllocator } from "./allocator.ts";
+import {
+  type AllocationTrace,
+  type AllocatorFunctions,
+  type AllocatorInfo,
+  type ArenaAllocator,
+  type ArenaAllocatorInfo,
+  type Domain,
+  getAllocator,
+  getArenaAllocator,
+  setAllocator,
+  setArenaAllocator,
+  setupDebugHooks,
+  traceAllocations,
+} from "./allocators.ts";
+import { buffer, type PyMemBuffer } from "./globalalloc.ts";
+import { libraryAllocatorStats, type LibraryAllocatorStats } from "./thirdparty.ts";
 import type { HeapSnapshot } from "./heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./stats.ts";
-import { locateState } from "./obmalloc.ts";
+import { locateState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
+import {
+  type InterpreterConfig,
+  type InterpreterInfo,
+  type InterpreterPreset,
+  listInterpreters,
+  newInterpreter,
+  type SubInterpreter,
+} from "./interpreters.ts";
 
 /** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
 export interface PythonVersion {
@@ -177,69 +201,62 @@ export { checkAddress, checkSize };
 /**
  * One memory domain: `raw` (PyMem_Raw*, no GIL needed), `mem` (PyMem_*) or `obj` (PyObject_*), as C functions over
  * bigint addresses. Sizes are validated before anything is called; a failed allocation throws.
+ *
+ * The methods are closures over the bound C functions rather than prototype methods reading private fields: this
+ * is the hot path, and it keeps the wrapper within a few nanoseconds of the bare FFI call (bench/call_cost.ts).
  */
 export class MemoryDomain {
   readonly name: "raw" | "mem" | "obj";
-  readonly #py: Python;
-  readonly #malloc: (n: number) => bigint;
-  readonly #calloc: (n: number, s: number) => bigint;
-  readonly #realloc: (p: bigint, n: number) => bigint;
-  readonly #free: (p: bigint) => void;
-  readonly #needsGil: boolean;
+  /** Allocate `size` bytes. Throws PymemError("ALLOCATION_FAILED") instead of returning NULL. */
+  readonly malloc: (size: number) => bigint;
+  /** Allocate `count * size` zeroed bytes. */
+  readonly calloc: (count: number, size: number) => bigint;
+  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
+  readonly realloc: (address: bigint, size: number) => bigint;
+  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
+  readonly free: (address: bigint) => void;
+  /**
+   * `n` bytes of this domain as a `PyMemBuffer` (`.bytes` is a Uint8Array over the block), freed by `free()`,
+   * `using`, or as a backstop when garbage collected. After `free()` the view can no longer reach the memory.
+   */
+  readonly buffer: (n: number) => PyMemBuffer;
 
   constructor(py: Python, name: "raw" | "mem" | "obj", api: Native["api"]) {
-    this.#py = py;
     this.name = name;
-    this.#needsGil = name !== "raw";
-    const fns = {
+    const [m, c, r, f] = ({
       raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
       mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
       obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
-    }[name];
-    [this.#malloc, this.#calloc, this.#realloc, this.#free] = fns as [
-      (n: number) => bigint,
-      (n: number, s: number) => bigint,
-      (p: bigint, n: number) => bigint,
-      (p: bigint) => void,
-    ];
-  }
-
-  /** Allocate `size` bytes. Throws PymemError("ALLOCATION_FAILED") instead of returning NULL. */
-  malloc(size: number): bigint {
-    if (!Number.isSafeInteger(size) || size < 0) checkSize(size, "size");
-    const p = this.#needsGil && !this.#py.holdsGil ? this.#py.withGIL(() => this.#malloc(size)) : this.#malloc(size);
-    if (p === 0n) throw allocationFailed(this.name, "malloc", size);
-    return p;
-  }
-
-  /** Allocate `count * size` zeroed bytes. */
-  calloc(count: number, size: number): bigint {
-    checkSize(count, "count");
-    checkSize(size, "size");
-    if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
-    const p = this.#needsGil && !this.#py.holdsGil
-      ? this.#py.withGIL(() => this.#calloc(count, size))
-      : this.#calloc(count, size);
-    if (p === 0n) throw allocationFailed(this.name, "calloc", count * size);
-    return p;
-  }
-
-  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
-  realloc(address: bigint, size: number): bigint {
-    checkAddress(address, "address");
-    checkSize(size, "size");
-    const p = this.#needsGil && !this.#py.holdsGil
-      ? this.#py.withGIL(() => this.#realloc(address, size))
-      : this.#realloc(address, size);
-    if (p === 0n) throw allocationFailed(this.name, "realloc", size);
-    return p;
-  }
-
-  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
-  free(address: bigint): void {
-    if (typeof address !== "bigint" || address < 0n) checkAddress(address, "address");
-    if (this.#needsGil && !this.#py.holdsGil) this.#py.withGIL(() => this.#free(address));
-    else this.#free(address);
+    }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
+    // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
+    const gil = name === "raw" ? null : py;
+    this.malloc = (size) => {
+      if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
+      const p = gil === null || gil.holdsGil ? m(size) : gil.withGIL(() => m(size));
+      if (p === 0n) throw allocationFailed(name, "malloc", size);
+      return p;
+    };
+    this.calloc = (count, size) => {
+      checkSize(count, "count");
+      checkSize(size, "size");
+      if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
+      const p = gil === null || gil.holdsGil ? c(count, size) : gil.withGIL(() => c(count, size));
+      if (p === 0n) throw allocationFailed(name, "calloc", count * size);
+      return p;
+    };
+    this.realloc = (address, size) => {
+      checkAddress(address, "address");
+      checkSize(size, "size");
+      const p = gil === null || gil.holdsGil ? r(address, size) : gil.withGIL(() => r(address, size));
+      if (p === 0n) throw allocationFailed(name, "realloc", size);
+      return p;
+    };
+    this.buffer = (n) => buffer(py, name, n);
+    this.free = (address) => {
+      if (typeof address !== "bigint" || address < 0n) checkAddress(address, "address");
+      if (gil === null || gil.holdsGil) f(address);
+      else gil.withGIL(() => f(address));
+    };
   }
 }
 
@@ -404,12 +421,7 @@ export class Python {
 
   /** Execute Python source in `__main__`. A Python exception is thrown as PythonError. */
   run(code: string): void {
-    const source = sourceBytes(code);
-    this.withGIL(() => {
-      const r = this.native.api.PyRun_StringFlags(source, Py_file_input, this.#globals, this.#globals, 0n);
-      if (r === 0n) throw this.#fetchError();
-      this.native.api.Py_DecRef(r);
-    });
+    this.runIn(this.#globals, code);
   }
 
   /**
@@ -417,13 +429,31 @@ export class Python {
    * str → string, bool → boolean, None → null, bytes → Uint8Array (a copy), anything else → its repr.
    */
   eval(expression: string): PyValue {
+    return this.evalIn(this.#globals, expression);
+  }
+
+  /**
+   * `run()` against another globals dict (borrowed), e.g. a sub-interpreter's `__main__` while that interpreter is
+   * current; internal. The dict must belong to the interpreter current when this runs.
+   */
+  runIn(globals: bigint, code: string): void {
+    const source = sourceBytes(code);
+    this.withGIL(() => {
+      const r = this.native.api.PyRun_StringFlags(source, Py_file_input, globals, globals, 0n);
+      if (r === 0n) throw this.#fetchError(globals);
+      this.native.api.Py_DecRef(r);
+    });
+  }
+
+  /** `eval()` against another globals dict, as runIn; internal. */
+  evalIn(globals: bigint, expression: string): PyValue {
     const source = sourceBytes(expression);
     return this.withGIL(() => {
       const api = this.native.api;
-      const r = api.PyRun_StringFlags(source, Py_eval_input, this.#globals, this.#globals, 0n);
-      if (r === 0n) throw this.#fetchError();
+      const r = api.PyRun_StringFlags(source, Py_eval_input, globals, globals, 0n);
+      if (r === 0n) throw this.#fetchError(globals);
       try {
-        return this.#toJS(r);
+        return this.#toJS(r, globals);
       } finally {
         api.Py_DecRef(r);
       }
@@ -431,7 +461,7 @@ export class Python {
   }
 
   /** Convert a Python object (GIL held) to a JavaScript value. */
-  #toJS(o: bigint): PyValue {
+  #toJS(o: bigint, globals: bigint): PyValue {
     const { api } = this.native;
     if (o === this.#none) return null;
     const type = this.native.u64(o + OB_TYPE);
@@ -440,45 +470,48 @@ export class Python {
     if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
       const overflow = new Int32Array(2);
       const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
-      if (overflow[0] !== 0) return BigInt(this.#text(api.PyObject_Str(o)));
-      if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError();
+      if (overflow[0] !== 0) return BigInt(this.#text(api.PyObject_Str(o), globals));
+      if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError(globals);
       return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
     }
     if (type === this.#float || api.PyType_IsSubtype(type, this.#float)) {
       return api.PyFloat_AsDouble(o);
     }
-    if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return this.#utf8(o);
+    if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return this.#utf8(o, globals);
     if (flags & Py_TPFLAGS_BYTES_SUBCLASS) {
       const out = new BigUint64Array(2);
       const outBytes = new Uint8Array(out.buffer);
       if (api.PyBytes_AsStringAndSize(o, outBytes.subarray(0, 8), outBytes.subarray(8, 16)) !== 0) {
-        throw this.#fetchError();
+        throw this.#fetchError(globals);
       }
       return this.native.bytes(out[0], Number(out[1])).slice();
     }
-    return this.#text(api.PyObject_Repr(o));
+    return this.#text(api.PyObject_Repr(o), globals);
   }
 
   /** UTF-8 text of a str object (borrowed). */
-  #utf8(o: bigint): string {
+  #utf8(o: bigint, globals: bigint): string {
     const size = new BigInt64Array(1);
     const p = this.native.api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
-    if (p === 0n) throw this.#fetchError();
+    if (p === 0n) throw this.#fetchError(globals);
     return utf8(this.native.bytes(p, Number(size[0])));
   }
 
   /** Text of a new reference to a str (consumed), e.g. the result of PyObject_Repr. */
-  #text(o: bigint): string {
-    if (o === 0n) throw this.#fetchError();
+  #text(o: bigint, globals: bigint): string {
+    if (o === 0n) throw this.#fetchError(globals);
     try {
-      return this.#utf8(o);
+      return this.#utf8(o, globals);
     } finally {
       this.native.api.Py_DecRef(o);
     }
   }
 
-  /** Take the pending Python exception (GIL held) and turn it into a PythonError. */
-  #fetchError(): PythonError {
+  /**
+   * Take the pending Python exception (GIL held) and turn it into a PythonError, formatting it with the builtins
+   * of `globals` (those of the interpreter that raised it: another interpreter's objects must not be touched).
+   */
+  #fetchError(globals: bigint): PythonError {
     const api = this.native.api;
     const slots = new BigUint64Array(3);
     const b = new Uint8Array(slots.buffer);
@@ -488,7 +521,7 @@ export class Python {
     api.PyErr_NormalizeException(t, v, tb);
     const scratch = api.PyDict_New();
     try {
-      api.PyDict_SetItemString(scratch, cstr("__builtins__"), api.PyDict_GetItemString(this.#globals, cstr("__builtins__")));
+      api.PyDict_SetItemString(scratch, cstr("__builtins__"), api.PyDict_GetItemString(globals, cstr("__builtins__")));
       api.PyDict_SetItemString(scratch, cstr("t"), slots[0]);
       api.PyDict_SetItemString(scratch, cstr("v"), slots[1] || this.#none);
       api.PyDict_SetItemString(scratch, cstr("tb"), slots[2] || this.#none);
@@ -500,7 +533,7 @@ export class Python {
         return new PythonError("Exception", "(the exception could not be formatted)", "");
       }
       api.Py_DecRef(r);
-      const get = (k: string) => this.#utf8(api.PyDict_GetItemString(scratch, cstr(k)));
+      const get = (k: string) => this.#utf8(api.PyDict_GetItemString(scratch, cstr(k)), globals);
       return new PythonError(get("name"), get("msg"), get("text").trimEnd());
     } finally {
       api.Py_DecRef(scratch);
@@ -554,14 +587,35 @@ export class Python {
     });
   }
 
+  #stateCache = new Map<bigint, StateRefs>();
+  /**
+   * Where `interp`'s obmalloc state is (validated), cached: the statics never move, an embedded state moves with its
+   * interpreter, and a 3.13+ state pointer is re-read and compared on every use. GIL held by the caller.
+   */
+  stateRefs(interp: bigint): StateRefs {
+    const cached = this.#stateCache.get(interp);
+    const layout = this.layout;
+    if (cached) {
+      if (layout.state === "static") return cached;
+      const shared = usesMainObmalloc(this.native, interp, layout);
+      const fresh = layout.state === "embedded" ||
+        this.native.u64((shared ? this.native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) === cached.state;
+      if (shared === cached.sharedWithMain && fresh) return cached;
+    }
+    const v = `${this.version.major}.${this.version.minor}.${this.version.micro}`;
+    const refs = locateState(this.native, this.symbols, layout, interp, v);
+    if (this.#stateCache.size > 64) this.#stateCache.clear();
+    this.#stateCache.set(interp, refs);
+    return refs;
+  }
+
   /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
   obmallocStates(): { interp: bigint; arenas: bigint; maxarenas: bigint }[] {
     return this.withGIL(() => {
       const seen = new Set<bigint>();
       const out: { interp: bigint; arenas: bigint; maxarenas: bigint }[] = [];
-      const v = `${this.version.major}.${this.version.minor}.${this.version.micro}`;
       for (const interp of this.liveInterpreters()) {
-        const refs = locateState(this.native, this.symbols, this.layout, interp, v);
+        const refs = this.stateRefs(interp);
         if (seen.has(refs.arenas)) continue;
         seen.add(refs.arenas);
         out.push({ interp, arenas: refs.arenas, maxarenas: refs.maxarenas });
@@ -617,6 +671,63 @@ export class Python {
     }
   }
 
+  // --- sub-interpreters (issue 5): the work is in lib/interpreters.ts
+  /**
+   * Create a sub-interpreter: a preset ("isolated", the default: own obmalloc and own GIL; or "legacy": shares
+   * main's) or a full {@link InterpreterConfig}. Invalid or unsafe configurations are refused before CPython is
+   * called. Needs CPython 3.12+, except "legacy", which 3.8–3.11 serve with Py_NewInterpreter. Closed with this
+   * handle if still open.
+   */
+  newInterpreter(config?: InterpreterPreset | InterpreterConfig): SubInterpreter {
+    return newInterpreter(this, config);
+  }
+
+  /** Every live interpreter, main first: id, whether it has its own obmalloc state, blocks in use. */
+  interpreters(): InterpreterInfo[] {
+    return listInterpreters(this);
+  }
+
+  /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */
+  getAllocator(domain: Domain): AllocatorInfo {
+    return getAllocator(this, domain);
+  }
+
+  /** Install an allocator for a domain (after start-up it must wrap the current one, as CPython requires). */
+  setAllocator(domain: Domain, allocator: AllocatorFunctions): void {
+    setAllocator(this, domain, allocator);
+  }
+
+  /** The arena allocator obmalloc maps its arenas with. */
+  getArenaAllocator(): ArenaAllocatorInfo {
+    return getArenaAllocator(this);
+  }
+
+  /** Install an arena allocator. */
+  setArenaAllocator(allocator: ArenaAllocator): void {
+    setArenaAllocator(this, allocator);
+  }
+
+  /** Install CPython's debug hooks (refused on a running interpreter with live blocks; a no-op when present). */
+  setupDebugHooks(): void {
+    setupDebugHooks(this);
+  }
+
+  /**
+   * Run `fn` with all three domains wrapped by native counting hooks and return per-domain counts, bytes and a size
+   * histogram; afterwards every domain's allocator is exactly what it was. An async `fn` keeps the hooks until it
+   * settles.
+   */
+  traceAllocations(fn: () => Promise<unknown>): Promise<AllocationTrace>;
+  traceAllocations(fn: () => void): AllocationTrace;
+  traceAllocations(fn: () => unknown): AllocationTrace | Promise<AllocationTrace> {
+    return traceAllocations(this, fn);
+  }
+
+  /** The in-process third-party allocator's own statistics (and RSS), when one was chosen at start-up. */
+  libraryAllocatorStats(): LibraryAllocatorStats {
+    return libraryAllocatorStats(this.native);
+  }
+
   /** Register cleanup to run (in reverse order) before the interpreter is finalized; internal. */
   onClose(fn: () => void): void {
     this.#closeHooks.push(fn);
@@ -651,6 +762,28 @@ export class Python {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * A compact summary for the Node and Bun REPLs (and console.log), e.g. `Python(CPython 3.11.7, pymalloc, koffi
+   * backend, /usr/lib/libpython3.11.so.1.0)`. Never throws, also after close().
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const v = this.version;
+    let allocator = "closed";
+    if (!this.#closed) {
+      try {
+        allocator = this.allocatorName() ?? "custom allocator";
+      } catch {
+        allocator = "allocator unknown";
+      }
+    }
+    return `Python(CPython ${v.major}.${v.minor}.${v.micro}, ${allocator}, ${this.backend} backend, ${this.library})`;
+  }
+
+  /** The same summary for the Deno REPL. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return (this as unknown as Record<symbol, () => string>)[Symbol.for("nodejs.util.inspect.custom")]();
   }
 }
 
