@@ -17,6 +17,11 @@ export interface MemoryReader {
    * between headers. In-process this is a view over the pools themselves (stride POOL_SIZE/4); remotely a packed copy.
    */
   poolHeaders(first: number, count: number, poolSize: number): { words: Uint32Array; stride: number };
+  /**
+   * Optional fast path: the whole pool pass natively (lib/gather.ts). `firsts[a]` is arena a's first pool and
+   * `carved[a]` its number of carved pools.
+   */
+  poolPass?(firsts: Float64Array, carved: Uint32Array, poolSize: number): PoolPassResult;
 }
 
 /** One row of the size-class table, in the shape of `_debugmallocstats`. */
@@ -105,99 +110,177 @@ export interface WalkResult {
   arenaPoolsCarved: Uint16Array;
   arenaBlocks: Uint32Array;
   arenaBytes: Float64Array;
-  poolAddress: Float64Array;
-  poolArena: Uint32Array;
-  poolClass: Uint8Array;
-  poolCount: Uint16Array;
+  /** Per used pool (built on first access): address, position of its arena, size class, blocks in use. */
+  readonly poolAddress: Float64Array;
+  readonly poolArena: Uint32Array;
+  readonly poolClass: Uint8Array;
+  readonly poolCount: Uint16Array;
+  /** Number of pools with at least one block in use (the length of the pool* arrays). */
+  usedPools: number;
   /** Pools whose header made no sense (only possible when reading a live process). */
   inconsistentPools: number;
+  /** Per size class, summed during the walk: used pools, blocks in use, free blocks in those pools. */
+  classPools: Float64Array;
+  classBlocks: Float64Array;
+  classAvail: Float64Array;
 }
 
 /**
- * Walk arenas[0..maxarenas) and every carved pool of each used arena. Empty pools (ref.count 0) are counted but not
- * listed; a used pool is recorded with its class and block count.
+ * Walk arenas[0..maxarenas) and every carved pool of each used arena, as CPython's `pymalloc_print_stats` does.
+ * Empty pools (ref.count 0) are counted but not listed. The pool pass runs natively where the reader offers it
+ * (lib/gather.ts), else in JavaScript over views; both produce the same `PoolPass` shape, and the per-pool arrays
+ * are built from its packed pairs only when first used.
  */
 export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, layout: ObmallocLayout): WalkResult {
   const { poolSize } = layout;
   const table = maxarenas ? mem.read(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
   const tv = new DataView(table.buffer, table.byteOffset, table.byteLength);
   let nArenas = 0;
-  let maxPools = 0;
-  for (let i = 0; i < maxarenas; i++) {
-    const o = i * ARENA.size;
-    if (readAddr(tv, o + ARENA.address) === 0) continue;
-    nArenas++;
-    maxPools += tv.getUint32(o + ARENA.ntotalpools, true);
-  }
-  const r: WalkResult = {
-    arenaIndex: new Uint32Array(nArenas),
-    arenaAddress: new Float64Array(nArenas),
-    arenaPoolsTotal: new Uint16Array(nArenas),
-    arenaPoolsFree: new Uint16Array(nArenas),
-    arenaPoolsUsed: new Uint16Array(nArenas),
-    arenaPoolsCarved: new Uint16Array(nArenas),
-    arenaBlocks: new Uint32Array(nArenas),
-    arenaBytes: new Float64Array(nArenas),
-    poolAddress: new Float64Array(maxPools),
-    poolArena: new Uint32Array(maxPools),
-    poolClass: new Uint8Array(maxPools),
-    poolCount: new Uint16Array(maxPools),
-    inconsistentPools: 0,
-  };
-  const sizes = new Float64Array(layout.sizeClasses);
-  const caps = new Uint16Array(layout.sizeClasses);
-  for (let c = 0; c < layout.sizeClasses; c++) {
-    sizes[c] = blockSize(c, layout);
-    caps[c] = blocksPerPool(c, layout);
-  }
-  const W_COUNT = POOL.count / 4, W_SZIDX = POOL.szidx / 4;
-  let a = 0;
-  let p = 0;
-  for (let i = 0; i < maxarenas; i++) {
+  for (let i = 0; i < maxarenas; i++) if (readAddr(tv, i * ARENA.size + ARENA.address) !== 0) nArenas++;
+  const arenaIndex = new Uint32Array(nArenas);
+  const arenaAddress = new Float64Array(nArenas);
+  const arenaPoolsTotal = new Uint16Array(nArenas);
+  const arenaPoolsFree = new Uint16Array(nArenas);
+  const firsts = new Float64Array(nArenas);
+  const carved = new Uint32Array(nArenas);
+  for (let i = 0, a = 0; i < maxarenas; i++) {
     const o = i * ARENA.size;
     const address = readAddr(tv, o + ARENA.address);
     if (address === 0) continue;
-    const poolAddress = readAddr(tv, o + ARENA.poolAddress);
     const first = Math.ceil(address / poolSize) * poolSize;
-    const carved = Math.max(0, Math.floor((poolAddress - first) / poolSize));
-    r.arenaIndex[a] = i;
-    r.arenaAddress[a] = address;
-    r.arenaPoolsTotal[a] = tv.getUint32(o + ARENA.ntotalpools, true);
-    r.arenaPoolsFree[a] = tv.getUint32(o + ARENA.nfreepools, true);
-    let used = 0;
-    let blocks = 0;
-    let bytes = 0;
-    if (carved > 0) {
-      const { words, stride } = mem.poolHeaders(first, carved, poolSize);
-      for (let k = 0, w = 0; k < carved; k++, w += stride) {
-        const count = words[w + W_COUNT];
-        if (count === 0) continue;
-        const sz = words[w + W_SZIDX];
-        if (sz >= layout.sizeClasses || count > caps[sz]) {
-          r.inconsistentPools++;
-          continue;
-        }
-        r.poolAddress[p] = first + k * poolSize;
-        r.poolArena[p] = a;
-        r.poolClass[p] = sz;
-        r.poolCount[p] = count;
-        p++;
-        used++;
-        blocks += count;
-        bytes += count * sizes[sz];
-      }
-    }
-    r.arenaPoolsUsed[a] = used;
-    r.arenaPoolsCarved[a] = carved;
-    r.arenaBlocks[a] = blocks;
-    r.arenaBytes[a] = bytes;
+    arenaIndex[a] = i;
+    arenaAddress[a] = address;
+    arenaPoolsTotal[a] = tv.getUint32(o + ARENA.ntotalpools, true);
+    arenaPoolsFree[a] = tv.getUint32(o + ARENA.nfreepools, true);
+    firsts[a] = first;
+    carved[a] = Math.max(0, Math.floor((readAddr(tv, o + ARENA.poolAddress) - first) / poolSize));
     a++;
   }
-  r.poolAddress = r.poolAddress.subarray(0, p);
-  r.poolArena = r.poolArena.subarray(0, p);
-  r.poolClass = r.poolClass.subarray(0, p);
-  r.poolCount = r.poolCount.subarray(0, p);
-  return r;
+  const pass = mem.poolPass?.(firsts, carved, poolSize) ?? jsPoolPass(mem, firsts, carved, layout);
+
+  const n = layout.sizeClasses;
+  const classPools = new Float64Array(n), classBlocks = new Float64Array(n), classAvail = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
+    classPools[c] = pass.perClass[2 * c];
+    classBlocks[c] = pass.perClass[2 * c + 1];
+    classAvail[c] = classPools[c] * blocksPerPool(c, layout) - classBlocks[c];
+  }
+  const arenaPoolsUsed = new Uint16Array(nArenas), arenaBlocks = new Uint32Array(nArenas);
+  const arenaBytes = new Float64Array(nArenas);
+  let usedPools = 0;
+  for (let a = 0; a < nArenas; a++) {
+    arenaPoolsUsed[a] = pass.perArena[3 * a];
+    arenaBlocks[a] = pass.perArena[3 * a + 1];
+    arenaBytes[a] = pass.perArena[3 * a + 2];
+    usedPools += arenaPoolsUsed[a];
+  }
+  let pools: PoolArrays | undefined;
+  const poolArrays = () => (pools ??= materializePools(pass.pairs, firsts, carved, usedPools, layout));
+  return {
+    arenaIndex,
+    arenaAddress,
+    arenaPoolsTotal,
+    arenaPoolsFree,
+    arenaPoolsUsed,
+    arenaPoolsCarved: Uint16Array.from(carved),
+    arenaBlocks,
+    arenaBytes,
+    get poolAddress() {
+      return poolArrays().poolAddress;
+    },
+    get poolArena() {
+      return poolArrays().poolArena;
+    },
+    get poolClass() {
+      return poolArrays().poolClass;
+    },
+    get poolCount() {
+      return poolArrays().poolCount;
+    },
+    usedPools,
+    inconsistentPools: pass.perClass[2 * n],
+    classPools,
+    classBlocks,
+    classAvail,
+  };
+}
+
+/** What one pass over the pool headers yields (the shape of lib/gather.ts's native pass). */
+export interface PoolPassResult {
+  /** `[ref.count, szidx]` of every carved pool, arena by arena. */
+  pairs: Uint32Array;
+  /** `[used pools, blocks in use, bytes in use]` per arena. */
+  perArena: Uint32Array;
+  /** `[pools, blocks]` per size class, then the count of used pools whose header made no sense. */
+  perClass: Uint32Array;
+}
+
+/** The pool pass in JavaScript, over the reader's views (any architecture, and remote processes). */
+function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array, layout: ObmallocLayout): PoolPassResult {
+  const n = layout.sizeClasses;
+  let total = 0;
+  for (let a = 0; a < carved.length; a++) total += carved[a];
+  const pairs = new Uint32Array(2 * total);
+  const perArena = new Uint32Array(3 * firsts.length);
+  const perClass = new Uint32Array(2 * n + 1);
+  const caps = new Uint16Array(n);
+  for (let c = 0; c < n; c++) caps[c] = blocksPerPool(c, layout);
+  const C = POOL.count / 4, Z = POOL.szidx / 4;
+  for (let a = 0, q = 0; a < firsts.length; a++) {
+    if (carved[a] === 0) continue;
+    const { words, stride } = mem.poolHeaders(firsts[a], carved[a], layout.poolSize);
+    let used = 0, blocks = 0, bytes = 0;
+    for (let k = 0, w = 0; k < carved[a]; k++, w += stride, q += 2) {
+      const count = words[w + C], sz = words[w + Z];
+      pairs[q] = count;
+      pairs[q + 1] = sz;
+      if (count === 0) continue;
+      if (sz >= n || count > caps[sz]) {
+        perClass[2 * n]++;
+        continue;
+      }
+      used++;
+      blocks += count;
+      bytes += count * (sz + 1) * layout.alignment;
+      perClass[2 * sz]++;
+      perClass[2 * sz + 1] += count;
+    }
+    perArena[3 * a] = used;
+    perArena[3 * a + 1] = blocks;
+    perArena[3 * a + 2] = bytes;
+  }
+  return { pairs, perArena, perClass };
+}
+
+interface PoolArrays {
+  poolAddress: Float64Array;
+  poolArena: Uint32Array;
+  poolClass: Uint8Array;
+  poolCount: Uint16Array;
+}
+
+/** The per-pool arrays (used pools only), from the packed pairs. */
+function materializePools(pairs: Uint32Array, firsts: Float64Array, carved: Uint32Array, used: number, layout: ObmallocLayout): PoolArrays {
+  const n = layout.sizeClasses;
+  const out: PoolArrays = {
+    poolAddress: new Float64Array(used),
+    poolArena: new Uint32Array(used),
+    poolClass: new Uint8Array(used),
+    poolCount: new Uint16Array(used),
+  };
+  let p = 0;
+  for (let a = 0, q = 0; a < firsts.length; a++) {
+    for (let k = 0; k < carved[a]; k++, q += 2) {
+      const count = pairs[q], sz = pairs[q + 1];
+      if (count === 0 || sz >= n || count > blocksPerPool(sz, layout) || p >= used) continue;
+      out.poolAddress[p] = firsts[a] + k * layout.poolSize;
+      out.poolArena[p] = a;
+      out.poolClass[p] = sz;
+      out.poolCount[p] = count;
+      p++;
+    }
+  }
+  return out;
 }
 
 /** A pointer field as a number: user-space addresses fit in 53 bits on x86-64 and aarch64. */
@@ -256,13 +339,7 @@ export class HeapSnapshot {
     this.arenaSize = layout.arenaSize;
     this.takenAt = Date.now();
     const n = layout.sizeClasses;
-    const pools = new Float64Array(n), blocks = new Float64Array(n), avail = new Float64Array(n);
-    for (let i = 0; i < walk.poolClass.length; i++) {
-      const c = walk.poolClass[i];
-      pools[c]++;
-      blocks[c] += walk.poolCount[i];
-      avail[c] += blocksPerPool(c, layout) - walk.poolCount[i];
-    }
+    const pools = walk.classPools, blocks = walk.classBlocks, avail = walk.classAvail;
     this.sizeClasses = [];
     let blocksInUse = 0, bytesInUse = 0, bytesAvailable = 0, packedPools = 0;
     for (let c = 0; c < n; c++) {
@@ -284,7 +361,7 @@ export class HeapSnapshot {
         pinnedBytes += layout.arenaSize;
       }
     }
-    const used = walk.poolClass.length;
+    const used = walk.usedPools;
     for (let a = 0; a < arenas; a++) carvedEmpty += walk.arenaPoolsCarved[a] - walk.arenaPoolsUsed[a];
     const perArena = arenas ? Math.floor(poolsTotal / arenas) : Math.floor(layout.arenaSize / layout.poolSize) - (layout.poolSize > 4096 ? 1 : 0);
     const arenasIfPacked = Math.ceil(packedPools / Math.max(1, perArena));
@@ -336,7 +413,7 @@ export class HeapSnapshot {
   /** Every used pool, as objects. */
   *pools(): IterableIterator<PoolSummary> {
     const w = this.walk;
-    for (let i = 0; i < w.poolAddress.length; i++) {
+    for (let i = 0; i < w.usedPools; i++) {
       const c = w.poolClass[i];
       yield {
         address: BigInt(w.poolAddress[i]),
@@ -363,5 +440,23 @@ export class HeapSnapshot {
     for (const r of this.sizeClasses) add(r, 1);
     for (const r of before.sizeClasses) add(r, -1);
     return [...rows.values()].sort((x, y) => x.index - y.index);
+  }
+
+  /**
+   * A compact summary for the Node and Bun REPLs (and console.log), e.g. `HeapSnapshot(CPython 3.11.7 pymalloc: 10
+   * arenas (10.0 MiB), 627 pools, 85,363 blocks = 6.4 MiB live, 64% utilized; 3 pinned, 3 reclaimable)`.
+   */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const t = this.totals, f = this.fragmentation;
+    const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+    const int = (n: number) => n.toLocaleString("en-US");
+    return `${this.constructor.name}(CPython ${this.info.version} ${this.info.allocator ?? "custom"}: ${int(t.arenas)} arenas ` +
+      `(${mib(t.arenaBytes)}), ${int(t.pools)} pools, ${int(t.blocksInUse)} blocks = ${mib(t.bytesInUse)} live, ` +
+      `${Math.round(f.utilization * 100)}% utilized; ${int(f.pinnedArenas)} pinned, ${int(f.reclaimableArenas)} reclaimable)`;
+  }
+
+  /** The same summary for the Deno REPL. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return (this as unknown as Record<symbol, () => string>)[Symbol.for("nodejs.util.inspect.custom")]();
   }
 }

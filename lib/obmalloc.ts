@@ -41,13 +41,14 @@ const u32 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).get
  * at the fake header 16 bytes before the entry) or a POOL_SIZE-aligned pool of that class whose prevpool is the fake
  * header. Reads go through safeRead, so any candidate address is safe to test.
  */
-export function looksLikeState(native: Native, state: bigint, layout: ObmallocLayout): boolean {
+export function looksLikeState(native: Native, state: bigint, layout: ObmallocLayout, tornAllowed = 0): boolean {
   const used = native.safeRead(state, 512);
   const mgmt = native.safeRead(state + BigInt(STATE.arenas), 16);
   if (!used || !mgmt) return false;
   const maxarenas = u32(mgmt, 8);
   if (maxarenas > 1 << 24) return false;
   let nonEmpty = 0;
+  let torn = 0;
   for (let i = 0; i < layout.sizeClasses; i++) {
     const fake = state + BigInt(16 * i - 16);
     const next = u64(used, 16 * i);
@@ -55,7 +56,13 @@ export function looksLikeState(native: Native, state: bigint, layout: ObmallocLa
     if (next === fake && prev === fake) continue;
     if (next % BigInt(layout.poolSize) !== 0n) return false;
     const hdr = native.safeRead(next, 48);
-    if (!hdr || u32(hdr, 36) !== i || u64(hdr, 24) !== fake) return false;
+    if (!hdr) return false;
+    // A process that keeps allocating can move a pool off its list between our two reads (torn): tolerated in small
+    // numbers when the caller says so (a known offset in a live process), never when scanning for candidates.
+    if (u32(hdr, 36) !== i || u64(hdr, 24) !== fake) {
+      if (++torn > tornAllowed) return false;
+      continue;
+    }
     nonEmpty++;
   }
   // An initialized, used state has at least one partially used pool; an all-empty one is valid only when fresh.
@@ -106,16 +113,16 @@ function stateRefs(state: bigint, how: string, sharedWithMain: boolean): StateRe
 }
 
 /** The state a 3.12+ interpreter owns (not the one it allocates from, if it shares main's). */
-export function ownState(native: Native, interp: bigint, layout: ObmallocLayout): { state: bigint; how: string } | undefined {
+export function ownState(native: Native, interp: bigint, layout: ObmallocLayout, tornAllowed = 0): { state: bigint; how: string } | undefined {
   const at = interp + BigInt(layout.interpOffset!);
   const where = `PyInterpreterState+0x${layout.interpOffset!.toString(16)}`;
   if (layout.state === "embedded") {
-    if (looksLikeState(native, at, layout)) return { state: at, how: `embedded at ${where}` };
+    if (looksLikeState(native, at, layout, tornAllowed)) return { state: at, how: `embedded at ${where}` };
   } else {
     const p = native.safeRead(at, 8);
     const state = p ? u64(p) : 0n;
     if (state === 0n) return undefined; // not initialized (yet)
-    if (looksLikeState(native, state, layout)) return { state, how: `pointer at ${where}` };
+    if (looksLikeState(native, state, layout, tornAllowed)) return { state, how: `pointer at ${where}` };
   }
   // A patch release may have moved the field: look for the signature in the struct itself.
   const span = layout.state === "embedded" ? 400_000 : 240_000;

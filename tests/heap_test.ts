@@ -180,3 +180,23 @@ test("py.symbols reports optional and hidden symbols with their provenance", () 
   if (minor <= 11) assert.equal(get("_Py_GetAllocatedBlocks").source, "exported");
   assert.match(py.symbols.table(), /symbol\s+kind\s+found/);
 });
+
+test("the native pool pass and the JavaScript pass over views give the same walk", async () => {
+  const { walkHeap } = await import("../lib/heap.ts");
+  const { inProcessReader } = await import("../lib/allocator.ts");
+  const reader = inProcessReader(py);
+  const { poolPass: _native, ...jsOnly } = reader;
+  py.withGIL(() => {
+    const refs = py.stateRefs(py.currentInterp());
+    const arenas = Number(py.native.u64(refs.arenas));
+    const maxarenas = py.native.u32(refs.maxarenas);
+    const a = walkHeap(reader, arenas, maxarenas, py.layout);
+    const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
+    for (const key of ["arenaAddress", "arenaPoolsUsed", "arenaBlocks", "arenaBytes", "classPools", "classBlocks", "classAvail", "poolAddress", "poolArena", "poolClass", "poolCount"] as const) {
+      assert.deepEqual(a[key], b[key], key);
+    }
+    assert.equal(a.usedPools, b.usedPools);
+    assert.equal(a.inconsistentPools, 0);
+    assert.equal(b.inconsistentPools, 0);
+  });
+});
