@@ -1,0 +1,365 @@
+/**
+ * Reading another process's memory, read-only and without stopping it: `process_vm_readv` through libc with many
+ * iovecs per call (one system call reads up to IOV_MAX = 1024 scattered ranges), and `/proc/PID/mem` with positioned
+ * reads as the fallback where the system call is unavailable (seccomp, old kernels).
+ *
+ * Nothing here writes to the target or ptrace-attaches to it. Both paths need the same permission as ptrace
+ * (PTRACE_MODE_ATTACH_REALCREDS): same uid and not restricted by Yama, or CAP_SYS_PTRACE.
+ * @module
+ */
+import * as fs from "node:fs";
+import { loadBackend } from "../ffi/backend.ts";
+import { libc as libcSymbols } from "../ffi/symbols.ts";
+import type { Backend, NativeFn } from "../ffi/types.ts";
+import { PymemError } from "./errors.ts";
+
+/** Linux errno values the reader tells apart. */
+export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOMEM: 12, EACCES: 13, EFAULT: 14, EINVAL: 22, ENOSYS: 38 } as const;
+
+/** IOV_MAX on Linux: the most iovecs one process_vm_readv call accepts. */
+export const IOV_MAX = 1024;
+
+/** How remote memory is read. */
+export type ReadMode = "process_vm_readv" | "/proc/PID/mem";
+
+/** Read the Yama ptrace policy, if the kernel has Yama (undefined otherwise). */
+function ptraceScope(): number | undefined {
+  try {
+    return Number(fs.readFileSync("/proc/sys/kernel/yama/ptrace_scope", "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** Owner uid of a process, from /proc/PID/status (undefined when it cannot be read). */
+function ownerUid(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The error for a failed read of another process: what happened, and for permission problems exactly what to change.
+ * Exported so the errno → message mapping can be tested without a second user.
+ * `scope` and `uids` default to the machine's Yama setting and the real uids; tests pass them in.
+ */
+export function remoteReadError(
+  pid: number,
+  errno: number,
+  what: string,
+  ctx: { scope?: number; myUid?: number; targetUid?: number } = {},
+): PymemError {
+  const scope = "scope" in ctx ? ctx.scope : ptraceScope();
+  const myUid = "myUid" in ctx ? ctx.myUid : (typeof process !== "undefined" && process.getuid ? process.getuid() : undefined);
+  const targetUid = "targetUid" in ctx ? ctx.targetUid : ownerUid(pid);
+  if (errno === ERRNO.ESRCH || errno === ERRNO.ENOENT) {
+    return new PymemError("ATTACH", `process ${pid} exited while ${what} (errno ${errno === ERRNO.ESRCH ? "ESRCH" : "ENOENT"})`);
+  }
+  if (errno === ERRNO.EPERM || errno === ERRNO.EACCES) {
+    const name = errno === ERRNO.EPERM ? "EPERM" : "EACCES";
+    const fixes: string[] = [];
+    if (myUid !== undefined && targetUid !== undefined && myUid !== targetUid) {
+      fixes.push(
+        `the process belongs to uid ${targetUid} and you are uid ${myUid}: run as that user (e.g. \`sudo -u '#${targetUid}' …\`), ` +
+          "as root, or grant CAP_SYS_PTRACE (e.g. `sudo setcap cap_sys_ptrace+ep $(command -v bun)`, or `--cap-add=SYS_PTRACE` in Docker)",
+      );
+    }
+    if (scope === 1) {
+      fixes.push(
+        "/proc/sys/kernel/yama/ptrace_scope is 1 (only a parent may read its children): run as root or with CAP_SYS_PTRACE, " +
+          "or allow it for everyone with `echo 0 | sudo tee /proc/sys/kernel/yama/ptrace_scope`",
+      );
+    } else if (scope === 2) {
+      fixes.push("/proc/sys/kernel/yama/ptrace_scope is 2 (admin only): run as root or with CAP_SYS_PTRACE");
+    } else if (scope === 3) {
+      fixes.push("/proc/sys/kernel/yama/ptrace_scope is 3 (no process may read another until reboot): nothing short of a reboot allows it");
+    }
+    if (fixes.length === 0) {
+      fixes.push(
+        "reading another process needs the same uid and a non-setuid, dumpable target, or CAP_SYS_PTRACE; a container may " +
+          "also block process_vm_readv (seccomp): run with `--cap-add=SYS_PTRACE` or `--security-opt seccomp=unconfined`",
+      );
+    }
+    return new PymemError("PERMISSION", `permission denied (${name}) reading process ${pid} while ${what}: ${fixes.join("; ")}`);
+  }
+  return new PymemError("ATTACH", `cannot read process ${pid} while ${what}: errno ${errno}`);
+}
+
+/** One range to read: `length` bytes at `address`, into `out` at `offset`. */
+export interface ReadRange {
+  address: number;
+  length: number;
+}
+
+/**
+ * Read-only access to another process's memory. Addresses are numbers: user-space addresses fit in 47 bits.
+ * `readCalls` counts system calls (process_vm_readv or pread), for the benchmark and `debugInfo`.
+ */
+export class RemoteMemory {
+  readonly pid: number;
+  #mode: ReadMode;
+  readonly #backend: Backend | undefined;
+  readonly #readv: NativeFn | undefined;
+  readonly #errno: NativeFn | undefined;
+  readonly #malloc: NativeFn | undefined;
+  readonly #free: NativeFn | undefined;
+  #scratch = 0n;
+  #scratchSize = 0;
+  #memFd = -1;
+  #closed = false;
+  /** System calls made so far. */
+  readCalls = 0;
+  /** Bytes copied so far. */
+  bytesRead = 0;
+  // Reused iovec arrays: [base lo, base hi, len lo, len hi] per entry.
+  readonly #local = new Uint32Array(4);
+  readonly #remote = new Uint32Array(4 * IOV_MAX);
+
+  private constructor(pid: number, mode: ReadMode, backend?: Backend, fns?: Record<string, NativeFn>) {
+    this.pid = pid;
+    this.#mode = mode;
+    this.#backend = backend;
+    this.#readv = fns?.process_vm_readv;
+    this.#errno = fns?.__errno_location;
+    this.#malloc = fns?.malloc;
+    this.#free = fns?.free;
+  }
+
+  /**
+   * Open a reader for `pid`, checking that a first read at `probe` works (the address of something known to be
+   * mapped, such as `_PyRuntime`). `mode` forces one path; by default process_vm_readv, then /proc/PID/mem when the
+   * system call is refused by something other than the permission check (ENOSYS, a seccomp EPERM that /proc allows).
+   */
+  static async open(pid: number, probe: number, mode?: ReadMode): Promise<RemoteMemory> {
+    if (mode !== "/proc/PID/mem") {
+      const backend = await loadBackend();
+      const want = {
+        process_vm_readv: libcSymbols.process_vm_readv,
+        __errno_location: libcSymbols.__errno_location,
+        malloc: libcSymbols.malloc,
+        free: libcSymbols.free,
+      };
+      const lib = backend.open("libc.so.6", want);
+      const r = new RemoteMemory(pid, "process_vm_readv", backend, lib.symbols as Record<string, NativeFn>);
+      const errno = r.#probe(probe);
+      if (errno === 0) return r;
+      r.close();
+      const fallback = mode === undefined && (errno === ERRNO.ENOSYS || errno === ERRNO.EPERM);
+      if (!fallback) throw remoteReadError(pid, errno, "attaching (process_vm_readv)");
+      // A seccomp filter may refuse the system call while /proc/PID/mem (same ptrace check) works: try it.
+      try {
+        return RemoteMemory.#openMem(pid, probe);
+      } catch (e) {
+        if (e instanceof PymemError && e.code === "PERMISSION") throw remoteReadError(pid, errno, "attaching (process_vm_readv and /proc/PID/mem)");
+        throw e;
+      }
+    }
+    return RemoteMemory.#openMem(pid, probe);
+  }
+
+  static #openMem(pid: number, probe: number): RemoteMemory {
+    const r = new RemoteMemory(pid, "/proc/PID/mem");
+    try {
+      r.#memFd = fs.openSync(`/proc/${pid}/mem`, "r");
+    } catch (e) {
+      throw remoteReadError(pid, errnoOf(e), "opening /proc/PID/mem");
+    }
+    const errno = r.#probe(probe);
+    if (errno !== 0) {
+      r.close();
+      throw remoteReadError(pid, errno, "attaching (/proc/PID/mem)");
+    }
+    return r;
+  }
+
+  /** 0 when 8 bytes at `address` can be read, else the errno. */
+  #probe(address: number): number {
+    const out = new Uint8Array(8);
+    const ok = new Uint8Array(1);
+    try {
+      this.#readBatch([{ address, length: 8 }], 0, 1, out, [0], ok);
+    } catch (e) {
+      if (e instanceof PymemError && e.cause && typeof (e.cause as { errno?: number }).errno === "number") {
+        return (e.cause as { errno: number }).errno;
+      }
+      throw e;
+    }
+    return ok[0] ? 0 : ERRNO.EFAULT;
+  }
+
+  /** "process_vm_readv" or "/proc/PID/mem". */
+  get mode(): ReadMode {
+    return this.#mode;
+  }
+
+  /**
+   * Read many ranges. Returns the bytes packed in order (`offsets[i]` is where range i starts) and a flag per range
+   * (1 read, 0 unreadable: unmapped, or freed by the target meanwhile). Throws PymemError when the process is gone
+   * or reading is not permitted.
+   */
+  readMany(ranges: ReadRange[]): { bytes: Uint8Array; offsets: number[]; ok: Uint8Array } {
+    const offsets: number[] = new Array(ranges.length);
+    let total = 0;
+    for (let i = 0; i < ranges.length; i++) {
+      offsets[i] = total;
+      total += ranges[i].length;
+    }
+    const bytes = new Uint8Array(total);
+    const ok = new Uint8Array(ranges.length);
+    for (let i = 0; i < ranges.length; i += IOV_MAX) {
+      this.#readBatch(ranges, i, Math.min(ranges.length, i + IOV_MAX), bytes, offsets, ok);
+    }
+    return { bytes, offsets, ok };
+  }
+
+  /**
+   * The fast path for many equal-sized ranges (pool headers): `length` bytes at each of `addresses`, packed
+   * (range i at i * length), with a flag per range. Same errors as readMany.
+   */
+  readUniform(addresses: Float64Array, length: number): { bytes: Uint8Array; ok: Uint8Array } {
+    const n = addresses.length;
+    const bytes = new Uint8Array(n * length);
+    const ok = new Uint8Array(n);
+    const ranges: ReadRange[] = [];
+    for (let i = 0; i < n; i += IOV_MAX) {
+      const to = Math.min(n, i + IOV_MAX);
+      ranges.length = 0;
+      for (let k = i; k < to; k++) ranges.push({ address: addresses[k], length });
+      const offsets = ranges.map((_, k) => (i + k) * length);
+      const okPart = new Uint8Array(to - i);
+      this.#readBatch(ranges, 0, to - i, bytes, offsets, okPart);
+      ok.set(okPart, i);
+    }
+    return { bytes, ok };
+  }
+
+  /** `length` bytes at `address`, or null when any of it is unreadable. */
+  tryRead(address: number, length: number): Uint8Array | null {
+    if (length === 0) return new Uint8Array(0);
+    if (!(address > 0) || address + length > 2 ** 53) return null;
+    const r = this.readMany([{ address, length }]);
+    return r.ok[0] ? r.bytes : null;
+  }
+
+  /** `length` bytes at `address`; throws PymemError("ATTACH") when unreadable. */
+  read(address: number, length: number): Uint8Array {
+    const b = this.tryRead(address, length);
+    if (!b) throw new PymemError("ATTACH", `process ${this.pid}: ${length} bytes at 0x${address.toString(16)} are not readable`);
+    return b;
+  }
+
+  /** Read ranges[from..to) (at most IOV_MAX) into `out`, setting ok[i]. */
+  #readBatch(ranges: ReadRange[], from: number, to: number, out: Uint8Array, offsets: number[], ok: Uint8Array): void {
+    if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    if (this.#mode === "/proc/PID/mem") {
+      for (let i = from; i < to; i++) ok[i] = this.#pread(ranges[i], out, offsets[i]) ? 1 : 0;
+      return;
+    }
+    let start = from;
+    while (start < to) {
+      let need = 0;
+      for (let i = start; i < to; i++) need += ranges[i].length;
+      this.#ensureScratch(need);
+      const local = this.#local, remote = this.#remote;
+      local[0] = Number(this.#scratch & 0xffff_ffffn);
+      local[1] = Number(this.#scratch >> 32n);
+      local[2] = need >>> 0;
+      local[3] = Math.floor(need / 0x1_0000_0000);
+      for (let i = start, k = 0; i < to; i++, k += 4) {
+        const a = ranges[i].address;
+        remote[k] = a >>> 0;
+        remote[k + 1] = Math.floor(a / 0x1_0000_0000);
+        remote[k + 2] = ranges[i].length;
+        remote[k + 3] = 0;
+      }
+      this.readCalls++;
+      const n = Number(this.#readv!(this.pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer, 0, 16 * (to - start)), to - start, 0));
+      let got = 0;
+      if (n < 0) {
+        const errno = this.#lastErrno();
+        // EFAULT: the first remote range is unmapped (later ones are not tried); anything else is fatal.
+        if (errno !== ERRNO.EFAULT) {
+          const e = remoteReadError(this.pid, errno, "reading memory");
+          (e as { cause?: unknown }).cause = { errno };
+          throw e;
+        }
+      } else {
+        got = n;
+      }
+      this.bytesRead += got;
+      // Transfers stop at a whole iovec (the kernel never splits one): everything before the first failure is good.
+      const view = got > 0 ? new Uint8Array(this.#backend!.view(this.#scratch, got)) : new Uint8Array(0);
+      let pos = 0;
+      let i = start;
+      for (; i < to && pos + ranges[i].length <= got; i++) {
+        out.set(view.subarray(pos, pos + ranges[i].length), offsets[i]);
+        ok[i] = 1;
+        pos += ranges[i].length;
+      }
+      if (i < to) ok[i] = 0; // the range that failed (partly read or not at all)
+      start = i + 1;
+    }
+  }
+
+  #pread(r: ReadRange, out: Uint8Array, at: number): boolean {
+    let done = 0;
+    this.readCalls++;
+    try {
+      while (done < r.length) {
+        const n = fs.readSync(this.#memFd, out, at + done, r.length - done, r.address + done);
+        if (n <= 0) return false;
+        done += n;
+      }
+      this.bytesRead += done;
+      return true;
+    } catch (e) {
+      const errno = errnoOf(e);
+      if (errno === ERRNO.EIO || errno === ERRNO.EFAULT) return false; // unmapped
+      if (errno === ERRNO.ESRCH || errno === 0) {
+        // A dead process's mem file reads as EOF / ESRCH: say the process exited.
+        if (!fs.existsSync(`/proc/${this.pid}`)) throw remoteReadError(this.pid, ERRNO.ESRCH, "reading memory");
+        return false;
+      }
+      const err = remoteReadError(this.pid, errno, "reading /proc/PID/mem");
+      (err as { cause?: unknown }).cause = { errno };
+      throw err;
+    }
+  }
+
+  #lastErrno(): number {
+    const p = this.#errno!() as bigint;
+    return new DataView(this.#backend!.view(p, 4)).getInt32(0, true);
+  }
+
+  #ensureScratch(n: number): void {
+    if (n <= this.#scratchSize) return;
+    if (this.#scratch !== 0n) this.#free!(this.#scratch);
+    const size = Math.max(n, 1 << 16);
+    this.#scratch = this.#malloc!(size) as bigint;
+    if (this.#scratch === 0n) {
+      this.#scratchSize = 0;
+      throw new PymemError("ALLOCATION_FAILED", `cannot allocate ${size} bytes of read buffer`);
+    }
+    this.#scratchSize = size;
+  }
+
+  /** Release the read buffer and file descriptor. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#scratch !== 0n) this.#free!(this.#scratch);
+    this.#scratch = 0n;
+    if (this.#memFd >= 0) fs.closeSync(this.#memFd);
+    this.#memFd = -1;
+  }
+}
+
+/** errno number of a node:fs error (by its code), 0 when unknown. */
+function errnoOf(e: unknown): number {
+  const code = (e as { code?: string })?.code;
+  const byName: Record<string, number> = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, EACCES: 13, EFAULT: 14, EINVAL: 22 };
+  return (code && byName[code]) || 0;
+}

@@ -1,0 +1,355 @@
+/**
+ * Live attach (lib/attach.ts): a child Python process, matching the library under test (PYMEM_LIBPYTHON), is mapped
+ * from outside and compared with its own sys._debugmallocstats(). Also: a target that keeps allocating, the
+ * /proc/PID/mem path, sub-interpreters, and the errors (exit, not Python, PYTHONMALLOC=malloc, permission).
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { assert, test } from "./_harness.ts";
+import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
+import { remoteReadError } from "../lib/remote.ts";
+import { parseDebugMallocStats } from "../lib/stats.ts";
+
+const ROOT = (() => {
+  const up = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  return up.endsWith("/dist") ? dirname(up) : up;
+})();
+
+// ---- which interpreter runs the target ---------------------------------------------------------------------------
+const SYSCONFIG = "import sys, sysconfig, json; v = sysconfig.get_config_vars(); print(json.dumps([sys.version.split()[0], " +
+  "[v.get(k) for k in ('LIBDIR', 'MULTIARCH', 'INSTSONAME', 'LDLIBRARY')]]))";
+
+function real(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Interpreters on this machine: pyenv versions, then /usr/bin and /usr/local/bin (never hard-coded versions). */
+function interpreters(): string[] {
+  const out: string[] = [];
+  let root = process.env.PYENV_ROOT;
+  if (!root) {
+    try {
+      root = execFileSync("pyenv", ["root"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      root = join(os.homedir(), ".pyenv");
+    }
+  }
+  const ls = (d: string) => { try { return fs.readdirSync(d).sort(); } catch { return []; } };
+  for (const v of ls(join(root, "versions"))) {
+    const exe = join(root, "versions", v, "bin", "python3");
+    if (fs.existsSync(exe)) out.push(exe);
+  }
+  for (const d of ["/usr/bin", "/usr/local/bin"]) for (const f of ls(d)) if (/^python3\.\d+$/.test(f)) out.push(join(d, f));
+  return out;
+}
+
+/** The interpreter whose sysconfig names PYMEM_LIBPYTHON (or python3 on PATH when no library is given). */
+function targetExecutable(): { exe: string; version: string } | undefined {
+  const lib = process.env.PYMEM_LIBPYTHON;
+  const want = lib ? real(lib) : undefined;
+  for (const exe of want ? interpreters() : ["python3"]) {
+    let version: string, vars: (string | null)[];
+    try {
+      [version, vars] = JSON.parse(execFileSync(exe, ["-c", SYSCONFIG], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+    } catch {
+      continue;
+    }
+    if (!want) return { exe, version };
+    const [libdir, multiarch, ...names] = vars;
+    for (const d of [libdir, libdir && multiarch ? join(libdir, multiarch) : null]) {
+      for (const n of names) if (d && n && real(join(d, n)) === want) return { exe, version };
+    }
+  }
+  return undefined;
+}
+
+const target = targetExecutable();
+const skip = target ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}`;
+const minor = target ? Number(target.version.split(".")[1]) : 0;
+const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-attach-"));
+
+// The workload: a fragmented heap, then its own stats (printed to stderr, redirected to a file), then a readiness
+// byte, then signal.pause(), which waits in C without allocating, so the heap stays exactly as printed.
+const FRAGMENT = `
+import sys, os, gc, signal
+out = sys.argv[1]
+junk = [b'x' * (i % 200) if i % 3 else (i, float(i)) for i in range(300000)]
+del junk[::2]
+gc.collect()
+gc.disable()
+def dump(path, final):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    ready = os.open(path + '.ready', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved = os.dup(2)
+    sys.stderr.flush()
+    os.dup2(fd, 2)
+    sys._debugmallocstats()
+    os.dup2(saved, 2)
+    os.write(ready, b'1')
+    if final:
+        signal.pause()
+    os.close(fd)
+    os.close(ready)
+    os.close(saved)
+# A dry run first, so whatever the path caches on first use is allocated before the stats that count.
+dump(out + '.warmup', False)
+dump(out, True)
+`;
+
+// Keeps allocating (a growing list of objects, nothing freed) and publishes sys.getallocatedblocks() each step.
+const GROWING = `
+import sys, os, time
+out = sys.argv[1]
+keep = []
+i = 0
+while True:
+    keep.extend((j, float(j), b'y' * (j % 300)) for j in range(i, i + 5000))
+    i += 5000
+    n = sys.getallocatedblocks()
+    with open(out + '.tmp', 'w') as f:
+        f.write(str(n))
+    os.replace(out + '.tmp', out)
+    if i > 4_000_000:
+        time.sleep(100)
+`;
+
+let seq = 0;
+const children: ChildProcess[] = [];
+
+async function waitFor(file: string, ok: (s: string) => boolean, child: ChildProcess, ms = 60_000): Promise<string> {
+  const t0 = Date.now();
+  for (;;) {
+    let s = "";
+    try {
+      s = fs.readFileSync(file, "utf8");
+    } catch { /* not yet */ }
+    if (ok(s)) return s;
+    if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode}) before writing ${file}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${file}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function spawnTarget(script: string, env: Record<string, string> = {}): { child: ChildProcess; out: string } {
+  const n = seq++;
+  const file = join(tmp, `script${n}.py`);
+  fs.writeFileSync(file, script);
+  const out = join(tmp, `out${n}`);
+  const child = spawn(target!.exe, [file, out], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+  children.push(child);
+  return { child, out };
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    child.once("exit", () => r());
+    child.kill("SIGKILL");
+  });
+}
+
+/** A fragmented target that has printed its stats and waits; started once, shared by the tests that only read. */
+let fragmented: Promise<{ child: ChildProcess; stats: ReturnType<typeof parseDebugMallocStats> }> | undefined;
+function fragmentedTarget() {
+  fragmented ??= (async () => {
+    const { child, out } = spawnTarget(FRAGMENT);
+    await waitFor(out + ".ready", (s) => s === "1", child);
+    return { child, stats: parseDebugMallocStats(fs.readFileSync(out, "utf8")) };
+  })();
+  return fragmented;
+}
+
+test("attach: heap().sizeClasses equals the target's own sys._debugmallocstats() rows", async () => {
+  const { child, stats } = await fragmentedTarget();
+  const py = await attachPython(child.pid!);
+  try {
+    assert.equal(py.version, target!.version);
+    assert.equal(py.minor, minor);
+    assert.ok(fs.existsSync(py.library));
+    const snap = py.heap();
+    assert.equal(stats.pymalloc, true);
+    assert.ok(snap.sizeClasses.length >= 10);
+    const differ = snap.sizeClasses.filter((r, i) => JSON.stringify(r) !== JSON.stringify(stats.sizeClasses![i]));
+    assert.deepEqual(snap.sizeClasses, stats.sizeClasses, `rows differ: ${JSON.stringify(differ)} vs ${JSON.stringify(stats.sizeClasses!.filter((r) => differ.some((d) => d.index === r.index)))}`);
+    assert.equal(snap.totals.arenas, stats.values["# arenas allocated current"]);
+    assert.equal(snap.totals.bytesInUse, stats.values["# bytes in allocated blocks"]);
+    assert.equal(snap.totals.bytesAvailable, stats.values["# bytes in available blocks"]);
+    assert.equal(snap.walk.inconsistentPools, 0);
+    assert.deepEqual(snap.warnings, []);
+    const info = py.debugInfo;
+    assert.equal(info.pid, child.pid);
+    assert.ok(info.state.length >= 1 && info.state[0].how.length > 0);
+    assert.ok(info.readCalls > 0);
+    assert.match(info.version.how, minor >= 11 ? /Py_Version/ : /PY_VERSION/);
+    if (minor >= 13) assert.match(info.version.how, /_Py_DebugOffsets/);
+    if (info.stripped) assert.match(info.state[0].how, minor >= 12 ? /PyInterpreterState/ : /decoded/);
+    // Pool headers are batched: far fewer system calls than pools.
+    assert.ok(snap.readCalls < 80 + snap.totals.pools / 500, `${snap.readCalls} read calls for ${snap.totals.pools} pools`);
+  } finally {
+    py.close();
+  }
+}, { skip });
+
+test("attach: /proc/PID/mem gives the same map as process_vm_readv", async () => {
+  const { child, stats } = await fragmentedTarget();
+  const py = await attachPython(child.pid!, { readMode: "/proc/PID/mem" });
+  try {
+    assert.equal(py.debugInfo.readMode, "/proc/PID/mem");
+    assert.deepEqual(py.heap().sizeClasses, stats.sizeClasses);
+  } finally {
+    py.close();
+  }
+}, { skip });
+
+test("attach: listPythonProcesses() lists the target", async () => {
+  const { child } = await fragmentedTarget();
+  const rows = await listPythonProcesses();
+  const row = rows.find((r) => r.pid === child.pid);
+  assert.ok(row, `pid ${child.pid} in ${JSON.stringify(rows.map((r) => r.pid))}`);
+  assert.equal(row.version, target!.version);
+  assert.ok(row.rss > 1 << 20);
+  assert.ok(row.arenas! >= 1);
+  assert.ok(row.pinned! >= 0 && row.pinned! <= row.arenas!);
+}, { skip });
+
+test("attach: a target that keeps allocating is read without a crash, within its before/after counts", async () => {
+  const { child, out } = spawnTarget(GROWING);
+  try {
+    await waitFor(out, (s) => Number(s) > 200_000, child);
+    const py = await attachPython(child.pid!);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const before = Number(fs.readFileSync(out, "utf8"));
+        const snap = py.heap();
+        const after = Number(fs.readFileSync(out, "utf8"));
+        const ours = snap.totals.blocksInUse + (snap.info.rawAllocatedBlocks ?? 0);
+        // One step (≈15k objects) may be published late on either side; 3.8's counter also counts raw blocks.
+        const slack = 20_000;
+        assert.ok(ours >= before - slack && ours <= after + slack, `round ${round}: ${before} <= ${ours} <= ${after}`);
+        assert.ok(snap.walk.inconsistentPools < 50, `${snap.walk.inconsistentPools} inconsistent pools`);
+      }
+    } finally {
+      py.close();
+    }
+    assert.equal(child.exitCode, null, "the target is still running");
+  } finally {
+    await kill(child);
+  }
+}, { skip });
+
+test("attach: isolated sub-interpreters are listed with their own heap (3.12+)", async () => {
+  const mod = minor >= 13 ? "_interpreters" : "_xxsubinterpreters";
+  const { child, out } = spawnTarget(`
+import sys, os, signal, ${mod} as interpreters
+out = sys.argv[1]
+iid = interpreters.create()
+interpreters.run_string(iid, "keep = [float(i) for i in range(200000)]")
+with open(out, 'w') as f:
+    f.write(str(iid))
+signal.pause()
+`);
+  try {
+    const id = Number(await waitFor(out, (s) => s.length > 0, child));
+    const py = await attachPython(child.pid!);
+    try {
+      const list = py.interpreters();
+      assert.ok(list.length >= 2, JSON.stringify(list.map((i) => i.id)));
+      assert.equal(list[0].isMain, true);
+      const sub = list.find((i) => i.id === id)!;
+      assert.ok(sub, `interpreter ${id} listed`);
+      assert.equal(sub.sharesMainObmalloc, false);
+      const heaps = py.heaps();
+      assert.ok(heaps.length >= 2);
+      const mine = heaps.find((h) => h.interp?.id === id)!.snapshot;
+      assert.notEqual(py.debugInfo.state.find((s) => s.interp === sub.address)!.address, py.debugInfo.state[0].address);
+      const floats = mine.sizeClasses.find((r) => r.size === 32 || r.size === 24)!;
+      assert.ok(mine.totals.blocksInUse >= 200_000 && floats.blocksInUse >= 199_000, `${mine.totals.blocksInUse}`);
+    } finally {
+      py.close();
+    }
+  } finally {
+    await kill(child);
+  }
+}, { skip: skip || (minor < 12 && "sub-interpreters with their own obmalloc arrived in CPython 3.12") });
+
+test("attach: a target that exits mid-way gives a clear ATTACH error", async () => {
+  const { child, out } = spawnTarget(FRAGMENT);
+  await waitFor(out + ".ready", (s) => s === "1", child);
+  const py = await attachPython(child.pid!);
+  try {
+    await kill(child);
+    assert.throws(() => py.heap(), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /exited|not readable|no such process/.test(e.message));
+  } finally {
+    py.close();
+  }
+  await assert.rejects(attachPython(child.pid!), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /no such process|exited/.test(e.message));
+}, { skip });
+
+test("attach: a process that is not Python is refused", async () => {
+  const child = spawn("sleep", ["100"]);
+  children.push(child);
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    await assert.rejects(attachPython(child.pid!), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message));
+  } finally {
+    await kill(child);
+  }
+  await assert.rejects(attachPython(0), RangeError);
+});
+
+test("attach: PYTHONMALLOC=malloc is reported as having no obmalloc heap", async () => {
+  const { child, out } = spawnTarget("import sys, signal\nx = [float(i) for i in range(1000)]\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n", { PYTHONMALLOC: "malloc" });
+  try {
+    await waitFor(out, (s) => s === "1", child);
+    const py = await attachPython(child.pid!);
+    try {
+      assert.equal(py.allocator, "malloc");
+      assert.throws(() => py.heap(), (e: unknown) => e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message) && /PYTHONMALLOC=malloc/.test(e.message));
+    } finally {
+      py.close();
+    }
+  } finally {
+    await kill(child);
+  }
+}, { skip });
+
+test("attach: permission errors say what to change", async () => {
+  const other = remoteReadError(42, 1, "attaching", { scope: 0, myUid: 1000, targetUid: 0 });
+  assert.equal(other.code, "PERMISSION");
+  assert.match(other.message, /uid 0 and you are uid 1000/);
+  assert.match(other.message, /CAP_SYS_PTRACE/);
+  const yama = remoteReadError(42, 1, "attaching", { scope: 1, myUid: 1000, targetUid: 1000 });
+  assert.match(yama.message, /ptrace_scope is 1/);
+  assert.match(yama.message, /echo 0 \| sudo tee \/proc\/sys\/kernel\/yama\/ptrace_scope/);
+  assert.match(remoteReadError(42, 1, "x", { scope: 3, myUid: 1, targetUid: 1 }).message, /reboot/);
+  assert.match(remoteReadError(42, 13, "x", { scope: undefined, myUid: 1, targetUid: 1 }).message, /EACCES.*seccomp/);
+  assert.equal(remoteReadError(42, 3, "reading").code, "ATTACH");
+  assert.match(remoteReadError(42, 3, "reading").message, /exited/);
+}, { skip });
+
+test("attach: another user's process, for real, gives PERMISSION (as nobody, through setpriv)", async () => {
+  const { child } = await fragmentedTarget();
+  const bun = join(ROOT, "node_modules", ".bin", "bun");
+  const script = `import { attachPython } from ${JSON.stringify(join(ROOT, "lib", "mod.ts"))};\n` +
+    `try { await attachPython(${child.pid}); console.log("attached"); } catch (e) { console.log(e.code + ": " + e.message); }`;
+  const file = join(tmp, "as-nobody.ts");
+  fs.writeFileSync(file, script);
+  fs.chmodSync(tmp, 0o755);
+  fs.chmodSync(file, 0o644);
+  const res = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bun, file], { encoding: "utf8", env: { ...process.env, HOME: tmp } });
+  assert.match(res, /^PERMISSION: /, res);
+  assert.match(res, /uid 0 and you are uid 65534|ptrace_scope|CAP_SYS_PTRACE/);
+}, { skip: skip || (process.getuid?.() !== 0 && "needs root to run a child as another user") || (!fs.existsSync("/usr/bin/setpriv") && "setpriv not found") });
+
+test("attach: cleanup", async () => {
+  for (const c of children) await kill(c);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
