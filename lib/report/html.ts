@@ -1,0 +1,161 @@
+/**
+ * The self-contained HTML report (`pymem heap --html`): the heat map and the size-class chart inline as SVG, the
+ * summary, the verdict and the tables, with CSS and a little JavaScript (hover tooltips, sortable tables) and no
+ * external resource of any kind, so it can be attached to a ticket or a CI run and opened offline.
+ *
+ * The page reports on itself for tests: once loaded, `#pymem-status` reads `pymem-ok cells=N` when no script
+ * error occurred (window "error" events are recorded from the first line of <head>), else `pymem-error: …`.
+ * @module
+ */
+import type { HeapJSON } from "./json.ts";
+import { escapeXml, heatMapSVG, type HeatMapOptions, sizeClassChartSVG } from "./svg.ts";
+import { formatBytes, formatInt, summaryText, verdict } from "./text.ts";
+
+const CSS = `
+:root { color-scheme: light; --fg: #1d1d1f; --muted: #5f6368; --line: #e3e3e3; --accent: #2f6fdf; }
+* { box-sizing: border-box; }
+body { margin: 0 auto; max-width: 1280px; padding: 24px; font: 14px/1.45 ui-sans-serif, system-ui, sans-serif; color: var(--fg); }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
+.muted { color: var(--muted); }
+pre.summary { background: #f7f7f8; border: 1px solid var(--line); padding: 12px; border-radius: 6px; overflow-x: auto; }
+.verdict { border-left: 4px solid var(--v); padding: 8px 12px; background: #fafafa; }
+.verdict p { margin: 4px 0; } .verdict p:first-child { font-weight: 600; }
+.verdict.compact { --v: #2e9d4b; } .verdict.fragmented { --v: #e0a000; } .verdict.badly { --v: #d93025; } .verdict.empty { --v: #999; }
+.figure { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: right; }
+th { cursor: pointer; user-select: none; background: #f7f7f8; position: sticky; top: 0; }
+th.sorted-asc::after { content: " ▲"; } th.sorted-desc::after { content: " ▼"; }
+td.l, th.l { text-align: left; }
+.bar { display: inline-block; height: 10px; background: var(--accent); vertical-align: middle; }
+#tip { position: fixed; pointer-events: none; background: rgba(20,20,20,.92); color: #fff; padding: 6px 8px;
+  border-radius: 4px; font-size: 12px; max-width: 420px; z-index: 10; }
+#pymem-status { font-size: 11px; color: var(--muted); }
+svg rect.p:hover, svg rect.a:hover { stroke: #000; stroke-width: 1; }
+`;
+
+// Recorded from the first line of <head>, so an error in any later script is seen.
+const HEAD_SCRIPT = "window.__pymemErrors=[];window.addEventListener('error',function(e){window.__pymemErrors.push(String(e.message||e.type));});";
+
+// Tooltips from the SVG <title> children (moved to data-tip on first hover, so the browser's own tooltip does not
+// double them), click-to-sort tables, and the self-check written into #pymem-status.
+const BODY_SCRIPT = `
+(function () {
+  var tip = document.getElementById("tip");
+  function target(el) { return el && el.closest ? el.closest("rect.p, rect.a, g.bar") : null; }
+  document.addEventListener("mouseover", function (e) {
+    var t = target(e.target);
+    if (!t) { tip.hidden = true; return; }
+    if (!t.hasAttribute("data-tip")) {
+      var title = t.querySelector("title");
+      t.setAttribute("data-tip", title ? title.textContent : "");
+      if (title) title.remove();
+    }
+    tip.textContent = t.getAttribute("data-tip");
+    tip.hidden = false;
+  });
+  document.addEventListener("mousemove", function (e) {
+    if (tip.hidden) return;
+    tip.style.left = Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 8) + "px";
+    tip.style.top = (e.clientY + 14) + "px";
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
+    var heads = table.querySelectorAll("th");
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () {
+        var asc = !th.classList.contains("sorted-asc");
+        Array.prototype.forEach.call(heads, function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
+        th.classList.add(asc ? "sorted-asc" : "sorted-desc");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col].getAttribute("data-v"), y = b.cells[col].getAttribute("data-v");
+          var nx = Number(x), ny = Number(y);
+          var c = isNaN(nx) || isNaN(ny) ? String(x).localeCompare(String(y)) : nx - ny;
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+  window.addEventListener("load", function () {
+    setTimeout(function () {
+      var status = document.getElementById("pymem-status");
+      var errors = window.__pymemErrors || [];
+      var cells = document.querySelectorAll("#heatmap rect.p, #heatmap rect.a").length;
+      status.textContent = errors.length ? "pymem-error: " + errors.join("; ") : "pymem-ok cells=" + cells;
+    }, 0);
+  });
+})();
+`;
+
+/** A table cell whose sort key (`data-v`) is the raw value. */
+const td = (v: number | string, text: string = String(v), cls = ""): string =>
+  `<td${cls ? ` class="${cls}"` : ""} data-v="${escapeXml(String(v))}">${escapeXml(text)}</td>`;
+
+/** Options of {@link renderHTML}. */
+export interface HtmlOptions extends HeatMapOptions {
+  /** Arenas listed in the "emptiest arenas" table (default 25). */
+  worstArenas?: number;
+}
+
+/** The whole report as one self-contained HTML page. */
+export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
+  const v = verdict(doc);
+  const cls = v.level === "badly fragmented" ? "badly" : v.level;
+  const title = `pymem heap — CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"})`;
+  const classRows = doc.sizeClasses.map((r) => {
+    const fill = r.blocksInUse / Math.max(1, r.blocksInUse + r.availBlocks);
+    return `<tr>${td(r.index)}${td(r.size)}${td(r.pools, formatInt(r.pools))}${td(r.blocksInUse, formatInt(r.blocksInUse))}` +
+      `${td(r.availBlocks, formatInt(r.availBlocks))}${td(r.blocksInUse * r.size, formatBytes(r.blocksInUse * r.size))}` +
+      `<td data-v="${fill}"><span class="bar" style="width:${Math.round(fill * 60)}px"></span> ${Math.round(fill * 100)}%</td></tr>`;
+  });
+  const worst = [...doc.arenas].sort((a, b) => a.fill - b.fill || a.index - b.index).slice(0, options.worstArenas ?? 25);
+  const arenaRows = worst.map((a) =>
+    `<tr>${td(a.index)}${td(a.address, a.address, "l")}${td(a.poolsUsed, `${a.poolsUsed}/${a.poolsTotal}`)}` +
+    `${td(a.blocksInUse, formatInt(a.blocksInUse))}${td(a.bytesInUse, formatBytes(a.bytesInUse))}${td(a.fill, `${(a.fill * 100).toFixed(1)}%`)}</tr>`
+  );
+  // The figures a tool may want from the page, without the per-arena and per-pool arrays; "</" cannot end it early.
+  const data = JSON.stringify({
+    schema: doc.schema, schemaVersion: doc.schemaVersion, pymemVersion: doc.pymemVersion, takenAt: doc.takenAt,
+    python: doc.python, totals: doc.totals, fragmentation: doc.fragmentation, sizeClasses: doc.sizeClasses, rss: doc.rss,
+  }).replace(/</g, "\\u003c");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script>${HEAD_SCRIPT}</script>
+<title>${escapeXml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>${escapeXml(title)}</h1>
+<div class="muted">taken ${escapeXml(doc.takenAt)} · pymem ${escapeXml(doc.pymemVersion)} · schema ${escapeXml(doc.schema)}/${doc.schemaVersion}</div>
+<div id="pymem-status">pymem-pending</div>
+</header>
+<h2>Summary</h2>
+<pre class="summary">${escapeXml(summaryText(doc))}</pre>
+<h2>Fragmentation</h2>
+<div class="verdict ${cls}">${v.lines.map((l) => `<p>${escapeXml(l)}</p>`).join("")}</div>
+<h2>Heap map</h2>
+<div class="figure" id="heatmap">${heatMapSVG(doc, options)}</div>
+<h2>Size classes</h2>
+<div class="figure" id="chart">${sizeClassChartSVG(doc)}</div>
+<table class="sortable" id="classes">
+<thead><tr><th>class</th><th>size</th><th>pools</th><th>blocks in use</th><th>avail blocks</th><th>bytes in use</th><th>fill</th></tr></thead>
+<tbody>${classRows.join("\n")}</tbody>
+</table>
+<h2>Emptiest arenas <span class="muted">(${worst.length} of ${formatInt(doc.arenas.length)}, lowest fill first)</span></h2>
+<table class="sortable" id="arenas">
+<thead><tr><th>arena</th><th class="l">address</th><th>pools used</th><th>blocks</th><th>bytes</th><th>fill</th></tr></thead>
+<tbody>${arenaRows.join("\n")}</tbody>
+</table>
+<div id="tip" role="tooltip" hidden></div>
+<script type="application/json" id="pymem-data">${data}</script>
+<script>${BODY_SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,233 @@
+/**
+ * The versioned JSON form of a heap snapshot (`pymem heap --json`), documented in docs/json-schema.md. Every report
+ * renderer (text, SVG, HTML) is a pure function of this document, so a snapshot saved by CI can be re-rendered, and
+ * the renderers are testable without a Python.
+ * @module
+ */
+import type { Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../heap.ts";
+
+/** The package version written into every document (tests/report_test.ts checks it against package.json). */
+export const PYMEM_VERSION = "0.1.0";
+/** Name of the heap schema. */
+export const HEAP_SCHEMA = "pymem.heap";
+/** Name of the diff schema. */
+export const DIFF_SCHEMA = "pymem.diff";
+/**
+ * Version of both schemas. Bumped when a field is removed or changes meaning; adding a field does not bump it
+ * (readers must ignore fields they do not know).
+ */
+export const SCHEMA_VERSION = 1;
+
+// struct pool_header rounded up to ALIGNMENT, and ALIGNMENT: the same in every CPython 3.8–3.14 (lib/layout.ts).
+const POOL_OVERHEAD = 48;
+const ALIGNMENT = 16;
+
+/** One arena in the JSON document. */
+export interface ArenaJSON {
+  /** Index in CPython's `arenas` array. */
+  index: number;
+  /** Base address, as a hex string ("0x7f…"): JSON numbers cannot carry every 64-bit address. */
+  address: string;
+  poolsTotal: number;
+  /** nfreepools: empty pools plus pools never carved. */
+  poolsFree: number;
+  poolsUsed: number;
+  /** Pools carved out of the arena so far; the rest (`poolsTotal - poolsCarved`) were never used. */
+  poolsCarved: number;
+  blocksInUse: number;
+  bytesInUse: number;
+  /** bytesInUse / arenaSize, 0..1. */
+  fill: number;
+}
+
+/**
+ * Every used pool, as parallel arrays (one entry per pool): compact enough for a heap of hundreds of thousands of
+ * pools. `arena[i]` is a position in `arenas` (not CPython's index), `slot[i]` the pool's position inside its arena
+ * (0 = the first pool-aligned address of the arena).
+ */
+export interface PoolsJSON {
+  arena: number[];
+  slot: number[];
+  sizeClass: number[];
+  blocksInUse: number[];
+}
+
+/** Where the document came from. */
+export interface SourceJSON {
+  /** "embedded": pymem's own interpreter; "attached": another process read by pid. */
+  kind: "embedded" | "attached";
+  pid?: number;
+  /** The JavaScript runtime that took the snapshot, e.g. "bun 1.4.5". */
+  runtime: string;
+  /** The libpython (or python executable) holding CPython. */
+  library?: string;
+  /** What ran before the snapshot: "-c", a file name, "demo", or absent. */
+  workload?: string;
+}
+
+/** A heap snapshot as a JSON document (`schema: "pymem.heap"`). */
+export interface HeapJSON {
+  schema: typeof HEAP_SCHEMA;
+  schemaVersion: number;
+  pymemVersion: string;
+  /** ISO 8601 time of the walk. */
+  takenAt: string;
+  source: SourceJSON;
+  python: {
+    version: string;
+    /** CPython's allocator name ("pymalloc", "pymalloc_debug", …), null when custom or unknown. */
+    allocator: string | null;
+  };
+  /** How the obmalloc state was found, and CPython's own counters where it has them. */
+  state: {
+    /** PyInterpreterState* walked, hex ("0x0": the 3.8–3.11 static state). */
+    interp: string;
+    how: string;
+    rawAllocatedBlocks: number | null;
+    counters: { narenasCurrentlyAllocated?: number; ntimesArenaAllocated?: number; narenasHighwater?: number };
+  };
+  layout: { arenaSize: number; poolSize: number; poolOverhead: number; alignment: number };
+  /** Resident set size of the process (VmRSS) in bytes, null when unknown. */
+  rss: number | null;
+  totals: HeapTotals;
+  fragmentation: Fragmentation;
+  /** Exactly the rows of CPython's `_debugmallocstats` table (classes with at least one used pool). */
+  sizeClasses: SizeClassRow[];
+  arenas: ArenaJSON[];
+  /** Absent when the writer left pools out. */
+  pools?: PoolsJSON;
+  /** Problems met while reading another process (torn pool headers, …). */
+  warnings?: string[];
+}
+
+/** A before/after comparison by size class (`schema: "pymem.diff"`). */
+export interface DiffJSON {
+  schema: typeof DIFF_SCHEMA;
+  schemaVersion: number;
+  pymemVersion: string;
+  source: SourceJSON;
+  python: HeapJSON["python"];
+  before: HeapTotals;
+  after: HeapTotals;
+  /** `after - before` per size class; classes whose figures did not change are left out. */
+  sizeClasses: SizeClassDiff[];
+}
+
+/** Options of {@link heapToJSON}. */
+export interface HeapJSONOptions {
+  source?: Partial<SourceJSON>;
+  /** RSS in bytes to record (default: null). */
+  rss?: number | null;
+  /** Include the per-pool arrays (default true; the heat map needs them). */
+  pools?: boolean;
+}
+
+/** The JavaScript runtime this code runs under, e.g. "bun 1.4.5", "deno 2.9.6", "node 20.20.2". */
+export function runtimeName(): string {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } }; process?: { versions?: { node?: string } } };
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${g.process?.versions?.node ?? "?"}`;
+}
+
+/** Blocks per pool of a block size (NUMBLOCKS), for `layout`. */
+export function capacityOf(blockSize: number, layout: HeapJSON["layout"]): number {
+  return Math.floor((layout.poolSize - layout.poolOverhead) / blockSize);
+}
+
+/** Block size of a size class. */
+export function blockSizeOf(sizeClass: number, layout: HeapJSON["layout"]): number {
+  return (sizeClass + 1) * layout.alignment;
+}
+
+const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+
+/** Convert a HeapSnapshot (in-process or attached) into the JSON document. */
+export function heapToJSON(snap: HeapSnapshot, options: HeapJSONOptions = {}): HeapJSON {
+  const w = snap.walk;
+  const n = w.arenaAddress.length;
+  const arenas: ArenaJSON[] = new Array(n);
+  for (let a = 0; a < n; a++) {
+    arenas[a] = {
+      index: w.arenaIndex[a],
+      address: hex(w.arenaAddress[a]),
+      poolsTotal: w.arenaPoolsTotal[a],
+      poolsFree: w.arenaPoolsFree[a],
+      poolsUsed: w.arenaPoolsUsed[a],
+      poolsCarved: w.arenaPoolsCarved[a],
+      blocksInUse: w.arenaBlocks[a],
+      bytesInUse: w.arenaBytes[a],
+      fill: w.arenaBytes[a] / snap.arenaSize,
+    };
+  }
+  let pools: PoolsJSON | undefined;
+  if (options.pools !== false) {
+    const m = w.poolAddress.length;
+    pools = { arena: new Array(m), slot: new Array(m), sizeClass: new Array(m), blocksInUse: new Array(m) };
+    for (let i = 0; i < m; i++) {
+      const a = w.poolArena[i];
+      const first = Math.ceil(w.arenaAddress[a] / snap.poolSize) * snap.poolSize;
+      pools.arena[i] = a;
+      pools.slot[i] = Math.round((w.poolAddress[i] - first) / snap.poolSize);
+      pools.sizeClass[i] = w.poolClass[i];
+      pools.blocksInUse[i] = w.poolCount[i];
+    }
+  }
+  const warnings = (snap as { warnings?: string[] }).warnings;
+  const doc: HeapJSON = {
+    schema: HEAP_SCHEMA,
+    schemaVersion: SCHEMA_VERSION,
+    pymemVersion: PYMEM_VERSION,
+    takenAt: new Date(snap.takenAt).toISOString(),
+    source: { kind: "embedded", runtime: runtimeName(), ...options.source },
+    python: { version: snap.info.version, allocator: snap.info.allocator },
+    state: {
+      interp: hex(snap.info.interp),
+      how: snap.info.source,
+      rawAllocatedBlocks: snap.info.rawAllocatedBlocks,
+      counters: { ...snap.info.counters },
+    },
+    layout: { arenaSize: snap.arenaSize, poolSize: snap.poolSize, poolOverhead: POOL_OVERHEAD, alignment: ALIGNMENT },
+    rss: options.rss ?? null,
+    totals: { ...snap.totals },
+    fragmentation: { ...snap.fragmentation },
+    sizeClasses: snap.sizeClasses.map((r) => ({ ...r })),
+    arenas,
+  };
+  if (pools) doc.pools = pools;
+  if (warnings?.length) doc.warnings = [...warnings];
+  return doc;
+}
+
+/** The diff document: `after - before` by size class, unchanged classes left out. */
+export function diffToJSON(before: HeapSnapshot, after: HeapSnapshot, source: Partial<SourceJSON> = {}): DiffJSON {
+  const rows = after.diff(before).filter((r) => r.pools || r.blocksInUse || r.availBlocks);
+  return {
+    schema: DIFF_SCHEMA,
+    schemaVersion: SCHEMA_VERSION,
+    pymemVersion: PYMEM_VERSION,
+    source: { kind: "embedded", runtime: runtimeName(), ...source },
+    python: { version: after.info.version, allocator: after.info.allocator },
+    before: { ...before.totals },
+    after: { ...after.totals },
+    sizeClasses: rows,
+  };
+}
+
+/**
+ * Check that a parsed value is a heap document this version can read (schema name and major version), and return
+ * it typed. Throws a TypeError naming what is wrong.
+ */
+export function parseHeapJSON(value: unknown): HeapJSON {
+  const v = value as Partial<HeapJSON> | null;
+  if (typeof v !== "object" || v === null || v.schema !== HEAP_SCHEMA) {
+    throw new TypeError(`not a pymem heap document (expected "schema": "${HEAP_SCHEMA}")`);
+  }
+  if (v.schemaVersion !== SCHEMA_VERSION) {
+    throw new TypeError(`pymem heap schema version ${v.schemaVersion} is not supported (this pymem reads ${SCHEMA_VERSION})`);
+  }
+  for (const k of ["totals", "fragmentation", "sizeClasses", "arenas", "layout"] as const) {
+    if (v[k] === undefined) throw new TypeError(`pymem heap document has no "${k}"`);
+  }
+  return v as HeapJSON;
+}

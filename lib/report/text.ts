@@ -1,0 +1,239 @@
+/**
+ * Terminal reports: the summary, the size-class table, the fragmentation verdict in plain language, the worst
+ * arenas, diffs and the process list. Pure functions of the JSON documents (lib/report/json.ts); colour is an
+ * option, decided by the caller (a TTY without NO_COLOR).
+ * @module
+ */
+import type { PythonProcessInfo } from "../attach.ts";
+import type { DiffJSON, HeapJSON } from "./json.ts";
+
+/** Options of the text renderers. */
+export interface TextOptions {
+  /** ANSI colours (default false). */
+  color?: boolean;
+  /** How many of the emptiest arenas to list (default 10). */
+  worstArenas?: number;
+}
+
+type Paint = (code: string, s: string) => string;
+const painter = (on: boolean | undefined): Paint => (on ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_c, s) => s);
+
+/** "412 MiB", "3.1 MiB", "512 KiB", "48 B" (binary units; one decimal below 100). */
+export function formatBytes(n: number): string {
+  const sign = n < 0 ? "-" : "";
+  let v = Math.abs(n);
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const digits = u === 0 || v >= 100 || Number.isInteger(v) ? 0 : 1;
+  return `${sign}${v.toFixed(digits)} ${units[u]}`;
+}
+
+/** An integer with thousands separators ("1,234,567"). */
+export function formatInt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** A signed integer ("+1,234", "-5", "0"). */
+export function formatDelta(n: number): string {
+  return n > 0 ? `+${formatInt(n)}` : formatInt(n);
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
+
+/** Lay out rows as aligned columns; `right` marks right-aligned (numeric) columns. */
+export function table(head: string[], rows: string[][], right: boolean[] = []): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/** How healthy a heap is, as a word and a sentence. */
+export interface Verdict {
+  level: "empty" | "compact" | "fragmented" | "badly fragmented";
+  /** The plain-language lines, first the headline. */
+  lines: string[];
+}
+
+/**
+ * The fragmentation verdict in plain language, e.g. "412 arenas (412 MiB) are pinned by fewer than 5 live pools
+ * each; packing the live blocks would need 37 arenas".
+ */
+export function verdict(doc: HeapJSON): Verdict {
+  const t = doc.totals, f = doc.fragmentation;
+  if (t.arenas === 0) {
+    const a = doc.python.allocator;
+    const why = a && !a.startsWith("pymalloc")
+      ? `the allocator is ${a}, which does not use pymalloc arenas (sizes and fragmentation are the C allocator's business)`
+      : "nothing has been allocated from pymalloc yet";
+    return { level: "empty", lines: [`No obmalloc arenas are mapped: ${why}.`] };
+  }
+  const arenaWord = (n: number) => `${formatInt(n)} arena${n === 1 ? "" : "s"}`;
+  const share = f.reclaimableArenas / t.arenas;
+  const lines: string[] = [];
+  let level: Verdict["level"];
+  if (share >= 0.5 && f.reclaimableArenas >= 2) {
+    level = "badly fragmented";
+    lines.push(
+      `Badly fragmented: ${arenaWord(f.reclaimableArenas)} (${formatBytes(f.reclaimableArenas * doc.layout.arenaSize)}) ` +
+        "could go back to the OS if the live blocks were packed. RSS will not shrink while a few live blocks pin " +
+        "each arena; this is the allocator holding freed memory, not a leak.",
+    );
+  } else if (share >= 0.2 && f.reclaimableArenas >= 1) {
+    level = "fragmented";
+    lines.push(
+      `Fragmented: ${arenaWord(f.reclaimableArenas)} (${formatBytes(f.reclaimableArenas * doc.layout.arenaSize)}) ` +
+        "could be returned if the live blocks were packed.",
+    );
+  } else {
+    level = "compact";
+    lines.push("Compact: the live blocks fill the arenas well; growth here is live data, not fragmentation.");
+  }
+  lines.push(`${pct(f.utilization)} of the ${formatBytes(t.arenaBytes)} of arenas holds live blocks (${formatBytes(t.bytesInUse)}).`);
+  if (f.pinnedArenas > 0) {
+    lines.push(
+      `${arenaWord(f.pinnedArenas)} (${formatBytes(f.pinnedBytes)}) ${f.pinnedArenas === 1 ? "is" : "are"} pinned by fewer ` +
+        `than ${f.pinnedThreshold} live pools each; packing the live blocks would need ${arenaWord(f.arenasIfPacked)} ` +
+        `(${formatInt(t.arenas)} mapped).`,
+    );
+  } else {
+    lines.push(`Packing the live blocks would need ${arenaWord(f.arenasIfPacked)} (${formatInt(t.arenas)} mapped).`);
+  }
+  if (f.freeBytesInUsedPools > 0) {
+    lines.push(`${formatBytes(f.freeBytesInUsedPools)} is free inside used pools: reusable only by blocks of the same size class.`);
+  }
+  return { level, lines };
+}
+
+/** The summary block: where the snapshot comes from and its totals. */
+export function summaryText(doc: HeapJSON, options: TextOptions = {}): string {
+  const paint = painter(options.color);
+  const t = doc.totals, f = doc.fragmentation;
+  const where = doc.source.kind === "attached" ? `process ${doc.source.pid}` : doc.source.runtime;
+  const c = doc.state.counters;
+  const rows: [string, string][] = [
+    ["python", `CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}), ${where}`],
+  ];
+  if (doc.source.library) rows.push(["library", doc.source.library]);
+  if (doc.source.workload) rows.push(["workload", doc.source.workload]);
+  rows.push(
+    ["arenas", `${formatInt(t.arenas)} × ${formatBytes(doc.layout.arenaSize)} = ${formatBytes(t.arenaBytes)} mapped` +
+      (c.narenasHighwater !== undefined ? ` (high-water ${formatInt(c.narenasHighwater)}, ${formatInt(c.ntimesArenaAllocated ?? 0)} allocated over time)` : "")],
+    ["pools", `${formatInt(t.pools)} in use, ${formatInt(t.emptyPools)} empty, ${formatInt(t.untouchedPools)} never used (${formatBytes(doc.layout.poolSize)} each)`],
+    ["blocks", `${formatInt(t.blocksInUse)} in use = ${formatBytes(t.bytesInUse)}; ${formatBytes(f.freeBytesInUsedPools)} free inside used pools`],
+  );
+  if (doc.state.rawAllocatedBlocks !== null) {
+    rows.push(["large", `${formatInt(doc.state.rawAllocatedBlocks)} blocks over 512 bytes went to the raw allocator (not in arenas)`]);
+  }
+  rows.push(["RSS", doc.rss === null ? "unknown" : formatBytes(doc.rss)]);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([k, v]) => `${paint("1", k.padEnd(w))}  ${v}`).join("\n");
+}
+
+/** The size-class table, in the shape of CPython's `_debugmallocstats`, with bytes and fill added. */
+export function sizeClassText(doc: HeapJSON): string {
+  if (doc.sizeClasses.length === 0) return "(no size class has a pool in use)";
+  const rows = doc.sizeClasses.map((r) => [
+    String(r.index),
+    String(r.size),
+    formatInt(r.pools),
+    formatInt(r.blocksInUse),
+    formatInt(r.availBlocks),
+    formatBytes(r.blocksInUse * r.size),
+    pct(r.blocksInUse / Math.max(1, r.blocksInUse + r.availBlocks)),
+  ]);
+  return table(["class", "size", "pools", "blocks in use", "avail blocks", "bytes in use", "fill"], rows, [true, true, true, true, true, true, true]);
+}
+
+/** The `n` arenas with the lowest fill (the ones pinning memory for the least data). */
+export function worstArenasText(doc: HeapJSON, n = 10): string {
+  const worst = [...doc.arenas].sort((a, b) => a.fill - b.fill || a.index - b.index).slice(0, n);
+  if (worst.length === 0) return "(no arenas)";
+  const rows = worst.map((a) => [
+    String(a.index),
+    a.address,
+    `${a.poolsUsed}/${a.poolsTotal}`,
+    formatInt(a.blocksInUse),
+    formatBytes(a.bytesInUse),
+    pct(a.fill),
+  ]);
+  return table(["arena", "address", "pools used", "blocks", "bytes", "fill"], rows, [true, false, true, true, true, true]);
+}
+
+/** The whole `pymem heap` report. */
+export function renderHeapText(doc: HeapJSON, options: TextOptions = {}): string {
+  const paint = painter(options.color);
+  const v = verdict(doc);
+  const colour = { empty: "2", compact: "32", fragmented: "33", "badly fragmented": "31" }[v.level];
+  const out = [
+    summaryText(doc, options),
+    "",
+    paint("1", "Fragmentation"),
+    ...v.lines.map((l, i) => `  ${i === 0 ? paint(`1;${colour}`, l) : l}`),
+  ];
+  if (doc.totals.arenas > 0) {
+    out.push("", paint("1", "Size classes"), sizeClassText(doc));
+    const n = Math.min(options.worstArenas ?? 10, doc.arenas.length);
+    out.push("", paint("1", `Emptiest arenas (${n} of ${formatInt(doc.arenas.length)}, lowest fill first)`), worstArenasText(doc, n));
+  }
+  if (doc.warnings?.length) out.push("", paint("1;33", "Warnings"), ...doc.warnings.map((w) => `  ${w}`));
+  return out.join("\n") + "\n";
+}
+
+/** The `pymem diff` report: totals before → after, then the changed size classes. */
+export function renderDiffText(diff: DiffJSON, options: TextOptions = {}): string {
+  const paint = painter(options.color);
+  const b = diff.before, a = diff.after;
+  const line = (k: string, x: number, y: number, fmt: (n: number) => string = formatInt) =>
+    [k, fmt(x), fmt(y), y - x === 0 ? "0" : (y > x ? "+" : "-") + fmt(Math.abs(y - x))];
+  const totals = table(["", "before", "after", "change"], [
+    line("arenas", b.arenas, a.arenas),
+    line("pools in use", b.pools, a.pools),
+    line("blocks in use", b.blocksInUse, a.blocksInUse),
+    line("bytes in use", b.bytesInUse, a.bytesInUse, formatBytes),
+    line("free in used pools", b.bytesAvailable, a.bytesAvailable, formatBytes),
+  ], [false, true, true, true]);
+  const rows = diff.sizeClasses.map((r) => [
+    String(r.index),
+    String(r.size),
+    formatDelta(r.pools),
+    formatDelta(r.blocksInUse),
+    (r.bytesInUse > 0 ? "+" : r.bytesInUse < 0 ? "-" : "") + formatBytes(Math.abs(r.bytesInUse)),
+    formatDelta(r.availBlocks),
+  ]);
+  const classes = rows.length
+    ? table(["class", "size", "pools", "blocks", "bytes", "avail blocks"], rows, [true, true, true, true, true, true])
+    : "(no size class changed)";
+  return [
+    `${paint("1", "python")}  CPython ${diff.python.version} (${diff.python.allocator ?? "custom allocator"}), ${diff.source.runtime}` +
+    (diff.source.workload ? `, ${diff.source.workload}` : ""),
+    "",
+    totals,
+    "",
+    paint("1", "By size class (after − before)"),
+    classes,
+  ].join("\n") + "\n";
+}
+
+/** "process 12 (CPython 3.11.7) does not use obmalloc: …" → "does not use obmalloc". */
+function shortReason(error: string): string {
+  return error.split("\n")[0].replace(/^process \d+ (\([^)]*\) )?/, "").split(":")[0];
+}
+
+/** `pymem ps`: one row per Python process. */
+export function renderPsText(rows: PythonProcessInfo[]): string {
+  if (rows.length === 0) return "No CPython process this user may read was found.\n";
+  const body = rows.map((r) => [
+    String(r.pid),
+    r.version,
+    formatBytes(r.rss),
+    r.arenas === null ? "-" : formatInt(r.arenas),
+    r.pinned === null ? "-" : formatInt(r.pinned),
+    r.error ? `${r.image} (${shortReason(r.error)})` : r.image,
+  ]);
+  return table(["pid", "python", "RSS", "arenas", "pinned", "image"], body, [true, false, true, true, true, false]) + "\n";
+}
