@@ -190,6 +190,7 @@ const TOP_HELP = [
   "",
   "Commands:",
   ...COMMANDS.map((c) => `  ${c.name.padEnd(8)}${c.summary}`),
+  `  ${"bench".padEnd(8)}compare pymalloc, malloc, mimalloc, jemalloc and tcmalloc on the same Python workloads`,
   "",
   "Options:",
   "  -h, --help      show this help",
@@ -680,6 +681,11 @@ export async function main(argv: string[]): Promise<number> {
     if (name === "-V" || name === "--version") {
       await write(process.stdout, `pymem ${PYMEM_VERSION}\n`);
       return 0;
+    }
+    if (name === "bench") {
+      // The allocator benchmark has its own option table (lib/bench/runner.ts); loaded only when asked for.
+      const { benchCommand } = await import("./bench/runner.ts");
+      return await benchCommand(rest);
     }
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) {

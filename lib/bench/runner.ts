@@ -704,7 +704,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const o = parseBenchArgs(argv);
   if (typeof o === "string") {
-    console.error(`pymem bench: ${o}\n${USAGE}`);
+    console.error(`pymem bench: ${o} (see: pymem bench --help)`);
     return 2;
   }
   if (o.compare) {
