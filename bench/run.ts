@@ -22,7 +22,8 @@ const bin = (n: string) => join(root, "node_modules", ".bin", n);
 const command = (rt: string, bench: string): [string, string[]] =>
   rt === "bun" ? [bin("bun"), [join(root, "bench", `${bench}.ts`)]]
   : rt === "deno" ? [bin("deno"), ["run", "-A", join(root, "bench", `${bench}.ts`)]]
-  : [process.execPath, [join(root, "dist", "bench", `${bench}.js`)]];
+  // Node from PATH: this orchestrator itself usually runs under Bun, so process.execPath is not Node.
+  : ["node", [join(root, "dist", "bench", `${bench}.js`)]];
 
 const dir = mkdtempSync(join(tmpdir(), "pymem-bench-"));
 const results: Record<string, Record<string, any>> = {};

@@ -700,6 +700,12 @@ export class AttachedPython {
   toString(): string {
     return `AttachedPython(pid ${this.pid}, CPython ${this.version}, ${this.library})`;
   }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
 }
 
 function hasArena(table: Uint8Array, maxarenas: number): boolean {
@@ -746,7 +752,13 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
     let py: AttachedPython;
     try {
       py = await attachPython(pid);
-    } catch {
+    } catch (e) {
+      // Unreadable (another user, ptrace_scope) or gone: not a process this user may read. Anything else is a
+      // Python-looking process pymem could not map: list it with the reason rather than hide it.
+      const err = e as PymemError;
+      if (err?.code === "PERMISSION" || /exited|no such process/i.test(String(err?.message))) continue;
+      const image = maps.find((m) => /python/i.test(m.path.slice(m.path.lastIndexOf("/") + 1)))!.path;
+      out.push({ pid, version: "?", rss: 0, arenas: null, pinned: null, image, error: String(err?.message ?? e).split("\n")[0] });
       continue;
     }
     try {
