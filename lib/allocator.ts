@@ -12,6 +12,7 @@ import { HeapSnapshot, type MemoryReader, walkHeap } from "./heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
 import type { Python } from "./python.ts";
 import { poolPassFor } from "./gather.ts";
+import { RemoteMemory } from "./remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./globalalloc.ts";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
@@ -38,6 +39,25 @@ export function inProcessReader(py: Python): MemoryReader {
       words: new Uint32Array(backend.view(BigInt(first), count * poolSize)),
       stride: poolSize / 4,
     }),
+  };
+}
+
+/**
+ * A reader that copies through process_vm_readv on this process instead of viewing memory: used for the heap of a
+ * sub-interpreter other than main, whose own GIL lets its threads unmap arenas while the walk runs. Unreadable
+ * pool headers read as empty; a torn header is counted as inconsistent by the walk, never trusted.
+ */
+export function faultSafeReader(py: Python): MemoryReader {
+  const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  return {
+    read: (address, length) => mem.read(address, length),
+    poolHeaders: (first, count, poolSize) => {
+      const addresses = new Float64Array(count);
+      for (let k = 0; k < count; k++) addresses[k] = first + k * poolSize;
+      const { bytes, ok } = mem.readUniform(addresses, 48);
+      for (let k = 0; k < count; k++) if (!ok[k]) bytes.fill(0, k * 48, k * 48 + 48);
+      return { words: new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), stride: 12 };
+    },
   };
 }
 
@@ -149,8 +169,9 @@ export class PyMemAllocator {
       this.#interpAlive();
       const owner = usesMainObmalloc(py.native, this.interp, py.layout) ? py.native.api.PyInterpreterState_Main() : this.interp;
       const hidden = py.symbols.function("_PyInterpreterState_GetAllocatedBlocks", INTERP_BLOCKS_FN);
-      // (CPython aborts if asked about an interpreter that shares main's state: `owner` avoids that.)
-      if (hidden) return hidden(owner);
+      // (CPython aborts if asked about an interpreter that shares main's state: `owner` avoids that.) Only main's
+      // state is walked by CPython's function: another interpreter's threads may run under their own GIL now.
+      if (hidden && owner === py.native.api.PyInterpreterState_Main()) return hidden(owner);
       const snap = this.heap();
       return snap.totals.blocksInUse + (snap.info.rawAllocatedBlocks ?? 0);
     });
@@ -209,24 +230,33 @@ export class PyMemAllocator {
   /** Where this interpreter's state is (addresses of its variables), validated. */
   stateRefs(): StateRefs {
     const py = this.#py;
-    return py.withGIL(() => py.stateRefs(this.interp));
+    return py.withGIL(() => {
+      this.#interpAlive();
+      return py.stateRefs(this.interp);
+    });
   }
 
   /** Walk the heap this interpreter allocates from. */
   heap(): HeapSnapshot {
     const py = this.#py;
     return py.withGIL(() => {
+      const main = py.native.api.PyInterpreterState_Main();
+      // A cached allocator may outlive its interpreter: never read a freed PyInterpreterState.
+      if (this.interp !== main) this.#interpAlive();
       const refs = py.stateRefs(this.interp);
       const n = py.native;
       const arenas = Number(n.u64(refs.arenas));
       const maxarenas = n.u32(refs.maxarenas);
-      const walk = walkHeap(inProcessReader(py), arenas, maxarenas, py.layout);
+      // Main's heap is walked under main's GIL with zero-copy views; any other interpreter's own heap with copies
+      // that cannot fault (its threads may be running under its own GIL).
+      const foreign = py.layout.state !== "static" && !refs.sharedWithMain && this.interp !== main;
+      const walk = walkHeap(foreign ? faultSafeReader(py) : inProcessReader(py), arenas, maxarenas, py.layout);
       const num = (a?: bigint) => (a === undefined ? undefined : Number(n.i64(a)));
       return new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
         allocator: py.allocatorName(),
         interp: py.layout.state === "static" ? 0n : this.interp,
-        source: refs.how,
+        source: refs.how + (foreign ? "; read with fault-safe copies" : ""),
         rawAllocatedBlocks: num(refs.rawAllocatedBlocks) ?? null,
         counters: {
           narenasCurrentlyAllocated: num(refs.narenasCurrentlyAllocated),

@@ -533,6 +533,7 @@ function pidOf(ctx: Context): number {
 async function cmdAttach(ctx: Context): Promise<number> {
   const pid = pidOf(ctx);
   const every = positiveNumber(ctx.values.watch, "watch", false);
+  if (every !== undefined && every < 0.1) throw new UsageError(`--watch needs at least 0.1 seconds, got "${ctx.values.watch}"`);
   const count = positiveNumber(ctx.values.count, "count", true);
   positiveNumber(ctx.values.worst, "worst", true);
   if (count !== undefined && every === undefined) throw new UsageError("--count needs --watch SECONDS");

@@ -1,5 +1,5 @@
 /**
- * Sub-interpreters (issue 5): create them with a `PyInterpreterConfig`, run code in them, and see each one's
+ * Sub-interpreters: create them with a `PyInterpreterConfig`, run code in them, and see each one's
  * obmalloc state and heap. CPython 3.12+ can give a sub-interpreter its own obmalloc state
  * (`use_main_obmalloc = 0`) and its own GIL; pymem makes that visible and safe to drive from JavaScript.
  *
@@ -354,9 +354,9 @@ export class SubInterpreter {
    */
   allocator(): PyMemAllocator {
     this.#assertOpen();
-    const a = new SubInterpreterAllocator(this.#py, this.interp, this);
-    this.#allocators.push(a);
-    return a;
+    // One per interpreter: callers (and heap()) may ask often, and close() must reach every one handed out.
+    if (this.#allocators.length === 0) this.#allocators.push(new SubInterpreterAllocator(this.#py, this.interp, this));
+    return this.#allocators[0];
   }
 
   /** Walk the heap this interpreter allocates from. */

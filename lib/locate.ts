@@ -6,7 +6,8 @@
  *                                               `python` on PATH: LIBDIR/INSTSONAME, LIBDIR/LDLIBRARY, LIBPL, …
  *   4. the loader's own search                — the ldconfig cache (Linux), then bare sonames for dlopen; macOS and
  *                                               Windows names are listed but untested
- * Steps 1 and 2 are authoritative: when either is given, nothing else is tried.
+ * Steps 1 and 2 are authoritative: when either is given, nothing else is tried; a named interpreter (option or
+ * PYMEM_PYTHON) likewise skips step 4.
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -137,6 +138,9 @@ export function candidates(
     }
     if (out.length) break;
   }
+  // A named interpreter (option or PYMEM_PYTHON) is authoritative too: falling back to whatever the loader finds
+  // would quietly load a different Python than the one asked for.
+  if (options.executable || process.env.PYMEM_PYTHON) return out;
   for (const path of loaderNames()) out.push({ path, source: "loader search" });
   const seen = new Set<string>();
   return out.filter((c) => (seen.has(c.path) ? false : (seen.add(c.path), true)));

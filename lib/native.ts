@@ -98,8 +98,8 @@ export class Native {
     const out = new Uint8Array(length);
     const local = new Uint8Array(16);
     const remote = new BigUint64Array([address, BigInt(length)]);
-    // iovec { void *iov_base; size_t iov_len; }: the local buffer's address is filled in by passing `out` itself
-    // is not possible (an iovec holds addresses), so read into native scratch memory and copy.
+    // iovec { void *iov_base; size_t iov_len; } holds raw addresses, and a JavaScript buffer has no stable one to
+    // put there: read into native scratch memory, then copy.
     const scratch = this.libc.malloc(length);
     if (scratch === 0n) return null;
     try {

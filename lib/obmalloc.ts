@@ -138,7 +138,8 @@ export function locateState(native: Native, symbols: Symbols, layout: ObmallocLa
   if (layout.state === "static") return locateStatics(native, symbols, layout, version);
   const shared = usesMainObmalloc(native, interp, layout);
   const owner = shared ? mainInterp(native) : interp;
-  const found = ownState(native, owner, layout);
+  // Another interpreter's threads may run under their own GIL while we look: allow a few torn list heads there.
+  const found = ownState(native, owner, layout, owner === mainInterp(native) ? 0 : 4);
   if (!found) {
     throw new PymemError(
       "UNSUPPORTED",

@@ -126,7 +126,7 @@ export function parseVersion(text: string): PythonVersion {
 }
 
 // One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
-let processLibrary: { path: string; handles: Set<Python> } | undefined;
+let processLibrary: { path: string; handles: Set<Python>; finalized: boolean } | undefined;
 
 /** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
 export async function openPython(options: OpenOptions = {}): Promise<Python> {
@@ -195,7 +195,6 @@ function tryLoad(
   return new Native(backend, api, libc, handle, resolved, info[1]);
 }
 
-/** Validated size → number (RangeError / TypeError otherwise). */
 export { checkAddress, checkSize };
 
 /**
@@ -232,11 +231,14 @@ export class MemoryDomain {
     const gil = name === "raw" ? null : py;
     this.malloc = (size) => {
       if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
+      // The raw domain takes no GIL (whose withGIL would notice a closed handle): check it here, one field read.
+      if (gil === null && py.closed) py.assertOpen();
       const p = gil === null || gil.holdsGil ? m(size) : gil.withGIL(() => m(size));
       if (p === 0n) throw allocationFailed(name, "malloc", size);
       return p;
     };
     this.calloc = (count, size) => {
+      py.assertOpen();
       checkSize(count, "count");
       checkSize(size, "size");
       if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
@@ -245,6 +247,7 @@ export class MemoryDomain {
       return p;
     };
     this.realloc = (address, size) => {
+      py.assertOpen();
       checkAddress(address, "address");
       checkSize(size, "size");
       const p = gil === null || gil.holdsGil ? r(address, size) : gil.withGIL(() => r(address, size));
@@ -253,7 +256,8 @@ export class MemoryDomain {
     };
     this.buffer = (n) => buffer(py, name, n);
     this.free = (address) => {
-      if (typeof address !== "bigint" || address < 0n) checkAddress(address, "address");
+      if (typeof address !== "bigint" || address < 0n || address >= 0x1_0000_0000_0000_0000n) checkAddress(address, "address");
+      if (gil === null) py.assertOpen();
       if (gil === null || gil.holdsGil) f(address);
       else gil.withGIL(() => f(address));
     };
@@ -302,6 +306,14 @@ export class Python {
     this.version = this.#readVersion();
     const initialized = api.Py_IsInitialized() !== 0;
     const allocator = options.allocator;
+    // After a finalize, blocks CPython never freed are still owned by the first allocator: another one would be
+    // asked to free them later (seen: pymalloc_debug aborting on a pymalloc block).
+    if (!initialized && processLibrary?.finalized && allocator && allocator !== "default") {
+      throw new PymemError(
+        "INVALID_STATE",
+        `Cannot choose the allocator ${JSON.stringify(allocator)}: ${this.library} was already started and finalized in this process; start a new process`,
+      );
+    }
     if (initialized && allocator && allocator !== "default") {
       throw new PymemError(
         "INVALID_STATE",
@@ -322,7 +334,7 @@ export class Python {
       this.#mainThreadState = api.PyEval_SaveThread();
     }
     this.owned = !initialized;
-    processLibrary ??= { path: native.path, handles: new Set() };
+    processLibrary ??= { path: native.path, handles: new Set(), finalized: false };
     processLibrary.handles.add(this);
     this.#none = native.dlsym("_Py_NoneStruct");
     this.#bool = native.dlsym("PyBool_Type");
@@ -671,7 +683,7 @@ export class Python {
     }
   }
 
-  // --- sub-interpreters (issue 5): the work is in lib/interpreters.ts
+  // --- sub-interpreters: the work is in lib/interpreters.ts
   /**
    * Create a sub-interpreter: a preset ("isolated", the default: own obmalloc and own GIL; or "legacy": shares
    * main's) or a full {@link InterpreterConfig}. Invalid or unsafe configurations are refused before CPython is
@@ -739,6 +751,9 @@ export class Python {
    */
   close(): void {
     if (this.#closed) return;
+    if (this.#gilDepth > 0) {
+      throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
+    }
     const errors: unknown[] = [];
     for (const hook of this.#closeHooks.splice(0).reverse()) {
       try {
@@ -756,6 +771,7 @@ export class Python {
     if (this.owned) {
       this.native.api.PyEval_RestoreThread(this.#mainThreadState);
       this.native.api.Py_FinalizeEx();
+      if (processLibrary) processLibrary.finalized = true;
     }
     if (errors.length) throw new AggregateError(errors, "Errors while closing Python");
   }

@@ -160,6 +160,14 @@ export class RemoteMemory {
     return RemoteMemory.#openMem(pid, probe);
   }
 
+  /**
+   * A fault-safe reader of this very process from an already loaded libc: for walking memory that another thread
+   * may unmap meanwhile (the heap of a sub-interpreter running under its own GIL). A bad read fails, not faults.
+   */
+  static ofSelf(backend: Backend, libc: { process_vm_readv: NativeFn; __errno_location: NativeFn; malloc: NativeFn; free: NativeFn; getpid: NativeFn }): RemoteMemory {
+    return new RemoteMemory(libc.getpid(), "process_vm_readv", backend, libc);
+  }
+
   static #openMem(pid: number, probe: number): RemoteMemory {
     const r = new RemoteMemory(pid, "/proc/PID/mem");
     try {

@@ -126,14 +126,22 @@ export class PoolHeader {
   }
 }
 
-/** Range-check `address` against the arenas of one state, then read its pool. GIL held. */
+/**
+ * Range-check `address` against the arenas of one state, then read its pool. GIL held. Everything is copied with
+ * reads that cannot fault: another interpreter's threads may be changing its arena table under its own GIL.
+ */
 function findPool(py: Python, arenasVar: bigint, maxarenasVar: bigint, address: bigint): PoolHeader | null {
   const native = py.native;
   const layout = py.layout;
-  const arenas = native.u64(arenasVar);
-  const maxarenas = native.u32(maxarenasVar);
+  const head = native.safeRead(arenasVar, 8);
+  const max = native.safeRead(maxarenasVar, 4);
+  if (!head || !max) return null;
+  const arenas = new DataView(head.buffer).getBigUint64(0, true);
+  const maxarenas = new DataView(max.buffer).getUint32(0, true);
   if (arenas === 0n || maxarenas === 0) return null;
-  const table = native.dataView(arenas, maxarenas * ARENA.size);
+  const bytes = native.safeRead(arenas, maxarenas * ARENA.size);
+  if (!bytes) return null;
+  const table = new DataView(bytes.buffer);
   const arenaSize = BigInt(layout.arenaSize);
   const poolSize = BigInt(layout.poolSize);
   for (let i = 0; i < maxarenas; i++) {
@@ -144,8 +152,10 @@ function findPool(py: Python, arenasVar: bigint, maxarenasVar: bigint, address: 
     const carvedEnd = table.getBigUint64(i * ARENA.size + ARENA.poolAddress, true);
     // Before the first pool (alignment slack) or in a pool never carved: arena memory, but no pool there.
     if (pool < first || pool >= carvedEnd) return null;
-    const arena = new ArenaObject(arenas + BigInt(i * ARENA.size), i, new DataView(table.buffer, table.byteOffset + i * ARENA.size, ARENA.size));
-    const header = new PoolHeader(pool, native.dataView(pool, POOL.size), arena, layout);
+    const hdr = native.safeRead(pool, POOL.size);
+    if (!hdr) return null;
+    const arena = new ArenaObject(arenas + BigInt(i * ARENA.size), i, new DataView(bytes.buffer, i * ARENA.size, ARENA.size));
+    const header = new PoolHeader(pool, new DataView(hdr.buffer), arena, layout);
     return header.arenaindex === i ? header : null;
   }
   return null;

@@ -89,6 +89,23 @@ test("allocatorName() names the running allocator", () => {
   assert.equal(py.allocatorName(), py.eval("__import__('sys')._xoptions.get('x') or 'pymalloc'"));
 });
 
+test("addresses outside [0, 2^64) and bad sizes never reach C", () => {
+  for (const d of [py.raw, py.mem, py.obj]) {
+    assert.throws(() => d.free(2n ** 64n + 16n), RangeError);
+    assert.throws(() => d.free(-1n), RangeError);
+    assert.throws(() => d.free(16 as unknown as bigint), TypeError);
+    assert.throws(() => d.malloc(-1), RangeError);
+    assert.throws(() => d.malloc(1.5), RangeError);
+    assert.throws(() => d.malloc(NaN), RangeError);
+    assert.throws(() => d.malloc(2 ** 60), RangeError);
+    assert.throws(() => d.malloc("8" as unknown as number), TypeError);
+    assert.throws(() => d.realloc(2n ** 64n, 8), RangeError);
+    assert.throws(() => d.calloc(2 ** 40, 2 ** 20), RangeError);
+    d.free(0n);
+  }
+  assert.throws(() => py.view(0n, 8), RangeError);
+});
+
 test("errors are PymemError/RangeError/TypeError as documented", () => {
   assert.ok(new PymemError("CLOSED", "x") instanceof Error);
 });

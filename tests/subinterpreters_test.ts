@@ -267,3 +267,40 @@ test("on 3.8–3.11 the isolated preset throws naming 3.12, and legacy uses Py_N
   assert.equal(py.eval("40 + 2"), 42);
   assert.equal(py.interpreters().length, 1);
 }, onlyOld);
+
+test("an allocator kept past its interpreter's close refuses to read the freed interpreter", () => {
+  const sub = py.newInterpreter();
+  sub.run("x = [bytes(100) for i in range(20000)]");
+  const kept = py.allocator(sub.interp);
+  const own = sub.allocator();
+  assert.equal(own, sub.allocator(), "one allocator per interpreter");
+  sub.close();
+  assert.throws(() => kept.heap(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+  assert.throws(() => kept.getInterpreterAllocatedBlocks(), PymemError);
+  assert.throws(() => own.heap(), closedError);
+  assert.equal(py.eval("1 + 1"), 2);
+}, onlyModern);
+
+test("mapping an own-GIL interpreter's heap while its thread allocates does not crash", async () => {
+  const sub = py.newInterpreter();
+  try {
+    sub.run(
+      "import threading\nstop = False\n" +
+        "def churn():\n    while not stop:\n        xs = [list(range(50)) for _ in range(2000)]\n        del xs\n" +
+        "t = threading.Thread(target=churn)\nt.start()",
+    );
+    let walks = 0;
+    const until = Date.now() + 700;
+    while (Date.now() < until) {
+      const snap = py.heap(sub.interp);
+      assert.ok(snap.totals.arenas >= 1);
+      assert.match(snap.info.source, /fault-safe/);
+      walks++;
+      if (walks % 20 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.ok(walks > 10, `${walks} walks`);
+  } finally {
+    sub.run("stop = True\nt.join()");
+    sub.close();
+  }
+}, onlyModern);
