@@ -19,8 +19,7 @@ import { ElfFile } from "./elf.ts";
 import { PymemError } from "./errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "./heap.ts";
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
-import type { Native } from "./native.ts";
-import { ownState } from "./obmalloc.ts";
+import { arenaLooksSane, decodeStatics, type MemoryProbe, ownState } from "./obmalloc.ts";
 import { loadBias, type MapEntry, readMaps } from "./procmaps.ts";
 import { type ReadMode, RemoteMemory } from "./remote.ts";
 import { ripRelativeRefs } from "./x86.ts";
@@ -427,8 +426,7 @@ export class AttachedPython {
     const target = interp === undefined ? list[0] : list.find((i) => i.address === interp || BigInt(i.id) === interp);
     if (!target) throw new RangeError(`${hex(interp!)} is not an interpreter of process ${this.pid}`);
     const owner = target.sharesMainObmalloc ? list[0] : target;
-    // ownState only probes memory (safeRead), so a remote reader stands in for the in-process Native.
-    const probe = { safeRead: (a: bigint, l: number) => this.#mem.tryRead(Number(a), l) } as unknown as Native;
+    const probe = this.#probe();
     // The target keeps running: tolerate a few torn list heads at the known offset, and retry a torn read.
     let found = ownState(probe, owner.address, this.layout, 4);
     for (let attempt = 0; !found && attempt < 3; attempt++) found = ownState(probe, owner.address, this.layout, 4);
@@ -465,23 +463,13 @@ export class AttachedPython {
         return { arenas: at(a.value), maxarenas: at(m.value), raw: r ? at(r.value) : undefined, state: null, interp: 0n, how };
       }
     }
-    const fnName = this.layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
-    const sym = elf.dynamicSymbol(fnName);
-    if (sym && elf.machine === "x86_64") {
-      const refs = ripRelativeRefs(elf.readVaddr(sym.value, Math.min(sym.size || 256, 512)), sym.value, 64)
-        .filter((r) => r.op === "mov-load" || r.op === "cmp");
-      const four = refs.filter((r) => r.width === 4).map((r) => at(r.target));
-      const eight = [...new Set(refs.filter((r) => r.width === 8 && r.op === "mov-load").map((r) => at(r.target)))];
-      for (const maxarenas of four.slice(0, 2)) {
-        for (const arenas of eight.slice(0, 3)) {
-          if (!this.#validArenaArray(arenas, maxarenas)) continue;
-          const raw = this.layout.rawAllocatedBlocks ? eight.find((e) => e !== arenas) : undefined;
-          const how = `decoded from ${fnName} (stripped)`;
-          this.#record(0n, null, how);
-          return { arenas, maxarenas, raw, state: null, interp: 0n, how };
-        }
-      }
+    const decoded = decodeStatics(this.#probe(), elf, bias, this.layout);
+    if (decoded) {
+      this.#record(0n, null, decoded.how);
+      const raw = decoded.rawAllocatedBlocks;
+      return { arenas: Number(decoded.arenas), maxarenas: Number(decoded.maxarenas), raw: raw === undefined ? undefined : Number(raw), state: null, interp: 0n, how: decoded.how };
     }
+    const fnName = this.layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
     throw new PymemError(
       "UNSUPPORTED",
       `process ${this.pid}: cannot find obmalloc's arenas in CPython ${this.version} (${this.library}): no .symtab, and ` +
@@ -489,32 +477,9 @@ export class AttachedPython {
     );
   }
 
-  /** Is `*arenasVar` an array of `*maxarenasVar` arena objects whose used entries look like arenas? */
-  #validArenaArray(arenasVar: number, maxarenasVar: number): boolean {
-    const a = this.#mem.tryRead(arenasVar, 8), m = this.#mem.tryRead(maxarenasVar, 4);
-    if (!a || !m) return false;
-    const arenas = num(a), maxarenas = u32(m);
-    if (maxarenas === 0) return arenas === 0;
-    if (arenas === 0 || arenas % 8 !== 0 || maxarenas > 1 << 24) return false;
-    const arr = this.#mem.tryRead(arenas, maxarenas * ARENA.size);
-    if (!arr) return false;
-    let used = 0;
-    for (let i = 0; i < maxarenas; i++) {
-      const o = i * ARENA.size;
-      const address = num(arr, o);
-      if (address === 0) continue;
-      if (!this.#arenaSane(arr, o)) return false;
-      used++;
-    }
-    return used > 0;
-  }
-
-  #arenaSane(t: Uint8Array, o: number): boolean {
-    const { arenaSize, poolSize } = this.layout;
-    const address = num(t, o), poolAddress = num(t, o + ARENA.poolAddress);
-    const nfree = u32(t, o + ARENA.nfreepools), ntotal = u32(t, o + ARENA.ntotalpools);
-    return address % 4096 === 0 && poolAddress >= address && poolAddress <= address + arenaSize &&
-      ntotal > 0 && ntotal <= arenaSize / poolSize && nfree <= ntotal;
+  /** The remote reader as the state locators of lib/obmalloc.ts want it: reads that fail instead of faulting. */
+  #probe(): MemoryProbe {
+    return { safeRead: (a: bigint, l: number) => this.#mem.tryRead(Number(a), l) };
   }
 
   /**
@@ -551,7 +516,7 @@ export class AttachedPython {
     // Drop arena entries that make no sense (torn while the target updated them).
     for (let i = 0; i < maxarenas; i++) {
       const o = i * ARENA.size;
-      if (num(table, o) !== 0 && !this.#arenaSane(table, o)) {
+      if (num(table, o) !== 0 && !arenaLooksSane(table, o, this.layout)) {
         warnings.push(`arena slot ${i}: inconsistent arena_object (address ${hex(num(table, o))}); skipped`);
         table.fill(0, o, o + 8);
       }

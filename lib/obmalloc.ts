@@ -9,7 +9,8 @@
  * @module
  */
 import { PymemError } from "./errors.ts";
-import { type ObmallocLayout, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
+import { ARENA, type ObmallocLayout, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
+import type { ElfFile } from "./elf.ts";
 import type { Native } from "./native.ts";
 import type { Symbols } from "./symbols.ts";
 import { ripRelativeRefs } from "./x86.ts";
@@ -33,6 +34,15 @@ export interface StateRefs {
   sharedWithMain: boolean;
 }
 
+/**
+ * Reads that fail instead of faulting: all the state locators need of memory. `Native` is one (process_vm_readv on
+ * this process); lib/attach.ts supplies another process's reader. Nothing here trusts an address before it is
+ * read this way.
+ */
+export interface MemoryProbe {
+  safeRead(address: bigint, length: number): Uint8Array | null;
+}
+
 const u64 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
 const u32 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 
@@ -41,7 +51,7 @@ const u32 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).get
  * at the fake header 16 bytes before the entry) or a POOL_SIZE-aligned pool of that class whose prevpool is the fake
  * header. Reads go through safeRead, so any candidate address is safe to test.
  */
-export function looksLikeState(native: Native, state: bigint, layout: ObmallocLayout, tornAllowed = 0): boolean {
+export function looksLikeState(native: MemoryProbe, state: bigint, layout: ObmallocLayout, tornAllowed = 0): boolean {
   const used = native.safeRead(state, 512);
   const mgmt = native.safeRead(state + BigInt(STATE.arenas), 16);
   if (!used || !mgmt) return false;
@@ -75,7 +85,7 @@ function mainInterp(native: Native): bigint {
 }
 
 /** Scan `length` bytes of an interpreter struct for an embedded state (3.12) or a pointer to one (3.13+). */
-function scanInterp(native: Native, interp: bigint, length: number, layout: ObmallocLayout): bigint | undefined {
+function scanInterp(native: MemoryProbe, interp: bigint, length: number, layout: ObmallocLayout): bigint | undefined {
   const bytes = native.safeRead(interp, length);
   if (!bytes) return undefined;
   for (let off = 0; off + 512 <= length; off += 8) {
@@ -113,7 +123,7 @@ function stateRefs(state: bigint, how: string, sharedWithMain: boolean): StateRe
 }
 
 /** The state a 3.12+ interpreter owns (not the one it allocates from, if it shares main's). */
-export function ownState(native: Native, interp: bigint, layout: ObmallocLayout, tornAllowed = 0): { state: bigint; how: string } | undefined {
+export function ownState(native: MemoryProbe, interp: bigint, layout: ObmallocLayout, tornAllowed = 0): { state: bigint; how: string } | undefined {
   const at = interp + BigInt(layout.interpOffset!);
   const where = `PyInterpreterState+0x${layout.interpOffset!.toString(16)}`;
   if (layout.state === "embedded") {
@@ -169,7 +179,8 @@ function locateStatics(native: Native, symbols: Symbols, layout: ObmallocLayout,
       sharedWithMain: true,
     };
   }
-  const decoded = decodeStatics(native, symbols, layout);
+  const found = decodeStatics(native, symbols.elf, native.base, layout);
+  const decoded: StateRefs | undefined = found && { ...found, sharedWithMain: true };
   if (!decoded) {
     throw new PymemError(
       "UNSUPPORTED",
@@ -186,54 +197,60 @@ function locateStatics(native: Native, symbols: Symbols, layout: ObmallocLayout,
 /**
  * A stripped 3.8–3.11: read the RIP-relative loads at the start of an exported function that touches the statics.
  * 3.9–3.11 `_Py_GetAllocatedBlocks` loads maxarenas (4 bytes), raw_allocated_blocks and arenas (8 bytes each);
- * 3.8 `_PyObject_DebugMallocStats` loads maxarenas then arenas first. Candidates are told apart by their values and
- * validated (arenas must point at an array of arena objects whose used entries look like arenas).
+ * 3.8 `_PyObject_DebugMallocStats` loads maxarenas then arenas first. Load order differs between builds, so
+ * candidates are told apart by validation (arenas must point at an array of arena objects that look like arenas),
+ * never by position. `base` is the file's load bias in the process `probe` reads (this one, or an attached one).
  */
-function decodeStatics(native: Native, symbols: Symbols, layout: ObmallocLayout): StateRefs | undefined {
-  if (symbols.elf.machine !== "x86_64") return undefined;
+export function decodeStatics(
+  probe: MemoryProbe,
+  elf: ElfFile,
+  base: bigint,
+  layout: ObmallocLayout,
+): { arenas: bigint; maxarenas: bigint; rawAllocatedBlocks?: bigint; how: string } | undefined {
+  if (elf.machine !== "x86_64") return undefined;
   const fnName = layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
-  const sym = symbols.elf.dynamicSymbol(fnName);
+  const sym = elf.dynamicSymbol(fnName);
   if (!sym) return undefined;
-  const code = symbols.elf.readVaddr(sym.value, Math.min(sym.size || 256, 512));
+  const code = elf.readVaddr(sym.value, Math.min(sym.size || 256, 512));
   const refs = ripRelativeRefs(code, sym.value, 64).filter((r) => r.op === "mov-load" || r.op === "cmp");
-  const at = (vaddr: number) => native.base + BigInt(vaddr);
+  const at = (vaddr: number) => base + BigInt(vaddr);
   const four = refs.filter((r) => r.width === 4).map((r) => at(r.target));
   const eight = [...new Set(refs.filter((r) => r.width === 8 && r.op === "mov-load").map((r) => r.target))].map(at);
   for (const maxarenas of four.slice(0, 2)) {
     for (const arenas of eight.slice(0, 3)) {
-      if (!validArenaArray(native, arenas, maxarenas, layout)) continue;
-      const raw = layout.rawAllocatedBlocks ? eight.find((e) => e !== arenas) : undefined;
-      return {
-        arenas,
-        maxarenas,
-        rawAllocatedBlocks: raw,
-        how: `decoded from ${fnName} (stripped library)`,
-        sharedWithMain: true,
-      };
+      if (!validArenaArray(probe, arenas, maxarenas, layout)) continue;
+      const rawAllocatedBlocks = layout.rawAllocatedBlocks ? eight.find((e) => e !== arenas) : undefined;
+      return { arenas, maxarenas, rawAllocatedBlocks, how: `decoded from ${fnName} (stripped library)` };
     }
   }
   return undefined;
 }
 
-/** Is `*arenas` an array of `*maxarenas` arena objects whose used entries look like arenas? */
-function validArenaArray(native: Native, arenasVar: bigint, maxarenasVar: bigint, layout: ObmallocLayout): boolean {
-  const a = native.safeRead(arenasVar, 8);
-  const m = native.safeRead(maxarenasVar, 4);
+/** Does the arena_object at `offset` of a copied arena table look like a used arena of this layout? */
+export function arenaLooksSane(table: Uint8Array, offset: number, layout: ObmallocLayout): boolean {
+  const address = u64(table, offset + ARENA.address);
+  const poolAddress = u64(table, offset + ARENA.poolAddress);
+  const nfree = u32(table, offset + ARENA.nfreepools);
+  const ntotal = u32(table, offset + ARENA.ntotalpools);
+  return address % 4096n === 0n && poolAddress >= address && poolAddress <= address + BigInt(layout.arenaSize) &&
+    ntotal > 0 && ntotal <= layout.arenaSize / layout.poolSize && nfree <= ntotal;
+}
+
+/** Is `*arenasVar` an array of `*maxarenasVar` arena objects whose used entries look like arenas? */
+function validArenaArray(probe: MemoryProbe, arenasVar: bigint, maxarenasVar: bigint, layout: ObmallocLayout): boolean {
+  const a = probe.safeRead(arenasVar, 8);
+  const m = probe.safeRead(maxarenasVar, 4);
   if (!a || !m) return false;
   const arenas = u64(a);
   const maxarenas = u32(m);
   if (maxarenas === 0) return arenas === 0n;
   if (arenas === 0n || arenas % 8n !== 0n || maxarenas > 1 << 24) return false;
-  const arr = native.safeRead(arenas, maxarenas * 48);
+  const arr = probe.safeRead(arenas, maxarenas * ARENA.size);
   if (!arr) return false;
   let used = 0;
   for (let i = 0; i < maxarenas; i++) {
-    const address = u64(arr, i * 48);
-    if (address === 0n) continue;
-    const poolAddress = u64(arr, i * 48 + 8);
-    const ntotal = u32(arr, i * 48 + 20);
-    if (address % 4096n !== 0n || poolAddress < address || poolAddress > address + BigInt(layout.arenaSize)) return false;
-    if (ntotal > layout.arenaSize / layout.poolSize) return false;
+    if (u64(arr, i * ARENA.size) === 0n) continue;
+    if (!arenaLooksSane(arr, i * ARENA.size, layout)) return false;
     used++;
   }
   return used > 0;
