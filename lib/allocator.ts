@@ -14,6 +14,7 @@ import type { Python } from "./python.ts";
 import { poolPassFor } from "./gather.ts";
 import { RemoteMemory } from "./remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./globalalloc.ts";
+import { getArenaAllocator } from "./allocators.ts";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const denoInspect = Symbol.for("Deno.customInspect");
@@ -207,7 +208,7 @@ export class PyMemAllocator {
     py.assertOpen();
     const hidden = py.symbols.function("_PyObject_VirtualAlloc", VALLOC_FN);
     const p: bigint = hidden ? hidden(size) : (() => {
-      const a = py.arenaAllocatorRaw();
+      const a = getArenaAllocator(py);
       return py.native.fn(a.alloc, ARENA_ALLOC_FN)(a.ctx, size);
     })();
     if (p === 0n) throw new PymemError("ALLOCATION_FAILED", `virtualAlloc could not map ${size} bytes`);
@@ -223,7 +224,7 @@ export class PyMemAllocator {
     py.assertOpen();
     const hidden = py.symbols.function("_PyObject_VirtualFree", VFREE_FN);
     if (hidden) return hidden(address, size);
-    const a = py.arenaAllocatorRaw();
+    const a = getArenaAllocator(py);
     py.native.fn(a.free, ARENA_FREE_FN)(a.ctx, address, size);
   }
 

@@ -46,6 +46,8 @@ export interface ArenaSummary {
   /** nfreepools: empty pools plus pools never carved. */
   poolsFree: number;
   poolsUsed: number;
+  /** Pools carved out so far (the rest have never been used). */
+  poolsCarved: number;
   blocksInUse: number;
   bytesInUse: number;
   /** bytesInUse / arena size. */
@@ -401,6 +403,7 @@ export class HeapSnapshot {
             poolsTotal: w.arenaPoolsTotal[a],
             poolsFree: w.arenaPoolsFree[a],
             poolsUsed: w.arenaPoolsUsed[a],
+            poolsCarved: w.arenaPoolsCarved[a],
             blocksInUse: w.arenaBlocks[a],
             bytesInUse: w.arenaBytes[a],
             fill: w.arenaBytes[a] / arenaSize,

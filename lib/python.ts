@@ -636,13 +636,6 @@ export class Python {
     });
   }
 
-  /** PyObject_GetArenaAllocator: the functions obmalloc maps arenas with; internal. */
-  arenaAllocatorRaw(): { ctx: bigint; alloc: bigint; free: bigint } {
-    const out = new BigUint64Array(3);
-    this.native.api.PyObject_GetArenaAllocator(new Uint8Array(out.buffer));
-    return { ctx: out[0], alloc: out[1], free: out[2] };
-  }
-
   /** A PyMemAllocator for `interp` (default: the current interpreter). */
   allocator(interp?: bigint): PyMemAllocator {
     return new PyMemAllocator(this, interp);

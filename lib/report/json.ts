@@ -145,21 +145,8 @@ const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 /** Convert a HeapSnapshot (in-process or attached) into the JSON document. */
 export function heapToJSON(snap: HeapSnapshot, options: HeapJSONOptions = {}): HeapJSON {
   const w = snap.walk;
-  const n = w.arenaAddress.length;
-  const arenas: ArenaJSON[] = new Array(n);
-  for (let a = 0; a < n; a++) {
-    arenas[a] = {
-      index: w.arenaIndex[a],
-      address: hex(w.arenaAddress[a]),
-      poolsTotal: w.arenaPoolsTotal[a],
-      poolsFree: w.arenaPoolsFree[a],
-      poolsUsed: w.arenaPoolsUsed[a],
-      poolsCarved: w.arenaPoolsCarved[a],
-      blocksInUse: w.arenaBlocks[a],
-      bytesInUse: w.arenaBytes[a],
-      fill: w.arenaBytes[a] / snap.arenaSize,
-    };
-  }
+  // The snapshot's own arena summaries, with the address as a hex string (JSON numbers lose 64-bit precision).
+  const arenas: ArenaJSON[] = [...snap.arenas].map((arena) => ({ ...arena, address: hex(arena.address) }));
   let pools: PoolsJSON | undefined;
   if (options.pools !== false) {
     const m = w.poolAddress.length;
