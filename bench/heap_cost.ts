@@ -58,14 +58,17 @@ for (const r of rows) {
     `${(r.ratio.toFixed(2) + "x (" + r.low.toFixed(2) + "–" + r.high.toFixed(2) + ")").padEnd(18)} ${r.attachMs.toFixed(2).padStart(15)} ${r.snapshotKiB.toFixed(0).padStart(14)}`);
 }
 if (rows.length > 1) {
-  // Linear means a constant cost per pool; the spread that remains comes from caches (a small heap's pool headers
-  // fit in them, a large one's do not), which hits CPython's walker the same way.
+  // Growth exponent between the two largest heaps (time ∝ pools^k): 1 is linear. Small heaps sit in the caches and
+  // cost less per pool, so the per-pool figures alone overstate growth; CPython's walker is the yardstick.
   const perPool = rows.map((r) => (r.heapMs * 1e6) / Math.max(1, r.pools));
   const cPerPool = rows.map((r) => (r.cWalkerMs * 1e6) / Math.max(1, r.pools));
-  const spread = Math.max(...perPool) / Math.min(...perPool);
-  console.log(`scaling: py.heap() ${perPool.map((x) => x.toFixed(1)).join(" / ")} ns per used pool, C walker ` +
-    `${cPerPool.map((x) => x.toFixed(1)).join(" / ")} ns (${rows.map((r) => r.arenas).join(" / ")} arenas): ` +
-    `${spread < 2 ? "linear in the heap size (per-pool cost within 2x across sizes)" : "not linear"}`);
+  const [x, y] = rows.slice(-2);
+  const k = (a: number, b: number) => Math.log(b / a) / Math.log(y.pools / x.pools);
+  const ours = k(x.heapMs, y.heapMs), theirs = k(x.cWalkerMs, y.cWalkerMs);
+  console.log(`scaling: py.heap() ${perPool.map((v) => v.toFixed(1)).join(" / ")} ns per used pool, C walker ` +
+    `${cPerPool.map((v) => v.toFixed(1)).join(" / ")} ns (${rows.map((r) => r.arenas).join(" / ")} arenas); growth exponent ` +
+    `${x.arenas}→${y.arenas} arenas: py.heap() ${ours.toFixed(2)}, C walker ${theirs.toFixed(2)} ` +
+    `(${Math.abs(ours - theirs) <= 0.15 ? "the same growth as CPython's own walk" : "grows differently from CPython's walk"}; 1.00 = linear)`);
 }
 const json = arg("--json", "");
 if (json) writeFileSync(json, JSON.stringify({ backend: py.backend, python: py.version, rows }, null, 2));

@@ -21,7 +21,7 @@ export interface MemoryReader {
    * Optional fast path: the whole pool pass natively (lib/gather.ts). `firsts[a]` is arena a's first pool and
    * `carved[a]` its number of carved pools.
    */
-  poolPass?(firsts: Float64Array, carved: Uint32Array, poolSize: number): PoolPassResult;
+  poolPass?(firsts: Float64Array, carved: Uint32Array, poolSize: number, poolsPerCall?: number): PoolPassResult | null;
 }
 
 /** One row of the size-class table, in the shape of `_debugmallocstats`. */
@@ -110,8 +110,9 @@ export interface WalkResult {
   arenaPoolsUsed: Uint16Array;
   /** Pools carved out of the arena so far (the rest have never been used). */
   arenaPoolsCarved: Uint16Array;
-  arenaBlocks: Uint32Array;
-  arenaBytes: Float64Array;
+  /** Blocks and bytes in use per arena (built on first access, with the per-pool arrays). */
+  readonly arenaBlocks: Uint32Array;
+  readonly arenaBytes: Float64Array;
   /** Per used pool (built on first access): address, position of its arena, size class, blocks in use. */
   readonly poolAddress: Float64Array;
   readonly poolArena: Uint32Array;
@@ -131,7 +132,7 @@ export interface WalkResult {
  * Walk arenas[0..maxarenas) and every carved pool of each used arena, as CPython's `pymalloc_print_stats` does.
  * Empty pools (ref.count 0) are counted but not listed. The pool pass runs natively where the reader offers it
  * (lib/gather.ts), else in JavaScript over views; both produce the same `PoolPass` shape, and the per-pool arrays
- * are built from its packed pairs only when first used.
+ * are built from its packed records only when first used.
  */
 export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, layout: ObmallocLayout): WalkResult {
   const { poolSize } = layout;
@@ -163,30 +164,27 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
   const n = layout.sizeClasses;
   const classPools = new Float64Array(n), classBlocks = new Float64Array(n), classAvail = new Float64Array(n);
   for (let c = 0; c < n; c++) {
-    classPools[c] = pass.perClass[2 * c];
-    classBlocks[c] = pass.perClass[2 * c + 1];
+    classPools[c] = pass.classPools[c];
+    classBlocks[c] = pass.classBlocks[c];
     classAvail[c] = classPools[c] * blocksPerPool(c, layout) - classBlocks[c];
   }
-  const arenaPoolsUsed = new Uint16Array(nArenas), arenaBlocks = new Uint32Array(nArenas);
-  const arenaBytes = new Float64Array(nArenas);
-  let usedPools = 0;
-  for (let a = 0; a < nArenas; a++) {
-    arenaPoolsUsed[a] = pass.perArena[3 * a];
-    arenaBlocks[a] = pass.perArena[3 * a + 1];
-    arenaBytes[a] = pass.perArena[3 * a + 2];
-    usedPools += arenaPoolsUsed[a];
-  }
+  const usedPools = pass.records.length;
+  // Built on first use, from the records: most snapshots are summarised by size class and never look at a pool.
   let pools: PoolArrays | undefined;
-  const poolArrays = () => (pools ??= materializePools(pass.pairs, firsts, carved, usedPools, layout));
+  const poolArrays = () => (pools ??= materializePools(pass.records, pass.arenaUsed, firsts, layout));
   return {
     arenaIndex,
     arenaAddress,
     arenaPoolsTotal,
     arenaPoolsFree,
-    arenaPoolsUsed,
+    arenaPoolsUsed: Uint16Array.from(pass.arenaUsed),
     arenaPoolsCarved: Uint16Array.from(carved),
-    arenaBlocks,
-    arenaBytes,
+    get arenaBlocks() {
+      return poolArrays().arenaBlocks;
+    },
+    get arenaBytes() {
+      return poolArrays().arenaBytes;
+    },
     get poolAddress() {
       return poolArrays().poolAddress;
     },
@@ -200,7 +198,7 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
       return poolArrays().poolCount;
     },
     usedPools,
-    inconsistentPools: pass.perClass[2 * n],
+    inconsistentPools: pass.inconsistent,
     classPools,
     classBlocks,
     classAvail,
@@ -209,12 +207,18 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
 
 /** What one pass over the pool headers yields (the shape of lib/gather.ts's native pass). */
 export interface PoolPassResult {
-  /** `[ref.count, szidx]` of every carved pool, arena by arena. */
-  pairs: Uint32Array;
-  /** `[used pools, blocks in use, bytes in use]` per arena. */
-  perArena: Uint32Array;
-  /** `[pools, blocks]` per size class, then the count of used pools whose header made no sense. */
-  perClass: Uint32Array;
+  /**
+   * One u32 per used pool, arena by arena in pool order: `k << 24 | szidx << 16 | ref.count`, where k is the pool's
+   * position among its arena's carved pools.
+   */
+  records: Uint32Array;
+  /** Records per arena (its used pools). */
+  arenaUsed: Uint32Array;
+  /** Per size class: used pools, and blocks in use. */
+  classPools: Float64Array;
+  classBlocks: Float64Array;
+  /** Used pools whose header made no sense (size class or count out of range). */
+  inconsistent: number;
 }
 
 /** The pool pass in JavaScript, over the reader's views (any architecture, and remote processes). */
@@ -222,36 +226,32 @@ function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array
   const n = layout.sizeClasses;
   let total = 0;
   for (let a = 0; a < carved.length; a++) total += carved[a];
-  const pairs = new Uint32Array(2 * total);
-  const perArena = new Uint32Array(3 * firsts.length);
-  const perClass = new Uint32Array(2 * n + 1);
+  const records = new Uint32Array(total);
+  const arenaUsed = new Uint32Array(firsts.length);
+  const classPools = new Float64Array(n), classBlocks = new Float64Array(n);
   const caps = new Uint16Array(n);
   for (let c = 0; c < n; c++) caps[c] = blocksPerPool(c, layout);
   const C = POOL.count / 4, Z = POOL.szidx / 4;
-  for (let a = 0, q = 0; a < firsts.length; a++) {
+  let r = 0, inconsistent = 0;
+  for (let a = 0; a < firsts.length; a++) {
     if (carved[a] === 0) continue;
     const { words, stride } = mem.poolHeaders(firsts[a], carved[a], layout.poolSize);
-    let used = 0, blocks = 0, bytes = 0;
-    for (let k = 0, w = 0; k < carved[a]; k++, w += stride, q += 2) {
-      const count = words[w + C], sz = words[w + Z];
-      pairs[q] = count;
-      pairs[q + 1] = sz;
+    const start = r;
+    for (let k = 0, w = 0; k < carved[a]; k++, w += stride) {
+      const count = words[w + C];
       if (count === 0) continue;
-      if (sz >= n || count > caps[sz]) {
-        perClass[2 * n]++;
+      const sz = words[w + Z];
+      if (sz >= n || count > caps[sz] || k > 0xff) {
+        inconsistent++;
         continue;
       }
-      used++;
-      blocks += count;
-      bytes += count * (sz + 1) * layout.alignment;
-      perClass[2 * sz]++;
-      perClass[2 * sz + 1] += count;
+      records[r++] = (k << 24 | sz << 16 | count) >>> 0;
+      classPools[sz]++;
+      classBlocks[sz] += count;
     }
-    perArena[3 * a] = used;
-    perArena[3 * a + 1] = blocks;
-    perArena[3 * a + 2] = bytes;
+    arenaUsed[a] = r - start;
   }
-  return { pairs, perArena, perClass };
+  return { records: records.slice(0, r), arenaUsed, classPools, classBlocks, inconsistent };
 }
 
 interface PoolArrays {
@@ -259,28 +259,34 @@ interface PoolArrays {
   poolArena: Uint32Array;
   poolClass: Uint8Array;
   poolCount: Uint16Array;
+  arenaBlocks: Uint32Array;
+  arenaBytes: Float64Array;
 }
 
-/** The per-pool arrays (used pools only), from the packed pairs. */
-function materializePools(pairs: Uint32Array, firsts: Float64Array, carved: Uint32Array, used: number, layout: ObmallocLayout): PoolArrays {
-  const n = layout.sizeClasses;
+/** The per-pool arrays (used pools only) and the per-arena sums, from the packed records. */
+function materializePools(records: Uint32Array, arenaUsed: Uint32Array, firsts: Float64Array, layout: ObmallocLayout): PoolArrays {
+  const used = records.length;
   const out: PoolArrays = {
     poolAddress: new Float64Array(used),
     poolArena: new Uint32Array(used),
     poolClass: new Uint8Array(used),
     poolCount: new Uint16Array(used),
+    arenaBlocks: new Uint32Array(firsts.length),
+    arenaBytes: new Float64Array(firsts.length),
   };
-  let p = 0;
-  for (let a = 0, q = 0; a < firsts.length; a++) {
-    for (let k = 0; k < carved[a]; k++, q += 2) {
-      const count = pairs[q], sz = pairs[q + 1];
-      if (count === 0 || sz >= n || count > blocksPerPool(sz, layout) || p >= used) continue;
-      out.poolAddress[p] = firsts[a] + k * layout.poolSize;
+  for (let a = 0, p = 0; a < firsts.length; a++) {
+    let blocks = 0, bytes = 0;
+    for (const end = p + arenaUsed[a]; p < end; p++) {
+      const rec = records[p], sz = (rec >>> 16) & 0xff, count = rec & 0xffff;
+      out.poolAddress[p] = firsts[a] + (rec >>> 24) * layout.poolSize;
       out.poolArena[p] = a;
       out.poolClass[p] = sz;
       out.poolCount[p] = count;
-      p++;
+      blocks += count;
+      bytes += count * blockSize(sz, layout);
     }
+    out.arenaBlocks[a] = blocks;
+    out.arenaBytes[a] = bytes;
   }
   return out;
 }
