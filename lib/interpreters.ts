@@ -23,7 +23,7 @@
  * @module
  */
 import { PyMemAllocator } from "./allocator.ts";
-import { PymemError } from "./errors.ts";
+import { PymemError, PythonError } from "./errors.ts";
 import type { HeapSnapshot } from "./heap.ts";
 import { cstr } from "./native.ts";
 import { usesMainObmalloc } from "./obmalloc.ts";
@@ -275,6 +275,14 @@ interface Created {
 export type CreationPath = "config" | "legacy" | "module";
 
 /**
+ * Threads of the current interpreter that Py_EndInterpreter would not join: `_thread._count()` counts every thread
+ * started with `_thread` (threading's included) until its function returns; `threading._shutdown` joins only the
+ * live non-daemon `threading.Thread`s.
+ */
+const STRAY_THREADS = "(lambda t, th: t._count() - (sum(1 for x in th.enumerate() if x is not th.main_thread() and " +
+  "not x.daemon and x.is_alive()) if th else 0))(__import__('_thread'), __import__('sys').modules.get('threading'))";
+
+/**
  * A sub-interpreter created by pymem. Each call runs with its thread state current and swaps back to the caller's
  * interpreter afterwards. Dispose with `close()` or `using`; closing the Python handle closes it too.
  */
@@ -375,6 +383,22 @@ export class SubInterpreter {
     if (this.#report) return this.#report;
     const py = this.#py;
     if (py.closed) throw new PymemError("CLOSED", "This Python handle is closed");
+    // Py_EndInterpreter joins the interpreter's non-daemon `threading` threads, then aborts the whole process
+    // ("Fatal Python error: not the last thread") if any other thread state is left: refuse that instead.
+    let stray = 0;
+    try {
+      stray = Number(this.#enter(() => py.evalIn(this.#globals, STRAY_THREADS)));
+    } catch (e) {
+      if (!(e instanceof PythonError)) throw e; // a sub whose imports are broken is still ended, as before
+    }
+    if (stray > 0) {
+      throw new PymemError(
+        "INVALID_STATE",
+        `Sub-interpreter #${this.id} still runs ${stray} thread(s) that Py_EndInterpreter would not wait for (started ` +
+          "with _thread, or daemon threads): ending it now would abort the process (CPython: \"not the last thread\"). " +
+          "Let them finish, then close again; the interpreter is still open.",
+      );
+    }
     const api = py.native.api;
     const own = this.ownObmalloc;
     let report!: InterpreterCloseReport;

@@ -304,3 +304,32 @@ test("mapping an own-GIL interpreter's heap while its thread allocates does not 
     sub.close();
   }
 }, onlyModern);
+
+test("close() refuses while threads it would not join still run (CPython would abort), then succeeds", async () => {
+  const waitFor = async (sub: SubInterpreter, expression: string) => {
+    for (let waited = 0; !sub.eval(expression); waited += 10) {
+      if (waited > 10_000) throw new Error(`still not ${expression} after 10 s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  for (const preset of modern ? ["isolated", "legacy"] as const : ["legacy"] as const) {
+    const sub = py.newInterpreter(preset);
+    sub.run(
+      "import _thread, threading, time\nstop = False\n" +
+        "def spin():\n    while not stop:\n        time.sleep(0.001)\n" +
+        "_thread.start_new_thread(spin, ())\n" +
+        // A non-daemon threading thread is joined by Py_EndInterpreter: it must not be counted against close().
+        "joined = threading.Thread(target=time.sleep, args=(0.05,))\njoined.start()",
+    );
+    await waitFor(sub, "_thread._count() >= 2");
+    assert.throws(() => sub.close(), (e: unknown) =>
+      e instanceof PymemError && e.code === "INVALID_STATE" && /[12] thread\(s\).*not the last thread/.test(e.message));
+    assert.equal(sub.closed, false);
+    assert.equal(sub.eval("1 + 1"), 2);
+    sub.run("stop = True");
+    await waitFor(sub, "_thread._count() <= 1");
+    sub.close();
+    assert.equal(sub.closed, true);
+  }
+  assert.equal(py.eval("1 + 1"), 2);
+});
