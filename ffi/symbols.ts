@@ -4,7 +4,8 @@
  * `python` holds libpython's exported API. Functions that only some versions export are `optional` and checked
  * where a feature needs them. Hidden (non-exported) functions are not here: they are found through the ELF
  * `.symtab` and called by address with the prototypes in `hidden` (see lib/symbols.ts).
- * `libc` holds the few C library functions pymem needs (global loading, symbol addresses, capturing a FILE*).
+ * `libc` holds the few C library functions pymem needs (global loading, symbol addresses, capturing a FILE*,
+ * pointing file descriptor 1 elsewhere while the CLI's JSON owns stdout).
  * @module
  */
 import type { FnDef } from "./types.ts";
@@ -95,6 +96,10 @@ export const libc = {
   open_memstream: { args: ["ptr", "ptr"], ret: "ptr" }, //       FILE *open_memstream(char **ptr, size_t *sizeloc)
   fclose: { args: ["ptr"], ret: "i32" }, //                      int fclose(FILE *stream)
   fopen: { args: ["buffer", "buffer"], ret: "ptr" }, //          FILE *fopen(const char *pathname, const char *mode)
+  fflush: { args: ["ptr"], ret: "i32" }, //                      int fflush(FILE *stream)   NULL: every output stream
+  dup: { args: ["i32"], ret: "i32" }, //                         int dup(int oldfd)
+  dup2: { args: ["i32", "i32"], ret: "i32" }, //                 int dup2(int oldfd, int newfd)
+  close: { args: ["i32"], ret: "i32" }, //                       int close(int fd)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
   mmap: { args: ["ptr", "usize", "i32", "i32", "i32", "i64"], ret: "ptr" }, // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
   mprotect: { args: ["ptr", "usize", "i32"], ret: "i32" }, //    int mprotect(void *addr, size_t len, int prot)

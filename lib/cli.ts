@@ -90,7 +90,7 @@ const COMMANDS: Command[] = [
       "the size-class table (the rows of CPython's own _debugmallocstats), fragmentation with a plain-language " +
       "verdict, and the emptiest arenas. With no code, maps the heap of a freshly started interpreter.",
       SCRIPT_ABOUT,
-      'With --json -, the JSON goes to stdout and the text report to stderr; the code\'s own print() output goes to stderr too.',
+      'With --json -, the JSON goes to stdout and the text report to stderr; the code\'s own output to stdout (print(), sys.stdout, os.write(1, …), C printf, child processes) goes to stderr too.',
     ],
     options: [CODE, DEMO, ...OUTPUTS, ...EMBED, DEBUG, HELP],
     positionals: "script",
@@ -333,6 +333,11 @@ function runWorkload(py: Python, w: Workload, quiet: boolean): void {
   if (quiet) setup.push("_pymem_stdout, _pymem_sys.stdout = _pymem_sys.stdout, _pymem_sys.stderr");
   setup.push("del _pymem_sys");
   py.run(setup.join("\n"));
+  // Quiet: file descriptor 1 itself points at stderr while the code runs, so os.write(1, …), C extensions' printf
+  // and child processes cannot interleave with the JSON either; it is restored (stdio flushed first) afterwards.
+  const { libc } = py.native;
+  const savedStdout = quiet ? libc.dup(1) : -1;
+  if (savedStdout >= 0) libc.dup2(2, 1);
   try {
     if (w.file !== undefined) {
       py.run(`exec(compile(open(${pyString(w.file)}, 'rb').read(), ${pyString(w.file)}, 'exec'))`);
@@ -359,6 +364,11 @@ function runWorkload(py: Python, w: Workload, quiet: boolean): void {
     try {
       py.run(`${restore}_s.stdout.flush()\n_s.stderr.flush()\ndel _s`);
     } catch { /* the script may have closed or replaced its streams */ }
+    if (savedStdout >= 0) {
+      libc.fflush(0n);
+      libc.dup2(savedStdout, 1);
+      libc.close(savedStdout);
+    }
   }
 }
 

@@ -100,12 +100,16 @@ test("acceptance: heap --json/--svg on the workload; the JSON's size classes mat
   assert.match(picture, new RegExp(`data-pools="${doc.totals.pools}"`));
 });
 
-test("--json - puts only JSON on stdout; the report and the code's prints go to stderr", () => {
-  const r = cli(["heap", "-c", "print('hello from python')", "--json", "-"]);
+test("--json - puts only JSON on stdout; the report and the code's own output go to stderr", () => {
+  const code = "import os, subprocess\nprint('hello from python')\nos.write(1, b'raw write to fd 1\\n')\n" +
+    "subprocess.run(['echo', 'from a child process'])";
+  const r = cli(["heap", "-c", code, "--json", "-"]);
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.schema, "pymem.heap");
   assert.match(r.stderr, /hello from python/);
+  assert.match(r.stderr, /raw write to fd 1/);
+  assert.match(r.stderr, /from a child process/);
   assert.match(r.stderr, /^Size classes$/m);
 });
 
