@@ -360,17 +360,19 @@ export class HeapSnapshot {
       packedPools += Math.ceil(blocks[c] / blocksPerPool(c, layout));
     }
     const arenas = walk.arenaAddress.length;
+    // Locals, not `walk.x[a]`: the walk object has getters, and V8 looks its properties up slowly in a loop.
+    const total = walk.arenaPoolsTotal, free = walk.arenaPoolsFree, usedIn = walk.arenaPoolsUsed, carved = walk.arenaPoolsCarved;
     let poolsTotal = 0, poolsFree = 0, carvedEmpty = 0, pinned = 0, pinnedBytes = 0;
     for (let a = 0; a < arenas; a++) {
-      poolsTotal += walk.arenaPoolsTotal[a];
-      poolsFree += walk.arenaPoolsFree[a];
-      if (walk.arenaPoolsUsed[a] > 0 && walk.arenaPoolsUsed[a] < pinnedThreshold) {
+      poolsTotal += total[a];
+      poolsFree += free[a];
+      carvedEmpty += carved[a] - usedIn[a];
+      if (usedIn[a] > 0 && usedIn[a] < pinnedThreshold) {
         pinned++;
         pinnedBytes += layout.arenaSize;
       }
     }
     const used = walk.usedPools;
-    for (let a = 0; a < arenas; a++) carvedEmpty += walk.arenaPoolsCarved[a] - walk.arenaPoolsUsed[a];
     const perArena = arenas ? Math.floor(poolsTotal / arenas) : Math.floor(layout.arenaSize / layout.poolSize) - (layout.poolSize > 4096 ? 1 : 0);
     const arenasIfPacked = Math.ceil(packedPools / Math.max(1, perArena));
     this.totals = {
