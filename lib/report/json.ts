@@ -4,7 +4,7 @@
  * the renderers are testable without a Python.
  * @module
  */
-import type { Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../heap.ts";
+import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../heap.ts";
 
 /** The package version written into every document (tests/report_test.ts checks it against package.json). */
 export const PYMEM_VERSION = "0.1.0";
@@ -22,23 +22,11 @@ export const SCHEMA_VERSION = 1;
 const POOL_OVERHEAD = 48;
 const ALIGNMENT = 16;
 
-/** One arena in the JSON document. */
-export interface ArenaJSON {
-  /** Index in CPython's `arenas` array. */
-  index: number;
-  /** Base address, as a hex string ("0x7f…"): JSON numbers cannot carry every 64-bit address. */
-  address: string;
-  poolsTotal: number;
-  /** nfreepools: empty pools plus pools never carved. */
-  poolsFree: number;
-  poolsUsed: number;
-  /** Pools carved out of the arena so far; the rest (`poolsTotal - poolsCarved`) were never used. */
-  poolsCarved: number;
-  blocksInUse: number;
-  bytesInUse: number;
-  /** bytesInUse / arenaSize, 0..1. */
-  fill: number;
-}
+/**
+ * One arena in the JSON document: the snapshot's ArenaSummary, with the base address as a hex string ("0x7f…"),
+ * because JSON numbers cannot carry every 64-bit address.
+ */
+export type ArenaJSON = Omit<ArenaSummary, "address"> & { address: string };
 
 /**
  * Every used pool, as parallel arrays (one entry per pool): compact enough for a heap of hundreds of thousands of
