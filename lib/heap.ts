@@ -159,7 +159,9 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
     carved[a] = Math.max(0, Math.floor((readAddr(tv, o + ARENA.poolAddress) - first) / poolSize));
     a++;
   }
-  const pass = mem.poolPass?.(firsts, carved, poolSize) ?? jsPoolPass(mem, firsts, carved, layout);
+  // The native pass knows 32 size classes (every CPython 3.8–3.14); any other layout is walked in JavaScript.
+  const native = layout.sizeClasses === 32 ? mem.poolPass?.(firsts, carved, poolSize) : null;
+  const pass = native ?? jsPoolPass(mem, firsts, carved, layout);
 
   const n = layout.sizeClasses;
   const classPools = new Float64Array(n), classBlocks = new Float64Array(n), classAvail = new Float64Array(n);
