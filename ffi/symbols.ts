@@ -5,7 +5,7 @@
  * where a feature needs them. Hidden (non-exported) functions are not here: they are found through the ELF
  * `.symtab` and called by address with the prototypes in `hidden` (see lib/symbols.ts).
  * `libc` holds the few C library functions pymem needs (global loading, symbol addresses, capturing a FILE*,
- * pointing file descriptor 1 elsewhere while the CLI's JSON owns stdout).
+ * pointing file descriptor 1 elsewhere while the CLI's JSON owns stdout, a second thread for the heap walk).
  * @module
  */
 import type { FnDef } from "./types.ts";
@@ -109,4 +109,6 @@ export const libc = {
   __errno_location: { args: [], ret: "ptr" }, //                 int *__errno_location(void)
   free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
   dlinfo: { args: ["ptr", "i32", "buffer"], ret: "i32", optional: true }, // int dlinfo(void *handle, int request, void *info)  glibc 2.34+ in libc
+  pthread_create: { args: ["buffer", "ptr", "ptr", "ptr"], ret: "i32", optional: true }, // int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)  glibc 2.34+ in libc
+  pthread_join: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_join(pthread_t thread, void **retval)
 } as const satisfies Record<string, FnDef>;

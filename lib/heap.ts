@@ -6,6 +6,7 @@
  * through process_vm_readv, another one.
  * @module
  */
+import type { PoolPass } from "./gather.ts";
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
 
 /** Access to the memory being mapped. */
@@ -21,7 +22,7 @@ export interface MemoryReader {
    * Optional fast path: the whole pool pass natively (lib/gather.ts). `firsts[a]` is arena a's first pool and
    * `carved[a]` its number of carved pools.
    */
-  poolPass?(firsts: Float64Array, carved: Uint32Array, poolSize: number, poolsPerCall?: number): PoolPassResult | null;
+  poolPass?: PoolPass;
 }
 
 /** One row of the size-class table, in the shape of `_debugmallocstats`. */
@@ -122,6 +123,8 @@ export interface WalkResult {
   usedPools: number;
   /** Pools whose header made no sense (only possible when reading a live process). */
   inconsistentPools: number;
+  /** Threads that read the pool headers: 1, or 2 when a large in-process heap was walked half on a second thread. */
+  threads: number;
   /** Per size class, summed during the walk: used pools, blocks in use, free blocks in those pools. */
   classPools: Float64Array;
   classBlocks: Float64Array;
@@ -201,6 +204,7 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
     },
     usedPools,
     inconsistentPools: pass.inconsistent,
+    threads: pass.threads,
     classPools,
     classBlocks,
     classAvail,
@@ -221,6 +225,8 @@ export interface PoolPassResult {
   classBlocks: Float64Array;
   /** Used pools whose header made no sense (size class or count out of range). */
   inconsistent: number;
+  /** Threads that read the pool headers: 1, or 2 when a second thread walked half the arenas. */
+  threads: number;
 }
 
 /** The pool pass in JavaScript, over the reader's views (any architecture, and remote processes). */
@@ -253,7 +259,7 @@ function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array
     }
     arenaUsed[a] = r - start;
   }
-  return { records: records.slice(0, r), arenaUsed, classPools, classBlocks, inconsistent };
+  return { records: records.slice(0, r), arenaUsed, classPools, classBlocks, inconsistent, threads: 1 };
 }
 
 interface PoolArrays {

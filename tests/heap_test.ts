@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { assert, python, test } from "./_harness.ts";
 import { PoolHeader, PyMemAllocator, PymemError } from "../lib/mod.ts";
 
@@ -193,14 +194,18 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     const a = walkHeap(reader, arenas, maxarenas, py.layout);
     const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
     // The native pass split into calls of at most 100 pools (as a heap of more than 64 GiB would be): same walk.
-    const c = reader.poolPass ? walkHeap({ ...reader, poolPass: (f, k, size) => reader.poolPass!(f, k, size, 100) }, arenas, maxarenas, py.layout) : b;
+    const with_ = (options: object) => walkHeap({ ...reader, poolPass: (f, k, size) => reader.poolPass!(f, k, size, options) }, arenas, maxarenas, py.layout);
+    const c = reader.poolPass ? with_({ poolsPerCall: 100, parallelFrom: Infinity }) : b;
+    // Half the arenas on a second thread (where this process may run one), however small the heap: same walk.
+    const d = reader.poolPass ? with_({ parallelFrom: 0 }) : b;
+    const e = reader.poolPass ? with_({ parallelFrom: Infinity }) : b;
     for (const key of ["arenaAddress", "arenaPoolsUsed", "arenaBlocks", "arenaBytes", "classPools", "classBlocks", "classAvail", "poolAddress", "poolArena", "poolClass", "poolCount"] as const) {
-      assert.deepEqual(a[key], b[key], key);
-      assert.deepEqual(c[key], b[key], key);
+      for (const [name, walk] of Object.entries({ a, c, d, e })) assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
     }
     assert.ok(a.usedPools > 100, `${a.usedPools} used pools`);
-    assert.equal(a.usedPools, b.usedPools);
-    assert.equal(c.usedPools, b.usedPools);
+    for (const walk of [a, c, d, e]) assert.equal(walk.usedPools, b.usedPools);
+    if (reader.poolPass && availableParallelism() >= 2) assert.equal(d.threads, 2);
+    assert.equal(e.threads, 1);
     assert.equal(a.inconsistentPools, 0);
     assert.equal(b.inconsistentPools, 0);
   });
