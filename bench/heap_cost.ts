@@ -68,7 +68,7 @@ if (rows.length > 1) {
   console.log(`scaling: py.heap() ${perPool.map((v) => v.toFixed(1)).join(" / ")} ns per used pool, C walker ` +
     `${cPerPool.map((v) => v.toFixed(1)).join(" / ")} ns (${rows.map((r) => r.arenas).join(" / ")} arenas); growth exponent ` +
     `${x.arenas}→${y.arenas} arenas: py.heap() ${ours.toFixed(2)}, C walker ${theirs.toFixed(2)} ` +
-    `(${Math.abs(ours - theirs) <= 0.15 ? "the same growth as CPython's own walk" : "grows differently from CPython's walk"}; 1.00 = linear)`);
+    `(${Math.abs(ours - theirs) <= 0.15 ? "the same growth as CPython's own walk" : ours < theirs ? "grows more slowly than CPython's walk" : "grows faster than CPython's walk"}; 1.00 = linear)`);
 }
 const json = arg("--json", "");
 if (json) writeFileSync(json, JSON.stringify({ backend: py.backend, python: py.version, rows }, null, 2));
