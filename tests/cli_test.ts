@@ -187,7 +187,7 @@ test("attach PID (--watch --count) and ps, against a running python3", async () 
       row = JSON.parse(ps.stdout).find((p: { pid: number }) => p.pid === child.pid);
     }
     assert.ok(row && row.arenas > 0, last.slice(0, 2000));
-    assert.match(cli(["ps"]).stdout, /^ +pid +python +RSS +arenas +pinned/m);
+    assert.match(cli(["ps"]).stdout, /^ *pid +python +RSS +arenas +pinned/m);
     const gone = cli(["attach", "999999999"]);
     assert.equal(gone.status, 1);
     oneLine(gone, /^pymem attach: /);
