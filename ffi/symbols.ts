@@ -86,6 +86,8 @@ export const python = {
   PyThreadState_New: { args: ["ptr"], ret: "ptr" }, //          PyThreadState *PyThreadState_New(PyInterpreterState *interp)
   PyThreadState_Clear: { args: ["ptr"], ret: "void" }, //        void PyThreadState_Clear(PyThreadState *tstate)
   PyThreadState_Delete: { args: ["ptr"], ret: "void" }, //       void PyThreadState_Delete(PyThreadState *tstate)
+  PyInterpreterState_ThreadHead: { args: ["ptr"], ret: "ptr" }, // PyThreadState *PyInterpreterState_ThreadHead(PyInterpreterState *interp)
+  PyThreadState_Next: { args: ["ptr"], ret: "ptr" }, //          PyThreadState *PyThreadState_Next(PyThreadState *tstate)
 } as const satisfies Record<string, FnDef>;
 
 export const libc = {

@@ -201,6 +201,10 @@ function registry(py: Python): Set<SubInterpreter> {
   if (!set) {
     const s = new Set<SubInterpreter>();
     open.set(py, (set = s));
+    // A sub-interpreter that cannot end would make Py_FinalizeEx abort the process: Python.close() asks first.
+    py.onCloseCheck(() => {
+      for (const sub of s) sub.assertClosable();
+    });
     // Sub-interpreters must end before Py_FinalizeEx; newest first, like CPython's own finalization.
     py.onClose(() => {
       const errors: unknown[] = [];
@@ -269,18 +273,19 @@ interface Created {
   globals: bigint;
   /** Module path: the private main-interpreter dict holding the module and the interpreter's id object. */
   moduleNs: bigint;
+  /** Module path: thread states the module left in the interpreter (3.12 keeps its creation one); its destroy() ends them. */
+  idleStates?: bigint[];
 }
 
 /** How a SubInterpreter was created. */
 export type CreationPath = "config" | "legacy" | "module";
 
 /**
- * Threads of the current interpreter that Py_EndInterpreter would not join: `_thread._count()` counts every thread
- * started with `_thread` (threading's included) until its function returns; `threading._shutdown` joins only the
- * live non-daemon `threading.Thread`s.
+ * Joins the current interpreter's live non-daemon `threading` threads, as Py_EndInterpreter would (an expression, so
+ * nothing is left in the interpreter's namespace).
  */
-const STRAY_THREADS = "(lambda t, th: t._count() - (sum(1 for x in th.enumerate() if x is not th.main_thread() and " +
-  "not x.daemon and x.is_alive()) if th else 0))(__import__('_thread'), __import__('sys').modules.get('threading'))";
+const JOIN_THREADS = "(lambda th: th and [t.join() for t in th.enumerate() if t is not th.current_thread() and " +
+  "not t.daemon and t.is_alive()] and None)(__import__('sys').modules.get('threading'))";
 
 /**
  * A sub-interpreter created by pymem. Each call runs with its thread state current and swaps back to the caller's
@@ -303,6 +308,7 @@ export class SubInterpreter {
   readonly #moduleNs: bigint;
   readonly #allocators: PyMemAllocator[] = [];
   #report: InterpreterCloseReport | undefined;
+  #idleStates: Set<bigint>;
 
   /** @internal Use `py.newInterpreter()`. */
   constructor(py: Python, created: Created, config: InterpreterConfig, preset: InterpreterPreset | "custom", via: CreationPath) {
@@ -310,6 +316,7 @@ export class SubInterpreter {
     this.#tstate = created.tstate;
     this.#globals = created.globals;
     this.#moduleNs = created.moduleNs;
+    this.#idleStates = new Set(created.idleStates ?? []);
     this.interp = created.interp;
     this.id = Number(py.native.api.PyInterpreterState_GetID(created.interp));
     this.config = Object.freeze({ ...config });
@@ -383,26 +390,10 @@ export class SubInterpreter {
     if (this.#report) return this.#report;
     const py = this.#py;
     if (py.closed) throw new PymemError("CLOSED", "This Python handle is closed");
-    // Py_EndInterpreter joins the interpreter's non-daemon `threading` threads, then aborts the whole process
-    // ("Fatal Python error: not the last thread") if any other thread state is left: refuse that instead.
-    let stray = 0;
-    try {
-      stray = Number(this.#enter(() => py.evalIn(this.#globals, STRAY_THREADS)));
-    } catch (e) {
-      if (!(e instanceof PythonError)) throw e; // a sub whose imports are broken is still ended, as before
-    }
-    if (stray > 0) {
-      throw new PymemError(
-        "INVALID_STATE",
-        `Sub-interpreter #${this.id} still runs ${stray} thread(s) that Py_EndInterpreter would not wait for (started ` +
-          "with _thread, or daemon threads): ending it now would abort the process (CPython: \"not the last thread\"). " +
-          "Let them finish, then close again; the interpreter is still open.",
-      );
-    }
     const api = py.native.api;
     const own = this.ownObmalloc;
-    let report!: InterpreterCloseReport;
-    for (const a of this.#allocators) a.ending = true;
+    let report: InterpreterCloseReport | undefined;
+    let ending = false;
     try {
       py.withGIL(() => {
         const counter = own ? leakCounter(py) : null;
@@ -411,6 +402,10 @@ export class SubInterpreter {
         const subBefore = own && !counter ? py.allocator(this.interp).getInterpreterAllocatedBlocks() : 0;
         const caller = api.PyThreadState_Swap(this.#tstate);
         try {
+          // Checked in the same GIL hold as the end itself, so no thread can start in between.
+          this.#refuseIfThreadsLeft();
+          ending = true;
+          for (const a of this.#allocators) a.ending = true;
           // Module path: hand the interpreter back thread-less (PyThreadState_Clear needs it current), then let the
           // module end it as it ends its own. Otherwise Py_EndInterpreter, which leaves no thread state current
           // (3.12+: the sub's GIL released).
@@ -441,11 +436,52 @@ export class SubInterpreter {
         report = { id: this.id, leakedBlocks: leaked, source };
       });
     } finally {
-      // The interpreter is gone (or CPython aborted the process): never touch its thread state again.
-      this.#report = report ?? { id: this.id, leakedBlocks: null, source: null };
-      open.get(py)?.delete(this);
+      // Once ending began the interpreter is gone (or CPython aborted the process): never touch its thread state
+      // again. A refusal leaves it open and usable.
+      if (ending) {
+        this.#report = report ?? { id: this.id, leakedBlocks: null, source: null };
+        open.get(py)?.delete(this);
+      }
     }
-    return report;
+    return report!;
+  }
+
+  /**
+   * Throw PymemError("INVALID_STATE") if ending this interpreter now would abort the process. Py_EndInterpreter
+   * joins the non-daemon `threading` threads, then calls Py_FatalError("not the last thread") if any other thread
+   * state is left (`_thread` threads, daemon threads, a thread being started). So: join them the same way, count the
+   * other thread states, and give a thread whose function just returned a moment to delete its own (up to ~100 ms).
+   * Runs with this interpreter's thread state current.
+   */
+  #refuseIfThreadsLeft(): void {
+    const py = this.#py;
+    const api = py.native.api;
+    let others = 0;
+    for (let attempt = 0; attempt <= 25; attempt++) {
+      if (attempt > 0) py.evalIn(this.#globals, "__import__('time').sleep(0.004)"); // releases the GIL
+      try {
+        py.evalIn(this.#globals, JOIN_THREADS);
+      } catch (e) {
+        if (!(e instanceof PythonError)) throw e; // threading is broken or absent: count what is there
+      }
+      others = 0;
+      for (let t = api.PyInterpreterState_ThreadHead(this.interp); t !== 0n; t = api.PyThreadState_Next(t)) {
+        if (t !== this.#tstate && !this.#idleStates.has(t)) others++;
+      }
+      if (others === 0) return;
+    }
+    throw new PymemError(
+      "INVALID_STATE",
+      `Sub-interpreter #${this.id} still has ${others} other thread(s) that Py_EndInterpreter would not wait for ` +
+        "(started with _thread, daemon threads, or threads of C code): ending it now would abort the process " +
+        "(CPython: \"not the last thread\"). Let them finish, then close again; the interpreter is still open.",
+    );
+  }
+
+  /** Throws, as close() would, if this interpreter cannot be ended now; internal (Python.close() asks first). */
+  assertClosable(): void {
+    if (this.#report || this.#py.closed) return;
+    this.#enter(() => this.#refuseIfThreadsLeft());
   }
 
   [Symbol.dispose](): void {
@@ -645,6 +681,8 @@ function createViaModule(py: Python, config: InterpreterConfig, preset: Interpre
         if (api.PyInterpreterState_GetID(i) === id) interp = i;
       }
       if (interp === 0n) throw new PymemError("INVALID_STATE", `The module created interpreter ${id}, but it is not live`);
+      const idleStates: bigint[] = [];
+      for (let t = api.PyInterpreterState_ThreadHead(interp); t !== 0n; t = api.PyThreadState_Next(t)) idleStates.push(t);
       const tstate = api.PyThreadState_New(interp);
       if (tstate === 0n) {
         py.runIn(ns, "m.destroy(iid)");
@@ -667,7 +705,7 @@ function createViaModule(py: Python, config: InterpreterConfig, preset: Interpre
         py.runIn(ns, "m.destroy(iid)");
         throw new PymemError("INVALID_STATE", "The new sub-interpreter has no __main__ module; it was ended");
       }
-      return { tstate, interp, globals, moduleNs: ns };
+      return { tstate, interp, globals, moduleNs: ns, idleStates };
     } catch (e) {
       api.Py_DecRef(ns);
       throw e;

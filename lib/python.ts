@@ -738,6 +738,12 @@ export class Python {
     this.#closeHooks.push(fn);
   }
 
+  #closeChecks: (() => void)[] = [];
+  /** Register a check that may refuse close() (by throwing) before anything is closed; internal. */
+  onCloseCheck(fn: () => void): void {
+    this.#closeChecks.push(fn);
+  }
+
   /**
    * Finalize the interpreter if pymem started it (an attached one is left running). Idempotent; any later use
    * throws PymemError("CLOSED").
@@ -747,6 +753,8 @@ export class Python {
     if (this.#gilDepth > 0) {
       throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
     }
+    // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort.
+    for (const check of this.#closeChecks) check();
     const errors: unknown[] = [];
     for (const hook of this.#closeHooks.splice(0).reverse()) {
       try {

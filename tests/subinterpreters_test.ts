@@ -324,13 +324,26 @@ test("close() refuses while threads it would not join still run (CPython would a
     );
     await waitFor(sub, "_thread._count() >= 2");
     assert.throws(() => sub.close(), (e: unknown) =>
-      e instanceof PymemError && e.code === "INVALID_STATE" && /[12] thread\(s\).*not the last thread/.test(e.message));
+      e instanceof PymemError && e.code === "INVALID_STATE" && /1 other thread\(s\).*not the last thread/.test(e.message));
     assert.equal(sub.closed, false);
     assert.equal(sub.eval("1 + 1"), 2);
     sub.run("stop = True");
     await waitFor(sub, "_thread._count() <= 1");
     sub.close();
     assert.equal(sub.closed, true);
+    // A thread that was only just started (its thread state exists before its code runs) counts too.
+    const quick = py.newInterpreter(preset);
+    quick.run("import _thread, time\n_thread.start_new_thread(time.sleep, (0.5,))");
+    assert.throws(() => quick.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+    for (let waited = 0; !quick.closed; waited += 50) {
+      if (waited > 10_000) throw new Error("the sleeping thread did not end in 10 s");
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        quick.close();
+      } catch (e) {
+        if (!(e instanceof PymemError && e.code === "INVALID_STATE")) throw e;
+      }
+    }
   }
   assert.equal(py.eval("1 + 1"), 2);
 });
