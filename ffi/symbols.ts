@@ -99,7 +99,7 @@ export const libc = {
   fclose: { args: ["ptr"], ret: "i32" }, //                      int fclose(FILE *stream)
   fopen: { args: ["buffer", "buffer"], ret: "ptr" }, //          FILE *fopen(const char *pathname, const char *mode)
   fflush: { args: ["ptr"], ret: "i32" }, //                      int fflush(FILE *stream)   NULL: every output stream
-  dup: { args: ["i32"], ret: "i32" }, //                         int dup(int oldfd)
+  fcntl: { args: ["i32", "i32", "i32"], ret: "i32" }, //         int fcntl(int fd, int cmd, ...)   here F_DUPFD_CLOEXEC with an int
   dup2: { args: ["i32", "i32"], ret: "i32" }, //                 int dup2(int oldfd, int newfd)
   close: { args: ["i32"], ret: "i32" }, //                       int close(int fd)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)

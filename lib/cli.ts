@@ -317,6 +317,9 @@ function workloadOf(ctx: Context): Workload {
   return { file: resolve(first), args: rest, label: first };
 }
 
+/** fcntl command: duplicate a descriptor, close-on-exec (Linux <fcntl.h>). */
+const F_DUPFD_CLOEXEC = 1030;
+
 /**
  * Run the workload in `__main__` as python would: sys.argv, __file__ and sys.path[0] for a file. `quiet` sends the
  * code's stdout to stderr (stdout then carries JSON).
@@ -336,7 +339,8 @@ function runWorkload(py: Python, w: Workload, quiet: boolean): void {
   // Quiet: file descriptor 1 itself points at stderr while the code runs, so os.write(1, …), C extensions' printf
   // and child processes cannot interleave with the JSON either; it is restored (stdio flushed first) afterwards.
   const { libc } = py.native;
-  const savedStdout = quiet ? libc.dup(1) : -1;
+  // The saved descriptor is close-on-exec: a child process must not inherit (and hold open) the real stdout.
+  const savedStdout = quiet ? libc.fcntl(1, F_DUPFD_CLOEXEC, 3) : -1;
   if (savedStdout >= 0) libc.dup2(2, 1);
   try {
     if (w.file !== undefined) {

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { assert, test } from "./_harness.ts";
 import { cli, skipUnlessDefaultPython } from "./_cli_spawn.ts";
 import { parseDebugMallocStats } from "../lib/stats.ts";
@@ -111,6 +112,23 @@ test("--json - puts only JSON on stdout; the report and the code's own output go
   assert.match(r.stderr, /raw write to fd 1/);
   assert.match(r.stderr, /from a child process/);
   assert.match(r.stderr, /^Size classes$/m);
+});
+
+test("--json -: a background child process does not hold the real stdout open", () => {
+  // Were the saved stdout inherited, the reader of the JSON would wait for this 60 s sleep to end.
+  const pidFile = join(tmp, "sleep.pid");
+  const t0 = Date.now();
+  const r = cli(["heap", "-c", `import os\nos.system('sleep 60 >/dev/null 2>&1 </dev/null & echo $! > ${pidFile}')`, "--json", "-"]);
+  const elapsed = Date.now() - t0;
+  try {
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).schema, "pymem.heap");
+    assert.ok(elapsed < 45_000, `the JSON's reader waited ${elapsed} ms for the child`);
+  } finally {
+    try {
+      process.kill(Number(readFileSync(pidFile, "utf8")));
+    } catch { /* already gone */ }
+  }
 });
 
 test("FILE.py ARGS runs as a script (sys.argv, __file__, sys.path[0]); exit statuses follow Python", () => {
