@@ -12,6 +12,7 @@
  */
 import { availableParallelism } from "node:os";
 import { hostArch, mapCode } from "./codegen.ts";
+import { PymemError } from "./errors.ts";
 import type { PoolPassResult } from "./heap.ts";
 import type { Native } from "./native.ts";
 
@@ -20,13 +21,16 @@ import type { Native } from "./native.ts";
  *           uint32_t *records, uint32_t *arenaUsed, uint64_t *perClass)
  *   for each arena a, for each of its carved[a] pools p (k = 0.., from firsts[a], stride apart):
  *     count = p->ref.count; if count == 0: next (an empty pool)
- *     sz = p->szidx; if sz > 31 or count > 0xffff: perClass[32]++ (inconsistent), next
+ *     sz = p->szidx; if sz > 31 or count > 1024: perClass[32]++ (inconsistent), next
  *     *records++ = k << 24 | sz << 16 | count
  *     perClass[sz] += 1 << 32 | count            (pools in the high word, blocks in the low word)
  *   arenaUsed[a] = records written for arena a
  * SysV: rdi firsts, rsi carved, rdx narenas, rcx stride, r8 records, r9 arenaUsed, [rsp+8] perClass (zeroed by the
  * caller). An arena has at most 64 pools, so k fits in 8 bits; the caller checks that, and splits the walk so that
- * no low word can overflow. Assembled with GNU as, bytes below.
+ * no low word can overflow (1024 is the most blocks any pool holds: 16 KiB / 16). Assembled with GNU as, bytes
+ * below. This pass reads this process's own heap with its GIL held, so it checks only the bounds that keep its
+ * writes in range; the JavaScript pass, which also reads heaps that may be changing, checks every count against its
+ * size class's capacity.
  *
  * Why so little: the walk is bound by memory latency (every pool header is a cache and TLB miss 16 KiB from the
  * last), and how many misses overlap depends on how many instructions each pool costs. Measured against CPython's
@@ -35,7 +39,7 @@ import type { Native } from "./native.ts";
  * therefore computed in JavaScript from the records, when first asked for. Prefetching (4 to 32 pools ahead, or the
  * next arena's pools up front) made it slower on the measured machine, and aligning the loop changed nothing.
  * What does beat CPython's single loop is a second core: each has its own miss buffers and page walkers, so two
- * threads over half the arenas each finish in ~0.6 of the time (1,000 arenas: 0.68x CPython's walker).
+ * threads over half the arenas each finish in ~0.6 of the time (1,000+ arenas: 0.58–0.83x CPython's walker).
  *
  * void *thunk(void *args): walk(args[0], …, args[6]); return NULL — the start routine of that second thread.
  */
@@ -64,7 +68,7 @@ const WALK_X64 = new Uint8Array([
   0x8b, 0x58, 0x24,                               // mov ebx,dword [rax+0x24]
   0x83, 0xfb, 0x1f,                               // cmp ebx,0x1f
   0x77, 0x5d,                                     // ja bad
-  0x41, 0x81, 0xfb, 0xff, 0xff, 0x00, 0x00,       // cmp r11d,0xffff
+  0x41, 0x81, 0xfb, 0x00, 0x04, 0x00, 0x00,       // cmp r11d,0x400
   0x77, 0x54,                                     // ja bad
   0x89, 0xdd,                                     // mov ebp,ebx
   0xc1, 0xe5, 0x10,                               // shl ebp,0x10
@@ -123,7 +127,7 @@ const THUNK_OFFSET = 0xa7;
 
 /** How a pass may run; tests lower the thresholds to exercise every path on a small heap. */
 export interface PoolPassOptions {
-  /** Most pools one native call visits (default: as many as keep its 32-bit block sums exact). */
+  /** Most pools one native call visits (default 4,194,303: as many as keep its 32-bit block sums exact). */
   poolsPerCall?: number;
   /**
    * Fewest carved pools for which half the arenas are walked on a second thread (default 24,576 when this process
@@ -160,7 +164,7 @@ function nativePoolPass(native: Native): PoolPass {
 
   return (firsts, carved, poolSize, options = {}) => {
     const narenas = firsts.length;
-    const poolsPerCall = options.poolsPerCall ?? Math.floor(0xffff_ffff / (poolSize / 16));
+    const poolsPerCall = options.poolsPerCall ?? Math.floor(0xffff_ffff / 1024);
     let total = 0, most = 0;
     for (let a = 0; a < narenas; a++) {
       total += carved[a];
@@ -191,11 +195,16 @@ function nativePoolPass(native: Native): PoolPass {
       let mid = 0;
       for (let half = 0; mid < narenas - 1 && half + carved[mid] <= total / 2; mid++) half += carved[mid];
       mid = Math.max(1, mid);
-      const job = worker.start(firsts.subarray(mid), carved.subarray(mid), poolSize);
+      let job: WorkerJob | null = null;
+      try {
+        job = worker.start(firsts.subarray(mid), carved.subarray(mid), poolSize);
+      } catch {
+        job = null; // no view of the native block, say: this thread walks everything
+      }
       try {
         walkRange(0, mid);
       } finally {
-        if (job) job.join();
+        job?.join();
       }
       if (job) {
         const out = job.results();
@@ -261,7 +270,15 @@ function secondThread(native: Native, thunk: bigint): { defaultFrom: number; sta
       if (create(tid, 0n, thunk, block) !== 0) return null;
       const thread = tid[0];
       return {
-        join: () => void join(thread, 0n),
+        join: () => {
+          // Only impossible misuse fails here (EINVAL, ESRCH, EDEADLK); the thread may still be writing the block then.
+          const rc = join(thread, 0n);
+          if (rc !== 0) {
+            block = 0n; // never reuse (or read) memory a live thread may write
+            capacity = 0;
+            throw new PymemError("INVALID_STATE", `pthread_join of the heap-walk thread failed (error ${rc})`);
+          }
+        },
         results: () => {
           const arenaUsed = new Uint32Array(head.buffer, head.byteOffset + oUsed, n);
           let used = 0;

@@ -223,7 +223,11 @@ export interface PoolPassResult {
   /** Per size class: used pools, and blocks in use. */
   classPools: Float64Array;
   classBlocks: Float64Array;
-  /** Used pools whose header made no sense (size class or count out of range). */
+  /**
+   * Used pools whose header made no sense: a size class out of range, or more blocks than a pool can hold (the
+   * JavaScript pass checks each count against its class's capacity; the native pass, which reads only this
+   * process's heap under its GIL, against 1024).
+   */
   inconsistent: number;
   /** Threads that read the pool headers: 1, or 2 when a second thread walked half the arenas. */
   threads: number;
@@ -412,17 +416,19 @@ export class HeapSnapshot {
     return {
       length: w.arenaAddress.length,
       *[Symbol.iterator]() {
-        for (let a = 0; a < w.arenaAddress.length; a++) {
+        // Locals: arenaBlocks/arenaBytes are getters (built on first use), slow to look up in a loop on V8.
+        const { arenaIndex, arenaAddress, arenaPoolsTotal, arenaPoolsFree, arenaPoolsUsed, arenaPoolsCarved, arenaBlocks, arenaBytes } = w;
+        for (let a = 0; a < arenaAddress.length; a++) {
           yield {
-            index: w.arenaIndex[a],
-            address: BigInt(w.arenaAddress[a]),
-            poolsTotal: w.arenaPoolsTotal[a],
-            poolsFree: w.arenaPoolsFree[a],
-            poolsUsed: w.arenaPoolsUsed[a],
-            poolsCarved: w.arenaPoolsCarved[a],
-            blocksInUse: w.arenaBlocks[a],
-            bytesInUse: w.arenaBytes[a],
-            fill: w.arenaBytes[a] / arenaSize,
+            index: arenaIndex[a],
+            address: BigInt(arenaAddress[a]),
+            poolsTotal: arenaPoolsTotal[a],
+            poolsFree: arenaPoolsFree[a],
+            poolsUsed: arenaPoolsUsed[a],
+            poolsCarved: arenaPoolsCarved[a],
+            blocksInUse: arenaBlocks[a],
+            bytesInUse: arenaBytes[a],
+            fill: arenaBytes[a] / arenaSize,
           };
         }
       },
