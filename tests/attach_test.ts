@@ -293,6 +293,33 @@ test("attach: a target that exits mid-way gives a clear ATTACH error", async () 
   await assert.rejects(attachPython(child.pid!), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /no such process|exited/.test(e.message));
 }, { skip });
 
+test("remote reads: many equal ranges, some unmapped, give the same bytes and flags through both read paths", async () => {
+  // This very process: the runtime executable's ELF header is mapped at the start of its first mapping, and the file
+  // holds the same bytes. Page 0x1000 is never mapped (below mmap_min_addr).
+  const exe = fs.realpathSync(process.execPath);
+  const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith(` ${exe}`) && / 00000000 /.test(l))!;
+  assert.ok(line, `no mapping of ${exe} at offset 0`);
+  const base = parseInt(line.split("-")[0], 16);
+  const header = new Uint8Array(fs.readFileSync(exe).subarray(0, 64));
+  const n = 2500, length = 16; // three batches of at most 1024 iovecs
+  const addresses = new Float64Array(n);
+  for (let i = 0; i < n; i++) addresses[i] = i % 700 === 350 ? 0x1000 : base + 16 * (i % 4);
+  const { RemoteMemory } = await import("../lib/remote.ts");
+  for (const mode of ["process_vm_readv", "/proc/PID/mem"] as const) {
+    const mem = await RemoteMemory.open(process.pid, base, mode);
+    try {
+      const { bytes, ok } = mem.readUniform(addresses, length);
+      for (let i = 0; i < n; i++) {
+        const bad = i % 700 === 350;
+        assert.equal(ok[i], bad ? 0 : 1, `${mode}: range ${i}`);
+        if (!bad) assert.deepEqual(bytes.subarray(i * length, (i + 1) * length), header.subarray(16 * (i % 4), 16 * (i % 4) + length), `${mode}: range ${i}`);
+      }
+    } finally {
+      mem.close();
+    }
+  }
+});
+
 test("attach: a process that is not Python is refused", async () => {
   const child = spawn("sleep", ["100"]);
   children.push(child);
