@@ -26,6 +26,7 @@
  */
 import process from "node:process";
 import { PymemError } from "./errors.ts";
+import type { NativeFn } from "../ffi/types.ts";
 import type { Native } from "./native.ts";
 
 /** The instruction sets pymem can generate code for. */
@@ -458,8 +459,14 @@ function roundPage(n: number): number {
   return Math.ceil(n / PAGE) * PAGE;
 }
 
+/** What mapping code needs: libc's mmap/mprotect/munmap and a view of native memory (a Native, or attach's reader). */
+export interface CodeHost {
+  readonly libc: { mmap: NativeFn; mprotect: NativeFn; munmap: NativeFn };
+  bytes(address: bigint, length: number): Uint8Array;
+}
+
 /** Map `size` bytes of fresh zeroed read-write memory (never unmapped by pymem). */
-function mapData(native: Native, size: number): bigint {
+function mapData(native: CodeHost, size: number): bigint {
   const p: bigint = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
   if (p === MAP_FAILED || p === 0n) {
     throw new PymemError("ALLOCATION_FAILED", `mmap of ${size} bytes for generated code data failed`);
@@ -472,7 +479,7 @@ function mapData(native: Native, size: number): bigint {
  * thread) may call into it at any time until the process exits. On aarch64 the kernel makes the instruction cache
  * coherent when the page becomes executable (arm64 set_pte_at → __sync_icache_dcache); untested here.
  */
-export function mapCode(native: Native, code: Uint8Array): bigint {
+export function mapCode(native: CodeHost, code: Uint8Array): bigint {
   hostArch();
   const size = roundPage(code.length);
   const p = mapData(native, size);

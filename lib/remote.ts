@@ -11,6 +11,8 @@ import * as fs from "node:fs";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols } from "../ffi/symbols.ts";
 import type { Backend, NativeFn } from "../ffi/types.ts";
+import { availableParallelism } from "node:os";
+import { hostArch, mapCode } from "./codegen.ts";
 import { PymemError } from "./errors.ts";
 
 /** Linux errno values the reader tells apart. */
@@ -18,6 +20,60 @@ export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOMEM: 12, EACCES
 
 /** IOV_MAX on Linux: the most iovecs one process_vm_readv call accepts. */
 export const IOV_MAX = 1024;
+
+/** Uniform reads of at least this many ranges are split over two threads (below it a thread costs more than it saves). */
+const PARALLEL_FROM = 4 * IOV_MAX;
+
+/*
+ * void *readv_loop(uint64_t *a): the second reading thread's start routine (also called directly, through FFI, for
+ * the first half). a[0] process_vm_readv, a[1] pid, a[2] batches, a[3] batch table of {local iov *, remote iov *,
+ * count}, a[4] results (one i64 per batch: what the call returned). For each batch:
+ *   results[b] = process_vm_readv(pid, local, 1, remote, count, 0)
+ * Five pushes keep the stack 16-byte aligned at the call. Assembled with GNU as, bytes below.
+ */
+const READV_LOOP_X64 = new Uint8Array([
+  0x53,                                 // push rbx
+  0x41, 0x54,                           // push r12
+  0x41, 0x55,                           // push r13
+  0x41, 0x56,                           // push r14
+  0x41, 0x57,                           // push r15
+  0x48, 0x89, 0xfb,                     // mov rbx,rdi
+  0x4c, 0x8b, 0x63, 0x18,               // mov r12,qword [rbx+0x18]
+  0x4c, 0x8b, 0x6b, 0x20,               // mov r13,qword [rbx+0x20]
+  0x4c, 0x8b, 0x73, 0x10,               // mov r14,qword [rbx+0x10]
+  0x4d, 0x85, 0xf6,                     // test r14,r14
+  0x74, 0x2c,                           // je done
+  // next:
+  0x8b, 0x7b, 0x08,                     // mov edi,dword [rbx+0x8]
+  0x49, 0x8b, 0x34, 0x24,               // mov rsi,qword [r12]
+  0xba, 0x01, 0x00, 0x00, 0x00,         // mov edx,0x1
+  0x49, 0x8b, 0x4c, 0x24, 0x08,         // mov rcx,qword [r12+0x8]
+  0x4d, 0x8b, 0x44, 0x24, 0x10,         // mov r8,qword [r12+0x10]
+  0x45, 0x31, 0xc9,                     // xor r9d,r9d
+  0xff, 0x13,                           // call qword [rbx]
+  0x49, 0x89, 0x45, 0x00,               // mov qword [r13+0x0],rax
+  0x49, 0x83, 0xc4, 0x18,               // add r12,0x18
+  0x49, 0x83, 0xc5, 0x08,               // add r13,0x8
+  0x49, 0xff, 0xce,                     // dec r14
+  0x75, 0xd4,                           // jne next
+  // done:
+  0x31, 0xc0,                           // xor eax,eax
+  0x41, 0x5f,                           // pop r15
+  0x41, 0x5e,                           // pop r14
+  0x41, 0x5d,                           // pop r13
+  0x41, 0x5c,                           // pop r12
+  0x5b,                                 // pop rbx
+  0xc3,                                 // ret
+
+]);
+let readvLoopCode: bigint | undefined;
+
+interface ReadvLoop {
+  code: bigint;
+  /** process_vm_readv's address. */
+  readv: bigint;
+  run(args: bigint): void;
+}
 
 /** How remote memory is read. */
 export type ReadMode = "process_vm_readv" | "/proc/PID/mem";
@@ -106,6 +162,8 @@ export class RemoteMemory {
   readonly #errno: NativeFn | undefined;
   readonly #malloc: NativeFn | undefined;
   readonly #free: NativeFn | undefined;
+  readonly #fns: Record<string, NativeFn | null> | undefined;
+  #loop: ReadvLoop | null | undefined;
   #scratch = 0n;
   #scratchSize = 0;
   #memFd = -1;
@@ -114,6 +172,8 @@ export class RemoteMemory {
   readCalls = 0;
   /** Bytes copied so far. */
   bytesRead = 0;
+  /** Uniform reads split over two threads so far. */
+  parallelReads = 0;
   // Reused iovec arrays: [base lo, base hi, len lo, len hi] per entry.
   readonly #local = new Uint32Array(4);
   readonly #remote = new Uint32Array(4 * IOV_MAX);
@@ -126,6 +186,7 @@ export class RemoteMemory {
     this.#errno = fns?.__errno_location;
     this.#malloc = fns?.malloc;
     this.#free = fns?.free;
+    this.#fns = fns;
   }
 
   /**
@@ -141,6 +202,13 @@ export class RemoteMemory {
         __errno_location: libcSymbols.__errno_location,
         malloc: libcSymbols.malloc,
         free: libcSymbols.free,
+        // For the second reading thread (optional: without them every read is made on the calling thread).
+        mmap: libcSymbols.mmap,
+        mprotect: libcSymbols.mprotect,
+        munmap: libcSymbols.munmap,
+        dlsym: libcSymbols.dlsym,
+        pthread_create: libcSymbols.pthread_create,
+        pthread_join: libcSymbols.pthread_join,
       };
       const lib = backend.open("libc.so.6", want);
       const r = new RemoteMemory(pid, "process_vm_readv", backend, lib.symbols as Record<string, NativeFn>);
@@ -243,12 +311,20 @@ export class RemoteMemory {
       }
       return { bytes, ok };
     }
-    // Equal ranges land packed in the scratch buffer in the order of the output: one copy per system call instead
-    // of one per range (74,500 pool headers: ~20 ms of JavaScript less on Bun).
     if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    if (n >= PARALLEL_FROM && this.#readInParallel(addresses, length, bytes, ok)) return { bytes, ok };
+    this.#readUniformRange(addresses, length, 0, n, bytes, ok);
+    return { bytes, ok };
+  }
+
+  /**
+   * Ranges [from, to) of a uniform read, on this thread. Equal ranges land packed in the scratch buffer in the
+   * order of the output: one copy per system call instead of one per range (74,500 pool headers: ~15 ms less).
+   */
+  #readUniformRange(addresses: Float64Array, length: number, from: number, to_: number, bytes: Uint8Array, ok: Uint8Array): void {
     const local = this.#local, remote = this.#remote;
-    for (let start = 0; start < n;) {
-      const to = Math.min(n, start + IOV_MAX);
+    for (let start = from; start < to_;) {
+      const to = Math.min(to_, start + IOV_MAX);
       const need = (to - start) * length;
       this.#ensureScratch(need);
       local[0] = Number(this.#scratch & 0xffff_ffffn);
@@ -271,7 +347,95 @@ export class RemoteMemory {
       ok.fill(1, start, start + whole);
       start += whole < to - start ? whole + 1 : whole; // skip the range that failed (ok stays 0)
     }
-    return { bytes, ok };
+  }
+
+  /**
+   * A large uniform read split in two: a second thread runs process_vm_readv over the second half of the batches
+   * (generated code calling it in a loop) while this thread runs the first half through the same code. The kernel
+   * pins and copies each remote page by itself, so two threads take ~0.6 of the time. Every buffer is native
+   * memory. A batch that did not read whole (unmapped ranges, or an error, whose errno only its thread saw) is read
+   * again here, range by range, with the usual error handling. False when no second thread is available.
+   */
+  #readInParallel(addresses: Float64Array, length: number, bytes: Uint8Array, ok: Uint8Array): boolean {
+    const loop = this.#readvLoop();
+    if (!loop) return false;
+    const fns = this.#fns!;
+    const n = addresses.length, batches = Math.ceil(n / IOV_MAX), half = Math.ceil(batches / 2);
+    // args ×2 (5 words each) | batch table (3 words each) | results (1 word each) | remote iovecs | local iovecs | data
+    const oBatches = 80, oResults = oBatches + 24 * batches, oRemote = oResults + 8 * batches;
+    const oLocal = oRemote + 16 * n, oData = oLocal + 16 * batches, size = oData + n * length;
+    this.#ensureScratch(size);
+    const base = this.#scratch, at = (o: number) => base + BigInt(o);
+    const head = new Uint8Array(this.#backend!.view(base, oData));
+    const w64 = new BigUint64Array(head.buffer, head.byteOffset, oData / 8);
+    const w32 = new Uint32Array(head.buffer, head.byteOffset, oData / 4);
+    const pid = BigInt(this.pid);
+    w64.set([loop.readv, pid, BigInt(half), at(oBatches), at(oResults)], 0);
+    w64.set([loop.readv, pid, BigInt(batches - half), at(oBatches + 24 * half), at(oResults + 8 * half)], 5);
+    for (let b = 0; b < batches; b++) {
+      const first = b * IOV_MAX, count = Math.min(IOV_MAX, n - first);
+      w64.set([at(oLocal + 16 * b), at(oRemote + 16 * first), BigInt(count)], (oBatches + 24 * b) / 8);
+      w64.set([at(oData + first * length), BigInt(count * length)], (oLocal + 16 * b) / 8);
+      w64[(oResults + 8 * b) / 8] = 0n;
+    }
+    for (let i = 0, k = oRemote / 4; i < n; i++, k += 4) {
+      const a = addresses[i];
+      w32[k] = a >>> 0;
+      w32[k + 1] = Math.floor(a / 0x1_0000_0000);
+      w32[k + 2] = length;
+      w32[k + 3] = 0;
+    }
+    const tid = new BigUint64Array(1);
+    if (fns.pthread_create!(tid, 0n, loop.code, at(40)) !== 0) return false;
+    try {
+      loop.run(base);
+    } finally {
+      const rc = fns.pthread_join!(tid[0], 0n);
+      if (rc !== 0) {
+        this.#scratch = 0n; // a thread that may still write it: never reuse (or free) this buffer
+        this.#scratchSize = 0;
+        throw new PymemError("INVALID_STATE", `pthread_join of the reading thread failed (error ${rc})`);
+      }
+    }
+    this.readCalls += batches;
+    this.parallelReads++;
+    bytes.set(new Uint8Array(this.#backend!.view(at(oData), n * length)));
+    const results = new BigInt64Array(head.buffer, head.byteOffset + oResults, batches);
+    const redo: number[] = [];
+    for (let b = 0; b < batches; b++) {
+      const first = b * IOV_MAX, count = Math.min(IOV_MAX, n - first);
+      const got = Number(results[b]);
+      const whole = got > 0 ? Math.min(count, Math.floor(got / length)) : 0;
+      this.bytesRead += Math.max(0, got);
+      ok.fill(1, first, first + whole);
+      if (whole < count) redo.push(first + whole, first + count);
+    }
+    // The batches that stopped early, from their first unread range, on this thread (scratch is reused there).
+    for (let r = 0; r < redo.length; r += 2) {
+      bytes.fill(0, redo[r] * length, redo[r + 1] * length);
+      this.#readUniformRange(addresses, length, redo[r], redo[r + 1], bytes, ok);
+    }
+    return true;
+  }
+
+  /** The generated read loop and process_vm_readv's address, or null (not x86-64, one CPU, no pthread). */
+  #readvLoop(): ReadvLoop | null {
+    if (this.#loop !== undefined) return this.#loop;
+    this.#loop = null;
+    const f = this.#fns;
+    if (!f?.pthread_create || !f.pthread_join || !f.mmap || !f.mprotect || !f.munmap || !f.dlsym || availableParallelism() < 2) return null;
+    try {
+      if (hostArch() !== "x64") return null;
+      const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(this.#backend!.view(a, len)) };
+      readvLoopCode ??= mapCode(host, READV_LOOP_X64); // once per process: generated code is never unmapped
+      const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0")) as bigint;
+      if (!readv) return null;
+      const run = this.#backend!.fn(readvLoopCode, { args: ["ptr"], ret: "ptr" });
+      this.#loop = { code: readvLoopCode, readv, run: (args) => void run(args) };
+    } catch {
+      this.#loop = null;
+    }
+    return this.#loop;
   }
 
   /** One process_vm_readv of `count` remote iovecs into the local one: bytes read (0 when the first range faults). */

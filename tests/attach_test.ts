@@ -301,7 +301,7 @@ test("remote reads: many equal ranges, some unmapped, give the same bytes and fl
   assert.ok(line, `no mapping of ${exe} at offset 0`);
   const base = parseInt(line.split("-")[0], 16);
   const header = new Uint8Array(fs.readFileSync(exe).subarray(0, 64));
-  const n = 2500, length = 16; // three batches of at most 1024 iovecs
+  const n = 5000, length = 16; // five batches of at most 1024 iovecs: from 4096 ranges, two threads read them
   const addresses = new Float64Array(n);
   for (let i = 0; i < n; i++) addresses[i] = i % 700 === 350 ? 0x1000 : base + 16 * (i % 4);
   const { RemoteMemory } = await import("../lib/remote.ts");
@@ -314,6 +314,7 @@ test("remote reads: many equal ranges, some unmapped, give the same bytes and fl
         assert.equal(ok[i], bad ? 0 : 1, `${mode}: range ${i}`);
         if (!bad) assert.deepEqual(bytes.subarray(i * length, (i + 1) * length), header.subarray(16 * (i % 4), 16 * (i % 4) + length), `${mode}: range ${i}`);
       }
+      assert.equal(mem.parallelReads, mode === "process_vm_readv" && os.availableParallelism() >= 2 ? 1 : 0);
     } finally {
       mem.close();
     }
