@@ -45,3 +45,16 @@ export class PythonError extends Error {
     this.traceback = traceback;
   }
 }
+
+/**
+ * Marks an error thrown while closing that means "finalizing now would abort the process" (a sub-interpreter that
+ * could not end): Python.close() then stays open instead of calling Py_FinalizeEx. Internal.
+ */
+export const FINALIZE_BLOCKED = Symbol("pymem.finalizeBlocked");
+
+/** Whether `e`, or an error it aggregates, carries FINALIZE_BLOCKED. */
+export function blocksFinalize(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  if ((e as Record<symbol, unknown>)[FINALIZE_BLOCKED]) return true;
+  return e instanceof AggregateError && e.errors.some(blocksFinalize);
+}

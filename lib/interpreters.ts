@@ -23,7 +23,7 @@
  * @module
  */
 import { PyMemAllocator } from "./allocator.ts";
-import { PymemError, PythonError } from "./errors.ts";
+import { FINALIZE_BLOCKED, PymemError, PythonError } from "./errors.ts";
 import type { HeapSnapshot } from "./heap.ts";
 import { cstr } from "./native.ts";
 import { usesMainObmalloc } from "./obmalloc.ts";
@@ -280,12 +280,24 @@ interface Created {
 /** How a SubInterpreter was created. */
 export type CreationPath = "config" | "legacy" | "module";
 
+/** Tag a refusal so that Python.close() does not finalize over the interpreter that refused. */
+function blockingFinalize<E extends Error>(e: E): E {
+  (e as unknown as Record<symbol, boolean>)[FINALIZE_BLOCKED] = true;
+  return e;
+}
+
+/** The current interpreter's live non-daemon `threading` threads (those Py_EndInterpreter joins): an expression. */
+const NON_DAEMON_THREADS = "(lambda th: sum(1 for t in th.enumerate() if t is not th.current_thread() and " +
+  "not t.daemon and t.is_alive()) if th else 0)(__import__('sys').modules.get('threading'))";
+
 /**
- * Joins the current interpreter's live non-daemon `threading` threads, as Py_EndInterpreter would (an expression, so
- * nothing is left in the interpreter's namespace).
+ * What Py_EndInterpreter's `threading._shutdown()` does first: threading's atexit callbacks (they wake the idle
+ * workers of concurrent.futures executors), then join the non-daemon threads. An expression, so nothing is left in
+ * the interpreter's namespace; running the callbacks again later is harmless (they only signal and join).
  */
-const JOIN_THREADS = "(lambda th: th and [t.join() for t in th.enumerate() if t is not th.current_thread() and " +
-  "not t.daemon and t.is_alive()] and None)(__import__('sys').modules.get('threading'))";
+const PREPARE_END = "(lambda th: th and ([f() for f in reversed(list(getattr(th, '_threading_atexits', ())))], " +
+  "[t.join() for t in th.enumerate() if t is not th.current_thread() and not t.daemon and t.is_alive()]) and None)" +
+  "(__import__('sys').modules.get('threading'))";
 
 /**
  * A sub-interpreter created by pymem. Each call runs with its thread state current and swaps back to the caller's
@@ -403,7 +415,7 @@ export class SubInterpreter {
         const caller = api.PyThreadState_Swap(this.#tstate);
         try {
           // Checked in the same GIL hold as the end itself, so no thread can start in between.
-          this.#refuseIfThreadsLeft();
+          this.#refuseIfThreadsLeft(true);
           ending = true;
           for (const a of this.#allocators) a.ending = true;
           // Module path: hand the interpreter back thread-less (PyThreadState_Clear needs it current), then let the
@@ -449,39 +461,59 @@ export class SubInterpreter {
   /**
    * Throw PymemError("INVALID_STATE") if ending this interpreter now would abort the process. Py_EndInterpreter
    * joins the non-daemon `threading` threads, then calls Py_FatalError("not the last thread") if any other thread
-   * state is left (`_thread` threads, daemon threads, a thread being started). So: join them the same way, count the
-   * other thread states, and give a thread whose function just returned a moment to delete its own (up to ~100 ms).
-   * Runs with this interpreter's thread state current.
+   * state is left (`_thread` threads, daemon threads, a thread being started). First, with no side effects: count
+   * the thread states it would not join, giving one whose function just returned a moment to go (up to ~100 ms).
+   * Then, with `prepare`, do what its threading shutdown does (atexit callbacks, joins) and count again, for threads
+   * started meanwhile. Runs with this interpreter's thread state current.
    */
-  #refuseIfThreadsLeft(): void {
+  #refuseIfThreadsLeft(prepare: boolean): void {
+    let stray = this.#strayThreads();
+    if (stray === 0 && prepare) {
+      try {
+        this.#py.evalIn(this.#globals, PREPARE_END);
+      } catch (e) {
+        if (!(e instanceof PythonError)) throw e; // threading is broken: count what is there
+      }
+      stray = this.#strayThreads();
+    }
+    if (stray > 0) {
+      throw blockingFinalize(new PymemError(
+        "INVALID_STATE",
+        `Sub-interpreter #${this.id} still has ${stray} other thread(s) that Py_EndInterpreter would not wait for ` +
+          "(started with _thread, daemon threads, or threads of C code): ending it now would abort the process " +
+          "(CPython: \"not the last thread\"). Let them finish (shut executors down), then close again; the " +
+          "interpreter is still open.",
+      ));
+    }
+  }
+
+  /** Thread states Py_EndInterpreter would not join, after up to ~100 ms for finishing ones to go (sleeps release the GIL). */
+  #strayThreads(): number {
     const py = this.#py;
     const api = py.native.api;
-    let others = 0;
+    let stray = 0;
     for (let attempt = 0; attempt <= 25; attempt++) {
-      if (attempt > 0) py.evalIn(this.#globals, "__import__('time').sleep(0.004)"); // releases the GIL
-      try {
-        py.evalIn(this.#globals, JOIN_THREADS);
-      } catch (e) {
-        if (!(e instanceof PythonError)) throw e; // threading is broken or absent: count what is there
-      }
-      others = 0;
+      if (attempt > 0) py.evalIn(this.#globals, "__import__('time').sleep(0.004)");
+      let others = 0;
       for (let t = api.PyInterpreterState_ThreadHead(this.interp); t !== 0n; t = api.PyThreadState_Next(t)) {
         if (t !== this.#tstate && !this.#idleStates.has(t)) others++;
       }
-      if (others === 0) return;
+      let joinable = 0;
+      try {
+        if (others > 0) joinable = Number(py.evalIn(this.#globals, NON_DAEMON_THREADS));
+      } catch (e) {
+        if (!(e instanceof PythonError)) throw e; // no usable threading module: nothing Py_EndInterpreter joins
+      }
+      stray = others - joinable;
+      if (stray <= 0) return 0;
     }
-    throw new PymemError(
-      "INVALID_STATE",
-      `Sub-interpreter #${this.id} still has ${others} other thread(s) that Py_EndInterpreter would not wait for ` +
-        "(started with _thread, daemon threads, or threads of C code): ending it now would abort the process " +
-        "(CPython: \"not the last thread\"). Let them finish, then close again; the interpreter is still open.",
-    );
+    return stray;
   }
 
-  /** Throws, as close() would, if this interpreter cannot be ended now; internal (Python.close() asks first). */
+  /** Throws, as close() would, if this interpreter cannot be ended now (no side effects); internal. */
   assertClosable(): void {
     if (this.#report || this.#py.closed) return;
-    this.#enter(() => this.#refuseIfThreadsLeft());
+    this.#enter(() => this.#refuseIfThreadsLeft(false));
   }
 
   [Symbol.dispose](): void {

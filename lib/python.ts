@@ -9,7 +9,7 @@ import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
 import { cstr, Native, utf8 } from "./native.ts";
-import { PymemError, PythonError } from "./errors.ts";
+import { blocksFinalize, PymemError, PythonError } from "./errors.ts";
 import { checkAddress, checkSize } from "./checks.ts";
 import { installLibraryAllocator } from "./thirdparty.ts";
 import { layoutFor, type ObmallocLayout } from "./layout.ts";
@@ -753,21 +753,33 @@ export class Python {
     if (this.#gilDepth > 0) {
       throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
     }
-    // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort.
-    for (const check of this.#closeChecks) check();
+    // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort. The owner
+    // asks for the other handles on the same runtime too, since it closes them.
+    const others = this.owned && processLibrary ? [...processLibrary.handles].filter((h) => h !== this) : [];
+    for (const handle of [this, ...others]) for (const check of handle.#closeChecks) check();
+    const hooks = this.#closeHooks.splice(0).reverse();
     const errors: unknown[] = [];
-    for (const hook of this.#closeHooks.splice(0).reverse()) {
+    for (const hook of hooks) {
       try {
         hook();
       } catch (e) {
         errors.push(e);
       }
     }
-    if (processLibrary) {
-      processLibrary.handles.delete(this);
-      // The owner finalizes the interpreter: handles attached to it would point at a dead runtime.
-      if (this.owned) for (const other of [...processLibrary.handles]) other.close();
+    for (const other of others) {
+      try {
+        other.close();
+      } catch (e) {
+        errors.push(e);
+      }
     }
+    if (errors.some(blocksFinalize)) {
+      // Something that must end first refused after all (a thread started since the check): finalizing now would
+      // abort the process. Stay open; the hooks, which are idempotent, run again on the next close().
+      this.#closeHooks.push(...hooks.reverse());
+      throw new AggregateError(errors, "close() refused: a sub-interpreter could not end; Python is still open");
+    }
+    processLibrary?.handles.delete(this);
     this.#closed = true;
     if (this.owned) {
       this.native.api.PyEval_RestoreThread(this.#mainThreadState);

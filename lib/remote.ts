@@ -64,9 +64,9 @@ const READV_LOOP_X64 = new Uint8Array([
   0x41, 0x5c,                           // pop r12
   0x5b,                                 // pop rbx
   0xc3,                                 // ret
-
 ]);
-let readvLoopCode: bigint | undefined;
+/** The generated loop, bound once per process (the runtime's backend is a singleton); null when unavailable. */
+let readvLoop: ReadvLoop | null | undefined;
 
 interface ReadvLoop {
   code: bigint;
@@ -163,7 +163,6 @@ export class RemoteMemory {
   readonly #malloc: NativeFn | undefined;
   readonly #free: NativeFn | undefined;
   readonly #fns: Record<string, NativeFn | null> | undefined;
-  #loop: ReadvLoop | null | undefined;
   #scratch = 0n;
   #scratchSize = 0;
   #memFd = -1;
@@ -206,7 +205,7 @@ export class RemoteMemory {
         mmap: libcSymbols.mmap,
         mprotect: libcSymbols.mprotect,
         munmap: libcSymbols.munmap,
-        dlsym: libcSymbols.dlsym,
+        dlsym: { ...libcSymbols.dlsym, optional: true }, // in libdl before glibc 2.34
         pthread_create: libcSymbols.pthread_create,
         pthread_join: libcSymbols.pthread_join,
       };
@@ -312,6 +311,7 @@ export class RemoteMemory {
       return { bytes, ok };
     }
     if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    if (length === 0) return { bytes, ok: ok.fill(1) };
     if (n >= PARALLEL_FROM && this.#readInParallel(addresses, length, bytes, ok)) return { bytes, ok };
     this.#readUniformRange(addresses, length, 0, n, bytes, ok);
     return { bytes, ok };
@@ -364,7 +364,11 @@ export class RemoteMemory {
     // args ×2 (5 words each) | batch table (3 words each) | results (1 word each) | remote iovecs | local iovecs | data
     const oBatches = 80, oResults = oBatches + 24 * batches, oRemote = oResults + 8 * batches;
     const oLocal = oRemote + 16 * n, oData = oLocal + 16 * batches, size = oData + n * length;
-    this.#ensureScratch(size);
+    try {
+      this.#ensureScratch(size);
+    } catch {
+      return false; // no room for the whole read at once: batch by batch on this thread
+    }
     const base = this.#scratch, at = (o: number) => base + BigInt(o);
     const head = new Uint8Array(this.#backend!.view(base, oData));
     const w64 = new BigUint64Array(head.buffer, head.byteOffset, oData / 8);
@@ -408,7 +412,13 @@ export class RemoteMemory {
       const whole = got > 0 ? Math.min(count, Math.floor(got / length)) : 0;
       this.bytesRead += Math.max(0, got);
       ok.fill(1, first, first + whole);
-      if (whole < count) redo.push(first + whole, first + count);
+      // A short count stopped at an unreadable range (ok stays 0): go on after it. A failed call (errno seen only by
+      // its thread) is made again from its start.
+      const from = got >= 0 ? first + whole + 1 : first;
+      if (whole < count) {
+        bytes.fill(0, (first + whole) * length, (first + whole + 1) * length);
+        if (from < first + count) redo.push(from, first + count);
+      }
     }
     // The batches that stopped early, from their first unread range, on this thread (scratch is reused there).
     for (let r = 0; r < redo.length; r += 2) {
@@ -420,22 +430,24 @@ export class RemoteMemory {
 
   /** The generated read loop and process_vm_readv's address, or null (not x86-64, one CPU, no pthread). */
   #readvLoop(): ReadvLoop | null {
-    if (this.#loop !== undefined) return this.#loop;
-    this.#loop = null;
     const f = this.#fns;
     if (!f?.pthread_create || !f.pthread_join || !f.mmap || !f.mprotect || !f.munmap || !f.dlsym || availableParallelism() < 2) return null;
+    // Once per process (the code is never unmapped, and a refusal would only repeat).
+    if (readvLoop !== undefined) return readvLoop;
+    readvLoop = null;
     try {
       if (hostArch() !== "x64") return null;
-      const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(this.#backend!.view(a, len)) };
-      readvLoopCode ??= mapCode(host, READV_LOOP_X64); // once per process: generated code is never unmapped
+      const backend = this.#backend!;
+      const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(backend.view(a, len)) };
       const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0")) as bigint;
       if (!readv) return null;
-      const run = this.#backend!.fn(readvLoopCode, { args: ["ptr"], ret: "ptr" });
-      this.#loop = { code: readvLoopCode, readv, run: (args) => void run(args) };
+      const code = mapCode(host, READV_LOOP_X64);
+      const run = backend.fn(code, { args: ["ptr"], ret: "ptr" });
+      readvLoop = { code, readv, run: (args) => void run(args) };
     } catch {
-      this.#loop = null;
+      readvLoop = null;
     }
-    return this.#loop;
+    return readvLoop;
   }
 
   /** One process_vm_readv of `count` remote iovecs into the local one: bytes read (0 when the first range faults). */

@@ -1,16 +1,23 @@
 import { assert, python, test } from "./_harness.ts";
-import { PymemError } from "../lib/mod.ts";
+import { openPython, PymemError } from "../lib/mod.ts";
 
 // A process of its own: it closes the interpreter under test.
 const py = await python();
 
 test("closing Python is refused, and nothing is closed, while a sub-interpreter has threads that would abort it", async () => {
-  const sub = py.newInterpreter("legacy");
+  // The sub belongs to a second handle on the same runtime: the owner's close() closes that handle too.
+  const second = await openPython({ library: py.library });
+  assert.equal(second.owned, false);
+  const mine = py.newInterpreter("legacy");
+  const sub = second.newInterpreter("legacy");
   sub.run("import _thread, time\nstop = False\ndef spin():\n    while not stop:\n        time.sleep(0.001)\n_thread.start_new_thread(spin, ())");
   assert.throws(() => py.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE" && /not the last thread/.test(e.message));
   assert.equal(py.closed, false);
+  assert.equal(second.closed, false);
   assert.equal(sub.closed, false);
+  assert.equal(mine.closed, false);
   assert.equal(py.eval("6 * 7"), 42);
+  assert.equal(mine.eval("6 * 7"), 42);
   sub.run("stop = True");
   for (let waited = 0; !sub.closed; waited += 20) {
     if (waited > 10_000) throw new Error("the spinning thread did not end in 10 s");

@@ -347,3 +347,18 @@ test("close() refuses while threads it would not join still run (CPython would a
   }
   assert.equal(py.eval("1 + 1"), 2);
 });
+
+test("close() wakes a ThreadPoolExecutor's idle workers as CPython's own shutdown does (3.8: refuses its daemon workers)", () => {
+  const sub = py.newInterpreter(modern ? "isolated" : "legacy");
+  sub.run("import concurrent.futures as cf\nex = cf.ThreadPoolExecutor(2)\nr = ex.submit(pow, 2, 10).result()");
+  assert.equal(sub.eval("r"), 1024);
+  if (minor === 8) {
+    // 3.8's executor threads are daemon threads, stopped only by atexit callbacks that run after pymem must decide.
+    assert.throws(() => sub.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+    sub.run("ex.shutdown()");
+  }
+  const t0 = Date.now();
+  sub.close();
+  assert.equal(sub.closed, true);
+  assert.ok(Date.now() - t0 < 10_000, `close() took ${Date.now() - t0} ms`);
+});
