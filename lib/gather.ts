@@ -218,7 +218,7 @@ function nativePoolPass(native: Native): PoolPass {
       walkRange(mid, narenas);
       return { records: scratch.slice(0, used), arenaUsed, classPools, classBlocks, inconsistent, threads: 1 };
     }
-    // Each call sums blocks per class in 32 bits (at most poolSize / 16 blocks a pool): long walks are split.
+    // Each call sums blocks per class in 32 bits (at most 1024 blocks a pool): long walks are split.
     for (let start = 0; start < narenas;) {
       let end = start, pools = 0;
       while (end < narenas && (end === start || pools + carved[end] <= poolsPerCall)) pools += carved[end++];
