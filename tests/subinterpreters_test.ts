@@ -316,11 +316,11 @@ test("close() refuses while threads it would not join still run (CPython would a
   for (const preset of modern ? ["isolated", "legacy"] as const : ["legacy"] as const) {
     const sub = py.newInterpreter(preset);
     sub.run(
-      "import _thread, threading, time\nstop = False\n" +
+      "import _thread, threading, time\nstop = False\nrelease = threading.Event()\n" +
         "def spin():\n    while not stop:\n        time.sleep(0.001)\n" +
         "_thread.start_new_thread(spin, ())\n" +
         // A non-daemon threading thread is joined by Py_EndInterpreter: it must not be counted against close().
-        "joined = threading.Thread(target=time.sleep, args=(0.05,))\njoined.start()",
+        "joined = threading.Thread(target=release.wait)\njoined.start()",
     );
     await waitFor(sub, "_thread._count() >= 2");
     assert.throws(() => sub.close(), (e: unknown) =>
@@ -329,11 +329,13 @@ test("close() refuses while threads it would not join still run (CPython would a
     assert.equal(sub.eval("1 + 1"), 2);
     sub.run("stop = True");
     await waitFor(sub, "_thread._count() <= 1");
+    // Still running, and both non-daemon: `joined` (until the timer releases it) and the timer's own thread.
+    sub.run("threading.Timer(0.2, release.set).start()");
     sub.close();
     assert.equal(sub.closed, true);
     // A thread that was only just started (its thread state exists before its code runs) counts too.
     const quick = py.newInterpreter(preset);
-    quick.run("import _thread, time\n_thread.start_new_thread(time.sleep, (0.5,))");
+    quick.run("import _thread, time\n_thread.start_new_thread(time.sleep, (2,))");
     assert.throws(() => quick.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
     for (let waited = 0; !quick.closed; waited += 50) {
       if (waited > 10_000) throw new Error("the sleeping thread did not end in 10 s");
