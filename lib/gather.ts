@@ -10,9 +10,7 @@
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
  */
-import { availableParallelism } from "node:os";
-import { hostArch, mapCode } from "./codegen.ts";
-import { PymemError } from "./errors.ts";
+import { canRunSecondThread, hostArch, mapCode, startNativeThread } from "./codegen.ts";
 import type { PoolPassResult } from "./heap.ts";
 import type { Native } from "./native.ts";
 
@@ -241,10 +239,8 @@ interface WorkerJob {
  */
 function secondThread(native: Native, thunk: bigint): { defaultFrom: number; start(firsts: Float64Array, carved: Uint32Array, poolSize: number): WorkerJob | null } | null {
   const { libc } = native;
-  const create = libc.pthread_create, join = libc.pthread_join;
-  if (!create || !join || availableParallelism() < 2) return null;
+  if (!canRunSecondThread(libc)) return null;
   let block = 0n, capacity = 0;
-  const tid = new BigUint64Array(1);
   return {
     defaultFrom: 24_576,
     start(firsts, carved, poolSize) {
@@ -267,16 +263,16 @@ function secondThread(native: Native, thunk: bigint): { defaultFrom: number; sta
       new Float64Array(head.buffer, head.byteOffset + oFirsts, n).set(firsts);
       new Uint32Array(head.buffer, head.byteOffset + oCarved, n).set(carved);
       head.fill(0, oClass, oCarved);
-      if (create(tid, 0n, thunk, block) !== 0) return null;
-      const thread = tid[0];
+      const thread = startNativeThread(libc, thunk, block);
+      if (!thread) return null;
       return {
         join: () => {
-          // Only impossible misuse fails here (EINVAL, ESRCH, EDEADLK); the thread may still be writing the block then.
-          const rc = join(thread, 0n);
-          if (rc !== 0) {
+          try {
+            thread.join();
+          } catch (e) {
             block = 0n; // never reuse (or read) memory a live thread may write
             capacity = 0;
-            throw new PymemError("INVALID_STATE", `pthread_join of the heap-walk thread failed (error ${rc})`);
+            throw e;
           }
         },
         results: () => {

@@ -11,8 +11,7 @@ import * as fs from "node:fs";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols } from "../ffi/symbols.ts";
 import type { Backend, NativeFn } from "../ffi/types.ts";
-import { availableParallelism } from "node:os";
-import { hostArch, mapCode } from "./codegen.ts";
+import { canRunSecondThread, hostArch, mapCode, startNativeThread } from "./codegen.ts";
 import { PymemError } from "./errors.ts";
 
 /** Linux errno values the reader tells apart. */
@@ -389,16 +388,17 @@ export class RemoteMemory {
       w32[k + 2] = length;
       w32[k + 3] = 0;
     }
-    const tid = new BigUint64Array(1);
-    if (fns.pthread_create!(tid, 0n, loop.code, at(40)) !== 0) return false;
+    const thread = startNativeThread(fns, loop.code, at(40));
+    if (!thread) return false;
     try {
       loop.run(base);
     } finally {
-      const rc = fns.pthread_join!(tid[0], 0n);
-      if (rc !== 0) {
+      try {
+        thread.join();
+      } catch (e) {
         this.#scratch = 0n; // a thread that may still write it: never reuse (or free) this buffer
         this.#scratchSize = 0;
-        throw new PymemError("INVALID_STATE", `pthread_join of the reading thread failed (error ${rc})`);
+        throw e; // the join failing outranks any other error: the buffer is lost either way
       }
     }
     this.readCalls += batches;
@@ -431,7 +431,7 @@ export class RemoteMemory {
   /** The generated read loop and process_vm_readv's address, or null (not x86-64, one CPU, no pthread). */
   #readvLoop(): ReadvLoop | null {
     const f = this.#fns;
-    if (!f?.pthread_create || !f.pthread_join || !f.mmap || !f.mprotect || !f.munmap || !f.dlsym || availableParallelism() < 2) return null;
+    if (!f || !canRunSecondThread(f) || !f.mmap || !f.mprotect || !f.munmap || !f.dlsym) return null;
     // Once per process (the code is never unmapped, and a refusal would only repeat).
     if (readvLoop !== undefined) return readvLoop;
     readvLoop = null;
