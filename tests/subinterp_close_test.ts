@@ -1,5 +1,6 @@
 import { assert, python, test } from "./_harness.ts";
 import { openPython, PymemError } from "../lib/mod.ts";
+import { closeOnceThreadsEnd } from "./_subinterp.ts";
 
 // A process of its own: it closes the interpreter under test.
 const py = await python();
@@ -19,15 +20,7 @@ test("closing Python is refused, and nothing is closed, while a sub-interpreter 
   assert.equal(py.eval("6 * 7"), 42);
   assert.equal(mine.eval("6 * 7"), 42);
   sub.run("stop = True");
-  for (let waited = 0; !sub.closed; waited += 20) {
-    if (waited > 10_000) throw new Error("the spinning thread did not end in 10 s");
-    await new Promise((r) => setTimeout(r, 20));
-    try {
-      sub.close();
-    } catch (e) {
-      if (!(e instanceof PymemError && e.code === "INVALID_STATE")) throw e;
-    }
-  }
+  await closeOnceThreadsEnd(sub);
 });
 
 test("closing Python closes the sub-interpreters still open, and they refuse use afterwards", () => {

@@ -1,6 +1,7 @@
 import { assert, python, test } from "./_harness.ts";
 import { INTERPRETER_PRESETS, type InterpreterConfig, PymemError, PythonError, SubInterpreter } from "../lib/mod.ts";
 import { newInterpreter } from "../lib/interpreters.ts";
+import { closeOnceThreadsEnd } from "./_subinterp.ts";
 
 const py = await python();
 const minor = py.version.minor;
@@ -337,15 +338,7 @@ test("close() refuses while threads it would not join still run (CPython would a
     const quick = py.newInterpreter(preset);
     quick.run("import _thread, time\n_thread.start_new_thread(time.sleep, (2,))");
     assert.throws(() => quick.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
-    for (let waited = 0; !quick.closed; waited += 50) {
-      if (waited > 10_000) throw new Error("the sleeping thread did not end in 10 s");
-      await new Promise((r) => setTimeout(r, 50));
-      try {
-        quick.close();
-      } catch (e) {
-        if (!(e instanceof PymemError && e.code === "INVALID_STATE")) throw e;
-      }
-    }
+    await closeOnceThreadsEnd(quick);
   }
   assert.equal(py.eval("1 + 1"), 2);
 });
