@@ -17,14 +17,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type AllocatorName, openPython, type Python } from "./python.ts";
 import { PymemError, PythonError } from "./errors.ts";
-import type { HeapSnapshot } from "./heap.ts";
-import { attachPython, listPythonProcesses } from "./attach.ts";
-import { type Domain, getAllocator, getArenaAllocator } from "./allocators.ts";
+import type { HeapSnapshot } from "./obmalloc/heap.ts";
+import { attachPython, listPythonProcesses } from "./attach/attach.ts";
+import { type Domain, getAllocator, getArenaAllocator } from "./allocators/domain-allocators.ts";
 import { diffToJSON, type HeapJSON, heapToJSON, PYMEM_VERSION, runtimeName } from "./report/json.ts";
 import { formatBytes, formatDelta, formatInt, renderDiffText, renderHeapText, renderPsText, table } from "./report/text.ts";
 import { heatMapSVG } from "./report/svg.ts";
 import { renderHTML } from "./report/html.ts";
-import { DEMO_WORKLOAD } from "./report/demo.ts";
+import { DEMO_WORKLOAD } from "./cli/demo-workload.ts";
 
 // ---- option tables (the parser and the help are both generated from these) ---------------------------------------
 
@@ -698,8 +698,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (name === "bench") {
-      // The allocator benchmark has its own option table (lib/bench/runner.ts); loaded only when asked for.
-      const { benchCommand } = await import("./bench/runner.ts");
+      // The allocator benchmark has its own option table (lib/compare/runner.ts); loaded only when asked for.
+      const { benchCommand } = await import("./compare/runner.ts");
       return await benchCommand(rest);
     }
     const cmd = COMMANDS.find((c) => c.name === name);

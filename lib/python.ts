@@ -7,14 +7,19 @@ import { realpathSync } from "node:fs";
 import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
-import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
-import { cstr, Native, utf8 } from "./native.ts";
-import { blocksFinalize, PymemError, PythonError } from "./errors.ts";
+import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
+import { cstr, Native, utf8 } from "./core/native.ts";
+import { type PyValue, PyConverter } from "./core/convert.ts";
+import { parseVersion, type PythonVersion } from "./core/version.ts";
+import type { PythonHost } from "./core/host.ts";
+import type { ObmallocHost } from "./obmalloc/host.ts";
+import { MemoryDomain } from "./allocators/domains.ts";
+import { blocksFinalize, PymemError } from "./errors.ts";
 import { checkAddress, checkSize } from "./checks.ts";
-import { installLibraryAllocator } from "./thirdparty.ts";
-import { layoutFor, type ObmallocLayout } from "./layout.ts";
-import { Symbols } from "./symbols.ts";
-import { PyMemAllocator } from "./allocator.ts";
+import { installLibraryAllocator, type LibraryAllocator } from "./allocators/library-allocators.ts";
+import type { ObmallocLayout } from "./obmalloc/layout.ts";
+import { Symbols } from "./core/hidden-symbols.ts";
+import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
 import {
   type AllocationTrace,
   type AllocatorFunctions,
@@ -28,12 +33,11 @@ import {
   setArenaAllocator,
   setupDebugHooks,
   traceAllocations,
-} from "./allocators.ts";
-import { buffer, type PyMemBuffer } from "./globalalloc.ts";
-import { libraryAllocatorStats, type LibraryAllocatorStats } from "./thirdparty.ts";
-import type { HeapSnapshot } from "./heap.ts";
-import { type DebugMallocStats, parseDebugMallocStats } from "./stats.ts";
-import { locateState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
+} from "./allocators/domain-allocators.ts";
+import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
+import type { HeapSnapshot } from "./obmalloc/heap.ts";
+import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
+import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import {
   type InterpreterConfig,
   type InterpreterInfo,
@@ -41,18 +45,7 @@ import {
   listInterpreters,
   newInterpreter,
   type SubInterpreter,
-} from "./interpreters.ts";
-
-/** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
-export interface PythonVersion {
-  major: number;
-  minor: number;
-  micro: number;
-  releaseLevel: "alpha" | "beta" | "candidate" | "final";
-  serial: number;
-  /** `PY_VERSION_HEX`, e.g. 0x030b07f0 for 3.11.7. */
-  hex: number;
-}
+} from "./interpreters/sub-interpreters.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
 export type AllocatorName =
@@ -65,18 +58,6 @@ export type AllocatorName =
   | "mimalloc"
   | "mimalloc_debug";
 
-/**
- * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
- * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
- * mi_malloc etc.
- */
-export interface LibraryAllocator {
-  library: string;
-  malloc?: string;
-  calloc?: string;
-  realloc?: string;
-  free?: string;
-}
 
 /** Options of `openPython()`. */
 export interface OpenOptions extends LocateOptions {
@@ -87,8 +68,6 @@ export interface OpenOptions extends LocateOptions {
   allocator?: AllocatorName | LibraryAllocator;
 }
 
-/** A value returned by `py.eval()`. */
-export type PyValue = number | bigint | string | boolean | null | Uint8Array;
 
 // PyMemAllocatorName, the PyPreConfig.allocator field (Include/cpython/pymem.h).
 const ALLOCATOR_IDS: Record<AllocatorName, number> = {
@@ -106,24 +85,6 @@ const RTLD_NOW = 0x2;
 const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 const Py_file_input = 257;
 const Py_eval_input = 258;
-// PyTypeObject.tp_flags sits at offset 168 in every release build since 3.0; ob_type at 8 in PyObject.
-const OB_TYPE = 8n;
-const TP_FLAGS = 168n;
-const Py_TPFLAGS_LONG_SUBCLASS = 1n << 24n;
-const Py_TPFLAGS_BYTES_SUBCLASS = 1n << 27n;
-const Py_TPFLAGS_UNICODE_SUBCLASS = 1n << 28n;
-
-/** Parse "3.13.0rc1+ (main, …)" into a version. */
-export function parseVersion(text: string): PythonVersion {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?/.exec(text);
-  if (!m) throw new PymemError("UNSUPPORTED_VERSION", `Cannot parse the Python version "${text}"`);
-  const [major, minor, micro] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const level = ({ a: "alpha", b: "beta", rc: "candidate" } as const)[m[4] as "a" | "b" | "rc"] ?? "final";
-  const serial = m[5] ? Number(m[5]) : 0;
-  const levelCode = { alpha: 0xa, beta: 0xb, candidate: 0xc, final: 0xf }[level];
-  const hex = ((major << 24) | (minor << 16) | (micro << 8) | (levelCode << 4) | serial) >>> 0;
-  return { major, minor, micro, releaseLevel: level, serial, hex };
-}
 
 // One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
 let processLibrary: { path: string; handles: Set<Python>; finalized: boolean } | undefined;
@@ -195,81 +156,11 @@ function tryLoad(
   return new Native(backend, api, libc, handle, resolved, info[1]);
 }
 
-export { checkAddress, checkSize };
-
-/**
- * One memory domain: `raw` (PyMem_Raw*, no GIL needed), `mem` (PyMem_*) or `obj` (PyObject_*), as C functions over
- * bigint addresses. Sizes are validated before anything is called; a failed allocation throws.
- *
- * The methods are closures over the bound C functions rather than prototype methods reading private fields: this
- * is the hot path, and it keeps the wrapper within a few nanoseconds of the bare FFI call (bench/call_cost.ts).
- */
-export class MemoryDomain {
-  readonly name: "raw" | "mem" | "obj";
-  /** Allocate `size` bytes. Throws PymemError("ALLOCATION_FAILED") instead of returning NULL. */
-  readonly malloc: (size: number) => bigint;
-  /** Allocate `count * size` zeroed bytes. */
-  readonly calloc: (count: number, size: number) => bigint;
-  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
-  readonly realloc: (address: bigint, size: number) => bigint;
-  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
-  readonly free: (address: bigint) => void;
-  /**
-   * `n` bytes of this domain as a `PyMemBuffer` (`.bytes` is a Uint8Array over the block), freed by `free()`,
-   * `using`, or as a backstop when garbage collected. After `free()` the view can no longer reach the memory.
-   */
-  readonly buffer: (n: number) => PyMemBuffer;
-
-  constructor(py: Python, name: "raw" | "mem" | "obj", api: Native["api"]) {
-    this.name = name;
-    const [m, c, r, f] = ({
-      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
-      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
-      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
-    }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
-    // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
-    const gil = name === "raw" ? null : py;
-    this.malloc = (size) => {
-      if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
-      // The raw domain takes no GIL (whose withGIL would notice a closed handle): check it here, one field read.
-      if (gil === null && py.closed) py.assertOpen();
-      const p = gil === null || gil.holdsGil ? m(size) : gil.withGIL(() => m(size));
-      if (p === 0n) throw allocationFailed(name, "malloc", size);
-      return p;
-    };
-    this.calloc = (count, size) => {
-      py.assertOpen();
-      checkSize(count, "count");
-      checkSize(size, "size");
-      if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
-      const p = gil === null || gil.holdsGil ? c(count, size) : gil.withGIL(() => c(count, size));
-      if (p === 0n) throw allocationFailed(name, "calloc", count * size);
-      return p;
-    };
-    this.realloc = (address, size) => {
-      py.assertOpen();
-      checkAddress(address, "address");
-      checkSize(size, "size");
-      const p = gil === null || gil.holdsGil ? r(address, size) : gil.withGIL(() => r(address, size));
-      if (p === 0n) throw allocationFailed(name, "realloc", size);
-      return p;
-    };
-    this.buffer = (n) => buffer(py, name, n);
-    this.free = (address) => {
-      if (typeof address !== "bigint" || address < 0n || address >= 0x1_0000_0000_0000_0000n) checkAddress(address, "address");
-      if (gil === null) py.assertOpen();
-      if (gil === null || gil.holdsGil) f(address);
-      else gil.withGIL(() => f(address));
-    };
-  }
-}
-
-function allocationFailed(domain: string, fn: string, size: number): PymemError {
-  return new PymemError("ALLOCATION_FAILED", `${domain}.${fn} could not allocate ${size} bytes`);
-}
 
 /** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */
-export class Python {
+export type { LibraryAllocator, PythonVersion, PyValue };
+
+export class Python implements PythonHost, ObmallocHost {
   /** The bound C API and memory access; internal to pymem. */
   readonly native: Native;
   readonly version: PythonVersion;
@@ -292,9 +183,8 @@ export class Python {
   #gilDepth = 0;
   #mainThreadState = 0n;
   #globals = 0n;
-  #none = 0n;
-  #bool = 0n;
-  #float = 0n;
+  readonly #convert: PyConverter;
+  readonly #states: StateLocator = new StateLocator(this);
   readonly #closeHooks: (() => void)[] = [];
 
   constructor(native: Native, options: OpenOptions, candidate: Candidate) {
@@ -336,9 +226,7 @@ export class Python {
     this.owned = !initialized;
     processLibrary ??= { path: native.path, handles: new Set(), finalized: false };
     processLibrary.handles.add(this);
-    this.#none = native.dlsym("_Py_NoneStruct");
-    this.#bool = native.dlsym("PyBool_Type");
-    this.#float = native.dlsym("PyFloat_Type");
+    this.#convert = new PyConverter(native);
     this.withGIL(() => {
       this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
     });
@@ -452,7 +340,7 @@ export class Python {
     const source = sourceBytes(code);
     this.withGIL(() => {
       const r = this.native.api.PyRun_StringFlags(source, Py_file_input, globals, globals, 0n);
-      if (r === 0n) throw this.#fetchError(globals);
+      if (r === 0n) throw this.#convert.fetchError(globals);
       this.native.api.Py_DecRef(r);
     });
   }
@@ -463,94 +351,13 @@ export class Python {
     return this.withGIL(() => {
       const api = this.native.api;
       const r = api.PyRun_StringFlags(source, Py_eval_input, globals, globals, 0n);
-      if (r === 0n) throw this.#fetchError(globals);
+      if (r === 0n) throw this.#convert.fetchError(globals);
       try {
-        return this.#toJS(r, globals);
+        return this.#convert.toJS(r, globals);
       } finally {
         api.Py_DecRef(r);
       }
     });
-  }
-
-  /** Convert a Python object (GIL held) to a JavaScript value. */
-  #toJS(o: bigint, globals: bigint): PyValue {
-    const { api } = this.native;
-    if (o === this.#none) return null;
-    const type = this.native.u64(o + OB_TYPE);
-    if (type === this.#bool) return api.PyObject_IsTrue(o) === 1;
-    const flags = this.native.u64(type + TP_FLAGS);
-    if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
-      const overflow = new Int32Array(2);
-      const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
-      if (overflow[0] !== 0) return BigInt(this.#text(api.PyObject_Str(o), globals));
-      if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError(globals);
-      return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-    }
-    if (type === this.#float || api.PyType_IsSubtype(type, this.#float)) {
-      return api.PyFloat_AsDouble(o);
-    }
-    if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return this.#utf8(o, globals);
-    if (flags & Py_TPFLAGS_BYTES_SUBCLASS) {
-      const out = new BigUint64Array(2);
-      const outBytes = new Uint8Array(out.buffer);
-      if (api.PyBytes_AsStringAndSize(o, outBytes.subarray(0, 8), outBytes.subarray(8, 16)) !== 0) {
-        throw this.#fetchError(globals);
-      }
-      return this.native.bytes(out[0], Number(out[1])).slice();
-    }
-    return this.#text(api.PyObject_Repr(o), globals);
-  }
-
-  /** UTF-8 text of a str object (borrowed). */
-  #utf8(o: bigint, globals: bigint): string {
-    const size = new BigInt64Array(1);
-    const p = this.native.api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
-    if (p === 0n) throw this.#fetchError(globals);
-    return utf8(this.native.bytes(p, Number(size[0])));
-  }
-
-  /** Text of a new reference to a str (consumed), e.g. the result of PyObject_Repr. */
-  #text(o: bigint, globals: bigint): string {
-    if (o === 0n) throw this.#fetchError(globals);
-    try {
-      return this.#utf8(o, globals);
-    } finally {
-      this.native.api.Py_DecRef(o);
-    }
-  }
-
-  /**
-   * Take the pending Python exception (GIL held) and turn it into a PythonError, formatting it with the builtins
-   * of `globals` (those of the interpreter that raised it: another interpreter's objects must not be touched).
-   */
-  #fetchError(globals: bigint): PythonError {
-    const api = this.native.api;
-    const slots = new BigUint64Array(3);
-    const b = new Uint8Array(slots.buffer);
-    const [t, v, tb] = [b.subarray(0, 8), b.subarray(8, 16), b.subarray(16, 24)];
-    api.PyErr_Fetch(t, v, tb);
-    if (slots[0] === 0n) return new PythonError("SystemError", "error return without exception set", "");
-    api.PyErr_NormalizeException(t, v, tb);
-    const scratch = api.PyDict_New();
-    try {
-      api.PyDict_SetItemString(scratch, cstr("__builtins__"), api.PyDict_GetItemString(globals, cstr("__builtins__")));
-      api.PyDict_SetItemString(scratch, cstr("t"), slots[0]);
-      api.PyDict_SetItemString(scratch, cstr("v"), slots[1] || this.#none);
-      api.PyDict_SetItemString(scratch, cstr("tb"), slots[2] || this.#none);
-      const script = "import traceback\nname = t.__name__\nmsg = str(v)\n" +
-        "text = ''.join(traceback.format_exception(t, v, tb))\n";
-      const r = api.PyRun_StringFlags(cstr(script), Py_file_input, scratch, scratch, 0n);
-      if (r === 0n) {
-        api.PyErr_Clear();
-        return new PythonError("Exception", "(the exception could not be formatted)", "");
-      }
-      api.Py_DecRef(r);
-      const get = (k: string) => this.#utf8(api.PyDict_GetItemString(scratch, cstr(k)), globals);
-      return new PythonError(get("name"), get("msg"), get("text").trimEnd());
-    } finally {
-      api.Py_DecRef(scratch);
-      for (const s of slots) if (s) api.Py_DecRef(s);
-    }
   }
 
   /**
@@ -565,13 +372,11 @@ export class Python {
     return this.native.bytes(address, length);
   }
 
-  #layout: ObmallocLayout | undefined;
   #symbols: Symbols | undefined;
 
   /** obmalloc's geometry and state location for this version (throws for a version pymem has no table for). */
   get layout(): ObmallocLayout {
-    this.#layout ??= layoutFor(this.version.minor, this.library);
-    return this.#layout;
+    return this.#states.layout;
   }
 
   /** The optional and hidden symbols of the loaded library: where each was found (`py.symbols.table()`). */
@@ -599,41 +404,17 @@ export class Python {
     });
   }
 
-  #stateCache = new Map<bigint, StateRefs>();
   /**
    * Where `interp`'s obmalloc state is (validated), cached: the statics never move, an embedded state moves with its
    * interpreter, and a 3.13+ state pointer is re-read and compared on every use. GIL held by the caller.
    */
   stateRefs(interp: bigint): StateRefs {
-    const cached = this.#stateCache.get(interp);
-    const layout = this.layout;
-    if (cached) {
-      if (layout.state === "static") return cached;
-      const shared = usesMainObmalloc(this.native, interp, layout);
-      const fresh = layout.state === "embedded" ||
-        this.native.u64((shared ? this.native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) === cached.state;
-      if (shared === cached.sharedWithMain && fresh) return cached;
-    }
-    const v = `${this.version.major}.${this.version.minor}.${this.version.micro}`;
-    const refs = locateState(this.native, this.symbols, layout, interp, v);
-    if (this.#stateCache.size > 64) this.#stateCache.clear();
-    this.#stateCache.set(interp, refs);
-    return refs;
+    return this.#states.stateRefs(interp);
   }
 
   /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
-  obmallocStates(): { interp: bigint; arenas: bigint; maxarenas: bigint }[] {
-    return this.withGIL(() => {
-      const seen = new Set<bigint>();
-      const out: { interp: bigint; arenas: bigint; maxarenas: bigint }[] = [];
-      for (const interp of this.liveInterpreters()) {
-        const refs = this.stateRefs(interp);
-        if (seen.has(refs.arenas)) continue;
-        seen.add(refs.arenas);
-        out.push({ interp, arenas: refs.arenas, maxarenas: refs.maxarenas });
-      }
-      return out;
-    });
+  obmallocStates(): ObmallocStateInfo[] {
+    return this.#states.obmallocStates();
   }
 
   /** A PyMemAllocator for `interp` (default: the current interpreter). */
@@ -676,7 +457,7 @@ export class Python {
     }
   }
 
-  // --- sub-interpreters: the work is in lib/interpreters.ts
+  // --- sub-interpreters: the work is in lib/interpreters/sub-interpreters.ts
   /**
    * Create a sub-interpreter: a preset ("isolated", the default: own obmalloc and own GIL; or "legacy": shares
    * main's) or a full {@link InterpreterConfig}. Invalid or unsafe configurations are refused before CPython is

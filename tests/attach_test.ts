@@ -1,5 +1,5 @@
 /**
- * Live attach (lib/attach.ts): a child Python process, matching the library under test (PYMEM_LIBPYTHON), is mapped
+ * Live attach (lib/attach/attach.ts): a child Python process, matching the library under test (PYMEM_LIBPYTHON), is mapped
  * from outside and compared with its own sys._debugmallocstats(). Also: a target that keeps allocating, the
  * /proc/PID/mem path, sub-interpreters, and the errors (exit, not Python, PYTHONMALLOC=malloc, permission).
  */
@@ -11,8 +11,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, test } from "./_harness.ts";
 import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
-import { remoteReadError } from "../lib/remote.ts";
-import { parseDebugMallocStats } from "../lib/stats.ts";
+import { remoteReadError } from "../lib/machine/remote.ts";
+import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 
 const ROOT = (() => {
   const up = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -304,7 +304,7 @@ test("remote reads: many equal ranges, some unmapped, give the same bytes and fl
   const n = 5000, length = 16; // five batches of at most 1024 iovecs: from 4096 ranges, two threads read them
   const addresses = new Float64Array(n);
   for (let i = 0; i < n; i++) addresses[i] = i % 700 === 350 ? 0x1000 : base + 16 * (i % 4);
-  const { RemoteMemory } = await import("../lib/remote.ts");
+  const { RemoteMemory } = await import("../lib/machine/remote.ts");
   for (const mode of ["process_vm_readv", "/proc/PID/mem"] as const) {
     const mem = await RemoteMemory.open(process.pid, base, mode);
     try {

@@ -1,6 +1,6 @@
 import { assert, python, test } from "./_harness.ts";
 import { INTERPRETER_PRESETS, type InterpreterConfig, PymemError, PythonError, SubInterpreter } from "../lib/mod.ts";
-import { newInterpreter } from "../lib/interpreters.ts";
+import { newInterpreter } from "../lib/interpreters/sub-interpreters.ts";
 import { closeOnceThreadsEnd } from "./_subinterp.ts";
 
 const py = await python();

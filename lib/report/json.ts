@@ -4,7 +4,7 @@
  * the renderers are testable without a Python.
  * @module
  */
-import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../heap.ts";
+import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 
 /** The package version written into every document (tests/report_test.ts checks it against package.json). */
 export const PYMEM_VERSION = "0.1.0";
@@ -18,7 +18,7 @@ export const DIFF_SCHEMA = "pymem.diff";
  */
 export const SCHEMA_VERSION = 1;
 
-// struct pool_header rounded up to ALIGNMENT, and ALIGNMENT: the same in every CPython 3.8–3.14 (lib/layout.ts).
+// struct pool_header rounded up to ALIGNMENT, and ALIGNMENT: the same in every CPython 3.8–3.14 (lib/obmalloc/layout.ts).
 const POOL_OVERHEAD = 48;
 const ALIGNMENT = 16;
 

@@ -8,12 +8,13 @@
  * Every location is validated before it is trusted, with reads that cannot fault (Native.safeRead).
  * @module
  */
-import { PymemError } from "./errors.ts";
-import { ARENA, type ObmallocLayout, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
-import type { ElfFile } from "./elf.ts";
-import type { Native } from "./native.ts";
-import type { Symbols } from "./symbols.ts";
-import { ripRelativeRefs } from "./x86.ts";
+import { PymemError } from "../errors.ts";
+import { ARENA, layoutFor, type ObmallocLayout, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
+import type { PythonHost } from "../core/host.ts";
+import type { ElfFile } from "../machine/elf.ts";
+import type { Native } from "../core/native.ts";
+import type { Symbols } from "../core/hidden-symbols.ts";
+import { ripRelativeRefs } from "../machine/x86.ts";
 
 /** Addresses of the obmalloc variables of one state (each the address of the variable, not its value). */
 export interface StateRefs {
@@ -36,7 +37,7 @@ export interface StateRefs {
 
 /**
  * Reads that fail instead of faulting: all the state locators need of memory. `Native` is one (process_vm_readv on
- * this process); lib/attach.ts supplies another process's reader. Nothing here trusts an address before it is
+ * this process); lib/attach/attach.ts supplies another process's reader. Nothing here trusts an address before it is
  * read this way.
  */
 export interface MemoryProbe {
@@ -254,4 +255,64 @@ function validArenaArray(probe: MemoryProbe, arenasVar: bigint, maxarenasVar: bi
     used++;
   }
   return used > 0;
+}
+
+/** One obmalloc state of the process: the interpreter that owns it and its `arenas`/`maxarenas` variables. */
+export interface ObmallocStateInfo {
+  interp: bigint;
+  arenas: bigint;
+  maxarenas: bigint;
+}
+
+/**
+ * The obmalloc state of each interpreter of an open Python, located once and cached: the statics never move, an
+ * embedded state moves with its interpreter, and a 3.13+ state pointer is re-read and compared on every use.
+ */
+export class StateLocator {
+  readonly #host: PythonHost;
+  readonly #cache = new Map<bigint, StateRefs>();
+  #layout: ObmallocLayout | undefined;
+
+  constructor(host: PythonHost) {
+    this.#host = host;
+  }
+
+  /** obmalloc's geometry and state location for this version (throws for a version pymem has no table for). */
+  get layout(): ObmallocLayout {
+    this.#layout ??= layoutFor(this.#host.version.minor, this.#host.library);
+    return this.#layout;
+  }
+
+  /** Where `interp`'s state is (validated). GIL held by the caller. */
+  stateRefs(interp: bigint): StateRefs {
+    const { native, version } = this.#host;
+    const cached = this.#cache.get(interp);
+    const layout = this.layout;
+    if (cached) {
+      if (layout.state === "static") return cached;
+      const shared = usesMainObmalloc(native, interp, layout);
+      const fresh = layout.state === "embedded" ||
+        native.u64((shared ? native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) === cached.state;
+      if (shared === cached.sharedWithMain && fresh) return cached;
+    }
+    const refs = locateState(native, this.#host.symbols, layout, interp, `${version.major}.${version.minor}.${version.micro}`);
+    if (this.#cache.size > 64) this.#cache.clear();
+    this.#cache.set(interp, refs);
+    return refs;
+  }
+
+  /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
+  obmallocStates(): ObmallocStateInfo[] {
+    return this.#host.withGIL(() => {
+      const seen = new Set<bigint>();
+      const out: ObmallocStateInfo[] = [];
+      for (const interp of this.#host.liveInterpreters()) {
+        const refs = this.stateRefs(interp);
+        if (seen.has(refs.arenas)) continue;
+        seen.add(refs.arenas);
+        out.push({ interp, arenas: refs.arenas, maxarenas: refs.maxarenas });
+      }
+      return out;
+    });
+  }
 }

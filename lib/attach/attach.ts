@@ -2,27 +2,27 @@
  * Live attach: the obmalloc heap map of another, running Python process, by pid.
  *
  * Read-only and non-stopping: the target is never written to, never ptrace-attached, never paused. Everything comes
- * from files and reads of its memory (lib/remote.ts):
+ * from files and reads of its memory (lib/machine/remote.ts):
  * 1. `/proc/PID/maps` names the ELF that holds CPython (a libpython, or a statically linked python executable); its
  *    `.dynsym`/`.symtab`/`.PyRuntime` section give `_PyRuntime` and the statics, `loadBias` where they are mapped.
  * 2. The version comes from the file, not the process: `Py_Version` (3.11+, a const in .rodata), else the
  *    `PY_VERSION` literal that `Py_GetVersion` formats (found by decoding its `lea`s); 3.13+ cross-checks it against
  *    `_Py_DebugOffsets.version` read from the target, which also validates `_PyRuntime`.
- * 3. The obmalloc state is located with the in-process tables (lib/layout.ts, lib/obmalloc.ts) and validated the
+ * 3. The obmalloc state is located with the in-process tables (lib/obmalloc/layout.ts, lib/obmalloc/state.ts) and validated the
  *    same way (usedpools signature, arena-array checks), with remote reads.
  * 4. Arenas and pools are read in batches (up to IOV_MAX pool headers per system call), then validated: a torn or
  *    inconsistent pool header is re-read, and what stays inconsistent is counted and reported, never guessed.
  * @module
  */
 import * as fs from "node:fs";
-import { ElfFile } from "./elf.ts";
-import { PymemError } from "./errors.ts";
-import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "./heap.ts";
-import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
-import { arenaLooksSane, decodeStatics, type MemoryProbe, ownState } from "./obmalloc.ts";
-import { loadBias, type MapEntry, readMaps } from "./procmaps.ts";
-import { type ReadMode, RemoteMemory } from "./remote.ts";
-import { ripRelativeRefs } from "./x86.ts";
+import { ElfFile } from "../machine/elf.ts";
+import { PymemError } from "../errors.ts";
+import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
+import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
+import { arenaLooksSane, decodeStatics, type MemoryProbe, ownState } from "../obmalloc/state.ts";
+import { loadBias, type MapEntry, readMaps } from "../machine/procmaps.ts";
+import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
+import { ripRelativeRefs } from "../machine/x86.ts";
 
 /** Options of {@link attachPython}. */
 export interface AttachOptions {
@@ -477,7 +477,7 @@ export class AttachedPython {
     );
   }
 
-  /** The remote reader as the state locators of lib/obmalloc.ts want it: reads that fail instead of faulting. */
+  /** The remote reader as the state locators of lib/obmalloc/state.ts want it: reads that fail instead of faulting. */
   #probe(): MemoryProbe {
     return { safeRead: (a: bigint, l: number) => this.#mem.tryRead(Number(a), l) };
   }

@@ -1,18 +1,20 @@
 /**
  * Domain control: reading and replacing the allocator of each memory domain (PyMem_GetAllocator /
  * PyMem_SetAllocator), the arena allocator, the debug hooks, and `traceAllocations`, which wraps all three domains
- * with generated counting hooks (lib/codegen.ts) while a function runs.
+ * with generated counting hooks (lib/machine/codegen.ts) while a function runs.
  *
  * These are functions over a `Python` so the `Python` class can expose them as methods (py.getAllocator(…) etc.).
  * @module
  */
 import { realpathSync } from "node:fs";
-import { ElfFile } from "./elf.ts";
-import { PymemError } from "./errors.ts";
-import { checkAddress } from "./checks.ts";
-import { type FunctionSet, generatedName, type HookCounts, hookPool, type HookSlot } from "./codegen.ts";
-import type { Native } from "./native.ts";
-import type { Python } from "./python.ts";
+import { ElfFile } from "../machine/elf.ts";
+import { PymemError } from "../errors.ts";
+import { checkAddress } from "../checks.ts";
+import { type FunctionSet, type HookCounts } from "../machine/codegen.ts";
+import { generatedName } from "../machine/exec-pages.ts";
+import { hookPool, type HookSlot } from "./generated-functions.ts";
+import type { Native } from "../core/native.ts";
+import type { PythonHost } from "../core/host.ts";
 
 /** A memory domain: `raw` (PyMem_Raw*, no GIL), `mem` (PyMem_*), `obj` (PyObject_*). */
 export type Domain = "raw" | "mem" | "obj";
@@ -138,7 +140,7 @@ function writeAllocator(native: Native, domain: Domain, a: AllocatorFunctions): 
  * Allocator calls are made holding the GIL: before 3.12 PyMem_SetAllocator takes no lock, and the GIL is what keeps
  * mem/obj callers out while the struct is copied.
  */
-function locked<T>(py: Python, fn: () => T): T {
+function locked<T>(py: PythonHost, fn: () => T): T {
   py.assertOpen();
   return py.withGIL(fn);
 }
@@ -148,7 +150,7 @@ function locked<T>(py: Python, fn: () => T): T {
  * (`_PyObject_Malloc`, `_PyMem_RawMalloc`, `_PyMem_DebugMalloc`, `pymem:hook.malloc`, …; null when unknown, e.g.
  * on a stripped libpython whose allocator functions are file-local).
  */
-export function getAllocator(py: Python, domain: Domain): AllocatorInfo {
+export function getAllocator(py: PythonHost, domain: Domain): AllocatorInfo {
   const d = checkDomain(domain);
   const a = locked(py, () => readAllocator(py.native, d));
   const names = {} as AllocatorNames;
@@ -174,14 +176,14 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
  * must *wrap* the current one (forward to it, as a hook does): blocks allocated so far must still be freed by the
  * allocator that made them. Replacing it outright is only supported before start-up (see openPython's `allocator`).
  */
-export function setAllocator(py: Python, domain: Domain, allocator: AllocatorFunctions): void {
+export function setAllocator(py: PythonHost, domain: Domain, allocator: AllocatorFunctions): void {
   const d = checkDomain(domain);
   const a = checkFunctions(allocator, FIELDS, "allocator") as AllocatorFunctions;
   locked(py, () => writeAllocator(py.native, d, a));
 }
 
 /** The arena allocator pymalloc takes its arenas from (PyObject_GetArenaAllocator), with names. */
-export function getArenaAllocator(py: Python): ArenaAllocatorInfo {
+export function getArenaAllocator(py: PythonHost): ArenaAllocatorInfo {
   const buf = new BigUint64Array(3);
   locked(py, () => py.native.api.PyObject_GetArenaAllocator(new Uint8Array(buf.buffer)));
   const a = { ctx: buf[0]!, alloc: buf[1]!, free: buf[2]! };
@@ -193,7 +195,7 @@ export function getArenaAllocator(py: Python): ArenaAllocatorInfo {
  * **Unsafe.** Replace the arena allocator (PyObject_SetArenaAllocator): `alloc(ctx, size)` must return memory
  * aligned as mmap's, and `free(ctx, ptr, size)` must accept every arena the previous allocator handed out.
  */
-export function setArenaAllocator(py: Python, allocator: ArenaAllocator): void {
+export function setArenaAllocator(py: PythonHost, allocator: ArenaAllocator): void {
   const a = checkFunctions(allocator, ["ctx", "alloc", "free"] as const, "arena allocator");
   const buf = new BigUint64Array([a.ctx, a.alloc, a.free]);
   locked(py, () => py.native.api.PyObject_SetArenaAllocator(new Uint8Array(buf.buffer)));
@@ -214,7 +216,7 @@ function isDebugHook(native: Native, a: AllocatorFunctions): boolean {
  * no-op, as in CPython); choose them at start-up instead: `openPython({ allocator: "debug" })`
  * (or "pymalloc_debug", "malloc_debug", "mimalloc_debug").
  */
-export function setupDebugHooks(py: Python): void {
+export function setupDebugHooks(py: PythonHost): void {
   py.assertOpen();
   const name = py.allocatorName();
   const installed = name !== null
@@ -251,14 +253,14 @@ interface Installed {
 
 const ORDER: readonly Domain[] = ["raw", "mem", "obj"];
 
-function install(py: Python): Installed[] {
+function install(py: PythonHost): Installed[] {
   const pool = hookPool(py.native);
   return locked(py, () => {
     const done: Installed[] = [];
     for (const domain of ORDER) {
       const old = readAllocator(py.native, domain);
       const slot = pool.acquire({ malloc: old.malloc, calloc: old.calloc, realloc: old.realloc, free: old.free });
-      // The hook keeps the previous ctx as its own and forwards it unchanged (see SLOT in lib/codegen.ts).
+      // The hook keeps the previous ctx as its own and forwards it unchanged (see SLOT in lib/machine/codegen.ts).
       writeAllocator(py.native, domain, { ctx: old.ctx, ...slot.code });
       done.push({ domain, old, slot });
     }
@@ -271,7 +273,7 @@ function same(a: AllocatorFunctions, ctx: bigint, f: FunctionSet): boolean {
 }
 
 /** Put back the previous allocators (LIFO); a hook someone else has wrapped since is left in place. */
-function uninstall(py: Python, hooks: Installed[]): AllocationTrace {
+function uninstall(py: PythonHost, hooks: Installed[]): AllocationTrace {
   const pool = hookPool(py.native);
   const displaced: Domain[] = [];
   if (!py.closed) {
@@ -322,10 +324,10 @@ function uninstall(py: Python, hooks: Installed[]): AllocationTrace {
  * t.obj.malloc; // ≥ 10000
  * ```
  */
-export function traceAllocations(py: Python, fn: () => Promise<unknown>): Promise<AllocationTrace>;
-export function traceAllocations(py: Python, fn: () => void): AllocationTrace;
-export function traceAllocations(py: Python, fn: () => unknown): AllocationTrace | Promise<AllocationTrace>;
-export function traceAllocations(py: Python, fn: () => unknown): AllocationTrace | Promise<AllocationTrace> {
+export function traceAllocations(py: PythonHost, fn: () => Promise<unknown>): Promise<AllocationTrace>;
+export function traceAllocations(py: PythonHost, fn: () => void): AllocationTrace;
+export function traceAllocations(py: PythonHost, fn: () => unknown): AllocationTrace | Promise<AllocationTrace>;
+export function traceAllocations(py: PythonHost, fn: () => unknown): AllocationTrace | Promise<AllocationTrace> {
   if (typeof fn !== "function") throw new TypeError(`traceAllocations() takes a function, got ${typeof fn}`);
   const hooks = install(py);
   let result: unknown;

@@ -17,7 +17,7 @@
  */
 
 import * as fs from "node:fs";
-import { PymemError } from "./errors.ts";
+import { PymemError } from "../errors.ts";
 
 /** A section header, with its name resolved from `.shstrtab`. Numbers are file values (`addr` is a vaddr). */
 export interface ElfSection {

@@ -22,13 +22,14 @@
  * is exercised on x86-64 by the tests through the internal `via` option; on aarch64 it has not been run.
  * @module
  */
-import { PyMemAllocator } from "./allocator.ts";
-import { FINALIZE_BLOCKED, PymemError, PythonError } from "./errors.ts";
-import type { HeapSnapshot } from "./heap.ts";
-import { cstr } from "./native.ts";
-import { usesMainObmalloc } from "./obmalloc.ts";
+import { PyMemAllocator } from "../allocators/pymem-allocator.ts";
+import { FINALIZE_BLOCKED, PymemError, PythonError } from "../errors.ts";
+import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import { cstr } from "../core/native.ts";
+import { usesMainObmalloc } from "../obmalloc/state.ts";
 import process from "node:process";
-import type { Python, PyValue } from "./python.ts";
+import type { PyValue } from "../core/convert.ts";
+import type { ObmallocHost } from "../obmalloc/host.ts";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const denoInspect = Symbol.for("Deno.customInspect");
@@ -194,9 +195,9 @@ function encodeConfig(c: InterpreterConfig): Uint8Array {
 
 // ---- per-Python registry -------------------------------------------------------------------------------------------
 
-const open = new WeakMap<Python, Set<SubInterpreter>>();
+const open = new WeakMap<ObmallocHost, Set<SubInterpreter>>();
 
-function registry(py: Python): Set<SubInterpreter> {
+function registry(py: ObmallocHost): Set<SubInterpreter> {
   let set = open.get(py);
   if (!set) {
     const s = new Set<SubInterpreter>();
@@ -225,13 +226,13 @@ function registry(py: Python): Set<SubInterpreter> {
 
 /** `_PyRuntime.obmalloc` (struct _obmalloc_global_state { int dump_debug_stats; Py_ssize_t interpreter_leaks; }). */
 const RUNTIME_OBMALLOC: Record<number, number> = { 12: 0x180, 13: 0x3e8, 14: 0x498 };
-const leakCounters = new WeakMap<Python, bigint | null>();
+const leakCounters = new WeakMap<ObmallocHost, bigint | null>();
 
 /** Blocks of every obmalloc state that is its own (main and isolated interpreters): the live part of the total. */
-function ownedBlocks(py: Python): number {
+function ownedBlocks(py: ObmallocHost): number {
   let sum = 0;
   for (const interp of py.liveInterpreters()) {
-    if (!usesMainObmalloc(py.native, interp, py.layout)) sum += py.allocator(interp).getInterpreterAllocatedBlocks();
+    if (!usesMainObmalloc(py.native, interp, py.layout)) sum += new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks();
   }
   return sum;
 }
@@ -241,7 +242,7 @@ function ownedBlocks(py: Python): number {
  * trusted only after checking CPython's identity `_Py_GetGlobalAllocatedBlocks() = Σ own states + interpreter_leaks
  * (+ last_final_leaks, 0 in a runtime that was never finalized)`. GIL held.
  */
-function leakCounter(py: Python): bigint | null {
+function leakCounter(py: ObmallocHost): bigint | null {
   if (leakCounters.has(py)) return leakCounters.get(py)!;
   let found: bigint | null = null;
   const off = RUNTIME_OBMALLOC[py.version.minor];
@@ -254,7 +255,7 @@ function leakCounter(py: Python): bigint | null {
       const view = new DataView(bytes.buffer);
       const dump = view.getInt32(0, true);
       const leaks = Number(view.getBigInt64(8, true));
-      const total = py.allocator(py.native.api.PyInterpreterState_Main()).getAllocatedBlocks();
+      const total = new PyMemAllocator(py, py.native.api.PyInterpreterState_Main()).getAllocatedBlocks();
       const owned = ownedBlocks(py);
       // Exact with the hidden functions; a stripped library counts through sys.getallocatedblocks(), whose own
       // evaluation moves the total by a few blocks.
@@ -314,7 +315,7 @@ export class SubInterpreter {
   readonly preset: InterpreterPreset | "custom";
   /** `"config"` (Py_NewInterpreterFromConfig), `"legacy"` (Py_NewInterpreter, 3.8–3.11) or `"module"`. */
   readonly via: CreationPath;
-  readonly #py: Python;
+  readonly #py: ObmallocHost;
   readonly #tstate: bigint;
   readonly #globals: bigint;
   readonly #moduleNs: bigint;
@@ -323,7 +324,7 @@ export class SubInterpreter {
   #idleStates: Set<bigint>;
 
   /** @internal Use `py.newInterpreter()`. */
-  constructor(py: Python, created: Created, config: InterpreterConfig, preset: InterpreterPreset | "custom", via: CreationPath) {
+  constructor(py: ObmallocHost, created: Created, config: InterpreterConfig, preset: InterpreterPreset | "custom", via: CreationPath) {
     this.#py = py;
     this.#tstate = created.tstate;
     this.#globals = created.globals;
@@ -410,8 +411,8 @@ export class SubInterpreter {
       py.withGIL(() => {
         const counter = own ? leakCounter(py) : null;
         const leaksBefore = counter ? py.native.i64(counter) : 0n;
-        const totalBefore = own && !counter ? py.allocator(api.PyInterpreterState_Main()).getAllocatedBlocks() : 0;
-        const subBefore = own && !counter ? py.allocator(this.interp).getInterpreterAllocatedBlocks() : 0;
+        const totalBefore = own && !counter ? new PyMemAllocator(py, api.PyInterpreterState_Main()).getAllocatedBlocks() : 0;
+        const subBefore = own && !counter ? new PyMemAllocator(py, this.interp).getInterpreterAllocatedBlocks() : 0;
         const caller = api.PyThreadState_Swap(this.#tstate);
         try {
           // Checked in the same GIL hold as the end itself, so no thread can start in between.
@@ -441,7 +442,7 @@ export class SubInterpreter {
           leaked = Number(py.native.i64(counter) - leaksBefore);
           source = "interpreter_leaks";
         } else if (own) {
-          const totalAfter = py.allocator(api.PyInterpreterState_Main()).getAllocatedBlocks();
+          const totalAfter = new PyMemAllocator(py, api.PyInterpreterState_Main()).getAllocatedBlocks();
           leaked = Math.max(0, totalAfter - (totalBefore - subBefore));
           source = "estimate";
         }
@@ -531,7 +532,7 @@ export class SubInterpreter {
     if (this.#py.closed) return `${what}: Python closed`;
     let blocks = "";
     try {
-      const n = this.#py.allocator(this.interp).getInterpreterAllocatedBlocks();
+      const n = new PyMemAllocator(this.#py, this.interp).getInterpreterAllocatedBlocks();
       blocks = `: ${n.toLocaleString("en-US")} blocks${this.ownObmalloc ? "" : " (main's state)"}`;
     } catch {
       // a summary must not throw
@@ -549,7 +550,7 @@ export class SubInterpreter {
 /** A PyMemAllocator that refuses to touch its interpreter once that interpreter is closed. */
 class SubInterpreterAllocator extends PyMemAllocator {
   readonly #sub: SubInterpreter;
-  constructor(py: Python, interp: bigint, sub: SubInterpreter) {
+  constructor(py: ObmallocHost, interp: bigint, sub: SubInterpreter) {
     super(py, interp);
     this.#sub = sub;
   }
@@ -594,7 +595,7 @@ export interface NewInterpreterInternals {
 
 /** `py.newInterpreter()`; see there. */
 export function newInterpreter(
-  py: Python,
+  py: ObmallocHost,
   config?: InterpreterPreset | InterpreterConfig,
   internals: NewInterpreterInternals = {},
 ): SubInterpreter {
@@ -626,7 +627,7 @@ export function newInterpreter(
 }
 
 /** Py_NewInterpreterFromConfig (3.12+) or Py_NewInterpreter (legacy, 3.8–3.11), with no thread state current. */
-function createNative(py: Python, config: InterpreterConfig, via: CreationPath): Created {
+function createNative(py: ObmallocHost, config: InterpreterConfig, via: CreationPath): Created {
   const { api } = py.native;
   return py.withGIL(() => {
     // 3.12+: releases main's GIL; 3.8–3.11: keeps the one GIL held, as Py_NewInterpreter wants.
@@ -678,7 +679,7 @@ function createNative(py: Python, config: InterpreterConfig, via: CreationPath):
  * interpreter from main and keeps no thread state in it; pymem makes one with PyThreadState_New. On 3.12
  * `_xxsubinterpreters.create(isolated=)` knows only the two presets.
  */
-function createViaModule(py: Python, config: InterpreterConfig, preset: InterpreterPreset | "custom"): Created {
+function createViaModule(py: ObmallocHost, config: InterpreterConfig, preset: InterpreterPreset | "custom"): Created {
   const { api } = py.native;
   const minor = py.version.minor;
   const flag = (b: boolean) => (b ? "True" : "False");
@@ -748,7 +749,7 @@ function createViaModule(py: Python, config: InterpreterConfig, preset: Interpre
 // ---- listing -------------------------------------------------------------------------------------------------------
 
 /** `py.interpreters()`; see there. */
-export function listInterpreters(py: Python): InterpreterInfo[] {
+export function listInterpreters(py: ObmallocHost): InterpreterInfo[] {
   py.assertOpen();
   const api = py.native.api;
   const mine = new Map<bigint, SubInterpreter>([...(open.get(py) ?? [])].map((s) => [s.interp, s]));
@@ -762,7 +763,7 @@ export function listInterpreters(py: Python): InterpreterInfo[] {
         interp,
         main: isMain,
         ownObmalloc: own,
-        blocksInUse: py.allocator(interp).getInterpreterAllocatedBlocks(),
+        blocksInUse: new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks(),
         subInterpreter: mine.get(interp) ?? null,
       };
     });

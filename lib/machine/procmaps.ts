@@ -7,7 +7,7 @@
  */
 
 import * as fs from "node:fs";
-import { PymemError } from "./errors.ts";
+import { PymemError } from "../errors.ts";
 import type { ElfFile } from "./elf.ts";
 
 /** One line of `/proc/PID/maps`. */

@@ -4,8 +4,8 @@
  * through it rather than through a runtime adapter.
  * @module
  */
-import type { Backend, FnDef, NativeFn, NativeLibrary } from "../ffi/types.ts";
-import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
+import type { Backend, FnDef, NativeFn, NativeLibrary } from "../../ffi/types.ts";
+import { libc as libcSymbols, python as pythonSymbols } from "../../ffi/symbols.ts";
 
 export type PythonApi = NativeLibrary<typeof pythonSymbols>["symbols"];
 export type LibcApi = NativeLibrary<typeof libcSymbols>["symbols"];

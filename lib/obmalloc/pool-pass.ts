@@ -10,9 +10,10 @@
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
  */
-import { canRunSecondThread, hostArch, mapCode, startNativeThread } from "./codegen.ts";
-import type { PoolPassResult } from "./heap.ts";
-import type { Native } from "./native.ts";
+import { canRunSecondThread, startNativeThread } from "../machine/threads.ts";
+import { hostArch } from "../machine/codegen.ts";
+import { mapCode } from "../machine/exec-pages.ts";
+import type { Native } from "../core/native.ts";
 
 /*
  * void walk(const double *firsts, const uint32_t *carved, uint64_t narenas, uint64_t stride,
@@ -124,6 +125,28 @@ const WALK_X64 = new Uint8Array([
 const THUNK_OFFSET = 0xa7;
 
 /** How a pass may run; tests lower the thresholds to exercise every path on a small heap. */
+/** What one pass over the pool headers yields (the shape of lib/obmalloc/pool-pass.ts's native pass). */
+export interface PoolPassResult {
+  /**
+   * One u32 per used pool, arena by arena in pool order: `k << 24 | szidx << 16 | ref.count`, where k is the pool's
+   * position among its arena's carved pools.
+   */
+  records: Uint32Array;
+  /** Records per arena (its used pools). */
+  arenaUsed: Uint32Array;
+  /** Per size class: used pools, and blocks in use. */
+  classPools: Float64Array;
+  classBlocks: Float64Array;
+  /**
+   * Used pools whose header made no sense: a size class out of range, or more blocks than a pool can hold (the
+   * JavaScript pass checks each count against its class's capacity; the native pass, which reads only this
+   * process's heap under its GIL, against 1024).
+   */
+  inconsistent: number;
+  /** Threads that read the pool headers: 1, or 2 when a second thread walked half the arenas. */
+  threads: number;
+}
+
 export interface PoolPassOptions {
   /** Most pools one native call visits (default 4,194,303: as many as keep its 32-bit block sums exact). */
   poolsPerCall?: number;

@@ -1,13 +1,13 @@
 /**
  * `pymem bench`: the allocator comparison. Runs every cell (workload × allocator × CPython) in a fresh child process
- * (lib/bench/child.ts), in an order that spreads drift, and reports time, CPU, peak RSS, RSS after free, page faults
- * and obmalloc fragmentation, relative to pymalloc with the spread shown (lib/bench/report.ts).
+ * (lib/compare/child.ts), in an order that spreads drift, and reports time, CPU, peak RSS, RSS after free, page faults
+ * and obmalloc fragmentation, relative to pymalloc with the spread shown (lib/compare/report.ts).
  *
  * Children run under Bun by default (node_modules/.bin/bun, else `bun` on PATH), whatever runtime runs the parent:
  * it starts fastest, and one child runtime keeps the JS runtime's share of the figures the same for every cell.
  * `--runtime deno|node` chooses another (node runs dist/, so build first).
  *
- * Run directly: `bun lib/bench/runner.ts --quick` (or `deno run -A lib/bench/runner.ts`, `node dist/lib/bench/runner.js`);
+ * Run directly: `bun lib/compare/runner.ts --quick` (or `deno run -A lib/compare/runner.ts`, `node dist/lib/compare/runner.js`);
  * lib/cli.ts wires `pymem bench` to {@link benchCommand}. `--help` lists the options.
  * @module
  */
@@ -32,7 +32,7 @@ export { WORKLOADS } from "./workloads.ts";
 export type { Workload } from "./workloads.ts";
 
 /**
- * The repository (or installed package) root: this file is lib/bench/runner.ts or dist/lib/bench/runner.js.
+ * The repository (or installed package) root: this file is lib/compare/runner.ts or dist/lib/compare/runner.js.
  * Computed on use: when pymem is imported by URL (Deno, http://…), there is no root and no benchmark to run, but
  * importing lib/mod.ts must still work.
  */
@@ -331,11 +331,11 @@ function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]; versi
     }
   })();
   if (runtime === "node") {
-    const js = join(root(), "dist", "lib", "bench", "child.js");
+    const js = join(root(), "dist", "lib", "compare", "child.js");
     if (!existsSync(js)) return `${js} is missing: build with \`tsc -p .\` first`;
     return { argv: [exe, js], version };
   }
-  const ts = join(root(), "lib", "bench", "child.ts");
+  const ts = join(root(), "lib", "compare", "child.ts");
   if (!existsSync(ts)) return `${ts} is missing`;
   return { argv: runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts], version };
 }

@@ -1,11 +1,11 @@
 /**
  * Finding CPython's optional and hidden symbols in the loaded library: exported ones through dlsym, hidden
  * (file-local) ones through the ELF `.symtab` at load base + st_value, and statics that a stripped library hides
- * entirely through decoding (lib/obmalloc.ts records those here). `py.symbols` reports all of it.
+ * entirely through decoding (lib/obmalloc/state.ts records those here). `py.symbols` reports all of it.
  * @module
  */
-import type { FnDef, NativeFn } from "../ffi/types.ts";
-import { ElfFile } from "./elf.ts";
+import type { FnDef, NativeFn } from "../../ffi/types.ts";
+import { ElfFile } from "../machine/elf.ts";
 import type { Native } from "./native.ts";
 
 /** How a symbol was found. */

@@ -6,15 +6,15 @@
  * the library and what is missing.
  * @module
  */
-import { checkAddress, checkSize } from "./checks.ts";
-import { PymemError } from "./errors.ts";
-import { HeapSnapshot, type MemoryReader, walkHeap } from "./heap.ts";
-import { ownState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
-import type { Python } from "./python.ts";
-import { poolPassFor } from "./gather.ts";
-import { RemoteMemory } from "./remote.ts";
-import { GlobalAllocator, type Layout, type PyMemBuffer } from "./globalalloc.ts";
-import { getArenaAllocator } from "./allocators.ts";
+import { checkAddress, checkSize } from "../checks.ts";
+import { PymemError } from "../errors.ts";
+import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
+import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
+import type { ObmallocHost } from "../obmalloc/host.ts";
+import { poolPassFor } from "../obmalloc/pool-pass.ts";
+import { RemoteMemory } from "../machine/remote.ts";
+import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
+import { getArenaAllocator } from "./domain-allocators.ts";
 
 const inspect = Symbol.for("nodejs.util.inspect.custom");
 const denoInspect = Symbol.for("Deno.customInspect");
@@ -30,7 +30,7 @@ const ARENA_ALLOC_FN = { args: ["ptr", "usize"], ret: "ptr" } as const; //      
 const ARENA_FREE_FN = { args: ["ptr", "ptr", "usize"], ret: "void" } as const; // void (*free)(void *ctx, void *ptr, size_t size)
 
 /** The in-process memory reader: zero-copy views. */
-export function inProcessReader(py: Python): MemoryReader {
+export function inProcessReader(py: ObmallocHost): MemoryReader {
   const { backend } = py.native;
   const pass = poolPassFor(py.native);
   return {
@@ -48,7 +48,7 @@ export function inProcessReader(py: Python): MemoryReader {
  * sub-interpreter other than main, whose own GIL lets its threads unmap arenas while the walk runs. Unreadable
  * pool headers read as empty; a torn header is counted as inconsistent by the walk, never trusted.
  */
-export function faultSafeReader(py: Python): MemoryReader {
+export function faultSafeReader(py: ObmallocHost): MemoryReader {
   const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
   return {
     read: (address, length) => mem.read(address, length),
@@ -65,12 +65,12 @@ export function faultSafeReader(py: Python): MemoryReader {
 export class PyMemAllocator {
   /** The PyInterpreterState* this allocator describes. */
   readonly interp: bigint;
-  readonly #py: Python;
+  readonly #py: ObmallocHost;
   /** Set by SubInterpreter while CPython is ending the interpreter; internal. */
   ending = false;
 
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
-  constructor(py: Python, interp?: bigint) {
+  constructor(py: ObmallocHost, interp?: bigint) {
     py.assertOpen();
     this.#py = py;
     if (interp === undefined) {
@@ -311,7 +311,7 @@ export class PyMemAllocator {
   }
 }
 
-export function versionText(py: Python): string {
+export function versionText(py: ObmallocHost): string {
   const v = py.version;
   return `${v.major}.${v.minor}.${v.micro}`;
 }

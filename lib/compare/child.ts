@@ -2,7 +2,7 @@
  * The child process of `pymem bench`: one cell (one workload × one allocator × one CPython) per process, because
  * the allocator is chosen before CPython starts and one libpython lives per process.
  *
- * Run by lib/bench/runner.ts as `<runtime> lib/bench/child.ts '<plan json>'` with PYMEM_LIBPYTHON selecting the
+ * Run by lib/compare/runner.ts as `<runtime> lib/compare/child.ts '<plan json>'` with PYMEM_LIBPYTHON selecting the
  * library (and LD_PRELOAD / GLIBC_TUNABLES when the cell needs them). It measures the JS runtime's own RSS before
  * opening Python, opens Python with the requested allocator, loads the workload, runs `warmup` unmeasured runs and
  * `runs` measured ones, and prints exactly one line `PYMEM_BENCH <json>` (a {@link ChildResult}), errors included.

@@ -20,10 +20,10 @@
  * - `raw` needs no GIL; `mem` and `obj` take it around each call unless the caller already holds it (withGIL).
  * @module
  */
-import { checkAddress, checkSize, MAX_SIZE } from "./checks.ts";
-import { checkDomain, type Domain } from "./allocators.ts";
-import { PymemError } from "./errors.ts";
-import type { Python } from "./python.ts";
+import { checkAddress, checkSize, MAX_SIZE } from "../checks.ts";
+import { checkDomain, type Domain } from "./domain-allocators.ts";
+import { PymemError } from "../errors.ts";
+import type { PythonHost } from "../core/host.ts";
 
 /** A Rust-style memory layout: `size` bytes aligned to `align` (a power of two). */
 export interface Layout {
@@ -70,7 +70,7 @@ let nextId = 1;
 
 /** @internal Per interpreter and domain: the C functions and the live blocks. */
 export interface DomainState {
-  py: Python;
+  py: PythonHost;
   domain: Domain;
   malloc: (n: number) => bigint;
   calloc: (n: number, s: number) => bigint;
@@ -79,9 +79,9 @@ export interface DomainState {
   live: Map<bigint, Block>;
 }
 
-const states = new WeakMap<Python, Map<Domain, DomainState>>();
+const states = new WeakMap<PythonHost, Map<Domain, DomainState>>();
 
-function stateFor(py: Python, domain: Domain): DomainState {
+function stateFor(py: PythonHost, domain: Domain): DomainState {
   let byDomain = states.get(py);
   if (!byDomain) {
     states.set(py, (byDomain = new Map()));
@@ -202,10 +202,10 @@ function copy(s: DomainState, from: bigint, to: bigint, n: number): void {
 export class GlobalAllocator {
   /** The domain every block comes from. */
   readonly domain: Domain;
-  readonly #py: Python;
+  readonly #py: PythonHost;
   readonly #state: DomainState;
 
-  constructor(py: Python, domain: Domain = "mem") {
+  constructor(py: PythonHost, domain: Domain = "mem") {
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;
@@ -448,13 +448,13 @@ export class PyMemBuffer {
   }
 }
 
-const defaults = new WeakMap<Python, Map<Domain, GlobalAllocator>>();
+const defaults = new WeakMap<PythonHost, Map<Domain, GlobalAllocator>>();
 
 /**
  * `n` bytes of a domain's memory as a {@link PyMemBuffer} (what `py.mem.buffer(n)` returns). Natural alignment of
  * the domain (16 bytes for n ≥ 16).
  */
-export function buffer(py: Python, domain: Domain, n: number): PyMemBuffer {
+export function buffer(py: PythonHost, domain: Domain, n: number): PyMemBuffer {
   const d = checkDomain(domain);
   checkSize(n, "n");
   let byDomain = defaults.get(py);

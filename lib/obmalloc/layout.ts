@@ -4,7 +4,7 @@
  * CPython's own `_debugmallocstats` text on every run (tests/heap_test.ts), so a build that differs is caught.
  * @module
  */
-import { PymemError } from "./errors.ts";
+import { PymemError } from "../errors.ts";
 
 /** Where a version keeps its obmalloc state. */
 export type StateKind =

@@ -1,5 +1,5 @@
 /**
- * Generated machine code: the few dozen bytes pymem needs where a JavaScript callback would be too slow or unsafe.
+ * Generated machine code (the bytes): the few dozen bytes pymem needs where a JavaScript callback would be too slow or unsafe.
  *
  * CPython calls an allocator as `malloc(ctx, size)` from any thread (raw-domain calls need no GIL), millions of
  * times a second. A JS callback per call would cost microseconds and cannot run off the JS thread, so pymem writes
@@ -15,20 +15,16 @@
  * through a bridge 3.66 ns (+0.27 ns); CPython's raw domain 3.66 ns, through a counting hook 4.35 ns (+0.7 ns,
  * averaged over malloc and free).
  *
- * Pages are mapped read-write, filled, then switched to read-execute (never writable and executable at once). Code
- * that CPython may still call is never unmapped: a thread can be inside a hook or bridge at any moment (raw-domain
- * calls run without the GIL), and CPython keeps calling an installed allocator until the process exits.
+ * This file only writes the bytes: lib/machine/exec-pages.ts maps them executable, lib/machine/threads.ts runs code
+ * on a pthread, and lib/allocators/generated-functions.ts turns them into allocator functions and hook slots.
  *
  * x86-64 (System V) is generated, run and tested. aarch64 (AAPCS64) encodings are written and checked against
  * binutils' disassembler only: no aarch64 machine was available to run them, so treat that path as untested.
  * Other architectures get PymemError("UNSUPPORTED").
  * @module
  */
-import { availableParallelism } from "node:os";
 import process from "node:process";
-import { PymemError } from "./errors.ts";
-import type { NativeFn } from "../ffi/types.ts";
-import type { Native } from "./native.ts";
+import { PymemError } from "../errors.ts";
 
 /** The instruction sets pymem can generate code for. */
 export type Arch = "x64" | "arm64";
@@ -63,14 +59,6 @@ export const HISTOGRAM_BUCKETS = 33;
 export function bucketFloor(k: number): number {
   return k === 0 ? 0 : 2 ** k;
 }
-
-const PAGE = 4096;
-const PROT_READ = 1;
-const PROT_WRITE = 2;
-const PROT_EXEC = 4;
-const MAP_PRIVATE = 0x02;
-const MAP_ANONYMOUS = 0x20; // Linux value; other systems are refused in hostArch()
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /** The architecture of this process, or PymemError("UNSUPPORTED"). */
 export function hostArch(): Arch {
@@ -116,7 +104,7 @@ const X64_FILL = 0xcc;
 // ---- bridges: allocator(ctx, …) → plain function(…) ------------------------------------------------------------
 
 /** Bytes per bridge function (each starts 64-byte aligned). */
-const BRIDGE_STRIDE = 64;
+export const BRIDGE_STRIDE = 64;
 
 /**
  * Code for four ctx-dropping bridges, in the order malloc, calloc, realloc, free, each at `i * BRIDGE_STRIDE`.
@@ -237,7 +225,7 @@ export const SLOT = {
 } as const;
 
 /** Bytes per hook function: 64 on x86-64, 128 on aarch64 (its atomic loops are longer). */
-function hookStride(arch: Arch): number {
+export function hookStride(arch: Arch): number {
   return arch === "x64" ? 64 : 128;
 }
 /** Hook slots made per mapping. */
@@ -444,213 +432,4 @@ export function callLoopCode(arch: Arch, kind: "ctx" | "plain"): Uint8Array {
     0x5b, //                     pop rbx
     0xc3, //                     ret
   ]);
-}
-
-// ---- mapping code into the process ----------------------------------------------------------------------------
-
-/** Labels of generated functions by address, so getAllocator() can name them (they have no ELF symbol). */
-const labels = new Map<bigint, string>();
-
-/** The label of a function pymem generated (e.g. "pymem:bridge→mi_malloc"), or null. */
-export function generatedName(address: bigint): string | null {
-  return labels.get(address) ?? null;
-}
-
-function roundPage(n: number): number {
-  return Math.ceil(n / PAGE) * PAGE;
-}
-
-/** What mapping code needs: libc's mmap/mprotect/munmap and a view of native memory (a Native, or attach's reader). */
-export interface CodeHost {
-  readonly libc: { mmap: NativeFn; mprotect: NativeFn; munmap: NativeFn };
-  bytes(address: bigint, length: number): Uint8Array;
-}
-
-/** Map `size` bytes of fresh zeroed read-write memory (never unmapped by pymem). */
-function mapData(native: CodeHost, size: number): bigint {
-  const p: bigint = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
-  if (p === MAP_FAILED || p === 0n) {
-    throw new PymemError("ALLOCATION_FAILED", `mmap of ${size} bytes for generated code data failed`);
-  }
-  return p;
-}
-
-/**
- * Write `code` into a fresh mapping and make it read-execute. The mapping is never unmapped: CPython (or another
- * thread) may call into it at any time until the process exits. On aarch64 the kernel makes the instruction cache
- * coherent when the page becomes executable (arm64 set_pte_at → __sync_icache_dcache); untested here.
- */
-export function mapCode(native: CodeHost, code: Uint8Array): bigint {
-  hostArch();
-  const size = roundPage(code.length);
-  const p = mapData(native, size);
-  native.bytes(p, code.length).set(code);
-  if (native.libc.mprotect(p, size, PROT_READ | PROT_EXEC) !== 0) {
-    native.libc.munmap(p, size);
-    throw new PymemError("PERMISSION", "mprotect(PROT_READ|PROT_EXEC) refused: this process may not create executable memory");
-  }
-  return p;
-}
-
-// ---- running generated code on a second thread ----------------------------------------------------------------------
-
-/** libc's pthread functions as the symbol tables bind them (optional there: libpthread before glibc 2.34). */
-export interface ThreadApi {
-  readonly pthread_create?: NativeFn | null;
-  readonly pthread_join?: NativeFn | null;
-}
-
-/** A native thread started by {@link startNativeThread}. */
-export interface NativeThread {
-  /**
-   * Wait for it. Throws PymemError("INVALID_STATE") when pthread_join fails (only misuse can make it): the thread
-   * may still be running then, so the caller must never reuse or free the memory it writes.
-   */
-  join(): void;
-}
-
-/** Whether a second thread can help: libc has the pthread functions and this process may use two CPUs. */
-export function canRunSecondThread(libc: ThreadApi): boolean {
-  return !!libc.pthread_create && !!libc.pthread_join && availableParallelism() >= 2;
-}
-
-/**
- * Run generated code `start(arg)` on a new pthread, or return null if the thread could not be created. The code must
- * touch only native memory: the JavaScript runtime may move or free its own while the thread runs.
- */
-export function startNativeThread(libc: ThreadApi, start: bigint, arg: bigint): NativeThread | null {
-  const tid = new BigUint64Array(1);
-  if (libc.pthread_create!(tid, 0n, start, arg) !== 0) return null;
-  const thread = tid[0];
-  let joined = false;
-  return {
-    join() {
-      if (joined) return;
-      const rc = libc.pthread_join!(thread, 0n);
-      if (rc !== 0) throw new PymemError("INVALID_STATE", `pthread_join of a pymem worker thread failed (error ${rc})`);
-      joined = true;
-    },
-  };
-}
-
-/**
- * Permanent ctx-dropping bridges to `target` (see {@link bridgeCode}). `names` labels them for getAllocator().
- * Bridges are cheap (128 bytes) and never freed.
- */
-export function makeBridges(native: Native, target: FunctionSet, names?: Partial<Record<keyof FunctionSet, string>>): FunctionSet {
-  const arch = hostArch();
-  const base = mapCode(native, bridgeCode(arch, target));
-  const out: FunctionSet = {
-    malloc: base,
-    calloc: base + BigInt(BRIDGE_STRIDE),
-    realloc: base + BigInt(2 * BRIDGE_STRIDE),
-    free: base + BigInt(3 * BRIDGE_STRIDE),
-  };
-  for (const k of ["malloc", "calloc", "realloc", "free"] as const) {
-    labels.set(out[k], `pymem:bridge→${names?.[k] ?? `0x${target[k].toString(16)}`}`);
-  }
-  return out;
-}
-
-/** A native call loop (see {@link callLoopCode}): `(alloc, free, ctx, n, size) → void`. Never freed. */
-export function makeCallLoop(native: Native, kind: "ctx" | "plain"): (alloc: bigint, free: bigint, ctx: bigint, n: number, size: number) => void {
-  const address = mapCode(native, callLoopCode(hostArch(), kind));
-  return native.fn(address, { args: ["ptr", "ptr", "ptr", "usize", "usize"], ret: "void" });
-}
-
-/** One counting hook set and its data slot. */
-export interface HookSlot {
-  /** Address of the data slot (see {@link SLOT}). */
-  readonly data: bigint;
-  /** The hook functions, to install with the previous allocator's ctx. */
-  readonly code: FunctionSet;
-  /** The functions the hooks forward to. */
-  readonly old: FunctionSet;
-}
-
-function sameSet(a: FunctionSet, b: FunctionSet): boolean {
-  return a.malloc === b.malloc && a.calloc === b.calloc && a.realloc === b.realloc && a.free === b.free;
-}
-
-/**
- * Hook slots of one process. A slot is handed out with its counters zeroed and its forwarding targets set. After
- * use it is retired, not unmapped, and reused only for the *same* forwarding targets: a thread that was still inside
- * the old hook when it was uninstalled keeps forwarding to the right allocator, and at worst adds a stray count.
- */
-export class HookPool {
-  readonly #native: Native;
-  readonly #arch: Arch;
-  readonly #fresh: HookSlot[] = [];
-  readonly #retired: HookSlot[] = [];
-
-  constructor(native: Native) {
-    this.#native = native;
-    this.#arch = hostArch();
-  }
-
-  /** A slot forwarding to `old`, counters zeroed. */
-  acquire(old: FunctionSet): HookSlot {
-    const i = this.#retired.findIndex((s) => sameSet(s.old, old));
-    let slot: HookSlot;
-    if (i >= 0) {
-      slot = this.#retired.splice(i, 1)[0] as HookSlot;
-    } else {
-      if (this.#fresh.length === 0) this.#grow();
-      const blank = this.#fresh.pop() as HookSlot;
-      slot = { data: blank.data, code: blank.code, old: { ...old } };
-      const v = this.#native.dataView(slot.data, 32);
-      v.setBigUint64(SLOT.oldMalloc, old.malloc, true);
-      v.setBigUint64(SLOT.oldCalloc, old.calloc, true);
-      v.setBigUint64(SLOT.oldRealloc, old.realloc, true);
-      v.setBigUint64(SLOT.oldFree, old.free, true);
-    }
-    this.#native.bytes(slot.data + BigInt(SLOT.nMalloc), SLOT.size - SLOT.nMalloc).fill(0);
-    return slot;
-  }
-
-  /** Give a slot back once its hooks are no longer installed. */
-  release(slot: HookSlot): void {
-    this.#retired.push(slot);
-  }
-
-  /** The slot's counters now. Counts by other threads land atomically; this read is a snapshot. */
-  read(slot: HookSlot): HookCounts {
-    const v = this.#native.dataView(slot.data, SLOT.size);
-    const n = (off: number) => Number(v.getBigUint64(off, true));
-    const histogram: number[] = [];
-    for (let k = 0; k < HISTOGRAM_BUCKETS; k++) histogram.push(n(SLOT.histogram + 8 * k));
-    return {
-      malloc: n(SLOT.nMalloc),
-      calloc: n(SLOT.nCalloc),
-      realloc: n(SLOT.nRealloc),
-      free: n(SLOT.nFree),
-      bytes: n(SLOT.bytes),
-      histogram,
-    };
-  }
-
-  #grow(): void {
-    const stride = BigInt(hookStride(this.#arch));
-    const data = mapData(this.#native, SLOTS_PER_MAPPING * SLOT.size);
-    const code = new Uint8Array(SLOTS_PER_MAPPING * 4 * Number(stride));
-    for (let i = 0; i < SLOTS_PER_MAPPING; i++) {
-      code.set(hookCode(this.#arch, data + BigInt(i * SLOT.size)), i * 4 * Number(stride));
-    }
-    const base = mapCode(this.#native, code);
-    for (let i = SLOTS_PER_MAPPING - 1; i >= 0; i--) {
-      const c = base + BigInt(i) * 4n * stride;
-      const set = { malloc: c, calloc: c + stride, realloc: c + 2n * stride, free: c + 3n * stride };
-      for (const k of ["malloc", "calloc", "realloc", "free"] as const) labels.set(set[k], `pymem:hook.${k}`);
-      this.#fresh.push({ data: data + BigInt(i * SLOT.size), code: set, old: set });
-    }
-  }
-}
-
-const pools = new WeakMap<Native, HookPool>();
-
-/** The hook pool of a loaded library (one per process in practice). */
-export function hookPool(native: Native): HookPool {
-  let p = pools.get(native);
-  if (!p) pools.set(native, (p = new HookPool(native)));
-  return p;
 }

@@ -6,7 +6,7 @@
  * through process_vm_readv, another one.
  * @module
  */
-import type { PoolPass } from "./gather.ts";
+import type { PoolPass, PoolPassResult } from "./pool-pass.ts";
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
 
 /** Access to the memory being mapped. */
@@ -19,7 +19,7 @@ export interface MemoryReader {
    */
   poolHeaders(first: number, count: number, poolSize: number): { words: Uint32Array; stride: number };
   /**
-   * Optional fast path: the whole pool pass natively (lib/gather.ts). `firsts[a]` is arena a's first pool and
+   * Optional fast path: the whole pool pass natively (lib/obmalloc/pool-pass.ts). `firsts[a]` is arena a's first pool and
    * `carved[a]` its number of carved pools.
    */
   poolPass?: PoolPass;
@@ -134,7 +134,7 @@ export interface WalkResult {
 /**
  * Walk arenas[0..maxarenas) and every carved pool of each used arena, as CPython's `pymalloc_print_stats` does.
  * Empty pools (ref.count 0) are counted but not listed. The pool pass runs natively where the reader offers it
- * (lib/gather.ts), else in JavaScript over views; both produce the same `PoolPass` shape, and the per-pool arrays
+ * (lib/obmalloc/pool-pass.ts), else in JavaScript over views; both produce the same `PoolPass` shape, and the per-pool arrays
  * are built from its packed records only when first used.
  */
 export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, layout: ObmallocLayout): WalkResult {
@@ -209,28 +209,6 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
     classBlocks,
     classAvail,
   };
-}
-
-/** What one pass over the pool headers yields (the shape of lib/gather.ts's native pass). */
-export interface PoolPassResult {
-  /**
-   * One u32 per used pool, arena by arena in pool order: `k << 24 | szidx << 16 | ref.count`, where k is the pool's
-   * position among its arena's carved pools.
-   */
-  records: Uint32Array;
-  /** Records per arena (its used pools). */
-  arenaUsed: Uint32Array;
-  /** Per size class: used pools, and blocks in use. */
-  classPools: Float64Array;
-  classBlocks: Float64Array;
-  /**
-   * Used pools whose header made no sense: a size class out of range, or more blocks than a pool can hold (the
-   * JavaScript pass checks each count against its class's capacity; the native pass, which reads only this
-   * process's heap under its GIL, against 1024).
-   */
-  inconsistent: number;
-  /** Threads that read the pool headers: 1, or 2 when a second thread walked half the arenas. */
-  threads: number;
 }
 
 /** The pool pass in JavaScript, over the reader's views (any architecture, and remote processes). */

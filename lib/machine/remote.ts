@@ -8,11 +8,13 @@
  * @module
  */
 import * as fs from "node:fs";
-import { loadBackend } from "../ffi/backend.ts";
-import { libc as libcSymbols } from "../ffi/symbols.ts";
-import type { Backend, NativeFn } from "../ffi/types.ts";
-import { canRunSecondThread, hostArch, mapCode, startNativeThread } from "./codegen.ts";
-import { PymemError } from "./errors.ts";
+import { loadBackend } from "../../ffi/backend.ts";
+import { libc as libcSymbols } from "../../ffi/symbols.ts";
+import type { Backend, NativeFn } from "../../ffi/types.ts";
+import { canRunSecondThread, startNativeThread } from "./threads.ts";
+import { hostArch } from "./codegen.ts";
+import { mapCode } from "./exec-pages.ts";
+import { PymemError } from "../errors.ts";
 
 /** Linux errno values the reader tells apart. */
 export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOMEM: 12, EACCES: 13, EFAULT: 14, EINVAL: 22, ENOSYS: 38 } as const;

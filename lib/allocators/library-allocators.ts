@@ -3,7 +3,7 @@
  * memory domains at a shared library's malloc/calloc/realloc/free (jemalloc, tcmalloc, mimalloc, or any library
  * with functions of those shapes; the names can be chosen), before Python allocates anything.
  *
- * CPython calls `malloc(ctx, size)`; the library's malloc takes `(size)`. Generated bridges (lib/codegen.ts) drop the
+ * CPython calls `malloc(ctx, size)`; the library's malloc takes `(size)`. Generated bridges (lib/machine/codegen.ts) drop the
  * ctx, so each call costs one extra jump. The bridges and the library stay for the life of the process: CPython
  * keeps calling them until exit, including during finalization.
  *
@@ -14,11 +14,24 @@
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { basename } from "node:path";
-import { PymemError } from "./errors.ts";
-import { type FunctionSet, hostArch, makeBridges } from "./codegen.ts";
-import { cstr, type Native } from "./native.ts";
-import type { FnDef, NativeFn } from "../ffi/types.ts";
-import type { LibraryAllocator } from "./python.ts";
+import { PymemError } from "../errors.ts";
+import { type FunctionSet, hostArch } from "../machine/codegen.ts";
+import { makeBridges } from "./generated-functions.ts";
+import { cstr, type Native } from "../core/native.ts";
+import type { FnDef, NativeFn } from "../../ffi/types.ts";
+
+/**
+ * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
+ * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
+ * mi_malloc etc.
+ */
+export interface LibraryAllocator {
+  library: string;
+  malloc?: string;
+  calloc?: string;
+  realloc?: string;
+  free?: string;
+}
 
 const RTLD_NOW = 0x2;
 const RTLD_LOCAL = 0;

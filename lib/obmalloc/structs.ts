@@ -7,8 +7,8 @@
  * @module
  */
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
-import { checkAddress } from "./checks.ts";
-import type { Python } from "./python.ts";
+import { checkAddress } from "../checks.ts";
+import type { ObmallocHost } from "../obmalloc/host.ts";
 
 const hex = (a: bigint) => "0x" + a.toString(16);
 const inspect = Symbol.for("nodejs.util.inspect.custom");
@@ -104,7 +104,7 @@ export class PoolHeader {
    * The pool holding `address` if it is obmalloc memory of any interpreter (a live arena, a carved pool), else
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
-  static of(py: Python, address: bigint): PoolHeader | null {
+  static of(py: ObmallocHost, address: bigint): PoolHeader | null {
     checkAddress(address, "address");
     return py.withGIL(() => {
       for (const state of py.obmallocStates()) {
@@ -130,7 +130,7 @@ export class PoolHeader {
  * Range-check `address` against the arenas of one state, then read its pool. GIL held. Everything is copied with
  * reads that cannot fault: another interpreter's threads may be changing its arena table under its own GIL.
  */
-function findPool(py: Python, arenasVar: bigint, maxarenasVar: bigint, address: bigint): PoolHeader | null {
+function findPool(py: ObmallocHost, arenasVar: bigint, maxarenasVar: bigint, address: bigint): PoolHeader | null {
   const native = py.native;
   const layout = py.layout;
   const head = native.safeRead(arenasVar, 8);
