@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 // From python.ts, not mod.ts: mod.ts re-exports the runner, which imports this file.
 import { type AllocatorName, type LibraryAllocator, openPython, type Python } from "../python.ts";
-import { isMain } from "./main.ts";
+import { isMain } from "../core/runtime.ts";
 import { workload } from "./workloads.ts";
 
 /** What the parent asks one child to do. */

@@ -19,7 +19,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ChildPlan, ChildResult } from "./child.ts";
 import { parseChildOutput } from "./child.ts";
-import { isMain } from "./main.ts";
+import { isMain } from "../core/runtime.ts";
 import { compareRankings, compareToPymalloc, renderHtml, renderSvg, renderText, summarize } from "./report.ts";
 import type { AllocatorVariant, BenchDocument, CellResult } from "./types.ts";
 import { WORKLOADS } from "./workloads.ts";

@@ -4,6 +4,7 @@
  * the renderers are testable without a Python.
  * @module
  */
+import { runtimeName } from "../core/runtime.ts";
 import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 
 /** The package version written into every document (tests/report_test.ts checks it against package.json). */
@@ -110,13 +111,6 @@ export interface HeapJSONOptions {
   pools?: boolean;
 }
 
-/** The JavaScript runtime this code runs under, e.g. "bun 1.4.5", "deno 2.9.6", "node 20.20.2". */
-export function runtimeName(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } }; process?: { versions?: { node?: string } } };
-  if (g.Bun) return `bun ${g.Bun.version}`;
-  if (g.Deno) return `deno ${g.Deno.version.deno}`;
-  return `node ${g.process?.versions?.node ?? "?"}`;
-}
 
 /** Blocks per pool of a block size (NUMBLOCKS), for `layout`. */
 export function capacityOf(blockSize: number, layout: HeapJSON["layout"]): number {
