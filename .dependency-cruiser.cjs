@@ -49,7 +49,7 @@ module.exports = {
     layer("attach-is-a-feature", "attach", "allocators", "interpreters", ...after("attach")),
     layer("python-composes-features", "python", "attach", ...after("python")),
     layer("report-renders-only", "report", "python", "compare", "exporter", "cli", "mod"),
-    layer("compare-is-an-app", "compare", "report", "exporter", "cli", "mod"),
+    layer("compare-is-an-app", "compare", "exporter", "cli", "mod"),
     layer("exporter-is-an-app", "exporter", "compare", "cli", "mod"),
     { name: "lib-not-tests-or-bench", severity: "error", from: { path: "^(lib|ffi)/" }, to: { path: "^(tests|bench|examples)/", pathNot: "^tests/pythons[.]ts$" } },
   ],

@@ -38,6 +38,7 @@ import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/
 import type { HeapSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
+import { showInRepl } from "./core/inspect.ts";
 import {
   type InterpreterConfig,
   type InterpreterInfo,
@@ -558,7 +559,7 @@ export class Python implements PythonHost, ObmallocHost {
       // Something that must end first refused after all (a thread started since the check): finalizing now would
       // abort the process. Stay open; the hooks, which are idempotent, run again on the next close().
       this.#closeHooks.push(...hooks.reverse());
-      throw new AggregateError(errors, "close() refused: a sub-interpreter could not end; Python is still open");
+      throw closeError("close() refused: a sub-interpreter could not end; Python is still open", errors);
     }
     processLibrary?.handles.delete(this);
     this.#closed = true;
@@ -567,7 +568,7 @@ export class Python implements PythonHost, ObmallocHost {
       this.native.api.Py_FinalizeEx();
       if (processLibrary) processLibrary.finalized = true;
     }
-    if (errors.length) throw new AggregateError(errors, "Errors while closing Python");
+    if (errors.length) throw closeError("Errors while closing Python", errors);
   }
 
   [Symbol.dispose](): void {
@@ -578,7 +579,7 @@ export class Python implements PythonHost, ObmallocHost {
    * A compact summary for the Node and Bun REPLs (and console.log), e.g. `Python(CPython 3.11.7, pymalloc, koffi
    * backend, /usr/lib/libpython3.11.so.1.0)`. Never throws, also after close().
    */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
+  toString(): string {
     const v = this.version;
     let allocator = "closed";
     if (!this.#closed) {
@@ -591,14 +592,20 @@ export class Python implements PythonHost, ObmallocHost {
     return `Python(CPython ${v.major}.${v.minor}.${v.micro}, ${allocator}, ${this.backend} backend, ${this.library})`;
   }
 
-  /** The same summary for the Deno REPL. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return (this as unknown as Record<symbol, () => string>)[Symbol.for("nodejs.util.inspect.custom")]();
-  }
 }
+showInRepl(Python);
 
 function sourceBytes(code: string): Uint8Array {
   if (typeof code !== "string") throw new TypeError(`Python source must be a string, got ${typeof code}`);
   if (code.includes("\0")) throw new RangeError("Python source cannot contain a NUL character");
   return cstr(code);
+}
+
+/** One PymemError for what went wrong while closing: the first error's message, every error in `cause`. */
+export function closeError(what: string, errors: unknown[]): PymemError {
+  const first = errors[0] as Error | undefined;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: see cause)` : "";
+  return new PymemError("INVALID_STATE", `${what}: ${first?.message ?? String(first)}${more}`, {
+    cause: new AggregateError(errors, what),
+  });
 }

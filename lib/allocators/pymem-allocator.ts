@@ -15,9 +15,7 @@ import { poolPassFor } from "../obmalloc/pool-pass.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
-
-const inspect = Symbol.for("nodejs.util.inspect.custom");
-const denoInspect = Symbol.for("Deno.customInspect");
+import { showInRepl } from "../core/inspect.ts";
 
 // Prototypes of the hidden functions pymem calls by address.
 const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
@@ -303,13 +301,8 @@ export class PyMemAllocator {
   toString(): string {
     return `PyMemAllocator(interp 0x${this.interp.toString(16)}, CPython ${versionText(this.#py)})`;
   }
-  [inspect](): string {
-    return this.toString();
-  }
-  [denoInspect](): string {
-    return this.toString();
-  }
 }
+showInRepl(PyMemAllocator);
 
 export function versionText(py: ObmallocHost): string {
   const v = py.version;

@@ -19,10 +19,13 @@ import { ElfFile } from "../machine/elf.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
-import { arenaLooksSane, decodeStatics, type MemoryProbe, ownState } from "../obmalloc/state.ts";
+import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
 import { loadBias, type MapEntry, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
+import { u32le, u64le } from "../machine/bytes.ts";
+import { showInRepl } from "../core/inspect.ts";
+import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 
 /** Options of {@link attachPython}. */
 export interface AttachOptions {
@@ -53,13 +56,8 @@ export interface AttachDebugInfo {
 }
 
 /** An interpreter of the target (3.12+; 3.8–3.11 share one static state and list none). */
-export interface RemoteInterpreter {
-  id: number;
-  address: bigint;
-  /** True when it allocates from the main interpreter's state (Py_RTFLAGS_USE_MAIN_OBMALLOC, or it is main). */
-  sharesMainObmalloc: boolean;
-  isMain: boolean;
-}
+/** An interpreter of the target: the same shape as `py.interpreters()` rows (InterpreterRef). */
+export type RemoteInterpreter = InterpreterRef;
 
 /** A heap snapshot read from another process, with what could not be read. */
 export class RemoteHeapSnapshot extends HeapSnapshot {
@@ -94,9 +92,7 @@ export interface PythonProcessInfo {
   error?: string;
 }
 
-const u64 = (b: Uint8Array, o = 0): bigint => new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(o, true);
-const u32 = (b: Uint8Array, o = 0): number => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o, true);
-const num = (b: Uint8Array, o = 0): number => u32(b, o) + u32(b, o + 4) * 0x1_0000_0000;
+const num = (b: Uint8Array, o = 0): number => u32le(b, o) + u32le(b, o + 4) * 0x1_0000_0000;
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
 /** The CPython image of a process: which mapped file, where, and its symbols. */
@@ -186,7 +182,7 @@ function fileVersion(elf: ElfFile, path: string): { major: number; minor: number
   const pv = elf.dynamicSymbol("Py_Version");
   if (pv) {
     try {
-      const hexv = u32(elf.readVaddr(pv.value, 4));
+      const hexv = u32le(elf.readVaddr(pv.value, 4));
       const major = hexv >>> 24, minor = (hexv >>> 16) & 0xff, micro = (hexv >>> 8) & 0xff;
       if (major === 3) return { major, minor, micro, text: `${major}.${minor}.${micro}`, how: `Py_Version = ${hex(hexv)} (file)` };
     } catch { /* fall through */ }
@@ -228,9 +224,8 @@ const RUNTIME_312 = { head: 0x28, main: 0x30, next: 0x0, id: 0x8, size: 383_552 
  */
 export class AttachedPython {
   readonly pid: number;
-  /** "3.12.1" */
-  readonly version: string;
-  readonly minor: number;
+  /** The target's CPython version (the same type as `py.version`). */
+  readonly version: PythonVersion;
   /** The file holding CPython as the target maps it (a libpython, or the statically linked executable). */
   readonly library: string;
   /** The target's executable (/proc/PID/exe). */
@@ -248,8 +243,7 @@ export class AttachedPython {
     this.#img = img;
     this.#mem = mem;
     this.#retries = retries;
-    this.version = v.text;
-    this.minor = v.minor;
+    this.version = parseVersion(v.text);
     this.library = img.path;
     let exe = "";
     try {
@@ -302,12 +296,11 @@ export class AttachedPython {
     const hexv = num(head, 8);
     const minor = (hexv >>> 16) & 0xff;
     if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
-    const micro = (hexv >>> 8) & 0xff;
     if (num(head, 16) !== 0) {
       throw new PymemError("UNSUPPORTED", `process ${this.pid} runs a free-threaded CPython ${v.text}: it has no obmalloc (mimalloc only)`);
     }
-    (this as { version: string }).version = `3.${minor}.${micro}`;
-    this.#info.version = { value: this.version, how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
+    (this as { version: PythonVersion }).version = versionFromHex(hexv);
+    this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
     this.#interpOffsets = { head: num(head, 40), main: num(head, 40) + 8, next: num(head, 64), id: num(head, 56), size: num(head, 48) };
   }
 
@@ -320,13 +313,16 @@ export class AttachedPython {
     return { ...this.#info, readCalls: this.#mem.readCalls, state: [...this.#info.state] };
   }
 
-  /** The object allocator in use: "pymalloc", "pymalloc_debug", "malloc", "malloc_debug", "mimalloc…", or null. */
-  get allocator(): string | null {
+  /**
+   * CPython's name for the object allocator in use ("pymalloc", "pymalloc_debug", "malloc", "malloc_debug",
+   * "mimalloc…"), null if custom: the same question as `py.allocatorName()`.
+   */
+  allocatorName(): string | null {
     return this.#info.allocator.name;
   }
 
   #ptr(address: bigint | number): bigint {
-    return u64(this.#mem.read(Number(address), 8));
+    return u64le(this.#mem.read(Number(address), 8));
   }
 
   /**
@@ -336,7 +332,7 @@ export class AttachedPython {
   #allocator(): { name: string | null; how: string } {
     const { elf, bias } = this.#img;
     let obj: bigint | undefined, raw: bigint | undefined, how = "";
-    const offs = RUNTIME_ALLOCATORS[this.minor];
+    const offs = RUNTIME_ALLOCATORS[this.version.minor];
     if (offs) {
       obj = this.#img.runtime + BigInt(offs.obj);
       raw = this.#img.runtime + BigInt(offs.raw);
@@ -370,19 +366,19 @@ export class AttachedPython {
       if (/MiMalloc/.test(fn)) return "mimalloc";
       return null;
     };
-    const fnName = nameOf(u64(objT, 8));
+    const fnName = nameOf(u64le(objT, 8));
     if (fnName === "_PyMem_DebugMalloc") {
       // ctx = &_PyMem_Debug.obj, a { char api_id; PyMemAllocatorEx alloc; }: the wrapped malloc is at ctx+16.
-      const inner = this.#mem.tryRead(Number(u64(objT, 0)) + 16, 8);
-      const b = inner ? base(nameOf(u64(inner))) : null;
+      const inner = this.#mem.tryRead(Number(u64le(objT, 0)) + 16, 8);
+      const b = inner ? base(nameOf(u64le(inner))) : null;
       return { name: b ? `${b}_debug` : null, how: `${how}: malloc = _PyMem_DebugMalloc` };
     }
     const b = base(fnName);
     if (b) return { name: b, how: `${how}: malloc = ${fnName}` };
-    if (rawT && u64(objT, 8) === u64(rawT, 8) && u64(objT, 0) === u64(rawT, 0)) {
+    if (rawT && u64le(objT, 8) === u64le(rawT, 8) && u64le(objT, 0) === u64le(rawT, 0)) {
       return { name: "malloc", how: `${how}: the object domain uses the raw domain's allocator` };
     }
-    return { name: null, how: `${how}: malloc at ${hex(u64(objT, 8))} has no symbol (stripped)` };
+    return { name: null, how: `${how}: malloc at ${hex(u64le(objT, 8))} has no symbol (stripped)` };
   }
 
   /** Address of the PyMemAllocatorEx an exported `fn` reads first: `mov rdi,[rip+ctx]; jmp [rip+ctx+8]`. */
@@ -410,10 +406,10 @@ export class AttachedPython {
     const seen = new Set<bigint>();
     for (let p = this.#ptr(this.#img.runtime + BigInt(o.head)); p !== 0n && !seen.has(p) && seen.size < 10_000; p = this.#ptr(p + BigInt(o.next))) {
       seen.add(p);
-      const id = Number(u64(this.#mem.read(Number(p) + o.id, 8)));
+      const id = Number(u64le(this.#mem.read(Number(p) + o.id, 8)));
       const isMain = p === main;
-      const flags = isMain ? 0n : u64(this.#mem.read(Number(p) + this.layout.featureFlagsOffset!, 8));
-      out.push({ id, address: p, isMain, sharesMainObmalloc: isMain || (flags & USE_MAIN_OBMALLOC) !== 0n });
+      const flags = isMain ? 0n : u64le(this.#mem.read(Number(p) + this.layout.featureFlagsOffset!, 8));
+      out.push({ id, interp: p, isMain, ownObmalloc: isMain || (flags & USE_MAIN_OBMALLOC) === 0n });
     }
     if (!seen.has(main)) throw new PymemError("ATTACH", `process ${this.pid}: the main interpreter ${hex(main)} is not in the interpreter list (torn read or wrong offsets)`);
     return out.sort((a, b) => Number(b.isMain) - Number(a.isMain) || a.id - b.id);
@@ -423,24 +419,24 @@ export class AttachedPython {
   #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
     if (this.layout.state === "static") return this.#statics();
     const list = this.interpreters();
-    const target = interp === undefined ? list[0] : list.find((i) => i.address === interp || BigInt(i.id) === interp);
+    const target = interp === undefined ? list[0] : list.find((i) => i.interp === interp || BigInt(i.id) === interp);
     if (!target) throw new RangeError(`${hex(interp!)} is not an interpreter of process ${this.pid}`);
-    const owner = target.sharesMainObmalloc ? list[0] : target;
+    const owner = target.ownObmalloc ? target : list[0];
     const probe = this.#probe();
     // The target keeps running: tolerate a few torn list heads at the known offset, and retry a torn read.
-    let found = ownState(probe, owner.address, this.layout, 4);
-    for (let attempt = 0; !found && attempt < 3; attempt++) found = ownState(probe, owner.address, this.layout, 4);
+    let found = ownState(probe, owner.interp, this.layout, 4);
+    for (let attempt = 0; !found && attempt < 3; attempt++) found = ownState(probe, owner.interp, this.layout, 4);
     if (!found) {
       throw new PymemError(
         "UNSUPPORTED",
-        `process ${this.pid}: cannot find the obmalloc state of interpreter ${hex(owner.address)} (CPython ${this.version}): ` +
+        `process ${this.pid}: cannot find the obmalloc state of interpreter ${hex(owner.interp)} (CPython ${versionString(this.version)}): ` +
           "neither the known offset nor a signature scan matched (torn read, or obmalloc not in use)",
       );
     }
     const s = Number(found.state);
     const how = found.how + (owner !== target ? " (main interpreter's state, shared)" : "");
-    this.#record(target.address, found.state, how);
-    return { arenas: s + STATE.arenas, maxarenas: s + STATE.maxarenas, raw: s + STATE.rawAllocatedBlocks, counters: s + STATE.narenasCurrentlyAllocated, state: found.state, interp: target.address, how };
+    this.#record(target.interp, found.state, how);
+    return { arenas: s + STATE.arenas, maxarenas: s + STATE.maxarenas, raw: s + STATE.rawAllocatedBlocks, counters: s + STATE.narenasCurrentlyAllocated, state: found.state, interp: target.interp, how };
   }
 
   #record(interp: bigint, address: bigint | null, how: string): void {
@@ -472,7 +468,7 @@ export class AttachedPython {
     const fnName = this.layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
     throw new PymemError(
       "UNSUPPORTED",
-      `process ${this.pid}: cannot find obmalloc's arenas in CPython ${this.version} (${this.library}): no .symtab, and ` +
+      `process ${this.pid}: cannot find obmalloc's arenas in CPython ${versionString(this.version)} (${this.library}): no .symtab, and ` +
         `decoding ${fnName} found no valid candidate` + (this.#info.allocator.name && this.#info.allocator.name !== "pymalloc" ? ` (allocator: ${this.#info.allocator.name})` : ""),
     );
   }
@@ -502,11 +498,11 @@ export class AttachedPython {
       const vars = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
       if (!vars.ok[0] || !vars.ok[1]) throw new PymemError("ATTACH", `process ${this.pid}: obmalloc's arenas/maxarenas are unreadable`);
       arenas = num(vars.bytes, 0);
-      maxarenas = u32(vars.bytes, 8);
+      maxarenas = u32le(vars.bytes, 8);
       if (maxarenas > 1 << 24 || (maxarenas > 0 && arenas === 0)) throw new PymemError("ATTACH", `process ${this.pid}: implausible arenas=${hex(arenas)} maxarenas=${maxarenas}`);
       const t = maxarenas ? mem.tryRead(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
       const again = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
-      if (t && again.ok[0] && again.ok[1] && num(again.bytes, 0) === arenas && u32(again.bytes, 8) === maxarenas) {
+      if (t && again.ok[0] && again.ok[1] && num(again.bytes, 0) === arenas && u32le(again.bytes, 8) === maxarenas) {
         table = t;
         break;
       }
@@ -526,7 +522,7 @@ export class AttachedPython {
       if (name !== "pymalloc" && name !== "pymalloc_debug") {
         throw new PymemError(
           "UNSUPPORTED",
-          `process ${this.pid} (CPython ${this.version}) does not use obmalloc: its object allocator is ` +
+          `process ${this.pid} (CPython ${versionString(this.version)}) does not use obmalloc: its object allocator is ` +
             `${name ?? "not pymalloc"} (${this.#info.allocator.how}) and it has no arenas; PYTHONMALLOC=${name?.startsWith("mimalloc") ? "mimalloc" : "malloc"} ` +
             "(or a custom allocator) leaves no obmalloc heap to map",
         );
@@ -619,7 +615,7 @@ export class AttachedPython {
       counters.narenasHighwater = num(extraVars.bytes, o + 16);
     }
     const info: SnapshotInfo = {
-      version: this.version,
+      version: versionString(this.version),
       allocator: this.#info.allocator.name,
       interp: loc.interp,
       source: `${loc.how}; read from process ${this.pid} via ${mem.mode}`,
@@ -632,7 +628,7 @@ export class AttachedPython {
   /** One snapshot per distinct obmalloc state: main's, then each interpreter with its own (3.12+). */
   heaps(): { interp: RemoteInterpreter | null; snapshot: RemoteHeapSnapshot }[] {
     if (this.layout.state === "static") return [{ interp: null, snapshot: this.heap() }];
-    return this.interpreters().filter((i) => i.isMain || !i.sharesMainObmalloc).map((i) => ({ interp: i, snapshot: this.heap(i.address) }));
+    return this.interpreters().filter((i) => i.ownObmalloc).map((i) => ({ interp: i, snapshot: this.heap(i.interp) }));
   }
 
   /** A used pool header must agree with its arena and its own geometry. */
@@ -663,15 +659,10 @@ export class AttachedPython {
   }
 
   toString(): string {
-    return `AttachedPython(pid ${this.pid}, CPython ${this.version}, ${this.library})`;
-  }
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
+    return `AttachedPython(pid ${this.pid}, CPython ${versionString(this.version)}, ${this.library})`;
   }
 }
+showInRepl(AttachedPython);
 
 function hasArena(table: Uint8Array, maxarenas: number): boolean {
   for (let i = 0; i < maxarenas; i++) if (num(table, i * ARENA.size) !== 0) return true;
@@ -689,7 +680,7 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  * console.log(py.version, snap.totals.arenas, snap.fragmentation.pinnedArenas, snap.warnings);
  * ```
  * @throws PymemError "ATTACH" (no such process, not CPython, exited mid-read), "PERMISSION" (what to change is in
- * the message), "UNSUPPORTED_VERSION", "UNSUPPORTED" (free-threaded build).
+ * the message), "UNSUPPORTED", "UNSUPPORTED" (free-threaded build).
  */
 export async function attachPython(pid: number, options: AttachOptions = {}): Promise<AttachedPython> {
   if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`attachPython: pid must be a positive integer, got ${pid}`);
@@ -732,7 +723,7 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
         const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
         rss = m ? Number(m[1]) * 1024 : 0;
       } catch { /* exited */ }
-      const row: PythonProcessInfo = { pid, version: py.version, rss, arenas: null, pinned: null, image: py.library };
+      const row: PythonProcessInfo = { pid, version: versionString(py.version), rss, arenas: null, pinned: null, image: py.library };
       try {
         const s = py.heap();
         row.arenas = s.totals.arenas;

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 // From python.ts, not mod.ts: mod.ts re-exports the runner, which imports this file.
 import { type AllocatorName, type LibraryAllocator, openPython, type Python } from "../python.ts";
-import { isMain } from "../core/runtime.ts";
+import { isMain, runtimeName } from "../core/runtime.ts";
 import { workload } from "./workloads.ts";
 
 /** What the parent asks one child to do. */
@@ -129,12 +129,6 @@ function usage(): Usage {
   return { minflt: Number(f[7]), majflt: Number(f[9]), user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
 }
 
-function runtimeName(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  if (g.Bun) return `bun ${g.Bun.version}`;
-  if (g.Deno) return `deno ${g.Deno.version.deno}`;
-  return `node ${process.versions.node}`;
-}
 
 /** Fragmentation figures of the heap, or null when they cannot be read (pymem has no layout for the build). */
 function heapFigures(py: Python): HeapFigures | null {

@@ -9,6 +9,8 @@
  */
 import type { RunSample } from "./child.ts";
 import type { BenchDocument, CellResult, CellSummary, Comparison, Spread } from "./types.ts";
+import { escapeXml } from "../report/svg.ts";
+import { alignColumns } from "../report/text.ts";
 
 const MiB = 1024 * 1024;
 
@@ -88,12 +90,6 @@ const fmtMiB = (bytes: number) => {
 const fmtCount = (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : `${Math.round(v)}`);
 const fmtRatio = (c: Comparison | undefined) =>
   c ? `${c.value.toFixed(2)} (${c.low.toFixed(2)}–${c.high.toFixed(2)})${c.withinNoise ? " ~" : ""}` : "1.00";
-
-/** Left-pad or right-pad cells into aligned columns. */
-function columns(rows: string[][], rightAligned: boolean[]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (rightAligned[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
-}
 
 /** The rows of the main table for one CPython: one per workload × allocator (skipped and failed cells included). */
 export function tableRows(doc: BenchDocument, python: string): string[][] {
@@ -177,9 +173,9 @@ export function renderText(doc: BenchDocument): string {
     `${doc.cells.length} cells in ${doc.seconds.toFixed(0)} s; load average ${doc.machine.loadStart.toFixed(2)} → ${doc.machine.loadEnd.toFixed(2)}`);
   for (const p of doc.pythons) {
     out.push("", `CPython ${p.version}  (${p.library})`);
-    out.push(...columns(tableRows(doc, p.version), [false, false, true, true, true, true, true, true, true, true]));
+    out.push(...alignColumns(tableRows(doc, p.version), [false, false, true, true, true, true, true, true, true, true]));
     out.push("", `Per allocator, CPython ${p.version} (time: geometric mean of the ratios; memory: sum of the medians over the workloads)`);
-    out.push(...columns(summaryRows(doc, p.version), [false, true, true, true, true, true, true, true, false]));
+    out.push(...alignColumns(summaryRows(doc, p.version), [false, true, true, true, true, true, true, true, false]));
     const heaps = doc.cells.filter((c) => c.python === p.version && c.heap);
     if (heaps.length) {
       out.push("", "obmalloc after the last run (survivors alive), pymalloc cells:");
@@ -189,7 +185,7 @@ export function renderText(doc: BenchDocument): string {
         rows.push([c.workload, c.allocator, String(h.arenas), (h.arenaBytes / MiB).toFixed(1), (h.bytesInUse / MiB).toFixed(1),
           `${(h.utilization * 100).toFixed(0)}%`, String(h.pinnedArenas), String(h.reclaimableArenas)]);
       }
-      out.push(...columns(rows, [false, false, true, true, true, true, true, true]));
+      out.push(...alignColumns(rows, [false, false, true, true, true, true, true, true]));
     }
   }
   out.push("", "Legend: ×pymalloc = median / pymalloc's median (range: min/max … max/min); \"~\" = the runs' ranges overlap " +
@@ -207,7 +203,7 @@ export function renderText(doc: BenchDocument): string {
 // ---- charts --------------------------------------------------------------------------------------------------------
 
 const PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd", "#2f4b7c", "#a05195"];
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = escapeXml;
 
 interface Panel {
   title: string;

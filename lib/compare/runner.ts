@@ -19,7 +19,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ChildPlan, ChildResult } from "./child.ts";
 import { parseChildOutput } from "./child.ts";
-import { isMain } from "../core/runtime.ts";
+import { isMain, runtimeKind } from "../core/runtime.ts";
+import { PYMEM_VERSION } from "../core/version.ts";
 import { compareRankings, compareToPymalloc, renderHtml, renderSvg, renderText, summarize } from "./report.ts";
 import type { AllocatorVariant, BenchDocument, CellResult } from "./types.ts";
 import { WORKLOADS } from "./workloads.ts";
@@ -308,17 +309,13 @@ function commandOk(cmd: string): boolean {
   return r.status === 0;
 }
 
-function currentRuntime(): "bun" | "deno" | "node" {
-  const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  return g.Bun ? "bun" : g.Deno ? "deno" : "node";
-}
 
 /** The command line that starts a child (without the plan), and a description of the runtime. */
 function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]; version: string } | string {
   const local = (name: string) => {
     const p = join(root(), "node_modules", ".bin", name);
     if (existsSync(p)) return p;
-    if (currentRuntime() === name) return process.execPath;
+    if (runtimeKind() === name) return process.execPath;
     return commandOk(name) ? name : undefined;
   };
   const exe = local(runtime);
@@ -487,14 +484,6 @@ function machineInfo(): BenchDocument["machine"] {
     os: pretty, kernel: os.release(), arch: process.arch, cpuModel: cpu, cpus: os.cpus().length,
     memoryBytes: os.totalmem(), libc, loadStart: os.loadavg()[0], loadEnd: NaN,
   };
-}
-
-function pymemVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(root(), "package.json"), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
 }
 
 /** Error codes of a probe that mean "this allocator cannot run with this CPython here", not "pymem is broken". */
@@ -667,7 +656,7 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
     command,
     seconds: (performance.now() - t0) / 1000,
     machine,
-    runner: { parentRuntime: currentRuntime(), childRuntime: cmd.version, childCommand: cmd.argv, pymemVersion: pymemVersion() },
+    runner: { parentRuntime: runtimeKind(), childRuntime: cmd.version, childCommand: cmd.argv, pymemVersion: PYMEM_VERSION },
     settings: {
       quick: o.quick, scale: o.scale, threads: o.threads, warmup: o.warmup, runs: o.runs, rounds: o.rounds, seed: o.seed,
       workloads: o.workloads, allocators: variants.map((v) => v.id),

@@ -29,3 +29,9 @@ export function isMain(moduleUrl: string): boolean {
   if (!arg || !moduleUrl.startsWith("file:")) return false;
   return real(arg) === real(fileURLToPath(moduleUrl));
 }
+
+/** The runtime alone: "bun", "deno" or "node". */
+export function runtimeKind(): "bun" | "deno" | "node" {
+  const g = globalThis as { Bun?: unknown; Deno?: unknown };
+  return g.Bun ? "bun" : g.Deno ? "deno" : "node";
+}

@@ -26,13 +26,11 @@ import { PyMemAllocator } from "../allocators/pymem-allocator.ts";
 import { FINALIZE_BLOCKED, PymemError, PythonError } from "../errors.ts";
 import type { HeapSnapshot } from "../obmalloc/heap.ts";
 import { cstr } from "../core/native.ts";
-import { usesMainObmalloc } from "../obmalloc/state.ts";
+import { type InterpreterRef, usesMainObmalloc } from "../obmalloc/state.ts";
 import process from "node:process";
 import type { PyValue } from "../core/convert.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
-
-const inspect = Symbol.for("nodejs.util.inspect.custom");
-const denoInspect = Symbol.for("Deno.customInspect");
+import { showInRepl } from "../core/inspect.ts";
 
 /** Which GIL a sub-interpreter uses: CPython's default (shared with main), main's, or its own (3.12+). */
 export type GilMode = "default" | "shared" | "own";
@@ -113,13 +111,7 @@ export interface InterpreterCloseReport {
 }
 
 /** One row of `py.interpreters()`. */
-export interface InterpreterInfo {
-  id: number;
-  /** PyInterpreterState*. */
-  interp: bigint;
-  main: boolean;
-  /** Whether the interpreter allocates from an obmalloc state of its own (main: true; 3.8–3.11 subs: false). */
-  ownObmalloc: boolean;
+export interface InterpreterInfo extends InterpreterRef {
   /**
    * Blocks in use in the obmalloc state the interpreter allocates from (for one that shares main's state, that is
    * main's count).
@@ -216,7 +208,11 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
           errors.push(e);
         }
       }
-      if (errors.length) throw new AggregateError(errors, "Errors while closing sub-interpreters");
+      if (errors.length) {
+        throw new PymemError("INVALID_STATE", `Errors while closing sub-interpreters: ${(errors[0] as Error)?.message}`, {
+          cause: new AggregateError(errors, "Errors while closing sub-interpreters"),
+        });
+      }
     });
   }
   return set;
@@ -539,13 +535,8 @@ export class SubInterpreter {
     }
     return what + blocks;
   }
-  [inspect](): string {
-    return this.toString();
-  }
-  [denoInspect](): string {
-    return this.toString();
-  }
 }
+showInRepl(SubInterpreter);
 
 /** A PyMemAllocator that refuses to touch its interpreter once that interpreter is closed. */
 class SubInterpreterAllocator extends PyMemAllocator {
@@ -609,7 +600,7 @@ export function newInterpreter(
   if (v.minor < 12) {
     if (resolved.preset !== "legacy") {
       throw new PymemError(
-        "UNSUPPORTED_VERSION",
+        "UNSUPPORTED",
         `The ${resolved.preset === "custom" ? "custom" : `"${resolved.preset}"`} interpreter config needs CPython 3.12 or ` +
           `newer (PyInterpreterConfig: own obmalloc state and own GIL); ${py.library} is ${v.major}.${v.minor}.${v.micro}. ` +
           'Only the "legacy" preset works here: py.newInterpreter("legacy") (Py_NewInterpreter, sharing main\'s allocator and GIL)',
@@ -761,7 +752,7 @@ export function listInterpreters(py: ObmallocHost): InterpreterInfo[] {
       return {
         id: Number(api.PyInterpreterState_GetID(interp)),
         interp,
-        main: isMain,
+        isMain,
         ownObmalloc: own,
         blocksInUse: new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks(),
         subInterpreter: mine.get(interp) ?? null,

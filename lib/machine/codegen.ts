@@ -25,6 +25,7 @@
  */
 import process from "node:process";
 import { PymemError } from "../errors.ts";
+import { le32, le64 } from "./bytes.ts";
 
 /** The instruction sets pymem can generate code for. */
 export type Arch = "x64" | "arm64";
@@ -77,16 +78,6 @@ export function hostArch(): Arch {
 }
 
 // ---- little helpers for writing code -------------------------------------------------------------------------
-
-function le32(v: number): number[] {
-  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-}
-
-function le64(v: bigint): number[] {
-  const out: number[] = [];
-  for (let i = 0n; i < 64n; i += 8n) out.push(Number((v >> i) & 0xffn));
-  return out;
-}
 
 /** One aarch64 instruction word as its four little-endian bytes. */
 function a64(word: number): number[] {

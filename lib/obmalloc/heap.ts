@@ -8,6 +8,7 @@
  */
 import type { PoolPass, PoolPassResult } from "./pool-pass.ts";
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
+import { showInRepl } from "../core/inspect.ts";
 
 /** Access to the memory being mapped. */
 export interface MemoryReader {
@@ -449,7 +450,7 @@ export class HeapSnapshot {
    * A compact summary for the Node and Bun REPLs (and console.log), e.g. `HeapSnapshot(CPython 3.11.7 pymalloc: 10
    * arenas (10.0 MiB), 627 pools, 85,363 blocks = 6.4 MiB live, 64% utilized; 3 pinned, 3 reclaimable)`.
    */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
+  toString(): string {
     const t = this.totals, f = this.fragmentation;
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
     const int = (n: number) => n.toLocaleString("en-US");
@@ -458,8 +459,5 @@ export class HeapSnapshot {
       `${Math.round(f.utilization * 100)}% utilized; ${int(f.pinnedArenas)} pinned, ${int(f.reclaimableArenas)} reclaimable)`;
   }
 
-  /** The same summary for the Deno REPL. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return (this as unknown as Record<symbol, () => string>)[Symbol.for("nodejs.util.inspect.custom")]();
-  }
 }
+showInRepl(HeapSnapshot);

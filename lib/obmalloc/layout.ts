@@ -107,7 +107,7 @@ export function layoutFor(minor: number, library: string): ObmallocLayout {
   const l = LAYOUTS[minor];
   if (!l) {
     throw new PymemError(
-      "UNSUPPORTED_VERSION",
+      "UNSUPPORTED",
       `pymem has no obmalloc layout for CPython 3.${minor} (${library}); known: 3.8–3.14`,
     );
   }

@@ -15,6 +15,7 @@ import type { ElfFile } from "../machine/elf.ts";
 import type { Native } from "../core/native.ts";
 import type { Symbols } from "../core/hidden-symbols.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
+import { u32le, u64le } from "../machine/bytes.ts";
 
 /** Addresses of the obmalloc variables of one state (each the address of the variable, not its value). */
 export interface StateRefs {
@@ -44,8 +45,6 @@ export interface MemoryProbe {
   safeRead(address: bigint, length: number): Uint8Array | null;
 }
 
-const u64 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
-const u32 = (b: Uint8Array, off = 0) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 
 /**
  * Check the `usedpools` signature of a 3.12+ state: each size class's list head is either empty (both entries point
@@ -56,21 +55,21 @@ export function looksLikeState(native: MemoryProbe, state: bigint, layout: Obmal
   const used = native.safeRead(state, 512);
   const mgmt = native.safeRead(state + BigInt(STATE.arenas), 16);
   if (!used || !mgmt) return false;
-  const maxarenas = u32(mgmt, 8);
+  const maxarenas = u32le(mgmt, 8);
   if (maxarenas > 1 << 24) return false;
   let nonEmpty = 0;
   let torn = 0;
   for (let i = 0; i < layout.sizeClasses; i++) {
     const fake = state + BigInt(16 * i - 16);
-    const next = u64(used, 16 * i);
-    const prev = u64(used, 16 * i + 8);
+    const next = u64le(used, 16 * i);
+    const prev = u64le(used, 16 * i + 8);
     if (next === fake && prev === fake) continue;
     if (next % BigInt(layout.poolSize) !== 0n) return false;
     const hdr = native.safeRead(next, 48);
     if (!hdr) return false;
     // A process that keeps allocating can move a pool off its list between our two reads (torn): tolerated in small
     // numbers when the caller says so (a known offset in a live process), never when scanning for candidates.
-    if (u32(hdr, 36) !== i || u64(hdr, 24) !== fake) {
+    if (u32le(hdr, 36) !== i || u64le(hdr, 24) !== fake) {
       if (++torn > tornAllowed) return false;
       continue;
     }
@@ -93,7 +92,7 @@ function scanInterp(native: MemoryProbe, interp: bigint, length: number, layout:
     if (layout.state === "embedded") {
       if (looksLikeState(native, interp + BigInt(off), layout)) return interp + BigInt(off);
     } else {
-      const p = u64(bytes, off);
+      const p = u64le(bytes, off);
       if (p !== 0n && p % 8n === 0n && looksLikeState(native, p, layout)) return p;
     }
   }
@@ -131,7 +130,7 @@ export function ownState(native: MemoryProbe, interp: bigint, layout: ObmallocLa
     if (looksLikeState(native, at, layout, tornAllowed)) return { state: at, how: `embedded at ${where}` };
   } else {
     const p = native.safeRead(at, 8);
-    const state = p ? u64(p) : 0n;
+    const state = p ? u64le(p) : 0n;
     if (state === 0n) return undefined; // not initialized (yet)
     if (looksLikeState(native, state, layout, tornAllowed)) return { state, how: `pointer at ${where}` };
   }
@@ -229,10 +228,10 @@ export function decodeStatics(
 
 /** Does the arena_object at `offset` of a copied arena table look like a used arena of this layout? */
 export function arenaLooksSane(table: Uint8Array, offset: number, layout: ObmallocLayout): boolean {
-  const address = u64(table, offset + ARENA.address);
-  const poolAddress = u64(table, offset + ARENA.poolAddress);
-  const nfree = u32(table, offset + ARENA.nfreepools);
-  const ntotal = u32(table, offset + ARENA.ntotalpools);
+  const address = u64le(table, offset + ARENA.address);
+  const poolAddress = u64le(table, offset + ARENA.poolAddress);
+  const nfree = u32le(table, offset + ARENA.nfreepools);
+  const ntotal = u32le(table, offset + ARENA.ntotalpools);
   return address % 4096n === 0n && poolAddress >= address && poolAddress <= address + BigInt(layout.arenaSize) &&
     ntotal > 0 && ntotal <= layout.arenaSize / layout.poolSize && nfree <= ntotal;
 }
@@ -242,19 +241,33 @@ function validArenaArray(probe: MemoryProbe, arenasVar: bigint, maxarenasVar: bi
   const a = probe.safeRead(arenasVar, 8);
   const m = probe.safeRead(maxarenasVar, 4);
   if (!a || !m) return false;
-  const arenas = u64(a);
-  const maxarenas = u32(m);
+  const arenas = u64le(a);
+  const maxarenas = u32le(m);
   if (maxarenas === 0) return arenas === 0n;
   if (arenas === 0n || arenas % 8n !== 0n || maxarenas > 1 << 24) return false;
   const arr = probe.safeRead(arenas, maxarenas * ARENA.size);
   if (!arr) return false;
   let used = 0;
   for (let i = 0; i < maxarenas; i++) {
-    if (u64(arr, i * ARENA.size) === 0n) continue;
+    if (u64le(arr, i * ARENA.size) === 0n) continue;
     if (!arenaLooksSane(arr, i * ARENA.size, layout)) return false;
     used++;
   }
   return used > 0;
+}
+
+/**
+ * One interpreter of a Python, in-process (`py.interpreters()`) or attached (`AttachedPython.interpreters()`): the
+ * same fields either way.
+ */
+export interface InterpreterRef {
+  /** The interpreter's id (0 for main). */
+  id: number;
+  /** Its PyInterpreterState*. */
+  interp: bigint;
+  isMain: boolean;
+  /** Whether it allocates from an obmalloc state of its own (main: true; a sub that shares main's state: false). */
+  ownObmalloc: boolean;
 }
 
 /** One obmalloc state of the process: the interpreter that owns it and its `arenas`/`maxarenas` variables. */

@@ -9,11 +9,9 @@
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
 import { checkAddress } from "../checks.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
+import { showInRepl } from "../core/inspect.ts";
 
 const hex = (a: bigint) => "0x" + a.toString(16);
-const inspect = Symbol.for("nodejs.util.inspect.custom");
-const denoInspect = Symbol.for("Deno.customInspect");
-
 /** struct arena_object (48 bytes). */
 export class ArenaObject {
   /** Address of this arena_object in CPython's `arenas` array. */
@@ -46,13 +44,8 @@ export class ArenaObject {
   toString(): string {
     return `ArenaObject #${this.index} @${hex(this.address)}: ${this.ntotalpools - this.nfreepools}/${this.ntotalpools} pools in use`;
   }
-  [inspect](): string {
-    return this.toString();
-  }
-  [denoInspect](): string {
-    return this.toString();
-  }
 }
+showInRepl(ArenaObject);
 
 /** struct pool_header (48 bytes), with the derived block size and capacity. */
 export class PoolHeader {
@@ -118,13 +111,8 @@ export class PoolHeader {
   toString(): string {
     return `PoolHeader @${hex(this.address)}: class ${this.szidx} (${this.blockSize} B), ${this.ref.count}/${this.capacity} blocks in use, arena #${this.arenaindex}`;
   }
-  [inspect](): string {
-    return this.toString();
-  }
-  [denoInspect](): string {
-    return this.toString();
-  }
 }
+showInRepl(PoolHeader);
 
 /**
  * Range-check `address` against the arenas of one state, then read its pool. GIL held. Everything is copied with

@@ -5,10 +5,10 @@
  * @module
  */
 import { runtimeName } from "../core/runtime.ts";
+import { PYMEM_VERSION } from "../core/version.ts";
 import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 
-/** The package version written into every document (tests/report_test.ts checks it against package.json). */
-export const PYMEM_VERSION = "0.1.0";
+export { PYMEM_VERSION };
 /** Name of the heap schema. */
 export const HEAP_SCHEMA = "pymem.heap";
 /** Name of the diff schema. */
