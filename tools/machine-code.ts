@@ -213,6 +213,20 @@ export function assemble(unit: Unit, tools: Toolchain, options: { listing?: bool
   }
 }
 
+/** The bytes GNU as makes of `text` (a whole source, e.g. `.intel_syntax noprefix` and instructions). */
+export function assembleText(tools: Toolchain, text: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), "pymem-asm-"));
+  try {
+    const src = join(dir, "text.s"), obj = join(dir, "text.o"), bin = join(dir, "text.bin");
+    writeFileSync(src, text);
+    run(tools.as, ["-o", obj, src]);
+    run(tools.objcopy, ["-O", "binary", "-j", ".text", obj, bin]);
+    return new Uint8Array(readFileSync(bin));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** objdump's disassembly of raw bytes (for showing what a generator wrote). */
 export function disassembleBytes(tools: Toolchain, arch: AsmArch, bytes: Uint8Array): ListingLine[] {
   const dir = mkdtempSync(join(tmpdir(), "pymem-asm-"));
