@@ -17,9 +17,12 @@
  *
  * This file only writes the bytes: lib/machine/exec-pages.ts maps them executable, lib/machine/threads.ts runs code
  * on a pthread, and lib/allocators/generated-functions.ts turns them into allocator functions and hook slots.
+ * Each generator's assembly source is beside this file (bridges.*.s, hooks.*.s, call-loop.x86_64.s), with the patched
+ * addresses as symbols; tests/machine_code_test.ts assembles them and compares (docs/architecture.md, "Generated
+ * machine code"). Change the source first, then the generator to match.
  *
- * x86-64 (System V) is generated, run and tested. aarch64 (AAPCS64) encodings are written and checked against
- * binutils' disassembler only: no aarch64 machine was available to run them, so treat that path as untested.
+ * x86-64 (System V) is generated, run and tested. aarch64 (AAPCS64) encodings are checked against their sources
+ * assembled with GNU as only: no aarch64 machine was available to run them, so treat that path as untested.
  * Other architectures get PymemError("UNSUPPORTED").
  * @module
  */
@@ -302,9 +305,9 @@ const A64 = {
 
 /**
  * aarch64 code of one hook slot: functions at 0, 128, 256, 384, each ending with the slot address as a literal at
- * +120. UNTESTED on hardware (checked with binutils' disassembler only). Exclusive load/store loops rather than
- * LSE atomics, so ARMv8.0 cores run it too. x16 = slot, x17 = counter address, x9/x10 = loop value/status,
- * x11/x12 = histogram bucket.
+ * +120. UNTESTED on hardware (checked against hooks.aarch64.s assembled with GNU as only). Exclusive load/store
+ * loops rather than LSE atomics, so ARMv8.0 cores run it too. x16 = slot, x17 = counter address, x9/x10 = loop
+ * value/status, x11/x12 = histogram bucket.
  */
 function a64Hooks(slot: bigint): number[] {
   const code: number[] = [];

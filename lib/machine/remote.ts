@@ -30,41 +30,43 @@ const PARALLEL_FROM = 4 * IOV_MAX;
  * the first half). a[0] process_vm_readv, a[1] pid, a[2] batches, a[3] batch table of {local iov *, remote iov *,
  * count}, a[4] results (one i64 per batch: what the call returned). For each batch:
  *   results[b] = process_vm_readv(pid, local, 1, remote, count, 0)
- * Five pushes keep the stack 16-byte aligned at the call. Assembled with GNU as, bytes below.
+ * Five pushes keep the stack 16-byte aligned at the call. Assembled with GNU as from
+ * remote.x86_64.s beside this file, by `bun tools/assemble.ts --write`: edit the source, not the bytes.
  */
-const READV_LOOP_X64 = new Uint8Array([
-  0x53,                                 // push rbx
-  0x41, 0x54,                           // push r12
-  0x41, 0x55,                           // push r13
-  0x41, 0x56,                           // push r14
-  0x41, 0x57,                           // push r15
-  0x48, 0x89, 0xfb,                     // mov rbx,rdi
-  0x4c, 0x8b, 0x63, 0x18,               // mov r12,qword [rbx+0x18]
-  0x4c, 0x8b, 0x6b, 0x20,               // mov r13,qword [rbx+0x20]
-  0x4c, 0x8b, 0x73, 0x10,               // mov r14,qword [rbx+0x10]
-  0x4d, 0x85, 0xf6,                     // test r14,r14
-  0x74, 0x2c,                           // je done
+export const READV_LOOP_X64 = new Uint8Array([
+  // readv_loop:
+  0x53,                                           // push rbx
+  0x41, 0x54,                                     // push r12
+  0x41, 0x55,                                     // push r13
+  0x41, 0x56,                                     // push r14
+  0x41, 0x57,                                     // push r15
+  0x48, 0x89, 0xfb,                               // mov rbx,rdi
+  0x4c, 0x8b, 0x63, 0x18,                         // mov r12,qword [rbx+0x18]
+  0x4c, 0x8b, 0x6b, 0x20,                         // mov r13,qword [rbx+0x20]
+  0x4c, 0x8b, 0x73, 0x10,                         // mov r14,qword [rbx+0x10]
+  0x4d, 0x85, 0xf6,                               // test r14,r14
+  0x74, 0x2c,                                     // je done
   // next:
-  0x8b, 0x7b, 0x08,                     // mov edi,dword [rbx+0x8]
-  0x49, 0x8b, 0x34, 0x24,               // mov rsi,qword [r12]
-  0xba, 0x01, 0x00, 0x00, 0x00,         // mov edx,0x1
-  0x49, 0x8b, 0x4c, 0x24, 0x08,         // mov rcx,qword [r12+0x8]
-  0x4d, 0x8b, 0x44, 0x24, 0x10,         // mov r8,qword [r12+0x10]
-  0x45, 0x31, 0xc9,                     // xor r9d,r9d
-  0xff, 0x13,                           // call qword [rbx]
-  0x49, 0x89, 0x45, 0x00,               // mov qword [r13+0x0],rax
-  0x49, 0x83, 0xc4, 0x18,               // add r12,0x18
-  0x49, 0x83, 0xc5, 0x08,               // add r13,0x8
-  0x49, 0xff, 0xce,                     // dec r14
-  0x75, 0xd4,                           // jne next
+  0x8b, 0x7b, 0x08,                               // mov edi,dword [rbx+0x8]
+  0x49, 0x8b, 0x34, 0x24,                         // mov rsi,qword [r12]
+  0xba, 0x01, 0x00, 0x00, 0x00,                   // mov edx,0x1
+  0x49, 0x8b, 0x4c, 0x24, 0x08,                   // mov rcx,qword [r12+0x8]
+  0x4d, 0x8b, 0x44, 0x24, 0x10,                   // mov r8,qword [r12+0x10]
+  0x45, 0x31, 0xc9,                               // xor r9d,r9d
+  0xff, 0x13,                                     // call qword [rbx]
+  0x49, 0x89, 0x45, 0x00,                         // mov qword [r13+0x0],rax
+  0x49, 0x83, 0xc4, 0x18,                         // add r12,0x18
+  0x49, 0x83, 0xc5, 0x08,                         // add r13,0x8
+  0x49, 0xff, 0xce,                               // dec r14
+  0x75, 0xd4,                                     // jne next
   // done:
-  0x31, 0xc0,                           // xor eax,eax
-  0x41, 0x5f,                           // pop r15
-  0x41, 0x5e,                           // pop r14
-  0x41, 0x5d,                           // pop r13
-  0x41, 0x5c,                           // pop r12
-  0x5b,                                 // pop rbx
-  0xc3,                                 // ret
+  0x31, 0xc0,                                     // xor eax,eax
+  0x41, 0x5f,                                     // pop r15
+  0x41, 0x5e,                                     // pop r14
+  0x41, 0x5d,                                     // pop r13
+  0x41, 0x5c,                                     // pop r12
+  0x5b,                                           // pop rbx
+  0xc3,                                           // ret
 ]);
 /** The generated loop, bound once per process (the runtime's backend is a singleton); null when unavailable. */
 let readvLoop: ReadvLoop | null | undefined;

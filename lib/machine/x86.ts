@@ -26,7 +26,11 @@ export interface RipRef {
    * (stores, arithmetic on memory, SSE loads, indirect branches).
    */
   op: "mov-load" | "lea" | "cmp" | "call" | "jmp" | "other";
-  /** Size of the memory operand in bytes (`lea`: the address size, 8; `call`/`jmp`: 8). */
+  /**
+   * Size of the memory operand in bytes for the general-purpose instructions (`lea`: the address size, 8; `call`/`jmp`,
+   * direct or through memory: 8). For x87 and SSE memory operands it is only the operand-size attribute (4, 8 with
+   * REX.W, 2 with a 66 prefix), not the size of the operand: do not rely on it there.
+   */
   width: 1 | 2 | 4 | 8;
   /** Destination register number 0–15 (rax=0 … r15=15) for `mov-load`, `lea` and register `cmp`; else -1. */
   reg: number;
@@ -259,7 +263,9 @@ function classify(
   if (escaped >= 0) {
     if (escaped === 0xb6 || escaped === 0xbe) return { op: "mov-load", width: 1, destReg: true }; // movzx/movsx r, m8
     if (escaped === 0xb7 || escaped === 0xbf) return { op: "mov-load", width: 2, destReg: true }; // movzx/movsx r, m16
-    return { op: "other", width: operandWidth, destReg: false };
+    // setcc m8, cmpxchg m8, xadd m8
+    const byteOp = (escaped >= 0x90 && escaped <= 0x9f) || escaped === 0xb0 || escaped === 0xc0;
+    return { op: "other", width: byteOp ? 1 : operandWidth, destReg: false };
   }
   switch (opcode) {
     case 0x8b: return { op: "mov-load", width: operandWidth, destReg: true };
@@ -271,8 +277,15 @@ function classify(
     case 0x83: case 0x81: return { op: modrmReg === 7 ? "cmp" : "other", width: operandWidth, destReg: false };
     case 0x80: return { op: modrmReg === 7 ? "cmp" : "other", width: 1, destReg: false };
   }
+  // Near call/jmp through memory take a 64-bit operand in 64-bit mode whatever REX.W says (`jmp [rip+x]` is how
+  // PyMem_RawMalloc tail-calls the table's malloc); push/pop too, unless a 66 prefix makes it 16-bit.
+  if (opcode === 0xff && (modrmReg === 2 || modrmReg === 4)) return { op: "other", width: 8, destReg: false };
+  if ((opcode === 0xff && modrmReg === 6) || (opcode === 0x8f && modrmReg === 0)) {
+    return { op: "other", width: operandWidth === 2 ? 2 : 8, destReg: false };
+  }
   const byteOp = opcode === 0x88 || opcode === 0xc6 || opcode === 0xf6 || opcode === 0xfe || opcode === 0x84 ||
-    opcode === 0x86 || (opcode < 0x40 && (opcode & 7) <= 2 && (opcode & 1) === 0);
+    opcode === 0x86 || opcode === 0xc0 || opcode === 0xd0 || opcode === 0xd2 ||
+    (opcode < 0x40 && (opcode & 7) <= 2 && (opcode & 1) === 0);
   return { op: "other", width: byteOp ? 1 : operandWidth, destReg: false };
 }
 

@@ -26,10 +26,11 @@ import type { Native } from "../core/native.ts";
  *   arenaUsed[a] = records written for arena a
  * SysV: rdi firsts, rsi carved, rdx narenas, rcx stride, r8 records, r9 arenaUsed, [rsp+8] perClass (zeroed by the
  * caller). An arena has at most 64 pools, so k fits in 8 bits; the caller checks that, and splits the walk so that
- * no low word can overflow (1024 is the most blocks any pool holds: 16 KiB / 16). Assembled with GNU as, bytes
- * below. This pass reads this process's own heap with its GIL held, so it checks only the bounds that keep its
- * writes in range; the JavaScript pass, which also reads heaps that may be changing, checks every count against its
- * size class's capacity.
+ * no low word can overflow (1024 is the most blocks any pool holds: 16 KiB / 16). This pass reads this process's
+ * own heap with its GIL held, so it checks only the bounds that keep its writes in range; the JavaScript pass, which
+ * also reads heaps that may be changing, checks every count against its size class's capacity.
+ * The bytes below are assembled with GNU as from pool-pass.x86_64.s beside this file, by
+ * `bun tools/assemble.ts --write`: edit the source, not the bytes.
  *
  * Why so little: the walk is bound by memory latency (every pool header is a cache and TLB miss 16 KiB from the
  * last), and how many misses overlap depends on how many instructions each pool costs. Measured against CPython's
@@ -42,7 +43,8 @@ import type { Native } from "../core/native.ts";
  *
  * void *thunk(void *args): walk(args[0], …, args[6]); return NULL — the start routine of that second thread.
  */
-const WALK_X64 = new Uint8Array([
+export const WALK_X64 = new Uint8Array([
+  // walk:
   0x53,                                           // push rbx
   0x55,                                           // push rbp
   0x41, 0x54,                                     // push r12
@@ -104,7 +106,7 @@ const WALK_X64 = new Uint8Array([
   // bad:
   0x49, 0xff, 0x87, 0x00, 0x01, 0x00, 0x00,       // inc qword [r15+0x100]
   0xeb, 0xbf,                                     // jmp skip
-  // thunk: (offset 0xa7)
+  // thunk:
   0x48, 0x83, 0xec, 0x10,                         // sub rsp,0x10
   0xff, 0x77, 0x30,                               // push qword [rdi+0x30]
   0x48, 0x89, 0xf8,                               // mov rax,rdi
@@ -118,11 +120,10 @@ const WALK_X64 = new Uint8Array([
   0x48, 0x83, 0xc4, 0x18,                         // add rsp,0x18
   0x31, 0xc0,                                     // xor eax,eax
   0xc3,                                           // ret
-
 ]);
 
 /** Offset of `void *thunk(void *args)`: loads walk's 7 arguments from `args` (7 words) and calls it. */
-const THUNK_OFFSET = 0xa7;
+export const THUNK_OFFSET = 0xa7;
 
 /** How a pass may run; tests lower the thresholds to exercise every path on a small heap. */
 /** What one pass over the pool headers yields (the shape of lib/obmalloc/pool-pass.ts's native pass). */
