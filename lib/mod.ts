@@ -1,5 +1,6 @@
 /**
  * pymem: see and steer CPython's memory allocator from Bun, Deno and Node, through FFI, with no compile step.
+ * This module is the library's public API (re-exports only); CHANGELOG.md lists what changed between versions.
  *
  * @example
  * ```ts
@@ -11,7 +12,7 @@
  * @module
  */
 export { openPython, Python } from "./python.ts";
-export { parseVersion } from "./core/version.ts";
+export { parseVersion, PYMEM_VERSION, versionString } from "./core/version.ts";
 export { MemoryDomain } from "./allocators/domains.ts";
 export type { AllocatorName, OpenOptions, PythonVersion, PyValue } from "./python.ts";
 export { PymemError, PythonError } from "./errors.ts";
@@ -28,13 +29,13 @@ export { attachPython, AttachedPython, listPythonProcesses, RemoteHeapSnapshot }
 export type { AttachDebugInfo, AttachOptions, PythonProcessInfo, RemoteInterpreter } from "./attach/attach.ts";
 export { INTERPRETER_PRESETS, resolveInterpreterConfig, SubInterpreter } from "./interpreters/sub-interpreters.ts";
 export type { CreationPath, GilMode, InterpreterCloseReport, InterpreterConfig, InterpreterInfo, InterpreterPreset } from "./interpreters/sub-interpreters.ts";
-export { getAllocator, getArenaAllocator, nameAddress, setAllocator, setArenaAllocator, setupDebugHooks, traceAllocations } from "./allocators/domain-allocators.ts";
+export { nameAddress } from "./allocators/domain-allocators.ts";
 export type { AllocationTrace, AllocatorFunctions, AllocatorInfo, AllocatorNames, ArenaAllocator, ArenaAllocatorInfo, Domain, DomainTrace } from "./allocators/domain-allocators.ts";
-export { buffer as domainBuffer, GlobalAllocator, MIN_ALIGN, PyMemBuffer } from "./allocators/global-alloc.ts";
+export { GlobalAllocator, MIN_ALIGN, PyMemBuffer } from "./allocators/global-alloc.ts";
 export type { Layout } from "./allocators/global-alloc.ts";
-export { libraryAllocator, libraryAllocatorStats } from "./allocators/library-allocators.ts";
+export { libraryAllocator } from "./allocators/library-allocators.ts";
 export type { InstalledLibraryAllocator, LibraryAllocatorStats, LibraryKind } from "./allocators/library-allocators.ts";
-export { diffToJSON, heapToJSON, parseHeapJSON, PYMEM_VERSION, SCHEMA_VERSION } from "./report/json.ts";
+export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/json.ts";
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
@@ -42,5 +43,5 @@ export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";
 export type { HtmlOptions } from "./report/html.ts";
-export { benchCommand, parseBenchArgs, resolveAllocators, runBench, WORKLOADS } from "./compare/runner.ts";
+export { runBench, WORKLOADS } from "./compare/runner.ts";
 export type { AllocatorVariant, BenchDocument, BenchOptions, CellResult, CellSummary, Comparison, Spread, Workload } from "./compare/runner.ts";
