@@ -15,15 +15,15 @@
  * @module
  */
 import * as fs from "node:fs";
-import { ElfFile } from "../machine/elf.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
 import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
-import { loadBias, type MapEntry, readMaps } from "../machine/procmaps.ts";
+import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
-import { u32le, u64le } from "../machine/bytes.ts";
+import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
+import { findImage, fileVersion, type Image } from "./image.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 
@@ -75,139 +75,9 @@ export class RemoteHeapSnapshot extends HeapSnapshot {
   }
 }
 
-/** One row of {@link listPythonProcesses}. */
-export interface PythonProcessInfo {
-  pid: number;
-  /** "3.12.1" */
-  version: string;
-  /** Resident set size in bytes (VmRSS). */
-  rss: number;
-  /** Arenas of the main obmalloc state; null when it could not be mapped (see `error`). */
-  arenas: number | null;
-  /** Arenas kept mapped by a handful of live pools (fragmentation.pinnedArenas); null as above. */
-  pinned: number | null;
-  /** The image holding CPython. */
-  image: string;
-  /** Why the heap could not be mapped (e.g. PYTHONMALLOC=malloc). */
-  error?: string;
-}
 
-const num = (b: Uint8Array, o = 0): number => u32le(b, o) + u32le(b, o + 4) * 0x1_0000_0000;
+const num = u64leNumber;
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
-
-/** The CPython image of a process: which mapped file, where, and its symbols. */
-interface Image {
-  elf: ElfFile;
-  path: string;
-  bias: bigint;
-  runtime: bigint;
-  runtimeHow: string;
-}
-
-/** Files mapped by the process that may hold CPython, most likely first (libpython before the executable). */
-function candidatePaths(maps: MapEntry[], pid: number): string[] {
-  const seen = new Set<string>();
-  for (const m of maps) if (m.path.startsWith("/") && !m.path.endsWith(" (deleted)")) seen.add(m.path);
-  const all = [...seen];
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
-  // CPython's own remote debugging looks at mappings whose name contains "python"; so do we first, then the rest
-  // of the executable (a renamed, statically linked interpreter such as uwsgi is still found through /proc/PID/exe).
-  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(p));
-  named.sort((a, b) => Number(/^libpython/.test(base(b))) - Number(/^libpython/.test(base(a))));
-  let exe: string | undefined;
-  try {
-    exe = fs.readlinkSync(`/proc/${pid}/exe`);
-  } catch { /* a kernel thread, or not permitted */ }
-  if (exe && !named.includes(exe) && seen.has(exe)) named.push(exe);
-  return named;
-}
-
-/** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container). */
-function openElf(path: string, pid: number): ElfFile | undefined {
-  for (const p of [path, `/proc/${pid}/root${path}`]) {
-    try {
-      return ElfFile.open(p);
-    } catch { /* try the next */ }
-  }
-  return undefined;
-}
-
-function findImage(pid: number, maps: MapEntry[]): Image {
-  const tried: string[] = [];
-  for (const path of candidatePaths(maps, pid)) {
-    const elf = openElf(path, pid);
-    if (!elf) {
-      tried.push(`${path} (unreadable)`);
-      continue;
-    }
-    let keep = false;
-    try {
-      const sym = elf.dynamicSymbol("_PyRuntime") ?? (elf.hasSymtab ? elf.symbol("_PyRuntime") : undefined);
-      const section = elf.section(".PyRuntime");
-      const vaddr = sym && sym.value !== 0 ? sym.value : section?.addr;
-      if (vaddr === undefined || !elf.dynamicSymbol("Py_GetVersion")) {
-        tried.push(`${path} (no _PyRuntime)`);
-        continue;
-      }
-      const bias = loadBias(maps, elf, path);
-      if (bias === undefined) {
-        tried.push(`${path} (cannot place its segments in /proc/${pid}/maps)`);
-        continue;
-      }
-      keep = true;
-      return {
-        elf,
-        path,
-        bias,
-        runtime: bias + BigInt(vaddr),
-        runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
-      };
-    } finally {
-      if (!keep) elf.close();
-    }
-  }
-  let comm = "?";
-  try {
-    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch { /* gone */ }
-  throw new PymemError(
-    "ATTACH",
-    `process ${pid} (${comm}) is not a CPython process: no mapped file defines _PyRuntime` +
-      (tried.length ? ` (looked at ${tried.join(", ")})` : " (no mapped file is named like python or libpython)"),
-  );
-}
-
-/** The version from the image file: Py_Version (3.11+) or the PY_VERSION literal Py_GetVersion formats. */
-function fileVersion(elf: ElfFile, path: string): { major: number; minor: number; micro: number; text: string; how: string } {
-  const pv = elf.dynamicSymbol("Py_Version");
-  if (pv) {
-    try {
-      const hexv = u32le(elf.readVaddr(pv.value, 4));
-      const major = hexv >>> 24, minor = (hexv >>> 16) & 0xff, micro = (hexv >>> 8) & 0xff;
-      if (major === 3) return { major, minor, micro, text: `${major}.${minor}.${micro}`, how: `Py_Version = ${hex(hexv)} (file)` };
-    } catch { /* fall through */ }
-  }
-  const gv = elf.dynamicSymbol("Py_GetVersion");
-  if (gv && elf.machine === "x86_64") {
-    const code = elf.readVaddr(gv.value, Math.min(gv.size || 128, 256));
-    for (const r of ripRelativeRefs(code, gv.value, 64)) {
-      if (r.op !== "lea") continue;
-      let s: Uint8Array;
-      try {
-        s = elf.readVaddr(r.target, 16);
-      } catch {
-        continue;
-      }
-      const m = /^(\d+)\.(\d+)\.(\d+)([a-z0-9+]*)\0/.exec(new TextDecoder("latin1").decode(s));
-      if (m) {
-        return { major: +m[1], minor: +m[2], micro: +m[3], text: `${m[1]}.${m[2]}.${m[3]}${m[4]}`, how: "PY_VERSION literal referenced by Py_GetVersion (file)" };
-      }
-    }
-  }
-  const m = /python(\d)\.(\d+)/.exec(path.slice(path.lastIndexOf("/") + 1));
-  if (m) return { major: +m[1], minor: +m[2], micro: 0, text: `${m[1]}.${m[2]}`, how: "file name (micro version unknown)" };
-  throw new PymemError("ATTACH", `cannot tell the CPython version of ${path}`);
-}
 
 /** PyObjectArenaAllocator-style allocator table offsets of `_PyRuntime.allocators.standard.{raw,obj}` (3.12+). */
 const RUNTIME_ALLOCATORS: Record<number, { raw: number; obj: number }> = {
@@ -489,9 +359,41 @@ export class AttachedPython {
     const loc = this.#locate(interp);
     const layout = this.layout;
     const mem = this.#mem;
+    const { arenas, maxarenas, table } = this.#readArenaTable(loc);
+    this.#dropTornArenas(table, maxarenas, warnings);
+    const { words, firstOf, W, unreadable, inconsistent } = this.#readPoolHeaders(table, maxarenas, warnings);
+    const reader: MemoryReader = {
+      read: (address, length) => {
+        if (address === arenas && length === table.length) return table;
+        return mem.read(address, length);
+      },
+      poolHeaders: (first, count) => {
+        const at = firstOf.get(first);
+        if (at === undefined) throw new PymemError("ATTACH", `internal: pool headers of ${hex(first)} were not read`);
+        return { words: words.subarray(at * W, (at + count) * W), stride: W };
+      },
+    };
+    const walk = walkHeap(reader, arenas, maxarenas, layout);
+    walk.inconsistentPools += inconsistent + unreadable;
 
-    // The arena table, read between two reads of (arenas, maxarenas): if either moved (the table was realloc'ed
-    // to grow), read again.
+    const { rawBlocks, counters } = this.#readCounters(loc);
+    const info: SnapshotInfo = {
+      version: versionString(this.version),
+      allocator: this.#info.allocator.name,
+      interp: loc.interp,
+      source: `${loc.how}; read from process ${this.pid} via ${mem.mode}`,
+      rawAllocatedBlocks: rawBlocks,
+      counters,
+    };
+    return new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
+  }
+
+  /**
+   * The arena table, read between two reads of (arenas, maxarenas): if either moved (the table was realloc'ed to
+   * grow), read again.
+   */
+  #readArenaTable(loc: { arenas: number; maxarenas: number }): { arenas: number; maxarenas: number; table: Uint8Array } {
+    const mem = this.#mem;
     let arenas = 0, maxarenas = 0;
     let table: Uint8Array = new Uint8Array(0);
     for (let attempt = 0; ; attempt++) {
@@ -509,7 +411,11 @@ export class AttachedPython {
       if (attempt >= this.#retries) throw new PymemError("ATTACH", `process ${this.pid}: the arena table kept moving while it was read (${attempt + 1} attempts)`);
     }
 
-    // Drop arena entries that make no sense (torn while the target updated them).
+    return { arenas, maxarenas, table };
+  }
+
+  /** Zero arena entries that make no sense (torn while the target updated them); refuse a heap that is not obmalloc's. */
+  #dropTornArenas(table: Uint8Array, maxarenas: number, warnings: string[]): void {
     for (let i = 0; i < maxarenas; i++) {
       const o = i * ARENA.size;
       if (num(table, o) !== 0 && !arenaLooksSane(table, o, this.layout)) {
@@ -529,8 +435,21 @@ export class AttachedPython {
       }
     }
 
-    // Every carved pool's header, in as few system calls as possible (IOV_MAX headers per call).
-    const { poolSize } = layout;
+  }
+
+  /**
+   * Every carved pool's header, in as few system calls as possible (IOV_MAX headers per call); torn headers are
+   * read again, and the ones that never settle are zeroed (counted, never walked) and reported.
+   */
+  #readPoolHeaders(table: Uint8Array, maxarenas: number, warnings: string[]): {
+    words: Uint32Array;
+    firstOf: Map<number, number>;
+    W: number;
+    unreadable: number;
+    inconsistent: number;
+  } {
+    const mem = this.#mem;
+    const { poolSize } = this.layout;
     let nPools = 0;
     for (let i = 0; i < maxarenas; i++) {
       const o = i * ARENA.size;
@@ -583,20 +502,12 @@ export class AttachedPython {
     if (unreadable) warnings.push(`${unreadable} pool header(s) unreadable (their arena was unmapped while reading); not counted`);
     if (inconsistent) warnings.push(`${inconsistent} pool header(s) stayed inconsistent after ${this.#retries} re-reads (the target was writing them); not counted`);
 
-    const reader: MemoryReader = {
-      read: (address, length) => {
-        if (address === arenas && length === table.length) return table;
-        return mem.read(address, length);
-      },
-      poolHeaders: (first, count) => {
-        const at = firstOf.get(first);
-        if (at === undefined) throw new PymemError("ATTACH", `internal: pool headers of ${hex(first)} were not read`);
-        return { words: words.subarray(at * W, (at + count) * W), stride: W };
-      },
-    };
-    const walk = walkHeap(reader, arenas, maxarenas, layout);
-    walk.inconsistentPools += inconsistent + unreadable;
+    return { words, firstOf, W, unreadable, inconsistent };
+  }
 
+  /** raw_allocated_blocks and the arena counters, where the version has them. */
+  #readCounters(loc: { raw?: number; counters?: number }): { rawBlocks: number | null; counters: SnapshotInfo["counters"] } {
+    const mem = this.#mem;
     const extraVars = mem.readMany([
       ...(loc.raw !== undefined ? [{ address: loc.raw, length: 8 }] : []),
       ...(loc.counters !== undefined ? [{ address: loc.counters, length: 24 }] : []),
@@ -614,15 +525,7 @@ export class AttachedPython {
       counters.ntimesArenaAllocated = num(extraVars.bytes, o + 8);
       counters.narenasHighwater = num(extraVars.bytes, o + 16);
     }
-    const info: SnapshotInfo = {
-      version: versionString(this.version),
-      allocator: this.#info.allocator.name,
-      interp: loc.interp,
-      source: `${loc.how}; read from process ${this.pid} via ${mem.mode}`,
-      rawAllocatedBlocks: rawBlocks,
-      counters,
-    };
-    return new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
+    return { rawBlocks, counters };
   }
 
   /** One snapshot per distinct obmalloc state: main's, then each interpreter with its own (3.12+). */
@@ -680,61 +583,9 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  * console.log(py.version, snap.totals.arenas, snap.fragmentation.pinnedArenas, snap.warnings);
  * ```
  * @throws PymemError "ATTACH" (no such process, not CPython, exited mid-read), "PERMISSION" (what to change is in
- * the message), "UNSUPPORTED", "UNSUPPORTED" (free-threaded build).
+ * the message), "UNSUPPORTED" (no obmalloc heap, or a free-threaded build).
  */
 export async function attachPython(pid: number, options: AttachOptions = {}): Promise<AttachedPython> {
   if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`attachPython: pid must be a positive integer, got ${pid}`);
   return await AttachedPython.create(pid, options);
-}
-
-/**
- * Every CPython process this user may read, with its version, RSS and arena figures: what `pymem ps` shows.
- * Processes that cannot be read (another user's, no permission) are left out; those without an obmalloc heap
- * (PYTHONMALLOC=malloc) are listed with `arenas: null` and the reason in `error`.
- */
-export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
-  const out: PythonProcessInfo[] = [];
-  const self = typeof process !== "undefined" ? process.pid : -1;
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    let maps: MapEntry[];
-    try {
-      maps = readMaps(pid);
-    } catch {
-      continue;
-    }
-    if (!maps.some((m) => /python/i.test(m.path.slice(m.path.lastIndexOf("/") + 1)))) continue;
-    let py: AttachedPython;
-    try {
-      py = await attachPython(pid);
-    } catch (e) {
-      // Unreadable (another user, ptrace_scope) or gone: not a process this user may read. Anything else is a
-      // Python-looking process pymem could not map: list it with the reason rather than hide it.
-      const err = e as PymemError;
-      if (err?.code === "PERMISSION" || /exited|no such process/i.test(String(err?.message))) continue;
-      const image = maps.find((m) => /python/i.test(m.path.slice(m.path.lastIndexOf("/") + 1)))!.path;
-      out.push({ pid, version: "?", rss: 0, arenas: null, pinned: null, image, error: String(err?.message ?? e).split("\n")[0] });
-      continue;
-    }
-    try {
-      let rss = 0;
-      try {
-        const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        rss = m ? Number(m[1]) * 1024 : 0;
-      } catch { /* exited */ }
-      const row: PythonProcessInfo = { pid, version: versionString(py.version), rss, arenas: null, pinned: null, image: py.library };
-      try {
-        const s = py.heap();
-        row.arenas = s.totals.arenas;
-        row.pinned = s.fragmentation.pinnedArenas;
-      } catch (e) {
-        row.error = (e as Error).message;
-      }
-      if (pid !== self || row.arenas !== null) out.push(row);
-    } finally {
-      py.close();
-    }
-  }
-  return out;
 }

@@ -13,6 +13,11 @@ export function u64le(b: Uint8Array, offset = 0): bigint {
   return view(b).getBigUint64(offset, true);
 }
 
+/** Unsigned 64-bit at `offset` as a number (exact below 2^53: addresses and sizes). */
+export function u64leNumber(b: Uint8Array, offset = 0): number {
+  return u32le(b, offset) + u32le(b, offset + 4) * 0x1_0000_0000;
+}
+
 /** Unsigned 32-bit at `offset`. */
 export function u32le(b: Uint8Array, offset = 0): number {
   return view(b).getUint32(offset, true);

@@ -4,7 +4,7 @@
  * option, decided by the caller (a TTY without NO_COLOR).
  * @module
  */
-import type { PythonProcessInfo } from "../attach/attach.ts";
+import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { DiffJSON, HeapJSON } from "./json.ts";
 
 /** Options of the text renderers. */
