@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 
-export interface Option {
+interface Option {
   name: string;
   short?: string;
   /** Placeholder of the value; absent for a boolean flag. */
@@ -87,7 +87,7 @@ export function commandHelp(cmd: Command): string {
  * Split the arguments of a script-running command at the script: options before it belong to pymem, everything
  * from the first positional on (or after `--`) is the script and its arguments, as with `python [opts] FILE ARGS`.
  */
-export function splitAtScript(args: string[], options: Option[]): { head: string[]; tail: string[] } {
+function splitAtScript(args: string[], options: Option[]): { head: string[]; tail: string[] } {
   const takesValue = new Set<string>();
   for (const o of options) {
     if (o.arg) {

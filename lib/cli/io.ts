@@ -10,7 +10,7 @@ import { formatBytes } from "../report/text.ts";
 import { UsageError } from "./command.ts";
 
 export const stdoutTTY = (): boolean => !!process.stdout.isTTY;
-export const stderrTTY = (): boolean => !!process.stderr.isTTY;
+const stderrTTY = (): boolean => !!process.stderr.isTTY;
 /** NO_COLOR (https://no-color.org): any non-empty value turns colour off. */
 export const colorAllowed = (): boolean => !process.env.NO_COLOR;
 

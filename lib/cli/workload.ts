@@ -14,7 +14,7 @@ import { type Context, ExitStatus, UsageError } from "./command.ts";
 import { progress } from "./io.ts";
 
 /** A Python string literal for any JavaScript string (non-ASCII escaped, so the source stays ASCII). */
-export function pyString(s: string): string {
+function pyString(s: string): string {
   let out = "'";
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
@@ -52,7 +52,7 @@ export function workloadOf(ctx: Context): Workload {
 }
 
 /** fcntl command: duplicate a descriptor, close-on-exec (Linux <fcntl.h>). */
-export const F_DUPFD_CLOEXEC = 1030;
+const F_DUPFD_CLOEXEC = 1030;
 
 /**
  * Run the workload in `__main__` as python would: sys.argv, __file__ and sys.path[0] for a file. `quiet` sends the

@@ -8,22 +8,24 @@
  * `--runtime deno|node` chooses another (node runs dist/, so build first).
  *
  * Run directly: `bun lib/compare/runner.ts --quick` (or `deno run -A lib/compare/runner.ts`, `node dist/lib/compare/runner.js`);
- * lib/cli.ts wires `pymem bench` to {@link benchCommand}. `--help` lists the options.
+ * lib/cli/main.ts wires `pymem bench` to {@link benchCommand}. `--help` lists the options. The options are in
+ * options.ts, the allocators found on this machine in allocator-libraries.ts, the child processes in children.ts.
  * @module
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { basename, delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import type { ChildPlan, ChildResult } from "./child.ts";
-import { parseChildOutput } from "./child.ts";
 import { isMain, runtimeKind } from "../core/runtime.ts";
 import { PYMEM_VERSION } from "../core/version.ts";
 import { compareRankings, compareToPymalloc, renderHtml, renderSvg, renderText, summarize } from "./report.ts";
 import type { AllocatorVariant, BenchDocument, CellResult } from "./types.ts";
 import { WORKLOADS } from "./workloads.ts";
+
+import { type BenchOptions, parseBenchArgs, USAGE } from "./options.ts";
+import { resolveAllocators, selectAllocators } from "./allocator-libraries.ts";
+import { baseEnv, childCommand, killChildren, runChild } from "./children.ts";
 
 export type { AllocatorVariant, BenchDocument, CellResult, CellSummary, Comparison, Spread } from "./types.ts";
 export type { ChildPlan, ChildResult, HeapFigures, RunSample } from "./child.ts";
@@ -32,362 +34,9 @@ export type { RankingConflict } from "./report.ts";
 export { WORKLOADS } from "./workloads.ts";
 export type { Workload } from "./workloads.ts";
 
-/**
- * The repository (or installed package) root: this file is lib/compare/runner.ts or dist/lib/compare/runner.js.
- * Computed on use: when pymem is imported by URL (Deno, http://…), there is no root and no benchmark to run, but
- * importing lib/mod.ts must still work.
- */
-function root(): string {
-  if (!import.meta.url.startsWith("file:")) {
-    throw new Error(`pymem bench runs from a local copy of pymem, not from ${import.meta.url}`);
-  }
-  const up = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-  return basename(up) === "dist" ? dirname(up) : up;
-}
-
-const USAGE = `usage: pymem bench [options]
-  --quick               scale 0.3; 3 measured runs per cell, each in its own process after 1 warm-up
-                        (a few minutes on 2 cores)
-  --python LIST|all     CPython(s): minors (3.12), versions, library paths, or all found (default: PYMEM_LIBPYTHON,
-                        else python3 on PATH)
-  --workloads LIST      ${WORKLOADS.map((w) => w.name).join(",")} (default: all but known)
-  --allocators LIST     ids or families: pymalloc,malloc,mimalloc,jemalloc,tcmalloc,libmimalloc, jemalloc:preload, …
-                        (default: all but the debug variants)
-  --debug               add pymalloc_debug, malloc_debug (and mimalloc_debug on 3.13+)
-  --scale X             workload size multiplier (default 1; --quick 0.3)
-  --threads N           Python threads of the threads workload (default 4)
-  --warmup N --runs N   unmeasured and measured runs per process (default 1 and 2; --quick 1 and 1)
-  --rounds N            processes per cell: the whole matrix runs N times, each time in a new order and new
-                        processes, and the runs are pooled (default 3): 3 × 2 = 6 runs per cell, --quick 3 × 1
-  --seed N              seed of the cell order (default 1)
-  --runtime R           child runtime: bun (default), deno, node
-  --lib-path DIRS       search these directories (':'-separated) for jemalloc/tcmalloc/mimalloc instead of the system's
-  --timeout S           per child process (default 600)
-  --json FILE --svg FILE --html FILE    write the results
-  --no-progress         no progress bar or per-cell lines
-  --list                list workloads, allocators and CPythons, then exit
-  --compare A.json B.json   check that two result files rank the allocators the same wherever the difference is
-                        larger than the spread (exit 1 on a conflict)`;
-
-/** Options of one benchmark run. */
-export interface BenchOptions {
-  quick: boolean;
-  pythons: string[] | "all" | undefined;
-  workloads: string[];
-  allocators: string[] | undefined;
-  debug: boolean;
-  scale: number;
-  threads: number;
-  warmup: number;
-  runs: number;
-  rounds: number;
-  seed: number;
-  runtime: "bun" | "deno" | "node";
-  libPath: string[] | undefined;
-  timeoutMs: number;
-  json?: string;
-  svg?: string;
-  html?: string;
-  progress: boolean;
-  list: boolean;
-  compare?: [string, string];
-}
-
-/** Parse `pymem bench` arguments; a string is a usage error. */
-export function parseBenchArgs(argv: string[]): BenchOptions | string {
-  const o: BenchOptions = {
-    quick: false, pythons: undefined, workloads: WORKLOADS.filter((w) => w.default).map((w) => w.name),
-    allocators: undefined, debug: false, scale: NaN, threads: 4, warmup: NaN, runs: NaN, rounds: NaN, seed: 1,
-    runtime: "bun", libPath: undefined, timeoutMs: 600_000, progress: true, list: false,
-  };
-  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
-  const num = (name: string, s: string | undefined, min: number, integer: boolean): number | string => {
-    const v = Number(s);
-    if (s === undefined || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-      return `--${name} needs ${integer ? "an integer" : "a number"} ≥ ${min}, got ${s === undefined ? "nothing" : `"${s}"`}`;
-    }
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => argv[++i];
-    let v: number | string;
-    switch (a) {
-      case "--quick": o.quick = true; break;
-      case "--debug": o.debug = true; break;
-      case "--no-progress": o.progress = false; break;
-      case "--list": o.list = true; break;
-      case "--python": {
-        const s = next();
-        if (!s) return "--python needs a value";
-        o.pythons = s === "all" ? "all" : list(s);
-        break;
-      }
-      case "--workloads": {
-        const s = next();
-        if (!s) return "--workloads needs a value";
-        o.workloads = list(s);
-        for (const w of o.workloads) if (!WORKLOADS.some((x) => x.name === w)) return `unknown workload "${w}"`;
-        break;
-      }
-      case "--allocators": {
-        const s = next();
-        if (!s) return "--allocators needs a value";
-        o.allocators = list(s);
-        break;
-      }
-      case "--scale": if (typeof (v = num("scale", next(), 0.001, false)) === "string") return v; o.scale = v; break;
-      case "--threads": if (typeof (v = num("threads", next(), 1, true)) === "string") return v; o.threads = v; break;
-      case "--warmup": if (typeof (v = num("warmup", next(), 0, true)) === "string") return v; o.warmup = v; break;
-      case "--runs": if (typeof (v = num("runs", next(), 1, true)) === "string") return v; o.runs = v; break;
-      case "--rounds": if (typeof (v = num("rounds", next(), 1, true)) === "string") return v; o.rounds = v; break;
-      case "--seed": if (typeof (v = num("seed", next(), 0, true)) === "string") return v; o.seed = v; break;
-      case "--timeout": if (typeof (v = num("timeout", next(), 1, false)) === "string") return v; o.timeoutMs = v * 1000; break;
-      case "--runtime": {
-        const s = next();
-        if (s !== "bun" && s !== "deno" && s !== "node") return `--runtime must be bun, deno or node, got "${s ?? ""}"`;
-        o.runtime = s;
-        break;
-      }
-      case "--lib-path": {
-        const s = next();
-        if (s === undefined) return "--lib-path needs a value";
-        o.libPath = s.split(delimiter).filter(Boolean);
-        break;
-      }
-      case "--json": case "--svg": case "--html": {
-        const s = next();
-        if (!s) return `${a} needs a file name`;
-        o[a.slice(2) as "json" | "svg" | "html"] = s;
-        break;
-      }
-      case "--compare": {
-        const x = next(), y = next();
-        if (!x || !y) return "--compare needs two result files";
-        o.compare = [x, y];
-        break;
-      }
-      default:
-        return `unknown option "${a}"`;
-    }
-  }
-  if (Number.isNaN(o.scale)) o.scale = o.quick ? 0.3 : 1;
-  if (Number.isNaN(o.warmup)) o.warmup = 1;
-  // The measured runs of a cell are spread over several processes started at different times (rounds): runs in one
-  // process share its heap layout and whatever else the machine was doing during those seconds, so their spread
-  // understates the noise. Three processes per cell is what made two runs on a busy 2-core machine rank alike.
-  if (Number.isNaN(o.rounds)) o.rounds = 3;
-  if (Number.isNaN(o.runs)) o.runs = o.quick ? 1 : 2;
-  return o;
-}
-
-// ---- allocators ----------------------------------------------------------------------------------------------------
-
-const LIB_DIRS = [
-  "/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-  "/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib",
-];
-
-interface ThirdParty {
-  family: "jemalloc" | "tcmalloc" | "mimalloc";
-  /** Prefix of the ids ("libmimalloc": CPython 3.13 has its own "mimalloc"). */
-  id: string;
-  sonames: string[];
-  /** Package that provides it, per distribution family. */
-  packages: { debian: string; fedora: string; arch: string; alpine: string };
-}
-
-const THIRD_PARTY: ThirdParty[] = [
-  { family: "jemalloc", id: "jemalloc", sonames: ["libjemalloc.so.2"], packages: { debian: "libjemalloc2", fedora: "jemalloc", arch: "jemalloc", alpine: "jemalloc" } },
-  {
-    family: "tcmalloc", id: "tcmalloc", sonames: ["libtcmalloc_minimal.so.4", "libtcmalloc.so.4"],
-    packages: { debian: "libtcmalloc-minimal4", fedora: "gperftools-libs", arch: "gperftools", alpine: "gperftools" },
-  },
-  { family: "mimalloc", id: "libmimalloc", sonames: ["libmimalloc.so.2"], packages: { debian: "libmimalloc2.0", fedora: "mimalloc", arch: "mimalloc", alpine: "mimalloc2" } },
-];
-
-function distroFamily(): keyof ThirdParty["packages"] {
-  let text = "";
-  try {
-    text = readFileSync("/etc/os-release", "utf8");
-  } catch { /* not Linux, or minimal */ }
-  const ids = (text.match(/^ID(?:_LIKE)?=.*$/gm) ?? []).join(" ");
-  if (/fedora|rhel|centos/.test(ids)) return "fedora";
-  if (/arch/.test(ids)) return "arch";
-  if (/alpine/.test(ids)) return "alpine";
-  return "debian";
-}
-
-function installHint(tp: ThirdParty): string {
-  const fam = distroFamily();
-  const cmd = { debian: "apt-get install -y", fedora: "dnf install -y", arch: "pacman -S", alpine: "apk add" }[fam];
-  return `${cmd} ${tp.packages[fam]}`;
-}
-
-/** A library by soname in `dirs`, else (when no directories were given) in the loader's ldconfig cache. */
-function findLib(sonames: string[], dirs: string[] | undefined): string | undefined {
-  for (const so of sonames) {
-    for (const d of dirs ?? LIB_DIRS) if (existsSync(join(d, so))) return join(d, so);
-  }
-  if (dirs) return undefined;
-  try {
-    const cache = execFileSync("/sbin/ldconfig", ["-p"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    for (const so of sonames) {
-      const m = new RegExp(`^\\s*${so.replace(/\./g, "\\.")} \\([^)]*\\) => (\\S+)$`, "m").exec(cache);
-      if (m) return m[1];
-    }
-  } catch { /* no ldconfig */ }
-  return undefined;
-}
-
-function packageVersion(pkg: string, path: string): string {
-  try {
-    return `${pkg} ${execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()}`;
-  } catch {
-    try {
-      return basename(realpathSync(path));
-    } catch {
-      return basename(path);
-    }
-  }
-}
-
-/**
- * Every allocator variant, resolved on this machine: CPython's own (pymalloc, malloc, mimalloc on 3.13+, the debug
- * variants with `debug`), and jemalloc / tcmalloc / mimalloc from the distribution both preloaded and in-process
- * through pymem. A library that is not installed gives variants with `skipped` naming the package to install.
- * `libPath` replaces the system's library directories (and the ldconfig cache) in the search.
- */
-export function resolveAllocators(options: { debug?: boolean; libPath?: string[] } = {}): AllocatorVariant[] {
-  const out: AllocatorVariant[] = [
-    { id: "pymalloc", mode: "cpython", family: "pymalloc", allocator: "pymalloc", env: {}, how: "nothing: CPython's default" },
-    { id: "malloc", mode: "cpython", family: "glibc", allocator: "malloc", env: {}, how: "PYTHONMALLOC=malloc" },
-    { id: "mimalloc", mode: "cpython", family: "mimalloc", allocator: "mimalloc", env: {}, how: "PYTHONMALLOC=mimalloc (CPython 3.13+, built in)" },
-  ];
-  if (options.debug) {
-    out.push(
-      { id: "pymalloc_debug", mode: "cpython", family: "pymalloc", allocator: "pymalloc_debug", env: {}, how: "PYTHONMALLOC=pymalloc_debug (debugging only)" },
-      { id: "malloc_debug", mode: "cpython", family: "glibc", allocator: "malloc_debug", env: {}, how: "PYTHONMALLOC=malloc_debug (debugging only)" },
-      { id: "mimalloc_debug", mode: "cpython", family: "mimalloc", allocator: "mimalloc_debug", env: {}, how: "PYTHONMALLOC=mimalloc_debug (3.13+, debugging only)" },
-    );
-  }
-  for (const tp of THIRD_PARTY) {
-    const path = findLib(tp.sonames, options.libPath);
-    const pkg = tp.packages[distroFamily()];
-    const skipped = path ? undefined : `${tp.sonames[0]} not found: install it with \`${installHint(tp)}\``;
-    const common = { family: tp.family, library: path, package: pkg, libraryVersion: path ? packageVersion(pkg, path) : undefined, skipped };
-    out.push({
-      id: `${tp.id}:preload`, mode: "preload", allocator: "malloc", env: path ? { LD_PRELOAD: path } : {}, ...common,
-      how: `LD_PRELOAD=${basename(path ?? tp.sonames[0])} PYTHONMALLOC=malloc (package ${pkg}; the whole process uses it)`,
-    });
-    out.push({
-      id: `${tp.id}:pymem`, mode: "pymem", allocator: { library: path ?? tp.sonames[0] }, env: {}, ...common,
-      how: `openPython({ allocator: { library: "${basename(path ?? tp.sonames[0])}" } }) (package ${pkg}; Python's domains only)`,
-    });
-  }
-  return out;
-}
-
-/** Select variants by id or family name ("jemalloc" = both jemalloc variants). */
-function selectAllocators(all: AllocatorVariant[], wanted: string[] | undefined): AllocatorVariant[] | string {
-  if (!wanted) return all;
-  const chosen: AllocatorVariant[] = [];
-  for (const w of wanted) {
-    const hits = all.filter((v) => v.id === w || v.id.startsWith(`${w}:`) || (w === "all"));
-    if (!hits.length) return `unknown allocator "${w}": expected one of ${all.map((v) => v.id).join(", ")} (or a family name)`;
-    for (const h of hits) if (!chosen.includes(h)) chosen.push(h);
-  }
-  // pymalloc is the reference of every comparison.
-  if (!chosen.some((v) => v.id === "pymalloc")) chosen.unshift(all[0]);
-  return chosen;
-}
-
-// ---- child processes -----------------------------------------------------------------------------------------------
-
-function commandOk(cmd: string): boolean {
-  const r = spawnSync(cmd, ["--version"], { stdio: "ignore", timeout: 20_000 });
-  return r.status === 0;
-}
-
-
-/** The command line that starts a child (without the plan), and a description of the runtime. */
-function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]; version: string } | string {
-  const local = (name: string) => {
-    const p = join(root(), "node_modules", ".bin", name);
-    if (existsSync(p)) return p;
-    if (runtimeKind() === name) return process.execPath;
-    return commandOk(name) ? name : undefined;
-  };
-  const exe = local(runtime);
-  if (!exe) return `the child runtime "${runtime}" is not installed (node_modules/.bin or PATH)`;
-  const version = (() => {
-    try {
-      return `${runtime} ${execFileSync(exe, ["--version"], { encoding: "utf8" }).split("\n")[0].replace(/^(deno|v)\s*/i, "").trim()}`;
-    } catch {
-      return runtime;
-    }
-  })();
-  if (runtime === "node") {
-    const js = join(root(), "dist", "lib", "compare", "child.js");
-    if (!existsSync(js)) return `${js} is missing: build with \`tsc -p .\` first`;
-    return { argv: [exe, js], version };
-  }
-  const ts = join(root(), "lib", "compare", "child.ts");
-  if (!existsSync(ts)) return `${ts} is missing`;
-  return { argv: runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts], version };
-}
-
-/** The environment every child starts from: the caller's, minus anything that would pick an allocator behind our back. */
-function baseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  for (const k of ["PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONTRACEMALLOC", "PYTHONDEVMODE", "LD_PRELOAD", "GLIBC_TUNABLES", "PYMEM_PYTHON"]) {
-    delete env[k];
-  }
-  // Same string hashes in every process: dict and set layouts (and so their allocations) do not vary by run.
-  env.PYTHONHASHSEED = "0";
-  env.NO_COLOR = "1";
-  return env;
-}
-
-interface Spawned { result?: ChildResult; error?: string; seconds: number }
-
-const live = new Set<number>();
-
-function runChild(argv: string[], plan: ChildPlan, env: Record<string, string>, timeoutMs: number): Promise<Spawned> {
-  const t0 = performance.now();
-  return new Promise((done) => {
-    const child = spawn(argv[0], [...argv.slice(1), JSON.stringify(plan)], {
-      env, stdio: ["ignore", "pipe", "pipe"], cwd: root(), detached: true,
-    });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    child.stdout!.on("data", (b: Buffer) => out.push(b));
-    child.stderr!.on("data", (b: Buffer) => err.push(b));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ }
-    }, timeoutMs);
-    if (child.pid) live.add(child.pid);
-    const finish = (code: number | null, signal: string | null, e?: Error) => {
-      clearTimeout(timer);
-      live.delete(child.pid!);
-      const seconds = (performance.now() - t0) / 1000;
-      const stdout = Buffer.concat(out).toString("utf8");
-      const stderr = Buffer.concat(err).toString("utf8").trim().split("\n").slice(-6).join(" | ");
-      let result: ChildResult | undefined;
-      try {
-        result = parseChildOutput(stdout);
-      } catch { /* malformed line: reported below */ }
-      if (result) return done({ result, seconds });
-      const why = e ? `could not start ${argv[0]}: ${e.message}` : timedOut ? `timed out after ${timeoutMs / 1000} s`
-        : signal ? `killed by ${signal}` : `exit code ${code} without a result`;
-      done({ error: `${why}${stderr ? `: ${stderr}` : ""}`, seconds });
-    };
-    child.on("error", (e) => finish(null, null, e));
-    child.on("close", finish);
-  });
-}
+export type { BenchOptions } from "./options.ts";
+export { parseBenchArgs } from "./options.ts";
+export { resolveAllocators } from "./allocator-libraries.ts";
 
 // ---- pythons -------------------------------------------------------------------------------------------------------
 
@@ -584,7 +233,7 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
 
   const progress = new Progress(schedule.length, progressEnabled);
   const onSignal = () => {
-    for (const pid of live) try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
+    killChildren();
     process.exit(130);
   };
   process.on("SIGINT", onSignal);
