@@ -1,6 +1,9 @@
 /**
  * `openPython()` and the `Python` handle: loading a libpython, its lifecycle, the GIL, running code, and the three
  * memory domains.
+ *
+ * One concept (over 500 lines): the handle — start-up, the GIL, running code, close — with one-line methods that
+ * compose the features (lib/allocators/, lib/interpreters/, lib/obmalloc/); the work is in those modules.
  * @module
  */
 import { realpathSync } from "node:fs";

@@ -308,10 +308,8 @@ function uninstall(py: PythonHost, hooks: Installed[]): AllocationTrace {
  *
  * The hooks are generated machine code, not JavaScript: they count with atomic instructions and forward to the
  * previous allocator, so calls from every thread are counted (raw-domain calls arrive without the GIL from any
- * Python or C thread, and other Python threads keep running while `fn` runs). Measured cost (bench/allocator_bridge.ts,
- * AMD EPYC 2.5 GHz, one thread): +0.4–0.7 ns per call on average over malloc+free (the malloc hook does three
- * atomic adds and the histogram, free one add); with several threads allocating at once the shared counters'
- * cache lines add contention. Afterwards each domain's allocator is exactly the one before.
+ * Python or C thread, and other Python threads keep running while `fn` runs). The malloc hook does three atomic adds
+ * and the histogram, free one add; their cost is measured by bench/allocator_bridge.ts (BENCHMARKS.md). Afterwards each domain's allocator is exactly the one before.
  *
  * If `fn` returns a promise, the hooks stay installed until it settles (everything Python does meanwhile, on any
  * thread, is counted) and the trace is returned as a promise. Traces nest; overlapping asynchronous traces must

@@ -12,6 +12,9 @@
  *    same way (usedpools signature, arena-array checks), with remote reads.
  * 4. Arenas and pools are read in batches (up to IOV_MAX pool headers per system call), then validated: a torn or
  *    inconsistent pool header is re-read, and what stays inconsistent is counted and reported, never guessed.
+ *
+ * One concept (over 500 lines): the AttachedPython handle — locating the state, the allocator name and the heap
+ * read of one target; the image is found in image.ts and processes are listed in processes.ts.
  * @module
  */
 import * as fs from "node:fs";

@@ -11,9 +11,7 @@
  *   counter and to a log2 size histogram, then tail-call the previous allocator's function;
  * - **call loops** call an allocator pair N times from native code, so a benchmark measures the call, not the FFI.
  *
- * Measured (bench/allocator_bridge.ts, AMD EPYC 2.5 GHz, malloc(64)+free pairs): libc direct 3.39 ns per call,
- * through a bridge 3.66 ns (+0.27 ns); CPython's raw domain 3.66 ns, through a counting hook 4.35 ns (+0.7 ns,
- * averaged over malloc and free).
+ * What they cost per call is measured by bench/allocator_bridge.ts (figures in BENCHMARKS.md).
  *
  * This file only writes the bytes: lib/machine/exec-pages.ts maps them executable, lib/machine/threads.ts runs code
  * on a pthread, and lib/allocators/generated-functions.ts turns them into allocator functions and hook slots.

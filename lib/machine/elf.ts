@@ -13,6 +13,9 @@
  * a `RangeError` from a `DataView` or a hang.
  *
  * The file descriptor stays open until {@link ElfFile.close}, because symbol tables and code bytes are read lazily.
+ *
+ * One concept (over 500 lines): an ELF64 reader — headers, sections, segments, symbol tables, hash lookup,
+ * virtual-address reads — each bounds-checked against the file, so a truncated or corrupt file is an error.
  * @module
  */
 

@@ -5,6 +5,9 @@
  *
  * Nothing here writes to the target or ptrace-attaches to it. Both paths need the same permission as ptrace
  * (PTRACE_MODE_ATTACH_REALCREDS): same uid and not restricted by Yama, or CAP_SYS_PTRACE.
+ *
+ * One concept (over 500 lines): reading another process's memory — the two read paths (process_vm_readv and
+ * /proc/PID/mem), batching, partial reads and the second reading thread all decide together what a read returns.
  * @module
  */
 import * as fs from "node:fs";
@@ -322,7 +325,7 @@ export class RemoteMemory {
 
   /**
    * Ranges [from, to) of a uniform read, on this thread. Equal ranges land packed in the scratch buffer in the
-   * order of the output: one copy per system call instead of one per range (74,500 pool headers: ~15 ms less).
+   * order of the output: one copy per system call instead of one per range (BENCHMARKS.md has the saving).
    */
   #readUniformRange(addresses: Float64Array, length: number, from: number, to_: number, bytes: Uint8Array, ok: Uint8Array): void {
     const local = this.#local, remote = this.#remote;

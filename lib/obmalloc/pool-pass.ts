@@ -4,8 +4,8 @@
  * single FFI call; on large heaps a second thread walks half the arenas at the same time.
  *
  * Why: each runtime's zero-copy view costs time proportional to its length (V8 and JSC account external memory), so
- * viewing each 1 MiB arena costs 7–35 µs, more than CPython's whole C walk per arena; and a JavaScript pass over
- * tens of thousands of pools costs as much again as the memory reads. The walk is memory-bound: this loop reads
+ * viewing every arena costs more than CPython's whole C walk, and a JavaScript pass over tens of thousands of pools
+ * costs as much again as the memory reads (figures in BENCHMARKS.md). The walk is memory-bound: this loop reads
  * exactly what CPython's `pymalloc_print_stats` reads. All interpretation (validation, layout, per-pool arrays on
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
