@@ -63,6 +63,8 @@ export interface HeapFigures {
 /** What a worker answers for one job. */
 export type TargetResult =
   | { kind: "not-python" }
+  /** The process ended before it could be told Python or not: not counted anywhere. */
+  | { kind: "gone" }
   | { kind: "excluded" }
   | { kind: "error"; reason: ErrorReason; message: string }
   | { kind: "mapped"; target: TargetFigures };
@@ -165,7 +167,8 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
       try {
         paths = readMaps(job.pid).map((m) => m.path);
       } catch (e) {
-        if (!(e instanceof PymemError && e.code === "PERMISSION")) throw e;
+        // Until it is known to be Python, a process that fails is not one of ours to count: it is "gone".
+        if (!(e instanceof PymemError && e.code === "PERMISSION")) return { kind: "gone" };
       }
       const argv = readArgv(job.pid);
       if (paths === undefined) {

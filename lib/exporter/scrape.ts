@@ -11,7 +11,7 @@
 import process from "node:process";
 import { runtimeName } from "../report/json.ts";
 import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
-import { containerOf, listProcesses, type ProcStat, processKey } from "./discovery.ts";
+import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
 import { buildMetrics, type ExporterStats } from "./families.ts";
 import type { MetricSet } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
@@ -46,6 +46,9 @@ export class Scraper {
   readonly #pool: WorkerPool;
   readonly #timeoutMs: number;
   #verdicts = new Map<string, Verdict>();
+  /** Processes (pid:start) known to be Python and not filtered out: their timeouts count even before a first read. */
+  #python = new Set<string>();
+  readonly #filtered: boolean;
   #scrape = 0;
   #inflight: Promise<MetricSet> | undefined;
   readonly #errors = Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>;
@@ -64,6 +67,7 @@ export class Scraper {
     const timeoutMs = options.timeoutMs ?? 2000;
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeout must be a positive number of milliseconds, got ${timeoutMs}`);
     this.#pids = options.pids;
+    this.#filtered = options.match !== undefined || options.exclude !== undefined;
     this.#timeoutMs = timeoutMs;
     this.#pool = new WorkerPool(options.workers ?? 2, { match: options.match, exclude: options.exclude }, timeoutMs);
   }
@@ -93,6 +97,7 @@ export class Scraper {
     const t0 = performance.now();
     const scrape = ++this.#scrape;
     const verdicts = new Map<string, Verdict>();
+    const python = new Set<string>();
     const out: ScrapeResult = { targets: [], errors: [], seen: 0, skipped: 0, seconds: 0 };
     const fail = (pid: number, reason: ErrorReason, message: string) => {
       out.seen++;
@@ -113,16 +118,30 @@ export class Scraper {
         }
         continue;
       }
+      const key = processKey(p);
       jobs.push(this.#pool.run({ pid: p.pid, start: p.start, comm: p.comm, scrape }).then((r: TargetResult) => {
+        // A process that ended or timed out before it was known to be Python (and to pass the filters) is not
+        // counted; one known from an earlier scrape, or named like Python when no filter applies, is.
+        const ours = this.#python.has(key) || (!this.#filtered && looksLikePython(p.comm));
+        if (r.kind === "gone") {
+          if (ours) {
+            python.add(key);
+            fail(p.pid, "exited", `process ${p.pid} (${p.comm}) exited during the scrape`);
+          }
+          return;
+        }
         if (r.kind === "not-python") verdicts.set(vkey, r.kind);
+        else if (r.kind === "error" && r.reason === "timeout" && !ours) return;
         else if (r.kind === "excluded") {
           verdicts.set(vkey, r.kind);
           out.seen++;
           out.skipped++;
         } else if (r.kind === "error") {
+          python.add(key);
           if (r.reason === "unsupported_version") verdicts.set(vkey, { reason: r.reason, message: r.message });
           fail(p.pid, r.reason, r.message);
         } else {
+          python.add(key);
           out.seen++;
           out.targets.push({ ...r.target, ...containerOf(p.pid) });
         }
@@ -139,6 +158,7 @@ export class Scraper {
     }
     // Only the verdicts of processes still present are kept.
     this.#verdicts = verdicts;
+    this.#python = python;
     out.targets.sort((a, b) => a.pid - b.pid);
     out.seconds = (performance.now() - t0) / 1000;
     return out;
