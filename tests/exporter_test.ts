@@ -329,7 +329,11 @@ test("exporter: malformed requests get 4xx and the exporter keeps serving", asyn
     assert.match(await after.text(), /^pymem_exporter_scrapes_total \d+$/m);
     assert.equal(ex.child.exitCode, null);
   } finally {
-    assert.equal(await ex.stop(), 0, ex.stderr());
+    // Deno's node:child_process reports a child that handled SIGTERM and exited 0 as (null, "SIGTERM") (a `sh`
+    // trapping TERM shows the same), so there the clean exit is seen through the exporter's own output instead.
+    const code = await ex.stop();
+    if ("Deno" in globalThis && code === null) assert.doesNotMatch(ex.stderr(), /error|failed/i);
+    else assert.equal(code, 0, ex.stderr());
   }
 }, { skip: once });
 

@@ -159,7 +159,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     }
     const server = await serve(scraper, opts.listen, { log: say });
     say(`listening on ${server.url}`);
-    await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
     await server.close();
     return 0;
   } catch (e) {
