@@ -354,7 +354,9 @@ test("exporter: a target of the CPython under test — figures equal its own sys
     const info = samples(text, "python_process_info").find((s) => s.labels.pid === l.pid)!;
     assert.equal(info.labels.exe, basename(fs.realpathSync(underTest.exe!)));
     assert.match(info.labels.python, /^3\.\d+\.\d+/);
-    assert.equal(info.labels.allocator, "pymalloc");
+    // A stripped build (Debian's python3.11) cannot name its allocator (no symbol for the function it points at):
+    // the label then says "unknown", as attachPython() does (null), never a guess.
+    assert.ok(info.labels.allocator === "pymalloc" || info.labels.allocator === "unknown", info.labels.allocator);
     assert.match(info.labels.cmd, /target\.py/);
     assert.ok(one(text, "python_process_resident_memory_bytes", l) > 1 << 20);
     assert.equal(one(text, "pymem_exporter_processes_mapped"), 1);
