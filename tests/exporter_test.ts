@@ -20,7 +20,7 @@ import process from "node:process";
 import { assert, test } from "./_harness.ts";
 import { cli, command, ROOT, skipUnlessDefaultPython } from "./_cli_spawn.ts";
 import { discoverPythons, type PythonTarget } from "./pythons.ts";
-import { parseDebugMallocStats } from "../lib/stats.ts";
+import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import {
   cmdLabel, encode, FAMILY_NAMES, MetricSet, negotiate, parseCgroup, parseExporterArgs, parseListen, parseStat, Scraper,
 } from "../lib/exporter/mod.ts";

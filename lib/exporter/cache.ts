@@ -5,7 +5,7 @@
  * (or no longer matches): it is closed, releasing the image file and the reader.
  * @module
  */
-import type { AttachedPython } from "../attach.ts";
+import type { AttachedPython } from "../attach/attach.ts";
 
 /** What is cached about one target besides the attachment: the labels, fixed for the process's life. */
 export interface CachedTarget {

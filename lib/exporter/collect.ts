@@ -9,9 +9,10 @@
  * @module
  */
 import * as fs from "node:fs";
-import { attachPython } from "../attach.ts";
+import { type AttachedPython, attachPython, type RemoteHeapSnapshot } from "../attach/attach.ts";
+import { versionString } from "../core/version.ts";
 import { PymemError } from "../errors.ts";
-import { readMaps } from "../procmaps.ts";
+import { readMaps } from "../machine/procmaps.ts";
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 
@@ -90,8 +91,8 @@ export function classify(e: unknown, job: { pid: number; start: number }): Error
   if (!now || now.start !== job.start || now.state === "Z" || now.state === "X") return "exited";
   if (e instanceof PymemError) {
     if (e.code === "PERMISSION") return "permission";
-    if (e.code === "UNSUPPORTED_VERSION") return "unsupported_version";
-    if (e.code === "UNSUPPORTED" && /free-threaded/.test(e.message)) return "unsupported_version";
+    // UNSUPPORTED names the build: no obmalloc layout for this minor, or a free-threaded build (mimalloc only).
+    if (e.code === "UNSUPPORTED" && /no obmalloc layout|free-threaded/.test(e.message)) return "unsupported_version";
     if (e.code === "ATTACH" && /exited|no such process/i.test(e.message)) return "exited";
   }
   return "other";
@@ -178,7 +179,7 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
       }
       if (!paths.some((p) => /python/i.test(p.slice(p.lastIndexOf("/") + 1)))) return { kind: "not-python" };
       if (!passes(argv, filter, re)) return { kind: "excluded" };
-      let py;
+      let py: AttachedPython;
       try {
         py = await attachPython(job.pid);
       } catch (e) {
@@ -204,10 +205,10 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
       kind: "mapped",
       target: {
         pid: job.pid,
-        python: py.version,
+        python: versionString(py.version),
         exe: exe.slice(exe.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, ""),
         cmd: cached.cmd,
-        allocator: py.allocator ?? "",
+        allocator: py.allocatorName() ?? "",
         rss: rssOf(job.pid),
         heap,
         noHeap,
@@ -220,10 +221,8 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
   }
 }
 
-type Snapshot = ReturnType<import("../attach.ts").AttachedPython["heap"]>;
-
 /** The figures of a process: its snapshots (one per obmalloc state) summed. */
-export function sumHeaps(snaps: Snapshot[]): HeapFigures {
+export function sumHeaps(snaps: RemoteHeapSnapshot[]): HeapFigures {
   const h: HeapFigures = {
     arenas: 0, arenaBytes: 0, poolsUsed: 0, poolsEmpty: 0, poolsUntouched: 0, blocksInUse: 0, bytesInUse: 0,
     freeBytesInUsedPools: 0, freeBytesInFreePools: 0, pinnedArenas: 0, pinnedArenaBytes: 0, reclaimableArenas: 0,

@@ -6,7 +6,7 @@
  * left out for that process (no sample), never published as 0.
  * @module
  */
-import { PYMEM_VERSION } from "../report/json.ts";
+import { PYMEM_VERSION } from "../core/version.ts";
 import type { ErrorReason, TargetFigures } from "./collect.ts";
 import { ERROR_REASONS } from "./collect.ts";
 import { type Labels, MetricSet } from "./metrics.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import process from "node:process";
-import { runtimeName } from "../report/json.ts";
+import { runtimeName } from "../core/runtime.ts";
 import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
 import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
 import { buildMetrics, type ExporterStats } from "./families.ts";

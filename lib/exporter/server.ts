@@ -10,7 +10,7 @@
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { PYMEM_VERSION } from "../report/json.ts";
+import { PYMEM_VERSION } from "../core/version.ts";
 import { CONTENT_TYPE, encode, negotiate } from "./metrics.ts";
 import type { Scraper } from "./scrape.ts";
 
