@@ -463,6 +463,51 @@ test("exporter: a target over --timeout is a counted timeout, its worker is repl
   }
 }, { skip: once || (!underTest.exe && "no interpreter") });
 
+/** CPython 3.x interpreters older than 3.8 on this machine (pyenv versions, /usr/bin, /usr/local/bin), one per minor. */
+function oldPythons(): { exe: string; minor: number }[] {
+  let root = process.env.PYENV_ROOT;
+  try {
+    root ||= execFileSync("pyenv", ["root"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    root = join(os.homedir(), ".pyenv");
+  }
+  const ls = (d: string) => { try { return fs.readdirSync(d).sort(); } catch { return []; } };
+  const cands = [
+    ...ls(join(root, "versions")).map((v) => join(root!, "versions", v, "bin", "python3")),
+    ...["/usr/bin", "/usr/local/bin"].flatMap((d) => ls(d).filter((f) => /^python3\.[0-7]$/.test(f)).map((f) => join(d, f))),
+  ];
+  const out = new Map<number, string>();
+  for (const exe of cands) {
+    if (!has(exe)) continue;
+    try {
+      const v = execFileSync(exe, ["-c", "import sys; print(sys.version_info[0] * 100 + sys.version_info[1])"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const n = Number(v.trim());
+      if (n >= 300 && n < 308 && !out.has(n)) out.set(n, exe);
+    } catch { /* not runnable */ }
+  }
+  return [...out].map(([n, exe]) => ({ exe, minor: n % 100 }));
+}
+
+test("exporter: a CPython older than 3.8 is a counted unsupported_version error on every scrape; --exclude counts as skipped", async () => {
+  const old = oldPythons();
+  const targets = await Promise.all(old.map((o) => startTarget(o.exe, { n: 1000 })));
+  // Left out by --exclude on its own argument (its stats file's path).
+  const excluded = await startTarget(underTest.exe!, { n: 1000 });
+  const ex = await startExporter(["--listen", "127.0.0.1:0", "--match", MARK, "--exclude", `${excluded.out}\\b`]);
+  try {
+    for (let round = 1; round <= 2; round++) {
+      const text = await (await fetch(ex.url)).text();
+      assert.equal(one(text, "pymem_exporter_errors_total", { reason: "unsupported_version" }), round * old.length, text);
+      assert.equal(one(text, "pymem_exporter_processes_mapped"), 0);
+      assert.equal(one(text, "pymem_exporter_processes_seen") - one(text, "pymem_exporter_processes_skipped"), old.length);
+      assert.equal(samples(text, "python_process_info").filter((s) => s.labels.pid === String(excluded.pid)).length, 0);
+    }
+  } finally {
+    await ex.stop();
+    for (const t of [...targets, excluded]) await t.stop();
+  }
+}, { skip: once || (!underTest.exe && "no interpreter") || (oldPythons().length === 0 && "no CPython 3.0–3.7 on this machine (pyenv install 3.7 to run it)") });
+
 // ---- a real Prometheus and a real node_exporter -----------------------------------------------------------------
 
 /** Three CPython versions of different minors (oldest, middle, newest found), with their interpreters. */
