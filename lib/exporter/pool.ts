@@ -20,7 +20,8 @@ export function runtimeCommand(modulePath: string): { cmd: string; args: string[
   const g = globalThis as { Bun?: unknown; Deno?: unknown };
   if (g.Deno) return { cmd: process.execPath, args: ["run", "--allow-all", "--quiet", modulePath] };
   if (g.Bun) return { cmd: process.execPath, args: [modulePath] };
-  return { cmd: process.execPath, args: [...process.execArgv, modulePath] };
+  // Not process.execArgv: under `node --test` or `--inspect` those flags would turn the worker into something else.
+  return { cmd: process.execPath, args: [modulePath] };
 }
 
 /** lib/exporter/worker.ts, or dist/lib/exporter/worker.js next to this compiled file. */
