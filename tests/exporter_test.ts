@@ -463,6 +463,24 @@ test("exporter: a target over --timeout is a counted timeout, its worker is repl
   }
 }, { skip: once || (!underTest.exe && "no interpreter") });
 
+test("exporter: a process without an obmalloc heap (PYTHONMALLOC=malloc) is mapped: its allocator and RSS, no pymalloc series", async () => {
+  const t = await startTarget(underTest.exe!, { n: 1000, env: { PYTHONMALLOC: "malloc" } });
+  const ex = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid)]);
+  try {
+    const text = await (await fetch(ex.url)).text();
+    const l = { pid: String(t.pid) };
+    assert.equal(one(text, "python_process_info", { ...l, allocator: "malloc" }), 1);
+    assert.ok(one(text, "python_process_resident_memory_bytes", l) > 0);
+    assert.equal(one(text, "pymem_exporter_processes_mapped"), 1);
+    for (const name of FAMILY_NAMES.filter((n) => n.startsWith("python_pymalloc_"))) {
+      assert.equal(samples(text, name).length + samples(text, `${name}_total`).length, 0, name);
+    }
+  } finally {
+    await ex.stop();
+    await t.stop();
+  }
+}, { skip: once || (!underTest.exe && "no interpreter") });
+
 /** CPython 3.x interpreters older than 3.8 on this machine (pyenv versions, /usr/bin, /usr/local/bin), one per minor. */
 function oldPythons(): { exe: string; minor: number }[] {
   let root = process.env.PYENV_ROOT;
