@@ -67,7 +67,8 @@ export type TargetResult =
   /** The process ended before it could be told Python or not: not counted anywhere. */
   | { kind: "gone" }
   | { kind: "excluded" }
-  | { kind: "error"; reason: ErrorReason; message: string }
+  /** `backoff`: the target itself missed its deadline (not the scrape's), so it is not asked again for a while. */
+  | { kind: "error"; reason: ErrorReason; message: string; backoff?: boolean }
   | { kind: "mapped"; target: TargetFigures };
 
 /** A mapped target: its labels and figures. `heap` is null when it has no obmalloc heap (PYTHONMALLOC=malloc). */

@@ -151,7 +151,7 @@ class Worker {
         if (this.#current !== cur) return;
         this.#current = undefined;
         this.#kill();
-        cur.resolve({ kind: "error", reason: "timeout", message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed` });
+        cur.resolve({ kind: "error", reason: "timeout", message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`, backoff: true });
         this.#next();
       }, this.#deadlineMs);
       this.#child!.stdin!.write(JSON.stringify({ id: cur.id, job: cur.job }) + "\n");

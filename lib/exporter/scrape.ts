@@ -5,7 +5,8 @@
  *
  * Two phases, so that each can be observed on its own: `discover()` lists the candidates, `collect()` reads them.
  * Verdicts that cannot change while a process lives (not Python; left out by the filters; a CPython too old) are
- * remembered by pid + start time + name, so a host's other processes cost one stat read per scrape.
+ * remembered by pid + start time + name, so a host's other processes cost one stat read per scrape. A target that
+ * missed its own deadline is backed off for {@link TIMEOUT_BACKOFF_MS} (counted as a timeout, not read).
  * @module
  */
 import process from "node:process";
@@ -41,6 +42,13 @@ export interface ScrapeResult {
 
 type Verdict = "not-python" | "excluded" | { reason: ErrorReason; message: string };
 
+/**
+ * A target that missed its deadline is not read again for this long: each scrape meanwhile counts it as a timeout
+ * without sending it to a worker. A target hung in the kernel would otherwise cost a killed worker every scrape (and
+ * a worker blocked in an uninterruptible read lingers until the read ends).
+ */
+export const TIMEOUT_BACKOFF_MS = 60_000;
+
 export class Scraper {
   readonly #pids?: number[];
   readonly #pool: WorkerPool;
@@ -48,6 +56,8 @@ export class Scraper {
   #verdicts = new Map<string, Verdict>();
   /** Processes (pid:start) known to be Python and not filtered out: their timeouts count even before a first read. */
   #python = new Set<string>();
+  /** pid:start → when a target that timed out may be read again. */
+  #backoff = new Map<string, number>();
   readonly #filtered: boolean;
   #scrape = 0;
   #inflight: Promise<MetricSet> | undefined;
@@ -98,6 +108,8 @@ export class Scraper {
     const scrape = ++this.#scrape;
     const verdicts = new Map<string, Verdict>();
     const python = new Set<string>();
+    const backoff = new Map<string, number>();
+    const now = Date.now();
     const out: ScrapeResult = { targets: [], errors: [], seen: 0, skipped: 0, seconds: 0 };
     const fail = (pid: number, reason: ErrorReason, message: string) => {
       out.seen++;
@@ -119,10 +131,20 @@ export class Scraper {
         continue;
       }
       const key = processKey(p);
+      // A process that ended or timed out before it was known to be Python (and to pass the filters) is not
+      // counted; one known from an earlier scrape, or named like Python when no filter applies, is.
+      const ours = this.#python.has(key) || (!this.#filtered && looksLikePython(p.comm));
+      const until = this.#backoff.get(key);
+      if (until !== undefined && now < until) {
+        backoff.set(key, until);
+        if (ours) {
+          python.add(key);
+          fail(p.pid, "timeout", `process ${p.pid} missed its deadline in an earlier scrape; read again after ${new Date(until).toISOString()}`);
+        }
+        continue;
+      }
       jobs.push(this.#pool.run({ pid: p.pid, start: p.start, comm: p.comm, scrape }).then((r: TargetResult) => {
-        // A process that ended or timed out before it was known to be Python (and to pass the filters) is not
-        // counted; one known from an earlier scrape, or named like Python when no filter applies, is.
-        const ours = this.#python.has(key) || (!this.#filtered && looksLikePython(p.comm));
+        if (r.kind === "error" && r.backoff) backoff.set(key, Date.now() + TIMEOUT_BACKOFF_MS);
         if (r.kind === "gone") {
           if (ours) {
             python.add(key);
@@ -159,6 +181,7 @@ export class Scraper {
     // Only the verdicts of processes still present are kept.
     this.#verdicts = verdicts;
     this.#python = python;
+    this.#backoff = backoff;
     out.targets.sort((a, b) => a.pid - b.pid);
     out.seconds = (performance.now() - t0) / 1000;
     return out;
