@@ -394,7 +394,10 @@ test("exporter: a target killed mid-scrape (after discovery, before its read) is
     assert.equal(r.seen, 2);
     assert.equal(scraper.errors.exited, 1);
     // A whole scrape after that: the dead one is simply gone, the live one still read (from the cache).
-    const text = encode(await scraper.scrape(), "prometheus");
+    // Two scrapes asked at once (two Prometheus servers) share one reading.
+    const p1 = scraper.scrape(), p2 = scraper.scrape();
+    assert.equal(p1, p2);
+    const text = encode(await p1, "prometheus");
     assert.equal(one(text, "pymem_exporter_errors_total", { reason: "exited" }), 1);
     assert.equal(one(text, "python_pymalloc_arenas", { pid: String(a.pid) }), a.stats().values["# arenas allocated current"]);
   } finally {
