@@ -13,6 +13,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import process from "node:process";
+import { runtimeKind } from "../lib/core/runtime.ts";
 import { encode, Scraper } from "../lib/exporter/mod.ts";
 
 const exe = process.argv[2] ?? "python3";
@@ -21,7 +22,7 @@ const workerCounts = (process.argv[4] ?? "1,2").split(",").map(Number);
 const tag = `pymem-bench-exporter-${process.pid}`;
 const script = "import sys\nkeep = [(i, str(i), float(i)) for i in range(33_000)]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n";
 
-const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";
+const runtime = runtimeKind();
 const children: ChildProcess[] = [];
 try {
   await Promise.all(Array.from({ length: count }, () => {

@@ -12,14 +12,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { runtimeKind } from "../core/runtime.ts";
 import { PymemError } from "../errors.ts";
 import type { TargetFilter, TargetJob, TargetResult } from "./collect.ts";
 
 /** The command that runs a module of this package under the current runtime. */
 export function runtimeCommand(modulePath: string): { cmd: string; args: string[] } {
-  const g = globalThis as { Bun?: unknown; Deno?: unknown };
-  if (g.Deno) return { cmd: process.execPath, args: ["run", "--allow-all", "--quiet", modulePath] };
-  if (g.Bun) return { cmd: process.execPath, args: [modulePath] };
+  const kind = runtimeKind();
+  if (kind === "deno") return { cmd: process.execPath, args: ["run", "--allow-all", "--quiet", modulePath] };
+  if (kind === "bun") return { cmd: process.execPath, args: [modulePath] };
   // Not process.execArgv: under `node --test` or `--inspect` those flags would turn the worker into something else.
   return { cmd: process.execPath, args: [modulePath] };
 }
