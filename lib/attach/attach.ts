@@ -153,7 +153,7 @@ export class AttachedPython {
       return py;
     } catch (e) {
       mem?.close();
-      img.elf.close();
+      img.release();
       throw e;
     }
   }
@@ -557,7 +557,7 @@ export class AttachedPython {
     if (this.#closed) return;
     this.#closed = true;
     this.#mem.close();
-    this.#img.elf.close();
+    this.#img.release();
   }
 
   [Symbol.dispose](): void {

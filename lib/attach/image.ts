@@ -16,6 +16,8 @@ const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 /** The CPython image of a process: which mapped file, where, and its symbols. */
 export interface Image {
   elf: ElfFile;
+  /** Gives the (shared) ElfFile back: see openShared. Idempotent. */
+  release: () => void;
   path: string;
   bias: bigint;
   runtime: bigint;
@@ -40,11 +42,42 @@ function candidatePaths(maps: MapEntry[], pid: number): string[] {
   return named;
 }
 
+/**
+ * ELF files shared by every attachment to the same file (same device, inode, size and mtime), counted: a host
+ * running fifty workers of one libpython parses its symbol tables once, not fifty times (`pymem exporter`, `ps`).
+ */
+const sharedElf = new Map<string, { elf: ElfFile; refs: number }>();
+
+/** An ElfFile for `p` from the shared set, and the function that gives it back (the last one closes it). */
+function openShared(p: string): { elf: ElfFile; release: () => void } {
+  const st = fs.statSync(p);
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  let entry = sharedElf.get(key);
+  if (!entry) {
+    entry = { elf: ElfFile.open(p), refs: 0 };
+    sharedElf.set(key, entry);
+  }
+  entry.refs++;
+  const e = entry;
+  let released = false;
+  return {
+    elf: e.elf,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--e.refs === 0) {
+        sharedElf.delete(key);
+        e.elf.close();
+      }
+    },
+  };
+}
+
 /** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container). */
-function openElf(path: string, pid: number): ElfFile | undefined {
+function openElf(path: string, pid: number): { elf: ElfFile; release: () => void } | undefined {
   for (const p of [path, `/proc/${pid}/root${path}`]) {
     try {
-      return ElfFile.open(p);
+      return openShared(p);
     } catch { /* try the next */ }
   }
   return undefined;
@@ -53,11 +86,12 @@ function openElf(path: string, pid: number): ElfFile | undefined {
 export function findImage(pid: number, maps: MapEntry[]): Image {
   const tried: string[] = [];
   for (const path of candidatePaths(maps, pid)) {
-    const elf = openElf(path, pid);
-    if (!elf) {
+    const opened = openElf(path, pid);
+    if (!opened) {
       tried.push(`${path} (unreadable)`);
       continue;
     }
+    const elf = opened.elf;
     let keep = false;
     try {
       const sym = elf.dynamicSymbol("_PyRuntime") ?? (elf.hasSymtab ? elf.symbol("_PyRuntime") : undefined);
@@ -75,13 +109,14 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
       keep = true;
       return {
         elf,
+        release: opened.release,
         path,
         bias,
         runtime: bias + BigInt(vaddr),
         runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
       };
     } finally {
-      if (!keep) elf.close();
+      if (!keep) opened.release();
     }
   }
   let comm = "?";
