@@ -145,3 +145,16 @@ test("containers are freed at once and deep recursion is a RecursionError, in ma
     sub.close();
   }
 });
+
+test("the CLI reports a start-up failure in one line and exits 1", () => {
+  const [cmd, ...args] = selfCommand(fileURLToPath(new URL(`../lib/cli.${ext}`, import.meta.url)));
+  const r = spawnSync(cmd, [...args, "heap"], {
+    env: { ...process.env, PYMEM_LIBPYTHON: library, PYTHONHOME: "/nonexistent-stdlib", NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^pymem heap: CPython could not start/);
+});
