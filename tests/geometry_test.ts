@@ -13,6 +13,7 @@ import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { attachPython, PymemError } from "../lib/mod.ts";
 import { detectArenaSize } from "../lib/obmalloc/arenasize.ts";
+import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import { ElfFile } from "../lib/machine/elf.ts";
 import { layoutFor, stateOffsets } from "../lib/obmalloc/layout.ts";
 
@@ -110,26 +111,41 @@ function staticTargets(): { argv: string[]; label: string }[] {
 const targets = staticTargets();
 const tmp = mkdtempSync(join(os.tmpdir(), "pymem-geometry-"));
 
-async function withTarget(argv: string[], env: Record<string, string>, fn: (pid: number) => Promise<void>): Promise<void> {
-  const ready = join(tmp, `ready-${Math.random()}`);
-  const child = spawn(argv[0], [...argv.slice(1), "-c", `import signal; x = [str(i) for i in range(20000)]; open(${JSON.stringify(ready)}, 'w').write('1'); signal.pause()`], { stdio: "ignore", env: { ...process.env, ...env } });
+// The target fragments its heap, writes its own _debugmallocstats to a file (fd 2 pointed there), then waits in
+// signal.pause() having allocated nothing since: the attach rows must equal those rows exactly.
+const TARGET = `import sys, os, signal
+junk = [b'x' * (i % 200) if i % 3 else (i, float(i)) for i in range(100000)]
+del junk[::2]
+out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+ready = os.open(sys.argv[1] + '.ready', os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+w, dup2, stats, pause, one = os.write, os.dup2, sys._debugmallocstats, signal.pause, b'1'
+dup2(out, 2)
+stats()
+w(ready, one)
+pause()
+`;
+
+async function withTarget(argv: string[], env: Record<string, string>, fn: (pid: number, stats: string) => Promise<void>): Promise<void> {
+  const out = join(tmp, `stats-${Math.random()}`);
+  const ready = `${out}.ready`;
+  const child = spawn(argv[0], [...argv.slice(1), "-c", TARGET, out], { stdio: "ignore", env: { ...process.env, ...env } });
   try {
-    for (let i = 0; i < 200 && !(existsSync(ready) && readFileSync(ready, "utf8") === "1"); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && !(existsSync(ready) && readFileSync(ready, "utf8") === "1"); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(ready), `${argv.join(" ")} started`);
-    await fn(child.pid!);
+    await fn(child.pid!, readFileSync(out, "utf8"));
   } finally {
     child.kill("SIGKILL");
   }
 }
 
 for (const t of targets.length ? targets : [{ argv: [], label: "" }]) {
-  test(`stripped statically linked target ${t.label || `python3.${minor}`}: pymalloc, pymalloc_debug, malloc, malloc_debug named`, async () => {
+  test(`stripped statically linked target ${t.label || `python3.${minor}`}: pymalloc, pymalloc_debug, malloc, malloc_debug named; heap rows = its own`, async () => {
     for (const [mode, want] of [["", "pymalloc"], ["pymalloc_debug", "pymalloc_debug"], ["malloc", "malloc"], ["malloc_debug", "malloc_debug"]]) {
-      await withTarget(t.argv, mode ? { PYTHONMALLOC: mode } : {}, async (pid) => {
+      await withTarget(t.argv, mode ? { PYTHONMALLOC: mode } : {}, async (pid, text) => {
         using a = await attachPython(pid);
         assert.equal(a.debugInfo.stripped, true);
         assert.equal(a.allocatorName(), want, `${mode || "default"}: ${a.debugInfo.allocator.how}`);
-        if (want === "pymalloc") assert.ok(a.heap().totals.arenas > 0);
+        if (want === "pymalloc") assert.deepEqual(a.heap().sizeClasses, parseDebugMallocStats(text).sizeClasses);
       });
     }
   }, { skip: targets.length ? false : `no statically linked stripped python3.${minor} here (Debian's /usr/bin/python3.X; sid's via PYMEM_SID_ROOT)` });
