@@ -13,6 +13,7 @@ import { assert, test } from "./_harness.ts";
 import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
 import { remoteReadError } from "../lib/machine/remote.ts";
 import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
+import { launched, targetInterpreter } from "./_launch.ts";
 
 const ROOT = (() => {
   const up = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -51,8 +52,17 @@ function interpreters(): string[] {
   return out;
 }
 
-/** The interpreter whose sysconfig names PYMEM_LIBPYTHON (or python3 on PATH when no library is given). */
+/** The interpreter whose sysconfig names PYMEM_LIBPYTHON (or python3 on PATH when no library is given); the one
+ * tests/run.ts names (PYMEM_TEST_PYTHON, started under its loader) when it is of the version under test. */
 function targetExecutable(): { exe: string; version: string } | undefined {
+  const named = targetInterpreter();
+  if (named) {
+    try {
+      const [cmd, args] = launched(named, ["-c", SYSCONFIG]);
+      const [version] = JSON.parse(execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+      if (!process.env.PYMEM_TEST_VERSION || version === process.env.PYMEM_TEST_VERSION) return { exe: named, version };
+    } catch { /* search as below */ }
+  }
   const lib = process.env.PYMEM_LIBPYTHON;
   const want = lib ? real(lib) : undefined;
   for (const exe of want ? interpreters() : ["python3"]) {
@@ -143,7 +153,8 @@ function spawnTarget(script: string, env: Record<string, string> = {}): { child:
   const file = join(tmp, `script${n}.py`);
   fs.writeFileSync(file, script);
   const out = join(tmp, `out${n}`);
-  const child = spawn(target!.exe, [file, out], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+  const [cmd, args] = launched(target!.exe, [file, out]);
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
   children.push(child);
   return { child, out };
 }
