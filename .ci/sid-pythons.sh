@@ -36,7 +36,7 @@ if [ -d "$dest" ] && [ ! -d "$apt_dir" ] && [ -n "$(ls -A "$dest")" ]; then
 fi
 mkdir -p "$apt_dir"/{etc/sources.list.d,etc/preferences.d,lists/partial,cache/archives/partial,debs}
 echo "deb [signed-by=$keyring] http://deb.debian.org/debian sid main" >"$apt_dir/etc/sources.list"
-: >"$apt_dir/status"
+[ -e "$apt_dir/status" ] || : >"$apt_dir/status" # rewritten each time, it would invalidate apt's cache
 # The system's apt.conf(.d) still applies (proxies, Check-Valid-Until); every path that holds state is our own.
 apt_opts=(
   -o "Dir::Etc::SourceList=$apt_dir/etc/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/etc/sources.list.d"
@@ -63,11 +63,13 @@ for m in "${minors[@]}"; do
   pkgs+=("libpython$m" "libpython$m-minimal" "libpython$m-stdlib" "python$m" "python$m-minimal")
 done
 pkgs+=("${libs[@]}")
+declare -A candidate=()
+while read -r p v; do candidate[$p]=$v; done < <(apt-cache "${apt_opts[@]}" show --no-all-versions "${pkgs[@]}" 2>/dev/null |
+  awk '/^Package: /{p=$2} /^Version: /{print p, $2}')
 want=()
 for p in "${pkgs[@]}"; do
-  v=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p' | head -1)
-  [ -n "$v" ] || skip "sid has no package $p"
-  want+=("$p=$v")
+  [ -n "${candidate[$p]:-}" ] || skip "sid has no package $p"
+  want+=("$p=${candidate[$p]}")
 done
 stamp=$(printf '%s\n' "${want[@]}")
 if [ -f "$dest/pymem-sid.json" ] && [ "$(cat "$apt_dir/unpacked" 2>/dev/null)" = "$stamp" ]; then
