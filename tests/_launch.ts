@@ -11,6 +11,7 @@
  *   PYMEM_TEST_LAUNCH   JSON array: the loader and its options, put before the program (unset: none)
  *   PYMEM_TEST_RUNTIME  the runtime's own executable, when started through a loader
  *   PYMEM_TEST_PYTHON   the interpreter that goes with PYMEM_LIBPYTHON, when tests/pythons.ts knows it
+ *   PYMEM_TEST_ROOT     the unpacked root the library was found in (tests/container_test.ts uses it as a new root)
  * PYTHONHOME, when set by tests/run.ts for such a tree, is what both the runtime and the interpreter need.
  * @module
  */
@@ -29,7 +30,17 @@ export const launchPrefix: string[] = (() => {
 
 /** `cmd args…` as started under the test's loader, when there is one. */
 export function launched(cmd: string, args: string[]): [string, string[]] {
-  return launchPrefix.length ? [launchPrefix[0], [...launchPrefix.slice(1), cmd, ...args]] : [cmd, args];
+  if (!launchPrefix.length) return [cmd, args];
+  return [loaderPath(launchPrefix[0]), [...launchPrefix.slice(1), cmd, ...args]];
+}
+
+/** Deno's node:child_process takes a command equal to Deno.execPath() for "node" and rewrites its arguments into
+ * Deno's; under a loader, Deno.execPath() is the loader, so name the same file by another spelling. */
+function loaderPath(loader: string): string {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  if (!deno || deno.execPath() !== loader) return loader;
+  const slash = loader.lastIndexOf("/");
+  return `${loader.slice(0, slash)}/.${loader.slice(slash)}`;
 }
 
 /** The executable of the runtime running this test (not the loader that started it). */

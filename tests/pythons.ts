@@ -45,6 +45,8 @@ export interface PythonTarget {
   launch?: string[];
   /** The Python home (PYTHONHOME) for this library, when it is not where its build says (unpacked roots). */
   home?: string;
+  /** The unpacked root it was found in (a tree that can also serve as the root of a mount namespace). */
+  root?: string;
 }
 
 /** Every one of these minors must be found; a missing one is reported as skipped, never silently passed. */
@@ -162,7 +164,7 @@ interface RootManifest {
 }
 
 /** The libraries of one unpacked root, with how to start a process that loads them. */
-function fromRoot(root: string): { library: string; source: string; executable?: string; launch?: string[]; home?: string }[] {
+function fromRoot(root: string): { library: string; source: string; executable?: string; launch?: string[]; home?: string; root: string }[] {
   let m: RootManifest | undefined;
   const manifest = join(root, "pymem-sid.json");
   if (existsSync(manifest)) {
@@ -194,6 +196,7 @@ function fromRoot(root: string): { library: string; source: string; executable?:
     executable: p.executable ? join(root, p.executable) : undefined,
     launch,
     home: p.home ? join(root, p.home) : undefined,
+    root,
   }));
 }
 
@@ -207,7 +210,7 @@ const ls = (dir: string): string[] => { try { return readdirSync(dir).sort(); } 
 /** Every CPython 3.8+ shared library on this machine, deduplicated by realpath, sorted by version. */
 export function discoverPythons(): PythonTarget[] {
   // [library path, source, how, interpreter, extra (unpacked roots)]
-  const found: [string, string, string, string?, { launch?: string[]; home?: string }?][] = [];
+  const found: [string, string, string, string?, { launch?: string[]; home?: string; root?: string }?][] = [];
   const ask = (exe: string, source: string) => {
     const { lib, info } = libraryOf(exe);
     if (lib) found.push([lib, source, `${source} (${exe})`, info!.executable || exe]);
@@ -254,6 +257,7 @@ export function discoverPythons(): PythonTarget[] {
     byReal.set(real, {
       library: real, version, minor, source, foundBy: [how], stripped: !hasSymtab(real), executable,
       ...(extra?.launch ? { launch: extra.launch } : {}), ...(extra?.home ? { home: extra.home } : {}),
+      ...(extra?.root ? { root: extra.root } : {}),
     });
   }
   const out: PythonTarget[] = [];

@@ -8,8 +8,8 @@
  *   --file heap          test files whose name contains this               --list        print the matrix, exit
  *
  * Each combination is one child process (one test file each), so a native crash fails one file, not the run. The
- * child gets PYMEM_LIBPYTHON=<library>, PYMEM_TEST_VERSION=<version> and PYMEM_TEST_PYTHON=<its interpreter>, when
- * known. Commands, from the repository root:
+ * child gets PYMEM_LIBPYTHON=<library>, PYMEM_TEST_VERSION=<version>, PYMEM_TEST_PYTHON=<its interpreter> when
+ * known, and PYMEM_TEST_ROOT=<the unpacked root> for a library found in one. Commands, from the repository root:
  *   bun test ./tests/X_test.ts      deno test -A --no-check tests/X_test.ts      node --test dist/tests/X_test.js
  * A CPython unpacked with its own glibc (Debian sid's, from .ci/sid-pythons.sh) is run under that tree's loader:
  * `<root>/…/ld-linux-x86-64.so.2 --library-path <root's lib dirs> <runtime executable> …`, with PYTHONHOME set to its
@@ -182,6 +182,7 @@ function runOne(c: Combo): Promise<Result> {
     : {};
   if (c.target.home) launchEnv.PYTHONHOME = c.target.home;
   if (c.target.executable) launchEnv.PYMEM_TEST_PYTHON = c.target.executable;
+  if (c.target.root) launchEnv.PYMEM_TEST_ROOT = c.target.root;
   return new Promise((done) => {
     const child = spawn(cmd, args, {
       cwd: ROOT,
