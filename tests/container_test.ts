@@ -35,16 +35,17 @@ const skip: string | false = process.platform !== "linux" ? "mount namespaces ar
   : !have("unshare") || !have("pivot_root") ? "needs util-linux's unshare and pivot_root"
   : false;
 
-// Runs as `sh -c SCRIPT sh ROOT EXE ARGS…` inside the new mount namespace (mounts made here are private to it).
+// Runs as `sh -c SCRIPT sh ROOT EXE COPY ARGS…` inside the new mount namespace (mounts made here are private to it).
 // pivot_root needs the new root to be a mount point, hence the bind mount; the old root goes under the new /tmp, a
 // tmpfs of the namespace's own, and the target itself unmounts it (no host binary can run once the root has moved:
-// their loader and libraries are no longer there).
+// their loader and libraries are no longer there). A COPY path (under /tmp) runs a copy of EXE from there instead.
 const ENTER = [
   "set -e",
-  'root=$1; exe=$2; shift 2',
+  'root=$1; exe=$2; copy=$3; shift 3',
   'mount --bind "$root" "$root"',
   'mount -t tmpfs -o size=64m,mode=1777 pymem-tmp "$root/tmp"',
   'mkdir "$root/tmp/.old-root"',
+  'if [ -n "$copy" ]; then mkdir -p "$root${copy%/*}"; cp "$root$exe" "$root$copy"; exe=$copy; fi',
   'cd "$root"',
   "pivot_root . tmp/.old-root",
   "cd /",
@@ -55,6 +56,32 @@ const UNMOUNT_OLD_ROOT = "import ctypes, os\n" +
   "os.rmdir('/tmp/.old-root')\n";
 
 const children: ChildProcess[] = [];
+
+/** Start EXE (a path inside the root) contained, on the fragmented workload; resolves once its stats are written. */
+async function startContained(inside: string, copy = ""): Promise<{ pid: number; stats: ReturnType<typeof parseDebugMallocStats> }> {
+  // No PYTHONHOME: inside, the tree is at / where its build expects it.
+  const env = { ...process.env };
+  delete env.PYTHONHOME;
+  const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", ENTER, "sh", root!, inside, copy,
+    "-c", UNMOUNT_OLD_ROOT + FRAGMENT, "/tmp/out"], { stdio: ["ignore", "ignore", "inherit"], env });
+  children.push(child);
+  const pid = child.pid!;
+  // unshare and sh exec in place: the pid is the target's. Its /tmp is the namespace's tmpfs, seen from here
+  // through /proc/PID/root only.
+  await waitFor(`/proc/${pid}/root/tmp/out.ready`, child);
+  return { pid, stats: parseDebugMallocStats(fs.readFileSync(`/proc/${pid}/root/tmp/out`, "utf8")) };
+}
+
+function assertSameRows(snap: ReturnType<Awaited<ReturnType<typeof attachPython>>["heap"]>, stats: ReturnType<typeof parseDebugMallocStats>): void {
+  assert.equal(stats.pymalloc, true);
+  assert.ok(snap.sizeClasses.length >= 10);
+  assert.deepEqual(snap.sizeClasses, stats.sizeClasses);
+  assert.equal(snap.totals.arenas, stats.values["# arenas allocated current"]);
+  assert.equal(snap.totals.bytesInUse, stats.values["# bytes in allocated blocks"]);
+  assert.equal(snap.totals.bytesAvailable, stats.values["# bytes in available blocks"]);
+  assert.equal(snap.walk.inconsistentPools, 0);
+  assert.deepEqual(snap.warnings, []);
+}
 
 async function waitFor(file: string, child: ChildProcess, ms = 60_000): Promise<void> {
   const t0 = Date.now();
@@ -70,17 +97,7 @@ async function waitFor(file: string, child: ChildProcess, ms = 60_000): Promise<
 
 test("container: a target in its own mount namespace (pivot_root) is mapped like a local one", async () => {
   const inside = "/" + relative(root!, exe!); // e.g. /usr/bin/python3.14
-  // No PYTHONHOME: inside, the tree is at / where its build expects it.
-  const env = { ...process.env };
-  delete env.PYTHONHOME;
-  const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", ENTER, "sh", root!, inside,
-    "-c", UNMOUNT_OLD_ROOT + FRAGMENT, "/tmp/out"], { stdio: ["ignore", "ignore", "inherit"], env });
-  children.push(child);
-  const pid = child.pid!;
-  // unshare and sh exec in place: the pid is the target's. Its /tmp is the namespace's tmpfs, seen from here
-  // through /proc/PID/root only.
-  await waitFor(`/proc/${pid}/root/tmp/out.ready`, child);
-  const stats = parseDebugMallocStats(fs.readFileSync(`/proc/${pid}/root/tmp/out`, "utf8"));
+  const { pid, stats } = await startContained(inside);
 
   // It is contained: another mount namespace, no host file system left inside, and it runs the tree's own binary.
   assert.notEqual(fs.readlinkSync(`/proc/${pid}/ns/mnt`), fs.readlinkSync("/proc/self/ns/mnt"));
@@ -94,15 +111,7 @@ test("container: a target in its own mount namespace (pivot_root) is mapped like
   try {
     assert.equal(py.version, process.env.PYMEM_TEST_VERSION ?? py.version);
     assert.equal(py.library, inside); // the path as the target sees it; the bytes came through /proc/PID/root
-    const snap = py.heap();
-    assert.equal(stats.pymalloc, true);
-    assert.ok(snap.sizeClasses.length >= 10);
-    assert.deepEqual(snap.sizeClasses, stats.sizeClasses);
-    assert.equal(snap.totals.arenas, stats.values["# arenas allocated current"]);
-    assert.equal(snap.totals.bytesInUse, stats.values["# bytes in allocated blocks"]);
-    assert.equal(snap.totals.bytesAvailable, stats.values["# bytes in available blocks"]);
-    assert.equal(snap.walk.inconsistentPools, 0);
-    assert.deepEqual(snap.warnings, []);
+    assertSameRows(py.heap(), stats);
   } finally {
     py.close();
   }
@@ -110,6 +119,29 @@ test("container: a target in its own mount namespace (pivot_root) is mapped like
   assert.ok(row, `pid ${pid} listed`);
   assert.equal(row.version, process.env.PYMEM_TEST_VERSION ?? row.version);
   assert.equal(row.arenas, stats.values["# arenas allocated current"]);
+}, { skip });
+
+test("container: a path that exists on the host too, as another file, is read from the container's root", async () => {
+  // The container runs its interpreter from /tmp/pymem-decoy-N/python; the host has a different executable at that
+  // very path (another CPython when the machine has one). Attach must read the container's, through /proc/PID/root.
+  const dir = fs.mkdtempSync("/tmp/pymem-decoy-");
+  const path = join(dir, "python");
+  const hostPython = ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/sh"].find((p) => fs.existsSync(p))!;
+  fs.copyFileSync(fs.realpathSync(hostPython), path);
+  try {
+    const { pid, stats } = await startContained("/" + relative(root!, exe!), path);
+    assert.ok(fs.readFileSync(`/proc/${pid}/maps`, "utf8").includes(` ${path}\n`), `${path} in its maps`);
+    assert.notDeepEqual(fs.readFileSync(path).subarray(0, 4096), fs.readFileSync(`/proc/${pid}/root${path}`).subarray(0, 4096));
+    const py = await attachPython(pid);
+    try {
+      assert.equal(py.version, process.env.PYMEM_TEST_VERSION ?? py.version);
+      assertSameRows(py.heap(), stats);
+    } finally {
+      py.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, { skip });
 
 test("container: cleanup", async () => {
