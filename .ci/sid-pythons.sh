@@ -47,14 +47,18 @@ apt_opts=(
 )
 [ "$(dpkg --print-architecture)" = amd64 ] || skip "only amd64 is prepared (this machine is $(dpkg --print-architecture))"
 
-index_age() { # seconds since sid's index was fetched, or a large number
-  local f
-  f=$(ls "$apt_dir"/lists/*_dists_sid_InRelease 2>/dev/null | head -1) || true
-  [ -n "$f" ] && echo $(($(date +%s) - $(stat -c %Y "$f"))) || echo 999999999
+index_age() { # seconds since sid's index was last fetched, or a large number
+  [ -f "$apt_dir/updated" ] && echo $(($(date +%s) - $(stat -c %Y "$apt_dir/updated"))) || echo 999999999
 }
 if [ "$(index_age)" -gt 86400 ]; then
-  apt-get "${apt_opts[@]}" -qq update >"$apt_dir/update.log" 2>&1 ||
-    skip "apt-get update of sid failed: $(grep -E '^(E|W):' "$apt_dir/update.log" | head -2 | tr '\n' ' ')"
+  if apt-get "${apt_opts[@]}" -qq update >"$apt_dir/update.log" 2>&1; then
+    touch "$apt_dir/updated"
+  else
+    why="apt-get update of sid failed: $(grep -E '^(E|W):' "$apt_dir/update.log" | head -2 | tr '\n' ' ')"
+    # Offline with a tree already unpacked: keep testing what is there.
+    [ -f "$dest/pymem-sid.json" ] && { echo "sid-pythons: $why; keeping the packages unpacked in $dest" >&2; exit 0; }
+    skip "$why"
+  fi
 fi
 
 # Newest candidate of each package: name=version, so the download and the stamp name exact versions.
