@@ -1,12 +1,13 @@
 /**
  * Test tooling only: run tests/_allocator_child.ts in a fresh process of the current runtime (bun, deno, or node on
- * dist/), with the same PYMEM_LIBPYTHON, and return its RESULT object.
+ * dist/), with the same PYMEM_LIBPYTHON (and loader, tests/_launch.ts), and return its RESULT object.
  * @module
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { runtimeCommand } from "./_launch.ts";
 
 // deno-lint-ignore no-explicit-any
 export type ChildResult = Record<string, any>;
@@ -15,12 +16,8 @@ export type ChildResult = Record<string, any>;
 export function runChild(plan: object, env: Record<string, string> = {}, timeoutMs = 170_000): ChildResult {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_allocator_child.js" : "./_allocator_child.ts", import.meta.url));
-  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
-  const [cmd, args] = g.Bun
-    ? [process.execPath, ["run", script]]
-    : g.Deno
-    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
-    : [process.execPath, [script]];
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+  const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
   const r = spawnSync(cmd, [...args, JSON.stringify(plan)], {
     env: { ...process.env, ...env },
     encoding: "utf8",

@@ -1,7 +1,7 @@
 /**
  * Test tooling only: run a repository script (the CLI, an example) in a child of the CURRENT runtime — `bun X.ts`,
  * `deno run -A X.ts`, or `node dist/X.js` (tests run from dist/tests under Node) — with this process's environment
- * (PYMEM_LIBPYTHON included), and helpers to gate the tests that need not run once per CPython of the matrix.
+ * (PYMEM_LIBPYTHON included; under the test's loader when it has one, tests/_launch.ts), and helpers to gate the tests that need not run once per CPython of the matrix.
  * @module
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -9,20 +9,21 @@ import { existsSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { runtimeCommand } from "./_launch.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from tests/ or dist/tests/. */
 export const ROOT: string = resolve(here, here.endsWith(`${"dist"}/tests`) ? "../.." : "..");
 
-const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
+const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
 /** The runtime running this test. */
 export const runtime: "bun" | "deno" | "node" = g.Bun ? "bun" : g.Deno ? "deno" : "node";
 
 /** Command and arguments that run `script` (a path relative to the root, e.g. "lib/cli.ts") under this runtime. */
 export function command(script: string): [string, string[]] {
-  if (runtime === "bun") return [process.execPath, [join(ROOT, script)]];
-  if (runtime === "deno") return [g.Deno!.execPath(), ["run", "-A", join(ROOT, script)]];
-  return [process.execPath, [join(ROOT, "dist", script.replace(/\.ts$/, ".js"))]];
+  if (runtime === "bun") return runtimeCommand([join(ROOT, script)]);
+  if (runtime === "deno") return runtimeCommand(["run", "-A", join(ROOT, script)]);
+  return runtimeCommand([join(ROOT, "dist", script.replace(/\.ts$/, ".js"))]);
 }
 
 /** What a child did. */

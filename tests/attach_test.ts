@@ -13,6 +13,8 @@ import { assert, test } from "./_harness.ts";
 import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
 import { remoteReadError } from "../lib/machine/remote.ts";
 import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
+import { launched, targetInterpreter } from "./_launch.ts";
+import { FRAGMENT } from "./_attach_target.ts";
 
 const ROOT = (() => {
   const up = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -51,8 +53,17 @@ function interpreters(): string[] {
   return out;
 }
 
-/** The interpreter whose sysconfig names PYMEM_LIBPYTHON (or python3 on PATH when no library is given). */
+/** The interpreter whose sysconfig names PYMEM_LIBPYTHON (or python3 on PATH when no library is given); the one
+ * tests/run.ts names (PYMEM_TEST_PYTHON, started under its loader) when it is of the version under test. */
 function targetExecutable(): { exe: string; version: string } | undefined {
+  const named = targetInterpreter();
+  if (named) {
+    try {
+      const [cmd, args] = launched(named, ["-c", SYSCONFIG]);
+      const [version] = JSON.parse(execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+      if (!process.env.PYMEM_TEST_VERSION || version === process.env.PYMEM_TEST_VERSION) return { exe: named, version };
+    } catch { /* search as below */ }
+  }
   const lib = process.env.PYMEM_LIBPYTHON;
   const want = lib ? real(lib) : undefined;
   for (const exe of want ? interpreters() : ["python3"]) {
@@ -75,34 +86,6 @@ const target = targetExecutable();
 const skip = target ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}`;
 const minor = target ? Number(target.version.split(".")[1]) : 0;
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-attach-"));
-
-// The workload: a fragmented heap, then its own stats (printed to stderr, redirected to a file), then a readiness
-// byte, then signal.pause(), which waits in C without allocating, so the heap stays exactly as printed.
-const FRAGMENT = `
-import sys, os, gc, signal
-out = sys.argv[1]
-junk = [b'x' * (i % 200) if i % 3 else (i, float(i)) for i in range(300000)]
-del junk[::2]
-gc.collect()
-gc.disable()
-def dump(path, final):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    ready = os.open(path + '.ready', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    saved = os.dup(2)
-    sys.stderr.flush()
-    os.dup2(fd, 2)
-    sys._debugmallocstats()
-    os.dup2(saved, 2)
-    os.write(ready, b'1')
-    if final:
-        signal.pause()
-    os.close(fd)
-    os.close(ready)
-    os.close(saved)
-# A dry run first, so whatever the path caches on first use is allocated before the stats that count.
-dump(out + '.warmup', False)
-dump(out, True)
-`;
 
 // Keeps allocating (a growing list of objects, nothing freed) and publishes sys.getallocatedblocks() each step.
 const GROWING = `
@@ -143,7 +126,8 @@ function spawnTarget(script: string, env: Record<string, string> = {}): { child:
   const file = join(tmp, `script${n}.py`);
   fs.writeFileSync(file, script);
   const out = join(tmp, `out${n}`);
-  const child = spawn(target!.exe, [file, out], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
+  const [cmd, args] = launched(target!.exe, [file, out]);
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
   children.push(child);
   return { child, out };
 }

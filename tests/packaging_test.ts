@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { assert, test } from "./_harness.ts";
 import { runtimeKind } from "../lib/core/runtime.ts";
+import { launched, runtimeCommand } from "./_launch.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Under Node the test runs from dist/tests; the sources are two levels up from there.
@@ -41,7 +42,8 @@ test("Deno imports lib/mod.ts by http URL from outside the repo, opens Python an
     const out = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
       // Async spawn: the HTTP server above must keep answering while Deno runs.
       import("node:child_process").then(({ spawn }) => {
-        const child = spawn(bin("deno"), ["run", "-A", "--no-config", "--no-lock", "--reload", "main.ts"], { cwd: dir, env: process.env });
+        const [cmd, args] = launched(bin("deno"), ["run", "-A", "--no-config", "--no-lock", "--reload", "main.ts"]);
+        const child = spawn(cmd, args, { cwd: dir, env: process.env });
         let stdout = "", stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
         child.stderr.on("data", (d) => (stderr += d));
@@ -58,7 +60,8 @@ test("Deno imports lib/mod.ts by http URL from outside the repo, opens Python an
 }, { skip: runtime !== "deno" && "runs under Deno only" });
 
 test("node: import('pymem') from the repo root works through koffi", () => {
-  const r = spawnSync(process.execPath, ["-e", "import('pymem').then(async (m) => { const py = await m.openPython(); const p = py.obj.malloc(8); py.obj.free(p); console.log(py.backend, py.version.minor); py.close(); })"], { cwd: root, encoding: "utf8", env: process.env });
+  const [cmd, args] = runtimeCommand(["-e", "import('pymem').then(async (m) => { const py = await m.openPython(); const p = py.obj.malloc(8); py.obj.free(p); console.log(py.backend, py.version.minor); py.close(); })"]);
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: process.env });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^koffi \d+/);
 }, { skip: runtime !== "node" && "runs under Node only" });

@@ -8,13 +8,20 @@
  *   2. PATH        — `python3`, `python`, `python3.8` … `python3.14` (pyenv shims of inactive versions just fail)
  *   3. system      — /usr/bin/python3.* and /usr/local/bin/python3.*
  *   4. ldconfig    — `ldconfig -p` entries for libpython3.*
+ *   5. roots       — unpacked trees (a root of its own: usr/, lib/…) named by `$PYMEM_PYTHON_ROOTS` (colon-separated),
+ *                    plus <repo>/.cache/debian-sid when it exists (made by .ci/sid-pythons.sh: Debian sid's newest
+ *                    3.14 and 3.15 with sid's glibc). A root's pymem-sid.json manifest names its source, libraries,
+ *                    interpreters and loader; without one, its lib folders are searched for libpython3.*.so.1.0.
+ *                    A root with its own ld-linux-x86-64.so.2 is used only through it: every process that loads such
+ *                    a library is started as `<loader> --library-path <root's lib dirs> <program> …` (`launch`), since
+ *                    its glibc may be newer than the machine's; PYTHONHOME (`home`) says where its stdlib is.
  * Interpreters are asked for their sysconfig (the same question lib/core/locate.ts asks). The version of each library is
  * then read from the library itself (Py_GetVersion, in a child `bun` with bun:ffi — no interpreter is initialised),
  * because an interpreter may be statically linked and differ from the shared library it reports (Debian).
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -34,10 +41,16 @@ export interface PythonTarget {
   stripped: boolean;
   /** An interpreter that reported this library, when one did. */
   executable?: string;
+  /** Put before a program that must load this library: its tree's loader and library path (unpacked roots only). */
+  launch?: string[];
+  /** The Python home (PYTHONHOME) for this library, when it is not where its build says (unpacked roots). */
+  home?: string;
+  /** The unpacked root it was found in (a tree that can also serve as the root of a mount namespace). */
+  root?: string;
 }
 
 /** Every one of these minors must be found; a missing one is reported as skipped, never silently passed. */
-export const EXPECTED_MINORS = [8, 9, 10, 11, 12, 13] as const;
+export const EXPECTED_MINORS = [8, 9, 10, 11, 12, 13, 14, 15] as const;
 /** The oldest minor pymem supports. */
 export const MIN_MINOR = 8;
 
@@ -116,9 +129,75 @@ const PROBE = 'import { dlopen, FFIType } from "bun:ffi"; const l = dlopen(proce
   "{ Py_GetVersion: { args: [], returns: FFIType.cstring } }); console.log(String(l.symbols.Py_GetVersion()));";
 
 /** The version a library reports about itself ("3.11.2"), or undefined when it can't be loaded. */
-function versionOf(library: string): string | undefined {
-  const out = run("bun", ["-e", PROBE], { ...process.env, PATH: toolPath(), PYMEM_PROBE: library });
+function versionOf(library: string, launch: string[] = []): string | undefined {
+  const bun = launch.length ? which("bun") : "bun";
+  if (!bun) return undefined;
+  const [cmd, ...args] = [...launch, bun, "-e", PROBE];
+  const out = run(cmd, args, { ...process.env, PATH: toolPath(), PYMEM_PROBE: library });
   return out?.match(/^(\d+\.\d+\.\d+\S*)/)?.[1];
+}
+
+/** Absolute path of a program on toolPath() (a loader needs one: it does not search PATH). */
+export function which(name: string): string | undefined {
+  if (name.includes("/")) return existsSync(name) ? resolve(name) : undefined;
+  for (const dir of toolPath().split(delimiter)) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  return undefined;
+}
+
+/** The default root made by .ci/sid-pythons.sh (overridden by its own PYMEM_SID_ROOT). */
+export const SID_ROOT = process.env.PYMEM_SID_ROOT || join(ROOT, ".cache", "debian-sid");
+
+/** Unpacked roots to search: $PYMEM_PYTHON_ROOTS, then SID_ROOT when it exists. */
+export function pythonRoots(): string[] {
+  const named = (process.env.PYMEM_PYTHON_ROOTS ?? "").split(delimiter).filter(Boolean);
+  for (const r of named) if (!existsSync(r)) notes.push(`PYMEM_PYTHON_ROOTS: ${r} does not exist`);
+  const all = [...named.filter((r) => existsSync(r)), ...(existsSync(SID_ROOT) ? [SID_ROOT] : [])];
+  return [...new Set(all.map((r) => realpathSync(r)))];
+}
+
+/** What .ci/sid-pythons.sh writes to <root>/pymem-sid.json (paths relative to the root). */
+interface RootManifest {
+  source: string;
+  loader?: string;
+  libraryPath?: string[];
+  pythons: { minor: string; library: string; executable?: string; home?: string }[];
+}
+
+/** The libraries of one unpacked root, with how to start a process that loads them. */
+function fromRoot(root: string): { library: string; source: string; executable?: string; launch?: string[]; home?: string; root: string }[] {
+  let m: RootManifest | undefined;
+  const manifest = join(root, "pymem-sid.json");
+  if (existsSync(manifest)) {
+    try {
+      m = JSON.parse(readFileSync(manifest, "utf8")) as RootManifest;
+    } catch (e) {
+      notes.push(`${manifest}: unreadable (${(e as Error).message}); searching ${root} instead`);
+    }
+  }
+  const libDirs = m?.libraryPath ?? ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib64", "usr/lib", "lib"];
+  const loader = [m?.loader, "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "usr/lib64/ld-linux-x86-64.so.2"]
+    .find((l) => l && existsSync(join(root, l)));
+  const launch = loader
+    ? [join(root, loader), "--library-path", libDirs.map((d) => join(root, d)).filter((d) => existsSync(d)).join(":")]
+    : undefined;
+  const source = m?.source ?? `root ${root}`;
+  const pythons = m?.pythons ?? libDirs.flatMap((d) =>
+    ls(join(root, d)).filter((f) => /^libpython3\.\d+\.so\.1\.0$/.test(f)).map((f) => {
+      const minor = f.slice("libpython".length, -".so.1.0".length);
+      const exe = ["usr/bin", "bin"].map((b) => `${b}/python${minor}`).find((e) => existsSync(join(root, e)));
+      const home = ["usr", "."].find((h) => existsSync(join(root, h, "lib", `python${minor}`, "os.py")));
+      return { minor, library: join(d, f), executable: exe, home };
+    })
+  );
+  if (!pythons.length) notes.push(`${root}: no libpython3.*.so.1.0 found`);
+  return pythons.map((p) => ({
+    library: join(root, p.library),
+    source,
+    executable: p.executable ? join(root, p.executable) : undefined,
+    launch,
+    home: p.home ? join(root, p.home) : undefined,
+    root,
+  }));
 }
 
 function pyenvRoot(): string | undefined {
@@ -130,8 +209,8 @@ const ls = (dir: string): string[] => { try { return readdirSync(dir).sort(); } 
 
 /** Every CPython 3.8+ shared library on this machine, deduplicated by realpath, sorted by version. */
 export function discoverPythons(): PythonTarget[] {
-  // [library path, source, how, interpreter]
-  const found: [string, string, string, string?][] = [];
+  // [library path, source, how, interpreter, extra (unpacked roots)]
+  const found: [string, string, string, string?, { launch?: string[]; home?: string; root?: string }?][] = [];
   const ask = (exe: string, source: string) => {
     const { lib, info } = libraryOf(exe);
     if (lib) found.push([lib, source, `${source} (${exe})`, info!.executable || exe]);
@@ -155,9 +234,12 @@ export function discoverPythons(): PythonTarget[] {
   }
   const cache = run("/sbin/ldconfig", ["-p"]) ?? run("ldconfig", ["-p"]) ?? "";
   for (const m of cache.matchAll(/^\s*libpython3\.\S+ \([^)]*\) => (\S+)$/gm)) found.push([m[1], "ldconfig", "ldconfig"]);
+  for (const root of pythonRoots()) {
+    for (const t of fromRoot(root)) found.push([t.library, t.source, `${t.source} (${root})`, t.executable, t]);
+  }
 
   const byReal = new Map<string, PythonTarget>();
-  for (const [path, source, how, executable] of found) {
+  for (const [path, source, how, executable, extra] of found) {
     let real: string;
     try { real = realpathSync(path); } catch { continue; }
     const known = byReal.get(real);
@@ -166,13 +248,17 @@ export function discoverPythons(): PythonTarget[] {
       known.executable ??= executable;
       continue;
     }
-    const version = versionOf(real);
+    const version = versionOf(real, extra?.launch);
     if (!version) {
-      notes.push(`${real}: could not read its version (Py_GetVersion); not tested`);
+      notes.push(`${real}: could not read its version (Py_GetVersion${extra?.launch ? ` under ${extra.launch[0]}` : ""}); not tested`);
       continue;
     }
     const minor = Number(version.split(".")[1]);
-    byReal.set(real, { library: real, version, minor, source, foundBy: [how], stripped: !hasSymtab(real), executable });
+    byReal.set(real, {
+      library: real, version, minor, source, foundBy: [how], stripped: !hasSymtab(real), executable,
+      ...(extra?.launch ? { launch: extra.launch } : {}), ...(extra?.home ? { home: extra.home } : {}),
+      ...(extra?.root ? { root: extra.root } : {}),
+    });
   }
   const out: PythonTarget[] = [];
   for (const t of byReal.values()) {
@@ -186,13 +272,22 @@ export function discoverPythons(): PythonTarget[] {
 /** The expected minors that discovery did not find, with the reason shown as "skipped". */
 export function missingMinors(targets: PythonTarget[]): { minor: number; reason: string }[] {
   return EXPECTED_MINORS.filter((m) => !targets.some((t) => t.minor === m))
-    .map((minor) => ({ minor, reason: `skipped: CPython 3.${minor} not found on this machine` }));
+    .map((minor) => ({ minor, reason: `skipped: CPython 3.${minor} not found on this machine` + (minor >= 14 ? sidHint() : "") }));
+}
+
+/** Why Debian sid's 3.14/3.15 are absent: .ci/run passes the script's reason in PYMEM_SID_SKIPPED. */
+function sidHint(): string {
+  const why = process.env.PYMEM_SID_SKIPPED;
+  return why ? ` (${why})` : ` (bash .ci/sid-pythons.sh unpacks Debian sid's into ${SID_ROOT})`;
 }
 
 // `bun tests/pythons.ts` prints what was found.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t = discoverPythons();
-  for (const p of t) console.log(`${p.version.padEnd(8)} ${p.stripped ? "stripped" : "symtab  "} ${p.library}  [${p.foundBy.join("; ")}]`);
+  for (const p of t) {
+    console.log(`${p.version.padEnd(8)} ${p.stripped ? "stripped" : "symtab  "} ${p.library}  [${p.foundBy.join("; ")}]`);
+    if (p.launch) console.log(`         launch: ${p.launch.join(" ")}; home ${p.home ?? "(its build's)"}`);
+  }
   for (const n of notes) console.log(`note: ${n}`);
   for (const m of missingMinors(t)) console.log(m.reason);
 }

@@ -73,14 +73,25 @@ function openShared(p: string): { elf: ElfFile; release: () => void } {
   };
 }
 
-/** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container). */
+/** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container): its
+ * paths are its own, and the same path on this side may hold another file (another CPython build). */
 function openElf(path: string, pid: number): { elf: ElfFile; release: () => void } | undefined {
-  for (const p of [path, `/proc/${pid}/root${path}`]) {
+  const own = `/proc/${pid}/root${path}`;
+  for (const p of otherMountNamespace(pid) ? [own, path] : [path, own]) {
     try {
       return openShared(p);
     } catch { /* try the next */ }
   }
   return undefined;
+}
+
+/** Whether the process sees another file system tree than this one (unknown, when not permitted: false). */
+function otherMountNamespace(pid: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`) !== fs.readlinkSync("/proc/self/ns/mnt");
+  } catch {
+    return false;
+  }
 }
 
 export function findImage(pid: number, maps: MapEntry[]): Image {

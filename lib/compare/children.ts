@@ -5,7 +5,7 @@
  * @module
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import os from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -34,6 +34,35 @@ function commandOk(cmd: string): boolean {
 }
 
 
+/** Loader options that take a value (glibc's ld.so). */
+const LOADER_OPTIONS_WITH_VALUE = new Set(["--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0",
+  "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask"]);
+
+/**
+ * When this process was started through the dynamic loader (`ld-linux-x86-64.so.2 --library-path DIRS runtime …`, as
+ * the test matrix starts a CPython unpacked with a newer glibc than the machine's), its children must be started the
+ * same way, since the loader's options are not inherited: the loader and its options, from /proc/self/cmdline.
+ * [] when this process was started normally.
+ */
+function loaderPrefix(): string[] {
+  let loader: string, argv: string[];
+  try {
+    loader = realpathSync("/proc/self/exe");
+    if (!/^ld-linux|^ld\.so|^ld64\.so/.test(basename(loader))) return [];
+    argv = readFileSync("/proc/self/cmdline", "utf8").split("\0");
+  } catch {
+    return [];
+  }
+  // Deno's node:child_process takes a command equal to Deno.execPath() (the loader, here) for Node and rewrites its
+  // arguments; the same file spelled differently is left alone.
+  const out = [`${dirname(loader)}/./${basename(loader)}`];
+  for (let i = 1; i < argv.length && argv[i].startsWith("--"); i++) {
+    out.push(argv[i]);
+    if (LOADER_OPTIONS_WITH_VALUE.has(argv[i]) && i + 1 < argv.length) out.push(argv[++i]);
+  }
+  return out;
+}
+
 /** The command line that starts a child (without the plan), and a description of the runtime. */
 export function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]; version: string } | string {
   const local = (name: string) => {
@@ -54,11 +83,11 @@ export function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]
   if (runtime === "node") {
     const js = join(root(), "dist", "lib", "compare", "child.js");
     if (!existsSync(js)) return `${js} is missing: build with \`tsc -p .\` first`;
-    return { argv: [exe, js], version };
+    return { argv: [...loaderPrefix(), exe, js], version };
   }
   const ts = join(root(), "lib", "compare", "child.ts");
   if (!existsSync(ts)) return `${ts} is missing`;
-  return { argv: runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts], version };
+  return { argv: [...loaderPrefix(), ...(runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts])], version };
 }
 
 /** The environment every child starts from: the caller's, minus anything that would pick an allocator behind our back. */
