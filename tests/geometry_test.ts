@@ -1,7 +1,7 @@
 /**
  * The arena size read from the heap (lib/arenasize.ts) and the allocator name of a stripped attach target
  * (lib/linktime.ts): against the library under test, statically linked stripped interpreters found on this machine
- * (Debian's /usr/bin/python3.X) and, when PYMEM_SID_ROOT names an unpacked Debian sid root (its pymem-sid.json), its
+ * (Debian's /usr/bin/python3.X) and, when the unpacked Debian sid root (tests/pythons.ts SID_ROOT) has (its pymem-sid.json), its
  * python3.14/3.15 run under that root's loader.
  * @module
  */
@@ -16,6 +16,7 @@ import { detectArenaSize } from "../lib/obmalloc/arenasize.ts";
 import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import { ElfFile } from "../lib/machine/elf.ts";
 import { layoutFor, stateOffsets } from "../lib/obmalloc/layout.ts";
+import { SID_ROOT } from "./pythons.ts";
 
 const py = await python();
 const minor = py.version.minor;
@@ -96,7 +97,7 @@ function staticTargets(): { argv: string[]; label: string }[] {
     } catch { /* not ELF, unreadable */ }
   };
   for (const d of ["/usr/bin", "/usr/local/bin"]) if (existsSync(`${d}/python3.${minor}`)) consider(`${d}/python3.${minor}`, [], `${d}/python3.${minor}`);
-  const root = process.env.PYMEM_SID_ROOT;
+  const root = SID_ROOT;
   if (root && existsSync(join(root, "pymem-sid.json"))) {
     const m = JSON.parse(readFileSync(join(root, "pymem-sid.json"), "utf8")) as { loader: string; libraryPath: string[]; pythons: { minor: string; executable: string }[] };
     for (const p of m.pythons) {
@@ -148,7 +149,7 @@ for (const t of targets.length ? targets : [{ argv: [], label: "" }]) {
         if (want === "pymalloc") assert.deepEqual(a.heap().sizeClasses, parseDebugMallocStats(text).sizeClasses);
       });
     }
-  }, { skip: targets.length ? false : `no statically linked stripped python3.${minor} here (Debian's /usr/bin/python3.X; sid's via PYMEM_SID_ROOT)` });
+  }, { skip: targets.length ? false : `no statically linked stripped python3.${minor} here (Debian's /usr/bin/python3.X; sid's in the unpacked sid root, .ci/sid-pythons.sh)` });
 }
 
 test("cleanup", () => rmSync(tmp, { recursive: true, force: true }));

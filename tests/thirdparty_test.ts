@@ -56,7 +56,8 @@ function workload(allocator: object, env: Record<string, string> = {}, mb = WORK
   assert.ok(r.jsonMB >= mb * 0.9, `json was ${r.jsonMB} MB`);
   assert.equal(r.jsonOk, true);
   assert.equal(r.threadResults, 4);
-  assert.ok(r.traceObjMalloc >= 10000);
+  // Up to 100 of the 10,000 floats may come from the float free list (Py_floats_MAXFREELIST) instead of malloc.
+  assert.ok(r.traceObjMalloc >= 10000 - 100, `traced obj.malloc = ${r.traceObjMalloc}`);
   // The domains point at pymem's bridges to the library, and CPython no longer names its allocator.
   assert.equal(r.allocatorName, null);
   assert.match(r.names.malloc, /^pymem:bridge→/);
