@@ -45,6 +45,7 @@ export const python = {
   PyDict_New: { args: [], ret: "ptr" }, //                       PyObject *PyDict_New(void)
   PyDict_SetItemString: { args: ["ptr", "buffer", "ptr"], ret: "i32" }, // int PyDict_SetItemString(PyObject *p, const char *key, PyObject *val)
   PyDict_GetItemString: { args: ["ptr", "buffer"], ret: "ptr" }, // PyObject *PyDict_GetItemString(PyObject *p, const char *key)  (borrowed)
+  PyEval_GetBuiltins: { args: [], ret: "ptr" }, //               PyObject *PyEval_GetBuiltins(void)   (borrowed; the current interpreter's)
   Py_IncRef: { args: ["ptr"], ret: "void" }, //                  void Py_IncRef(PyObject *)
   Py_DecRef: { args: ["ptr"], ret: "void" }, //                  void Py_DecRef(PyObject *)
   PyErr_Occurred: { args: [], ret: "ptr" }, //                   PyObject *PyErr_Occurred(void)

@@ -106,9 +106,11 @@ const RTLD_NOW = 0x2;
 const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 const Py_file_input = 257;
 const Py_eval_input = 258;
-// PyTypeObject.tp_flags sits at offset 168 in every release build since 3.0; ob_type at 8 in PyObject.
+// PyTypeObject.tp_flags sits at offset 168 and tp_name at 24 in every release build since 3.0; ob_type at 8 in
+// PyObject.
 const OB_TYPE = 8n;
 const TP_FLAGS = 168n;
+const TP_NAME = 24n;
 const Py_TPFLAGS_LONG_SUBCLASS = 1n << 24n;
 const Py_TPFLAGS_BYTES_SUBCLASS = 1n << 27n;
 const Py_TPFLAGS_UNICODE_SUBCLASS = 1n << 28n;
@@ -520,10 +522,13 @@ export class Python {
   }
 
   /**
-   * Take the pending Python exception (GIL held) and turn it into a PythonError, formatting it with the builtins
-   * of `globals` (those of the interpreter that raised it: another interpreter's objects must not be touched).
+   * Take the pending Python exception (GIL held) and turn it into a PythonError. The type name is read from the type
+   * object itself and `str(v)` is taken on its own, so the error keeps what can be read when `__str__` raises, or
+   * when `traceback` cannot be imported (no builtins, a broken sys.path): only the traceback is lost then. The
+   * traceback is formatted with the builtins of the interpreter that raised it (another interpreter's objects must
+   * not be touched), not the globals' `__builtins__`, which user code may have deleted or replaced.
    */
-  #fetchError(globals: bigint): PythonError {
+  #fetchError(_globals: bigint): PythonError {
     const api = this.native.api;
     const slots = new BigUint64Array(3);
     const b = new Uint8Array(slots.buffer);
@@ -531,25 +536,64 @@ export class Python {
     api.PyErr_Fetch(t, v, tb);
     if (slots[0] === 0n) return new PythonError("SystemError", "error return without exception set", "");
     api.PyErr_NormalizeException(t, v, tb);
-    const scratch = api.PyDict_New();
     try {
-      api.PyDict_SetItemString(scratch, cstr("__builtins__"), api.PyDict_GetItemString(globals, cstr("__builtins__")));
+      // PyTypeObject.tp_name (offset 24 in every version): "module.Name" for static types, "Name" for classes.
+      const name = this.native.cstring(this.native.u64(slots[0] + TP_NAME)).split(".").pop()!;
+      const msg = slots[1] ? this.#strOrNull(api.PyObject_Str(slots[1])) ?? `<exception str() failed>` : "";
+      return new PythonError(name, msg, this.#formatTraceback(slots));
+    } finally {
+      for (const s of slots) if (s) api.Py_DecRef(s);
+    }
+  }
+
+  /** `traceback.format_exception(t, v, tb)` as text, "" when it cannot be produced (GIL held, no error pending). */
+  #formatTraceback(slots: BigUint64Array): string {
+    const api = this.native.api;
+    const builtins = api.PyEval_GetBuiltins();
+    const scratch = api.PyDict_New();
+    if (scratch === 0n || builtins === 0n) {
+      api.PyErr_Clear();
+      if (scratch) api.Py_DecRef(scratch);
+      return "";
+    }
+    try {
+      api.PyDict_SetItemString(scratch, cstr("__builtins__"), builtins);
       api.PyDict_SetItemString(scratch, cstr("t"), slots[0]);
       api.PyDict_SetItemString(scratch, cstr("v"), slots[1] || this.#none);
       api.PyDict_SetItemString(scratch, cstr("tb"), slots[2] || this.#none);
-      const script = "import traceback\nname = t.__name__\nmsg = str(v)\n" +
-        "text = ''.join(traceback.format_exception(t, v, tb))\n";
+      const script = "import traceback\ntext = ''.join(traceback.format_exception(t, v, tb))\n";
       const r = api.PyRun_StringFlags(cstr(script), Py_file_input, scratch, scratch, 0n);
       if (r === 0n) {
         api.PyErr_Clear();
-        return new PythonError("Exception", "(the exception could not be formatted)", "");
+        return "";
       }
       api.Py_DecRef(r);
-      const get = (k: string) => this.#utf8(api.PyDict_GetItemString(scratch, cstr(k)), globals);
-      return new PythonError(get("name"), get("msg"), get("text").trimEnd());
+      const text = api.PyDict_GetItemString(scratch, cstr("text"));
+      if (text === 0n) return "";
+      api.Py_IncRef(text);
+      return (this.#strOrNull(text) ?? "").trimEnd();
     } finally {
       api.Py_DecRef(scratch);
-      for (const s of slots) if (s) api.Py_DecRef(s);
+    }
+  }
+
+  /** UTF-8 text of a new reference to a str (consumed); null, with the error cleared, if there is none. */
+  #strOrNull(o: bigint): string | null {
+    const api = this.native.api;
+    if (o === 0n) {
+      api.PyErr_Clear();
+      return null;
+    }
+    try {
+      const size = new BigInt64Array(1);
+      const p = api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
+      if (p === 0n) {
+        api.PyErr_Clear();
+        return null;
+      }
+      return utf8(this.native.bytes(p, Number(size[0])));
+    } finally {
+      api.Py_DecRef(o);
     }
   }
 

@@ -1,0 +1,46 @@
+/**
+ * Test tooling only: a child process for tests/hardening_test.ts, for scenarios that break the process they run in
+ * (a `__main__` without builtins, a closed stderr, two handles) or that must show it did not crash. argv[2] names
+ * the scenario; the child prints one line `RESULT <json>` (errors included as { name, code, type, value, message }).
+ * @module
+ */
+import process from "node:process";
+import { openPython, type Python } from "../lib/mod.ts";
+
+type Out = Record<string, unknown>;
+
+/** An error as plain data, for the parent to assert on. */
+function describe(e: unknown): Out {
+  const err = e as { name?: string; code?: string; type?: string; value?: string; message?: string; traceback?: string };
+  return { name: err?.name, code: err?.code, type: err?.type, value: err?.value, message: err?.message, traceback: err?.traceback };
+}
+
+function attempt(fn: () => unknown): Out {
+  try {
+    const value = fn();
+    return { ok: true, value: typeof value === "bigint" ? `${value}n` : value };
+  } catch (e) {
+    return { ok: false, error: describe(e) };
+  }
+}
+
+const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // An exception raised while __main__ has no __builtins__ (issue 13, crash 1).
+  noBuiltins: (py) => ({
+    cleared: attempt(() => py.run("globals().clear()\nraise ValueError(1)")),
+    evalCleared: attempt(() => py.eval("1/0")),
+    deleted: attempt(() => py.run("del __builtins__\n1/0")),
+    replaced: attempt(() => py.run("__builtins__ = 5\nraise KeyError('k')")),
+    after: attempt(() => py.eval("6 * 7")),
+  }),
+};
+
+const out: Out = {};
+try {
+  const py = await openPython();
+  out.minor = py.version.minor;
+  Object.assign(out, await scenarios[process.argv[2]](py));
+} catch (e) {
+  out.fatal = describe(e);
+}
+console.log("RESULT " + JSON.stringify(out));

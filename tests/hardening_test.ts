@@ -1,0 +1,57 @@
+// Regressions of the adversarial pass (issue 13): each crash, hang, wrong result and unclear error it found, and
+// their siblings. Scenarios that break the process they run in go to a child (tests/_hardening_child.ts).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { assert, python, test } from "./_harness.ts";
+import { PymemError, PythonError } from "../lib/mod.ts";
+import { cli } from "./_cli_spawn.ts";
+
+// deno-lint-ignore no-explicit-any
+type Result = Record<string, any>;
+
+/** Run one scenario of tests/_hardening_child.ts in a fresh process of this runtime; fails on a signal or no result. */
+function child(scenario: string, timeout = 60_000): Result {
+  const js = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(new URL(js ? "./_hardening_child.js" : "./_hardening_child.ts", import.meta.url));
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
+  const [cmd, args] = g.Bun
+    ? [process.execPath, ["run", script]]
+    : g.Deno
+    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
+    : [process.execPath, [script]];
+  const r = spawnSync(cmd, [...args, scenario], { encoding: "utf8", timeout, maxBuffer: 16 << 20 });
+  const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
+  assert.ok(line, `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+  return JSON.parse(line!.slice(7));
+}
+
+test("an exception raised while __main__ has no __builtins__ is a PythonError, not a crash", () => {
+  const r = child("noBuiltins");
+  assert.equal(r.fatal, undefined);
+  assert.deepEqual([r.cleared.error.type, r.cleared.error.value], ["ValueError", "1"]);
+  assert.equal(r.evalCleared.error.name, "PythonError");
+  assert.equal(r.deleted.error.type, "ZeroDivisionError");
+  assert.equal(r.replaced.error.name, "PythonError");
+});
+
+test("pymem heap -c with an exception and no builtins exits 1 with the Python error", () => {
+  const r = cli(["heap", "-c", "del __builtins__; 1/0"]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /ZeroDivisionError/);
+});
+
+test("an exception whose __str__ raises, or with traceback unimportable, keeps its type and what can be read", async () => {
+  const py = await python();
+  py.run("class StrRaises(Exception):\n    def __str__(self): raise RuntimeError('no')\n");
+  assert.throws(() => py.run("raise StrRaises()"), (e: unknown) =>
+    e instanceof PythonError && e.type === "StrRaises" && /str\(\) failed/.test(e.value) && /StrRaises/.test(e.message));
+  py.run("import sys\n_saved_tb = sys.modules.pop('traceback', None)\nsys.modules['traceback'] = None\n");
+  try {
+    assert.throws(() => py.run("raise OSError(2, 'gone')"), (e: unknown) =>
+      e instanceof PythonError && e.type === "FileNotFoundError" && e.value === "[Errno 2] gone" && e.traceback === "");
+  } finally {
+    py.run("del sys.modules['traceback']\nif _saved_tb is not None: sys.modules['traceback'] = _saved_tb\n");
+  }
+  assert.throws(() => py.run("1/0"), (e: unknown) => e instanceof PythonError && /Traceback/.test(e.traceback));
+});
