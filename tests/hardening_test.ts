@@ -55,3 +55,19 @@ test("an exception whose __str__ raises, or with traceback unimportable, keeps i
   }
   assert.throws(() => py.run("1/0"), (e: unknown) => e instanceof PythonError && /Traceback/.test(e.traceback));
 });
+
+test("virtualFree releases only live virtualAlloc mappings, with their size; everything else is refused", async () => {
+  const py = await python();
+  const a = py.allocator();
+  const invalid = (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE";
+  const p = a.virtualAlloc(1 << 16);
+  assert.throws(() => a.virtualFree(p + 1n, 1 << 16), invalid);
+  assert.throws(() => a.virtualFree(p, 1 << 17), RangeError);
+  assert.throws(() => a.virtualFree(p, 1 << 12), RangeError);
+  const arena = py.heap().arenas[Symbol.iterator]().next().value!.address;
+  assert.throws(() => a.virtualFree(BigInt(arena), 1 << 18), invalid);
+  py.view(p, 1 << 16).fill(7); // still mapped after the refusals
+  a.virtualFree(p, 1 << 16);
+  assert.throws(() => a.virtualFree(p, 1 << 16), invalid); // double free
+  py.run("x = [str(i) for i in range(20000)]\ndel x"); // the heap is intact
+});
