@@ -23,6 +23,7 @@
 import { checkAddress, checkSize, MAX_SIZE } from "./checks.ts";
 import { checkDomain, type Domain } from "./allocators.ts";
 import { PymemError } from "./errors.ts";
+import { checkViewLength } from "./native.ts";
 import type { Python } from "./python.ts";
 
 /** A Rust-style memory layout: `size` bytes aligned to `align` (a power of two). */
@@ -331,6 +332,7 @@ export class GlobalAllocator {
    */
   allocBuffer(layout: Layout): PyMemBuffer {
     const l = checkLayout(layout);
+    checkViewLength(l.size, "a buffer"); // before allocating: a block nothing could view would leak
     const address = this.alloc(l);
     const s = this.#state;
     const b = s.live.get(address);
@@ -457,6 +459,7 @@ const defaults = new WeakMap<Python, Map<Domain, GlobalAllocator>>();
 export function buffer(py: Python, domain: Domain, n: number): PyMemBuffer {
   const d = checkDomain(domain);
   checkSize(n, "n");
+  checkViewLength(n, "a buffer");
   let byDomain = defaults.get(py);
   if (!byDomain) defaults.set(py, (byDomain = new Map()));
   let a = byDomain.get(d);

@@ -8,7 +8,7 @@ import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
-import { cstr, Native, utf8 } from "./native.ts";
+import { checkViewLength, cstr, Native, utf8 } from "./native.ts";
 import { blocksFinalize, PymemError, PythonError } from "./errors.ts";
 import { checkAddress, checkSize } from "./checks.ts";
 import { installLibraryAllocator } from "./thirdparty.ts";
@@ -498,6 +498,7 @@ export class Python {
       if (api.PyBytes_AsStringAndSize(o, outBytes.subarray(0, 8), outBytes.subarray(8, 16)) !== 0) {
         throw this.#fetchError(globals);
       }
+      checkViewLength(Number(out[1]), "a bytes object");
       return this.native.bytes(out[0], Number(out[1])).slice();
     }
     return this.#text(api.PyObject_Repr(o), globals);
@@ -508,7 +509,14 @@ export class Python {
     const size = new BigInt64Array(1);
     const p = this.native.api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
     if (p === 0n) throw this.#fetchError(globals);
-    return utf8(this.native.bytes(p, Number(size[0])));
+    const n = Number(size[0]);
+    checkViewLength(n, "a str");
+    try {
+      return utf8(this.native.bytes(p, n));
+    } catch (e) {
+      // Each engine has its own longest string (V8: 2^29−24 characters) and its own error type for it.
+      throw new RangeError(`a str of ${n} UTF-8 bytes is longer than this runtime's longest string`, { cause: e });
+    }
   }
 
   /** Text of a new reference to a str (consumed), e.g. the result of PyObject_Repr. */
@@ -604,6 +612,7 @@ export class Python {
   view(address: bigint, length: number): Uint8Array {
     checkAddress(address, "address");
     checkSize(length, "length");
+    checkViewLength(length, "py.view()");
     if (address === 0n) throw new RangeError("Cannot view address 0 (NULL)");
     this.assertOpen();
     return this.native.bytes(address, length);

@@ -6,6 +6,7 @@ import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { PymemError, PythonError } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
+import { MAX_VIEW } from "../lib/native.ts";
 
 // deno-lint-ignore no-explicit-any
 type Result = Record<string, any>;
@@ -70,4 +71,23 @@ test("virtualFree releases only live virtualAlloc mappings, with their size; eve
   a.virtualFree(p, 1 << 16);
   assert.throws(() => a.virtualFree(p, 1 << 16), invalid); // double free
   py.run("x = [str(i) for i in range(20000)]\ndel x"); // the heap is intact
+});
+
+test("lengths beyond what the runtime can view are a RangeError naming the limit, before anything is allocated", async () => {
+  const py = await python();
+  const limit = MAX_VIEW;
+  const named = (e: unknown) => e instanceof RangeError && e.message.includes(String(limit));
+  const over = limit + 1;
+  if (over > Number.MAX_SAFE_INTEGER) {
+    // Deno and Node 22+ view up to 2^53−1: a view of 8 GiB is made without touching the memory.
+    assert.equal(py.view(1n << 40n, 2 ** 33).length, 2 ** 33);
+    return;
+  }
+  assert.throws(() => py.view(1n << 40n, over), named);
+  const blocks = py.allocator().getAllocatedBlocks();
+  assert.throws(() => py.raw.buffer(over), named);
+  assert.throws(() => py.mem.buffer(over), named);
+  assert.throws(() => py.allocator().allocBuffer({ size: over, align: 64 }), named);
+  assert.ok(Math.abs(py.allocator().getAllocatedBlocks() - blocks) < 50);
+  assert.equal(py.view(1n << 40n, limit).length, limit); // the limit itself is fine
 });
