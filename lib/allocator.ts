@@ -89,6 +89,11 @@ export class PyMemAllocator {
     }
   }
 
+  /** The Python handle this allocator belongs to (for subclasses). */
+  protected get py(): Python {
+    return this.#py;
+  }
+
   get #minor(): number {
     return this.#py.version.minor;
   }

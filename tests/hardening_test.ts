@@ -91,3 +91,35 @@ test("lengths beyond what the runtime can view are a RangeError naming the limit
   assert.ok(Math.abs(py.allocator().getAllocatedBlocks() - blocks) < 50);
   assert.equal(py.view(1n << 40n, limit).length, limit); // the limit itself is fine
 });
+
+test("a sub-interpreter's allocator allocates from that interpreter's heap, and is CLOSED once it is", async () => {
+  const py = await python();
+  const modern = py.version.minor >= 12;
+  const sub = py.newInterpreter(modern ? "isolated" : "legacy");
+  const a = sub.allocator();
+  const main = py.allocator(py.native.api.PyInterpreterState_Main());
+  const subBefore = a.getInterpreterAllocatedBlocks();
+  const mainBefore = main.getInterpreterAllocatedBlocks();
+  const layout = { size: 48, align: 16 };
+  const blocks = Array.from({ length: 2000 }, () => a.alloc(layout));
+  const buf = a.allocBuffer({ size: 64, align: 8 });
+  buf.bytes.fill(1);
+  const subGrew = a.getInterpreterAllocatedBlocks() - subBefore;
+  const mainGrew = main.getInterpreterAllocatedBlocks() - mainBefore;
+  assert.ok(subGrew >= 2000, `the sub's heap grew by ${subGrew}`);
+  if (modern) assert.ok(mainGrew < 200, `main's heap grew by ${mainGrew} (its own obmalloc should have served them)`);
+  for (const p of blocks.slice(0, 1000)) a.dealloc(p, layout);
+  assert.ok(a.getInterpreterAllocatedBlocks() - subBefore < 1100);
+  sub.close(); // frees the other 1,000 and the buffer into the sub's heap before it ends
+  const closed = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
+  assert.equal(buf.freed, true);
+  assert.throws(() => a.alloc(layout), closed);
+  assert.throws(() => a.dealloc(blocks[1500], layout), closed);
+  assert.throws(() => a.allocBuffer(layout), closed);
+  assert.throws(() => a.virtualAlloc(4096), closed);
+  assert.throws(() => a.virtualFree(4096n, 4096), closed);
+  assert.throws(() => a.getAllocatedBlocks(), closed);
+  assert.throws(() => a.getInterpreterAllocatedBlocks(), closed);
+  assert.throws(() => a.heap(), closed);
+  py.run("x = [str(i) for i in range(20000)]\ndel x"); // main's heap is intact
+});
