@@ -803,7 +803,9 @@ export class Python {
    */
   close(): void {
     if (this.#closed) return;
-    if (this.#gilDepth > 0) {
+    // Any handle's withGIL counts: this thread holds the same GIL through it, and finalizing would wait for it
+    // forever (3.8–3.12) or abort ("non-NULL old thread state", 3.13).
+    if (this.#gilDepth > 0 || [...(processLibrary?.handles ?? [])].some((h) => h.#gilDepth > 0)) {
       throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
     }
     // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort. The owner

@@ -33,6 +33,18 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
     replaced: attempt(() => py.run("__builtins__ = 5\nraise KeyError('k')")),
     after: attempt(() => py.eval("6 * 7")),
   }),
+  // Closing one handle inside another handle's withGIL (issue 13: hung on 3.11/3.12, aborted on 3.13).
+  closeInOthersGil: async (py) => {
+    const second = await openPython();
+    const r: Out = {
+      ownerInSecond: attempt(() => second.withGIL(() => py.close())),
+      secondInOwner: attempt(() => py.withGIL(() => second.close())),
+      still: attempt(() => py.eval("6 * 7")),
+    };
+    py.close();
+    r.closed = py.closed && second.closed;
+    return r;
+  },
 };
 
 const out: Out = {};

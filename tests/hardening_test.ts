@@ -123,3 +123,12 @@ test("a sub-interpreter's allocator allocates from that interpreter's heap, and 
   assert.throws(() => a.heap(), closed);
   py.run("x = [str(i) for i in range(20000)]\ndel x"); // main's heap is intact
 });
+
+test("closing a handle inside another handle's withGIL is refused, not a hang or an abort", () => {
+  const r = child("closeInOthersGil", 30_000);
+  assert.equal(r.fatal, undefined);
+  assert.equal(r.ownerInSecond.error.code, "INVALID_STATE");
+  assert.equal(r.secondInOwner.error.code, "INVALID_STATE");
+  assert.equal(r.still.value, 42);
+  assert.equal(r.closed, true);
+});
