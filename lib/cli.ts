@@ -10,7 +10,7 @@
  * status 2; stack traces only with --debug.
  * @module
  */
-import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, fstatSync, openSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -231,7 +231,26 @@ const colorAllowed = (): boolean => !process.env.NO_COLOR;
 
 /** Write text to a stream and wait until it is handed to the OS. */
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  // A stream whose descriptor Python code closed also emits "error" (after the callback): unheard, that event would
+  // end the process. The callback reports the failure; the event is only acknowledged.
+  if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+  // Deno drops writes to a closed descriptor silently: ask first, so a lost report is an error everywhere.
+  const fd = (stream as { fd?: number }).fd;
+  if (typeof fd === "number") {
+    try {
+      fstatSync(fd);
+    } catch {
+      return Promise.reject(new Error(`cannot write to ${fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`}: it was closed`));
+    }
+  }
   return new Promise((done, fail) => stream.write(text, (e) => (e ? fail(e) : done())));
+}
+
+/** `write`, for the error path: a stderr that cannot be written to loses the message, nothing more. */
+async function writeError(text: string): Promise<void> {
+  try {
+    await write(process.stderr, text);
+  } catch { /* stderr closed: the exit status still says it */ }
 }
 
 /** A one-line status on stderr, only on a TTY, overwritten by the next and erased by `clear`. */
@@ -719,19 +738,19 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ExitStatus) return e.status;
     const where = cmdName ? `pymem ${cmdName}` : "pymem";
     if (e instanceof UsageError) {
-      await write(process.stderr, `${where}: ${e.message} (see: ${where} --help)\n`);
+      await writeError(`${where}: ${e.message} (see: ${where} --help)\n`);
       return 2;
     }
     if (debug) {
-      await write(process.stderr, `${(e as Error)?.stack ?? e}\n`);
+      await writeError(`${(e as Error)?.stack ?? e}\n`);
       const cause = (e as Error)?.cause;
-      if (cause) await write(process.stderr, `caused by: ${(cause as Error)?.stack ?? cause}\n`);
+      if (cause) await writeError(`caused by: ${(cause as Error)?.stack ?? cause}\n`);
     } else {
       const lines = String((e as Error)?.message ?? e).split("\n");
       // "Tried:" and the like end their first line with a colon: keep the first item it introduces.
       const message = lines[0].endsWith(":") && lines[1] ? `${lines[0]} ${lines[1].trim()}` : lines[0];
       const hint = String((e as Error)?.message ?? "").includes("\n") ? " (--debug for details)" : "";
-      await write(process.stderr, `${where}: ${message}${hint}\n`);
+      await writeError(`${where}: ${message}${hint}\n`);
     }
     return 1;
   }
@@ -750,8 +769,26 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * Put /dev/null where Python code closed fd 0, 1 or 2. koffi (3.3.4) syncs stdout and stderr in an atexit handler
+ * and reports a failure on stderr under a lock it already holds: with fd 2 closed, Node never exits.
+ */
+function refillStandardFds(): void {
+  for (let fd = 0; fd <= 2; fd++) {
+    try {
+      fstatSync(fd);
+    } catch {
+      try {
+        // open() returns the lowest free descriptor: this one, or a lower closed one (refilled first by the loop).
+        openSync("/dev/null", fd === 0 ? "r" : "w");
+      } catch { /* nothing more to do on the way out */ }
+    }
+  }
+}
+
 if (isMain()) {
   const status = await main(process.argv.slice(2));
+  refillStandardFds();
   // Exit explicitly: the interpreter was finalized, and nothing else should keep the process alive.
   process.exit(status);
 }

@@ -132,3 +132,14 @@ test("closing a handle inside another handle's withGIL is refused, not a hang or
   assert.equal(r.still.value, 42);
   assert.equal(r.closed, true);
 });
+
+test("the CLI exits after Python code closed stderr (koffi's exit handler hung), and a closed stdout is a one-line error", () => {
+  const closedErr = cli(["heap", "-c", "import os; os.close(2)"], { timeout: 30_000 });
+  assert.equal(closedErr.status, 0, "exited in time with status 0");
+  assert.match(closedErr.stdout, /arenas/i);
+  const closedOut = cli(["heap", "-c", "import os; os.close(1)"], { timeout: 30_000 });
+  assert.equal(closedOut.status, 1);
+  assert.match(closedOut.stderr, /^pymem heap: .*(closed|EBADF).*\n$/);
+  const both = cli(["heap", "-c", "import os; os.close(1); os.close(2)"], { timeout: 30_000 });
+  assert.equal(both.status, 1);
+});
