@@ -47,7 +47,8 @@ export function checkLayout(layout: unknown): Layout {
   if (typeof align !== "number") {
     throw new TypeError(`layout.align must be a number, got ${align === null ? "null" : typeof align}`);
   }
-  if (!Number.isInteger(align) || align < 1 || !Number.isInteger(Math.log2(align))) {
+  // Exactly, in integers: Math.log2 rounds, and took 2^49 + 1 for a power of two.
+  if (!Number.isSafeInteger(align) || align < 1 || (BigInt(align) & BigInt(align - 1)) !== 0n) {
     throw new RangeError(`layout.align must be a power of two, got ${align}`);
   }
   if ((size as number) + align + HEADER > MAX_SIZE) {

@@ -143,3 +143,16 @@ test("the CLI exits after Python code closed stderr (koffi's exit handler hung),
   const both = cli(["heap", "-c", "import os; os.close(1); os.close(2)"], { timeout: 30_000 });
   assert.equal(both.status, 1);
 });
+
+test("layout.align is checked as a power of two exactly: 2^49 + 1 and its kin are refused", async () => {
+  const py = await python();
+  const a = py.allocator();
+  for (const align of [2 ** 49 + 1, 2 ** 52 + 2, 2 ** 30 + 1, 2 ** 53 - 1, 3, 6, 0, -2, 2 ** 53, 2 ** 60]) {
+    assert.throws(() => a.alloc({ size: 8, align }), RangeError, `align ${align}`);
+  }
+  for (const align of [1, 2, 4096, 2 ** 20]) {
+    const p = a.alloc({ size: 8, align });
+    assert.equal(p % BigInt(align), 0n);
+    a.dealloc(p, { size: 8, align });
+  }
+});
