@@ -54,6 +54,7 @@ export const python = {
   PyErr_Clear: { args: [], ret: "void" }, //                     void PyErr_Clear(void)
   // --- converting results
   PyObject_Repr: { args: ["ptr"], ret: "ptr" }, //               PyObject *PyObject_Repr(PyObject *o)
+  PyNumber_ToBase: { args: ["ptr", "i32"], ret: "ptr" }, //     PyObject *PyNumber_ToBase(PyObject *n, int base)
   PyObject_Str: { args: ["ptr"], ret: "ptr" }, //                PyObject *PyObject_Str(PyObject *o)
   PyType_IsSubtype: { args: ["ptr", "ptr"], ret: "i32" }, //     int PyType_IsSubtype(PyTypeObject *a, PyTypeObject *b)
   PyObject_IsTrue: { args: ["ptr"], ret: "i32" }, //             int PyObject_IsTrue(PyObject *o)

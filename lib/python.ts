@@ -484,7 +484,12 @@ export class Python {
     if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
       const overflow = new Int32Array(2);
       const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
-      if (overflow[0] !== 0) return BigInt(this.#text(api.PyObject_Str(o), globals));
+      // Beyond 64 bits: through hex, which CPython's 4,300-digit limit on decimal text does not cover, and which
+      // reads the int's value, not what a subclass's __str__ says.
+      if (overflow[0] !== 0) {
+        const hex = this.#text(api.PyNumber_ToBase(o, 16), globals);
+        return hex.startsWith("-") ? -BigInt(hex.slice(1)) : BigInt(hex);
+      }
       if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError(globals);
       return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
     }

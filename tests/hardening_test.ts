@@ -156,3 +156,15 @@ test("layout.align is checked as a power of two exactly: 2^49 + 1 and its kin ar
     a.dealloc(p, { size: 8, align });
   }
 });
+
+test("eval returns ints of any size as bigints, past CPython's 4,300-digit limit and whatever __str__ a subclass has", async () => {
+  const py = await python();
+  assert.equal(py.eval("10**5000"), 10n ** 5000n);
+  assert.equal(py.eval("-(7**9000)"), -(7n ** 9000n));
+  assert.equal(py.eval("2**64"), 2n ** 64n);
+  assert.equal(py.eval("-2**63"), -(2n ** 63n));
+  py.run("class Loud(int):\n    def __str__(self): return 'not a number'\n    __repr__ = __str__\n");
+  assert.equal(py.eval("Loud(2**70)"), 2n ** 70n);
+  assert.equal(py.eval("Loud(-5)"), -5);
+  assert.equal(py.eval("True"), true);
+});
