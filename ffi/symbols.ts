@@ -94,6 +94,7 @@ export const python = {
 
 export const libc = {
   dlopen: { args: ["buffer", "i32"], ret: "ptr" }, //            void *dlopen(const char *filename, int flags)
+  dlclose: { args: ["ptr"], ret: "i32" }, //                     int dlclose(void *handle)
   dlsym: { args: ["ptr", "buffer"], ret: "ptr" }, //             void *dlsym(void *handle, const char *symbol)
   dlerror: { args: [], ret: "ptr" }, //                          char *dlerror(void)
   dladdr: { args: ["ptr", "buffer"], ret: "i32" }, //            int dladdr(const void *addr, Dl_info *info)

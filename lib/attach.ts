@@ -15,6 +15,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { checkOptions, integerIn, oneOf } from "./checks.ts";
 import { ElfFile } from "./elf.ts";
 import { PymemError } from "./errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "./heap.ts";
@@ -691,8 +692,15 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  * @throws PymemError "ATTACH" (no such process, not CPython, exited mid-read), "PERMISSION" (what to change is in
  * the message), "UNSUPPORTED_VERSION", "UNSUPPORTED" (free-threaded build).
  */
-export async function attachPython(pid: number, options: AttachOptions = {}): Promise<AttachedPython> {
-  if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`attachPython: pid must be a positive integer, got ${pid}`);
+export async function attachPython(pid: number, options?: AttachOptions): Promise<AttachedPython> {
+  if (typeof pid !== "number") throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 4_194_304) {
+    throw new RangeError(`attachPython: pid must be a whole number from 1 to 4194304 (the kernel's PID_MAX_LIMIT), got ${pid}`);
+  }
+  options = checkOptions<AttachOptions>(options, "attachPython", {
+    readMode: oneOf(["process_vm_readv", "/proc/PID/mem"] satisfies ReadMode[]),
+    retries: integerIn(0, 1000),
+  });
   return await AttachedPython.create(pid, options);
 }
 

@@ -10,8 +10,8 @@ import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts"
 import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
 import { checkViewLength, cstr, Native, utf8 } from "./native.ts";
 import { blocksFinalize, PymemError, PythonError } from "./errors.ts";
-import { checkAddress, checkSize } from "./checks.ts";
-import { installLibraryAllocator } from "./thirdparty.ts";
+import { checkAddress, checkOptions, checkSize, nonEmptyString } from "./checks.ts";
+import { checkLibrarySpec, installLibraryAllocator } from "./thirdparty.ts";
 import { layoutFor, type ObmallocLayout } from "./layout.ts";
 import { Symbols } from "./symbols.ts";
 import { PyMemAllocator } from "./allocator.ts";
@@ -131,12 +131,20 @@ export function parseVersion(text: string): PythonVersion {
 let processLibrary: { path: string; handles: Set<Python>; finalized: boolean } | undefined;
 
 /** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
-export async function openPython(options: OpenOptions = {}): Promise<Python> {
-  if (typeof options.allocator === "string" && !(options.allocator in ALLOCATOR_IDS)) {
-    throw new RangeError(
-      `Unknown allocator "${options.allocator}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`,
-    );
-  }
+export async function openPython(options?: OpenOptions): Promise<Python> {
+  options = checkOptions<OpenOptions>(options, "openPython", {
+    library: nonEmptyString,
+    executable: nonEmptyString,
+    allocator: (v, name) => {
+      if (typeof v === "object" && v !== null) return void checkLibrarySpec(v);
+      if (typeof v !== "string") {
+        throw new TypeError(`${name} must be an allocator name or { library, malloc?, calloc?, realloc?, free? }, got ${v === null ? "null" : typeof v}`);
+      }
+      if (!Object.hasOwn(ALLOCATOR_IDS, v)) {
+        throw new RangeError(`Unknown allocator "${v}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`);
+      }
+    },
+  });
   const backend = await loadBackend();
   const libc = backend.open(libcName(), libcSymbols).symbols;
   const failures: { path: string; source: string; error: string }[] = [];
@@ -167,6 +175,15 @@ function tryLoad(
   failures: { path: string; source: string; error: string }[],
 ): Native | undefined {
   const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
+  // A path that is not the library this process already uses is refused before it is loaded: loading it globally
+  // would put a second CPython's symbols in the global scope.
+  if (processLibrary && c.path.includes("/")) {
+    let real: string | undefined;
+    try {
+      real = realpathSync(c.path);
+    } catch { /* missing: dlopen says why */ }
+    if (real !== undefined && real !== processLibrary.path) return fail(alreadyUses(processLibrary.path));
+  }
   // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
   // _interpreters) need libpython's symbols to be global to import.
   const handle = libc.dlopen(cstr(c.path), RTLD_NOW | RTLD_GLOBAL);
@@ -174,27 +191,37 @@ function tryLoad(
     const err = libc.dlerror();
     return fail(err ? backend.cstring(err) : "dlopen failed");
   }
+  // Whatever is refused from here on is unloaded again (dlclose drops this reference; a library loaded before
+  // stays loaded), so that a refused library leaves no global symbols behind.
+  const refuse = (error: string, lib?: { close(): void }) => {
+    try {
+      lib?.close();
+    } catch { /* the runtime's handle: best effort */ }
+    libc.dlclose(handle);
+    return fail(error);
+  };
   const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
-  if (pyGetVersion === 0n) return fail("not a libpython: it has no Py_GetVersion");
+  if (pyGetVersion === 0n) return refuse("not a libpython: it has no Py_GetVersion");
   const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
-  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return fail("dladdr cannot place Py_GetVersion");
+  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return refuse("dladdr cannot place Py_GetVersion");
   const resolved = realpathSync(backend.cstring(info[0]));
-  if (processLibrary && processLibrary.path !== resolved) {
-    return fail(
-      `this process already uses ${processLibrary.path}; one libpython per process (their global symbols clash)`,
-    );
-  }
-  let api;
+  if (processLibrary && processLibrary.path !== resolved) return refuse(alreadyUses(processLibrary.path));
+  let lib;
   try {
-    api = backend.open(resolved, pythonSymbols).symbols;
+    lib = backend.open(resolved, pythonSymbols);
   } catch (e) {
-    return fail(`missing part of the C API: ${(e as Error).message}`);
+    return refuse(`missing part of the C API: ${(e as Error).message}`);
   }
+  const api = lib.symbols;
   const version = parseVersion(backend.cstring(api.Py_GetVersion()));
   if (version.major !== 3 || version.minor < 8) {
-    return fail(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`);
+    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, lib);
   }
   return new Native(backend, api, libc, handle, resolved, info[1]);
+}
+
+function alreadyUses(path: string): string {
+  return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
 }
 
 export { checkAddress, checkSize };

@@ -4,6 +4,7 @@
  * the scenario; the child prints one line `RESULT <json>` (errors included as { name, code, type, value, message }).
  * @module
  */
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { openPython, type Python } from "../lib/mod.ts";
 
@@ -43,6 +44,23 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
     };
     py.close();
     r.closed = py.closed && second.closed;
+    return r;
+  },
+  // Libraries openPython refuses (another libpython, not a libpython) are unloaded again (issue 13).
+  refusedUnloaded: async () => {
+    const mapped = (name: string) => readFileSync("/proc/self/maps", "utf8").includes(`/${name}\n`);
+    const r: Out = {};
+    for (const library of JSON.parse(process.env.HARDEN_LIBRARIES ?? "[]") as string[]) {
+      const name = library.slice(library.lastIndexOf("/") + 1);
+      const before = mapped(name);
+      let code: unknown = "opened";
+      try {
+        await openPython({ library });
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      r[library] = { before, code, after: mapped(name) };
+    }
     return r;
   },
 };

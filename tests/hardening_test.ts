@@ -1,10 +1,10 @@
 // Regressions of the adversarial pass (issue 13): each crash, hang, wrong result and unclear error it found, and
 // their siblings. Scenarios that break the process they run in go to a child (tests/_hardening_child.ts).
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
-import { PymemError, PythonError } from "../lib/mod.ts";
+import { type AttachOptions, attachPython, type OpenOptions, openPython, PymemError, PythonError } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import { MAX_VIEW } from "../lib/native.ts";
 
@@ -12,7 +12,7 @@ import { MAX_VIEW } from "../lib/native.ts";
 type Result = Record<string, any>;
 
 /** Run one scenario of tests/_hardening_child.ts in a fresh process of this runtime; fails on a signal or no result. */
-function child(scenario: string, timeout = 60_000): Result {
+function child(scenario: string, timeout = 60_000, env: Record<string, string> = {}): Result {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_hardening_child.js" : "./_hardening_child.ts", import.meta.url));
   const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
@@ -21,7 +21,7 @@ function child(scenario: string, timeout = 60_000): Result {
     : g.Deno
     ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
     : [process.execPath, [script]];
-  const r = spawnSync(cmd, [...args, scenario], { encoding: "utf8", timeout, maxBuffer: 16 << 20 });
+  const r = spawnSync(cmd, [...args, scenario], { encoding: "utf8", timeout, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
   assert.ok(line, `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`);
   return JSON.parse(line!.slice(7));
@@ -167,4 +167,53 @@ test("eval returns ints of any size as bigints, past CPython's 4,300-digit limit
   assert.equal(py.eval("Loud(2**70)"), 2n ** 70n);
   assert.equal(py.eval("Loud(-5)"), -5);
   assert.equal(py.eval("True"), true);
+});
+
+test("a library openPython refuses (another libpython, not a libpython) is not left loaded", async () => {
+  const py = await python();
+  let ldconfig = "";
+  try {
+    ldconfig = execFileSync("ldconfig", ["-p"], { encoding: "utf8" });
+  } catch { /* no ldconfig: only paths below */ }
+  const sonames = [...ldconfig.matchAll(/^\s+(lib\S+\.so\.\d+(?:\.\d+)?) \(/gm)].map((m) => m[1]);
+  const mine = py.library.slice(py.library.lastIndexOf("/") + 1);
+  const libraries = [
+    ...sonames.filter((n) => /^libpython3\.\d+\.so\.1\.0$/.test(n) && n !== mine).slice(0, 1),
+    ...sonames.filter((n) => n === "libsqlite3.so.0" || n === "libbz2.so.1"),
+  ];
+  if (libraries.length === 0) return; // nothing to try on this machine
+  const r = child("refusedUnloaded", 60_000, { HARDEN_LIBRARIES: JSON.stringify(libraries) });
+  assert.equal(r.fatal, undefined);
+  for (const lib of libraries) {
+    assert.equal(r[lib].code, "LIBRARY_NOT_FOUND", lib);
+    if (!r[lib].before) assert.equal(r[lib].after, false, `${lib} is still mapped after being refused`);
+  }
+});
+
+test("options are checked: unknown or ill-typed ones are a TypeError, out-of-range ones a RangeError", async () => {
+  await python();
+  const rejects = (p: Promise<unknown>, type: typeof TypeError | typeof RangeError, what: string) =>
+    assert.rejects(p, (e: unknown) => e instanceof type && e.constructor === type, what);
+  const o = (x: unknown) => x as OpenOptions;
+  await rejects(openPython(o("/usr/lib/libpython3.12.so")), TypeError, "a string");
+  await rejects(openPython(o(null)), TypeError, "null");
+  await rejects(openPython(o([])), TypeError, "an array");
+  await rejects(openPython(o({ allocator: 5 })), TypeError, "allocator: 5");
+  await rejects(openPython(o({ allocator: "jemalloc" })), RangeError, "an unknown allocator name");
+  await rejects(openPython(o({ allocator: "toString" })), RangeError, "an inherited key is no allocator name");
+  await rejects(openPython(o({ allocator: { library: "" } })), RangeError, "library: ''");
+  await rejects(openPython(o({ library: "" })), RangeError, "library: ''");
+  await rejects(openPython(o({ library: 7 })), TypeError, "library: 7");
+  await rejects(openPython(o({ executable: false })), TypeError, "executable: false");
+  await rejects(openPython(o({ libary: "x" })), TypeError, "a misspelt option");
+  const a = (x: unknown) => x as AttachOptions;
+  const pid = process.pid;
+  await rejects(attachPython(pid, a({ readMode: "bogus" })), RangeError, "readMode");
+  await rejects(attachPython(pid, a({ retries: "x" })), TypeError, "retries: 'x'");
+  await rejects(attachPython(pid, a({ retries: -1 })), RangeError, "retries: -1");
+  await rejects(attachPython(pid, a({ retries: 1.5 })), RangeError, "retries: 1.5");
+  await rejects(attachPython(pid, a({ retry: 1 })), TypeError, "a misspelt option");
+  await rejects(attachPython(pid, a("fast")), TypeError, "a string");
+  await rejects(attachPython("1" as unknown as number), TypeError, "pid '1'");
+  await rejects(attachPython(2 ** 40), RangeError, "pid beyond PID_MAX_LIMIT");
 });
