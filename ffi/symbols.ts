@@ -51,6 +51,8 @@ export const python = {
   PyErr_Occurred: { args: [], ret: "ptr" }, //                   PyObject *PyErr_Occurred(void)
   PyErr_Fetch: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback)
   PyErr_NormalizeException: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_NormalizeException(PyObject **exc, PyObject **val, PyObject **tb)
+  PyErr_GivenExceptionMatches: { args: ["ptr", "ptr"], ret: "i32" }, // int PyErr_GivenExceptionMatches(PyObject *given, PyObject *exc)
+  PyObject_GetAttrString: { args: ["ptr", "buffer"], ret: "ptr" }, // PyObject *PyObject_GetAttrString(PyObject *o, const char *attr_name)
   PyErr_Clear: { args: [], ret: "void" }, //                     void PyErr_Clear(void)
   // --- converting results
   PyObject_Repr: { args: ["ptr"], ret: "ptr" }, //               PyObject *PyObject_Repr(PyObject *o)

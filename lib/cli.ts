@@ -368,13 +368,13 @@ function runWorkload(py: Python, w: Workload, quiet: boolean): void {
       py.run(w.code!);
     }
   } catch (e) {
-    if (e instanceof PythonError && e.type === "SystemExit") {
-      // exit(), exit(0) and exit(None) end the script normally; anything else is its exit status.
-      const v = e.value.trim();
-      if (v === "" || v === "0" || v === "None") return;
-      const n = Number(v);
-      if (!Number.isInteger(n)) process.stderr.write(`${v}\n`);
-      throw new ExitStatus(Number.isInteger(n) ? n & 0xff : 1);
+    if (e instanceof PythonError && e.exitCode !== undefined) {
+      // As Python exits: code None or 0 ends the script normally, an int is the status, anything else (a str
+      // "0", a float 3.0) is printed and the status is 1.
+      const code = e.exitCode;
+      if (code === null || code === 0) return;
+      if (typeof code === "string") process.stderr.write(`${code}\n`);
+      throw new ExitStatus(typeof code === "number" ? code & 0xff : 1);
     }
     if (e instanceof PythonError) {
       progress.clear();
@@ -559,7 +559,8 @@ function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
   if (pid === undefined) throw new UsageError("attach needs a PID");
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  if (!/^\d+$/.test(pid) || Number(pid) <= 0) throw new UsageError(`not a process id: "${pid}"`);
+  // PID_MAX_LIMIT (2^22 on 64-bit Linux) bounds every process id.
+  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > 4_194_304) throw new UsageError(`not a process id: "${pid}"`);
   return Number(pid);
 }
 
@@ -567,6 +568,10 @@ async function cmdAttach(ctx: Context): Promise<number> {
   const pid = pidOf(ctx);
   const every = positiveNumber(ctx.values.watch, "watch", false);
   if (every !== undefined && every < 0.1) throw new UsageError(`--watch needs at least 0.1 seconds, got "${ctx.values.watch}"`);
+  // Timers hold at most 2^31−1 ms (about 24.8 days); beyond that they fire at once.
+  if (every !== undefined && every * 1000 > 2 ** 31 - 1) {
+    throw new UsageError(`--watch can wait at most ${Math.floor((2 ** 31 - 1) / 1000)} seconds, got "${ctx.values.watch}"`);
+  }
   const count = positiveNumber(ctx.values.count, "count", true);
   positiveNumber(ctx.values.worst, "worst", true);
   if (count !== undefined && every === undefined) throw new UsageError("--count needs --watch SECONDS");
@@ -682,9 +687,18 @@ function parse(cmd: Command, args: string[]): Context {
   const { head, tail } = cmd.positionals === "script" ? splitAtScript(args, cmd.options) : { head: args, tail: [] };
   const spec: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const o of cmd.options) spec[o.name] = { type: o.arg ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
+  // node:util calls "--worst -1" ambiguous (a value that looks like a flag): a negative number after an option that
+  // takes a value is that value, and the option's own check says what is wrong with it.
+  const takesValue = new Set(cmd.options.filter((o) => o.arg).flatMap((o) => [`--${o.name}`, ...(o.short ? [`-${o.short}`] : [])]));
+  const joined: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    if (takesValue.has(head[i]) && /^-(\d|\.\d|Infinity$)/.test(head[i + 1] ?? "")) {
+      joined.push(`${head[i].startsWith("--") ? head[i] : `--${cmd.options.find((o) => `-${o.short}` === head[i])!.name}`}=${head[++i]}`);
+    } else joined.push(head[i]);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: head, options: spec, allowPositionals: cmd.positionals !== "none", strict: true });
+    parsed = parseArgs({ args: joined, options: spec, allowPositionals: cmd.positionals !== "none", strict: true });
   } catch (e) {
     // node:util's messages run on with advice about "--"; the first sentence is the problem.
     const message = (e as Error).message.split(/\.\s/)[0].replace(/\.$/, "");

@@ -324,6 +324,7 @@ export class Python {
   #none = 0n;
   #bool = 0n;
   #float = 0n;
+  #systemExit = 0n;
   readonly #closeHooks: (() => void)[] = [];
 
   constructor(native: Native, options: OpenOptions, candidate: Candidate) {
@@ -580,9 +581,35 @@ export class Python {
       // PyTypeObject.tp_name (offset 24 in every version): "module.Name" for static types, "Name" for classes.
       const name = this.native.cstring(this.native.u64(slots[0] + TP_NAME)).split(".").pop()!;
       const msg = slots[1] ? this.#strOrNull(api.PyObject_Str(slots[1])) ?? `<exception str() failed>` : "";
-      return new PythonError(name, msg, this.#formatTraceback(slots));
+      return new PythonError(name, msg, this.#formatTraceback(slots), this.#exitCode(slots[0], slots[1]));
     } finally {
       for (const s of slots) if (s) api.Py_DecRef(s);
+    }
+  }
+
+  /** SystemExit's `code` (see PythonError.exitCode), undefined for any other exception (GIL held). */
+  #exitCode(type: bigint, value: bigint): number | string | null | undefined {
+    const api = this.native.api;
+    this.#systemExit ||= this.native.u64(this.native.dlsym("PyExc_SystemExit"));
+    if (!value || api.PyErr_GivenExceptionMatches(type, this.#systemExit) !== 1) return undefined;
+    const code = api.PyObject_GetAttrString(value, cstr("code"));
+    if (code === 0n) {
+      api.PyErr_Clear();
+      return undefined;
+    }
+    try {
+      if (code === this.#none) return null;
+      const flags = this.native.u64(this.native.u64(code + OB_TYPE) + TP_FLAGS);
+      if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
+        const overflow = new Int32Array(2);
+        const v: bigint = api.PyLong_AsLongLongAndOverflow(code, new Uint8Array(overflow.buffer));
+        if (overflow[0] === 0 && !(v === -1n && api.PyErr_Occurred() !== 0n)) return Number(BigInt.asIntN(32, v));
+        api.PyErr_Clear();
+        return -1; // C's (int)PyLong_AsLong fails for Python too: -1, i.e. status 255
+      }
+      return this.#strOrNull(api.PyObject_Str(code)) ?? "";
+    } finally {
+      api.Py_DecRef(code);
     }
   }
 

@@ -217,3 +217,27 @@ test("options are checked: unknown or ill-typed ones are a TypeError, out-of-ran
   await rejects(attachPython("1" as unknown as number), TypeError, "pid '1'");
   await rejects(attachPython(2 ** 40), RangeError, "pid beyond PID_MAX_LIMIT");
 });
+
+test("CLI: SystemExit codes follow Python (a str or float code is printed and exits 1), bad numbers are usage errors", () => {
+  const status = (code: string) => cli(["heap", "-c", code], { timeout: 60_000 });
+  const s0 = status('raise SystemExit("0")');
+  assert.deepEqual([s0.status, s0.stderr], [1, "0\n"]);
+  const s3 = status("raise SystemExit(3.0)");
+  assert.deepEqual([s3.status, s3.stderr], [1, "3.0\n"]);
+  assert.equal(status("raise SystemExit(True)").status, 1);
+  assert.equal(status("import sys; sys.exit(4)").status, 4);
+  assert.equal(status("raise SystemExit(2**70)").status, 255);
+  const none = status("raise SystemExit(None)");
+  assert.equal(none.status, 0);
+  assert.match(none.stdout, /arenas/i);
+  const usage = (args: string[], pattern: RegExp) => {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.split("\n").length, 2, "one line");
+  };
+  usage(["heap", "--worst", "-1"], /--worst needs a whole number ≥ 0, got "-1"/);
+  usage(["attach", "1", "--watch", "1e10"], /--watch can wait at most 2147483 seconds/);
+  usage(["attach", "99999999999"], /not a process id/);
+  usage(["bench", "--compare", "missing.json", "missing2.json"], /no such file: missing\.json/);
+});
