@@ -279,9 +279,18 @@ export class PyMemAllocator {
       const foreign = py.layout.state !== "static" && !refs.sharedWithMain && this.interp !== main;
       const walk = walkHeap(foreign ? faultSafeReader(py) : inProcessReader(py), arenas, maxarenas, py.layout);
       const num = (a?: bigint) => (a === undefined ? undefined : Number(n.i64(a)));
+      const allocator = py.allocatorName();
+      // As attach does: no arena under an allocator that is not pymalloc is no obmalloc heap, not an empty one.
+      if (walk.arenaIndex.length === 0 && allocator !== "pymalloc" && allocator !== "pymalloc_debug") {
+        throw new PymemError(
+          "UNSUPPORTED",
+          `CPython ${versionText(py)} (${py.library}) does not use obmalloc here: its object allocator is ` +
+            `${allocator ?? "a custom one, not pymalloc"} and it has no arenas, so there is no obmalloc heap to map`,
+        );
+      }
       return new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
-        allocator: py.allocatorName(),
+        allocator,
         interp: py.layout.state === "static" ? 0n : this.interp,
         source: refs.how + (foreign ? "; read with fault-safe copies" : ""),
         rawAllocatedBlocks: num(refs.rawAllocatedBlocks) ?? null,

@@ -241,3 +241,10 @@ test("CLI: SystemExit codes follow Python (a str or float code is printed and ex
   usage(["attach", "99999999999"], /not a process id/);
   usage(["bench", "--compare", "missing.json", "missing2.json"], /no such file: missing\.json/);
 });
+
+test("heap() under an allocator that is not pymalloc is UNSUPPORTED in-process, as attach says, not 0 arenas", () => {
+  const r = cli(["heap", "--allocator", "malloc", "-c", "x = [str(i) for i in range(1000)]"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^pymem heap: .*does not use obmalloc here: its object allocator is malloc/);
+  assert.equal(r.stdout, "");
+});
