@@ -106,6 +106,7 @@ export const libc = {
   fflush: { args: ["ptr"], ret: "i32" }, //                      int fflush(FILE *stream)   NULL: every output stream
   fcntl: { args: ["i32", "i32", "i32"], ret: "i32" }, //         int fcntl(int fd, int cmd, ...)   here F_DUPFD_CLOEXEC with an int
   dup2: { args: ["i32", "i32"], ret: "i32" }, //                 int dup2(int oldfd, int newfd)
+  open: { args: ["buffer", "i32"], ret: "i32" }, //              int open(const char *pathname, int flags)   (no O_CREAT: no mode)
   close: { args: ["i32"], ret: "i32" }, //                       int close(int fd)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
   mmap: { args: ["ptr", "usize", "i32", "i32", "i32", "i64"], ret: "ptr" }, // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)

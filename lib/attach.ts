@@ -15,7 +15,7 @@
  * @module
  */
 import * as fs from "node:fs";
-import { checkOptions, integerIn, oneOf } from "./checks.ts";
+import { checkAddress, checkOptions, integerIn, oneOf } from "./checks.ts";
 import { ElfFile } from "./elf.ts";
 import { PymemError } from "./errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "./heap.ts";
@@ -109,15 +109,18 @@ interface Image {
   runtimeHow: string;
 }
 
-/** Files mapped by the process that may hold CPython, most likely first (libpython before the executable). */
+/**
+ * Files mapped by the process that may hold CPython, most likely first (libpython before the executable), as the
+ * maps file names them. A file deleted or replaced on disk since it was mapped is named "PATH (deleted)".
+ */
 function candidatePaths(maps: MapEntry[], pid: number): string[] {
   const seen = new Set<string>();
-  for (const m of maps) if (m.path.startsWith("/") && !m.path.endsWith(" (deleted)")) seen.add(m.path);
+  for (const m of maps) if (m.path.startsWith("/")) seen.add(m.path);
   const all = [...seen];
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, "");
   // CPython's own remote debugging looks at mappings whose name contains "python"; so do we first, then the rest
   // of the executable (a renamed, statically linked interpreter such as uwsgi is still found through /proc/PID/exe).
-  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(p));
+  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(base(p)));
   named.sort((a, b) => Number(/^libpython/.test(base(b))) - Number(/^libpython/.test(base(a))));
   let exe: string | undefined;
   try {
@@ -127,22 +130,54 @@ function candidatePaths(maps: MapEntry[], pid: number): string[] {
   return named;
 }
 
-/** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container). */
-function openElf(path: string, pid: number): ElfFile | undefined {
-  for (const p of [path, `/proc/${pid}/root${path}`]) {
+/**
+ * Open a path the target maps: the file itself (through /proc/PID/root when it lives in another mount namespace,
+ * a container), or, when it was deleted or replaced on disk, the mapped file as the kernel still holds it
+ * (/proc/PID/map_files/START-END of one of its mappings: the same inode, whatever the path now holds).
+ */
+function openElf(path: string, pid: number, maps: MapEntry[]): ElfFile | undefined {
+  const mapping = maps.find((m) => m.path === path);
+  const deleted = path.endsWith(" (deleted)");
+  const places = deleted ? [] : [path, `/proc/${pid}/root${path}`];
+  if (mapping) places.push(`/proc/${pid}/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
+  for (const p of places) {
     try {
-      return ElfFile.open(p);
+      const elf = ElfFile.open(p);
+      // The file on disk must be the one mapped (same inode), else it was replaced: read the mapped one instead.
+      if (mapping && mapping.inode !== 0 && !p.includes("/map_files/") && fs.statSync(p).ino !== mapping.inode) {
+        elf.close();
+        continue;
+      }
+      return elf;
     } catch { /* try the next */ }
   }
   return undefined;
 }
 
+/** The process's state letter from /proc/PID/stat ("R", "S", "Z" for a zombie…), or undefined. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
+}
+
 function findImage(pid: number, maps: MapEntry[]): Image {
   const tried: string[] = [];
+  let comm = "?";
+  try {
+    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch { /* gone */ }
+  const state = processState(pid);
+  if (state === "Z" || state === "X") {
+    throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
+  }
   for (const path of candidatePaths(maps, pid)) {
-    const elf = openElf(path, pid);
+    const elf = openElf(path, pid, maps);
     if (!elf) {
-      tried.push(`${path} (unreadable)`);
+      tried.push(`${path} (unreadable${path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""})`);
       continue;
     }
     let keep = false;
@@ -162,7 +197,7 @@ function findImage(pid: number, maps: MapEntry[]): Image {
       keep = true;
       return {
         elf,
-        path,
+        path: path.replace(/ \(deleted\)$/, ""),
         bias,
         runtime: bias + BigInt(vaddr),
         runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
@@ -171,10 +206,6 @@ function findImage(pid: number, maps: MapEntry[]): Image {
       if (!keep) elf.close();
     }
   }
-  let comm = "?";
-  try {
-    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch { /* gone */ }
   throw new PymemError(
     "ATTACH",
     `process ${pid} (${comm}) is not a CPython process: no mapped file defines _PyRuntime` +
@@ -422,6 +453,7 @@ export class AttachedPython {
 
   /** Addresses of the state variables for `interp` (undefined: main), validated. */
   #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
+    if (interp !== undefined) checkAddress(interp, "interp (a PyInterpreterState address or an interpreter id)");
     if (this.layout.state === "static") return this.#statics();
     const list = this.interpreters();
     const target = interp === undefined ? list[0] : list.find((i) => i.address === interp || BigInt(i.id) === interp);

@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type AllocatorName, openPython, type Python } from "./python.ts";
 import { PymemError, PythonError } from "./errors.ts";
+import { cstr } from "./native.ts";
 import type { HeapSnapshot } from "./heap.ts";
 import { attachPython, listPythonProcesses } from "./attach.ts";
 import { type Domain, getAllocator, getArenaAllocator } from "./allocators.ts";
@@ -230,12 +231,18 @@ const stderrTTY = (): boolean => !!process.stderr.isTTY;
 const colorAllowed = (): boolean => !process.env.NO_COLOR;
 
 /** Write text to a stream and wait until it is handed to the OS. */
+/** Standard descriptors the user's code closed (now /dev/null, see runWorkload). */
+const closedByCode = new Set<number>();
+
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   // A stream whose descriptor Python code closed also emits "error" (after the callback): unheard, that event would
   // end the process. The callback reports the failure; the event is only acknowledged.
   if (stream.listenerCount("error") === 0) stream.on("error", () => {});
   // Deno drops writes to a closed descriptor silently: ask first, so a lost report is an error everywhere.
-  const fd = (stream as { fd?: number }).fd;
+  const fd = stream === process.stdout ? 1 : stream === process.stderr ? 2 : (stream as { fd?: number }).fd;
+  if (typeof fd === "number" && closedByCode.has(fd)) {
+    return Promise.reject(new Error(`cannot write to ${fd === 1 ? "stdout" : "stderr"}: the code closed it`));
+  }
   if (typeof fd === "number") {
     try {
       fstatSync(fd);
@@ -338,6 +345,10 @@ function workloadOf(ctx: Context): Workload {
 
 /** fcntl command: duplicate a descriptor, close-on-exec (Linux <fcntl.h>). */
 const F_DUPFD_CLOEXEC = 1030;
+/** fcntl command: the descriptor's flags; -1 (EBADF) when it is not open. */
+const F_GETFD = 1;
+const O_RDONLY = 0;
+const O_WRONLY = 1;
 
 /**
  * Run the workload in `__main__` as python would: sys.argv, __file__ and sys.path[0] for a file. `quiet` sends the
@@ -391,6 +402,14 @@ function runWorkload(py: Python, w: Workload, quiet: boolean): void {
       libc.fflush(0n);
       libc.dup2(savedStdout, 1);
       libc.close(savedStdout);
+    }
+    // The code may have closed fd 0, 1 or 2: /dev/null goes there now, natively, before the runtime opens any file
+    // (Deno's node:fs takes a file that lands on fd 2 for its own closed stderr, and the heap walk reads ELF files).
+    // A report for a closed stdout is still an error (write() says so), not a silent /dev/null.
+    for (let fd = 0; fd <= 2; fd++) {
+      if (libc.fcntl(fd, F_GETFD, 0) !== -1) continue;
+      libc.open(cstr("/dev/null"), fd === 0 ? O_RDONLY : O_WRONLY);
+      closedByCode.add(fd);
     }
   }
 }

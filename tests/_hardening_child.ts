@@ -63,11 +63,18 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
     }
     return r;
   },
+  // A target for attach: this process, running the libpython named by HARDEN_LIBRARY, waits to be read.
+  holdLibrary: async (py) => {
+    py.run("data = [str(i) * 3 for i in range(20000)]");
+    console.log("READY");
+    await new Promise((r) => setTimeout(r, 60_000));
+    return {};
+  },
 };
 
 const out: Out = {};
 try {
-  const py = await openPython();
+  const py = await openPython(process.env.HARDEN_LIBRARY ? { library: process.env.HARDEN_LIBRARY } : {});
   out.minor = py.version.minor;
   Object.assign(out, await scenarios[process.argv[2]](py));
 } catch (e) {

@@ -1,6 +1,9 @@
 // Regressions of the adversarial pass (issue 13): each crash, hang, wrong result and unclear error it found, and
 // their siblings. Scenarios that break the process they run in go to a child (tests/_hardening_child.ts).
-import { execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
@@ -247,4 +250,67 @@ test("heap() under an allocator that is not pymalloc is UNSUPPORTED in-process, 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^pymem heap: .*does not use obmalloc here: its object allocator is malloc/);
   assert.equal(r.stdout, "");
+});
+
+/** Start the child scenario `holdLibrary` on `library` and resolve once it is ready to be read. */
+async function holdLibrary(library: string): Promise<ChildProcess> {
+  const js = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(new URL(js ? "./_hardening_child.js" : "./_hardening_child.ts", import.meta.url));
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
+  const [cmd, args] = g.Bun
+    ? [process.execPath, ["run", script]]
+    : g.Deno
+    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
+    : [process.execPath, [script]];
+  const c = spawn(cmd, [...args, "holdLibrary"], { env: { ...process.env, HARDEN_LIBRARY: library }, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    c.stdout!.on("data", (d) => (out += d, out.includes("READY") && resolve()));
+    c.on("exit", (code) => reject(new Error(`the target exited (${code}) before it was ready: ${out}`)));
+    setTimeout(() => reject(new Error("the target was not ready within 30 s")), 30_000);
+  });
+  return c;
+}
+
+test("attach reads a process whose libpython was deleted on disk (through /proc/PID/map_files)", async () => {
+  const py = await python();
+  const dir = mkdtempSync(join(tmpdir(), "pymem-deleted-"));
+  const copy = join(dir, basename(py.library));
+  copyFileSync(py.library, copy);
+  const target = await holdLibrary(copy);
+  try {
+    rmSync(dir, { recursive: true });
+    const maps = readFileSync(`/proc/${target.pid}/maps`, "utf8");
+    assert.ok(maps.includes(`${copy} (deleted)`), "the target maps the deleted copy");
+    await using remote = await attachPython(target.pid!);
+    assert.equal(remote.library, copy);
+    assert.equal(remote.version, `${py.version.major}.${py.version.minor}.${py.version.micro}`);
+    const heap = remote.heap();
+    assert.ok(heap.totals.arenas > 0 && heap.totals.blocksInUse > 20000, `${heap.totals.blocksInUse} blocks`);
+  } finally {
+    target.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("attach to a zombie says it has exited, not 'not a CPython process'", async () => {
+  // The shell starts a short-lived child, prints its pid and becomes `sleep`, which never reaps it.
+  const sh = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    const pid = await new Promise<number>((resolve) => sh.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
+    for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(attachPython(pid), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /zombie|exited/.test(e.message));
+  } finally {
+    sh.kill("SIGKILL");
+  }
+});
+
+test("AttachedPython.heap(interp) checks its argument's type first: TypeError/RangeError that say what was expected", async () => {
+  await python();
+  await using remote = await attachPython(process.pid);
+  const clear = (e: unknown) => (e instanceof TypeError || e instanceof RangeError) && /interp/.test(e.message) && !/0xx/.test(e.message);
+  assert.throws(() => remote.heap("x" as unknown as bigint), (e: unknown) => e instanceof TypeError && clear(e));
+  assert.throws(() => remote.heap(5 as unknown as bigint), (e: unknown) => e instanceof TypeError && clear(e));
+  assert.throws(() => remote.heap(-1n), (e: unknown) => e instanceof RangeError && clear(e));
+  assert.ok(remote.heap().totals.arenas > 0);
 });
