@@ -10,6 +10,7 @@ import { realpathSync } from "node:fs";
 import { ElfFile } from "./elf.ts";
 import { PymemError } from "./errors.ts";
 import { checkAddress } from "./checks.ts";
+import { readMaps } from "./procmaps.ts";
 import { type FunctionSet, generatedName, type HookCounts, hookPool, type HookSlot } from "./codegen.ts";
 import type { Native } from "./native.ts";
 import type { Python } from "./python.ts";
@@ -156,6 +157,11 @@ export function getAllocator(py: Python, domain: Domain): AllocatorInfo {
   return { domain: d, ...a, names };
 }
 
+/**
+ * The function-pointer fields of an allocator, checked as far as is cheap: bigints, not NULL, and inside an
+ * executable mapping of this process (/proc/self/maps), so a stray number is refused instead of being jumped to.
+ * Whether the code there has the right prototype and semantics cannot be known: that part stays unsafe.
+ */
 function checkFunctions<K extends string>(value: unknown, fields: readonly K[], what: string): Record<K, bigint> {
   if (typeof value !== "object" || value === null) {
     throw new TypeError(`${what} must be an object with ${fields.join(", ")} addresses`);
@@ -165,6 +171,15 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
     const v = (value as Record<string, unknown>)[f];
     out[f] = checkAddress(v, `${what}.${f}`);
     if (f !== "ctx" && v === 0n) throw new RangeError(`${what}.${f} is NULL: CPython would call it`);
+  }
+  let executable: { start: bigint; end: bigint }[] | undefined;
+  for (const f of fields) {
+    if (f === "ctx") continue;
+    executable ??= readMaps("self").filter((m) => m.perms[2] === "x");
+    const p = out[f];
+    if (!executable.some((m) => p >= m.start && p < m.end)) {
+      throw new RangeError(`${what}.${f} (0x${p.toString(16)}) is not in executable memory of this process: CPython would jump there`);
+    }
   }
   return out;
 }

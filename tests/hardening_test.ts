@@ -314,3 +314,21 @@ test("AttachedPython.heap(interp) checks its argument's type first: TypeError/Ra
   assert.throws(() => remote.heap(-1n), (e: unknown) => e instanceof RangeError && clear(e));
   assert.ok(remote.heap().totals.arenas > 0);
 });
+
+test("setAllocator / setArenaAllocator refuse function pointers outside executable memory (a heap address, 1n)", async () => {
+  const py = await python();
+  const current = py.getAllocator("mem");
+  const heapAddress = py.raw.malloc(64);
+  try {
+    for (const bad of [1n, heapAddress, 0xffff_ffff_ffff_fff0n]) {
+      assert.throws(() => py.setAllocator("mem", { ...current, free: bad }), (e: unknown) => e instanceof RangeError && /executable/.test(e.message));
+      const arena = py.getArenaAllocator();
+      assert.throws(() => py.setArenaAllocator({ ...arena, alloc: bad }), (e: unknown) => e instanceof RangeError && /executable/.test(e.message));
+    }
+  } finally {
+    py.raw.free(heapAddress);
+  }
+  py.setAllocator("mem", current); // the allocator it has is accepted, and changes nothing
+  assert.deepEqual(py.getAllocator("mem"), current);
+  py.run("x = [str(i) for i in range(1000)]\ndel x");
+});
