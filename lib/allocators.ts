@@ -188,6 +188,8 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
  * **Unsafe.** Replace a domain's allocator (PyMem_SetAllocator). CPython is already running, so the new allocator
  * must *wrap* the current one (forward to it, as a hook does): blocks allocated so far must still be freed by the
  * allocator that made them. Replacing it outright is only supported before start-up (see openPython's `allocator`).
+ * Checked: each function pointer lies in an executable mapping (else RangeError). Not checkable: its prototype and
+ * behaviour. Safe path: `traceAllocations(fn)`.
  */
 export function setAllocator(py: Python, domain: Domain, allocator: AllocatorFunctions): void {
   const d = checkDomain(domain);

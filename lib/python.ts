@@ -68,7 +68,8 @@ export type AllocatorName =
 /**
  * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
  * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
- * mi_malloc etc.
+ * mi_malloc etc. **Unsafe** with names of functions that are not malloc-shaped: a symbol's type is not recorded in
+ * the library, so pymem can only check that each name resolves inside it. Safe path: the default names.
  */
 export interface LibraryAllocator {
   library: string;
@@ -239,9 +240,17 @@ export class MemoryDomain {
   readonly malloc: (size: number) => bigint;
   /** Allocate `count * size` zeroed bytes. */
   readonly calloc: (count: number, size: number) => bigint;
-  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
+  /**
+   * Resize a block; on failure the old block is untouched and still owned by the caller. **Unsafe** for a pointer
+   * this domain did not hand out, or already freed: it crashes as in C. Safe path: `buffer()`, or
+   * `py.allocator().realloc`, which knows its blocks.
+   */
   readonly realloc: (address: bigint, size: number) => bigint;
-  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
+  /**
+   * Free a block of this domain. `free(0n)` does nothing, as in C. **Unsafe** for a pointer this domain did not hand
+   * out, or already freed: it crashes as in C. Safe path: `buffer()` (`PyMemBuffer.free()`), or
+   * `py.allocator().dealloc`, which refuses double and foreign frees.
+   */
   readonly free: (address: bigint) => void;
   /**
    * `n` bytes of this domain as a `PyMemBuffer` (`.bytes` is a Uint8Array over the block), freed by `free()`,
@@ -666,7 +675,9 @@ export class Python {
 
   /**
    * A Uint8Array over `length` bytes of native memory at `address`. **Unsafe**: reading or writing memory that is
-   * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated.
+   * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated; the safe path is a
+   * `PyMemBuffer` (`py.mem.buffer(n).bytes`), whose view cannot outlive its block. A length beyond the runtime's
+   * largest ArrayBuffer is a RangeError.
    */
   view(address: bigint, length: number): Uint8Array {
     checkAddress(address, "address");
@@ -809,7 +820,11 @@ export class Python {
     return getAllocator(this, domain);
   }
 
-  /** Install an allocator for a domain (after start-up it must wrap the current one, as CPython requires). */
+  /**
+   * **Unsafe.** Install an allocator for a domain (after start-up it must wrap the current one, as CPython requires).
+   * Each function pointer must lie in executable memory (else RangeError); what the code there does cannot be
+   * checked. Safe path: `traceAllocations(fn)`, or `openPython({ allocator })` before start-up.
+   */
   setAllocator(domain: Domain, allocator: AllocatorFunctions): void {
     setAllocator(this, domain, allocator);
   }
@@ -819,7 +834,7 @@ export class Python {
     return getArenaAllocator(this);
   }
 
-  /** Install an arena allocator. */
+  /** **Unsafe**, as setAllocator: install an arena allocator (function pointers checked against executable memory). */
   setArenaAllocator(allocator: ArenaAllocator): void {
     setArenaAllocator(this, allocator);
   }
