@@ -4,7 +4,7 @@
  * the scenario; the child prints one line `RESULT <json>` (errors included as { name, code, type, value, message }).
  * @module
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import process from "node:process";
 import { openPython, type Python } from "../lib/mod.ts";
 
@@ -69,6 +69,21 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
     console.log("READY");
     await new Promise((r) => setTimeout(r, 60_000));
     return {};
+  },
+  // The loaded libpython (a copy, HARDEN_LIBRARY) is replaced on disk by another ELF file, then deleted: everything
+  // that reads its symbols must still read the loaded one (issue 13: a changed file gives an error, not a fault).
+  replacedOnDisk: (py) => {
+    const copy = process.env.HARDEN_LIBRARY!;
+    const figures = () => ({
+      heap: attempt(() => py.heap().totals.blocksInUse > 0),
+      blocks: attempt(() => py.allocator().getAllocatedBlocks() > 0),
+      symbols: attempt(() => py.symbols.report().filter((r) => r.source === "hidden").map((r) => r.name).join(",")),
+    });
+    copyFileSync(process.env.HARDEN_OTHER!, `${copy}.tmp`);
+    renameSync(`${copy}.tmp`, copy);
+    const replaced = figures();
+    unlinkSync(copy);
+    return { replaced, deleted: figures() };
   },
 };
 

@@ -332,3 +332,24 @@ test("setAllocator / setArenaAllocator refuse function pointers outside executab
   assert.deepEqual(py.getAllocator("mem"), current);
   py.run("x = [str(i) for i in range(1000)]\ndel x");
 });
+
+test("a libpython replaced or deleted on disk after loading: its symbols are still read from the loaded file", async () => {
+  const py = await python();
+  const dir = mkdtempSync(join(tmpdir(), "pymem-replaced-"));
+  try {
+    const copy = join(dir, basename(py.library));
+    copyFileSync(py.library, copy);
+    // Another ELF file goes where the library was: the test's own runtime binary is one that surely exists.
+    const r = child("replacedOnDisk", 60_000, { HARDEN_LIBRARY: copy, HARDEN_OTHER: process.execPath });
+    // The copy is byte for byte the library under test: the same hidden symbols must be found in it.
+    const hidden = py.symbols.report().filter((s) => s.source === "hidden").map((s) => s.name).join(",");
+    assert.equal(r.fatal, undefined, JSON.stringify(r.fatal));
+    for (const phase of ["replaced", "deleted"]) {
+      assert.equal(r[phase].heap.value, true, `${phase}: ${JSON.stringify(r[phase].heap)}`);
+      assert.equal(r[phase].blocks.value, true, `${phase}: ${JSON.stringify(r[phase].blocks)}`);
+      assert.equal(r[phase].symbols.value, hidden, `${phase}: ${JSON.stringify(r[phase].symbols)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
