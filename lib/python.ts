@@ -116,6 +116,16 @@ const Py_TPFLAGS_LONG_SUBCLASS = 1n << 24n;
 const Py_TPFLAGS_BYTES_SUBCLASS = 1n << 27n;
 const Py_TPFLAGS_UNICODE_SUBCLASS = 1n << 28n;
 
+// Open handles per JavaScript thread (its OS thread id), kept in the interpreter's `sys` so that every module
+// instance in the process (one per worker) sees them. A thread that ended (a terminated worker) no longer counts.
+const REGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.setdefault('_pymem_handles', {})\n" +
+  "t = _thread.get_native_id()\nd[t] = d.get(t, 0) + 1\n";
+const UNREGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.get('_pymem_handles', {})\n" +
+  "t = _thread.get_native_id()\nif d.get(t, 0) > 0: d[t] -= 1\n";
+const OTHER_THREADS_HANDLES = "import sys, _thread, os\nd = sys.__dict__.get('_pymem_handles', {})\n" +
+  "me = _thread.get_native_id()\n" +
+  "result = sum(n for t, n in d.items() if t != me and n > 0 and os.path.exists('/proc/self/task/%d' % t))\n";
+
 /** Parse "3.13.0rc1+ (main, …)" into a version. */
 export function parseVersion(text: string): PythonVersion {
   const m = /^(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?/.exec(text);
@@ -380,6 +390,7 @@ export class Python {
     this.#float = native.dlsym("PyFloat_Type");
     this.withGIL(() => {
       this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
+      this.#scratch(REGISTER_HANDLE);
     });
     this.raw = new MemoryDomain(this, "raw", api);
     this.mem = new MemoryDomain(this, "mem", api);
@@ -593,6 +604,29 @@ export class Python {
       return new PythonError(name, msg, this.#formatTraceback(slots), this.#exitCode(slots[0], slots[1]));
     } finally {
       for (const s of slots) if (s) api.Py_DecRef(s);
+    }
+  }
+
+  /**
+   * Run pymem's own bookkeeping code (GIL held) in a fresh namespace with the interpreter's builtins, never in
+   * `__main__`; returns its integer `result` (0 when it sets none). Errors are cleared and read as 0.
+   */
+  #scratch(code: string): number {
+    const api = this.native.api;
+    const ns = api.PyDict_New();
+    if (ns === 0n) return 0;
+    try {
+      api.PyDict_SetItemString(ns, cstr("__builtins__"), api.PyEval_GetBuiltins());
+      const r = api.PyRun_StringFlags(cstr(code), Py_file_input, ns, ns, 0n);
+      if (r === 0n) {
+        api.PyErr_Clear();
+        return 0;
+      }
+      api.Py_DecRef(r);
+      const v = api.PyDict_GetItemString(ns, cstr("result"));
+      return v === 0n ? 0 : Number(api.PyLong_AsLongLongAndOverflow(v, new Uint8Array(8)));
+    } finally {
+      api.Py_DecRef(ns);
     }
   }
 
@@ -882,6 +916,17 @@ export class Python {
     if (this.#gilDepth > 0 || [...(processLibrary?.handles ?? [])].some((h) => h.#gilDepth > 0)) {
       throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
     }
+    // Handles opened by other JavaScript threads (workers) live in other module instances, which this one cannot
+    // close: finalizing under them would crash their next call. They are counted in the interpreter itself.
+    if (this.owned) {
+      const others = this.withGIL(() => this.#scratch(OTHER_THREADS_HANDLES));
+      if (others > 0) {
+        throw new PymemError(
+          "INVALID_STATE",
+          `close() refused: ${others} handle(s) opened on other JavaScript threads (workers) still use this interpreter; close them first`,
+        );
+      }
+    }
     // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort. The owner
     // asks for the other handles on the same runtime too, since it closes them.
     const others = this.owned && processLibrary ? [...processLibrary.handles].filter((h) => h !== this) : [];
@@ -909,6 +954,7 @@ export class Python {
       throw new AggregateError(errors, "close() refused: a sub-interpreter could not end; Python is still open");
     }
     processLibrary?.handles.delete(this);
+    if (!this.owned) this.withGIL(() => this.#scratch(UNREGISTER_HANDLE));
     this.#closed = true;
     if (this.owned) {
       this.native.api.PyEval_RestoreThread(this.#mainThreadState);

@@ -6,6 +6,7 @@
  */
 import { copyFileSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import process from "node:process";
+import { Worker } from "node:worker_threads";
 import { openPython, type Python } from "../lib/mod.ts";
 
 type Out = Record<string, unknown>;
@@ -84,6 +85,47 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
     const replaced = figures();
     unlinkSync(copy);
     return { replaced, deleted: figures() };
+  },
+  // Handles on other JavaScript threads (workers): the owner may not finalize under them (issue 13: it crashed their
+  // next call); a worker that was terminated without closing its handle no longer counts.
+  workerLifetime: async (py) => {
+    const js = import.meta.url.endsWith(".js");
+    const start = () => {
+      const w = new Worker(new URL(js ? "./_worker_target.js" : "./_worker_target.ts", import.meta.url));
+      const messages: Out[] = [];
+      let wake: (() => void) | undefined;
+      w.on("message", (m: Out) => (messages.push(m), wake?.()));
+      w.on("error", (e: Error) => (messages.push({ error: e.message }), wake?.()));
+      const next = async (): Promise<Out> => {
+        for (const t0 = Date.now(); messages.length === 0 && Date.now() - t0 < 30_000;) {
+          await new Promise<void>((r) => {
+            const timer = setTimeout(r, 1000);
+            wake = () => (clearTimeout(timer), r());
+          });
+        }
+        return messages.shift() ?? { error: "no answer from the worker in 30 s" };
+      };
+      return { w, next };
+    };
+    const r: Out = {};
+    const a = start();
+    r.ready = await a.next();
+    const b = start();
+    await b.next();
+    await b.w.terminate(); // never closed its handle
+    r.refused = attempt(() => py.close());
+    a.w.postMessage("eval");
+    r.workerEval = await a.next();
+    a.w.postMessage("close");
+    r.workerClosed = await a.next();
+    await a.w.terminate();
+    // A terminated worker's thread ends a moment later, on some runtimes only after a few milliseconds.
+    for (let i = 0; i < 250 && !py.closed; i++) {
+      r.closed = attempt(() => py.close());
+      if (!py.closed) await new Promise((res) => setTimeout(res, 20));
+    }
+    r.isClosed = py.closed;
+    return r;
   },
 };
 

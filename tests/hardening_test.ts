@@ -263,12 +263,13 @@ async function holdLibrary(library: string): Promise<ChildProcess> {
     ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
     : [process.execPath, [script]];
   const c = spawn(cmd, [...args, "holdLibrary"], { env: { ...process.env, HARDEN_LIBRARY: library }, stdio: ["ignore", "pipe", "inherit"] });
+  let timer: ReturnType<typeof setTimeout> | undefined;
   await new Promise<void>((resolve, reject) => {
     let out = "";
     c.stdout!.on("data", (d) => (out += d, out.includes("READY") && resolve()));
     c.on("exit", (code) => reject(new Error(`the target exited (${code}) before it was ready: ${out}`)));
-    setTimeout(() => reject(new Error("the target was not ready within 30 s")), 30_000);
-  });
+    timer = setTimeout(() => reject(new Error("the target was not ready within 30 s")), 30_000);
+  }).finally(() => clearTimeout(timer));
   return c;
 }
 
@@ -352,4 +353,16 @@ test("a libpython replaced or deleted on disk after loading: its symbols are sti
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a handle on another JavaScript thread (a worker) keeps the owner from finalizing under it", () => {
+  const r = child("workerLifetime", 90_000);
+  assert.equal(r.fatal, undefined, JSON.stringify(r.fatal));
+  assert.deepEqual(r.ready, { ready: true, owned: false });
+  assert.equal(r.refused.error.code, "INVALID_STATE");
+  assert.match(r.refused.error.message, /other JavaScript threads/);
+  assert.deepEqual(r.workerEval, { value: 42 });
+  assert.deepEqual(r.workerClosed, { closed: true });
+  assert.equal(r.closed.ok, true, JSON.stringify(r.closed)); // the terminated worker's handle does not count
+  assert.equal(r.isClosed, true);
 });
