@@ -1,7 +1,7 @@
 /**
  * Allocator benchmarks (issue 4):
  *
- * 1. Per-call cost of the generated code, measured natively: a generated loop (lib/codegen.ts `makeCallLoop`)
+ * 1. Per-call cost of the generated code, measured natively: a generated loop (lib/machine/codegen.ts `makeCallLoop`)
  *    calls an alloc/free pair N times per FFI crossing, so the FFI cost is amortised away. Compared:
  *      - libc malloc/free called directly (the baseline),
  *      - the same through pymem's ctx-dropping bridges (what an in-process third-party allocator costs),
@@ -18,9 +18,9 @@
 import process from "node:process";
 import { bench, do_not_optimize, run, summary } from "mitata";
 import { openPython } from "../lib/mod.ts";
-import { getAllocator } from "../lib/allocators.ts";
-import { hookPool, makeBridges, makeCallLoop } from "../lib/codegen.ts";
-import { cstr } from "../lib/native.ts";
+import { getAllocator } from "../lib/allocators/domain-allocators.ts";
+import { hookPool, makeBridges, makeCallLoop } from "../lib/allocators/generated-functions.ts";
+import { cstr } from "../lib/core/native.ts";
 import { findLibrary, runChild } from "../tests/_child_spawn.ts";
 
 const quick = process.argv.includes("--quick");

@@ -12,7 +12,7 @@ import { bench, do_not_optimize, run } from "mitata";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { attachPython, openPython } from "../lib/mod.ts";
-import { cstr } from "../lib/native.ts";
+import { cstr } from "../lib/core/native.ts";
 
 const arg = (name: string, def: string) => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : def);
 const targets = arg("--arenas", "10,100,1000,5000").split(",").map(Number);

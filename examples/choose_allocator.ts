@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import { type AllocatorName, getAllocator, openPython, PymemError, verdict, heapToJSON } from "../lib/mod.ts";
+import { type AllocatorName, openPython, PymemError, verdict, heapToJSON } from "../lib/mod.ts";
 
 const wanted = (process.argv[2] ?? "malloc") as AllocatorName;
 let py;
@@ -24,7 +24,7 @@ try {
 try {
   console.log(`asked for ${wanted}; CPython runs ${py.allocatorName()}`);
   for (const domain of ["raw", "mem", "obj"] as const) {
-    const names = getAllocator(py, domain).names;
+    const names = py.getAllocator(domain).names;
     console.log(`  ${domain}: malloc = ${names.malloc ?? "(unnamed: stripped library)"}`);
   }
   py.run("data = [str(i) for i in range(100_000)]");

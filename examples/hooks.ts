@@ -5,18 +5,18 @@
  *   bun examples/hooks.ts      deno run -A examples/hooks.ts      node dist/examples/hooks.js
  * @module
  */
-import { getAllocator, openPython, traceAllocations } from "../lib/mod.ts";
+import { openPython } from "../lib/mod.ts";
 
 using py = await openPython();
-console.log(`obj allocator before: ${getAllocator(py, "obj").names.malloc ?? "(unnamed: stripped library)"}`);
+console.log(`obj allocator before: ${py.getAllocator("obj").names.malloc ?? "(unnamed: stripped library)"}`);
 
-const trace = traceAllocations(py, () => {
+const trace = py.traceAllocations(() => {
   py.run("import json\ndoc = json.dumps({str(i): [i, float(i)] for i in range(20_000)})\nback = json.loads(doc)\n");
   // While the hooks are installed, each domain's allocator is a pymem-generated function.
-  console.log(`obj allocator during: ${getAllocator(py, "obj").names.malloc}`);
+  console.log(`obj allocator during: ${py.getAllocator("obj").names.malloc}`);
 });
 
-console.log(`obj allocator after:  ${getAllocator(py, "obj").names.malloc ?? "(unnamed: stripped library)"}`);
+console.log(`obj allocator after:  ${py.getAllocator("obj").names.malloc ?? "(unnamed: stripped library)"}`);
 console.log("\ndomain     malloc     calloc    realloc       free   bytes requested");
 for (const domain of ["raw", "mem", "obj"] as const) {
   const t = trace[domain];

@@ -18,7 +18,7 @@ if (py.version.minor < 12) {
   iso.run("data = [str(i) for i in range(200_000)]");
   shared.run("data = [str(i) for i in range(50_000)]");
   for (const row of py.interpreters()) {
-    const who = row.main ? "main" : String(row.subInterpreter ?? `interpreter ${row.id}`);
+    const who = row.isMain ? "main" : String(row.subInterpreter ?? `interpreter ${row.id}`);
     console.log(`#${row.id} ${row.ownObmalloc ? "own state " : "main's    "} ${row.blocksInUse.toLocaleString("en-US").padStart(9)} blocks  ${who}`);
   }
   const mainHeap = py.heap();

@@ -7,10 +7,13 @@
  * @module
  */
 
-/** What went wrong, in a form a program can branch on. */
+/**
+ * What went wrong, in a form a program can branch on. `UNSUPPORTED`: this build, version, platform or runtime cannot
+ * do it (the message names which and what is missing); `INVALID_STATE`: not now (e.g. a handle is in use, or a
+ * close could not finish: `cause` then holds every error met).
+ */
 export type PymemErrorCode =
   | "LIBRARY_NOT_FOUND"
-  | "UNSUPPORTED_VERSION"
   | "UNSUPPORTED"
   | "CLOSED"
   | "ALLOCATION_FAILED"
@@ -62,5 +65,6 @@ export const FINALIZE_BLOCKED = Symbol("pymem.finalizeBlocked");
 export function blocksFinalize(e: unknown): boolean {
   if (typeof e !== "object" || e === null) return false;
   if ((e as Record<symbol, unknown>)[FINALIZE_BLOCKED]) return true;
-  return e instanceof AggregateError && e.errors.some(blocksFinalize);
+  if (e instanceof AggregateError) return e.errors.some(blocksFinalize);
+  return e instanceof PymemError && blocksFinalize(e.cause);
 }

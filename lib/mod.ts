@@ -1,5 +1,6 @@
 /**
  * pymem: see and steer CPython's memory allocator from Bun, Deno and Node, through FFI, with no compile step.
+ * This module is the library's public API (re-exports only); CHANGELOG.md lists what changed between versions.
  *
  * @example
  * ```ts
@@ -10,29 +11,33 @@
  * ```
  * @module
  */
-export { openPython, parseVersion, MemoryDomain, Python } from "./python.ts";
+export { openPython, Python } from "./python.ts";
+export { parseVersion, PYMEM_VERSION, versionString } from "./core/version.ts";
+export { MemoryDomain } from "./allocators/domains.ts";
 export type { AllocatorName, OpenOptions, PythonVersion, PyValue } from "./python.ts";
 export { PymemError, PythonError } from "./errors.ts";
 export type { PymemErrorCode } from "./errors.ts";
-export { PyMemAllocator } from "./allocator.ts";
-export { ArenaObject, PoolHeader } from "./structs.ts";
-export { HeapSnapshot } from "./heap.ts";
-export type { ArenaSummary, Fragmentation, HeapTotals, PoolSummary, SizeClassDiff, SizeClassRow, SnapshotInfo } from "./heap.ts";
-export type { DebugMallocStats } from "./stats.ts";
-export type { SymbolInfo, SymbolSource } from "./symbols.ts";
-export { layoutFor } from "./layout.ts";
-export type { ObmallocLayout } from "./layout.ts";
-export { attachPython, AttachedPython, listPythonProcesses, RemoteHeapSnapshot } from "./attach.ts";
-export type { AttachDebugInfo, AttachOptions, PythonProcessInfo, RemoteInterpreter } from "./attach.ts";
-export { INTERPRETER_PRESETS, resolveInterpreterConfig, SubInterpreter } from "./interpreters.ts";
-export type { CreationPath, GilMode, InterpreterCloseReport, InterpreterConfig, InterpreterInfo, InterpreterPreset } from "./interpreters.ts";
-export { getAllocator, getArenaAllocator, nameAddress, setAllocator, setArenaAllocator, setupDebugHooks, traceAllocations } from "./allocators.ts";
-export type { AllocationTrace, AllocatorFunctions, AllocatorInfo, AllocatorNames, ArenaAllocator, ArenaAllocatorInfo, Domain, DomainTrace } from "./allocators.ts";
-export { buffer as domainBuffer, GlobalAllocator, MIN_ALIGN, PyMemBuffer } from "./globalalloc.ts";
-export type { Layout } from "./globalalloc.ts";
-export { libraryAllocator, libraryAllocatorStats } from "./thirdparty.ts";
-export type { InstalledLibraryAllocator, LibraryAllocatorStats, LibraryKind } from "./thirdparty.ts";
-export { diffToJSON, heapToJSON, parseHeapJSON, PYMEM_VERSION, SCHEMA_VERSION } from "./report/json.ts";
+export { PyMemAllocator } from "./allocators/pymem-allocator.ts";
+export { ArenaObject, PoolHeader } from "./obmalloc/structs.ts";
+export { HeapSnapshot } from "./obmalloc/heap.ts";
+export type { ArenaSummary, Fragmentation, HeapTotals, PoolSummary, SizeClassDiff, SizeClassRow, SnapshotInfo } from "./obmalloc/heap.ts";
+export type { DebugMallocStats } from "./obmalloc/stats.ts";
+export type { SymbolInfo, SymbolSource } from "./core/hidden-symbols.ts";
+export { layoutFor } from "./obmalloc/layout.ts";
+export type { ObmallocLayout } from "./obmalloc/layout.ts";
+export { attachPython, AttachedPython, RemoteHeapSnapshot } from "./attach/attach.ts";
+export { listPythonProcesses } from "./attach/processes.ts";
+export type { PythonProcessInfo } from "./attach/processes.ts";
+export type { AttachDebugInfo, AttachOptions, RemoteInterpreter } from "./attach/attach.ts";
+export { INTERPRETER_PRESETS, resolveInterpreterConfig, SubInterpreter } from "./interpreters/sub-interpreters.ts";
+export type { CreationPath, GilMode, InterpreterCloseReport, InterpreterConfig, InterpreterInfo, InterpreterPreset } from "./interpreters/sub-interpreters.ts";
+export { nameAddress } from "./allocators/domain-allocators.ts";
+export type { AllocationTrace, AllocatorFunctions, AllocatorInfo, AllocatorNames, ArenaAllocator, ArenaAllocatorInfo, Domain, DomainTrace } from "./allocators/domain-allocators.ts";
+export { GlobalAllocator, MIN_ALIGN, PyMemBuffer } from "./allocators/global-alloc.ts";
+export type { Layout } from "./allocators/global-alloc.ts";
+export { libraryAllocator } from "./allocators/library-allocators.ts";
+export type { InstalledLibraryAllocator, LibraryAllocatorStats, LibraryKind } from "./allocators/library-allocators.ts";
+export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/json.ts";
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
@@ -40,5 +45,5 @@ export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";
 export type { HtmlOptions } from "./report/html.ts";
-export { benchCommand, parseBenchArgs, resolveAllocators, runBench, WORKLOADS } from "./bench/runner.ts";
-export type { AllocatorVariant, BenchDocument, BenchOptions, CellResult, CellSummary, Comparison, Spread, Workload } from "./bench/runner.ts";
+export { runBench, WORKLOADS } from "./compare/runner.ts";
+export type { AllocatorVariant, BenchDocument, BenchOptions, CellResult, CellSummary, Comparison, Spread, Workload } from "./compare/runner.ts";

@@ -1,20 +1,28 @@
 /**
  * `openPython()` and the `Python` handle: loading a libpython, its lifecycle, the GIL, running code, and the three
  * memory domains.
+ *
+ * One concept (over 500 lines): the handle — start-up, the GIL, running code, close — with one-line methods that
+ * compose the features (lib/allocators/, lib/interpreters/, lib/obmalloc/); the work is in those modules.
  * @module
  */
 import { realpathSync } from "node:fs";
 import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
-import { type Candidate, candidates, type LocateOptions } from "./locate.ts";
-import { checkViewLength, cstr, Native, utf8 } from "./native.ts";
-import { blocksFinalize, PymemError, PythonError } from "./errors.ts";
+import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
+import { checkViewLength, cstr, Native, utf8 } from "./core/native.ts";
+import { type PyValue, PyConverter } from "./core/convert.ts";
+import { parseVersion, type PythonVersion } from "./core/version.ts";
+import type { PythonHost } from "./core/host.ts";
+import type { ObmallocHost } from "./obmalloc/host.ts";
+import { MemoryDomain } from "./allocators/domains.ts";
+import { blocksFinalize, PymemError } from "./errors.ts";
 import { checkAddress, checkOptions, checkSize, nonEmptyString } from "./checks.ts";
-import { checkLibrarySpec, installLibraryAllocator } from "./thirdparty.ts";
-import { layoutFor, type ObmallocLayout } from "./layout.ts";
-import { Symbols } from "./symbols.ts";
-import { PyMemAllocator } from "./allocator.ts";
+import { checkLibrarySpec, installLibraryAllocator, type LibraryAllocator } from "./allocators/library-allocators.ts";
+import type { ObmallocLayout } from "./obmalloc/layout.ts";
+import { Symbols } from "./core/hidden-symbols.ts";
+import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
 import {
   type AllocationTrace,
   type AllocatorFunctions,
@@ -28,12 +36,12 @@ import {
   setArenaAllocator,
   setupDebugHooks,
   traceAllocations,
-} from "./allocators.ts";
-import { buffer, type PyMemBuffer } from "./globalalloc.ts";
-import { libraryAllocatorStats, type LibraryAllocatorStats } from "./thirdparty.ts";
-import type { HeapSnapshot } from "./heap.ts";
-import { type DebugMallocStats, parseDebugMallocStats } from "./stats.ts";
-import { locateState, type StateRefs, usesMainObmalloc } from "./obmalloc.ts";
+} from "./allocators/domain-allocators.ts";
+import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
+import type { HeapSnapshot } from "./obmalloc/heap.ts";
+import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
+import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
+import { showInRepl } from "./core/inspect.ts";
 import {
   type InterpreterConfig,
   type InterpreterInfo,
@@ -41,18 +49,7 @@ import {
   listInterpreters,
   newInterpreter,
   type SubInterpreter,
-} from "./interpreters.ts";
-
-/** A CPython version, as `sys.version_info` plus `sys.hexversion`. */
-export interface PythonVersion {
-  major: number;
-  minor: number;
-  micro: number;
-  releaseLevel: "alpha" | "beta" | "candidate" | "final";
-  serial: number;
-  /** `PY_VERSION_HEX`, e.g. 0x030b07f0 for 3.11.7. */
-  hex: number;
-}
+} from "./interpreters/sub-interpreters.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
 export type AllocatorName =
@@ -65,19 +62,6 @@ export type AllocatorName =
   | "mimalloc"
   | "mimalloc_debug";
 
-/**
- * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
- * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
- * mi_malloc etc. **Unsafe** with names of functions that are not malloc-shaped: a symbol's type is not recorded in
- * the library, so pymem can only check that each name resolves inside it. Safe path: the default names.
- */
-export interface LibraryAllocator {
-  library: string;
-  malloc?: string;
-  calloc?: string;
-  realloc?: string;
-  free?: string;
-}
 
 /** Options of `openPython()`. */
 export interface OpenOptions extends LocateOptions {
@@ -88,8 +72,6 @@ export interface OpenOptions extends LocateOptions {
   allocator?: AllocatorName | LibraryAllocator;
 }
 
-/** A value returned by `py.eval()`. */
-export type PyValue = number | bigint | string | boolean | null | Uint8Array;
 
 // PyMemAllocatorName, the PyPreConfig.allocator field (Include/cpython/pymem.h).
 const ALLOCATOR_IDS: Record<AllocatorName, number> = {
@@ -107,15 +89,6 @@ const RTLD_NOW = 0x2;
 const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 const Py_file_input = 257;
 const Py_eval_input = 258;
-// PyTypeObject.tp_flags sits at offset 168 and tp_name at 24 in every release build since 3.0; ob_type at 8 in
-// PyObject.
-const OB_TYPE = 8n;
-const TP_FLAGS = 168n;
-const TP_NAME = 24n;
-const Py_TPFLAGS_LONG_SUBCLASS = 1n << 24n;
-const Py_TPFLAGS_BYTES_SUBCLASS = 1n << 27n;
-const Py_TPFLAGS_UNICODE_SUBCLASS = 1n << 28n;
-
 // Open handles per JavaScript thread (its OS thread id), kept in the interpreter's `sys` so that every module
 // instance in the process (one per worker) sees them. A thread that ended (a terminated worker) no longer counts.
 const REGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.setdefault('_pymem_handles', {})\n" +
@@ -125,18 +98,6 @@ const UNREGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.get('_pymem_han
 const OTHER_THREADS_HANDLES = "import sys, _thread, os\nd = sys.__dict__.get('_pymem_handles', {})\n" +
   "me = _thread.get_native_id()\n" +
   "result = sum(n for t, n in d.items() if t != me and n > 0 and os.path.exists('/proc/self/task/%d' % t))\n";
-
-/** Parse "3.13.0rc1+ (main, …)" into a version. */
-export function parseVersion(text: string): PythonVersion {
-  const m = /^(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?/.exec(text);
-  if (!m) throw new PymemError("UNSUPPORTED_VERSION", `Cannot parse the Python version "${text}"`);
-  const [major, minor, micro] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const level = ({ a: "alpha", b: "beta", rc: "candidate" } as const)[m[4] as "a" | "b" | "rc"] ?? "final";
-  const serial = m[5] ? Number(m[5]) : 0;
-  const levelCode = { alpha: 0xa, beta: 0xb, candidate: 0xc, final: 0xf }[level];
-  const hex = ((major << 24) | (minor << 16) | (micro << 8) | (levelCode << 4) | serial) >>> 0;
-  return { major, minor, micro, releaseLevel: level, serial, hex };
-}
 
 // One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
 let processLibrary: { path: string; handles: Set<Python>; finalized: boolean } | undefined;
@@ -235,89 +196,10 @@ function alreadyUses(path: string): string {
   return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
 }
 
-export { checkAddress, checkSize };
-
-/**
- * One memory domain: `raw` (PyMem_Raw*, no GIL needed), `mem` (PyMem_*) or `obj` (PyObject_*), as C functions over
- * bigint addresses. Sizes are validated before anything is called; a failed allocation throws.
- *
- * The methods are closures over the bound C functions rather than prototype methods reading private fields: this
- * is the hot path, and it keeps the wrapper within a few nanoseconds of the bare FFI call (bench/call_cost.ts).
- */
-export class MemoryDomain {
-  readonly name: "raw" | "mem" | "obj";
-  /** Allocate `size` bytes. Throws PymemError("ALLOCATION_FAILED") instead of returning NULL. */
-  readonly malloc: (size: number) => bigint;
-  /** Allocate `count * size` zeroed bytes. */
-  readonly calloc: (count: number, size: number) => bigint;
-  /**
-   * Resize a block; on failure the old block is untouched and still owned by the caller. **Unsafe** for a pointer
-   * this domain did not hand out, or already freed: it crashes as in C. Safe path: `buffer()`, or
-   * `py.allocator().realloc`, which knows its blocks.
-   */
-  readonly realloc: (address: bigint, size: number) => bigint;
-  /**
-   * Free a block of this domain. `free(0n)` does nothing, as in C. **Unsafe** for a pointer this domain did not hand
-   * out, or already freed: it crashes as in C. Safe path: `buffer()` (`PyMemBuffer.free()`), or
-   * `py.allocator().dealloc`, which refuses double and foreign frees.
-   */
-  readonly free: (address: bigint) => void;
-  /**
-   * `n` bytes of this domain as a `PyMemBuffer` (`.bytes` is a Uint8Array over the block), freed by `free()`,
-   * `using`, or as a backstop when garbage collected. After `free()` the view can no longer reach the memory.
-   */
-  readonly buffer: (n: number) => PyMemBuffer;
-
-  constructor(py: Python, name: "raw" | "mem" | "obj", api: Native["api"]) {
-    this.name = name;
-    const [m, c, r, f] = ({
-      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
-      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
-      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
-    }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
-    // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
-    const gil = name === "raw" ? null : py;
-    this.malloc = (size) => {
-      if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
-      // The raw domain takes no GIL (whose withGIL would notice a closed handle): check it here, one field read.
-      if (gil === null && py.closed) py.assertOpen();
-      const p = gil === null || gil.holdsGil ? m(size) : gil.withGIL(() => m(size));
-      if (p === 0n) throw allocationFailed(name, "malloc", size);
-      return p;
-    };
-    this.calloc = (count, size) => {
-      py.assertOpen();
-      checkSize(count, "count");
-      checkSize(size, "size");
-      if (count * size > Number.MAX_SAFE_INTEGER) throw new RangeError(`calloc(${count}, ${size}) overflows`);
-      const p = gil === null || gil.holdsGil ? c(count, size) : gil.withGIL(() => c(count, size));
-      if (p === 0n) throw allocationFailed(name, "calloc", count * size);
-      return p;
-    };
-    this.realloc = (address, size) => {
-      py.assertOpen();
-      checkAddress(address, "address");
-      checkSize(size, "size");
-      const p = gil === null || gil.holdsGil ? r(address, size) : gil.withGIL(() => r(address, size));
-      if (p === 0n) throw allocationFailed(name, "realloc", size);
-      return p;
-    };
-    this.buffer = (n) => buffer(py, name, n);
-    this.free = (address) => {
-      if (typeof address !== "bigint" || address < 0n || address >= 0x1_0000_0000_0000_0000n) checkAddress(address, "address");
-      if (gil === null) py.assertOpen();
-      if (gil === null || gil.holdsGil) f(address);
-      else gil.withGIL(() => f(address));
-    };
-  }
-}
-
-function allocationFailed(domain: string, fn: string, size: number): PymemError {
-  return new PymemError("ALLOCATION_FAILED", `${domain}.${fn} could not allocate ${size} bytes`);
-}
-
 /** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */
-export class Python {
+export type { LibraryAllocator, PythonVersion, PyValue };
+
+export class Python implements PythonHost, ObmallocHost {
   /** The bound C API and memory access; internal to pymem. */
   readonly native: Native;
   readonly version: PythonVersion;
@@ -340,10 +222,8 @@ export class Python {
   #gilDepth = 0;
   #mainThreadState = 0n;
   #globals = 0n;
-  #none = 0n;
-  #bool = 0n;
-  #float = 0n;
-  #systemExit = 0n;
+  readonly #convert: PyConverter;
+  readonly #states: StateLocator = new StateLocator(this);
   readonly #closeHooks: (() => void)[] = [];
 
   constructor(native: Native, options: OpenOptions, candidate: Candidate) {
@@ -385,9 +265,7 @@ export class Python {
     this.owned = !initialized;
     processLibrary ??= { path: native.path, handles: new Set(), finalized: false };
     processLibrary.handles.add(this);
-    this.#none = native.dlsym("_Py_NoneStruct");
-    this.#bool = native.dlsym("PyBool_Type");
-    this.#float = native.dlsym("PyFloat_Type");
+    this.#convert = new PyConverter(native);
     this.withGIL(() => {
       this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
       this.#scratch(REGISTER_HANDLE);
@@ -502,7 +380,7 @@ export class Python {
     const source = sourceBytes(code);
     this.withGIL(() => {
       const r = this.native.api.PyRun_StringFlags(source, Py_file_input, globals, globals, 0n);
-      if (r === 0n) throw this.#fetchError(globals);
+      if (r === 0n) throw this.#convert.fetchError(globals);
       this.native.api.Py_DecRef(r);
     });
   }
@@ -513,98 +391,13 @@ export class Python {
     return this.withGIL(() => {
       const api = this.native.api;
       const r = api.PyRun_StringFlags(source, Py_eval_input, globals, globals, 0n);
-      if (r === 0n) throw this.#fetchError(globals);
+      if (r === 0n) throw this.#convert.fetchError(globals);
       try {
-        return this.#toJS(r, globals);
+        return this.#convert.toJS(r, globals);
       } finally {
         api.Py_DecRef(r);
       }
     });
-  }
-
-  /** Convert a Python object (GIL held) to a JavaScript value. */
-  #toJS(o: bigint, globals: bigint): PyValue {
-    const { api } = this.native;
-    if (o === this.#none) return null;
-    const type = this.native.u64(o + OB_TYPE);
-    if (type === this.#bool) return api.PyObject_IsTrue(o) === 1;
-    const flags = this.native.u64(type + TP_FLAGS);
-    if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
-      const overflow = new Int32Array(2);
-      const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
-      // Beyond 64 bits: through hex, which CPython's 4,300-digit limit on decimal text does not cover, and which
-      // reads the int's value, not what a subclass's __str__ says.
-      if (overflow[0] !== 0) {
-        const hex = this.#text(api.PyNumber_ToBase(o, 16), globals);
-        return hex.startsWith("-") ? -BigInt(hex.slice(1)) : BigInt(hex);
-      }
-      if (v === -1n && api.PyErr_Occurred() !== 0n) throw this.#fetchError(globals);
-      return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-    }
-    if (type === this.#float || api.PyType_IsSubtype(type, this.#float)) {
-      return api.PyFloat_AsDouble(o);
-    }
-    if (flags & Py_TPFLAGS_UNICODE_SUBCLASS) return this.#utf8(o, globals);
-    if (flags & Py_TPFLAGS_BYTES_SUBCLASS) {
-      const out = new BigUint64Array(2);
-      const outBytes = new Uint8Array(out.buffer);
-      if (api.PyBytes_AsStringAndSize(o, outBytes.subarray(0, 8), outBytes.subarray(8, 16)) !== 0) {
-        throw this.#fetchError(globals);
-      }
-      checkViewLength(Number(out[1]), "a bytes object");
-      return this.native.bytes(out[0], Number(out[1])).slice();
-    }
-    return this.#text(api.PyObject_Repr(o), globals);
-  }
-
-  /** UTF-8 text of a str object (borrowed). */
-  #utf8(o: bigint, globals: bigint): string {
-    const size = new BigInt64Array(1);
-    const p = this.native.api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
-    if (p === 0n) throw this.#fetchError(globals);
-    const n = Number(size[0]);
-    checkViewLength(n, "a str");
-    try {
-      return utf8(this.native.bytes(p, n));
-    } catch (e) {
-      // Each engine has its own longest string (V8: 2^29−24 characters) and its own error type for it.
-      throw new RangeError(`a str of ${n} UTF-8 bytes is longer than this runtime's longest string`, { cause: e });
-    }
-  }
-
-  /** Text of a new reference to a str (consumed), e.g. the result of PyObject_Repr. */
-  #text(o: bigint, globals: bigint): string {
-    if (o === 0n) throw this.#fetchError(globals);
-    try {
-      return this.#utf8(o, globals);
-    } finally {
-      this.native.api.Py_DecRef(o);
-    }
-  }
-
-  /**
-   * Take the pending Python exception (GIL held) and turn it into a PythonError. The type name is read from the type
-   * object itself and `str(v)` is taken on its own, so the error keeps what can be read when `__str__` raises, or
-   * when `traceback` cannot be imported (no builtins, a broken sys.path): only the traceback is lost then. The
-   * traceback is formatted with the builtins of the interpreter that raised it (another interpreter's objects must
-   * not be touched), not the globals' `__builtins__`, which user code may have deleted or replaced.
-   */
-  #fetchError(_globals: bigint): PythonError {
-    const api = this.native.api;
-    const slots = new BigUint64Array(3);
-    const b = new Uint8Array(slots.buffer);
-    const [t, v, tb] = [b.subarray(0, 8), b.subarray(8, 16), b.subarray(16, 24)];
-    api.PyErr_Fetch(t, v, tb);
-    if (slots[0] === 0n) return new PythonError("SystemError", "error return without exception set", "");
-    api.PyErr_NormalizeException(t, v, tb);
-    try {
-      // PyTypeObject.tp_name (offset 24 in every version): "module.Name" for static types, "Name" for classes.
-      const name = this.native.cstring(this.native.u64(slots[0] + TP_NAME)).split(".").pop()!;
-      const msg = slots[1] ? this.#strOrNull(api.PyObject_Str(slots[1])) ?? `<exception str() failed>` : "";
-      return new PythonError(name, msg, this.#formatTraceback(slots), this.#exitCode(slots[0], slots[1]));
-    } finally {
-      for (const s of slots) if (s) api.Py_DecRef(s);
-    }
   }
 
   /**
@@ -630,83 +423,6 @@ export class Python {
     }
   }
 
-  /** SystemExit's `code` (see PythonError.exitCode), undefined for any other exception (GIL held). */
-  #exitCode(type: bigint, value: bigint): number | string | null | undefined {
-    const api = this.native.api;
-    this.#systemExit ||= this.native.u64(this.native.dlsym("PyExc_SystemExit"));
-    if (!value || api.PyErr_GivenExceptionMatches(type, this.#systemExit) !== 1) return undefined;
-    const code = api.PyObject_GetAttrString(value, cstr("code"));
-    if (code === 0n) {
-      api.PyErr_Clear();
-      return undefined;
-    }
-    try {
-      if (code === this.#none) return null;
-      const flags = this.native.u64(this.native.u64(code + OB_TYPE) + TP_FLAGS);
-      if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
-        const overflow = new Int32Array(2);
-        const v: bigint = api.PyLong_AsLongLongAndOverflow(code, new Uint8Array(overflow.buffer));
-        if (overflow[0] === 0 && !(v === -1n && api.PyErr_Occurred() !== 0n)) return Number(BigInt.asIntN(32, v));
-        api.PyErr_Clear();
-        return -1; // C's (int)PyLong_AsLong fails for Python too: -1, i.e. status 255
-      }
-      return this.#strOrNull(api.PyObject_Str(code)) ?? "";
-    } finally {
-      api.Py_DecRef(code);
-    }
-  }
-
-  /** `traceback.format_exception(t, v, tb)` as text, "" when it cannot be produced (GIL held, no error pending). */
-  #formatTraceback(slots: BigUint64Array): string {
-    const api = this.native.api;
-    const builtins = api.PyEval_GetBuiltins();
-    const scratch = api.PyDict_New();
-    if (scratch === 0n || builtins === 0n) {
-      api.PyErr_Clear();
-      if (scratch) api.Py_DecRef(scratch);
-      return "";
-    }
-    try {
-      api.PyDict_SetItemString(scratch, cstr("__builtins__"), builtins);
-      api.PyDict_SetItemString(scratch, cstr("t"), slots[0]);
-      api.PyDict_SetItemString(scratch, cstr("v"), slots[1] || this.#none);
-      api.PyDict_SetItemString(scratch, cstr("tb"), slots[2] || this.#none);
-      const script = "import traceback\ntext = ''.join(traceback.format_exception(t, v, tb))\n";
-      const r = api.PyRun_StringFlags(cstr(script), Py_file_input, scratch, scratch, 0n);
-      if (r === 0n) {
-        api.PyErr_Clear();
-        return "";
-      }
-      api.Py_DecRef(r);
-      const text = api.PyDict_GetItemString(scratch, cstr("text"));
-      if (text === 0n) return "";
-      api.Py_IncRef(text);
-      return (this.#strOrNull(text) ?? "").trimEnd();
-    } finally {
-      api.Py_DecRef(scratch);
-    }
-  }
-
-  /** UTF-8 text of a new reference to a str (consumed); null, with the error cleared, if there is none. */
-  #strOrNull(o: bigint): string | null {
-    const api = this.native.api;
-    if (o === 0n) {
-      api.PyErr_Clear();
-      return null;
-    }
-    try {
-      const size = new BigInt64Array(1);
-      const p = api.PyUnicode_AsUTF8AndSize(o, new Uint8Array(size.buffer));
-      if (p === 0n) {
-        api.PyErr_Clear();
-        return null;
-      }
-      return utf8(this.native.bytes(p, Number(size[0])));
-    } finally {
-      api.Py_DecRef(o);
-    }
-  }
-
   /**
    * A Uint8Array over `length` bytes of native memory at `address`. **Unsafe**: reading or writing memory that is
    * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated; the safe path is a
@@ -722,13 +438,11 @@ export class Python {
     return this.native.bytes(address, length);
   }
 
-  #layout: ObmallocLayout | undefined;
   #symbols: Symbols | undefined;
 
   /** obmalloc's geometry and state location for this version (throws for a version pymem has no table for). */
   get layout(): ObmallocLayout {
-    this.#layout ??= layoutFor(this.version.minor, this.library);
-    return this.#layout;
+    return this.#states.layout;
   }
 
   /** The optional and hidden symbols of the loaded library: where each was found (`py.symbols.table()`). */
@@ -756,41 +470,17 @@ export class Python {
     });
   }
 
-  #stateCache = new Map<bigint, StateRefs>();
   /**
    * Where `interp`'s obmalloc state is (validated), cached: the statics never move, an embedded state moves with its
    * interpreter, and a 3.13+ state pointer is re-read and compared on every use. GIL held by the caller.
    */
   stateRefs(interp: bigint): StateRefs {
-    const cached = this.#stateCache.get(interp);
-    const layout = this.layout;
-    if (cached) {
-      if (layout.state === "static") return cached;
-      const shared = usesMainObmalloc(this.native, interp, layout);
-      const fresh = layout.state === "embedded" ||
-        this.native.u64((shared ? this.native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) === cached.state;
-      if (shared === cached.sharedWithMain && fresh) return cached;
-    }
-    const v = `${this.version.major}.${this.version.minor}.${this.version.micro}`;
-    const refs = locateState(this.native, this.symbols, layout, interp, v);
-    if (this.#stateCache.size > 64) this.#stateCache.clear();
-    this.#stateCache.set(interp, refs);
-    return refs;
+    return this.#states.stateRefs(interp);
   }
 
   /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
-  obmallocStates(): { interp: bigint; arenas: bigint; maxarenas: bigint }[] {
-    return this.withGIL(() => {
-      const seen = new Set<bigint>();
-      const out: { interp: bigint; arenas: bigint; maxarenas: bigint }[] = [];
-      for (const interp of this.liveInterpreters()) {
-        const refs = this.stateRefs(interp);
-        if (seen.has(refs.arenas)) continue;
-        seen.add(refs.arenas);
-        out.push({ interp, arenas: refs.arenas, maxarenas: refs.maxarenas });
-      }
-      return out;
-    });
+  obmallocStates(): ObmallocStateInfo[] {
+    return this.#states.obmallocStates();
   }
 
   /** A PyMemAllocator for `interp` (default: the current interpreter). */
@@ -833,7 +523,7 @@ export class Python {
     }
   }
 
-  // --- sub-interpreters: the work is in lib/interpreters.ts
+  // --- sub-interpreters: the work is in lib/interpreters/sub-interpreters.ts
   /**
    * Create a sub-interpreter: a preset ("isolated", the default: own obmalloc and own GIL; or "legacy": shares
    * main's) or a full {@link InterpreterConfig}. Invalid or unsafe configurations are refused before CPython is
@@ -951,7 +641,7 @@ export class Python {
       // Something that must end first refused after all (a thread started since the check): finalizing now would
       // abort the process. Stay open; the hooks, which are idempotent, run again on the next close().
       this.#closeHooks.push(...hooks.reverse());
-      throw new AggregateError(errors, "close() refused: a sub-interpreter could not end; Python is still open");
+      throw closeError("close() refused: a sub-interpreter could not end; Python is still open", errors);
     }
     processLibrary?.handles.delete(this);
     if (!this.owned) this.withGIL(() => this.#scratch(UNREGISTER_HANDLE));
@@ -961,7 +651,7 @@ export class Python {
       this.native.api.Py_FinalizeEx();
       if (processLibrary) processLibrary.finalized = true;
     }
-    if (errors.length) throw new AggregateError(errors, "Errors while closing Python");
+    if (errors.length) throw closeError("Errors while closing Python", errors);
   }
 
   [Symbol.dispose](): void {
@@ -972,7 +662,7 @@ export class Python {
    * A compact summary for the Node and Bun REPLs (and console.log), e.g. `Python(CPython 3.11.7, pymalloc, koffi
    * backend, /usr/lib/libpython3.11.so.1.0)`. Never throws, also after close().
    */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
+  toString(): string {
     const v = this.version;
     let allocator = "closed";
     if (!this.#closed) {
@@ -985,14 +675,20 @@ export class Python {
     return `Python(CPython ${v.major}.${v.minor}.${v.micro}, ${allocator}, ${this.backend} backend, ${this.library})`;
   }
 
-  /** The same summary for the Deno REPL. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return (this as unknown as Record<symbol, () => string>)[Symbol.for("nodejs.util.inspect.custom")]();
-  }
 }
+showInRepl(Python);
 
 function sourceBytes(code: string): Uint8Array {
   if (typeof code !== "string") throw new TypeError(`Python source must be a string, got ${typeof code}`);
   if (code.includes("\0")) throw new RangeError("Python source cannot contain a NUL character");
   return cstr(code);
+}
+
+/** One PymemError for what went wrong while closing: the first error's message, every error in `cause`. */
+export function closeError(what: string, errors: unknown[]): PymemError {
+  const first = errors[0] as Error | undefined;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: see cause)` : "";
+  return new PymemError("INVALID_STATE", `${what}: ${first?.message ?? String(first)}${more}`, {
+    cause: new AggregateError(errors, what),
+  });
 }

@@ -7,8 +7,8 @@
  */
 import process from "node:process";
 import { openPython } from "../lib/mod.ts";
-import { getAllocator, setupDebugHooks, traceAllocations } from "../lib/allocators.ts";
-import { libraryAllocatorStats } from "../lib/thirdparty.ts";
+import { getAllocator, setupDebugHooks, traceAllocations } from "../lib/allocators/domain-allocators.ts";
+import { libraryAllocatorStats } from "../lib/allocators/library-allocators.ts";
 
 interface Plan {
   allocator?: unknown;

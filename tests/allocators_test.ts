@@ -12,10 +12,11 @@ import {
   setArenaAllocator,
   setupDebugHooks,
   traceAllocations,
-} from "../lib/allocators.ts";
-import { bridgeCode, bucketFloor, HISTOGRAM_BUCKETS, hookCode, hookPool, makeBridges, makeCallLoop } from "../lib/codegen.ts";
-import { ElfFile } from "../lib/elf.ts";
-import { cstr } from "../lib/native.ts";
+} from "../lib/allocators/domain-allocators.ts";
+import { bridgeCode, bucketFloor, HISTOGRAM_BUCKETS, hookCode } from "../lib/machine/codegen.ts";
+import { hookPool, makeBridges, makeCallLoop } from "../lib/allocators/generated-functions.ts";
+import { ElfFile } from "../lib/machine/elf.ts";
+import { cstr } from "../lib/core/native.ts";
 
 const py = await python();
 const minor = py.version.minor;

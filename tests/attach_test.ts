@@ -1,5 +1,5 @@
 /**
- * Live attach (lib/attach.ts): a child Python process, matching the library under test (PYMEM_LIBPYTHON), is mapped
+ * Live attach (lib/attach/attach.ts): a child Python process, matching the library under test (PYMEM_LIBPYTHON), is mapped
  * from outside and compared with its own sys._debugmallocstats(). Also: a target that keeps allocating, the
  * /proc/PID/mem path, sub-interpreters, and the errors (exit, not Python, PYTHONMALLOC=malloc, permission).
  */
@@ -11,8 +11,8 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, test } from "./_harness.ts";
 import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
-import { remoteReadError } from "../lib/remote.ts";
-import { parseDebugMallocStats } from "../lib/stats.ts";
+import { remoteReadError } from "../lib/machine/remote.ts";
+import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 
 const ROOT = (() => {
   const up = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -171,8 +171,8 @@ test("attach: heap().sizeClasses equals the target's own sys._debugmallocstats()
   const { child, stats } = await fragmentedTarget();
   const py = await attachPython(child.pid!);
   try {
-    assert.equal(py.version, target!.version);
-    assert.equal(py.minor, minor);
+    assert.equal(`${py.version.major}.${py.version.minor}.${py.version.micro}`, target!.version);
+    assert.equal(py.version.minor, minor);
     assert.ok(fs.existsSync(py.library));
     const snap = py.heap();
     assert.equal(stats.pymalloc, true);
@@ -265,11 +265,11 @@ signal.pause()
       assert.equal(list[0].isMain, true);
       const sub = list.find((i) => i.id === id)!;
       assert.ok(sub, `interpreter ${id} listed`);
-      assert.equal(sub.sharesMainObmalloc, false);
+      assert.equal(sub.ownObmalloc, true);
       const heaps = py.heaps();
       assert.ok(heaps.length >= 2);
       const mine = heaps.find((h) => h.interp?.id === id)!.snapshot;
-      assert.notEqual(py.debugInfo.state.find((s) => s.interp === sub.address)!.address, py.debugInfo.state[0].address);
+      assert.notEqual(py.debugInfo.state.find((s) => s.interp === sub.interp)!.address, py.debugInfo.state[0].address);
       const floats = mine.sizeClasses.find((r) => r.size === 32 || r.size === 24)!;
       assert.ok(mine.totals.blocksInUse >= 200_000 && floats.blocksInUse >= 199_000, `${mine.totals.blocksInUse}`);
     } finally {
@@ -304,7 +304,7 @@ test("remote reads: many equal ranges, some unmapped, give the same bytes and fl
   const n = 5000, length = 16; // five batches of at most 1024 iovecs: from 4096 ranges, two threads read them
   const addresses = new Float64Array(n);
   for (let i = 0; i < n; i++) addresses[i] = i % 700 === 350 ? 0x1000 : base + 16 * (i % 4);
-  const { RemoteMemory } = await import("../lib/remote.ts");
+  const { RemoteMemory } = await import("../lib/machine/remote.ts");
   for (const mode of ["process_vm_readv", "/proc/PID/mem"] as const) {
     const mem = await RemoteMemory.open(process.pid, base, mode);
     try {
@@ -339,7 +339,7 @@ test("attach: PYTHONMALLOC=malloc is reported as having no obmalloc heap", async
     await waitFor(out, (s) => s === "1", child);
     const py = await attachPython(child.pid!);
     try {
-      assert.equal(py.allocator, "malloc");
+      assert.equal(py.allocatorName(), "malloc");
       assert.throws(() => py.heap(), (e: unknown) => e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message) && /PYTHONMALLOC=malloc/.test(e.message));
     } finally {
       py.close();

@@ -1,5 +1,5 @@
 /**
- * `pymem bench` (lib/bench/): the harness itself. The end-to-end test runs real child processes (Bun, whatever runs
+ * `pymem bench` (lib/compare/): the harness itself. The end-to-end test runs real child processes (Bun, whatever runs
  * this file) on the calibration workload, which holds a known 64 MiB: the measured peak must show it and the RSS
  * after free must show it returned. It takes about 2 s, so it runs in every cell of the matrix (every runtime ×
  * CPython): the parent side is exercised under each runtime, the child under each CPython.
@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, test } from "./_harness.ts";
-import { benchCommand, compareRankings, parseBenchArgs, resolveAllocators, WORKLOADS } from "../lib/bench/runner.ts";
-import { compareToPymalloc, overlaps, spread, summarize } from "../lib/bench/report.ts";
-import type { BenchDocument, CellResult } from "../lib/bench/types.ts";
+import { benchCommand, compareRankings, parseBenchArgs, resolveAllocators, WORKLOADS } from "../lib/compare/runner.ts";
+import { compareToPymalloc, overlaps, spread, summarize } from "../lib/compare/report.ts";
+import type { BenchDocument, CellResult } from "../lib/compare/types.ts";
 
 const MiB = 1 << 20;
 const linux = process.platform === "linux";

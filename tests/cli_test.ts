@@ -11,7 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { assert, test } from "./_harness.ts";
 import { cli, skipUnlessDefaultPython } from "./_cli_spawn.ts";
-import { parseDebugMallocStats } from "../lib/stats.ts";
+import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import { parseHeapJSON } from "../lib/report/json.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pymem-cli-"));
@@ -196,7 +196,7 @@ test("attach PID (--watch --count) and ps, against a running python3", async () 
     assert.equal(doc.source.kind, "attached");
     assert.equal(doc.source.pid, child.pid);
     // listPythonProcesses() leaves out a process whose attach fails, and under load a target that allocates
-    // non-stop can fail one attach (reported to lib/attach.ts's owner); a few tries keep this test about the CLI.
+    // non-stop can fail one attach (reported to lib/attach/attach.ts's owner); a few tries keep this test about the CLI.
     let row: { arenas: number } | undefined, last = "";
     for (let attempt = 0; attempt < 4 && !row; attempt++) {
       const ps = cli(["ps", "--json", "-"]);

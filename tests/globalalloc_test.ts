@@ -1,6 +1,6 @@
 import { assert, python, test } from "./_harness.ts";
 import { PymemError } from "../lib/mod.ts";
-import { buffer, GlobalAllocator, type Layout, PyMemBuffer } from "../lib/globalalloc.ts";
+import { buffer, GlobalAllocator, type Layout, PyMemBuffer } from "../lib/allocators/global-alloc.ts";
 
 const py = await python();
 const ALIGNS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];

@@ -9,7 +9,7 @@ import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { type AttachOptions, attachPython, type OpenOptions, openPython, PymemError, PythonError } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
-import { MAX_VIEW } from "../lib/native.ts";
+import { MAX_VIEW } from "../lib/core/native.ts";
 
 // deno-lint-ignore no-explicit-any
 type Result = Record<string, any>;

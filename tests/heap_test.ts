@@ -183,8 +183,8 @@ test("py.symbols reports optional and hidden symbols with their provenance", () 
 });
 
 test("the native pool pass and the JavaScript pass over views give the same walk", async () => {
-  const { walkHeap } = await import("../lib/heap.ts");
-  const { inProcessReader } = await import("../lib/allocator.ts");
+  const { walkHeap } = await import("../lib/obmalloc/heap.ts");
+  const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
   const reader = inProcessReader(py);
   const { poolPass: _native, ...jsOnly } = reader;
   py.withGIL(() => {

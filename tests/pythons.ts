@@ -8,7 +8,7 @@
  *   2. PATH        — `python3`, `python`, `python3.8` … `python3.14` (pyenv shims of inactive versions just fail)
  *   3. system      — /usr/bin/python3.* and /usr/local/bin/python3.*
  *   4. ldconfig    — `ldconfig -p` entries for libpython3.*
- * Interpreters are asked for their sysconfig (the same question lib/locate.ts asks). The version of each library is
+ * Interpreters are asked for their sysconfig (the same question lib/core/locate.ts asks). The version of each library is
  * then read from the library itself (Py_GetVersion, in a child `bun` with bun:ffi — no interpreter is initialised),
  * because an interpreter may be statically linked and differ from the shared library it reports (Debian).
  * @module
@@ -89,8 +89,8 @@ function libraryOf(exe: string): { lib?: string; info?: Sysconfig } {
   return { info: c };
 }
 
-/** Whether the ELF file has a .symtab: lib/elf.ts when it loads, else a direct read of the section headers. */
-const elf = await import("../lib/elf.ts").catch(() => undefined);
+/** Whether the ELF file has a .symtab: lib/machine/elf.ts when it loads, else a direct read of the section headers. */
+const elf = await import("../lib/machine/elf.ts").catch(() => undefined);
 function hasSymtab(path: string): boolean {
   if (elf) {
     try {

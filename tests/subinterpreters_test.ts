@@ -1,6 +1,6 @@
 import { assert, python, test } from "./_harness.ts";
 import { INTERPRETER_PRESETS, type InterpreterConfig, PymemError, PythonError, SubInterpreter } from "../lib/mod.ts";
-import { newInterpreter } from "../lib/interpreters.ts";
+import { newInterpreter } from "../lib/interpreters/sub-interpreters.ts";
 import { closeOnceThreadsEnd } from "./_subinterp.ts";
 
 const py = await python();
@@ -204,7 +204,7 @@ test("py.interpreters() lists main and the live sub-interpreters with their obma
   using leg = py.newInterpreter("legacy");
   iso.run("z = [str(i) for i in range(20000)]");
   const rows = py.interpreters();
-  assert.equal(rows[0].main, true);
+  assert.equal(rows[0].isMain, true);
   assert.equal(rows[0].id, 0);
   assert.equal(rows[0].ownObmalloc, true);
   assert.equal(rows[0].interp, py.native.api.PyInterpreterState_Main());
@@ -249,7 +249,7 @@ test("the module path (CPython's interpreters module plus a pymem thread state) 
 test("on 3.8–3.11 the isolated preset throws naming 3.12, and legacy uses Py_NewInterpreter", () => {
   for (const config of [undefined, "isolated", { ...INTERPRETER_PRESETS.legacy, allowFork: false }] as const) {
     assert.throws(() => py.newInterpreter(config as InterpreterConfig), (e: unknown) =>
-      e instanceof PymemError && e.code === "UNSUPPORTED_VERSION" && /CPython 3\.12 or newer/.test(e.message) &&
+      e instanceof PymemError && e.code === "UNSUPPORTED" && /CPython 3\.12 or newer/.test(e.message) &&
       /"legacy"/.test(e.message));
   }
   assert.throws(() => py.newInterpreter({ ...isolated, gil: "mine" as "own" }), RangeError);

@@ -7,7 +7,7 @@ import process from "node:process";
 import { assert, test } from "./_harness.ts";
 import { findLibrary, runChild } from "./_child_spawn.ts";
 import { skipUnlessDefaultPython } from "./_cli_spawn.ts";
-import { checkLibrarySpec } from "../lib/thirdparty.ts";
+import { checkLibrarySpec } from "../lib/allocators/library-allocators.ts";
 
 const linuxX64 = process.platform === "linux" && process.arch === "x64";
 const mimalloc = findLibrary("libmimalloc.so.2");

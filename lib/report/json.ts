@@ -4,10 +4,11 @@
  * the renderers are testable without a Python.
  * @module
  */
-import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../heap.ts";
+import { runtimeName } from "../core/runtime.ts";
+import { PYMEM_VERSION } from "../core/version.ts";
+import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 
-/** The package version written into every document (tests/report_test.ts checks it against package.json). */
-export const PYMEM_VERSION = "0.1.0";
+export { PYMEM_VERSION };
 /** Name of the heap schema. */
 export const HEAP_SCHEMA = "pymem.heap";
 /** Name of the diff schema. */
@@ -18,7 +19,7 @@ export const DIFF_SCHEMA = "pymem.diff";
  */
 export const SCHEMA_VERSION = 1;
 
-// struct pool_header rounded up to ALIGNMENT, and ALIGNMENT: the same in every CPython 3.8–3.14 (lib/layout.ts).
+// struct pool_header rounded up to ALIGNMENT, and ALIGNMENT: the same in every CPython 3.8–3.14 (lib/obmalloc/layout.ts).
 const POOL_OVERHEAD = 48;
 const ALIGNMENT = 16;
 
@@ -110,13 +111,6 @@ export interface HeapJSONOptions {
   pools?: boolean;
 }
 
-/** The JavaScript runtime this code runs under, e.g. "bun 1.4.5", "deno 2.9.6", "node 20.20.2". */
-export function runtimeName(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } }; process?: { versions?: { node?: string } } };
-  if (g.Bun) return `bun ${g.Bun.version}`;
-  if (g.Deno) return `deno ${g.Deno.version.deno}`;
-  return `node ${g.process?.versions?.node ?? "?"}`;
-}
 
 /** Blocks per pool of a block size (NUMBLOCKS), for `layout`. */
 export function capacityOf(blockSize: number, layout: HeapJSON["layout"]): number {

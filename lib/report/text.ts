@@ -4,7 +4,7 @@
  * option, decided by the caller (a TTY without NO_COLOR).
  * @module
  */
-import type { PythonProcessInfo } from "../attach.ts";
+import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { DiffJSON, HeapJSON } from "./json.ts";
 
 /** Options of the text renderers. */
@@ -44,12 +44,17 @@ export function formatDelta(n: number): string {
 
 const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
 
-/** Lay out rows as aligned columns; `right` marks right-aligned (numeric) columns. */
+/** Pad cells into aligned columns (two spaces apart); `right` marks right-aligned (numeric) columns. */
+export function alignColumns(rows: string[][], right: boolean[] = []): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((cells) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
+}
+
+/** A table: the head, a rule of dashes, the rows, as aligned columns. */
 export function table(head: string[], rows: string[][], right: boolean[] = []): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  return alignColumns([head, widths.map((w) => "-".repeat(w)), ...rows.map((r) => head.map((_, i) => r[i] ?? ""))], right).join("\n");
 }
 
 /** How healthy a heap is, as a word and a sentence. */

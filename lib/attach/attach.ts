@@ -1,0 +1,603 @@
+/**
+ * Live attach: the obmalloc heap map of another, running Python process, by pid.
+ *
+ * Read-only and non-stopping: the target is never written to, never ptrace-attached, never paused. Everything comes
+ * from files and reads of its memory (lib/machine/remote.ts):
+ * 1. `/proc/PID/maps` names the ELF that holds CPython (a libpython, or a statically linked python executable); its
+ *    `.dynsym`/`.symtab`/`.PyRuntime` section give `_PyRuntime` and the statics, `loadBias` where they are mapped.
+ * 2. The version comes from the file, not the process: `Py_Version` (3.11+, a const in .rodata), else the
+ *    `PY_VERSION` literal that `Py_GetVersion` formats (found by decoding its `lea`s); 3.13+ cross-checks it against
+ *    `_Py_DebugOffsets.version` read from the target, which also validates `_PyRuntime`.
+ * 3. The obmalloc state is located with the in-process tables (lib/obmalloc/layout.ts, lib/obmalloc/state.ts) and validated the
+ *    same way (usedpools signature, arena-array checks), with remote reads.
+ * 4. Arenas and pools are read in batches (up to IOV_MAX pool headers per system call), then validated: a torn or
+ *    inconsistent pool header is re-read, and what stays inconsistent is counted and reported, never guessed.
+ *
+ * One concept (over 500 lines): the AttachedPython handle — locating the state, the allocator name and the heap
+ * read of one target; the image is found in image.ts and processes are listed in processes.ts.
+ * @module
+ */
+import * as fs from "node:fs";
+import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
+import { PymemError } from "../errors.ts";
+import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
+import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
+import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
+import { loadBias, readMaps } from "../machine/procmaps.ts";
+import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
+import { ripRelativeRefs } from "../machine/x86.ts";
+import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
+import { findImage, fileVersion, type Image } from "./image.ts";
+import { showInRepl } from "../core/inspect.ts";
+import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
+
+/** Options of {@link attachPython}. */
+export interface AttachOptions {
+  /** Force a read path (default: process_vm_readv, falling back to /proc/PID/mem when the system call is refused). */
+  readMode?: ReadMode;
+  /** How many times an inconsistent pool header or a moving arena table is re-read (default 3). */
+  retries?: number;
+}
+
+/** How one fact about the target was established, for `debugInfo`. */
+export interface AttachDebugInfo {
+  pid: number;
+  /** The ELF file that holds CPython, as mapped in the target. */
+  image: string;
+  /** "shared library" or "executable (statically linked CPython)". */
+  imageKind: string;
+  stripped: boolean;
+  /** Load bias of the image (runtime address − file vaddr). */
+  loadBias: bigint;
+  runtime: { address: bigint; how: string };
+  version: { value: string; how: string };
+  /** 3.8–3.11: the statics; 3.12+: one entry per interpreter. */
+  state: { interp: bigint; address: bigint | null; how: string }[];
+  allocator: { name: string | null; how: string };
+  readMode: ReadMode;
+  /** System calls made so far (process_vm_readv or pread). */
+  readCalls: number;
+}
+
+/** An interpreter of the target (3.12+; 3.8–3.11 share one static state and list none). */
+/** An interpreter of the target: the same shape as `py.interpreters()` rows (InterpreterRef). */
+export type RemoteInterpreter = InterpreterRef;
+
+/** A heap snapshot read from another process, with what could not be read. */
+export class RemoteHeapSnapshot extends HeapSnapshot {
+  /** Problems met while reading (torn pools that stayed inconsistent, arenas freed meanwhile, …). */
+  readonly warnings: string[];
+  /** Pool headers that could not be read at all (their arena was unmapped while reading). */
+  readonly unreadablePools: number;
+  /** System calls this walk made. */
+  readonly readCalls: number;
+  constructor(walk: ConstructorParameters<typeof HeapSnapshot>[0], layout: ObmallocLayout, info: SnapshotInfo, extra: { warnings: string[]; unreadablePools: number; readCalls: number }) {
+    super(walk, layout, info);
+    this.warnings = extra.warnings;
+    this.unreadablePools = extra.unreadablePools;
+    this.readCalls = extra.readCalls;
+  }
+}
+
+
+const num = u64leNumber;
+const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
+
+/** PyObjectArenaAllocator-style allocator table offsets of `_PyRuntime.allocators.standard.{raw,obj}` (3.12+). */
+const RUNTIME_ALLOCATORS: Record<number, { raw: number; obj: number }> = {
+  12: { raw: 0x60, obj: 0xb0 },
+  13: { raw: 0x2c0, obj: 0x310 },
+  14: { raw: 0x370, obj: 0x3c0 },
+};
+
+/** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id} of 3.12 (3.13+ read _Py_DebugOffsets). */
+const RUNTIME_312 = { head: 0x28, main: 0x30, next: 0x0, id: 0x8, size: 383_552 };
+
+/**
+ * A read-only handle on a running CPython process. Create with {@link attachPython}.
+ */
+export class AttachedPython {
+  readonly pid: number;
+  /** The target's CPython version (the same type as `py.version`). */
+  readonly version: PythonVersion;
+  /** The file holding CPython as the target maps it (a libpython, or the statically linked executable). */
+  readonly library: string;
+  /** The target's executable (/proc/PID/exe). */
+  readonly executable: string;
+  readonly layout: ObmallocLayout;
+  readonly #mem: RemoteMemory;
+  readonly #img: Image;
+  readonly #retries: number;
+  readonly #info: AttachDebugInfo;
+  #closed = false;
+  #interpOffsets?: { head: number; main: number; next: number; id: number; size: number };
+
+  private constructor(pid: number, img: Image, mem: RemoteMemory, v: ReturnType<typeof fileVersion>, retries: number) {
+    this.pid = pid;
+    this.#img = img;
+    this.#mem = mem;
+    this.#retries = retries;
+    this.version = parseVersion(v.text);
+    this.library = img.path;
+    let exe = "";
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch { /* not permitted */ }
+    this.executable = exe;
+    this.layout = layoutFor(v.minor, img.path);
+    this.#info = {
+      pid,
+      image: img.path,
+      imageKind: img.elf.type === "dyn" && /\.so(\.|$)/.test(img.path) ? "shared library" : "executable (statically linked CPython)",
+      stripped: !img.elf.hasSymtab,
+      loadBias: img.bias,
+      runtime: { address: img.runtime, how: img.runtimeHow },
+      version: { value: v.text, how: v.how },
+      state: [],
+      allocator: { name: null, how: "not determined yet" },
+      readMode: mem.mode,
+      readCalls: 0,
+    };
+  }
+
+  /** @internal use attachPython() */
+  static async create(pid: number, options: AttachOptions): Promise<AttachedPython> {
+    const maps = readMaps(pid);
+    const img = findImage(pid, maps);
+    let mem: RemoteMemory | undefined;
+    try {
+      const v = fileVersion(img.elf, img.path);
+      mem = await RemoteMemory.open(pid, Number(img.runtime), options.readMode);
+      const py = new AttachedPython(pid, img, mem, v, options.retries ?? 3);
+      py.#checkDebugOffsets(v);
+      py.#info.allocator = py.#allocator();
+      return py;
+    } catch (e) {
+      mem?.close();
+      img.elf.close();
+      throw e;
+    }
+  }
+
+  /** 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version. */
+  #checkDebugOffsets(v: ReturnType<typeof fileVersion>): void {
+    if (v.minor < 13) return;
+    const head = this.#mem.read(Number(this.#img.runtime), 80);
+    const cookie = new TextDecoder("latin1").decode(head.subarray(0, 8));
+    if (cookie !== "xdebugpy") {
+      throw new PymemError("ATTACH", `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${hex(this.#img.runtime)}); not CPython ${v.text}?`);
+    }
+    const hexv = num(head, 8);
+    const minor = (hexv >>> 16) & 0xff;
+    if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
+    if (num(head, 16) !== 0) {
+      throw new PymemError("UNSUPPORTED", `process ${this.pid} runs a free-threaded CPython ${v.text}: it has no obmalloc (mimalloc only)`);
+    }
+    (this as { version: PythonVersion }).version = versionFromHex(hexv);
+    this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
+    this.#interpOffsets = { head: num(head, 40), main: num(head, 40) + 8, next: num(head, 64), id: num(head, 56), size: num(head, 48) };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PymemError("CLOSED", `the handle on process ${this.pid} is closed`);
+  }
+
+  /** How each address was found: image, load bias, _PyRuntime, version, states, allocator, read path and calls. */
+  get debugInfo(): AttachDebugInfo {
+    return { ...this.#info, readCalls: this.#mem.readCalls, state: [...this.#info.state] };
+  }
+
+  /**
+   * CPython's name for the object allocator in use ("pymalloc", "pymalloc_debug", "malloc", "malloc_debug",
+   * "mimalloc…"), null if custom: the same question as `py.allocatorName()`.
+   */
+  allocatorName(): string | null {
+    return this.#info.allocator.name;
+  }
+
+  #ptr(address: bigint | number): bigint {
+    return u64le(this.#mem.read(Number(address), 8));
+  }
+
+  /**
+   * Name the allocator from the object domain's PyMemAllocatorEx {ctx, malloc, …}: by the symbol its malloc points
+   * at (needs .symtab), else by comparing it with the raw domain (PYTHONMALLOC=malloc makes them identical).
+   */
+  #allocator(): { name: string | null; how: string } {
+    const { elf, bias } = this.#img;
+    let obj: bigint | undefined, raw: bigint | undefined, how = "";
+    const offs = RUNTIME_ALLOCATORS[this.version.minor];
+    if (offs) {
+      obj = this.#img.runtime + BigInt(offs.obj);
+      raw = this.#img.runtime + BigInt(offs.raw);
+      how = `_PyRuntime+${hex(offs.obj)}`;
+    } else {
+      const named = (n: string) => (elf.hasSymtab ? elf.symbol(n) : undefined);
+      const o = named("_PyObject"), r = named("_PyMem_Raw");
+      if (o && r) {
+        obj = bias + BigInt(o.value);
+        raw = bias + BigInt(r.value);
+        how = "_PyObject (.symtab)";
+      } else {
+        obj = this.#decodeTable("PyObject_Malloc");
+        raw = this.#decodeTable("PyMem_RawMalloc");
+        how = "decoded from PyObject_Malloc";
+      }
+    }
+    if (obj === undefined) return { name: null, how: "allocator table not found" };
+    const objT = this.#mem.tryRead(Number(obj), 40);
+    const rawT = raw === undefined ? null : this.#mem.tryRead(Number(raw), 40);
+    if (!objT) return { name: null, how: `${how}: unreadable` };
+    const nameOf = (fn: bigint): string | undefined => {
+      const v = Number(fn - bias);
+      const s = v > 0 ? elf.symbolAt(v) : undefined;
+      return s && s.value === v ? s.name : undefined;
+    };
+    const base = (fn: string | undefined): string | null => {
+      if (fn === undefined) return null;
+      if (/^_PyObject_Malloc$/.test(fn)) return "pymalloc";
+      if (/^_PyMem_RawMalloc$/.test(fn)) return "malloc";
+      if (/MiMalloc/.test(fn)) return "mimalloc";
+      return null;
+    };
+    const fnName = nameOf(u64le(objT, 8));
+    if (fnName === "_PyMem_DebugMalloc") {
+      // ctx = &_PyMem_Debug.obj, a { char api_id; PyMemAllocatorEx alloc; }: the wrapped malloc is at ctx+16.
+      const inner = this.#mem.tryRead(Number(u64le(objT, 0)) + 16, 8);
+      const b = inner ? base(nameOf(u64le(inner))) : null;
+      return { name: b ? `${b}_debug` : null, how: `${how}: malloc = _PyMem_DebugMalloc` };
+    }
+    const b = base(fnName);
+    if (b) return { name: b, how: `${how}: malloc = ${fnName}` };
+    if (rawT && u64le(objT, 8) === u64le(rawT, 8) && u64le(objT, 0) === u64le(rawT, 0)) {
+      return { name: "malloc", how: `${how}: the object domain uses the raw domain's allocator` };
+    }
+    return { name: null, how: `${how}: malloc at ${hex(u64le(objT, 8))} has no symbol (stripped)` };
+  }
+
+  /** Address of the PyMemAllocatorEx an exported `fn` reads first: `mov rdi,[rip+ctx]; jmp [rip+ctx+8]`. */
+  #decodeTable(fn: string): bigint | undefined {
+    const { elf, bias } = this.#img;
+    const sym = elf.dynamicSymbol(fn);
+    if (!sym || elf.machine !== "x86_64") return undefined;
+    const refs = ripRelativeRefs(elf.readVaddr(sym.value, Math.min(sym.size || 64, 128)), sym.value, 32).filter((r) => r.width === 8 && r.op !== "call" && r.op !== "jmp" && r.op !== "lea");
+    for (const a of refs) if (refs.some((b) => b.target === a.target + 8)) return bias + BigInt(a.target);
+    return undefined;
+  }
+
+  /** `_PyRuntime.interpreters` offsets (3.12 table, 3.13+ _Py_DebugOffsets). */
+  #offsets(): { head: number; main: number; next: number; id: number; size: number } {
+    return this.#interpOffsets ?? RUNTIME_312;
+  }
+
+  /** The interpreters of the target (3.12+), main first. 3.8–3.11 share one static state: an empty list. */
+  interpreters(): RemoteInterpreter[] {
+    this.#assertOpen();
+    if (this.layout.state === "static") return [];
+    const o = this.#offsets();
+    const main = this.#ptr(this.#img.runtime + BigInt(o.main));
+    const out: RemoteInterpreter[] = [];
+    const seen = new Set<bigint>();
+    for (let p = this.#ptr(this.#img.runtime + BigInt(o.head)); p !== 0n && !seen.has(p) && seen.size < 10_000; p = this.#ptr(p + BigInt(o.next))) {
+      seen.add(p);
+      const id = Number(u64le(this.#mem.read(Number(p) + o.id, 8)));
+      const isMain = p === main;
+      const flags = isMain ? 0n : u64le(this.#mem.read(Number(p) + this.layout.featureFlagsOffset!, 8));
+      out.push({ id, interp: p, isMain, ownObmalloc: isMain || (flags & USE_MAIN_OBMALLOC) === 0n });
+    }
+    if (!seen.has(main)) throw new PymemError("ATTACH", `process ${this.pid}: the main interpreter ${hex(main)} is not in the interpreter list (torn read or wrong offsets)`);
+    return out.sort((a, b) => Number(b.isMain) - Number(a.isMain) || a.id - b.id);
+  }
+
+  /** Addresses of the state variables for `interp` (undefined: main), validated. */
+  #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
+    if (interp !== undefined) checkAddress(interp, "interp (a PyInterpreterState address or an interpreter id)");
+    if (this.layout.state === "static") return this.#statics();
+    const list = this.interpreters();
+    const target = interp === undefined ? list[0] : list.find((i) => i.interp === interp || BigInt(i.id) === interp);
+    if (!target) throw new RangeError(`${hex(interp!)} is not an interpreter of process ${this.pid}`);
+    const owner = target.ownObmalloc ? target : list[0];
+    const probe = this.#probe();
+    // The target keeps running: tolerate a few torn list heads at the known offset, and retry a torn read.
+    let found = ownState(probe, owner.interp, this.layout, 4);
+    for (let attempt = 0; !found && attempt < 3; attempt++) found = ownState(probe, owner.interp, this.layout, 4);
+    if (!found) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `process ${this.pid}: cannot find the obmalloc state of interpreter ${hex(owner.interp)} (CPython ${versionString(this.version)}): ` +
+          "neither the known offset nor a signature scan matched (torn read, or obmalloc not in use)",
+      );
+    }
+    const s = Number(found.state);
+    const how = found.how + (owner !== target ? " (main interpreter's state, shared)" : "");
+    this.#record(target.interp, found.state, how);
+    return { arenas: s + STATE.arenas, maxarenas: s + STATE.maxarenas, raw: s + STATE.rawAllocatedBlocks, counters: s + STATE.narenasCurrentlyAllocated, state: found.state, interp: target.interp, how };
+  }
+
+  #record(interp: bigint, address: bigint | null, how: string): void {
+    const st = this.#info.state;
+    const i = st.findIndex((x) => x.interp === interp);
+    if (i >= 0) st[i] = { interp, address, how };
+    else st.push({ interp, address, how });
+  }
+
+  /** 3.8–3.11: the file statics, by .symtab name, else by decoding the exported function that reads them. */
+  #statics(): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: null; interp: bigint; how: string } {
+    const { elf, bias } = this.#img;
+    const at = (v: number) => Number(bias) + v;
+    if (elf.hasSymtab) {
+      const a = elf.symbol("arenas"), m = elf.symbol("maxarenas");
+      if (a && m && a.value && m.value) {
+        const r = elf.symbol("raw_allocated_blocks");
+        const how = ".symtab statics";
+        this.#record(0n, null, how);
+        return { arenas: at(a.value), maxarenas: at(m.value), raw: r ? at(r.value) : undefined, state: null, interp: 0n, how };
+      }
+    }
+    const decoded = decodeStatics(this.#probe(), elf, bias, this.layout);
+    if (decoded) {
+      this.#record(0n, null, decoded.how);
+      const raw = decoded.rawAllocatedBlocks;
+      return { arenas: Number(decoded.arenas), maxarenas: Number(decoded.maxarenas), raw: raw === undefined ? undefined : Number(raw), state: null, interp: 0n, how: decoded.how };
+    }
+    const fnName = this.layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
+    throw new PymemError(
+      "UNSUPPORTED",
+      `process ${this.pid}: cannot find obmalloc's arenas in CPython ${versionString(this.version)} (${this.library}): no .symtab, and ` +
+        `decoding ${fnName} found no valid candidate` + (this.#info.allocator.name && this.#info.allocator.name !== "pymalloc" ? ` (allocator: ${this.#info.allocator.name})` : ""),
+    );
+  }
+
+  /** The remote reader as the state locators of lib/obmalloc/state.ts want it: reads that fail instead of faulting. */
+  #probe(): MemoryProbe {
+    return { safeRead: (a: bigint, l: number) => this.#mem.tryRead(Number(a), l) };
+  }
+
+  /**
+   * Map the heap of one interpreter (default: main; pass its address or id). 3.8–3.11 have one heap for all.
+   * Throws PymemError("UNSUPPORTED") when the target does not use obmalloc (PYTHONMALLOC=malloc, mimalloc).
+   */
+  heap(interp?: bigint): RemoteHeapSnapshot {
+    this.#assertOpen();
+    const calls0 = this.#mem.readCalls;
+    const warnings: string[] = [];
+    const loc = this.#locate(interp);
+    const layout = this.layout;
+    const mem = this.#mem;
+    const { arenas, maxarenas, table } = this.#readArenaTable(loc);
+    this.#dropTornArenas(table, maxarenas, warnings);
+    const { words, firstOf, W, unreadable, inconsistent } = this.#readPoolHeaders(table, maxarenas, warnings);
+    const reader: MemoryReader = {
+      read: (address, length) => {
+        if (address === arenas && length === table.length) return table;
+        return mem.read(address, length);
+      },
+      poolHeaders: (first, count) => {
+        const at = firstOf.get(first);
+        if (at === undefined) throw new PymemError("ATTACH", `internal: pool headers of ${hex(first)} were not read`);
+        return { words: words.subarray(at * W, (at + count) * W), stride: W };
+      },
+    };
+    const walk = walkHeap(reader, arenas, maxarenas, layout);
+    walk.inconsistentPools += inconsistent + unreadable;
+
+    const { rawBlocks, counters } = this.#readCounters(loc);
+    const info: SnapshotInfo = {
+      version: versionString(this.version),
+      allocator: this.#info.allocator.name,
+      interp: loc.interp,
+      source: `${loc.how}; read from process ${this.pid} via ${mem.mode}`,
+      rawAllocatedBlocks: rawBlocks,
+      counters,
+    };
+    return new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
+  }
+
+  /**
+   * The arena table, read between two reads of (arenas, maxarenas): if either moved (the table was realloc'ed to
+   * grow), read again.
+   */
+  #readArenaTable(loc: { arenas: number; maxarenas: number }): { arenas: number; maxarenas: number; table: Uint8Array } {
+    const mem = this.#mem;
+    let arenas = 0, maxarenas = 0;
+    let table: Uint8Array = new Uint8Array(0);
+    for (let attempt = 0; ; attempt++) {
+      const vars = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
+      if (!vars.ok[0] || !vars.ok[1]) throw new PymemError("ATTACH", `process ${this.pid}: obmalloc's arenas/maxarenas are unreadable`);
+      arenas = num(vars.bytes, 0);
+      maxarenas = u32le(vars.bytes, 8);
+      if (maxarenas > 1 << 24 || (maxarenas > 0 && arenas === 0)) throw new PymemError("ATTACH", `process ${this.pid}: implausible arenas=${hex(arenas)} maxarenas=${maxarenas}`);
+      const t = maxarenas ? mem.tryRead(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
+      const again = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
+      if (t && again.ok[0] && again.ok[1] && num(again.bytes, 0) === arenas && u32le(again.bytes, 8) === maxarenas) {
+        table = t;
+        break;
+      }
+      if (attempt >= this.#retries) throw new PymemError("ATTACH", `process ${this.pid}: the arena table kept moving while it was read (${attempt + 1} attempts)`);
+    }
+
+    return { arenas, maxarenas, table };
+  }
+
+  /** Zero arena entries that make no sense (torn while the target updated them); refuse a heap that is not obmalloc's. */
+  #dropTornArenas(table: Uint8Array, maxarenas: number, warnings: string[]): void {
+    for (let i = 0; i < maxarenas; i++) {
+      const o = i * ARENA.size;
+      if (num(table, o) !== 0 && !arenaLooksSane(table, o, this.layout)) {
+        warnings.push(`arena slot ${i}: inconsistent arena_object (address ${hex(num(table, o))}); skipped`);
+        table.fill(0, o, o + 8);
+      }
+    }
+    if (maxarenas === 0 || !hasArena(table, maxarenas)) {
+      const name = this.#info.allocator.name;
+      if (name !== "pymalloc" && name !== "pymalloc_debug") {
+        throw new PymemError(
+          "UNSUPPORTED",
+          `process ${this.pid} (CPython ${versionString(this.version)}) does not use obmalloc: its object allocator is ` +
+            `${name ?? "not pymalloc"} (${this.#info.allocator.how}) and it has no arenas; PYTHONMALLOC=${name?.startsWith("mimalloc") ? "mimalloc" : "malloc"} ` +
+            "(or a custom allocator) leaves no obmalloc heap to map",
+        );
+      }
+    }
+
+  }
+
+  /**
+   * Every carved pool's header, in as few system calls as possible (IOV_MAX headers per call); torn headers are
+   * read again, and the ones that never settle are zeroed (counted, never walked) and reported.
+   */
+  #readPoolHeaders(table: Uint8Array, maxarenas: number, warnings: string[]): {
+    words: Uint32Array;
+    firstOf: Map<number, number>;
+    W: number;
+    unreadable: number;
+    inconsistent: number;
+  } {
+    const mem = this.#mem;
+    const { poolSize } = this.layout;
+    let nPools = 0;
+    for (let i = 0; i < maxarenas; i++) {
+      const o = i * ARENA.size;
+      const address = num(table, o);
+      if (address === 0) continue;
+      const first = Math.ceil(address / poolSize) * poolSize;
+      nPools += Math.max(0, Math.floor((num(table, o + ARENA.poolAddress) - first) / poolSize));
+    }
+    const addresses = new Float64Array(nPools);
+    const arenaOfRange = new Uint32Array(nPools);
+    const firstOf = new Map<number, number>(); // first pool address → index of its first header
+    for (let i = 0, r = 0; i < maxarenas; i++) {
+      const o = i * ARENA.size;
+      const address = num(table, o);
+      if (address === 0) continue;
+      const first = Math.ceil(address / poolSize) * poolSize;
+      const carved = Math.max(0, Math.floor((num(table, o + ARENA.poolAddress) - first) / poolSize));
+      firstOf.set(first, r);
+      for (let k = 0; k < carved; k++, r++) {
+        addresses[r] = first + k * poolSize;
+        arenaOfRange[r] = i;
+      }
+    }
+    const got = mem.readUniform(addresses, POOL.size);
+    const words = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength / 4);
+    const W = POOL.size / 4;
+    const bad = (r: number) => !got.ok[r] || !this.#poolSane(words, r * W, arenaOfRange[r]);
+    let suspects: number[] = [];
+    for (let r = 0; r < nPools; r++) if (bad(r)) suspects.push(r);
+    // Torn headers: read them again; a header that settles is taken, the rest are reported.
+    for (let attempt = 0; attempt < this.#retries && suspects.length > 0; attempt++) {
+      const again = mem.readUniform(Float64Array.from(suspects, (r) => addresses[r]), POOL.size);
+      const next: number[] = [];
+      suspects.forEach((r, j) => {
+        if (again.ok[j]) {
+          got.bytes.set(again.bytes.subarray(j * POOL.size, (j + 1) * POOL.size), r * POOL.size);
+          got.ok[r] = 1;
+        }
+        if (bad(r)) next.push(r);
+      });
+      suspects = next;
+    }
+    let unreadable = 0, inconsistent = 0;
+    for (const r of suspects) {
+      if (!got.ok[r]) unreadable++;
+      else inconsistent++;
+      words[r * W] = 0; // counted below, never walked as if it were a used pool
+      words[r * W + 1] = 0;
+    }
+    if (unreadable) warnings.push(`${unreadable} pool header(s) unreadable (their arena was unmapped while reading); not counted`);
+    if (inconsistent) warnings.push(`${inconsistent} pool header(s) stayed inconsistent after ${this.#retries} re-reads (the target was writing them); not counted`);
+
+    return { words, firstOf, W, unreadable, inconsistent };
+  }
+
+  /** raw_allocated_blocks and the arena counters, where the version has them. */
+  #readCounters(loc: { raw?: number; counters?: number }): { rawBlocks: number | null; counters: SnapshotInfo["counters"] } {
+    const mem = this.#mem;
+    const extraVars = mem.readMany([
+      ...(loc.raw !== undefined ? [{ address: loc.raw, length: 8 }] : []),
+      ...(loc.counters !== undefined ? [{ address: loc.counters, length: 24 }] : []),
+    ]);
+    let rawBlocks: number | null = null;
+    const counters: SnapshotInfo["counters"] = {};
+    let k = 0;
+    if (loc.raw !== undefined) {
+      if (extraVars.ok[k]) rawBlocks = num(extraVars.bytes, extraVars.offsets[k]);
+      k++;
+    }
+    if (loc.counters !== undefined && extraVars.ok[k]) {
+      const o = extraVars.offsets[k];
+      counters.narenasCurrentlyAllocated = num(extraVars.bytes, o);
+      counters.ntimesArenaAllocated = num(extraVars.bytes, o + 8);
+      counters.narenasHighwater = num(extraVars.bytes, o + 16);
+    }
+    return { rawBlocks, counters };
+  }
+
+  /** One snapshot per distinct obmalloc state: main's, then each interpreter with its own (3.12+). */
+  heaps(): { interp: RemoteInterpreter | null; snapshot: RemoteHeapSnapshot }[] {
+    if (this.layout.state === "static") return [{ interp: null, snapshot: this.heap() }];
+    return this.interpreters().filter((i) => i.ownObmalloc).map((i) => ({ interp: i, snapshot: this.heap(i.interp) }));
+  }
+
+  /** A used pool header must agree with its arena and its own geometry. */
+  #poolSane(words: Uint32Array, w: number, arenaIndex: number): boolean {
+    const count = words[w + POOL.count / 4];
+    if (count === 0) return true; // empty (on the arena's free list): not walked
+    const sz = words[w + POOL.szidx / 4];
+    const layout = this.layout;
+    if (sz >= layout.sizeClasses) return false;
+    const size = blockSize(sz, layout);
+    if (count > blocksPerPool(sz, layout)) return false;
+    if (words[w + POOL.arenaindex / 4] !== arenaIndex) return false;
+    if (words[w + POOL.maxnextoffset / 4] !== layout.poolSize - size) return false;
+    const next = words[w + POOL.nextoffset / 4];
+    return next >= layout.poolOverhead + size && next <= layout.poolSize && count <= (next - layout.poolOverhead) / size;
+  }
+
+  /** Release the reader and the image file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#mem.close();
+    this.#img.elf.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `AttachedPython(pid ${this.pid}, CPython ${versionString(this.version)}, ${this.library})`;
+  }
+}
+showInRepl(AttachedPython);
+
+function hasArena(table: Uint8Array, maxarenas: number): boolean {
+  for (let i = 0; i < maxarenas; i++) if (num(table, i * ARENA.size) !== 0) return true;
+  return false;
+}
+
+/**
+ * Attach, read-only, to the running CPython process `pid`: find its CPython image and version, and get ready to map
+ * its obmalloc heap. The target is never stopped or written to.
+ *
+ * @example
+ * ```ts
+ * using py = await attachPython(1234);
+ * const snap = py.heap();
+ * console.log(py.version, snap.totals.arenas, snap.fragmentation.pinnedArenas, snap.warnings);
+ * ```
+ * @throws PymemError "ATTACH" (no such process, not CPython, exited mid-read), "PERMISSION" (what to change is in
+ * the message), "UNSUPPORTED" (no obmalloc heap, or a free-threaded build).
+ */
+export async function attachPython(pid: number, options?: AttachOptions): Promise<AttachedPython> {
+  if (typeof pid !== "number") throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 4_194_304) {
+    throw new RangeError(`attachPython: pid must be a whole number from 1 to 4194304 (the kernel's PID_MAX_LIMIT), got ${pid}`);
+  }
+  options = checkOptions<AttachOptions>(options, "attachPython", {
+    readMode: oneOf(["process_vm_readv", "/proc/PID/mem"] satisfies ReadMode[]),
+    retries: integerIn(0, 1000),
+  });
+  return await AttachedPython.create(pid, options);
+}

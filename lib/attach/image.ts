@@ -1,0 +1,160 @@
+/**
+ * The CPython image of another process, from files only: which mapped file holds CPython (a libpython, or a
+ * statically linked executable; through /proc/PID/root when the target lives in another mount namespace), where it
+ * is mapped, where `_PyRuntime` is, and the CPython version the file carries.
+ * @module
+ */
+import * as fs from "node:fs";
+import { ElfFile } from "../machine/elf.ts";
+import { PymemError } from "../errors.ts";
+import { loadBias, type MapEntry } from "../machine/procmaps.ts";
+import { ripRelativeRefs } from "../machine/x86.ts";
+import { u32le } from "../machine/bytes.ts";
+
+const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
+
+/** The CPython image of a process: which mapped file, where, and its symbols. */
+export interface Image {
+  elf: ElfFile;
+  path: string;
+  bias: bigint;
+  runtime: bigint;
+  runtimeHow: string;
+}
+
+/**
+ * Files mapped by the process that may hold CPython, most likely first (libpython before the executable), as the
+ * maps file names them. A file deleted or replaced on disk since it was mapped is named "PATH (deleted)".
+ */
+function candidatePaths(maps: MapEntry[], pid: number): string[] {
+  const seen = new Set<string>();
+  for (const m of maps) if (m.path.startsWith("/")) seen.add(m.path);
+  const all = [...seen];
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, "");
+  // CPython's own remote debugging looks at mappings whose name contains "python"; so do we first, then the rest
+  // of the executable (a renamed, statically linked interpreter such as uwsgi is still found through /proc/PID/exe).
+  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(base(p)));
+  named.sort((a, b) => Number(/^libpython/.test(base(b))) - Number(/^libpython/.test(base(a))));
+  let exe: string | undefined;
+  try {
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch { /* a kernel thread, or not permitted */ }
+  if (exe && !named.includes(exe) && seen.has(exe)) named.push(exe);
+  return named;
+}
+
+/**
+ * Open a path the target maps: the file itself (through /proc/PID/root when it lives in another mount namespace,
+ * a container), or, when it was deleted or replaced on disk, the mapped file as the kernel still holds it
+ * (/proc/PID/map_files/START-END of one of its mappings: the same inode, whatever the path now holds).
+ */
+function openElf(path: string, pid: number, maps: MapEntry[]): ElfFile | undefined {
+  const mapping = maps.find((m) => m.path === path);
+  const deleted = path.endsWith(" (deleted)");
+  const places = deleted ? [] : [path, `/proc/${pid}/root${path}`];
+  if (mapping) places.push(`/proc/${pid}/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
+  for (const p of places) {
+    try {
+      const elf = ElfFile.open(p);
+      // The file on disk must be the one mapped (same inode), else it was replaced: read the mapped one instead.
+      if (mapping && mapping.inode !== 0 && !p.includes("/map_files/") && fs.statSync(p).ino !== mapping.inode) {
+        elf.close();
+        continue;
+      }
+      return elf;
+    } catch { /* try the next */ }
+  }
+  return undefined;
+}
+
+/** The process's state letter from /proc/PID/stat ("R", "S", "Z" for a zombie…), or undefined. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+export function findImage(pid: number, maps: MapEntry[]): Image {
+  const tried: string[] = [];
+  let comm = "?";
+  try {
+    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch { /* gone */ }
+  const state = processState(pid);
+  if (state === "Z" || state === "X") {
+    throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
+  }
+  for (const path of candidatePaths(maps, pid)) {
+    const elf = openElf(path, pid, maps);
+    if (!elf) {
+      tried.push(`${path} (unreadable${path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""})`);
+      continue;
+    }
+    let keep = false;
+    try {
+      const sym = elf.dynamicSymbol("_PyRuntime") ?? (elf.hasSymtab ? elf.symbol("_PyRuntime") : undefined);
+      const section = elf.section(".PyRuntime");
+      const vaddr = sym && sym.value !== 0 ? sym.value : section?.addr;
+      if (vaddr === undefined || !elf.dynamicSymbol("Py_GetVersion")) {
+        tried.push(`${path} (no _PyRuntime)`);
+        continue;
+      }
+      const bias = loadBias(maps, elf, path);
+      if (bias === undefined) {
+        tried.push(`${path} (cannot place its segments in /proc/${pid}/maps)`);
+        continue;
+      }
+      keep = true;
+      return {
+        elf,
+        path: path.replace(/ \(deleted\)$/, ""),
+        bias,
+        runtime: bias + BigInt(vaddr),
+        runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
+      };
+    } finally {
+      if (!keep) elf.close();
+    }
+  }
+  throw new PymemError(
+    "ATTACH",
+    `process ${pid} (${comm}) is not a CPython process: no mapped file defines _PyRuntime` +
+      (tried.length ? ` (looked at ${tried.join(", ")})` : " (no mapped file is named like python or libpython)"),
+  );
+}
+
+/** The version from the image file: Py_Version (3.11+) or the PY_VERSION literal Py_GetVersion formats. */
+export function fileVersion(elf: ElfFile, path: string): { major: number; minor: number; micro: number; text: string; how: string } {
+  const pv = elf.dynamicSymbol("Py_Version");
+  if (pv) {
+    try {
+      const hexv = u32le(elf.readVaddr(pv.value, 4));
+      const major = hexv >>> 24, minor = (hexv >>> 16) & 0xff, micro = (hexv >>> 8) & 0xff;
+      if (major === 3) return { major, minor, micro, text: `${major}.${minor}.${micro}`, how: `Py_Version = ${hex(hexv)} (file)` };
+    } catch { /* fall through */ }
+  }
+  const gv = elf.dynamicSymbol("Py_GetVersion");
+  if (gv && elf.machine === "x86_64") {
+    const code = elf.readVaddr(gv.value, Math.min(gv.size || 128, 256));
+    for (const r of ripRelativeRefs(code, gv.value, 64)) {
+      if (r.op !== "lea") continue;
+      let s: Uint8Array;
+      try {
+        s = elf.readVaddr(r.target, 16);
+      } catch {
+        continue;
+      }
+      const m = /^(\d+)\.(\d+)\.(\d+)([a-z0-9+]*)\0/.exec(new TextDecoder("latin1").decode(s));
+      if (m) {
+        return { major: +m[1], minor: +m[2], micro: +m[3], text: `${m[1]}.${m[2]}.${m[3]}${m[4]}`, how: "PY_VERSION literal referenced by Py_GetVersion (file)" };
+      }
+    }
+  }
+  const m = /python(\d)\.(\d+)/.exec(path.slice(path.lastIndexOf("/") + 1));
+  if (m) return { major: +m[1], minor: +m[2], micro: 0, text: `${m[1]}.${m[2]}`, how: "file name (micro version unknown)" };
+  throw new PymemError("ATTACH", `cannot tell the CPython version of ${path}`);
+}
+

@@ -1,0 +1,32 @@
+/**
+ * The heap report of `heap` and `attach` as the options ask: the text on stdout (stderr when JSON goes to stdout),
+ * and the JSON, SVG heat map and HTML files.
+ * @module
+ */
+import process from "node:process";
+import type { HeapJSON } from "../report/json.ts";
+import { renderHeapText } from "../report/text.ts";
+import { heatMapSVG } from "../report/svg.ts";
+import { renderHTML } from "../report/html.ts";
+import type { Context } from "./command.ts";
+import { colorAllowed, output, positiveNumber, progress, write } from "./io.ts";
+
+/** Text report, JSON, SVG and HTML of one snapshot, as the options ask. */
+export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void> {
+  const jsonToStdout = ctx.values.json === "-";
+  const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;
+  const stream = jsonToStdout ? process.stderr : process.stdout;
+  const color = !!stream.isTTY && colorAllowed();
+  if (ctx.values.svg !== undefined) {
+    progress.say("drawing the heat map");
+    await output(ctx.values.svg as string, heatMapSVG(doc), "the heat map");
+  }
+  if (ctx.values.html !== undefined) {
+    progress.say("writing the HTML report");
+    await output(ctx.values.html as string, renderHTML(doc, { worstArenas: Math.max(worst, 25) }), "the HTML report");
+  }
+  if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON snapshot");
+  progress.clear();
+  await write(stream, renderHeapText(doc, { color, worstArenas: worst }));
+}
+
