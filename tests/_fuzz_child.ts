@@ -16,6 +16,11 @@ import fc from "fast-check";
 import {
   attachPython,
   GlobalAllocator,
+  heapToJSON,
+  heatMapSVG,
+  nameAddress,
+  renderHeapText,
+  renderHTML,
   layoutFor,
   openPython,
   parseHeapJSON,
@@ -181,6 +186,25 @@ prop("PyMemAllocator: allocator(interp), virtualAlloc/virtualFree, counters", [a
 prop("PoolHeader.of and heap(interp)", [address, anything], (a, interp) => {
   call(() => PoolHeader.of(py, asAny(a)));
   call(() => py.heap(asAny(interp)));
+});
+
+prop("names and statistics: nameAddress, debugMallocStats, symbols, interpreters, traceAllocations", [address, anything], (a, fn) => {
+  call(() => nameAddress(py.native, asAny(a)));
+  call(() => py.debugMallocStats());
+  call(() => py.symbols.report());
+  call(() => py.interpreters());
+  call(() => py.traceAllocations(asAny(fn)), pythonError);
+  call(() => py.withGIL(asAny(fn)), pythonError);
+});
+
+const heapDoc = heapToJSON(py.heap());
+prop("report renderers: any options", [anything, fc.record({ color: anything, worstArenas: anything, maxArenas: anything, title: anything, width: anything }, { requiredKeys: [] })], (o1, o2) => {
+  for (const o of [o1, o2]) {
+    call(() => heapToJSON(py.heap(), asAny(o)));
+    call(() => renderHeapText(heapDoc, asAny(o)));
+    call(() => heatMapSVG(heapDoc, asAny(o)));
+    call(() => renderHTML(heapDoc, asAny(o)));
+  }
 });
 
 prop("allocator control: get/set with any domain and function pointers", [domain, anything, address, address], (d, fns, f1, f2) => {
