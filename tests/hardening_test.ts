@@ -295,11 +295,12 @@ test("attach reads a process whose libpython was deleted on disk (through /proc/
 });
 
 test("attach to a zombie says it has exited, not 'not a CPython process'", async () => {
-  // The shell starts a short-lived child, prints its pid and becomes `sleep`, which never reaps it.
-  const sh = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
+  // The shell starts a short-lived child, prints its pid and becomes `sleep`, which never reaps it. The child lives
+  // 0.3 s, so that it ends after the exec (a shell still running would reap it).
+  const sh = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
   try {
     const pid = await new Promise<number>((resolve) => sh.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
-    for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
     await assert.rejects(attachPython(pid), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /zombie|exited/.test(e.message));
   } finally {
     sh.kill("SIGKILL");
