@@ -99,6 +99,8 @@ async function callAsync<T>(fn: () => Promise<T>): Promise<T | undefined> {
   }
 }
 const pythonError = (e: unknown) => e instanceof PythonError;
+/** A size whose copy would spend the budget (a multi-GiB realloc). Any type: a Symbol must not throw here. */
+const huge = (v: unknown) => typeof v === "number" && v > 2 ** 24;
 const asAny = (v: unknown) => v as never;
 
 // ---- the properties ---------------------------------------------------------------------------------------------------
@@ -128,7 +130,7 @@ prop("domains: malloc/calloc/realloc/free of own blocks", [domain, size, size, s
   if (typeof d !== "string" || !["raw", "mem", "obj"].includes(d)) return;
   const dom = (py as unknown as Record<string, { malloc(n: unknown): bigint; calloc(a: unknown, b: unknown): bigint; realloc(p: bigint, n: unknown): bigint; free(p: unknown): void }>)[d];
   const p = call(() => dom.malloc(n));
-  if (p !== undefined && !((n as number) > 2 ** 24 && (n2 as number) > 2 ** 24)) {
+  if (p !== undefined && !(huge(n) && huge(n2))) {
     const q = call(() => dom.realloc(p, n2));
     dom.free(q ?? p);
   } else if (p !== undefined) dom.free(p);
@@ -159,7 +161,7 @@ prop("GlobalAllocator: alloc/dealloc/realloc/allocBuffer with any layout, foreig
   const p = call(() => g.alloc(asAny(l)));
   call(() => g.dealloc(asAny(a), asAny(l2))); // not ours (or the dangling address of a size-0 layout)
   // realloc copies the smaller size: two multi-GiB blocks would spend the budget copying.
-  if (p !== undefined && !((l as { size: number }).size > 2 ** 24 && (n as number) > 2 ** 24)) {
+  if (p !== undefined && !(huge((l as { size: unknown }).size) && huge(n))) {
     const q = call(() => g.realloc(p, asAny(l), asAny(n)));
     if (q !== undefined) g.dealloc(q, { size: n as number, align: (l as { align: number }).align });
     else g.dealloc(p, asAny(l));
