@@ -15,6 +15,7 @@ import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { attachPython } from "../lib/mod.ts";
+import { runtimeKind } from "../lib/core/runtime.ts";
 
 const exe = process.argv[2] ?? process.env.PYMEM_BENCH_PYTHON ?? "python3";
 const gib = Number(process.argv[3] ?? 1.1);
@@ -29,7 +30,7 @@ try {
     if (child.exitCode !== null) throw new Error(`${exe} exited with ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";
+  const runtime = runtimeKind();
   const times: number[] = [];
   let line = "";
   for (let i = 0; i < 8; i++) {

@@ -54,6 +54,11 @@ function adapt(f: NativeFn, def: FnDef): NativeFn {
 
 export const backend: Backend = {
   name: "koffi",
+  // koffi switches to its own preallocated stack for synchronous calls (koffi.config().sync_stack_size).
+  get callStackSize(): number | undefined {
+    const size = (koffi.config() as { sync_stack_size?: number }).sync_stack_size;
+    return typeof size === "number" && size > 0 ? size : undefined;
+  },
   open<S extends Record<string, FnDef>>(path: string, symbols: S): NativeLibrary<S> {
     const lib = koffi.load(path);
     const bound: Record<string, NativeFn | null> = {};

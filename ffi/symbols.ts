@@ -21,6 +21,20 @@ export const python = {
   Py_FinalizeEx: { args: [], ret: "i32" }, //                    int Py_FinalizeEx(void)
   PyPreConfig_InitPythonConfig: { args: ["buffer"], ret: "void" }, // void PyPreConfig_InitPythonConfig(PyPreConfig *config)
   Py_PreInitialize: { args: ["buffer"], ret: PyStatus }, //     PyStatus Py_PreInitialize(const PyPreConfig *src_config)
+  // PEP 587 start-up (3.8+): the config lives in native memory (its size differs per version), passed by pointer.
+  PyConfig_InitPythonConfig: { args: ["ptr"], ret: "void" }, //  void PyConfig_InitPythonConfig(PyConfig *config)
+  PyConfig_SetBytesString: { args: ["ptr", "ptr", "buffer"], ret: PyStatus }, // PyStatus PyConfig_SetBytesString(PyConfig *config, wchar_t **config_str, const char *str)
+  PyConfig_Clear: { args: ["ptr"], ret: "void" }, //             void PyConfig_Clear(PyConfig *config)
+  Py_InitializeFromConfig: { args: ["ptr"], ret: PyStatus }, //  PyStatus Py_InitializeFromConfig(const PyConfig *config)
+  // PEP 741 start-up (3.14+): options by name, errors as int + message; no struct layout involved.
+  PyInitConfig_Create: { args: [], ret: "ptr", optional: true }, // PyInitConfig *PyInitConfig_Create(void)
+  PyInitConfig_Free: { args: ["ptr"], ret: "void", optional: true }, // void PyInitConfig_Free(PyInitConfig *config)
+  PyInitConfig_SetInt: { args: ["ptr", "buffer", "i64"], ret: "i32", optional: true }, // int PyInitConfig_SetInt(PyInitConfig *config, const char *name, int64_t value)
+  PyInitConfig_SetStr: { args: ["ptr", "buffer", "buffer"], ret: "i32", optional: true }, // int PyInitConfig_SetStr(PyInitConfig *config, const char *name, const char *value)
+  PyInitConfig_GetError: { args: ["ptr", "buffer"], ret: "i32", optional: true }, // int PyInitConfig_GetError(PyInitConfig *config, const char **err_msg)
+  PyInitConfig_GetExitCode: { args: ["ptr", "buffer"], ret: "i32", optional: true }, // int PyInitConfig_GetExitCode(PyInitConfig *config, int *exitcode)
+  Py_InitializeFromInitConfig: { args: ["ptr"], ret: "i32", optional: true }, // int Py_InitializeFromInitConfig(PyInitConfig *config)
+  PyUnstable_ThreadState_SetStackProtection: { args: ["ptr", "ptr", "usize"], ret: "i32", optional: true }, // int PyUnstable_ThreadState_SetStackProtection(PyThreadState *tstate, void *stack_start_addr, size_t stack_size)  3.14+
   // --- GIL and thread states
   PyGILState_Ensure: { args: [], ret: "i32" }, //                PyGILState_STATE PyGILState_Ensure(void)
   PyGILState_Release: { args: ["i32"], ret: "void" }, //         void PyGILState_Release(PyGILState_STATE)
@@ -57,6 +71,8 @@ export const python = {
   // --- converting results
   PyObject_Repr: { args: ["ptr"], ret: "ptr" }, //               PyObject *PyObject_Repr(PyObject *o)
   PyNumber_ToBase: { args: ["ptr", "i32"], ret: "ptr" }, //     PyObject *PyNumber_ToBase(PyObject *n, int base)
+  PyObject_CallObject: { args: ["ptr", "ptr"], ret: "ptr" }, // PyObject *PyObject_CallObject(PyObject *callable, PyObject *args)
+  PySys_GetObject: { args: ["buffer"], ret: "ptr" }, //          PyObject *PySys_GetObject(const char *name)   (borrowed)
   PyObject_Str: { args: ["ptr"], ret: "ptr" }, //                PyObject *PyObject_Str(PyObject *o)
   PyType_IsSubtype: { args: ["ptr", "ptr"], ret: "i32" }, //     int PyType_IsSubtype(PyTypeObject *a, PyTypeObject *b)
   PyObject_IsTrue: { args: ["ptr"], ret: "i32" }, //             int PyObject_IsTrue(PyObject *o)
@@ -108,6 +124,9 @@ export const libc = {
   dup2: { args: ["i32", "i32"], ret: "i32" }, //                 int dup2(int oldfd, int newfd)
   open: { args: ["buffer", "i32"], ret: "i32" }, //              int open(const char *pathname, int flags)   (no O_CREAT: no mode)
   close: { args: ["i32"], ret: "i32" }, //                       int close(int fd)
+  memfd_create: { args: ["buffer", "u32"], ret: "i32", optional: true }, // int memfd_create(const char *name, unsigned int flags)  glibc 2.27+
+  pread: { args: ["i32", "buffer", "usize", "i64"], ret: "isize" }, // ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+  write: { args: ["i32", "buffer", "usize"], ret: "isize" }, //  ssize_t write(int fd, const void *buf, size_t count)
   malloc: { args: ["usize"], ret: "ptr" }, //                    void *malloc(size_t size)
   mmap: { args: ["ptr", "usize", "i32", "i32", "i32", "i64"], ret: "ptr" }, // void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
   mprotect: { args: ["ptr", "usize", "i32"], ret: "i32" }, //    int mprotect(void *addr, size_t len, int prot)

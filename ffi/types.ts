@@ -55,6 +55,11 @@ export interface Backend {
   view(address: bigint, length: number): ArrayBuffer;
   /** The NUL-terminated UTF-8 string at `address`. */
   cstring(address: bigint): string;
+  /**
+   * When the adapter runs C code on a stack of its own rather than the calling thread's (koffi: its preallocated
+   * synchronous-call stack), that stack's size in bytes; undefined when C runs on the thread's own stack.
+   */
+  readonly callStackSize?: number;
 }
 
 /** Size in bytes and alignment of each scalar type on LP64 platforms. */

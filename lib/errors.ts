@@ -20,7 +20,9 @@ export type PymemErrorCode =
   | "INVALID_STATE"
   | "ELF"
   | "ATTACH"
-  | "PERMISSION";
+  | "PERMISSION"
+  /** CPython failed to start (its own message is in the error): a bad home, a standard library it cannot find. */
+  | "INIT_FAILED";
 
 /** An error raised by pymem itself. `code` names the kind; `cause` keeps the underlying error where there is one. */
 export class PymemError extends Error {

@@ -18,7 +18,7 @@ import type { PythonHost } from "./core/host.ts";
 import type { ObmallocHost } from "./obmalloc/host.ts";
 import { MemoryDomain } from "./allocators/domains.ts";
 import { blocksFinalize, PymemError } from "./errors.ts";
-import { checkAddress, checkOptions, checkSize, nonEmptyString } from "./checks.ts";
+import { checkAddress, checkOptions, checkSize, nonEmptyString, oneOf } from "./checks.ts";
 import { checkLibrarySpec, installLibraryAllocator, type LibraryAllocator } from "./allocators/library-allocators.ts";
 import type { ObmallocLayout } from "./obmalloc/layout.ts";
 import { Symbols } from "./core/hidden-symbols.ts";
@@ -42,6 +42,9 @@ import type { HeapSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
+import { initialize } from "./core/startup.ts";
+import { adoptCallStack } from "./core/stackguard.ts";
+import { DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
 import {
   type InterpreterConfig,
   type InterpreterInfo,
@@ -70,6 +73,13 @@ export interface OpenOptions extends LocateOptions {
    * Refused when the library is already initialized.
    */
   allocator?: AllocatorName | LibraryAllocator;
+  /**
+   * CPython's home (PYTHONHOME's meaning: `prefix`, or `prefix:exec_prefix`): where its standard library is. Default:
+   * when the library was found through an interpreter (`executable`, PYMEM_PYTHON, python3 on PATH), that
+   * interpreter's `sys.base_prefix` (and `sys.base_exec_prefix`), so relocated installs start; otherwise CPython's
+   * own search (PYTHONHOME, then the prefix it was built with). Refused when the library is already initialized.
+   */
+  home?: string;
 }
 
 
@@ -100,13 +110,16 @@ const OTHER_THREADS_HANDLES = "import sys, _thread, os\nd = sys.__dict__.get('_p
   "result = sum(n for t, n in d.items() if t != me and n > 0 and os.path.exists('/proc/self/task/%d' % t))\n";
 
 // One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
-let processLibrary: { path: string; handles: Set<Python>; finalized: boolean } | undefined;
+let processLibrary: { path: string; handles: Set<Python>; finalized: boolean; failedStart?: string } | undefined;
 
 /** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
 export async function openPython(options?: OpenOptions): Promise<Python> {
   options = checkOptions<OpenOptions>(options, "openPython", {
     library: nonEmptyString,
     executable: nonEmptyString,
+    home: nonEmptyString,
+    // Internal (lib/core/startup.ts): which start-up API to use; the tests drive both.
+    startVia: oneOf(["PyConfig", "PyInitConfig"]),
     allocator: (v, name) => {
       if (typeof v === "object" && v !== null) return void checkLibrarySpec(v);
       if (typeof v !== "string") {
@@ -233,6 +246,9 @@ export class Python implements PythonHost, ObmallocHost {
     this.source = candidate.source;
     const api = native.api;
     this.version = this.#readVersion();
+    // 3.13+: a free-threaded build is refused before anything runs (its objects are laid out differently).
+    const head = this.debugOffsets();
+    if (head?.freeThreaded) throw freeThreadedError(this.library, head.version);
     const initialized = api.Py_IsInitialized() !== 0;
     const allocator = options.allocator;
     // After a finalize, blocks CPython never freed are still owned by the first allocator: another one would be
@@ -249,17 +265,34 @@ export class Python implements PythonHost, ObmallocHost {
         `Cannot choose the allocator ${JSON.stringify(allocator)}: ${this.library} is already initialized in this process`,
       );
     }
+    if (initialized && options.home !== undefined) {
+      throw new PymemError("INVALID_STATE", `Cannot set home: ${this.library} is already initialized in this process`);
+    }
     if (!initialized) {
-      if (typeof allocator === "string" && allocator !== "default") this.#preInitialize(allocator);
-      if (typeof allocator === "object") {
-        // PyMem_SetAllocator may replace (not just wrap) the allocators only between pre-initialization and
-        // initialization, before Python has allocated anything it will later free.
-        this.#preInitialize("default");
-        installLibraryAllocator(native, allocator);
+      if (processLibrary?.failedStart) {
+        // CPython keeps what a failed start set up (a half-initialized runtime): starting it again is not supported.
+        throw new PymemError(
+          "INIT_FAILED",
+          `CPython already failed to start in this process and cannot be started again after a failed start; start a new process. The first failure: ${processLibrary.failedStart}`,
+        );
       }
-      // initsigs=0: the JavaScript host owns the process's signal handlers.
-      api.Py_InitializeEx(0);
-      // Py_InitializeEx leaves this thread holding the GIL; give it back so Python threads run while JS is idle.
+      this.#preInitialize(typeof allocator === "string" ? allocator : "default");
+      // PyMem_SetAllocator may replace (not just wrap) the allocators only between pre-initialization and
+      // initialization, before Python has allocated anything it will later free.
+      if (typeof allocator === "object") installLibraryAllocator(native, allocator);
+      // From here on this process belongs to this library, started or not (its global symbols are loaded).
+      processLibrary ??= { path: native.path, handles: new Set(), finalized: false };
+      try {
+        // Through the configuration API, so a failure is an error (Py_InitializeEx aborts the process); no signal
+        // handlers: the JavaScript host owns them. The home: options.home, else the interpreter that named the library.
+        initialize(native, this.version.minor, options.home ?? candidate.home, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
+      } catch (e) {
+        if (e instanceof PymemError && e.code === "INIT_FAILED") processLibrary.failedStart = e.message;
+        throw e;
+      }
+      // koffi calls on a stack of its own: tell 3.14+'s stack guard, which otherwise defers every deallocation.
+      adoptCallStack(native, api.PyThreadState_Get());
+      // Initialization leaves this thread holding the GIL; give it back so Python threads run while JS is idle.
       this.#mainThreadState = api.PyEval_SaveThread();
     }
     this.owned = !initialized;
@@ -273,6 +306,17 @@ export class Python implements PythonHost, ObmallocHost {
     this.raw = new MemoryDomain(this, "raw", api);
     this.mem = new MemoryDomain(this, "mem", api);
     this.obj = new MemoryDomain(this, "obj", api);
+  }
+
+  /**
+   * The head of `_Py_DebugOffsets` at `_PyRuntime` (3.13+: exact version, free-threaded or not); undefined before
+   * 3.13. Read safely: it is statically initialised, so valid before CPython starts.
+   */
+  debugOffsets(): DebugOffsetsHead | undefined {
+    if (this.version.minor < 13) return undefined;
+    const runtime = this.native.dlsym("_PyRuntime");
+    const bytes = runtime === 0n ? null : this.native.safeRead(runtime, DEBUG_OFFSETS_HEAD);
+    return bytes ? parseDebugOffsetsHead(bytes) : undefined;
   }
 
   #readVersion(): PythonVersion {
@@ -293,17 +337,22 @@ export class Python implements PythonHost, ObmallocHost {
         `The allocator "${name}" needs CPython 3.13 or newer; ${this.library} is ${major}.${minor}`,
       );
     }
-    // PyPreConfig is 40 bytes with `allocator` at offset 36 in every version 3.8–3.14.
+    // PyPreConfig is 40 bytes in every version 3.8–3.15: coerce_c_locale @20, coerce_c_locale_warn @24, allocator @36.
     const config = new Uint8Array(40);
     this.native.api.PyPreConfig_InitPythonConfig(config);
-    new DataView(config.buffer).setInt32(36, ALLOCATOR_IDS[name], true);
+    const view = new DataView(config.buffer);
+    view.setInt32(36, ALLOCATOR_IDS[name], true);
+    // As Py_InitializeEx did: never coerce the C locale (it would set LC_CTYPE in the host process's environment).
+    view.setInt32(20, 0, true);
+    view.setInt32(24, 0, true);
     const status = new DataView(this.native.api.Py_PreInitialize(config).buffer);
     if (status.getInt32(0, true) !== 0) {
       const msg = status.getBigUint64(16, true);
-      throw new PymemError(
-        "INVALID_STATE",
-        `Py_PreInitialize refused the allocator "${name}": ${msg ? this.native.cstring(msg) : "unknown error"}`,
-      );
+      const text = msg ? this.native.cstring(msg) : "unknown error";
+      if (name === "default") {
+        throw new PymemError("INIT_FAILED", `CPython could not start (${this.library}): ${text} [Py_PreInitialize]`);
+      }
+      throw new PymemError("INVALID_STATE", `Py_PreInitialize refused the allocator "${name}": ${text}`);
     }
   }
 

@@ -102,10 +102,11 @@ test("setupDebugHooks() refuses a running interpreter without them (CPython woul
   assert.equal(py.eval("sum(range(10))"), 45);
 });
 
-test("traceAllocations() counts ≥ 10000 object mallocs for 10000 floats and restores every domain exactly", () => {
+test("traceAllocations() counts ≥ 9900 object mallocs for 10000 floats and restores every domain exactly", () => {
   const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
   const t = traceAllocations(py, () => py.run("x = [float(i) for i in range(10000)]"));
-  assert.ok(t.obj.malloc >= 10000, `obj.malloc = ${t.obj.malloc}`);
+  // Up to 100 floats may come from the float free list (Py_floats_MAXFREELIST) instead of malloc.
+  assert.ok(t.obj.malloc >= 10000 - 100, `obj.malloc = ${t.obj.malloc}`);
   assert.ok(t.obj.bytes >= 10000 * 24, `obj.bytes = ${t.obj.bytes}`);
   for (const d of DOMAINS) {
     const c = t[d];

@@ -9,11 +9,12 @@ import { dirname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { assert, test } from "./_harness.ts";
+import { runtimeKind } from "../lib/core/runtime.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Under Node the test runs from dist/tests; the sources are two levels up from there.
 const root = resolve(here, here.includes(`${"dist"}`) ? "../.." : "..");
-const runtime = (globalThis as { Deno?: unknown }).Deno ? "deno" : (globalThis as { Bun?: unknown }).Bun ? "bun" : "node";
+const runtime = runtimeKind();
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 
 test("Deno imports lib/mod.ts by http URL from outside the repo, opens Python and allocates", async () => {

@@ -165,7 +165,10 @@ test("close() reports the blocks CPython counted as leaked (interpreter_leaks), 
   const report = sub.close();
   const totalAfter = a.getAllocatedBlocks();
   assert.equal(report.source, "interpreter_leaks");
-  assert.ok(report.leakedBlocks! > 0 && report.leakedBlocks! < subBlocks, `${report.leakedBlocks} of ${subBlocks}`);
+  // 3.12/3.13 leak part of an isolated interpreter's blocks at its end; 3.14+ free them all (CPython's own
+  // _interpreters.destroy leaves 1–17 blocks of ~30,000 on sid's 3.14.10/3.15.2): then the counter stays 0.
+  if (minor < 14) assert.ok(report.leakedBlocks! > 0 && report.leakedBlocks! < subBlocks, `${report.leakedBlocks} of ${subBlocks}`);
+  else assert.ok(report.leakedBlocks! >= 0 && report.leakedBlocks! < subBlocks / 100, `${report.leakedBlocks} of ${subBlocks}`);
   // What the sub held minus what it leaked left the total (main itself moves by a handful of blocks meanwhile).
   const dropped = totalBefore - totalAfter;
   assert.ok(Math.abs(dropped - (subBlocks - report.leakedBlocks!)) < 200, `dropped ${dropped}, held ${subBlocks}, leaked ${report.leakedBlocks}`);
@@ -195,7 +198,8 @@ test("50 create → run → close cycles leak no more per cycle than CPython's o
   py.run(`for _ in range(${cycles}):\n    _i = ${create}\n    ${exec}(_i, ${JSON.stringify(code)})\n    m.destroy(_i)\ndel _i, _`);
   const theirs = (a.getAllocatedBlocks() - start2) / cycles;
   console.log(`blocks per cycle: pymem ${ours.toFixed(0)}, CPython's ${mod} ${theirs.toFixed(0)}`);
-  assert.ok(theirs > 0, "CPython counts leaked blocks per ended interpreter");
+  // 3.12/3.13 count leaked blocks per ended interpreter; 3.14+ free an isolated interpreter's blocks at its end.
+  if (minor < 14) assert.ok(theirs > 0, "CPython counts leaked blocks per ended interpreter");
   assert.ok(ours <= theirs * 1.1 + 50, `pymem ${ours} vs ${mod} ${theirs} blocks per cycle`);
 }, onlyModern);
 
@@ -240,7 +244,7 @@ test("the module path (CPython's interpreters module plus a pymem thread state) 
     assert.equal(sub.eval("len(w)"), 1000);
     assert.throws(() => sub.eval("undefined_name"), PythonError);
     const r = sub.close();
-    if (preset === "isolated") assert.ok(r.leakedBlocks! > 0);
+    if (preset === "isolated") assert.ok(minor < 14 ? r.leakedBlocks! > 0 : r.leakedBlocks! >= 0); // 3.14+ leak nothing
     assert.ok(!py.interpreters().some((row) => row.id === sub.id));
   }
   assert.equal(py.eval("1 + 1"), 2);

@@ -18,6 +18,7 @@ import { BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, hookCode, ho
   from "../lib/machine/codegen.ts";
 import { READV_LOOP_X64 } from "../lib/machine/remote.ts";
 import { THUNK_OFFSET, WALK_X64 } from "../lib/obmalloc/pool-pass.ts";
+import { SP_PROBE_ARM64, SP_PROBE_X64 } from "../lib/core/stackguard.ts";
 
 /** The repository root (this file is tools/machine-code.ts, or dist/tools/machine-code.js after tsc). */
 export const ROOT = (() => {
@@ -80,6 +81,22 @@ export const UNITS: Unit[] = [
     bytes: () => READV_LOOP_X64,
     labels: { readv_loop: 0 },
     array: { file: "lib/machine/remote.ts", name: "READV_LOOP_X64" },
+  },
+  {
+    name: "stack pointer probe, x86-64 (stack_pointer)",
+    source: "lib/core/stack-pointer.x86_64.s",
+    arch: "x86_64",
+    bytes: () => SP_PROBE_X64,
+    labels: { stack_pointer: 0 },
+    array: { file: "lib/core/stackguard.ts", name: "SP_PROBE_X64" },
+  },
+  {
+    name: "stack pointer probe, aarch64 (stack_pointer)",
+    source: "lib/core/stack-pointer.aarch64.s",
+    arch: "aarch64",
+    bytes: () => SP_PROBE_ARM64,
+    labels: { stack_pointer: 0 },
+    array: { file: "lib/core/stackguard.ts", name: "SP_PROBE_ARM64" },
   },
   {
     name: "bridges, x86-64 (bridgeCode)",

@@ -7,6 +7,7 @@
  * @module
  */
 import { checkAddress, checkSize } from "../checks.ts";
+import { cstr } from "../core/native.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
@@ -162,8 +163,24 @@ export class PyMemAllocator {
       if (exported) return exported();
       const hidden = py.symbols.function("_Py_GetGlobalAllocatedBlocks", BLOCKS_FN);
       if (hidden) return hidden();
-      // A stripped 3.12+: the documented Python-level call computes the same sum.
-      return py.eval("__import__('sys').getallocatedblocks()") as number;
+      // A stripped 3.12+: the documented Python-level call computes the same sum. Called as a function object, not
+      // through py.eval, whose compiled expression would itself be counted (38 blocks on 3.14). PySys_GetObject
+      // allocates only a temporary key (PyImport_AddModule("sys") kept one block per call on 3.15 under Node).
+      const api = py.native.api;
+      const fn = api.PySys_GetObject(cstr("getallocatedblocks"));
+      if (fn === 0n) {
+        api.PyErr_Clear();
+        throw new PymemError("UNSUPPORTED", "getAllocatedBlocks(): sys.getallocatedblocks is missing and the library has no .symtab");
+      }
+      const r = api.PyObject_CallObject(fn, 0n);
+      if (r === 0n) {
+        api.PyErr_Clear();
+        throw new PymemError("UNSUPPORTED", "getAllocatedBlocks(): sys.getallocatedblocks() raised");
+      }
+      const overflow = new Int32Array(1);
+      const n = api.PyLong_AsLongLongAndOverflow(r, new Uint8Array(overflow.buffer));
+      api.Py_DecRef(r);
+      return Number(n);
     });
   }
 
@@ -215,10 +232,11 @@ export class PyMemAllocator {
     const py = this.#py;
     py.assertOpen();
     const hidden = py.symbols.function("_PyObject_VirtualAlloc", VALLOC_FN);
-    const p: bigint = hidden ? hidden(size) : (() => {
+    // With the GIL: 3.15's arena allocator reads the interpreter's config (pymalloc_hugepages), which aborts without it.
+    const p: bigint = py.withGIL(() => hidden ? hidden(size) : (() => {
       const a = getArenaAllocator(py);
       return py.native.fn(a.alloc, ARENA_ALLOC_FN)(a.ctx, size);
-    })();
+    })());
     if (p === 0n) throw new PymemError("ALLOCATION_FAILED", `virtualAlloc could not map ${size} bytes`);
     virtualBlocks.set(p, size);
     return p;
@@ -247,9 +265,11 @@ export class PyMemAllocator {
     }
     virtualBlocks.delete(address);
     const hidden = py.symbols.function("_PyObject_VirtualFree", VFREE_FN);
-    if (hidden) return hidden(address, size);
-    const a = getArenaAllocator(py);
-    py.native.fn(a.free, ARENA_FREE_FN)(a.ctx, address, size);
+    py.withGIL(() => {
+      if (hidden) return hidden(address, size);
+      const a = getArenaAllocator(py);
+      py.native.fn(a.free, ARENA_FREE_FN)(a.ctx, address, size);
+    });
   }
 
   /** Where this interpreter's state is (addresses of its variables), validated. */

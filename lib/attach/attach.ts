@@ -21,7 +21,10 @@ import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
-import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, STATE, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
+import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
+import { detectArenaSize } from "../obmalloc/arenasize.ts";
+import { linkTimeWord } from "../machine/linktime.ts";
+import { freeThreadedError, parseDebugOffsetsHead } from "../core/debug-offsets.ts";
 import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
@@ -88,6 +91,7 @@ const RUNTIME_ALLOCATORS: Record<number, { raw: number; obj: number }> = {
   12: { raw: 0x60, obj: 0xb0 },
   13: { raw: 0x2c0, obj: 0x310 },
   14: { raw: 0x370, obj: 0x3c0 },
+  15: { raw: 0x3f0, obj: 0x440 },
 };
 
 /** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id} of 3.12 (3.13+ read _Py_DebugOffsets). */
@@ -104,7 +108,10 @@ export class AttachedPython {
   readonly library: string;
   /** The target's executable (/proc/PID/exe). */
   readonly executable: string;
+  /** obmalloc's geometry; 3.12+: its arena size read from the target's heap (lib/obmalloc/arenasize.ts). */
   readonly layout: ObmallocLayout;
+  /** Why the target's obmalloc state cannot be read, when the geometry check refused it (thrown by heap()). */
+  #geometryError?: PymemError;
   readonly #mem: RemoteMemory;
   readonly #img: Image;
   readonly #retries: number;
@@ -151,10 +158,11 @@ export class AttachedPython {
       const py = new AttachedPython(pid, img, mem, v, options.retries ?? 3);
       py.#checkDebugOffsets(v);
       py.#info.allocator = py.#allocator();
+      py.#readGeometry();
       return py;
     } catch (e) {
       mem?.close();
-      img.elf.close();
+      img.release();
       throw e;
     }
   }
@@ -163,19 +171,34 @@ export class AttachedPython {
   #checkDebugOffsets(v: ReturnType<typeof fileVersion>): void {
     if (v.minor < 13) return;
     const head = this.#mem.read(Number(this.#img.runtime), 80);
-    const cookie = new TextDecoder("latin1").decode(head.subarray(0, 8));
-    if (cookie !== "xdebugpy") {
+    const parsed = parseDebugOffsetsHead(head);
+    if (!parsed) {
       throw new PymemError("ATTACH", `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${hex(this.#img.runtime)}); not CPython ${v.text}?`);
     }
     const hexv = num(head, 8);
     const minor = (hexv >>> 16) & 0xff;
     if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
-    if (num(head, 16) !== 0) {
-      throw new PymemError("UNSUPPORTED", `process ${this.pid} runs a free-threaded CPython ${v.text}: it has no obmalloc (mimalloc only)`);
-    }
+    if (parsed.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, parsed.version);
     (this as { version: PythonVersion }).version = versionFromHex(hexv);
     this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
     this.#interpOffsets = { head: num(head, 40), main: num(head, 40) + 8, next: num(head, 64), id: num(head, 56), size: num(head, 48) };
+  }
+
+  /**
+   * 3.12+: read the arena size from main's state (2 MiB arenas move every field after nfp2lasta). A state that fits
+   * no geometry is remembered and refused by heap(); attaching itself still works (version, allocator, interpreters).
+   */
+  #readGeometry(): void {
+    if (this.layout.state === "static") return;
+    try {
+      const main = this.interpreters()[0];
+      const found = ownState(this.#probe(), main.interp, this.layout, 4);
+      if (!found) return; // heap() explains what it cannot find
+      (this as { layout: ObmallocLayout }).layout = detectArenaSize(this.#probe(), found.state, this.layout, false, `process ${this.pid} (CPython ${versionString(this.version)})`);
+    } catch (e) {
+      if (!(e instanceof PymemError)) throw e;
+      this.#geometryError = e;
+    }
   }
 
   #assertOpen(): void {
@@ -201,7 +224,8 @@ export class AttachedPython {
 
   /**
    * Name the allocator from the object domain's PyMemAllocatorEx {ctx, malloc, …}: by the symbol its malloc points
-   * at (needs .symtab), else by comparing it with the raw domain (PYTHONMALLOC=malloc makes them identical).
+   * at (needs .symtab), else by the image's compiled-in defaults (a stripped image), else by comparing it with the
+   * raw domain (PYTHONMALLOC=malloc makes them identical).
    */
   #allocator(): { name: string | null; how: string } {
     const { elf, bias } = this.#img;
@@ -233,26 +257,51 @@ export class AttachedPython {
       const s = v > 0 ? elf.symbolAt(v) : undefined;
       return s && s.value === v ? s.name : undefined;
     };
-    const base = (fn: string | undefined): string | null => {
-      if (fn === undefined) return null;
-      if (/^_PyObject_Malloc$/.test(fn)) return "pymalloc";
-      if (/^_PyMem_RawMalloc$/.test(fn)) return "malloc";
-      if (/MiMalloc/.test(fn)) return "mimalloc";
+    // Without symbols (a stripped image), the tables' static initializers in the file name the compiled-in defaults:
+    // the object domain's is _PyObject_Malloc (pymalloc) unless the build has no pymalloc (then it equals the raw
+    // domain's, malloc) or is a debug build (then its ctx is set). lib/machine/linktime.ts reads them.
+    const word = (table: bigint | undefined, i: number): bigint | undefined => {
+      if (table === undefined) return undefined;
+      const w = linkTimeWord(elf, Number(table - bias) + 8 * i);
+      return w === undefined || w === 0 ? undefined : bias + BigInt(w);
+    };
+    const defaultObjMalloc = word(obj, 1), defaultRawMalloc = word(raw, 1);
+    const defaultPymalloc = defaultObjMalloc !== undefined && linkTimeWord(elf, Number(obj - bias)) === 0 &&
+        defaultObjMalloc !== defaultRawMalloc
+      ? defaultObjMalloc
+      : undefined;
+    const base = (fn: bigint): { name: string; why: string } | null => {
+      const sym = nameOf(fn);
+      if (sym !== undefined) {
+        if (/^_PyObject_Malloc$/.test(sym)) return { name: "pymalloc", why: `malloc = ${sym}` };
+        if (/^_PyMem_RawMalloc$/.test(sym)) return { name: "malloc", why: `malloc = ${sym}` };
+        if (/MiMalloc/.test(sym)) return { name: "mimalloc", why: `malloc = ${sym}` };
+        return null;
+      }
+      if (fn === defaultPymalloc) return { name: "pymalloc", why: `malloc ${hex(fn)} is the image's compiled-in object allocator, _PyObject_Malloc (no symbol: stripped)` };
+      if (fn === defaultRawMalloc) return { name: "malloc", why: `malloc ${hex(fn)} is the image's compiled-in raw allocator (no symbol: stripped)` };
       return null;
     };
-    const fnName = nameOf(u64le(objT, 8));
-    if (fnName === "_PyMem_DebugMalloc") {
-      // ctx = &_PyMem_Debug.obj, a { char api_id; PyMemAllocatorEx alloc; }: the wrapped malloc is at ctx+16.
-      const inner = this.#mem.tryRead(Number(u64le(objT, 0)) + 16, 8);
-      const b = inner ? base(nameOf(u64le(inner))) : null;
-      return { name: b ? `${b}_debug` : null, how: `${how}: malloc = _PyMem_DebugMalloc` };
+    const malloc = u64le(objT, 8), ctx = u64le(objT, 0);
+    const debugInner = (): bigint | undefined => {
+      // _PyMem_Debug.obj is { char api_id = 'o'; PyMemAllocatorEx alloc; }: the wrapped malloc is at ctx+16.
+      if (ctx === 0n) return undefined;
+      const d = this.#mem.tryRead(Number(ctx), 24);
+      return d && d[0] === 0x6f ? u64le(d, 16) : undefined;
+    };
+    const fnName = nameOf(malloc);
+    const inner = fnName === "_PyMem_DebugMalloc" || fnName === undefined ? debugInner() : undefined;
+    if (inner !== undefined) {
+      const b = base(inner);
+      const hooks = fnName ?? "debug hooks (ctx points at the 'o' debug table; stripped)";
+      return { name: b ? `${b.name}_debug` : null, how: `${how}: malloc = ${hooks}${b ? `, wrapping ${b.why}` : ""}` };
     }
-    const b = base(fnName);
-    if (b) return { name: b, how: `${how}: malloc = ${fnName}` };
+    const b = ctx === 0n ? base(malloc) : null;
+    if (b) return { name: b.name, how: `${how}: ${b.why}` };
     if (rawT && u64le(objT, 8) === u64le(rawT, 8) && u64le(objT, 0) === u64le(rawT, 0)) {
       return { name: "malloc", how: `${how}: the object domain uses the raw domain's allocator` };
     }
-    return { name: null, how: `${how}: malloc at ${hex(u64le(objT, 8))} has no symbol (stripped)` };
+    return { name: null, how: `${how}: malloc at ${hex(malloc)} is neither a known symbol nor one of the image's compiled-in allocators` };
   }
 
   /** Address of the PyMemAllocatorEx an exported `fn` reads first: `mov rdi,[rip+ctx]; jmp [rip+ctx+8]`. */
@@ -293,6 +342,7 @@ export class AttachedPython {
   #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
     if (interp !== undefined) checkAddress(interp, "interp (a PyInterpreterState address or an interpreter id)");
     if (this.layout.state === "static") return this.#statics();
+    if (this.#geometryError) throw this.#geometryError;
     const list = this.interpreters();
     const target = interp === undefined ? list[0] : list.find((i) => i.interp === interp || BigInt(i.id) === interp);
     if (!target) throw new RangeError(`${hex(interp!)} is not an interpreter of process ${this.pid}`);
@@ -311,7 +361,8 @@ export class AttachedPython {
     const s = Number(found.state);
     const how = found.how + (owner !== target ? " (main interpreter's state, shared)" : "");
     this.#record(target.interp, found.state, how);
-    return { arenas: s + STATE.arenas, maxarenas: s + STATE.maxarenas, raw: s + STATE.rawAllocatedBlocks, counters: s + STATE.narenasCurrentlyAllocated, state: found.state, interp: target.interp, how };
+    const o = this.layout.offsets; // the fields after nfp2lasta move with the arena size
+    return { arenas: s + o.arenas, maxarenas: s + o.maxarenas, raw: s + o.rawAllocatedBlocks, counters: s + o.narenasCurrentlyAllocated, state: found.state, interp: target.interp, how };
   }
 
   #record(interp: bigint, address: bigint | null, how: string): void {
@@ -559,7 +610,7 @@ export class AttachedPython {
     if (this.#closed) return;
     this.#closed = true;
     this.#mem.close();
-    this.#img.elf.close();
+    this.#img.release();
   }
 
   [Symbol.dispose](): void {

@@ -16,6 +16,8 @@ const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 /** The CPython image of a process: which mapped file, where, and its symbols. */
 export interface Image {
   elf: ElfFile;
+  /** Gives the (shared) ElfFile back: see openShared. Idempotent. */
+  release: () => void;
   path: string;
   bias: bigint;
   runtime: bigint;
@@ -44,24 +46,55 @@ function candidatePaths(maps: MapEntry[], pid: number): string[] {
 }
 
 /**
+ * ELF files shared by every attachment to the same file (same device, inode, size and mtime), counted: a host
+ * running fifty workers of one libpython parses its symbol tables once, not fifty times (`pymem exporter`, `ps`).
+ */
+const sharedElf = new Map<string, { elf: ElfFile; refs: number }>();
+
+/** An ElfFile for `p` from the shared set, and the function that gives it back (the last one closes it). */
+function openShared(p: string): { elf: ElfFile; release: () => void } {
+  const st = fs.statSync(p);
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  let entry = sharedElf.get(key);
+  if (!entry) {
+    entry = { elf: ElfFile.open(p), refs: 0 };
+    sharedElf.set(key, entry);
+  }
+  entry.refs++;
+  const e = entry;
+  let released = false;
+  return {
+    elf: e.elf,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--e.refs === 0) {
+        sharedElf.delete(key);
+        e.elf.close();
+      }
+    },
+  };
+}
+
+/**
  * Open a path the target maps: the file itself (through /proc/PID/root when it lives in another mount namespace,
  * a container), or, when it was deleted or replaced on disk, the mapped file as the kernel still holds it
  * (/proc/PID/map_files/START-END of one of its mappings: the same inode, whatever the path now holds).
  */
-function openElf(path: string, pid: number, maps: MapEntry[]): ElfFile | undefined {
+function openElf(path: string, pid: number, maps: MapEntry[]): { elf: ElfFile; release: () => void } | undefined {
   const mapping = maps.find((m) => m.path === path);
   const deleted = path.endsWith(" (deleted)");
   const places = deleted ? [] : [path, `/proc/${pid}/root${path}`];
   if (mapping) places.push(`/proc/${pid}/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
   for (const p of places) {
     try {
-      const elf = ElfFile.open(p);
+      const opened = openShared(p);
       // The file on disk must be the one mapped (same inode), else it was replaced: read the mapped one instead.
       if (mapping && mapping.inode !== 0 && !p.includes("/map_files/") && fs.statSync(p).ino !== mapping.inode) {
-        elf.close();
+        opened.release();
         continue;
       }
-      return elf;
+      return opened;
     } catch { /* try the next */ }
   }
   return undefined;
@@ -88,11 +121,12 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
     throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
   }
   for (const path of candidatePaths(maps, pid)) {
-    const elf = openElf(path, pid, maps);
-    if (!elf) {
+    const opened = openElf(path, pid, maps);
+    if (!opened) {
       tried.push(`${path} (unreadable${path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""})`);
       continue;
     }
+    const elf = opened.elf;
     let keep = false;
     try {
       const sym = elf.dynamicSymbol("_PyRuntime") ?? (elf.hasSymtab ? elf.symbol("_PyRuntime") : undefined);
@@ -110,13 +144,14 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
       keep = true;
       return {
         elf,
+        release: opened.release,
         path: path.replace(/ \(deleted\)$/, ""),
         bias,
         runtime: bias + BigInt(vaddr),
         runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
       };
     } finally {
-      if (!keep) elf.close();
+      if (!keep) opened.release();
     }
   }
   throw new PymemError(

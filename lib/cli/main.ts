@@ -25,6 +25,7 @@ const TOP_HELP = [
   "Commands:",
   ...COMMANDS.map((c) => `  ${c.name.padEnd(8)}${c.summary}`),
   `  ${"bench".padEnd(8)}compare pymalloc, malloc, mimalloc, jemalloc and tcmalloc on the same Python workloads`,
+  `  exporter serve obmalloc metrics of every Python process on the host to Prometheus (docs/exporter.md)`,
   "",
   "Options:",
   "  -h, --help      show this help",
@@ -63,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       const { benchCommand } = await import("../compare/runner.ts");
       return await benchCommand(rest);
     }
+    if (name === "exporter") return await (await import("../exporter/command.ts")).exporterCommand(rest); // lib/exporter/, loaded only when asked for
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) {
       cmdName = "";

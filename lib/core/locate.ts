@@ -21,6 +21,8 @@ export interface Candidate {
   source: string;
   /** The interpreter that reported this library, when known (used as the embedded interpreter's program name). */
   executable?: string;
+  /** That interpreter's `sys.base_prefix` (`:sys.base_exec_prefix` when they differ): CPython's home for this library. */
+  home?: string;
 }
 
 /** Options of `openPython` that steer discovery. */
@@ -41,11 +43,12 @@ interface Sysconfig {
   LIBPL?: string;
   MULTIARCH?: string;
   base_prefix: string;
+  base_exec_prefix?: string;
 }
 
 const SYSCONFIG_SCRIPT = "import sys, sysconfig, json; v = sysconfig.get_config_vars(); " +
   "print(json.dumps(dict(executable=sys.executable, version='%d.%d' % sys.version_info[:2], " +
-  "base_prefix=sys.base_prefix, **{k: v.get(k) for k in " +
+  "base_prefix=sys.base_prefix, base_exec_prefix=sys.base_exec_prefix, **{k: v.get(k) for k in " +
   "('LIBDIR', 'LDLIBRARY', 'INSTSONAME', 'LIBPL', 'MULTIARCH')})))";
 
 /** Ask one interpreter for its sysconfig; undefined (with the reason pushed to `failures`) when it can't answer. */
@@ -81,7 +84,7 @@ function fromSysconfig(c: Sysconfig): string[] {
 }
 
 /** Versions pymem knows, newest first, for the loader's own search. */
-export const SUPPORTED_VERSIONS = ["3.14", "3.13", "3.12", "3.11", "3.10", "3.9", "3.8"] as const;
+export const SUPPORTED_VERSIONS = ["3.15", "3.14", "3.13", "3.12", "3.11", "3.10", "3.9", "3.8"] as const;
 
 function loaderNames(): string[] {
   if (process.platform === "darwin") {
@@ -134,7 +137,9 @@ export function candidates(
         failures.push({ path, source: `${source} (${c.executable})`, error: "no such file" });
         continue;
       }
-      out.push({ path, source: `${source} (${c.executable})`, executable: c.executable });
+      // The interpreter knows where its standard library is; the library alone may not (a relocated install).
+      const home = c.base_exec_prefix && c.base_exec_prefix !== c.base_prefix ? `${c.base_prefix}:${c.base_exec_prefix}` : c.base_prefix;
+      out.push({ path, source: `${source} (${c.executable})`, executable: c.executable, home });
     }
     if (out.length) break;
   }

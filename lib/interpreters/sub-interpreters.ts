@@ -36,6 +36,7 @@ import process from "node:process";
 import type { PyValue } from "../core/convert.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
 import { showInRepl } from "../core/inspect.ts";
+import { adoptCallStack } from "../core/stackguard.ts";
 import { encodeConfig, type GilMode, INTERPRETER_PRESETS, type InterpreterConfig, type InterpreterPreset, resolveInterpreterConfig } from "./config.ts";
 
 export { INTERPRETER_PRESETS, resolveInterpreterConfig };
@@ -107,7 +108,7 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
 // ---- leak accounting -----------------------------------------------------------------------------------------------
 
 /** `_PyRuntime.obmalloc` (struct _obmalloc_global_state { int dump_debug_stats; Py_ssize_t interpreter_leaks; }). */
-const RUNTIME_OBMALLOC: Record<number, number> = { 12: 0x180, 13: 0x3e8, 14: 0x498 };
+const RUNTIME_OBMALLOC: Record<number, number> = { 12: 0x180, 13: 0x3e8, 14: 0x498, 15: 0x518 };
 const leakCounters = new WeakMap<ObmallocHost, bigint | null>();
 
 /** Blocks of every obmalloc state that is its own (main and isolated interpreters): the live part of the total. */
@@ -561,6 +562,7 @@ function createNative(py: ObmallocHost, config: InterpreterConfig, via: Creation
       if (failure) {
         throw new PymemError("INVALID_STATE", `CPython refused to create the sub-interpreter: ${failure}`);
       }
+      adoptCallStack(py.native, tstate); // koffi's own call stack, for 3.14+'s stack guard (lib/core/stackguard.ts)
       // The new interpreter is current (its GIL held): its own __main__, borrowed from its sys.modules.
       const main = api.PyImport_AddModule(cstr("__main__"));
       const globals = main === 0n ? 0n : api.PyModule_GetDict(main);
@@ -625,6 +627,7 @@ function createViaModule(py: ObmallocHost, config: InterpreterConfig, preset: In
         py.runIn(ns, "m.destroy(iid)");
         throw new PymemError("ALLOCATION_FAILED", "PyThreadState_New failed for the new sub-interpreter");
       }
+      adoptCallStack(py.native, tstate);
       const caller = api.PyThreadState_Swap(tstate);
       let globals = 0n;
       try {

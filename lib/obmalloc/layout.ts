@@ -34,9 +34,54 @@ export interface ObmallocLayout {
   featureFlagsOffset?: number;
   /** Whether `raw_allocated_blocks` exists (3.9+): blocks >512 bytes that pymalloc passed to the raw allocator. */
   rawAllocatedBlocks: boolean;
+  /**
+   * Offsets inside `struct _obmalloc_state` (3.12+). They follow from the arena size: `nfp2lasta` has
+   * MAX_POOLS_IN_ARENA + 1 entries, so a build with 2 MiB arenas (3.15 `--with-pymalloc-hugepages`) moves every field
+   * after it. See {@link stateOffsets} and {@link withArenaSize}.
+   */
+  offsets: StateOffsets;
+  /** How `arenaSize` was established: the version's default, or read from the running heap (lib/arenasize.ts). */
+  arenaSizeHow: string;
 }
 
-/** Offsets inside `struct _obmalloc_state` (3.12+); the static globals of 3.8–3.11 have the same roles. */
+/** Offsets inside `struct _obmalloc_state` for one geometry. */
+export interface StateOffsets {
+  usedpools: number;
+  arenas: number;
+  maxarenas: number;
+  unusedArenaObjects: number;
+  usableArenas: number;
+  nfp2lasta: number;
+  narenasCurrentlyAllocated: number;
+  ntimesArenaAllocated: number;
+  narenasHighwater: number;
+  rawAllocatedBlocks: number;
+  arenaMapRoot: number;
+}
+
+/** `struct _obmalloc_state` offsets for arenas of `maxPoolsInArena` pools (64 by default, 128 with 2 MiB arenas). */
+export function stateOffsets(maxPoolsInArena: number): StateOffsets {
+  const after = 0x220 + 8 * (maxPoolsInArena + 1); // end of nfp2lasta[MAX_POOLS_IN_ARENA + 1]
+  return {
+    usedpools: 0x000,
+    arenas: 0x200,
+    maxarenas: 0x208,
+    unusedArenaObjects: 0x210,
+    usableArenas: 0x218,
+    nfp2lasta: 0x220,
+    narenasCurrentlyAllocated: after,
+    ntimesArenaAllocated: after + 8,
+    narenasHighwater: after + 16,
+    rawAllocatedBlocks: after + 24,
+    arenaMapRoot: after + 32,
+  };
+}
+
+/**
+ * Offsets inside `struct _obmalloc_state` (3.12+) of the default geometry (1 MiB arenas of 16 KiB pools); the static
+ * globals of 3.8–3.11 have the same roles. Code that reads a state uses `layout.offsets`, which follows the arena
+ * size of the library at hand.
+ */
 export const STATE = {
   usedpools: 0x000, //            poolp used[64]
   arenas: 0x200, //               struct arena_object *arenas
@@ -80,7 +125,9 @@ export const ARENA = {
 /** Py_RTFLAGS_USE_MAIN_OBMALLOC in PyInterpreterState.feature_flags. */
 export const USE_MAIN_OBMALLOC = 0x20n;
 
-const COMMON = { poolOverhead: 48, alignment: 16, sizeClasses: 32 } as const;
+const COMMON = {
+  poolOverhead: 48, alignment: 16, sizeClasses: 32, offsets: stateOffsets(64), arenaSizeHow: "the version's default",
+} as const;
 
 const LAYOUTS: Record<number, ObmallocLayout> = {
   8: { minor: 8, ...COMMON, poolSize: 4096, arenaSize: 256 << 10, radixTree: false, state: "static", rawAllocatedBlocks: false },
@@ -95,12 +142,21 @@ const LAYOUTS: Record<number, ObmallocLayout> = {
     minor: 13, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
     interpOffset: 0x2a30, featureFlagsOffset: 0x20f8, rawAllocatedBlocks: true,
   },
-  // From a Debian 3.14.10 build (no 3.14 on the test machines yet): validated at run time like every layout.
+  // 3.14 and 3.15: offsetof() against Debian sid's 3.14.10 and 3.15.2 headers, checked on their libraries; validated
+  // at run time like every layout (a moved field falls back to the signature scan).
   14: {
     minor: 14, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
     interpOffset: 0x2a98, featureFlagsOffset: 0x2128, rawAllocatedBlocks: true,
   },
+  // 3.15 may be built with 2 MiB arenas (PYMALLOC_USE_HUGEPAGES): the arena size is read from the heap at hand.
+  15: {
+    minor: 15, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
+    interpOffset: 0x2a80, featureFlagsOffset: 0x20f8, rawAllocatedBlocks: true,
+  },
 };
+
+/** The minors pymem has a layout for, for messages ("3.8–3.15"). */
+export const KNOWN_MINORS = Object.keys(LAYOUTS).map(Number).sort((a, b) => a - b);
 
 /** The layout of a CPython 3.minor, or a PymemError naming the version when pymem has none. */
 export function layoutFor(minor: number, library: string): ObmallocLayout {
@@ -108,10 +164,21 @@ export function layoutFor(minor: number, library: string): ObmallocLayout {
   if (!l) {
     throw new PymemError(
       "UNSUPPORTED",
-      `pymem has no obmalloc layout for CPython 3.${minor} (${library}); known: 3.8–3.14`,
+      `pymem has no obmalloc layout for CPython 3.${minor} (${library}); known: 3.${KNOWN_MINORS[0]}–3.${KNOWN_MINORS.at(-1)}`,
     );
   }
   return l;
+}
+
+/**
+ * The layout with another arena size (pools stay the same size): MAX_POOLS_IN_ARENA and every `_obmalloc_state`
+ * field after `nfp2lasta` follow. `how` says where the size came from.
+ */
+export function withArenaSize(layout: ObmallocLayout, arenaSize: number, how: string): ObmallocLayout {
+  if (!Number.isSafeInteger(arenaSize) || arenaSize < layout.poolSize || (arenaSize & (arenaSize - 1)) !== 0) {
+    throw new RangeError(`arena size ${arenaSize} is not a power of two of at least one pool (${layout.poolSize})`);
+  }
+  return { ...layout, arenaSize, offsets: stateOffsets(arenaSize / layout.poolSize), arenaSizeHow: how };
 }
 
 /** Block size of size class `i`. */

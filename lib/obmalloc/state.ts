@@ -10,6 +10,7 @@
  */
 import { PymemError } from "../errors.ts";
 import { ARENA, layoutFor, type ObmallocLayout, STATE, USE_MAIN_OBMALLOC } from "./layout.ts";
+import { detectArenaSize } from "./arenasize.ts";
 import type { PythonHost } from "../core/host.ts";
 import type { ElfFile } from "../machine/elf.ts";
 import type { Native } from "../core/native.ts";
@@ -107,16 +108,17 @@ export function usesMainObmalloc(native: Native, interp: bigint, layout: Obmallo
   return (flags & USE_MAIN_OBMALLOC) !== 0n;
 }
 
-function stateRefs(state: bigint, how: string, sharedWithMain: boolean): StateRefs {
+function stateRefs(state: bigint, how: string, sharedWithMain: boolean, layout: ObmallocLayout): StateRefs {
+  const o = layout.offsets; // the fields after nfp2lasta move with the arena size (arenasize.ts)
   return {
     state,
-    arenas: state + BigInt(STATE.arenas),
-    maxarenas: state + BigInt(STATE.maxarenas),
-    usedpools: state + BigInt(STATE.usedpools),
-    rawAllocatedBlocks: state + BigInt(STATE.rawAllocatedBlocks),
-    narenasCurrentlyAllocated: state + BigInt(STATE.narenasCurrentlyAllocated),
-    ntimesArenaAllocated: state + BigInt(STATE.ntimesArenaAllocated),
-    narenasHighwater: state + BigInt(STATE.narenasHighwater),
+    arenas: state + BigInt(o.arenas),
+    maxarenas: state + BigInt(o.maxarenas),
+    usedpools: state + BigInt(o.usedpools),
+    rawAllocatedBlocks: state + BigInt(o.rawAllocatedBlocks),
+    narenasCurrentlyAllocated: state + BigInt(o.narenasCurrentlyAllocated),
+    ntimesArenaAllocated: state + BigInt(o.ntimesArenaAllocated),
+    narenasHighwater: state + BigInt(o.narenasHighwater),
     how,
     sharedWithMain,
   };
@@ -157,7 +159,7 @@ export function locateState(native: Native, symbols: Symbols, layout: ObmallocLa
         `(${native.path}): neither the known offset nor a signature scan matched (is obmalloc in use?)`,
     );
   }
-  return stateRefs(found.state, found.how + (shared ? " (main interpreter's state, shared)" : ""), shared);
+  return stateRefs(found.state, found.how + (shared ? " (main interpreter's state, shared)" : ""), shared, layout);
 }
 
 /** 3.8–3.11: the file statics, by name or by decoding. */
@@ -292,8 +294,16 @@ export class StateLocator {
 
   /** obmalloc's geometry and state location for this version (throws for a version pymem has no table for). */
   get layout(): ObmallocLayout {
-    this.#layout ??= layoutFor(this.#host.version.minor, this.#host.library);
-    return this.#layout;
+    if (this.#layout) return this.#layout;
+    const host = this.#host;
+    const base = layoutFor(host.version.minor, host.library);
+    if (base.state === "static") return (this.#layout = base);
+    // 3.12+: the arena size (and with it every field after nfp2lasta) is read from main's heap, not assumed.
+    return (this.#layout = host.withGIL(() => {
+      const own = ownState(host.native, host.native.api.PyInterpreterState_Main(), base);
+      const v = host.version;
+      return own ? detectArenaSize(host.native, own.state, base, true, `CPython ${v.major}.${v.minor}.${v.micro} (${host.library})`) : base;
+    }));
   }
 
   /** Where `interp`'s state is (validated). GIL held by the caller. */

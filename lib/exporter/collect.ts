@@ -1,0 +1,256 @@
+/**
+ * One target, read: is it a CPython process, does it pass --match/--exclude, and what does its obmalloc heap look
+ * like. Runs inside a worker process (lib/exporter/worker.ts) because every read here may wait on the target (its
+ * maps, its argv and its memory are read under the target's mmap lock); the scrape kills the worker on deadline.
+ *
+ * The answer is plain JSON (numbers and strings): it crosses a pipe. A failure is classified into one of the
+ * exporter's error reasons; nothing is guessed: a figure CPython does not keep (the arena counters before 3.12's
+ * per-interpreter state, raw_allocated_blocks on 3.8) is left out, not made up.
+ * @module
+ */
+import * as fs from "node:fs";
+import { type AttachedPython, attachPython, type RemoteHeapSnapshot } from "../attach/attach.ts";
+import { versionString } from "../core/version.ts";
+import { PymemError } from "../errors.ts";
+import { readMaps } from "../machine/procmaps.ts";
+import type { AttachmentCache } from "./cache.ts";
+import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
+
+/** Why a target could not be read. Every reason is always published (0 when it never happened). */
+export const ERROR_REASONS = ["permission", "exited", "unsupported_version", "timeout", "other"] as const;
+export type ErrorReason = typeof ERROR_REASONS[number];
+
+/** One scrape's question about one process. */
+export interface TargetJob {
+  pid: number;
+  start: number;
+  comm: string;
+  /** Scrape number: lets the worker's cache close entries of processes no scrape asked about lately. */
+  scrape: number;
+}
+
+/** --match / --exclude, as regular expression sources (they cross the pipe to the worker as text). */
+export interface TargetFilter {
+  match?: string;
+  exclude?: string;
+}
+
+/** The obmalloc figures of one process, summed over its obmalloc states (3.12+: sub-interpreters with their own). */
+export interface HeapFigures {
+  arenas: number;
+  /** narenas_highwater: only where CPython keeps it in the state read (3.12+); absent otherwise. */
+  arenasHighwater?: number;
+  /** ntimes_arena_allocated: arenas allocated since the process started (3.12+). */
+  arenaAllocations?: number;
+  arenaBytes: number;
+  poolsUsed: number;
+  poolsEmpty: number;
+  poolsUntouched: number;
+  blocksInUse: number;
+  bytesInUse: number;
+  freeBytesInUsedPools: number;
+  freeBytesInFreePools: number;
+  pinnedArenas: number;
+  pinnedArenaBytes: number;
+  reclaimableArenas: number;
+  /** raw_allocated_blocks (3.9+): blocks over 512 bytes pymalloc handed to the raw allocator. */
+  rawAllocatedBlocks?: number;
+  /** Distinct obmalloc states summed (1 unless isolated sub-interpreters run). */
+  states: number;
+  /** Pool headers that stayed inconsistent while the target wrote them (not counted above). */
+  inconsistentPools: number;
+}
+
+/** What a worker answers for one job. */
+export type TargetResult =
+  | { kind: "not-python" }
+  /** The process ended before it could be told Python or not: not counted anywhere. */
+  | { kind: "gone" }
+  | { kind: "excluded" }
+  /** `backoff`: the target itself missed its deadline (not the scrape's), so it is not asked again for a while. */
+  | { kind: "error"; reason: ErrorReason; message: string; backoff?: boolean }
+  | { kind: "mapped"; target: TargetFigures };
+
+/** A mapped target: its labels and figures. `heap` is null when it has no obmalloc heap (PYTHONMALLOC=malloc). */
+export interface TargetFigures {
+  pid: number;
+  python: string;
+  exe: string;
+  cmd: string;
+  allocator: string;
+  rss: number | null;
+  heap: HeapFigures | null;
+  /** Why `heap` is null. */
+  noHeap?: string;
+  /** Seconds this worker spent on the target. */
+  seconds: number;
+}
+
+/** The reason a failure counts under. A process that is gone, or a zombie now, "exited", whatever the error said. */
+export function classify(e: unknown, job: { pid: number; start: number }): ErrorReason {
+  const now = readStat(job.pid);
+  if (!now || now.start !== job.start || now.state === "Z" || now.state === "X") return "exited";
+  if (e instanceof PymemError) {
+    if (e.code === "PERMISSION") return "permission";
+    // UNSUPPORTED names the build: no obmalloc layout for this minor, or a free-threaded build (mimalloc only).
+    if (e.code === "UNSUPPORTED" && /no obmalloc layout|free-threaded/.test(e.message)) return "unsupported_version";
+    if (e.code === "ATTACH" && /exited|no such process/i.test(e.message)) return "exited";
+  }
+  return "other";
+}
+
+/** A CPython older than pymem's oldest (no _PyRuntime before 3.7), from the names of the files it maps. */
+function oldPython(paths: string[]): string | undefined {
+  for (const p of paths) {
+    const m = /(?:^|\/)(?:lib)?python(\d)\.(\d+)/.exec(p);
+    if (m && (Number(m[1]) < 3 || Number(m[2]) < 8)) return `${m[1]}.${m[2]}`;
+  }
+  return undefined;
+}
+
+function readArgv(pid: number): string[] {
+  try {
+    return parseCmdline(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+  } catch {
+    return [];
+  }
+}
+
+function readExe(pid: number): string {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return "";
+  }
+}
+
+function rssOf(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function passes(argv: string[], filter: TargetFilter, re: { match?: RegExp; exclude?: RegExp }): boolean {
+  if (!filter.match && !filter.exclude) return true;
+  const line = argv.join(" ");
+  if (re.match && !re.match.test(line)) return false;
+  if (re.exclude && re.exclude.test(line)) return false;
+  return true;
+}
+
+/** Compiled filters, once per worker. */
+export function compileFilter(filter: TargetFilter): { match?: RegExp; exclude?: RegExp } {
+  return {
+    match: filter.match ? new RegExp(filter.match) : undefined,
+    exclude: filter.exclude ? new RegExp(filter.exclude) : undefined,
+  };
+}
+
+/**
+ * Read one target: classify it, filter it, attach (or reuse the cached attachment) and map its heap. Never throws:
+ * a failure is a `{ kind: "error" }` answer with its reason.
+ */
+export async function collectTarget(job: TargetJob, cache: AttachmentCache, filter: TargetFilter, re = compileFilter(filter)): Promise<TargetResult> {
+  const t0 = performance.now();
+  const key = processKey(job);
+  cache.beginScrape(job.scrape);
+  let cached = cache.get(key);
+  if (cached && readExe(job.pid) !== cached.exe) {
+    cache.drop(key); // exec'd into something else: look again
+    cached = undefined;
+  }
+  try {
+    if (!cached) {
+      // Python or not: the files it maps (as `pymem ps` decides), else, when those are not ours to read, its name.
+      let paths: string[] | undefined;
+      try {
+        paths = readMaps(job.pid).map((m) => m.path);
+      } catch (e) {
+        // Until it is known to be Python, a process that fails is not one of ours to count: it is "gone".
+        if (!(e instanceof PymemError && e.code === "PERMISSION")) return { kind: "gone" };
+      }
+      const argv = readArgv(job.pid);
+      if (paths === undefined) {
+        if (!looksLikePython(job.comm, argv[0])) return { kind: "not-python" };
+        if (!passes(argv, filter, re)) return { kind: "excluded" };
+        return { kind: "error", reason: "permission", message: `process ${job.pid} (${job.comm}) looks like Python, but its memory map is not readable by this user` };
+      }
+      if (!paths.some((p) => /python/i.test(p.slice(p.lastIndexOf("/") + 1)))) return { kind: "not-python" };
+      if (!passes(argv, filter, re)) return { kind: "excluded" };
+      let py: AttachedPython;
+      try {
+        py = await attachPython(job.pid);
+      } catch (e) {
+        const old = e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) ? oldPython(paths) : undefined;
+        if (old) return { kind: "error", reason: "unsupported_version", message: `process ${job.pid} runs Python ${old}: pymem reads CPython 3.8 and later` };
+        if (e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) && classify(e, job) !== "exited") return { kind: "not-python" };
+        throw e;
+      }
+      cache.set(key, { py, exe: py.executable || readExe(job.pid), cmd: cmdLabel(argv) });
+      cached = cache.get(key)!;
+    }
+    const py = cached.py;
+    let heap: HeapFigures | null = null;
+    let noHeap: string | undefined;
+    try {
+      heap = sumHeaps(py.heaps().map((h) => h.snapshot));
+    } catch (e) {
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message))) throw e;
+      noHeap = e.message;
+    }
+    const exe = cached.exe;
+    return {
+      kind: "mapped",
+      target: {
+        pid: job.pid,
+        python: versionString(py.version),
+        exe: exe.slice(exe.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, ""),
+        cmd: cached.cmd,
+        allocator: py.allocatorName() ?? "",
+        rss: rssOf(job.pid),
+        heap,
+        noHeap,
+        seconds: (performance.now() - t0) / 1000,
+      },
+    };
+  } catch (e) {
+    cache.drop(key);
+    return { kind: "error", reason: classify(e, job), message: String((e as Error)?.message ?? e).split("\n")[0] };
+  }
+}
+
+/** The figures of a process: its snapshots (one per obmalloc state) summed. */
+export function sumHeaps(snaps: RemoteHeapSnapshot[]): HeapFigures {
+  const h: HeapFigures = {
+    arenas: 0, arenaBytes: 0, poolsUsed: 0, poolsEmpty: 0, poolsUntouched: 0, blocksInUse: 0, bytesInUse: 0,
+    freeBytesInUsedPools: 0, freeBytesInFreePools: 0, pinnedArenas: 0, pinnedArenaBytes: 0, reclaimableArenas: 0,
+    states: snaps.length, inconsistentPools: 0,
+  };
+  let highwater: number | undefined = 0, allocations: number | undefined = 0, raw: number | undefined = 0;
+  for (const s of snaps) {
+    const t = s.totals, f = s.fragmentation, c = s.info.counters;
+    h.arenas += t.arenas;
+    h.arenaBytes += t.arenaBytes;
+    h.poolsUsed += t.pools;
+    h.poolsEmpty += t.emptyPools;
+    h.poolsUntouched += t.untouchedPools;
+    h.blocksInUse += t.blocksInUse;
+    h.bytesInUse += t.bytesInUse;
+    h.freeBytesInUsedPools += f.freeBytesInUsedPools;
+    h.freeBytesInFreePools += f.freeBytesInFreePools;
+    h.pinnedArenas += f.pinnedArenas;
+    h.pinnedArenaBytes += f.pinnedBytes;
+    h.reclaimableArenas += f.reclaimableArenas;
+    h.inconsistentPools += s.walk.inconsistentPools;
+    highwater = highwater === undefined || c.narenasHighwater === undefined ? undefined : highwater + c.narenasHighwater;
+    allocations = allocations === undefined || c.ntimesArenaAllocated === undefined ? undefined : allocations + c.ntimesArenaAllocated;
+    raw = raw === undefined || s.info.rawAllocatedBlocks === null ? undefined : raw + s.info.rawAllocatedBlocks;
+  }
+  if (highwater !== undefined && snaps.length) h.arenasHighwater = highwater;
+  if (allocations !== undefined && snaps.length) h.arenaAllocations = allocations;
+  if (raw !== undefined && snaps.length) h.rawAllocatedBlocks = raw;
+  return h;
+}

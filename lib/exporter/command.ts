@@ -1,0 +1,175 @@
+/**
+ * `pymem exporter`: the command. Parses its options (node:util parseArgs, as the rest of the CLI), then serves
+ * /metrics over HTTP or writes `--textfile DIR` on an interval, until SIGINT/SIGTERM. lib/cli.ts hands it the
+ * arguments after `exporter`; docs/exporter.md describes it.
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { PymemError } from "../errors.ts";
+import { Scraper } from "./scrape.ts";
+import { parseListen, serve } from "./server.ts";
+import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
+
+/** One line in the command list of `pymem --help`. */
+export const EXPORTER_SUMMARY = "serve obmalloc metrics of every Python process on the host to Prometheus (or a node_exporter textfile)";
+
+export const EXPORTER_HELP = `pymem exporter: ${EXPORTER_SUMMARY}
+
+Usage: pymem exporter [options]
+
+  Serves /metrics in the Prometheus text format (OpenMetrics when the scraper asks for it) and / (a page linking
+  to it). Each scrape finds the CPython processes on the host, reads their obmalloc heaps read-only (never writes
+  to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus the
+  exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs
+  CAP_SYS_PTRACE (or root); see docs/exporter.md.
+
+Options:
+  --listen HOST:PORT   where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)
+  --textfile DIR       instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds
+                       (node_exporter --collector.textfile.directory DIR)
+  --interval SECONDS   textfile interval (default 15)
+  --count N            textfile: stop after N writes (default: until interrupted)
+  --pid PID            only this process (repeatable, or comma-separated)
+  --match REGEX        only processes whose command line (argv joined by spaces) matches
+  --exclude REGEX      leave out processes whose command line matches
+  --timeout SECONDS    deadline of one target (default 2); a target over it counts as an error (reason timeout),
+                       the scrape goes on; a scrape also ends before Prometheus's scrape_timeout
+  --workers N          processes reading targets in parallel (default 2)
+  --debug              print stack traces on errors
+  -h, --help           show this help
+`;
+
+const SPEC = {
+  listen: { type: "string" },
+  textfile: { type: "string" },
+  interval: { type: "string" },
+  count: { type: "string" },
+  pid: { type: "string", multiple: true },
+  match: { type: "string" },
+  exclude: { type: "string" },
+  timeout: { type: "string" },
+  workers: { type: "string" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parsed `pymem exporter` options. */
+export interface ExporterOptions {
+  listen: { host: string; port: number };
+  textfile?: string;
+  interval: number;
+  count?: number;
+  pids?: number[];
+  match?: string;
+  exclude?: string;
+  timeoutMs: number;
+  workers: number;
+  help: boolean;
+}
+
+/** Parse the arguments after `pymem exporter`; a string is a usage error. */
+export function parseExporterArgs(argv: string[]): ExporterOptions | string {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: SPEC, allowPositionals: false, strict: true }));
+  } catch (e) {
+    return (e as Error).message.split(/\.\s/)[0].replace(/\.$/, "");
+  }
+  const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+      return `--${flag} needs ${integer ? "a whole number" : "a number"} ≥ ${min}, got "${v}"`;
+    }
+    return n;
+  };
+  const interval = num(values.interval, "interval", 0.1, false);
+  const count = num(values.count, "count", 1, true);
+  const timeout = num(values.timeout, "timeout", 0.001, false);
+  const workers = num(values.workers, "workers", 1, true);
+  for (const v of [interval, count, timeout, workers]) if (typeof v === "string") return v;
+  if (typeof workers === "number" && workers > 64) return `--workers: at most 64, got ${workers}`;
+  let listen;
+  try {
+    listen = parseListen(values.listen ?? "127.0.0.1:9464");
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (values.textfile !== undefined && values.listen !== undefined) return "give either --textfile DIR or --listen HOST:PORT, not both";
+  if (values.textfile === undefined && (values.interval !== undefined || values.count !== undefined)) return "--interval and --count go with --textfile DIR";
+  let pids: number[] | undefined;
+  if (values.pid) {
+    pids = [];
+    for (const p of values.pid.flatMap((s) => s.split(","))) {
+      if (!/^\d+$/.test(p.trim()) || Number(p) <= 0) return `not a process id: "${p}"`;
+      pids.push(Number(p));
+    }
+  }
+  for (const [k, v] of [["match", values.match], ["exclude", values.exclude]] as const) {
+    if (v === undefined) continue;
+    try {
+      new RegExp(v);
+    } catch (e) {
+      return `--${k}: not a regular expression: ${(e as Error).message}`;
+    }
+  }
+  return {
+    listen,
+    textfile: values.textfile,
+    interval: (interval as number | undefined) ?? 15,
+    count: count as number | undefined,
+    pids,
+    match: values.match,
+    exclude: values.exclude,
+    timeoutMs: ((timeout as number | undefined) ?? 2) * 1000,
+    workers: (workers as number | undefined) ?? 2,
+    help: !!values.help,
+  };
+}
+
+const say = (line: string) => process.stderr.write(`pymem exporter: ${line}\n`);
+
+/**
+ * Run `pymem exporter` with `argv` (the arguments after `exporter`) and return the exit status: 0 after a clean stop
+ * (SIGINT/SIGTERM, or `--count` writes), 1 on an error, 2 on bad usage.
+ */
+export async function exporterCommand(argv: string[]): Promise<number> {
+  const opts = parseExporterArgs(argv);
+  if (typeof opts === "string") {
+    say(`${opts} (see: pymem exporter --help)`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(EXPORTER_HELP);
+    return 0;
+  }
+  const debug = argv.includes("--debug");
+  const scraper = new Scraper({ pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers });
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await scraper.start();
+    if (opts.textfile !== undefined) {
+      say(`writing ${opts.textfile}/${TEXTFILE_NAME} every ${opts.interval} s`);
+      const failed = await runTextfile(scraper, opts.textfile, opts.interval, { count: opts.count, signal: stop.signal, log: say });
+      return failed && opts.count !== undefined ? 1 : 0;
+    }
+    const server = await serve(scraper, opts.listen, { log: say });
+    say(`listening on ${server.url}`);
+    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+    await server.close();
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (debug) say(String(err?.stack ?? err));
+    else say(err instanceof PymemError || err?.code ? String(err.message).split("\n")[0] : String(err?.message ?? err));
+    return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    scraper.close();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Which processes a scrape looks at, and the labels that name them.
+ *
+ * The scrape's main process only reads files that never wait on a target: the /proc directory, /proc/PID/stat
+ * (start time, state, flags) and /proc/PID/cgroup. Everything that takes the target's mmap lock — /proc/PID/maps,
+ * /proc/PID/cmdline, its memory — is read by a worker under a deadline (lib/exporter/worker.ts), because a target
+ * stuck in the kernel with that lock held would block the reader with it.
+ *
+ * A process is identified by pid + start time (clock ticks since boot, field 22 of stat): a recycled pid is a new
+ * process. `comm` joins the key for "not Python" verdicts, so a shell that execs python is looked at again.
+ * @module
+ */
+import * as fs from "node:fs";
+
+/** One process as /proc/PID/stat shows it. */
+export interface ProcStat {
+  pid: number;
+  /** Start time in clock ticks since boot: with the pid, the process's identity. */
+  start: number;
+  /** The thread name of the main thread (at most 15 bytes), e.g. "python3.12". */
+  comm: string;
+  /** R, S, D, Z, T, … */
+  state: string;
+  /** Kernel thread (PF_KTHREAD): never a Python process. */
+  kernelThread: boolean;
+}
+
+const PF_KTHREAD = 0x00200000;
+
+/** Parse the text of /proc/PID/stat (comm may hold spaces and parentheses: it ends at the last ')'). */
+export function parseStat(pid: number, text: string): ProcStat | undefined {
+  const open = text.indexOf("("), close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const rest = text.slice(close + 2).split(" ");
+  // rest[0] is field 3 (state); field 9 (flags) is rest[6], field 22 (starttime) is rest[19].
+  if (rest.length < 20) return undefined;
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    kernelThread: (Number(rest[6]) & PF_KTHREAD) !== 0,
+    start: Number(rest[19]),
+  };
+}
+
+/** /proc/PID/stat of one process; undefined when it is gone. */
+export function readStat(pid: number): ProcStat | undefined {
+  try {
+    return parseStat(pid, fs.readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key of a process in the attachment cache: pid and start time. */
+export const processKey = (s: { pid: number; start: number }): string => `${s.pid}:${s.start}`;
+
+/**
+ * Every live user-space process, or just `pids` when given (those that exist). Zombies (killed, not yet reaped)
+ * and kernel threads are left out; so are the pids in `ignore` (the exporter and its workers).
+ */
+export function listProcesses(pids: readonly number[] | undefined, ignore: ReadonlySet<number>): ProcStat[] {
+  const out: ProcStat[] = [];
+  const all = pids ?? fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number);
+  for (const pid of all) {
+    if (ignore.has(pid)) continue;
+    const s = readStat(pid);
+    if (!s || s.kernelThread || s.state === "Z" || s.state === "X" || s.state === "x") continue;
+    out.push(s);
+  }
+  return out;
+}
+
+/** Container and pod of a process, from its cgroup path, when it runs in one. */
+export interface ContainerIds {
+  /** The 64-hex container id (Docker, containerd, CRI-O, Podman), "" when none. */
+  container: string;
+  /** The Kubernetes pod UID (with dashes), "" when none. */
+  pod: string;
+}
+
+/**
+ * Container and pod ids from the text of /proc/PID/cgroup (v1 or v2). Recognises the paths Docker, containerd,
+ * CRI-O, Podman and the kubelet (cgroupfs and systemd drivers) create:
+ * `/docker/<id>`, `/system.slice/docker-<id>.scope`, `/kubepods/burstable/pod<uid>/<id>`,
+ * `/kubepods.slice/…/kubepods-burstable-pod<uid_with_underscores>.slice/cri-containerd-<id>.scope`, `libpod-<id>`.
+ */
+export function parseCgroup(text: string): ContainerIds {
+  let container = "", pod = "";
+  for (const line of text.split("\n")) {
+    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+    if (!path) continue;
+    const c = /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:\/|$)/.exec(path);
+    if (c && !container) container = c[1];
+    const p = /pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})/.exec(path);
+    if (p && !pod) pod = p[1].replace(/_/g, "-");
+  }
+  return { container, pod };
+}
+
+/** Container and pod ids of a process; both "" when it is not in a container or is gone. */
+export function containerOf(pid: number): ContainerIds {
+  try {
+    return parseCgroup(fs.readFileSync(`/proc/${pid}/cgroup`, "utf8"));
+  } catch {
+    return { container: "", pod: "" };
+  }
+}
+
+/** The longest `cmd` label: enough to tell workers apart, short enough for a dashboard legend. */
+export const CMD_LABEL_MAX = 60;
+
+/**
+ * A short `cmd` label from argv: the program's base name and its arguments, paths shortened to their base name,
+ * cut at {@link CMD_LABEL_MAX} characters. A process that rewrote its title (setproctitle: one argv string with
+ * spaces) keeps that title.
+ */
+export function cmdLabel(argv: readonly string[]): string {
+  if (argv.length === 0) return "";
+  const base = (s: string) => (s.includes("/") && !s.includes(" ") ? s.slice(s.lastIndexOf("/") + 1) || s : s);
+  const text = argv.map(base).join(" ").replace(/\s+/g, " ").trim();
+  return text.length > CMD_LABEL_MAX ? `${text.slice(0, CMD_LABEL_MAX - 1)}…` : text;
+}
+
+/** argv from the NUL-separated text of /proc/PID/cmdline. */
+export function parseCmdline(text: string): string[] {
+  const parts = text.split("\0");
+  if (parts.length && parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/** Whether a process name or argv[0] looks like a Python interpreter (for processes whose maps we may not read). */
+export function looksLikePython(comm: string, argv0 = ""): boolean {
+  const base = argv0.slice(argv0.lastIndexOf("/") + 1);
+  return /python/i.test(comm) || /^python/i.test(base);
+}

@@ -1,0 +1,134 @@
+/**
+ * What the exporter publishes: every metric family, its name, help and unit, filled from one scrape's results.
+ * docs/exporter.md has the same list as a table (tests/exporter_test.ts checks that every family here is in it).
+ *
+ * Per-process families carry the labels of {@link targetLabels}. A figure the target's CPython does not keep is
+ * left out for that process (no sample), never published as 0.
+ * @module
+ */
+import { PYMEM_VERSION } from "../core/version.ts";
+import type { ErrorReason, TargetFigures } from "./collect.ts";
+import { ERROR_REASONS } from "./collect.ts";
+import { type Labels, MetricSet } from "./metrics.ts";
+
+/** The labels of one process: pid, CPython version, executable, short command line, container and pod. */
+export function targetLabels(t: TargetFigures & { container: string; pod: string }): Labels {
+  return { pid: String(t.pid), python: t.python, exe: t.exe, cmd: t.cmd, container_id: t.container, pod_uid: t.pod };
+}
+
+/** The exporter's view of itself, carried from scrape to scrape (counters) and from this scrape (gauges). */
+export interface ExporterStats {
+  runtime: string;
+  scrapes: number;
+  /** Errors by reason since start. */
+  errors: Record<ErrorReason, number>;
+  /** Workers killed because a target missed its deadline, since start. */
+  workerRestarts: number;
+  /** This scrape. */
+  seen: number;
+  mapped: number;
+  skipped: number;
+  /** This scrape, from discovery to the last target's answer (the encoding is not included). */
+  durationSeconds: number;
+}
+
+/** The names of every family the exporter may publish (for the docs check). */
+export const FAMILY_NAMES: string[] = [];
+
+const fam = <T extends string>(name: T): T => {
+  FAMILY_NAMES.push(name);
+  return name;
+};
+
+const N = {
+  info: fam("python_process_info"),
+  rss: fam("python_process_resident_memory_bytes"),
+  arenas: fam("python_pymalloc_arenas"),
+  highwater: fam("python_pymalloc_arenas_highwater"),
+  allocations: fam("python_pymalloc_arena_allocations"),
+  arenaBytes: fam("python_pymalloc_arena_bytes"),
+  pools: fam("python_pymalloc_pools"),
+  blocks: fam("python_pymalloc_blocks_in_use"),
+  inUse: fam("python_pymalloc_in_use_bytes"),
+  freeUsed: fam("python_pymalloc_free_in_used_pools_bytes"),
+  freeFree: fam("python_pymalloc_free_in_free_pools_bytes"),
+  pinned: fam("python_pymalloc_pinned_arenas"),
+  pinnedBytes: fam("python_pymalloc_pinned_arena_bytes"),
+  reclaimable: fam("python_pymalloc_reclaimable_arenas"),
+  raw: fam("python_pymalloc_raw_allocated_blocks"),
+  inconsistent: fam("python_pymalloc_inconsistent_pools"),
+  pinnedByType: fam("python_pymalloc_pinned_bytes"),
+  buildInfo: fam("pymem_exporter_build_info"),
+  scrapes: fam("pymem_exporter_scrapes"),
+  duration: fam("pymem_exporter_scrape_duration_seconds"),
+  seen: fam("pymem_exporter_processes_seen"),
+  mapped: fam("pymem_exporter_processes_mapped"),
+  skipped: fam("pymem_exporter_processes_skipped"),
+  errors: fam("pymem_exporter_errors"),
+  restarts: fam("pymem_exporter_worker_restarts"),
+};
+
+/** Every family of one scrape: the mapped targets' figures, then the exporter's own. */
+export function buildMetrics(targets: (TargetFigures & { container: string; pod: string })[], stats: ExporterStats): MetricSet {
+  const m = new MetricSet();
+  const info = m.gauge(N.info, "A CPython process pymem read: its labels, and the object allocator in use (1 per process).");
+  const rss = m.gauge(N.rss, "Resident set size of the process (VmRSS).", "bytes");
+  const arenas = m.gauge(N.arenas, "pymalloc arenas currently allocated (sys._debugmallocstats: # arenas allocated current).");
+  const highwater = m.gauge(N.highwater, "Most pymalloc arenas allocated at once since the process started (narenas_highwater; CPython 3.12+).");
+  const allocations = m.counter(N.allocations, "pymalloc arenas allocated since the process started (ntimes_arena_allocated; CPython 3.12+).");
+  const arenaBytes = m.gauge(N.arenaBytes, "Bytes mapped for pymalloc arenas.", "bytes");
+  const pools = m.gauge(N.pools, "pymalloc pools by state: used (at least one live block), empty (carved, no live block), untouched (never carved).");
+  const blocks = m.gauge(N.blocks, "pymalloc blocks in use (the sum of the size-class table's blocks in use).");
+  const inUse = m.gauge(N.inUse, "Bytes in pymalloc blocks in use (# bytes in allocated blocks).", "bytes");
+  const freeUsed = m.gauge(N.freeUsed, "Free bytes inside used pools: reusable only by the same size class (# bytes in available blocks).", "bytes");
+  const freeFree = m.gauge(N.freeFree, "Bytes of arenas in empty or never-used pools: reusable by any size class, still mapped.", "bytes");
+  const pinned = m.gauge(N.pinned, "Arenas kept mapped by fewer than 5 used pools each.");
+  const pinnedBytes = m.gauge(N.pinnedBytes, "Bytes of the pinned arenas.", "bytes");
+  const reclaimable = m.gauge(N.reclaimable, "Arenas perfect packing of the live blocks would give back to the OS.");
+  const raw = m.gauge(N.raw, "Blocks over 512 bytes that pymalloc handed to the raw allocator, live (raw_allocated_blocks; CPython 3.9+).");
+  const inconsistent = m.gauge(N.inconsistent, "Pool headers that stayed inconsistent while the target wrote them during the read (not counted in the other figures).");
+
+  for (const t of targets) {
+    const l = targetLabels(t);
+    info.add({ ...l, allocator: t.allocator || "unknown" }, 1);
+    if (t.rss !== null) rss.add(l, t.rss);
+    const h = t.heap;
+    if (!h) continue;
+    arenas.add(l, h.arenas);
+    if (h.arenasHighwater !== undefined) highwater.add(l, h.arenasHighwater);
+    if (h.arenaAllocations !== undefined) allocations.add(l, h.arenaAllocations);
+    arenaBytes.add(l, h.arenaBytes);
+    pools.add({ ...l, state: "used" }, h.poolsUsed);
+    pools.add({ ...l, state: "empty" }, h.poolsEmpty);
+    pools.add({ ...l, state: "untouched" }, h.poolsUntouched);
+    blocks.add(l, h.blocksInUse);
+    inUse.add(l, h.bytesInUse);
+    freeUsed.add(l, h.freeBytesInUsedPools);
+    freeFree.add(l, h.freeBytesInFreePools);
+    pinned.add(l, h.pinnedArenas);
+    pinnedBytes.add(l, h.pinnedArenaBytes);
+    reclaimable.add(l, h.reclaimableArenas);
+    if (h.rawAllocatedBlocks !== undefined) raw.add(l, h.rawAllocatedBlocks);
+    inconsistent.add(l, h.inconsistentPools);
+  }
+
+  m.gauge(N.buildInfo, "The pymem exporter: version and JavaScript runtime (always 1).").add({ version: PYMEM_VERSION, runtime: stats.runtime }, 1);
+  m.counter(N.scrapes, "Scrapes (HTTP requests for /metrics, or textfile writes) since the exporter started.").add({}, stats.scrapes);
+  m.gauge(N.duration, "How long this scrape took, from discovery to the last target's answer.", "seconds").add({}, stats.durationSeconds);
+  m.gauge(N.seen, "Python processes found in this scrape (including those left out by --match/--exclude and those that failed).").add({}, stats.seen);
+  m.gauge(N.mapped, "Python processes read in this scrape.").add({}, stats.mapped);
+  m.gauge(N.skipped, "Python processes left out by --match/--exclude in this scrape.").add({}, stats.skipped);
+  const errors = m.counter(N.errors, "Python processes that could not be read, by reason, since the exporter started (one per process per scrape).");
+  for (const r of ERROR_REASONS) errors.add({ reason: r }, stats.errors[r]);
+  m.counter(N.restarts, "Workers killed and replaced because a target missed its deadline (--timeout) or the scrape's.").add({}, stats.workerRestarts);
+  return m;
+}
+
+/**
+ * Pinned bytes by type, top N per process (issue 15's pinning view, lib/objects/): the one call to add once a
+ * target's figures carry `pinnedByType`. Until then nothing calls it, and no such family is published.
+ */
+export function addPinnedByType(m: MetricSet, labels: Labels, rows: readonly { type: string; bytes: number }[], topN: number): void {
+  m.gauge(N.pinnedByType, "Bytes of live objects in pinned arenas, by type (the top N types per process, --top-types).", "bytes")
+    .addTopN(labels, "type", rows.map((r) => ({ label: r.type, value: r.bytes })), topN);
+}

@@ -1,0 +1,20 @@
+/**
+ * The Prometheus exporter (`pymem exporter`, issue 16), as a library: a {@link Scraper} reads every CPython process
+ * on the host through worker processes under deadlines, {@link serve} publishes its metrics over HTTP,
+ * {@link runTextfile} writes them for node_exporter, {@link exporterCommand} is the command. docs/exporter.md.
+ * @module
+ */
+export { exporterCommand, parseExporterArgs, EXPORTER_HELP } from "./command.ts";
+export type { ExporterOptions } from "./command.ts";
+export { Scraper } from "./scrape.ts";
+export type { ScrapeResult, ScraperOptions } from "./scrape.ts";
+export { parseListen, serve, MAX_HEADER_BYTES } from "./server.ts";
+export type { ExporterServer } from "./server.ts";
+export { runTextfile, writeTextfile, TEXTFILE_NAME } from "./textfile.ts";
+export { CONTENT_TYPE, encode, MetricFamily, MetricSet, negotiate } from "./metrics.ts";
+export type { Format, Labels, MetricType } from "./metrics.ts";
+export { addPinnedByType, buildMetrics, FAMILY_NAMES, targetLabels } from "./families.ts";
+export type { ExporterStats } from "./families.ts";
+export { ERROR_REASONS } from "./collect.ts";
+export type { ErrorReason, HeapFigures, TargetFigures, TargetResult } from "./collect.ts";
+export { cmdLabel, parseCgroup, parseStat } from "./discovery.ts";

@@ -1,0 +1,235 @@
+/**
+ * The exporter's workers: child processes of the same runtime (Bun, Deno or Node) that read targets
+ * (lib/exporter/worker.ts). A target's reads are synchronous system calls that a hung or huge target can stretch
+ * without bound, and a thread blocked in one cannot be stopped; a process can. So each job runs under a deadline,
+ * and a worker that misses it is killed (SIGKILL) and replaced: that target counts as a timeout, and the scrape goes
+ * on with the others.
+ *
+ * A process is always sent to the same worker (pid modulo the pool size) so that one worker holds its attachment;
+ * each worker runs one job at a time and its deadline starts when the job is sent.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { runtimeKind } from "../core/runtime.ts";
+import { PymemError } from "../errors.ts";
+import type { TargetFilter, TargetJob, TargetResult } from "./collect.ts";
+
+/** The command that runs a module of this package under the current runtime. */
+export function runtimeCommand(modulePath: string): { cmd: string; args: string[] } {
+  const kind = runtimeKind();
+  if (kind === "deno") return { cmd: process.execPath, args: ["run", "--allow-all", "--quiet", modulePath] };
+  if (kind === "bun") return { cmd: process.execPath, args: [modulePath] };
+  // Not process.execArgv: under `node --test` or `--inspect` those flags would turn the worker into something else.
+  return { cmd: process.execPath, args: [modulePath] };
+}
+
+/** lib/exporter/worker.ts, or dist/lib/exporter/worker.js next to this compiled file. */
+function workerPath(): string {
+  const here = import.meta.url;
+  if (!here.startsWith("file:")) throw new PymemError("INVALID_STATE", `pymem exporter runs from a local copy of pymem, not from ${here}`);
+  const ext = here.endsWith(".js") ? ".js" : ".ts";
+  return fileURLToPath(new URL(`./worker${ext}`, here));
+}
+
+interface Pending {
+  id: number;
+  job: TargetJob;
+  resolve(r: TargetResult): void;
+}
+
+/** One worker process and its queue. */
+class Worker {
+  readonly #filter: TargetFilter;
+  readonly #deadlineMs: number;
+  readonly #onRestart: () => void;
+  #child: ChildProcess | undefined;
+  #ready: Promise<void> | undefined;
+  #buffered = "";
+  #queue: Pending[] = [];
+  #current: (Pending & { timer: ReturnType<typeof setTimeout> }) | undefined;
+  #closed = false;
+
+  constructor(filter: TargetFilter, deadlineMs: number, onRestart: () => void) {
+    this.#filter = filter;
+    this.#deadlineMs = deadlineMs;
+    this.#onRestart = onRestart;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Start the process (if it is not running) and wait for its ready line. */
+  start(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    const { cmd, args } = runtimeCommand(workerPath());
+    const child = spawn(cmd, [...args, JSON.stringify(this.#filter)], { stdio: ["pipe", "pipe", "inherit"] });
+    this.#child = child;
+    this.#buffered = "";
+    this.#ready = new Promise<void>((ready, fail) => {
+      let started = false;
+      child.stdout!.setEncoding("utf8");
+      child.stdout!.on("data", (chunk: string) => {
+        this.#buffered += chunk;
+        for (let nl = this.#buffered.indexOf("\n"); nl >= 0; nl = this.#buffered.indexOf("\n")) {
+          const line = this.#buffered.slice(0, nl);
+          this.#buffered = this.#buffered.slice(nl + 1);
+          let msg: { ready?: boolean; id?: number; result?: TargetResult };
+          try {
+            msg = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          if (msg.ready) {
+            started = true;
+            ready();
+          } else if (this.#current && msg.id === this.#current.id && msg.result) {
+            const cur = this.#current;
+            clearTimeout(cur.timer);
+            this.#current = undefined;
+            cur.resolve(msg.result);
+            this.#next();
+          }
+        }
+      });
+      child.on("error", (e) => {
+        if (!started) fail(new PymemError("INVALID_STATE", `cannot start an exporter worker (${cmd}): ${e.message}`));
+      });
+      child.on("exit", (code, signal) => {
+        if (this.#child !== child) return;
+        this.#child = undefined;
+        this.#ready = undefined;
+        if (!started) {
+          fail(new PymemError("INVALID_STATE", `an exporter worker (${cmd} ${args.join(" ")}) exited before it was ready (${signal ?? `status ${code}`})`));
+          return;
+        }
+        // It died under a job (a crash, or killed from outside): that job failed; the rest go to a new worker.
+        const cur = this.#current;
+        if (cur) {
+          clearTimeout(cur.timer);
+          this.#current = undefined;
+          cur.resolve({ kind: "error", reason: "other", message: `the worker reading process ${cur.job.pid} died (${signal ?? `status ${code}`})` });
+        }
+        if (!this.#closed && this.#queue.length) this.#next();
+      });
+    });
+    // A rejected start is reported through run(); don't let it count as unhandled here.
+    this.#ready.catch(() => {});
+    return this.#ready;
+  }
+
+  /** Queue a job; resolves with the worker's answer, or a timeout / failure, never rejects. */
+  run(id: number, job: TargetJob): Promise<TargetResult> {
+    return new Promise((resolve) => {
+      this.#queue.push({ id, job, resolve });
+      if (!this.#current) this.#next();
+    });
+  }
+
+  /** Fail every queued job and the running one with `reason` (the scrape's own deadline passed). */
+  abandon(message: string): void {
+    const all = [...(this.#current ? [this.#current] : []), ...this.#queue];
+    this.#queue = [];
+    if (this.#current) {
+      clearTimeout(this.#current.timer);
+      this.#current = undefined;
+      this.#kill();
+    }
+    for (const p of all) p.resolve({ kind: "error", reason: "timeout", message: `process ${p.job.pid}: ${message}` });
+  }
+
+  #next(): void {
+    if (this.#current || this.#closed) return;
+    const p = this.#queue.shift();
+    if (!p) return;
+    const cur = { ...p, timer: undefined as unknown as ReturnType<typeof setTimeout> };
+    this.#current = cur;
+    this.start().then(() => {
+      if (this.#current !== cur) return;
+      cur.timer = setTimeout(() => {
+        if (this.#current !== cur) return;
+        this.#current = undefined;
+        this.#kill();
+        cur.resolve({ kind: "error", reason: "timeout", message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`, backoff: true });
+        this.#next();
+      }, this.#deadlineMs);
+      this.#child!.stdin!.write(JSON.stringify({ id: cur.id, job: cur.job }) + "\n");
+    }, (e: Error) => {
+      // The worker could not start: this job and the queue fail with the reason, without a retry storm.
+      const all = [cur, ...this.#queue];
+      this.#queue = [];
+      this.#current = undefined;
+      for (const q of all) q.resolve({ kind: "error", reason: "other", message: e.message });
+    });
+  }
+
+  #kill(): void {
+    const child = this.#child;
+    if (!child) return;
+    this.#child = undefined;
+    this.#ready = undefined;
+    child.stdout?.removeAllListeners("data");
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    this.#onRestart();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.abandon("the exporter is stopping");
+    const child = this.#child;
+    this.#child = undefined;
+    this.#ready = undefined;
+    if (child) {
+      child.stdin?.end();
+      const t = setTimeout(() => child.kill("SIGKILL"), 2000);
+      child.once("exit", () => clearTimeout(t));
+      (t as { unref?: () => void }).unref?.();
+    }
+  }
+}
+
+/** A fixed number of workers; a job goes to worker pid % size. */
+export class WorkerPool {
+  readonly #workers: Worker[];
+  #nextId = 1;
+  /** Workers killed on a deadline so far. */
+  restarts = 0;
+
+  constructor(size: number, filter: TargetFilter, deadlineMs: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool: size must be a whole number ≥ 1, got ${size}`);
+    this.#workers = Array.from({ length: size }, () => new Worker(filter, deadlineMs, () => this.restarts++));
+  }
+
+  /** Start every worker (a scrape would start them anyway; this moves the start-up cost before the first one). */
+  async start(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.start()));
+  }
+
+  /** The workers' process ids (a scrape leaves them out). */
+  pids(): Set<number> {
+    const out = new Set<number>();
+    for (const w of this.#workers) if (w.pid !== undefined) out.add(w.pid);
+    return out;
+  }
+
+  run(job: TargetJob): Promise<TargetResult> {
+    return this.#workers[job.pid % this.#workers.length].run(this.#nextId++, job);
+  }
+
+  /** The scrape's deadline passed: what is still queued or running counts as a timeout. */
+  abandon(message: string): void {
+    for (const w of this.#workers) w.abandon(message);
+  }
+
+  close(): void {
+    for (const w of this.#workers) w.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

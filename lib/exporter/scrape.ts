@@ -1,0 +1,228 @@
+/**
+ * One scrape: find the processes (lib/exporter/discovery.ts), have the workers read them under deadlines
+ * (lib/exporter/pool.ts), and build the metric families (lib/exporter/families.ts). Shared by the HTTP server and
+ * the textfile writer.
+ *
+ * Two phases, so that each can be observed on its own: `discover()` lists the candidates, `collect()` reads them.
+ * Verdicts that cannot change while a process lives (not Python; left out by the filters; a CPython too old) are
+ * remembered by pid + start time + name, so a host's other processes cost one stat read per scrape. A target that
+ * missed its own deadline is backed off for {@link TIMEOUT_BACKOFF_MS} (counted as a timeout, not read).
+ * @module
+ */
+import process from "node:process";
+import { runtimeName } from "../core/runtime.ts";
+import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
+import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
+import { buildMetrics, type ExporterStats } from "./families.ts";
+import type { MetricSet } from "./metrics.ts";
+import { WorkerPool } from "./pool.ts";
+
+/** Options of a {@link Scraper}. */
+export interface ScraperOptions {
+  /** Only these pids (default: every process on the host). */
+  pids?: number[];
+  /** Only processes whose command line (argv joined by spaces) matches this regular expression. */
+  match?: string;
+  /** Leave out processes whose command line matches this regular expression. */
+  exclude?: string;
+  /** Deadline of one target, in milliseconds (default 2000). */
+  timeoutMs?: number;
+  /** Worker processes (default 2). */
+  workers?: number;
+}
+
+/** What one scrape found, before it becomes metrics. */
+export interface ScrapeResult {
+  targets: (TargetFigures & { container: string; pod: string })[];
+  errors: { pid: number; reason: ErrorReason; message: string }[];
+  seen: number;
+  skipped: number;
+  seconds: number;
+}
+
+type Verdict = "not-python" | "excluded" | { reason: ErrorReason; message: string };
+
+/**
+ * A target that missed its deadline is not read again for this long: each scrape meanwhile counts it as a timeout
+ * without sending it to a worker. A target hung in the kernel would otherwise cost a killed worker every scrape (and
+ * a worker blocked in an uninterruptible read lingers until the read ends).
+ */
+export const TIMEOUT_BACKOFF_MS = 60_000;
+
+export class Scraper {
+  readonly #pids?: number[];
+  readonly #pool: WorkerPool;
+  readonly #timeoutMs: number;
+  #verdicts = new Map<string, Verdict>();
+  /** Processes (pid:start) known to be Python and not filtered out: their timeouts count even before a first read. */
+  #python = new Set<string>();
+  /** pid:start → when a target that timed out may be read again. */
+  #backoff = new Map<string, number>();
+  readonly #filtered: boolean;
+  #scrape = 0;
+  #inflight: Promise<MetricSet> | undefined;
+  readonly #errors = Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>;
+  #closed = false;
+
+  constructor(options: ScraperOptions = {}) {
+    for (const [k, v] of [["match", options.match], ["exclude", options.exclude]] as const) {
+      if (v === undefined) continue;
+      try {
+        new RegExp(v);
+      } catch (e) {
+        throw new RangeError(`--${k}: not a regular expression: ${(e as Error).message}`);
+      }
+    }
+    if (options.pids) for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError(`not a process id: ${p}`);
+    const timeoutMs = options.timeoutMs ?? 2000;
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeout must be a positive number of milliseconds, got ${timeoutMs}`);
+    this.#pids = options.pids;
+    this.#filtered = options.match !== undefined || options.exclude !== undefined;
+    this.#timeoutMs = timeoutMs;
+    this.#pool = new WorkerPool(options.workers ?? 2, { match: options.match, exclude: options.exclude }, timeoutMs);
+  }
+
+  /** Start the workers now rather than on the first scrape. */
+  async start(): Promise<void> {
+    await this.#pool.start();
+  }
+
+  /** Errors by reason since start (what `pymem_exporter_errors_total` publishes). */
+  get errors(): Readonly<Record<ErrorReason, number>> {
+    return { ...this.#errors };
+  }
+
+  /** The candidate processes: every live process (or the --pid ones), minus this exporter and its workers. */
+  discover(): ProcStat[] {
+    const ignore = this.#pool.pids();
+    ignore.add(process.pid);
+    return listProcesses(this.#pids, ignore);
+  }
+
+  /**
+   * Read the candidates. `deadlineMs` bounds the whole scrape (Prometheus's scrape timeout): what is not answered by
+   * then counts as a timeout. Never rejects because of a target.
+   */
+  async collect(procs: ProcStat[], deadlineMs?: number): Promise<ScrapeResult> {
+    const t0 = performance.now();
+    const scrape = ++this.#scrape;
+    const verdicts = new Map<string, Verdict>();
+    const python = new Set<string>();
+    const backoff = new Map<string, number>();
+    const now = Date.now();
+    const out: ScrapeResult = { targets: [], errors: [], seen: 0, skipped: 0, seconds: 0 };
+    const fail = (pid: number, reason: ErrorReason, message: string) => {
+      out.seen++;
+      out.errors.push({ pid, reason, message });
+      this.#errors[reason]++;
+    };
+    const jobs: Promise<void>[] = [];
+    for (const p of procs) {
+      const vkey = `${processKey(p)}:${p.comm}`;
+      const known = this.#verdicts.get(vkey);
+      if (known !== undefined) {
+        verdicts.set(vkey, known);
+        if (known === "excluded") {
+          out.seen++;
+          out.skipped++;
+        } else if (known !== "not-python") {
+          fail(p.pid, known.reason, known.message);
+        }
+        continue;
+      }
+      const key = processKey(p);
+      // A process that ended or timed out before it was known to be Python (and to pass the filters) is not
+      // counted; one known from an earlier scrape, or named like Python when no filter applies, is.
+      const ours = this.#python.has(key) || (!this.#filtered && looksLikePython(p.comm));
+      const until = this.#backoff.get(key);
+      if (until !== undefined && now < until) {
+        backoff.set(key, until);
+        if (ours) {
+          python.add(key);
+          fail(p.pid, "timeout", `process ${p.pid} missed its deadline in an earlier scrape; read again after ${new Date(until).toISOString()}`);
+        }
+        continue;
+      }
+      jobs.push(this.#pool.run({ pid: p.pid, start: p.start, comm: p.comm, scrape }).then((r: TargetResult) => {
+        if (r.kind === "error" && r.backoff) backoff.set(key, Date.now() + TIMEOUT_BACKOFF_MS);
+        if (r.kind === "gone") {
+          if (ours) {
+            python.add(key);
+            fail(p.pid, "exited", `process ${p.pid} (${p.comm}) exited during the scrape`);
+          }
+          return;
+        }
+        if (r.kind === "not-python") verdicts.set(vkey, r.kind);
+        else if (r.kind === "error" && r.reason === "timeout" && !ours) return;
+        else if (r.kind === "excluded") {
+          verdicts.set(vkey, r.kind);
+          out.seen++;
+          out.skipped++;
+        } else if (r.kind === "error") {
+          python.add(key);
+          if (r.reason === "unsupported_version") verdicts.set(vkey, { reason: r.reason, message: r.message });
+          fail(p.pid, r.reason, r.message);
+        } else {
+          python.add(key);
+          out.seen++;
+          out.targets.push({ ...r.target, ...containerOf(p.pid) });
+        }
+      }));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (deadlineMs !== undefined && jobs.length) {
+      timer = setTimeout(() => this.#pool.abandon(`the scrape's deadline (${(deadlineMs / 1000).toFixed(1)} s) passed first`), deadlineMs);
+    }
+    try {
+      await Promise.all(jobs);
+    } finally {
+      clearTimeout(timer);
+    }
+    // Only the verdicts of processes still present are kept.
+    this.#verdicts = verdicts;
+    this.#python = python;
+    this.#backoff = backoff;
+    out.targets.sort((a, b) => a.pid - b.pid);
+    out.seconds = (performance.now() - t0) / 1000;
+    return out;
+  }
+
+  /** Discover, collect, and build the metrics. Concurrent calls share one scrape. */
+  scrape(deadlineMs?: number): Promise<MetricSet> {
+    if (this.#closed) return Promise.reject(new Error("the scraper is closed"));
+    this.#inflight ??= (async () => {
+      try {
+        const t0 = performance.now();
+        const r = await this.collect(this.discover(), deadlineMs);
+        const stats: ExporterStats = {
+          runtime: runtimeName(),
+          scrapes: this.#scrape,
+          errors: { ...this.#errors },
+          workerRestarts: this.#pool.restarts,
+          seen: r.seen,
+          mapped: r.targets.length,
+          skipped: r.skipped,
+          durationSeconds: (performance.now() - t0) / 1000,
+        };
+        return buildMetrics(r.targets, stats);
+      } finally {
+        this.#inflight = undefined;
+      }
+    })();
+    return this.#inflight;
+  }
+
+  /** The default per-target deadline, for the server's scrape budget. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pool.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

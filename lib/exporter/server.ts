@@ -1,0 +1,111 @@
+/**
+ * The exporter's HTTP server (node:http, the same in Bun, Deno and Node): `/metrics` in the Prometheus text format
+ * or OpenMetrics (by the Accept header), `/` a short HTML page linking to it, nothing else. Only GET and HEAD are
+ * answered (405 otherwise); anything else is 404. Nothing a request says is used as a path, and no request changes
+ * state beyond counting scrapes.
+ *
+ * Malformed requests are answered by the runtime's HTTP parser through `clientError`: 431 for headers over
+ * {@link MAX_HEADER_BYTES}, 400 for the rest; the connection is closed and the server keeps serving.
+ * @module
+ */
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { PYMEM_VERSION } from "../core/version.ts";
+import { CONTENT_TYPE, encode, negotiate } from "./metrics.ts";
+import type { Scraper } from "./scrape.ts";
+
+/** Largest request head accepted (Node's default is 16 KiB; a scrape request is a few hundred bytes). */
+export const MAX_HEADER_BYTES = 8192;
+
+/** Kept below the scraper's timeout so the answer arrives before it gives up. */
+const SCRAPE_MARGIN_S = 0.25;
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>pymem exporter</title></head>
+<body><h1>pymem exporter</h1>
+<p>obmalloc heap metrics of the CPython processes on this host, read-only (pymem ${PYMEM_VERSION}).</p>
+<p><a href="metrics">/metrics</a></p>
+</body></html>
+`;
+
+/** Parse `--listen`: `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all interfaces). Port 0 picks a free one. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  if (!m) throw new RangeError(`--listen needs HOST:PORT, [IPV6]:PORT or :PORT, got "${value}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new RangeError(`--listen: port ${port} is out of range`);
+  const host = m[1] ?? m[2];
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}
+
+export interface ExporterServer {
+  /** The bound address, e.g. "127.0.0.1:9464" (the real port when 0 was asked for). */
+  address: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve `scraper`'s metrics on `host:port`. The scrape's deadline is Prometheus's own
+ * (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, capped by `maxScrapeSeconds`.
+ */
+export async function serve(scraper: Scraper, listen: { host: string; port: number }, options: { maxScrapeSeconds?: number; log?: (line: string) => void } = {}): Promise<ExporterServer> {
+  const log = options.log ?? (() => {});
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    const reply = (status: number, type: string, body: string, extra: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), "x-content-type-options": "nosniff", ...extra });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      reply(405, "text/plain; charset=utf-8", "405 method not allowed: only GET and HEAD\n", { allow: "GET, HEAD" });
+      return;
+    }
+    const path = (req.url ?? "").split("?")[0];
+    if (path === "/") {
+      reply(200, "text/html; charset=utf-8", PAGE);
+      return;
+    }
+    if (path !== "/metrics") {
+      reply(404, "text/plain; charset=utf-8", "404 not found: see /metrics\n");
+      return;
+    }
+    const format = negotiate(req.headers.accept);
+    const asked = Number(req.headers["x-prometheus-scrape-timeout-seconds"]);
+    let budget = options.maxScrapeSeconds ?? Infinity;
+    if (Number.isFinite(asked) && asked > 0) budget = Math.min(budget, Math.max(0.1, asked - SCRAPE_MARGIN_S));
+    scraper.scrape(Number.isFinite(budget) ? budget * 1000 : undefined).then(
+      (set) => reply(200, CONTENT_TYPE[format], encode(set, format)),
+      (e: Error) => {
+        log(`scrape failed: ${e.message}`);
+        reply(500, "text/plain; charset=utf-8", `500 scrape failed: ${e.message}\n`);
+      },
+    );
+  });
+  server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
+  // Slow or idle clients do not hold sockets for long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 256;
+  await new Promise<void>((ready, fail) => {
+    server.once("error", fail);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", fail);
+      ready();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  const address = a.family === "IPv6" || a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  return {
+    address,
+    url: `http://${address}/metrics`,
+    close: () => new Promise<void>((done) => {
+      server.close(() => done());
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Starting CPython (lib/startup.ts): a failed start is PymemError("INIT_FAILED") with CPython's message and the
+ * process goes on; `home`; the host's signal handlers are left alone; free-threaded builds are recognised. Each
+ * start runs in a child process of the same runtime (CPython starts once per process).
+ * @module
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { realpathSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { assert, python, test } from "./_harness.ts";
+import { selfCommand } from "./_self_spawn.ts";
+import { openPython, PymemError } from "../lib/mod.ts";
+import { freeThreadedError, parseDebugOffsetsHead } from "../lib/core/debug-offsets.ts";
+
+const py = await python();
+const library = py.library;
+const ext = import.meta.url.endsWith(".js") ? "js" : "ts";
+const childScript = fileURLToPath(new URL(`./_startup_child.${ext}`, import.meta.url));
+
+// deno-lint-ignore no-explicit-any
+function child(plan: object, env: Record<string, string | undefined> = { ...process.env }): Record<string, any> {
+  const [cmd, ...args] = selfCommand(childScript);
+  const r = spawnSync(cmd, [...args, JSON.stringify(plan)], { env: env as Record<string, string>, encoding: "utf8", timeout: 120_000 });
+  const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
+  if (!line) throw new Error(`child produced no result (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`.slice(-3000));
+  return JSON.parse(line.slice(7));
+}
+
+test("openPython({ library, home: '/nonexistent' }): INIT_FAILED with CPython's message, the process goes on, a second start refuses clearly", () => {
+  const r = child({ options: { library, home: "/nonexistent" }, second: { library } });
+  assert.equal(r.first.ok, false);
+  assert.equal(r.first.name, "PymemError");
+  assert.equal(r.first.code, "INIT_FAILED");
+  assert.match(r.first.message, /CPython could not start .*(encodings|filesystem encoding)/);
+  assert.ok(!r.first.message.includes("\n"), "one line");
+  // CPython's own account (the path configuration it tried; 3.8–3.12 print one) is kept as the cause.
+  if (r.first.cause !== null) assert.match(r.first.cause, /nonexistent/);
+  assert.equal(r.second.ok, false);
+  assert.equal(r.second.code, "INIT_FAILED");
+  assert.match(r.second.message, /already failed to start in this process.*start a new process/);
+});
+
+test("a standard library that cannot be found (PYTHONHOME elsewhere) is INIT_FAILED, not an abort", () => {
+  const r = child({ options: { library } }, { ...process.env, PYTHONHOME: "/nonexistent-stdlib" });
+  assert.equal(r.first.ok, false);
+  assert.equal(r.first.code, "INIT_FAILED");
+});
+
+test("CPython starts without installing signal handlers: the host's are left as they were", () => {
+  const r = child({ options: { library } });
+  assert.equal(r.first.ok, true, JSON.stringify(r.first));
+  assert.deepEqual(r.after, r.before);
+});
+
+const minor = py.version.minor;
+test("3.14+: the PEP 741 start (PyInitConfig) works and fails the same way", () => {
+  const ok = child({ options: { library, startVia: "PyInitConfig" } });
+  assert.equal(ok.first.ok, true, JSON.stringify(ok.first));
+  const bad = child({ options: { library, home: "/nonexistent", startVia: "PyInitConfig" } });
+  assert.equal(bad.first.code, "INIT_FAILED");
+  assert.match(bad.first.message, /Py_InitializeFromInitConfig/);
+}, { skip: minor < 14 ? `PyInitConfig (PEP 741) arrived in CPython 3.14; this is 3.${minor}` : false });
+
+/** An interpreter whose sysconfig names the library under test, if one runs here (not under another loader). */
+function interpreterOf(lib: string): { exe: string; basePrefix: string } | undefined {
+  const script = "import sys, sysconfig, os; v = sysconfig.get_config_vars(); " +
+    "print(sys.base_prefix); print(*[os.path.join(d or '', n or '') for d in (v.get('LIBDIR'), os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) for n in (v.get('INSTSONAME'), v.get('LDLIBRARY'))], sep='\\n')";
+  for (const exe of [`python3.${minor}`, ...["/usr/bin", "/usr/local/bin"].map((d) => `${d}/python3.${minor}`), `${process.env.HOME}/.pyenv/versions/${py.version.major}.${minor}.${py.version.micro}/bin/python3`]) {
+    try {
+      const [base, ...paths] = execFileSync(exe, ["-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n");
+      for (const p of paths) {
+        try {
+          if (realpathSync(p) === realpathSync(lib)) return { exe, basePrefix: base };
+        } catch { /* not there */ }
+      }
+    } catch { /* not runnable here */ }
+  }
+  return undefined;
+}
+const interp = interpreterOf(library);
+const noInterp = interp ? false : `no interpreter for ${library} runs here (one under its own loader cannot be asked)`;
+
+test("found through an interpreter, CPython's home is that interpreter's base_prefix; options.home overrides it", () => {
+  const env = { ...process.env };
+  delete env.PYMEM_LIBPYTHON;
+  const r = child({ options: { executable: interp!.exe } }, env);
+  assert.equal(r.first.ok, true, JSON.stringify(r.first));
+  assert.equal(r.first.basePrefix, interp!.basePrefix);
+  const o = child({ options: { executable: interp!.exe, home: "/nonexistent" } }, env);
+  assert.equal(o.first.code, "INIT_FAILED");
+  assert.match(o.first.message, /CPython could not start/);
+}, { skip: noInterp });
+
+test("options.home is checked before anything is loaded; refused on a running interpreter", async () => {
+  await assert.rejects(openPython({ library, home: 5 as unknown as string }), TypeError);
+  await assert.rejects(openPython({ library, home: "" }), RangeError);
+  await assert.rejects(openPython({ library, home: "/a\0b" }), RangeError);
+  await assert.rejects(openPython({ library, home: "/usr" }), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+});
+
+test("_Py_DebugOffsets (3.13+): the exact version, and free_threaded = false for this default (GIL) build", () => {
+  const head = py.debugOffsets();
+  if (minor < 13) {
+    assert.equal(head, undefined);
+    return;
+  }
+  assert.ok(head, "the cookie xdebugpy at _PyRuntime");
+  assert.equal(head.freeThreaded, false);
+  assert.equal(head.version, py.version.hex);
+  // The same 24 bytes with free_threaded set are refused with the build named.
+  const bytes = new Uint8Array(24);
+  bytes.set(new TextEncoder().encode("xdebugpy"));
+  new DataView(bytes.buffer).setBigUint64(8, BigInt(head.version), true);
+  new DataView(bytes.buffer).setBigUint64(16, 1n, true);
+  const ft = parseDebugOffsetsHead(bytes)!;
+  assert.equal(ft.freeThreaded, true);
+  const e = freeThreadedError("lib", ft.version);
+  assert.equal(e.code, "UNSUPPORTED");
+  assert.match(e.message, new RegExp(`free-threaded CPython 3\\.${minor}t build \\(Py_GIL_DISABLED\\)`));
+  assert.equal(parseDebugOffsetsHead(new Uint8Array(24)), undefined);
+});
+
+test("a free-threaded library is refused by openPython and attach", () => {}, {
+  skip: "no free-threaded CPython (3.13t/3.14t/3.15t) on this machine: Debian ships no Py_GIL_DISABLED build",
+});
+
+test("containers are freed at once and deep recursion is a RecursionError, in main and a sub-interpreter (3.14+ stack guard)", () => {
+  // Under Node, koffi calls C on its own stack; before pymem told CPython 3.14+ about it (lib/stackguard.ts), the
+  // trashcan deferred every deallocation it saw: `del junk[::2]` freed nothing.
+  const freed = (run: (c: string) => void, evalIn: (e: string) => unknown) => {
+    run("import sys\njunk = [(i, float(i)) for i in range(10**4)]");
+    const before = evalIn("sys.getallocatedblocks()") as number;
+    run("del junk[::2]");
+    return before - (evalIn("sys.getallocatedblocks()") as number);
+  };
+  assert.ok(freed((c) => py.run(c), (e) => py.eval(e)) > 10_000);
+  assert.throws(() => py.run("def f(): f()\nf()"), /RecursionError/);
+  if (minor < 12) return;
+  const sub = py.newInterpreter();
+  try {
+    assert.ok(freed((c) => sub.run(c), (e) => sub.eval(e)) > 10_000);
+    assert.throws(() => sub.run("def f(): f()\nf()"), /RecursionError/);
+  } finally {
+    sub.close();
+  }
+});
+
+test("the CLI reports a start-up failure in one line and exits 1", () => {
+  const [cmd, ...args] = selfCommand(fileURLToPath(new URL(`../lib/cli.${ext}`, import.meta.url)));
+  const r = spawnSync(cmd, [...args, "heap"], {
+    env: { ...process.env, PYMEM_LIBPYTHON: library, PYTHONHOME: "/nonexistent-stdlib", NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^pymem heap: CPython could not start/);
+});
