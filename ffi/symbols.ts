@@ -59,14 +59,18 @@ export const python = {
   PyDict_New: { args: [], ret: "ptr" }, //                       PyObject *PyDict_New(void)
   PyDict_SetItemString: { args: ["ptr", "buffer", "ptr"], ret: "i32" }, // int PyDict_SetItemString(PyObject *p, const char *key, PyObject *val)
   PyDict_GetItemString: { args: ["ptr", "buffer"], ret: "ptr" }, // PyObject *PyDict_GetItemString(PyObject *p, const char *key)  (borrowed)
+  PyEval_GetBuiltins: { args: [], ret: "ptr" }, //               PyObject *PyEval_GetBuiltins(void)   (borrowed; the current interpreter's)
   Py_IncRef: { args: ["ptr"], ret: "void" }, //                  void Py_IncRef(PyObject *)
   Py_DecRef: { args: ["ptr"], ret: "void" }, //                  void Py_DecRef(PyObject *)
   PyErr_Occurred: { args: [], ret: "ptr" }, //                   PyObject *PyErr_Occurred(void)
   PyErr_Fetch: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_Fetch(PyObject **ptype, PyObject **pvalue, PyObject **ptraceback)
   PyErr_NormalizeException: { args: ["buffer", "buffer", "buffer"], ret: "void" }, // void PyErr_NormalizeException(PyObject **exc, PyObject **val, PyObject **tb)
+  PyErr_GivenExceptionMatches: { args: ["ptr", "ptr"], ret: "i32" }, // int PyErr_GivenExceptionMatches(PyObject *given, PyObject *exc)
+  PyObject_GetAttrString: { args: ["ptr", "buffer"], ret: "ptr" }, // PyObject *PyObject_GetAttrString(PyObject *o, const char *attr_name)
   PyErr_Clear: { args: [], ret: "void" }, //                     void PyErr_Clear(void)
   // --- converting results
   PyObject_Repr: { args: ["ptr"], ret: "ptr" }, //               PyObject *PyObject_Repr(PyObject *o)
+  PyNumber_ToBase: { args: ["ptr", "i32"], ret: "ptr" }, //     PyObject *PyNumber_ToBase(PyObject *n, int base)
   PyObject_CallObject: { args: ["ptr", "ptr"], ret: "ptr" }, // PyObject *PyObject_CallObject(PyObject *callable, PyObject *args)
   PySys_GetObject: { args: ["buffer"], ret: "ptr" }, //          PyObject *PySys_GetObject(const char *name)   (borrowed)
   PyObject_Str: { args: ["ptr"], ret: "ptr" }, //                PyObject *PyObject_Str(PyObject *o)
@@ -108,6 +112,7 @@ export const python = {
 
 export const libc = {
   dlopen: { args: ["buffer", "i32"], ret: "ptr" }, //            void *dlopen(const char *filename, int flags)
+  dlclose: { args: ["ptr"], ret: "i32" }, //                     int dlclose(void *handle)
   dlsym: { args: ["ptr", "buffer"], ret: "ptr" }, //             void *dlsym(void *handle, const char *symbol)
   dlerror: { args: [], ret: "ptr" }, //                          char *dlerror(void)
   dladdr: { args: ["ptr", "buffer"], ret: "i32" }, //            int dladdr(const void *addr, Dl_info *info)
@@ -117,6 +122,7 @@ export const libc = {
   fflush: { args: ["ptr"], ret: "i32" }, //                      int fflush(FILE *stream)   NULL: every output stream
   fcntl: { args: ["i32", "i32", "i32"], ret: "i32" }, //         int fcntl(int fd, int cmd, ...)   here F_DUPFD_CLOEXEC with an int
   dup2: { args: ["i32", "i32"], ret: "i32" }, //                 int dup2(int oldfd, int newfd)
+  open: { args: ["buffer", "i32"], ret: "i32" }, //              int open(const char *pathname, int flags)   (no O_CREAT: no mode)
   close: { args: ["i32"], ret: "i32" }, //                       int close(int fd)
   memfd_create: { args: ["buffer", "u32"], ret: "i32", optional: true }, // int memfd_create(const char *name, unsigned int flags)  glibc 2.27+
   pread: { args: ["i32", "buffer", "usize", "i64"], ret: "isize" }, // ssize_t pread(int fd, void *buf, size_t count, off_t offset)

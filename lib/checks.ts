@@ -26,3 +26,47 @@ export function checkAddress(value: unknown, what: string): bigint {
   if (value < 0n || value >= 1n << 64n) throw new RangeError(`${what} is not a 64-bit address: ${value}`);
   return value;
 }
+
+/** A validator of one option: throws TypeError/RangeError naming `name`. */
+export type OptionCheck = (value: unknown, name: string) => void;
+
+/**
+ * An options object: undefined is `{}`; anything but a plain object, an unknown key or an ill-typed value is a
+ * TypeError (a RangeError for a value of the right type out of range), so that no option is quietly ignored.
+ * A key whose value is `undefined` counts as absent.
+ */
+export function checkOptions<T>(options: unknown, what: string, known: Record<string, OptionCheck>): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    const got = options === null ? "null" : Array.isArray(options) ? "an array" : `${typeof options} ${JSON.stringify(String(options)).slice(0, 60)}`;
+    throw new TypeError(`${what} takes an options object { ${Object.keys(known).join(", ")} }, got ${got}`);
+  }
+  for (const [k, v] of Object.entries(options)) {
+    const check = known[k];
+    if (!check) throw new TypeError(`${what}: unknown option "${k}" (expected one of ${Object.keys(known).join(", ")})`);
+    if (v !== undefined) check(v, `${what}: option ${k}`);
+  }
+  return options as T;
+}
+
+/** An option that must be a non-empty string without NUL characters (a path, a name). */
+export const nonEmptyString: OptionCheck = (value, name) => {
+  if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
+  if (value === "" || value.includes("\0")) throw new RangeError(`${name} must be a non-empty string without NUL characters`);
+};
+
+/** An option that must be one of `values`. */
+export function oneOf(values: readonly string[]): OptionCheck {
+  return (value, name) => {
+    if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
+    if (!values.includes(value)) throw new RangeError(`${name} must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`);
+  };
+}
+
+/** An option that must be a whole number in [min, max]. */
+export function integerIn(min: number, max: number): OptionCheck {
+  return (value, name) => {
+    if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  };
+}

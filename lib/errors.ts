@@ -43,11 +43,17 @@ export class PythonError extends Error {
   readonly value: string;
   /** The formatted traceback (`traceback.format_exception`), empty when none could be produced. */
   readonly traceback: string;
-  constructor(type: string, value: string, traceback: string) {
+  /**
+   * For a `SystemExit` only: its `code` attribute as Python's own exit reads it — `null` for None, a number for an
+   * int (bool included), otherwise the code's `str()` (Python prints that and exits with status 1).
+   */
+  readonly exitCode?: number | string | null;
+  constructor(type: string, value: string, traceback: string, exitCode?: number | string | null) {
     super(traceback ? `${type}: ${value}\n${traceback}` : `${type}: ${value}`);
     this.type = type;
     this.value = value;
     this.traceback = traceback;
+    if (exitCode !== undefined) this.exitCode = exitCode;
   }
 }
 

@@ -11,15 +11,15 @@ import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
-import { cstr, Native, utf8 } from "./core/native.ts";
+import { checkViewLength, cstr, Native, utf8 } from "./core/native.ts";
 import { type PyValue, PyConverter } from "./core/convert.ts";
 import { parseVersion, type PythonVersion } from "./core/version.ts";
 import type { PythonHost } from "./core/host.ts";
 import type { ObmallocHost } from "./obmalloc/host.ts";
 import { MemoryDomain } from "./allocators/domains.ts";
 import { blocksFinalize, PymemError } from "./errors.ts";
-import { checkAddress, checkSize } from "./checks.ts";
-import { installLibraryAllocator, type LibraryAllocator } from "./allocators/library-allocators.ts";
+import { checkAddress, checkOptions, checkSize, nonEmptyString, oneOf } from "./checks.ts";
+import { checkLibrarySpec, installLibraryAllocator, type LibraryAllocator } from "./allocators/library-allocators.ts";
 import type { ObmallocLayout } from "./obmalloc/layout.ts";
 import { Symbols } from "./core/hidden-symbols.ts";
 import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
@@ -99,21 +99,37 @@ const RTLD_NOW = 0x2;
 const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 const Py_file_input = 257;
 const Py_eval_input = 258;
+// Open handles per JavaScript thread (its OS thread id), kept in the interpreter's `sys` so that every module
+// instance in the process (one per worker) sees them. A thread that ended (a terminated worker) no longer counts.
+const REGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.setdefault('_pymem_handles', {})\n" +
+  "t = _thread.get_native_id()\nd[t] = d.get(t, 0) + 1\n";
+const UNREGISTER_HANDLE = "import sys, _thread\nd = sys.__dict__.get('_pymem_handles', {})\n" +
+  "t = _thread.get_native_id()\nif d.get(t, 0) > 0: d[t] -= 1\n";
+const OTHER_THREADS_HANDLES = "import sys, _thread, os\nd = sys.__dict__.get('_pymem_handles', {})\n" +
+  "me = _thread.get_native_id()\n" +
+  "result = sum(n for t, n in d.items() if t != me and n > 0 and os.path.exists('/proc/self/task/%d' % t))\n";
 
 // One libpython per process: two would fight over the global symbols they export (RTLD_GLOBAL).
 let processLibrary: { path: string; handles: Set<Python>; finalized: boolean; failedStart?: string } | undefined;
 
 /** Open a libpython, found as the README describes, and start (or attach to) its interpreter. */
-export async function openPython(options: OpenOptions = {}): Promise<Python> {
-  if (typeof options.allocator === "string" && !(options.allocator in ALLOCATOR_IDS)) {
-    throw new RangeError(
-      `Unknown allocator "${options.allocator}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`,
-    );
-  }
-  if (options.home !== undefined) {
-    if (typeof options.home !== "string") throw new TypeError(`openPython: home must be a string, got ${typeof options.home}`);
-    if (options.home === "" || options.home.includes("\0")) throw new RangeError("openPython: home must be a non-empty path without NUL characters");
-  }
+export async function openPython(options?: OpenOptions): Promise<Python> {
+  options = checkOptions<OpenOptions>(options, "openPython", {
+    library: nonEmptyString,
+    executable: nonEmptyString,
+    home: nonEmptyString,
+    // Internal (lib/core/startup.ts): which start-up API to use; the tests drive both.
+    startVia: oneOf(["PyConfig", "PyInitConfig"]),
+    allocator: (v, name) => {
+      if (typeof v === "object" && v !== null) return void checkLibrarySpec(v);
+      if (typeof v !== "string") {
+        throw new TypeError(`${name} must be an allocator name or { library, malloc?, calloc?, realloc?, free? }, got ${v === null ? "null" : typeof v}`);
+      }
+      if (!Object.hasOwn(ALLOCATOR_IDS, v)) {
+        throw new RangeError(`Unknown allocator "${v}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`);
+      }
+    },
+  });
   const backend = await loadBackend();
   const libc = backend.open(libcName(), libcSymbols).symbols;
   const failures: { path: string; source: string; error: string }[] = [];
@@ -144,6 +160,15 @@ function tryLoad(
   failures: { path: string; source: string; error: string }[],
 ): Native | undefined {
   const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
+  // A path that is not the library this process already uses is refused before it is loaded: loading it globally
+  // would put a second CPython's symbols in the global scope.
+  if (processLibrary && c.path.includes("/")) {
+    let real: string | undefined;
+    try {
+      real = realpathSync(c.path);
+    } catch { /* missing: dlopen says why */ }
+    if (real !== undefined && real !== processLibrary.path) return fail(alreadyUses(processLibrary.path));
+  }
   // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
   // _interpreters) need libpython's symbols to be global to import.
   const handle = libc.dlopen(cstr(c.path), RTLD_NOW | RTLD_GLOBAL);
@@ -151,29 +176,38 @@ function tryLoad(
     const err = libc.dlerror();
     return fail(err ? backend.cstring(err) : "dlopen failed");
   }
+  // Whatever is refused from here on is unloaded again (dlclose drops this reference; a library loaded before
+  // stays loaded), so that a refused library leaves no global symbols behind.
+  const refuse = (error: string, lib?: { close(): void }) => {
+    try {
+      lib?.close();
+    } catch { /* the runtime's handle: best effort */ }
+    libc.dlclose(handle);
+    return fail(error);
+  };
   const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
-  if (pyGetVersion === 0n) return fail("not a libpython: it has no Py_GetVersion");
+  if (pyGetVersion === 0n) return refuse("not a libpython: it has no Py_GetVersion");
   const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
-  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return fail("dladdr cannot place Py_GetVersion");
+  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return refuse("dladdr cannot place Py_GetVersion");
   const resolved = realpathSync(backend.cstring(info[0]));
-  if (processLibrary && processLibrary.path !== resolved) {
-    return fail(
-      `this process already uses ${processLibrary.path}; one libpython per process (their global symbols clash)`,
-    );
-  }
-  let api;
+  if (processLibrary && processLibrary.path !== resolved) return refuse(alreadyUses(processLibrary.path));
+  let lib;
   try {
-    api = backend.open(resolved, pythonSymbols).symbols;
+    lib = backend.open(resolved, pythonSymbols);
   } catch (e) {
-    return fail(`missing part of the C API: ${(e as Error).message}`);
+    return refuse(`missing part of the C API: ${(e as Error).message}`);
   }
+  const api = lib.symbols;
   const version = parseVersion(backend.cstring(api.Py_GetVersion()));
   if (version.major !== 3 || version.minor < 8) {
-    return fail(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`);
+    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, lib);
   }
   return new Native(backend, api, libc, handle, resolved, info[1]);
 }
 
+function alreadyUses(path: string): string {
+  return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
+}
 
 /** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */
 export type { LibraryAllocator, PythonVersion, PyValue };
@@ -267,6 +301,7 @@ export class Python implements PythonHost, ObmallocHost {
     this.#convert = new PyConverter(native);
     this.withGIL(() => {
       this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
+      this.#scratch(REGISTER_HANDLE);
     });
     this.raw = new MemoryDomain(this, "raw", api);
     this.mem = new MemoryDomain(this, "mem", api);
@@ -415,12 +450,38 @@ export class Python implements PythonHost, ObmallocHost {
   }
 
   /**
+   * Run pymem's own bookkeeping code (GIL held) in a fresh namespace with the interpreter's builtins, never in
+   * `__main__`; returns its integer `result` (0 when it sets none). Errors are cleared and read as 0.
+   */
+  #scratch(code: string): number {
+    const api = this.native.api;
+    const ns = api.PyDict_New();
+    if (ns === 0n) return 0;
+    try {
+      api.PyDict_SetItemString(ns, cstr("__builtins__"), api.PyEval_GetBuiltins());
+      const r = api.PyRun_StringFlags(cstr(code), Py_file_input, ns, ns, 0n);
+      if (r === 0n) {
+        api.PyErr_Clear();
+        return 0;
+      }
+      api.Py_DecRef(r);
+      const v = api.PyDict_GetItemString(ns, cstr("result"));
+      return v === 0n ? 0 : Number(api.PyLong_AsLongLongAndOverflow(v, new Uint8Array(8)));
+    } finally {
+      api.Py_DecRef(ns);
+    }
+  }
+
+  /**
    * A Uint8Array over `length` bytes of native memory at `address`. **Unsafe**: reading or writing memory that is
-   * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated.
+   * not mapped, or not yours, crashes or corrupts the process. Use it on blocks you allocated; the safe path is a
+   * `PyMemBuffer` (`py.mem.buffer(n).bytes`), whose view cannot outlive its block. A length beyond the runtime's
+   * largest ArrayBuffer is a RangeError.
    */
   view(address: bigint, length: number): Uint8Array {
     checkAddress(address, "address");
     checkSize(length, "length");
+    checkViewLength(length, "py.view()");
     if (address === 0n) throw new RangeError("Cannot view address 0 (NULL)");
     this.assertOpen();
     return this.native.bytes(address, length);
@@ -532,7 +593,11 @@ export class Python implements PythonHost, ObmallocHost {
     return getAllocator(this, domain);
   }
 
-  /** Install an allocator for a domain (after start-up it must wrap the current one, as CPython requires). */
+  /**
+   * **Unsafe.** Install an allocator for a domain (after start-up it must wrap the current one, as CPython requires).
+   * Each function pointer must lie in executable memory (else RangeError); what the code there does cannot be
+   * checked. Safe path: `traceAllocations(fn)`, or `openPython({ allocator })` before start-up.
+   */
   setAllocator(domain: Domain, allocator: AllocatorFunctions): void {
     setAllocator(this, domain, allocator);
   }
@@ -542,7 +607,7 @@ export class Python implements PythonHost, ObmallocHost {
     return getArenaAllocator(this);
   }
 
-  /** Install an arena allocator. */
+  /** **Unsafe**, as setAllocator: install an arena allocator (function pointers checked against executable memory). */
   setArenaAllocator(allocator: ArenaAllocator): void {
     setArenaAllocator(this, allocator);
   }
@@ -585,8 +650,21 @@ export class Python implements PythonHost, ObmallocHost {
    */
   close(): void {
     if (this.#closed) return;
-    if (this.#gilDepth > 0) {
+    // Any handle's withGIL counts: this thread holds the same GIL through it, and finalizing would wait for it
+    // forever (3.8–3.12) or abort ("non-NULL old thread state", 3.13).
+    if (this.#gilDepth > 0 || [...(processLibrary?.handles ?? [])].some((h) => h.#gilDepth > 0)) {
       throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
+    }
+    // Handles opened by other JavaScript threads (workers) live in other module instances, which this one cannot
+    // close: finalizing under them would crash their next call. They are counted in the interpreter itself.
+    if (this.owned) {
+      const others = this.withGIL(() => this.#scratch(OTHER_THREADS_HANDLES));
+      if (others > 0) {
+        throw new PymemError(
+          "INVALID_STATE",
+          `close() refused: ${others} handle(s) opened on other JavaScript threads (workers) still use this interpreter; close them first`,
+        );
+      }
     }
     // A refusal leaves everything open: e.g. a sub-interpreter whose threads would make finalizing abort. The owner
     // asks for the other handles on the same runtime too, since it closes them.
@@ -615,6 +693,7 @@ export class Python implements PythonHost, ObmallocHost {
       throw closeError("close() refused: a sub-interpreter could not end; Python is still open", errors);
     }
     processLibrary?.handles.delete(this);
+    if (!this.owned) this.withGIL(() => this.#scratch(UNREGISTER_HANDLE));
     this.#closed = true;
     if (this.owned) {
       this.native.api.PyEval_RestoreThread(this.#mainThreadState);

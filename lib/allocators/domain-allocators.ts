@@ -15,6 +15,7 @@ import { generatedName } from "../machine/exec-pages.ts";
 import { hookPool, type HookSlot } from "./generated-functions.ts";
 import type { Native } from "../core/native.ts";
 import type { PythonHost } from "../core/host.ts";
+import { readMaps } from "../machine/procmaps.ts";
 
 /** A memory domain: `raw` (PyMem_Raw*, no GIL), `mem` (PyMem_*), `obj` (PyObject_*). */
 export type Domain = "raw" | "mem" | "obj";
@@ -158,6 +159,11 @@ export function getAllocator(py: PythonHost, domain: Domain): AllocatorInfo {
   return { domain: d, ...a, names };
 }
 
+/**
+ * The function-pointer fields of an allocator, checked as far as is cheap: bigints, not NULL, and inside an
+ * executable mapping of this process (/proc/self/maps), so a stray number is refused instead of being jumped to.
+ * Whether the code there has the right prototype and semantics cannot be known: that part stays unsafe.
+ */
 function checkFunctions<K extends string>(value: unknown, fields: readonly K[], what: string): Record<K, bigint> {
   if (typeof value !== "object" || value === null) {
     throw new TypeError(`${what} must be an object with ${fields.join(", ")} addresses`);
@@ -168,6 +174,15 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
     out[f] = checkAddress(v, `${what}.${f}`);
     if (f !== "ctx" && v === 0n) throw new RangeError(`${what}.${f} is NULL: CPython would call it`);
   }
+  let executable: { start: bigint; end: bigint }[] | undefined;
+  for (const f of fields) {
+    if (f === "ctx") continue;
+    executable ??= readMaps("self").filter((m) => m.perms[2] === "x");
+    const p = out[f];
+    if (!executable.some((m) => p >= m.start && p < m.end)) {
+      throw new RangeError(`${what}.${f} (0x${p.toString(16)}) is not in executable memory of this process: CPython would jump there`);
+    }
+  }
   return out;
 }
 
@@ -175,6 +190,8 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
  * **Unsafe.** Replace a domain's allocator (PyMem_SetAllocator). CPython is already running, so the new allocator
  * must *wrap* the current one (forward to it, as a hook does): blocks allocated so far must still be freed by the
  * allocator that made them. Replacing it outright is only supported before start-up (see openPython's `allocator`).
+ * Checked: each function pointer lies in an executable mapping (else RangeError). Not checkable: its prototype and
+ * behaviour. Safe path: `traceAllocations(fn)`.
  */
 export function setAllocator(py: PythonHost, domain: Domain, allocator: AllocatorFunctions): void {
   const d = checkDomain(domain);

@@ -22,9 +22,17 @@ export class MemoryDomain {
   readonly malloc: (size: number) => bigint;
   /** Allocate `count * size` zeroed bytes. */
   readonly calloc: (count: number, size: number) => bigint;
-  /** Resize a block; on failure the old block is untouched and still owned by the caller. */
+  /**
+   * Resize a block; on failure the old block is untouched and still owned by the caller. **Unsafe** for a pointer
+   * this domain did not hand out, or already freed: it crashes as in C. Safe path: `buffer()`, or
+   * `py.allocator().realloc`, which knows its blocks.
+   */
   readonly realloc: (address: bigint, size: number) => bigint;
-  /** Free a block of this domain. `free(0n)` does nothing, as in C. */
+  /**
+   * Free a block of this domain. `free(0n)` does nothing, as in C. **Unsafe** for a pointer this domain did not hand
+   * out, or already freed: it crashes as in C. Safe path: `buffer()` (`PyMemBuffer.free()`), or
+   * `py.allocator().dealloc`, which refuses double and foreign frees.
+   */
   readonly free: (address: bigint) => void;
   /**
    * `n` bytes of this domain as a `PyMemBuffer` (`.bytes` is a Uint8Array over the block), freed by `free()`,

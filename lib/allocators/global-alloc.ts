@@ -24,6 +24,7 @@ import { checkAddress, checkSize, MAX_SIZE } from "../checks.ts";
 import { checkDomain, type Domain } from "./domain-allocators.ts";
 import { PymemError } from "../errors.ts";
 import type { PythonHost } from "../core/host.ts";
+import { checkViewLength } from "../core/native.ts";
 
 /** A Rust-style memory layout: `size` bytes aligned to `align` (a power of two). */
 export interface Layout {
@@ -46,7 +47,8 @@ export function checkLayout(layout: unknown): Layout {
   if (typeof align !== "number") {
     throw new TypeError(`layout.align must be a number, got ${align === null ? "null" : typeof align}`);
   }
-  if (!Number.isInteger(align) || align < 1 || !Number.isInteger(Math.log2(align))) {
+  // Exactly, in integers: Math.log2 rounds, and took 2^49 + 1 for a power of two.
+  if (!Number.isSafeInteger(align) || align < 1 || (BigInt(align) & BigInt(align - 1)) !== 0n) {
     throw new RangeError(`layout.align must be a power of two, got ${align}`);
   }
   if ((size as number) + align + HEADER > MAX_SIZE) {
@@ -77,11 +79,25 @@ export interface DomainState {
   realloc: (p: bigint, n: number) => bigint;
   free: (p: bigint) => void;
   live: Map<bigint, Block>;
+  /** Run `fn` where this domain's C functions may be called (GIL, and the owning interpreter's thread state). */
+  enter: <T>(fn: () => T) => T;
+  /** True once the interpreter the blocks came from is gone: nothing may be freed into it any more. */
+  gone: () => boolean;
 }
 
-const states = new WeakMap<PythonHost, Map<Domain, DomainState>>();
+/**
+ * @internal The interpreter a GlobalAllocator allocates from, when it is not the one current on the JS thread (a
+ * sub-interpreter): `enter` makes its thread state current around each call, `closed` says when it has ended.
+ */
+export interface AllocatorScope {
+  key: bigint;
+  enter: <T>(fn: () => T) => T;
+  closed: () => boolean;
+}
 
-function stateFor(py: PythonHost, domain: Domain): DomainState {
+const states = new WeakMap<PythonHost, Map<string, DomainState>>();
+
+function stateFor(py: PythonHost, domain: Domain, scope?: AllocatorScope): DomainState {
   let byDomain = states.get(py);
   if (!byDomain) {
     states.set(py, (byDomain = new Map()));
@@ -90,7 +106,8 @@ function stateFor(py: PythonHost, domain: Domain): DomainState {
       for (const s of byDomain!.values()) releaseBuffersOnClose(s);
     });
   }
-  let s = byDomain.get(domain);
+  const key = scope ? `${domain}@${scope.key}` : domain;
+  let s = byDomain.get(key);
   if (!s) {
     const api = py.native.api;
     const fns = {
@@ -98,8 +115,15 @@ function stateFor(py: PythonHost, domain: Domain): DomainState {
       mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
       obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
     }[domain];
-    s = { py, domain, malloc: fns[0], calloc: fns[1], realloc: fns[2], free: fns[3], live: new Map() };
-    byDomain.set(domain, s);
+    // The raw domain needs no GIL and serves every interpreter; mem/obj take the GIL (and the scope's thread state).
+    const enter = domain === "raw"
+      ? <T>(fn: () => T): T => fn()
+      : scope
+      ? scope.enter
+      : <T>(fn: () => T): T => (py.holdsGil ? fn() : py.withGIL(fn));
+    const gone = scope ? () => py.closed || scope.closed() : () => py.closed;
+    s = { py, domain, malloc: fns[0], calloc: fns[1], realloc: fns[2], free: fns[3], live: new Map(), enter, gone };
+    byDomain.set(key, s);
   }
   return s;
 }
@@ -178,8 +202,24 @@ function releaseBuffersOnClose(s: DomainState): void {
       release(s, ptr, b);
     }
   };
-  if (s.domain === "raw") run();
-  else s.py.withGIL(run);
+  if (!s.gone()) s.enter(run);
+}
+
+/**
+ * @internal Free every block a scope's allocators handed out (buffers detached first) and forget them: called by a
+ * sub-interpreter that is about to end, with its thread state current, so that nothing is later freed into a heap
+ * that no longer exists.
+ */
+export function releaseScope(py: PythonHost, key: bigint): void {
+  for (const [k, s] of states.get(py) ?? []) {
+    if (!k.endsWith(`@${key}`)) continue;
+    for (const [ptr, b] of [...s.live]) {
+      const wrapper = b.buffer?.wrapper.deref();
+      if (wrapper) wrapper._detach();
+      else if (b.buffer) detach(b.buffer.memory.deref());
+      release(s, ptr, b);
+    }
+  }
 }
 
 /** Copy `n` bytes between native blocks through views. */
@@ -205,11 +245,12 @@ export class GlobalAllocator {
   readonly #py: PythonHost;
   readonly #state: DomainState;
 
-  constructor(py: PythonHost, domain: Domain = "mem") {
+  /** `scope` is internal: the sub-interpreter to allocate from (default: the interpreter current on this thread). */
+  constructor(py: PythonHost, domain: Domain = "mem", scope?: AllocatorScope) {
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;
-    this.#state = stateFor(py, this.domain);
+    this.#state = stateFor(py, this.domain, scope);
   }
 
   /** Blocks this domain's GlobalAllocators have handed out and not yet freed (any instance). */
@@ -220,8 +261,7 @@ export class GlobalAllocator {
   /** Run `fn` holding what the domain needs: nothing for raw, the GIL for mem/obj. */
   #enter<T>(fn: () => T): T {
     this.#py.assertOpen();
-    if (this.domain === "raw" || this.#py.holdsGil) return fn();
-    return this.#py.withGIL(fn);
+    return this.#state.enter(fn);
   }
 
   /**
@@ -331,6 +371,7 @@ export class GlobalAllocator {
    */
   allocBuffer(layout: Layout): PyMemBuffer {
     const l = checkLayout(layout);
+    checkViewLength(l.size, "a buffer"); // before allocating: a block nothing could view would leak
     const address = this.alloc(l);
     const s = this.#state;
     const b = s.live.get(address);
@@ -349,12 +390,10 @@ interface Held {
 
 // The backstop: a buffer whose views are all unreachable is freed here (on the JS thread, GIL taken for mem/obj).
 const finalizer = new FinalizationRegistry<Held>(({ state, address, id }) => {
-  const py = state.py;
   const b = state.live.get(address);
-  if (!b || b.id !== id || py.closed) return;
+  if (!b || b.id !== id || state.gone()) return;
   state.live.delete(address);
-  if (state.domain === "raw" || py.holdsGil) state.free(b.raw);
-  else py.withGIL(() => state.free(b.raw));
+  state.enter(() => state.free(b.raw));
 });
 
 // ArrayBuffer.prototype.transfer (Bun, Deno, Node ≥ 21) detaches a buffer, external ones included: every view of
@@ -426,8 +465,7 @@ export class PyMemBuffer {
     finalizer.unregister(this);
     if (this.size === 0 || !b) return;
     s.live.delete(this.#address);
-    if (s.domain === "raw" || s.py.holdsGil) s.free(b.raw);
-    else s.py.withGIL(() => s.free(b.raw));
+    s.enter(() => s.free(b.raw));
   }
 
   /** `using` support: frees the block unless already freed (dispose is idempotent, free() is not). */
@@ -457,6 +495,7 @@ const defaults = new WeakMap<PythonHost, Map<Domain, GlobalAllocator>>();
 export function buffer(py: PythonHost, domain: Domain, n: number): PyMemBuffer {
   const d = checkDomain(domain);
   checkSize(n, "n");
+  checkViewLength(n, "a buffer");
   let byDomain = defaults.get(py);
   if (!byDomain) defaults.set(py, (byDomain = new Map()));
   let a = byDomain.get(d);

@@ -23,7 +23,8 @@ import type { FnDef, NativeFn } from "../../ffi/types.ts";
 /**
  * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
  * (jemalloc, tcmalloc, mimalloc, …). Function names default to malloc/calloc/realloc/free; mimalloc users may name
- * mi_malloc etc.
+ * mi_malloc etc. **Unsafe** with names of functions that are not malloc-shaped: a symbol's type is not recorded in
+ * the library, so pymem can only check that each name resolves inside it. Safe path: the default names.
  */
 export interface LibraryAllocator {
   library: string;

@@ -28,6 +28,11 @@ const VFREE_FN = { args: ["ptr", "usize"], ret: "void" } as const; //  void _PyO
 const ARENA_ALLOC_FN = { args: ["ptr", "usize"], ret: "ptr" } as const; //       void *(*alloc)(void *ctx, size_t size)
 const ARENA_FREE_FN = { args: ["ptr", "ptr", "usize"], ret: "void" } as const; // void (*free)(void *ctx, void *ptr, size_t size)
 
+// Every mapping virtualAlloc handed out and not yet freed, process-wide (one libpython per process): virtualFree
+// unmaps only these, with their own size. Anything else (a pymalloc arena, a code page, a double free, a size larger
+// than allocated) would unmap memory someone else uses and crash later, far from the cause.
+const virtualBlocks = new Map<bigint, number>();
+
 /** The in-process memory reader: zero-copy views. */
 export function inProcessReader(py: ObmallocHost): MemoryReader {
   const { backend } = py.native;
@@ -81,6 +86,11 @@ export class PyMemAllocator {
       }
       this.interp = interp;
     }
+  }
+
+  /** The Python handle this allocator belongs to (for subclasses). */
+  protected get py(): ObmallocHost {
+    return this.#py;
   }
 
   get #minor(): number {
@@ -228,16 +238,32 @@ export class PyMemAllocator {
       return py.native.fn(a.alloc, ARENA_ALLOC_FN)(a.ctx, size);
     })());
     if (p === 0n) throw new PymemError("ALLOCATION_FAILED", `virtualAlloc could not map ${size} bytes`);
+    virtualBlocks.set(p, size);
     return p;
   }
 
-  /** Release memory from virtualAlloc; `size` must be the size it was allocated with. */
+  /**
+   * Release memory from virtualAlloc; `size` must be the size it was allocated with. Only a live mapping from
+   * virtualAlloc is released: anything else (already freed, an arena of the heap, an address inside a mapping) is
+   * refused with PymemError("INVALID_STATE"), a different size with a RangeError, and nothing is unmapped.
+   */
   virtualFree(address: bigint, size: number): void {
     checkAddress(address, "address");
     checkSize(size, "size");
     if (address === 0n) return;
     const py = this.#py;
     py.assertOpen();
+    const allocated = virtualBlocks.get(address);
+    if (allocated === undefined) {
+      throw new PymemError(
+        "INVALID_STATE",
+        `virtualFree(0x${address.toString(16)}): not a live mapping from virtualAlloc (already freed, or never allocated there)`,
+      );
+    }
+    if (allocated !== size) {
+      throw new RangeError(`virtualFree(0x${address.toString(16)}, ${size}): it was allocated with ${allocated} bytes`);
+    }
+    virtualBlocks.delete(address);
     const hidden = py.symbols.function("_PyObject_VirtualFree", VFREE_FN);
     py.withGIL(() => {
       if (hidden) return hidden(address, size);
@@ -271,9 +297,18 @@ export class PyMemAllocator {
       const foreign = py.layout.state !== "static" && !refs.sharedWithMain && this.interp !== main;
       const walk = walkHeap(foreign ? faultSafeReader(py) : inProcessReader(py), arenas, maxarenas, py.layout);
       const num = (a?: bigint) => (a === undefined ? undefined : Number(n.i64(a)));
+      const allocator = py.allocatorName();
+      // As attach does: no arena under an allocator that is not pymalloc is no obmalloc heap, not an empty one.
+      if (walk.arenaIndex.length === 0 && allocator !== "pymalloc" && allocator !== "pymalloc_debug") {
+        throw new PymemError(
+          "UNSUPPORTED",
+          `CPython ${versionText(py)} (${py.library}) does not use obmalloc here: its object allocator is ` +
+            `${allocator ?? "a custom one, not pymalloc"} and it has no arenas, so there is no obmalloc heap to map`,
+        );
+      }
       return new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
-        allocator: py.allocatorName(),
+        allocator,
         interp: py.layout.state === "static" ? 0n : this.interp,
         source: refs.how + (foreign ? "; read with fault-safe copies" : ""),
         rawAllocatedBlocks: num(refs.rawAllocatedBlocks) ?? null,

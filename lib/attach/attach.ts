@@ -18,6 +18,7 @@
  * @module
  */
 import * as fs from "node:fs";
+import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
@@ -339,6 +340,7 @@ export class AttachedPython {
 
   /** Addresses of the state variables for `interp` (undefined: main), validated. */
   #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
+    if (interp !== undefined) checkAddress(interp, "interp (a PyInterpreterState address or an interpreter id)");
     if (this.layout.state === "static") return this.#statics();
     if (this.#geometryError) throw this.#geometryError;
     const list = this.interpreters();
@@ -639,7 +641,14 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  * @throws PymemError "ATTACH" (no such process, not CPython, exited mid-read), "PERMISSION" (what to change is in
  * the message), "UNSUPPORTED" (no obmalloc heap, or a free-threaded build).
  */
-export async function attachPython(pid: number, options: AttachOptions = {}): Promise<AttachedPython> {
-  if (!Number.isSafeInteger(pid) || pid <= 0) throw new RangeError(`attachPython: pid must be a positive integer, got ${pid}`);
+export async function attachPython(pid: number, options?: AttachOptions): Promise<AttachedPython> {
+  if (typeof pid !== "number") throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 4_194_304) {
+    throw new RangeError(`attachPython: pid must be a whole number from 1 to 4194304 (the kernel's PID_MAX_LIMIT), got ${pid}`);
+  }
+  options = checkOptions<AttachOptions>(options, "attachPython", {
+    readMode: oneOf(["process_vm_readv", "/proc/PID/mem"] satisfies ReadMode[]),
+    retries: integerIn(0, 1000),
+  });
   return await AttachedPython.create(pid, options);
 }

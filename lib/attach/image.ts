@@ -24,15 +24,18 @@ export interface Image {
   runtimeHow: string;
 }
 
-/** Files mapped by the process that may hold CPython, most likely first (libpython before the executable). */
+/**
+ * Files mapped by the process that may hold CPython, most likely first (libpython before the executable), as the
+ * maps file names them. A file deleted or replaced on disk since it was mapped is named "PATH (deleted)".
+ */
 function candidatePaths(maps: MapEntry[], pid: number): string[] {
   const seen = new Set<string>();
-  for (const m of maps) if (m.path.startsWith("/") && !m.path.endsWith(" (deleted)")) seen.add(m.path);
+  for (const m of maps) if (m.path.startsWith("/")) seen.add(m.path);
   const all = [...seen];
-  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+  const base = (p: string) => p.slice(p.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, "");
   // CPython's own remote debugging looks at mappings whose name contains "python"; so do we first, then the rest
   // of the executable (a renamed, statically linked interpreter such as uwsgi is still found through /proc/PID/exe).
-  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(p));
+  const named = all.filter((p) => /python/i.test(base(p)) && !/\.py[cw]?$/.test(base(p)));
   named.sort((a, b) => Number(/^libpython/.test(base(b))) - Number(/^libpython/.test(base(a))));
   let exe: string | undefined;
   try {
@@ -73,13 +76,27 @@ function openShared(p: string): { elf: ElfFile; release: () => void } {
   };
 }
 
-/** Open a path the target maps, through /proc/PID/root when it lives in another mount namespace (a container): its
- * paths are its own, and the same path on this side may hold another file (another CPython build). */
-function openElf(path: string, pid: number): { elf: ElfFile; release: () => void } | undefined {
+/**
+ * Open a path the target maps: the file itself (through /proc/PID/root first when it lives in another mount
+ * namespace, a container: its paths are its own, and the same path on this side may hold another file), or, when it
+ * was deleted or replaced on disk, the mapped file as the kernel still holds it (/proc/PID/map_files/START-END of
+ * one of its mappings: the same inode, whatever the path now holds).
+ */
+function openElf(path: string, pid: number, maps: MapEntry[]): { elf: ElfFile; release: () => void } | undefined {
+  const mapping = maps.find((m) => m.path === path);
+  const deleted = path.endsWith(" (deleted)");
   const own = `/proc/${pid}/root${path}`;
-  for (const p of otherMountNamespace(pid) ? [own, path] : [path, own]) {
+  const places = deleted ? [] : otherMountNamespace(pid) ? [own, path] : [path, own];
+  if (mapping) places.push(`/proc/${pid}/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
+  for (const p of places) {
     try {
-      return openShared(p);
+      const opened = openShared(p);
+      // The file on disk must be the one mapped (same inode), else it was replaced: read the mapped one instead.
+      if (mapping && mapping.inode !== 0 && !p.includes("/map_files/") && fs.statSync(p).ino !== mapping.inode) {
+        opened.release();
+        continue;
+      }
+      return opened;
     } catch { /* try the next */ }
   }
   return undefined;
@@ -94,12 +111,30 @@ function otherMountNamespace(pid: number): boolean {
   }
 }
 
+/** The process's state letter from /proc/PID/stat ("R", "S", "Z" for a zombie…), or undefined. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
+}
+
 export function findImage(pid: number, maps: MapEntry[]): Image {
   const tried: string[] = [];
+  let comm = "?";
+  try {
+    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch { /* gone */ }
+  const state = processState(pid);
+  if (state === "Z" || state === "X") {
+    throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
+  }
   for (const path of candidatePaths(maps, pid)) {
-    const opened = openElf(path, pid);
+    const opened = openElf(path, pid, maps);
     if (!opened) {
-      tried.push(`${path} (unreadable)`);
+      tried.push(`${path} (unreadable${path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""})`);
       continue;
     }
     const elf = opened.elf;
@@ -121,7 +156,7 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
       return {
         elf,
         release: opened.release,
-        path,
+        path: path.replace(/ \(deleted\)$/, ""),
         bias,
         runtime: bias + BigInt(vaddr),
         runtimeHow: sym && sym.value !== 0 ? `symbol _PyRuntime (${sym.table})` : "section .PyRuntime",
@@ -130,10 +165,6 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
       if (!keep) opened.release();
     }
   }
-  let comm = "?";
-  try {
-    comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch { /* gone */ }
   throw new PymemError(
     "ATTACH",
     `process ${pid} (${comm}) is not a CPython process: no mapped file defines _PyRuntime` +

@@ -111,9 +111,18 @@ export function parse(cmd: Command, args: string[]): Context {
   const { head, tail } = cmd.positionals === "script" ? splitAtScript(args, cmd.options) : { head: args, tail: [] };
   const spec: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const o of cmd.options) spec[o.name] = { type: o.arg ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
+  // node:util calls "--worst -1" ambiguous (a value that looks like a flag): a negative number after an option that
+  // takes a value is that value, and the option's own check says what is wrong with it.
+  const takesValue = new Set(cmd.options.filter((o) => o.arg).flatMap((o) => [`--${o.name}`, ...(o.short ? [`-${o.short}`] : [])]));
+  const joined: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    if (takesValue.has(head[i]) && /^-(\d|\.\d|Infinity$)/.test(head[i + 1] ?? "")) {
+      joined.push(`${head[i].startsWith("--") ? head[i] : `--${cmd.options.find((o) => `-${o.short}` === head[i])!.name}`}=${head[++i]}`);
+    } else joined.push(head[i]);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: head, options: spec, allowPositionals: cmd.positionals !== "none", strict: true });
+    parsed = parseArgs({ args: joined, options: spec, allowPositionals: cmd.positionals !== "none", strict: true });
   } catch (e) {
     // node:util's messages run on with advice about "--"; the first sentence is the problem.
     const message = (e as Error).message.split(/\.\s/)[0].replace(/\.$/, "");

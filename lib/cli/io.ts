@@ -3,7 +3,7 @@
  * on a TTY and never with NO_COLOR.
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { fstatSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { PymemError } from "../errors.ts";
 import { formatBytes } from "../report/text.ts";
@@ -15,8 +15,33 @@ const stderrTTY = (): boolean => !!process.stderr.isTTY;
 export const colorAllowed = (): boolean => !process.env.NO_COLOR;
 
 /** Write text to a stream and wait until it is handed to the OS. */
+/** Standard descriptors the user's code closed (now /dev/null, see runWorkload). */
+export const closedByCode = new Set<number>();
+
 export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  // A stream whose descriptor Python code closed also emits "error" (after the callback): unheard, that event would
+  // end the process. The callback reports the failure; the event is only acknowledged.
+  if (stream.listenerCount("error") === 0) stream.on("error", () => {});
+  // Deno drops writes to a closed descriptor silently: ask first, so a lost report is an error everywhere.
+  const fd = stream === process.stdout ? 1 : stream === process.stderr ? 2 : (stream as { fd?: number }).fd;
+  if (typeof fd === "number" && closedByCode.has(fd)) {
+    return Promise.reject(new Error(`cannot write to ${fd === 1 ? "stdout" : "stderr"}: the code closed it`));
+  }
+  if (typeof fd === "number") {
+    try {
+      fstatSync(fd);
+    } catch {
+      return Promise.reject(new Error(`cannot write to ${fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`}: it was closed`));
+    }
+  }
   return new Promise((done, fail) => stream.write(text, (e) => (e ? fail(e) : done())));
+}
+
+/** `write`, for the error path: a stderr that cannot be written to loses the message, nothing more. */
+export async function writeError(text: string): Promise<void> {
+  try {
+    await write(process.stderr, text);
+  } catch { /* stderr closed: the exit status still says it */ }
 }
 
 /** A one-line status on stderr, only on a TTY, overwritten by the next and erased by `clear`. */

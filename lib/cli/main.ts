@@ -11,7 +11,7 @@
 import process from "node:process";
 import { PYMEM_VERSION } from "../report/json.ts";
 import { type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
-import { progress, write } from "./io.ts";
+import { progress, write, writeError } from "./io.ts";
 import { diffCommand, heapCommand, infoCommand, statsCommand } from "./commands/embedded.ts";
 import { attachCommand, psCommand } from "./commands/processes.ts";
 
@@ -82,19 +82,19 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ExitStatus) return e.status;
     const where = cmdName ? `pymem ${cmdName}` : "pymem";
     if (e instanceof UsageError) {
-      await write(process.stderr, `${where}: ${e.message} (see: ${where} --help)\n`);
+      await writeError(`${where}: ${e.message} (see: ${where} --help)\n`);
       return 2;
     }
     if (debug) {
-      await write(process.stderr, `${(e as Error)?.stack ?? e}\n`);
+      await writeError(`${(e as Error)?.stack ?? e}\n`);
       const cause = (e as Error)?.cause;
-      if (cause) await write(process.stderr, `caused by: ${(cause as Error)?.stack ?? cause}\n`);
+      if (cause) await writeError(`caused by: ${(cause as Error)?.stack ?? cause}\n`);
     } else {
       const lines = String((e as Error)?.message ?? e).split("\n");
       // "Tried:" and the like end their first line with a colon: keep the first item it introduces.
       const message = lines[0].endsWith(":") && lines[1] ? `${lines[0]} ${lines[1].trim()}` : lines[0];
       const hint = String((e as Error)?.message ?? "").includes("\n") ? " (--debug for details)" : "";
-      await write(process.stderr, `${where}: ${message}${hint}\n`);
+      await writeError(`${where}: ${message}${hint}\n`);
     }
     return 1;
   }

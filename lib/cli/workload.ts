@@ -11,7 +11,8 @@ import { type AllocatorName, openPython, type Python } from "../python.ts";
 import { PythonError } from "../errors.ts";
 import { DEMO_WORKLOAD } from "./demo-workload.ts";
 import { type Context, ExitStatus, UsageError } from "./command.ts";
-import { progress } from "./io.ts";
+import { closedByCode, progress } from "./io.ts";
+import { cstr } from "../core/native.ts";
 
 /** A Python string literal for any JavaScript string (non-ASCII escaped, so the source stays ASCII). */
 function pyString(s: string): string {
@@ -53,6 +54,10 @@ export function workloadOf(ctx: Context): Workload {
 
 /** fcntl command: duplicate a descriptor, close-on-exec (Linux <fcntl.h>). */
 const F_DUPFD_CLOEXEC = 1030;
+/** fcntl command: the descriptor's flags; -1 (EBADF) when it is not open. */
+const F_GETFD = 1;
+const O_RDONLY = 0;
+const O_WRONLY = 1;
 
 /**
  * Run the workload in `__main__` as python would: sys.argv, __file__ and sys.path[0] for a file. `quiet` sends the
@@ -83,13 +88,13 @@ export function runWorkload(py: Python, w: Workload, quiet: boolean): void {
       py.run(w.code!);
     }
   } catch (e) {
-    if (e instanceof PythonError && e.type === "SystemExit") {
-      // exit(), exit(0) and exit(None) end the script normally; anything else is its exit status.
-      const v = e.value.trim();
-      if (v === "" || v === "0" || v === "None") return;
-      const n = Number(v);
-      if (!Number.isInteger(n)) process.stderr.write(`${v}\n`);
-      throw new ExitStatus(Number.isInteger(n) ? n & 0xff : 1);
+    if (e instanceof PythonError && e.exitCode !== undefined) {
+      // As Python exits: code None or 0 ends the script normally, an int is the status, anything else (a str
+      // "0", a float 3.0) is printed and the status is 1.
+      const code = e.exitCode;
+      if (code === null || code === 0) return;
+      if (typeof code === "string") process.stderr.write(`${code}\n`);
+      throw new ExitStatus(typeof code === "number" ? code & 0xff : 1);
     }
     if (e instanceof PythonError) {
       progress.clear();
@@ -106,6 +111,14 @@ export function runWorkload(py: Python, w: Workload, quiet: boolean): void {
       libc.fflush(0n);
       libc.dup2(savedStdout, 1);
       libc.close(savedStdout);
+    }
+    // The code may have closed fd 0, 1 or 2: /dev/null goes there now, natively, before the runtime opens any file
+    // (Deno's node:fs takes a file that lands on fd 2 for its own closed stderr, and the heap walk reads ELF files).
+    // A report for a closed stdout is still an error (write() says so), not a silent /dev/null.
+    for (let fd = 0; fd <= 2; fd++) {
+      if (libc.fcntl(fd, F_GETFD, 0) !== -1) continue;
+      libc.open(cstr("/dev/null"), fd === 0 ? O_RDONLY : O_WRONLY);
+      closedByCode.add(fd);
     }
   }
 }

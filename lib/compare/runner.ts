@@ -346,7 +346,24 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (o.compare) {
-    const [a, b] = o.compare.map((f) => JSON.parse(readFileSync(f, "utf8")) as BenchDocument);
+    // A missing file is bad usage (status 2, as for every command); one that is not a result file is an error (1).
+    const missing = o.compare.find((f) => !existsSync(f));
+    if (missing !== undefined) {
+      console.error(`pymem bench: no such file: ${missing} (see: pymem bench --help)`);
+      return 2;
+    }
+    const docs: BenchDocument[] = [];
+    for (const f of o.compare) {
+      try {
+        const doc = JSON.parse(readFileSync(f, "utf8"));
+        if (!Array.isArray(doc?.cells)) throw new Error("it has no cells");
+        docs.push(doc as BenchDocument);
+      } catch (e) {
+        console.error(`pymem bench: ${f} is not a pymem bench result file: ${(e as Error).message.split("\n")[0]}`);
+        return 1;
+      }
+    }
+    const [a, b] = docs;
     const { checked, conflicts } = compareRankings(a, b);
     const hard = conflicts.filter((c) => c.hard);
     console.log(`${checked} pairs differ by more than their spread in at least one file; ${conflicts.length} ranked differently, ` +

@@ -4,8 +4,11 @@
  * entirely through decoding (lib/obmalloc/state.ts records those here). `py.symbols` reports all of it.
  * @module
  */
+import { statSync } from "node:fs";
 import type { FnDef, NativeFn } from "../../ffi/types.ts";
 import { ElfFile } from "../machine/elf.ts";
+import { PymemError } from "../errors.ts";
+import { type MapEntry, readMaps } from "../machine/procmaps.ts";
 import type { Native } from "./native.ts";
 
 /** How a symbol was found. */
@@ -50,6 +53,29 @@ const KNOWN_DATA = [
   "obmalloc_state_main",
 ] as const;
 
+/** The file mapped at `base` (its offset-0 mapping), by `path` if that is still the same inode, else by map_files. */
+function openMapped(path: string, base: bigint): ElfFile {
+  let mapping: MapEntry | undefined;
+  try {
+    mapping = readMaps("self").find((m) => m.start === base && m.offset === 0n && m.inode !== 0);
+  } catch { /* no /proc: the path is all there is */ }
+  if (mapping) {
+    let same = false;
+    try {
+      same = statSync(path).ino === mapping.inode;
+    } catch { /* deleted */ }
+    if (!same) {
+      const mapped = `/proc/self/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`;
+      try {
+        return ElfFile.open(mapped);
+      } catch (e) {
+        throw new PymemError("ELF", `${path} was deleted or replaced on disk since it was loaded, and ${mapped} cannot be read: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+  return ElfFile.open(path);
+}
+
 export class Symbols {
   readonly #native: Native;
   #elf: ElfFile | undefined;
@@ -59,9 +85,13 @@ export class Symbols {
     this.#native = native;
   }
 
-  /** The ELF file of the loaded library (parsed on first use). */
+  /**
+   * The ELF file of the loaded library (parsed on first use): the file as mapped, read through
+   * /proc/self/map_files when the path on disk no longer holds it (deleted, or replaced by another build, whose
+   * .symtab would send calls to the wrong addresses).
+   */
   get elf(): ElfFile {
-    this.#elf ??= ElfFile.open(this.#native.path);
+    this.#elf ??= openMapped(this.#native.path, this.#native.base);
     return this.#elf;
   }
 

@@ -4,6 +4,7 @@
  * through it rather than through a runtime adapter.
  * @module
  */
+import { constants as bufferConstants } from "node:buffer";
 import type { Backend, FnDef, NativeFn, NativeLibrary } from "../../ffi/types.ts";
 import { libc as libcSymbols, python as pythonSymbols } from "../../ffi/symbols.ts";
 
@@ -21,6 +22,22 @@ export function cstr(s: string): Uint8Array {
 /** UTF-8 decoding of native bytes. */
 export function utf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
+}
+
+/**
+ * The longest ArrayBuffer this runtime can make: 2^32 on Bun and Node 20 (beyond it Bun throws "Out of memory" and
+ * koffi aborts Node with a fatal N-API error), 2^53−1 on Deno and Node 22+. Every view of native memory is checked
+ * against it first.
+ */
+export const MAX_VIEW: number = bufferConstants.MAX_LENGTH;
+
+/** Throw a RangeError naming the limit when `length` bytes cannot be viewed on this runtime. */
+export function checkViewLength(length: number, what: string): void {
+  if (length > MAX_VIEW) {
+    throw new RangeError(
+      `${what} of ${length} bytes is larger than this runtime can view (${MAX_VIEW} bytes, its largest ArrayBuffer)`,
+    );
+  }
 }
 
 export class Native {
@@ -58,6 +75,7 @@ export class Native {
 
   /** A Uint8Array over native memory (zero-copy). */
   bytes(address: bigint, length: number): Uint8Array {
+    if (length > MAX_VIEW) checkViewLength(length, "a view");
     return new Uint8Array(this.backend.view(address, length));
   }
 

@@ -31,6 +31,7 @@ import { FINALIZE_BLOCKED, PymemError, PythonError } from "../errors.ts";
 import type { HeapSnapshot } from "../obmalloc/heap.ts";
 import { cstr } from "../core/native.ts";
 import { type InterpreterRef, usesMainObmalloc } from "../obmalloc/state.ts";
+import { type AllocatorScope, GlobalAllocator, releaseScope } from "../allocators/global-alloc.ts";
 import process from "node:process";
 import type { PyValue } from "../core/convert.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
@@ -265,7 +266,9 @@ export class SubInterpreter {
   allocator(): PyMemAllocator {
     this.#assertOpen();
     // One per interpreter: callers (and heap()) may ask often, and close() must reach every one handed out.
-    if (this.#allocators.length === 0) this.#allocators.push(new SubInterpreterAllocator(this.#py, this.interp, this));
+    if (this.#allocators.length === 0) {
+      this.#allocators.push(new SubInterpreterAllocator(this.#py, this.interp, this, (fn) => this.#enter(fn)));
+    }
     return this.#allocators[0];
   }
 
@@ -301,6 +304,8 @@ export class SubInterpreter {
           this.#refuseIfThreadsLeft(true);
           ending = true;
           for (const a of this.#allocators) a.ending = true;
+          // Blocks its allocator handed out go back to its heap now: later they could only be freed into another.
+          releaseScope(py, this.interp);
           // Module path: hand the interpreter back thread-less (PyThreadState_Clear needs it current), then let the
           // module end it as it ends its own. Otherwise Py_EndInterpreter, which leaves no thread state current
           // (3.12+: the sub's GIL released).
@@ -424,15 +429,26 @@ export class SubInterpreter {
 }
 showInRepl(SubInterpreter);
 
-/** A PyMemAllocator that refuses to touch its interpreter once that interpreter is closed. */
+/**
+ * A PyMemAllocator that allocates from its sub-interpreter (its thread state current around each call, so PyMem_*
+ * use that interpreter's obmalloc state, not the caller's) and refuses everything once that interpreter is closed.
+ */
 class SubInterpreterAllocator extends PyMemAllocator {
   readonly #sub: SubInterpreter;
-  constructor(py: ObmallocHost, interp: bigint, sub: SubInterpreter) {
+  readonly #scope: AllocatorScope;
+  #globalAllocator: GlobalAllocator | undefined;
+  constructor(py: ObmallocHost, interp: bigint, sub: SubInterpreter, enter: <T>(fn: () => T) => T) {
     super(py, interp);
     this.#sub = sub;
+    this.#scope = { key: interp, enter, closed: () => sub.closed };
   }
   #check(): void {
     if (this.#sub.closed) throw new PymemError("CLOSED", `Sub-interpreter #${this.#sub.id} is closed`);
+  }
+  override get global(): GlobalAllocator {
+    this.#check();
+    this.#globalAllocator ??= new GlobalAllocator(this.py, "mem", this.#scope);
+    return this.#globalAllocator;
   }
   override initObmalloc(): boolean {
     this.#check();
@@ -442,6 +458,10 @@ class SubInterpreterAllocator extends PyMemAllocator {
     this.#check();
     return super.isObmallocStateOnHeap();
   }
+  override getAllocatedBlocks(): number {
+    this.#check();
+    return super.getAllocatedBlocks();
+  }
   override getInterpreterAllocatedBlocks(): number {
     this.#check();
     return super.getInterpreterAllocatedBlocks();
@@ -449,6 +469,14 @@ class SubInterpreterAllocator extends PyMemAllocator {
   override finalizeAllocatedBlocks(): void {
     this.#check();
     return super.finalizeAllocatedBlocks();
+  }
+  override virtualAlloc(size: number): bigint {
+    this.#check();
+    return super.virtualAlloc(size);
+  }
+  override virtualFree(address: bigint, size: number): void {
+    this.#check();
+    return super.virtualFree(address, size);
   }
   override stateRefs(): ReturnType<PyMemAllocator["stateRefs"]> {
     this.#check();

@@ -21,7 +21,8 @@ function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
   if (pid === undefined) throw new UsageError("attach needs a PID");
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  if (!/^\d+$/.test(pid) || Number(pid) <= 0) throw new UsageError(`not a process id: "${pid}"`);
+  // PID_MAX_LIMIT (2^22 on 64-bit Linux) bounds every process id.
+  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > 4_194_304) throw new UsageError(`not a process id: "${pid}"`);
   return Number(pid);
 }
 
@@ -29,6 +30,10 @@ async function cmdAttach(ctx: Context): Promise<number> {
   const pid = pidOf(ctx);
   const every = positiveNumber(ctx.values.watch, "watch", false);
   if (every !== undefined && every < 0.1) throw new UsageError(`--watch needs at least 0.1 seconds, got "${ctx.values.watch}"`);
+  // Timers hold at most 2^31−1 ms (about 24.8 days); beyond that they fire at once.
+  if (every !== undefined && every * 1000 > 2 ** 31 - 1) {
+    throw new UsageError(`--watch can wait at most ${Math.floor((2 ** 31 - 1) / 1000)} seconds, got "${ctx.values.watch}"`);
+  }
   const count = positiveNumber(ctx.values.count, "count", true);
   positiveNumber(ctx.values.worst, "worst", true);
   if (count !== undefined && every === undefined) throw new UsageError("--count needs --watch SECONDS");
