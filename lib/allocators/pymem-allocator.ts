@@ -17,6 +17,7 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
+import { classifyLocal, setObjectSource } from "../objects/mod.ts";
 
 // Prototypes of the hidden functions pymem calls by address.
 const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
@@ -306,7 +307,7 @@ export class PyMemAllocator {
             `${allocator ?? "a custom one, not pymalloc"} and it has no arenas, so there is no obmalloc heap to map`,
         );
       }
-      return new HeapSnapshot(walk, py.layout, {
+      const snap = new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
         allocator,
         interp: py.layout.state === "static" ? 0n : this.interp,
@@ -318,6 +319,9 @@ export class PyMemAllocator {
           narenasHighwater: num(refs.narenasHighwater),
         },
       });
+      // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
+      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py.native, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
+      return snap;
     });
   }
 

@@ -33,6 +33,8 @@ import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
 import { findImage, fileVersion, type Image } from "./image.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
+import { classifyHeap, setObjectSource } from "../objects/mod.ts";
+import { remoteObjectMemory } from "../objects/memory.ts";
 
 /** Options of {@link attachPython}. */
 export interface AttachOptions {
@@ -441,7 +443,19 @@ export class AttachedPython {
       rawAllocatedBlocks: rawBlocks,
       counters,
     };
-    return new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
+    const snap = new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
+    setObjectSource(snap, (o) => {
+      this.#assertOpen();
+      return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), { allocator: this.#info.allocator.name, retries: this.#retries, ...o });
+    });
+    return snap;
+  }
+
+  /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */
+  #symbol(name: string): number {
+    const { elf, bias } = this.#img;
+    const s = elf.dynamicSymbol(name) ?? (elf.hasSymtab ? elf.symbol(name) : undefined);
+    return s && s.value ? Number(bias) + s.value : 0;
   }
 
   /**

@@ -1,0 +1,362 @@
+/**
+ * Block classification: for every used pool of a heap snapshot, which blocks are allocated (the pool's free list is
+ * walked, bounded by its capacity; blocks past `nextoffset` were never used) and, for each allocated block, the
+ * Python object in it if there is one. The same code classifies this process and another one: it reads through
+ * `ObjectMemory` (lib/objects/memory.ts), pools in bulk, type objects in batches.
+ *
+ * A block holds an object when, at the offset its type's pre-header implies (0, sizeof(PyGC_Head), or that plus
+ * the 3.11+ pre-header; +16 under the debug allocator), there is a plausible reference count and an `ob_type` that
+ * validates as a type object (lib/objects/types.ts) whose instances fit in the block. A freed object keeps its
+ * type pointer but its reference count is 0, so stale objects in free-listed memory are not taken for live ones.
+ * Allocated blocks without an object are buffers; those a classified list, dict or set points to are named
+ * ("list items", "dict keys", "dict values", "set table"), the rest stay "not an object".
+ * @module
+ */
+import { PymemError } from "../errors.ts";
+import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layout.ts";
+import type { ObjectMemory } from "./memory.ts";
+import { type ObjectLayout, objectLayoutFor } from "./layout.ts";
+import { type TypeInfo, TypeTable } from "./types.ts";
+
+/** Block kinds below FIRST_TYPE; kind FIRST_TYPE + i is an object of `types[i]`. */
+export const KIND = {
+  NEVER_USED: 0,
+  FREE: 1,
+  /** In a pool that could not be read consistently (a live target kept changing it). */
+  UNREAD: 2,
+  BUFFER: 3,
+  LIST_ITEMS: 4,
+  DICT_KEYS: 5,
+  DICT_VALUES: 6,
+  SET_TABLE: 7,
+  FIRST_TYPE: 8,
+} as const;
+const PENDING = 0xffff;
+const MAX_TYPES = PENDING - KIND.FIRST_TYPE - 1;
+const CACHE_MASK = 1023;
+
+/** Names of the kinds that are not objects. */
+export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table"];
+
+/** Options of a classification. */
+export interface ClassifyOptions {
+  /** Allocator of the target ("pymalloc_debug" shifts objects by the debug hooks' header). Default: the snapshot's. */
+  allocator?: string | null;
+  /** Times a pool whose free list is torn (a live target) is read again before it is reported unread (default 3). */
+  retries?: number;
+}
+
+/** The pieces of a heap snapshot classification needs. */
+export type HeapSource = Pick<HeapSnapshot, "walk" | "poolSize" | "arenaSize" | "info">;
+
+/** Everything one classification found, in typed arrays (one entry per block of every used pool). */
+export interface Classification {
+  layout: ObmallocLayout;
+  objectLayout: ObjectLayout;
+  types: TypeInfo[];
+  /** Kind of every block: pool p's blocks start at `poolBase[p]`, `capacity(p)` of them. */
+  kinds: Uint16Array;
+  poolBase: Uint32Array;
+  /** Pools skipped (torn or unreadable) and why, for warnings. */
+  unreadPools: number;
+  /** Type candidates checked (distinct addresses), and system-call-free time spent, for the benchmark. */
+  typesChecked: number;
+  /** Bytes the debug hooks put before each block's data (0, or 16 under pymalloc_debug). */
+  dataOffset: number;
+}
+
+const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
+
+/**
+ * Classify every block of every used pool of `heap`, reading through `mem`. Throws PymemError("UNSUPPORTED") when
+ * the target has no `PyType_Type` to validate types against.
+ */
+export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: ObjectMemory, options: ClassifyOptions = {}): Classification {
+  const minor = Number(heap.info.version.split(".")[1]);
+  const ol = objectLayoutFor(minor);
+  const table = new TypeTable(mem, ol);
+  if (!table.usable) {
+    throw new PymemError("UNSUPPORTED", `CPython ${heap.info.version}: PyType_Type is not exported by the target, so no type object can be validated`);
+  }
+  const allocator = options.allocator === undefined ? heap.info.allocator : options.allocator;
+  const debug = allocator === "pymalloc_debug";
+  const ctx = new Scanner(heap, layout, ol, mem, table, debug ? 16 : 0, debug ? 24 : 0, options.retries ?? 3);
+  ctx.run();
+  return {
+    layout,
+    objectLayout: ol,
+    types: table.types,
+    kinds: ctx.kinds,
+    poolBase: ctx.poolBase,
+    unreadPools: ctx.unreadPools,
+    typesChecked: table.byAddress.size,
+    dataOffset: ctx.dataOffset,
+  };
+}
+
+/** The pass over the pools. */
+class Scanner {
+  readonly kinds: Uint16Array;
+  readonly poolBase: Uint32Array;
+  unreadPools = 0;
+  readonly dataOffset: number;
+  readonly #overhead: number; // debug hooks: bytes of a block that are not the object's
+  readonly #heap: HeapSource;
+  readonly #layout: ObmallocLayout;
+  readonly #ol: ObjectLayout;
+  readonly #mem: ObjectMemory;
+  readonly #table: TypeTable;
+  readonly #retries: number;
+  readonly #offsets: number[];
+  // Per-type facts in flat arrays for the inner loop (index: type id).
+  #pre = new Int32Array(256);
+  #min = new Float64Array(256);
+  // Exact container types whose buffers get named, and the pointer fields that name them.
+  readonly #containers = new Map<number, [number, number][]>();
+  // Pointers to buffers, collected while scanning: address and label kind.
+  #refs = new Float64Array(1024);
+  #refKinds = new Uint8Array(1024);
+  #nRefs = 0;
+  // Sorted arena bases, for "is this pointer inside the heap".
+  readonly #arenaStarts: Float64Array;
+  // Candidate type addresses met in the current batch that the table has not decided yet.
+  readonly #unknown = new Set<number>();
+  readonly #cacheTp = new Float64Array(CACHE_MASK + 1).fill(-1);
+  readonly #cacheId = new Int32Array(CACHE_MASK + 1);
+
+  constructor(heap: HeapSource, layout: ObmallocLayout, ol: ObjectLayout, mem: ObjectMemory, table: TypeTable, dataOffset: number, overhead: number, retries: number) {
+    this.#heap = heap;
+    this.#layout = layout;
+    this.#ol = ol;
+    this.#mem = mem;
+    this.#table = table;
+    this.dataOffset = dataOffset;
+    this.#overhead = overhead;
+    this.#retries = retries;
+    this.#offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
+    const w = heap.walk;
+    this.poolBase = new Uint32Array(w.usedPools + 1);
+    let total = 0;
+    for (let p = 0; p < w.usedPools; p++) {
+      this.poolBase[p] = total;
+      total += blocksPerPool(w.poolClass[p], layout);
+    }
+    this.poolBase[w.usedPools] = total;
+    this.kinds = new Uint16Array(total);
+    this.#arenaStarts = Float64Array.from(w.arenaAddress).sort();
+    const fields: [string, [number, number][]][] = [
+      ["PyList_Type", [[ol.listItems, KIND.LIST_ITEMS]]],
+      ["PyDict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES]]],
+      ["PySet_Type", [[ol.setTable, KIND.SET_TABLE]]],
+      ["PyFrozenSet_Type", [[ol.setTable, KIND.SET_TABLE]]],
+    ];
+    for (const [name, f] of fields) {
+      const a = table.symbol(name);
+      if (a) this.#containers.set(a, f);
+    }
+  }
+
+  /** Whether `p` lies inside one of the snapshot's arenas. */
+  readonly inHeap = (p: number): boolean => {
+    const s = this.#arenaStarts;
+    let lo = 0, hi = s.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid] <= p) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return at >= 0 && p < s[at] + this.#heap.arenaSize;
+  };
+
+  run(): void {
+    const w = this.#heap.walk;
+    const { poolSize } = this.#layout;
+    const poolAddress = w.poolAddress, poolArena = w.poolArena;
+    const firsts = w.arenaAddress, carvedOf = w.arenaPoolsCarved;
+    for (let p = 0; p < w.usedPools;) {
+      // One arena's used pools at a time (they are listed arena by arena).
+      const a = poolArena[p];
+      let end = p;
+      while (end < w.usedPools && poolArena[end] === a) end++;
+      const first = Math.ceil(firsts[a] / poolSize) * poolSize;
+      const used = poolAddress.subarray(p, end);
+      const { words, at } = this.#mem.arenaPools(first, carvedOf[a], used, poolSize);
+      const pending: number[] = [];
+      for (let i = p; i < end; i++) {
+        const mine: number[] = [];
+        let ok = at[i - p] >= 0 && this.#scanPool(i, words, at[i - p], mine);
+        if (ok) for (const x of mine) pending.push(x);
+        // A live target may have changed the pool while it was copied: read it again, alone, a few times.
+        for (let attempt = 0; !ok && this.#mem.live && attempt < this.#retries; attempt++) {
+          const again = this.#mem.pool(poolAddress[i], poolSize);
+          if (!again) break;
+          mine.length = 0;
+          ok = this.#scanPool(i, again, 0, mine);
+          if (ok) this.#settle(mine, again, () => 0);
+        }
+        if (!ok) {
+          this.unreadPools++;
+          this.kinds.fill(KIND.UNREAD, this.poolBase[i], this.poolBase[i + 1]);
+        }
+      }
+      if (pending.length) this.#settle(pending, words, (q) => at[q - p]);
+      p = end;
+    }
+    this.#nameBuffers();
+  }
+
+  /**
+   * Classify one pool from its bytes at `words[w0..]`. False when its header or free list does not make sense
+   * (torn by a live target) or disagrees with its count. Blocks whose candidate types are not decided yet are
+   * marked PENDING and listed in `pending` as (pool, block) pairs.
+   */
+  #scanPool(p: number, words: Uint32Array, w0: number, pending: number[]): boolean {
+    const layout = this.#layout, poolSize = layout.poolSize, overhead = layout.poolOverhead;
+    const count = words[w0];
+    const sz = words[w0 + 9];
+    const next = words[w0 + 10];
+    if (sz >= layout.sizeClasses || sz !== this.#heap.walk.poolClass[p]) return false;
+    const size = blockSize(sz, layout);
+    if (words[w0 + 11] !== poolSize - size || next < overhead || next > poolSize) return false;
+    const carved = Math.floor((next - overhead) / size);
+    const cap = blocksPerPool(sz, layout);
+    const base = this.poolBase[p];
+    const kinds = this.kinds;
+    if (count === 0) {
+      // Emptied since the snapshot (a live target): nothing allocated.
+      kinds.fill(KIND.FREE, base, base + carved);
+      kinds.fill(KIND.NEVER_USED, base + carved, base + cap);
+      return true;
+    }
+    if (count > carved) return false;
+    // Mark the free list (FREE), bounded by the carved blocks; a link outside the pool, off a block boundary, past
+    // nextoffset or back to a block already seen means the list was torn while read.
+    kinds.fill(KIND.BUFFER, base, base + carved);
+    kinds.fill(KIND.NEVER_USED, base + carved, base + cap);
+    const poolAddr = this.#heap.walk.poolAddress[p];
+    let fb = u64(words, w0 + 2), nfree = 0;
+    while (fb !== 0) {
+      const off = fb - poolAddr;
+      if (off < overhead || off >= next || (off - overhead) % size !== 0 || nfree >= carved) return false;
+      const k = (off - overhead) / size;
+      if (kinds[base + k] === KIND.FREE) return false;
+      kinds[base + k] = KIND.FREE;
+      nfree++;
+      fb = u64(words, w0 + off / 4);
+    }
+    if (carved - nfree !== count) return false;
+    const d = this.dataOffset, avail = size - this.#overhead;
+    for (let k = 0; k < carved; k++) {
+      if (kinds[base + k] === KIND.FREE) continue;
+      const kind = this.#classify(words, w0 + (overhead + k * size + d) / 4, avail);
+      kinds[base + k] = kind;
+      if (kind === PENDING) pending.push(p, k);
+    }
+    return true;
+  }
+
+  /** The kind of the allocated block whose data starts at words[x] and has `avail` usable bytes. */
+  #classify(words: Uint32Array, x: number, avail: number): number {
+    const offsets = this.#offsets;
+    const flagsInRefcnt = this.#ol.refcntHasFlags;
+    let unknown = false;
+    for (let j = 0; j < offsets.length; j++) {
+      const o = offsets[j];
+      if (o + 16 > avail) break;
+      const y = x + (o >> 2);
+      if (words[y] === 0) continue; // refcount 0: free or dead
+      if (flagsInRefcnt ? (words[y + 1] & 0xffff) !== 0 : words[y + 1] !== 0) continue; // a pointer, not a count
+      const lo = words[y + 2], hi = words[y + 3];
+      if ((lo & 7) !== 0 || hi >= 0x8000 || (hi === 0 && lo < 4096)) continue;
+      const tp = hi * 0x1_0000_0000 + lo;
+      // A direct-mapped cache in front of the table's Map: blocks of a few types alternate within a pool.
+      const slot = (lo >>> 3) & CACHE_MASK;
+      let id: number | undefined;
+      if (this.#cacheTp[slot] === tp) id = this.#cacheId[slot];
+      else {
+        id = this.#table.byAddress.get(tp);
+        if (id === undefined) {
+          this.#unknown.add(tp);
+          unknown = true;
+          continue;
+        }
+        this.#cacheTp[slot] = tp;
+        this.#cacheId[slot] = id;
+      }
+      if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
+      const f = this.#containers.size ? this.#containers.get(tp) : undefined;
+      if (f) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      return KIND.FIRST_TYPE + id;
+    }
+    return unknown ? PENDING : KIND.BUFFER;
+  }
+
+  #ref(p: number, label: number): void {
+    if (p === 0) return;
+    if (this.#nRefs === this.#refs.length) {
+      const r = new Float64Array(this.#refs.length * 2);
+      r.set(this.#refs);
+      this.#refs = r;
+      const k = new Uint8Array(r.length);
+      k.set(this.#refKinds);
+      this.#refKinds = k;
+    }
+    this.#refs[this.#nRefs] = p;
+    this.#refKinds[this.#nRefs++] = label;
+  }
+
+  /** Decide the candidate types met so far, then classify the PENDING blocks listed in `pending`. */
+  #settle(pending: number[], words: Uint32Array, start: (pool: number) => number): void {
+    const table = this.#table;
+    if (this.#unknown.size) {
+      table.resolve(this.#unknown, this.inHeap);
+      this.#unknown.clear();
+      const n = table.types.length;
+      if (n > MAX_TYPES) throw new PymemError("UNSUPPORTED", `more than ${MAX_TYPES} distinct types in one heap`);
+      if (n > this.#pre.length) {
+        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2);
+        pre.set(this.#pre);
+        min.set(this.#min);
+        this.#pre = pre;
+        this.#min = min;
+      }
+      for (let i = 0; i < n; i++) {
+        this.#pre[i] = table.types[i].preHeader;
+        this.#min[i] = table.types[i].minSize;
+      }
+    }
+    const layout = this.#layout, d = this.dataOffset;
+    for (let i = 0; i < pending.length; i += 2) {
+      const p = pending[i], k = pending[i + 1];
+      const size = blockSize(this.#heap.walk.poolClass[p], layout);
+      const w0 = start(p);
+      const kind = this.#classify(words, w0 + (layout.poolOverhead + k * size + d) / 4, size - this.#overhead);
+      // Every candidate is decided now; a block still undecided would mean an unreadable candidate: a buffer.
+      this.kinds[this.poolBase[p] + k] = kind === PENDING ? KIND.BUFFER : kind;
+    }
+    pending.length = 0;
+  }
+
+  /** Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers). */
+  #nameBuffers(): void {
+    if (this.#nRefs === 0) return;
+    const w = this.#heap.walk, layout = this.#layout, poolSize = layout.poolSize;
+    const index = new Map<number, number>();
+    for (let p = 0; p < w.usedPools; p++) index.set(w.poolAddress[p], p);
+    for (let i = 0; i < this.#nRefs; i++) {
+      const ptr = this.#refs[i];
+      const pool = ptr - (ptr % poolSize);
+      const p = index.get(pool);
+      if (p === undefined) continue;
+      const size = blockSize(w.poolClass[p], layout);
+      const off = ptr - pool - layout.poolOverhead - this.dataOffset;
+      if (off < 0) continue;
+      const k = Math.floor(off / size);
+      const at = this.poolBase[p] + k;
+      if (at < this.poolBase[p + 1] && this.kinds[at] === KIND.BUFFER) this.kinds[at] = this.#refKinds[i];
+    }
+  }
+}

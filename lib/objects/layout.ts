@@ -1,0 +1,86 @@
+/**
+ * What an object looks like inside a pymalloc block, per CPython minor version (x86-64 / aarch64 LP64, GIL builds):
+ * the pre-header before the object, the PyTypeObject fields a candidate type is checked with, and the fields of
+ * the built-in containers whose buffers can be named. One row per version: adding a version is adding a row.
+ * Sources: each version's Include/object.h, Include/internal/pycore_object.h (`_PyType_PreHeaderSize`) and
+ * Include/cpython/*object.h; tests/objects_test.ts checks the type fields against `type.__flags__` /
+ * `__basicsize__` / `__itemsize__` on every run.
+ * @module
+ */
+import { PymemError } from "../errors.ts";
+
+export interface ObjectLayout {
+  minor: number;
+  /** sizeof(PyGC_Head): before every object of a Py_TPFLAGS_HAVE_GC type. */
+  gcHead: number;
+  /**
+   * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
+   * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.
+   */
+  preHeaderFlags: number;
+  /** 3.14+: the top 16 bits of ob_refcnt are ob_flags (the 32-bit refcount and a 16-bit overflow are below). */
+  refcntHasFlags: boolean;
+  /** PyTypeObject field offsets. */
+  tpName: number;
+  tpBasicsize: number;
+  tpItemsize: number;
+  tpFlags: number;
+  /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
+  asciiObject: number;
+  /** Offsets of the pointers to the buffers of the built-in containers (PyListObject.ob_item, …). */
+  listItems: number;
+  dictKeys: number;
+  dictValues: number;
+  setTable: number;
+}
+
+/** Py_TPFLAGS_* bits used here (unchanged 3.8–3.15). */
+export const TPFLAGS = {
+  MANAGED_WEAKREF: 1 << 3,
+  MANAGED_DICT: 1 << 4,
+  HEAPTYPE: 1 << 9,
+  READY: 1 << 12,
+  HAVE_GC: 1 << 14,
+  /** Bit 31 (Py_TPFLAGS_TYPE_SUBCLASS): set on `type` and every metatype. */
+  TYPE_SUBCLASS: 0x8000_0000,
+} as const;
+
+const BASE = {
+  gcHead: 16,
+  refcntHasFlags: false,
+  tpName: 24,
+  tpBasicsize: 32,
+  tpItemsize: 40,
+  tpFlags: 168,
+  listItems: 24,
+  dictKeys: 32,
+  dictValues: 40,
+  setTable: 40,
+} as const;
+
+const PREHEADER_312 = TPFLAGS.MANAGED_DICT | TPFLAGS.MANAGED_WEAKREF;
+
+const ROWS: Record<number, ObjectLayout> = {
+  8: { minor: 8, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
+  9: { minor: 9, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
+  10: { minor: 10, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
+  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48 },
+  // 3.12 dropped PyASCIIObject.wstr.
+  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
+  13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
+  14: { minor: 14, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true },
+};
+
+/** The object layout of CPython 3.minor, or a PymemError naming the version. */
+export function objectLayoutFor(minor: number): ObjectLayout {
+  const row = ROWS[minor];
+  if (!row) {
+    throw new PymemError("UNSUPPORTED_VERSION", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.14)`);
+  }
+  return row;
+}
+
+/** Bytes before the object in its block, for a type with these flags (`_PyType_PreHeaderSize`). */
+export function preHeaderSize(flags: number, layout: ObjectLayout): number {
+  return ((flags & TPFLAGS.HAVE_GC) !== 0 ? layout.gcHead : 0) + ((flags & layout.preHeaderFlags) !== 0 ? 16 : 0);
+}

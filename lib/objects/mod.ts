@@ -1,0 +1,101 @@
+/**
+ * Entry points of lib/objects: classify a heap snapshot's blocks into an ObjectsSnapshot, reading this process or
+ * another one.
+ *
+ * `HeapSnapshot.objects()` and `.pinning()` are added here (the obmalloc layer knows nothing of objects): whoever
+ * walks a heap attaches how its blocks are read with `setObjectSource`, and the methods delegate to it.
+ * @module
+ */
+import { HeapSnapshot } from "../obmalloc/heap.ts";
+import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
+import type { Native } from "../core/native.ts";
+import { PymemError } from "../errors.ts";
+import { RemoteMemory } from "../machine/remote.ts";
+import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
+import { localObjectMemory, type ObjectMemory } from "./memory.ts";
+import { ObjectsSnapshot, type PinningOptions, type PinningRow } from "./snapshot.ts";
+
+export { ObjectsSnapshot } from "./snapshot.ts";
+export type { BlockInfo, ObjectsTotals, PinningOptions, PinningRow, TypeRow } from "./snapshot.ts";
+export type { ClassifyOptions } from "./classify.ts";
+export type { TypeInfo } from "./types.ts";
+export type { ObjectMemory } from "./memory.ts";
+
+/** Classify every block of `heap`, reading through `mem`. */
+export function classifyHeap(heap: HeapSnapshot, layout: ObmallocLayout, mem: ObjectMemory, options: ClassifyOptions = {}): ObjectsSnapshot {
+  const t0 = performance.now();
+  const c = classifyBlocks(heap, layout, mem, options);
+  return new ObjectsSnapshot(heap, c, performance.now() - t0);
+}
+
+/**
+ * This process's heap: GIL held by the caller. Pools are viewed in place when `views` (the heap's only writer is
+ * the thread holding the GIL); before that, the arena table is compared with the snapshot's, so an arena freed
+ * since the snapshot is never viewed.
+ */
+export function classifyLocal(
+  native: Native,
+  heap: HeapSnapshot,
+  layout: ObmallocLayout,
+  vars: { arenas: bigint; maxarenas: bigint },
+  views: boolean,
+  options: ClassifyOptions = {},
+): ObjectsSnapshot {
+  const safe = RemoteMemory.ofSelf(native.backend, native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  try {
+    if (views) checkArenasUnchanged(safe, heap, vars);
+    return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options);
+  } finally {
+    safe.close();
+  }
+}
+
+function checkArenasUnchanged(safe: RemoteMemory, heap: HeapSnapshot, vars: { arenas: bigint; maxarenas: bigint }): void {
+  const head = safe.tryRead(Number(vars.arenas), 8), max = safe.tryRead(Number(vars.maxarenas), 4);
+  const w = heap.walk;
+  const changed = () =>
+    new PymemError("INVALID_STATE", "the heap changed since this snapshot was taken (an arena was freed or moved): take a new snapshot with heap() and classify that");
+  if (!head || !max) throw changed();
+  const arenas = Number(new DataView(head.buffer).getBigUint64(0, true)), maxarenas = new DataView(max.buffer).getUint32(0, true);
+  const table = w.arenaIndex.length ? safe.tryRead(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
+  if (!table) throw changed();
+  const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  for (let a = 0; a < w.arenaIndex.length; a++) {
+    const i = w.arenaIndex[a];
+    if (i >= maxarenas || Number(v.getBigUint64(i * ARENA.size + ARENA.address, true)) !== w.arenaAddress[a]) throw changed();
+  }
+}
+
+declare module "../obmalloc/heap.ts" {
+  interface HeapSnapshot {
+    /**
+     * Every block of the snapshot classified: the Python object in each live block, by type and per arena
+     * (lib/objects). Computed on the first call without options and kept; the memory is read then, not when the
+     * snapshot was taken. Throws PymemError("UNSUPPORTED") for a snapshot with no memory to read.
+     */
+    objects(options?: ClassifyOptions): ObjectsSnapshot;
+    /** What keeps the arenas mapped, by type: `objects().pinning(options)`. */
+    pinning(options?: PinningOptions): PinningRow[];
+  }
+}
+
+const sources = new WeakMap<HeapSnapshot, (options?: ClassifyOptions) => ObjectsSnapshot>();
+const classified = new WeakMap<HeapSnapshot, ObjectsSnapshot>();
+
+/** Attach to `snapshot` how its blocks are classified (called by whoever walked it: in-process or attach). */
+export function setObjectSource(snapshot: HeapSnapshot, classify: (options?: ClassifyOptions) => ObjectsSnapshot): void {
+  sources.set(snapshot, classify);
+}
+
+HeapSnapshot.prototype.objects = function (this: HeapSnapshot, options?: ClassifyOptions): ObjectsSnapshot {
+  const classify = sources.get(this);
+  if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
+  if (options) return classify(options);
+  let o = classified.get(this);
+  if (!o) classified.set(this, (o = classify()));
+  return o;
+};
+
+HeapSnapshot.prototype.pinning = function (this: HeapSnapshot, options?: PinningOptions): PinningRow[] {
+  return this.objects().pinning(options);
+};

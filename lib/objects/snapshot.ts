@@ -1,0 +1,275 @@
+/**
+ * `ObjectsSnapshot`: a classified heap (lib/objects/classify.ts) summed up for people: live blocks by type for the
+ * whole heap and per arena, what each pool holds, every block on demand, and **pinning**: which types keep the
+ * arenas mapped.
+ *
+ * Pinned bytes: an arena stays mapped while any block in it is live, so its whole size is charged to its live
+ * blocks, each in proportion to its size (`arena size × block bytes / live bytes of the arena`). A type's pinned
+ * bytes are the sum over the arenas it occupies. In a full arena this is about the type's own bytes (plus its share
+ * of the arena's free space); in a sparse one the few survivors carry the whole arena, which is what keeps RSS up.
+ * Weighting by bytes rather than by block count keeps a dense arena of small blocks from charging them as much as
+ * large ones; the rows of all kinds sum to the heap's mapped arena bytes.
+ * @module
+ */
+import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import { blockSize } from "../obmalloc/layout.ts";
+import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
+import type { TypeInfo } from "./types.ts";
+
+/** Live blocks of one kind (a Python type, or a kind of buffer). */
+export interface TypeRow {
+  /** tp_name for objects ("dict", "Session"); for buffers "list items", "dict keys", …, or "not an object". */
+  name: string;
+  /** True for Python objects, false for buffers. */
+  object: boolean;
+  /** Address of the type object (objects only). */
+  typeAddress: bigint | null;
+  /** Live blocks, and their block bytes (size-class bytes, what pymalloc holds for them). */
+  count: number;
+  bytes: number;
+}
+
+/** A row of the pinning view. */
+export interface PinningRow extends TypeRow {
+  /** This kind's share of the mapped bytes of the arenas it occupies (see the module notes). */
+  pinnedBytes: number;
+  /** Arenas holding at least one block of this kind. */
+  arenas: number;
+  /** Of those, arenas less than half full (by bytes in use): where the pinning is waste, not use. */
+  sparseArenas: number;
+}
+
+/** One block, for iteration and lookups. */
+export interface BlockInfo {
+  address: bigint;
+  /** Block size (the size class). */
+  size: number;
+  state: "allocated" | "free" | "never used" | "unread";
+  /** tp_name of the object in the block, or null (a buffer, free, never used). */
+  type: string | null;
+  /** What the block is: the type name, a buffer name ("list items", "not an object"), or the state. */
+  kind: string;
+  /** Address of the object (after its pre-header), when there is one. */
+  object: bigint | null;
+}
+
+/** Options of {@link ObjectsSnapshot.pinning}. */
+export interface PinningOptions {
+  /** Rows to return (default: all). */
+  limit?: number;
+  /** Leave out buffers ("not an object", "list items", …). Default false. */
+  objectsOnly?: boolean;
+}
+
+/** What one classification cost and found. */
+export interface ObjectsTotals {
+  /** Allocated blocks classified (excludes unread pools). */
+  blocks: number;
+  objects: number;
+  buffers: number;
+  /** Buffers named through the list, dict or set that points to them. */
+  namedBuffers: number;
+  freeBlocks: number;
+  bytesInUse: number;
+  objectBytes: number;
+  /** Pools that could not be read consistently (a live target), and their blocks in use (per their header). */
+  unreadPools: number;
+  unreadBlocks: number;
+  /** Distinct type candidates checked. */
+  typesChecked: number;
+  /** Distinct types found. */
+  types: number;
+  /** Wall time of the classification, ms. */
+  elapsedMs: number;
+}
+
+/** The blocks of a heap snapshot, classified. Create with `snapshot.objects()`. */
+export class ObjectsSnapshot {
+  readonly heap: HeapSnapshot;
+  readonly types: readonly TypeInfo[];
+  readonly totals: ObjectsTotals;
+  readonly #c: Classification;
+  /** Per kind: live blocks and bytes over the heap. */
+  readonly #count: Float64Array;
+  readonly #bytes: Float64Array;
+  /** Per arena (snapshot order): kind → [count, bytes]; and live bytes. */
+  readonly #arenaKinds: Map<number, [number, number]>[];
+  readonly #arenaLive: Float64Array;
+  #poolIndex?: Map<number, number>;
+
+  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number) {
+    this.heap = heap;
+    this.#c = c;
+    this.types = c.types;
+    const w = heap.walk, layout = c.layout;
+    const nKinds = KIND.FIRST_TYPE + c.types.length;
+    this.#count = new Float64Array(nKinds);
+    this.#bytes = new Float64Array(nKinds);
+    this.#arenaKinds = Array.from({ length: w.arenaAddress.length }, () => new Map());
+    this.#arenaLive = new Float64Array(w.arenaAddress.length);
+    const scratch = new Int32Array(nKinds);
+    const touched: number[] = [];
+    let unreadPools = 0, unreadBlocks = 0, free = 0;
+    for (let p = 0; p < w.usedPools; p++) {
+      const size = blockSize(w.poolClass[p], layout), a = w.poolArena[p];
+      const from = c.poolBase[p], to = c.poolBase[p + 1];
+      if (c.kinds[from] === KIND.UNREAD) {
+        unreadPools++;
+        unreadBlocks += w.poolCount[p];
+        scratch[KIND.UNREAD] = w.poolCount[p];
+        touched.push(KIND.UNREAD);
+      } else {
+        for (let i = from; i < to; i++) {
+          const k = c.kinds[i];
+          if (k === KIND.NEVER_USED) continue;
+          if (k === KIND.FREE) {
+            free++;
+            continue;
+          }
+          if (scratch[k]++ === 0) touched.push(k);
+        }
+      }
+      const m = this.#arenaKinds[a];
+      for (const k of touched) {
+        const n = scratch[k], b = n * size;
+        scratch[k] = 0;
+        this.#count[k] += n;
+        this.#bytes[k] += b;
+        this.#arenaLive[a] += b;
+        const e = m.get(k);
+        if (e) {
+          e[0] += n;
+          e[1] += b;
+        } else m.set(k, [n, b]);
+      }
+      touched.length = 0;
+    }
+    let blocks = 0, objects = 0, buffers = 0, named = 0, bytesInUse = 0, objectBytes = 0;
+    for (let k = KIND.BUFFER; k < nKinds; k++) {
+      blocks += this.#count[k];
+      bytesInUse += this.#bytes[k];
+      if (k >= KIND.FIRST_TYPE) {
+        objects += this.#count[k];
+        objectBytes += this.#bytes[k];
+      } else {
+        buffers += this.#count[k];
+        if (k !== KIND.BUFFER) named += this.#count[k];
+      }
+    }
+    this.totals = {
+      blocks,
+      objects,
+      buffers,
+      namedBuffers: named,
+      freeBlocks: free,
+      bytesInUse,
+      objectBytes,
+      unreadPools,
+      unreadBlocks,
+      typesChecked: c.typesChecked,
+      types: c.types.length,
+      elapsedMs,
+    };
+  }
+
+  #name(k: number): string {
+    return k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE].name : k === KIND.UNREAD ? "(unread: changed while read)" : KIND_NAMES[k];
+  }
+
+  #row(k: number): TypeRow {
+    const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
+    return { name: this.#name(k), object: !!t, typeAddress: t ? BigInt(t.address) : null, count: this.#count[k], bytes: this.#bytes[k] };
+  }
+
+  /** Live blocks by kind over the whole heap, most bytes first. */
+  byType(): TypeRow[] {
+    const out: TypeRow[] = [];
+    for (let k = KIND.UNREAD; k < this.#count.length; k++) if (this.#count[k] > 0) out.push(this.#row(k));
+    return out.sort((x, y) => y.bytes - x.bytes || y.count - x.count);
+  }
+
+  /** What keeps the arenas mapped, by kind, most pinned bytes first (see the module notes for the measure). */
+  pinning(options: PinningOptions = {}): PinningRow[] {
+    const { limit, objectsOnly = false } = options;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new RangeError(`pinning: limit must be a non-negative integer, got ${limit}`);
+    const n = this.#count.length, arenaSize = this.heap.arenaSize;
+    const pinned = new Float64Array(n), arenas = new Float64Array(n), sparse = new Float64Array(n);
+    this.#arenaKinds.forEach((m, a) => {
+      const live = this.#arenaLive[a];
+      if (live <= 0) return;
+      const isSparse = live < arenaSize / 2;
+      for (const [k, [, b]] of m) {
+        pinned[k] += (arenaSize * b) / live;
+        arenas[k]++;
+        if (isSparse) sparse[k]++;
+      }
+    });
+    const rows: PinningRow[] = [];
+    for (let k = KIND.UNREAD; k < n; k++) {
+      if (this.#count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
+      rows.push({ ...this.#row(k), pinnedBytes: pinned[k], arenas: arenas[k], sparseArenas: sparse[k] });
+    }
+    rows.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes);
+    return limit === undefined ? rows : rows.slice(0, limit);
+  }
+
+  /** Live blocks by kind in one arena (its position in `heap.arenas` order), most bytes first. */
+  arenaTypes(position: number): { name: string; object: boolean; count: number; bytes: number }[] {
+    const m = this.#arenaKinds[position];
+    if (!m) throw new RangeError(`arenaTypes: no arena at position ${position} (the snapshot has ${this.#arenaKinds.length})`);
+    return [...m].map(([k, [count, bytes]]) => ({ name: this.#name(k), object: k >= KIND.FIRST_TYPE, count, bytes })).sort((x, y) => y.bytes - x.bytes);
+  }
+
+  /** Live blocks by kind in used pool `index` (the order of `heap.pools()`), most first. */
+  poolTypes(index: number): { name: string; count: number }[] {
+    const c = this.#c;
+    if (!Number.isInteger(index) || index < 0 || index >= this.heap.walk.usedPools) throw new RangeError(`poolTypes: no used pool ${index}`);
+    const counts = new Map<number, number>();
+    for (let i = c.poolBase[index]; i < c.poolBase[index + 1]; i++) {
+      const k = c.kinds[i];
+      if (k >= KIND.BUFFER || k === KIND.UNREAD) counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return [...counts].map(([k, count]) => ({ name: this.#name(k), count })).sort((x, y) => y.count - x.count);
+  }
+
+  #block(p: number, i: number): BlockInfo {
+    const c = this.#c, w = this.heap.walk;
+    const size = blockSize(w.poolClass[p], c.layout);
+    const address = w.poolAddress[p] + c.layout.poolOverhead + i * size;
+    const k = c.kinds[c.poolBase[p] + i];
+    const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
+    const state = k === KIND.FREE ? "free" : k === KIND.NEVER_USED ? "never used" : k === KIND.UNREAD ? "unread" : "allocated";
+    return {
+      address: BigInt(address),
+      size,
+      state,
+      type: t ? t.name : null,
+      kind: this.#name(k),
+      object: t ? BigInt(address + c.dataOffset + t.preHeader) : null,
+    };
+  }
+
+  /** Every block of every used pool, pool by pool. */
+  *blocks(): IterableIterator<BlockInfo> {
+    const c = this.#c;
+    for (let p = 0; p < this.heap.walk.usedPools; p++) {
+      for (let i = 0; i < c.poolBase[p + 1] - c.poolBase[p]; i++) yield this.#block(p, i);
+    }
+  }
+
+  /** The block holding `address` (any address inside it), or null when it is not in a used pool of the snapshot. */
+  blockAt(address: bigint | number): BlockInfo | null {
+    const a = Number(address);
+    const c = this.#c, w = this.heap.walk, poolSize = c.layout.poolSize;
+    if (!this.#poolIndex) {
+      this.#poolIndex = new Map();
+      for (let p = 0; p < w.usedPools; p++) this.#poolIndex.set(w.poolAddress[p], p);
+    }
+    const p = this.#poolIndex.get(a - (a % poolSize));
+    if (p === undefined) return null;
+    const off = a - w.poolAddress[p] - c.layout.poolOverhead;
+    if (off < 0) return null;
+    const i = Math.floor(off / blockSize(w.poolClass[p], c.layout));
+    return i < c.poolBase[p + 1] - c.poolBase[p] ? this.#block(p, i) : null;
+  }
+}

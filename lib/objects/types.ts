@@ -1,0 +1,208 @@
+/**
+ * Type objects seen from memory: is the pointer at a candidate object's `ob_type` a real type, and what does it say
+ * about the block around it. Candidates are checked in batches (one readMany per round, not one read per pointer)
+ * and remembered per address: a static type never moves; a heap type is re-checked by each classification.
+ * @module
+ */
+import type { ObjectMemory, Range } from "./memory.ts";
+import { type ObjectLayout, preHeaderSize, TPFLAGS } from "./layout.ts";
+
+/** A validated type object. */
+export interface TypeInfo {
+  address: number;
+  /** `tp_name` as stored: "dict", "collections.OrderedDict", "Session". */
+  name: string;
+  /** Low 32 bits of tp_flags (every flag this module uses is there). */
+  flags: number;
+  basicsize: number;
+  itemsize: number;
+  /** Bytes before the object in its block: PyGC_Head, and the 3.11+ pre-header. */
+  preHeader: number;
+  /** Fewest bytes an instance can occupy after its pre-header. */
+  minSize: number;
+  /** Py_TPFLAGS_HEAPTYPE: a class made at run time (its address may be reused once it is freed). */
+  heapType: boolean;
+}
+
+/** Bytes read per candidate type: up to and including tp_flags. */
+const TYPE_BYTES = 176;
+/** Longest tp_name read; longer names are cut here. */
+const NAME_MAX = 200;
+/** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */
+const META_DEPTH = 4;
+
+const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+const ptr = (b: Uint8Array, o: number) => (u32(b, o) >>> 0) + (u32(b, o + 4) >>> 0) * 0x1_0000_0000;
+const i64 = (b: Uint8Array, o: number) => {
+  const hi = u32(b, o + 4) | 0;
+  return hi * 0x1_0000_0000 + (u32(b, o) >>> 0);
+};
+
+/** A user-space pointer that could be an object's (aligned, non-null, below 2^47). */
+export function plausiblePointer(p: number): boolean {
+  return p > 4096 && p < 0x8000_0000_0000 && p % 8 === 0;
+}
+
+/**
+ * The type objects of one target. `byAddress` maps a candidate address to its id in `types`, or -1 when it is not a
+ * type. `inHeap(p)` tells whether p lies in an obmalloc arena: a type object never does (a heap type is larger than
+ * 512 bytes, so PyObject_Malloc hands it to the raw allocator), which rejects most non-pointers without a read.
+ */
+export class TypeTable {
+  readonly types: TypeInfo[] = [];
+  readonly byAddress = new Map<number, number>();
+  readonly #mem: ObjectMemory;
+  readonly #layout: ObjectLayout;
+  readonly #typeType: number;
+  readonly #unicodeType: number;
+  /** Metatypes known to be valid (their type chain ends at PyType_Type). */
+  readonly #metas = new Map<number, boolean>();
+
+  constructor(mem: ObjectMemory, layout: ObjectLayout) {
+    this.#mem = mem;
+    this.#layout = layout;
+    this.#typeType = mem.symbol("PyType_Type");
+    this.#unicodeType = mem.symbol("PyUnicode_Type");
+    if (this.#typeType) this.#metas.set(this.#typeType, true);
+  }
+
+  /** Whether PyType_Type was found (without it no candidate can be validated). */
+  get usable(): boolean {
+    return this.#typeType !== 0;
+  }
+
+  /** Address of an exported type object (PyList_Type, …), 0 when absent. */
+  symbol(name: string): number {
+    return this.#mem.symbol(name);
+  }
+
+  /** Forget heap types (their addresses may be reused by the next classification). */
+  forgetHeapTypes(): void {
+    for (const [address, id] of this.byAddress) if (id < 0 || this.types[id].heapType) this.byAddress.delete(address);
+  }
+
+  /** Validate every address in `candidates` not decided yet; afterwards each has an entry in `byAddress`. */
+  resolve(candidates: Iterable<number>, inHeap: (p: number) => boolean): void {
+    const todo: number[] = [];
+    for (const c of candidates) {
+      if (this.byAddress.has(c)) continue;
+      if (!this.#typeType || !plausiblePointer(c) || inHeap(c)) this.byAddress.set(c, -1);
+      else todo.push(c);
+    }
+    if (todo.length === 0) return;
+    const got = this.#mem.readMany(todo.map((address): Range => ({ address, length: TYPE_BYTES })));
+    // Round 1: each candidate's header; the metatypes not known yet are read in further rounds.
+    const heads = new Map<number, Uint8Array>();
+    todo.forEach((address, i) => {
+      if (!got.ok[i]) return void this.byAddress.set(address, -1);
+      heads.set(address, got.bytes.subarray(got.offsets[i], got.offsets[i] + TYPE_BYTES));
+    });
+    this.#resolveMetas([...heads.values()].map((h) => ptr(h, 8)), inHeap);
+    const named: { address: number; head: Uint8Array; name: number }[] = [];
+    for (const [address, head] of heads) {
+      const info = this.#check(head);
+      if (!info) {
+        this.byAddress.set(address, -1);
+        continue;
+      }
+      named.push({ address, head, name: info });
+    }
+    const names = this.#readNames(named.map((n) => n.name));
+    named.forEach((n, i) => {
+      const name = names[i];
+      if (name === null) return void this.byAddress.set(n.address, -1);
+      const flags = u32(n.head, this.#layout.tpFlags) >>> 0;
+      const basicsize = i64(n.head, this.#layout.tpBasicsize);
+      const preHeader = preHeaderSize(flags, this.#layout);
+      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : basicsize;
+      const id = this.types.length;
+      this.types.push({
+        address: n.address,
+        name,
+        flags,
+        basicsize,
+        itemsize: i64(n.head, this.#layout.tpItemsize),
+        preHeader,
+        minSize,
+        heapType: (flags & TPFLAGS.HEAPTYPE) !== 0,
+      });
+      this.byAddress.set(n.address, id);
+    });
+  }
+
+  /** The fields of a candidate type that must make sense; the tp_name pointer when they do, else 0. */
+  #check(head: Uint8Array): number {
+    const l = this.#layout;
+    if (this.#metas.get(ptr(head, 8)) !== true) return 0;
+    const refLo = u32(head, 0) >>> 0, refHi = u32(head, 4) >>> 0;
+    if (refLo === 0 || (l.refcntHasFlags ? (refHi & 0xffff) !== 0 : refHi !== 0)) return 0;
+    const flags = u32(head, l.tpFlags) >>> 0;
+    if ((flags & TPFLAGS.READY) === 0) return 0;
+    const basicsize = i64(head, l.tpBasicsize), itemsize = i64(head, l.tpItemsize);
+    if (basicsize < 16 || basicsize > 1 << 24 || itemsize < 0 || itemsize > 1 << 16) return 0;
+    const name = ptr(head, l.tpName);
+    return name > 4096 && name < 0x8000_0000_0000 ? name : 0;
+  }
+
+  /** Decide every metatype in `metas`: valid when it is a type (TYPE_SUBCLASS) whose own type is a valid metatype. */
+  #resolveMetas(metas: number[], inHeap: (p: number) => boolean): void {
+    let pending = [...new Set(metas)].filter((m) => !this.#metas.has(m));
+    const chain = new Map<number, number>(); // metatype → its own type, for the ones read
+    for (let depth = 0; depth < META_DEPTH && pending.length; depth++) {
+      const readable = pending.filter((m) => plausiblePointer(m) && !inHeap(m));
+      for (const m of pending) if (!readable.includes(m)) this.#metas.set(m, false);
+      const got = this.#mem.readMany(readable.map((address) => ({ address, length: TYPE_BYTES })));
+      const next: number[] = [];
+      readable.forEach((m, i) => {
+        if (!got.ok[i]) return void this.#metas.set(m, false);
+        const h = got.bytes.subarray(got.offsets[i], got.offsets[i] + TYPE_BYTES);
+        const flags = u32(h, this.#layout.tpFlags) >>> 0;
+        if ((flags & TPFLAGS.TYPE_SUBCLASS) === 0 || (flags & TPFLAGS.READY) === 0) return void this.#metas.set(m, false);
+        const own = ptr(h, 8);
+        chain.set(m, own);
+        if (!this.#metas.has(own)) next.push(own);
+      });
+      pending = [...new Set(next)];
+    }
+    for (const m of pending) this.#metas.set(m, false);
+    // Settle the chains read: a metatype is valid when its own type is.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [m, own] of chain) {
+        if (this.#metas.has(m)) continue;
+        const v = this.#metas.get(own);
+        if (v === undefined) continue;
+        this.#metas.set(m, v);
+        changed = true;
+      }
+    }
+    for (const m of chain.keys()) if (!this.#metas.has(m)) this.#metas.set(m, false);
+  }
+
+  /** NUL-terminated names, bounded; null for an unreadable or implausible one. Reads stop at page ends. */
+  #readNames(addresses: number[]): (string | null)[] {
+    const out: (string | null)[] = addresses.map(() => null);
+    const parts: number[][] = addresses.map(() => []);
+    let todo = addresses.map((a, i) => ({ i, at: a }));
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    while (todo.length) {
+      const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX, 4096 - (at % 4096)) }));
+      const got = this.#mem.readMany(ranges);
+      const next: typeof todo = [];
+      todo.forEach(({ i, at }, k) => {
+        if (!got.ok[k]) return;
+        const chunk = got.bytes.subarray(got.offsets[k], got.offsets[k] + ranges[k].length);
+        const nul = chunk.indexOf(0);
+        const acc = parts[i];
+        for (const b of nul < 0 ? chunk : chunk.subarray(0, nul)) acc.push(b);
+        if (nul < 0 && acc.length < NAME_MAX) return void next.push({ i, at: at + chunk.length });
+        if (acc.length === 0 || acc.length > NAME_MAX || acc.some((b) => b < 0x20 || b === 0x7f)) return;
+        try {
+          out[i] = decoder.decode(Uint8Array.from(acc));
+        } catch { /* not UTF-8: not a type's name */ }
+      });
+      todo = next;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Block classification and pinning (lib/objects), checked against the target's own ground truth: a workload
+ * interleaves a user class with __dict__, a __slots__ class, dicts, tuples, floats, strs and bytes with
+ * temporaries, frees the temporaries, and then Python lists the id() and type of every gc-tracked object and of the
+ * non-gc objects it kept. pymem's classification must put each of them in an allocated block of the same type, and
+ * its pinning view must charge the user class what those ids say. In-process, and by attach against a target that
+ * keeps churning.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { assert, python, test } from "./_harness.ts";
+import { attachPython, type HeapSnapshot } from "../lib/mod.ts";
+
+// The workload, shared by the in-process test and the attached target. Survivors: every 3rd Session, every 13th
+// of the rest; everything else was a temporary.
+const WORKLOAD = `
+import gc, sys
+class Session:
+    def __init__(self, i):
+        self.user = i % 200
+        self.active = True
+class Point:
+    __slots__ = ('x', 'y')
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+keep = []
+tmp = []
+for i in range(60000):
+    row = (Session(i), Point(i % 100, 1), {'k': i % 100}, (i, i + 1), float(i) + 0.5, 'str-%d' % i, b'bytes-%d' % i)
+    if i % 3 == 0:
+        keep.append(row[0])
+    if i % 13 == 0:
+        keep.extend(row[1:])
+    tmp.append(row)
+del tmp, row
+gc.collect()
+`;
+
+// The ground truth, made after the workload: (id, name) of every gc-tracked object, and of each kept non-gc object.
+// tp_name is "module.Name" for static and C heap types and "Name" for classes; both forms are given.
+const GROUND_TRUTH = `
+def _names(t):
+    m = getattr(t, '__module__', None)
+    return t.__name__ + ('|' + m + '.' + t.__name__ if isinstance(m, str) else '')
+_objs = gc.get_objects() + [o for o in keep if not gc.is_tracked(o)]
+_types = {}
+_rows = []
+for o in _objs:
+    t = type(o)
+    k = _types.setdefault(t, len(_types))
+    _rows.append('%d %d' % (id(o), k))
+_truth = '\\n'.join(_rows) + '\\n=\\n' + '\\n'.join(_names(t) for t in _types)
+del _rows
+`;
+
+function parseTruth(text: string): { ids: number[]; type: number[]; names: string[][] } {
+  const [rows, names] = text.split("\n=\n");
+  const ids: number[] = [], type: number[] = [];
+  for (const line of rows.split("\n")) {
+    const sp = line.indexOf(" ");
+    ids.push(Number(line.slice(0, sp)));
+    type.push(Number(line.slice(sp + 1)));
+  }
+  return { ids, type, names: names.split("\n").map((n) => n.split("|")) };
+}
+
+test("objects: every gc-tracked object and every kept object is found in its block with its type", async () => {
+  const py = await python();
+  py.run(WORKLOAD);
+  py.run(GROUND_TRUTH);
+  const truth = parseTruth(py.eval("_truth") as string);
+  const snap = py.heap();
+  const objects = snap.objects();
+  assert.equal(objects.totals.unreadPools, 0);
+  // Every block the pools count as in use is classified, no more, no fewer.
+  assert.equal(objects.totals.blocks, snap.totals.blocksInUse);
+  let checked = 0, user = 0;
+  const mismatches: string[] = [];
+  for (let i = 0; i < truth.ids.length; i++) {
+    const block = objects.blockAt(truth.ids[i]);
+    if (!block) continue; // not pymalloc memory (a static object, or larger than 512 bytes)
+    checked++;
+    const names = truth.names[truth.type[i]];
+    if (names[0] === "Session") user++;
+    if (block.state !== "allocated" || block.object !== BigInt(truth.ids[i]) || !names.includes(block.type!)) {
+      if (mismatches.length < 10) mismatches.push(`${truth.ids[i].toString(16)} ${names.join("/")}: ${JSON.stringify(block, (_, v) => typeof v === "bigint" ? v.toString(16) : v)}`);
+    }
+  }
+  assert.deepEqual(mismatches, []);
+  assert.ok(checked > 20000, `${checked} objects checked`);
+  assert.ok(user >= 60000 / 3, `${user} Session objects`);
+  // No invented objects: every block pymem names Session or Point is one Python knows.
+  const known = new Set(truth.ids);
+  let named = 0;
+  for (const b of objects.blocks()) {
+    if (b.state !== "allocated") assert.equal(b.type, null);
+    if (b.type === "Session" || b.type === "Point") {
+      named++;
+      assert.ok(known.has(Number(b.object)), `pymem names ${b.type} at ${b.object!.toString(16)}, which gc does not know`);
+    }
+  }
+  assert.ok(named >= user);
+  py.run("del _truth, _objs, _types");
+});
+
+test("objects: the type fields read from memory agree with __flags__, __basicsize__ and __itemsize__", async () => {
+  const py = await python();
+  const objects = py.heap().objects();
+  const want = JSON.parse(py.eval(
+    "__import__('json').dumps({str(id(t)): [t.__flags__ & 0xffffffff, t.__basicsize__, t.__itemsize__] for t in (dict, tuple, float, str, bytes, list, int, type(lambda: 0))})",
+  ) as string) as Record<string, number[]>;
+  let seen = 0;
+  for (const t of objects.types) {
+    const w = want[String(t.address)];
+    if (!w) continue;
+    seen++;
+    assert.deepEqual([t.flags, t.basicsize, t.itemsize], w, t.name);
+  }
+  assert.ok(seen >= 6, `${seen} built-in types met`);
+});
+
+/** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */
+function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
+  const w = snap.walk;
+  const arenaOf = (p: number) => {
+    for (let a = 0; a < w.arenaAddress.length; a++) if (p >= w.arenaAddress[a] && p < w.arenaAddress[a] + snap.arenaSize) return a;
+    return -1;
+  };
+  const byArena = new Map<number, number>();
+  for (const b of blocks) {
+    const a = arenaOf(b.address);
+    byArena.set(a, (byArena.get(a) ?? 0) + b.size);
+  }
+  let total = 0;
+  for (const [a, bytes] of byArena) total += (snap.arenaSize * bytes) / w.arenaBytes[a];
+  return total;
+}
+
+test("objects: pinning names the user class first, with the pinned bytes the ground truth gives", async () => {
+  const py = await python();
+  py.run("keep_sessions = [o for o in keep if type(o) is Session]; _ids = ' '.join(str(id(o)) for o in keep_sessions)");
+  const ids = (py.eval("_ids") as string).split(" ").map(Number);
+  const snap = py.heap();
+  const objects = snap.objects();
+  const rows = snap.pinning({ objectsOnly: true, limit: 5 });
+  assert.equal(rows.length, 5);
+  const session = objects.pinning().find((r) => r.name === "Session")!;
+  assert.ok(session, "a Session row");
+  // Instance dicts are objects of their own before 3.11 (a dict per Session): Session leads the user's types there.
+  const first = rows.find((r) => r.name !== "dict" || py.version.minor >= 11)!;
+  assert.equal(first.name, "Session", JSON.stringify(rows.map((r) => [r.name, Math.round(r.pinnedBytes)])));
+  const blocks = ids.map((id) => objects.blockAt(id)!).map((b) => ({ address: Number(b.address), size: b.size }));
+  const expected = expectedPinned(snap, blocks);
+  assert.ok(Math.abs(session.pinnedBytes - expected) <= 0.05 * expected, `pinned ${session.pinnedBytes} vs ground truth ${expected}`);
+  assert.ok(session.count >= ids.length);
+  // The rows of every kind add up to the arenas' mapped bytes.
+  const sum = objects.pinning().reduce((s, r) => s + r.pinnedBytes, 0);
+  assert.ok(Math.abs(sum - snap.totals.arenaBytes) < 1, `${sum} vs ${snap.totals.arenaBytes}`);
+  assert.throws(() => snap.pinning({ limit: -1 }), RangeError);
+});
+
+// ---- by attach -------------------------------------------------------------------------------------------------
+function targetExecutable(): string | undefined {
+  const lib = process.env.PYMEM_LIBPYTHON;
+  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
+  const want = lib ? real(lib) : undefined;
+  const candidates: string[] = [];
+  const root = process.env.PYENV_ROOT ?? join(os.homedir(), ".pyenv");
+  try {
+    for (const v of fs.readdirSync(join(root, "versions"))) candidates.push(join(root, "versions", v, "bin", "python3"));
+  } catch { /* no pyenv */ }
+  for (const d of ["/usr/bin", "/usr/local/bin"]) {
+    try {
+      for (const f of fs.readdirSync(d)) if (/^python3\.\d+$/.test(f)) candidates.push(join(d, f));
+    } catch { /* none */ }
+  }
+  if (!want) return "python3";
+  const q = "import sysconfig, os; v = sysconfig.get_config_vars(); print('\\n'.join(os.path.join(d, n) for d in (v.get('LIBDIR') or '', os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) for n in (v.get('INSTSONAME') or '', v.get('LDLIBRARY') or '')))";
+  for (const exe of candidates) {
+    try {
+      const paths = execFileSync(exe, ["-c", q], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n");
+      if (paths.some((p) => p && real(p) === want)) return exe;
+    } catch { /* not usable */ }
+  }
+  return undefined;
+}
+
+const exe = targetExecutable();
+
+// After the workload: the names of every type that exists, then churn Sessions (BATCH made, then dropped) forever,
+// numbering the batches in a file. A read is not an instant (the target runs while its pools are copied), so it may
+// see Sessions of every batch alive during it: at most kept + BATCH × (batches started during the read + 1).
+const CHURN = WORKLOAD + `
+import os, time
+out = sys.argv[1]
+_seen = set()
+_todo = [object]
+while _todo:
+    t = _todo.pop()
+    if t in _seen: continue
+    _seen.add(t)
+    _todo.extend(type.__subclasses__(t) if t is not type else type.__subclasses__(type))
+for o in gc.get_objects():
+    _seen.add(type(o))
+names = set()
+for t in _seen:
+    names.add(t.__name__)
+    if isinstance(getattr(t, '__module__', None), str): names.add(t.__module__ + '.' + t.__name__)
+kept = sum(1 for o in keep if type(o) is Session)
+with open(out + '.tmp', 'w') as f:
+    f.write('%d\\n%s' % (kept, '\\n'.join(sorted(names))))
+os.replace(out + '.tmp', out)
+BATCH = 2000
+fd = os.open(out + '.batches', os.O_WRONLY | os.O_CREAT, 0o644)
+n = 0
+while True:
+    n += 1
+    os.pwrite(fd, b'%020d' % n, 0)
+    batch = [Session(i) for i in range(BATCH)]
+    junk = [(i, 'x' * (i % 40), float(i)) for i in range(3000)]
+    del batch, junk
+`;
+
+test("objects by attach: repeated reads of a churning target stay within its counts and name only real types", async () => {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-"));
+  const script = join(dir, "churn.py"), out = join(dir, "out");
+  fs.writeFileSync(script, CHURN);
+  const child: ChildProcess = spawn(exe!, [script, out], { stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    const t0 = Date.now();
+    while (!fs.existsSync(out)) {
+      if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode})`);
+      if (Date.now() - t0 > 60_000) throw new Error("target never got ready");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const [keptText, ...names] = fs.readFileSync(out, "utf8").split("\n");
+    const kept = Number(keptText), known = new Set(names);
+    const py = await attachPython(child.pid!);
+    try {
+      for (let read = 0; read < 5; read++) {
+        const batches = () => Number(fs.readFileSync(out + ".batches", "utf8") || 0);
+        const before = batches();
+        const snap = py.heap();
+        const objects = snap.objects();
+        const most = kept + 2000 * (batches() - before + 1);
+        const rows = objects.byType();
+        for (const r of rows) if (r.object) assert.ok(known.has(r.name), `read ${read}: type ${r.name} does not exist in the target`);
+        const session = rows.find((r) => r.name === "Session");
+        const n = session?.count ?? 0;
+        assert.ok(n <= most, `read ${read}: ${n} Sessions > ${most}`);
+        assert.ok(n >= kept - objects.totals.unreadBlocks, `read ${read}: ${n} Sessions < ${kept} (unread blocks: ${objects.totals.unreadBlocks})`);
+        assert.ok(objects.totals.unreadPools <= snap.totals.pools / 10, `read ${read}: ${objects.totals.unreadPools} of ${snap.totals.pools} pools unread`);
+        assert.ok(snap.pinning({ limit: 3 }).length === 3);
+      }
+    } finally {
+      py.close();
+    }
+  } finally {
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
