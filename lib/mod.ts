@@ -20,6 +20,8 @@ export type { PymemErrorCode } from "./errors.ts";
 export { PyMemAllocator } from "./allocators/pymem-allocator.ts";
 export { ArenaObject, PoolHeader } from "./obmalloc/structs.ts";
 export { HeapSnapshot } from "./obmalloc/heap.ts";
+export { ObjectsSnapshot } from "./objects/mod.ts";
+export type { BlockInfo, ClassifyOptions, ObjectsTotals, PinningOptions, PinningRow, TypeInfo, TypeRow } from "./objects/mod.ts";
 export type { ArenaSummary, Fragmentation, HeapTotals, PoolSummary, SizeClassDiff, SizeClassRow, SnapshotInfo } from "./obmalloc/heap.ts";
 export type { DebugMallocStats } from "./obmalloc/stats.ts";
 export type { SymbolInfo, SymbolSource } from "./core/hidden-symbols.ts";
@@ -41,6 +43,8 @@ export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
+export { renderWhyText, whyToJSON, WHY_SCHEMA_VERSION } from "./report/why.ts";
+export type { PinningJSON, WhyJSON } from "./report/why.ts";
 export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";

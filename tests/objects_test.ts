@@ -13,6 +13,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { attachPython, type HeapSnapshot } from "../lib/mod.ts";
+import { cli } from "./_cli_spawn.ts";
+import type { WhyJSON } from "../lib/report/why.ts";
 
 // The workload, shared by the in-process test and the attached target. Survivors: every 3rd Session, every 13th
 // of the rest; everything else was a temporary.
@@ -259,6 +261,50 @@ test("objects by attach: repeated reads of a churning target stay within its cou
     } finally {
       py.close();
     }
+  } finally {
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+
+// ---- pymem why ---------------------------------------------------------------------------------------------------
+test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user class first", () => {
+  const lib = process.env.PYMEM_LIBPYTHON ? ["--library", process.env.PYMEM_LIBPYTHON] : [];
+  const r = cli(["why", "-c", WORKLOAD, "--json", "-", "--limit", "4", ...lib]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as WhyJSON;
+  assert.equal(doc.schema, "pymem.why");
+  assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.source.kind, "embedded");
+  assert.equal(doc.pinning.length, 4);
+  const objectsFirst = doc.pinning.filter((p) => p.object && (p.name !== "dict" || Number(doc.python.version.split(".")[1]) >= 11));
+  assert.equal(objectsFirst[0].name, "Session");
+  assert.match(doc.pinning.find((p) => p.name === "Session")!.typeAddress!, /^0x[0-9a-f]+$/);
+  assert.ok(doc.classified.blocks === doc.heap.blocksInUse);
+  assert.match(r.stderr, /What holds the memory: CPython/);
+  assert.match(r.stderr, /`Session` (pins|\d)/);
+  assert.match(r.stderr, /^type +pinned +arenas +sparse +blocks +bytes$/m);
+  const bad = cli(["why", "--limit", "0x", ...lib]);
+  assert.equal(bad.status, 2);
+});
+
+test("pymem why PID: reads a running process", async () => {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-why-"));
+  const script = join(dir, "t.py"), out = join(dir, "ready");
+  fs.writeFileSync(script, WORKLOAD + "\nimport signal\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n");
+  const child = spawn(exe!, [script, out], { stdio: ["ignore", "ignore", "inherit"] });
+  try {
+    const t0 = Date.now();
+    while (!fs.existsSync(out) || fs.readFileSync(out, "utf8") !== "1") {
+      if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error("target not ready");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const r = cli(["why", "--json", "-", String(child.pid)]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as WhyJSON;
+    assert.equal(doc.source.kind, "attached");
+    assert.equal(doc.source.pid, child.pid);
+    assert.ok(doc.pinning.some((p) => p.name === "Session" && p.count >= 60000 / 3));
   } finally {
     child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });

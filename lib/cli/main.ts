@@ -14,8 +14,9 @@ import { type Command, commandHelp, ExitStatus, parse, UsageError } from "./comm
 import { progress, write, writeError } from "./io.ts";
 import { diffCommand, heapCommand, infoCommand, statsCommand } from "./commands/embedded.ts";
 import { attachCommand, psCommand } from "./commands/processes.ts";
+import { whyCommand } from "./commands/why.ts";
 
-const COMMANDS: Command[] = [infoCommand, heapCommand, diffCommand, statsCommand, attachCommand, psCommand];
+const COMMANDS: Command[] = [infoCommand, heapCommand, diffCommand, statsCommand, attachCommand, psCommand, whyCommand];
 
 const TOP_HELP = [
   `pymem ${PYMEM_VERSION}: see CPython's memory allocator from JavaScript`,

@@ -54,6 +54,15 @@ export interface SourceJSON {
   workload?: string;
 }
 
+/** One of the kinds that pin the most arenas (`pymem why` has the full table). */
+export interface PinningMention {
+  name: string;
+  /** A Python type (true) or a kind of buffer. */
+  object: boolean;
+  pinnedBytes: number;
+  arenas: number;
+}
+
 /** A heap snapshot as a JSON document (`schema: "pymem.heap"`). */
 export interface HeapJSON {
   schema: typeof HEAP_SCHEMA;
@@ -87,6 +96,8 @@ export interface HeapJSON {
   pools?: PoolsJSON;
   /** Problems met while reading another process (torn pool headers, …). */
   warnings?: string[];
+  /** The kinds that pin the most arenas (lib/objects), when the heap was classified. */
+  pinning?: PinningMention[];
 }
 
 /** A before/after comparison by size class (`schema: "pymem.diff"`). */

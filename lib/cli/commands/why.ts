@@ -1,0 +1,57 @@
+/**
+ * `pymem why [PID | -c CODE | --demo | FILE.py]`: what holds the memory (lib/objects, rendered by lib/report/why.ts).
+ * @module
+ */
+import process from "node:process";
+import { attachPython } from "../../attach/attach.ts";
+import { renderWhyText, whyToJSON } from "../../report/why.ts";
+import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
+import { output, positiveNumber, progress, write } from "../io.ts";
+import { open, runWorkload, workloadOf } from "../workload.ts";
+
+async function cmdWhy(ctx: Context): Promise<number> {
+  const limit = positiveNumber(ctx.values.limit, "limit", true) ?? 15;
+  const [first, extra] = ctx.positionals;
+  // A number is a pid (a script is a file name); -c or --demo always run code.
+  const pid = /^\d+$/.test(first ?? "") && ctx.values.code === undefined && !ctx.values.demo ? Number(first) : undefined;
+  if (pid !== undefined && extra !== undefined) throw new UsageError(`unexpected argument "${extra}" after the PID (options go before it)`);
+  if (pid === 0) throw new UsageError("not a process id: 0");
+  const w = pid === undefined ? workloadOf(ctx) : undefined;
+  const py = pid === undefined ? await open(ctx) : await attachPython(pid);
+  try {
+    if (w) runWorkload(py as Awaited<ReturnType<typeof open>>, w, ctx.values.json === "-");
+    progress.say("classifying the heap's blocks");
+    const source = pid === undefined
+      ? { kind: "embedded" as const, library: py.library, workload: w?.label }
+      : { kind: "attached" as const, pid, library: py.library };
+    const doc = whyToJSON(py.heap().objects(), source, limit);
+    if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
+    progress.clear();
+    await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc));
+    return 0;
+  } finally {
+    py.close();
+  }
+}
+
+export const whyCommand: Command = {
+  name: "why",
+  summary: "what holds the memory: live blocks by Python type, and the arenas each type keeps mapped",
+  usage: "pymem why [options] [PID | -c CODE | --demo | FILE.py [ARGS…]]",
+  about: [
+    "Classifies every live pymalloc block (the Python object in it, or the buffer it is) and prints the kinds by " +
+      "pinned bytes: each arena's size shared among its live blocks by their size. A PID reads that process " +
+      "(read-only, like attach; options go before the PID); otherwise the code runs in an embedded CPython first.",
+  ],
+  options: [
+    CODE,
+    DEMO,
+    { name: "json", arg: "FILE", help: 'write the result as JSON (schema pymem.why, version 1; "-" for stdout)' },
+    { name: "limit", arg: "N", help: "rows of the pinning table (default 15)" },
+    ...EMBED,
+    DEBUG,
+    HELP,
+  ],
+  positionals: "script",
+  run: cmdWhy,
+};

@@ -1,0 +1,117 @@
+/**
+ * `pymem why`: what holds the memory. The versioned JSON document of a classified heap (schema `pymem.why`,
+ * documented in docs/json-schema.md), its text rendering (the pinning table and a verdict), and the one-line
+ * mention `pymem heap` adds to its verdict. Renderers are pure functions of the document.
+ * @module
+ */
+import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import type { ObjectsSnapshot, PinningRow } from "../objects/mod.ts";
+import { runtimeName } from "../core/runtime.ts";
+import { type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
+import { formatBytes, pinningSentence } from "./text.ts";
+
+export const WHY_SCHEMA = "pymem.why";
+/** Version of the why schema (bumped when a field is removed or changes meaning). */
+export const WHY_SCHEMA_VERSION = 1;
+
+/** One row of the pinning table. */
+export type PinningJSON = Omit<PinningRow, "typeAddress"> & { typeAddress: string | null };
+
+/** A classified heap as a JSON document (`schema: "pymem.why"`). */
+export interface WhyJSON {
+  schema: typeof WHY_SCHEMA;
+  schemaVersion: number;
+  pymemVersion: string;
+  takenAt: string;
+  source: SourceJSON;
+  python: { version: string; allocator: string | null };
+  heap: { arenas: number; arenaBytes: number; arenaSize: number; blocksInUse: number; bytesInUse: number };
+  classified: ObjectsSnapshot["totals"];
+  /** Kinds by pinned bytes, most first (at most `limit` rows). */
+  pinning: PinningJSON[];
+  /** Every kind by bytes in use. */
+  byType: { name: string; object: boolean; count: number; bytes: number }[];
+  verdict: string[];
+}
+
+/** Build the document from a classified snapshot. */
+export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "runtime"> & { runtime?: string }, limit = 20): WhyJSON {
+  const heap: HeapSnapshot = objects.heap;
+  const rows = objects.pinning({ limit });
+  const doc: WhyJSON = {
+    schema: WHY_SCHEMA,
+    schemaVersion: WHY_SCHEMA_VERSION,
+    pymemVersion: PYMEM_VERSION,
+    takenAt: new Date(heap.takenAt).toISOString(),
+    source: { runtime: runtimeName(), ...source } as SourceJSON,
+    python: { version: heap.info.version, allocator: heap.info.allocator },
+    heap: {
+      arenas: heap.totals.arenas,
+      arenaBytes: heap.totals.arenaBytes,
+      arenaSize: heap.arenaSize,
+      blocksInUse: heap.totals.blocksInUse,
+      bytesInUse: heap.totals.bytesInUse,
+    },
+    classified: objects.totals,
+    pinning: rows.map((r) => ({ ...r, typeAddress: r.typeAddress === null ? null : "0x" + r.typeAddress.toString(16) })),
+    byType: objects.byType().map(({ name, object, count, bytes }) => ({ name, object, count, bytes })),
+    verdict: [],
+  };
+  doc.verdict = whyVerdict(doc);
+  return doc;
+}
+
+/**
+ * The top pinning kinds of a snapshot for `pymem heap`'s verdict, or undefined when the heap cannot be classified
+ * (the verdict then says nothing about types rather than guess).
+ */
+export function topPinning(heap: HeapSnapshot, n = 3): PinningMention[] | undefined {
+  try {
+    return heap.pinning({ limit: n }).map(({ name, object, pinnedBytes, arenas }) => ({ name, object, pinnedBytes, arenas }));
+  } catch {
+    return undefined;
+  }
+}
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${r.name}\`` : `${r.name}`);
+
+/** The verdict lines of a why document. */
+export function whyVerdict(doc: WhyJSON): string[] {
+  const c = doc.classified;
+  if (doc.heap.arenas === 0) return ["No obmalloc arenas are mapped: nothing to attribute."];
+  const lines = [pinningSentence(doc.pinning) + "."];
+  const sparse = doc.pinning.filter((r) => r.sparseArenas > 0).slice(0, 3);
+  if (sparse.length) {
+    lines.push(
+      `In arenas less than half full: ${sparse.map((r) => `${quote(r)} in ${int(r.sparseArenas)}`).join(", ")}; ` +
+        "those arenas stay mapped only while such blocks live.",
+    );
+  }
+  lines.push(
+    `${int(c.objects)} of ${int(c.blocks)} live blocks hold Python objects (${formatBytes(c.objectBytes)} of ${formatBytes(c.bytesInUse)}); ` +
+      `${int(c.buffers)} are buffers (${int(c.namedBuffers)} named through the list, dict or set that owns them).`,
+  );
+  if (c.unreadPools > 0) lines.push(`${int(c.unreadPools)} pools changed while read and are left out (${int(c.unreadBlocks)} blocks).`);
+  return lines;
+}
+
+/** The text report of `pymem why`. */
+export function renderWhyText(doc: WhyJSON): string {
+  const head = ["type", "pinned", "arenas", "sparse", "blocks", "bytes"];
+  const rows = doc.pinning.map((r) => [r.object ? r.name : `(${r.name})`, formatBytes(r.pinnedBytes), int(r.arenas), int(r.sparseArenas), int(r.count), formatBytes(r.bytes)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const src = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "embedded interpreter";
+  return [
+    `What holds the memory: CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}), ${src}`,
+    `${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${int(doc.heap.blocksInUse)} live blocks, ` +
+      `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
+    "",
+    line(head),
+    ...rows.map(line),
+    "",
+    ...doc.verdict,
+    "",
+  ].join("\n");
+}
