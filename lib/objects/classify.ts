@@ -175,15 +175,13 @@ class Scanner {
     const w = this.#heap.walk;
     const { poolSize } = this.#layout;
     const poolAddress = w.poolAddress, poolArena = w.poolArena;
-    const firsts = w.arenaAddress, carvedOf = w.arenaPoolsCarved;
+    const batch = this.#mem.batch;
     for (let p = 0; p < w.usedPools;) {
-      // One arena's used pools at a time (they are listed arena by arena).
-      const a = poolArena[p];
-      let end = p;
-      while (end < w.usedPools && poolArena[end] === a) end++;
-      const first = Math.ceil(firsts[a] / poolSize) * poolSize;
-      const used = poolAddress.subarray(p, end);
-      const { words, at } = this.#mem.arenaPools(first, carvedOf[a], used, poolSize);
+      // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
+      let end = p + 1;
+      if (batch === 0) while (end < w.usedPools && poolArena[end] === poolArena[p]) end++;
+      else end = Math.min(w.usedPools, p + batch);
+      const { words, at } = this.#mem.pools(poolAddress.subarray(p, end), poolSize);
       const pending: number[] = [];
       for (let i = p; i < end; i++) {
         const mine: number[] = [];

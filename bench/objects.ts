@@ -1,0 +1,103 @@
+/**
+ * Benchmark: classify every block of a ≥ 1 GiB obmalloc heap (≥ 1,000 arenas), in-process and by attach, and the
+ * pinning view of a badly fragmented one by attach. Goals: in-process ≤ 1 s, attach ≤ 2 s for the full
+ * classification; the fragmented heap's pinning view ≤ 200 ms by attach.
+ *
+ *   bun bench/objects.ts [python executable] [GiB]     (default: python3 on PATH, 1.1 GiB)
+ *   deno run -A bench/objects.ts …    node dist/bench/objects.js …
+ *
+ * The heap: rows of (int, float, str, bytes) in a tuple, about 10 million objects per GiB, all live ("dense"); then
+ * a second target keeps every 100th row ("sparse": the arenas stay mapped by a few survivors each). In-process uses
+ * the embedded interpreter of the same version (PYMEM_LIBPYTHON, else discovery). Times are the median of 5 runs
+ * after one warm-up; each run is `heap()` then `objects()` (attach: a fresh attach each run).
+ * @module
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { attachPython, openPython } from "../lib/mod.ts";
+
+const exe = process.argv[2] ?? process.env.PYMEM_BENCH_PYTHON ?? "python3";
+const gib = Number(process.argv[3] ?? 1.1);
+// About 430 bytes of blocks a row: tuple 64, float 32, str ~80, bytes ~240, plus an int now and then.
+const rows = Math.ceil((gib * 2 ** 30) / 430);
+const build = (keepEvery: number) =>
+  `keep = [(i, float(i), 'x' * (i % 60), b'y' * (i % 400)) for i in range(${rows})]\n` +
+  (keepEvery > 1 ? `keep = keep[::${keepEvery}]\nimport gc; gc.collect()\n` : "");
+const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+async function target(keepEvery: number): Promise<{ pid: number; stop: () => void }> {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-bench-"));
+  const ready = join(dir, "ready");
+  const script = `import sys, signal\n${build(keepEvery)}open(sys.argv[1], 'w').write('1')\nsignal.pause()\n`;
+  const child = spawn(exe, ["-c", script, ready], { stdio: ["ignore", "ignore", "inherit"] });
+  while (!fs.existsSync(ready) || fs.readFileSync(ready, "utf8") !== "1") {
+    if (child.exitCode !== null) throw new Error(`${exe} exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { pid: child.pid!, stop: () => (child.kill("SIGKILL"), fs.rmSync(dir, { recursive: true, force: true })) };
+}
+
+async function byAttach(label: string, keepEvery: number, what: "objects" | "pinning"): Promise<void> {
+  const t = await target(keepEvery);
+  try {
+    const times: number[] = [];
+    let line = "";
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      const py = await attachPython(t.pid);
+      const snap = py.heap();
+      const objects = snap.objects();
+      if (what === "pinning") snap.pinning({ limit: 10 });
+      times.push(performance.now() - t0);
+      if (i === 0) {
+        line = `CPython ${py.version}: ${snap.totals.arenas} arenas (${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB), ` +
+          `${snap.totals.pools} used pools, ${objects.totals.blocks} live blocks, ${objects.totals.objects} objects, ` +
+          `${objects.totals.types} types, ${objects.totals.unreadPools} unread pools`;
+      }
+      py.close();
+    }
+    console.log(`${runtime} attach, ${label}: ${line}`);
+    console.log(`  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${median(times.slice(1)).toFixed(0)} ms ` +
+      `(first ${times[0].toFixed(0)} ms, min ${Math.min(...times.slice(1)).toFixed(0)})`);
+  } finally {
+    t.stop();
+  }
+}
+
+async function inProcess(): Promise<void> {
+  const py = await openPython();
+  try {
+    py.run(build(1));
+    const times: number[] = [], walk: number[] = [];
+    let line = "";
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      const snap = py.heap();
+      const t1 = performance.now();
+      const objects = snap.objects();
+      times.push(performance.now() - t1);
+      walk.push(t1 - t0);
+      if (i === 0) {
+        line = `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB), ` +
+          `${objects.totals.blocks} live blocks, ${objects.totals.objects} objects, ${objects.totals.types} types`;
+      }
+    }
+    console.log(`${runtime} in-process, dense: ${line}`);
+    console.log(`  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${Math.min(...times.slice(1)).toFixed(0)}); ` +
+      `heap() before it: median ${median(walk.slice(1)).toFixed(0)} ms`);
+  } finally {
+    py.close();
+  }
+}
+
+if (!process.env.NO_INPROC) await inProcess();
+await byAttach("dense", 1, "objects");
+await byAttach("sparse (every 100th row kept)", 100, "pinning");
