@@ -12,7 +12,7 @@ import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
-import { attachPython, type HeapSnapshot } from "../lib/mod.ts";
+import { attachPython, type HeapSnapshot, PoolHeader } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import type { WhyJSON } from "../lib/report/why.ts";
 
@@ -123,6 +123,27 @@ test("objects: the type fields read from memory agree with __flags__, __basicsiz
     assert.deepEqual([t.flags, t.basicsize, t.itemsize], w, t.name);
   }
   assert.ok(seen >= 6, `${seen} built-in types met`);
+});
+
+test("objects: PoolHeader.blocks() gives each block's state and the type of its object", async () => {
+  const py = await python();
+  py.run("_probe = [Session(7) for _ in range(5)] + [Point(1, 2)]; _probe_ids = ' '.join(str(id(o)) for o in _probe)");
+  const ids = (py.eval("_probe_ids") as string).split(" ").map((x) => BigInt(x));
+  for (const [n, id] of ids.entries()) {
+    const pool = PoolHeader.of(py, id)!;
+    assert.ok(pool, `pool of ${id.toString(16)}`);
+    const blocks = pool.blocks();
+    assert.equal(blocks.length, pool.capacity);
+    const mine = blocks.find((b) => b.address <= id && id < b.address + BigInt(b.size))!;
+    assert.equal(mine.state, "allocated");
+    assert.equal(mine.type, n < 5 ? "Session" : "Point");
+    assert.equal(mine.object, id);
+    const allocated = blocks.filter((b) => b.state === "allocated").length;
+    assert.equal(allocated, pool.ref.count);
+    for (const b of blocks) if (b.state !== "allocated") assert.equal(b.type, null);
+    assert.ok(blocks.every((b, i) => i === 0 || b.address === blocks[i - 1].address + BigInt(pool.blockSize)));
+  }
+  py.run("del _probe, _probe_ids");
 });
 
 /** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */

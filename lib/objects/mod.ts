@@ -14,6 +14,7 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
 import { localObjectMemory, type ObjectMemory } from "./memory.ts";
 import { ObjectsSnapshot, type PinningOptions, type PinningRow } from "./snapshot.ts";
+import "./pool-blocks.ts";
 
 export { ObjectsSnapshot } from "./snapshot.ts";
 export type { BlockInfo, ObjectsTotals, PinningOptions, PinningRow, TypeRow } from "./snapshot.ts";

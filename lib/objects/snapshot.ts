@@ -233,20 +233,8 @@ export class ObjectsSnapshot {
   }
 
   #block(p: number, i: number): BlockInfo {
-    const c = this.#c, w = this.heap.walk;
-    const size = blockSize(w.poolClass[p], c.layout);
-    const address = w.poolAddress[p] + c.layout.poolOverhead + i * size;
-    const k = c.kinds[c.poolBase[p] + i];
-    const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
-    const state = k === KIND.FREE ? "free" : k === KIND.NEVER_USED ? "never used" : k === KIND.UNREAD ? "unread" : "allocated";
-    return {
-      address: BigInt(address),
-      size,
-      state,
-      type: t ? t.name : null,
-      kind: this.#name(k),
-      object: t ? BigInt(address + c.dataOffset + t.preHeader) : null,
-    };
+    const w = this.heap.walk;
+    return blockInfo(this.#c, w.poolAddress[p], w.poolClass[p], this.#c.poolBase[p] + i, i);
   }
 
   /** Every block of every used pool, pool by pool. */
@@ -272,4 +260,15 @@ export class ObjectsSnapshot {
     const i = Math.floor(off / blockSize(w.poolClass[p], c.layout));
     return i < c.poolBase[p + 1] - c.poolBase[p] ? this.#block(p, i) : null;
   }
+}
+
+/** Block `i` of the pool at `poolAddress` (size class `sizeClass`), whose kind is `c.kinds[at]`. */
+export function blockInfo(c: Classification, poolAddress: number, sizeClass: number, at: number, i: number): BlockInfo {
+  const size = blockSize(sizeClass, c.layout);
+  const address = poolAddress + c.layout.poolOverhead + i * size;
+  const k = c.kinds[at];
+  const t = k >= KIND.FIRST_TYPE ? c.types[k - KIND.FIRST_TYPE] : undefined;
+  const state = k === KIND.FREE ? "free" : k === KIND.NEVER_USED ? "never used" : k === KIND.UNREAD ? "unread" : "allocated";
+  const kind = t ? t.name : k === KIND.UNREAD ? "(unread: changed while read)" : KIND_NAMES[k];
+  return { address: BigInt(address), size, state, type: t ? t.name : null, kind, object: t ? BigInt(address + c.dataOffset + t.preHeader) : null };
 }

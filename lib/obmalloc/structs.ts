@@ -88,6 +88,9 @@ export class PoolHeader {
     this.arena = arena;
   }
 
+  /** @internal The Python it was read from (set by `of`): lib/objects classifies its blocks through it. */
+  host?: ObmallocHost;
+
   /** Blocks in use (`ref.count`). */
   get blocksInUse(): number {
     return this.ref.count;
@@ -102,7 +105,10 @@ export class PoolHeader {
     return py.withGIL(() => {
       for (const state of py.obmallocStates()) {
         const pool = findPool(py, state.arenas, state.maxarenas, address);
-        if (pool) return pool;
+        if (pool) {
+          pool.host = py;
+          return pool;
+        }
       }
       return null;
     });
