@@ -146,6 +146,27 @@ test("objects: PoolHeader.blocks() gives each block's state and the type of its 
   py.run("del _probe, _probe_ids");
 });
 
+test("objects: explain() gives samples, the module global that keeps them, and tracemalloc's file and line", async () => {
+  const py = await python();
+  // Line 4 creates the instances; tracemalloc traces from line 1.
+  py.run("import tracemalloc\ntracemalloc.start(4)\nclass Held:\n    pass\nheld_things = [Held() for _ in range(60000)]\n".replace("class Held:\n    pass\n", "class Held: pass\n"));
+  try {
+    const rows = py.heap().objects({}).explain({ types: 1, samples: 2 });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].name, "Held");
+    assert.equal(rows[0].samples.length, 2);
+    for (const s of rows[0].samples) {
+      assert.match(s.repr!, /^<(__main__\.)?Held object at 0x[0-9a-f]+>$/);
+      assert.equal(BigInt(s.repr!.match(/0x[0-9a-f]+/)![0]), s.address);
+      assert.match(s.path!, /^module __main__ \['held_things'\]\[\d+\]$/);
+      assert.ok(s.traceback!.includes("<string>:4"), JSON.stringify(s.traceback));
+    }
+    assert.throws(() => py.heap().objects().explain({ samples: -1 }), RangeError);
+  } finally {
+    py.run("tracemalloc.stop(); del held_things");
+  }
+});
+
 /** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */
 function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
   const w = snap.walk;
@@ -278,6 +299,7 @@ test("objects by attach: repeated reads of a churning target stay within its cou
         assert.ok(n >= kept - objects.totals.unreadBlocks, `read ${read}: ${n} Sessions < ${kept} (unread blocks: ${objects.totals.unreadBlocks})`);
         assert.ok(objects.totals.unreadPools <= snap.totals.pools / 10, `read ${read}: ${objects.totals.unreadPools} of ${snap.totals.pools} pools unread`);
         assert.ok(snap.pinning({ limit: 3 }).length === 3);
+        assert.throws(() => objects.explain(), (e: Error & { code?: string }) => e.code === "UNSUPPORTED");
       }
     } finally {
       py.close();

@@ -320,7 +320,7 @@ export class PyMemAllocator {
         },
       });
       // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
-      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py.native, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
+      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
       return snap;
     });
   }

@@ -8,7 +8,8 @@
  */
 import { HeapSnapshot } from "../obmalloc/heap.ts";
 import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
-import type { Native } from "../core/native.ts";
+import type { PythonHost } from "../core/host.ts";
+import { type ExplainOptions, explainSamples } from "./explain.ts";
 import { PymemError } from "../errors.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
@@ -21,12 +22,19 @@ export type { BlockInfo, ObjectsTotals, PinningOptions, PinningRow, TypeRow } fr
 export type { ClassifyOptions } from "./classify.ts";
 export type { TypeInfo } from "./types.ts";
 export type { ObjectMemory } from "./memory.ts";
+export type { ExplainOptions, Sample } from "./explain.ts";
 
 /** Classify every block of `heap`, reading through `mem`. */
-export function classifyHeap(heap: HeapSnapshot, layout: ObmallocLayout, mem: ObjectMemory, options: ClassifyOptions = {}): ObjectsSnapshot {
+export function classifyHeap(
+  heap: HeapSnapshot,
+  layout: ObmallocLayout,
+  mem: ObjectMemory,
+  options: ClassifyOptions = {},
+  explainer?: (addresses: bigint[], options: ExplainOptions) => ReturnType<typeof explainSamples>,
+): ObjectsSnapshot {
   const t0 = performance.now();
   const c = classifyBlocks(heap, layout, mem, options);
-  return new ObjectsSnapshot(heap, c, performance.now() - t0);
+  return new ObjectsSnapshot(heap, c, performance.now() - t0, explainer);
 }
 
 /**
@@ -35,17 +43,20 @@ export function classifyHeap(heap: HeapSnapshot, layout: ObmallocLayout, mem: Ob
  * since the snapshot is never viewed.
  */
 export function classifyLocal(
-  native: Native,
+  py: PythonHost,
   heap: HeapSnapshot,
   layout: ObmallocLayout,
   vars: { arenas: bigint; maxarenas: bigint },
   views: boolean,
   options: ClassifyOptions = {},
 ): ObjectsSnapshot {
+  const native = py.native;
   const safe = RemoteMemory.ofSelf(native.backend, native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
   try {
     if (views) checkArenasUnchanged(safe, heap, vars);
-    return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options);
+    // Samples are asked of Python in the current interpreter: only for the heap it allocates from (views).
+    const explainer = views ? (a: bigint[], o: ExplainOptions) => explainSamples(py, a, o) : undefined;
+    return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options, explainer);
   } finally {
     safe.close();
   }

@@ -15,6 +15,8 @@ import type { HeapSnapshot } from "../obmalloc/heap.ts";
 import { blockSize } from "../obmalloc/layout.ts";
 import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
 import type { TypeInfo } from "./types.ts";
+import type { ExplainOptions, Sample } from "./explain.ts";
+import { PymemError } from "../errors.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
 export interface TypeRow {
@@ -96,9 +98,12 @@ export class ObjectsSnapshot {
   readonly #arenaKinds: Map<number, [number, number]>[];
   readonly #arenaLive: Float64Array;
   #poolIndex?: Map<number, number>;
+  readonly #explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[];
 
-  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number) {
+  /** @internal `explainer` is given in-process only (it runs Python on the objects). */
+  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[]) {
     this.heap = heap;
+    this.#explainer = explainer;
     this.#c = c;
     this.types = c.types;
     const w = heap.walk, layout = c.layout;
@@ -235,6 +240,39 @@ export class ObjectsSnapshot {
   #block(p: number, i: number): BlockInfo {
     const w = this.heap.walk;
     return blockInfo(this.#c, w.poolAddress[p], w.poolClass[p], this.#c.poolBase[p] + i, i);
+  }
+
+  /**
+   * In-process only: for the `types` Python types that pin the most (default 3), a few live instances (preferring
+   * those in sparse arenas) with a bounded repr, the referrer chain that keeps each alive (up to a module global, a
+   * class or a frame, within `depth` and `timeMs`) and, when tracemalloc traces, the allocation traceback.
+   * Throws PymemError("UNSUPPORTED") for an attached process (its objects can only be read, not asked).
+   */
+  explain(options: ExplainOptions & { types?: number } = {}): { name: string; typeAddress: bigint; pinnedBytes: number; samples: Sample[] }[] {
+    if (!this.#explainer) {
+      throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap() of the main interpreter's heap); an attached process is only read");
+    }
+    const n = options.types ?? 3, per = options.samples ?? 3;
+    if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(per) || per < 0) throw new RangeError("explain: types and samples must be non-negative integers");
+    const rows = this.pinning({ objectsOnly: true, limit: n });
+    const c = this.#c, w = this.heap.walk, half = this.heap.arenaSize / 2;
+    const picks = rows.map(() => [] as bigint[]);
+    const kindOf = new Map(rows.map((r, i) => [KIND.FIRST_TYPE + this.types.findIndex((t) => BigInt(t.address) === r.typeAddress), i]));
+    // Sparse arenas first (their instances are what keeps them mapped), then the rest.
+    for (const sparsePass of [true, false]) {
+      for (let p = 0; p < w.usedPools; p++) {
+        if ((this.#arenaLive[w.poolArena[p]] < half) !== sparsePass) continue;
+        for (let at = c.poolBase[p]; at < c.poolBase[p + 1]; at++) {
+          const i = kindOf.get(c.kinds[at]);
+          if (i === undefined || picks[i].length >= per) continue;
+          const b = blockInfo(c, w.poolAddress[p], w.poolClass[p], at, at - c.poolBase[p]);
+          if (!picks[i].includes(b.object!)) picks[i].push(b.object!);
+        }
+      }
+    }
+    const samples = this.#explainer(picks.flat(), options);
+    let k = 0;
+    return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
   }
 
   /** Every block of every used pool, pool by pool. */

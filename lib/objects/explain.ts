@@ -1,0 +1,173 @@
+/**
+ * In-process extras for the types that pin the most: a few sample objects (a bounded repr), the chain of referrers
+ * that keeps one alive up to a root (a module global, a class attribute, a frame), and, when tracemalloc is
+ * tracing, where it was allocated. Runs Python under the GIL; objects are found again by id() among gc.get_objects()
+ * and their referents, never by casting an address, so an object freed meanwhile is simply not found.
+ * @module
+ */
+import type { PythonHost } from "../core/host.ts";
+
+/** Options of {@link explainSamples}. */
+export interface ExplainOptions {
+  /** Samples per type (default 3). */
+  samples?: number;
+  /** Longest referrer chain searched (default 8). */
+  depth?: number;
+  /** Time budget of the whole search, ms (default 3000). */
+  timeMs?: number;
+  /** Longest repr kept (default 200 characters). */
+  reprChars?: number;
+}
+
+/** One sample object of a pinning type. */
+export interface Sample {
+  address: bigint;
+  /** reprlib.repr of the object, cut to `reprChars`; null when the object was not found or repr() failed. */
+  repr: string | null;
+  /** How it is kept alive, root first: "module __main__ ['keep'] [12]"; null when no root was found in time. */
+  path: string | null;
+  /** tracemalloc's traceback of the allocation ("file:line", most recent last); null when not tracing. */
+  traceback: string[] | null;
+}
+
+// The search, in Python. Our own containers and frame are left out of the referrers.
+const HELPER = String.raw`
+def _pymem_explain(wanted, depth, budget, reprchars):
+    import gc, sys, time, types, reprlib
+    t0 = time.monotonic()
+    try:
+        import tracemalloc
+        tracing = tracemalloc.is_tracing()
+    except Exception:
+        tracing = False
+    found = {}
+    objs = gc.get_objects()
+    for o in objs:
+        if id(o) in wanted:
+            found[id(o)] = o
+    if len(found) < len(wanted):
+        for o in objs:
+            for r in gc.get_referents(o):
+                if id(r) in wanted and id(r) not in found:
+                    found[id(r)] = r
+            if len(found) == len(wanted) or time.monotonic() - t0 > budget:
+                break
+    del objs
+    modules = {}
+    for n, m in list(sys.modules.items()):
+        d = getattr(m, '__dict__', None)
+        if isinstance(d, dict):
+            modules[id(d)] = n
+    me = sys._getframe()
+    def how(holder, child):
+        try:
+            if isinstance(holder, dict):
+                for k, v in holder.items():
+                    if v is child:
+                        return '[%r]' % (k,)
+                    if k is child:
+                        return '{key %r}' % (k,)
+            elif isinstance(holder, (list, tuple)):
+                for i, v in enumerate(holder):
+                    if v is child:
+                        return '[%d]' % i
+            elif isinstance(holder, (set, frozenset)):
+                return '{member}'
+            d = getattr(holder, '__dict__', None)
+            if isinstance(d, dict):
+                for k, v in d.items():
+                    if v is child:
+                        return '.%s' % k
+            for k in getattr(type(holder), '__slots__', ()):
+                if getattr(holder, k, None) is child:
+                    return '.%s' % k
+        except Exception:
+            pass
+        return ' <%s>' % type(holder).__name__
+    def root(o):
+        if type(o) is dict and id(o) in modules:
+            return 'module %s' % modules[id(o)]
+        if isinstance(o, types.FrameType):
+            return 'frame of %s (%s:%d)' % (o.f_code.co_name, o.f_code.co_filename, o.f_lineno)
+        if isinstance(o, type):
+            return 'class %s.%s' % (getattr(o, '__module__', '?'), getattr(o, '__qualname__', o.__name__))
+        return None
+    def path(obj):
+        parent = {}
+        keep = {id(obj): obj}
+        frontier = [obj]
+        mine = {id(parent), id(keep), id(frontier), id(found), id(me), id(wanted)}
+        for _ in range(depth):
+            nxt = []
+            mine.add(id(nxt))
+            for o in frontier:
+                for r in gc.get_referrers(o):
+                    if id(r) in keep or id(r) in mine or isinstance(r, types.FrameType) and r.f_code is me.f_code:
+                        continue
+                    keep[id(r)] = r
+                    parent[id(r)] = (id(o), how(r, o))
+                    top = root(r)
+                    if top is not None:
+                        steps = []
+                        at = id(r)
+                        while at in parent:
+                            up, step = parent[at]
+                            steps.append(step)
+                            at = up
+                        return top + ' ' + ''.join(steps)
+                    nxt.append(r)
+                    if time.monotonic() - t0 > budget:
+                        return None
+            frontier = nxt[:500]
+            mine.add(id(frontier))
+            if not frontier:
+                return None
+        return None
+    rep = reprlib.Repr()
+    rep.maxother = rep.maxstring = reprchars
+    out = {}
+    for a in wanted:
+        o = found.get(a)
+        if o is None:
+            out[a] = [None, None, None]
+            continue
+        try:
+            text = rep.repr(o)[:reprchars]
+        except Exception:
+            text = None
+        p = path(o) if time.monotonic() - t0 <= budget else None
+        tb = None
+        if tracing:
+            t = tracemalloc.get_object_traceback(o)
+            if t is not None:
+                tb = ['%s:%d' % (f.filename, f.lineno) for f in t]
+        out[a] = [text, p, tb]
+    return out
+`;
+
+/**
+ * For each address (objects of this process, as classified a moment ago), its sample facts. GIL held by the caller
+ * or taken here. Addresses whose object is gone come back with every field null.
+ */
+export function explainSamples(py: PythonHost, addresses: bigint[], options: ExplainOptions = {}): Sample[] {
+  const depth = options.depth ?? 8, budget = (options.timeMs ?? 3000) / 1000, chars = options.reprChars ?? 200;
+  for (const [k, v] of Object.entries({ depth, budget, chars })) {
+    if (!Number.isFinite(v) || v < 0) throw new RangeError(`explain: ${k} must be a non-negative number, got ${v}`);
+  }
+  if (addresses.length === 0) return [];
+  return py.withGIL(() => {
+    py.run(HELPER);
+    try {
+      const json = py.eval(
+        `__import__('json').dumps({str(k): v for k, v in _pymem_explain({${addresses.map(String).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()})`,
+      ) as string;
+      const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
+      return addresses.map((address) => {
+        const [repr, path, traceback] = got[String(address)] ?? [null, null, null];
+        return { address, repr, path, traceback };
+      });
+    } finally {
+      py.run("del _pymem_explain");
+    }
+  });
+}
