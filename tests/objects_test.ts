@@ -13,7 +13,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { attachPython, type HeapSnapshot, PoolHeader } from "../lib/mod.ts";
-import { cli } from "./_cli_spawn.ts";
+import { chromium, cli, skipUnlessDefaultPython } from "./_cli_spawn.ts";
+import { spawnSync } from "node:child_process";
 import type { WhyJSON } from "../lib/report/why.ts";
 
 // The workload, shared by the in-process test and the attached target. Survivors: every 3rd Session, every 13th
@@ -353,3 +354,30 @@ test("pymem why PID: reads a running process", async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+
+// ---- the HTML report in a real browser --------------------------------------------------------------------------
+const browser = chromium();
+
+test("HTML report: 'What holds the memory' and the pool tooltips render in headless Chromium without script errors", () => {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-html-"));
+  try {
+    const html = join(dir, "out.html"), profile = join(dir, "profile");
+    const r = cli(["heap", "-c", WORKLOAD, "--html", html]);
+    assert.equal(r.status, 0, r.stderr);
+    const page = fs.readFileSync(html, "utf8");
+    assert.match(page, /<h2 id="holds">What holds the memory<\/h2>/);
+    assert.match(page, /<td class="l" data-v="Session">Session<\/td>/);
+    assert.match(page, /<title>[^<]*holds [^<]*Session ×\d+/);
+    assert.match(page, /kept by <code>module __main__ \[&#39;keep&#39;\]\[\d+\]<\/code>/);
+    const b = spawnSync(browser!, [
+      "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-extensions",
+      `--user-data-dir=${profile}`, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", `file://${html}`,
+    ], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
+    assert.equal(b.status, 0, (b.stderr ?? "").slice(-2000));
+    assert.deepEqual((b.stderr ?? "").split("\n").filter((l) => /:CONSOLE[:(]\d+|Uncaught/.test(l)), []);
+    assert.match(b.stdout, /id="pymem-status">pymem-ok cells=\d+</);
+    assert.match(b.stdout, /id="pinning"/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, { skip: !browser ? "Chromium is not installed" : skipUnlessDefaultPython() });

@@ -99,6 +99,35 @@ export interface HtmlOptions extends HeatMapOptions {
   worstArenas?: number;
 }
 
+/**
+ * "What holds the memory": the kinds of live blocks by pinned bytes (lib/objects) and, in-process, sample objects
+ * of the top types with what keeps each alive and where it was allocated. Empty when the heap was not classified.
+ */
+function objectsSection(doc: HeapJSON): string {
+  const o = doc.objects;
+  if (!o) return "";
+  const rows = o.pinning.map((r) =>
+    `<tr>${td(r.name, r.object ? r.name : `(${r.name})`, "l")}${td(r.pinnedBytes, formatBytes(r.pinnedBytes))}${td(r.arenas, formatInt(r.arenas))}` +
+    `${td(r.sparseArenas, formatInt(r.sparseArenas))}${td(r.count, formatInt(r.count))}${td(r.bytes, formatBytes(r.bytes))}</tr>`
+  );
+  const samples = (o.samples ?? []).map((t) =>
+    `<h3>${escapeXml(t.name)}</h3><ul>` +
+    t.samples.map((s) =>
+      `<li><code>${escapeXml(s.repr ?? `(${s.address}: gone)`)}</code>` +
+      (s.path ? `<br>kept by <code>${escapeXml(s.path)}</code>` : "<br><span class=\"muted\">no root found within the limits</span>") +
+      (s.traceback ? `<br>allocated at <code>${escapeXml(s.traceback[s.traceback.length - 1] ?? "")}</code>` : "") +
+      `</li>`
+    ).join("") + `</ul>`
+  ).join("\n");
+  return `<h2 id="holds">What holds the memory</h2>
+<p class="muted">Each arena's size shared among its live blocks by their size: what each kind keeps mapped. Parenthesized rows are buffers, not objects.</p>
+<table class="sortable" id="pinning">
+<thead><tr><th class="l">type</th><th>pinned</th><th>arenas</th><th>sparse arenas</th><th>blocks</th><th>bytes</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody>
+</table>
+${samples ? `<div id="samples">${samples}</div>\n` : ""}`;
+}
+
 /** The whole report as one self-contained HTML page. */
 export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
   const v = verdict(doc);
@@ -139,7 +168,7 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
 <pre class="summary">${escapeXml(summaryText(doc))}</pre>
 <h2>Fragmentation</h2>
 <div class="verdict ${cls}">${v.lines.map((l) => `<p>${escapeXml(l)}</p>`).join("")}</div>
-<h2>Heap map</h2>
+${objectsSection(doc)}<h2>Heap map</h2>
 <div class="figure" id="heatmap">${heatMapSVG(doc, options)}</div>
 <h2>Size classes</h2>
 <div class="figure" id="chart">${sizeClassChartSVG(doc)}</div>

@@ -63,6 +63,29 @@ export interface PinningMention {
   arenas: number;
 }
 
+/** One row of the pinning table (`pymem why`, and the HTML report's "What holds the memory"). */
+export interface PinningJSON {
+  name: string;
+  object: boolean;
+  /** Hex address of the type object, null for buffers. */
+  typeAddress: string | null;
+  count: number;
+  bytes: number;
+  pinnedBytes: number;
+  arenas: number;
+  sparseArenas: number;
+}
+
+/** What the live blocks are (lib/objects), when the heap was classified. */
+export interface ObjectsJSON {
+  /** Kinds by pinned bytes, most first. */
+  pinning: PinningJSON[];
+  /** Per used pool, parallel to `pools`: the kinds in it, most blocks first ("Session ×120, str ×3"). */
+  poolTypes?: string[];
+  /** In-process only: sample objects of the top pinning types, what keeps each alive, where it was allocated. */
+  samples?: { name: string; samples: { address: string; repr: string | null; path: string | null; traceback: string[] | null }[] }[];
+}
+
 /** A heap snapshot as a JSON document (`schema: "pymem.heap"`). */
 export interface HeapJSON {
   schema: typeof HEAP_SCHEMA;
@@ -98,6 +121,8 @@ export interface HeapJSON {
   warnings?: string[];
   /** The kinds that pin the most arenas (lib/objects), when the heap was classified. */
   pinning?: PinningMention[];
+  /** The classification in more detail (the HTML report's "What holds the memory"), when asked for. */
+  objects?: ObjectsJSON;
 }
 
 /** A before/after comparison by size class (`schema: "pymem.diff"`). */

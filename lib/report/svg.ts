@@ -121,8 +121,9 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
       const a = pools.arena[i], c = pools.sizeClass[i], size = blockSizeOf(c, layout);
       const cap = capacityOf(size, layout), count = pools.blocksInUse[i], ar = arenas[a];
       const x = left + pools.slot[i] * cellW, y = n2(top + rowOf[a] * cellH);
+      const holds = doc.objects?.poolTypes?.[i];
       const tip = `arena ${ar.index} (${ar.address}), pool ${pools.slot[i]}: class ${c} (${size} B blocks), ` +
-        `${count}/${cap} blocks in use (${Math.round((100 * count) / cap)}%)`;
+        `${count}/${cap} blocks in use (${Math.round((100 * count) / cap)}%)` + (holds ? `; holds ${escapeXml(holds)}` : "");
       out.push(`<rect class="p" x="${x}" y="${y}" width="${w}" height="${h}" fill="${poolColor(c, count / cap, classes)}"><title>${tip}</title></rect>`);
     }
   } else if (pools) {

@@ -7,15 +7,40 @@
 import type { HeapSnapshot } from "../obmalloc/heap.ts";
 import type { ObjectsSnapshot, PinningRow } from "../objects/mod.ts";
 import { runtimeName } from "../core/runtime.ts";
-import { type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
+import { type ObjectsJSON, type PinningJSON, type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
 import { formatBytes, pinningSentence } from "./text.ts";
 
 export const WHY_SCHEMA = "pymem.why";
 /** Version of the why schema (bumped when a field is removed or changes meaning). */
 export const WHY_SCHEMA_VERSION = 1;
 
-/** One row of the pinning table. */
-export type PinningJSON = Omit<PinningRow, "typeAddress"> & { typeAddress: string | null };
+export type { PinningJSON };
+
+const hex = (a: bigint | null) => (a === null ? null : "0x" + a.toString(16));
+const pinningJSON = (r: PinningRow): PinningJSON => ({ ...r, typeAddress: hex(r.typeAddress) });
+
+/**
+ * The classification for the HTML report: the pinning table, optionally what each pool holds (for the heat map's
+ * tooltips) and, in-process, samples of the top types with their referrer paths (`explain`). A part that cannot be
+ * had (an attached process has no samples) is left out.
+ */
+export function objectsToJSON(objects: ObjectsSnapshot, options: { limit?: number; poolTypes?: boolean; samples?: boolean } = {}): ObjectsJSON {
+  const out: ObjectsJSON = { pinning: objects.pinning({ limit: options.limit ?? 15 }).map(pinningJSON) };
+  if (options.poolTypes) {
+    const n = objects.heap.walk.usedPools;
+    out.poolTypes = new Array(n);
+    for (let i = 0; i < n; i++) out.poolTypes[i] = objects.poolTypes(i).slice(0, 3).map((t) => `${t.name} ×${t.count}`).join(", ");
+  }
+  if (options.samples) {
+    try {
+      out.samples = objects.explain({ types: 3, samples: 3 }).map((r) => ({
+        name: r.name,
+        samples: r.samples.map((s) => ({ address: hex(s.address)!, repr: s.repr, path: s.path, traceback: s.traceback })),
+      }));
+    } catch { /* attached: no samples */ }
+  }
+  return out;
+}
 
 /** A classified heap as a JSON document (`schema: "pymem.why"`). */
 export interface WhyJSON {
@@ -53,7 +78,7 @@ export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "ru
       bytesInUse: heap.totals.bytesInUse,
     },
     classified: objects.totals,
-    pinning: rows.map((r) => ({ ...r, typeAddress: r.typeAddress === null ? null : "0x" + r.typeAddress.toString(16) })),
+    pinning: rows.map(pinningJSON),
     byType: objects.byType().map(({ name, object, count, bytes }) => ({ name, object, count, bytes })),
     verdict: [],
   };

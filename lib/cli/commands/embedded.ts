@@ -11,7 +11,7 @@ import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SC
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
 import { writeHeapReport } from "../heap-report.ts";
-import { topPinning } from "../../report/why.ts";
+import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { runtimeName } from "../../core/runtime.ts";
 
 async function cmdInfo(ctx: Context): Promise<number> {
@@ -89,6 +89,7 @@ async function cmdHeap(ctx: Context): Promise<number> {
     const snap = py.heap();
     const doc = heapToJSON(snap, { rss: rssOf(), source: { library: py.library, workload: w.label } });
     doc.pinning = topPinning(snap);
+    if (ctx.values.html !== undefined && doc.pinning) doc.objects = objectsToJSON(snap.objects(), { poolTypes: true, samples: true });
     await writeHeapReport(ctx, doc);
     return 0;
   } finally {

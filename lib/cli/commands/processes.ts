@@ -13,6 +13,7 @@ import { type HeapJSON, heapToJSON } from "../../report/json.ts";
 import { formatBytes, formatDelta, formatInt, renderHeapText, renderPsText, table } from "../../report/text.ts";
 import { heatMapSVG } from "../../report/svg.ts";
 import { renderHTML } from "../../report/html.ts";
+import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
 import { writeHeapReport } from "../heap-report.ts";
@@ -44,6 +45,8 @@ async function cmdAttach(ctx: Context): Promise<number> {
     const sample = (): { snap: HeapSnapshot; doc: HeapJSON } => {
       const snap = target.heap();
       const doc = heapToJSON(snap, { rss: rssOf(pid), source: { kind: "attached", pid, library: target.library } });
+      // The HTML report says what holds the memory (a classification per sample: only when it is wanted).
+      if (ctx.values.html !== undefined && (doc.pinning = topPinning(snap))) doc.objects = objectsToJSON(snap.objects(), { poolTypes: true });
       return { snap, doc };
     };
     progress.say("mapping the heap");
