@@ -332,6 +332,16 @@ test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user 
   assert.equal(bad.status, 2);
 });
 
+test("pymem why under the debug allocator: objects are found past the debug hooks' header", () => {
+  const lib = process.env.PYMEM_LIBPYTHON ? ["--library", process.env.PYMEM_LIBPYTHON] : [];
+  const r = cli(["why", "--allocator", "pymalloc_debug", "-c", WORKLOAD + "\nassert sum(type(o) is Session for o in keep) == 20000", "--json", "-", ...lib]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as WhyJSON;
+  assert.equal(doc.python.allocator, "pymalloc_debug");
+  assert.equal(doc.byType.find((t) => t.name === "Session")?.count, 20000);
+  assert.equal(doc.classified.blocks, doc.heap.blocksInUse);
+});
+
 test("pymem why PID: reads a running process", async () => {
   const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-why-"));
   const script = join(dir, "t.py"), out = join(dir, "ready");

@@ -76,11 +76,6 @@ export class TypeTable {
     return this.#mem.symbol(name);
   }
 
-  /** Forget heap types (their addresses may be reused by the next classification). */
-  forgetHeapTypes(): void {
-    for (const [address, id] of this.byAddress) if (id < 0 || this.types[id].heapType) this.byAddress.delete(address);
-  }
-
   /** Validate every address in `candidates` not decided yet; afterwards each has an entry in `byAddress`. */
   resolve(candidates: Iterable<number>, inHeap: (p: number) => boolean): void {
     const todo: number[] = [];
