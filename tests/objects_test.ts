@@ -107,6 +107,10 @@ test("objects: every gc-tracked object and every kept object is found in its blo
     }
   }
   assert.ok(named >= user);
+  // Buffers named through their owner: the list kept above has an item array, the dicts have keys.
+  const kinds = new Map(objects.byType().map((r) => [r.name, r.count]));
+  assert.ok((kinds.get("list items") ?? 0) > 0 && (kinds.get("dict keys") ?? 0) > 0, JSON.stringify([...kinds]));
+  assert.equal(objects.totals.namedBuffers + (kinds.get("not an object") ?? 0), objects.totals.buffers);
   py.run("del _truth, _objs, _types");
 });
 

@@ -114,6 +114,8 @@ class Scanner {
   #min = new Float64Array(256);
   // Exact container types whose buffers get named, and the pointer fields that name them.
   readonly #containers = new Map<number, [number, number][]>();
+  /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
+  readonly #fieldsOf: ([number, number][] | undefined)[] = [];
   // Pointers to buffers, collected while scanning: address and label kind.
   #refs = new Float64Array(1024);
   #refKinds = new Uint8Array(1024);
@@ -285,8 +287,8 @@ class Scanner {
         this.#cacheId[slot] = id;
       }
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
-      const f = this.#containers.size ? this.#containers.get(tp) : undefined;
-      if (f) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      const f = this.#fieldsOf[id];
+      if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
       return KIND.FIRST_TYPE + id;
     }
     return unknown ? PENDING : KIND.BUFFER;
@@ -324,6 +326,7 @@ class Scanner {
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
         this.#min[i] = table.types[i].minSize;
+        this.#fieldsOf[i] = this.#containers.get(table.types[i].address);
       }
     }
     const layout = this.#layout, d = this.dataOffset;
