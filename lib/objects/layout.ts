@@ -4,7 +4,7 @@
  * the built-in containers whose buffers can be named. One row per version: adding a version is adding a row.
  * Sources: each version's Include/object.h, Include/internal/pycore_object.h (`_PyType_PreHeaderSize`) and
  * Include/cpython/*object.h; tests/objects_test.ts checks the type fields against `type.__flags__` /
- * `__basicsize__` / `__itemsize__` on every run.
+ * `__basicsize__` / `__itemsize__` on every run (3.8–3.13 in-process; 3.14/3.15 were checked by attach).
  * @module
  */
 import { PymemError } from "../errors.ts";
@@ -68,14 +68,18 @@ const ROWS: Record<number, ObjectLayout> = {
   // 3.12 dropped PyASCIIObject.wstr.
   12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
   13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
+  // 3.14.10 and 3.15.2 (Debian sid) checked by attach: the type fields read equal `__flags__`/`__basicsize__`/
+  // `__itemsize__`, every allocated block classified, the user class counted exactly. 3.15 also needs lib/obmalloc's
+  // row (its state offset) to be mapped at all.
   14: { minor: 14, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true },
+  15: { minor: 15, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true },
 };
 
 /** The object layout of CPython 3.minor, or a PymemError naming the version. */
 export function objectLayoutFor(minor: number): ObjectLayout {
   const row = ROWS[minor];
   if (!row) {
-    throw new PymemError("UNSUPPORTED_VERSION", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.14)`);
+    throw new PymemError("UNSUPPORTED_VERSION", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.15)`);
   }
   return row;
 }
