@@ -156,11 +156,13 @@ test("objects: explain() gives samples, the module global that keeps them, and t
   // Line 4 creates the instances; tracemalloc traces from line 1.
   py.run("import tracemalloc\ntracemalloc.start(4)\nclass Held:\n    pass\nheld_things = [Held() for _ in range(60000)]\n".replace("class Held:\n    pass\n", "class Held: pass\n"));
   try {
-    const rows = py.heap().objects({}).explain({ types: 1, samples: 2 });
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0].name, "Held");
-    assert.equal(rows[0].samples.length, 2);
-    for (const s of rows[0].samples) {
+    // Held is among the top types (before 3.11 the instance dicts of the Sessions above may pin more).
+    const rows = py.heap().objects({}).explain({ types: 3, samples: 2 });
+    assert.equal(rows.length, 3);
+    const held = rows.find((r) => r.name === "Held")!;
+    assert.ok(held, JSON.stringify(rows.map((r) => r.name)));
+    assert.equal(held.samples.length, 2);
+    for (const s of held.samples) {
       assert.match(s.repr!, /^<(__main__\.)?Held object at 0x[0-9a-f]+>$/);
       assert.equal(BigInt(s.repr!.match(/0x[0-9a-f]+/)![0]), s.address);
       assert.match(s.path!, /^module __main__ \['held_things'\]\[\d+\]$/);
