@@ -111,6 +111,8 @@ test("objects: every gc-tracked object and every kept object is found in its blo
   const kinds = new Map(objects.byType().map((r) => [r.name, r.count]));
   assert.ok((kinds.get("list items") ?? 0) > 0 && (kinds.get("dict keys") ?? 0) > 0, JSON.stringify([...kinds]));
   assert.equal(objects.totals.namedBuffers + (kinds.get("not an object") ?? 0), objects.totals.buffers);
+  // 3.11/3.12: each Session's values array is named through its pre-header.
+  if (py.version.minor === 11 || py.version.minor === 12) assert.ok((kinds.get("instance values") ?? 0) >= user, JSON.stringify([...kinds]));
   py.run("del _truth, _objs, _types");
 });
 
@@ -157,7 +159,7 @@ test("objects: explain() gives samples, the module global that keeps them, and t
   py.run("import tracemalloc\ntracemalloc.start(4)\nclass Held:\n    pass\nheld_things = [Held() for _ in range(60000)]\n".replace("class Held:\n    pass\n", "class Held: pass\n"));
   try {
     // Held is among the top types (before 3.11 the instance dicts of the Sessions above may pin more).
-    const rows = py.heap().objects({}).explain({ types: 3, samples: 2 });
+    const rows = py.heap().objects({}).explain({ types: 3, samples: 2, timeMs: 30_000 });
     assert.equal(rows.length, 3);
     const held = rows.find((r) => r.name === "Held")!;
     assert.ok(held, JSON.stringify(rows.map((r) => r.name)));
@@ -166,7 +168,10 @@ test("objects: explain() gives samples, the module global that keeps them, and t
       assert.match(s.repr!, /^<(__main__\.)?Held object at 0x[0-9a-f]+>$/);
       assert.equal(BigInt(s.repr!.match(/0x[0-9a-f]+/)![0]), s.address);
       assert.match(s.path!, /^module __main__ \['held_things'\]\[\d+\]$/);
-      assert.ok(s.traceback!.includes("<string>:4"), JSON.stringify(s.traceback));
+      // CPython 3.11's tracemalloc.get_object_traceback() returns None for an instance with a managed __dict__ (it
+      // looks the object up without its pre-header); 3.12 fixed it.
+      if (py.version.minor === 11) assert.equal(s.traceback, null);
+      else assert.ok(s.traceback!.includes("<string>:4"), JSON.stringify(s.traceback));
     }
     assert.throws(() => py.heap().objects().explain({ samples: -1 }), RangeError);
   } finally {
@@ -208,9 +213,11 @@ test("objects: pinning names the user class first, with the pinned bytes the gro
   const expected = expectedPinned(snap, blocks);
   assert.ok(Math.abs(session.pinnedBytes - expected) <= 0.05 * expected, `pinned ${session.pinnedBytes} vs ground truth ${expected}`);
   assert.ok(session.count >= ids.length);
-  // The rows of every kind add up to the arenas' mapped bytes.
+  // The rows of every kind add up to the mapped bytes of the arenas holding live blocks (CPython may keep an empty
+  // arena mapped: nothing pins it).
   const sum = objects.pinning().reduce((s, r) => s + r.pinnedBytes, 0);
-  assert.ok(Math.abs(sum - snap.totals.arenaBytes) < 1, `${sum} vs ${snap.totals.arenaBytes}`);
+  const live = [...snap.arenas].filter((a) => a.blocksInUse > 0).length * snap.arenaSize;
+  assert.ok(Math.abs(sum - live) < 1, `${sum} vs ${live}`);
   assert.throws(() => snap.pinning({ limit: -1 }), RangeError);
 });
 

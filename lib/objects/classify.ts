@@ -9,14 +9,15 @@
  * validates as a type object (lib/objects/types.ts) whose instances fit in the block. A freed object keeps its
  * type pointer but its reference count is 0, so stale objects in free-listed memory are not taken for live ones.
  * Allocated blocks without an object are buffers; those a classified list, dict or set points to are named
- * ("list items", "dict keys", "dict values", "set table"), the rest stay "not an object".
+ * ("list items", "dict keys", "dict values", "set table", and on 3.11/3.12 the "instance values" an object with a
+ * managed __dict__ points to from its pre-header), the rest stay "not an object".
  * @module
  */
 import { PymemError } from "../errors.ts";
 import type { HeapSnapshot } from "../obmalloc/heap.ts";
 import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { ObjectMemory } from "./memory.ts";
-import { type ObjectLayout, objectLayoutFor } from "./layout.ts";
+import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 
 /** Block kinds below FIRST_TYPE; kind FIRST_TYPE + i is an object of `types[i]`. */
@@ -30,14 +31,16 @@ export const KIND = {
   DICT_KEYS: 5,
   DICT_VALUES: 6,
   SET_TABLE: 7,
-  FIRST_TYPE: 8,
+  /** 3.11/3.12: the values array of an instance with a managed __dict__. */
+  INSTANCE_VALUES: 8,
+  FIRST_TYPE: 9,
 } as const;
 const PENDING = 0xffff;
 const MAX_TYPES = PENDING - KIND.FIRST_TYPE - 1;
 const CACHE_MASK = 1023;
 
 /** Names of the kinds that are not objects. */
-export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table"];
+export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values"];
 
 /** Options of a classification. */
 export interface ClassifyOptions {
@@ -112,6 +115,9 @@ class Scanner {
   // Per-type facts in flat arrays for the inner loop (index: type id).
   #pre = new Int32Array(256);
   #min = new Float64Array(256);
+  // 3.11/3.12: offset from the object of its values-array pointer (0: the type has no managed dict).
+  #valuesAt = new Int32Array(256);
+  readonly #valuesTagged: boolean;
   // Exact container types whose buffers get named, and the pointer fields that name them.
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
@@ -137,6 +143,7 @@ class Scanner {
     this.#overhead = overhead;
     this.#retries = retries;
     this.#offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
+    this.#valuesTagged = ol.instanceValues?.tagged ?? false;
     const w = heap.walk;
     this.poolBase = new Uint32Array(w.usedPools + 1);
     let total = 0;
@@ -289,6 +296,11 @@ class Scanner {
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
       const f = this.#fieldsOf[id];
       if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      if (this.#valuesAt[id] !== 0 && o >= 32) {
+        const v = u64(words, y + (this.#valuesAt[id] >> 2));
+        if (!this.#valuesTagged) this.#ref(v, KIND.INSTANCE_VALUES);
+        else if (v % 2 === 1) this.#ref(v + 1, KIND.INSTANCE_VALUES);
+      }
       return KIND.FIRST_TYPE + id;
     }
     return unknown ? PENDING : KIND.BUFFER;
@@ -317,16 +329,20 @@ class Scanner {
       const n = table.types.length;
       if (n > MAX_TYPES) throw new PymemError("UNSUPPORTED", `more than ${MAX_TYPES} distinct types in one heap`);
       if (n > this.#pre.length) {
-        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2);
+        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2);
         pre.set(this.#pre);
         min.set(this.#min);
+        values.set(this.#valuesAt);
         this.#pre = pre;
         this.#min = min;
+        this.#valuesAt = values;
       }
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
         this.#min[i] = table.types[i].minSize;
         this.#fieldsOf[i] = this.#containers.get(table.types[i].address);
+        const iv = this.#ol.instanceValues;
+        this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
       }
     }
     const layout = this.#layout, d = this.dataOffset;

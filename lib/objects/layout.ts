@@ -32,6 +32,12 @@ export interface ObjectLayout {
   dictKeys: number;
   dictValues: number;
   setTable: number;
+  /**
+   * 3.11/3.12: where an instance of a MANAGED_DICT type keeps the pointer to its values array (a buffer of its own),
+   * relative to the object: 3.11 `obj - 32` (`_PyObject_ValuesPointer`); 3.12 `obj - 24`, tagged (a values pointer
+   * is stored minus 1, with the low bit set; an untagged word is the dict). 3.13+ keep the values inline.
+   */
+  instanceValues?: { offset: number; tagged: boolean };
 }
 
 /** Py_TPFLAGS_* bits used here (unchanged 3.8–3.15). */
@@ -64,9 +70,9 @@ const ROWS: Record<number, ObjectLayout> = {
   8: { minor: 8, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
   9: { minor: 9, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
   10: { minor: 10, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
-  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48 },
+  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48, instanceValues: { offset: -32, tagged: false } },
   // 3.12 dropped PyASCIIObject.wstr.
-  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
+  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, instanceValues: { offset: -24, tagged: true } },
   13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
   // 3.14.10 and 3.15.2 (Debian sid) checked by attach: the type fields read equal `__flags__`/`__basicsize__`/
   // `__itemsize__`, every allocated block classified, the user class counted exactly. 3.15 also needs lib/obmalloc's
