@@ -85,7 +85,7 @@ const ROWS: Record<number, ObjectLayout> = {
 export function objectLayoutFor(minor: number): ObjectLayout {
   const row = ROWS[minor];
   if (!row) {
-    throw new PymemError("UNSUPPORTED_VERSION", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.15)`);
+    throw new PymemError("UNSUPPORTED", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.15)`);
   }
   return row;
 }
