@@ -17,6 +17,7 @@ import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
 import type { TypeInfo } from "./types.ts";
 import type { ExplainOptions, Sample } from "./explain.ts";
 import { PymemError } from "../errors.ts";
+import { showInRepl } from "../core/inspect.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
 export interface TypeRow {
@@ -275,6 +276,13 @@ export class ObjectsSnapshot {
     return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
   }
 
+  /** One line for the REPLs: objects, blocks, types and the three kinds that pin the most. */
+  toString(): string {
+    const t = this.totals, mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`, int = (n: number) => n.toLocaleString("en-US");
+    const top = this.pinning({ limit: 3 }).map((r) => `${r.object ? `\`${r.name}\`` : r.name} ${mib(r.pinnedBytes)}`).join(", ");
+    return `ObjectsSnapshot(${int(t.objects)} objects in ${int(t.blocks)} blocks, ${int(t.types)} types; pinning: ${top || "nothing"})`;
+  }
+
   /** Every block of every used pool, pool by pool. */
   *blocks(): IterableIterator<BlockInfo> {
     const c = this.#c;
@@ -299,6 +307,8 @@ export class ObjectsSnapshot {
     return i < c.poolBase[p + 1] - c.poolBase[p] ? this.#block(p, i) : null;
   }
 }
+
+showInRepl(ObjectsSnapshot);
 
 /** Block `i` of the pool at `poolAddress` (size class `sizeClass`), whose kind is `c.kinds[at]`. */
 export function blockInfo(c: Classification, poolAddress: number, sizeClass: number, at: number, i: number): BlockInfo {
