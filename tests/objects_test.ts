@@ -219,6 +219,14 @@ test("objects: pinning names the user class first, with the pinned bytes the gro
   const live = [...snap.arenas].filter((a) => a.blocksInUse > 0).length * snap.arenaSize;
   assert.ok(Math.abs(sum - live) < 1, `${sum} vs ${live}`);
   assert.throws(() => snap.pinning({ limit: -1 }), RangeError);
+  // With owners, each Session's __dict__ (a dict and its values before 3.11, its values array on 3.11/3.12, inline
+  // from 3.13) is charged to Session, which then leads on every version; the total does not change.
+  const owned = objects.pinning({ owners: true, objectsOnly: true });
+  assert.equal(owned[0].name, "Session", JSON.stringify(owned.slice(0, 3).map((r) => [r.name, r.count])));
+  const per = py.version.minor <= 10 ? 3 : py.version.minor <= 12 ? 2 : 1;
+  assert.ok(owned[0].count >= per * ids.length, `${owned[0].count} blocks charged to Session, ${ids.length} kept`);
+  const ownedSum = objects.pinning({ owners: true }).reduce((s, r) => s + r.pinnedBytes, 0);
+  assert.ok(Math.abs(ownedSum - sum) < 1, `${ownedSum} vs ${sum}`);
 });
 
 // ---- by attach -------------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ export const KIND = {
 const PENDING = 0xffff;
 const MAX_TYPES = PENDING - KIND.FIRST_TYPE - 1;
 const CACHE_MASK = 1023;
+/** Pseudo-label of a pointer to an instance's __dict__ (the dict is attributed to the instance, not renamed). */
+const OWNED_DICT = 255;
 
 /** Names of the kinds that are not objects. */
 export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values"];
@@ -67,6 +69,8 @@ export interface Classification {
   typesChecked: number;
   /** Bytes the debug hooks put before each block's data (0, or 16 under pymalloc_debug). */
   dataOffset: number;
+  /** Blocks that are an instance's __dict__ or its values array: block index → the instance's kind. */
+  owners: Map<number, number>;
 }
 
 const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
@@ -95,6 +99,7 @@ export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: Ob
     unreadPools: ctx.unreadPools,
     typesChecked: table.byAddress.size,
     dataOffset: ctx.dataOffset,
+    owners: ctx.owners,
   };
 }
 
@@ -125,7 +130,17 @@ class Scanner {
   // Pointers to buffers, collected while scanning: address and label kind.
   #refs = new Float64Array(1024);
   #refKinds = new Uint8Array(1024);
+  /** The block (global index) of the object each pointer was read from. */
+  #refFrom = new Uint32Array(1024);
   #nRefs = 0;
+  /** Global index of the block being classified (the source of the pointers it yields). */
+  #at = 0;
+  // Offset from the object of its __dict__ pointer, per type id (0: none).
+  #dictAt = new Int32Array(256);
+  readonly #dictType: number;
+  readonly #typeType: number;
+  /** Owned blocks: block index → kind of the object whose __dict__ (or its values) the block is. */
+  readonly owners = new Map<number, number>();
   // Sorted arena bases, for "is this pointer inside the heap".
   readonly #arenaStarts: Float64Array;
   // Candidate type addresses met in the current batch that the table has not decided yet.
@@ -144,6 +159,8 @@ class Scanner {
     this.#retries = retries;
     this.#offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
     this.#valuesTagged = ol.instanceValues?.tagged ?? false;
+    this.#dictType = table.symbol("PyDict_Type");
+    this.#typeType = table.symbol("PyType_Type");
     const w = heap.walk;
     this.poolBase = new Uint32Array(w.usedPools + 1);
     let total = 0;
@@ -258,6 +275,7 @@ class Scanner {
     const d = this.dataOffset, avail = size - this.#overhead;
     for (let k = 0; k < carved; k++) {
       if (kinds[base + k] === KIND.FREE) continue;
+      this.#at = base + k;
       const kind = this.#classify(words, w0 + (overhead + k * size + d) / 4, avail);
       kinds[base + k] = kind;
       if (kind === PENDING) pending.push(p, k);
@@ -296,6 +314,7 @@ class Scanner {
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
       const f = this.#fieldsOf[id];
       if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      if (this.#dictAt[id] !== 0) this.#ref(u64(words, y + (this.#dictAt[id] >> 2)), OWNED_DICT);
       if (this.#valuesAt[id] !== 0 && o >= 32) {
         const v = u64(words, y + (this.#valuesAt[id] >> 2));
         if (!this.#valuesTagged) this.#ref(v, KIND.INSTANCE_VALUES);
@@ -315,8 +334,12 @@ class Scanner {
       const k = new Uint8Array(r.length);
       k.set(this.#refKinds);
       this.#refKinds = k;
+      const f = new Uint32Array(r.length);
+      f.set(this.#refFrom);
+      this.#refFrom = f;
     }
     this.#refs[this.#nRefs] = p;
+    this.#refFrom[this.#nRefs] = this.#at;
     this.#refKinds[this.#nRefs++] = label;
   }
 
@@ -329,13 +352,15 @@ class Scanner {
       const n = table.types.length;
       if (n > MAX_TYPES) throw new PymemError("UNSUPPORTED", `more than ${MAX_TYPES} distinct types in one heap`);
       if (n > this.#pre.length) {
-        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2);
+        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2), dict = new Int32Array(n * 2);
         pre.set(this.#pre);
         min.set(this.#min);
         values.set(this.#valuesAt);
+        dict.set(this.#dictAt);
         this.#pre = pre;
         this.#min = min;
         this.#valuesAt = values;
+        this.#dictAt = dict;
       }
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
@@ -343,6 +368,10 @@ class Scanner {
         this.#fieldsOf[i] = this.#containers.get(table.types[i].address);
         const iv = this.#ol.instanceValues;
         this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
+        const t = table.types[i], managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;
+        // A __dict__ of the instance itself (not of a type: a type's dict is its namespace, not an instance's).
+        this.#dictAt[i] = t.address === this.#typeType || (t.flags & TPFLAGS.TYPE_SUBCLASS) !== 0 ? 0
+          : managed ? this.#ol.managedDict! : t.dictoffset > 0 && t.dictoffset % 8 === 0 && t.dictoffset + 8 <= t.basicsize ? t.dictoffset : 0;
       }
     }
     const layout = this.#layout, d = this.dataOffset;
@@ -350,6 +379,7 @@ class Scanner {
       const p = pending[i], k = pending[i + 1];
       const size = blockSize(this.#heap.walk.poolClass[p], layout);
       const w0 = start(p);
+      this.#at = this.poolBase[p] + k;
       const kind = this.#classify(words, w0 + (layout.poolOverhead + k * size + d) / 4, size - this.#overhead);
       // Every candidate is decided now; a block still undecided would mean an unreadable candidate: a buffer.
       this.kinds[this.poolBase[p] + k] = kind === PENDING ? KIND.BUFFER : kind;
@@ -357,23 +387,42 @@ class Scanner {
     pending.length = 0;
   }
 
-  /** Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers). */
+  /**
+   * Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers), and record
+   * which blocks are an instance's __dict__ (a dict object) or its values array (its owner: the instance's type).
+   */
   #nameBuffers(): void {
     if (this.#nRefs === 0) return;
     const w = this.#heap.walk, layout = this.#layout, poolSize = layout.poolSize;
     const index = new Map<number, number>();
     for (let p = 0; p < w.usedPools; p++) index.set(w.poolAddress[p], p);
-    for (let i = 0; i < this.#nRefs; i++) {
-      const ptr = this.#refs[i];
+    const blockOf = (ptr: number): number => {
       const pool = ptr - (ptr % poolSize);
       const p = index.get(pool);
-      if (p === undefined) continue;
-      const size = blockSize(w.poolClass[p], layout);
+      if (p === undefined) return -1;
       const off = ptr - pool - layout.poolOverhead - this.dataOffset;
-      if (off < 0) continue;
-      const k = Math.floor(off / size);
-      const at = this.poolBase[p] + k;
-      if (at < this.poolBase[p + 1] && this.kinds[at] === KIND.BUFFER) this.kinds[at] = this.#refKinds[i];
+      if (off < 0) return -1;
+      const at = this.poolBase[p] + Math.floor(off / blockSize(w.poolClass[p], layout));
+      return at < this.poolBase[p + 1] ? at : -1;
+    };
+    const dictKind = this.#dictType ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1) : -1;
+    // First the instance dicts (their values arrays are attributed through them below).
+    for (let i = 0; i < this.#nRefs; i++) {
+      if (this.#refKinds[i] !== OWNED_DICT) continue;
+      const at = blockOf(this.#refs[i]);
+      if (at >= 0 && this.kinds[at] === dictKind) this.owners.set(at, this.kinds[this.#refFrom[i]]);
+    }
+    for (let i = 0; i < this.#nRefs; i++) {
+      const label = this.#refKinds[i];
+      if (label === OWNED_DICT) continue;
+      const at = blockOf(this.#refs[i]);
+      if (at < 0) continue;
+      if (this.kinds[at] === KIND.BUFFER) this.kinds[at] = label;
+      if (this.kinds[at] !== label) continue;
+      const from = this.#refFrom[i];
+      if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
+      else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
     }
   }
+
 }

@@ -25,6 +25,7 @@ export interface ObjectLayout {
   tpBasicsize: number;
   tpItemsize: number;
   tpFlags: number;
+  tpDictoffset: number;
   /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
   asciiObject: number;
   /** Offsets of the pointers to the buffers of the built-in containers (PyListObject.ob_item, …). */
@@ -38,6 +39,12 @@ export interface ObjectLayout {
    * is stored minus 1, with the low bit set; an untagged word is the dict). 3.13+ keep the values inline.
    */
   instanceValues?: { offset: number; tagged: boolean };
+  /**
+   * 3.11+: where an instance of a MANAGED_DICT type keeps its materialized __dict__, relative to the object (-24:
+   * 3.11 `_PyObject_ManagedDictPointer`; 3.12 the untagged word of `_PyObject_DictOrValuesPointer`; 3.13+
+   * `MANAGED_DICT_OFFSET`).
+   */
+  managedDict?: number;
 }
 
 /** Py_TPFLAGS_* bits used here (unchanged 3.8–3.15). */
@@ -58,6 +65,7 @@ const BASE = {
   tpBasicsize: 32,
   tpItemsize: 40,
   tpFlags: 168,
+  tpDictoffset: 288,
   listItems: 24,
   dictKeys: 32,
   dictValues: 40,
@@ -70,15 +78,15 @@ const ROWS: Record<number, ObjectLayout> = {
   8: { minor: 8, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
   9: { minor: 9, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
   10: { minor: 10, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
-  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48, instanceValues: { offset: -32, tagged: false } },
+  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48, instanceValues: { offset: -32, tagged: false }, managedDict: -24 },
   // 3.12 dropped PyASCIIObject.wstr.
-  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, instanceValues: { offset: -24, tagged: true } },
-  13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40 },
+  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, instanceValues: { offset: -24, tagged: true }, managedDict: -24 },
+  13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, managedDict: -24 },
   // 3.14.10 and 3.15.2 (Debian sid) checked by attach: the type fields read equal `__flags__`/`__basicsize__`/
   // `__itemsize__`, every allocated block classified, the user class counted exactly. 3.15 also needs lib/obmalloc's
   // row (its state offset) to be mapped at all.
-  14: { minor: 14, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true },
-  15: { minor: 15, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true },
+  14: { minor: 14, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true, managedDict: -24 },
+  15: { minor: 15, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true, managedDict: -24 },
 };
 
 /** The object layout of CPython 3.minor, or a PymemError naming the version. */

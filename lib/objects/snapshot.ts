@@ -8,7 +8,8 @@
  * bytes are the sum over the arenas it occupies. In a full arena this is about the type's own bytes (plus its share
  * of the arena's free space); in a sparse one the few survivors carry the whole arena, which is what keeps RSS up.
  * Weighting by bytes rather than by block count keeps a dense arena of small blocks from charging them as much as
- * large ones; the rows of all kinds sum to the heap's mapped arena bytes.
+ * large ones; the rows of all kinds sum to the mapped bytes of the arenas holding live blocks. With `owners`, the
+ * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type.
  * @module
  */
 import type { HeapSnapshot } from "../obmalloc/heap.ts";
@@ -62,6 +63,12 @@ export interface PinningOptions {
   limit?: number;
   /** Leave out buffers ("not an object", "list items", …). Default false. */
   objectsOnly?: boolean;
+  /**
+   * Charge each instance's __dict__ (the dict object, and its values array) to the instance's type instead of
+   * `dict` / `dict values` / `instance values`: "what do my objects pin, with their attributes' storage". Counts
+   * and bytes of the rows move the same way. Default false.
+   */
+  owners?: boolean;
 }
 
 /** What one classification cost and found. */
@@ -196,11 +203,12 @@ export class ObjectsSnapshot {
 
   /** What keeps the arenas mapped, by kind, most pinned bytes first (see the module notes for the measure). */
   pinning(options: PinningOptions = {}): PinningRow[] {
-    const { limit, objectsOnly = false } = options;
+    const { limit, objectsOnly = false, owners = false } = options;
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new RangeError(`pinning: limit must be a non-negative integer, got ${limit}`);
     const n = this.#count.length, arenaSize = this.heap.arenaSize;
     const pinned = new Float64Array(n), arenas = new Float64Array(n), sparse = new Float64Array(n);
-    this.#arenaKinds.forEach((m, a) => {
+    const view = owners ? this.#owned() : { arenaKinds: this.#arenaKinds, count: this.#count, bytes: this.#bytes };
+    view.arenaKinds.forEach((m, a) => {
       const live = this.#arenaLive[a];
       if (live <= 0) return;
       const isSparse = live < arenaSize / 2;
@@ -212,11 +220,48 @@ export class ObjectsSnapshot {
     });
     const rows: PinningRow[] = [];
     for (let k = KIND.UNREAD; k < n; k++) {
-      if (this.#count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
-      rows.push({ ...this.#row(k), pinnedBytes: pinned[k], arenas: arenas[k], sparseArenas: sparse[k] });
+      if (view.count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
+      rows.push({ ...this.#row(k), count: view.count[k], bytes: view.bytes[k], pinnedBytes: pinned[k], arenas: arenas[k], sparseArenas: sparse[k] });
     }
     rows.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes);
     return limit === undefined ? rows : rows.slice(0, limit);
+  }
+
+  #ownedView?: { arenaKinds: Map<number, [number, number]>[]; count: Float64Array; bytes: Float64Array };
+  /** The per-arena sums with every owned block (an instance's __dict__ and values) moved to its owner's kind. */
+  #owned(): { arenaKinds: Map<number, [number, number]>[]; count: Float64Array; bytes: Float64Array } {
+    if (this.#ownedView) return this.#ownedView;
+    const c = this.#c, w = this.heap.walk;
+    const arenaKinds = this.#arenaKinds.map((m) => new Map([...m].map(([k, v]) => [k, [v[0], v[1]] as [number, number]])));
+    const count = Float64Array.from(this.#count), bytes = Float64Array.from(this.#bytes);
+    const move = (m: Map<number, [number, number]>, from: number, to: number, size: number) => {
+      const f = m.get(from)!;
+      f[0]--;
+      f[1] -= size;
+      if (f[0] === 0) m.delete(from);
+      const t = m.get(to);
+      if (t) {
+        t[0]++;
+        t[1] += size;
+      } else m.set(to, [1, size]);
+    };
+    for (const [at, owner] of c.owners) {
+      // The pool of block `at`: the last pool whose first block index is at or before it.
+      let lo = 0, hi = w.usedPools - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (c.poolBase[mid] <= at) lo = mid;
+        else hi = mid - 1;
+      }
+      const k = c.kinds[at], size = blockSize(w.poolClass[lo], c.layout);
+      if (k < KIND.BUFFER || k === owner) continue;
+      move(arenaKinds[w.poolArena[lo]], k, owner, size);
+      count[k]--;
+      bytes[k] -= size;
+      count[owner]++;
+      bytes[owner] += size;
+    }
+    return (this.#ownedView = { arenaKinds, count, bytes });
   }
 
   /** Live blocks by kind in one arena (its position in `heap.arenas` order), most bytes first. */

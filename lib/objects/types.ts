@@ -22,10 +22,12 @@ export interface TypeInfo {
   minSize: number;
   /** Py_TPFLAGS_HEAPTYPE: a class made at run time (its address may be reused once it is freed). */
   heapType: boolean;
+  /** tp_dictoffset: where an instance keeps its __dict__ pointer (> 0: from the object's start; 0: none or managed). */
+  dictoffset: number;
 }
 
-/** Bytes read per candidate type: up to and including tp_flags. */
-const TYPE_BYTES = 176;
+/** Bytes read per candidate type: up to and including tp_dictoffset. */
+const TYPE_BYTES = 296;
 /** Longest tp_name read; longer names are cut here. */
 const NAME_MAX = 200;
 /** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */
@@ -120,6 +122,7 @@ export class TypeTable {
         preHeader,
         minSize,
         heapType: (flags & TPFLAGS.HEAPTYPE) !== 0,
+        dictoffset: i64(n.head, this.#layout.tpDictoffset),
       });
       this.byAddress.set(n.address, id);
     });
