@@ -340,10 +340,10 @@ test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user 
   const doc = JSON.parse(r.stdout) as WhyJSON;
   assert.equal(doc.schema, "pymem.why");
   assert.equal(doc.schemaVersion, 1);
+  assert.equal(doc.owners, true);
   assert.equal(doc.source.kind, "embedded");
   assert.equal(doc.pinning.length, 4);
-  const objectsFirst = doc.pinning.filter((p) => p.object && (p.name !== "dict" || Number(doc.python.version.split(".")[1]) >= 11));
-  assert.equal(objectsFirst[0].name, "Session");
+  assert.equal(doc.pinning[0].name, "Session", JSON.stringify(doc.pinning.map((p) => p.name)));
   assert.match(doc.pinning.find((p) => p.name === "Session")!.typeAddress!, /^0x[0-9a-f]+$/);
   assert.ok(doc.classified.blocks === doc.heap.blocksInUse);
   assert.match(r.stderr, /What holds the memory: CPython/);

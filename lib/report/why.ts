@@ -25,7 +25,7 @@ const pinningJSON = (r: PinningRow): PinningJSON => ({ ...r, typeAddress: hex(r.
  * had (an attached process has no samples) is left out.
  */
 export function objectsToJSON(objects: ObjectsSnapshot, options: { limit?: number; poolTypes?: boolean; samples?: boolean } = {}): ObjectsJSON {
-  const out: ObjectsJSON = { pinning: objects.pinning({ limit: options.limit ?? 15 }).map(pinningJSON) };
+  const out: ObjectsJSON = { pinning: objects.pinning({ limit: options.limit ?? 15, owners: true }).map(pinningJSON) };
   if (options.poolTypes) {
     const n = objects.heap.walk.usedPools;
     out.poolTypes = new Array(n);
@@ -52,6 +52,8 @@ export interface WhyJSON {
   python: { version: string; allocator: string | null };
   heap: { arenas: number; arenaBytes: number; arenaSize: number; blocksInUse: number; bytesInUse: number };
   classified: ObjectsSnapshot["totals"];
+  /** True: the pinning rows charge an instance's __dict__ (dict and values) to the instance's type. */
+  owners: boolean;
   /** Kinds by pinned bytes, most first (at most `limit` rows). */
   pinning: PinningJSON[];
   /** Every kind by bytes in use. */
@@ -62,7 +64,7 @@ export interface WhyJSON {
 /** Build the document from a classified snapshot. */
 export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "runtime"> & { runtime?: string }, limit = 20): WhyJSON {
   const heap: HeapSnapshot = objects.heap;
-  const rows = objects.pinning({ limit });
+  const rows = objects.pinning({ limit, owners: true });
   const doc: WhyJSON = {
     schema: WHY_SCHEMA,
     schemaVersion: WHY_SCHEMA_VERSION,
@@ -78,6 +80,7 @@ export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "ru
       bytesInUse: heap.totals.bytesInUse,
     },
     classified: objects.totals,
+    owners: true,
     pinning: rows.map(pinningJSON),
     byType: objects.byType().map(({ name, object, count, bytes }) => ({ name, object, count, bytes })),
     verdict: [],
@@ -87,12 +90,12 @@ export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "ru
 }
 
 /**
- * The top pinning kinds of a snapshot for `pymem heap`'s verdict, or undefined when the heap cannot be classified
+ * The top pinning kinds of a snapshot (instances charged with their __dict__s) for `pymem heap`'s verdict, or undefined when the heap cannot be classified
  * (the verdict then says nothing about types rather than guess).
  */
 export function topPinning(heap: HeapSnapshot, n = 3): PinningMention[] | undefined {
   try {
-    return heap.pinning({ limit: n }).map(({ name, object, pinnedBytes, arenas }) => ({ name, object, pinnedBytes, arenas }));
+    return heap.pinning({ limit: n, owners: true }).map(({ name, object, pinnedBytes, arenas }) => ({ name, object, pinnedBytes, arenas }));
   } catch {
     return undefined;
   }

@@ -40,7 +40,8 @@ export const whyCommand: Command = {
   usage: "pymem why [options] [PID | -c CODE | --demo | FILE.py [ARGS…]]",
   about: [
     "Classifies every live pymalloc block (the Python object in it, or the buffer it is) and prints the kinds by " +
-      "pinned bytes: each arena's size shared among its live blocks by their size. A PID reads that process " +
+      "pinned bytes: each arena's size shared among its live blocks by their size (an instance's __dict__ counts for " +
+      "the instance's type). A PID reads that process " +
       "(read-only, like attach; options go before the PID); otherwise the code runs in an embedded CPython first.",
   ],
   options: [
