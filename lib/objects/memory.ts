@@ -5,7 +5,9 @@
  * @module
  */
 import type { Backend } from "../../ffi/types.ts";
+import * as fs from "node:fs";
 import type { RemoteMemory } from "../machine/remote.ts";
+import { readMaps } from "../machine/procmaps.ts";
 
 /** A range to read. */
 export interface Range {
@@ -29,6 +31,11 @@ export interface ObjectMemory {
   readMany(ranges: Range[]): { bytes: Uint8Array; offsets: number[]; ok: Uint8Array };
   /** Address of an exported data symbol in the target (`PyType_Type`, …), 0 when absent. */
   symbol(name: string): number;
+  /**
+   * Whether [address, address + length) lies in readable mappings (/proc/PID/maps when the classification began).
+   * Candidates outside are rejected without a read: a failed read's errno is not reliable under every runtime.
+   */
+  readable(address: number, length: number): boolean;
   /** True when the memory may change while it is read (another process, or an interpreter under its own GIL). */
   live: boolean;
 }
@@ -57,21 +64,66 @@ export function localObjectMemory(backend: Backend, safe: RemoteMemory, dlsym: (
   };
 }
 
-/** Another process (or this one, fault-safe): every read is a copy. */
+/** Readable mappings of a process, merged and sorted, as a predicate over ranges. */
+export function readableRanges(pid: number): (address: number, length: number) => boolean {
+  const starts: number[] = [], ends: number[] = [];
+  for (const m of readMaps(pid)) {
+    // [vvar] and friends are readable in maps but not through process_vm_readv.
+    if (m.perms[0] !== "r" || /^\[(vvar|vsyscall)/.test(m.path)) continue;
+    const a = Number(m.start), b = Number(m.end);
+    if (ends.length && ends[ends.length - 1] === a) ends[ends.length - 1] = b;
+    else {
+      starts.push(a);
+      ends.push(b);
+    }
+  }
+  return (address, length) => {
+    let lo = 0, hi = starts.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= address) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return at >= 0 && address + length <= ends[at];
+  };
+}
+
+/**
+ * Another process (or this one, fault-safe): every read is a copy. A live target may unmap an arena while its
+ * pools are read: a failed batch is reported unreadable (the classifier then reads its pools one by one, and
+ * counts the ones that stay unreadable) unless the process is gone.
+ */
 export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => number, live = true): ObjectMemory {
+  const readable = readableRanges(mem.pid);
+  const alive = () => fs.existsSync(`/proc/${mem.pid}`);
   return {
     live,
+    readable,
     // 64 pools (one arena, 1 MiB of 16 KiB pools) per call: larger batches measured slower (allocation, caches).
     batch: 64,
     pools(addresses, poolSize) {
-      const { bytes, ok } = mem.readUniform(addresses, poolSize);
+      let got: { bytes: Uint8Array; ok: Uint8Array };
+      try {
+        got = mem.readUniform(addresses, poolSize);
+      } catch (e) {
+        if (!live || !alive()) throw e;
+        got = { bytes: new Uint8Array(addresses.length * poolSize), ok: new Uint8Array(addresses.length) };
+      }
+      const { bytes, ok } = got;
       const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
       const at = new Int32Array(addresses.length);
       for (let i = 0; i < addresses.length; i++) at[i] = ok[i] ? i * (poolSize / 4) : -1;
       return { words, at };
     },
     pool(address, poolSize) {
-      const b = mem.tryRead(address, poolSize);
+      let b: Uint8Array | null = null;
+      try {
+        b = readable(address, poolSize) ? mem.tryRead(address, poolSize) : null;
+      } catch (e) {
+        if (!live || !alive()) throw e;
+      }
       return b ? new Uint32Array(b.buffer, b.byteOffset, poolSize / 4) : null;
     },
     readMany: (ranges) => mem.readMany(ranges),

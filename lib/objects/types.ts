@@ -83,7 +83,7 @@ export class TypeTable {
     const todo: number[] = [];
     for (const c of candidates) {
       if (this.byAddress.has(c)) continue;
-      if (!this.#typeType || !plausiblePointer(c) || inHeap(c)) this.byAddress.set(c, -1);
+      if (!this.#typeType || !plausiblePointer(c) || inHeap(c) || !this.#mem.readable(c, TYPE_BYTES)) this.byAddress.set(c, -1);
       else todo.push(c);
     }
     if (todo.length === 0) return;
@@ -147,7 +147,7 @@ export class TypeTable {
     let pending = [...new Set(metas)].filter((m) => !this.#metas.has(m));
     const chain = new Map<number, number>(); // metatype → its own type, for the ones read
     for (let depth = 0; depth < META_DEPTH && pending.length; depth++) {
-      const readable = pending.filter((m) => plausiblePointer(m) && !inHeap(m));
+      const readable = pending.filter((m) => plausiblePointer(m) && !inHeap(m) && this.#mem.readable(m, TYPE_BYTES));
       for (const m of pending) if (!readable.includes(m)) this.#metas.set(m, false);
       const got = this.#mem.readMany(readable.map((address) => ({ address, length: TYPE_BYTES })));
       const next: number[] = [];
@@ -181,9 +181,11 @@ export class TypeTable {
   #readNames(addresses: number[]): (string | null)[] {
     const out: (string | null)[] = addresses.map(() => null);
     const parts: number[][] = addresses.map(() => []);
-    let todo = addresses.map((a, i) => ({ i, at: a }));
+    let todo = addresses.map((a, i) => ({ i, at: a })).filter(({ at }) => this.#mem.readable(at, 1));
     const decoder = new TextDecoder("utf-8", { fatal: true });
     while (todo.length) {
+      todo = todo.filter(({ at }) => this.#mem.readable(at, Math.min(NAME_MAX, 4096 - (at % 4096))));
+      if (!todo.length) break;
       const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX, 4096 - (at % 4096)) }));
       const got = this.#mem.readMany(ranges);
       const next: typeof todo = [];
