@@ -206,7 +206,8 @@ test("attach PID (--watch --count) and ps, against a running python3", async () 
     }
     assert.ok(row && row.arenas > 0, last.slice(0, 2000));
     assert.match(cli(["ps"]).stdout, /^ *pid +python +RSS +arenas +pinned/m);
-    const gone = cli(["attach", "999999999"]);
+    // A pid that can exist but does not (beyond the kernel's maximum, 4194304, is bad usage: status 2).
+    const gone = cli(["attach", "4194303"]);
     assert.equal(gone.status, 1);
     oneLine(gone, /^pymem attach: /);
   } finally {

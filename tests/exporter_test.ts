@@ -360,6 +360,11 @@ test("exporter: a target of the CPython under test — figures equal its own sys
     assert.ok(info.labels.allocator === "pymalloc" || info.labels.allocator === "unknown", info.labels.allocator);
     assert.match(info.labels.cmd, /target\.py/);
     assert.ok(one(text, "python_process_resident_memory_bytes", l) > 1 << 20);
+    // Pinned bytes by type (--top-types, default 5): at most 5 series, positive, within the arenas' bytes.
+    const pinned = samples(text, "python_pymalloc_pinned_by_type_bytes").filter((s) => s.labels.pid === l.pid);
+    assert.ok(pinned.length >= 1 && pinned.length <= 5, `${pinned.length} pinned-by-type series`);
+    assert.ok(pinned.every((s) => s.value > 0 && s.labels.type.length > 0));
+    assert.ok(pinned.reduce((a, s) => a + s.value, 0) <= one(text, "python_pymalloc_arena_bytes", l));
     assert.equal(one(text, "pymem_exporter_processes_mapped"), 1);
     assert.equal(one(text, "pymem_exporter_processes_seen") - one(text, "pymem_exporter_processes_skipped"), 1);
     if (has("/usr/bin/promtool")) {

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { assert, python, test } from "./_harness.ts";
 import { cli, runtime, skipUnlessDefaultPython } from "./_cli_spawn.ts";
+import { runtimeCommand } from "./_launch.ts";
 
 const budgetMs = Number(process.env.PYMEM_FUZZ_MS ?? 2500);
 
@@ -25,12 +26,9 @@ function defaultSeed(minor: number, micro: number): number {
 function fuzzChild(seed: number, budget: number, env: Record<string, string> = {}): { status: number | null; signal: string | null; result: any; output: string } {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_fuzz_child.js" : "./_fuzz_child.ts", import.meta.url));
-  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
-  const [cmd, args] = g.Bun
-    ? [process.execPath, ["run", script]]
-    : g.Deno
-    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
-    : [process.execPath, [script]];
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+  // Under a dynamic loader (Debian sid's CPythons) the child starts the same way: tests/_launch.ts.
+  const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
   // A hang is a failure: the child gets its budget plus start-up and shut-down time, no more.
   const r = spawnSync(cmd, [...args, String(seed), String(budget)], {
     encoding: "utf8",

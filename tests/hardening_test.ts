@@ -10,6 +10,7 @@ import { assert, python, test } from "./_harness.ts";
 import { type AttachOptions, attachPython, type OpenOptions, openPython, PymemError, PythonError } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import { MAX_VIEW } from "../lib/core/native.ts";
+import { runtimeCommand } from "./_launch.ts";
 
 // deno-lint-ignore no-explicit-any
 type Result = Record<string, any>;
@@ -18,12 +19,9 @@ type Result = Record<string, any>;
 function child(scenario: string, timeout = 60_000, env: Record<string, string> = {}): Result {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_hardening_child.js" : "./_hardening_child.ts", import.meta.url));
-  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
-  const [cmd, args] = g.Bun
-    ? [process.execPath, ["run", script]]
-    : g.Deno
-    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
-    : [process.execPath, [script]];
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+  // Under a dynamic loader (Debian sid's CPythons) the child starts the same way: tests/_launch.ts.
+  const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
   const r = spawnSync(cmd, [...args, scenario], { encoding: "utf8", timeout, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
   assert.ok(line, `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`);
@@ -256,12 +254,9 @@ test("heap() under an allocator that is not pymalloc is UNSUPPORTED in-process, 
 async function holdLibrary(library: string): Promise<ChildProcess> {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_hardening_child.js" : "./_hardening_child.ts", import.meta.url));
-  const g = globalThis as unknown as { Bun?: unknown; Deno?: { execPath(): string } };
-  const [cmd, args] = g.Bun
-    ? [process.execPath, ["run", script]]
-    : g.Deno
-    ? [g.Deno.execPath(), ["run", "-A", "--no-check", script]]
-    : [process.execPath, [script]];
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+  // Under a dynamic loader (Debian sid's CPythons) the child starts the same way: tests/_launch.ts.
+  const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
   const c = spawn(cmd, [...args, "holdLibrary"], { env: { ...process.env, HARDEN_LIBRARY: library }, stdio: ["ignore", "pipe", "inherit"] });
   let timer: ReturnType<typeof setTimeout> | undefined;
   await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,7 @@ import { type AttachedPython, attachPython, type RemoteHeapSnapshot } from "../a
 import { versionString } from "../core/version.ts";
 import { PymemError } from "../errors.ts";
 import { readMaps } from "../machine/procmaps.ts";
+import "../objects/mod.ts"; // HeapSnapshot.pinning()
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 
@@ -33,6 +34,8 @@ export interface TargetJob {
 export interface TargetFilter {
   match?: string;
   exclude?: string;
+  /** Pinned bytes by type for the top N types of each process (0: not collected; it classifies every block). */
+  topTypes?: number;
 }
 
 /** The obmalloc figures of one process, summed over its obmalloc states (3.12+: sub-interpreters with their own). */
@@ -82,6 +85,8 @@ export interface TargetFigures {
   heap: HeapFigures | null;
   /** Why `heap` is null. */
   noHeap?: string;
+  /** The top `topTypes` types by pinned bytes (lib/objects pinning, instances charged with their __dict__s). */
+  pinnedByType?: { type: string; bytes: number }[];
   /** Seconds this worker spent on the target. */
   seconds: number;
 }
@@ -195,8 +200,11 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
     const py = cached.py;
     let heap: HeapFigures | null = null;
     let noHeap: string | undefined;
+    let pinnedByType: { type: string; bytes: number }[] | undefined;
     try {
-      heap = sumHeaps(py.heaps().map((h) => h.snapshot));
+      const snaps = py.heaps().map((h) => h.snapshot);
+      heap = sumHeaps(snaps);
+      if ((filter.topTypes ?? 0) > 0) pinnedByType = topPinned(snaps, filter.topTypes!);
     } catch (e) {
       if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message))) throw e;
       noHeap = e.message;
@@ -213,6 +221,7 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
         rss: rssOf(job.pid),
         heap,
         noHeap,
+        pinnedByType,
         seconds: (performance.now() - t0) / 1000,
       },
     };
@@ -220,6 +229,13 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
     cache.drop(key);
     return { kind: "error", reason: classify(e, job), message: String((e as Error)?.message ?? e).split("\n")[0] };
   }
+}
+
+/** Pinned bytes by type over every obmalloc state of a process, the `n` largest. */
+export function topPinned(snaps: RemoteHeapSnapshot[], n: number): { type: string; bytes: number }[] {
+  const sum = new Map<string, number>();
+  for (const s of snaps) for (const r of s.pinning({ owners: true })) sum.set(r.name, (sum.get(r.name) ?? 0) + r.pinnedBytes);
+  return [...sum].map(([type, bytes]) => ({ type, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, n);
 }
 
 /** The figures of a process: its snapshots (one per obmalloc state) summed. */

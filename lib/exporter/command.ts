@@ -36,6 +36,8 @@ Options:
   --timeout SECONDS    deadline of one target (default 2); a target over it counts as an error (reason timeout),
                        the scrape goes on; a scrape also ends before Prometheus's scrape_timeout
   --workers N          processes reading targets in parallel (default 2)
+  --top-types N        pinned bytes by type for each process's top N types (default 5; 0: off). It classifies
+                       every live block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps
   --debug              print stack traces on errors
   -h, --help           show this help
 `;
@@ -50,6 +52,7 @@ const SPEC = {
   exclude: { type: "string" },
   timeout: { type: "string" },
   workers: { type: "string" },
+  "top-types": { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -65,6 +68,8 @@ export interface ExporterOptions {
   exclude?: string;
   timeoutMs: number;
   workers: number;
+  /** Pinned bytes by type for the top N types of each process (0: off). */
+  topTypes: number;
   help: boolean;
 }
 
@@ -88,7 +93,9 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   const count = num(values.count, "count", 1, true);
   const timeout = num(values.timeout, "timeout", 0.001, false);
   const workers = num(values.workers, "workers", 1, true);
-  for (const v of [interval, count, timeout, workers]) if (typeof v === "string") return v;
+  const topTypes = num(values["top-types"], "top-types", 0, true);
+  for (const v of [interval, count, timeout, workers, topTypes]) if (typeof v === "string") return v;
+  if (typeof topTypes === "number" && topTypes > 100) return `--top-types: at most 100 (each type is a series), got ${topTypes}`;
   if (typeof workers === "number" && workers > 64) return `--workers: at most 64, got ${workers}`;
   let listen;
   try {
@@ -124,6 +131,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     exclude: values.exclude,
     timeoutMs: ((timeout as number | undefined) ?? 2) * 1000,
     workers: (workers as number | undefined) ?? 2,
+    topTypes: (topTypes as number | undefined) ?? 5,
     help: !!values.help,
   };
 }
@@ -145,7 +153,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const debug = argv.includes("--debug");
-  const scraper = new Scraper({ pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers });
+  const scraper = new Scraper({ pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers, topTypes: opts.topTypes });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on("SIGINT", onSignal);

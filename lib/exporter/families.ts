@@ -57,7 +57,7 @@ const N = {
   reclaimable: fam("python_pymalloc_reclaimable_arenas"),
   raw: fam("python_pymalloc_raw_allocated_blocks"),
   inconsistent: fam("python_pymalloc_inconsistent_pools"),
-  pinnedByType: fam("python_pymalloc_pinned_bytes"),
+  pinnedByType: fam("python_pymalloc_pinned_by_type_bytes"),
   buildInfo: fam("pymem_exporter_build_info"),
   scrapes: fam("pymem_exporter_scrapes"),
   duration: fam("pymem_exporter_scrape_duration_seconds"),
@@ -94,6 +94,7 @@ export function buildMetrics(targets: (TargetFigures & { container: string; pod:
     if (t.rss !== null) rss.add(l, t.rss);
     const h = t.heap;
     if (!h) continue;
+    if (t.pinnedByType) addPinnedByType(m, l, t.pinnedByType, t.pinnedByType.length);
     arenas.add(l, h.arenas);
     if (h.arenasHighwater !== undefined) highwater.add(l, h.arenasHighwater);
     if (h.arenaAllocations !== undefined) allocations.add(l, h.arenaAllocations);
@@ -125,10 +126,10 @@ export function buildMetrics(targets: (TargetFigures & { container: string; pod:
 }
 
 /**
- * Pinned bytes by type, top N per process (issue 15's pinning view, lib/objects/): the one call to add once a
- * target's figures carry `pinnedByType`. Until then nothing calls it, and no such family is published.
+ * Pinned bytes by type, top N per process (the pinning view of lib/objects/), when the workers collected them
+ * (`--top-types N`, N > 0).
  */
 export function addPinnedByType(m: MetricSet, labels: Labels, rows: readonly { type: string; bytes: number }[], topN: number): void {
-  m.gauge(N.pinnedByType, "Bytes of live objects in pinned arenas, by type (the top N types per process, --top-types).", "bytes")
+  m.gauge(N.pinnedByType, "Arena bytes kept mapped by the live blocks of each type: each arena's size shared among its live blocks by their size, instances charged with their __dict__s (the top N types per process, --top-types).", "bytes")
     .addTopN(labels, "type", rows.map((r) => ({ label: r.type, value: r.bytes })), topN);
 }

@@ -29,6 +29,8 @@ export interface ScraperOptions {
   timeoutMs?: number;
   /** Worker processes (default 2). */
   workers?: number;
+  /** Pinned bytes by type for the top N types of each process (default 0: not collected). */
+  topTypes?: number;
 }
 
 /** What one scrape found, before it becomes metrics. */
@@ -79,7 +81,7 @@ export class Scraper {
     this.#pids = options.pids;
     this.#filtered = options.match !== undefined || options.exclude !== undefined;
     this.#timeoutMs = timeoutMs;
-    this.#pool = new WorkerPool(options.workers ?? 2, { match: options.match, exclude: options.exclude }, timeoutMs);
+    this.#pool = new WorkerPool(options.workers ?? 2, { match: options.match, exclude: options.exclude, topTypes: options.topTypes ?? 0 }, timeoutMs);
   }
 
   /** Start the workers now rather than on the first scrape. */
