@@ -1,6 +1,11 @@
 /**
  * Deno.dlopen adapter. Pointers are declared as `u64` so they cross as bigint with no PointerObject wrapping;
  * Py_ssize_t / size_t results, which Deno returns as bigint, are narrowed to numbers.
+ *
+ * Deno's fast call path (V8 fast API calls, ~10 ns a call) takes a 64-bit parameter only as a bigint: a number
+ * passed for a `usize` falls to the slow path (~150-200 ns a call, bench/call_cost.ts). pymem's vocabulary has
+ * `usize`/`isize` arguments as numbers, so each symbol with such parameters gets a wrapper of its exact arity
+ * that widens them with `BigInt()` (cheap for the small integers sizes are) before the call.
  * @module
  */
 import type { Backend, FnDef, NativeFn, NativeLibrary, NativeType, StructType } from "./types.ts";
@@ -39,10 +44,34 @@ function lower(def: FnDef): DenoDef {
   return { parameters: def.args.map((t) => TYPES[t]), result, optional: def.optional };
 }
 
+const isSize = (t: NativeType) => t === "usize" || t === "isize";
+
+/**
+ * Number sizes in, as bigint, so the call stays on the fast path. Fixed-arity closures: a rest-parameter wrapper
+ * would cost more than the call. Any arity works; 1-3 cover every hot symbol.
+ */
+function widen(f: NativeFn, args: readonly NativeType[]): NativeFn {
+  const w = args.map(isSize);
+  if (!w.some(Boolean)) return f;
+  const B = (x: unknown) => BigInt(x as number);
+  switch (args.length) {
+    case 1: return (a: unknown) => f(B(a));
+    case 2:
+      return w[0] && w[1] ? (a: unknown, b: unknown) => f(B(a), B(b))
+        : w[0] ? (a: unknown, b: unknown) => f(B(a), b)
+        : (a: unknown, b: unknown) => f(a, B(b));
+    case 3:
+      return (a: unknown, b: unknown, c: unknown) => f(w[0] ? B(a) : a, w[1] ? B(b) : b, w[2] ? B(c) : c);
+    default:
+      return (...a: unknown[]) => f(...a.map((x, i) => (w[i] ? B(x) : x)));
+  }
+}
+
 /** Deno returns 64-bit sizes as bigint; pymem promises numbers for isize/usize. */
 function adapt(f: NativeFn, def: FnDef): NativeFn {
-  if (def.ret !== "isize" && def.ret !== "usize") return f;
-  return (...args: unknown[]) => Number(f(...args));
+  const g = widen(f, def.args);
+  if (def.ret !== "isize" && def.ret !== "usize") return g;
+  return (...args: unknown[]) => Number(g(...args));
 }
 
 export const backend: Backend = {

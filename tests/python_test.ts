@@ -1,5 +1,6 @@
 import { assert, python, test } from "./_harness.ts";
 import { PymemError, PythonError } from "../lib/mod.ts";
+import { checkAddress, isAddress } from "../lib/checks.ts";
 
 const py = await python();
 
@@ -97,6 +98,7 @@ test("allocatorName() names the running allocator", () => {
 test("addresses outside [0, 2^64) and bad sizes never reach C", () => {
   for (const d of [py.raw, py.mem, py.obj]) {
     assert.throws(() => d.free(2n ** 64n + 16n), RangeError);
+    assert.throws(() => d.free(2n ** 64n), RangeError);
     assert.throws(() => d.free(-1n), RangeError);
     assert.throws(() => d.free(16 as unknown as bigint), TypeError);
     assert.throws(() => d.malloc(-1), RangeError);
@@ -109,6 +111,18 @@ test("addresses outside [0, 2^64) and bad sizes never reach C", () => {
     d.free(0n);
   }
   assert.throws(() => py.view(0n, 8), RangeError);
+});
+
+test("isAddress (the hot paths' range test, written per engine) agrees with checkAddress at the edges", () => {
+  for (const v of [0n, 1n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 64n + 1n, 2n ** 65n, -1n, -(2n ** 64n), 16, "16", null]) {
+    let ok = true;
+    try {
+      checkAddress(v, "v");
+    } catch {
+      ok = false;
+    }
+    assert.equal(isAddress(v), ok, String(v));
+  }
 });
 
 test("errors are PymemError/RangeError/TypeError as documented", () => {
