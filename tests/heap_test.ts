@@ -182,6 +182,30 @@ test("py.symbols reports optional and hidden symbols with their provenance", () 
   assert.match(py.symbols.table(), /symbol\s+kind\s+found/);
 });
 
+test("two-thread walks between which Python frees and maps arenas: each equals the JavaScript walk, no crash", async () => {
+  // A second thread left behind by one walk must never read the heap after it: here arenas are unmapped and mapped
+  // again between walks, so a thread still reading would fault the process.
+  const { walkHeap } = await import("../lib/obmalloc/heap.ts");
+  const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
+  const reader = inProcessReader(py);
+  if (!reader.poolPass) return;
+  const { poolPass: _native, ...jsOnly } = reader;
+  const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0 }) };
+  for (let round = 0; round < 12; round++) {
+    py.run(`_churn = [bytes(${100 + 30 * (round % 5)}) for _ in range(${20_000 + 5_000 * (round % 3)})]\ndel _churn[::3]`);
+    py.withGIL(() => {
+      const refs = py.stateRefs(py.currentInterp());
+      const arenas = Number(py.native.u64(refs.arenas));
+      const maxarenas = py.native.u32(refs.maxarenas);
+      const a = walkHeap(twoThreads, arenas, maxarenas, py.layout);
+      const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
+      assert.deepEqual(a.classBlocks, b.classBlocks, `round ${round}`);
+      assert.deepEqual(a.poolAddress, b.poolAddress, `round ${round}`);
+    });
+    py.run("del _churn");
+  }
+});
+
 test("the native pool pass and the JavaScript pass over views give the same walk", async () => {
   const { walkHeap } = await import("../lib/obmalloc/heap.ts");
   const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
@@ -196,14 +220,17 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     // The native pass split into calls of at most 100 pools (as a heap of more than 64 GiB would be): same walk.
     const with_ = (options: object) => walkHeap({ ...reader, poolPass: (f, k, size) => reader.poolPass!(f, k, size, options) }, arenas, maxarenas, py.layout);
     const c = reader.poolPass ? with_({ poolsPerCall: 100, parallelFrom: Infinity }) : b;
-    // Half the arenas on a second thread (where this process may run one), however small the heap: same walk.
-    const d = reader.poolPass ? with_({ parallelFrom: 0 }) : b;
+    // Every chunk on the second thread, however small the heap: same walk.
+    const d = reader.poolPass ? with_({ parallelFrom: 0, secondThreadOnly: true }) : b;
     const e = reader.poolPass ? with_({ parallelFrom: Infinity }) : b;
+    // Both threads sharing the chunks, or the calling thread taking them all when the second starts late: several
+    // walks in a row (a late thread is joined at a later one), same walk.
+    const f = reader.poolPass ? Array.from({ length: 8 }, () => with_({ parallelFrom: 0 })) : [b];
     for (const key of ["arenaAddress", "arenaPoolsUsed", "arenaBlocks", "arenaBytes", "classPools", "classBlocks", "classAvail", "poolAddress", "poolArena", "poolClass", "poolCount"] as const) {
-      for (const [name, walk] of Object.entries({ a, c, d, e })) assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
+      for (const [name, walk] of Object.entries({ a, c, d, e, ...Object.fromEntries(f.map((w, i) => [`f${i}`, w])) })) assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
     }
     assert.ok(a.usedPools > 100, `${a.usedPools} used pools`);
-    for (const walk of [a, c, d, e]) assert.equal(walk.usedPools, b.usedPools);
+    for (const walk of [a, c, d, e, ...f]) assert.equal(walk.usedPools, b.usedPools);
     if (reader.poolPass && availableParallelism() >= 2) assert.equal(d.threads, 2);
     assert.equal(e.threads, 1);
     assert.equal(a.inconsistentPools, 0);

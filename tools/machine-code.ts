@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, hookCode, hookStride }
   from "../lib/machine/codegen.ts";
 import { READV_LOOP_X64 } from "../lib/machine/remote.ts";
-import { THUNK_OFFSET, WALK_X64 } from "../lib/obmalloc/pool-pass.ts";
+import { CHUNKS_OFFSET, THUNK_OFFSET, WALK_X64 } from "../lib/obmalloc/pool-pass.ts";
 import { SP_PROBE_ARM64, SP_PROBE_X64 } from "../lib/core/stackguard.ts";
 
 /** The repository root (this file is tools/machine-code.ts, or dist/tools/machine-code.js after tsc). */
@@ -71,8 +71,8 @@ export const UNITS: Unit[] = [
     source: "lib/obmalloc/pool-pass.x86_64.s",
     arch: "x86_64",
     bytes: () => WALK_X64,
-    labels: { walk: 0, thunk: THUNK_OFFSET },
-    array: { file: "lib/obmalloc/pool-pass.ts", name: "WALK_X64", constants: { THUNK_OFFSET: "thunk" } },
+    labels: { walk: 0, chunks: CHUNKS_OFFSET, thunk: THUNK_OFFSET },
+    array: { file: "lib/obmalloc/pool-pass.ts", name: "WALK_X64", constants: { CHUNKS_OFFSET: "chunks", THUNK_OFFSET: "thunk" } },
   },
   {
     name: "attach's read loop (readv_loop)",

@@ -3,7 +3,7 @@
  * does other work (the heap walk's second half, attach's batched reads).
  * @module
  */
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { PymemError } from "../errors.ts";
 import type { NativeFn } from "../../ffi/types.ts";
 
@@ -12,6 +12,7 @@ import type { NativeFn } from "../../ffi/types.ts";
 export interface ThreadApi {
   readonly pthread_create?: NativeFn | null;
   readonly pthread_join?: NativeFn | null;
+  readonly pthread_tryjoin_np?: NativeFn | null;
 }
 
 /** A native thread started by {@link startNativeThread}. */
@@ -21,11 +22,34 @@ export interface NativeThread {
    * may still be running then, so the caller must never reuse or free the memory it writes.
    */
   join(): void;
+  /**
+   * Join it if it has ended, without waiting: true when joined. Where libc has no pthread_tryjoin_np (not glibc),
+   * this waits like join().
+   */
+  tryJoin(): boolean;
 }
 
 /** Whether a second thread can help: libc has the pthread functions and this process may use two CPUs. */
 export function canRunSecondThread(libc: ThreadApi): boolean {
   return !!libc.pthread_create && !!libc.pthread_join && availableParallelism() >= 2;
+}
+
+let loadCheckedAt = -Infinity, loadSaysBusy = false;
+
+/**
+ * Whether the machine looks too busy for a second thread to help: a 1-minute load average within half a CPU of the
+ * CPUs this process may use. Then a new thread waits for a CPU (measured: 0.2 ms and more at load 7 on 2 CPUs) and
+ * can take the calling thread's CPU from it, so work split in two takes longer than on one thread. Read at most
+ * once a second (os.loadavg() costs 15–25 µs).
+ */
+export function machineBusy(): boolean {
+  const now = Date.now();
+  if (now - loadCheckedAt >= 1000) {
+    loadCheckedAt = now;
+    const [one] = loadavg();
+    loadSaysBusy = one > availableParallelism() - 0.5;
+  }
+  return loadSaysBusy;
 }
 
 /**
@@ -37,13 +61,27 @@ export function startNativeThread(libc: ThreadApi, start: bigint, arg: bigint): 
   if (libc.pthread_create!(tid, 0n, start, arg) !== 0) return null;
   const thread = tid[0];
   let joined = false;
+  const join = () => {
+    if (joined) return;
+    const rc = libc.pthread_join!(thread, 0n);
+    if (rc !== 0) throw new PymemError("INVALID_STATE", `pthread_join of a pymem worker thread failed (error ${rc})`);
+    joined = true;
+  };
   return {
-    join() {
-      if (joined) return;
-      const rc = libc.pthread_join!(thread, 0n);
-      if (rc !== 0) throw new PymemError("INVALID_STATE", `pthread_join of a pymem worker thread failed (error ${rc})`);
-      joined = true;
+    join,
+    tryJoin() {
+      if (joined) return true;
+      if (!libc.pthread_tryjoin_np) {
+        join();
+        return true;
+      }
+      const rc = libc.pthread_tryjoin_np(thread, 0n);
+      if (rc === 0) joined = true;
+      else if (rc !== EBUSY) throw new PymemError("INVALID_STATE", `pthread_tryjoin_np of a pymem worker thread failed (error ${rc})`);
+      return joined;
     },
   };
 }
+
+const EBUSY = 16;
 

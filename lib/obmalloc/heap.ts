@@ -124,7 +124,7 @@ export interface WalkResult {
   usedPools: number;
   /** Pools whose header made no sense (only possible when reading a live process). */
   inconsistentPools: number;
-  /** Threads that read the pool headers: 1, or 2 when a large in-process heap was walked half on a second thread. */
+  /** Threads that read the pool headers: 1, or 2 when a second thread shared the walk of a large in-process heap. */
   threads: number;
   /** Per size class, summed during the walk: used pools, blocks in use, free blocks in those pools. */
   classPools: Float64Array;

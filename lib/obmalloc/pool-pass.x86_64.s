@@ -1,4 +1,5 @@
-# The heap walk's native pool pass (lib/obmalloc/pool-pass.ts, WALK_X64 and THUNK_OFFSET): the source of those bytes.
+# The heap walk's native pool pass (lib/obmalloc/pool-pass.ts, WALK_X64, CHUNKS_OFFSET and THUNK_OFFSET): the source
+# of those bytes.
 # Edit here, then `bun tools/assemble.ts --write` rewrites the array; tests/machine_code_test.ts checks they agree.
 #
 # void walk(const double *firsts, const uint32_t *carved, uint64_t narenas, uint64_t stride,
@@ -72,19 +73,57 @@ bad:
         inc qword ptr [r15+0x100]               # perClass[32]: inconsistent headers
         jmp skip
 
-# void *thunk(void *args): walk(args[0], …, args[6]); return NULL. The second thread's start routine.
-# rsp is 8 mod 16 on entry: 16 + one push makes it 16-byte aligned at the call, with args[6] at [rsp] (walk's [rsp+8]).
-thunk:
-        sub rsp, 0x10
-        push qword ptr [rdi+0x30]
-        mov rax, rdi
-        mov rdi, qword ptr [rax]
-        mov rsi, qword ptr [rax+0x8]
-        mov rdx, qword ptr [rax+0x10]
-        mov rcx, qword ptr [rax+0x18]
-        mov r8, qword ptr [rax+0x20]
-        mov r9, qword ptr [rax+0x28]
+# void chunks(Team *t, uint64_t who): both threads take chunks of arenas until none is left (who: 1 the calling
+# thread, 2 the second one). Team (u64 words): 0 firsts, 8 carved, 16 nchunks, 24 stride, 32 records, 40 arenaUsed,
+# 48 the chunk table (u32 pairs: first arena, first record; nchunks + 1 of them), 56 next (u32), 64 perClass (34
+# words per chunk: walk's 33 sums, then who walked it).
+# Registers: rbx the team, r12 who, r13 the chunk table, ecx/edx the chunk's first/end arena, r14d its first record,
+# r15 its perClass. rsp is 8 mod 16 on entry: six pushes and the 7th argument make it 16-byte aligned at the call.
+chunks:
+        push rbx
+        push rbp
+        push r12
+        push r13
+        push r14
+        push r15
+        mov rbx, rdi
+        mov r12, rsi
+next:
+        mov eax, 1
+        lock xadd dword ptr [rbx+56], eax       # i = t->next++
+        cmp rax, qword ptr [rbx+16]
+        jae finished                            # no chunk left
+        mov r13, qword ptr [rbx+48]
+        mov ecx, dword ptr [r13+rax*8]          # a = chunk[i].start
+        mov r14d, dword ptr [r13+rax*8+4]       # chunk[i].recordAt
+        mov edx, dword ptr [r13+rax*8+8]        # b = chunk[i + 1].start
+        sub edx, ecx
+        imul r15, rax, 272
+        add r15, qword ptr [rbx+64]             # this chunk's perClass
+        mov rdi, qword ptr [rbx]
+        lea rdi, [rdi+rcx*8]                    # firsts + a
+        mov rsi, qword ptr [rbx+8]
+        lea rsi, [rsi+rcx*4]                    # carved + a
+        mov r9, qword ptr [rbx+40]
+        lea r9, [r9+rcx*4]                      # arenaUsed + a
+        mov r8, qword ptr [rbx+32]
+        lea r8, [r8+r14*4]                      # records + recordAt
+        mov rcx, qword ptr [rbx+24]             # stride
+        push r15
         call walk
-        add rsp, 0x18
-        xor eax, eax
+        add rsp, 8
+        mov qword ptr [r15+0x108], r12          # done, by whom: a plain store, visible after the walk's (x86 TSO)
+        jmp next
+finished:
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbp
+        pop rbx
         ret
+
+# void *thunk(Team *t): chunks(t, 2). The second thread's start routine (its return value is not read).
+thunk:
+        mov esi, 2
+        jmp chunks
