@@ -1,18 +1,18 @@
 /**
  * What one allocation costs through pymem: a PyObject_Malloc/PyObject_Free pair (and PyMem_RawMalloc/RawFree)
  * through the public API, against the same pair bound directly with this runtime's own FFI in its fastest form
- * (bench/_raw.ts says which), measured side by side in one run with mitata. Inside withGIL, 1000 pairs run per GIL
- * acquisition on both sides. The goal of the first case (the issue-17 acceptance) is printed beside its ratio.
+ * (bench/_raw.ts says which), measured side by side in interleaved rounds (bench/_paired.ts). Inside withGIL, 1000
+ * pairs run per GIL acquisition on both sides. The goal of the first case (the issue-17 acceptance) is printed beside its ratio.
  *
  *   bun bench/call_cost.ts | deno run -A bench/call_cost.ts | node dist/bench/call_cost.js   [--json FILE]
  * @module
  */
-import { bench, do_not_optimize, run } from "mitata";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { openPython } from "../lib/mod.ts";
 import { rawCalls } from "./_raw.ts";
 import { ctypesPairNs, nativePairNs } from "./_baselines.ts";
+import { ratioOf, runPaired } from "./_paired.ts";
 
 const py = await openPython();
 const raw = await rawCalls(py.library);
@@ -34,23 +34,21 @@ const cases: [string, string, () => void][] = [
   ["raw-domain pair (no GIL)", "bound", () => { for (let i = 0; i < N; i++) api.PyMem_RawFree(api.PyMem_RawMalloc(16)); }],
   ["raw-domain pair (no GIL)", "raw", () => { for (let i = 0; i < N; i++) raw.rawFree(raw.rawMalloc(S)); }],
 ];
-for (const [name, side, fn] of cases) bench(`${name} [${side}]`, () => do_not_optimize(fn()));
-
-const result = await run({ format: "quiet" });
-const byName = new Map(result.benchmarks.map((b) => [b.alias, b.runs[0].stats!]));
+const times = runPaired(Object.fromEntries(cases.map(([name, side, fn]) => [`${name} [${side}]`, fn])), { warmup: 50, rounds: 400, minMs: 3000 });
 const rows: Record<string, unknown>[] = [];
 console.log(`\npymem call cost on ${py.backend} (${process.versions.bun ? "bun " + process.versions.bun : (globalThis as any).Deno ? "deno " + (globalThis as any).Deno.version.deno : "node " + process.version}), CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`);
 console.log("pymem = public API; bound = the same C functions as pymem binds them (bigint addresses), no checks;");
 console.log(`raw = bound directly with this runtime's FFI in its fastest form: ${raw.form}. Ratios: median (p25–p75 spread).`);
-console.log("case                                  pymem ns  bound ns  raw ns   pymem/bound          pymem/raw");
+console.log(`case (${times[Object.keys(times)[0]].samples.length} rounds)`.padEnd(38) + "pymem ns  bound ns  raw ns   pymem/bound          pymem/raw");
 for (const name of [...new Set(cases.map((c) => c[0]))]) {
-  const a = byName.get(`${name} [pymem]`)!, b = byName.get(`${name} [raw]`)!, c = byName.get(`${name} [bound]`);
-  const ratio = (x: typeof a, y: typeof a) => ({ median: x.p50 / y.p50, low: x.p25 / y.p75, high: x.p75 / y.p25 });
+  const a = times[`${name} [pymem]`], b = times[`${name} [raw]`], c = times[`${name} [bound]`];
+  const ratio = ratioOf;
   const fmt = (r: { median: number; low: number; high: number }) => `${r.median.toFixed(2)}x (${r.low.toFixed(2)}–${r.high.toFixed(2)})`.padEnd(20);
   const vsRaw = ratio(a, b), vsBound = c ? ratio(a, c) : undefined;
   const goal = rows.length === 0 ? GOAL[py.backend] : null;
-  rows.push({ case: name, pymemNs: a.p50 / N, boundNs: c ? c.p50 / N : null, rawNs: b.p50 / N, vsBound, vsRaw, goal });
-  console.log(`${name.padEnd(36)} ${(a.p50 / N).toFixed(1).padStart(9)} ${(c ? (c.p50 / N).toFixed(1) : "-").padStart(9)} ${(b.p50 / N).toFixed(1).padStart(7)}   ${vsBound ? fmt(vsBound) : "-".padEnd(20)} ${fmt(vsRaw)}${goal ? ` goal ≤ ${goal.toFixed(2)}x: ${vsRaw.median <= goal ? "met" : "MISSED"}` : ""}`);
+  const ns = (t: { p50: number }) => (t.p50 * 1e6) / N;
+  rows.push({ case: name, pymemNs: ns(a), boundNs: c ? ns(c) : null, rawNs: ns(b), vsBound, vsRaw, goal });
+  console.log(`${name.padEnd(36)} ${ns(a).toFixed(1).padStart(9)} ${(c ? ns(c).toFixed(1) : "-").padStart(9)} ${ns(b).toFixed(1).padStart(7)}   ${vsBound ? fmt(vsBound) : "-".padEnd(20)} ${fmt(vsRaw)}${goal ? ` goal ≤ ${goal.toFixed(2)}x: ${vsRaw.median <= goal ? "met" : "MISSED"}` : ""}`);
 }
 // The yardsticks outside any JavaScript runtime: ctypes (Python calling the same C functions) and plain C.
 const ctypes = ctypesPairNs(py);

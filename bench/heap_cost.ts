@@ -1,27 +1,27 @@
 /**
  * What a heap map costs: `py.heap()` (walk + typed arrays + size classes + fragmentation, returned as data)
  * against CPython's own C walker, `_PyObject_DebugMallocStats` (what `sys._debugmallocstats()` runs) writing to
- * /dev/null, on the same heap in the same process, at several heap sizes, side by side with mitata; plus the
+ * /dev/null, on the same heap in the same process, at several heap sizes, in interleaved rounds (bench/_paired.ts); plus the
  * snapshot's memory, and `attachPython(pid).heap()` reading the same heap from outside (through
  * process_vm_readv on this very process).
  *
- *   bun bench/heap_cost.ts [--arenas 10,100,1000,5000] [--json FILE]
+ *   bun bench/heap_cost.ts [--arenas 10,100,500,1000,5000] [--json FILE]
  * @module
  */
-import { bench, do_not_optimize, run } from "mitata";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { attachPython, openPython } from "../lib/mod.ts";
 import { cstr } from "../lib/core/native.ts";
+import { ratioOf, runPaired } from "./_paired.ts";
 
 const arg = (name: string, def: string) => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : def);
-const targets = arg("--arenas", "10,100,1000,5000").split(",").map(Number);
+const targets = arg("--arenas", "10,100,500,1000,5000").split(",").map(Number);
 const py = await openPython();
 const { api, libc } = py.native;
 const devnull = libc.fopen(cstr("/dev/null"), cstr("w"));
 const arenaSize = py.layout.arenaSize;
 
-interface Row { arenas: number; pools: number; heapMs: number; cWalkerMs: number; ratio: number; low: number; high: number; attachMs: number; snapshotKiB: number }
+interface Row { arenas: number; pools: number; threads: number; heapMs: number; cWalkerMs: number; ratio: number; low: number; high: number; attachMs: number; snapshotKiB: number }
 const rows: Row[] = [];
 for (const target of targets) {
   // Fill about `target` arenas with 512-byte blocks (bytes(470) objects), then free every other one: fragmented.
@@ -34,27 +34,33 @@ for (const target of targets) {
     .reduce((s, a) => s + a.byteLength, 0);
   const remote = await attachPython(process.pid);
   const state = api.PyGILState_Ensure(); // both sides run with the GIL already held
-  const tag = `${arenas} arenas:`;
-  bench(`${tag} py.heap()`, () => do_not_optimize(py.heap()));
-  bench(`${tag} C _PyObject_DebugMallocStats`, () => do_not_optimize(api._PyObject_DebugMallocStats(devnull)));
-  bench(`${tag} attachPython(self).heap()`, () => do_not_optimize(remote.heap()));
-  const result = await run({ format: "quiet", filter: new RegExp(`^${tag}`) });
+  let lastThreads = 0; // what the timed walks used: a second thread only when the load average leaves a CPU free
+  const t = runPaired({
+    heap: () => (lastThreads = py.heap().walk.threads),
+    c: () => api._PyObject_DebugMallocStats(devnull),
+  }, { warmup: 10, rounds: 60, minMs: 1500 });
+  // Attach reads the same heap through process_vm_readv: far slower, timed on its own (median of 5).
+  const attachTimes: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    remote.heap();
+    if (i > 0) attachTimes.push(performance.now() - t0);
+  }
+  attachTimes.sort((a, b) => a - b);
   api.PyGILState_Release(state);
   remote.close();
-  const stats = (suffix: string) => result.benchmarks.find((b) => b.alias === `${tag} ${suffix}`)!.runs[0].stats!;
-  const [ours, theirs, attach] = [stats("py.heap()"), stats("C _PyObject_DebugMallocStats"), stats("attachPython(self).heap()")];
+  const r = ratioOf(t.heap, t.c);
   rows.push({
-    arenas, pools: snap.totals.pools,
-    heapMs: ours.p50 / 1e6, cWalkerMs: theirs.p50 / 1e6, ratio: ours.p50 / theirs.p50,
-    low: ours.p25 / theirs.p75, high: ours.p75 / theirs.p25,
-    attachMs: attach.p50 / 1e6, snapshotKiB: snapshotBytes / 1024,
+    arenas, pools: snap.totals.pools, threads: lastThreads,
+    heapMs: t.heap.p50, cWalkerMs: t.c.p50, ratio: r.median, low: r.low, high: r.high,
+    attachMs: attachTimes[2], snapshotKiB: snapshotBytes / 1024,
   });
   py.run("del heap\ngc.collect()");
 }
 console.log(`\npy.heap() vs CPython's C walker on ${py.backend}, CPython ${py.version.major}.${py.version.minor}.${py.version.micro} (medians; ratio spread p25–p75)`);
-console.log("arenas   used pools   py.heap() ms   C walker ms   ratio              attach(self) ms   snapshot KiB");
+console.log("arenas   used pools   threads   py.heap() ms   C walker ms   ratio              attach(self) ms   snapshot KiB");
 for (const r of rows) {
-  console.log(`${String(r.arenas).padStart(6)} ${String(r.pools).padStart(12)} ${r.heapMs.toFixed(3).padStart(14)} ${r.cWalkerMs.toFixed(3).padStart(13)}   ` +
+  console.log(`${String(r.arenas).padStart(6)} ${String(r.pools).padStart(12)} ${String(r.threads).padStart(9)} ${r.heapMs.toFixed(3).padStart(14)} ${r.cWalkerMs.toFixed(3).padStart(13)}   ` +
     `${(r.ratio.toFixed(2) + "x (" + r.low.toFixed(2) + "–" + r.high.toFixed(2) + ")").padEnd(18)} ${r.attachMs.toFixed(2).padStart(15)} ${r.snapshotKiB.toFixed(0).padStart(14)}`);
 }
 if (rows.length > 1) {
