@@ -43,11 +43,12 @@ try {
     const ms = performance.now() - t0;
     times.push(ms);
     if (i === 0) {
-      line = `CPython ${py.version} (${py.library}): ${snap.totals.arenas} arenas = ${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB, ` +
+      const version = `${py.version.major}.${py.version.minor}.${py.version.micro}`;
+      line = `CPython ${version} (${py.library}): ${snap.totals.arenas} arenas = ${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB, ` +
         `${snap.totals.pools} used pools, ${snap.totals.blocksInUse} blocks; ${py.debugInfo.readCalls} read calls to attach and map ` +
         `(${snap.readCalls} for the walk, ${py.debugInfo.readMode})`;
       if (snap.totals.arenaBytes < 2 ** 30 * Math.min(gib, 1)) throw new Error(`only ${snap.totals.arenaBytes} bytes of arenas`);
-      facts = { version: String(py.version), arenas: snap.totals.arenas, pools: snap.totals.pools, poolSize: snap.poolSize, readCalls: py.debugInfo.readCalls };
+      facts = { version, arenas: snap.totals.arenas, pools: snap.totals.pools, poolSize: snap.poolSize, readCalls: py.debugInfo.readCalls };
     }
     py.close();
   }
