@@ -6,10 +6,9 @@
  * compose the features (lib/allocators/, lib/interpreters/, lib/obmalloc/); the work is in those modules.
  * @module
  */
-import { realpathSync } from "node:fs";
 import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
-import { libc as libcSymbols, python as pythonSymbols } from "../ffi/symbols.ts";
+import { libc as libcSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
 import { checkViewLength, cstr, Native, utf8 } from "./core/native.ts";
 import { type PyValue, PyConverter } from "./core/convert.ts";
@@ -23,20 +22,7 @@ import { checkLibrarySpec, installLibraryAllocator, type LibraryAllocator } from
 import type { ObmallocLayout } from "./obmalloc/layout.ts";
 import { Symbols } from "./core/hidden-symbols.ts";
 import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
-import {
-  type AllocationTrace,
-  type AllocatorFunctions,
-  type AllocatorInfo,
-  type ArenaAllocator,
-  type ArenaAllocatorInfo,
-  type Domain,
-  getAllocator,
-  getArenaAllocator,
-  setAllocator,
-  setArenaAllocator,
-  setupDebugHooks,
-  traceAllocations,
-} from "./allocators/domain-allocators.ts";
+import { type AllocationTrace, type AllocatorFunctions, type AllocatorInfo, type ArenaAllocator, type ArenaAllocatorInfo, type Domain, getAllocator, getArenaAllocator, setAllocator, setArenaAllocator, setupDebugHooks, traceAllocations } from "./allocators/domain-allocators.ts";
 import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
 import type { HeapSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
@@ -45,14 +31,8 @@ import { showInRepl } from "./core/inspect.ts";
 import { initialize } from "./core/startup.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
 import { DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
-import {
-  type InterpreterConfig,
-  type InterpreterInfo,
-  type InterpreterPreset,
-  listInterpreters,
-  newInterpreter,
-  type SubInterpreter,
-} from "./interpreters/sub-interpreters.ts";
+import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
+import { LIBC_NAME, loadLibrary } from "./core/loader.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
 export type AllocatorName =
@@ -95,8 +75,6 @@ const ALLOCATOR_IDS: Record<AllocatorName, number> = {
   mimalloc_debug: 8,
 };
 
-const RTLD_NOW = 0x2;
-const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 const Py_file_input = 257;
 const Py_eval_input = 258;
 // Open handles per JavaScript thread (its OS thread id), kept in the interpreter's `sys` so that every module
@@ -131,10 +109,10 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
     },
   });
   const backend = await loadBackend();
-  const libc = backend.open(libcName(), libcSymbols).symbols;
+  const libc = backend.open(LIBC_NAME, libcSymbols).symbols;
   const failures: { path: string; source: string; error: string }[] = [];
   for (const c of candidates(options, failures)) {
-    const native = tryLoad(backend, libc, c, failures);
+    const native = loadLibrary(backend, libc, c, failures, processLibrary?.path);
     if (native) return new Python(native, options, c);
   }
   const lines = failures.map((f) => `  - ${f.path} [${f.source}]: ${f.error}`).join("\n");
@@ -145,68 +123,6 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
       "built with --enable-shared (or pass { library } / { executable } to openPython)",
     { cause: new AggregateError(failures.map((f) => new Error(`${f.path}: ${f.error}`))) },
   );
-}
-
-function libcName(): string {
-  if (process.platform === "darwin") return "libSystem.B.dylib";
-  return "libc.so.6";
-}
-
-/** Load one candidate globally; on failure record why and return undefined. */
-function tryLoad(
-  backend: Native["backend"],
-  libc: Native["libc"],
-  c: Candidate,
-  failures: { path: string; source: string; error: string }[],
-): Native | undefined {
-  const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
-  // A path that is not the library this process already uses is refused before it is loaded: loading it globally
-  // would put a second CPython's symbols in the global scope.
-  if (processLibrary && c.path.includes("/")) {
-    let real: string | undefined;
-    try {
-      real = realpathSync(c.path);
-    } catch { /* missing: dlopen says why */ }
-    if (real !== undefined && real !== processLibrary.path) return fail(alreadyUses(processLibrary.path));
-  }
-  // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
-  // _interpreters) need libpython's symbols to be global to import.
-  const handle = libc.dlopen(cstr(c.path), RTLD_NOW | RTLD_GLOBAL);
-  if (handle === 0n) {
-    const err = libc.dlerror();
-    return fail(err ? backend.cstring(err) : "dlopen failed");
-  }
-  // Whatever is refused from here on is unloaded again (dlclose drops this reference; a library loaded before
-  // stays loaded), so that a refused library leaves no global symbols behind.
-  const refuse = (error: string, lib?: { close(): void }) => {
-    try {
-      lib?.close();
-    } catch { /* the runtime's handle: best effort */ }
-    libc.dlclose(handle);
-    return fail(error);
-  };
-  const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
-  if (pyGetVersion === 0n) return refuse("not a libpython: it has no Py_GetVersion");
-  const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
-  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return refuse("dladdr cannot place Py_GetVersion");
-  const resolved = realpathSync(backend.cstring(info[0]));
-  if (processLibrary && processLibrary.path !== resolved) return refuse(alreadyUses(processLibrary.path));
-  let lib;
-  try {
-    lib = backend.open(resolved, pythonSymbols);
-  } catch (e) {
-    return refuse(`missing part of the C API: ${(e as Error).message}`);
-  }
-  const api = lib.symbols;
-  const version = parseVersion(backend.cstring(api.Py_GetVersion()));
-  if (version.major !== 3 || version.minor < 8) {
-    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, lib);
-  }
-  return new Native(backend, api, libc, handle, resolved, info[1]);
-}
-
-function alreadyUses(path: string): string {
-  return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
 }
 
 /** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */

@@ -1,0 +1,81 @@
+/**
+ * Loading one libpython into this process: globally (RTLD_GLOBAL, so C extension modules can import), checked to be
+ * a CPython 3.8+ with the C API pymem binds, and unloaded again when refused, so a refused library leaves no global
+ * symbols behind.
+ * @module
+ */
+import { realpathSync } from "node:fs";
+import process from "node:process";
+import { python as pythonSymbols } from "../../ffi/symbols.ts";
+import type { Candidate } from "./locate.ts";
+import { cstr, Native } from "./native.ts";
+import { parseVersion } from "./version.ts";
+
+const RTLD_NOW = 0x2;
+const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
+
+/** The C library every adapter binds libc's functions from. */
+export const LIBC_NAME = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6";
+
+/**
+ * Load one candidate globally; on failure record why, unload it again, and return undefined. `loaded` is the
+ * libpython this process already uses, if any: another one is refused (one libpython per process).
+ */
+export function loadLibrary(
+  backend: Native["backend"],
+  libc: Native["libc"],
+  c: Candidate,
+  failures: { path: string; source: string; error: string }[],
+  loaded: string | undefined,
+): Native | undefined {
+  const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
+  // A path that is not the library this process already uses is refused before it is loaded: loading it globally
+  // would put a second CPython's symbols in the global scope.
+  if (loaded !== undefined && c.path.includes("/")) {
+    let real: string | undefined;
+    try {
+      real = realpathSync(c.path);
+    } catch { /* missing: dlopen says why */ }
+    if (real !== undefined && real !== loaded) return fail(alreadyUses(loaded));
+  }
+  // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
+  // _interpreters) need libpython's symbols to be global to import.
+  const handle = libc.dlopen(cstr(c.path), RTLD_NOW | RTLD_GLOBAL);
+  if (handle === 0n) {
+    const err = libc.dlerror();
+    return fail(err ? backend.cstring(err) : "dlopen failed");
+  }
+  // Whatever is refused from here on is unloaded again (dlclose drops this reference; a library loaded before
+  // stays loaded), so that a refused library leaves no global symbols behind.
+  const refuse = (error: string, lib?: { close(): void }) => {
+    try {
+      lib?.close();
+    } catch { /* the runtime's handle: best effort */ }
+    libc.dlclose(handle);
+    return fail(error);
+  };
+  const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
+  if (pyGetVersion === 0n) return refuse("not a libpython: it has no Py_GetVersion");
+  const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
+  if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return refuse("dladdr cannot place Py_GetVersion");
+  const resolved = realpathSync(backend.cstring(info[0]));
+  if (loaded !== undefined && loaded !== resolved) return refuse(alreadyUses(loaded));
+  let lib;
+  try {
+    lib = backend.open(resolved, pythonSymbols);
+  } catch (e) {
+    return refuse(`missing part of the C API: ${(e as Error).message}`);
+  }
+  const api = lib.symbols;
+  const version = parseVersion(backend.cstring(api.Py_GetVersion()));
+  if (version.major !== 3 || version.minor < 8) {
+    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, lib);
+  }
+  return new Native(backend, api, libc, handle, resolved, info[1]);
+}
+
+/** Why a second libpython is refused. */
+export function alreadyUses(path: string): string {
+  return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
+}
+
