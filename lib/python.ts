@@ -1,6 +1,6 @@
 /**
- * `openPython()` and the `Python` handle: loading a libpython, its lifecycle, the GIL, running code, and the three
- * memory domains.
+ * `openPython()` and the `Python` handle: finding, loading and starting a libpython (lib/core/locate.ts, loader.ts,
+ * startup.ts), its lifecycle, the GIL, running code, and the features as methods.
  *
  * One concept (over 500 lines): the handle — start-up, the GIL, running code, close — with one-line methods that
  * compose the features (lib/allocators/, lib/interpreters/, lib/obmalloc/); the work is in those modules.
