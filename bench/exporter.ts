@@ -1,7 +1,8 @@
 /**
  * Benchmark: one `pymem exporter` scrape of 50 Python processes. Goal (issue 16): under 1 s.
  *
- *   bun bench/exporter.ts [python executable] [processes] [workers,…]      (default: python3 on PATH, 50, "1,2")
+ *   bun bench/exporter.ts [python executable] [processes] [workers,…] [top-types]
+ *   (default: python3 on PATH, 50, "1,2", 5 as `pymem exporter` does: pinned bytes by type for the top 5 types)
  *   deno run -A bench/exporter.ts …    node dist/bench/exporter.js …
  *
  * Starts the processes (each builds a small heap, ~100k objects, then waits on stdin), then for each worker count
@@ -19,6 +20,7 @@ import { encode, Scraper } from "../lib/exporter/mod.ts";
 const exe = process.argv[2] ?? "python3";
 const count = Number(process.argv[3] ?? 50);
 const workerCounts = (process.argv[4] ?? "1,2").split(",").map(Number);
+const topTypes = Number(process.argv[5] ?? 5);
 const tag = `pymem-bench-exporter-${process.pid}`;
 const script = "import sys\nkeep = [(i, str(i), float(i)) for i in range(33_000)]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n";
 
@@ -39,9 +41,9 @@ try {
     c.stdout!.on("data", (d) => (out += d));
     c.on("exit", () => r(out.trim()));
   }));
-  console.log(`${count} × CPython ${version} (${exe}), ${runtime}`);
+  console.log(`${count} × CPython ${version} (${exe}), ${runtime}, --top-types ${topTypes}`);
   for (const workers of workerCounts) {
-    const scraper = new Scraper({ match: tag, workers, timeoutMs: 10_000 });
+    const scraper = new Scraper({ match: tag, workers, timeoutMs: 10_000, topTypes });
     try {
       await scraper.start();
       const times: number[] = [];
