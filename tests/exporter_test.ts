@@ -46,21 +46,26 @@ gc.collect()
 gc.disable()
 stdin = io.FileIO(0, 'r', closefd=False)
 buf = bytearray(1)
-def dump(path, final):
+# The dry run takes the very path the final one does (signal, then a blocking read), on a pipe that already holds a
+# byte and /dev/null: nothing after the statistics runs for the first time in the final run.
+r, w = os.pipe()
+os.write(w, b'x')
+warm_in = io.FileIO(r, 'r', closefd=False)
+null = os.open(os.devnull, os.O_WRONLY)
+def dump(path, signal_fd, src):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     saved = os.dup(2)
     sys.stderr.flush()
     os.dup2(fd, 2)
     sys._debugmallocstats()
     os.dup2(saved, 2)
-    if final:
-        os.write(1, b'R')
-        stdin.readinto(buf)
+    os.write(signal_fd, b'R')
+    src.readinto(buf)
     os.close(fd)
     os.close(saved)
 # A dry run first, so whatever the path caches on first use is allocated before the statistics that count.
-dump(out + '.warmup', False)
-dump(out, True)
+dump(out + '.warmup', null, warm_in)
+dump(out, 1, stdin)
 `;
 const script = join(tmp, "target.py");
 fs.writeFileSync(script, TARGET);
