@@ -10,6 +10,7 @@ import { PymemError } from "../errors.ts";
 import { loadBias, type MapEntry } from "../machine/procmaps.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le } from "../machine/bytes.ts";
+import { readStat } from "../machine/proc.ts";
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
@@ -111,23 +112,13 @@ function otherMountNamespace(pid: number): boolean {
   }
 }
 
-/** The process's state letter from /proc/PID/stat ("R", "S", "Z" for a zombie…), or undefined. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  } catch {
-    return undefined;
-  }
-}
-
 export function findImage(pid: number, maps: MapEntry[]): Image {
   const tried: string[] = [];
   let comm = "?";
   try {
     comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch { /* gone */ }
-  const state = processState(pid);
+  const state = readStat(pid)?.state;
   if (state === "Z" || state === "X") {
     throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
   }

@@ -9,6 +9,7 @@ import type { PymemError } from "../errors.ts";
 import { type MapEntry, readMaps } from "../machine/procmaps.ts";
 import { versionString } from "../core/version.ts";
 import { type AttachedPython, attachPython } from "./attach.ts";
+import { residentBytes } from "../machine/proc.ts";
 
 /** One row of {@link listPythonProcesses}. */
 export interface PythonProcessInfo {
@@ -58,11 +59,7 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
       continue;
     }
     try {
-      let rss = 0;
-      try {
-        const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        rss = m ? Number(m[1]) * 1024 : 0;
-      } catch { /* exited */ }
+      const rss = residentBytes(pid) ?? 0;
       const row: PythonProcessInfo = { pid, version: versionString(py.version), rss, arenas: null, pinned: null, image: py.library };
       try {
         const s = py.heap();

@@ -3,11 +3,12 @@
  * on a TTY and never with NO_COLOR.
  * @module
  */
-import { fstatSync, readFileSync, writeFileSync } from "node:fs";
+import { fstatSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { PymemError } from "../errors.ts";
 import { formatBytes } from "../report/text.ts";
 import { UsageError } from "./command.ts";
+import { residentBytes } from "../machine/proc.ts";
 
 export const stdoutTTY = (): boolean => !!process.stdout.isTTY;
 const stderrTTY = (): boolean => !!process.stderr.isTTY;
@@ -71,14 +72,7 @@ export async function output(path: string, text: string, what: string): Promise<
 }
 
 /** VmRSS of a process, in bytes; null when unreadable. */
-export function rssOf(pid: number | "self" = "self"): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
+export const rssOf = residentBytes;
 
 export function positiveNumber(value: string | boolean | undefined, flag: string, integer: boolean): number | undefined {
   if (value === undefined) return undefined;

@@ -16,6 +16,7 @@ import { readMaps } from "../machine/procmaps.ts";
 import "../objects/mod.ts"; // HeapSnapshot.pinning()
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
+import { residentBytes } from "../machine/proc.ts";
 
 /** Why a target could not be read. Every reason is always published (0 when it never happened). */
 export const ERROR_REASONS = ["permission", "exited", "unsupported_version", "timeout", "other"] as const;
@@ -129,14 +130,6 @@ function readExe(pid: number): string {
   }
 }
 
-function rssOf(pid: number): number | null {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 function passes(argv: string[], filter: TargetFilter, re: { match?: RegExp; exclude?: RegExp }): boolean {
   if (!filter.match && !filter.exclude) return true;
@@ -218,7 +211,7 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
         exe: exe.slice(exe.lastIndexOf("/") + 1).replace(/ \(deleted\)$/, ""),
         cmd: cached.cmd,
         allocator: py.allocatorName() ?? "",
-        rss: rssOf(job.pid),
+        rss: residentBytes(job.pid),
         heap,
         noHeap,
         pinnedByType,
