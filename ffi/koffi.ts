@@ -83,4 +83,7 @@ export const backend: Backend = {
   cstring(address: bigint): string {
     return koffi.decode.string(address);
   },
+  errno(): number {
+    return koffi.errno();
+  },
 };

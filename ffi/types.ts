@@ -60,6 +60,12 @@ export interface Backend {
    * synchronous-call stack), that stack's size in bytes; undefined when C runs on the thread's own stack.
    */
   readonly callStackSize?: number;
+  /**
+   * errno as the last foreign call left it, where the adapter saves it (koffi: the runtime makes system calls of its
+   * own between a call and the next, so reading errno through a second call can see theirs). Undefined elsewhere:
+   * read it through libc's `__errno_location` right after the call.
+   */
+  readonly errno?: () => number;
 }
 
 /** Size in bytes and alignment of each scalar type on LP64 platforms. */

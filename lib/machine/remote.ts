@@ -553,6 +553,7 @@ export class RemoteMemory {
   }
 
   #lastErrno(): number {
+    if (this.#backend!.errno) return this.#backend!.errno();
     const p = this.#errno!() as bigint;
     return new DataView(this.#backend!.view(p, 4)).getInt32(0, true);
   }
