@@ -179,6 +179,26 @@ test("objects: explain() gives samples, the module global that keeps them, and t
   }
 });
 
+
+test("objects: explain() on a classification whose objects were freed never gives another type's object as a sample", async () => {
+  const py = await python();
+  // Two classes of one size: Gone's blocks are freed after the classification and refilled with Other's.
+  py.run("import gc\nclass Gone:\n    __slots__ = ('a', 'b')\nclass Other:\n    __slots__ = ('a', 'b')\n_gone = [Gone() for _ in range(200000)]");
+  try {
+    const objects = py.heap().objects({});
+    assert.equal(objects.pinning({ objectsOnly: true, limit: 1 })[0].name, "Gone");
+    py.run("del _gone; gc.collect(); _other = [Other() for _ in range(200000)]");
+    const [row] = objects.explain({ types: 1, samples: 3, timeMs: 30_000 });
+    assert.equal(row.name, "Gone");
+    for (const s of row.samples) {
+      // Gone: freed (null), or its address now holds an Other, which is not a sample of Gone.
+      assert.equal(s.repr, null, `a sample of Gone is ${s.repr}`);
+      assert.equal(s.path, null);
+    }
+  } finally {
+    py.run("_gone = _other = None; del _gone, _other");
+  }
+});
 /** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */
 function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
   const w = snap.walk;

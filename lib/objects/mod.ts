@@ -30,7 +30,7 @@ export function classifyHeap(
   layout: ObmallocLayout,
   mem: ObjectMemory,
   options: ClassifyOptions = {},
-  explainer?: (addresses: bigint[], options: ExplainOptions) => ReturnType<typeof explainSamples>,
+  explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => ReturnType<typeof explainSamples>,
 ): ObjectsSnapshot {
   const t0 = performance.now();
   const c = classifyBlocks(heap, layout, mem, options);
@@ -55,7 +55,7 @@ export function classifyLocal(
   try {
     if (views) checkArenasUnchanged(safe, heap, vars);
     // Samples are asked of Python in the current interpreter: only for the heap it allocates from (views).
-    const explainer = views ? (a: bigint[], o: ExplainOptions) => explainSamples(py, a, o) : undefined;
+    const explainer = views ? (a: bigint[], o: ExplainOptions, t: bigint[]) => explainSamples(py, a, o, t) : undefined;
     return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options, explainer);
   } finally {
     safe.close();

@@ -106,10 +106,10 @@ export class ObjectsSnapshot {
   readonly #arenaKinds: Map<number, [number, number]>[];
   readonly #arenaLive: Float64Array;
   #poolIndex?: Map<number, number>;
-  readonly #explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[];
+  readonly #explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[];
 
   /** @internal `explainer` is given in-process only (it runs Python on the objects). */
-  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[]) {
+  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[]) {
     this.heap = heap;
     this.#explainer = explainer;
     this.#c = c;
@@ -316,7 +316,7 @@ export class ObjectsSnapshot {
         }
       }
     }
-    const samples = this.#explainer(picks.flat(), options);
+    const samples = this.#explainer(picks.flat(), options, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
     return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
   }
