@@ -199,6 +199,36 @@ test("objects: explain() on a classification whose objects were freed never give
     py.run("_gone = _other = None; del _gone, _other");
   }
 });
+test("objects: ill-typed, unknown and out-of-range options of objects(), pinning(), explain() and blockAt() are refused", async () => {
+  const py = await python();
+  const snap = py.heap(), objects = snap.objects();
+  const refused = (f: () => unknown, type: typeof TypeError | typeof RangeError, what: RegExp) =>
+    assert.throws(f, (e: Error) => e instanceof type && what.test(e.message), String(f));
+  // A retry count without bound re-read a pool the live target had reused since the snapshot forever (attach).
+  refused(() => snap.objects({ retries: 1e9 }), RangeError, /retries/);
+  refused(() => snap.objects({ retries: "3" as unknown as number }), TypeError, /retries/);
+  refused(() => snap.objects({ allocator: 5 as unknown as string }), TypeError, /allocator/);
+  refused(() => snap.objects({ retry: 3 } as never), TypeError, /unknown option "retry"/);
+  refused(() => snap.objects(null as never), TypeError, /options object/);
+  // A string "false" turned owners on; a misspelt key was ignored.
+  refused(() => objects.pinning({ owners: "false" as unknown as boolean }), TypeError, /owners/);
+  refused(() => objects.pinning({ objectsOnly: 1 as unknown as boolean }), TypeError, /objectsOnly/);
+  refused(() => objects.pinning({ limt: 3 } as never), TypeError, /unknown option "limt"/);
+  refused(() => snap.pinning(null as never), TypeError, /options object/);
+  // 1e21 reached Python as a float (a PythonError, or every repr null).
+  refused(() => objects.explain({ depth: 1e21 }), RangeError, /depth/);
+  refused(() => objects.explain({ reprChars: 1e21 }), RangeError, /reprChars/);
+  refused(() => objects.explain({ sample: 1 } as never), TypeError, /unknown option "sample"/);
+  // A string was parsed as a number (hex included) and a fraction found the block around it.
+  const b = [...objects.blocks()].find((x) => x.state === "allocated")!;
+  assert.equal(objects.blockAt(b.address)!.address, b.address);
+  assert.equal(objects.blockAt(Number(b.address) + 1)!.address, b.address);
+  assert.equal(objects.blockAt(2n ** 64n + b.address), null);
+  refused(() => objects.blockAt(`0x${b.address.toString(16)}` as never), TypeError, /bigint or a number/);
+  refused(() => objects.blockAt(Number(b.address) + 0.5), RangeError, /whole number/);
+  refused(() => objects.arenaTypes("0" as never), TypeError, /position/);
+});
+
 /** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */
 function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
   const w = snap.walk;

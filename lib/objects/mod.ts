@@ -11,6 +11,7 @@ import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { PythonHost } from "../core/host.ts";
 import { type ExplainOptions, explainSamples } from "./explain.ts";
 import { PymemError } from "../errors.ts";
+import { checkOptions, integerIn } from "../checks.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
 import { localObjectMemory, type ObjectMemory } from "./memory.ts";
@@ -102,7 +103,15 @@ export function setObjectSource(snapshot: HeapSnapshot, classify: (options?: Cla
 HeapSnapshot.prototype.objects = function (this: HeapSnapshot, options?: ClassifyOptions): ObjectsSnapshot {
   const classify = sources.get(this);
   if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
-  if (options) return classify(options);
+  // retries bounded as attachPython's: a pool a live target reused since the snapshot is torn on every re-read.
+  if (options !== undefined) {
+    return classify(checkOptions<ClassifyOptions>(options, "objects", {
+      allocator: (v, name) => {
+        if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
+      },
+      retries: integerIn(0, 1000),
+    }));
+  }
   let o = classified.get(this);
   if (!o) classified.set(this, (o = classify()));
   return o;
