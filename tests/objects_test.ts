@@ -382,6 +382,30 @@ test("objects by attach: repeated reads of a churning target stay within its cou
   }
 }, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
 
+test("objects by attach: a target killed after its heap() is an ATTACH error, not a classification of unread pools", async () => {
+  const child: ChildProcess = spawn(exe!, ["-c", "x = [(i, str(i)) for i in range(200000)]\nprint('ready', flush=True)\nimport time; time.sleep(60)"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise((r) => child.stdout!.once("data", r));
+    const py = await attachPython(child.pid!);
+    try {
+      const snap = py.heap();
+      // Killed, and (no await from here on) not reaped by this runtime's event loop: a zombie, as a target killed
+      // in the middle of a synchronous objects() is under Deno and Node. Bun may reap it at once: gone, as well.
+      process.kill(child.pid!, "SIGKILL");
+      const stat = () => { try { return fs.readFileSync(`/proc/${child.pid}/stat`, "utf8"); } catch { return ""; } };
+      for (const t0 = Date.now(); Date.now() - t0 < 5000;) {
+        const s = stat();
+        if (!s || s[s.lastIndexOf(")") + 2] === "Z") break;
+      }
+      assert.throws(() => snap.objects({}), (e: Error & { code?: string }) => e.code === "ATTACH" && /exited/.test(e.message), "objects() of a dead target");
+    } finally {
+      py.close();
+    }
+  } finally {
+    child.kill("SIGKILL");
+  }
+}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+
 // ---- pymem why ---------------------------------------------------------------------------------------------------
 test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user class first", () => {
   const lib = process.env.PYMEM_LIBPYTHON ? ["--library", process.env.PYMEM_LIBPYTHON] : [];
