@@ -199,6 +199,18 @@ test("objects: explain() on a classification whose objects were freed never give
     py.run("_gone = _other = None; del _gone, _other");
   }
 });
+test("objects: explain() leaves __main__ alone (its helper was a global there, deleted after: a user's of that name, or another thread's mid-call)", async () => {
+  const py = await python();
+  py.run("_pymem_explain = 'mine'\nclass Kept: pass\n_kept = [Kept() for _ in range(50000)]");
+  try {
+    const rows = py.heap().objects({}).explain({ types: 1, samples: 1, timeMs: 30_000 });
+    assert.equal(rows.length, 1);
+    assert.equal(py.eval("_pymem_explain"), "mine");
+  } finally {
+    py.run("del _pymem_explain, _kept");
+  }
+});
+
 test("objects: ill-typed, unknown and out-of-range options of objects(), pinning(), explain() and blockAt() are refused", async () => {
   const py = await python();
   const snap = py.heap(), objects = snap.objects();

@@ -162,18 +162,16 @@ export function explainSamples(py: PythonHost, addresses: bigint[], options: Exp
   }
   if (addresses.length === 0) return [];
   return py.withGIL(() => {
-    py.run(HELPER);
-    try {
-      const json = py.eval(
-        `__import__('json').dumps({str(k): v for k, v in _pymem_explain({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()})`,
-      ) as string;
-      const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
-      return addresses.map((address) => {
-        const [repr, path, traceback] = got[String(address)] ?? [null, null, null];
-        return { address, repr, path, traceback };
-      });
-    } finally {
-      py.run("del _pymem_explain");
-    }
+    // The helper lives in a namespace of its own, never in __main__: a user's global of that name stays, and a
+    // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
+    // Python calls) cannot delete it under this one.
+    const json = py.eval(
+      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
+    ) as string;
+    const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
+    return addresses.map((address) => {
+      const [repr, path, traceback] = got[String(address)] ?? [null, null, null];
+      return { address, repr, path, traceback };
+    });
   });
 }
