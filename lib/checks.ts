@@ -73,6 +73,11 @@ export function oneOf(values: readonly string[]): OptionCheck {
   };
 }
 
+/** An option that must be true or false. */
+export const isBoolean: OptionCheck = (value, name) => {
+  if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${value === null ? "null" : typeof value}`);
+};
+
 /** An option that must be a whole number in [min, max]. */
 export function integerIn(min: number, max: number): OptionCheck {
   return (value, name) => {

@@ -293,6 +293,13 @@ test("exporter: option parsing and usage errors", () => {
   for (const bad of [["--timeout", "0"], ["--workers", "x"], ["--match", "("], ["--pid", "abc"], ["--interval", "5"], ["--textfile", "/tmp", "--listen", ":1"], ["--nope"], ["extra"]]) {
     assert.equal(typeof parseExporterArgs(bad), "string", bad.join(" "));
   }
+  // Beyond a timer's 2^31-1 ms, setTimeout fires after 1 ms: every write 1 ms apart, every read past its deadline.
+  assert.match(String(parseExporterArgs(["--textfile", "/tmp", "--interval", "3000000"])), /--interval: at most 2147483 seconds/);
+  assert.match(String(parseExporterArgs(["--timeout", "3000000"])), /--timeout: at most 2147483 seconds/);
+  assert.equal((parseExporterArgs(["--textfile", "/tmp", "--interval", "2147483"]) as { interval: number }).interval, 2147483);
+  // A negative number is the option's value, refused by the option's own check (node:util said "ambiguous").
+  assert.match(String(parseExporterArgs(["--top-types", "-1"])), /--top-types needs a whole number ≥ 0, got "-1"/);
+  assert.match(String(parseExporterArgs(["--workers", "-2"])), /--workers needs a whole number ≥ 1, got "-2"/);
 });
 
 test("exporter: CLI help and bad usage (exit status 2)", () => {

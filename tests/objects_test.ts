@@ -179,6 +179,68 @@ test("objects: explain() gives samples, the module global that keeps them, and t
   }
 });
 
+
+test("objects: explain() on a classification whose objects were freed never gives another type's object as a sample", async () => {
+  const py = await python();
+  // Two classes of one size: Gone's blocks are freed after the classification and refilled with Other's.
+  py.run("import gc\nclass Gone:\n    __slots__ = ('a', 'b')\nclass Other:\n    __slots__ = ('a', 'b')\n_gone = [Gone() for _ in range(200000)]");
+  try {
+    const objects = py.heap().objects({});
+    assert.equal(objects.pinning({ objectsOnly: true, limit: 1 })[0].name, "Gone");
+    py.run("del _gone; gc.collect(); _other = [Other() for _ in range(200000)]");
+    const [row] = objects.explain({ types: 1, samples: 3, timeMs: 30_000 });
+    assert.equal(row.name, "Gone");
+    for (const s of row.samples) {
+      // Gone: freed (null), or its address now holds an Other, which is not a sample of Gone.
+      assert.equal(s.repr, null, `a sample of Gone is ${s.repr}`);
+      assert.equal(s.path, null);
+    }
+  } finally {
+    py.run("_gone = _other = None; del _gone, _other");
+  }
+});
+test("objects: explain() leaves __main__ alone (its helper was a global there, deleted after: a user's of that name, or another thread's mid-call)", async () => {
+  const py = await python();
+  py.run("_pymem_explain = 'mine'\nclass Kept: pass\n_kept = [Kept() for _ in range(50000)]");
+  try {
+    const rows = py.heap().objects({}).explain({ types: 1, samples: 1, timeMs: 30_000 });
+    assert.equal(rows.length, 1);
+    assert.equal(py.eval("_pymem_explain"), "mine");
+  } finally {
+    py.run("del _pymem_explain, _kept");
+  }
+});
+
+test("objects: ill-typed, unknown and out-of-range options of objects(), pinning(), explain() and blockAt() are refused", async () => {
+  const py = await python();
+  const snap = py.heap(), objects = snap.objects();
+  const refused = (f: () => unknown, type: typeof TypeError | typeof RangeError, what: RegExp) =>
+    assert.throws(f, (e: Error) => e instanceof type && what.test(e.message), String(f));
+  // A retry count without bound re-read a pool the live target had reused since the snapshot forever (attach).
+  refused(() => snap.objects({ retries: 1e9 }), RangeError, /retries/);
+  refused(() => snap.objects({ retries: "3" as unknown as number }), TypeError, /retries/);
+  refused(() => snap.objects({ allocator: 5 as unknown as string }), TypeError, /allocator/);
+  refused(() => snap.objects({ retry: 3 } as never), TypeError, /unknown option "retry"/);
+  refused(() => snap.objects(null as never), TypeError, /options object/);
+  // A string "false" turned owners on; a misspelt key was ignored.
+  refused(() => objects.pinning({ owners: "false" as unknown as boolean }), TypeError, /owners/);
+  refused(() => objects.pinning({ objectsOnly: 1 as unknown as boolean }), TypeError, /objectsOnly/);
+  refused(() => objects.pinning({ limt: 3 } as never), TypeError, /unknown option "limt"/);
+  refused(() => snap.pinning(null as never), TypeError, /options object/);
+  // 1e21 reached Python as a float (a PythonError, or every repr null).
+  refused(() => objects.explain({ depth: 1e21 }), RangeError, /depth/);
+  refused(() => objects.explain({ reprChars: 1e21 }), RangeError, /reprChars/);
+  refused(() => objects.explain({ sample: 1 } as never), TypeError, /unknown option "sample"/);
+  // A string was parsed as a number (hex included) and a fraction found the block around it.
+  const b = [...objects.blocks()].find((x) => x.state === "allocated")!;
+  assert.equal(objects.blockAt(b.address)!.address, b.address);
+  assert.equal(objects.blockAt(Number(b.address) + 1)!.address, b.address);
+  assert.equal(objects.blockAt(2n ** 64n + b.address), null);
+  refused(() => objects.blockAt(`0x${b.address.toString(16)}` as never), TypeError, /bigint or a number/);
+  refused(() => objects.blockAt(Number(b.address) + 0.5), RangeError, /whole number/);
+  refused(() => objects.arenaTypes("0" as never), TypeError, /position/);
+});
+
 /** Expected pinned bytes of a type from the ground truth: its blocks' share of each arena's live bytes. */
 function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
   const w = snap.walk;
@@ -329,6 +391,30 @@ test("objects by attach: repeated reads of a churning target stay within its cou
   } finally {
     child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+
+test("objects by attach: a target killed after its heap() is an ATTACH error, not a classification of unread pools", async () => {
+  const child: ChildProcess = spawn(exe!, ["-c", "x = [(i, str(i)) for i in range(200000)]\nprint('ready', flush=True)\nimport time; time.sleep(60)"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise((r) => child.stdout!.once("data", r));
+    const py = await attachPython(child.pid!);
+    try {
+      const snap = py.heap();
+      // Killed, and (no await from here on) not reaped by this runtime's event loop: a zombie, as a target killed
+      // in the middle of a synchronous objects() is under Deno and Node. Bun may reap it at once: gone, as well.
+      process.kill(child.pid!, "SIGKILL");
+      const stat = () => { try { return fs.readFileSync(`/proc/${child.pid}/stat`, "utf8"); } catch { return ""; } };
+      for (const t0 = Date.now(); Date.now() - t0 < 5000;) {
+        const s = stat();
+        if (!s || s[s.lastIndexOf(")") + 2] === "Z") break;
+      }
+      assert.throws(() => snap.objects({}), (e: Error & { code?: string }) => e.code === "ATTACH" && /exited/.test(e.message), "objects() of a dead target");
+    } finally {
+      py.close();
+    }
+  } finally {
+    child.kill("SIGKILL");
   }
 }, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
 

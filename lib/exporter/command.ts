@@ -73,11 +73,26 @@ export interface ExporterOptions {
   help: boolean;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** "--top-types -1" as "--top-types=-1": node:util calls a value that looks like a flag ambiguous, and the rest of
+ * the CLI (lib/cli/command.ts) takes a negative number after an option with a value as that value, so the option's
+ * own check says what is wrong with it. */
+function joinNegative(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2) : "";
+    if (SPEC[name as keyof typeof SPEC]?.type === "string" && /^-(\d|\.\d|Infinity$)/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 /** Parse the arguments after `pymem exporter`; a string is a usage error. */
 export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: SPEC, allowPositionals: false, strict: true }));
+    ({ values } = parseArgs({ args: joinNegative(argv), options: SPEC, allowPositionals: false, strict: true }));
   } catch (e) {
     return (e as Error).message.split(/\.\s/)[0].replace(/\.$/, "");
   }
@@ -97,6 +112,10 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   for (const v of [interval, count, timeout, workers, topTypes]) if (typeof v === "string") return v;
   if (typeof topTypes === "number" && topTypes > 100) return `--top-types: at most 100 (each type is a series), got ${topTypes}`;
   if (typeof workers === "number" && workers > 64) return `--workers: at most 64, got ${workers}`;
+  // Timers take at most 2^31-1 ms; a longer one fires at once (every write 1 ms apart, every read past its deadline).
+  for (const [flag, v] of [["interval", interval], ["timeout", timeout]] as const) {
+    if (typeof v === "number" && v * 1000 > MAX_TIMER_MS) return `--${flag}: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (the timer range), got ${v}`;
+  }
   let listen;
   try {
     listen = parseListen(values.listen ?? "127.0.0.1:9464");

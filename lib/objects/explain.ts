@@ -41,14 +41,19 @@ def _pymem_explain(wanted, depth, budget, reprchars):
     except Exception:
         tracing = False
     found = {}
+    # wanted: address -> address of the type it had when classified (0: any). An object of another type at that
+    # address now took a freed one's place, and is not a sample of the classified type.
+    def ok(o):
+        t = wanted.get(id(o))
+        return t is not None and (t == 0 or id(type(o)) == t)
     objs = gc.get_objects()
     for o in objs:
-        if id(o) in wanted:
+        if ok(o):
             found[id(o)] = o
     if len(found) < len(wanted):
         for o in objs:
             for r in gc.get_referents(o):
-                if id(r) in wanted and id(r) not in found:
+                if id(r) not in found and ok(r):
                     found[id(r)] = r
             if len(found) == len(wanted) or time.monotonic() - t0 > budget:
                 break
@@ -147,27 +152,26 @@ def _pymem_explain(wanted, depth, budget, reprchars):
 
 /**
  * For each address (objects of this process, as classified a moment ago), its sample facts. GIL held by the caller
- * or taken here. Addresses whose object is gone come back with every field null.
+ * or taken here. Addresses whose object is gone, or now holds an object of another type than `types[i]` (the type
+ * it was classified as; 0n or absent: any), come back with every field null.
  */
-export function explainSamples(py: PythonHost, addresses: bigint[], options: ExplainOptions = {}): Sample[] {
+export function explainSamples(py: PythonHost, addresses: bigint[], options: ExplainOptions = {}, types: bigint[] = []): Sample[] {
   const depth = options.depth ?? 8, budget = (options.timeMs ?? 3000) / 1000, chars = options.reprChars ?? 200;
   for (const [k, v] of Object.entries({ depth, budget, chars })) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`explain: ${k} must be a non-negative number, got ${v}`);
   }
   if (addresses.length === 0) return [];
   return py.withGIL(() => {
-    py.run(HELPER);
-    try {
-      const json = py.eval(
-        `__import__('json').dumps({str(k): v for k, v in _pymem_explain({${addresses.map(String).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()})`,
-      ) as string;
-      const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
-      return addresses.map((address) => {
-        const [repr, path, traceback] = got[String(address)] ?? [null, null, null];
-        return { address, repr, path, traceback };
-      });
-    } finally {
-      py.run("del _pymem_explain");
-    }
+    // The helper lives in a namespace of its own, never in __main__: a user's global of that name stays, and a
+    // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
+    // Python calls) cannot delete it under this one.
+    const json = py.eval(
+      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
+    ) as string;
+    const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
+    return addresses.map((address) => {
+      const [repr, path, traceback] = got[String(address)] ?? [null, null, null];
+      return { address, repr, path, traceback };
+    });
   });
 }

@@ -97,7 +97,17 @@ export function readableRanges(pid: number): (address: number, length: number) =
  */
 export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => number, live = true): ObjectMemory {
   const readable = readableRanges(mem.pid);
-  const alive = () => fs.existsSync(`/proc/${mem.pid}`);
+  // A killed child stays a zombie until its parent reaps it, which a runtime does from its event loop (Deno, Node):
+  // never during a synchronous classification. A zombie has no memory left: it is gone.
+  const alive = () => {
+    try {
+      const stat = fs.readFileSync(`/proc/${mem.pid}/stat`, "utf8");
+      const state = stat[stat.lastIndexOf(")") + 2];
+      return state !== "Z" && state !== "X";
+    } catch {
+      return false;
+    }
+  };
   return {
     live,
     readable,

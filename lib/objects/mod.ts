@@ -11,6 +11,7 @@ import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { PythonHost } from "../core/host.ts";
 import { type ExplainOptions, explainSamples } from "./explain.ts";
 import { PymemError } from "../errors.ts";
+import { checkOptions, integerIn } from "../checks.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
 import { localObjectMemory, type ObjectMemory } from "./memory.ts";
@@ -30,7 +31,7 @@ export function classifyHeap(
   layout: ObmallocLayout,
   mem: ObjectMemory,
   options: ClassifyOptions = {},
-  explainer?: (addresses: bigint[], options: ExplainOptions) => ReturnType<typeof explainSamples>,
+  explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => ReturnType<typeof explainSamples>,
 ): ObjectsSnapshot {
   const t0 = performance.now();
   const c = classifyBlocks(heap, layout, mem, options);
@@ -55,7 +56,7 @@ export function classifyLocal(
   try {
     if (views) checkArenasUnchanged(safe, heap, vars);
     // Samples are asked of Python in the current interpreter: only for the heap it allocates from (views).
-    const explainer = views ? (a: bigint[], o: ExplainOptions) => explainSamples(py, a, o) : undefined;
+    const explainer = views ? (a: bigint[], o: ExplainOptions, t: bigint[]) => explainSamples(py, a, o, t) : undefined;
     return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options, explainer);
   } finally {
     safe.close();
@@ -102,7 +103,15 @@ export function setObjectSource(snapshot: HeapSnapshot, classify: (options?: Cla
 HeapSnapshot.prototype.objects = function (this: HeapSnapshot, options?: ClassifyOptions): ObjectsSnapshot {
   const classify = sources.get(this);
   if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
-  if (options) return classify(options);
+  // retries bounded as attachPython's: a pool a live target reused since the snapshot is torn on every re-read.
+  if (options !== undefined) {
+    return classify(checkOptions<ClassifyOptions>(options, "objects", {
+      allocator: (v, name) => {
+        if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
+      },
+      retries: integerIn(0, 1000),
+    }));
+  }
   let o = classified.get(this);
   if (!o) classified.set(this, (o = classify()));
   return o;

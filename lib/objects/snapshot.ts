@@ -18,6 +18,7 @@ import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
 import type { TypeInfo } from "./types.ts";
 import type { ExplainOptions, Sample } from "./explain.ts";
 import { PymemError } from "../errors.ts";
+import { checkOptions, integerIn, isBoolean, type OptionCheck } from "../checks.ts";
 import { showInRepl } from "../core/inspect.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
@@ -106,10 +107,10 @@ export class ObjectsSnapshot {
   readonly #arenaKinds: Map<number, [number, number]>[];
   readonly #arenaLive: Float64Array;
   #poolIndex?: Map<number, number>;
-  readonly #explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[];
+  readonly #explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[];
 
   /** @internal `explainer` is given in-process only (it runs Python on the objects). */
-  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions) => Sample[]) {
+  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[]) {
     this.heap = heap;
     this.#explainer = explainer;
     this.#c = c;
@@ -203,8 +204,11 @@ export class ObjectsSnapshot {
 
   /** What keeps the arenas mapped, by kind, most pinned bytes first (see the module notes for the measure). */
   pinning(options: PinningOptions = {}): PinningRow[] {
-    const { limit, objectsOnly = false, owners = false } = options;
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) throw new RangeError(`pinning: limit must be a non-negative integer, got ${limit}`);
+    const { limit, objectsOnly = false, owners = false } = checkOptions<PinningOptions>(options, "pinning", {
+      limit: integerIn(0, Number.MAX_SAFE_INTEGER),
+      objectsOnly: isBoolean,
+      owners: isBoolean,
+    });
     const n = this.#count.length, arenaSize = this.heap.arenaSize;
     const pinned = new Float64Array(n), arenas = new Float64Array(n), sparse = new Float64Array(n);
     const view = owners ? this.#owned() : { arenaKinds: this.#arenaKinds, count: this.#count, bytes: this.#bytes };
@@ -266,7 +270,8 @@ export class ObjectsSnapshot {
 
   /** Live blocks by kind in one arena (its position in `heap.arenas` order), most bytes first. */
   arenaTypes(position: number): { name: string; object: boolean; count: number; bytes: number }[] {
-    const m = this.#arenaKinds[position];
+    if (typeof position !== "number") throw new TypeError(`arenaTypes: position must be a number, got ${position === null ? "null" : typeof position}`);
+    const m = Number.isInteger(position) ? this.#arenaKinds[position] : undefined;
     if (!m) throw new RangeError(`arenaTypes: no arena at position ${position} (the snapshot has ${this.#arenaKinds.length})`);
     return [...m].map(([k, [count, bytes]]) => ({ name: this.#name(k), object: k >= KIND.FIRST_TYPE, count, bytes })).sort((x, y) => y.bytes - x.bytes);
   }
@@ -274,6 +279,7 @@ export class ObjectsSnapshot {
   /** Live blocks by kind in used pool `index` (the order of `heap.pools()`), most first. */
   poolTypes(index: number): { name: string; count: number }[] {
     const c = this.#c;
+    if (typeof index !== "number") throw new TypeError(`poolTypes: index must be a number, got ${index === null ? "null" : typeof index}`);
     if (!Number.isInteger(index) || index < 0 || index >= this.heap.walk.usedPools) throw new RangeError(`poolTypes: no used pool ${index}`);
     const counts = new Map<number, number>();
     for (let i = c.poolBase[index]; i < c.poolBase[index + 1]; i++) {
@@ -298,8 +304,9 @@ export class ObjectsSnapshot {
     if (!this.#explainer) {
       throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap() of the main interpreter's heap); an attached process is only read");
     }
+    const whole = integerIn(0, Number.MAX_SAFE_INTEGER);
+    checkOptions(options, "explain", { types: whole, samples: whole, depth: whole, reprChars: whole, timeMs: finiteNonNegative });
     const n = options.types ?? 3, per = options.samples ?? 3;
-    if (!Number.isSafeInteger(n) || n < 0 || !Number.isSafeInteger(per) || per < 0) throw new RangeError("explain: types and samples must be non-negative integers");
     const rows = this.pinning({ objectsOnly: true, limit: n });
     const c = this.#c, w = this.heap.walk, half = this.heap.arenaSize / 2;
     const picks = rows.map(() => [] as bigint[]);
@@ -316,7 +323,7 @@ export class ObjectsSnapshot {
         }
       }
     }
-    const samples = this.#explainer(picks.flat(), options);
+    const samples = this.#explainer(picks.flat(), options, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
     return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
   }
@@ -338,6 +345,11 @@ export class ObjectsSnapshot {
 
   /** The block holding `address` (any address inside it), or null when it is not in a used pool of the snapshot. */
   blockAt(address: bigint | number): BlockInfo | null {
+    if (typeof address === "bigint") {
+      if (address < 0n || address > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+    } else if (typeof address !== "number") {
+      throw new TypeError(`blockAt: address must be a bigint or a number, got ${address === null ? "null" : typeof address}`);
+    } else if (!Number.isSafeInteger(address)) throw new RangeError(`blockAt: address must be a whole number below 2^53, got ${address}`);
     const a = Number(address);
     const c = this.#c, w = this.heap.walk, poolSize = c.layout.poolSize;
     if (!this.#poolIndex) {
@@ -354,6 +366,11 @@ export class ObjectsSnapshot {
 }
 
 showInRepl(ObjectsSnapshot);
+
+const finiteNonNegative: OptionCheck = (value, name) => {
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+};
 
 /** Block `i` of the pool at `poolAddress` (size class `sizeClass`), whose kind is `c.kinds[at]`. */
 export function blockInfo(c: Classification, poolAddress: number, sizeClass: number, at: number, i: number): BlockInfo {
