@@ -350,6 +350,37 @@ test("exporter: malformed requests get 4xx and the exporter keeps serving", asyn
   }
 }, { skip: once });
 
+test("exporter: 300 connections that never finish their headers do not lock scrapers out for long", async () => {
+  const ex = await startExporter(["--listen", "127.0.0.1:0", "--match", `${MARK}-nothing`]);
+  const u = new URL(ex.url);
+  const idle: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 300; i++) {
+      const s = net.connect(Number(u.port), u.hostname);
+      s.on("error", () => {});
+      s.write("GET /metrics HTTP/1.1\r\n");
+      idle.push(s);
+    }
+    await sleep(500);
+    // The server destroys a connection that has not sent whole headers within 10 s: a scrape gets through soon after,
+    // while the 300 idle clients are still connected on their side.
+    const t0 = Date.now();
+    let status = 0;
+    while (Date.now() - t0 < 25_000) {
+      try {
+        status = (await fetch(ex.url, { signal: AbortSignal.timeout(2_000) })).status;
+        if (status === 200) break;
+      } catch { /* reset or refused while the slots are taken */ }
+      await sleep(500);
+    }
+    assert.equal(status, 200, "no scrape got through within 25 s of 300 idle connections");
+    assert.ok(Date.now() - t0 < 15_000, `the first scrape got through after ${Date.now() - t0} ms`);
+  } finally {
+    for (const s of idle) s.destroy();
+    await ex.stop();
+  }
+}, { skip: once });
+
 // ---- one target of the CPython under test -----------------------------------------------------------------------
 
 test("exporter: a target of the CPython under test — figures equal its own sys._debugmallocstats(), promtool accepts the output", async () => {

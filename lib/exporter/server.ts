@@ -17,6 +17,9 @@ import type { Scraper } from "./scrape.ts";
 /** Largest request head accepted (Node's default is 16 KiB; a scrape request is a few hundred bytes). */
 export const MAX_HEADER_BYTES = 8192;
 
+/** How long a connection may take to send a request's headers. */
+const HEADERS_TIMEOUT_MS = 10_000;
+
 /** Kept below the scraper's timeout so the answer arrives before it gives up. */
 const SCRAPE_MARGIN_S = 0.25;
 
@@ -51,7 +54,10 @@ export interface ExporterServer {
  */
 export async function serve(scraper: Scraper, listen: { host: string; port: number }, options: { maxScrapeSeconds?: number; log?: (line: string) => void } = {}): Promise<ExporterServer> {
   const log = options.log ?? (() => {});
+  // Connections that have sent a whole request's headers (the others are destroyed after HEADERS_TIMEOUT_MS).
+  const answered = new WeakSet<Socket>();
   const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    answered.add(req.socket);
     const reply = (status: number, type: string, body: string, extra: Record<string, string> = {}) => {
       res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), "x-content-type-options": "nosniff", ...extra });
       res.end(req.method === "HEAD" ? undefined : body);
@@ -86,8 +92,17 @@ export async function serve(scraper: Scraper, listen: { host: string; port: numb
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
-  // Slow or idle clients do not hold sockets for long.
-  server.headersTimeout = 10_000;
+  // Slow or idle clients do not hold sockets for long. A connection that has not completed a request's headers
+  // within HEADERS_TIMEOUT_MS is destroyed here: Node and Deno enforce headersTimeout only on a periodic check, and
+  // until then such sockets count against maxConnections, so a few hundred idle ones locked every scraper out.
+  server.on("connection", (socket: Socket) => {
+    const timer = setTimeout(() => {
+      if (!answered.has(socket)) socket.destroy();
+    }, HEADERS_TIMEOUT_MS);
+    timer.unref?.();
+    socket.once("close", () => clearTimeout(timer));
+  });
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 256;
