@@ -220,6 +220,12 @@ test("objects: ill-typed, unknown and out-of-range options of objects(), pinning
   refused(() => snap.objects({ retries: 1e9 }), RangeError, /retries/);
   refused(() => snap.objects({ retries: "3" as unknown as number }), TypeError, /retries/);
   refused(() => snap.objects({ allocator: 5 as unknown as string }), TypeError, /allocator/);
+  // An override that contradicts the allocator pymem named shifted every object by the debug header (or not).
+  if (snap.info.allocator === "pymalloc" || snap.info.allocator === "pymalloc_debug") {
+    const other = snap.info.allocator === "pymalloc" ? "pymalloc_debug" : "pymalloc";
+    refused(() => snap.objects({ allocator: other }), RangeError, /contradicts/);
+    assert.ok(snap.objects({ allocator: snap.info.allocator }).totals.objects > 0);
+  }
   refused(() => snap.objects({ retry: 3 } as never), TypeError, /unknown option "retry"/);
   refused(() => snap.objects(null as never), TypeError, /options object/);
   // A string "false" turned owners on; a misspelt key was ignored.

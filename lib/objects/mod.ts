@@ -108,6 +108,12 @@ HeapSnapshot.prototype.objects = function (this: HeapSnapshot, options?: Classif
     return classify(checkOptions<ClassifyOptions>(options, "objects", {
       allocator: (v, name) => {
         if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
+        // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
+        // shift (or not) every object by the debug header and classify nothing right.
+        const known = this.info.allocator;
+        if ((known === "pymalloc" || known === "pymalloc_debug") && v !== known) {
+          throw new RangeError(`${name} ${JSON.stringify(v)} contradicts this heap's allocator, ${known}: leave it out to use ${known}`);
+        }
       },
       retries: integerIn(0, 1000),
     }));
