@@ -26,27 +26,35 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
- * Run `cases` in interleaved rounds: `warmup` unmeasured rounds, then rounds until both `rounds` are done and
- * `minMs` has passed (at most `maxMs`). Returns each case's times in milliseconds.
+ * Run `cases` in interleaved rounds: unmeasured rounds until both `warmup` rounds are done and `warmupMs` has
+ * passed, then rounds until both `rounds` are done and `minMs` has passed (at most `maxMs`). Returns each case's
+ * times in milliseconds. A time-based warm-up is for engines whose tiers differ in kind, not only in speed: V8's
+ * mid tier (Maglev) has no fast path for FFI calls, and code that is still there calls C 10-20x slower.
  */
 export function runPaired(
   cases: Record<string, () => unknown>,
-  { warmup = 20, rounds = 100, minMs = 500, maxMs = 20_000 }: { warmup?: number; rounds?: number; minMs?: number; maxMs?: number } = {},
+  { warmup = 20, warmupMs = 0, rounds = 100, minMs = 500, maxMs = 20_000 }: { warmup?: number; warmupMs?: number; rounds?: number; minMs?: number; maxMs?: number } = {},
 ): Record<string, Times> {
   const names = Object.keys(cases);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const start = performance.now();
+  let start = performance.now(), warm = false, measured = 0;
   for (let r = 0; ; r++) {
+    if (!warm && r >= warmup && performance.now() - start >= warmupMs) {
+      warm = true;
+      start = performance.now();
+    }
     const order = r % 2 ? [...names].reverse() : names;
     for (const name of order) {
       const t0 = performance.now();
       cases[name]();
       const t = performance.now() - t0;
-      if (r >= warmup) samples[name].push(t);
+      if (warm) samples[name].push(t);
     }
+    if (!warm) continue;
+    measured++;
     const elapsed = performance.now() - start;
-    if (r >= warmup + rounds && elapsed >= minMs) break;
-    if (elapsed >= maxMs && r >= warmup + 5) break;
+    if (measured > rounds && elapsed >= minMs) break;
+    if (elapsed >= maxMs && measured >= 5) break;
   }
   const out: Record<string, Times> = {};
   for (const name of names) {

@@ -34,7 +34,7 @@ const cases: [string, string, () => void][] = [
   ["raw-domain pair (no GIL)", "bound", () => { for (let i = 0; i < N; i++) api.PyMem_RawFree(api.PyMem_RawMalloc(16)); }],
   ["raw-domain pair (no GIL)", "raw", () => { for (let i = 0; i < N; i++) raw.rawFree(raw.rawMalloc(S)); }],
 ];
-const times = runPaired(Object.fromEntries(cases.map(([name, side, fn]) => [`${name} [${side}]`, fn])), { warmup: 50, rounds: 400, minMs: 3000 });
+const times = runPaired(Object.fromEntries(cases.map(([name, side, fn]) => [`${name} [${side}]`, fn])), { warmup: 50, warmupMs: 3000, rounds: 400, minMs: 3000 });
 const rows: Record<string, unknown>[] = [];
 console.log(`\npymem call cost on ${py.backend} (${process.versions.bun ? "bun " + process.versions.bun : (globalThis as any).Deno ? "deno " + (globalThis as any).Deno.version.deno : "node " + process.version}), CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`);
 console.log("pymem = public API; bound = the same C functions as pymem binds them (bigint addresses), no checks;");

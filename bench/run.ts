@@ -39,6 +39,7 @@ try {
     for (const [bench, extra] of [
       ["call_cost", rt === "bun" ? [] : ["--no-native"]],
       ["heap_cost", ["--arenas", quick ? "10,100,500,1000" : "10,100,500,1000,5000"]],
+      ...(quick ? [] : [["call_shapes", []] as const]),
     ] as const) {
       const out = join(dir, `${rt}-${bench}.json`);
       const [cmd, args] = command(rt, bench);
@@ -81,6 +82,13 @@ for (const rt of runtimes) {
   });
   const native = c.native && "obj" in c.native ? `, native C ${c.native.obj.toFixed(1)} ns` : "";
   console.log(`  ${rt.padEnd(5)} yardsticks: ctypes ${c.ctypesNs.toFixed(0)} ns${native}`);
+}
+if (!quick) {
+  console.log("\nthe obj pair inside withGIL once the program has also used other call shapes (bench/call_shapes.ts; ns a pair, pymem / raw in the same shapes)");
+  for (const rt of runtimes) {
+    const rows = results[rt].call_shapes.rows as { mix: string; pymemNs: number; rawNs: number }[];
+    console.log(`  ${rt.padEnd(5)} ` + rows.map((r) => `${r.mix} ${r.pymemNs.toFixed(1)}/${r.rawNs.toFixed(1)} (${(r.pymemNs / r.rawNs).toFixed(2)}x)`).join(", "));
+  }
 }
 console.log("\nmap cost: py.heap() / CPython's C walker, same heap, same process (goal ≤ 1.00x from 500 arenas)");
 for (const rt of runtimes) {

@@ -49,11 +49,27 @@ export class MemoryDomain {
     }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
     // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
     const gil = name === "raw" ? null : py;
+    // Outside withGIL the GIL is taken around the one C call right here, not through withGIL(() => …): a callback
+    // there made V8 inline the whole withGIL path into callers' hot loops, and the calls inside withGIL lost the fast
+    // FFI path on Deno (10 ns a pair became 30 ns and more, bench/call_shapes.ts). A C call cannot throw, so no
+    // finally is needed, and no JavaScript runs while this thread holds the GIL.
+    const ensure = api.PyGILState_Ensure as () => number, release = api.PyGILState_Release as (s: number) => void;
     this.malloc = (size) => {
       if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
-      // The raw domain takes no GIL (whose withGIL would notice a closed handle): check it here, one field read.
-      if (gil === null && py.closed) py.assertOpen();
-      const p = gil === null || gil.holdsGil ? m(size) : withGIL1(gil, m, size);
+      if (gil !== null && gil.holdsGil) {
+        const p = m(size);
+        if (p === 0n) throw allocationFailed(name, "malloc", size);
+        return p;
+      }
+      // Both the raw domain (which takes no GIL) and a call that takes it must notice a closed handle.
+      if (py.closed) py.assertOpen();
+      let p: bigint;
+      if (gil === null) p = m(size);
+      else {
+        const s = ensure();
+        p = m(size);
+        release(s);
+      }
       if (p === 0n) throw allocationFailed(name, "malloc", size);
       return p;
     };
@@ -77,19 +93,14 @@ export class MemoryDomain {
     this.buffer = (n) => buffer(py, name, n);
     this.free = (address) => {
       if (!isAddress(address)) checkAddress(address, "address");
-      if (gil === null) py.assertOpen();
-      if (gil === null || gil.holdsGil) f(address);
-      else withGIL1(gil, f, address);
+      if (gil !== null && gil.holdsGil) return f(address);
+      if (py.closed) py.assertOpen();
+      if (gil === null) return f(address);
+      const s = ensure();
+      f(address);
+      release(s);
     };
   }
-}
-
-/**
- * `gil.withGIL(() => f(a))` outside the hot closures: an arrow capturing the argument inside them makes V8 allocate a
- * context for it on every call, taken or not (~10 ns a call in Deno, bench/call_cost.ts).
- */
-function withGIL1<A, R>(gil: PythonHost, f: (a: A) => R, a: A): R {
-  return gil.withGIL(() => f(a));
 }
 
 function allocationFailed(domain: string, fn: string, size: number): PymemError {
