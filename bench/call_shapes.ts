@@ -39,10 +39,10 @@ async function child(side: string, mix: string): Promise<number> {
     }
   };
   const obj = side === "pymem"
-    ? () => py.withGIL(() => { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); })
+    ? () => py.withGIL(function heldLoop() { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); })
     : () => hold(() => { for (let i = 0; i < N; i++) raw.objFree(raw.objMalloc(S)); });
   const perCall = side === "pymem"
-    ? () => { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); }
+    ? function perCallLoop() { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); }
     : () => { for (let i = 0; i < N; i++) { const p = hold(() => raw.objMalloc(S)); hold(() => raw.objFree(p)); } };
   const rawDomain = side === "pymem"
     ? () => { for (let i = 0; i < N; i++) py.raw.free(py.raw.malloc(16)); }

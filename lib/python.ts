@@ -128,6 +128,12 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
 /** An embedded (or attached) CPython. Create with `openPython()`; dispose with `close()` or `using`. */
 export type { LibraryAllocator, PythonVersion, PyValue };
 
+// withGIL calls its callback through Reflect.apply, which V8's mid tier (Maglev) does not inline: where it inlined
+// `fn()`, a caller's loop ran inside withGIL's Maglev code, which has no fast path for FFI calls and is seldom
+// tiered up, since withGIL itself runs once per batch (bench/call_shapes.ts; figures in BENCHMARKS.md). Turbofan
+// still inlines it.
+const NO_ARGS: [] = [];
+
 export class Python implements PythonHost, ObmallocHost {
   /** The bound C API and memory access; internal to pymem. */
   readonly native: Native;
@@ -295,7 +301,7 @@ export class Python implements PythonHost, ObmallocHost {
     if (this.#gilDepth > 0) {
       this.#gilDepth++;
       try {
-        return fn();
+        return Reflect.apply(fn, undefined, NO_ARGS);
       } finally {
         this.#gilDepth--;
       }
@@ -306,7 +312,7 @@ export class Python implements PythonHost, ObmallocHost {
     this.#gilDepth = 1;
     let result: T;
     try {
-      result = fn();
+      result = Reflect.apply(fn, undefined, NO_ARGS);
     } finally {
       this.#gilDepth = 0;
       api.PyGILState_Release(state);

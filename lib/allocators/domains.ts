@@ -49,27 +49,23 @@ export class MemoryDomain {
     }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
     // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
     const gil = name === "raw" ? null : py;
-    // Outside withGIL the GIL is taken around the one C call right here, not through withGIL(() => …): a callback
-    // there made V8 inline the whole withGIL path into callers' hot loops, and the calls inside withGIL lost the fast
-    // FFI path on Deno (10 ns a pair became 30 ns and more, bench/call_shapes.ts). A C call cannot throw, so no
-    // finally is needed, and no JavaScript runs while this thread holds the GIL.
+    // Outside withGIL the GIL is taken around the one C call right here rather than through withGIL(() => …), in a
+    // function of its own so that the hot closures stay small: V8 inlined the withGIL path into callers' loops, and a
+    // pair with the GIL taken per call cost three times the same raw calls on Deno (BENCHMARKS.md).
+    // A C call cannot throw, so no finally is needed, and no JavaScript runs while this thread holds the GIL.
     const ensure = api.PyGILState_Ensure as () => number, release = api.PyGILState_Release as (s: number) => void;
-    this.malloc = (size) => {
-      if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
-      if (gil !== null && gil.holdsGil) {
-        const p = m(size);
-        if (p === 0n) throw allocationFailed(name, "malloc", size);
-        return p;
-      }
+    const mallocUnheld = (size: number): bigint => {
       // Both the raw domain (which takes no GIL) and a call that takes it must notice a closed handle.
       if (py.closed) py.assertOpen();
-      let p: bigint;
-      if (gil === null) p = m(size);
-      else {
-        const s = ensure();
-        p = m(size);
-        release(s);
-      }
+      if (gil === null) return m(size);
+      const s = ensure();
+      const p = m(size);
+      release(s);
+      return p;
+    };
+    this.malloc = (size) => {
+      if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
+      const p = gil !== null && gil.holdsGil ? m(size) : mallocUnheld(size);
       if (p === 0n) throw allocationFailed(name, "malloc", size);
       return p;
     };
@@ -91,14 +87,17 @@ export class MemoryDomain {
       return p;
     };
     this.buffer = (n) => buffer(py, name, n);
-    this.free = (address) => {
-      if (!isAddress(address)) checkAddress(address, "address");
-      if (gil !== null && gil.holdsGil) return f(address);
+    const freeUnheld = (address: bigint): void => {
       if (py.closed) py.assertOpen();
       if (gil === null) return f(address);
       const s = ensure();
       f(address);
       release(s);
+    };
+    this.free = (address) => {
+      if (!isAddress(address)) checkAddress(address, "address");
+      if (gil !== null && gil.holdsGil) f(address);
+      else freeUnheld(address);
     };
   }
 }
