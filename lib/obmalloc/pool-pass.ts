@@ -316,6 +316,7 @@ function secondThread(native: Native, chunksAt: bigint, thunk: bigint): {
   if (!canRunSecondThread(libc)) return null;
   const chunks = native.fn(chunksAt, { args: ["ptr", "ptr"], ret: "void" });
   let block = 0n, capacity = 0;
+  let blockView: Uint8Array | null = null; // over the whole block: a new view per walk costs more than the small heaps' walk
   // Threads that had taken no chunk when the calling thread finished, each with its block (whose chunk counter they
   // will still read): the block is freed only once its thread is joined. A few at most: past that the walk stays on
   // the calling thread.
@@ -363,9 +364,10 @@ function secondThread(native: Native, chunksAt: bigint, thunk: bigint): {
         if (block) libc.free(block);
         block = grown;
         capacity = Math.max(size, 2 * capacity);
+        blockView = null;
       }
       const base = block;
-      const all = native.bytes(base, size);
+      const all = (blockView ??= native.bytes(base, capacity));
       const at = (o: number) => base + BigInt(o);
       new BigUint64Array(all.buffer, all.byteOffset, 9).set([at(oFirsts), at(oCarved), BigInt(nchunks), BigInt(poolSize), at(oRecords), at(oUsed), at(oTable), 0n, at(oClass)]);
       all.fill(0, oClass, oFirsts); // every chunk's sums and its done word
@@ -396,12 +398,14 @@ function secondThread(native: Native, chunksAt: bigint, thunk: bigint): {
         } catch (e) {
           block = 0n; // a thread that cannot be joined: never reuse (or free) the memory it may write
           capacity = 0;
+          blockView = null;
           throw e;
         }
         if (!ended) {
           pending.push({ thread, block: base });
           block = 0n;
           capacity = 0;
+          blockView = null;
         }
       }
       const sums = new Uint32Array(all.buffer, all.byteOffset + oClass, 68 * nchunks);
