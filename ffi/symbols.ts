@@ -138,5 +138,4 @@ export const libc = {
   dlinfo: { args: ["ptr", "i32", "buffer"], ret: "i32", optional: true }, // int dlinfo(void *handle, int request, void *info)  glibc 2.34+ in libc
   pthread_create: { args: ["buffer", "ptr", "ptr", "ptr"], ret: "i32", optional: true }, // int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)  glibc 2.34+ in libc
   pthread_join: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_join(pthread_t thread, void **retval)
-  pthread_tryjoin_np: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_tryjoin_np(pthread_t thread, void **retval)  GNU: EBUSY while it runs
 } as const satisfies Record<string, FnDef>;

@@ -12,7 +12,6 @@ import type { NativeFn } from "../../ffi/types.ts";
 export interface ThreadApi {
   readonly pthread_create?: NativeFn | null;
   readonly pthread_join?: NativeFn | null;
-  readonly pthread_tryjoin_np?: NativeFn | null;
 }
 
 /** A native thread started by {@link startNativeThread}. */
@@ -22,11 +21,6 @@ export interface NativeThread {
    * may still be running then, so the caller must never reuse or free the memory it writes.
    */
   join(): void;
-  /**
-   * Join it if it has ended, without waiting: true when joined. Where libc has no pthread_tryjoin_np (not glibc),
-   * this waits like join().
-   */
-  tryJoin(): boolean;
 }
 
 /** Whether a second thread can help: libc has the pthread functions and this process may use two CPUs. */
@@ -67,21 +61,5 @@ export function startNativeThread(libc: ThreadApi, start: bigint, arg: bigint): 
     if (rc !== 0) throw new PymemError("INVALID_STATE", `pthread_join of a pymem worker thread failed (error ${rc})`);
     joined = true;
   };
-  return {
-    join,
-    tryJoin() {
-      if (joined) return true;
-      if (!libc.pthread_tryjoin_np) {
-        join();
-        return true;
-      }
-      const rc = libc.pthread_tryjoin_np(thread, 0n);
-      if (rc === 0) joined = true;
-      else if (rc !== EBUSY) throw new PymemError("INVALID_STATE", `pthread_tryjoin_np of a pymem worker thread failed (error ${rc})`);
-      return joined;
-    },
-  };
+  return { join };
 }
-
-const EBUSY = 16;
-

@@ -10,11 +10,10 @@
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
  */
-import { canRunSecondThread, machineBusy, type NativeThread, startNativeThread } from "../machine/threads.ts";
+import { canRunSecondThread, machineBusy, startNativeThread } from "../machine/threads.ts";
 import { hostArch } from "../machine/codegen.ts";
-import { mapCode } from "../machine/exec-pages.ts";
+import { mapCode, mapData } from "../machine/exec-pages.ts";
 import type { Native } from "../core/native.ts";
-import { PymemError } from "../errors.ts";
 
 /*
  * void walk(const double *firsts, const uint32_t *carved, uint64_t narenas, uint64_t stride,
@@ -48,14 +47,17 @@ import { PymemError } from "../errors.ts";
  *     a = t->chunk[i].start, b = t->chunk[i + 1].start, perClass = t->perClass + 34 * i
  *     walk(t->firsts + a, t->carved + a, b - a, t->stride, t->records + t->chunk[i].recordAt, t->arenaUsed + a,
  *          perClass); perClass[33] = who       (a plain store: x86 makes it visible after the walk's stores)
- * void *thunk(Team *t): chunks(t, 2) — the second thread's start routine.
+ * void *worker(Control *c), void post(Control *c, Team *t), uint32_t settle(Control *c), uint32_t finish(Control *c):
+ *   the second thread, parked on a futex between walks, and how the calling thread hands it a walk and takes it
+ *   back (the protocol is in the source: exactly one of the two takes a posted job).
  * Team: firsts, carved, nchunks, stride, records, arenaUsed, chunk table, (u64 words at 0..48), next (u32 at 56),
  * perClass base (u64 at 64; 34 words per chunk). Both threads run `chunks`, so they share the arenas chunk by chunk
- * instead of in fixed halves, and a thread that starts late (on a busy machine a new thread waited 0.2 ms and more
- * for a CPU, longer than the whole walk of 500 arenas; an idle virtual CPU must first be woken) takes only what is
- * left. Once no chunk is left to take, the calling thread waits only for a chunk the other thread is still walking
- * (that thread reads the heap, which stays still only while the caller holds the GIL); a thread that took none is
- * joined at a later walk, so a thread that does not get a CPU in time costs only its creation (~8 µs).
+ * instead of in fixed halves, and a thread that starts late (on a busy machine a thread waited 0.2 ms and more for a
+ * CPU, longer than the whole walk of 500 arenas; an idle virtual CPU must first be woken) takes only what is left.
+ * Once no chunk is left to take, the calling thread revokes the job if the worker has not taken it yet, and else
+ * waits only for the chunk it is still walking (it reads the heap, which stays still only while the caller holds
+ * the GIL). A parked thread rather than one created per walk: waking it costs the caller a fraction of a
+ * pthread_create, and it runs sooner (bench/thread_start.ts).
  */
 export const WALK_X64 = new Uint8Array([
   // walk:
@@ -163,14 +165,80 @@ export const WALK_X64 = new Uint8Array([
   0x5d,                                           // pop rbp
   0x5b,                                           // pop rbx
   0xc3,                                           // ret
-  // thunk:
+  // worker:
+  0x53,                                           // push rbx
+  0x41, 0x54,                                     // push r12
+  0x48, 0x83, 0xec, 0x08,                         // sub rsp,0x8
+  0x49, 0x89, 0xfc,                               // mov r12,rdi
+  0x48, 0xc7, 0x04, 0x24, 0xff, 0xff, 0xff, 0xff,  // mov qword [rsp],0xffffffffffffffff
+  0x31, 0xff,                                     // xor edi,edi
+  0x48, 0x89, 0xe6,                               // mov rsi,rsp
+  0x31, 0xd2,                                     // xor edx,edx
+  0x41, 0xba, 0x08, 0x00, 0x00, 0x00,             // mov r10d,0x8
+  0xb8, 0x0e, 0x00, 0x00, 0x00,                   // mov eax,0xe
+  0x0f, 0x05,                                     // syscall
+  0x31, 0xdb,                                     // xor ebx,ebx
+  // idle:
+  0x41, 0x8b, 0x04, 0x24,                         // mov eax,dword [r12]
+  0x39, 0xd8,                                     // cmp eax,ebx
+  0x75, 0x16,                                     // jne take
+  0x4c, 0x89, 0xe7,                               // mov rdi,r12
+  0xbe, 0x80, 0x00, 0x00, 0x00,                   // mov esi,0x80
+  0x89, 0xda,                                     // mov edx,ebx
+  0x45, 0x31, 0xd2,                               // xor r10d,r10d
+  0xb8, 0xca, 0x00, 0x00, 0x00,                   // mov eax,0xca
+  0x0f, 0x05,                                     // syscall
+  0xeb, 0xe2,                                     // jmp idle
+  // take:
+  0x89, 0xc3,                                     // mov ebx,eax
+  0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
+  0xb9, 0x02, 0x00, 0x00, 0x00,                   // mov ecx,0x2
+  0xf0, 0x41, 0x0f, 0xb1, 0x4c, 0x24, 0x04,       // lock cmpxchg dword [r12+0x4],ecx
+  0x75, 0xcd,                                     // jne idle
+  0x49, 0x8b, 0x7c, 0x24, 0x08,                   // mov rdi,qword [r12+0x8]
   0xbe, 0x02, 0x00, 0x00, 0x00,                   // mov esi,0x2
-  0xe9, 0x74, 0xff, 0xff, 0xff,                   // jmp chunks
+  0xe8, 0x14, 0xff, 0xff, 0xff,                   // call chunks
+  0x41, 0xc7, 0x44, 0x24, 0x04, 0x03, 0x00, 0x00, 0x00,  // mov dword [r12+0x4],0x3
+  0xeb, 0xb3,                                     // jmp idle
+  // post:
+  0x48, 0x89, 0x77, 0x08,                         // mov qword [rdi+0x8],rsi
+  0xc7, 0x47, 0x04, 0x01, 0x00, 0x00, 0x00,       // mov dword [rdi+0x4],0x1
+  0xf0, 0xff, 0x07,                               // lock inc dword [rdi]
+  0xbe, 0x81, 0x00, 0x00, 0x00,                   // mov esi,0x81
+  0xba, 0x01, 0x00, 0x00, 0x00,                   // mov edx,0x1
+  0xb8, 0xca, 0x00, 0x00, 0x00,                   // mov eax,0xca
+  0x0f, 0x05,                                     // syscall
+  0xc3,                                           // ret
+  // settle:
+  0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
+  0x31, 0xc9,                                     // xor ecx,ecx
+  0xf0, 0x0f, 0xb1, 0x4f, 0x04,                   // lock cmpxchg dword [rdi+0x4],ecx
+  0x75, 0x03,                                     // jne finish
+  0x31, 0xc0,                                     // xor eax,eax
+  0xc3,                                           // ret
+  // finish:
+  0x31, 0xf6,                                     // xor esi,esi
+  // spin:
+  0x83, 0x7f, 0x04, 0x03,                         // cmp dword [rdi+0x4],0x3
+  0x74, 0x15,                                     // je settled
+  0xf3, 0x90,                                     // pause
+  0xff, 0xc6,                                     // inc esi
+  0xf7, 0xc6, 0xff, 0x0f, 0x00, 0x00,             // test esi,0xfff
+  0x75, 0xee,                                     // jne spin
+  0xb8, 0x18, 0x00, 0x00, 0x00,                   // mov eax,0x18
+  0x0f, 0x05,                                     // syscall
+  0xeb, 0xe5,                                     // jmp spin
+  // settled:
+  0xb8, 0x03, 0x00, 0x00, 0x00,                   // mov eax,0x3
+  0xc3,                                           // ret
 ]);
 
-/** Offsets of `chunks(team, who)` and of the second thread's start routine `thunk(team)`. */
+/** Offsets of `chunks(team, who)`, the second thread's start routine `worker(control)`, and `post`, `settle`, `finish`. */
 export const CHUNKS_OFFSET = 0xa7;
-export const THUNK_OFFSET = 0x129;
+export const WORKER_OFFSET = 0x129;
+export const POST_OFFSET = 0x19e;
+export const SETTLE_OFFSET = 0x1be;
+export const FINISH_OFFSET = 0x1cf;
 
 /** What one pass over the pool headers yields (the shape of lib/obmalloc/pool-pass.ts's native pass). */
 export interface PoolPassResult {
@@ -201,7 +269,7 @@ export interface PoolPassOptions {
   /**
    * Fewest carved pools for which a second thread shares the walk (default 24,576 when this process may run two
    * threads at once, libc has pthread_create and the load average leaves a CPU free, else never). Below that,
-   * creating the thread and gathering its results cost more than they save (measured break-even: ~300 arenas of 64
+   * waking the thread and gathering its results cost more than they save (measured break-even: ~300 arenas of 64
    * pools). A value given here is used whatever the load.
    */
   parallelFrom?: number;
@@ -233,7 +301,7 @@ export function poolPassFor(native: Native): PoolPass | null {
 function nativePoolPass(native: Native): PoolPass {
   const code = mapCode(native, WALK_X64);
   const walk = native.fn(code, { args: ["buffer", "buffer", "usize", "usize", "buffer", "buffer", "buffer"], ret: "void" });
-  const team = secondThread(native, code + BigInt(CHUNKS_OFFSET), code + BigInt(THUNK_OFFSET));
+  const team = secondThread(native, code);
   let scratch = new Uint32Array(1024); // reused: a fresh array per walk costs page faults on large heaps
   const perClass = new Uint32Array(2 * 33);
 
@@ -271,9 +339,8 @@ function nativePoolPass(native: Native): PoolPass {
       let out: TeamResult | null = null;
       try {
         out = team.run(firsts, carved, poolSize, total, options.secondThreadOnly === true);
-      } catch (e) {
-        if (e instanceof PymemError) throw e; // a failed join
-        out = null; // no view of the native block, say: this thread walks everything, below
+      } catch {
+        out = null; // no view of the native block, say (the job is settled by then): this thread walks everything, below
       }
       if (out) {
         addClasses(out.perClass);
@@ -305,45 +372,38 @@ const CHUNKS = 32;
 
 /**
  * The calling thread and a second one walking chunks of arenas (see `chunks` above), every input and output in one
- * native block (the second thread must not touch JavaScript memory, which the runtime may move or free). Null when
- * libc lacks pthread_create or the process may use only one CPU.
+ * native block (the second thread must not touch JavaScript memory, which the runtime may move or free). The second
+ * thread is started at the first two-thread walk and then parked on a futex between walks (`worker`); it is never
+ * joined, and lives until the process exits (or, in a forked child, is simply absent: every job is then revoked and
+ * the calling thread walks alone). Null when libc lacks pthread_create or the process may use only one CPU.
  */
-function secondThread(native: Native, chunksAt: bigint, thunk: bigint): {
+function secondThread(native: Native, code: bigint): {
   defaultFrom: number;
   run(firsts: Float64Array, carved: Uint32Array, poolSize: number, total: number, secondOnly: boolean): TeamResult | null;
 } | null {
   const { libc } = native;
   if (!canRunSecondThread(libc)) return null;
-  const chunks = native.fn(chunksAt, { args: ["ptr", "ptr"], ret: "void" });
+  const label = (offset: number) => code + BigInt(offset);
+  const chunks = native.fn(label(CHUNKS_OFFSET), { args: ["ptr", "ptr"], ret: "void" });
+  const post = native.fn(label(POST_OFFSET), { args: ["ptr", "ptr"], ret: "void" });
+  const settle = native.fn(label(SETTLE_OFFSET), { args: ["ptr"], ret: "u32" });
+  const finish = native.fn(label(FINISH_OFFSET), { args: ["ptr"], ret: "u32" });
+  // The worker's control block: a page of its own, never freed (the worker reads it until the process exits).
+  let control = 0n, started: boolean | null = null; // null: not tried yet; false: pthread_create failed
   let block = 0n, capacity = 0;
   let blockView: Uint8Array | null = null; // over the whole block: a new view per walk costs more than the small heaps' walk
-  // Threads that had taken no chunk when the calling thread finished, each with its block (whose chunk counter they
-  // will still read): the block is freed only once its thread is joined. A few at most: past that the walk stays on
-  // the calling thread.
-  const pending: { thread: NativeThread; block: bigint }[] = [];
-  const reap = () => {
-    for (let i = 0; i < pending.length;) {
-      const p = pending[i];
-      let ended: boolean;
-      try {
-        ended = p.thread.tryJoin();
-      } catch {
-        pending.splice(i, 1); // cannot be joined (only misuse does that): its block is never reused nor freed
-        continue;
-      }
-      if (!ended) {
-        i++;
-        continue;
-      }
-      pending.splice(i, 1);
-      libc.free(p.block);
-    }
-  };
   return {
     defaultFrom: 24_576,
     run(firsts, carved, poolSize, total, secondOnly) {
-      reap();
-      if (pending.length >= 4) return null;
+      if (started === null) {
+        try {
+          control = mapData(native, 16);
+          started = startNativeThread(libc, label(WORKER_OFFSET), control) !== null;
+        } catch {
+          started = false;
+        }
+      }
+      if (!started) return null;
       const n = firsts.length;
       // Chunk boundaries by pools, so that chunks cost about the same.
       const starts: number[] = [0];
@@ -380,33 +440,16 @@ function secondThread(native: Native, chunksAt: bigint, thunk: bigint): {
         table[2 * c] = end;
         table[2 * c + 1] = recordAt;
       }
-      const thread = startNativeThread(libc, thunk, base);
-      if (!thread) return null;
       const doneBy = new Int32Array(all.buffer, all.byteOffset + oClass, 68 * nchunks); // word 33 of each chunk's sums
-      let wait = secondOnly;
+      post(control, base);
       try {
         if (!secondOnly) chunks(base, 1n);
       } finally {
-        // Every chunk is taken now. One the thread is still walking reads the heap, which stays still only while the
-        // caller holds the GIL, that is until we return: wait for it. A thread that took no chunk (or has not even
-        // started) reads nothing but the chunk counter: it is joined at a later walk, its block kept until then.
-        for (let c = 0; c < nchunks && !wait; c++) if (Atomics.load(doneBy, 68 * c + 66) === 0) wait = true;
-        let ended = false;
-        try {
-          if (wait) thread.join();
-          ended = wait || thread.tryJoin();
-        } catch (e) {
-          block = 0n; // a thread that cannot be joined: never reuse (or free) the memory it may write
-          capacity = 0;
-          blockView = null;
-          throw e;
-        }
-        if (!ended) {
-          pending.push({ thread, block: base });
-          block = 0n;
-          capacity = 0;
-          blockView = null;
-        }
+        // Every chunk is taken now. Revoke the job if the worker has not taken it; if it has, wait until it is done:
+        // it may be walking a chunk, reading the heap, which stays still only while the caller holds the GIL. After
+        // this the worker no longer touches the block, so the next walk may rewrite, grow or free it.
+        if (secondOnly) finish(control);
+        else settle(control);
       }
       const sums = new Uint32Array(all.buffer, all.byteOffset + oClass, 68 * nchunks);
       const records = new Uint32Array(all.buffer, all.byteOffset + oRecords, total);

@@ -123,7 +123,86 @@ finished:
         pop rbx
         ret
 
-# void *thunk(Team *t): chunks(t, 2). The second thread's start routine (its return value is not read).
-thunk:
+# The second thread is created once and parked on a futex between walks, instead of created and joined per walk
+# (bench/thread_start.ts: a wake costs the caller a fraction of a pthread_create, and the thread runs sooner).
+# Control (never freed): u32 seq at 0 (the futex word: one more per job posted), u32 job at 4 (0 none or revoked,
+# 1 posted, 2 taken, 3 done), u64 team at 8. Exactly one of the worker (posted → taken) and the calling thread
+# (posted → none, in settle) wins a posted job, so once settle returns the worker no longer touches the team.
+#
+# void *worker(Control *c): the second thread's start routine; never returns. It blocks every signal first: a
+# handler of the runtime's must not run on a thread the runtime does not know.
+# Registers: r12 the control block, ebx the last seq seen. rsp is 8 mod 16 on entry, 0 at the call.
+worker:
+        push rbx
+        push r12
+        sub rsp, 8
+        mov r12, rdi
+        mov qword ptr [rsp], -1                 # every signal
+        xor edi, edi                            # SIG_BLOCK
+        mov rsi, rsp
+        xor edx, edx
+        mov r10d, 8                             # sizeof the kernel's sigset_t
+        mov eax, 14                             # rt_sigprocmask
+        syscall
+        xor ebx, ebx
+idle:
+        mov eax, dword ptr [r12]
+        cmp eax, ebx
+        jne take
+        mov rdi, r12
+        mov esi, 128                            # FUTEX_WAIT_PRIVATE: sleep while seq is still ebx
+        mov edx, ebx
+        xor r10d, r10d
+        mov eax, 202                            # futex
+        syscall
+        jmp idle
+take:
+        mov ebx, eax
+        mov eax, 1
+        mov ecx, 2
+        lock cmpxchg dword ptr [r12+4], ecx     # posted → taken, unless the caller revoked it
+        jne idle
+        mov rdi, qword ptr [r12+8]
         mov esi, 2
-        jmp chunks
+        call chunks
+        mov dword ptr [r12+4], 3                # done: a plain store, visible after chunks' stores (x86 TSO)
+        jmp idle
+
+# void post(Control *c, Team *t): hand the worker a job and wake it.
+post:
+        mov qword ptr [rdi+8], rsi
+        mov dword ptr [rdi+4], 1
+        lock inc dword ptr [rdi]                # seq, after team and job (a locked op is a full barrier)
+        mov esi, 129                            # FUTEX_WAKE_PRIVATE, one waiter
+        mov edx, 1
+        mov eax, 202                            # futex
+        syscall
+        ret
+
+# uint32_t settle(Control *c): after the calling thread's own chunks. Revokes a job the worker has not taken
+# (returns 0), else waits until the worker has finished it (returns 3): it may be walking a chunk, reading the heap,
+# which stays still only while the caller holds the GIL.
+settle:
+        mov eax, 1
+        xor ecx, ecx
+        lock cmpxchg dword ptr [rdi+4], ecx     # posted → none: the worker will not take it
+        jne finish
+        xor eax, eax
+        ret
+# uint32_t finish(Control *c): wait until the worker has done the job (returns 3). Alone only in tests, where the
+# calling thread walks nothing. Spins, yielding the CPU every 4,096 rounds.
+finish:
+        xor esi, esi
+spin:
+        cmp dword ptr [rdi+4], 3
+        je settled
+        pause
+        inc esi
+        test esi, 0xfff
+        jne spin
+        mov eax, 24                             # sched_yield (a syscall keeps rdi and rsi)
+        syscall
+        jmp spin
+settled:
+        mov eax, 3
+        ret
