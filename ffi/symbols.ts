@@ -138,4 +138,5 @@ export const libc = {
   dlinfo: { args: ["ptr", "i32", "buffer"], ret: "i32", optional: true }, // int dlinfo(void *handle, int request, void *info)  glibc 2.34+ in libc
   pthread_create: { args: ["buffer", "ptr", "ptr", "ptr"], ret: "i32", optional: true }, // int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)  glibc 2.34+ in libc
   pthread_join: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_join(pthread_t thread, void **retval)
+  pthread_sigmask: { args: ["i32", "buffer", "buffer"], ret: "i32", optional: true }, // int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset)  glibc 2.32+ in libc
 } as const satisfies Record<string, FnDef>;

@@ -131,7 +131,8 @@ export type { LibraryAllocator, PythonVersion, PyValue };
 // withGIL calls its callback through Reflect.apply, which V8's mid tier (Maglev) does not inline: where it inlined
 // `fn()`, a caller's loop ran inside withGIL's Maglev code, which has no fast path for FFI calls and is seldom
 // tiered up, since withGIL itself runs once per batch (bench/call_shapes.ts; figures in BENCHMARKS.md). Turbofan
-// still inlines it.
+// still inlines it. Taken once, at load, so that a program's own Reflect cannot intercept every callback.
+const apply = Reflect.apply;
 const NO_ARGS: [] = [];
 
 export class Python implements PythonHost, ObmallocHost {
@@ -298,10 +299,11 @@ export class Python implements PythonHost, ObmallocHost {
    * holding the GIL across an `await` would stall every Python thread.
    */
   withGIL<T>(fn: () => T): T {
+    if (typeof fn !== "function") throw new TypeError(`withGIL() takes a function, got ${fn === null ? "null" : typeof fn}`);
     if (this.#gilDepth > 0) {
       this.#gilDepth++;
       try {
-        return Reflect.apply(fn, undefined, NO_ARGS);
+        return apply(fn, undefined, NO_ARGS);
       } finally {
         this.#gilDepth--;
       }
@@ -312,7 +314,7 @@ export class Python implements PythonHost, ObmallocHost {
     this.#gilDepth = 1;
     let result: T;
     try {
-      result = Reflect.apply(fn, undefined, NO_ARGS);
+      result = apply(fn, undefined, NO_ARGS);
     } finally {
       this.#gilDepth = 0;
       api.PyGILState_Release(state);

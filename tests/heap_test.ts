@@ -223,8 +223,8 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     // Every chunk on the second thread, however small the heap: same walk.
     const d = reader.poolPass ? with_({ parallelFrom: 0, secondThreadOnly: true }) : b;
     const e = reader.poolPass ? with_({ parallelFrom: Infinity }) : b;
-    // Both threads sharing the chunks, or the calling thread taking them all when the second starts late: several
-    // walks in a row (a late thread is joined at a later one), same walk.
+    // Both threads sharing the chunks, or the calling thread taking them all when the second wakes late (its job
+    // revoked): several walks in a row, same walk.
     const f = reader.poolPass ? Array.from({ length: 8 }, () => with_({ parallelFrom: 0 })) : [b];
     for (const key of ["arenaAddress", "arenaPoolsUsed", "arenaBlocks", "arenaBytes", "classPools", "classBlocks", "classAvail", "poolAddress", "poolArena", "poolClass", "poolCount"] as const) {
       for (const [name, walk] of Object.entries({ a, c, d, e, ...Object.fromEntries(f.map((w, i) => [`f${i}`, w])) })) assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
@@ -237,3 +237,49 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     assert.equal(b.inconsistentPools, 0);
   });
 });
+
+test("the walk's parked second thread: signals a runtime handles blocked, libc's and the faults open; setgid answers; ended by stopPoolPass and started again", async () => {
+  const { walkHeap } = await import("../lib/obmalloc/heap.ts");
+  const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
+  const { stopPoolPass } = await import("../lib/obmalloc/pool-pass.ts");
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const reader = inProcessReader(py);
+  if (!reader.poolPass || availableParallelism() < 2) return;
+  const tasks = () => new Set(readdirSync("/proc/self/task"));
+  const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }) };
+  const { poolPass: _native, ...jsOnly } = reader;
+  // The two-thread walk, checked against the JavaScript walk of the same moment.
+  const walk = () => py.withGIL(() => {
+    const refs = py.stateRefs(py.currentInterp());
+    const arenas = Number(py.native.u64(refs.arenas)), maxarenas = py.native.u32(refs.maxarenas);
+    const w = walkHeap(twoThreads, arenas, maxarenas, py.layout);
+    assert.deepEqual(w.classBlocks, walkHeap(jsOnly, arenas, maxarenas, py.layout).classBlocks);
+    return w;
+  });
+  stopPoolPass(py.native); // whatever earlier tests left parked
+  const before = tasks();
+  const first = walk();
+  assert.equal(first.threads, 2);
+  // SigBlk: bit n - 1 is signal n. Blocked: SIGINT 2, SIGTERM 15, SIGCHLD 17, SIGPROF 27. Open: SIGILL 4, SIGBUS 7,
+  // SIGFPE 8, SIGSEGV 11, and libc's 32-34 (a thread blocking 33 makes every setuid/setgid of the process hang). The
+  // runtime may start threads of its own meanwhile: the worker is the new one with that mask.
+  const blockedOf = (tid: string) => {
+    try {
+      return BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"))![1]);
+    } catch {
+      return null; // ended meanwhile
+    }
+  };
+  const isWorker = (blocked: bigint | null) => blocked !== null &&
+    [2, 15, 17, 27].every((s) => (blocked >> BigInt(s - 1)) & 1n) && [4, 7, 8, 11, 32, 33, 34].every((s) => !((blocked >> BigInt(s - 1)) & 1n));
+  const added = [...tasks()].filter((t) => !before.has(t));
+  const workers = added.filter((t) => isWorker(blockedOf(t)));
+  assert.equal(workers.length, 1, `new threads ${added.map((t) => `${t}: ${blockedOf(t)?.toString(16)}`).join(", ")}`);
+  py.run("import os\nos.setgid(os.getgid())"); // glibc signals every thread (33) and waits for each
+  stopPoolPass(py.native);
+  assert.ok(!tasks().has(workers[0]), "the parked thread ended");
+  const again = walk();
+  assert.equal(again.threads, 2);
+  stopPoolPass(py.native);
+});
+

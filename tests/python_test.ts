@@ -85,6 +85,8 @@ test("withGIL() batches calls, nests, and refuses async functions", async () => 
   assert.equal(n, 3);
   assert.equal(py.holdsGil, false);
   assert.throws(() => py.withGIL(async () => 1), TypeError);
+  assert.throws(() => py.withGIL(5 as unknown as () => number), /withGIL\(\) takes a function, got number/);
+  assert.throws(() => py.withGIL(null as unknown as () => number), /takes a function, got null/);
   assert.equal(py.holdsGil, false);
   assert.throws(() => py.withGIL(() => { throw new Error("x"); }), /x/);
   assert.equal(py.holdsGil, false);

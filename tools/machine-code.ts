@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, hookCode, hookStride }
   from "../lib/machine/codegen.ts";
 import { READV_LOOP_X64 } from "../lib/machine/remote.ts";
-import { CHUNKS_OFFSET, FINISH_OFFSET, POST_OFFSET, SETTLE_OFFSET, WALK_X64, WORKER_OFFSET } from "../lib/obmalloc/pool-pass.ts";
+import { CHUNKS_OFFSET, FINISH_OFFSET, POST_OFFSET, SETTLE_OFFSET, STOP_OFFSET, WALK_X64, WORKER_OFFSET } from "../lib/obmalloc/pool-pass.ts";
 import { SP_PROBE_ARM64, SP_PROBE_X64 } from "../lib/core/stackguard.ts";
 
 /** The repository root (this file is tools/machine-code.ts, or dist/tools/machine-code.js after tsc). */
@@ -67,15 +67,15 @@ const hookLabels = (stride: number) => strided(["hook_malloc", "hook_calloc", "h
 /** Every piece of machine code in pymem. A new one goes here, with its source beside the code that uses it. */
 export const UNITS: Unit[] = [
   {
-    name: "heap walk's native pool pass (walk, chunks, worker, post, settle, finish)",
+    name: "heap walk's native pool pass (walk, chunks, worker, post, settle, finish, stop)",
     source: "lib/obmalloc/pool-pass.x86_64.s",
     arch: "x86_64",
     bytes: () => WALK_X64,
-    labels: { walk: 0, chunks: CHUNKS_OFFSET, worker: WORKER_OFFSET, post: POST_OFFSET, settle: SETTLE_OFFSET, finish: FINISH_OFFSET },
+    labels: { walk: 0, chunks: CHUNKS_OFFSET, worker: WORKER_OFFSET, post: POST_OFFSET, settle: SETTLE_OFFSET, finish: FINISH_OFFSET, stop: STOP_OFFSET },
     array: {
       file: "lib/obmalloc/pool-pass.ts",
       name: "WALK_X64",
-      constants: { CHUNKS_OFFSET: "chunks", WORKER_OFFSET: "worker", POST_OFFSET: "post", SETTLE_OFFSET: "settle", FINISH_OFFSET: "finish" },
+      constants: { CHUNKS_OFFSET: "chunks", WORKER_OFFSET: "worker", POST_OFFSET: "post", SETTLE_OFFSET: "settle", FINISH_OFFSET: "finish", STOP_OFFSET: "stop" },
     },
   },
   {

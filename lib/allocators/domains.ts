@@ -52,16 +52,18 @@ export class MemoryDomain {
     // Outside withGIL the GIL is taken around the one C call right here rather than through withGIL(() => …), in a
     // function of its own so that the hot closures stay small: V8 inlined the withGIL path into callers' loops, and a
     // pair with the GIL taken per call cost three times the same raw calls on Deno (BENCHMARKS.md).
-    // A C call cannot throw, so no finally is needed, and no JavaScript runs while this thread holds the GIL.
+    // The finally is for the adapter's own wrapper (a stack overflow entering it): the C call itself cannot throw.
     const ensure = api.PyGILState_Ensure as () => number, release = api.PyGILState_Release as (s: number) => void;
     const mallocUnheld = (size: number): bigint => {
       // Both the raw domain (which takes no GIL) and a call that takes it must notice a closed handle.
       if (py.closed) py.assertOpen();
       if (gil === null) return m(size);
       const s = ensure();
-      const p = m(size);
-      release(s);
-      return p;
+      try {
+        return m(size);
+      } finally {
+        release(s);
+      }
     };
     this.malloc = (size) => {
       if (!(Number.isSafeInteger(size) && size >= 0)) checkSize(size, "size");
@@ -91,8 +93,11 @@ export class MemoryDomain {
       if (py.closed) py.assertOpen();
       if (gil === null) return f(address);
       const s = ensure();
-      f(address);
-      release(s);
+      try {
+        f(address);
+      } finally {
+        release(s);
+      }
     };
     this.free = (address) => {
       if (!isAddress(address)) checkAddress(address, "address");

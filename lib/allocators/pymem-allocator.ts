@@ -12,7 +12,7 @@ import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
-import { poolPassFor } from "../obmalloc/pool-pass.ts";
+import { poolPassFor, stopPoolPass } from "../obmalloc/pool-pass.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
@@ -34,10 +34,17 @@ const ARENA_FREE_FN = { args: ["ptr", "ptr", "usize"], ret: "void" } as const; /
 // than allocated) would unmap memory someone else uses and crash later, far from the cause.
 const virtualBlocks = new Map<bigint, number>();
 
+// Handles whose close() ends the pool pass's parked thread (registered once per handle).
+const stopsOnClose = new WeakSet<ObmallocHost>();
+
 /** The in-process memory reader: zero-copy views. */
 export function inProcessReader(py: ObmallocHost): MemoryReader {
   const { backend } = py.native;
   const pass = poolPassFor(py.native);
+  if (pass && !stopsOnClose.has(py)) {
+    stopsOnClose.add(py);
+    py.onClose(() => stopPoolPass(py.native));
+  }
   return {
     poolPass: pass ?? undefined,
     read: (address, length) => new Uint8Array(backend.view(BigInt(address), length)),

@@ -214,6 +214,7 @@ export class RemoteMemory {
         dlsym: { ...libcSymbols.dlsym, optional: true }, // in libdl before glibc 2.34
         pthread_create: libcSymbols.pthread_create,
         pthread_join: libcSymbols.pthread_join,
+        pthread_sigmask: libcSymbols.pthread_sigmask,
       };
       const lib = backend.open("libc.so.6", want);
       const r = new RemoteMemory(pid, "process_vm_readv", backend, lib.symbols as Record<string, NativeFn>);

@@ -10,7 +10,7 @@
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
  */
-import { canRunSecondThread, machineBusy, startNativeThread } from "../machine/threads.ts";
+import { canRunSecondThread, machineBusy, type NativeThread, startNativeThread } from "../machine/threads.ts";
 import { hostArch } from "../machine/codegen.ts";
 import { mapCode, mapData } from "../machine/exec-pages.ts";
 import type { Native } from "../core/native.ts";
@@ -170,7 +170,8 @@ export const WALK_X64 = new Uint8Array([
   0x41, 0x54,                                     // push r12
   0x48, 0x83, 0xec, 0x08,                         // sub rsp,0x8
   0x49, 0x89, 0xfc,                               // mov r12,rdi
-  0x48, 0xc7, 0x04, 0x24, 0xff, 0xff, 0xff, 0xff,  // mov qword [rsp],0xffffffffffffffff
+  0x48, 0xb8, 0x37, 0xfb, 0xff, 0x7f, 0xfc, 0xff, 0xff, 0xff,  // movabs rax,0xfffffffc7ffffb37
+  0x48, 0x89, 0x04, 0x24,                         // mov qword [rsp],rax
   0x31, 0xff,                                     // xor edi,edi
   0x48, 0x89, 0xe6,                               // mov rsi,rsp
   0x31, 0xd2,                                     // xor edx,edx
@@ -191,15 +192,23 @@ export const WALK_X64 = new Uint8Array([
   0xeb, 0xe2,                                     // jmp idle
   // take:
   0x89, 0xc3,                                     // mov ebx,eax
+  0x41, 0x83, 0x7c, 0x24, 0x04, 0x04,             // cmp dword [r12+0x4],0x4
+  0x74, 0x2d,                                     // je quit
   0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
   0xb9, 0x02, 0x00, 0x00, 0x00,                   // mov ecx,0x2
   0xf0, 0x41, 0x0f, 0xb1, 0x4c, 0x24, 0x04,       // lock cmpxchg dword [r12+0x4],ecx
-  0x75, 0xcd,                                     // jne idle
+  0x75, 0xc5,                                     // jne idle
   0x49, 0x8b, 0x7c, 0x24, 0x08,                   // mov rdi,qword [r12+0x8]
   0xbe, 0x02, 0x00, 0x00, 0x00,                   // mov esi,0x2
-  0xe8, 0x14, 0xff, 0xff, 0xff,                   // call chunks
+  0xe8, 0x06, 0xff, 0xff, 0xff,                   // call chunks
   0x41, 0xc7, 0x44, 0x24, 0x04, 0x03, 0x00, 0x00, 0x00,  // mov dword [r12+0x4],0x3
-  0xeb, 0xb3,                                     // jmp idle
+  0xeb, 0xab,                                     // jmp idle
+  // quit:
+  0x48, 0x83, 0xc4, 0x08,                         // add rsp,0x8
+  0x41, 0x5c,                                     // pop r12
+  0x5b,                                           // pop rbx
+  0x31, 0xc0,                                     // xor eax,eax
+  0xc3,                                           // ret
   // post:
   0x48, 0x89, 0x77, 0x08,                         // mov qword [rdi+0x8],rsi
   0xc7, 0x47, 0x04, 0x01, 0x00, 0x00, 0x00,       // mov dword [rdi+0x4],0x1
@@ -220,25 +229,41 @@ export const WALK_X64 = new Uint8Array([
   0x31, 0xf6,                                     // xor esi,esi
   // spin:
   0x83, 0x7f, 0x04, 0x03,                         // cmp dword [rdi+0x4],0x3
-  0x74, 0x15,                                     // je settled
+  0x74, 0x2c,                                     // je settled
   0xf3, 0x90,                                     // pause
   0xff, 0xc6,                                     // inc esi
   0xf7, 0xc6, 0xff, 0x0f, 0x00, 0x00,             // test esi,0xfff
   0x75, 0xee,                                     // jne spin
   0xb8, 0x18, 0x00, 0x00, 0x00,                   // mov eax,0x18
   0x0f, 0x05,                                     // syscall
-  0xeb, 0xe5,                                     // jmp spin
+  0xf7, 0xc6, 0xff, 0xff, 0xff, 0x0f,             // test esi,0xfffffff
+  0x75, 0xdf,                                     // jne spin
+  0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
+  0x31, 0xc9,                                     // xor ecx,ecx
+  0xf0, 0x0f, 0xb1, 0x4f, 0x04,                   // lock cmpxchg dword [rdi+0x4],ecx
+  0x75, 0xd1,                                     // jne spin
+  0x31, 0xc0,                                     // xor eax,eax
+  0xc3,                                           // ret
   // settled:
   0xb8, 0x03, 0x00, 0x00, 0x00,                   // mov eax,0x3
   0xc3,                                           // ret
+  // stop:
+  0xc7, 0x47, 0x04, 0x04, 0x00, 0x00, 0x00,       // mov dword [rdi+0x4],0x4
+  0xf0, 0xff, 0x07,                               // lock inc dword [rdi]
+  0xbe, 0x81, 0x00, 0x00, 0x00,                   // mov esi,0x81
+  0xba, 0x01, 0x00, 0x00, 0x00,                   // mov edx,0x1
+  0xb8, 0xca, 0x00, 0x00, 0x00,                   // mov eax,0xca
+  0x0f, 0x05,                                     // syscall
+  0xc3,                                           // ret
 ]);
 
-/** Offsets of `chunks(team, who)`, the second thread's start routine `worker(control)`, and `post`, `settle`, `finish`. */
+/** Offsets of `chunks(team, who)`, the second thread's start routine `worker(control)`, and `post`, `settle`, `finish`, `stop`. */
 export const CHUNKS_OFFSET = 0xa7;
 export const WORKER_OFFSET = 0x129;
-export const POST_OFFSET = 0x19e;
-export const SETTLE_OFFSET = 0x1be;
-export const FINISH_OFFSET = 0x1cf;
+export const POST_OFFSET = 0x1b6;
+export const SETTLE_OFFSET = 0x1d6;
+export const FINISH_OFFSET = 0x1e7;
+export const STOP_OFFSET = 0x221;
 
 /** What one pass over the pool headers yields (the shape of lib/obmalloc/pool-pass.ts's native pass). */
 export interface PoolPassResult {
@@ -284,6 +309,15 @@ export interface PoolPassOptions {
 export type PoolPass = (firsts: Float64Array, carved: Uint32Array, poolSize: number, options?: PoolPassOptions) => PoolPassResult | null;
 
 const cache = new WeakMap<Native, PoolPass | null>();
+const teams = new WeakMap<Native, { stop(): void }>();
+
+/**
+ * End the second thread of `native`'s pool pass, if one is parked (the handle is closing); a later walk starts
+ * another. Must not run during a walk (walks are synchronous, under the GIL).
+ */
+export function stopPoolPass(native: Native): void {
+  teams.get(native)?.stop();
+}
 
 /** The native pool pass for this process, or null where none can be generated (not x86-64, no executable memory). */
 export function poolPassFor(native: Native): PoolPass | null {
@@ -302,6 +336,7 @@ function nativePoolPass(native: Native): PoolPass {
   const code = mapCode(native, WALK_X64);
   const walk = native.fn(code, { args: ["buffer", "buffer", "usize", "usize", "buffer", "buffer", "buffer"], ret: "void" });
   const team = secondThread(native, code);
+  if (team) teams.set(native, team);
   let scratch = new Uint32Array(1024); // reused: a fresh array per walk costs page faults on large heaps
   const perClass = new Uint32Array(2 * 33);
 
@@ -373,13 +408,15 @@ const CHUNKS = 32;
 /**
  * The calling thread and a second one walking chunks of arenas (see `chunks` above), every input and output in one
  * native block (the second thread must not touch JavaScript memory, which the runtime may move or free). The second
- * thread is started at the first two-thread walk and then parked on a futex between walks (`worker`); it is never
- * joined, and lives until the process exits (or, in a forked child, is simply absent: every job is then revoked and
- * the calling thread walks alone). Null when libc lacks pthread_create or the process may use only one CPU.
+ * thread is started at the first two-thread walk and then parked on a futex between walks (`worker`), until `stop()`
+ * (the handle's close) ends and joins it; a later walk starts another. In a forked child it is absent: every job is
+ * then revoked and the calling thread walks alone. Null when libc lacks pthread_create or the process may use only
+ * one CPU.
  */
 function secondThread(native: Native, code: bigint): {
   defaultFrom: number;
   run(firsts: Float64Array, carved: Uint32Array, poolSize: number, total: number, secondOnly: boolean): TeamResult | null;
+  stop(): void;
 } | null {
   const { libc } = native;
   if (!canRunSecondThread(libc)) return null;
@@ -388,22 +425,41 @@ function secondThread(native: Native, code: bigint): {
   const post = native.fn(label(POST_OFFSET), { args: ["ptr", "ptr"], ret: "void" });
   const settle = native.fn(label(SETTLE_OFFSET), { args: ["ptr"], ret: "u32" });
   const finish = native.fn(label(FINISH_OFFSET), { args: ["ptr"], ret: "u32" });
-  // The worker's control block: a page of its own, never freed (the worker reads it until the process exits).
-  let control = 0n, started: boolean | null = null; // null: not tried yet; false: pthread_create failed
+  const stopWorker = native.fn(label(STOP_OFFSET), { args: ["ptr"], ret: "void" });
+  // The worker's control block: a page of its own, kept for the process's life (a late worker may still read it).
+  let control = 0n;
+  let worker: NativeThread | null = null, failedAt = -Infinity;
   let block = 0n, capacity = 0;
   let blockView: Uint8Array | null = null; // over the whole block: a new view per walk costs more than the small heaps' walk
   return {
     defaultFrom: 24_576,
+    stop() {
+      if (!worker) return;
+      stopWorker(control);
+      const w = worker;
+      worker = null;
+      w.join(); // ends at once: between walks it is parked, and job 4 wakes it to return
+      native.bytes(control, 16).fill(0); // for the next worker, which starts from seq 0
+      if (block) libc.free(block);
+      block = 0n;
+      capacity = 0;
+      blockView = null;
+    },
     run(firsts, carved, poolSize, total, secondOnly) {
-      if (started === null) {
+      if (!worker) {
+        // A failed pthread_create (EAGAIN: a thread limit) is tried again ten seconds later, not at every walk.
+        if (Date.now() - failedAt < 10_000) return null;
         try {
-          control = mapData(native, 16);
-          started = startNativeThread(libc, label(WORKER_OFFSET), control) !== null;
+          if (!control) control = mapData(native, 16);
+          worker = startNativeThread(libc, label(WORKER_OFFSET), control);
         } catch {
-          started = false;
+          worker = null;
+        }
+        if (!worker) {
+          failedAt = Date.now();
+          return null;
         }
       }
-      if (!started) return null;
       const n = firsts.length;
       // Chunk boundaries by pools, so that chunks cost about the same.
       const starts: number[] = [0];
@@ -448,8 +504,10 @@ function secondThread(native: Native, code: bigint): {
         // Every chunk is taken now. Revoke the job if the worker has not taken it; if it has, wait until it is done:
         // it may be walking a chunk, reading the heap, which stays still only while the caller holds the GIL. After
         // this the worker no longer touches the block, so the next walk may rewrite, grow or free it.
-        if (secondOnly) finish(control);
-        else settle(control);
+        // finish (tests: the worker walks everything) revokes a job still untaken after seconds (no worker): walk it.
+        if (secondOnly) {
+          if (finish(control) === 0) chunks(base, 1n);
+        } else settle(control);
       }
       const sums = new Uint32Array(all.buffer, all.byteOffset + oClass, 68 * nchunks);
       const records = new Uint32Array(all.buffer, all.byteOffset + oRecords, total);

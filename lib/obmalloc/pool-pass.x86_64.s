@@ -1,5 +1,5 @@
-# The heap walk's native pool pass (lib/obmalloc/pool-pass.ts, WALK_X64, CHUNKS_OFFSET and THUNK_OFFSET): the source
-# of those bytes.
+# The heap walk's native pool pass (lib/obmalloc/pool-pass.ts: WALK_X64 and the *_OFFSET constants of its labels):
+# the source of those bytes.
 # Edit here, then `bun tools/assemble.ts --write` rewrites the array; tests/machine_code_test.ts checks they agree.
 #
 # void walk(const double *firsts, const uint32_t *carved, uint64_t narenas, uint64_t stride,
@@ -125,19 +125,24 @@ finished:
 
 # The second thread is created once and parked on a futex between walks, instead of created and joined per walk
 # (bench/thread_start.ts: a wake costs the caller a fraction of a pthread_create, and the thread runs sooner).
-# Control (never freed): u32 seq at 0 (the futex word: one more per job posted), u32 job at 4 (0 none or revoked,
-# 1 posted, 2 taken, 3 done), u64 team at 8. Exactly one of the worker (posted → taken) and the calling thread
-# (posted → none, in settle) wins a posted job, so once settle returns the worker no longer touches the team.
+# Control (never reused for anything else): u32 seq at 0 (the futex word: one more per job posted), u32 job at 4
+# (0 none or revoked, 1 posted, 2 taken, 3 done, 4 exit), u64 team at 8. Exactly one of the worker (posted → taken)
+# and the calling thread (posted → none, in settle) wins a posted job, so once settle returns the worker no longer
+# touches the team.
 #
-# void *worker(Control *c): the second thread's start routine; never returns. It blocks every signal first: a
-# handler of the runtime's must not run on a thread the runtime does not know.
+# void *worker(Control *c): the second thread's start routine; returns only when told to exit. It blocks the
+# signals a runtime handles (its handlers must not run on a thread the runtime does not know; the creator blocks
+# them too, around pthread_create), but not libc's own (32-34: glibc's setxid and cancellation, musl's), which
+# every thread must answer or setuid() hangs the process, nor the faults (SIGILL, SIGBUS, SIGFPE, SIGSEGV), so that
+# a crash still reaches the runtime's and Python's handlers.
 # Registers: r12 the control block, ebx the last seq seen. rsp is 8 mod 16 on entry, 0 at the call.
 worker:
         push rbx
         push r12
         sub rsp, 8
         mov r12, rdi
-        mov qword ptr [rsp], -1                 # every signal
+        movabs rax, 0xfffffffc7ffffb37          # every signal but 4, 7, 8, 11 and 32-34 (bit n - 1 is signal n)
+        mov qword ptr [rsp], rax
         xor edi, edi                            # SIG_BLOCK
         mov rsi, rsp
         xor edx, edx
@@ -158,6 +163,8 @@ idle:
         jmp idle
 take:
         mov ebx, eax
+        cmp dword ptr [r12+4], 4
+        je quit                                 # the handle is closing: end, to be joined
         mov eax, 1
         mov ecx, 2
         lock cmpxchg dword ptr [r12+4], ecx     # posted → taken, unless the caller revoked it
@@ -167,6 +174,12 @@ take:
         call chunks
         mov dword ptr [r12+4], 3                # done: a plain store, visible after chunks' stores (x86 TSO)
         jmp idle
+quit:
+        add rsp, 8
+        pop r12
+        pop rbx
+        xor eax, eax
+        ret
 
 # void post(Control *c, Team *t): hand the worker a job and wake it.
 post:
@@ -190,7 +203,8 @@ settle:
         xor eax, eax
         ret
 # uint32_t finish(Control *c): wait until the worker has done the job (returns 3). Alone only in tests, where the
-# calling thread walks nothing. Spins, yielding the CPU every 4,096 rounds.
+# calling thread walks nothing. Spins, yielding the CPU every 4,096 rounds; after 65,536 yields (seconds) with the
+# job still not taken (no worker: a forked child), revokes it and returns 0, and the caller walks it.
 finish:
         xor esi, esi
 spin:
@@ -202,7 +216,24 @@ spin:
         jne spin
         mov eax, 24                             # sched_yield (a syscall keeps rdi and rsi)
         syscall
-        jmp spin
+        test esi, 0xfffffff
+        jne spin
+        mov eax, 1
+        xor ecx, ecx
+        lock cmpxchg dword ptr [rdi+4], ecx     # posted → none, if it still is
+        jne spin
+        xor eax, eax
+        ret
 settled:
         mov eax, 3
+        ret
+
+# void stop(Control *c): tell the worker to end (job 4) and wake it; the caller then joins it. Only between walks.
+stop:
+        mov dword ptr [rdi+4], 4
+        lock inc dword ptr [rdi]
+        mov esi, 129                            # FUTEX_WAKE_PRIVATE, one waiter
+        mov edx, 1
+        mov eax, 202                            # futex
+        syscall
         ret
