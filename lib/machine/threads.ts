@@ -51,8 +51,8 @@ export function machineBusy(): boolean {
  * Run generated code `start(arg)` on a new pthread, or return null if the thread could not be created. The code must
  * touch only native memory: the JavaScript runtime may move or free its own while the thread runs. The thread starts
  * with the signals a runtime handles blocked (it inherits the mask in force at pthread_create, set here around it):
- * their handlers must not run on a thread the runtime does not know. libc keeps its own signals open (setuid needs
- * every thread to answer them), and the faults stay open so that a crash reaches the runtime's and Python's handlers.
+ * their handlers must not run on a thread the runtime does not know. glibc's own signals stay open (setuid needs
+ * every thread to answer them), and so do the faults, so that a crash reaches the runtime's and Python's handlers.
  */
 export function startNativeThread(libc: ThreadApi, start: bigint, arg: bigint): NativeThread | null {
   const tid = new BigUint64Array(1);
@@ -80,11 +80,11 @@ const SIG_BLOCK = 0, SIG_SETMASK = 2;
 /** glibc's sigset_t: 1,024 bits. */
 const SIGSET_BYTES = 128;
 /**
- * Every signal but the faults (SIGILL 4, SIGBUS 7, SIGFPE 8, SIGSEGV 11) and libc's own (32-34: glibc's cancellation
- * and setxid, musl's; glibc's pthread_sigmask leaves its own out anyway).
+ * Every signal but the faults (SIGILL 4, SIGBUS 7, SIGFPE 8, SIGSEGV 11) and glibc's own (32, 33: cancellation and
+ * setxid; its pthread_sigmask leaves them out anyway). 34 is glibc's SIGRTMIN, an application's: blocked.
  */
 const RUNTIME_SIGNALS = (() => {
   const set = new Uint8Array(SIGSET_BYTES).fill(0xff);
-  for (const signal of [4, 7, 8, 11, 32, 33, 34]) set[(signal - 1) >> 3] &= ~(1 << ((signal - 1) & 7));
+  for (const signal of [4, 7, 8, 11, 32, 33]) set[(signal - 1) >> 3] &= ~(1 << ((signal - 1) & 7));
   return set;
 })();

@@ -170,7 +170,7 @@ export const WALK_X64 = new Uint8Array([
   0x41, 0x54,                                     // push r12
   0x48, 0x83, 0xec, 0x08,                         // sub rsp,0x8
   0x49, 0x89, 0xfc,                               // mov r12,rdi
-  0x48, 0xb8, 0x37, 0xfb, 0xff, 0x7f, 0xfc, 0xff, 0xff, 0xff,  // movabs rax,0xfffffffc7ffffb37
+  0x48, 0xb8, 0x37, 0xfb, 0xff, 0x7f, 0xfe, 0xff, 0xff, 0xff,  // movabs rax,0xfffffffe7ffffb37
   0x48, 0x89, 0x04, 0x24,                         // mov qword [rsp],rax
   0x31, 0xff,                                     // xor edi,edi
   0x48, 0x89, 0xe6,                               // mov rsi,rsp
@@ -192,8 +192,8 @@ export const WALK_X64 = new Uint8Array([
   0xeb, 0xe2,                                     // jmp idle
   // take:
   0x89, 0xc3,                                     // mov ebx,eax
-  0x41, 0x83, 0x7c, 0x24, 0x04, 0x04,             // cmp dword [r12+0x4],0x4
-  0x74, 0x2d,                                     // je quit
+  0x41, 0x83, 0x7c, 0x24, 0x10, 0x00,             // cmp dword [r12+0x10],0x0
+  0x75, 0x2d,                                     // jne quit
   0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
   0xb9, 0x02, 0x00, 0x00, 0x00,                   // mov ecx,0x2
   0xf0, 0x41, 0x0f, 0xb1, 0x4c, 0x24, 0x04,       // lock cmpxchg dword [r12+0x4],ecx
@@ -236,7 +236,7 @@ export const WALK_X64 = new Uint8Array([
   0x75, 0xee,                                     // jne spin
   0xb8, 0x18, 0x00, 0x00, 0x00,                   // mov eax,0x18
   0x0f, 0x05,                                     // syscall
-  0xf7, 0xc6, 0xff, 0xff, 0xff, 0x0f,             // test esi,0xfffffff
+  0xf7, 0xc6, 0xff, 0xff, 0xff, 0x7f,             // test esi,0x7fffffff
   0x75, 0xdf,                                     // jne spin
   0xb8, 0x01, 0x00, 0x00, 0x00,                   // mov eax,0x1
   0x31, 0xc9,                                     // xor ecx,ecx
@@ -248,7 +248,7 @@ export const WALK_X64 = new Uint8Array([
   0xb8, 0x03, 0x00, 0x00, 0x00,                   // mov eax,0x3
   0xc3,                                           // ret
   // stop:
-  0xc7, 0x47, 0x04, 0x04, 0x00, 0x00, 0x00,       // mov dword [rdi+0x4],0x4
+  0xc7, 0x47, 0x10, 0x01, 0x00, 0x00, 0x00,       // mov dword [rdi+0x10],0x1
   0xf0, 0xff, 0x07,                               // lock inc dword [rdi]
   0xbe, 0x81, 0x00, 0x00, 0x00,                   // mov esi,0x81
   0xba, 0x01, 0x00, 0x00, 0x00,                   // mov edx,0x1
@@ -402,6 +402,9 @@ interface TeamResult {
   threads: number;
 }
 
+/** The worker's control block: seq, job, team, quit (pool-pass.x86_64.s). */
+const CONTROL_BYTES = 24;
+
 /** Most chunks a walk is cut into: small enough to cost nothing, enough for a late thread to still take a share. */
 const CHUNKS = 32;
 
@@ -428,30 +431,44 @@ function secondThread(native: Native, code: bigint): {
   const stopWorker = native.fn(label(STOP_OFFSET), { args: ["ptr"], ret: "void" });
   // The worker's control block: a page of its own, kept for the process's life (a late worker may still read it).
   let control = 0n;
-  let worker: NativeThread | null = null, failedAt = -Infinity;
+  let worker: NativeThread | null = null, workerPid = 0, failedAt = -Infinity;
   let block = 0n, capacity = 0;
   let blockView: Uint8Array | null = null; // over the whole block: a new view per walk costs more than the small heaps' walk
+  // In a forked child the worker is not there (only the forking thread is): forget it, never join it (its pthread_t
+  // names nothing, or a thread the child started since), and start the child's own at its next walk.
+  const forgetIfForked = () => {
+    if (worker && native.libc.getpid() !== workerPid) {
+      worker = null;
+      native.bytes(control, CONTROL_BYTES).fill(0);
+    }
+  };
   return {
     defaultFrom: 24_576,
     stop() {
+      forgetIfForked();
       if (!worker) return;
       stopWorker(control);
       const w = worker;
       worker = null;
-      w.join(); // ends at once: between walks it is parked, and job 4 wakes it to return
-      native.bytes(control, 16).fill(0); // for the next worker, which starts from seq 0
+      try {
+        w.join(); // ends at once: between walks it is parked, and quit wakes it to return
+      } finally {
+        native.bytes(control, CONTROL_BYTES).fill(0); // for the next worker, which starts from seq 0
+      }
       if (block) libc.free(block);
       block = 0n;
       capacity = 0;
       blockView = null;
     },
     run(firsts, carved, poolSize, total, secondOnly) {
+      forgetIfForked();
       if (!worker) {
         // A failed pthread_create (EAGAIN: a thread limit) is tried again ten seconds later, not at every walk.
         if (Date.now() - failedAt < 10_000) return null;
         try {
-          if (!control) control = mapData(native, 16);
+          if (!control) control = mapData(native, CONTROL_BYTES);
           worker = startNativeThread(libc, label(WORKER_OFFSET), control);
+          workerPid = native.libc.getpid();
         } catch {
           worker = null;
         }

@@ -125,23 +125,23 @@ finished:
 
 # The second thread is created once and parked on a futex between walks, instead of created and joined per walk
 # (bench/thread_start.ts: a wake costs the caller a fraction of a pthread_create, and the thread runs sooner).
-# Control (never reused for anything else): u32 seq at 0 (the futex word: one more per job posted), u32 job at 4
-# (0 none or revoked, 1 posted, 2 taken, 3 done, 4 exit), u64 team at 8. Exactly one of the worker (posted → taken)
-# and the calling thread (posted → none, in settle) wins a posted job, so once settle returns the worker no longer
-# touches the team.
+# Control: u32 seq at 0 (the futex word: one more per job posted, and for stop), u32 job at 4 (0 none or revoked,
+# 1 posted, 2 taken, 3 done), u64 team at 8, u32 quit at 16 (set by stop; a word of its own, so that no store of a
+# job's state can undo it). Exactly one of the worker (posted → taken) and the calling thread (posted → none, in
+# settle) wins a posted job, so once settle returns the worker no longer touches the team.
 #
-# void *worker(Control *c): the second thread's start routine; returns only when told to exit. It blocks the
+# void *worker(Control *c): the second thread's start routine; returns only when told to (stop). It blocks the
 # signals a runtime handles (its handlers must not run on a thread the runtime does not know; the creator blocks
-# them too, around pthread_create), but not libc's own (32-34: glibc's setxid and cancellation, musl's), which
-# every thread must answer or setuid() hangs the process, nor the faults (SIGILL, SIGBUS, SIGFPE, SIGSEGV), so that
-# a crash still reaches the runtime's and Python's handlers.
+# them too, around pthread_create), but not glibc's own (32, 33: cancellation and setxid), which every thread must
+# answer or setuid() hangs the process, nor the faults (SIGILL, SIGBUS, SIGFPE, SIGSEGV), so that a crash still
+# reaches the runtime's and Python's handlers.
 # Registers: r12 the control block, ebx the last seq seen. rsp is 8 mod 16 on entry, 0 at the call.
 worker:
         push rbx
         push r12
         sub rsp, 8
         mov r12, rdi
-        movabs rax, 0xfffffffc7ffffb37          # every signal but 4, 7, 8, 11 and 32-34 (bit n - 1 is signal n)
+        movabs rax, 0xfffffffe7ffffb37          # every signal but 4, 7, 8, 11, 32 and 33 (bit n - 1 is signal n)
         mov qword ptr [rsp], rax
         xor edi, edi                            # SIG_BLOCK
         mov rsi, rsp
@@ -163,8 +163,8 @@ idle:
         jmp idle
 take:
         mov ebx, eax
-        cmp dword ptr [r12+4], 4
-        je quit                                 # the handle is closing: end, to be joined
+        cmp dword ptr [r12+16], 0
+        jne quit                                # the handle is closing: end, to be joined
         mov eax, 1
         mov ecx, 2
         lock cmpxchg dword ptr [r12+4], ecx     # posted → taken, unless the caller revoked it
@@ -203,8 +203,8 @@ settle:
         xor eax, eax
         ret
 # uint32_t finish(Control *c): wait until the worker has done the job (returns 3). Alone only in tests, where the
-# calling thread walks nothing. Spins, yielding the CPU every 4,096 rounds; after 65,536 yields (seconds) with the
-# job still not taken (no worker: a forked child), revokes it and returns 0, and the caller walks it.
+# calling thread walks nothing. Spins, yielding the CPU every 4,096 rounds; after 2^31 rounds (tens of seconds) with
+# the job still not taken (no worker: a forked child), revokes it and returns 0, and the caller walks it.
 finish:
         xor esi, esi
 spin:
@@ -216,7 +216,7 @@ spin:
         jne spin
         mov eax, 24                             # sched_yield (a syscall keeps rdi and rsi)
         syscall
-        test esi, 0xfffffff
+        test esi, 0x7fffffff
         jne spin
         mov eax, 1
         xor ecx, ecx
@@ -228,9 +228,9 @@ settled:
         mov eax, 3
         ret
 
-# void stop(Control *c): tell the worker to end (job 4) and wake it; the caller then joins it. Only between walks.
+# void stop(Control *c): tell the worker to end (quit) and wake it; the caller then joins it. Only between walks.
 stop:
-        mov dword ptr [rdi+4], 4
+        mov dword ptr [rdi+16], 1
         lock inc dword ptr [rdi]
         mov esi, 129                            # FUTEX_WAKE_PRIVATE, one waiter
         mov edx, 1
