@@ -412,9 +412,9 @@ const CHUNKS = 32;
  * The calling thread and a second one walking chunks of arenas (see `chunks` above), every input and output in one
  * native block (the second thread must not touch JavaScript memory, which the runtime may move or free). The second
  * thread is started at the first two-thread walk and then parked on a futex between walks (`worker`), until `stop()`
- * (the handle's close) ends and joins it; a later walk starts another. In a forked child it is absent: every job is
- * then revoked and the calling thread walks alone. Null when libc lacks pthread_create or the process may use only
- * one CPU.
+ * (the handle's close) ends and joins it; a later walk starts another. A forked child, where it is absent, forgets
+ * it and starts its own (a job posted to an absent worker is revoked: the calling thread walks it alone). Null when
+ * libc lacks pthread_create or the process may use only one CPU.
  */
 function secondThread(native: Native, code: bigint): {
   defaultFrom: number;
