@@ -21,6 +21,7 @@
 
 import * as fs from "node:fs";
 import { PymemError } from "../errors.ts";
+import { lastAtOrBelow } from "./sorted.ts";
 
 /** A section header, with its name resolved from `.shstrtab`. Numbers are file values (`addr` is a vaddr). */
 export interface ElfSection {
@@ -376,14 +377,8 @@ export class ElfFile {
     const index = (this.#addressIndex ??= this.#buildAddressIndex());
     const { table, values, ends, entries } = index;
     if (table === null) return undefined;
-    // Rightmost candidate starting at or below vaddr.
-    let lo = 0;
-    let hi = values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((values[mid] as number) <= vaddr) lo = mid + 1;
-      else hi = mid;
-    }
+    // Just past the rightmost candidate starting at or below vaddr.
+    const lo = lastAtOrBelow(values, vaddr) + 1;
     let best = -1;
     let bestRank = -1;
     // Symbols may nest (an alias inside a bigger object), so walk back while a start could still reach vaddr,

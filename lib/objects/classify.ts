@@ -19,6 +19,7 @@ import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layou
 import type { ObjectMemory } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
+import { lastAtOrBelow } from "../machine/sorted.ts";
 
 /** Block kinds below FIRST_TYPE; kind FIRST_TYPE + i is an object of `types[i]`. */
 export const KIND = {
@@ -185,15 +186,7 @@ class Scanner {
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
   readonly inHeap = (p: number): boolean => {
-    const s = this.#arenaStarts;
-    let lo = 0, hi = s.length - 1, at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (s[mid] <= p) {
-        at = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const s = this.#arenaStarts, at = lastAtOrBelow(s, p);
     return at >= 0 && p < s[at] + this.#heap.arenaSize;
   };
 

@@ -8,6 +8,7 @@ import type { Backend } from "../../ffi/types.ts";
 import * as fs from "node:fs";
 import type { RemoteMemory } from "../machine/remote.ts";
 import { readMaps } from "../machine/procmaps.ts";
+import { lastAtOrBelow } from "../machine/sorted.ts";
 
 /** A range to read. */
 export interface Range {
@@ -78,14 +79,7 @@ export function readableRanges(pid: number): (address: number, length: number) =
     }
   }
   return (address, length) => {
-    let lo = 0, hi = starts.length - 1, at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid] <= address) {
-        at = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const at = lastAtOrBelow(starts, address);
     return at >= 0 && address + length <= ends[at];
   };
 }

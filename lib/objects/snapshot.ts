@@ -20,6 +20,7 @@ import type { ExplainOptions, Sample } from "./explain.ts";
 import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn, isBoolean, type OptionCheck } from "../checks.ts";
 import { showInRepl } from "../core/inspect.ts";
+import { lastAtOrBelow } from "../machine/sorted.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
 export interface TypeRow {
@@ -250,13 +251,8 @@ export class ObjectsSnapshot {
       } else m.set(to, [1, size]);
     };
     for (const [at, owner] of c.owners) {
-      // The pool of block `at`: the last pool whose first block index is at or before it.
-      let lo = 0, hi = w.usedPools - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (c.poolBase[mid] <= at) lo = mid;
-        else hi = mid - 1;
-      }
+      // The pool of block `at`: the last pool whose first block index is at or before it (the first starts at 0).
+      const lo = Math.max(0, lastAtOrBelow(c.poolBase, at, w.usedPools));
       const k = c.kinds[at], size = blockSize(w.poolClass[lo], c.layout);
       if (k < KIND.BUFFER || k === owner) continue;
       move(arenaKinds[w.poolArena[lo]], k, owner, size);
