@@ -308,39 +308,39 @@ export interface PoolPassOptions {
 /** Null when the heap does not fit the packed records (the caller walks in JavaScript). */
 export type PoolPass = (firsts: Float64Array, carved: Uint32Array, poolSize: number, options?: PoolPassOptions) => PoolPassResult | null;
 
-const cache = new WeakMap<Native, PoolPass | null>();
-const teams = new WeakMap<Native, { stop(): void }>();
+/** Per loaded library: its pass (null where none can be generated), and how to end the pass's second thread. */
+const cache = new WeakMap<Native, { pass: PoolPass; stop(): void } | null>();
 
 /**
  * End the second thread of `native`'s pool pass, if one is parked (the handle is closing); a later walk starts
  * another. Must not run during a walk (walks are synchronous, under the GIL).
  */
 export function stopPoolPass(native: Native): void {
-  teams.get(native)?.stop();
+  cache.get(native)?.stop();
 }
 
 /** The native pool pass for this process, or null where none can be generated (not x86-64, no executable memory). */
 export function poolPassFor(native: Native): PoolPass | null {
-  if (cache.has(native)) return cache.get(native)!;
-  let pass: PoolPass | null = null;
-  try {
-    if (hostArch() === "x64") pass = nativePoolPass(native);
-  } catch {
-    pass = null;
+  if (!cache.has(native)) {
+    let entry: { pass: PoolPass; stop(): void } | null = null;
+    try {
+      if (hostArch() === "x64") entry = nativePoolPass(native);
+    } catch {
+      entry = null;
+    }
+    cache.set(native, entry);
   }
-  cache.set(native, pass);
-  return pass;
+  return cache.get(native)?.pass ?? null;
 }
 
-function nativePoolPass(native: Native): PoolPass {
+function nativePoolPass(native: Native): { pass: PoolPass; stop(): void } {
   const code = mapCode(native, WALK_X64);
   const walk = native.fn(code, { args: ["buffer", "buffer", "usize", "usize", "buffer", "buffer", "buffer"], ret: "void" });
   const team = secondThread(native, code);
-  if (team) teams.set(native, team);
   let scratch = new Uint32Array(1024); // reused: a fresh array per walk costs page faults on large heaps
   const perClass = new Uint32Array(2 * 33);
 
-  return (firsts, carved, poolSize, options = {}) => {
+  const pass: PoolPass = (firsts, carved, poolSize, options = {}) => {
     const narenas = firsts.length;
     const poolsPerCall = options.poolsPerCall ?? Math.floor(0xffff_ffff / 1024);
     let total = 0, most = 0;
@@ -392,6 +392,7 @@ function nativePoolPass(native: Native): PoolPass {
     }
     return { records: scratch.slice(0, used), arenaUsed, classPools, classBlocks, inconsistent, threads: 1 };
   };
+  return { pass, stop: () => team?.stop() };
 }
 
 interface TeamResult {
