@@ -51,12 +51,16 @@ export function checkOptions<T>(options: unknown, what: string, known: Record<st
     const got = options === null ? "null" : Array.isArray(options) ? "an array" : `${typeof options} ${JSON.stringify(String(options)).slice(0, 60)}`;
     throw new TypeError(`${what} takes an options object { ${Object.keys(known).join(", ")} }, got ${got}`);
   }
+  // The values checked are the values returned: a copy of what was read once, so a getter cannot answer the check
+  // one thing and the caller another, nor an inherited property reach the caller unchecked.
+  const checked: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) {
     const check = known[k];
     if (!check) throw new TypeError(`${what}: unknown option "${k}" (expected one of ${Object.keys(known).join(", ")})`);
     if (v !== undefined) check(v, `${what}: option ${k}`);
+    checked[k] = v;
   }
-  return options as T;
+  return checked as T;
 }
 
 /** An option that must be a non-empty string without NUL characters (a path, a name). */

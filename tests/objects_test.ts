@@ -224,6 +224,11 @@ test("objects: ill-typed, unknown and out-of-range options of objects(), pinning
   if (snap.info.allocator === "pymalloc" || snap.info.allocator === "pymalloc_debug") {
     const other = snap.info.allocator === "pymalloc" ? "pymalloc_debug" : "pymalloc";
     refused(() => snap.objects({ allocator: other }), RangeError, /contradicts/);
+    // A getter answering the check one value and the classification another: the option is read once.
+    let reads = 0;
+    const sly = { get allocator() { return reads++ === 0 ? snap.info.allocator! : other; } };
+    assert.ok(snap.objects(sly).totals.objects > 0.5 * objects.totals.objects, "classified with the checked allocator");
+    assert.equal(reads, 1);
     assert.ok(snap.objects({ allocator: snap.info.allocator }).totals.objects > 0);
   }
   refused(() => snap.objects({ retry: 3 } as never), TypeError, /unknown option "retry"/);
