@@ -1,13 +1,18 @@
 /**
  * pymem: see and steer CPython's memory allocator from Bun, Deno and Node, through FFI, with no compile step.
  * This module is the library's public API (re-exports only); CHANGELOG.md lists what changed between versions.
+ * The apps built on it (`pymem bench`, `pymem exporter`, the CLI) are not exported: their internals may change.
  *
  * @example
  * ```ts
  * import { openPython } from "./lib/mod.ts";
- * using py = await openPython();
- * const p = py.obj.malloc(64);
- * py.obj.free(p);
+ * const py = await openPython();
+ * try {
+ *   const p = py.obj.malloc(64);
+ *   py.obj.free(p);
+ * } finally {
+ *   py.close();
+ * }
  * ```
  * @module
  */
@@ -18,8 +23,9 @@ export type { AllocatorName, OpenOptions, PythonVersion, PyValue } from "./pytho
 export { PymemError, PythonError } from "./errors.ts";
 export type { PymemErrorCode } from "./errors.ts";
 export { PyMemAllocator } from "./allocators/pymem-allocator.ts";
-export { ArenaObject, PoolHeader } from "./obmalloc/structs.ts";
-export { HeapSnapshot } from "./obmalloc/heap.ts";
+export { ArenaObject } from "./obmalloc/structs.ts";
+export { PoolHeader } from "./objects/pool-blocks.ts";
+export { HeapSnapshot } from "./objects/mod.ts";
 export { ObjectsSnapshot } from "./objects/mod.ts";
 export type { BlockInfo, ClassifyOptions, ObjectsTotals, PinningOptions, PinningRow, TypeInfo, TypeRow } from "./objects/mod.ts";
 export type { ArenaSummary, Fragmentation, HeapTotals, PoolSummary, SizeClassDiff, SizeClassRow, SnapshotInfo } from "./obmalloc/heap.ts";
@@ -49,5 +55,3 @@ export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";
 export type { HtmlOptions } from "./report/html.ts";
-export { runBench, WORKLOADS } from "./compare/runner.ts";
-export type { AllocatorVariant, BenchDocument, BenchOptions, CellResult, CellSummary, Comparison, Spread, Workload } from "./compare/runner.ts";

@@ -24,7 +24,7 @@ import { Symbols } from "./core/hidden-symbols.ts";
 import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
 import { type AllocationTrace, type AllocatorFunctions, type AllocatorInfo, type ArenaAllocator, type ArenaAllocatorInfo, type Domain, getAllocator, getArenaAllocator, setAllocator, setArenaAllocator, setupDebugHooks, traceAllocations } from "./allocators/domain-allocators.ts";
 import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
-import type { HeapSnapshot } from "./obmalloc/heap.ts";
+import type { HeapSnapshot } from "./objects/mod.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";

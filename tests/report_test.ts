@@ -197,3 +197,28 @@ test("REPL summaries: HeapSnapshot, Python, PyMemAllocator, PoolHeader and Arena
     if (deno) assert.match(inspect(value), pattern); // Node's inspect under Deno too
   }
 });
+
+test("JSON.stringify of a PoolHeader, ArenaObject, HeapSnapshot and ObjectsSnapshot: addresses as hex, no live handle", () => {
+  const snap = py.heap();
+  const pool = PoolHeader.of(py, BigInt(py.eval("id(_keep[0])") as number))!;
+  const hex = /^0x[0-9a-f]+$/;
+  const p = JSON.parse(JSON.stringify(pool));
+  assert.equal(p.address, `0x${pool.address.toString(16)}`);
+  assert.equal(p.ref.count, pool.ref.count);
+  assert.equal(p.capacity, pool.capacity);
+  assert.match(p.arena.address, hex);
+  assert.equal(p.host, undefined);
+  // A replacer sees only the JSON form: never the Python the header was read from.
+  const seen: string[] = [];
+  JSON.stringify(pool, (k, v) => (seen.push(k), typeof v === "bigint" ? String(v) : v));
+  assert.ok(!seen.includes("host"), seen.join(" "));
+  const a = JSON.parse(JSON.stringify(pool.arena));
+  assert.equal(a.index, pool.arena.index);
+  const h = JSON.parse(JSON.stringify(snap));
+  assert.match(h.info.interp, hex);
+  assert.deepEqual(h.totals, snap.totals);
+  assert.equal(h.walk, undefined, "not the per-pool arrays");
+  const o = JSON.parse(JSON.stringify(snap.objects()));
+  assert.equal(o.totals.objects, snap.objects().totals.objects);
+  assert.ok(o.byType.some((r: { typeAddress: string | null }) => r.typeAddress !== null && hex.test(r.typeAddress)));
+});

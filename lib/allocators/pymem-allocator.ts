@@ -9,7 +9,7 @@
 import { checkAddress, checkSize } from "../checks.ts";
 import { cstr } from "../core/native.ts";
 import { PymemError } from "../errors.ts";
-import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
+import { type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
 import { poolPassFor, stopPoolPass } from "../obmalloc/pool-pass.ts";
@@ -17,7 +17,7 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
-import { classifyLocal, setObjectSource } from "../objects/mod.ts";
+import { classifyLocal, HeapSnapshot } from "../objects/mod.ts";
 
 // Prototypes of the hidden functions pymem calls by address.
 const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
@@ -314,7 +314,8 @@ export class PyMemAllocator {
             `${allocator ?? "a custom one, not pymalloc"} and it has no arenas, so there is no obmalloc heap to map`,
         );
       }
-      const snap = new HeapSnapshot(walk, py.layout, {
+      // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
+      return new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
         allocator,
         interp: py.layout.state === "static" ? 0n : this.interp,
@@ -325,10 +326,7 @@ export class PyMemAllocator {
           ntimesArenaAllocated: num(refs.ntimesArenaAllocated),
           narenasHighwater: num(refs.narenasHighwater),
         },
-      });
-      // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
-      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
-      return snap;
+      }, (snap, o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
     });
   }
 

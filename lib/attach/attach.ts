@@ -20,7 +20,7 @@
 import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
-import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "../obmalloc/heap.ts";
+import { type MemoryReader, type SnapshotInfo, type WalkResult, walkHeap } from "../obmalloc/heap.ts";
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
 import { detectArenaSize } from "../obmalloc/arenasize.ts";
 import { linkTimeWord } from "../machine/linktime.ts";
@@ -33,7 +33,7 @@ import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
 import { findImage, fileVersion, type Image } from "./image.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
-import { classifyHeap, setObjectSource } from "../objects/mod.ts";
+import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
 import { remoteObjectMemory } from "../objects/memory.ts";
 
 /** Options of {@link attachPython}. */
@@ -76,8 +76,14 @@ export class RemoteHeapSnapshot extends HeapSnapshot {
   readonly unreadablePools: number;
   /** System calls this walk made. */
   readonly readCalls: number;
-  constructor(walk: ConstructorParameters<typeof HeapSnapshot>[0], layout: ObmallocLayout, info: SnapshotInfo, extra: { warnings: string[]; unreadablePools: number; readCalls: number }) {
-    super(walk, layout, info);
+  constructor(
+    walk: WalkResult,
+    layout: ObmallocLayout,
+    info: SnapshotInfo,
+    extra: { warnings: string[]; unreadablePools: number; readCalls: number },
+    classify?: SnapshotClassifier,
+  ) {
+    super(walk, layout, info, classify);
     this.warnings = extra.warnings;
     this.unreadablePools = extra.unreadablePools;
     this.readCalls = extra.readCalls;
@@ -443,12 +449,11 @@ export class AttachedPython {
       rawAllocatedBlocks: rawBlocks,
       counters,
     };
-    const snap = new RemoteHeapSnapshot(walk, layout, info, { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 });
-    setObjectSource(snap, (o) => {
+    const extra = { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 };
+    return new RemoteHeapSnapshot(walk, layout, info, extra, (snap, o) => {
       this.#assertOpen();
       return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), { allocator: this.#info.allocator.name, retries: this.#retries, ...o });
     });
-    return snap;
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

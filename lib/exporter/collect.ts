@@ -13,7 +13,6 @@ import { type AttachedPython, attachPython, type RemoteHeapSnapshot } from "../a
 import { versionString } from "../core/version.ts";
 import { PymemError } from "../errors.ts";
 import { readMaps } from "../machine/procmaps.ts";
-import "../objects/mod.ts"; // HeapSnapshot.pinning()
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 import { residentBytes } from "../machine/proc.ts";

@@ -28,7 +28,7 @@
  */
 import { PyMemAllocator } from "../allocators/pymem-allocator.ts";
 import { FINALIZE_BLOCKED, PymemError, PythonError } from "../errors.ts";
-import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import type { HeapSnapshot } from "../objects/mod.ts";
 import { cstr } from "../core/native.ts";
 import { type InterpreterRef, usesMainObmalloc } from "../obmalloc/state.ts";
 import { type AllocatorScope, GlobalAllocator, releaseScope } from "../allocators/global-alloc.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import { PymemError } from "../errors.ts";
-import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { ObjectMemory } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
@@ -54,7 +54,7 @@ export interface ClassifyOptions {
 }
 
 /** The pieces of a heap snapshot classification needs. */
-export type HeapSource = Pick<HeapSnapshot, "walk" | "poolSize" | "arenaSize" | "info">;
+export type HeapSource = Pick<ObmallocSnapshot, "walk" | "poolSize" | "arenaSize" | "info">;
 
 /** Everything one classification found, in typed arrays (one entry per block of every used pool). */
 export interface Classification {

@@ -2,11 +2,12 @@
  * Entry points of lib/objects: classify a heap snapshot's blocks into an ObjectsSnapshot, reading this process or
  * another one.
  *
- * `HeapSnapshot.objects()` and `.pinning()` are added here (the obmalloc layer knows nothing of objects): whoever
- * walks a heap attaches how its blocks are read with `setObjectSource`, and the methods delegate to it.
+ * `HeapSnapshot` is defined here, over lib/obmalloc's walk (`ObmallocSnapshot`), because its `objects()` and
+ * `.pinning()` classify blocks, which the obmalloc layer knows nothing of: whoever walks a heap hands its classifier
+ * to the constructor.
  * @module
  */
-import { HeapSnapshot } from "../obmalloc/heap.ts";
+import { ObmallocSnapshot, type SnapshotInfo, type WalkResult } from "../obmalloc/heap.ts";
 import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { PythonHost } from "../core/host.ts";
 import { type ExplainOptions, explainSamples } from "./explain.ts";
@@ -16,7 +17,6 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
 import { localObjectMemory, type ObjectMemory } from "./memory.ts";
 import { ObjectsSnapshot, type PinningOptions, type PinningRow } from "./snapshot.ts";
-import "./pool-blocks.ts";
 
 export { ObjectsSnapshot } from "./snapshot.ts";
 export type { BlockInfo, ObjectsTotals, PinningOptions, PinningRow, TypeRow } from "./snapshot.ts";
@@ -27,7 +27,7 @@ export type { ExplainOptions, Sample } from "./explain.ts";
 
 /** Classify every block of `heap`, reading through `mem`. */
 export function classifyHeap(
-  heap: HeapSnapshot,
+  heap: ObmallocSnapshot,
   layout: ObmallocLayout,
   mem: ObjectMemory,
   options: ClassifyOptions = {},
@@ -45,7 +45,7 @@ export function classifyHeap(
  */
 export function classifyLocal(
   py: PythonHost,
-  heap: HeapSnapshot,
+  heap: ObmallocSnapshot,
   layout: ObmallocLayout,
   vars: { arenas: bigint; maxarenas: bigint },
   views: boolean,
@@ -63,7 +63,7 @@ export function classifyLocal(
   }
 }
 
-function checkArenasUnchanged(safe: RemoteMemory, heap: HeapSnapshot, vars: { arenas: bigint; maxarenas: bigint }): void {
+function checkArenasUnchanged(safe: RemoteMemory, heap: ObmallocSnapshot, vars: { arenas: bigint; maxarenas: bigint }): void {
   const head = safe.tryRead(Number(vars.arenas), 8), max = safe.tryRead(Number(vars.maxarenas), 4);
   const w = heap.walk;
   const changed = () =>
@@ -79,50 +79,57 @@ function checkArenasUnchanged(safe: RemoteMemory, heap: HeapSnapshot, vars: { ar
   }
 }
 
-declare module "../obmalloc/heap.ts" {
-  interface HeapSnapshot {
-    /**
-     * Every block of the snapshot classified: the Python object in each live block, by type and per arena
-     * (lib/objects). Computed on the first call without options and kept; the memory is read then, not when the
-     * snapshot was taken. Throws PymemError("UNSUPPORTED") for a snapshot with no memory to read.
-     */
-    objects(options?: ClassifyOptions): ObjectsSnapshot;
-    /** What keeps the arenas mapped, by type: `objects().pinning(options)`. */
-    pinning(options?: PinningOptions): PinningRow[];
+/** How one snapshot's blocks are classified: given by whoever walked the heap (in-process or attach). */
+export type SnapshotClassifier = (snapshot: HeapSnapshot, options?: ClassifyOptions) => ObjectsSnapshot;
+
+/**
+ * A walk of the obmalloc heap (arenas, pools, size classes, totals, fragmentation) whose blocks can also be
+ * classified into Python objects. The walk is lib/obmalloc's; the classifier is handed in by whoever walked the heap
+ * (`py.heap()` reads this process, an attached heap another one), so each layer keeps to what it knows.
+ */
+export class HeapSnapshot extends ObmallocSnapshot {
+  readonly #classify: SnapshotClassifier | undefined;
+  #classified: ObjectsSnapshot | undefined;
+
+  constructor(
+    walk: WalkResult,
+    layout: ObmallocLayout,
+    info: SnapshotInfo,
+    classify?: SnapshotClassifier,
+    pinnedThreshold?: number,
+  ) {
+    super(walk, layout, info, pinnedThreshold);
+    this.#classify = classify;
+  }
+
+  /**
+   * Every block of the snapshot classified: the Python object in each live block, by type and per arena
+   * (lib/objects). Computed on the first call without options and kept; the memory is read then, not when the
+   * snapshot was taken. Throws PymemError("UNSUPPORTED") for a snapshot with no memory to read.
+   */
+  objects(options?: ClassifyOptions): ObjectsSnapshot {
+    const classify = this.#classify;
+    if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
+    // retries bounded as attachPython's: a pool a live target reused since the snapshot is torn on every re-read.
+    if (options !== undefined) {
+      return classify(this, checkOptions<ClassifyOptions>(options, "objects", {
+        allocator: (v, name) => {
+          if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
+          // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
+          // shift (or not) every object by the debug header and classify nothing right.
+          const known = this.info.allocator;
+          if ((known === "pymalloc" || known === "pymalloc_debug") && v !== known) {
+            throw new RangeError(`${name} ${JSON.stringify(v)} contradicts this heap's allocator, ${known}: leave it out to use ${known}`);
+          }
+        },
+        retries: integerIn(0, 1000),
+      }));
+    }
+    return (this.#classified ??= classify(this));
+  }
+
+  /** What keeps the arenas mapped, by type: `objects().pinning(options)`. */
+  pinning(options?: PinningOptions): PinningRow[] {
+    return this.objects().pinning(options);
   }
 }
-
-const sources = new WeakMap<HeapSnapshot, (options?: ClassifyOptions) => ObjectsSnapshot>();
-const classified = new WeakMap<HeapSnapshot, ObjectsSnapshot>();
-
-/** Attach to `snapshot` how its blocks are classified (called by whoever walked it: in-process or attach). */
-export function setObjectSource(snapshot: HeapSnapshot, classify: (options?: ClassifyOptions) => ObjectsSnapshot): void {
-  sources.set(snapshot, classify);
-}
-
-HeapSnapshot.prototype.objects = function (this: HeapSnapshot, options?: ClassifyOptions): ObjectsSnapshot {
-  const classify = sources.get(this);
-  if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
-  // retries bounded as attachPython's: a pool a live target reused since the snapshot is torn on every re-read.
-  if (options !== undefined) {
-    return classify(checkOptions<ClassifyOptions>(options, "objects", {
-      allocator: (v, name) => {
-        if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
-        // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
-        // shift (or not) every object by the debug header and classify nothing right.
-        const known = this.info.allocator;
-        if ((known === "pymalloc" || known === "pymalloc_debug") && v !== known) {
-          throw new RangeError(`${name} ${JSON.stringify(v)} contradicts this heap's allocator, ${known}: leave it out to use ${known}`);
-        }
-      },
-      retries: integerIn(0, 1000),
-    }));
-  }
-  let o = classified.get(this);
-  if (!o) classified.set(this, (o = classify()));
-  return o;
-};
-
-HeapSnapshot.prototype.pinning = function (this: HeapSnapshot, options?: PinningOptions): PinningRow[] {
-  return this.objects().pinning(options);
-};

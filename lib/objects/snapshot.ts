@@ -12,7 +12,7 @@
  * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type.
  * @module
  */
-import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import { blockSize } from "../obmalloc/layout.ts";
 import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
 import type { TypeInfo } from "./types.ts";
@@ -97,7 +97,7 @@ export interface ObjectsTotals {
 
 /** The blocks of a heap snapshot, classified. Create with `snapshot.objects()`. */
 export class ObjectsSnapshot {
-  readonly heap: HeapSnapshot;
+  readonly heap: ObmallocSnapshot;
   readonly types: readonly TypeInfo[];
   readonly totals: ObjectsTotals;
   readonly #c: Classification;
@@ -111,7 +111,7 @@ export class ObjectsSnapshot {
   readonly #explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[];
 
   /** @internal `explainer` is given in-process only (it runs Python on the objects). */
-  constructor(heap: HeapSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[]) {
+  constructor(heap: ObmallocSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[]) {
     this.heap = heap;
     this.#explainer = explainer;
     this.#c = c;
@@ -322,6 +322,15 @@ export class ObjectsSnapshot {
     const samples = this.#explainer(picks.flat(), options, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
     return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
+  }
+
+  /**
+   * JSON-safe: the totals and the rows by type, type addresses as hex strings (the heap is its own `toJSON`, not
+   * repeated here; `whyToJSON` writes the full, versioned document).
+   */
+  toJSON(): { totals: ObjectsTotals; byType: (Omit<TypeRow, "typeAddress"> & { typeAddress: string | null })[] } {
+    const hex = (a: bigint | null) => (a === null ? null : `0x${a.toString(16)}`);
+    return { totals: this.totals, byType: this.byType().map((r) => ({ ...r, typeAddress: hex(r.typeAddress) })) };
   }
 
   /** One line for the REPLs: objects, blocks, types and the three kinds that pin the most. */

@@ -314,11 +314,13 @@ export interface SnapshotInfo {
 }
 
 /**
- * One walk of the obmalloc heap: arenas, used pools, the size-class table, totals and fragmentation.
+ * One walk of the obmalloc heap: arenas, used pools, the size-class table, totals and fragmentation. The public
+ * `HeapSnapshot` (lib/objects/mod.ts) extends it with the classification of its blocks into objects, which this
+ * layer knows nothing of.
  * The per-pool and per-arena data are typed arrays (the fields named `arena*` and `pool*`); `arenas` and `pools()`
  * iterate them as objects for convenience.
  */
-export class HeapSnapshot {
+export class ObmallocSnapshot {
   readonly info: SnapshotInfo;
   readonly poolSize: number;
   readonly arenaSize: number;
@@ -431,7 +433,7 @@ export class HeapSnapshot {
   }
 
   /** `this - before` per size class (classes present in either). */
-  diff(before: HeapSnapshot): SizeClassDiff[] {
+  diff(before: ObmallocSnapshot): SizeClassDiff[] {
     const rows = new Map<number, SizeClassDiff>();
     const add = (r: SizeClassRow, sign: number) => {
       const d = rows.get(r.index) ?? { index: r.index, size: r.size, pools: 0, blocksInUse: 0, bytesInUse: 0, availBlocks: 0 };
@@ -444,6 +446,18 @@ export class HeapSnapshot {
     for (const r of this.sizeClasses) add(r, 1);
     for (const r of before.sizeClasses) add(r, -1);
     return [...rows.values()].sort((x, y) => x.index - y.index);
+  }
+
+  /**
+   * The summary, JSON-safe: provenance (the interpreter's address as hex), geometry, size classes, totals and
+   * fragmentation; not the per-pool arrays (`heapToJSON` writes the full, versioned document).
+   */
+  toJSON(): Record<string, unknown> {
+    return {
+      info: { ...this.info, interp: `0x${this.info.interp.toString(16)}` },
+      poolSize: this.poolSize, arenaSize: this.arenaSize, takenAt: this.takenAt,
+      sizeClasses: this.sizeClasses, totals: this.totals, fragmentation: this.fragmentation,
+    };
   }
 
   /**
@@ -460,4 +474,4 @@ export class HeapSnapshot {
   }
 
 }
-showInRepl(HeapSnapshot);
+showInRepl(ObmallocSnapshot);

@@ -1,5 +1,5 @@
 /**
- * obmalloc's two structs, read from memory: `PoolHeader` (struct pool_header, with its `ref` union) and
+ * obmalloc's two structs, read from memory: `ObmallocPoolHeader` (struct pool_header, with its `ref` union) and
  * `ArenaObject` (struct arena_object). Both are snapshots of the bytes at the moment of reading.
  *
  * `PoolHeader.of(py, address)` is the safe entry point for an address from anywhere: it checks that the address
@@ -41,14 +41,26 @@ export class ArenaObject {
     this.prevarena = bytes.getBigUint64(ARENA.prevarena, true);
   }
 
+  /** The fields, with 64-bit addresses as hex strings (JSON numbers cannot carry every address). */
+  toJSON(): Record<string, string | number> {
+    return {
+      self: hex(this.self), index: this.index, address: hex(this.address), poolAddress: hex(this.poolAddress),
+      nfreepools: this.nfreepools, ntotalpools: this.ntotalpools, freepools: hex(this.freepools),
+      nextarena: hex(this.nextarena), prevarena: hex(this.prevarena),
+    };
+  }
+
   toString(): string {
     return `ArenaObject #${this.index} @${hex(this.address)}: ${this.ntotalpools - this.nfreepools}/${this.ntotalpools} pools in use`;
   }
 }
 showInRepl(ArenaObject);
 
-/** struct pool_header (48 bytes), with the derived block size and capacity. */
-export class PoolHeader {
+/**
+ * struct pool_header (48 bytes), with the derived block size and capacity. The public `PoolHeader`
+ * (lib/objects/pool-blocks.ts) extends it with `blocks()`, which classifies objects, which this layer knows nothing of.
+ */
+export class ObmallocPoolHeader {
   readonly address: bigint;
   /** The `ref` union: `count` (blocks allocated in the pool) and the same 8 bytes as a pointer (`padding`). */
   readonly ref: { readonly count: number; readonly padding: bigint };
@@ -100,11 +112,13 @@ export class PoolHeader {
    * The pool holding `address` if it is obmalloc memory of any interpreter (a live arena, a carved pool), else
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
-  static of(py: ObmallocHost, address: bigint): PoolHeader | null {
+  static of(py: ObmallocHost, address: bigint): ObmallocPoolHeader | null {
     checkAddress(address, "address");
+    // `this`: a subclass's `of` makes headers of the subclass.
+    const make = this as PoolHeaderClass;
     return py.withGIL(() => {
       for (const state of py.obmallocStates()) {
-        const pool = findPool(py, state.arenas, state.maxarenas, address);
+        const pool = findPool(py, state.arenas, state.maxarenas, address, make);
         if (pool) {
           pool.host = py;
           return pool;
@@ -114,17 +128,38 @@ export class PoolHeader {
     });
   }
 
+  /**
+   * The struct's fields, with 64-bit values as hex strings (JSON numbers cannot carry every address), and its
+   * arena; not the Python it was read from.
+   */
+  toJSON(): Record<string, unknown> {
+    return {
+      address: hex(this.address), ref: { count: this.ref.count, padding: hex(this.ref.padding) },
+      freeblock: hex(this.freeblock), nextpool: hex(this.nextpool), prevpool: hex(this.prevpool),
+      arenaindex: this.arenaindex, szidx: this.szidx, nextoffset: this.nextoffset, maxnextoffset: this.maxnextoffset,
+      blockSize: this.blockSize, capacity: this.capacity, arena: this.arena.toJSON(),
+    };
+  }
+
   toString(): string {
     return `PoolHeader @${hex(this.address)}: class ${this.szidx} (${this.blockSize} B), ${this.ref.count}/${this.capacity} blocks in use, arena #${this.arenaindex}`;
   }
 }
-showInRepl(PoolHeader);
+showInRepl(ObmallocPoolHeader);
+
+type PoolHeaderClass = new (...args: ConstructorParameters<typeof ObmallocPoolHeader>) => ObmallocPoolHeader;
 
 /**
  * Range-check `address` against the arenas of one state, then read its pool. GIL held. Everything is copied with
  * reads that cannot fault: another interpreter's threads may be changing its arena table under its own GIL.
  */
-function findPool(py: ObmallocHost, arenasVar: bigint, maxarenasVar: bigint, address: bigint): PoolHeader | null {
+function findPool(
+  py: ObmallocHost,
+  arenasVar: bigint,
+  maxarenasVar: bigint,
+  address: bigint,
+  make: PoolHeaderClass,
+): ObmallocPoolHeader | null {
   const native = py.native;
   const layout = py.layout;
   const head = native.safeRead(arenasVar, 8);
@@ -149,7 +184,7 @@ function findPool(py: ObmallocHost, arenasVar: bigint, maxarenasVar: bigint, add
     const hdr = native.safeRead(pool, POOL.size);
     if (!hdr) return null;
     const arena = new ArenaObject(arenas + BigInt(i * ARENA.size), i, new DataView(bytes.buffer, i * ARENA.size, ARENA.size));
-    const header = new PoolHeader(pool, new DataView(hdr.buffer), arena, layout);
+    const header = new make(pool, new DataView(hdr.buffer), arena, layout);
     return header.arenaindex === i ? header : null;
   }
   return null;

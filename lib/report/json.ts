@@ -6,7 +6,8 @@
  */
 import { runtimeName } from "../core/runtime.ts";
 import { PYMEM_VERSION } from "../core/version.ts";
-import type { ArenaSummary, Fragmentation, HeapSnapshot, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
+import type { ArenaSummary, Fragmentation, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
+import type { HeapSnapshot } from "../objects/mod.ts";
 
 export { PYMEM_VERSION };
 /** Name of the heap schema. */

@@ -4,7 +4,7 @@
  * mention `pymem heap` adds to its verdict. Renderers are pure functions of the document.
  * @module
  */
-import type { HeapSnapshot } from "../obmalloc/heap.ts";
+import type { HeapSnapshot } from "../objects/mod.ts";
 import type { ObjectsSnapshot, PinningRow } from "../objects/mod.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ObjectsJSON, type PinningJSON, type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
@@ -63,7 +63,7 @@ export interface WhyJSON {
 
 /** Build the document from a classified snapshot. */
 export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "runtime"> & { runtime?: string }, limit = 20): WhyJSON {
-  const heap: HeapSnapshot = objects.heap;
+  const heap = objects.heap;
   const rows = objects.pinning({ limit, owners: true });
   const doc: WhyJSON = {
     schema: WHY_SCHEMA,

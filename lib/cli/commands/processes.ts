@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import process from "node:process";
 import { type Python } from "../../python.ts";
 import { PymemError } from "../../errors.ts";
-import type { HeapSnapshot } from "../../obmalloc/heap.ts";
+import type { HeapSnapshot } from "../../objects/mod.ts";
 import { attachPython } from "../../attach/attach.ts";
 import { listPythonProcesses } from "../../attach/processes.ts";
 import { type HeapJSON, heapToJSON } from "../../report/json.ts";
