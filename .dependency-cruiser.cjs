@@ -51,9 +51,7 @@ module.exports = {
     layer("report-renders-only", "report", "python", "compare", "exporter", "cli", "mod"),
     layer("compare-is-an-app", "compare", "exporter", "cli", "mod"),
     layer("exporter-is-an-app", "exporter", "compare", "cli", "mod"),
-    // One exception: `pymem bench --python all` asks tests/pythons.ts, the one place that knows where CPythons live
-    // on a machine (pyenv, PATH, ldconfig, unpacked trees), loaded lazily and only for that option.
-    { name: "lib-not-tests-or-bench", severity: "error", from: { path: "^(lib|ffi)/" }, to: { path: "^(tests|bench|examples)/", pathNot: "^tests/pythons[.]ts$" } },
+    { name: "lib-not-tests-or-bench", severity: "error", from: { path: "^(lib|ffi)/" }, to: { path: "^(tests|bench|examples)/" } },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -23,7 +23,7 @@ export const USAGE = `usage: pymem bench [options]
   --rounds N            processes per cell: the whole matrix runs N times, each time in a new order and new
                         processes, and the runs are pooled (default 3): 3 × 2 = 6 runs per cell, --quick 3 × 1
   --seed N              seed of the cell order (default 1)
-  --runtime R           child runtime: bun (default), deno, node
+  --runtime R           child runtime: bun (default; this runtime when bun is not installed), deno, node
   --lib-path DIRS       search these directories (':'-separated) for jemalloc/tcmalloc/mimalloc instead of the system's
   --timeout S           per child process (default 600)
   --json FILE --svg FILE --html FILE    write the results
@@ -46,6 +46,8 @@ export interface BenchOptions {
   rounds: number;
   seed: number;
   runtime: "bun" | "deno" | "node";
+  /** `--runtime` was given: a missing runtime is then an error, not a fallback to the parent's. */
+  runtimeGiven?: boolean;
   libPath: string[] | undefined;
   timeoutMs: number;
   json?: string;
@@ -110,6 +112,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | string {
         const s = next();
         if (s !== "bun" && s !== "deno" && s !== "node") return `--runtime must be bun, deno or node, got "${s ?? ""}"`;
         o.runtime = s;
+        o.runtimeGiven = true;
         break;
       }
       case "--lib-path": {

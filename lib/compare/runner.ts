@@ -18,6 +18,7 @@ import os from "node:os";
 import process from "node:process";
 import type { ChildPlan, ChildResult } from "./child.ts";
 import { isMain, runtimeKind } from "../core/runtime.ts";
+import { discoverPythons } from "../core/locate.ts";
 import { PYMEM_VERSION } from "../core/version.ts";
 import { compareRankings, compareToPymalloc, renderHtml, renderSvg, renderText, summarize } from "./report.ts";
 import type { AllocatorVariant, BenchDocument, CellResult } from "./types.ts";
@@ -50,10 +51,11 @@ async function selectPythons(wanted: BenchOptions["pythons"], notes: string[]): 
     for (const p of paths) if (!existsSync(p)) return `--python ${p}: no such file`;
     return paths.map(direct);
   }
-  // tests/pythons.ts is the one place that knows where CPythons live (pyenv, PATH, /usr/bin, ldconfig); loaded
-  // lazily so that importing pymem never pays for discovery.
-  const { discoverPythons } = await import("../../tests/pythons.ts");
-  const all = discoverPythons();
+  // Discovery's remarks (a 2.7 in pyenv, an interpreter without a shared library) are for `--list`, not every run.
+  const found = discoverPythons();
+  // A tree unpacked with its own glibc loads only under its loader, which the children are not started through.
+  for (const p of found.filter((p) => p.launch)) notes.push(`${p.library}: CPython ${p.version} needs its own loader; left out`);
+  const all = found.filter((p) => !p.launch);
   const t = (p: (typeof all)[number]): Target => ({ version: p.version, library: p.library, source: p.source, stripped: p.stripped });
   if (wanted === "all") return all.map(t);
   if (wanted === undefined) {
@@ -150,7 +152,13 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
     notes.push(`load average was ${machine.loadStart.toFixed(2)} at the start on ${machine.cpus} CPUs: other work was ` +
       "running, so times are noisier (CPU time is less affected than wall time)");
   }
-  const cmd = childCommand(o.runtime);
+  let cmd = childCommand(o.runtime);
+  // Bun is the default child, not a requirement: a project without it runs the children under this runtime.
+  const self = runtimeKind();
+  if (typeof cmd === "string" && !o.runtimeGiven && self !== o.runtime) {
+    notes.push(`${cmd}; the children run under ${self} instead (--runtime chooses)`);
+    cmd = childCommand(self);
+  }
   if (typeof cmd === "string") return cmd;
   const variants = selectAllocators(resolveAllocators({ debug: o.debug || o.allocators?.some((a) => a.endsWith("_debug")), libPath: o.libPath }), o.allocators);
   if (typeof variants === "string") return variants;
@@ -323,6 +331,13 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
 function listEverything(o: BenchOptions): void {
   console.log("Workloads:");
   for (const w of WORKLOADS) console.log(`  ${w.name.padEnd(11)} ${w.doc}${w.default ? "" : "  (only when named)"}`);
+  console.log("\nCPythons (--python VERSION or all; without --python: python3 on PATH):");
+  const notes: string[] = [];
+  for (const p of discoverPythons({ notes })) {
+    const how = `${p.stripped ? "stripped" : "symtab"}; ${p.foundBy.join(", ")}${p.launch ? "; needs its own loader, left out" : ""}`;
+    console.log(`  ${p.version.padEnd(9)} ${p.library}\n  ${"".padEnd(9)} ${how}`);
+  }
+  for (const n of notes) console.log(`  note: ${n}`);
   console.log("\nAllocators:");
   for (const v of resolveAllocators({ debug: true, libPath: o.libPath })) {
     const where = v.skipped ? `skipped: ${v.skipped}` : v.library ? `${v.library} (${v.libraryVersion})` : "built into CPython";
