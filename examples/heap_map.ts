@@ -25,8 +25,9 @@ py.run(
 const heap = py.heap();
 console.log(heap); // HeapSnapshot prints as a one-line summary (as in a REPL)
 
-// Everything below is a pure function of the JSON document: it could have come from a file or from CI.
-const doc = heapToJSON(heap, { source: { workload: "examples/heap_map.ts" } });
+// Everything below is a pure function of the JSON document: it could have come from a file or from CI. The document
+// records RSS only when given it (an attached process's is not this one's): here the embedded Python is this process.
+const doc = heapToJSON(heap, { rss: process.memoryUsage().rss, source: { workload: "examples/heap_map.ts" } });
 console.log(renderHeapText(doc, { worstArenas: 5 }));
 console.log(`verdict: ${verdict(doc).level}`);
 

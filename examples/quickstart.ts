@@ -34,10 +34,11 @@ py.run("big = [str(i) * 3 for i in range(300_000)]\nsurvivors = big[::500]\ndel 
 const heap = py.heap();
 const t = heap.totals, f = heap.fragmentation;
 const MiB = (n: number) => (n / 1048576).toFixed(1) + " MiB";
-console.log(`\nheap        ${t.arenas} arenas (${MiB(t.arenaBytes)}), ${t.pools} pools in use, ${t.blocksInUse} blocks = ${MiB(t.bytesInUse)} live`);
+const int = (n: number) => n.toLocaleString("en-US");
+console.log(`\nheap        ${int(t.arenas)} arenas (${MiB(t.arenaBytes)}), ${int(t.pools)} pools in use, ${int(t.blocksInUse)} blocks = ${MiB(t.bytesInUse)} live`);
 console.log(`fragments   ${MiB(f.freeBytesInUsedPools)} free inside used pools; ${(f.utilization * 100).toFixed(0)}% of arena memory holds live blocks`);
-console.log(`pinned      ${f.pinnedArenas} arenas kept mapped by fewer than ${f.pinnedThreshold} live pools each; packed, the live blocks would need ${f.arenasIfPacked} arenas`);
+console.log(`pinned      ${int(f.pinnedArenas)} arenas kept mapped by fewer than ${f.pinnedThreshold} live pools each; packed, the live blocks would need ${int(f.arenasIfPacked)} arenas`);
 console.log("\nclass  size  pools  blocks in use  avail blocks");
 for (const r of heap.sizeClasses) {
-  console.log(`${String(r.index).padStart(5)} ${String(r.size).padStart(5)} ${String(r.pools).padStart(6)} ${String(r.blocksInUse).padStart(14)} ${String(r.availBlocks).padStart(13)}`);
+  console.log(`${String(r.index).padStart(5)} ${String(r.size).padStart(5)} ${int(r.pools).padStart(6)} ${int(r.blocksInUse).padStart(14)} ${int(r.availBlocks).padStart(13)}`);
 }

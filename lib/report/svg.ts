@@ -55,7 +55,7 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   const n = arenas.length;
   const title = options.title ??
     `CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}): ${formatInt(n)} arena${n === 1 ? "" : "s"} ` +
-      `(${formatBytes(totals.arenaBytes)}), ${formatInt(totals.pools)} pools in use, ${Math.round(doc.fragmentation.utilization * 100)}% utilized`;
+      `(${formatBytes(totals.arenaBytes)}), ${formatInt(totals.pools)} pool${totals.pools === 1 ? "" : "s"} in use, ${Math.round(doc.fragmentation.utilization * 100)}% utilized`;
   if (n === 0) {
     return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="80" viewBox="0 0 640 80" role="img" ` +
       `data-arenas="0" data-pools="0" data-aggregated="false"><title>${escapeXml(title)}</title>` +
@@ -180,7 +180,7 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   for (const r of doc.sizeClasses) {
     lg.push(
       `<rect x="${legendX}" y="${ly}" width="12" height="12" fill="${poolColor(r.index, 0.85, classes)}"/>` +
-        `<text x="${legendX + 18}" y="${ly + 10}">${r.index} · ${r.size} B · ${formatInt(r.pools)} pools</text>`,
+        `<text x="${legendX + 18}" y="${ly + 10}">${r.index} · ${r.size} B · ${formatInt(r.pools)} pool${r.pools === 1 ? "" : "s"}</text>`,
     );
     ly += 16;
   }
@@ -243,7 +243,7 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
   rows.forEach((r, i) => {
     const x = left + 6 + i * (barW + 6);
     const used = r.blocksInUse * r.size, free = r.availBlocks * r.size;
-    const tip = `class ${r.index} (${r.size} B): ${formatInt(r.pools)} pools, ${formatInt(r.blocksInUse)} blocks = ${formatBytes(used)} in use, ${formatBytes(free)} free in its pools`;
+    const tip = `class ${r.index} (${r.size} B): ${formatInt(r.pools)} pool${r.pools === 1 ? "" : "s"}, ${formatInt(r.blocksInUse)} blocks = ${formatBytes(used)} in use, ${formatBytes(free)} free in its pools`;
     out.push(
       `<g class="bar"><title>${tip}</title>` +
         `<rect x="${x}" y="${n2(y(used + free))}" width="${barW}" height="${n2(y(used) - y(used + free))}" fill="${poolColor(r.index, 0.1, classes)}"/>` +
