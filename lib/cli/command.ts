@@ -4,6 +4,8 @@
  * errors (exit status 2) and a script's exit status.
  * @module
  */
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 interface Option {
@@ -12,6 +14,11 @@ interface Option {
   /** Placeholder of the value; absent for a boolean flag. */
   arg?: string;
   help: string;
+  /**
+   * The value is where output goes: checked before the command does any work ("-", stdout, always passes), so a
+   * bad path does not cost a run and its report. "file" or "dir".
+   */
+  writes?: "file" | "dir";
 }
 
 export interface Command {
@@ -21,8 +28,11 @@ export interface Command {
   /** Paragraphs after the usage line. */
   about: string[];
   options: Option[];
-  /** What positionals mean: none, a Python script with its arguments, or one pid. */
-  positionals: "none" | "script" | "pid";
+  /**
+   * What positionals mean: none, a Python script with its arguments, one pid, or either (`why`: a number is a
+   * pid). Options may come before and after a pid; the script ends the options (what follows is its argv).
+   */
+  positionals: "none" | "script" | "pid" | "pid-or-script";
   run(ctx: Context): Promise<number>;
 }
 
@@ -36,9 +46,9 @@ export const EMBED: Option[] = [
   { name: "python", arg: "EXE", help: "load the libpython of this interpreter (default: $PYMEM_PYTHON, python3, python)" },
 ];
 export const OUTPUTS: Option[] = [
-  { name: "json", arg: "FILE", help: 'write the snapshot as JSON (schema pymem.heap, version 1; "-" for stdout)' },
-  { name: "svg", arg: "FILE", help: "write the heat map as SVG (one row per arena, one cell per pool)" },
-  { name: "html", arg: "FILE", help: "write a self-contained HTML report (heat map, size-class chart, tables)" },
+  { name: "json", arg: "FILE", writes: "file", help: 'write the snapshot as JSON (schema pymem.heap, version 1; "-" for stdout)' },
+  { name: "svg", arg: "FILE", writes: "file", help: "write the heat map as SVG (one row per arena, one cell per pool)" },
+  { name: "html", arg: "FILE", writes: "file", help: "write a self-contained HTML report (heat map, size-class chart, tables)" },
   { name: "worst", arg: "N", help: "list the N emptiest arenas (default 10)" },
 ];
 
@@ -86,8 +96,9 @@ export function commandHelp(cmd: Command): string {
 /**
  * Split the arguments of a script-running command at the script: options before it belong to pymem, everything
  * from the first positional on (or after `--`) is the script and its arguments, as with `python [opts] FILE ARGS`.
+ * A pid (`why PID`: digits, with neither -c nor --demo before it) does not end the options.
  */
-function splitAtScript(args: string[], options: Option[]): { head: string[]; tail: string[] } {
+function splitAtScript(args: string[], options: Option[], pid: boolean): { head: string[]; tail: string[] } {
   const takesValue = new Set<string>();
   for (const o of options) {
     if (o.arg) {
@@ -95,11 +106,17 @@ function splitAtScript(args: string[], options: Option[]): { head: string[]; tai
       if (o.short) takesValue.add(`-${o.short}`);
     }
   }
+  let runsCode = false, pidSeen = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--") return { head: args.slice(0, i), tail: args.slice(i + 1) };
     if (a.startsWith("-") && a !== "-") {
+      if (/^(-c|--code(=|$)|--demo$)/.test(a)) runsCode = true;
       if (takesValue.has(a)) i++; // "--json FILE", "-c CODE" (not "--json=FILE" or "-cCODE")
+      continue;
+    }
+    if (pid && !runsCode && !pidSeen && /^\d+$/.test(a)) {
+      pidSeen = true;
       continue;
     }
     return { head: args.slice(0, i), tail: args.slice(i) };
@@ -107,8 +124,43 @@ function splitAtScript(args: string[], options: Option[]): { head: string[]; tai
   return { head: args, tail: [] };
 }
 
+/**
+ * Check every output destination of the parsed options before any work: the directory exists and may be written,
+ * and the path is not a directory (a file) or is one (a directory). A bad one is bad usage (exit status 2).
+ */
+export function checkDestinations(cmd: Command, values: Context["values"]): void {
+  for (const o of cmd.options) {
+    const path = values[o.name];
+    if (!o.writes || typeof path !== "string" || path === "-") continue;
+    const bad = (why: string) => new UsageError(`--${o.name} ${path}: ${why}`);
+    if (path === "") throw bad("an empty path");
+    const target = o.writes === "dir" ? path : dirname(resolve(path));
+    let st;
+    try {
+      st = statSync(target);
+    } catch {
+      throw bad(o.writes === "dir" ? "no such directory" : `no such directory ${target}`);
+    }
+    if (!st.isDirectory()) throw bad(o.writes === "dir" ? "not a directory" : `${target} is not a directory`);
+    try {
+      accessSync(target, constants.W_OK);
+    } catch {
+      throw bad(`${o.writes === "dir" ? "the directory" : target} is not writable`);
+    }
+    if (o.writes === "file" && existsSync(path)) {
+      if (statSync(path).isDirectory()) throw bad("is a directory");
+      try {
+        accessSync(path, constants.W_OK);
+      } catch {
+        throw bad("is not writable");
+      }
+    }
+  }
+}
+
 export function parse(cmd: Command, args: string[]): Context {
-  const { head, tail } = cmd.positionals === "script" ? splitAtScript(args, cmd.options) : { head: args, tail: [] };
+  const scripted = cmd.positionals === "script" || cmd.positionals === "pid-or-script";
+  const { head, tail } = scripted ? splitAtScript(args, cmd.options, cmd.positionals === "pid-or-script") : { head: args, tail: [] };
   const spec: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const o of cmd.options) spec[o.name] = { type: o.arg ? "string" : "boolean", ...(o.short ? { short: o.short } : {}) };
   // node:util calls "--worst -1" ambiguous (a value that looks like a flag): a negative number after an option that

@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { PYMEM_VERSION } from "../report/json.ts";
-import { type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
+import { checkDestinations, type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
 import { progress, write, writeError } from "./io.ts";
 import { diffCommand, heapCommand, infoCommand, statsCommand } from "./commands/embedded.ts";
 import { attachCommand, psCommand } from "./commands/processes.ts";
@@ -77,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (cmd.positionals === "none" && ctx.positionals.length) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
+    checkDestinations(cmd, ctx.values);
     return await cmd.run(ctx);
   } catch (e) {
     progress.clear();
