@@ -67,8 +67,9 @@ export interface Verdict {
 /**
  * The fragmentation verdict in plain language, e.g. "412 arenas (412 MiB) are pinned by fewer than 5 live pools
  * each; packing the live blocks would need 37 arenas".
+ * `tableAt` says where the pinning table is (the HTML page has it right below).
  */
-export function verdict(doc: HeapJSON): Verdict {
+export function verdict(doc: HeapJSON, tableAt = "pymem why has the table"): Verdict {
   const t = doc.totals, f = doc.fragmentation;
   if (t.arenas === 0) {
     const a = doc.python.allocator;
@@ -111,7 +112,7 @@ export function verdict(doc: HeapJSON): Verdict {
   if (f.freeBytesInUsedPools > 0) {
     lines.push(`${formatBytes(f.freeBytesInUsedPools)} is free inside used pools: reusable only by blocks of the same size class.`);
   }
-  if (doc.pinning?.length) lines.push(`What pins the arenas: ${pinningSentence(doc.pinning)} (pymem why has the table).`);
+  if (doc.pinning?.length) lines.push(`What pins the arenas: ${pinningSentence(doc.pinning)} (${tableAt}).`);
   return { level, lines };
 }
 
