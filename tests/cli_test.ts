@@ -37,10 +37,12 @@ test("pymem --help lists every command; no command is bad usage", () => {
 }, { skip: once });
 
 test("each command's --help documents exactly the flags its parser accepts", () => {
-  for (const c of COMMANDS) {
+  for (const c of [...COMMANDS, "why", "bench", "exporter"]) {
     const help = cli([c, "--help"]);
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, new RegExp(`^Usage: pymem ${c}`, "m"));
+    // One help format for every command: the summary line, the usage, the option table.
+    assert.match(help.stdout, new RegExp(`^pymem ${c}: .+\n\nUsage: pymem ${c}`));
+    assert.match(help.stdout, /\nOptions:\n {2}-h, --help +show this help\n|\nOptions:\n[\s\S]*\n {2}-h, --help +show this help\n/);
     // Every documented flag, given together (values "1"), is accepted: --help still answers with status 0.
     const options = help.stdout.slice(help.stdout.indexOf("\nOptions:\n"));
     const flags = [...options.matchAll(/^ {2}(?:-\w, )? *--([a-z-]+)( [A-Z]+)?/gm)];
@@ -146,6 +148,8 @@ test("output destinations are checked before any work: a bad one is one line, st
     [["info", "--json", "/nonexistent/i.json"], /^pymem info: --json /],
     [["ps", "--json", "/nonexistent/p.json"], /^pymem ps: --json /],
     [["attach", "1", "--html", "/nonexistent/a.html"], /^pymem attach: --html /],
+    [["bench", "--quick", "--json", "/nonexistent/b.json"], /^pymem bench: --json \/nonexistent\/b\.json: no such directory/],
+    [["exporter", "--textfile", "/nonexistent"], /^pymem exporter: --textfile \/nonexistent: no such directory/],
   ];
   for (const [args, pattern] of cases) {
     const r = cli(args);

@@ -76,8 +76,7 @@ export async function main(argv: string[]): Promise<number> {
       await write(process.stdout, commandHelp(cmd));
       return 0;
     }
-    if (cmd.positionals === "none" && ctx.positionals.length) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
-    checkDestinations(cmd, ctx.values);
+    checkDestinations(cmd.options, ctx.values);
     return await cmd.run(ctx);
   } catch (e) {
     progress.clear();
