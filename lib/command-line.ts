@@ -53,7 +53,8 @@ export class UsageError extends Error {
 export function commandHelp(cmd: CommandText): string {
   const flags = cmd.options.map((o) => `${o.short ? `-${o.short}, ` : "    "}--${o.name}${o.arg ? ` ${o.arg}` : ""}`);
   const w = Math.max(...flags.map((f) => f.length));
-  const wrap = (s: string) => s.replace(/(.{1,100})(\s+|$)/g, "$1\n").trimEnd().split("\n").map((l) => `  ${l}`).join("\n");
+  const wrap = (s: string) =>
+    s.replace(/(.{1,100})(\s+|$)/g, "$1\n").trimEnd().split("\n").map((l) => `  ${l}`).join("\n");
   return [
     `pymem ${cmd.name}: ${cmd.summary}`,
     "",
@@ -97,12 +98,22 @@ function splitAtScript(args: string[], options: Option[], pid: boolean): { head:
 }
 
 /** Parse `args` by the option table; bad usage throws a UsageError. */
-export function parseOptions(options: Option[], args: string[], positionals: Positionals): { values: OptionValues; positionals: string[] } {
+export function parseOptions(
+  options: Option[],
+  args: string[],
+  positionals: Positionals,
+): { values: OptionValues; positionals: string[] } {
   const scripted = positionals === "script" || positionals === "pid-or-script";
-  const { head, tail } = scripted ? splitAtScript(args, options, positionals === "pid-or-script") : { head: args, tail: [] };
+  const { head, tail } = scripted
+    ? splitAtScript(args, options, positionals === "pid-or-script")
+    : { head: args, tail: [] };
   const spec: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const o of options) {
-    spec[o.name] = { type: o.arg ? "string" : "boolean", ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+    spec[o.name] = {
+      type: o.arg ? "string" : "boolean",
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   }
   // node:util calls "--worst -1" ambiguous (a value that looks like a flag): a negative number after an option that
   // takes a value is that value, and the option's own check says what is wrong with it.
@@ -110,7 +121,11 @@ export function parseOptions(options: Option[], args: string[], positionals: Pos
   const joined: string[] = [];
   for (let i = 0; i < head.length; i++) {
     if (takesValue.has(head[i]) && /^-(\d|\.\d|Infinity$)/.test(head[i + 1] ?? "")) {
-      joined.push(`${head[i].startsWith("--") ? head[i] : `--${options.find((o) => `-${o.short}` === head[i])!.name}`}=${head[++i]}`);
+      joined.push(
+        `${head[i].startsWith("--") ? head[i] : `--${options.find((o) => `-${o.short}` === head[i])!.name}`}=${
+          head[++i]
+        }`,
+      );
     } else joined.push(head[i]);
   }
   let parsed;

@@ -42,7 +42,7 @@ test("each command's --help documents exactly the flags its parser accepts", () 
     assert.equal(help.status, 0, help.stderr);
     // One help format for every command: the summary line, the usage, the option table.
     assert.match(help.stdout, new RegExp(`^pymem ${c}: .+\n\nUsage: pymem ${c}`));
-    assert.match(help.stdout, /\nOptions:\n {2}-h, --help +show this help\n|\nOptions:\n[\s\S]*\n {2}-h, --help +show this help\n/);
+    assert.match(help.stdout, /\nOptions:\n[\s\S]*\n {2}-h, --help +show this help\n/);
     // Every documented flag, given together (values "1"), is accepted: --help still answers with status 0.
     const options = help.stdout.slice(help.stdout.indexOf("\nOptions:\n"));
     const flags = [...options.matchAll(/^ {2}(?:-\w, )? *--([a-z-]+)( [A-Z]+)?/gm)];
@@ -139,16 +139,16 @@ test("output destinations are checked before any work: a bad one is one line, st
   const notDir = join(tmp, "plain-file");
   writeFileSync(notDir, "");
   const cases: [string[], RegExp][] = [
-    [["heap", "-c", code, "--html", "/nonexistent/x.html"], /^pymem heap: --html \/nonexistent\/x\.html: no such directory/],
+    [["heap", "-c", code, "--html", "/nonexistent/x.html"], /^pymem heap: --html \/nonexistent\/x\.html: no such dir/],
     [["heap", "-c", code, "--svg", tmp], /^pymem heap: --svg .*: is a directory/],
-    [["heap", "-c", code, "--json", join(notDir, "x.json")], /^pymem heap: --json .*plain-file\/x\.json: .*is not a directory/],
+    [["heap", "-c", code, "--json", join(notDir, "x.json")], /^pymem heap: --json .*plain-file\/x\.json: .*not a dir/],
     [["heap", "-c", code, "--worst", "3", "--json", "-", "--svg", "/nonexistent/x.svg"], /^pymem heap: --svg /],
     [["diff", "-c", code, "--json", "/nonexistent/d.json"], /^pymem diff: --json /],
     [["why", "-c", code, "--json", "/nonexistent/w.json"], /^pymem why: --json /],
     [["info", "--json", "/nonexistent/i.json"], /^pymem info: --json /],
     [["ps", "--json", "/nonexistent/p.json"], /^pymem ps: --json /],
     [["attach", "1", "--html", "/nonexistent/a.html"], /^pymem attach: --html /],
-    [["bench", "--quick", "--json", "/nonexistent/b.json"], /^pymem bench: --json \/nonexistent\/b\.json: no such directory/],
+    [["bench", "--quick", "--json", "/nonexistent/b.json"], /^pymem bench: --json \/nonexistent\/b\.json: no such dir/],
     [["exporter", "--textfile", "/nonexistent"], /^pymem exporter: --textfile \/nonexistent: no such directory/],
   ];
   for (const [args, pattern] of cases) {
@@ -166,7 +166,8 @@ const olds = (existsSync(PYENV) ? readdirSync(PYENV) : [])
 
 test("ps: by pid as numbers; CPythons pymem does not read (2.7, 3.6, 3.7) are named, with their RSS", async () => {
   const root = join(PYENV, "..");
-  const children = olds.map((v) => spawn(join(root, "versions", v, "bin", "python"), ["-c", "import time; time.sleep(120)"], { stdio: "ignore" }));
+  const sleep = ["-c", "import time; time.sleep(120)"];
+  const children = olds.map((v) => spawn(join(root, "versions", v, "bin", "python"), sleep, { stdio: "ignore" }));
   try {
     // Until each has mapped its libpython (its name tells the version).
     await new Promise((r) => setTimeout(r, 1000));
@@ -192,7 +193,8 @@ test("ps: by pid as numbers; CPythons pymem does not read (2.7, 3.6, 3.7) are na
       assert.ok(row.rss > 1 << 20, `RSS of ${olds[i]}: ${row.rss}`);
       assert.equal(row.arenas, null);
       assert.equal(row.error, `CPython ${minor} is not supported (pymem reads CPython 3.8–3.15)`);
-      assert.match(text, new RegExp(`^ +${child.pid}: CPython ${minor.replace(".", "\\.")} is not supported \\(pymem reads CPython 3\\.8–3\\.15\\)$`, "m"));
+      const note = `${child.pid}: CPython ${minor} is not supported (pymem reads CPython 3.8–3.15)`;
+      assert.ok(text.split("\n").some((l) => l.trim() === note), `"${note}" in:\n${text}`);
     }
   } finally {
     for (const c of children) c.kill("SIGKILL");

@@ -78,8 +78,10 @@ const PROBE = `<script>window.addEventListener("load", function () { setTimeout(
     return { left: r.left, right: r.right, top: r.top, width: r.width, height: r.height }; };
   document.documentElement.setAttribute("data-probe", JSON.stringify({
     scrollWidth: se.scrollWidth, clientWidth: se.clientWidth,
-    legend: box(document.querySelector("#heatmap .heat-legend svg")), map: box(document.querySelector("#heatmap .heat-map svg")),
-    markerShown: /pymem-(ok|pending|error)/.test(document.body.innerText), status: document.body.getAttribute("data-pymem-status") }));
+    legend: box(document.querySelector("#heatmap .heat-legend svg")),
+    map: box(document.querySelector("#heatmap .heat-map svg")),
+    markerShown: /pymem-(ok|pending|error)/.test(document.body.innerText),
+    status: document.body.getAttribute("data-pymem-status") }));
 }, 50); });</script>`;
 
 function measure(html: string, width: number): Probe {
@@ -98,9 +100,10 @@ test("the HTML report at 1400 and 800 px: no horizontal scroll, the heat map's l
     const m = measure(html, width);
     assert.match(m.status ?? "", /^pymem-ok cells=\d+$/);
     assert.equal(m.markerShown, false, `${width} px: the test marker is visible text`);
-    assert.ok(m.scrollWidth <= m.clientWidth, `${width} px: the page scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`);
-    assert.ok(m.legend && m.legend.width > 150 && m.legend.height > 100, `${width} px: legend ${JSON.stringify(m.legend)}`);
-    assert.ok(m.legend.left >= 0 && m.legend.right <= m.clientWidth, `${width} px: legend out of view ${JSON.stringify(m.legend)}`);
+    assert.ok(m.scrollWidth <= m.clientWidth, `${width} px: scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`);
+    const where = `${width} px: legend ${JSON.stringify(m.legend)}`;
+    assert.ok(m.legend && m.legend.width > 150 && m.legend.height > 100, where);
+    assert.ok(m.legend.left >= 0 && m.legend.right <= m.clientWidth, where);
     assert.ok(m.map && m.map.left >= 0 && m.map.right <= m.clientWidth, `${width} px: map ${JSON.stringify(m.map)}`);
     // Side by side where there is room; the legend under the map on a narrow page.
     if (width === 1400) assert.ok(m.legend.left >= m.map.right, JSON.stringify(m));

@@ -199,11 +199,12 @@ test("objects: explain() on a classification whose objects were freed never give
     py.run("_gone = _other = None; del _gone, _other");
   }
 });
-test("objects: explain() samples the emptiest arenas' survivors, found through the untracked tuples that hold them", async () => {
+test("objects: explain() samples the emptiest arenas' survivors, found through their untracked tuples", async () => {
   const py = await python();
   // The demo's pattern: most records freed, every 400th kept. A tuple of only atomic items is untracked by the
   // collector, and so are its str, int and float: found, and their chain followed, through the list that holds it.
-  py.run("import gc\n_recs = [(i, float(i), str(i) * 3) for i in range(300_000)]\n_surv = _recs[::400]\ndel _recs\ngc.collect()");
+  py.run("import gc\n_recs = [(i, float(i), str(i) * 3) for i in range(300_000)]\n" +
+    "_surv = _recs[::400]\ndel _recs\ngc.collect()");
   try {
     const rows = py.heap().objects({}).explain({ types: 4, samples: 3, timeMs: 30_000 });
     const mine = rows.filter((r) => ["tuple", "str", "int", "float"].includes(r.name));

@@ -115,7 +115,8 @@ test("size-class chart: round ticks (1, 2 or 5 × 10^k of a binary unit) and a t
     const ticks = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
     assert.ok(ticks.length >= 3, svg.slice(0, 500));
     const unit = ticks[1].split(" ")[1];
-    for (const t of ticks) assert.match(t, new RegExp(`^\\d+(\\.\\d)? ${unit}$`), `${n} arenas: tick "${t}" in ${ticks.join(", ")}`);
+    const all = ticks.join(", ");
+    for (const t of ticks) assert.match(t, new RegExp(`^\\d+(\\.\\d)? ${unit}$`), `${n} arenas: "${t}" in ${all}`);
     assert.match(ticks[1], /^(0\.)?0*[125]0* (B|KiB|MiB|GiB)$/, `${n} arenas: the step, in ${ticks.join(", ")}`);
     assert.match(svg, /rotate\(-90\)[^>]*>bytes in the class's pools</);
     assert.match(svg, />block size \(bytes\)</);
@@ -127,7 +128,8 @@ test("HTML: the verdict's `code` as <code>, the pinning table said to be below i
   doc.pinning = [{ name: "Session", object: true, pinnedBytes: 20 << 20, arenas: 20 }];
   const plain = renderHTML(doc);
   assert.match(plain, /<code>Session<\/code> pins 20 MiB in 20 arenas \(pymem why has the table\)/);
-  doc.objects = { pinning: [{ name: "Session", object: true, typeAddress: null, pinnedBytes: 20 << 20, arenas: 20, sparseArenas: 19, count: 100, bytes: 6400 }] };
+  const row = { name: "Session", object: true, typeAddress: null, pinnedBytes: 20 << 20, arenas: 20, sparseArenas: 19 };
+  doc.objects = { pinning: [{ ...row, count: 100, bytes: 6400 }] };
   const html = renderHTML(doc);
   assert.match(html, /<code>Session<\/code> pins 20 MiB in 20 arenas \(the table below\)/);
   assert.doesNotMatch(/<div class="verdict[^"]*">[\s\S]*?<\/div>/.exec(html)![0], /`/);

@@ -78,7 +78,9 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
       continue;
     }
     try {
-      const row: PythonProcessInfo = { pid, version: versionString(py.version), rss: residentBytes(pid), arenas: null, pinned: null, image: py.library };
+      const row: PythonProcessInfo = {
+        pid, version: versionString(py.version), rss: residentBytes(pid), arenas: null, pinned: null, image: py.library,
+      };
       try {
         const s = py.heap();
         row.arenas = s.totals.arenas;

@@ -3,7 +3,15 @@
  * `bench` and `exporter`), the shared options, and a script's exit status.
  * @module
  */
-import { checkDestinations, commandHelp, type CommandText, type Option, parseOptions, type Positionals, UsageError } from "../command-line.ts";
+import {
+  checkDestinations,
+  commandHelp,
+  type CommandText,
+  type Option,
+  parseOptions,
+  type Positionals,
+  UsageError,
+} from "../command-line.ts";
 
 export { checkDestinations, commandHelp, type Option, UsageError };
 
@@ -22,9 +30,18 @@ export const EMBED: Option[] = [
   { name: "python", arg: "EXE", help: "load the libpython of this interpreter (default: $PYMEM_PYTHON, python3, python)" },
 ];
 export const OUTPUTS: Option[] = [
-  { name: "json", arg: "FILE", writes: "file", help: 'write the snapshot as JSON (schema pymem.heap, version 1; "-" for stdout)' },
-  { name: "svg", arg: "FILE", writes: "file", help: "write the heat map as SVG (one row per arena, one cell per pool)" },
-  { name: "html", arg: "FILE", writes: "file", help: "write a self-contained HTML report (heat map, size-class chart, tables)" },
+  {
+    name: "json", arg: "FILE", writes: "file",
+    help: 'write the snapshot as JSON (schema pymem.heap, version 1; "-" for stdout)',
+  },
+  {
+    name: "svg", arg: "FILE", writes: "file",
+    help: "write the heat map as SVG (one row per arena, one cell per pool)",
+  },
+  {
+    name: "html", arg: "FILE", writes: "file",
+    help: "write a self-contained HTML report (heat map, size-class chart, tables)",
+  },
   { name: "worst", arg: "N", help: "list the N emptiest arenas (default 10)" },
 ];
 

@@ -17,25 +17,43 @@ export const BENCH_TEXT: CommandText = {
   usage: "pymem bench [options]        pymem bench --compare A.json B.json",
   about: [
     "Runs each workload under each allocator (preloaded and in-process) and CPython, each cell in fresh processes " +
-    "started in a new order every round, and reports time, peak RSS and the heap per cell, with the spread of the runs " +
-    "(BENCHMARKS.md).",
+    "started in a new order every round, and reports time, peak RSS and the heap per cell, with the spread of the " +
+    "runs (BENCHMARKS.md).",
     "--compare checks that two result files rank the allocators the same wherever the difference is larger than the " +
     "spread (exit status 1 on a conflict).",
   ],
   options: [
-    { name: "quick", help: "scale 0.3; 3 measured runs per cell, each in its own process after 1 warm-up (a few minutes on 2 cores)" },
-    { name: "python", arg: "LIST", help: "CPython(s): minors (3.12), versions, library paths, or all found (default: PYMEM_LIBPYTHON, else python3 on PATH)" },
+    {
+      name: "quick",
+      help: "scale 0.3; 3 measured runs per cell, each in its own process after 1 warm-up (a few minutes on 2 cores)",
+    },
+    {
+      name: "python", arg: "LIST",
+      help: "CPython(s): minors (3.12), versions, library paths, or all found " +
+        "(default: PYMEM_LIBPYTHON, else python3 on PATH)",
+    },
     { name: "workloads", arg: "LIST", help: `${WORKLOADS.map((w) => w.name).join(",")} (default: all but known)` },
-    { name: "allocators", arg: "LIST", help: "ids or families: pymalloc,malloc,mimalloc,jemalloc,tcmalloc,libmimalloc, jemalloc:preload, … (default: all but the debug variants)" },
+    {
+      name: "allocators", arg: "LIST",
+      help: "ids or families: pymalloc,malloc,mimalloc,jemalloc,tcmalloc,libmimalloc, jemalloc:preload, … " +
+        "(default: all but the debug variants)",
+    },
     { name: "debug", help: "add pymalloc_debug, malloc_debug (and mimalloc_debug on 3.13+)" },
     { name: "scale", arg: "X", help: "workload size multiplier (default 1; --quick 0.3)" },
     { name: "threads", arg: "N", help: "Python threads of the threads workload (default 4)" },
     { name: "warmup", arg: "N", help: "unmeasured runs per process (default 1)" },
     { name: "runs", arg: "N", help: "measured runs per process (default 2; --quick 1)" },
-    { name: "rounds", arg: "N", help: "processes per cell: the matrix runs N times, each in a new order and new processes, runs pooled (default 3)" },
+    {
+      name: "rounds", arg: "N",
+      help: "processes per cell: the matrix runs N times, each in a new order and new processes, " +
+        "runs pooled (default 3)",
+    },
     { name: "seed", arg: "N", help: "seed of the cell order (default 1)" },
     { name: "runtime", arg: "R", help: "child runtime: bun (default), deno, node" },
-    { name: "lib-path", arg: "DIRS", help: "search these directories (':'-separated) for jemalloc/tcmalloc/mimalloc instead of the system's" },
+    {
+      name: "lib-path", arg: "DIRS",
+      help: "search these directories (':'-separated) for jemalloc/tcmalloc/mimalloc instead of the system's",
+    },
     { name: "timeout", arg: "S", help: "per child process, seconds (default 600)" },
     { name: "json", arg: "FILE", writes: "file", help: "write the results as JSON" },
     { name: "svg", arg: "FILE", writes: "file", help: "write the results chart as SVG" },
@@ -116,7 +134,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions | string {
     o.allocators = list(str("allocators")!);
     if (!o.allocators.length) return "--allocators needs a value";
   }
-  const numbers = [["scale", 0.001, false], ["threads", 1, true], ["warmup", 0, true], ["runs", 1, true], ["rounds", 1, true], ["seed", 0, true], ["timeout", 1, false]] as const;
+  const numbers = [
+    ["scale", 0.001, false], ["threads", 1, true], ["warmup", 0, true], ["runs", 1, true], ["rounds", 1, true],
+    ["seed", 0, true], ["timeout", 1, false],
+  ] as const;
   for (const [name, min, integer] of numbers) {
     const v = num(name, min, integer);
     if (typeof v === "string") return v;
@@ -126,7 +147,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | string {
   }
   const runtime = str("runtime");
   if (runtime !== undefined) {
-    if (runtime !== "bun" && runtime !== "deno" && runtime !== "node") return `--runtime must be bun, deno or node, got "${runtime}"`;
+    if (runtime !== "bun" && runtime !== "deno" && runtime !== "node") {
+      return `--runtime must be bun, deno or node, got "${runtime}"`;
+    }
     o.runtime = runtime;
   }
   if (str("lib-path") !== undefined) o.libPath = str("lib-path")!.split(delimiter).filter(Boolean);

@@ -22,15 +22,19 @@ export const EXPORTER_TEXT: CommandText = {
   about: [
     "Serves /metrics in the Prometheus text format (OpenMetrics when the scraper asks for it) and / (a page linking " +
     "to it). Each scrape finds the CPython processes on the host, reads their obmalloc heaps read-only (never writes " +
-    "to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus the " +
-    "exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs " +
+    "to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus " +
+    "the exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs " +
     "CAP_SYS_PTRACE (or root); see docs/exporter.md.",
   ],
   options: [
-    { name: "listen", arg: "HOST:PORT", help: 'where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)' },
+    {
+      name: "listen", arg: "HOST:PORT",
+      help: 'where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)',
+    },
     {
       name: "textfile", arg: "DIR", writes: "dir",
-      help: `instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds (node_exporter --collector.textfile.directory DIR)`,
+      help: `instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds ` +
+        "(node_exporter --collector.textfile.directory DIR)",
     },
     { name: "interval", arg: "SECONDS", help: "textfile interval (default 15)" },
     { name: "count", arg: "N", help: "textfile: stop after N writes (default: until interrupted)" },
@@ -39,12 +43,14 @@ export const EXPORTER_TEXT: CommandText = {
     { name: "exclude", arg: "REGEX", help: "leave out processes whose command line matches" },
     {
       name: "timeout", arg: "SECONDS",
-      help: "deadline of one target (default 2); a target over it counts as an error (reason timeout), the scrape goes on; a scrape also ends before Prometheus's scrape_timeout",
+      help: "deadline of one target (default 2); a target over it counts as an error (reason timeout), the scrape " +
+        "goes on; a scrape also ends before Prometheus's scrape_timeout",
     },
     { name: "workers", arg: "N", help: "processes reading targets in parallel (default 2)" },
     {
       name: "top-types", arg: "N",
-      help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps",
+      help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
+        "block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps",
     },
     { name: "debug", help: "print stack traces on errors" },
     { name: "help", short: "h", help: "show this help" },
@@ -80,11 +86,14 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     return (e as Error).message;
   }
   const values = parsed.values as {
-    listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string; exclude?: string;
-    timeout?: string; workers?: string; "top-types"?: string; debug?: boolean; help?: boolean;
+    listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string;
+    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; debug?: boolean; help?: boolean;
   };
   // --help answers whatever else the line says, as with every command.
-  if (values.help) return { listen: { host: "127.0.0.1", port: 9464 }, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, help: true };
+  if (values.help) {
+    const listen = { host: "127.0.0.1", port: 9464 };
+    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, help: true };
+  }
   const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -16,8 +16,10 @@ const CSS = `
 :root { color-scheme: light; --fg: #1d1d1f; --muted: #5f6368; --line: #e3e3e3; --accent: #2f6fdf; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1280px; padding: 24px; font: 14px/1.45 ui-sans-serif, system-ui, sans-serif; color: var(--fg); }
-h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 16px 0 4px; }
-code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f1f3f4; padding: 0 3px; border-radius: 3px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
+h3 { font-size: 14px; margin: 16px 0 4px; }
+code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f1f3f4; padding: 0 3px;
+  border-radius: 3px; }
 .samples ul { margin: 4px 0; padding-left: 20px; } .samples li { margin: 4px 0; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 pre.summary { background: #f7f7f8; border: 1px solid var(--line); padding: 12px; border-radius: 6px; overflow-x: auto; }
@@ -90,7 +92,8 @@ const BODY_SCRIPT = `
     setTimeout(function () {
       var errors = window.__pymemErrors || [];
       var cells = document.querySelectorAll("#heatmap rect.p, #heatmap rect.a").length;
-      document.body.setAttribute("data-pymem-status", errors.length ? "pymem-error: " + errors.join("; ") : "pymem-ok cells=" + cells);
+      var status = errors.length ? "pymem-error: " + errors.join("; ") : "pymem-ok cells=" + cells;
+      document.body.setAttribute("data-pymem-status", status);
     }, 0);
   });
 })();
@@ -99,6 +102,9 @@ const BODY_SCRIPT = `
 /** A table cell whose sort key (`data-v`) is the raw value. */
 const td = (v: number | string, text: string = String(v), cls = ""): string =>
   `<td${cls ? ` class="${cls}"` : ""} data-v="${escapeXml(String(v))}">${escapeXml(text)}</td>`;
+
+const SAMPLES_NOTE = '<p class="muted">Instances of the top types from the emptiest arenas (the ones they keep ' +
+  "mapped), and what keeps each alive.</p>";
 
 /** Escaped text whose `code spans` (the verdict names types so) become <code>. */
 const withCode = (s: string): string => escapeXml(s).replace(/`([^`]+)`/g, "<code>$1</code>");
@@ -135,7 +141,7 @@ function objectsSection(doc: HeapJSON): string {
 <thead><tr><th class="l">type</th><th>pinned</th><th>arenas</th><th>sparse arenas</th><th>blocks</th><th>bytes</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody>
 </table></div>
-${samples ? `<div id="samples" class="samples"><p class="muted">Instances of the top types from the emptiest arenas (the ones they keep mapped), and what keeps each alive.</p>${samples}</div>\n` : ""}`;
+${samples ? `<div id="samples" class="samples">${SAMPLES_NOTE}${samples}</div>\n` : ""}`;
 }
 
 /** The whole report as one self-contained HTML page. */
@@ -179,7 +185,8 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
 <div class="verdict ${cls}">${v.lines.map((l) => `<p>${withCode(l)}</p>`).join("")}</div>
 ${objectsSection(doc)}<h2>Heap map</h2>
 <div class="figure heat" id="heatmap"><div class="heat-map">${heatMapSVG(doc, { ...options, part: "map" })}</div>` +
-    (doc.arenas.length ? `<div class="heat-legend">${heatMapSVG(doc, { ...options, part: "legend" })}</div>` : "") + `</div>
+    (doc.arenas.length ? `<div class="heat-legend">${heatMapSVG(doc, { ...options, part: "legend" })}</div>` : "") +
+    `</div>
 <h2>Size classes</h2>
 <div class="figure" id="chart">${sizeClassChartSVG(doc)}</div>
 <div class="wide"><table class="sortable" id="classes">

@@ -19,7 +19,8 @@ export const INFO_SCHEMA = "pymem.info";
 /** Name of the schema of `pymem ps --json`: the Python processes this user may read. */
 export const PS_SCHEMA = "pymem.ps";
 /**
- * Version of the heap, diff, info and ps schemas. Bumped when a field is removed or changes meaning; adding a field does not bump it
+ * Version of the heap, diff, info and ps schemas. Bumped when a field is removed or changes meaning; adding a field
+ * does not bump it
  * (readers must ignore fields they do not know).
  */
 export const SCHEMA_VERSION = 1;
@@ -252,5 +253,6 @@ export interface PsJSON {
 }
 
 export function psToJSON(rows: PythonProcessInfo[]): PsJSON {
-  return { schema: PS_SCHEMA, schemaVersion: SCHEMA_VERSION, pymemVersion: PYMEM_VERSION, takenAt: new Date().toISOString(), processes: rows };
+  const takenAt = new Date().toISOString();
+  return { schema: PS_SCHEMA, schemaVersion: SCHEMA_VERSION, pymemVersion: PYMEM_VERSION, takenAt, processes: rows };
 }

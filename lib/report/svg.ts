@@ -209,7 +209,8 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
     // The same legend, in a picture cut to it: its viewBox starts where the whole picture has it.
     const x0 = legendX - 8, y0 = top - 24, w = 228, h = ly + 38 - y0;
     return [
-      `<svg xmlns="http://www.w3.org/2000/svg" class="legend" width="${w}" height="${n2(h)}" viewBox="${x0} ${y0} ${w} ${n2(h)}" role="img" aria-label="legend of the heap map">`,
+      `<svg xmlns="http://www.w3.org/2000/svg" class="legend" width="${w}" height="${n2(h)}" ` +
+      `viewBox="${x0} ${y0} ${w} ${n2(h)}" role="img" aria-label="legend of the heap map">`,
       `<rect x="${x0}" y="${y0}" width="${w}" height="${n2(h)}" fill="#fff"/>`,
       ...lg,
       `</svg>`,
@@ -230,7 +231,8 @@ export function byteAxis(max: number, ticks: number): { step: number; unit: numb
   const raw = Math.max(max / ticks, 1) / unit;
   const p = 10 ** Math.floor(Math.log10(raw));
   const f = raw / p;
-  return { step: (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p * unit, unit, unitName: ["B", "KiB", "MiB", "GiB", "TiB"][k] };
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p * unit;
+  return { step, unit, unitName: ["B", "KiB", "MiB", "GiB", "TiB"][k] };
 }
 
 /**
@@ -261,7 +263,8 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
   out.push(`<g ${FONT} font-size="10" fill="#333">`);
   for (let v = 0; v <= top5 + step / 2; v += step) {
     out.push(`<line x1="${left}" x2="${width - 12}" y1="${n2(y(v))}" y2="${n2(y(v))}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${left - 6}" y="${n2(y(v) + 3)}" text-anchor="end">${Number((v / unit).toPrecision(6))} ${unitName}</text>`);
+    const label = `${Number((v / unit).toPrecision(6))} ${unitName}`;
+    out.push(`<text x="${left - 6}" y="${n2(y(v) + 3)}" text-anchor="end">${label}</text>`);
   }
   rows.forEach((r, i) => {
     const x = left + 6 + i * (barW + 6);
@@ -276,7 +279,8 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
   });
   out.push(
     `<text x="${left + (width - left) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">block size (bytes)</text>`,
-    `<text transform="translate(16,${top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">bytes in the class's pools</text>`,
+    `<text transform="translate(16,${top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">` +
+      `bytes in the class's pools</text>`,
     `</g></svg>`,
   );
   return out.join("\n") + "\n";

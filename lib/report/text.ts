@@ -255,6 +255,7 @@ export function renderPsText(rows: PythonProcessInfo[]): string {
     r.image,
   ]);
   const notes = rows.filter((r) => r.error).map((r) => `${r.pid}: ${reasonOf(r.error!)}`);
-  const list = table(["pid", "python", "RSS", "arenas", "pinned", "image"], body, [true, false, true, true, true, false]);
+  const head = ["pid", "python", "RSS", "arenas", "pinned", "image"];
+  const list = table(head, body, [true, false, true, true, true, false]);
   return list + "\n" + (notes.length ? `\nNo heap figures for:\n${notes.map((n) => `  ${n}`).join("\n")}\n` : "");
 }

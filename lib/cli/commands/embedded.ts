@@ -151,7 +151,15 @@ export const infoCommand: Command = {
     "and how it was found, the CPython version, the allocator of each memory domain with the functions it " +
     "resolves to, the arena allocator, and which optional and hidden symbols were found.",
   ],
-  options: [...EMBED, { name: "json", arg: "FILE", writes: "file", help: 'write the same as JSON (schema pymem.info, version 1; "-" for stdout)' }, DEBUG, HELP],
+  options: [
+    ...EMBED,
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the same as JSON (schema pymem.info, version 1; "-" for stdout)',
+    },
+    DEBUG,
+    HELP,
+  ],
   positionals: "none",
   run: cmdInfo,
 };
@@ -185,7 +193,10 @@ export const diffCommand: Command = {
     CODE,
     DEMO,
     { name: "setup", arg: "CODE", help: "run this first, before the 'before' snapshot (imports, fixtures)" },
-    { name: "json", arg: "FILE", writes: "file", help: 'write the diff as JSON (schema pymem.diff, version 1; "-" for stdout)' },
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the diff as JSON (schema pymem.diff, version 1; "-" for stdout)',
+    },
     ...EMBED,
     DEBUG,
     HELP,

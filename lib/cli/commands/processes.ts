@@ -154,7 +154,14 @@ export const psCommand: Command = {
     "use and arenas pinned by fewer than 5 live pools, by pid. Processes without figures (PYTHONMALLOC=malloc, a " +
     "CPython older than 3.8) show '-', and why under the table.",
   ],
-  options: [{ name: "json", arg: "FILE", writes: "file", help: 'write the list as JSON (schema pymem.ps, version 1; "-" for stdout)' }, DEBUG, HELP],
+  options: [
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the list as JSON (schema pymem.ps, version 1; "-" for stdout)',
+    },
+    DEBUG,
+    HELP,
+  ],
   positionals: "none",
   run: cmdPs,
 };

@@ -42,12 +42,16 @@ export const whyCommand: Command = {
     "Classifies every live pymalloc block (the Python object in it, or the buffer it is) and prints the kinds by " +
       "pinned bytes: each arena's size shared among its live blocks by their size (an instance's __dict__ counts for " +
       "the instance's type). A PID reads that process " +
-      "(read-only, like attach; options may come before or after the PID); otherwise the code runs in an embedded CPython first.",
+      "(read-only, like attach; options may come before or after the PID); otherwise the code runs in an embedded " +
+      "CPython first.",
   ],
   options: [
     CODE,
     DEMO,
-    { name: "json", arg: "FILE", writes: "file", help: 'write the result as JSON (schema pymem.why, version 1; "-" for stdout)' },
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the result as JSON (schema pymem.why, version 1; "-" for stdout)',
+    },
     { name: "limit", arg: "N", help: "rows of the pinning table (default 15)" },
     ...EMBED,
     DEBUG,
