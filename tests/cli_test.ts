@@ -34,6 +34,7 @@ test("pymem --help lists every command; no command is bad usage", () => {
   for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
   assert.equal(cli([]).status, 2);
   assert.match(cli(["--version"]).stdout, /^pymem \d+\.\d+\.\d+/);
+  for (const c of ["why", "bench", "exporter"]) assert.equal(cli(["help", c]).stdout, cli([c, "--help"]).stdout);
 }, { skip: once });
 
 test("each command's --help documents exactly the flags its parser accepts", () => {

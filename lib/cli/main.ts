@@ -50,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       await write(process.stderr, TOP_HELP);
       return 2;
     }
+    // `pymem help bench` as `pymem bench --help`: the two commands loaded only when asked for.
+    if (name === "help" && (rest[0] === "bench" || rest[0] === "exporter")) return await main([rest[0], "--help"]);
     if (name === "-h" || name === "--help" || name === "help") {
       const sub = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
       if (name === "help" && rest[0] !== undefined && !sub) throw new UsageError(`unknown command "${rest[0]}"`);

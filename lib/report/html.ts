@@ -29,7 +29,8 @@ pre.summary { background: #f7f7f8; border: 1px solid var(--line); padding: 12px;
 .figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 /* The pictures shrink to the page (their viewBox keeps them whole, legend included) rather than scroll. */
 .figure svg { display: block; max-width: 100%; height: auto; }
-.wide { overflow-x: auto; }
+/* A table wider than a small screen scrolls inside itself (only there: a scrolling box ends sticky headers). */
+@media (max-width: 760px) { .wide { overflow-x: auto; } }
 /* The heat map's legend beside it, or under it when the page is too narrow for both. */
 .heat { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-start; }
 .heat-map { flex: 1 1 560px; min-width: 0; } .heat-legend { flex: 0 0 auto; }
