@@ -152,4 +152,8 @@ test("a 5,000-arena (aggregated) report loads in Chromium without errors", () =>
   const status = loadPage(file);
   assert.match(status, /^pymem-ok cells=\d+$/);
   assert.ok(Number(status.split("=")[1]) <= 400 * 63);
+  // A tall aggregated map fits a narrow window too.
+  const m = measure(file, 800);
+  assert.ok(m.scrollWidth <= m.clientWidth, `800 px: scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`);
+  assert.ok(m.legend && m.legend.left >= 0 && m.legend.right <= m.clientWidth, JSON.stringify(m.legend));
 }, { skip });
