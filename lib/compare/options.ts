@@ -3,12 +3,9 @@
  * parser are generated, and the checks of their values.
  * @module
  */
-import os from "node:os";
 import { delimiter } from "node:path";
-import process from "node:process";
 import { WORKLOADS } from "./workloads.ts";
 import { checkDestinations, type CommandText, type OptionValues, parseOptions } from "../command-line.ts";
-
 
 /** `pymem bench`'s summary, usage and option table (the help and the parser are generated from it). */
 export const BENCH_TEXT: CommandText = {
