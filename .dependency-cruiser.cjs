@@ -2,13 +2,13 @@
  * The dependency rule of docs/architecture.md, checked by `npm test` (npm run deps): no import cycles, and each
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
- *   ffi/ → lib/errors.ts, lib/checks.ts → lib/machine/ → lib/core/ → lib/obmalloc/ → lib/objects/
+ *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/core/ → lib/obmalloc/ → lib/objects/
  *        → lib/allocators/, lib/interpreters/, lib/attach/ → lib/python.ts → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
  */
 const L = {
   ffi: "^ffi/",
-  base: "^lib/(errors|checks)[.]ts$",
+  base: "^lib/(errors|checks|command-line)[.]ts$",
   machine: "^lib/machine/",
   core: "^lib/core/",
   obmalloc: "^lib/obmalloc/",

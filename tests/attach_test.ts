@@ -199,7 +199,7 @@ test("attach: listPythonProcesses() lists the target", async () => {
   const row = rows.find((r) => r.pid === child.pid);
   assert.ok(row, `pid ${child.pid} in ${JSON.stringify(rows.map((r) => r.pid))}`);
   assert.equal(row.version, target!.version);
-  assert.ok(row.rss > 1 << 20);
+  assert.ok(row.rss! > 1 << 20);
   assert.ok(row.arenas! >= 1);
   assert.ok(row.pinned! >= 0 && row.pinned! <= row.arenas!);
 }, { skip });

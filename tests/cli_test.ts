@@ -5,8 +5,8 @@
  * per runtime — `attach` (with --watch) and `ps`.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { assert, test } from "./_harness.ts";
@@ -34,13 +34,16 @@ test("pymem --help lists every command; no command is bad usage", () => {
   for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
   assert.equal(cli([]).status, 2);
   assert.match(cli(["--version"]).stdout, /^pymem \d+\.\d+\.\d+/);
+  for (const c of ["why", "bench", "exporter"]) assert.equal(cli(["help", c]).stdout, cli([c, "--help"]).stdout);
 }, { skip: once });
 
 test("each command's --help documents exactly the flags its parser accepts", () => {
-  for (const c of COMMANDS) {
+  for (const c of [...COMMANDS, "why", "bench", "exporter"]) {
     const help = cli([c, "--help"]);
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, new RegExp(`^Usage: pymem ${c}`, "m"));
+    // One help format for every command: the summary line, the usage, the option table.
+    assert.match(help.stdout, new RegExp(`^pymem ${c}: .+\n\nUsage: pymem ${c}`));
+    assert.match(help.stdout, /\nOptions:\n[\s\S]*\n {2}-h, --help +show this help\n/);
     // Every documented flag, given together (values "1"), is accepted: --help still answers with status 0.
     const options = help.stdout.slice(help.stdout.indexOf("\nOptions:\n"));
     const flags = [...options.matchAll(/^ {2}(?:-\w, )? *--([a-z-]+)( [A-Z]+)?/gm)];
@@ -131,6 +134,74 @@ test("--json -: a background child process does not hold the real stdout open", 
   }
 });
 
+test("output destinations are checked before any work: a bad one is one line, status 2, and nothing runs", () => {
+  const ran = join(tmp, "ran-marker");
+  const code = `open(${JSON.stringify(ran)}, "w").close()`;
+  const notDir = join(tmp, "plain-file");
+  writeFileSync(notDir, "");
+  const cases: [string[], RegExp][] = [
+    [["heap", "-c", code, "--html", "/nonexistent/x.html"], /^pymem heap: --html \/nonexistent\/x\.html: no such dir/],
+    [["heap", "-c", code, "--svg", tmp], /^pymem heap: --svg .*: is a directory/],
+    [["heap", "-c", code, "--json", join(notDir, "x.json")], /^pymem heap: --json .*plain-file\/x\.json: .*not a dir/],
+    [["heap", "-c", code, "--worst", "3", "--json", "-", "--svg", "/nonexistent/x.svg"], /^pymem heap: --svg /],
+    [["diff", "-c", code, "--json", "/nonexistent/d.json"], /^pymem diff: --json /],
+    [["why", "-c", code, "--json", "/nonexistent/w.json"], /^pymem why: --json /],
+    [["info", "--json", "/nonexistent/i.json"], /^pymem info: --json /],
+    [["ps", "--json", "/nonexistent/p.json"], /^pymem ps: --json /],
+    [["attach", "1", "--html", "/nonexistent/a.html"], /^pymem attach: --html /],
+    [["bench", "--quick", "--json", "/nonexistent/b.json"], /^pymem bench: --json \/nonexistent\/b\.json: no such dir/],
+    [["exporter", "--textfile", "/nonexistent"], /^pymem exporter: --textfile \/nonexistent: no such directory/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    oneLine(r, pattern);
+  }
+  assert.ok(!existsSync(ran), "the code ran although its report could not be written");
+}, { skip: once });
+
+/** pyenv's CPythons older than pymem reads (the machine's, found at run time): version directories. */
+const PYENV = join(process.env.PYENV_ROOT || join(homedir(), ".pyenv"), "versions");
+const olds = (existsSync(PYENV) ? readdirSync(PYENV) : [])
+  .filter((v) => /^(2\.7|3\.[67])\.\d+$/.test(v) && existsSync(join(PYENV, v, "bin", "python")));
+
+test("ps: by pid as numbers; CPythons pymem does not read (2.7, 3.6, 3.7) are named, with their RSS", async () => {
+  const root = join(PYENV, "..");
+  const sleep = ["-c", "import time; time.sleep(120)"];
+  const children = olds.map((v) => spawn(join(root, "versions", v, "bin", "python"), sleep, { stdio: "ignore" }));
+  try {
+    // Until each has mapped its libpython (its name tells the version).
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = cli(["ps", "--json", "-"]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.schema, "pymem.ps");
+    const pids = doc.processes.map((p: { pid: number }) => p.pid);
+    assert.deepEqual(pids, [...pids].sort((a, b) => a - b));
+    const text = cli(["ps"]).stdout;
+    const textPids = [...text.matchAll(/^ *(\d+)  /gm)].map((m) => Number(m[1]));
+    assert.deepEqual(textPids, [...textPids].sort((a, b) => a - b));
+    // The underline is as wide as the table's widest row (no reason text stretches it).
+    const lines = text.split("\n");
+    const rule = lines.findIndex((l) => /^-+( +-+)+$/.test(l));
+    const rows = lines.slice(rule + 1, lines.indexOf("", rule));
+    assert.equal(lines[rule].length, Math.max(...rows.map((l) => l.trimEnd().length)), text);
+    for (const [i, child] of children.entries()) {
+      const minor = olds[i].split(".").slice(0, 2).join(".");
+      const row = doc.processes.find((p: { pid: number }) => p.pid === child.pid);
+      assert.ok(row, `${olds[i]} (pid ${child.pid}) listed: ${r.stdout.slice(0, 2000)}`);
+      assert.equal(row.version, minor);
+      assert.ok(row.rss > 1 << 20, `RSS of ${olds[i]}: ${row.rss}`);
+      assert.equal(row.arenas, null);
+      assert.equal(row.error, `CPython ${minor} is not supported (pymem reads CPython 3.8–3.15)`);
+      const note = `${child.pid}: CPython ${minor} is not supported (pymem reads CPython 3.8–3.15)`;
+      assert.ok(text.split("\n").some((l) => l.trim() === note), `"${note}" in:\n${text}`);
+    }
+  } finally {
+    for (const c of children) c.kill("SIGKILL");
+  }
+}, { skip: once || (olds.length ? false : `no CPython 2.7, 3.6 or 3.7 in ${PYENV} to list`) });
+
 test("FILE.py ARGS runs as a script (sys.argv, __file__, sys.path[0]); exit statuses follow Python", () => {
   const dir = mkdtempSync(join(tmp, "script-"));
   writeFileSync(join(dir, "helper.py"), "VALUE = 42\n");
@@ -165,6 +236,8 @@ test("info names the allocator functions of each domain and lists the symbols", 
   assert.match(r.stdout, /^obj +\S+/m);
   assert.match(r.stdout, /_PyObject_DebugMallocStats +function +exported/);
   const j = JSON.parse(cli(["info", "--json", "-"]).stdout);
+  assert.equal(j.schema, "pymem.info");
+  assert.equal(j.schemaVersion, 1);
   assert.ok(["pymalloc", "pymalloc_debug", "malloc"].includes(j.allocator));
   assert.equal(Object.keys(j.domains).join(), "raw,mem,obj");
 });
@@ -202,9 +275,17 @@ test("attach PID (--watch --count) and ps, against a running python3", async () 
       const ps = cli(["ps", "--json", "-"]);
       assert.equal(ps.status, 0, ps.stderr);
       last = ps.stdout;
-      row = JSON.parse(ps.stdout).find((p: { pid: number }) => p.pid === child.pid);
+      const list = JSON.parse(ps.stdout);
+      assert.equal(list.schema, "pymem.ps");
+      row = list.processes.find((p: { pid: number }) => p.pid === child.pid);
     }
     assert.ok(row && row.arenas > 0, last.slice(0, 2000));
+    // Options may follow the PID, as they may follow attach's.
+    const whyJson = join(tmp, "why.json");
+    const why = cli(["why", pid, "--json", whyJson, "--limit", "3"]);
+    assert.equal(why.status, 0, why.stderr);
+    assert.equal(JSON.parse(readFileSync(whyJson, "utf8")).schema, "pymem.why");
+    oneLine(cli(["why", pid, "7"]), /^pymem why: unexpected argument "7" after the PID/);
     assert.match(cli(["ps"]).stdout, /^ *pid +python +RSS +arenas +pinned/m);
     // A pid that can exist but does not (beyond the kernel's maximum, 4194304, is bad usage: status 2).
     const gone = cli(["attach", "4194303"]);

@@ -1,8 +1,9 @@
 /**
  * The pictures in a real browser: the CLI (current runtime) writes the acceptance workload's JSON, SVG and HTML;
- * headless Chromium loads the HTML (the page writes "pymem-ok cells=N" into #pymem-status only when its scripts ran
- * without an error, and Chromium's console log must hold no error), screenshots the SVG, and loads a synthetic
- * 5,000-arena report.
+ * headless Chromium loads the HTML (the page sets `<body data-pymem-status="pymem-ok cells=N">` only when its
+ * scripts ran without an error, and Chromium's console log must hold no error), measures it at 1400 and 800 px (no
+ * horizontal scroll, the heat map's legend in view, no marker text), screenshots the SVG and the page, and loads a
+ * synthetic 5,000-arena report.
  *
  * Runs once per runtime (for the libpython of python3 on PATH; see skipUnlessDefaultPython), and is skipped with
  * the reason when no Chromium is installed (CI: `apt-get install -y chromium`, see .ci/run).
@@ -47,7 +48,7 @@ function loadPage(file: string): string {
   const r = headless(file, ["--virtual-time-budget=5000", "--dump-dom"]);
   assert.equal(r.status, 0, r.stderr.slice(-3000));
   assert.deepEqual(consoleErrors(r.stderr), []);
-  const status = /id="pymem-status">([^<]*)</.exec(r.stdout)?.[1];
+  const status = /data-pymem-status="([^"]*)"/.exec(r.stdout)?.[1];
   assert.ok(status, "the page has its status line");
   return status;
 }
@@ -59,6 +60,60 @@ test("the CLI's HTML report loads in headless Chromium without errors, one heat-
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(readFileSync(json, "utf8")) as HeapJSON;
   assert.equal(loadPage(html), `pymem-ok cells=${doc.totals.pools}`);
+}, { skip });
+
+/** What a page measures of itself at one window width (the probe script below writes it into <html data-probe>). */
+interface Probe {
+  scrollWidth: number;
+  clientWidth: number;
+  legend: { left: number; right: number; top: number; width: number; height: number } | null;
+  map: { left: number; right: number } | null;
+  markerShown: boolean;
+  status: string | null;
+}
+
+// Runs after the page's own load handler (which sets the status in a timeout of 0).
+const PROBE = `<script>window.addEventListener("load", function () { setTimeout(function () {
+  var se = document.scrollingElement, box = function (el) { if (!el) return null; var r = el.getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, width: r.width, height: r.height }; };
+  document.documentElement.setAttribute("data-probe", JSON.stringify({
+    scrollWidth: se.scrollWidth, clientWidth: se.clientWidth,
+    legend: box(document.querySelector("#heatmap .heat-legend svg")),
+    map: box(document.querySelector("#heatmap .heat-map svg")),
+    markerShown: /pymem-(ok|pending|error)/.test(document.body.innerText),
+    status: document.body.getAttribute("data-pymem-status") }));
+}, 50); });</script>`;
+
+function measure(html: string, width: number): Probe {
+  const file = join(tmp, `probe-${width}.html`);
+  writeFileSync(file, readFileSync(html, "utf8").replace("</body>", `${PROBE}</body>`));
+  const r = headless(file, [`--window-size=${width},900`, "--virtual-time-budget=5000", "--dump-dom"]);
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const probe = /data-probe="([^"]*)"/.exec(r.stdout)?.[1];
+  assert.ok(probe, "the probe ran");
+  return JSON.parse(probe.replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as Probe;
+}
+
+test("the HTML report at 1400 and 800 px: no horizontal scroll, the heat map's legend in view, no marker text", () => {
+  const html = join(tmp, "out.html");
+  for (const width of [1400, 800]) {
+    const m = measure(html, width);
+    assert.match(m.status ?? "", /^pymem-ok cells=\d+$/);
+    assert.equal(m.markerShown, false, `${width} px: the test marker is visible text`);
+    assert.ok(m.scrollWidth <= m.clientWidth, `${width} px: scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`);
+    const where = `${width} px: legend ${JSON.stringify(m.legend)}`;
+    assert.ok(m.legend && m.legend.width > 150 && m.legend.height > 100, where);
+    assert.ok(m.legend.left >= 0 && m.legend.right <= m.clientWidth, where);
+    assert.ok(m.map && m.map.left >= 0 && m.map.right <= m.clientWidth, `${width} px: map ${JSON.stringify(m.map)}`);
+    // Side by side where there is room; the legend under the map on a narrow page.
+    if (width === 1400) assert.ok(m.legend.left >= m.map.right, JSON.stringify(m));
+    else assert.ok(m.legend.left < m.map.right, JSON.stringify(m));
+    const png = join(tmp, `page-${width}.png`);
+    const shot = headless(html, [`--window-size=${width},2400`, "--hide-scrollbars", `--screenshot=${png}`]);
+    assert.equal(shot.status, 0, shot.stderr.slice(-2000));
+    assert.equal(readFileSync(png).readUInt32BE(16), width);
+    assert.ok(statSync(png).size > 50_000, `a page with its pictures does not compress to ${statSync(png).size} bytes`);
+  }
 }, { skip });
 
 test("the SVG heat map renders in Chromium (screenshot) and its DOM has one cell per pool", () => {
@@ -97,4 +152,8 @@ test("a 5,000-arena (aggregated) report loads in Chromium without errors", () =>
   const status = loadPage(file);
   assert.match(status, /^pymem-ok cells=\d+$/);
   assert.ok(Number(status.split("=")[1]) <= 400 * 63);
+  // A tall aggregated map fits a narrow window too.
+  const m = measure(file, 800);
+  assert.ok(m.scrollWidth <= m.clientWidth, `800 px: scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`);
+  assert.ok(m.legend && m.legend.left >= 0 && m.legend.right <= m.clientWidth, JSON.stringify(m.legend));
 }, { skip });

@@ -11,7 +11,7 @@ import { assert, python, test } from "./_harness.ts";
 import { ROOT } from "./_cli_spawn.ts";
 import { PoolHeader } from "../lib/mod.ts";
 import { type HeapJSON, heapToJSON, parseHeapJSON, PYMEM_VERSION, SCHEMA_VERSION } from "../lib/report/json.ts";
-import { heatMapSVG, sizeClassChartSVG } from "../lib/report/svg.ts";
+import { byteAxis, heatMapSVG, sizeClassChartSVG } from "../lib/report/svg.ts";
 import { renderHTML } from "../lib/report/html.ts";
 import { formatBytes, renderHeapText, verdict } from "../lib/report/text.ts";
 
@@ -101,6 +101,44 @@ test("heat map of 5,000 arenas aggregates to at most 400 rows and says so in the
   assert.ok(Number(h) < 1000, h);
 });
 
+test("size-class chart: round ticks (1, 2 or 5 × 10^k of a binary unit) and a title on each axis", () => {
+  const MiB = 1 << 20;
+  assert.deepEqual(byteAxis(23.8 * MiB, 5), { step: 5 * MiB, unit: MiB, unitName: "MiB" });
+  assert.deepEqual(byteAxis(700 * 1024, 5), { step: 200 * 1024, unit: 1024, unitName: "KiB" });
+  assert.equal(byteAxis(1.1 * MiB, 5).step, 0.5 * MiB);
+  assert.equal(byteAxis(3000, 5).step, 1024);
+  assert.equal(byteAxis(900, 5).step, 200);
+  assert.equal(byteAxis(5 * 1024 * MiB, 5).step, 1024 * MiB);
+  assert.equal(byteAxis(0, 5).step, 1);
+  for (const n of [1, 7, 40, 300]) {
+    const svg = sizeClassChartSVG(fakeDoc(n));
+    const ticks = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1]);
+    assert.ok(ticks.length >= 3, svg.slice(0, 500));
+    const unit = ticks[1].split(" ")[1];
+    const all = ticks.join(", ");
+    for (const t of ticks) assert.match(t, new RegExp(`^\\d+(\\.\\d)? ${unit}$`), `${n} arenas: "${t}" in ${all}`);
+    assert.match(ticks[1], /^(0\.)?0*[125]0* (B|KiB|MiB|GiB)$/, `${n} arenas: the step, in ${ticks.join(", ")}`);
+    assert.match(svg, /rotate\(-90\)[^>]*>bytes in the class's pools</);
+    assert.match(svg, />block size \(bytes\)</);
+  }
+});
+
+test("HTML: the verdict's `code` as <code>, the pinning table said to be below it, no marker text on the page", () => {
+  const doc = fakeDoc(30);
+  doc.pinning = [{ name: "Session", object: true, pinnedBytes: 20 << 20, arenas: 20 }];
+  const plain = renderHTML(doc);
+  assert.match(plain, /<code>Session<\/code> pins 20 MiB in 20 arenas \(pymem why has the table\)/);
+  const row = { name: "Session", object: true, typeAddress: null, pinnedBytes: 20 << 20, arenas: 20, sparseArenas: 19 };
+  doc.objects = { pinning: [{ ...row, count: 100, bytes: 6400 }] };
+  const html = renderHTML(doc);
+  assert.match(html, /<code>Session<\/code> pins 20 MiB in 20 arenas \(the table below\)/);
+  assert.doesNotMatch(/<div class="verdict[^"]*">[\s\S]*?<\/div>/.exec(html)![0], /`/);
+  // The self-check is an attribute, never text.
+  assert.match(html, /<body data-pymem-status="pymem-pending">/);
+  const text = html.replace(/<script[\s\S]*?<\/script>/g, "").replace(/<[^>]*>/g, "");
+  assert.doesNotMatch(text, /pymem-(pending|ok)/);
+});
+
 test("no arenas: a small picture that says so; the chart and HTML too", () => {
   const doc = fakeDoc(0);
   doc.python.allocator = "malloc";
@@ -121,10 +159,11 @@ test("size-class chart: one bar per class, with hover titles", () => {
 test("HTML report is self-contained: inline SVG, CSS and script, no external resource", () => {
   const html = renderHTML(fakeDoc(30));
   assert.match(html, /^<!doctype html>/);
-  assert.match(html, /<div class="figure" id="heatmap"><svg /);
+  assert.match(html, /<div class="figure heat" id="heatmap"><div class="heat-map"><svg /);
+  assert.match(html, /<div class="heat-legend"><svg [^>]*class="legend"/);
   assert.match(html, /<div class="figure" id="chart"><svg /);
-  assert.match(html, /<table class="sortable" id="classes">/);
-  assert.match(html, /<table class="sortable" id="arenas">/);
+  assert.match(html, /<div class="wide"><table class="sortable" id="classes">/);
+  assert.match(html, /<div class="wide"><table class="sortable" id="arenas">/);
   assert.doesNotMatch(html, /\s(src|href)=/i);
   assert.doesNotMatch(html, /@import|url\(/i);
   assert.deepEqual([...new Set(html.match(/https?:\/\/[^\s"')]+/g))], ["http://www.w3.org/2000/svg"]);

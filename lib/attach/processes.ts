@@ -10,22 +10,35 @@ import { type MapEntry, readMaps } from "../machine/procmaps.ts";
 import { versionString } from "../core/version.ts";
 import { type AttachedPython, attachPython } from "./attach.ts";
 import { residentBytes } from "../machine/proc.ts";
+import { SUPPORTED_VERSIONS } from "../core/locate.ts";
 
 /** One row of {@link listPythonProcesses}. */
 export interface PythonProcessInfo {
   pid: number;
-  /** "3.12.1" */
+  /** "3.12.1"; the minor ("3.6") when only the image's name tells it; "?" when nothing does. */
   version: string;
-  /** Resident set size in bytes (VmRSS). */
-  rss: number;
+  /** Resident set size in bytes (VmRSS); null when unreadable. */
+  rss: number | null;
   /** Arenas of the main obmalloc state; null when it could not be mapped (see `error`). */
   arenas: number | null;
   /** Arenas kept mapped by a handful of live pools (fragmentation.pinnedArenas); null as above. */
   pinned: number | null;
   /** The image holding CPython. */
   image: string;
-  /** Why the heap could not be mapped (e.g. PYTHONMALLOC=malloc). */
+  /** Why the heap could not be mapped (e.g. PYTHONMALLOC=malloc, a CPython older than 3.8). */
   error?: string;
+}
+
+/**
+ * The CPython minor a process's mapped files are named for (libpython3.6m.so.1.0, python2.7): enough to say
+ * "CPython 3.6, not supported" when the process cannot be attached to.
+ */
+function minorOfImages(maps: MapEntry[]): string | undefined {
+  for (const m of maps) {
+    const hit = /^(?:lib)?python(\d+\.\d+)/.exec(m.path.slice(m.path.lastIndexOf("/") + 1));
+    if (hit) return hit[1];
+  }
+  return undefined;
 }
 
 /**
@@ -36,9 +49,9 @@ export interface PythonProcessInfo {
 export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
   const out: PythonProcessInfo[] = [];
   const self = typeof process !== "undefined" ? process.pid : -1;
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
+  // readdir's order is the kernel's (and sorting its names would put 13194 before 4234): by number.
+  const pids = fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  for (const pid of pids) {
     let maps: MapEntry[];
     try {
       maps = readMaps(pid);
@@ -55,12 +68,19 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
       const err = e as PymemError;
       if (err?.code === "PERMISSION" || /exited|no such process/i.test(String(err?.message))) continue;
       const image = maps.find((m) => /python/i.test(m.path.slice(m.path.lastIndexOf("/") + 1)))!.path;
-      out.push({ pid, version: "?", rss: 0, arenas: null, pinned: null, image, error: String(err?.message ?? e).split("\n")[0] });
+      const minor = minorOfImages(maps);
+      const unsupported = minor !== undefined && !(SUPPORTED_VERSIONS as readonly string[]).includes(minor);
+      const range = `${SUPPORTED_VERSIONS.at(-1)}–${SUPPORTED_VERSIONS[0]}`;
+      const error = unsupported
+        ? `CPython ${minor} is not supported (pymem reads CPython ${range})`
+        : String(err?.message ?? e).split("\n")[0];
+      out.push({ pid, version: minor ?? "?", rss: residentBytes(pid), arenas: null, pinned: null, image, error });
       continue;
     }
     try {
-      const rss = residentBytes(pid) ?? 0;
-      const row: PythonProcessInfo = { pid, version: versionString(py.version), rss, arenas: null, pinned: null, image: py.library };
+      const row: PythonProcessInfo = {
+        pid, version: versionString(py.version), rss: residentBytes(pid), arenas: null, pinned: null, image: py.library,
+      };
       try {
         const s = py.heap();
         row.arenas = s.totals.arenas;

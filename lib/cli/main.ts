@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { PYMEM_VERSION } from "../report/json.ts";
-import { type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
+import { checkDestinations, type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
 import { progress, write, writeError } from "./io.ts";
 import { diffCommand, heapCommand, infoCommand, statsCommand } from "./commands/embedded.ts";
 import { attachCommand, psCommand } from "./commands/processes.ts";
@@ -50,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       await write(process.stderr, TOP_HELP);
       return 2;
     }
+    // `pymem help bench` as `pymem bench --help`: the two commands loaded only when asked for.
+    if (name === "help" && (rest[0] === "bench" || rest[0] === "exporter")) return await main([rest[0], "--help"]);
     if (name === "-h" || name === "--help" || name === "help") {
       const sub = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
       if (name === "help" && rest[0] !== undefined && !sub) throw new UsageError(`unknown command "${rest[0]}"`);
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       await write(process.stdout, commandHelp(cmd));
       return 0;
     }
-    if (cmd.positionals === "none" && ctx.positionals.length) throw new UsageError(`unexpected argument "${ctx.positionals[0]}"`);
+    checkDestinations(cmd.options, ctx.values);
     return await cmd.run(ctx);
   } catch (e) {
     progress.clear();

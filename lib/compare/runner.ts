@@ -24,7 +24,8 @@ import { compareRankings, compareToPymalloc, renderHtml, renderSvg, renderText, 
 import type { AllocatorVariant, BenchDocument, CellResult } from "./types.ts";
 import { WORKLOADS } from "./workloads.ts";
 
-import { type BenchOptions, parseBenchArgs, USAGE } from "./options.ts";
+import { BENCH_TEXT, type BenchOptions, parseBenchArgs } from "./options.ts";
+import { commandHelp } from "../command-line.ts";
 import { resolveAllocators, selectAllocators } from "./allocator-libraries.ts";
 import { baseEnv, childCommand, killChildren, runChild } from "./children.ts";
 
@@ -36,7 +37,7 @@ export { WORKLOADS } from "./workloads.ts";
 export type { Workload } from "./workloads.ts";
 
 export type { BenchOptions } from "./options.ts";
-export { parseBenchArgs } from "./options.ts";
+export { BENCH_TEXT, parseBenchArgs } from "./options.ts";
 export { resolveAllocators } from "./allocator-libraries.ts";
 
 // ---- pythons -------------------------------------------------------------------------------------------------------
@@ -351,14 +352,14 @@ function listEverything(o: BenchOptions): void {
  * differed (or `--compare` found a conflict), 2 on a usage error.
  */
 export async function benchCommand(argv: string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log(USAGE);
-    return 0;
-  }
   const o = parseBenchArgs(argv);
   if (typeof o === "string") {
     console.error(`pymem bench: ${o} (see: pymem bench --help)`);
     return 2;
+  }
+  if (o.help) {
+    process.stdout.write(commandHelp(BENCH_TEXT));
+    return 0;
   }
   if (o.compare) {
     // A missing file is bad usage (status 2, as for every command); one that is not a result file is an error (1).

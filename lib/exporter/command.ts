@@ -1,11 +1,11 @@
 /**
- * `pymem exporter`: the command. Parses its options (node:util parseArgs, as the rest of the CLI), then serves
+ * `pymem exporter`: the command. Parses its options (one table, lib/command-line.ts, as every command's), then serves
  * /metrics over HTTP or writes `--textfile DIR` on an interval, until SIGINT/SIGTERM. lib/cli.ts hands it the
  * arguments after `exporter`; docs/exporter.md describes it.
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { checkDestinations, commandHelp, type CommandText, parseOptions } from "../command-line.ts";
 import { PymemError } from "../errors.ts";
 import { Scraper } from "./scrape.ts";
 import { parseListen, serve } from "./server.ts";
@@ -14,48 +14,50 @@ import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
 /** One line in the command list of `pymem --help`. */
 export const EXPORTER_SUMMARY = "serve obmalloc metrics of every Python process on the host to Prometheus (or a node_exporter textfile)";
 
-export const EXPORTER_HELP = `pymem exporter: ${EXPORTER_SUMMARY}
+/** `pymem exporter`'s summary, usage and option table (the help and the parser are generated from it). */
+export const EXPORTER_TEXT: CommandText = {
+  name: "exporter",
+  summary: EXPORTER_SUMMARY,
+  usage: "pymem exporter [options]",
+  about: [
+    "Serves /metrics in the Prometheus text format (OpenMetrics when the scraper asks for it) and / (a page linking " +
+    "to it). Each scrape finds the CPython processes on the host, reads their obmalloc heaps read-only (never writes " +
+    "to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus " +
+    "the exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs " +
+    "CAP_SYS_PTRACE (or root); see docs/exporter.md.",
+  ],
+  options: [
+    {
+      name: "listen", arg: "HOST:PORT",
+      help: 'where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)',
+    },
+    {
+      name: "textfile", arg: "DIR", writes: "dir",
+      help: `instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds ` +
+        "(node_exporter --collector.textfile.directory DIR)",
+    },
+    { name: "interval", arg: "SECONDS", help: "textfile interval (default 15)" },
+    { name: "count", arg: "N", help: "textfile: stop after N writes (default: until interrupted)" },
+    { name: "pid", arg: "PID", multiple: true, help: "only this process (repeatable, or comma-separated)" },
+    { name: "match", arg: "REGEX", help: "only processes whose command line (argv joined by spaces) matches" },
+    { name: "exclude", arg: "REGEX", help: "leave out processes whose command line matches" },
+    {
+      name: "timeout", arg: "SECONDS",
+      help: "deadline of one target (default 2); a target over it counts as an error (reason timeout), the scrape " +
+        "goes on; a scrape also ends before Prometheus's scrape_timeout",
+    },
+    { name: "workers", arg: "N", help: "processes reading targets in parallel (default 2)" },
+    {
+      name: "top-types", arg: "N",
+      help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
+        "block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps",
+    },
+    { name: "debug", help: "print stack traces on errors" },
+    { name: "help", short: "h", help: "show this help" },
+  ],
+};
 
-Usage: pymem exporter [options]
-
-  Serves /metrics in the Prometheus text format (OpenMetrics when the scraper asks for it) and / (a page linking
-  to it). Each scrape finds the CPython processes on the host, reads their obmalloc heaps read-only (never writes
-  to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus the
-  exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs
-  CAP_SYS_PTRACE (or root); see docs/exporter.md.
-
-Options:
-  --listen HOST:PORT   where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)
-  --textfile DIR       instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds
-                       (node_exporter --collector.textfile.directory DIR)
-  --interval SECONDS   textfile interval (default 15)
-  --count N            textfile: stop after N writes (default: until interrupted)
-  --pid PID            only this process (repeatable, or comma-separated)
-  --match REGEX        only processes whose command line (argv joined by spaces) matches
-  --exclude REGEX      leave out processes whose command line matches
-  --timeout SECONDS    deadline of one target (default 2); a target over it counts as an error (reason timeout),
-                       the scrape goes on; a scrape also ends before Prometheus's scrape_timeout
-  --workers N          processes reading targets in parallel (default 2)
-  --top-types N        pinned bytes by type for each process's top N types (default 5; 0: off). It classifies
-                       every live block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps
-  --debug              print stack traces on errors
-  -h, --help           show this help
-`;
-
-const SPEC = {
-  listen: { type: "string" },
-  textfile: { type: "string" },
-  interval: { type: "string" },
-  count: { type: "string" },
-  pid: { type: "string", multiple: true },
-  match: { type: "string" },
-  exclude: { type: "string" },
-  timeout: { type: "string" },
-  workers: { type: "string" },
-  "top-types": { type: "string" },
-  debug: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+export const EXPORTER_HELP: string = commandHelp(EXPORTER_TEXT);
 
 /** Parsed `pymem exporter` options. */
 export interface ExporterOptions {
@@ -75,26 +77,22 @@ export interface ExporterOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** "--top-types -1" as "--top-types=-1": node:util calls a value that looks like a flag ambiguous, and the rest of
- * the CLI (lib/cli/command.ts) takes a negative number after an option with a value as that value, so the option's
- * own check says what is wrong with it. */
-function joinNegative(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const name = argv[i].startsWith("--") ? argv[i].slice(2) : "";
-    if (SPEC[name as keyof typeof SPEC]?.type === "string" && /^-(\d|\.\d|Infinity$)/.test(argv[i + 1] ?? "")) out.push(`${argv[i]}=${argv[++i]}`);
-    else out.push(argv[i]);
-  }
-  return out;
-}
-
 /** Parse the arguments after `pymem exporter`; a string is a usage error. */
 export function parseExporterArgs(argv: string[]): ExporterOptions | string {
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({ args: joinNegative(argv), options: SPEC, allowPositionals: false, strict: true }));
+    parsed = parseOptions(EXPORTER_TEXT.options, argv, "none");
   } catch (e) {
-    return (e as Error).message.split(/\.\s/)[0].replace(/\.$/, "");
+    return (e as Error).message;
+  }
+  const values = parsed.values as {
+    listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string;
+    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; debug?: boolean; help?: boolean;
+  };
+  // --help answers whatever else the line says, as with every command.
+  if (values.help) {
+    const listen = { host: "127.0.0.1", port: 9464 };
+    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, help: true };
   }
   const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
     if (v === undefined) return undefined;
@@ -139,6 +137,11 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     } catch (e) {
       return `--${k}: not a regular expression: ${(e as Error).message}`;
     }
+  }
+  try {
+    checkDestinations(EXPORTER_TEXT.options, parsed.values);
+  } catch (e) {
+    return (e as Error).message;
   }
   return {
     listen,

@@ -50,11 +50,22 @@ def _pymem_explain(wanted, depth, budget, reprchars):
     for o in objs:
         if ok(o):
             found[id(o)] = o
+    # An object the collector does not track (a str, an int, a tuple or dict of only such) is found among the
+    # referents of one it does, or one level deeper, in an untracked tuple or dict. Its holder is remembered: the
+    # referrer search (gc.get_referrers) only sees tracked holders, and would lose the chain at the untracked one.
+    via = {}
     if len(found) < len(wanted):
         for o in objs:
             for r in gc.get_referents(o):
                 if id(r) not in found and ok(r):
                     found[id(r)] = r
+                    via[id(r)] = o
+                if type(r) in (tuple, dict) and not gc.is_tracked(r):
+                    for r2 in (r.values() if type(r) is dict else r):
+                        if id(r2) not in found and ok(r2):
+                            found[id(r2)] = r2
+                            via[id(r2)] = r
+                            via[id(r)] = o
             if len(found) == len(wanted) or time.monotonic() - t0 > budget:
                 break
     del objs
@@ -101,12 +112,13 @@ def _pymem_explain(wanted, depth, budget, reprchars):
         parent = {}
         keep = {id(obj): obj}
         frontier = [obj]
-        mine = {id(parent), id(keep), id(frontier), id(found), id(me), id(wanted)}
+        mine = {id(parent), id(keep), id(frontier), id(found), id(me), id(wanted), id(via)}
         for _ in range(depth):
             nxt = []
             mine.add(id(nxt))
             for o in frontier:
-                for r in gc.get_referrers(o):
+                # Unnamed: a list left in a local would hold this level's referrers, and turn up as a referrer itself.
+                for r in gc.get_referrers(o) + ([via[id(o)]] if id(o) in via else []):
                     if id(r) in keep or id(r) in mine or isinstance(r, types.FrameType) and r.f_code is me.f_code:
                         continue
                     keep[id(r)] = r

@@ -291,8 +291,8 @@ export class ObjectsSnapshot {
   }
 
   /**
-   * In-process only: for the `types` Python types that pin the most (default 3), a few live instances (preferring
-   * those in sparse arenas) with a bounded repr, the referrer chain that keeps each alive (up to a module global, a
+   * In-process only: for the `types` Python types that pin the most (default 3), a few live instances (those in
+   * the emptiest arenas first) with a bounded repr, the referrer chain that keeps each alive (up to a module global, a
    * class or a frame, within `depth` and `timeMs`) and, when tracemalloc traces, the allocation traceback.
    * Throws PymemError("UNSUPPORTED") for an attached process (its objects can only be read, not asked).
    */
@@ -307,9 +307,12 @@ export class ObjectsSnapshot {
     const c = this.#c, w = this.heap.walk, half = this.heap.arenaSize / 2;
     const picks = rows.map(() => [] as bigint[]);
     const kindOf = new Map(rows.map((r, i) => [KIND.FIRST_TYPE + this.types.findIndex((t) => BigInt(t.address) === r.typeAddress), i]));
-    // Sparse arenas first (their instances are what keeps them mapped), then the rest.
+    // The emptiest arenas first: their instances are what keeps them mapped (and, in a fragmented heap, the
+    // program's own survivors, where the first arenas hold the interpreter's start-up objects).
+    const order = Array.from({ length: w.usedPools }, (_, p) => p)
+      .sort((x, y) => this.#arenaLive[w.poolArena[x]] - this.#arenaLive[w.poolArena[y]] || x - y);
     for (const sparsePass of [true, false]) {
-      for (let p = 0; p < w.usedPools; p++) {
+      for (const p of order) {
         if ((this.#arenaLive[w.poolArena[p]] < half) !== sparsePass) continue;
         for (let at = c.poolBase[p]; at < c.poolBase[p + 1]; at++) {
           const i = kindOf.get(c.kinds[at]);

@@ -3,8 +3,9 @@
  * summary, the verdict and the tables, with CSS and a little JavaScript (hover tooltips, sortable tables) and no
  * external resource of any kind, so it can be attached to a ticket or a CI run and opened offline.
  *
- * The page reports on itself for tests: once loaded, `#pymem-status` reads `pymem-ok cells=N` when no script
- * error occurred (window "error" events are recorded from the first line of <head>), else `pymem-error: …`.
+ * The page reports on itself for tests, out of sight: once loaded, `<body data-pymem-status>` reads
+ * `pymem-ok cells=N` when no script error occurred (window "error" events are recorded from the first line of
+ * <head>), else `pymem-error: …`.
  * @module
  */
 import type { HeapJSON } from "./json.ts";
@@ -16,12 +17,23 @@ const CSS = `
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1280px; padding: 24px; font: 14px/1.45 ui-sans-serif, system-ui, sans-serif; color: var(--fg); }
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
+h3 { font-size: 14px; margin: 16px 0 4px; }
+code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, monospace; background: #f1f3f4; padding: 0 3px;
+  border-radius: 3px; }
+.samples ul { margin: 4px 0; padding-left: 20px; } .samples li { margin: 4px 0; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 pre.summary { background: #f7f7f8; border: 1px solid var(--line); padding: 12px; border-radius: 6px; overflow-x: auto; }
 .verdict { border-left: 4px solid var(--v); padding: 8px 12px; background: #fafafa; }
 .verdict p { margin: 4px 0; } .verdict p:first-child { font-weight: 600; }
 .verdict.compact { --v: #2e9d4b; } .verdict.fragmented { --v: #e0a000; } .verdict.badly { --v: #d93025; } .verdict.empty { --v: #999; }
-.figure { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
+.figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
+/* The pictures shrink to the page (their viewBox keeps them whole, legend included) rather than scroll. */
+.figure svg { display: block; max-width: 100%; height: auto; }
+/* A table wider than a small screen scrolls inside itself (only there: a scrolling box ends sticky headers). */
+@media (max-width: 760px) { .wide { overflow-x: auto; } }
+/* The heat map's legend beside it, or under it when the page is too narrow for both. */
+.heat { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: flex-start; }
+.heat-map { flex: 1 1 560px; min-width: 0; } .heat-legend { flex: 0 0 auto; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: right; }
 th { cursor: pointer; user-select: none; background: #f7f7f8; position: sticky; top: 0; }
@@ -30,7 +42,6 @@ td.l, th.l { text-align: left; }
 .bar { display: inline-block; height: 10px; background: var(--accent); vertical-align: middle; }
 #tip { position: fixed; pointer-events: none; background: rgba(20,20,20,.92); color: #fff; padding: 6px 8px;
   border-radius: 4px; font-size: 12px; max-width: 420px; z-index: 10; }
-#pymem-status { font-size: 11px; color: var(--muted); }
 svg rect.p:hover, svg rect.a:hover { stroke: #000; stroke-width: 1; }
 `;
 
@@ -80,10 +91,10 @@ const BODY_SCRIPT = `
   });
   window.addEventListener("load", function () {
     setTimeout(function () {
-      var status = document.getElementById("pymem-status");
       var errors = window.__pymemErrors || [];
       var cells = document.querySelectorAll("#heatmap rect.p, #heatmap rect.a").length;
-      status.textContent = errors.length ? "pymem-error: " + errors.join("; ") : "pymem-ok cells=" + cells;
+      var status = errors.length ? "pymem-error: " + errors.join("; ") : "pymem-ok cells=" + cells;
+      document.body.setAttribute("data-pymem-status", status);
     }, 0);
   });
 })();
@@ -92,6 +103,12 @@ const BODY_SCRIPT = `
 /** A table cell whose sort key (`data-v`) is the raw value. */
 const td = (v: number | string, text: string = String(v), cls = ""): string =>
   `<td${cls ? ` class="${cls}"` : ""} data-v="${escapeXml(String(v))}">${escapeXml(text)}</td>`;
+
+const SAMPLES_NOTE = '<p class="muted">Instances of the top types from the emptiest arenas (the ones they keep ' +
+  "mapped), and what keeps each alive.</p>";
+
+/** Escaped text whose `code spans` (the verdict names types so) become <code>. */
+const withCode = (s: string): string => escapeXml(s).replace(/`([^`]+)`/g, "<code>$1</code>");
 
 /** Options of {@link renderHTML}. */
 export interface HtmlOptions extends HeatMapOptions {
@@ -110,8 +127,8 @@ function objectsSection(doc: HeapJSON): string {
     `<tr>${td(r.name, r.object ? r.name : `(${r.name})`, "l")}${td(r.pinnedBytes, formatBytes(r.pinnedBytes))}${td(r.arenas, formatInt(r.arenas))}` +
     `${td(r.sparseArenas, formatInt(r.sparseArenas))}${td(r.count, formatInt(r.count))}${td(r.bytes, formatBytes(r.bytes))}</tr>`
   );
-  const samples = (o.samples ?? []).map((t) =>
-    `<h3>${escapeXml(t.name)}</h3><ul>` +
+  const samples = (o.samples ?? []).filter((t) => t.samples.length).map((t) =>
+    `<h3><code>${escapeXml(t.name)}</code></h3><ul>` +
     t.samples.map((s) =>
       `<li><code>${escapeXml(s.repr ?? `(${s.address}: gone)`)}</code>` +
       (s.path ? `<br>kept by <code>${escapeXml(s.path)}</code>` : "<br><span class=\"muted\">no root found within the limits</span>") +
@@ -121,16 +138,16 @@ function objectsSection(doc: HeapJSON): string {
   ).join("\n");
   return `<h2 id="holds">What holds the memory</h2>
 <p class="muted">Each arena's size shared among its live blocks by their size: what each kind keeps mapped. Parenthesized rows are buffers, not objects.</p>
-<table class="sortable" id="pinning">
+<div class="wide"><table class="sortable" id="pinning">
 <thead><tr><th class="l">type</th><th>pinned</th><th>arenas</th><th>sparse arenas</th><th>blocks</th><th>bytes</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody>
-</table>
-${samples ? `<div id="samples">${samples}</div>\n` : ""}`;
+</table></div>
+${samples ? `<div id="samples" class="samples">${SAMPLES_NOTE}${samples}</div>\n` : ""}`;
 }
 
 /** The whole report as one self-contained HTML page. */
 export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
-  const v = verdict(doc);
+  const v = verdict(doc, doc.objects ? "the table below" : undefined);
   const cls = v.level === "badly fragmented" ? "badly" : v.level;
   const title = `pymem heap — CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"})`;
   const classRows = doc.sizeClasses.map((r) => {
@@ -158,29 +175,30 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
 <title>${escapeXml(title)}</title>
 <style>${CSS}</style>
 </head>
-<body>
+<body data-pymem-status="pymem-pending">
 <header>
 <h1>${escapeXml(title)}</h1>
 <div class="muted">taken ${escapeXml(doc.takenAt)} · pymem ${escapeXml(doc.pymemVersion)} · schema ${escapeXml(doc.schema)}/${doc.schemaVersion}</div>
-<div id="pymem-status">pymem-pending</div>
 </header>
 <h2>Summary</h2>
 <pre class="summary">${escapeXml(summaryText(doc))}</pre>
 <h2>Fragmentation</h2>
-<div class="verdict ${cls}">${v.lines.map((l) => `<p>${escapeXml(l)}</p>`).join("")}</div>
+<div class="verdict ${cls}">${v.lines.map((l) => `<p>${withCode(l)}</p>`).join("")}</div>
 ${objectsSection(doc)}<h2>Heap map</h2>
-<div class="figure" id="heatmap">${heatMapSVG(doc, options)}</div>
+<div class="figure heat" id="heatmap"><div class="heat-map">${heatMapSVG(doc, { ...options, part: "map" })}</div>` +
+    (doc.arenas.length ? `<div class="heat-legend">${heatMapSVG(doc, { ...options, part: "legend" })}</div>` : "") +
+    `</div>
 <h2>Size classes</h2>
 <div class="figure" id="chart">${sizeClassChartSVG(doc)}</div>
-<table class="sortable" id="classes">
+<div class="wide"><table class="sortable" id="classes">
 <thead><tr><th>class</th><th>size</th><th>pools</th><th>blocks in use</th><th>avail blocks</th><th>bytes in use</th><th>fill</th></tr></thead>
 <tbody>${classRows.join("\n")}</tbody>
-</table>
+</table></div>
 <h2>Emptiest arenas <span class="muted">(${worst.length} of ${formatInt(doc.arenas.length)}, lowest fill first)</span></h2>
-<table class="sortable" id="arenas">
+<div class="wide"><table class="sortable" id="arenas">
 <thead><tr><th>arena</th><th class="l">address</th><th>pools used</th><th>blocks</th><th>bytes</th><th>fill</th></tr></thead>
 <tbody>${arenaRows.join("\n")}</tbody>
-</table>
+</table></div>
 <div id="tip" role="tooltip" hidden></div>
 <script type="application/json" id="pymem-data">${data}</script>
 <script>${BODY_SCRIPT}</script>

@@ -6,6 +6,7 @@
  */
 import { runtimeName } from "../core/runtime.ts";
 import { PYMEM_VERSION } from "../core/version.ts";
+import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { ArenaSummary, Fragmentation, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 import type { HeapSnapshot } from "../objects/mod.ts";
 
@@ -14,8 +15,13 @@ export { PYMEM_VERSION };
 export const HEAP_SCHEMA = "pymem.heap";
 /** Name of the diff schema. */
 export const DIFF_SCHEMA = "pymem.diff";
+/** Name of the schema of `pymem info --json`: what pymem sees of the loaded libpython. */
+export const INFO_SCHEMA = "pymem.info";
+/** Name of the schema of `pymem ps --json`: the Python processes this user may read. */
+export const PS_SCHEMA = "pymem.ps";
 /**
- * Version of both schemas. Bumped when a field is removed or changes meaning; adding a field does not bump it
+ * Version of the heap, diff, info and ps schemas. Bumped when a field is removed or changes meaning; adding a field
+ * does not bump it
  * (readers must ignore fields they do not know).
  */
 export const SCHEMA_VERSION = 1;
@@ -236,4 +242,18 @@ export function parseHeapJSON(value: unknown): HeapJSON {
     if (v[k] === undefined) throw new TypeError(`pymem heap document has no "${k}"`);
   }
   return v as HeapJSON;
+}
+
+/** The process list as a JSON document (`schema: "pymem.ps"`), the processes by pid. */
+export interface PsJSON {
+  schema: typeof PS_SCHEMA;
+  schemaVersion: number;
+  pymemVersion: string;
+  takenAt: string;
+  processes: PythonProcessInfo[];
+}
+
+export function psToJSON(rows: PythonProcessInfo[]): PsJSON {
+  const takenAt = new Date().toISOString();
+  return { schema: PS_SCHEMA, schemaVersion: SCHEMA_VERSION, pymemVersion: PYMEM_VERSION, takenAt, processes: rows };
 }

@@ -16,6 +16,11 @@ export interface HeatMapOptions {
   maxRows?: number;
   /** Title line (default: the Python version and totals). */
   title?: string;
+  /**
+   * What to draw (default "whole"): the map and its legend side by side; or one of them alone, for a page that lays
+   * them out itself (the HTML report puts the legend beside the map, or under it on a narrow screen).
+   */
+  part?: "whole" | "map" | "legend";
 }
 
 /** Escape text for XML content and attribute values. */
@@ -77,8 +82,10 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   const left = 112, top = 64, gridW = cols * cellW, gridH = rows * cellH;
   const legendX = left + gridW + 28;
   const legendRows = doc.sizeClasses.length + 9;
-  const width = legendX + 220;
-  const height = Math.max(top + gridH + 56, top + legendRows * 16 + 16);
+  const part = options.part ?? "whole";
+  // The map alone keeps room for its title line.
+  const width = part === "map" ? Math.max(left + gridW + 24, 640) : legendX + 220;
+  const height = part === "map" ? top + gridH + 56 : Math.max(top + gridH + 56, top + legendRows * 16 + 16);
 
   const out: string[] = [];
   out.push(
@@ -198,16 +205,34 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
     `<rect x="${legendX}" y="${ly + 18}" width="12" height="12" fill="${NEVER_USED}" stroke="#ccc"/><text x="${legendX + 18}" y="${ly + 28}">never used</text>`,
     `</g>`,
   );
-  out.push(...lg, `</svg>`);
+  if (part === "legend") {
+    // The same legend, in a picture cut to it: its viewBox starts where the whole picture has it.
+    const x0 = legendX - 8, y0 = top - 24, w = 228, h = ly + 38 - y0;
+    return [
+      `<svg xmlns="http://www.w3.org/2000/svg" class="legend" width="${w}" height="${n2(h)}" ` +
+      `viewBox="${x0} ${y0} ${w} ${n2(h)}" role="img" aria-label="legend of the heap map">`,
+      `<rect x="${x0}" y="${y0}" width="${w}" height="${n2(h)}" fill="#fff"/>`,
+      ...lg,
+      `</svg>`,
+    ].join("\n") + "\n";
+  }
+  if (part === "whole") out.push(...lg);
+  out.push(`</svg>`);
   return out.join("\n") + "\n";
 }
 
-/** A "nice" axis step (1, 2 or 5 × a power of 2^10-friendly 10) for a range. */
-function niceStep(max: number, ticks: number): number {
-  const raw = max / ticks;
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
-  const m = raw / p;
-  return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+/**
+ * A bytes axis up to `max` in about `ticks` steps: the binary unit of `max` (B, KiB, MiB, …) and a round step,
+ * 1, 2 or 5 × 10^k of that unit, so every tick reads "5 MiB", "0.5 MiB", never "4.8 MiB" or a change of unit.
+ */
+export function byteAxis(max: number, ticks: number): { step: number; unit: number; unitName: string } {
+  const k = Math.max(0, Math.min(4, Math.floor(Math.log2(Math.max(max, 1)) / 10)));
+  const unit = 1024 ** k;
+  const raw = Math.max(max / ticks, 1) / unit;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p * unit;
+  return { step, unit, unitName: ["B", "KiB", "MiB", "GiB", "TiB"][k] };
 }
 
 /**
@@ -232,13 +257,14 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
     return out.join("\n") + "\n";
   }
   const max = Math.max(1, ...rows.map((r) => (r.blocksInUse + r.availBlocks) * r.size));
-  const step = niceStep(max, 5);
+  const { step, unit, unitName } = byteAxis(max, 5);
   const top5 = Math.ceil(max / step) * step;
   const y = (v: number) => top + plotH - (v / top5) * plotH;
   out.push(`<g ${FONT} font-size="10" fill="#333">`);
   for (let v = 0; v <= top5 + step / 2; v += step) {
     out.push(`<line x1="${left}" x2="${width - 12}" y1="${n2(y(v))}" y2="${n2(y(v))}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${left - 6}" y="${n2(y(v) + 3)}" text-anchor="end">${formatBytes(v)}</text>`);
+    const label = `${Number((v / unit).toPrecision(6))} ${unitName}`;
+    out.push(`<text x="${left - 6}" y="${n2(y(v) + 3)}" text-anchor="end">${label}</text>`);
   }
   rows.forEach((r, i) => {
     const x = left + 6 + i * (barW + 6);
@@ -253,6 +279,8 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
   });
   out.push(
     `<text x="${left + (width - left) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">block size (bytes)</text>`,
+    `<text transform="translate(16,${top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">` +
+      `bytes in the class's pools</text>`,
     `</g></svg>`,
   );
   return out.join("\n") + "\n";

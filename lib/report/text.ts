@@ -67,8 +67,9 @@ export interface Verdict {
 /**
  * The fragmentation verdict in plain language, e.g. "412 arenas (412 MiB) are pinned by fewer than 5 live pools
  * each; packing the live blocks would need 37 arenas".
+ * `tableAt` says where the pinning table is (the HTML page has it right below).
  */
-export function verdict(doc: HeapJSON): Verdict {
+export function verdict(doc: HeapJSON, tableAt = "pymem why has the table"): Verdict {
   const t = doc.totals, f = doc.fragmentation;
   if (t.arenas === 0) {
     const a = doc.python.allocator;
@@ -111,7 +112,7 @@ export function verdict(doc: HeapJSON): Verdict {
   if (f.freeBytesInUsedPools > 0) {
     lines.push(`${formatBytes(f.freeBytesInUsedPools)} is free inside used pools: reusable only by blocks of the same size class.`);
   }
-  if (doc.pinning?.length) lines.push(`What pins the arenas: ${pinningSentence(doc.pinning)} (pymem why has the table).`);
+  if (doc.pinning?.length) lines.push(`What pins the arenas: ${pinningSentence(doc.pinning)} (${tableAt}).`);
   return { level, lines };
 }
 
@@ -234,21 +235,27 @@ export function renderDiffText(diff: DiffJSON, options: TextOptions = {}): strin
   ].join("\n") + "\n";
 }
 
-/** "process 12 (CPython 3.11.7) does not use obmalloc: …" → "does not use obmalloc". */
-function shortReason(error: string): string {
-  return error.split("\n")[0].replace(/^process \d+ (\([^)]*\) )?/, "").split(":")[0];
+/** "process 12 (CPython 3.11.7) does not use obmalloc: …" → "does not use obmalloc: …" (its first line). */
+function reasonOf(error: string): string {
+  return error.split("\n")[0].replace(/^process \d+ (\([^)]*\) )?/, "");
 }
 
-/** `pymem ps`: one row per Python process. */
+/**
+ * `pymem ps`: one row per Python process; why a process has no figures is a note under the table, whole (a reason in
+ * the image column made it as wide as the longest message).
+ */
 export function renderPsText(rows: PythonProcessInfo[]): string {
   if (rows.length === 0) return "No CPython process this user may read was found.\n";
   const body = rows.map((r) => [
     String(r.pid),
     r.version,
-    formatBytes(r.rss),
+    r.rss === null ? "?" : formatBytes(r.rss),
     r.arenas === null ? "-" : formatInt(r.arenas),
     r.pinned === null ? "-" : formatInt(r.pinned),
-    r.error ? `${r.image} (${shortReason(r.error)})` : r.image,
+    r.image,
   ]);
-  return table(["pid", "python", "RSS", "arenas", "pinned", "image"], body, [true, false, true, true, true, false]) + "\n";
+  const notes = rows.filter((r) => r.error).map((r) => `${r.pid}: ${reasonOf(r.error!)}`);
+  const head = ["pid", "python", "RSS", "arenas", "pinned", "image"];
+  const list = table(head, body, [true, false, true, true, true, false]);
+  return list + "\n" + (notes.length ? `\nNo heap figures for:\n${notes.map((n) => `  ${n}`).join("\n")}\n` : "");
 }

@@ -5,7 +5,7 @@
 import process from "node:process";
 import { type Python } from "../../python.ts";
 import { type Domain, getAllocator, getArenaAllocator } from "../../allocators/domain-allocators.ts";
-import { diffToJSON, heapToJSON, PYMEM_VERSION } from "../../report/json.ts";
+import { diffToJSON, heapToJSON, INFO_SCHEMA, PYMEM_VERSION, SCHEMA_VERSION } from "../../report/json.ts";
 import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
@@ -34,6 +34,8 @@ async function cmdInfo(ctx: Context): Promise<number> {
     if (ctx.values.json !== undefined) {
       const hex = (b: bigint) => `0x${b.toString(16)}`;
       const doc = {
+        schema: INFO_SCHEMA,
+        schemaVersion: SCHEMA_VERSION,
         pymemVersion: PYMEM_VERSION,
         runtime: runtimeName(),
         backend: py.backend,
@@ -149,7 +151,15 @@ export const infoCommand: Command = {
     "and how it was found, the CPython version, the allocator of each memory domain with the functions it " +
     "resolves to, the arena allocator, and which optional and hidden symbols were found.",
   ],
-  options: [...EMBED, { name: "json", arg: "FILE", help: 'write the same as JSON ("-" for stdout)' }, DEBUG, HELP],
+  options: [
+    ...EMBED,
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the same as JSON (schema pymem.info, version 1; "-" for stdout)',
+    },
+    DEBUG,
+    HELP,
+  ],
   positionals: "none",
   run: cmdInfo,
 };
@@ -183,7 +193,10 @@ export const diffCommand: Command = {
     CODE,
     DEMO,
     { name: "setup", arg: "CODE", help: "run this first, before the 'before' snapshot (imports, fixtures)" },
-    { name: "json", arg: "FILE", help: 'write the diff as JSON (schema pymem.diff, version 1; "-" for stdout)' },
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the diff as JSON (schema pymem.diff, version 1; "-" for stdout)',
+    },
     ...EMBED,
     DEBUG,
     HELP,

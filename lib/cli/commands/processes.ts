@@ -9,7 +9,7 @@ import { PymemError } from "../../errors.ts";
 import type { HeapSnapshot } from "../../objects/mod.ts";
 import { attachPython } from "../../attach/attach.ts";
 import { listPythonProcesses } from "../../attach/processes.ts";
-import { type HeapJSON, heapToJSON } from "../../report/json.ts";
+import { type HeapJSON, heapToJSON, psToJSON } from "../../report/json.ts";
 import { formatBytes, formatDelta, formatInt, renderHeapText, renderPsText, table } from "../../report/text.ts";
 import { heatMapSVG } from "../../report/svg.ts";
 import { renderHTML } from "../../report/html.ts";
@@ -115,7 +115,7 @@ async function cmdPs(ctx: Context): Promise<number> {
   const rows = await listPythonProcesses();
   progress.clear();
   if (ctx.values.json !== undefined) {
-    await output(ctx.values.json as string, JSON.stringify(rows, null, 1) + "\n", "the process list");
+    await output(ctx.values.json as string, JSON.stringify(psToJSON(rows), null, 1) + "\n", "the process list");
     if (ctx.values.json === "-") return 0;
   }
   await write(process.stdout, renderPsText(rows));
@@ -151,10 +151,17 @@ export const psCommand: Command = {
   usage: "pymem ps [options]",
   about: [
     "Lists the CPython processes this user may read, with their version, resident set size, obmalloc arenas in " +
-    "use and arenas pinned by fewer than 5 live pools. Processes without an obmalloc heap (PYTHONMALLOC=malloc) " +
-    "show '-' and the reason.",
+    "use and arenas pinned by fewer than 5 live pools, by pid. Processes without figures (PYTHONMALLOC=malloc, a " +
+    "CPython older than 3.8) show '-', and why under the table.",
   ],
-  options: [{ name: "json", arg: "FILE", help: 'write the list as JSON ("-" for stdout)' }, DEBUG, HELP],
+  options: [
+    {
+      name: "json", arg: "FILE", writes: "file",
+      help: 'write the list as JSON (schema pymem.ps, version 1; "-" for stdout)',
+    },
+    DEBUG,
+    HELP,
+  ],
   positionals: "none",
   run: cmdPs,
 };
