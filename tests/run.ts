@@ -101,6 +101,8 @@ const FILES: Record<string, FileAxes> = {
   // The exporter once per runtime (app); its per-CPython test compares a target of each CPython with its own
   // statistics (layout).
   exporter_test: { axes: ["app", "layout"], seconds: 28 },
+  // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
+  ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
   fuzz_test: { axes: ["adapter", "app"], seconds: 4 },
