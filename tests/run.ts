@@ -354,6 +354,7 @@ function runOne(c: Combo): Promise<Result> {
     const finish = (code: number | null, signal: string | null, error?: Error) => {
       clearTimeout(timer);
       live.delete(child.pid!);
+      // deno-lint-ignore no-control-regex -- the ESC of the runners' colour codes is what is removed
       const output = Buffer.concat(chunks).toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
       const why = error ? `could not start: ${error.message}` : timedOut ? `timed out after ${timeoutMs / 1000} s`
         : signal ? `killed by ${signal}` : code ? `exit code ${code}` : "";
