@@ -46,12 +46,14 @@ const CODE = {
   // struct { u64 a, b } in rax:rdx, from the first two arguments.
   pair: [["mov rax, rdi", "mov rdx, rsi", "ret"], "48 89 f8 48 89 f2 c3"],
   // struct { u64 a, b, c } through the hidden result pointer (rdi, echoed in rax); the arguments start at rsi.
-  triple: [["mov rax, rdi", "mov QWORD PTR [rdi], rsi", "mov QWORD PTR [rdi+8], rdx", "mov QWORD PTR [rdi+16], rcx", "ret"],
-    "48 89 f8 48 89 37 48 89 57 08 48 89 4f 10 c3"],
+  triple: [
+    ["mov rax, rdi", "mov QWORD PTR [rdi], rsi", "mov QWORD PTR [rdi+8], rdx", "mov QWORD PTR [rdi+16], rcx", "ret"],
+    "48 89 f8 48 89 37 48 89 57 08 48 89 4f 10 c3",
+  ],
 } as const satisfies Record<string, Code>;
 
 const x64Linux = process.arch === "x64" && process.platform === "linux";
-const skip = !x64Linux && `the identity functions are x86-64 machine code (this is ${process.platform}/${process.arch})`;
+const skip = !x64Linux && `the identity functions are x86-64 Linux code (this is ${process.platform}/${process.arch})`;
 
 const backend = await loadBackend();
 const bytesOf = (hex: string) => Uint8Array.from(hex.split(" "), (h) => parseInt(h, 16));
@@ -85,8 +87,12 @@ test("i32 and u32 results come from the low 32 bits only, sign- or zero-extended
 
 test("i64 and u64: limits as bigint, in and out; small numbers are accepted as input", () => {
   const i64 = identity("i64"), u64 = identity("u64");
-  for (const v of [0n, 1n, -1n, I64_MIN, I64_MAX, -(2n ** 53n) - 1n, 2n ** 53n + 1n]) assert.equal(i64(v), v, `i64 ${v}`);
-  for (const v of [0n, 1n, 2n ** 63n, U64_MAX, 2n ** 53n + 1n, 0xdead_beef_cafe_f00dn]) assert.equal(u64(v), v, `u64 ${v}`);
+  for (const v of [0n, 1n, -1n, I64_MIN, I64_MAX, -(2n ** 53n) - 1n, 2n ** 53n + 1n]) {
+    assert.equal(i64(v), v, `i64 ${v}`);
+  }
+  for (const v of [0n, 1n, 2n ** 63n, U64_MAX, 2n ** 53n + 1n, 0xdead_beef_cafe_f00dn]) {
+    assert.equal(u64(v), v, `u64 ${v}`);
+  }
   // Results are bigint even when they would fit a number (koffi's numbers are widened, ffi/koffi.ts).
   assert.equal(typeof i64(5n), "bigint");
   assert.equal(typeof u64(0n), "bigint");
@@ -104,7 +110,8 @@ test("isize and usize (Py_ssize_t, size_t): numbers over the safe-integer range,
   assert.equal(typeof isize(-1), "number");
   assert.equal(typeof usize(2 ** 40), "number");
   // Bun's u64_fast gives a number only below 2^53 − 1; that one value comes back as a bigint (sizes never get there).
-  assert.equal(usize(Number.MAX_SAFE_INTEGER), backend.name === "bun" ? BigInt(Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER);
+  const top = Number.MAX_SAFE_INTEGER;
+  assert.equal(usize(top), backend.name === "bun" ? BigInt(top) : top);
 }, { skip });
 
 test("f64: limits, NaN, ±Infinity and -0 come back bit for bit", () => {
@@ -176,7 +183,8 @@ test("a 16-byte struct returned in registers: its bytes under Deno and koffi; bu
   const out = bind("pair", def)(U64_MAX, 0x0102_0304_0506_0708n);
   assert.ok(out instanceof Uint8Array);
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  assert.deepEqual([out.length, v.getBigUint64(0, true), v.getBigUint64(8, true)], [16, U64_MAX, 0x0102_0304_0506_0708n]);
+  assert.deepEqual([out.length, v.getBigUint64(0, true), v.getBigUint64(8, true)],
+    [16, U64_MAX, 0x0102_0304_0506_0708n]);
 }, { skip });
 
 const gas = toolchain("x86_64");

@@ -6,9 +6,10 @@
  *   - the CPython layouts: each CPython shared library found on this machine (tests/pythons.ts).
  * Axes of a file (a file may have several; its combinations are their union):
  *   pure     one runtime (bun), one CPython (python3's on PATH), or none for a file that needs no Python;
- *   adapter  every runtime × a few CPythons, one per kind of state: the oldest, Debian's stripped system build, the
+ *   adapter  each adapter × a few CPythons, one per kind of state: the oldest, Debian's stripped system build, the
  *            first 3.12 (per-interpreter obmalloc state), the first 3.13 (_Py_DebugOffsets), a debug build
- *            (pymalloc_debug, Py_DEBUG structs), the newest (Debian sid's, under its own loader) — whichever exist;
+ *            (pymalloc_debug on by default), the newest (Debian sid's, under its own loader) — whichever exist —
+ *            under bun, deno and node24; node (the machine's Node: koffi, as node24) on python3's CPython;
  *   layout   every CPython × one runtime (bun), plus node24 on the newest CPython;
  *   app      every runtime × one CPython (python3's on PATH: the one skipUnlessDefaultPython() runs for).
  * `--full` or PYMEM_FULL_MATRIX=1 runs every file on every runtime × every CPython (the release check). An explicit
@@ -78,67 +79,68 @@ const isNode = (r: Runtime) => r === "node" || r === "node24";
 // ---- the axes of each test file ----------------------------------------------------------------------------------
 type Axis = "pure" | "adapter" | "layout" | "app";
 /** A file's axes (see the module comment), whether it loads a CPython at all, and the seconds one combination took
- * when measured (Bun, 2 jobs on the 2-core CI machine), which only orders the queue: longest first. */
-interface FileAxes { axes: Axis[]; python?: false; seconds: number }
+ * when measured (Bun, on the shared 2-core machine), `elsewhere` on a CPython other than python3's when its
+ * once-per-runtime tests make a difference; they only order the queue (longest first) and estimate the total. */
+interface FileAxes { axes: Axis[]; python?: false; seconds: number; elsewhere?: number }
 const FILES: Record<string, FileAxes> = {
   // Reads and swaps PyMemAllocatorEx through FFI and runs generated hooks and bridges called from other threads; the
   // names come from the ELF tables (stripped or not), and a debug build starts with the debug hooks installed.
   allocators_test: { axes: ["adapter"], seconds: 1 },
-  // Maps a live target of each CPython from outside (its structs, per version); the reads go through FFI
-  // (process_vm_readv, the generated read loop), cheap enough to run on every runtime too.
-  attach_test: { axes: ["layout", "adapter"], seconds: 3 },
+  // Maps a live target of each CPython from outside (its structs, per version: layout); the reads go through each
+  // runtime's FFI (process_vm_readv, the generated read loop) the same way whatever the target (app).
+  attach_test: { axes: ["layout", "app"], seconds: 3 },
   // The comparison harness: parent under each runtime, child processes of the default CPython; nothing in it reads a
   // layout.
   bench_test: { axes: ["app"], seconds: 1 },
   // PyPreConfig's fields are at per-version offsets, written before start-up in a child of the same runtime.
   choose_allocator_test: { axes: ["layout"], seconds: 1 },
   // The CLI, spawned under each runtime; its per-CPython content is what heap/objects/attach test on every CPython.
-  cli_test: { axes: ["app"], seconds: 13 },
+  cli_test: { axes: ["app"], seconds: 8 },
   // Only runs for a CPython unpacked in a root of its own (Debian sid's), attached from each of them.
   container_test: { axes: ["layout"], seconds: 1 },
   // Every example, run as a user would under each runtime.
   examples_test: { axes: ["app"], seconds: 2 },
   // The exporter once per runtime (app); its per-CPython test compares a target of each CPython with its own
   // statistics (layout).
-  exporter_test: { axes: ["app", "layout"], seconds: 28 },
+  exporter_test: { axes: ["app", "layout"], seconds: 30, elsewhere: 1 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
-  fuzz_test: { axes: ["adapter", "app"], seconds: 4 },
+  fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },
   // Arena size and allocator names read from each CPython's heap and tables (3.15's 2 MiB arenas).
   geometry_test: { axes: ["layout"], seconds: 1 },
   // alloc/dealloc, buffers viewed through each runtime's pointer-to-buffer call, the FinalizationRegistry backstop.
   globalalloc_test: { axes: ["adapter"], seconds: 1 },
   // Regressions of runtime-specific failures (view limits, koffi's exit handler, workers, closed stdio).
-  hardening_test: { axes: ["adapter"], seconds: 3 },
+  hardening_test: { axes: ["adapter"], seconds: 8 },
   // The heap walk against each CPython's own statistics (layout); the native pool pass, its parked thread and the
-  // signals each runtime blocks (adapter).
-  heap_test: { axes: ["layout", "adapter"], seconds: 1 },
+  // signals each runtime blocks, which do not depend on the CPython (app).
+  heap_test: { axes: ["layout", "app"], seconds: 2 },
   // Chromium on the CLI's HTML, once per runtime (skipUnlessDefaultPython).
-  html_chromium_test: { axes: ["app"], seconds: 3 },
+  html_chromium_test: { axes: ["app"], seconds: 8 },
   // close() and reopening a finalized library: handle and thread lifetimes under each runtime.
   lifecycle_test: { axes: ["adapter"], seconds: 1 },
   // Generated code against GNU as: no runtime difference, no Python.
   machine_code_test: { axes: ["pure"], python: false, seconds: 1 },
   // Type fields and block contents per version (layout); `why` and the HTML in Chromium once per runtime (app).
-  objects_test: { axes: ["layout", "app"], seconds: 10 },
+  objects_test: { axes: ["layout", "app"], seconds: 15, elsewhere: 10 },
   // Importing pymem by URL (Deno) and by package name (Node): about the runtimes, not the CPython.
   packaging_test: { axes: ["app"], seconds: 2 },
   // Conversions, threads while JavaScript awaits, withGIL, isAddress written per engine.
   python_test: { axes: ["adapter"], seconds: 1 },
-  // Renderers are pure, but the REPL summaries use each runtime's inspect and the live heap's rows each state kind.
-  report_test: { axes: ["adapter"], seconds: 1 },
-  // Start-up: PyConfig/PEP 741 and the home offset per version (layout); the host's signal handlers and the 3.14+
-  // stack guard under each runtime's calling stack (adapter).
-  startup_test: { axes: ["layout", "adapter"], seconds: 2 },
+  // Renderers are pure; the live heap's rows per CPython (layout); the REPL summaries use each runtime's inspect (app).
+  report_test: { axes: ["layout", "app"], seconds: 1 },
+  // Start-up: PyConfig/PEP 741 and the home offset per version (layout); the host's signal handlers under each
+  // runtime (app); the 3.14+ stack guard under koffi's own stack is node24 × the newest (layout's extra pair).
+  startup_test: { axes: ["layout", "app"], seconds: 3 },
   // Closing with live sub-interpreters: threads and handles under each runtime.
   subinterp_close_test: { axes: ["adapter"], seconds: 1 },
   // PyInterpreterConfig and the per-interpreter obmalloc state, per version.
-  subinterpreters_test: { axes: ["layout"], seconds: 8 },
-  // Third-party allocators installed before start-up in a child of each runtime (the 50 MB workload on the default
-  // CPython); PyMemAllocatorEx has one layout on every version.
-  thirdparty_test: { axes: ["app"], seconds: 6 },
+  subinterpreters_test: { axes: ["layout"], seconds: 5 },
+  // Third-party allocators installed before start-up in a child of each runtime (the 50 MB workload under Bun, 10 MB
+  // elsewhere: the file decides); PyMemAllocatorEx has one layout on every version.
+  thirdparty_test: { axes: ["app"], seconds: 20, elsewhere: 5 },
   // The length decoder on fixed bytes: no runtime difference, no Python.
   x86_test: { axes: ["pure"], python: false, seconds: 1 },
 };
@@ -247,7 +249,11 @@ function pairsOf(file: string): Pair[] {
   const pairs: Pair[] = [];
   for (const axis of spec.axes) {
     if (axis === "pure") pairs.push(...cross(some([mainRuntime]), over([defaultTarget])));
-    if (axis === "adapter") pairs.push(...cross(some(runtimes), over(stateKinds)));
+    if (axis === "adapter") {
+      // node and node24 share one adapter (koffi): node24 takes the state kinds, the machine's Node the default.
+      pairs.push(...cross(some(runtimes.filter((r) => r !== "node")), over(stateKinds)));
+      pairs.push(...cross(some(["node"]), over([defaultTarget])));
+    }
     if (axis === "app") pairs.push(...cross(some(runtimes), over([defaultTarget])));
     if (axis === "layout") {
       pairs.push(...cross(some([mainRuntime]), over(targets)));
@@ -256,10 +262,12 @@ function pairsOf(file: string): Pair[] {
   }
   const seen = new Set<string>();
   return pairs.filter(([r, t]) => !seen.has(`${r} ${t?.library}`) && !!seen.add(`${r} ${t?.library}`))
-    .sort(([ra, ta], [rb, tb]) => targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb));
+    .sort(([ra, ta], [rb, tb]) =>
+      targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb));
 }
 
-console.log(`pymem test matrix — ${files.length} file(s) on ${runtimes.length} runtime(s) and ${targets.length} CPython(s), ` +
+console.log(`pymem test matrix — ${files.length} file(s) on ${runtimes.length} runtime(s) and ` +
+  `${targets.length} CPython(s), ` +
   `${full ? "full product" : "along each file's axes"}, ${jobs} at a time`);
 for (const r of wantRuntimes) console.log(`  ${r.padEnd(6)} ${versions.get(r) ?? "NOT FOUND — skipped"}`);
 for (const t of targets) {
@@ -270,7 +278,7 @@ for (const t of targets) {
 if (!full) for (const [what, t] of kinds) if (t) console.log(`  state kind: ${what.padEnd(38)} ${label(t)}`);
 for (const m of missing) console.log(`  ${m.reason}`);
 for (const f of files) {
-  if (!full && !FILES[f]) console.log(`  note: ${f} has no axes in tests/run.ts FILES: it runs on every runtime × CPython`);
+  if (!full && !FILES[f]) console.log(`  note: ${f} has no axes in tests/run.ts FILES: every runtime × CPython`);
 }
 for (const n of notes) console.log(`  note: ${n}`);
 for (const f of files) {
@@ -283,17 +291,23 @@ for (const f of files) {
 interface Combo { file: string; runtime: Runtime; target: PythonTarget | undefined }
 interface Result extends Combo { ok: boolean; passed: number; failed: number; skipped: number; seconds: number; why: string; output: string }
 const combos: Combo[] = files.flatMap((file) => pairsOf(file).map(([runtime, target]) => ({ file, runtime, target })));
-/** Expected seconds of one combination, for the queue order: the file's measured time (Node starts slower). */
-const cost = (c: Combo) => (FILES[c.file]?.seconds ?? 5) * (isNode(c.runtime) ? 1.3 : 1);
+/** Expected seconds of one combination, for the queue order: the file's measured time (Deno and Node start slower). */
+const cost = (c: Combo) => {
+  const f = FILES[c.file];
+  const s = !f ? 5 : c.target && c.target !== defaultTarget ? (f.elsewhere ?? f.seconds) : f.seconds;
+  return s * (c.runtime === "bun" ? 1 : 1.5);
+};
 const product = files.length * runtimes.length * targets.length;
 console.log(`  ${combos.length} combinations (the full product is ${product}), about ` +
   `${Math.round(combos.reduce((a, c) => a + cost(c), 0) / jobs)} s of measured time at ${jobs} at a time`);
 if (argv.includes("--list")) {
   for (const f of files) {
     const mine = combos.filter((c) => c.file === f);
-    console.log(`${f}  [${full || !FILES[f] ? "full product" : FILES[f].axes.join(" + ")}] ${mine.length} combination(s)`);
+    const axes = full || !FILES[f] ? "full product" : FILES[f].axes.join(" + ");
+    console.log(`${f}  [${axes}] ${mine.length} combination(s)`);
     for (const c of mine) {
-      console.log(`  ${c.runtime.padEnd(6)} ${label(c.target).padEnd(36)} ${commandLine(c.runtime, c.file, c.target).join(" ")}`);
+      const command = commandLine(c.runtime, c.file, c.target).join(" ");
+      console.log(`  ${c.runtime.padEnd(6)} ${label(c.target).padEnd(36)} ${command}`);
     }
   }
   process.exit(0);

@@ -107,7 +107,8 @@ test("before 3.13 there is no _Py_DebugOffsets: debugOffsets() is undefined", ()
   assert.equal(py.debugOffsets(), undefined);
 }, { skip: minor >= 13 && `3.${minor} has _Py_DebugOffsets (the next test)` });
 
-const noDebugOffsets = minor < 13 && `_Py_DebugOffsets (and its free_threaded flag) arrived in CPython 3.13; this is 3.${minor}`;
+const noDebugOffsets = minor < 13 &&
+  `_Py_DebugOffsets (and its free_threaded flag) arrived in CPython 3.13; this is 3.${minor}`;
 test("_Py_DebugOffsets (3.13+): the exact version, and free_threaded = false for this default (GIL) build", () => {
   const head = py.debugOffsets();
   assert.ok(head, "the cookie xdebugpy at _PyRuntime");
@@ -193,7 +194,8 @@ test("a process running a free-threaded library is refused by attach, naming the
     const maps = readFileSync(`/proc/${target.pid}/maps`, "utf8");
     assert.ok(maps.includes(ft.path), "the target runs the free-threaded copy");
     await assert.rejects(attachPython(target.pid!), (e: unknown) =>
-      e instanceof PymemError && e.code === "UNSUPPORTED" && ftName.test(e.message) && e.message.includes(`process ${target.pid}`));
+      e instanceof PymemError && e.code === "UNSUPPORTED" && ftName.test(e.message) &&
+      e.message.includes(`process ${target.pid}`));
   } finally {
     target.kill("SIGKILL");
     rmSync(ft.dir, { recursive: true, force: true });
