@@ -261,8 +261,13 @@ function pairsOf(file: string): Pair[] {
     }
   }
   const seen = new Set<string>();
-  return pairs.filter(([r, t]) => !seen.has(`${r} ${t?.library}`) && !!seen.add(`${r} ${t?.library}`))
-    .sort(([ra, ta], [rb, tb]) =>
+  const unique = pairs.filter(([r, t]) => {
+    const key = `${r} ${t?.library}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort(([ra, ta], [rb, tb]) =>
       targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb));
 }
 
