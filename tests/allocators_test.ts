@@ -47,11 +47,25 @@ test("getAllocator() names CPython's default allocators through the ELF tables",
   for (const a of [raw, mem, obj]) {
     for (const f of ["malloc", "calloc", "realloc", "free"] as const) assert.ok(a[f] !== 0n, `${a.domain}.${f}`);
   }
-  assert.equal(raw.ctx, 0n);
+  // A debug build (Py_DEBUG) starts with the debug hooks installed: each domain's ctx is its _PyMem_Debug entry.
+  const hooked = py.allocatorName()?.endsWith("_debug");
+  if (hooked) for (const a of [raw, mem, obj]) assert.notEqual(a.ctx, 0n, a.domain);
+  else assert.equal(raw.ctx, 0n);
   if (!hasSymtab) {
     // A stripped libpython has no names for its file-local allocator functions: null, never a guess.
     assert.equal(raw.names.malloc, null);
     assert.equal(obj.names.malloc, null);
+    return;
+  }
+  if (hooked) {
+    const names = (a: typeof raw) => [a.names.ctx, a.names.malloc, a.names.calloc, a.names.realloc, a.names.free];
+    assert.deepEqual(names(raw), [
+      "_PyMem_Debug", "_PyMem_DebugRawMalloc", "_PyMem_DebugRawCalloc", "_PyMem_DebugRawRealloc", "_PyMem_DebugRawFree",
+    ]);
+    for (const [a, at] of [[mem, "+0x30"], [obj, "+0x60"]] as const) {
+      assert.deepEqual(names(a),
+        [`_PyMem_Debug${at}`, "_PyMem_DebugMalloc", "_PyMem_DebugCalloc", "_PyMem_DebugRealloc", "_PyMem_DebugFree"]);
+    }
     return;
   }
   assert.deepEqual(
@@ -97,9 +111,10 @@ test("setAllocator() writes exactly what it is given, and validates first", () =
 });
 
 test("setupDebugHooks() refuses a running interpreter without them (CPython would abort on the next free)", () => {
-  if (py.allocatorName()?.endsWith("_debug")) return;
   assert.throws(() => setupDebugHooks(py), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
   assert.equal(py.eval("sum(range(10))"), 45);
+}, {
+  skip: py.allocatorName()?.endsWith("_debug") && `the running allocator (${py.allocatorName()}) has the debug hooks already`,
 });
 
 test("traceAllocations() counts ≥ 9900 object mallocs for 10000 floats and restores every domain exactly", () => {

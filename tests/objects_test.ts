@@ -482,6 +482,16 @@ test("pymem why under the debug allocator: objects are found past the debug hook
   assert.equal(doc.classified.blocks, doc.heap.blocksInUse);
 });
 
+test("pymem why with tracemalloc over the debug hooks (CPython names no allocator): objects are still found", () => {
+  const lib = process.env.PYMEM_LIBPYTHON ? ["--library", process.env.PYMEM_LIBPYTHON] : [];
+  const code = "import tracemalloc\ntracemalloc.start()\n" + WORKLOAD;
+  const r = cli(["why", "--allocator", "pymalloc_debug", "-c", code, "--json", "-", ...lib]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as WhyJSON;
+  assert.equal(doc.python.allocator, null);
+  assert.equal(doc.byType.find((t) => t.name === "Session")?.count, 20000);
+});
+
 test("pymem why PID: reads a running process", async () => {
   const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-why-"));
   const script = join(dir, "t.py"), out = join(dir, "ready");

