@@ -17,6 +17,7 @@ import { bridgeCode, bucketFloor, HISTOGRAM_BUCKETS, hookCode } from "../lib/mac
 import { hookPool, makeBridges, makeCallLoop } from "../lib/allocators/generated-functions.ts";
 import { ElfFile } from "../lib/machine/elf.ts";
 import { cstr } from "../lib/core/native.ts";
+import { callbacks } from "../ffi/symbols.ts";
 
 const py = await python();
 const minor = py.version.minor;
@@ -204,10 +205,10 @@ test("a ctx-dropping bridge calls the plain function with the arguments shifted"
   const h = libc.dlopen(cstr("libc.so.6"), 2);
   const sym = (s: string) => libc.dlsym(h, cstr(s));
   const b = makeBridges(n, { malloc: sym("malloc"), calloc: sym("calloc"), realloc: sym("realloc"), free: sym("free") });
-  const malloc = n.fn(b.malloc, { args: ["ptr", "usize"], ret: "ptr" });
-  const calloc = n.fn(b.calloc, { args: ["ptr", "usize", "usize"], ret: "ptr" });
-  const realloc = n.fn(b.realloc, { args: ["ptr", "ptr", "usize"], ret: "ptr" });
-  const free = n.fn(b.free, { args: ["ptr", "ptr"], ret: "void" });
+  const malloc = n.fn(b.malloc, callbacks.malloc);
+  const calloc = n.fn(b.calloc, callbacks.calloc);
+  const realloc = n.fn(b.realloc, callbacks.realloc);
+  const free = n.fn(b.free, callbacks.free);
   const ctx = 0xdeadbeefn; // ignored by the bridges
   const p: bigint = malloc(ctx, 64);
   assert.ok(p !== 0n);

@@ -111,9 +111,9 @@ function stateFor(py: PythonHost, domain: Domain, scope?: AllocatorScope): Domai
   if (!s) {
     const api = py.native.api;
     const fns = {
-      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
-      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
-      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
+      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree] as const,
+      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free] as const,
+      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free] as const,
     }[domain];
     // The raw domain needs no GIL and serves every interpreter; mem/obj take the GIL (and the scope's thread state).
     const enter = domain === "raw"

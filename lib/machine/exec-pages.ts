@@ -6,7 +6,7 @@
  * @module
  */
 import { PymemError } from "../errors.ts";
-import type { NativeFn } from "../../ffi/types.ts";
+import type { LibcApi } from "../../ffi/symbols.ts";
 import { hostArch } from "./codegen.ts";
 
 const PAGE = 4096;
@@ -31,7 +31,7 @@ function roundPage(n: number): number {
 
 /** What mapping code needs: libc's mmap/mprotect/munmap and a view of native memory (a Native, or attach's reader). */
 export interface CodeHost {
-  readonly libc: { mmap: NativeFn; mprotect: NativeFn; munmap: NativeFn };
+  readonly libc: Pick<LibcApi, "mmap" | "mprotect" | "munmap">;
   bytes(address: bigint, length: number): Uint8Array;
 }
 

@@ -5,14 +5,14 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { PymemError } from "../errors.ts";
-import type { NativeFn } from "../../ffi/types.ts";
+import type { LibcApi } from "../../ffi/symbols.ts";
 
 
 /** libc's pthread functions as the symbol tables bind them (optional there: libpthread before glibc 2.34). */
 export interface ThreadApi {
-  readonly pthread_create?: NativeFn | null;
-  readonly pthread_join?: NativeFn | null;
-  readonly pthread_sigmask?: NativeFn | null;
+  readonly pthread_create?: LibcApi["pthread_create"];
+  readonly pthread_join?: LibcApi["pthread_join"];
+  readonly pthread_sigmask?: LibcApi["pthread_sigmask"];
 }
 
 /** A native thread started by {@link startNativeThread}. */
