@@ -20,7 +20,6 @@ export const python = {
   // --- version and lifecycle
   Py_GetVersion: { args: [], ret: "ptr" }, //                    const char *Py_GetVersion(void)
   Py_IsInitialized: { args: [], ret: "i32" }, //                 int Py_IsInitialized(void)
-  Py_InitializeEx: { args: ["i32"], ret: "void" }, //            void Py_InitializeEx(int initsigs)
   Py_FinalizeEx: { args: [], ret: "i32" }, //                    int Py_FinalizeEx(void)
   PyPreConfig_InitPythonConfig: { args: ["buffer"], ret: "void" }, // void PyPreConfig_InitPythonConfig(PyPreConfig *config)
   Py_PreInitialize: { args: ["buffer"], ret: PyStatus }, //     PyStatus Py_PreInitialize(const PyPreConfig *src_config)
@@ -41,7 +40,6 @@ export const python = {
   // --- GIL and thread states
   PyGILState_Ensure: { args: [], ret: "i32" }, //                PyGILState_STATE PyGILState_Ensure(void)
   PyGILState_Release: { args: ["i32"], ret: "void" }, //         void PyGILState_Release(PyGILState_STATE)
-  PyGILState_Check: { args: [], ret: "i32" }, //                 int PyGILState_Check(void)
   PyEval_SaveThread: { args: [], ret: "ptr" }, //                PyThreadState *PyEval_SaveThread(void)
   PyEval_RestoreThread: { args: ["ptr"], ret: "void" }, //       void PyEval_RestoreThread(PyThreadState *)
   PyThreadState_Get: { args: [], ret: "ptr" }, //                PyThreadState *PyThreadState_Get(void)

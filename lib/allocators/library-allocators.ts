@@ -128,7 +128,7 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   if (installed) {
     throw new PymemError("INVALID_STATE", `An allocator library (${installed.library}) is already installed in this process`);
   }
-  const handle: bigint = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  const handle = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle === 0n) {
     const p = native.libc.dlerror();
     const why = p ? native.cstring(p) : "dlopen failed";
@@ -144,7 +144,7 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   const functions = {} as FunctionSet;
   for (const f of FUNCTIONS) {
     const name = s[f];
-    const address: bigint = native.libc.dlsym(handle, cstr(name));
+    const address = native.libc.dlsym(handle, cstr(name));
     if (address === 0n) {
       throw new PymemError(
         "UNSUPPORTED",

@@ -52,7 +52,7 @@ export function inProcessReader(py: ObmallocHost): MemoryReader {
  * pool headers read as empty; a torn header is counted as inconsistent by the walk, never trusted.
  */
 export function faultSafeReader(py: ObmallocHost): MemoryReader {
-  const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc);
   return {
     read: (address, length) => mem.read(address, length),
     poolHeaders: (first, count, poolSize) => {

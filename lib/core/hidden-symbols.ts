@@ -122,6 +122,7 @@ export class Symbols {
 
   /** A callable for a hidden function found by `address()` (its prototype from ffi/symbols.ts), or null. */
   function<K extends keyof typeof hidden>(name: K): NativeFn<(typeof hidden)[K]> | null {
+    if (!Object.hasOwn(hidden, name)) throw new TypeError(`no prototype for ${String(name)} in ffi/symbols.ts`);
     const a = this.address(name);
     return a === undefined ? null : this.#native.fn(a, hidden[name]);
   }

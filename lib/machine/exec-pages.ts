@@ -37,7 +37,7 @@ export interface CodeHost {
 
 /** Map `size` bytes of fresh zeroed read-write memory (never unmapped by pymem). */
 export function mapData(native: CodeHost, size: number): bigint {
-  const p: bigint = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  const p = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
   if (p === MAP_FAILED || p === 0n) {
     throw new PymemError("ALLOCATION_FAILED", `mmap of ${size} bytes for generated code data failed`);
   }

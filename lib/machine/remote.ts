@@ -456,7 +456,7 @@ export class RemoteMemory {
       if (hostArch() !== "x64") return null;
       const backend = this.#backend!;
       const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(backend.view(a, len)) };
-      const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0")) as bigint;
+      const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0"));
       if (!readv) return null;
       const code = mapCode(host, READV_LOOP_X64);
       const run = backend.fn(code, generated.readvLoop);
@@ -469,7 +469,7 @@ export class RemoteMemory {
 
   /** One process_vm_readv of `count` remote iovecs into the local one: bytes read (0 when the first range faults). */
   #readvChecked(local: Uint32Array, remote: Uint32Array, count: number): number {
-    const n = Number(this.#readv!(this.pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer, 0, 16 * count), count, 0));
+    const n = this.#readv!(this.pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer, 0, 16 * count), count, 0);
     if (n >= 0) return n;
     const errno = this.#lastErrno();
     // EFAULT: the first remote range is unmapped (later ones are not tried); anything else is fatal.
@@ -564,7 +564,7 @@ export class RemoteMemory {
 
   #lastErrno(): number {
     if (this.#backend!.errno) return this.#backend!.errno();
-    const p = this.#errno!() as bigint;
+    const p = this.#errno!();
     return new DataView(this.#backend!.view(p, 4)).getInt32(0, true);
   }
 
@@ -572,7 +572,7 @@ export class RemoteMemory {
     if (n <= this.#scratchSize) return;
     if (this.#scratch !== 0n) this.#free!(this.#scratch);
     const size = Math.max(n, 1 << 16);
-    this.#scratch = this.#malloc!(size) as bigint;
+    this.#scratch = this.#malloc!(size);
     if (this.#scratch === 0n) {
       this.#scratchSize = 0;
       throw new PymemError("ALLOCATION_FAILED", `cannot allocate ${size} bytes of read buffer`);
