@@ -24,6 +24,7 @@ import { checkAddress, checkSize, MAX_SIZE } from "../checks.ts";
 import { checkDomain, type Domain } from "./domain-allocators.ts";
 import { PymemError } from "../errors.ts";
 import type { PythonHost } from "../core/host.ts";
+import { hostOf, type PythonHandle } from "../obmalloc/host.ts";
 import { checkViewLength } from "../core/native.ts";
 
 /** A Rust-style memory layout: `size` bytes aligned to `align` (a power of two). */
@@ -246,7 +247,8 @@ export class GlobalAllocator {
   readonly #state: DomainState;
 
   /** `scope` is internal: the sub-interpreter to allocate from (default: the interpreter current on this thread). */
-  constructor(py: PythonHost, domain: Domain = "mem", scope?: AllocatorScope) {
+  constructor(handle: PythonHandle, domain: Domain = "mem", scope?: AllocatorScope) {
+    const py = hostOf(handle);
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;

@@ -12,7 +12,7 @@ import { cstr } from "../core/native.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
-import type { ObmallocHost } from "../obmalloc/host.ts";
+import { hostOf, type ObmallocHost, type PythonHandle } from "../obmalloc/host.ts";
 import { poolPassFor, stopPoolPass } from "../obmalloc/pool-pass.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
@@ -73,7 +73,8 @@ export class PyMemAllocator {
   ending = false;
 
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
-  constructor(py: ObmallocHost, interp?: bigint) {
+  constructor(handle: PythonHandle, interp?: bigint) {
+    const py = hostOf(handle);
     py.assertOpen();
     this.#py = py;
     if (interp === undefined) {

@@ -4,7 +4,7 @@
  */
 import process from "node:process";
 import { type Python } from "../../python.ts";
-import { type Domain, getAllocator, getArenaAllocator } from "../../allocators/domain-allocators.ts";
+import type { Domain } from "../../allocators/domain-allocators.ts";
 import { diffToJSON, heapToJSON, PYMEM_VERSION } from "../../report/json.ts";
 import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";
@@ -19,8 +19,8 @@ async function cmdInfo(ctx: Context): Promise<number> {
   try {
     progress.say("resolving allocator functions");
     const v = py.version;
-    const domains = (["raw", "mem", "obj"] as Domain[]).map((d) => getAllocator(py, d));
-    const arena = getArenaAllocator(py);
+    const domains = (["raw", "mem", "obj"] as Domain[]).map((d) => py.getAllocator(d));
+    const arena = py.getArenaAllocator();
     const symbols = py.symbols.report();
     const name = (n: string | null, addr: bigint) => n ?? (addr === 0n ? "NULL" : `0x${addr.toString(16)} (unnamed)`);
     let layout: string;
