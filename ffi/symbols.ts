@@ -149,11 +149,12 @@ export type LibcApi = NativeSymbols<typeof libc>;
 
 /** libpython functions some builds do not export, called by address when `.symtab` (or a decoder) finds them. */
 export const hidden = {
-  _Py_GetGlobalAllocatedBlocks: { args: [], ret: "isize" }, //   Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)  3.12+
-  _PyInterpreterState_GetAllocatedBlocks: { args: ["ptr"], ret: "isize" }, // Py_ssize_t _PyInterpreterState_GetAllocatedBlocks(PyInterpreterState *)  3.12+
-  _PyInterpreterState_FinalizeAllocatedBlocks: { args: ["ptr"], ret: "void" }, // void _PyInterpreterState_FinalizeAllocatedBlocks(PyInterpreterState *)  3.12+
-  _PyMem_init_obmalloc: { args: ["ptr"], ret: "i32" }, //        int _PyMem_init_obmalloc(PyInterpreterState *interp)  3.12+
-  _PyMem_obmalloc_state_on_heap: { args: ["ptr"], ret: "i32" }, // bool _PyMem_obmalloc_state_on_heap(PyInterpreterState *interp)  3.12+
+  _Py_GetGlobalAllocatedBlocks: { args: [], ret: "isize" }, //   Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
+  _PyInterpreterState_GetAllocatedBlocks: { args: ["ptr"], ret: "isize" }, // Py_ssize_t _PyInterpreterState_GetAllocatedBlocks(PyInterpreterState *)
+  _PyInterpreterState_FinalizeAllocatedBlocks: { args: ["ptr"], ret: "void" }, // void _PyInterpreterState_FinalizeAllocatedBlocks(PyInterpreterState *)
+  _PyMem_init_obmalloc: { args: ["ptr"], ret: "i32" }, //        int _PyMem_init_obmalloc(PyInterpreterState *interp)
+  // A C bool comes back in the low byte only: the caller masks the i32 with 0xff.
+  _PyMem_obmalloc_state_on_heap: { args: ["ptr"], ret: "i32" }, // bool _PyMem_obmalloc_state_on_heap(PyInterpreterState *interp)
   _PyObject_VirtualAlloc: { args: ["usize"], ret: "ptr" }, //    void *_PyObject_VirtualAlloc(size_t size)
   _PyObject_VirtualFree: { args: ["ptr", "usize"], ret: "void" }, // void _PyObject_VirtualFree(void *obj, size_t size)
 } as const satisfies Record<string, FnDef>;

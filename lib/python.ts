@@ -25,7 +25,7 @@ import { type AllocationTrace, type AllocatorFunctions, type AllocatorInfo, type
 import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
 import type { HeapSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
-import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
+import { StateLocator } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
 import { initialize } from "./core/startup.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
