@@ -469,7 +469,8 @@ export class RemoteMemory {
 
   /** One process_vm_readv of `count` remote iovecs into the local one: bytes read (0 when the first range faults). */
   #readvChecked(local: Uint32Array, remote: Uint32Array, count: number): number {
-    const n = this.#readv!(this.pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer, 0, 16 * count), count, 0);
+    const remoteIov = new Uint8Array(remote.buffer, 0, 16 * count);
+    const n = this.#readv!(this.pid, new Uint8Array(local.buffer), 1, remoteIov, count, 0);
     if (n >= 0) return n;
     const errno = this.#lastErrno();
     // EFAULT: the first remote range is unmapped (later ones are not tried); anything else is fatal.
