@@ -13,7 +13,9 @@
  * - `i32` / `u32` / `f64`: a `number` (Deno refuses a bigint for an `i32`);
  * - `buffer`: argument only, a TypedArray, DataView or ArrayBuffer whose bytes C reads or writes during the call
  *   (never kept by C), or `null`; Deno refuses a number or bigint here;
- * - a struct returned by value is described by its fields and comes back as the struct's bytes (`StructBytes`).
+ * - a struct returned by value is described by its fields and comes back as the struct's bytes (`StructBytes`);
+ *   bun:ffi has no struct results, so ffi/bun.ts binds only the x86-64 ones over 16 bytes (through the hidden result
+ *   pointer) and refuses the others when binding.
  * @module
  */
 
