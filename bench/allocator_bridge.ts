@@ -22,19 +22,21 @@ import { getAllocator } from "../lib/allocators/domain-allocators.ts";
 import { hookPool, makeBridges, makeCallLoop } from "../lib/allocators/generated-functions.ts";
 import { cstr } from "../lib/core/native.ts";
 import { findLibrary, runChild } from "../tests/_child_spawn.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const quick = process.argv.includes("--quick");
 const N = 10_000; // alloc/free pairs per FFI crossing
 const SIZE = 64;
 
 const py = await openPython();
-const native = py.native;
+const host = hostOf(py);
+const native = host.native;
 const libc = native.libc;
 const handle = libc.dlopen(cstr("libc.so.6"), 2);
 const sym = (s: string): bigint => libc.dlsym(handle, cstr(s));
 const plain = { malloc: sym("malloc"), calloc: sym("calloc"), realloc: sym("realloc"), free: sym("free") };
 const bridges = makeBridges(native, plain, { malloc: "malloc", calloc: "calloc", realloc: "realloc", free: "free" });
-const raw = getAllocator(py, "raw");
+const raw = getAllocator(host, "raw");
 const slot = hookPool(native).acquire(raw);
 const plainLoop = makeCallLoop(native, "plain");
 const ctxLoop = makeCallLoop(native, "ctx");

@@ -13,11 +13,13 @@ import { openPython } from "../lib/mod.ts";
 import { rawCalls } from "./_raw.ts";
 import { ctypesPairNs, nativePairNs } from "./_baselines.ts";
 import { ratioOf, runPaired } from "./_paired.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await openPython();
+const host = hostOf(py);
 const raw = await rawCalls(py.library);
 // The same calls through pymem's own bound symbols (bigint addresses, no checks): what the wrapper adds, alone.
-const api = py.native.api;
+const api = host.native.api;
 const N = 1000;
 const S = raw.size16; // 16 in the form the raw binding takes fastest (a bigint for Deno)
 

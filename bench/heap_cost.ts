@@ -13,11 +13,13 @@ import process from "node:process";
 import { attachPython, openPython } from "../lib/mod.ts";
 import { cstr } from "../lib/core/native.ts";
 import { ratioOf, runPaired } from "./_paired.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const arg = (name: string, def: string) => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : def);
 const targets = arg("--arenas", "10,100,500,1000,5000").split(",").map(Number);
 const py = await openPython();
-const { api, libc } = py.native;
+const host = hostOf(py);
+const { api, libc } = host.native;
 const devnull = libc.fopen(cstr("/dev/null"), cstr("w"));
 const arenaSize = py.layout.arenaSize;
 

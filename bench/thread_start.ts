@@ -21,6 +21,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { openPython } from "../lib/mod.ts";
 import { startNativeThread } from "../lib/machine/threads.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const C_PROBES = String.raw`
 #define _GNU_SOURCE
@@ -72,9 +73,10 @@ int main(int argc, char **argv) {
 `;
 
 const py = await openPython();
-const { libc } = py.native;
+const host = hostOf(py);
+const { libc } = host.native;
 // Any function that returns at once serves as the thread's routine.
-const routine = py.native.dlsym("PyThread_get_thread_ident");
+const routine = host.native.dlsym("PyThread_get_thread_ident");
 const ROUNDS = 2000;
 let createMs = 0, joinMs = 0;
 for (let i = 0; i < ROUNDS + 100; i++) {

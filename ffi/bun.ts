@@ -4,11 +4,22 @@
  *
  * A `usize` argument (a number in pymem's vocabulary, at most 2^53-1) is declared to Bun as `ptr`: the same 64-bit
  * integer register in the C ABI, and Bun converts a number to a pointer faster than to a `u64` (~4 ns less per
- * call, measured with a PyObject_Malloc/PyObject_Free pair in bench/call_cost.ts). Results stay `u64_fast`.
+ * call, measured with a PyObject_Malloc/PyObject_Free pair in bench/call_cost.ts). `isize`/`usize` results are
+ * `i64_fast`/`u64_fast`, which Bun returns as a bigint beyond 2^53: those few functions (none hot) convert to a
+ * number, as Deno and koffi do, so a size is a number on every runtime.
  * @module
  */
 import { CFunction, CString, dlopen, FFIType, toArrayBuffer } from "bun:ffi";
-import { type Backend, type FnDef, type NativeFn, type NativeLibrary, type NativeType, structSize } from "./types.ts";
+import {
+  type Backend,
+  type FnDef,
+  type NativeFn,
+  type NativeLibrary,
+  type NativeSymbols,
+  type NativeType,
+  structSize,
+  type UntypedFn,
+} from "./types.ts";
 
 const TYPES: Record<NativeType, FFIType> = {
   void: FFIType.void,
@@ -38,7 +49,14 @@ function lower(def: FnDef): { args: FFIType[]; returns: FFIType; sret: number } 
   return { args: [FFIType.ptr, ...args], returns: FFIType.ptr, sret: size };
 }
 
-function withStructReturn(call: NativeFn, size: number): NativeFn {
+/** The adapted callable: struct results as bytes, sizes as numbers. */
+function adapt(f: UntypedFn, def: FnDef, sret: number): UntypedFn {
+  if (sret) return withStructReturn(f, sret);
+  if (def.ret === "isize" || def.ret === "usize") return (...args: unknown[]) => Number(f(...args));
+  return f;
+}
+
+function withStructReturn(call: UntypedFn, size: number): UntypedFn {
   return (...args: unknown[]) => {
     const out = new Uint8Array(size);
     call(out, ...args);
@@ -51,7 +69,7 @@ export const backend: Backend = {
   open<S extends Record<string, FnDef>>(path: string, symbols: S): NativeLibrary<S> {
     const lowered: Record<string, { args: FFIType[]; returns: FFIType }> = {};
     const sret: Record<string, number> = {};
-    const bound: Record<string, NativeFn | null> = {};
+    const bound: Record<string, UntypedFn | null> = {};
     const optional: string[] = [];
     for (const [name, def] of Object.entries(symbols)) {
       // bun:ffi fails the whole dlopen on a missing symbol, so optional ones are bound one at a time below.
@@ -63,7 +81,7 @@ export const backend: Backend = {
     // bun:ffi refuses an empty symbol table: with only optional symbols, open the library for its handle alone.
     const lib = Object.keys(lowered).length ? dlopen(path, lowered) : { symbols: {}, close() {} };
     for (const [name, f] of Object.entries(lib.symbols)) {
-      bound[name] = sret[name] ? withStructReturn(f as NativeFn, sret[name]) : (f as NativeFn);
+      bound[name] = adapt(f as UntypedFn, symbols[name], sret[name]);
     }
     const extra: { close(): void }[] = [];
     for (const name of optional) {
@@ -71,25 +89,25 @@ export const backend: Backend = {
         const l = lower(symbols[name]);
         const one = dlopen(path, { [name]: { args: l.args, returns: l.returns } });
         extra.push(one);
-        const f = one.symbols[name] as NativeFn;
-        bound[name] = l.sret ? withStructReturn(f, l.sret) : f;
+        const f = one.symbols[name] as UntypedFn;
+        bound[name] = adapt(f, symbols[name], l.sret);
       } catch {
         bound[name] = null;
       }
     }
     return {
-      symbols: bound as NativeLibrary<S>["symbols"],
+      symbols: bound as NativeSymbols<S>,
       close() {
         for (const e of extra) e.close();
         lib.close();
       },
     };
   },
-  fn(address: bigint, def: FnDef): NativeFn {
+  fn<const D extends FnDef>(address: bigint, def: D): NativeFn<D> {
     const l = lower(def);
     // deno-lint-ignore no-explicit-any
-    const f = CFunction({ ptr: Number(address) as any, args: l.args, returns: l.returns }) as unknown as NativeFn;
-    return l.sret ? withStructReturn(f, l.sret) : f;
+    const f = CFunction({ ptr: Number(address) as any, args: l.args, returns: l.returns }) as unknown as UntypedFn;
+    return adapt(f, def, l.sret) as NativeFn<D>;
   },
   view(address: bigint, length: number): ArrayBuffer {
     if (length === 0) return new ArrayBuffer(0);

@@ -8,15 +8,24 @@
  * that widens them with `BigInt()` (cheap for the small integers sizes are) before the call.
  * @module
  */
-import type { Backend, FnDef, NativeFn, NativeLibrary, NativeType, StructType } from "./types.ts";
+import type {
+  Backend,
+  FnDef,
+  NativeFn,
+  NativeLibrary,
+  NativeSymbols,
+  NativeType,
+  StructType,
+  UntypedFn,
+} from "./types.ts";
 
 // The subset of Deno's FFI API this adapter uses, typed here so the file type-checks outside Deno too.
 type DenoType = string | { struct: DenoType[] };
 interface DenoDef { parameters: DenoType[]; result: DenoType; optional?: boolean }
 interface DenoFFI {
-  dlopen(path: string, defs: Record<string, DenoDef>): { symbols: Record<string, NativeFn | null>; close(): void };
+  dlopen(path: string, defs: Record<string, DenoDef>): { symbols: Record<string, UntypedFn | null>; close(): void };
   UnsafePointer: { create(value: bigint): unknown };
-  UnsafeFnPointer: new (pointer: unknown, def: DenoDef) => { call: NativeFn };
+  UnsafeFnPointer: new (pointer: unknown, def: DenoDef) => { call: UntypedFn };
   UnsafePointerView: {
     getArrayBuffer(pointer: unknown, length: number): ArrayBuffer;
     getCString(pointer: unknown): string;
@@ -50,7 +59,7 @@ const isSize = (t: NativeType) => t === "usize" || t === "isize";
  * Number sizes in, as bigint, so the call stays on the fast path. Fixed-arity closures: a rest-parameter wrapper
  * would cost more than the call. Any arity works; 1-3 cover every hot symbol.
  */
-function widen(f: NativeFn, args: readonly NativeType[]): NativeFn {
+function widen(f: UntypedFn, args: readonly NativeType[]): UntypedFn {
   const w = args.map(isSize);
   if (!w.some(Boolean)) return f;
   const B = (x: unknown) => BigInt(x as number);
@@ -68,7 +77,7 @@ function widen(f: NativeFn, args: readonly NativeType[]): NativeFn {
 }
 
 /** Deno returns 64-bit sizes as bigint; pymem promises numbers for isize/usize. */
-function adapt(f: NativeFn, def: FnDef): NativeFn {
+function adapt(f: UntypedFn, def: FnDef): UntypedFn {
   const g = widen(f, def.args);
   if (def.ret !== "isize" && def.ret !== "usize") return g;
   return (...args: unknown[]) => Number(g(...args));
@@ -80,16 +89,16 @@ export const backend: Backend = {
     const defs: Record<string, DenoDef> = {};
     for (const [name, def] of Object.entries(symbols)) defs[name] = lower(def);
     const lib = Deno.dlopen(path, defs);
-    const bound: Record<string, NativeFn | null> = {};
+    const bound: Record<string, UntypedFn | null> = {};
     for (const [name, def] of Object.entries(symbols)) {
       const f = lib.symbols[name];
       bound[name] = f ? adapt(f, def) : null;
     }
-    return { symbols: bound as NativeLibrary<S>["symbols"], close: () => lib.close() };
+    return { symbols: bound as NativeSymbols<S>, close: () => lib.close() };
   },
-  fn(address: bigint, def: FnDef): NativeFn {
+  fn<const D extends FnDef>(address: bigint, def: D): NativeFn<D> {
     const p = new Deno.UnsafeFnPointer(Deno.UnsafePointer.create(address), lower(def));
-    return adapt((...args: unknown[]) => p.call(...args), def);
+    return adapt((...args: unknown[]) => p.call(...args), def) as NativeFn<D>;
   },
   view(address: bigint, length: number): ArrayBuffer {
     if (length === 0) return new ArrayBuffer(0);

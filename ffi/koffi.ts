@@ -4,7 +4,16 @@
  * @module
  */
 import koffi from "koffi";
-import type { Backend, FnDef, NativeFn, NativeLibrary, NativeType, StructType } from "./types.ts";
+import type {
+  Backend,
+  FnDef,
+  NativeFn,
+  NativeLibrary,
+  NativeSymbols,
+  NativeType,
+  StructType,
+  UntypedFn,
+} from "./types.ts";
 
 const TYPES: Record<NativeType, string> = {
   void: "void",
@@ -28,7 +37,7 @@ function returnType(def: FnDef): string | ReturnType<typeof koffi.struct> {
 }
 
 /** Wrap a koffi function so its result follows pymem's conventions (fixed arity keeps the hot path cheap). */
-function adapt(f: NativeFn, def: FnDef): NativeFn {
+function adapt(f: UntypedFn, def: FnDef): UntypedFn {
   const ret = def.ret;
   if (ret === "ptr") {
     switch (def.args.length) {
@@ -61,7 +70,7 @@ export const backend: Backend = {
   },
   open<S extends Record<string, FnDef>>(path: string, symbols: S): NativeLibrary<S> {
     const lib = koffi.load(path);
-    const bound: Record<string, NativeFn | null> = {};
+    const bound: Record<string, UntypedFn | null> = {};
     for (const [name, def] of Object.entries(symbols)) {
       try {
         bound[name] = adapt(lib.func(name, returnType(def), def.args.map((t) => TYPES[t])), def);
@@ -70,11 +79,11 @@ export const backend: Backend = {
         bound[name] = null;
       }
     }
-    return { symbols: bound as NativeLibrary<S>["symbols"], close: () => lib.unload() };
+    return { symbols: bound as NativeSymbols<S>, close: () => lib.unload() };
   },
-  fn(address: bigint, def: FnDef): NativeFn {
+  fn<const D extends FnDef>(address: bigint, def: D): NativeFn<D> {
     const proto = koffi.proto(returnType(def), def.args.map((t) => TYPES[t]));
-    return adapt(koffi.decode(address, proto), def);
+    return adapt(koffi.decode(address, proto), def) as NativeFn<D>;
   },
   view(address: bigint, length: number): ArrayBuffer {
     if (length === 0) return new ArrayBuffer(0);

@@ -2,13 +2,16 @@
  * The one symbol table: every C function pymem calls by name, with its C prototype beside it.
  *
  * `python` holds libpython's exported API. Functions that only some versions export are `optional` and checked
- * where a feature needs them. Hidden (non-exported) functions are not here: they are found through the ELF
- * `.symtab` and called by address with the prototypes in `hidden` (see lib/symbols.ts).
+ * where a feature needs them. Hidden (non-exported) functions are found through the ELF `.symtab` and called by
+ * address with the prototypes in `hidden` (lib/core/hidden-symbols.ts); `callbacks` are the function pointers pymem
+ * reads from CPython's structs, `allocatorLibrary` the statistics functions of jemalloc/tcmalloc/mimalloc, and
+ * `generated` the entry points of pymem's own machine code (docs/architecture.md, "Generated machine code").
+ * Each bound function's TypeScript signature is derived from its entry (ffi/types.ts, `NativeFn`).
  * `libc` holds the few C library functions pymem needs (global loading, symbol addresses, capturing a FILE*,
  * pointing file descriptor 1 elsewhere while the CLI's JSON owns stdout, a second thread for the heap walk).
  * @module
  */
-import type { FnDef } from "./types.ts";
+import type { FnDef, NativeSymbols } from "./types.ts";
 
 /** `PyStatus { int _type; const char *func; const char *err_msg; int exitcode; }`, returned by value. */
 export const PyStatus = { struct: ["i32", "ptr", "ptr", "i32"] } as const;
@@ -17,7 +20,6 @@ export const python = {
   // --- version and lifecycle
   Py_GetVersion: { args: [], ret: "ptr" }, //                    const char *Py_GetVersion(void)
   Py_IsInitialized: { args: [], ret: "i32" }, //                 int Py_IsInitialized(void)
-  Py_InitializeEx: { args: ["i32"], ret: "void" }, //            void Py_InitializeEx(int initsigs)
   Py_FinalizeEx: { args: [], ret: "i32" }, //                    int Py_FinalizeEx(void)
   PyPreConfig_InitPythonConfig: { args: ["buffer"], ret: "void" }, // void PyPreConfig_InitPythonConfig(PyPreConfig *config)
   Py_PreInitialize: { args: ["buffer"], ret: PyStatus }, //     PyStatus Py_PreInitialize(const PyPreConfig *src_config)
@@ -38,7 +40,6 @@ export const python = {
   // --- GIL and thread states
   PyGILState_Ensure: { args: [], ret: "i32" }, //                PyGILState_STATE PyGILState_Ensure(void)
   PyGILState_Release: { args: ["i32"], ret: "void" }, //         void PyGILState_Release(PyGILState_STATE)
-  PyGILState_Check: { args: [], ret: "i32" }, //                 int PyGILState_Check(void)
   PyEval_SaveThread: { args: [], ret: "ptr" }, //                PyThreadState *PyEval_SaveThread(void)
   PyEval_RestoreThread: { args: ["ptr"], ret: "void" }, //       void PyEval_RestoreThread(PyThreadState *)
   PyThreadState_Get: { args: [], ret: "ptr" }, //                PyThreadState *PyThreadState_Get(void)
@@ -139,4 +140,54 @@ export const libc = {
   pthread_create: { args: ["buffer", "ptr", "ptr", "ptr"], ret: "i32", optional: true }, // int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)  glibc 2.34+ in libc
   pthread_join: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_join(pthread_t thread, void **retval)
   pthread_sigmask: { args: ["i32", "buffer", "buffer"], ret: "i32", optional: true }, // int pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset)  glibc 2.32+ in libc
+} as const satisfies Record<string, FnDef>;
+
+/** libpython's bound API, as `Native.api` holds it. */
+export type PythonApi = NativeSymbols<typeof python>;
+/** libc's bound functions, as `Native.libc` holds them. */
+export type LibcApi = NativeSymbols<typeof libc>;
+
+/** libpython functions some builds do not export, called by address when `.symtab` (or a decoder) finds them. */
+export const hidden = {
+  _Py_GetGlobalAllocatedBlocks: { args: [], ret: "isize" }, //   Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
+  _PyInterpreterState_GetAllocatedBlocks: { args: ["ptr"], ret: "isize" }, // Py_ssize_t _PyInterpreterState_GetAllocatedBlocks(PyInterpreterState *)
+  _PyInterpreterState_FinalizeAllocatedBlocks: { args: ["ptr"], ret: "void" }, // void _PyInterpreterState_FinalizeAllocatedBlocks(PyInterpreterState *)
+  _PyMem_init_obmalloc: { args: ["ptr"], ret: "i32" }, //        int _PyMem_init_obmalloc(PyInterpreterState *interp)
+  // A C bool comes back in the low byte only: the caller masks the i32 with 0xff.
+  _PyMem_obmalloc_state_on_heap: { args: ["ptr"], ret: "i32" }, // bool _PyMem_obmalloc_state_on_heap(PyInterpreterState *interp)
+  _PyObject_VirtualAlloc: { args: ["usize"], ret: "ptr" }, //    void *_PyObject_VirtualAlloc(size_t size)
+  _PyObject_VirtualFree: { args: ["ptr", "usize"], ret: "void" }, // void _PyObject_VirtualFree(void *obj, size_t size)
+} as const satisfies Record<string, FnDef>;
+
+/** Function pointers read from CPython's allocator structs, called by address. */
+export const callbacks = {
+  // PyMemAllocatorEx { void *ctx; malloc; calloc; realloc; free; }
+  malloc: { args: ["ptr", "usize"], ret: "ptr" }, //             void *(*malloc)(void *ctx, size_t size)
+  calloc: { args: ["ptr", "usize", "usize"], ret: "ptr" }, //    void *(*calloc)(void *ctx, size_t nelem, size_t elsize)
+  realloc: { args: ["ptr", "ptr", "usize"], ret: "ptr" }, //     void *(*realloc)(void *ctx, void *ptr, size_t new_size)
+  free: { args: ["ptr", "ptr"], ret: "void" }, //                void (*free)(void *ctx, void *ptr)
+  // PyObjectArenaAllocator { void *ctx; alloc; free; }
+  arenaAlloc: { args: ["ptr", "usize"], ret: "ptr" }, //         void *(*alloc)(void *ctx, size_t size)
+  arenaFree: { args: ["ptr", "ptr", "usize"], ret: "void" }, //  void (*free)(void *ctx, void *ptr, size_t size)
+} as const satisfies Record<string, FnDef>;
+
+/** The statistics functions of the allocator libraries pymem installs, looked up in the installed library. */
+export const allocatorLibrary = {
+  mi_process_info: { args: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"], ret: "void" }, // void mi_process_info(size_t *elapsed_msecs, size_t *user_msecs, size_t *system_msecs, size_t *current_rss, size_t *peak_rss, size_t *current_commit, size_t *peak_commit, size_t *page_faults)
+  MallocExtension_GetNumericProperty: { args: ["buffer", "buffer"], ret: "i32" }, // int MallocExtension_GetNumericProperty(const char *property, size_t *value)
+  mallctl: { args: ["buffer", "buffer", "buffer", "buffer", "usize"], ret: "i32" }, // int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+} as const satisfies Record<string, FnDef>;
+
+/** Entry points of pymem's generated machine code; each `.s` source beside its bytes documents the contract. */
+export const generated = {
+  // lib/obmalloc/pool-pass.x86_64.s, the heap walk's pool pass and its parked second thread:
+  poolWalk: { args: ["buffer", "buffer", "usize", "usize", "buffer", "buffer", "buffer"], ret: "void" }, // void walk(const double *firsts, const uint32_t *carved, uint64_t narenas, uint64_t stride, uint32_t *records, uint32_t *arenaUsed, uint64_t *perClass)
+  poolChunks: { args: ["ptr", "u64"], ret: "void" }, //           void chunks(Team *t, uint64_t who)
+  poolPost: { args: ["ptr", "ptr"], ret: "void" }, //             void post(Control *c, Team *t)
+  poolSettle: { args: ["ptr"], ret: "u32" }, //                   uint32_t settle(Control *c)
+  poolFinish: { args: ["ptr"], ret: "u32" }, //                   uint32_t finish(Control *c)
+  poolStop: { args: ["ptr"], ret: "void" }, //                    void stop(Control *c)
+  readvLoop: { args: ["ptr"], ret: "ptr" }, //                    void *readv_loop(uint64_t *a)   lib/machine/remote.x86_64.s
+  stackPointer: { args: [], ret: "u64" }, //                      uint64_t sp(void)   lib/core/stack-pointer.*.s
+  callLoop: { args: ["ptr", "ptr", "ptr", "usize", "usize"], ret: "void" }, // void loop(alloc, free, void *ctx, size_t n, size_t size)   lib/machine/call-loop.x86_64.s
 } as const satisfies Record<string, FnDef>;

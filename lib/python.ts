@@ -13,8 +13,7 @@ import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts
 import { checkViewLength, cstr, Native, utf8 } from "./core/native.ts";
 import { type PyValue, PyConverter } from "./core/convert.ts";
 import { parseVersion, type PythonVersion } from "./core/version.ts";
-import type { PythonHost } from "./core/host.ts";
-import type { ObmallocHost } from "./obmalloc/host.ts";
+import { type ObmallocHost, registerHost } from "./obmalloc/host.ts";
 import { MemoryDomain } from "./allocators/domains.ts";
 import { blocksFinalize, PymemError } from "./errors.ts";
 import { checkAddress, checkOptions, checkSize, nonEmptyString, oneOf } from "./checks.ts";
@@ -135,9 +134,7 @@ export type { LibraryAllocator, PythonVersion, PyValue };
 const apply = Reflect.apply;
 const NO_ARGS: [] = [];
 
-export class Python implements PythonHost, ObmallocHost {
-  /** The bound C API and memory access; internal to pymem. */
-  readonly native: Native;
+export class Python {
   readonly version: PythonVersion;
   /** Resolved path of the loaded libpython. */
   readonly library: string;
@@ -154,16 +151,26 @@ export class Python implements PythonHost, ObmallocHost {
   /** PyObject_* (GIL taken per call unless held with withGIL). */
   readonly obj: MemoryDomain;
 
-  #closed = false;
+  /** The bound C API and memory access. */
+  readonly #native: Native;
+  /**
+   * What features work through (lib/obmalloc/host.ts): the plumbing, kept out of this class's public type. It holds
+   * `closed`, which the handle sets and every memory-domain call reads.
+   */
+  readonly #host: ObmallocHost & { closed: boolean };
   #gilDepth = 0;
   #mainThreadState = 0n;
   #globals = 0n;
   readonly #convert: PyConverter;
-  readonly #states: StateLocator = new StateLocator(this);
+  readonly #states: StateLocator;
   readonly #closeHooks: (() => void)[] = [];
+  readonly #closeChecks: (() => void)[] = [];
 
   constructor(native: Native, options: OpenOptions, candidate: Candidate) {
-    this.native = native;
+    this.#native = native;
+    this.#host = new Python.#Host(this, native);
+    this.#states = new StateLocator(this.#host);
+    registerHost(this, this.#host);
     this.library = native.path;
     this.backend = native.backend.name;
     this.source = candidate.source;
@@ -226,10 +233,83 @@ export class Python implements PythonHost, ObmallocHost {
       this.#globals = api.PyModule_GetDict(api.PyImport_AddModule(cstr("__main__")));
       this.#scratch(REGISTER_HANDLE);
     });
-    this.raw = new MemoryDomain(this, "raw", api);
-    this.mem = new MemoryDomain(this, "mem", api);
-    this.obj = new MemoryDomain(this, "obj", api);
+    this.raw = new MemoryDomain(this.#host, "raw", api);
+    this.mem = new MemoryDomain(this.#host, "mem", api);
+    this.obj = new MemoryDomain(this.#host, "obj", api);
   }
+
+  /**
+   * The host features get for a handle (lib/obmalloc/host.ts): PythonHost and ObmallocHost over the handle's private
+   * state. A class rather than an object literal: V8 made the memory domains, which read `closed` and `holdsGil` on
+   * every call, twice as slow through a literal's getters (bench/call_cost.ts on Deno: 19 ns a raw pair, not 9).
+   */
+  static readonly #Host = class implements ObmallocHost {
+    readonly native: Native;
+    readonly #py: Python;
+    constructor(py: Python, native: Native) {
+      this.#py = py;
+      this.native = native;
+    }
+    get version(): PythonVersion {
+      return this.#py.version;
+    }
+    get library(): string {
+      return this.#py.library;
+    }
+    get backend(): "bun" | "deno" | "koffi" {
+      return this.#py.backend;
+    }
+    /** True after close(): a field, not a getter, since the memory domains read it on every call. */
+    closed = false;
+    get holdsGil(): boolean {
+      return this.#py.#gilDepth > 0;
+    }
+    get symbols(): Symbols {
+      return this.#py.symbols;
+    }
+    get layout(): ObmallocLayout {
+      return this.#py.#states.layout;
+    }
+    assertOpen(): void {
+      this.#py.#assertOpen();
+    }
+    withGIL<T>(fn: () => T): T {
+      return this.#py.withGIL(fn);
+    }
+    run(code: string): void {
+      this.#py.run(code);
+    }
+    eval(expression: string): PyValue {
+      return this.#py.eval(expression);
+    }
+    runIn(globals: bigint, code: string): void {
+      this.#py.#runIn(globals, code);
+    }
+    evalIn(globals: bigint, expression: string): PyValue {
+      return this.#py.#evalIn(globals, expression);
+    }
+    allocatorName(): string | null {
+      return this.#py.allocatorName();
+    }
+    currentInterp(): bigint {
+      return this.#py.#currentInterp();
+    }
+    liveInterpreters(): bigint[] {
+      return this.#py.#liveInterpreters();
+    }
+    onClose(fn: () => void): void {
+      this.#py.#closeHooks.push(fn);
+    }
+    onCloseCheck(fn: () => void): void {
+      this.#py.#closeChecks.push(fn);
+    }
+    stateRefs(interp: bigint): StateRefs {
+      return this.#py.#states.stateRefs(interp);
+    }
+    obmallocStates(): ObmallocStateInfo[] {
+      return this.#py.#states.obmallocStates();
+    }
+  };
 
   /**
    * The head of `_Py_DebugOffsets` at `_PyRuntime` (3.13+: exact version, free-threaded or not); undefined before
@@ -237,16 +317,16 @@ export class Python implements PythonHost, ObmallocHost {
    */
   debugOffsets(): DebugOffsetsHead | undefined {
     if (this.version.minor < 13) return undefined;
-    const runtime = this.native.dlsym("_PyRuntime");
-    const bytes = runtime === 0n ? null : this.native.safeRead(runtime, DEBUG_OFFSETS_HEAD);
+    const runtime = this.#native.dlsym("_PyRuntime");
+    const bytes = runtime === 0n ? null : this.#native.safeRead(runtime, DEBUG_OFFSETS_HEAD);
     return bytes ? parseDebugOffsetsHead(bytes) : undefined;
   }
 
   #readVersion(): PythonVersion {
-    const v = parseVersion(this.native.cstring(this.native.api.Py_GetVersion()));
+    const v = parseVersion(this.#native.cstring(this.#native.api.Py_GetVersion()));
     // 3.11+ exports Py_Version (PY_VERSION_HEX), which knows the release level exactly.
-    const sym = this.native.dlsym("Py_Version");
-    if (sym !== 0n) v.hex = this.native.u32(sym);
+    const sym = this.#native.dlsym("Py_Version");
+    if (sym !== 0n) v.hex = this.#native.u32(sym);
     return v;
   }
 
@@ -262,16 +342,16 @@ export class Python implements PythonHost, ObmallocHost {
     }
     // PyPreConfig is 40 bytes in every version 3.8–3.15: coerce_c_locale @20, coerce_c_locale_warn @24, allocator @36.
     const config = new Uint8Array(40);
-    this.native.api.PyPreConfig_InitPythonConfig(config);
+    this.#native.api.PyPreConfig_InitPythonConfig(config);
     const view = new DataView(config.buffer);
     view.setInt32(36, ALLOCATOR_IDS[name], true);
     // As Py_InitializeEx did: never coerce the C locale (it would set LC_CTYPE in the host process's environment).
     view.setInt32(20, 0, true);
     view.setInt32(24, 0, true);
-    const status = new DataView(this.native.api.Py_PreInitialize(config).buffer);
+    const status = new DataView(this.#native.api.Py_PreInitialize(config).buffer);
     if (status.getInt32(0, true) !== 0) {
       const msg = status.getBigUint64(16, true);
-      const text = msg ? this.native.cstring(msg) : "unknown error";
+      const text = msg ? this.#native.cstring(msg) : "unknown error";
       if (name === "default") {
         throw new PymemError("INIT_FAILED", `CPython could not start (${this.library}): ${text} [Py_PreInitialize]`);
       }
@@ -279,19 +359,14 @@ export class Python implements PythonHost, ObmallocHost {
     }
   }
 
-  /** True while this JavaScript thread holds the GIL through withGIL. */
-  get holdsGil(): boolean {
-    return this.#gilDepth > 0;
-  }
-
   /** True after close(). */
   get closed(): boolean {
-    return this.#closed;
+    return this.#host.closed;
   }
 
   /** Throw unless the handle is open. */
-  assertOpen(): void {
-    if (this.#closed) throw new PymemError("CLOSED", "This Python handle is closed");
+  #assertOpen(): void {
+    if (this.#host.closed) throw new PymemError("CLOSED", "This Python handle is closed");
   }
 
   /**
@@ -308,8 +383,8 @@ export class Python implements PythonHost, ObmallocHost {
         this.#gilDepth--;
       }
     }
-    this.assertOpen();
-    const api = this.native.api;
+    this.#assertOpen();
+    const api = this.#native.api;
     const state = api.PyGILState_Ensure();
     this.#gilDepth = 1;
     let result: T;
@@ -327,14 +402,14 @@ export class Python implements PythonHost, ObmallocHost {
 
   /** CPython's name for the running allocator ("pymalloc", "malloc", "pymalloc_debug", …), null if custom. */
   allocatorName(): string | null {
-    this.assertOpen();
-    const p = this.native.api._PyMem_GetCurrentAllocatorName();
-    return p === 0n ? null : this.native.cstring(p);
+    this.#assertOpen();
+    const p = this.#native.api._PyMem_GetCurrentAllocatorName();
+    return p === 0n ? null : this.#native.cstring(p);
   }
 
   /** Execute Python source in `__main__`. A Python exception is thrown as PythonError. */
   run(code: string): void {
-    this.runIn(this.#globals, code);
+    this.#runIn(this.#globals, code);
   }
 
   /**
@@ -342,27 +417,27 @@ export class Python implements PythonHost, ObmallocHost {
    * str → string, bool → boolean, None → null, bytes → Uint8Array (a copy), anything else → its repr.
    */
   eval(expression: string): PyValue {
-    return this.evalIn(this.#globals, expression);
+    return this.#evalIn(this.#globals, expression);
   }
 
   /**
    * `run()` against another globals dict (borrowed), e.g. a sub-interpreter's `__main__` while that interpreter is
-   * current; internal. The dict must belong to the interpreter current when this runs.
+   * current. The dict must belong to the interpreter current when this runs.
    */
-  runIn(globals: bigint, code: string): void {
+  #runIn(globals: bigint, code: string): void {
     const source = sourceBytes(code);
     this.withGIL(() => {
-      const r = this.native.api.PyRun_StringFlags(source, Py_file_input, globals, globals, 0n);
+      const r = this.#native.api.PyRun_StringFlags(source, Py_file_input, globals, globals, 0n);
       if (r === 0n) throw this.#convert.fetchError(globals);
-      this.native.api.Py_DecRef(r);
+      this.#native.api.Py_DecRef(r);
     });
   }
 
-  /** `eval()` against another globals dict, as runIn; internal. */
-  evalIn(globals: bigint, expression: string): PyValue {
+  /** `eval()` against another globals dict, as #runIn. */
+  #evalIn(globals: bigint, expression: string): PyValue {
     const source = sourceBytes(expression);
     return this.withGIL(() => {
-      const api = this.native.api;
+      const api = this.#native.api;
       const r = api.PyRun_StringFlags(source, Py_eval_input, globals, globals, 0n);
       if (r === 0n) throw this.#convert.fetchError(globals);
       try {
@@ -378,7 +453,7 @@ export class Python implements PythonHost, ObmallocHost {
    * `__main__`; returns its integer `result` (0 when it sets none). Errors are cleared and read as 0.
    */
   #scratch(code: string): number {
-    const api = this.native.api;
+    const api = this.#native.api;
     const ns = api.PyDict_New();
     if (ns === 0n) return 0;
     try {
@@ -407,8 +482,8 @@ export class Python implements PythonHost, ObmallocHost {
     checkSize(length, "length");
     checkViewLength(length, "py.view()");
     if (address === 0n) throw new RangeError("Cannot view address 0 (NULL)");
-    this.assertOpen();
-    return this.native.bytes(address, length);
+    this.#assertOpen();
+    return this.#native.bytes(address, length);
   }
 
   #symbols: Symbols | undefined;
@@ -420,20 +495,20 @@ export class Python implements PythonHost, ObmallocHost {
 
   /** The optional and hidden symbols of the loaded library: where each was found (`py.symbols.table()`). */
   get symbols(): Symbols {
-    this.#symbols ??= new Symbols(this.native);
+    this.#symbols ??= new Symbols(this.#native);
     return this.#symbols;
   }
 
   /** PyInterpreterState* of the interpreter current on this thread (main, unless a sub-interpreter is entered). */
-  currentInterp(): bigint {
-    const api = this.native.api;
+  #currentInterp(): bigint {
+    const api = this.#native.api;
     const get = api.PyInterpreterState_Get ?? api._PyInterpreterState_Get;
     return this.withGIL(() => get!());
   }
 
   /** Every live PyInterpreterState*, main first. */
-  liveInterpreters(): bigint[] {
-    const api = this.native.api;
+  #liveInterpreters(): bigint[] {
+    const api = this.#native.api;
     return this.withGIL(() => {
       const out: bigint[] = [];
       for (let i = api.PyInterpreterState_Head(); i !== 0n && out.length < 10_000; i = api.PyInterpreterState_Next(i)) {
@@ -443,22 +518,9 @@ export class Python implements PythonHost, ObmallocHost {
     });
   }
 
-  /**
-   * Where `interp`'s obmalloc state is (validated), cached: the statics never move, an embedded state moves with its
-   * interpreter, and a 3.13+ state pointer is re-read and compared on every use. GIL held by the caller.
-   */
-  stateRefs(interp: bigint): StateRefs {
-    return this.#states.stateRefs(interp);
-  }
-
-  /** The distinct obmalloc states of the process (one on 3.8–3.11; main plus each isolated interpreter on 3.12+). */
-  obmallocStates(): ObmallocStateInfo[] {
-    return this.#states.obmallocStates();
-  }
-
   /** A PyMemAllocator for `interp` (default: the current interpreter). */
   allocator(interp?: bigint): PyMemAllocator {
-    return new PyMemAllocator(this, interp);
+    return new PyMemAllocator(this.#host, interp);
   }
 
   /** Walk the obmalloc heap of `interp` (default: the current interpreter) into a HeapSnapshot. */
@@ -471,13 +533,13 @@ export class Python implements PythonHost, ObmallocHost {
    * captured in-process through open_memstream and parsed. Describes the current interpreter's state.
    */
   debugMallocStats(): DebugMallocStats {
-    this.assertOpen();
-    const { api, libc } = this.native;
+    this.#assertOpen();
+    const { api, libc } = this.#native;
     // open_memstream stores the buffer pointer and size into these two words at fflush/fclose: native memory.
     const cell = libc.malloc(16);
     if (cell === 0n) throw new PymemError("ALLOCATION_FAILED", "malloc(16) failed");
     try {
-      this.native.bytes(cell, 16).fill(0);
+      this.#native.bytes(cell, 16).fill(0);
       const file = libc.open_memstream(cell, cell + 8n);
       if (file === 0n) throw new PymemError("ALLOCATION_FAILED", "open_memstream failed");
       let printed = 0;
@@ -486,9 +548,9 @@ export class Python implements PythonHost, ObmallocHost {
       } finally {
         libc.fclose(file);
       }
-      const buf = this.native.u64(cell);
-      const len = Number(this.native.u64(cell + 8n));
-      const text = buf && len ? utf8(this.native.bytes(buf, len)) : "";
+      const buf = this.#native.u64(cell);
+      const len = Number(this.#native.u64(cell + 8n));
+      const text = buf && len ? utf8(this.#native.bytes(buf, len)) : "";
       if (buf) libc.free(buf);
       return parseDebugMallocStats(text, printed === 1);
     } finally {
@@ -504,17 +566,17 @@ export class Python implements PythonHost, ObmallocHost {
    * handle if still open.
    */
   newInterpreter(config?: InterpreterPreset | InterpreterConfig): SubInterpreter {
-    return newInterpreter(this, config);
+    return newInterpreter(this.#host, config);
   }
 
   /** Every live interpreter, main first: id, whether it has its own obmalloc state, blocks in use. */
   interpreters(): InterpreterInfo[] {
-    return listInterpreters(this);
+    return listInterpreters(this.#host);
   }
 
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */
   getAllocator(domain: Domain): AllocatorInfo {
-    return getAllocator(this, domain);
+    return getAllocator(this.#host, domain);
   }
 
   /**
@@ -523,22 +585,22 @@ export class Python implements PythonHost, ObmallocHost {
    * checked. Safe path: `traceAllocations(fn)`, or `openPython({ allocator })` before start-up.
    */
   setAllocator(domain: Domain, allocator: AllocatorFunctions): void {
-    setAllocator(this, domain, allocator);
+    setAllocator(this.#host, domain, allocator);
   }
 
   /** The arena allocator obmalloc maps its arenas with. */
   getArenaAllocator(): ArenaAllocatorInfo {
-    return getArenaAllocator(this);
+    return getArenaAllocator(this.#host);
   }
 
   /** **Unsafe**, as setAllocator: install an arena allocator (function pointers checked against executable memory). */
   setArenaAllocator(allocator: ArenaAllocator): void {
-    setArenaAllocator(this, allocator);
+    setArenaAllocator(this.#host, allocator);
   }
 
   /** Install CPython's debug hooks (refused on a running interpreter with live blocks; a no-op when present). */
   setupDebugHooks(): void {
-    setupDebugHooks(this);
+    setupDebugHooks(this.#host);
   }
 
   /**
@@ -549,23 +611,12 @@ export class Python implements PythonHost, ObmallocHost {
   traceAllocations(fn: () => Promise<unknown>): Promise<AllocationTrace>;
   traceAllocations(fn: () => void): AllocationTrace;
   traceAllocations(fn: () => unknown): AllocationTrace | Promise<AllocationTrace> {
-    return traceAllocations(this, fn);
+    return traceAllocations(this.#host, fn);
   }
 
   /** The in-process third-party allocator's own statistics (and RSS), when one was chosen at start-up. */
   libraryAllocatorStats(): LibraryAllocatorStats {
-    return libraryAllocatorStats(this.native);
-  }
-
-  /** Register cleanup to run (in reverse order) before the interpreter is finalized; internal. */
-  onClose(fn: () => void): void {
-    this.#closeHooks.push(fn);
-  }
-
-  #closeChecks: (() => void)[] = [];
-  /** Register a check that may refuse close() (by throwing) before anything is closed; internal. */
-  onCloseCheck(fn: () => void): void {
-    this.#closeChecks.push(fn);
+    return libraryAllocatorStats(this.#native);
   }
 
   /**
@@ -573,7 +624,7 @@ export class Python implements PythonHost, ObmallocHost {
    * throws PymemError("CLOSED").
    */
   close(): void {
-    if (this.#closed) return;
+    if (this.#host.closed) return;
     // Any handle's withGIL counts: this thread holds the same GIL through it, and finalizing would wait for it
     // forever (3.8–3.12) or abort ("non-NULL old thread state", 3.13).
     if (this.#gilDepth > 0 || [...(processLibrary?.handles ?? [])].some((h) => h.#gilDepth > 0)) {
@@ -618,10 +669,10 @@ export class Python implements PythonHost, ObmallocHost {
     }
     processLibrary?.handles.delete(this);
     if (!this.owned) this.withGIL(() => this.#scratch(UNREGISTER_HANDLE));
-    this.#closed = true;
+    this.#host.closed = true;
     if (this.owned) {
-      this.native.api.PyEval_RestoreThread(this.#mainThreadState);
-      this.native.api.Py_FinalizeEx();
+      this.#native.api.PyEval_RestoreThread(this.#mainThreadState);
+      this.#native.api.Py_FinalizeEx();
       if (processLibrary) processLibrary.finalized = true;
     }
     if (errors.length) throw closeError("Errors while closing Python", errors);
@@ -638,7 +689,7 @@ export class Python implements PythonHost, ObmallocHost {
   toString(): string {
     const v = this.version;
     let allocator = "closed";
-    if (!this.#closed) {
+    if (!this.#host.closed) {
       try {
         allocator = this.allocatorName() ?? "custom allocator";
       } catch {

@@ -7,8 +7,6 @@
  */
 import process from "node:process";
 import { openPython } from "../lib/mod.ts";
-import { getAllocator, setupDebugHooks, traceAllocations } from "../lib/allocators/domain-allocators.ts";
-import { libraryAllocatorStats } from "../lib/allocators/library-allocators.ts";
 
 interface Plan {
   allocator?: unknown;
@@ -24,10 +22,10 @@ try {
   const py = await openPython({ allocator: plan.allocator as never });
   out.minor = py.version.minor;
   out.allocatorName = py.allocatorName();
-  out.names = getAllocator(py, "obj").names;
+  out.names = py.getAllocator("obj").names;
   const stats = () => {
     try {
-      return libraryAllocatorStats(py.native);
+      return py.libraryAllocatorStats();
     } catch {
       return null;
     }
@@ -56,10 +54,10 @@ try {
       );
       out.threadResults = py.eval("len(results)");
     } else if (w === "trace") {
-      const t = traceAllocations(py, () => py.run("x = [float(i) for i in range(10000)]"));
+      const t = py.traceAllocations(() => py.run("x = [float(i) for i in range(10000)]"));
       out.traceObjMalloc = t.obj.malloc;
     } else if (w === "debugHooks") {
-      setupDebugHooks(py); // a no-op when the debug hooks are already installed
+      py.setupDebugHooks(); // a no-op when the debug hooks are already installed
       py.run("x = [str(i) for i in range(1000)]\ndel x");
       out.debugHooksOk = true;
     }

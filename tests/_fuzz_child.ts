@@ -191,7 +191,7 @@ prop("PoolHeader.of and heap(interp)", [address, anything], (a, interp) => {
 });
 
 prop("names and statistics: nameAddress, debugMallocStats, symbols, interpreters, traceAllocations", [address, anything], (a, fn) => {
-  call(() => nameAddress(py.native, asAny(a)));
+  call(() => nameAddress(py, asAny(a)));
   call(() => py.debugMallocStats());
   call(() => py.symbols.report());
   call(() => py.interpreters());

@@ -17,8 +17,11 @@ import { bridgeCode, bucketFloor, HISTOGRAM_BUCKETS, hookCode } from "../lib/mac
 import { hookPool, makeBridges, makeCallLoop } from "../lib/allocators/generated-functions.ts";
 import { ElfFile } from "../lib/machine/elf.ts";
 import { cstr } from "../lib/core/native.ts";
+import { callbacks } from "../ffi/symbols.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await python();
+const host = hostOf(py);
 const minor = py.version.minor;
 const elf = ElfFile.open(py.library);
 const hasSymtab = elf.hasSymtab;
@@ -35,15 +38,15 @@ function fns(a: AllocatorFunctions): bigint[] {
 }
 
 test("getAllocator() validates the domain before calling CPython", () => {
-  assert.throws(() => getAllocator(py, "heap" as never), RangeError);
-  assert.throws(() => getAllocator(py, 1 as never), TypeError);
-  assert.throws(() => setAllocator(py, "x" as never, getAllocator(py, "raw")), RangeError);
+  assert.throws(() => getAllocator(host, "heap" as never), RangeError);
+  assert.throws(() => getAllocator(host, 1 as never), TypeError);
+  assert.throws(() => setAllocator(host, "x" as never, getAllocator(host, "raw")), RangeError);
 });
 
 test("getAllocator() names CPython's default allocators through the ELF tables", () => {
-  const raw = getAllocator(py, "raw");
-  const obj = getAllocator(py, "obj");
-  const mem = getAllocator(py, "mem");
+  const raw = getAllocator(host, "raw");
+  const obj = getAllocator(host, "obj");
+  const mem = getAllocator(host, "mem");
   for (const a of [raw, mem, obj]) {
     for (const f of ["malloc", "calloc", "realloc", "free"] as const) assert.ok(a[f] !== 0n, `${a.domain}.${f}`);
   }
@@ -83,43 +86,43 @@ test("getAllocator() names CPython's default allocators through the ELF tables",
 });
 
 test("getArenaAllocator() reports mmap-based arena functions", () => {
-  const a = getArenaAllocator(py);
+  const a = getArenaAllocator(host);
   assert.ok(a.alloc !== 0n && a.free !== 0n);
   if (hasSymtab) {
     const expected = minor >= 12 ? ["_PyMem_ArenaAlloc", "_PyMem_ArenaFree"] : ["_PyObject_ArenaMmap", "_PyObject_ArenaMunmap"];
     assert.deepEqual([a.names.alloc, a.names.free], expected);
   }
   // Setting it back to itself is allowed and changes nothing.
-  setArenaAllocator(py, a);
-  const b = getArenaAllocator(py);
+  setArenaAllocator(host, a);
+  const b = getArenaAllocator(host);
   assert.deepEqual([b.ctx, b.alloc, b.free], [a.ctx, a.alloc, a.free]);
-  assert.throws(() => setArenaAllocator(py, { ctx: 0n, alloc: 0n, free: a.free }), RangeError);
-  assert.throws(() => setArenaAllocator(py, { ctx: 0n, alloc: 1 as never, free: a.free }), TypeError);
+  assert.throws(() => setArenaAllocator(host, { ctx: 0n, alloc: 0n, free: a.free }), RangeError);
+  assert.throws(() => setArenaAllocator(host, { ctx: 0n, alloc: 1 as never, free: a.free }), TypeError);
 });
 
 test("setAllocator() writes exactly what it is given, and validates first", () => {
   for (const d of DOMAINS) {
-    const a = getAllocator(py, d);
-    setAllocator(py, d, a);
-    assert.deepEqual(fns(getAllocator(py, d)), fns(a));
+    const a = getAllocator(host, d);
+    setAllocator(host, d, a);
+    assert.deepEqual(fns(getAllocator(host, d)), fns(a));
   }
-  const raw = getAllocator(py, "raw");
-  assert.throws(() => setAllocator(py, "raw", { ...raw, malloc: 0n }), RangeError);
-  assert.throws(() => setAllocator(py, "raw", { ...raw, free: 5 as never }), TypeError);
-  assert.throws(() => setAllocator(py, "raw", null as never), TypeError);
-  assert.deepEqual(fns(getAllocator(py, "raw")), fns(raw));
+  const raw = getAllocator(host, "raw");
+  assert.throws(() => setAllocator(host, "raw", { ...raw, malloc: 0n }), RangeError);
+  assert.throws(() => setAllocator(host, "raw", { ...raw, free: 5 as never }), TypeError);
+  assert.throws(() => setAllocator(host, "raw", null as never), TypeError);
+  assert.deepEqual(fns(getAllocator(host, "raw")), fns(raw));
 });
 
 test("setupDebugHooks() refuses a running interpreter without them (CPython would abort on the next free)", () => {
-  assert.throws(() => setupDebugHooks(py), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+  assert.throws(() => setupDebugHooks(host), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
   assert.equal(py.eval("sum(range(10))"), 45);
 }, {
   skip: py.allocatorName()?.endsWith("_debug") && `the running allocator (${py.allocatorName()}) has the debug hooks already`,
 });
 
 test("traceAllocations() counts ≥ 9900 object mallocs for 10000 floats and restores every domain exactly", () => {
-  const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
-  const t = traceAllocations(py, () => py.run("x = [float(i) for i in range(10000)]"));
+  const before = DOMAINS.map((d) => fns(getAllocator(host, d)));
+  const t = traceAllocations(host, () => py.run("x = [float(i) for i in range(10000)]"));
   // Up to 100 floats may come from the float free list (Py_floats_MAXFREELIST) instead of malloc.
   assert.ok(t.obj.malloc >= 10000 - 100, `obj.malloc = ${t.obj.malloc}`);
   assert.ok(t.obj.bytes >= 10000 * 24, `obj.bytes = ${t.obj.bytes}`);
@@ -132,50 +135,50 @@ test("traceAllocations() counts ≥ 9900 object mallocs for 10000 floats and res
   }
   // A float object is 24 bytes: bucket 4 ([16, 32)); the float free list may serve a few.
   assert.ok(t.obj.histogram[4]! >= 9900, `bucket 4 = ${t.obj.histogram[4]}`);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del x");
 });
 
 test("traceAllocations() restores the allocators when fn throws, and rethrows", () => {
-  const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
-  assert.throws(() => traceAllocations(py, () => py.run("raise ValueError('inside')")), /inside/);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
-  assert.throws(() => traceAllocations(py, 5 as never), TypeError);
+  const before = DOMAINS.map((d) => fns(getAllocator(host, d)));
+  assert.throws(() => traceAllocations(host, () => py.run("raise ValueError('inside')")), /inside/);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
+  assert.throws(() => traceAllocations(host, 5 as never), TypeError);
 });
 
 test("traceAllocations() nests: the outer trace sees what the inner one forwarded", () => {
-  const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
+  const before = DOMAINS.map((d) => fns(getAllocator(host, d)));
   let inner: AllocationTrace = { raw: empty(), mem: empty(), obj: empty() };
-  const outer = traceAllocations(py, () => {
-    const hooked = getAllocator(py, "obj");
+  const outer = traceAllocations(host, () => {
+    const hooked = getAllocator(host, "obj");
     assert.equal(hooked.names.malloc, "pymem:hook.malloc");
-    inner = traceAllocations(py, () => py.run("y = [str(i) for i in range(2000)]"));
+    inner = traceAllocations(host, () => py.run("y = [str(i) for i in range(2000)]"));
   });
   assert.ok(inner.obj.malloc >= 2000);
   assert.ok(outer.obj.malloc >= inner.obj.malloc);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del y");
 });
 
 test("traceAllocations() keeps the hooks installed until an async fn settles", async () => {
-  const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
-  const pending = traceAllocations(py, async () => {
+  const before = DOMAINS.map((d) => fns(getAllocator(host, d)));
+  const pending = traceAllocations(host, async () => {
     await new Promise((r) => setTimeout(r, 10));
-    assert.equal(getAllocator(py, "obj").names.malloc, "pymem:hook.malloc");
+    assert.equal(getAllocator(host, "obj").names.malloc, "pymem:hook.malloc");
     py.run("z = [str(i) + 'x' for i in range(3000)]");
   });
   assert.ok(pending instanceof Promise);
   const t = await pending;
   assert.ok(t.obj.malloc >= 3000, `obj.malloc = ${t.obj.malloc}`);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
-  await assert.rejects(traceAllocations(py, async () => { throw new Error("async boom"); }), /async boom/);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
+  await assert.rejects(traceAllocations(host, async () => { throw new Error("async boom"); }), /async boom/);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del z");
 });
 
 test("traceAllocations() counts calls from other Python threads, including raw calls made without the GIL", () => {
-  const before = DOMAINS.map((d) => fns(getAllocator(py, d)));
-  const t = traceAllocations(py, () =>
+  const before = DOMAINS.map((d) => fns(getAllocator(host, d)));
+  const t = traceAllocations(host, () =>
     py.run(
       "import threading\ndone = []\n" +
         "def work():\n    l = [bytes(700) for i in range(5000)]\n    done.append(len(l))\n" +
@@ -187,16 +190,16 @@ test("traceAllocations() counts calls from other Python threads, including raw c
   assert.ok(t.raw.malloc + t.raw.calloc >= 20000, `raw = ${t.raw.malloc} + ${t.raw.calloc}`);
   // bytes(n) zero-fills: PyObject_Calloc (3.8–3.11) or PyObject_Malloc + memset (newer).
   assert.ok(t.obj.malloc + t.obj.calloc >= 20000, `obj = ${t.obj.malloc} + ${t.obj.calloc}`);
-  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(py, d))), before);
+  assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del done, ts");
 });
 
 test("the generated hooks count exactly, bucket sizes by log2, and forward (native call loop)", () => {
-  const raw = getAllocator(py, "raw");
-  const pool = hookPool(py.native);
+  const raw = getAllocator(host, "raw");
+  const pool = hookPool(host.native);
   const slot = pool.acquire(raw);
   try {
-    const loop = makeCallLoop(py.native, "ctx");
+    const loop = makeCallLoop(host.native, "ctx");
     const sizes = [0, 1, 2, 3, 4, 7, 8, 1000, 1024, 65536, (1 << 20) + 1];
     for (const s of sizes) loop(slot.code.malloc, slot.code.free, raw.ctx, 1000, s);
     const c = pool.read(slot);
@@ -214,15 +217,15 @@ test("the generated hooks count exactly, bucket sizes by log2, and forward (nati
 }, { skip: x64 ? false : "call loops are generated for x86-64 only" });
 
 test("a ctx-dropping bridge calls the plain function with the arguments shifted", () => {
-  const n = py.native;
+  const n = host.native;
   const libc = n.libc;
   const h = libc.dlopen(cstr("libc.so.6"), 2);
   const sym = (s: string) => libc.dlsym(h, cstr(s));
   const b = makeBridges(n, { malloc: sym("malloc"), calloc: sym("calloc"), realloc: sym("realloc"), free: sym("free") });
-  const malloc = n.fn(b.malloc, { args: ["ptr", "usize"], ret: "ptr" });
-  const calloc = n.fn(b.calloc, { args: ["ptr", "usize", "usize"], ret: "ptr" });
-  const realloc = n.fn(b.realloc, { args: ["ptr", "ptr", "usize"], ret: "ptr" });
-  const free = n.fn(b.free, { args: ["ptr", "ptr"], ret: "void" });
+  const malloc = n.fn(b.malloc, callbacks.malloc);
+  const calloc = n.fn(b.calloc, callbacks.calloc);
+  const realloc = n.fn(b.realloc, callbacks.realloc);
+  const free = n.fn(b.free, callbacks.free);
   const ctx = 0xdeadbeefn; // ignored by the bridges
   const p: bigint = malloc(ctx, 64);
   assert.ok(p !== 0n);
@@ -240,7 +243,7 @@ test("a ctx-dropping bridge calls the plain function with the arguments shifted"
   free(ctx, zero3);
   free(ctx, q);
   free(ctx, z);
-  assert.match(nameAddress(n, b.malloc) ?? "", /^pymem:bridge→/);
+  assert.match(nameAddress(py, b.malloc) ?? "", /^pymem:bridge→/);
 }, { skip: x64 ? false : "bridges are only exercised on x86-64 Linux here" });
 
 test("generated code matches the encodings checked with binutils (x86-64 and aarch64; aarch64 is not run here)", () => {

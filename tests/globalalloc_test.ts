@@ -1,8 +1,10 @@
 import { assert, python, test } from "./_harness.ts";
 import { PymemError } from "../lib/mod.ts";
 import { buffer, GlobalAllocator, type Layout, PyMemBuffer } from "../lib/allocators/global-alloc.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await python();
+const host = hostOf(py);
 const ALIGNS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 const SIZES = [0, 1, 7, 16, 511, 512, 513, 4096, 1 << 20];
 const DOMAINS = ["raw", "mem", "obj"] as const;
@@ -195,7 +197,7 @@ test("allocBuffer(): a view over the block, freed once; afterwards the memory is
 test("buffers are disposable (using) and py.mem.buffer-style helpers work per domain", () => {
   const before = blocks();
   for (const d of DOMAINS) {
-    const b = buffer(py, d, 100);
+    const b = buffer(host, d, 100);
     b.bytes.fill(0x5a);
     assert.equal(b.domain, d);
     assert.ok(py.view(b.address, 100).every((x) => x === 0x5a));
@@ -203,14 +205,14 @@ test("buffers are disposable (using) and py.mem.buffer-style helpers work per do
     assert.equal(b.freed, true);
   }
   {
-    using b = buffer(py, "obj", 48);
+    using b = buffer(host, "obj", 48);
     b.bytes[0] = 1;
   }
-  const empty = buffer(py, "raw", 0);
+  const empty = buffer(host, "raw", 0);
   assert.equal(empty.bytes.length, 0);
   empty.free();
-  assert.throws(() => buffer(py, "raw", -1), RangeError);
-  assert.throws(() => buffer(py, "nope" as never, 1), RangeError);
+  assert.throws(() => buffer(host, "raw", -1), RangeError);
+  assert.throws(() => buffer(host, "nope" as never, 1), RangeError);
   assert.equal(blocks(), before);
 });
 
@@ -232,8 +234,8 @@ test("a forgotten buffer is freed by the FinalizationRegistry backstop", async (
 }, { skip: gc ? false : "needs a forced GC (Bun.gc); Deno and Node expose none without flags" });
 
 test("closing Python frees and detaches the buffers still alive (last test: closes the interpreter)", () => {
-  const b = buffer(py, "raw", 64);
-  const m = buffer(py, "mem", 64);
+  const b = buffer(host, "raw", 64);
+  const m = buffer(host, "mem", 64);
   py.close();
   assert.equal(b.freed, true);
   assert.equal(m.freed, true);

@@ -11,6 +11,7 @@ import { type AttachOptions, attachPython, type OpenOptions, openPython, PymemEr
 import { cli } from "./_cli_spawn.ts";
 import { MAX_VIEW } from "../lib/core/native.ts";
 import { runtimeCommand } from "./_launch.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 // deno-lint-ignore no-explicit-any
 type Result = Record<string, any>;
@@ -98,7 +99,7 @@ test("a sub-interpreter's allocator allocates from that interpreter's heap, and 
   const modern = py.version.minor >= 12;
   const sub = py.newInterpreter(modern ? "isolated" : "legacy");
   const a = sub.allocator();
-  const main = py.allocator(py.native.api.PyInterpreterState_Main());
+  const main = py.allocator(hostOf(py).native.api.PyInterpreterState_Main());
   const subBefore = a.getInterpreterAllocatedBlocks();
   const mainBefore = main.getInterpreterAllocatedBlocks();
   const layout = { size: 48, align: 16 };

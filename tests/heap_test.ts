@@ -1,8 +1,10 @@
 import { availableParallelism } from "node:os";
 import { assert, python, test } from "./_harness.ts";
 import { PoolHeader, PyMemAllocator, PymemError } from "../lib/mod.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await python();
+const host = hostOf(py);
 const minor = py.version.minor;
 
 // A fragmented heap: a million small objects of mixed sizes, every other one freed.
@@ -187,7 +189,7 @@ test("py.symbols reports optional and hidden symbols with their provenance", () 
 });
 
 // The native pool pass is x86-64 machine code (lib/obmalloc/pool-pass.ts); elsewhere the walk is JavaScript only.
-const noPoolPass = !(await import("../lib/allocators/pymem-allocator.ts")).inProcessReader(py).poolPass &&
+const noPoolPass = !(await import("../lib/allocators/pymem-allocator.ts")).inProcessReader(host).poolPass &&
   "no native pool pass on this CPU (x86-64 only): the heap walk is JavaScript's alone";
 
 test("two-thread walks between which Python frees and maps arenas: each equals the JavaScript walk, no crash", async () => {
@@ -195,15 +197,15 @@ test("two-thread walks between which Python frees and maps arenas: each equals t
   // again between walks, so a thread still reading would fault the process.
   const { walkHeap } = await import("../lib/obmalloc/heap.ts");
   const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
-  const reader = inProcessReader(py);
+  const reader = inProcessReader(host);
   const { poolPass: _native, ...jsOnly } = reader;
   const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0 }) };
   for (let round = 0; round < 12; round++) {
     py.run(`_churn = [bytes(${100 + 30 * (round % 5)}) for _ in range(${20_000 + 5_000 * (round % 3)})]\ndel _churn[::3]`);
     py.withGIL(() => {
-      const refs = py.stateRefs(py.currentInterp());
-      const arenas = Number(py.native.u64(refs.arenas));
-      const maxarenas = py.native.u32(refs.maxarenas);
+      const refs = host.stateRefs(host.currentInterp());
+      const arenas = Number(host.native.u64(refs.arenas));
+      const maxarenas = host.native.u32(refs.maxarenas);
       const a = walkHeap(twoThreads, arenas, maxarenas, py.layout);
       const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
       assert.deepEqual(a.classBlocks, b.classBlocks, `round ${round}`);
@@ -216,12 +218,12 @@ test("two-thread walks between which Python frees and maps arenas: each equals t
 test("the native pool pass and the JavaScript pass over views give the same walk", async () => {
   const { walkHeap } = await import("../lib/obmalloc/heap.ts");
   const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
-  const reader = inProcessReader(py);
+  const reader = inProcessReader(host);
   const { poolPass: _native, ...jsOnly } = reader;
   py.withGIL(() => {
-    const refs = py.stateRefs(py.currentInterp());
-    const arenas = Number(py.native.u64(refs.arenas));
-    const maxarenas = py.native.u32(refs.maxarenas);
+    const refs = host.stateRefs(host.currentInterp());
+    const arenas = Number(host.native.u64(refs.arenas));
+    const maxarenas = host.native.u32(refs.maxarenas);
     const a = walkHeap(reader, arenas, maxarenas, py.layout);
     const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
     // The native pass split into calls of at most 100 pools (as a heap of more than 64 GiB would be): same walk.
@@ -250,19 +252,19 @@ test("the walk's parked second thread: signals a runtime handles blocked, libc's
   const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
   const { stopPoolPass } = await import("../lib/obmalloc/pool-pass.ts");
   const { readdirSync, readFileSync } = await import("node:fs");
-  const reader = inProcessReader(py);
+  const reader = inProcessReader(host);
   const tasks = () => new Set(readdirSync("/proc/self/task"));
   const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }) };
   const { poolPass: _native, ...jsOnly } = reader;
   // The two-thread walk, checked against the JavaScript walk of the same moment.
   const walk = () => py.withGIL(() => {
-    const refs = py.stateRefs(py.currentInterp());
-    const arenas = Number(py.native.u64(refs.arenas)), maxarenas = py.native.u32(refs.maxarenas);
+    const refs = host.stateRefs(host.currentInterp());
+    const arenas = Number(host.native.u64(refs.arenas)), maxarenas = host.native.u32(refs.maxarenas);
     const w = walkHeap(twoThreads, arenas, maxarenas, py.layout);
     assert.deepEqual(w.classBlocks, walkHeap(jsOnly, arenas, maxarenas, py.layout).classBlocks);
     return w;
   });
-  stopPoolPass(py.native); // whatever earlier tests left parked
+  stopPoolPass(host.native); // whatever earlier tests left parked
   const before = tasks();
   const ownMask = () => /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/thread-self/status", "utf8"))![1];
   const maskBefore = ownMask();
@@ -285,12 +287,12 @@ test("the walk's parked second thread: signals a runtime handles blocked, libc's
   const workers = added.filter((t) => isWorker(blockedOf(t)));
   assert.equal(workers.length, 1, `new threads ${added.map((t) => `${t}: ${blockedOf(t)?.toString(16)}`).join(", ")}`);
   py.run("import os\nos.setgid(os.getgid())"); // glibc signals every thread (33) and waits for each
-  stopPoolPass(py.native);
+  stopPoolPass(host.native);
   // pthread_join returns once the kernel clears the thread's id, a moment before /proc stops listing it.
   for (const end = Date.now() + 2000; tasks().has(workers[0]) && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
   assert.ok(!tasks().has(workers[0]), "the parked thread ended");
   const again = walk();
   assert.equal(again.threads, 2);
-  stopPoolPass(py.native);
+  stopPoolPass(host.native);
 }, { skip: noPoolPass || (availableParallelism() < 2 && "the parked second thread needs 2 CPUs") });
 

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { assert, test } from "./_harness.ts";
 import { openPython, PymemError } from "../lib/mod.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const isClosed = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
 
@@ -30,14 +31,15 @@ test("close() inside withGIL is refused; then close() works, twice, and ends the
     const bit = (signal: number) => (blocked >> BigInt(signal - 1)) & 1n;
     return [2, 15, 17, 27].every((n) => bit(n) === 1n) && [11, 32, 33].every((n) => bit(n) === 0n);
   };
-  const reader = inProcessReader(py);
+  const host = hostOf(py);
+  const reader = inProcessReader(host);
   const before = tasks();
   let workers: string[] = [];
   if (reader.poolPass && availableParallelism() >= 2) {
     const walk = py.withGIL(() => {
-      const refs = py.stateRefs(py.currentInterp());
+      const refs = host.stateRefs(host.currentInterp());
       const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }) };
-      return walkHeap(twoThreads, Number(py.native.u64(refs.arenas)), py.native.u32(refs.maxarenas), py.layout);
+      return walkHeap(twoThreads, Number(host.native.u64(refs.arenas)), host.native.u32(refs.maxarenas), py.layout);
     });
     assert.equal(walk.threads, 2);
     workers = [...tasks()].filter((t) => !before.has(t) && isWorker(t));

@@ -1,8 +1,10 @@
 import { assert, python, test } from "./_harness.ts";
-import { PymemError, PythonError } from "../lib/mod.ts";
+import { GlobalAllocator, PoolHeader, PyMemAllocator, PymemError, type Python, PythonError } from "../lib/mod.ts";
 import { checkAddress, isAddress } from "../lib/checks.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await python();
+const host = hostOf(py);
 
 test("openPython() reports version, library and backend", () => {
   assert.equal(py.version.major, 3);
@@ -13,6 +15,38 @@ test("openPython() reports version, library and backend", () => {
   assert.deepEqual([maj, min, mic], [py.version.major, py.version.minor, py.version.micro]);
   assert.equal(py.version.hex, py.eval("__import__('sys').hexversion"));
 });
+
+// What features work through, kept off the public `Python` (issue 21): on its host object (lib/obmalloc/host.ts).
+const PLUMBING = [
+  "native", "runIn", "evalIn", "onClose", "onCloseCheck", "stateRefs", "obmallocStates", "currentInterp",
+  "liveInterpreters", "assertOpen", "holdsGil",
+];
+
+test("Python's members are the user API; the plumbing is on its host, which only a Python handle has", () => {
+  for (const name of PLUMBING) {
+    assert.equal(name in py, false, `${name} is not on Python`);
+    assert.equal(name in host, true, `${name} is on the host`);
+  }
+  assert.equal(hostOf(py), host, "one host per handle");
+  assert.equal(hostOf(host), host);
+  const lookalike = { version: py.version, library: py.library };
+  assert.throws(() => hostOf(lookalike), /expected a Python handle from openPython\(\)/);
+  assert.throws(() => PoolHeader.of(lookalike, 0n), TypeError);
+  assert.throws(() => new PyMemAllocator(lookalike), TypeError);
+  assert.throws(() => new GlobalAllocator(null as never), TypeError);
+});
+
+/** Never called: tsc (`npx tsc -p .`) must reject each line, as the public type no longer has them. */
+export function plumbingIsNotPublic(p: Python): void {
+  // @ts-expect-error: internal
+  void p.native;
+  // @ts-expect-error: internal
+  p.runIn(0n, "");
+  // @ts-expect-error: internal
+  p.onClose(() => {});
+  // @ts-expect-error: internal
+  p.stateRefs(0n);
+}
 
 test("eval() converts int, float, str, bool, None, bytes and reprs the rest", () => {
   assert.equal(py.eval("40 + 2"), 42);
@@ -83,13 +117,13 @@ test("a Python thread makes progress while JavaScript awaits a timer", async () 
 test("withGIL() batches calls, nests, and refuses async functions", async () => {
   const n = py.withGIL(() => py.withGIL(() => py.eval("3")));
   assert.equal(n, 3);
-  assert.equal(py.holdsGil, false);
+  assert.equal(host.holdsGil, false);
   assert.throws(() => py.withGIL(async () => 1), TypeError);
   assert.throws(() => py.withGIL(5 as unknown as () => number), /withGIL\(\) takes a function, got number/);
   assert.throws(() => py.withGIL(null as unknown as () => number), /takes a function, got null/);
-  assert.equal(py.holdsGil, false);
+  assert.equal(host.holdsGil, false);
   assert.throws(() => py.withGIL(() => { throw new Error("x"); }), /x/);
-  assert.equal(py.holdsGil, false);
+  assert.equal(host.holdsGil, false);
   assert.equal(py.eval("1"), 1);
 });
 

@@ -105,6 +105,8 @@ const FILES: Record<string, FileAxes> = {
   exporter_test: { axes: ["app", "layout"], seconds: 30, elsewhere: 1 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
+  // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.
+  ffi_types_test: { axes: ["adapter"], seconds: 1 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
   fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },

@@ -2,8 +2,10 @@ import { assert, python, test } from "./_harness.ts";
 import { INTERPRETER_PRESETS, type InterpreterConfig, PymemError, PythonError, SubInterpreter } from "../lib/mod.ts";
 import { newInterpreter } from "../lib/interpreters/sub-interpreters.ts";
 import { closeOnceThreadsEnd } from "./_subinterp.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
 
 const py = await python();
+const host = hostOf(py);
 const minor = py.version.minor;
 const modern = minor >= 12;
 const onlyModern = modern ? {} : { skip: `sub-interpreter configs need CPython 3.12+ (this is 3.${minor})` };
@@ -92,11 +94,11 @@ test("a config CPython itself refuses: PyStatus is decoded, and main is current 
   // Bypasses pymem's checks to reach CPython's error path (3.12.1 leaves the caller's GIL released there).
   for (let i = 0; i < 3; i++) {
     assert.throws(
-      () => newInterpreter(py, { ...isolated, checkMultiInterpExtensions: false }, { unchecked: true }),
+      () => newInterpreter(host, { ...isolated, checkMultiInterpExtensions: false }, { unchecked: true }),
       (e: unknown) => e instanceof PymemError && /per-interpreter obmalloc does not support single-phase init/.test(e.message),
     );
     assert.equal(py.eval("sum(range(10))"), 45);
-    assert.equal(py.currentInterp(), py.native.api.PyInterpreterState_Main());
+    assert.equal(host.currentInterp(), host.native.api.PyInterpreterState_Main());
   }
   using sub = py.newInterpreter();
   assert.equal(sub.eval("6 * 7"), 42);
@@ -125,7 +127,7 @@ test("run/eval convert like py.eval, keep their own namespace, and a Python erro
   assert.throws(() => sub.eval("1/0"), (e: unknown) => e instanceof PythonError && e.type === "ZeroDivisionError");
   assert.throws(() => sub.run("def ("), (e: unknown) => e instanceof PythonError && e.type === "SyntaxError");
   // The caller's interpreter is current again, with its GIL: main and the sub both keep working.
-  assert.equal(py.currentInterp(), py.native.api.PyInterpreterState_Main());
+  assert.equal(host.currentInterp(), host.native.api.PyInterpreterState_Main());
   assert.equal(py.eval("who"), "main");
   assert.equal(sub.eval("who"), "sub");
   py.withGIL(() => assert.equal(sub.eval("who") + String(py.eval("who")), "submain"));
@@ -211,7 +213,7 @@ test("py.interpreters() lists main and the live sub-interpreters with their obma
   assert.equal(rows[0].isMain, true);
   assert.equal(rows[0].id, 0);
   assert.equal(rows[0].ownObmalloc, true);
-  assert.equal(rows[0].interp, py.native.api.PyInterpreterState_Main());
+  assert.equal(rows[0].interp, host.native.api.PyInterpreterState_Main());
   const isoRow = rows.find((r) => r.subInterpreter === iso)!;
   const legRow = rows.find((r) => r.subInterpreter === leg)!;
   assert.equal(isoRow.id, iso.id);
@@ -237,7 +239,7 @@ test("toString and the REPL inspectors give a one-line summary", () => {
 
 test("the module path (CPython's interpreters module plus a pymem thread state) works too", () => {
   for (const preset of ["isolated", "legacy"] as const) {
-    const sub = newInterpreter(py, preset, { via: "module" });
+    const sub = newInterpreter(host, preset, { via: "module" });
     assert.equal(sub.via, "module");
     assert.equal(sub.allocator().isObmallocStateOnHeap(), preset === "isolated");
     sub.run("w = [str(i) for i in range(1000)]");

@@ -15,6 +15,7 @@ import { generatedName } from "../machine/exec-pages.ts";
 import { hookPool, type HookSlot } from "./generated-functions.ts";
 import type { Native } from "../core/native.ts";
 import type { PythonHost } from "../core/host.ts";
+import { hostOf, type PythonHandle } from "../obmalloc/host.ts";
 import { readMaps } from "../machine/procmaps.ts";
 
 /** A memory domain: `raw` (PyMem_Raw*, no GIL), `mem` (PyMem_*), `obj` (PyObject_*). */
@@ -97,7 +98,12 @@ function elfFor(path: string): ElfFile | null {
  * object dladdr places it in (`name` when it starts there, `name+0xN` inside it), else dladdr's own exact match.
  * Null when nothing names it (e.g. a hidden function of a stripped library, or anonymous memory).
  */
-export function nameAddress(native: Native, address: bigint): string | null {
+export function nameAddress(py: PythonHandle, address: bigint): string | null {
+  return symbolName(hostOf(py).native, address);
+}
+
+/** {@link nameAddress} through a loaded library. */
+export function symbolName(native: Native, address: bigint): string | null {
   if (address === 0n) return null;
   const generated = generatedName(address);
   if (generated) return generated;
@@ -155,7 +161,7 @@ export function getAllocator(py: PythonHost, domain: Domain): AllocatorInfo {
   const d = checkDomain(domain);
   const a = locked(py, () => readAllocator(py.native, d));
   const names = {} as AllocatorNames;
-  for (const f of FIELDS) names[f] = nameAddress(py.native, a[f]);
+  for (const f of FIELDS) names[f] = symbolName(py.native, a[f]);
   return { domain: d, ...a, names };
 }
 
@@ -204,7 +210,7 @@ export function getArenaAllocator(py: PythonHost): ArenaAllocatorInfo {
   const buf = new BigUint64Array(3);
   locked(py, () => py.native.api.PyObject_GetArenaAllocator(new Uint8Array(buf.buffer)));
   const a = { ctx: buf[0]!, alloc: buf[1]!, free: buf[2]! };
-  const n = (x: bigint) => nameAddress(py.native, x);
+  const n = (x: bigint) => symbolName(py.native, x);
   return { ...a, names: { ctx: n(a.ctx), alloc: n(a.alloc), free: n(a.free) } };
 }
 
@@ -222,7 +228,7 @@ export function setArenaAllocator(py: PythonHost, allocator: ArenaAllocator): vo
 function isDebugHook(native: Native, a: AllocatorFunctions): boolean {
   // The debug hooks keep their ctx in the static _PyMem_Debug (one entry per domain); on a stripped library the
   // name is unknown, so also trust CPython's own allocator name.
-  const ctxName = nameAddress(native, a.ctx);
+  const ctxName = symbolName(native, a.ctx);
   return ctxName !== null && ctxName.startsWith("_PyMem_Debug");
 }
 

@@ -42,18 +42,18 @@ export class MemoryDomain {
 
   constructor(py: PythonHost, name: "raw" | "mem" | "obj", api: Native["api"]) {
     this.name = name;
-    const [m, c, r, f] = ({
-      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
-      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
-      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
-    }[name]) as [(n: number) => bigint, (n: number, s: number) => bigint, (p: bigint, n: number) => bigint, (p: bigint) => void];
+    const [m, c, r, f] = {
+      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree] as const,
+      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free] as const,
+      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free] as const,
+    }[name];
     // PyMem_* and PyObject_* need the GIL: taken per call unless the caller holds it through withGIL.
     const gil = name === "raw" ? null : py;
     // Outside withGIL the GIL is taken around the one C call right here rather than through withGIL(() => …), in a
     // function of its own so that the hot closures stay small: V8 inlined the withGIL path into callers' loops, and a
     // pair with the GIL taken per call cost three times the same raw calls on Deno (BENCHMARKS.md).
     // The finally is for the adapter's own wrapper (a stack overflow entering it): the C call itself cannot throw.
-    const ensure = api.PyGILState_Ensure as () => number, release = api.PyGILState_Release as (s: number) => void;
+    const ensure = api.PyGILState_Ensure, release = api.PyGILState_Release;
     const mallocUnheld = (size: number): bigint => {
       // Both the raw domain (which takes no GIL) and a call that takes it must notice a closed handle.
       if (py.closed) py.assertOpen();

@@ -4,6 +4,7 @@
  * benchmarks. The bytes come from lib/machine/codegen.ts; the pages from lib/machine/exec-pages.ts.
  * @module
  */
+import { generated } from "../../ffi/symbols.ts";
 import type { Native } from "../core/native.ts";
 import { type Arch, BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, HISTOGRAM_BUCKETS, type HookCounts, hookCode, hookStride, hostArch, SLOT, SLOTS_PER_MAPPING } from "../machine/codegen.ts";
 import { labelGenerated, mapCode, mapData } from "../machine/exec-pages.ts";
@@ -30,7 +31,7 @@ export function makeBridges(native: Native, target: FunctionSet, names?: Partial
 /** A native call loop (see {@link callLoopCode}): `(alloc, free, ctx, n, size) → void`. Never freed. */
 export function makeCallLoop(native: Native, kind: "ctx" | "plain"): (alloc: bigint, free: bigint, ctx: bigint, n: number, size: number) => void {
   const address = mapCode(native, callLoopCode(hostArch(), kind));
-  return native.fn(address, { args: ["ptr", "ptr", "ptr", "usize", "usize"], ret: "void" });
+  return native.fn(address, generated.callLoop);
 }
 
 /** One counting hook set and its data slot. */

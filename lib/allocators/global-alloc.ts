@@ -24,6 +24,7 @@ import { checkAddress, checkSize, MAX_SIZE } from "../checks.ts";
 import { checkDomain, type Domain } from "./domain-allocators.ts";
 import { PymemError } from "../errors.ts";
 import type { PythonHost } from "../core/host.ts";
+import { hostOf, type PythonHandle } from "../obmalloc/host.ts";
 import { checkViewLength } from "../core/native.ts";
 
 /** A Rust-style memory layout: `size` bytes aligned to `align` (a power of two). */
@@ -111,9 +112,9 @@ function stateFor(py: PythonHost, domain: Domain, scope?: AllocatorScope): Domai
   if (!s) {
     const api = py.native.api;
     const fns = {
-      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree],
-      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free],
-      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free],
+      raw: [api.PyMem_RawMalloc, api.PyMem_RawCalloc, api.PyMem_RawRealloc, api.PyMem_RawFree] as const,
+      mem: [api.PyMem_Malloc, api.PyMem_Calloc, api.PyMem_Realloc, api.PyMem_Free] as const,
+      obj: [api.PyObject_Malloc, api.PyObject_Calloc, api.PyObject_Realloc, api.PyObject_Free] as const,
     }[domain];
     // The raw domain needs no GIL and serves every interpreter; mem/obj take the GIL (and the scope's thread state).
     const enter = domain === "raw"
@@ -246,7 +247,8 @@ export class GlobalAllocator {
   readonly #state: DomainState;
 
   /** `scope` is internal: the sub-interpreter to allocate from (default: the interpreter current on this thread). */
-  constructor(py: PythonHost, domain: Domain = "mem", scope?: AllocatorScope) {
+  constructor(handle: PythonHandle, domain: Domain = "mem", scope?: AllocatorScope) {
+    const py = hostOf(handle);
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;

@@ -18,7 +18,8 @@ import { PymemError } from "../errors.ts";
 import { type FunctionSet, hostArch } from "../machine/codegen.ts";
 import { makeBridges } from "./generated-functions.ts";
 import { cstr, type Native } from "../core/native.ts";
-import type { FnDef, NativeFn } from "../../ffi/types.ts";
+import type { NativeFn } from "../../ffi/types.ts";
+import { allocatorLibrary } from "../../ffi/symbols.ts";
 
 /**
  * A third-party allocator loaded in-process: a shared library with malloc/calloc/realloc/free-shaped functions
@@ -127,7 +128,7 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   if (installed) {
     throw new PymemError("INVALID_STATE", `An allocator library (${installed.library}) is already installed in this process`);
   }
-  const handle: bigint = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  const handle = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle === 0n) {
     const p = native.libc.dlerror();
     const why = p ? native.cstring(p) : "dlopen failed";
@@ -143,7 +144,7 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   const functions = {} as FunctionSet;
   for (const f of FUNCTIONS) {
     const name = s[f];
-    const address: bigint = native.libc.dlsym(handle, cstr(name));
+    const address = native.libc.dlsym(handle, cstr(name));
     if (address === 0n) {
       throw new PymemError(
         "UNSUPPORTED",
@@ -231,14 +232,12 @@ export function libraryAllocatorStats(native: Native): LibraryAllocatorStats {
     rssBytes: rssBytes(),
   };
   // The library's own statistics functions, looked up in the library itself (null when it lacks one).
-  const fn = (name: string, def: FnDef): NativeFn | null => {
-    const address: bigint = native.libc.dlsym(lib.handle, cstr(name));
-    return address === 0n ? null : native.fn(address, def);
+  const fn = <K extends keyof typeof allocatorLibrary>(name: K): NativeFn<(typeof allocatorLibrary)[K]> | null => {
+    const address = native.libc.dlsym(lib.handle, cstr(name));
+    return address === 0n ? null : native.fn(address, allocatorLibrary[name]);
   };
   if (lib.kind === "mimalloc") {
-    // void mi_process_info(size_t *elapsed_msecs, size_t *user_msecs, size_t *system_msecs, size_t *current_rss,
-    //                      size_t *peak_rss, size_t *current_commit, size_t *peak_commit, size_t *page_faults)
-    const mi_process_info = fn("mi_process_info", { args: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"], ret: "void" });
+    const mi_process_info = fn("mi_process_info");
     if (mi_process_info) {
       const v = new BigUint64Array(8);
       const u = new Uint8Array(v.buffer);
@@ -247,16 +246,14 @@ export function libraryAllocatorStats(native: Native): LibraryAllocatorStats {
       out.source = "mi_process_info current_commit";
     }
   } else if (lib.kind === "tcmalloc") {
-    // int MallocExtension_GetNumericProperty(const char *property, size_t *value)
-    const get = fn("MallocExtension_GetNumericProperty", { args: ["buffer", "buffer"], ret: "i32" });
+    const get = fn("MallocExtension_GetNumericProperty");
     const v = new BigUint64Array(1);
     if (get && get(cstr("generic.current_allocated_bytes"), new Uint8Array(v.buffer)) !== 0) {
       out.allocatedBytes = Number(v[0]);
       out.source = "MallocExtension generic.current_allocated_bytes";
     }
   } else if (lib.kind === "jemalloc") {
-    // int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
-    const mallctl = fn("mallctl", { args: ["buffer", "buffer", "buffer", "buffer", "usize"], ret: "i32" });
+    const mallctl = fn("mallctl");
     if (mallctl) {
       // Statistics are cached per "epoch": advance it first, then read.
       const epoch = new BigUint64Array([1n]);

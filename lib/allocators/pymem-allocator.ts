@@ -7,27 +7,18 @@
  * @module
  */
 import { checkAddress, checkSize } from "../checks.ts";
+import { callbacks } from "../../ffi/symbols.ts";
 import { cstr } from "../core/native.ts";
 import { PymemError } from "../errors.ts";
 import { type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
 import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts";
-import type { ObmallocHost } from "../obmalloc/host.ts";
+import { hostOf, type ObmallocHost, type PythonHandle } from "../obmalloc/host.ts";
 import { poolPassFor, stopPoolPass } from "../obmalloc/pool-pass.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { classifyLocal, HeapSnapshot } from "../objects/mod.ts";
-
-// Prototypes of the hidden functions pymem calls by address.
-const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
-const INTERP_BLOCKS_FN = { args: ["ptr"], ret: "isize" } as const; //  Py_ssize_t _PyInterpreterState_GetAllocatedBlocks(PyInterpreterState *)
-const INTERP_VOID_FN = { args: ["ptr"], ret: "void" } as const; //     void _PyInterpreterState_FinalizeAllocatedBlocks(PyInterpreterState *)
-const INTERP_INT_FN = { args: ["ptr"], ret: "i32" } as const; //       int _PyMem_init_obmalloc(PyInterpreterState *); bool _PyMem_obmalloc_state_on_heap(PyInterpreterState *)
-const VALLOC_FN = { args: ["usize"], ret: "ptr" } as const; //         void *_PyObject_VirtualAlloc(size_t)
-const VFREE_FN = { args: ["ptr", "usize"], ret: "void" } as const; //  void _PyObject_VirtualFree(void *, size_t)
-const ARENA_ALLOC_FN = { args: ["ptr", "usize"], ret: "ptr" } as const; //       void *(*alloc)(void *ctx, size_t size)
-const ARENA_FREE_FN = { args: ["ptr", "ptr", "usize"], ret: "void" } as const; // void (*free)(void *ctx, void *ptr, size_t size)
 
 // Every mapping virtualAlloc handed out and not yet freed, process-wide (one libpython per process): virtualFree
 // unmaps only these, with their own size. Anything else (a pymalloc arena, a code page, a double free, a size larger
@@ -61,7 +52,7 @@ export function inProcessReader(py: ObmallocHost): MemoryReader {
  * pool headers read as empty; a torn header is counted as inconsistent by the walk, never trusted.
  */
 export function faultSafeReader(py: ObmallocHost): MemoryReader {
-  const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  const mem = RemoteMemory.ofSelf(py.native.backend, py.native.libc);
   return {
     read: (address, length) => mem.read(address, length),
     poolHeaders: (first, count, poolSize) => {
@@ -82,7 +73,8 @@ export class PyMemAllocator {
   ending = false;
 
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
-  constructor(py: ObmallocHost, interp?: bigint) {
+  constructor(handle: PythonHandle, interp?: bigint) {
+    const py = hostOf(handle);
     py.assertOpen();
     this.#py = py;
     if (interp === undefined) {
@@ -135,7 +127,7 @@ export class PyMemAllocator {
       }
       const pointer = py.native.u64(this.interp + BigInt(layout.interpOffset!));
       if (pointer !== 0n) return false;
-      const init = py.symbols.function("_PyMem_init_obmalloc", INTERP_INT_FN);
+      const init = py.symbols.function("_PyMem_init_obmalloc");
       if (!init) throw this.#unsupported("initObmalloc()", "the hidden _PyMem_init_obmalloc needs a library with .symtab");
       if (init(this.interp) < 0) throw new PymemError("ALLOCATION_FAILED", "_PyMem_init_obmalloc failed");
       return true;
@@ -155,7 +147,7 @@ export class PyMemAllocator {
         // sub-interpreter's struct comes from PyMem_RawCalloc, so its own state is on the heap.
         return !usesMainObmalloc(native, this.interp, layout) && this.interp !== native.api.PyInterpreterState_Main();
       }
-      const onHeap = py.symbols.function("_PyMem_obmalloc_state_on_heap", INTERP_INT_FN);
+      const onHeap = py.symbols.function("_PyMem_obmalloc_state_on_heap");
       if (onHeap) return (onHeap(this.interp) & 0xff) !== 0;
       const off = BigInt(layout.interpOffset!);
       const mine = native.u64(this.interp + off);
@@ -169,7 +161,7 @@ export class PyMemAllocator {
     return py.withGIL(() => {
       const exported = py.native.api._Py_GetAllocatedBlocks;
       if (exported) return exported();
-      const hidden = py.symbols.function("_Py_GetGlobalAllocatedBlocks", BLOCKS_FN);
+      const hidden = py.symbols.function("_Py_GetGlobalAllocatedBlocks");
       if (hidden) return hidden();
       // A stripped 3.12+: the documented Python-level call computes the same sum. Called as a function object, not
       // through py.eval, whose compiled expression would itself be counted (38 blocks on 3.14). PySys_GetObject
@@ -202,7 +194,7 @@ export class PyMemAllocator {
     return py.withGIL(() => {
       this.#interpAlive();
       const owner = usesMainObmalloc(py.native, this.interp, py.layout) ? py.native.api.PyInterpreterState_Main() : this.interp;
-      const hidden = py.symbols.function("_PyInterpreterState_GetAllocatedBlocks", INTERP_BLOCKS_FN);
+      const hidden = py.symbols.function("_PyInterpreterState_GetAllocatedBlocks");
       // (CPython aborts if asked about an interpreter that shares main's state: `owner` avoids that.) Only main's
       // state is walked by CPython's function: another interpreter's threads may run under their own GIL now.
       if (hidden && owner === py.native.api.PyInterpreterState_Main()) return hidden(owner);
@@ -228,7 +220,7 @@ export class PyMemAllocator {
           "not ending (CPython does this itself in Py_EndInterpreter; doing it now would corrupt its leak counters)",
       );
     }
-    const fn = py.symbols.function("_PyInterpreterState_FinalizeAllocatedBlocks", INTERP_VOID_FN);
+    const fn = py.symbols.function("_PyInterpreterState_FinalizeAllocatedBlocks");
     if (!fn) throw this.#unsupported("finalizeAllocatedBlocks()", "the hidden _PyInterpreterState_FinalizeAllocatedBlocks needs a library with .symtab");
     py.withGIL(() => fn(this.interp));
   }
@@ -239,11 +231,11 @@ export class PyMemAllocator {
     if (size === 0) throw new RangeError("virtualAlloc() size must be at least 1 byte");
     const py = this.#py;
     py.assertOpen();
-    const hidden = py.symbols.function("_PyObject_VirtualAlloc", VALLOC_FN);
+    const hidden = py.symbols.function("_PyObject_VirtualAlloc");
     // With the GIL: 3.15's arena allocator reads the interpreter's config (pymalloc_hugepages), which aborts without it.
     const p: bigint = py.withGIL(() => hidden ? hidden(size) : (() => {
       const a = getArenaAllocator(py);
-      return py.native.fn(a.alloc, ARENA_ALLOC_FN)(a.ctx, size);
+      return py.native.fn(a.alloc, callbacks.arenaAlloc)(a.ctx, size);
     })());
     if (p === 0n) throw new PymemError("ALLOCATION_FAILED", `virtualAlloc could not map ${size} bytes`);
     virtualBlocks.set(p, size);
@@ -272,11 +264,11 @@ export class PyMemAllocator {
       throw new RangeError(`virtualFree(0x${address.toString(16)}, ${size}): it was allocated with ${allocated} bytes`);
     }
     virtualBlocks.delete(address);
-    const hidden = py.symbols.function("_PyObject_VirtualFree", VFREE_FN);
+    const hidden = py.symbols.function("_PyObject_VirtualFree");
     py.withGIL(() => {
       if (hidden) return hidden(address, size);
       const a = getArenaAllocator(py);
-      py.native.fn(a.free, ARENA_FREE_FN)(a.ctx, address, size);
+      py.native.fn(a.free, callbacks.arenaFree)(a.ctx, address, size);
     });
   }
 

@@ -13,6 +13,7 @@ import { DEMO_WORKLOAD } from "./demo-workload.ts";
 import { type Context, ExitStatus, UsageError } from "./command.ts";
 import { closedByCode, progress } from "./io.ts";
 import { cstr } from "../core/native.ts";
+import { hostOf } from "../obmalloc/host.ts";
 
 /** A Python string literal for any JavaScript string (non-ASCII escaped, so the source stays ASCII). */
 function pyString(s: string): string {
@@ -77,7 +78,7 @@ export function runWorkload(py: Python, w: Workload, quiet: boolean): void {
   py.run(setup.join("\n"));
   // Quiet: file descriptor 1 itself points at stderr while the code runs, so os.write(1, …), C extensions' printf
   // and child processes cannot interleave with the JSON either; it is restored (stdio flushed first) afterwards.
-  const { libc } = py.native;
+  const { libc } = hostOf(py).native;
   // The saved descriptor is close-on-exec: a child process must not inherit (and hold open) the real stdout.
   const savedStdout = quiet ? libc.fcntl(1, F_DUPFD_CLOEXEC, 3) : -1;
   if (savedStdout >= 0) libc.dup2(2, 1);

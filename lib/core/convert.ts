@@ -42,7 +42,7 @@ export class PyConverter {
     const flags = this.#native.u64(type + TP_FLAGS);
     if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
       const overflow = new Int32Array(2);
-      const v: bigint = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
+      const v = api.PyLong_AsLongLongAndOverflow(o, new Uint8Array(overflow.buffer));
       // Beyond 64 bits: through hex, which CPython's 4,300-digit limit on decimal text does not cover, and which
       // reads the int's value, not what a subclass's __str__ says.
       if (overflow[0] !== 0) {
@@ -133,7 +133,7 @@ export class PyConverter {
       const flags = this.#native.u64(this.#native.u64(code + OB_TYPE) + TP_FLAGS);
       if (flags & Py_TPFLAGS_LONG_SUBCLASS) {
         const overflow = new Int32Array(2);
-        const v: bigint = api.PyLong_AsLongLongAndOverflow(code, new Uint8Array(overflow.buffer));
+        const v = api.PyLong_AsLongLongAndOverflow(code, new Uint8Array(overflow.buffer));
         if (overflow[0] === 0 && !(v === -1n && api.PyErr_Occurred() !== 0n)) return Number(BigInt.asIntN(32, v));
         api.PyErr_Clear();
         return -1; // C's (int)PyLong_AsLong fails for Python too: -1, i.e. status 255

@@ -5,7 +5,8 @@
  * @module
  */
 import { statSync } from "node:fs";
-import type { FnDef, NativeFn } from "../../ffi/types.ts";
+import type { NativeFn } from "../../ffi/types.ts";
+import { hidden } from "../../ffi/symbols.ts";
 import { ElfFile } from "../machine/elf.ts";
 import { PymemError } from "../errors.ts";
 import { type MapEntry, readMaps } from "../machine/procmaps.ts";
@@ -119,10 +120,11 @@ export class Symbols {
     return undefined;
   }
 
-  /** A callable for a function found by `address()`, or null when the library lacks it. */
-  function(name: string, def: FnDef): NativeFn | null {
+  /** A callable for a hidden function found by `address()` (its prototype from ffi/symbols.ts), or null. */
+  function<K extends keyof typeof hidden>(name: K): NativeFn<(typeof hidden)[K]> | null {
+    if (!Object.hasOwn(hidden, name)) throw new TypeError(`no prototype for ${String(name)} in ffi/symbols.ts`);
     const a = this.address(name);
-    return a === undefined ? null : this.#native.fn(a, def);
+    return a === undefined ? null : this.#native.fn(a, hidden[name]);
   }
 
   /** Record a location found without a symbol (e.g. by decoding an exported function). */

@@ -1,6 +1,7 @@
 /**
  * `PythonHost`: the narrow view of an open interpreter that feature modules (allocators, sub-interpreters, …) work
- * through. `Python` (lib/python.ts) implements it; features import this type, never the class, so the handle can
+ * through. Each `Python` (lib/python.ts) keeps an object that implements it (lib/obmalloc/host.ts: `hostOf`), so the
+ * plumbing stays out of the class's public type; features import this type, never the class, so the handle can
  * compose them without an import cycle (docs/architecture.md).
  * @module
  */

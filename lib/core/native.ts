@@ -5,11 +5,10 @@
  * @module
  */
 import { constants as bufferConstants } from "node:buffer";
-import type { Backend, FnDef, NativeFn, NativeLibrary } from "../../ffi/types.ts";
-import { libc as libcSymbols, python as pythonSymbols } from "../../ffi/symbols.ts";
+import type { Backend, FnDef, NativeFn, UntypedFn } from "../../ffi/types.ts";
+import type { LibcApi, PythonApi } from "../../ffi/symbols.ts";
 
-export type PythonApi = NativeLibrary<typeof pythonSymbols>["symbols"];
-export type LibcApi = NativeLibrary<typeof libcSymbols>["symbols"];
+export type { LibcApi, PythonApi };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -50,7 +49,7 @@ export class Native {
   readonly path: string;
   /** Address at which the file's vaddr 0 is mapped (dladdr's dli_fbase). */
   readonly base: bigint;
-  readonly #fns = new Map<bigint, NativeFn>();
+  readonly #fns = new Map<bigint, UntypedFn>();
 
   constructor(backend: Backend, api: PythonApi, libc: LibcApi, handle: bigint, path: string, base: bigint) {
     this.backend = backend;
@@ -66,11 +65,14 @@ export class Native {
     return this.libc.dlsym(this.handle, cstr(name));
   }
 
-  /** A callable for a function address (cached per address; a prototype is fixed per address). */
-  fn(address: bigint, def: FnDef): NativeFn {
+  /**
+   * A callable for a function address, typed by `def` (cached per address: a function has one prototype, so every
+   * caller of an address must pass the same `def`, which the tables in ffi/symbols.ts name once).
+   */
+  fn<const D extends FnDef>(address: bigint, def: D): NativeFn<D> {
     let f = this.#fns.get(address);
-    if (!f) this.#fns.set(address, (f = this.backend.fn(address, def)));
-    return f;
+    if (!f) this.#fns.set(address, (f = this.backend.fn(address, def) as UntypedFn));
+    return f as NativeFn<D>;
   }
 
   /** A Uint8Array over native memory (zero-copy). */

@@ -10,6 +10,7 @@
  * code with. Bun and Deno call on the thread's own stack and need nothing.
  * @module
  */
+import { generated } from "../../ffi/symbols.ts";
 import { hostArch } from "../machine/codegen.ts";
 import { mapCode } from "../machine/exec-pages.ts";
 import type { Native } from "./native.ts";
@@ -41,7 +42,7 @@ function callStack(native: Native): { start: bigint; size: number } | null {
   if (!size) return bounds;
   let sp: bigint;
   try {
-    sp = native.fn(mapCode(native, hostArch() === "x64" ? SP_PROBE_X64 : SP_PROBE_ARM64), { args: [], ret: "u64" })() as bigint;
+    sp = native.fn(mapCode(native, hostArch() === "x64" ? SP_PROBE_X64 : SP_PROBE_ARM64), generated.stackPointer)();
   } catch {
     return bounds; // no executable memory: CPython keeps its own view
   }

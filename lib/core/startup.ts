@@ -149,16 +149,25 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
 }
 
 function initializePep741(native: Native, home: string | undefined): void {
-  const api = native.api;
-  const config = api.PyInitConfig_Create!();
+  const {
+    PyInitConfig_Create, PyInitConfig_Free, PyInitConfig_SetInt, PyInitConfig_SetStr, PyInitConfig_GetError,
+    PyInitConfig_GetExitCode, Py_InitializeFromInitConfig,
+  } = native.api;
+  if (
+    !PyInitConfig_Create || !PyInitConfig_Free || !PyInitConfig_SetInt || !PyInitConfig_SetStr ||
+    !PyInitConfig_GetError || !Py_InitializeFromInitConfig
+  ) {
+    throw new PymemError("INIT_FAILED", `${native.path} lacks part of PEP 741's PyInitConfig API (CPython 3.14+)`);
+  }
+  const config = PyInitConfig_Create();
   if (config === 0n) throw new PymemError("ALLOCATION_FAILED", "PyInitConfig_Create() failed (out of memory)");
   const error = (what: string): PymemError => {
     const out = new BigUint64Array(1);
-    const msg = api.PyInitConfig_GetError!(config, new Uint8Array(out.buffer)) === 1 && out[0] !== 0n
+    const msg = PyInitConfig_GetError(config, new Uint8Array(out.buffer)) === 1 && out[0] !== 0n
       ? native.cstring(out[0])
       : undefined;
     const code = new Int32Array(1);
-    const exit = api.PyInitConfig_GetExitCode?.(config, new Uint8Array(code.buffer)) === 1;
+    const exit = PyInitConfig_GetExitCode?.(config, new Uint8Array(code.buffer)) === 1;
     return fail(what, msg ?? (exit ? `it asked to exit with status ${code[0]}` : "unknown error"), native.path);
   };
   try {
@@ -168,11 +177,13 @@ function initializePep741(native: Native, home: string | undefined): void {
       ["isolated", 0n], ["use_environment", 1n], ["user_site_directory", 1n], ["safe_path", 0n], ["install_signal_handlers", 0n],
     ];
     for (const [name, value] of ints) {
-      if (api.PyInitConfig_SetInt!(config, cstr(name), value) < 0) throw error(`PyInitConfig_SetInt(${name})`);
+      if (PyInitConfig_SetInt(config, cstr(name), value) < 0) throw error(`PyInitConfig_SetInt(${name})`);
     }
-    if (home !== undefined && api.PyInitConfig_SetStr!(config, cstr("home"), cstr(home)) < 0) throw error("PyInitConfig_SetStr(home)");
-    if (api.Py_InitializeFromInitConfig!(config) < 0) throw error("Py_InitializeFromInitConfig");
+    if (home !== undefined && PyInitConfig_SetStr(config, cstr("home"), cstr(home)) < 0) {
+      throw error("PyInitConfig_SetStr(home)");
+    }
+    if (Py_InitializeFromInitConfig(config) < 0) throw error("Py_InitializeFromInitConfig");
   } finally {
-    api.PyInitConfig_Free!(config);
+    PyInitConfig_Free(config);
   }
 }

@@ -543,9 +543,11 @@ function createNative(py: ObmallocHost, config: InterpreterConfig, via: Creation
       if (via === "legacy") {
         tstate = api.Py_NewInterpreter();
         if (tstate === 0n) failure = "Py_NewInterpreter failed";
+      } else if (!api.Py_NewInterpreterFromConfig) {
+        failure = `${py.library} has no Py_NewInterpreterFromConfig (CPython 3.12+)`;
       } else {
         const out = new BigUint64Array(1);
-        const status = api.Py_NewInterpreterFromConfig!(new Uint8Array(out.buffer), encodeConfig(config)) as Uint8Array;
+        const status = api.Py_NewInterpreterFromConfig(new Uint8Array(out.buffer), encodeConfig(config));
         // PyStatus { int _type @0 (0 ok, 1 error, 2 exit); const char *func @8; const char *err_msg @16; int exitcode @24 }
         const s = new DataView(status.buffer, status.byteOffset, status.byteLength);
         const type = s.getInt32(0, true);

@@ -6,7 +6,7 @@
  * @module
  */
 import { PymemError } from "../errors.ts";
-import type { NativeFn } from "../../ffi/types.ts";
+import type { LibcApi } from "../../ffi/symbols.ts";
 import { hostArch } from "./codegen.ts";
 
 const PAGE = 4096;
@@ -31,13 +31,13 @@ function roundPage(n: number): number {
 
 /** What mapping code needs: libc's mmap/mprotect/munmap and a view of native memory (a Native, or attach's reader). */
 export interface CodeHost {
-  readonly libc: { mmap: NativeFn; mprotect: NativeFn; munmap: NativeFn };
+  readonly libc: Pick<LibcApi, "mmap" | "mprotect" | "munmap">;
   bytes(address: bigint, length: number): Uint8Array;
 }
 
 /** Map `size` bytes of fresh zeroed read-write memory (never unmapped by pymem). */
 export function mapData(native: CodeHost, size: number): bigint {
-  const p: bigint = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
+  const p = native.libc.mmap(0n, roundPage(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0n);
   if (p === MAP_FAILED || p === 0n) {
     throw new PymemError("ALLOCATION_FAILED", `mmap of ${size} bytes for generated code data failed`);
   }

@@ -12,8 +12,8 @@
  */
 import * as fs from "node:fs";
 import { loadBackend } from "../../ffi/backend.ts";
-import { libc as libcSymbols } from "../../ffi/symbols.ts";
-import type { Backend, NativeFn } from "../../ffi/types.ts";
+import { generated, type LibcApi, libc as libcSymbols } from "../../ffi/symbols.ts";
+import type { Backend } from "../../ffi/types.ts";
 import { canRunSecondThread, startNativeThread } from "./threads.ts";
 import { hostArch } from "./codegen.ts";
 import { mapCode } from "./exec-pages.ts";
@@ -160,15 +160,24 @@ export interface ReadRange {
  * Read-only access to another process's memory. Addresses are numbers: user-space addresses fit in 47 bits.
  * `readCalls` counts system calls (process_vm_readv or pread), for the benchmark and `debugInfo`.
  */
+/**
+ * The libc functions a process_vm_readv reader calls; those of the second reading thread are optional (without
+ * them every read is made on the calling thread).
+ */
+type ReaderLibc =
+  & Pick<LibcApi, "process_vm_readv" | "__errno_location" | "malloc" | "free">
+  & Partial<Pick<LibcApi, "mmap" | "mprotect" | "munmap" | "pthread_create" | "pthread_join" | "pthread_sigmask">>
+  & { readonly dlsym?: LibcApi["dlsym"] | null };
+
 export class RemoteMemory {
   readonly pid: number;
   #mode: ReadMode;
   readonly #backend: Backend | undefined;
-  readonly #readv: NativeFn | undefined;
-  readonly #errno: NativeFn | undefined;
-  readonly #malloc: NativeFn | undefined;
-  readonly #free: NativeFn | undefined;
-  readonly #fns: Record<string, NativeFn | null> | undefined;
+  readonly #readv: LibcApi["process_vm_readv"] | undefined;
+  readonly #errno: LibcApi["__errno_location"] | undefined;
+  readonly #malloc: LibcApi["malloc"] | undefined;
+  readonly #free: LibcApi["free"] | undefined;
+  readonly #fns: ReaderLibc | undefined;
   #scratch = 0n;
   #scratchSize = 0;
   #memFd = -1;
@@ -183,7 +192,7 @@ export class RemoteMemory {
   readonly #local = new Uint32Array(4);
   readonly #remote = new Uint32Array(4 * IOV_MAX);
 
-  private constructor(pid: number, mode: ReadMode, backend?: Backend, fns?: Record<string, NativeFn>) {
+  private constructor(pid: number, mode: ReadMode, backend?: Backend, fns?: ReaderLibc) {
     this.pid = pid;
     this.#mode = mode;
     this.#backend = backend;
@@ -217,7 +226,7 @@ export class RemoteMemory {
         pthread_sigmask: libcSymbols.pthread_sigmask,
       };
       const lib = backend.open("libc.so.6", want);
-      const r = new RemoteMemory(pid, "process_vm_readv", backend, lib.symbols as Record<string, NativeFn>);
+      const r = new RemoteMemory(pid, "process_vm_readv", backend, lib.symbols);
       const errno = r.#probe(probe);
       if (errno === 0) return r;
       r.close();
@@ -238,7 +247,7 @@ export class RemoteMemory {
    * A fault-safe reader of this very process from an already loaded libc: for walking memory that another thread
    * may unmap meanwhile (the heap of a sub-interpreter running under its own GIL). A bad read fails, not faults.
    */
-  static ofSelf(backend: Backend, libc: { process_vm_readv: NativeFn; __errno_location: NativeFn; malloc: NativeFn; free: NativeFn; getpid: NativeFn }): RemoteMemory {
+  static ofSelf(backend: Backend, libc: ReaderLibc & Pick<LibcApi, "getpid">): RemoteMemory {
     return new RemoteMemory(libc.getpid(), "process_vm_readv", backend, libc);
   }
 
@@ -447,10 +456,10 @@ export class RemoteMemory {
       if (hostArch() !== "x64") return null;
       const backend = this.#backend!;
       const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(backend.view(a, len)) };
-      const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0")) as bigint;
+      const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0"));
       if (!readv) return null;
       const code = mapCode(host, READV_LOOP_X64);
-      const run = backend.fn(code, { args: ["ptr"], ret: "ptr" });
+      const run = backend.fn(code, generated.readvLoop);
       readvLoop = { code, readv, run: (args) => void run(args) };
     } catch {
       readvLoop = null;
@@ -460,7 +469,8 @@ export class RemoteMemory {
 
   /** One process_vm_readv of `count` remote iovecs into the local one: bytes read (0 when the first range faults). */
   #readvChecked(local: Uint32Array, remote: Uint32Array, count: number): number {
-    const n = Number(this.#readv!(this.pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer, 0, 16 * count), count, 0));
+    const remoteIov = new Uint8Array(remote.buffer, 0, 16 * count);
+    const n = this.#readv!(this.pid, new Uint8Array(local.buffer), 1, remoteIov, count, 0);
     if (n >= 0) return n;
     const errno = this.#lastErrno();
     // EFAULT: the first remote range is unmapped (later ones are not tried); anything else is fatal.
@@ -555,7 +565,7 @@ export class RemoteMemory {
 
   #lastErrno(): number {
     if (this.#backend!.errno) return this.#backend!.errno();
-    const p = this.#errno!() as bigint;
+    const p = this.#errno!();
     return new DataView(this.#backend!.view(p, 4)).getInt32(0, true);
   }
 
@@ -563,7 +573,7 @@ export class RemoteMemory {
     if (n <= this.#scratchSize) return;
     if (this.#scratch !== 0n) this.#free!(this.#scratch);
     const size = Math.max(n, 1 << 16);
-    this.#scratch = this.#malloc!(size) as bigint;
+    this.#scratch = this.#malloc!(size);
     if (this.#scratch === 0n) {
       this.#scratchSize = 0;
       throw new PymemError("ALLOCATION_FAILED", `cannot allocate ${size} bytes of read buffer`);

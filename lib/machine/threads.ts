@@ -5,14 +5,14 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { PymemError } from "../errors.ts";
-import type { NativeFn } from "../../ffi/types.ts";
+import type { LibcApi } from "../../ffi/symbols.ts";
 
 
 /** libc's pthread functions as the symbol tables bind them (optional there: libpthread before glibc 2.34). */
 export interface ThreadApi {
-  readonly pthread_create?: NativeFn | null;
-  readonly pthread_join?: NativeFn | null;
-  readonly pthread_sigmask?: NativeFn | null;
+  readonly pthread_create?: LibcApi["pthread_create"];
+  readonly pthread_join?: LibcApi["pthread_join"];
+  readonly pthread_sigmask?: LibcApi["pthread_sigmask"];
 }
 
 /** A native thread started by {@link startNativeThread}. */
@@ -55,21 +55,23 @@ export function machineBusy(): boolean {
  * every thread to answer them), and so do the faults, so that a crash reaches the runtime's and Python's handlers.
  */
 export function startNativeThread(libc: ThreadApi, start: bigint, arg: bigint): NativeThread | null {
+  const { pthread_create, pthread_join, pthread_sigmask } = libc;
+  if (!pthread_create || !pthread_join) return null;
   const tid = new BigUint64Array(1);
   const old = new Uint8Array(SIGSET_BYTES);
-  const masked = !!libc.pthread_sigmask && libc.pthread_sigmask(SIG_BLOCK, RUNTIME_SIGNALS, old) === 0;
+  const masked = !!pthread_sigmask && pthread_sigmask(SIG_BLOCK, RUNTIME_SIGNALS, old) === 0;
   let rc: number;
   try {
-    rc = libc.pthread_create!(tid, 0n, start, arg);
+    rc = pthread_create(tid, 0n, start, arg);
   } finally {
-    if (masked) libc.pthread_sigmask!(SIG_SETMASK, old, new Uint8Array(SIGSET_BYTES));
+    if (masked) pthread_sigmask(SIG_SETMASK, old, new Uint8Array(SIGSET_BYTES));
   }
   if (rc !== 0) return null;
   const thread = tid[0];
   let joined = false;
   const join = () => {
     if (joined) return;
-    const rc = libc.pthread_join!(thread, 0n);
+    const rc = pthread_join(thread, 0n);
     if (rc !== 0) throw new PymemError("INVALID_STATE", `pthread_join of a pymem worker thread failed (error ${rc})`);
     joined = true;
   };

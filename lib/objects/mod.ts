@@ -52,7 +52,7 @@ export function classifyLocal(
   options: ClassifyOptions = {},
 ): ObjectsSnapshot {
   const native = py.native;
-  const safe = RemoteMemory.ofSelf(native.backend, native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  const safe = RemoteMemory.ofSelf(native.backend, native.libc);
   try {
     if (views) checkArenasUnchanged(safe, heap, vars);
     // Samples are asked of Python in the current interpreter: only for the heap it allocates from (views).

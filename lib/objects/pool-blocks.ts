@@ -6,7 +6,7 @@
  */
 import { RemoteMemory } from "../machine/remote.ts";
 import { ObmallocPoolHeader } from "../obmalloc/structs.ts";
-import type { ObmallocHost } from "../obmalloc/host.ts";
+import type { PythonHandle } from "../obmalloc/host.ts";
 import { PymemError } from "../errors.ts";
 import type { WalkResult } from "../obmalloc/heap.ts";
 import { classifyBlocks, type HeapSource } from "./classify.ts";
@@ -19,8 +19,8 @@ export class PoolHeader extends ObmallocPoolHeader {
    * The pool holding `address` if it is obmalloc memory of any interpreter (a live arena, a carved pool), else
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
-  static override of(py: ObmallocHost, address: bigint): PoolHeader | null {
-    return super.of(py, address) as PoolHeader | null;
+  static override of(handle: PythonHandle, address: bigint): PoolHeader | null {
+    return super.of(handle, address) as PoolHeader | null;
   }
 
   /**
@@ -56,7 +56,7 @@ function poolBlocks(pool: PoolHeader): BlockInfo[] {
     info: { version: `${v.major}.${v.minor}.${v.micro}`, allocator: py.allocatorName(), interp: 0n, source: "PoolHeader.blocks", rawAllocatedBlocks: null, counters: {} },
   };
   const native = py.native;
-  const safe = RemoteMemory.ofSelf(native.backend, native.libc as unknown as Parameters<typeof RemoteMemory.ofSelf>[1]);
+  const safe = RemoteMemory.ofSelf(native.backend, native.libc);
   try {
     const mem = remoteObjectMemory(safe, (n) => Number(native.dlsym(n)));
     const c = py.withGIL(() => classifyBlocks(heap, py.layout, mem));

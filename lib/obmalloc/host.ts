@@ -1,9 +1,15 @@
 /**
  * `ObmallocHost`: a `PythonHost` that also knows where its obmalloc state lives. What the allocator features
- * (lib/allocators/) and the struct readers need of an open Python; `Python` implements it.
+ * (lib/allocators/) and the struct readers need of an open Python.
+ *
+ * The user's `Python` (lib/python.ts) is not a host: its type shows only the user API. Each `Python` keeps a host
+ * object of its own and registers it here; a feature that a user hands a `Python` (`PoolHeader.of(py, p)`,
+ * `new PyMemAllocator(py)`, `new GlobalAllocator(py)`) reaches the host through {@link hostOf}, which lib/mod.ts
+ * does not export.
  * @module
  */
 import type { PythonHost } from "../core/host.ts";
+import type { PythonVersion } from "../core/version.ts";
 import type { ObmallocLayout } from "./layout.ts";
 import type { ObmallocStateInfo, StateRefs } from "./state.ts";
 
@@ -14,4 +20,28 @@ export interface ObmallocHost extends PythonHost {
   stateRefs(interp: bigint): StateRefs;
   /** The distinct obmalloc states of the process. */
   obmallocStates(): ObmallocStateInfo[];
+}
+
+/** An open Python as the public API takes it: a `Python` from `openPython()` (or, inside pymem, its host). */
+export interface PythonHandle {
+  readonly version: PythonVersion;
+  readonly library: string;
+}
+
+const hosts = new WeakMap<object, ObmallocHost>();
+
+/** Make `host` the internal side of `handle` (lib/python.ts, once per Python); a host stands for itself too. */
+export function registerHost(handle: PythonHandle, host: ObmallocHost): void {
+  hosts.set(handle, host);
+  hosts.set(host, host);
+}
+
+/** The host of a `Python` handle (or a host itself). A TypeError for anything else. Internal to pymem. */
+export function hostOf(handle: PythonHandle): ObmallocHost {
+  const host = typeof handle === "object" && handle !== null ? hosts.get(handle) : undefined;
+  if (!host) {
+    const what = handle === null ? "null" : typeof handle === "object" ? "an object that is not one" : typeof handle;
+    throw new TypeError(`expected a Python handle from openPython(), got ${what}`);
+  }
+  return host;
 }

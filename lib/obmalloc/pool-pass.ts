@@ -10,6 +10,7 @@
  * demand) stays in TypeScript. Other architectures use the JavaScript walk over views (correct, slower).
  * @module
  */
+import { generated } from "../../ffi/symbols.ts";
 import { canRunSecondThread, machineBusy, type NativeThread, startNativeThread } from "../machine/threads.ts";
 import { hostArch } from "../machine/codegen.ts";
 import { mapCode, mapData } from "../machine/exec-pages.ts";
@@ -335,7 +336,7 @@ export function poolPassFor(native: Native): PoolPass | null {
 
 function nativePoolPass(native: Native): { pass: PoolPass; stop(): void } {
   const code = mapCode(native, WALK_X64);
-  const walk = native.fn(code, { args: ["buffer", "buffer", "usize", "usize", "buffer", "buffer", "buffer"], ret: "void" });
+  const walk = native.fn(code, generated.poolWalk);
   const team = secondThread(native, code);
   let scratch = new Uint32Array(1024); // reused: a fresh array per walk costs page faults on large heaps
   const perClass = new Uint32Array(2 * 33);
@@ -425,11 +426,11 @@ function secondThread(native: Native, code: bigint): {
   const { libc } = native;
   if (!canRunSecondThread(libc)) return null;
   const label = (offset: number) => code + BigInt(offset);
-  const chunks = native.fn(label(CHUNKS_OFFSET), { args: ["ptr", "ptr"], ret: "void" });
-  const post = native.fn(label(POST_OFFSET), { args: ["ptr", "ptr"], ret: "void" });
-  const settle = native.fn(label(SETTLE_OFFSET), { args: ["ptr"], ret: "u32" });
-  const finish = native.fn(label(FINISH_OFFSET), { args: ["ptr"], ret: "u32" });
-  const stopWorker = native.fn(label(STOP_OFFSET), { args: ["ptr"], ret: "void" });
+  const chunks = native.fn(label(CHUNKS_OFFSET), generated.poolChunks);
+  const post = native.fn(label(POST_OFFSET), generated.poolPost);
+  const settle = native.fn(label(SETTLE_OFFSET), generated.poolSettle);
+  const finish = native.fn(label(FINISH_OFFSET), generated.poolFinish);
+  const stopWorker = native.fn(label(STOP_OFFSET), generated.poolStop);
   // The worker's control block: a page of its own, kept for the process's life (a late worker may still read it).
   let control = 0n;
   let worker: NativeThread | null = null, workerPid = 0, failedAt = -Infinity;

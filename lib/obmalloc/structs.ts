@@ -8,7 +8,7 @@
  */
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
 import { checkAddress } from "../checks.ts";
-import type { ObmallocHost } from "../obmalloc/host.ts";
+import { hostOf, type ObmallocHost, type PythonHandle } from "./host.ts";
 import { showInRepl } from "../core/inspect.ts";
 
 const hex = (a: bigint) => "0x" + a.toString(16);
@@ -112,7 +112,8 @@ export class ObmallocPoolHeader {
    * The pool holding `address` if it is obmalloc memory of any interpreter (a live arena, a carved pool), else
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
-  static of(py: ObmallocHost, address: bigint): ObmallocPoolHeader | null {
+  static of(handle: PythonHandle, address: bigint): ObmallocPoolHeader | null {
+    const py = hostOf(handle);
     checkAddress(address, "address");
     // `this`: a subclass's `of` makes headers of the subclass.
     const make = this as PoolHeaderClass;

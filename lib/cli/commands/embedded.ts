@@ -19,8 +19,8 @@ async function cmdInfo(ctx: Context): Promise<number> {
   try {
     progress.say("resolving allocator functions");
     const v = py.version;
-    const domains = (["raw", "mem", "obj"] as Domain[]).map((d) => getAllocator(py, d));
-    const arena = getArenaAllocator(py);
+    const domains = (["raw", "mem", "obj"] as Domain[]).map((d) => py.getAllocator(d));
+    const arena = py.getArenaAllocator();
     const symbols = py.symbols.report();
     const name = (n: string | null, addr: bigint) => n ?? (addr === 0n ? "NULL" : `0x${addr.toString(16)} (unnamed)`);
     let layout: string;
