@@ -26,6 +26,7 @@ import { homedir } from "node:os";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { KNOWN_MINORS } from "../lib/cpython/versions.ts";
 
 export interface PythonTarget {
   /** realpath of the shared library */
@@ -49,10 +50,13 @@ export interface PythonTarget {
   root?: string;
 }
 
-/** Every one of these minors must be found; a missing one is reported as skipped, never silently passed. */
-export const EXPECTED_MINORS = [8, 9, 10, 11, 12, 13, 14, 15] as const;
+/**
+ * Every minor pymem supports (lib/cpython's rows) must be found; a missing one is reported as skipped, never silently
+ * passed.
+ */
+export const EXPECTED_MINORS = KNOWN_MINORS;
 /** The oldest minor pymem supports. */
-export const MIN_MINOR = 8;
+export const MIN_MINOR = KNOWN_MINORS[0];
 
 /** The repository root (this file is tests/pythons.ts, or dist/tests/pythons.js after tsc). */
 export const ROOT = (() => {

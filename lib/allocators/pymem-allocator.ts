@@ -18,6 +18,7 @@ import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.t
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { classifyLocal, setObjectSource } from "../objects/mod.ts";
+import { capabilities } from "../cpython/versions.ts";
 
 // Prototypes of the hidden functions pymem calls by address.
 const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
@@ -198,7 +199,7 @@ export class PyMemAllocator {
    */
   getInterpreterAllocatedBlocks(): number {
     const py = this.#py;
-    if (this.#minor < 12) return this.getAllocatedBlocks();
+    if (!capabilities(this.#minor)?.perInterpreterObmalloc) return this.getAllocatedBlocks();
     return py.withGIL(() => {
       this.#interpAlive();
       const owner = usesMainObmalloc(py.native, this.interp, py.layout) ? py.native.api.PyInterpreterState_Main() : this.interp;
@@ -218,7 +219,7 @@ export class PyMemAllocator {
    */
   finalizeAllocatedBlocks(): void {
     const py = this.#py;
-    if (this.#minor < 12) {
+    if (!capabilities(this.#minor)?.perInterpreterObmalloc) {
       throw this.#unsupported("finalizeAllocatedBlocks()", "per-interpreter block accounting arrived in CPython 3.12");
     }
     if (!this.ending) {

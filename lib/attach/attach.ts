@@ -24,7 +24,10 @@ import { HeapSnapshot, type MemoryReader, type SnapshotInfo, walkHeap } from "..
 import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
 import { detectArenaSize } from "../obmalloc/arenasize.ts";
 import { linkTimeWord } from "../machine/linktime.ts";
-import { freeThreadedError, parseDebugOffsetsHead } from "../core/debug-offsets.ts";
+import {
+  DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, freeThreadedError, parseDebugOffsetsHead, readDebugOffsets,
+} from "../core/debug-offsets.ts";
+import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
 import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
@@ -88,16 +91,8 @@ export class RemoteHeapSnapshot extends HeapSnapshot {
 const num = u64leNumber;
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
-/** PyObjectArenaAllocator-style allocator table offsets of `_PyRuntime.allocators.standard.{raw,obj}` (3.12+). */
-const RUNTIME_ALLOCATORS: Record<number, { raw: number; obj: number }> = {
-  12: { raw: 0x60, obj: 0xb0 },
-  13: { raw: 0x2c0, obj: 0x310 },
-  14: { raw: 0x370, obj: 0x3c0 },
-  15: { raw: 0x3f0, obj: 0x440 },
-};
-
-/** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id} of 3.12 (3.13+ read _Py_DebugOffsets). */
-const RUNTIME_312 = { head: 0x28, main: 0x30, next: 0x0, id: 0x8, size: 383_552 };
+/** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id,size}. */
+type InterpOffsets = { head: number; main: number; next: number; id: number; size: number };
 
 /**
  * A read-only handle on a running CPython process. Create with {@link attachPython}.
@@ -119,7 +114,7 @@ export class AttachedPython {
   readonly #retries: number;
   readonly #info: AttachDebugInfo;
   #closed = false;
-  #interpOffsets?: { head: number; main: number; next: number; id: number; size: number };
+  #interpOffsets?: InterpOffsets;
 
   private constructor(pid: number, img: Image, mem: RemoteMemory, v: ReturnType<typeof fileVersion>, retries: number) {
     this.pid = pid;
@@ -169,21 +164,39 @@ export class AttachedPython {
     }
   }
 
-  /** 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version. */
+  /**
+   * 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version, and agree with the row
+   * pymem generated from the minor's headers (the fields CPython publishes there).
+   */
   #checkDebugOffsets(v: ReturnType<typeof fileVersion>): void {
-    if (v.minor < 13) return;
-    const head = this.#mem.read(Number(this.#img.runtime), 80);
-    const parsed = parseDebugOffsetsHead(head);
-    if (!parsed) {
+    const known = cpythonIfKnown(v.minor);
+    const fields = known?.layout.debugOffsets;
+    if (!(capabilities(v.minor)?.debugOffsets)) return;
+    const bytes = this.#mem.read(Number(this.#img.runtime), fields?.size ?? DEBUG_OFFSETS_HEAD);
+    const head = parseDebugOffsetsHead(bytes);
+    if (!head) {
       throw new PymemError("ATTACH", `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${hex(this.#img.runtime)}); not CPython ${v.text}?`);
     }
-    const hexv = num(head, 8);
+    const hexv = head.version;
     const minor = (hexv >>> 16) & 0xff;
     if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
-    if (parsed.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, parsed.version);
+    if (head.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, head.version);
     (this as { version: PythonVersion }).version = versionFromHex(hexv);
     this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
-    this.#interpOffsets = { head: num(head, 40), main: num(head, 40) + 8, next: num(head, 64), id: num(head, 56), size: num(head, 48) };
+    const d = fields && readDebugOffsets(bytes, fields);
+    if (!d || !known) return; // a minor newer than every row: the version checks above are all there is
+    const wrong = debugOffsetsMismatches(d, known.layout);
+    if (wrong.length) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `process ${this.pid} (${this.library}): its _Py_DebugOffsets disagree with pymem's CPython 3.${minor} layout ` +
+          `(a patched build?): ${wrong.join("; ")}`,
+      );
+    }
+    this.#interpOffsets = {
+      head: d.interpretersHead, main: known.layout.runtime!.interpretersMain, next: d.interp.next, id: d.interp.id,
+      size: d.interp.size,
+    };
   }
 
   /**
@@ -232,11 +245,12 @@ export class AttachedPython {
   #allocator(): { name: string | null; how: string } {
     const { elf, bias } = this.#img;
     let obj: bigint | undefined, raw: bigint | undefined, how = "";
-    const offs = RUNTIME_ALLOCATORS[this.version.minor];
+    // _PyRuntime.allocators.standard.{raw,obj} (3.12+, lib/cpython).
+    const offs = cpythonIfKnown(this.version.minor)?.layout.runtime;
     if (offs) {
-      obj = this.#img.runtime + BigInt(offs.obj);
-      raw = this.#img.runtime + BigInt(offs.raw);
-      how = `_PyRuntime+${hex(offs.obj)}`;
+      obj = this.#img.runtime + BigInt(offs.allocatorsObj);
+      raw = this.#img.runtime + BigInt(offs.allocatorsRaw);
+      how = `_PyRuntime+${hex(offs.allocatorsObj)}`;
     } else {
       const named = (n: string) => (elf.hasSymtab ? elf.symbol(n) : undefined);
       const o = named("_PyObject"), r = named("_PyMem_Raw");
@@ -316,9 +330,15 @@ export class AttachedPython {
     return undefined;
   }
 
-  /** `_PyRuntime.interpreters` offsets (3.12 table, 3.13+ _Py_DebugOffsets). */
-  #offsets(): { head: number; main: number; next: number; id: number; size: number } {
-    return this.#interpOffsets ?? RUNTIME_312;
+  /** `_PyRuntime.interpreters` offsets (3.13+: the target's _Py_DebugOffsets; 3.12: lib/cpython's row). */
+  #offsets(): InterpOffsets {
+    if (this.#interpOffsets) return this.#interpOffsets;
+    const { runtime, interp } = cpython(this.version.minor, this.library).layout;
+    if (!runtime || !interp) {
+      throw new PymemError("UNSUPPORTED", `CPython 3.${this.version.minor} has no interpreter list`);
+    }
+    const { interpretersHead: head, interpretersMain: main } = runtime;
+    return { head, main, next: interp.next, id: interp.id, size: interp.size };
   }
 
   /** The interpreters of the target (3.12+), main first. 3.8–3.11 share one static state: an empty list. */

@@ -4,9 +4,13 @@
  * to refuse a free-threaded library before anything runs) and from another process (attach).
  * @module
  */
+import type { CPythonLayout } from "../cpython/versions.ts";
 import { PymemError } from "../errors.ts";
 
-/** `char cookie[8] = "xdebugpy"; uint64_t version; uint64_t free_threaded;` */
+/**
+ * `char cookie[8] = "xdebugpy"; uint64_t version; uint64_t free_threaded;`, the same in every minor (the generated
+ * rows agree: tests/cpython_layouts_test.ts), so it can be read before the version is known.
+ */
 export const DEBUG_OFFSETS_HEAD = 24;
 
 export interface DebugOffsetsHead {
@@ -32,4 +36,66 @@ export function freeThreadedError(what: string, version: number): PymemError {
     `${what} is a free-threaded CPython ${name} build (Py_GIL_DISABLED): it has no pymalloc (mimalloc only) and ` +
       "another object layout; pymem supports the default (GIL) builds only",
   );
+}
+
+/** The fields of `_Py_DebugOffsets` pymem reads, as the target's CPython published them. */
+export interface DebugOffsets extends DebugOffsetsHead {
+  /** `_PyRuntime.interpreters.head`. */
+  interpretersHead: number;
+  /** PyInterpreterState: its size, `id` and `next`. */
+  interp: { size: number; id: number; next: number };
+  /** PyTypeObject.tp_name and tp_flags. */
+  tpName: number;
+  tpFlags: number;
+  /** PyListObject.ob_item, PyDictObject.ma_keys / ma_values, sizeof(PyASCIIObject). */
+  listItems: number;
+  dictKeys: number;
+  dictValues: number;
+  asciiObject: number;
+}
+
+/** Where each field lies in `_Py_DebugOffsets` for one minor (lib/cpython's generated row). */
+export type DebugOffsetsFields = NonNullable<CPythonLayout["debugOffsets"]>;
+
+/**
+ * Read `_Py_DebugOffsets` as a struct, at the field offsets generated from the minor's headers (`fields.size` bytes
+ * from `_PyRuntime`); undefined without the cookie.
+ */
+export function readDebugOffsets(bytes: Uint8Array, fields: DebugOffsetsFields): DebugOffsets | undefined {
+  const head = bytes.length >= fields.size ? parseDebugOffsetsHead(bytes) : undefined;
+  if (!head) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u = (off: number) => Number(v.getBigUint64(off, true));
+  return {
+    ...head,
+    interpretersHead: u(fields.runtimeInterpretersHead),
+    interp: { size: u(fields.interpSize), id: u(fields.interpId), next: u(fields.interpNext) },
+    tpName: u(fields.tpName),
+    tpFlags: u(fields.tpFlags),
+    listItems: u(fields.listItems),
+    dictKeys: u(fields.dictKeys),
+    dictValues: u(fields.dictValues),
+    asciiObject: u(fields.asciiObject),
+  };
+}
+
+/**
+ * Where a library's own `_Py_DebugOffsets` disagrees with the row generated from its minor's headers, one line per
+ * field ("tp_flags: the library says 176, the 3.14.10 headers 168"); empty when they agree.
+ */
+export function debugOffsetsMismatches(d: DebugOffsets, layout: CPythonLayout): string[] {
+  const pairs: [string, number, number | undefined][] = [
+    ["_PyRuntime.interpreters.head", d.interpretersHead, layout.runtime?.interpretersHead],
+    ["sizeof(PyInterpreterState)", d.interp.size, layout.interp?.size],
+    ["PyInterpreterState.id", d.interp.id, layout.interp?.id],
+    ["PyInterpreterState.next", d.interp.next, layout.interp?.next],
+    ["PyTypeObject.tp_name", d.tpName, layout.object.tpName],
+    ["PyTypeObject.tp_flags", d.tpFlags, layout.object.tpFlags],
+    ["PyListObject.ob_item", d.listItems, layout.object.listItems],
+    ["PyDictObject.ma_keys", d.dictKeys, layout.object.dictKeys],
+    ["PyDictObject.ma_values", d.dictValues, layout.object.dictValues],
+    ["sizeof(PyASCIIObject)", d.asciiObject, layout.object.asciiObject],
+  ];
+  return pairs.filter(([, got, want]) => got !== want)
+    .map(([name, got, want]) => `${name}: the library says ${got}, the ${layout.release} headers ${want}`);
 }
