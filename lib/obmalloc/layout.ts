@@ -139,6 +139,16 @@ export function withArenaSize(layout: ObmallocLayout, arenaSize: number, how: st
   return { ...layout, arenaSize, offsets: stateOffsets(arenaSize / layout.poolSize), arenaSizeHow: how };
 }
 
+/**
+ * An arena's carved pools: the first pool (an arena from malloc is not pool-aligned; the slack before the first pool
+ * holds none) and how many pools lie below `pool_address`, the next one never carved. The one count of them for the
+ * walk in-process and by attach.
+ */
+export function carvedPools(address: number, poolAddress: number, poolSize: number): { first: number; carved: number } {
+  const first = Math.ceil(address / poolSize) * poolSize;
+  return { first, carved: Math.max(0, Math.floor((poolAddress - first) / poolSize)) };
+}
+
 /** Block size of size class `i`. */
 export function blockSize(szidx: number, layout: ObmallocLayout): number {
   return (szidx + 1) * layout.alignment;
@@ -147,4 +157,23 @@ export function blockSize(szidx: number, layout: ObmallocLayout): number {
 /** Blocks per pool of size class `i` (NUMBLOCKS). */
 export function blocksPerPool(szidx: number, layout: ObmallocLayout): number {
   return Math.floor((layout.poolSize - layout.poolOverhead) / blockSize(szidx, layout));
+}
+
+/**
+ * Does the used pool header at u32 word `w` of `words` agree with its own geometry: its class exists and it holds no
+ * more blocks than such a pool can (the check the native pool pass makes too, lib/obmalloc/pool-pass.x86_64.s)?
+ * With `arenaIndex`, also with its arena and its carving: `arenaindex`, `maxnextoffset` and `nextoffset` (attach,
+ * whose reads of a running target can be torn). An empty header (count 0) is sane: it is not walked.
+ */
+export function poolHeaderSane(words: Uint32Array, w: number, layout: ObmallocLayout, arenaIndex?: number): boolean {
+  const count = words[w + POOL.count / 4];
+  if (count === 0) return true;
+  const sz = words[w + POOL.szidx / 4];
+  if (sz >= layout.sizeClasses || count > blocksPerPool(sz, layout)) return false;
+  if (arenaIndex === undefined) return true;
+  const size = blockSize(sz, layout);
+  if (words[w + POOL.arenaindex / 4] !== arenaIndex) return false;
+  if (words[w + POOL.maxnextoffset / 4] !== layout.poolSize - size) return false;
+  const next = words[w + POOL.nextoffset / 4];
+  return next >= layout.poolOverhead + size && next <= layout.poolSize && count <= (next - layout.poolOverhead) / size;
 }
