@@ -32,7 +32,7 @@ import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
 import { capabilities, cpythonIfKnown, NEWEST } from "./cpython/versions.ts";
-import { DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
+import { checkDebugOffsets, DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
 import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
 import { LIBC_NAME, loadLibrary } from "./core/loader.ts";
 
@@ -174,6 +174,7 @@ export class Python implements PythonHost, ObmallocHost {
     // 3.13+: a free-threaded build is refused before anything runs (its objects are laid out differently).
     const head = this.debugOffsets();
     if (head?.freeThreaded) throw freeThreadedError(this.library, head.version);
+    checkDebugOffsets(native, this.version.minor); // and the object layout agrees with pymem's row
     const initialized = api.Py_IsInitialized() !== 0;
     const allocator = options.allocator;
     // After a finalize, blocks CPython never freed are still owned by the first allocator: another one would be

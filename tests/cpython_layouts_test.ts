@@ -14,7 +14,9 @@ import {
 import { GENERATED } from "../lib/cpython/layouts.generated.ts";
 import { capabilities, cpython, KNOWN_MINORS } from "../lib/cpython/versions.ts";
 import { ARENA, POOL, STATE } from "../lib/obmalloc/layout.ts";
-import { DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, readDebugOffsets } from "../lib/core/debug-offsets.ts";
+import {
+  checkDebugOffsets, DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, readDebugOffsets,
+} from "../lib/core/debug-offsets.ts";
 import { assert, python, test } from "./_harness.ts";
 
 const noCompiler = compilerMissing();
@@ -72,6 +74,13 @@ test(`cpython layouts: CPython ${minor}'s own _Py_DebugOffsets agree with its ro
   const bent = bytes.slice();
   new DataView(bent.buffer).setBigUint64(fields!.tpFlags, BigInt(d.tpFlags + 8), true);
   const release = cpython(minor).layout.release;
-  assert.deepEqual(debugOffsetsMismatches(readDebugOffsets(bent, fields!)!, cpython(minor).layout),
+  assert.deepEqual(debugOffsetsMismatches(readDebugOffsets(bent, fields!)!, cpython(minor).layout, "objects"),
     [`PyTypeObject.tp_flags: the library says ${d.tpFlags + 8}, the ${release} headers ${d.tpFlags}`]);
+  // Opening and attaching refuse only an object layout that differs (the interpreter list is read at the library's
+  // own offsets, a struct's size not at all); this test wants every field equal.
+  const grown = bytes.slice();
+  new DataView(grown.buffer).setBigUint64(fields!.interpSize, BigInt(d.interp.size + 8), true);
+  assert.deepEqual(debugOffsetsMismatches(readDebugOffsets(grown, fields!)!, cpython(minor).layout, "objects"), []);
+  assert.equal(debugOffsetsMismatches(readDebugOffsets(grown, fields!)!, cpython(minor).layout).length, 1);
+  checkDebugOffsets(py.native, minor); // what openPython ran: it agrees
 }, { skip: fields ? false : `CPython 3.${minor} has no _Py_DebugOffsets (3.13+)` });

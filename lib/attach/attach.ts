@@ -169,7 +169,7 @@ export class AttachedPython {
 
   /**
    * 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version, and agree with the row
-   * pymem generated from the minor's headers (the fields CPython publishes there).
+   * pymem generated from the minor's headers on the object layout (the interpreter list is read at its offsets).
    */
   #checkDebugOffsets(v: ReturnType<typeof fileVersion>): void {
     const known = cpythonIfKnown(v.minor);
@@ -188,7 +188,7 @@ export class AttachedPython {
     this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
     const d = fields && readDebugOffsets(bytes, fields);
     if (!d || !known) return; // a minor newer than every row: the version checks above are all there is
-    const wrong = debugOffsetsMismatches(d, known.layout);
+    const wrong = debugOffsetsMismatches(d, known.layout, "objects");
     if (wrong.length) {
       throw new PymemError(
         "UNSUPPORTED",

@@ -4,7 +4,8 @@
  * to refuse a free-threaded library before anything runs) and from another process (attach).
  * @module
  */
-import type { CPythonLayout } from "../cpython/versions.ts";
+import { type CPythonLayout, cpythonIfKnown } from "../cpython/versions.ts";
+import type { Native } from "./native.ts";
 import { PymemError } from "../errors.ts";
 
 /**
@@ -81,10 +82,12 @@ export function readDebugOffsets(bytes: Uint8Array, fields: DebugOffsetsFields):
 
 /**
  * Where a library's own `_Py_DebugOffsets` disagrees with the row generated from its minor's headers, one line per
- * field ("tp_flags: the library says 176, the 3.14.10 headers 168"); empty when they agree.
+ * field ("tp_flags: the library says 176, the 3.14.10 headers 168"); empty when they agree. `only: "objects"` keeps
+ * the fields pymem reads at the row's offsets whatever the library says (the object layout: classification); the
+ * interpreter list is read at the library's own offsets, and a struct's size is not read at all.
  */
-export function debugOffsetsMismatches(d: DebugOffsets, layout: CPythonLayout): string[] {
-  const pairs: [string, number, number | undefined][] = [
+export function debugOffsetsMismatches(d: DebugOffsets, layout: CPythonLayout, only?: "objects"): string[] {
+  const all: [string, number, number | undefined][] = [
     ["_PyRuntime.interpreters.head", d.interpretersHead, layout.runtime?.interpretersHead],
     ["sizeof(PyInterpreterState)", d.interp.size, layout.interp?.size],
     ["PyInterpreterState.id", d.interp.id, layout.interp?.id],
@@ -96,6 +99,30 @@ export function debugOffsetsMismatches(d: DebugOffsets, layout: CPythonLayout): 
     ["PyDictObject.ma_values", d.dictValues, layout.object.dictValues],
     ["sizeof(PyASCIIObject)", d.asciiObject, layout.object.asciiObject],
   ];
+  const pairs = only === "objects" ? all.filter(([name]) => /Object/.test(name)) : all;
   return pairs.filter(([, got, want]) => got !== want)
     .map(([name, got, want]) => `${name}: the library says ${got}, the ${layout.release} headers ${want}`);
+}
+
+/**
+ * 3.13+: refuse a library whose own `_Py_DebugOffsets` (statically initialised: readable before it starts) disagree
+ * with pymem's row for its minor on the object layout (a patched or unusually configured build): blocks would be
+ * classified at the wrong offsets. Nothing to check for a minor without the struct or without a row.
+ */
+export function checkDebugOffsets(native: Native, minor: number): void {
+  const known = cpythonIfKnown(minor);
+  const fields = known?.layout.debugOffsets;
+  if (!known || !fields) return;
+  const runtime = native.dlsym("_PyRuntime");
+  const bytes = runtime === 0n ? null : native.safeRead(runtime, fields.size);
+  const d = bytes ? readDebugOffsets(bytes, fields) : undefined;
+  if (!d) return; // no cookie: debugOffsets() reports none, as before
+  const wrong = debugOffsetsMismatches(d, known.layout, "objects");
+  if (wrong.length) {
+    throw new PymemError(
+      "UNSUPPORTED",
+      `${native.path}: its _Py_DebugOffsets disagree with pymem's CPython 3.${minor} layout (a patched build?): ` +
+        wrong.join("; "),
+    );
+  }
 }
