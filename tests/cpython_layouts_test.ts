@@ -61,7 +61,7 @@ test("cpython layouts: the capabilities agree with what the headers have", () =>
 const py = await python();
 const minor = py.version.minor;
 const fields = cpython(minor).layout.debugOffsets;
-test(`cpython layouts: CPython ${minor}'s own _Py_DebugOffsets agree with its row`, () => {
+test(`cpython layouts: CPython 3.${minor}'s own _Py_DebugOffsets agree with its row`, () => {
   const runtime = py.native.dlsym("_PyRuntime");
   assert.notEqual(runtime, 0n, "_PyRuntime is exported");
   const bytes = py.native.safeRead(runtime, fields!.size);
