@@ -2,14 +2,16 @@
  * The dependency rule of docs/architecture.md, checked by `npm test` (npm run deps): no import cycles, and each
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
- *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/core/ → lib/obmalloc/ → lib/objects/
- *        → lib/allocators/, lib/interpreters/, lib/attach/ → lib/python.ts → lib/report/, lib/compare/
+ *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/cpython/ → lib/core/
+ *        → lib/obmalloc/ → lib/objects/ → lib/allocators/, lib/interpreters/, lib/attach/ → lib/python.ts
+ *        → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
  */
 const L = {
   ffi: "^ffi/",
   base: "^lib/(errors|checks|command-line)[.]ts$",
   machine: "^lib/machine/",
+  cpython: "^lib/cpython/",
   core: "^lib/core/",
   obmalloc: "^lib/obmalloc/",
   objects: "^lib/objects/",
@@ -32,7 +34,10 @@ const layer = (name, from, ...forbidden) => ({
   from: { path: L[from] },
   to: { path: any(...forbidden) },
 });
-const above = ["machine", "core", "obmalloc", "objects", "allocators", "interpreters", "attach", "python", "report", "compare", "exporter", "cli", "mod"];
+const above = [
+  "machine", "cpython", "core", "obmalloc", "objects", "allocators", "interpreters", "attach", "python", "report",
+  "compare", "exporter", "cli", "mod",
+];
 const after = (name) => above.slice(above.indexOf(name) + 1);
 
 module.exports = {
@@ -41,6 +46,7 @@ module.exports = {
     { name: "ffi-is-the-bottom", severity: "error", from: { path: L.ffi }, to: { path: "^lib/" } },
     layer("base-imports-nothing-of-lib", "base", ...above),
     layer("machine-knows-no-cpython", "machine", ...after("machine")),
+    layer("cpython-is-numbers", "cpython", ...after("cpython")),
     layer("core-below-features", "core", ...after("core")),
     layer("obmalloc-below-features", "obmalloc", ...after("obmalloc")),
     layer("objects-below-features", "objects", ...after("objects")),

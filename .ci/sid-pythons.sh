@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Today's CPythons for the test matrix: Debian sid's newest 3.14 and 3.15, unpacked (never installed) into one folder
-# together with sid's glibc and the few libraries the interpreter and the stdlib's extension modules link to.
+# together with sid's glibc and the few libraries the interpreter and the stdlib's extension modules link to, and
+# their headers (libpython3.X-dev: DEST/usr/include/python3.X), which tools/cpython-layouts.ts compiles against.
 #
 #   bash .ci/sid-pythons.sh [DEST]        DEST defaults to $PYMEM_SID_ROOT, else <repo>/.cache/debian-sid
 #
@@ -64,7 +65,7 @@ fi
 # Newest candidate of each package: name=version, so the download and the stamp name exact versions.
 pkgs=()
 for m in "${minors[@]}"; do
-  pkgs+=("libpython$m" "libpython$m-minimal" "libpython$m-stdlib" "python$m" "python$m-minimal")
+  pkgs+=("libpython$m" "libpython$m-minimal" "libpython$m-stdlib" "python$m" "python$m-minimal" "libpython$m-dev")
 done
 pkgs+=("${libs[@]}")
 declare -A candidate=()

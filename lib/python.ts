@@ -28,8 +28,10 @@ import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.t
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
 import { initialize } from "./core/startup.ts";
+import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
-import { DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
+import { capabilities, cpythonIfKnown, NEWEST } from "./cpython/versions.ts";
+import { checkDebugOffsets, DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
 import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
 import { LIBC_NAME, loadLibrary } from "./core/loader.ts";
 
@@ -179,6 +181,7 @@ export class Python {
     // 3.13+: a free-threaded build is refused before anything runs (its objects are laid out differently).
     const head = this.debugOffsets();
     if (head?.freeThreaded) throw freeThreadedError(this.library, head.version);
+    checkDebugOffsets(native, this.version.minor); // and the object layout agrees with pymem's row
     const initialized = api.Py_IsInitialized() !== 0;
     const allocator = options.allocator;
     // After a finalize, blocks CPython never freed are still owned by the first allocator: another one would be
@@ -316,7 +319,7 @@ export class Python {
    * 3.13. Read safely: it is statically initialised, so valid before CPython starts.
    */
   debugOffsets(): DebugOffsetsHead | undefined {
-    if (this.version.minor < 13) return undefined;
+    if (!capabilities(this.version.minor)?.debugOffsets) return undefined;
     const runtime = this.#native.dlsym("_PyRuntime");
     const bytes = runtime === 0n ? null : this.#native.safeRead(runtime, DEBUG_OFFSETS_HEAD);
     return bytes ? parseDebugOffsetsHead(bytes) : undefined;
@@ -334,24 +337,35 @@ export class Python {
     const { major, minor } = this.version;
     if (name === "default") {
       // fall through: pre-initialize with CPython's default allocator
-    } else if (name.startsWith("mimalloc") && minor < 13) {
+    } else if (name.startsWith("mimalloc") && !capabilities(minor)?.mimalloc) {
       throw new PymemError(
         "UNSUPPORTED",
         `The allocator "${name}" needs CPython 3.13 or newer; ${this.library} is ${major}.${minor}`,
       );
     }
-    // PyPreConfig is 40 bytes in every version 3.8–3.15: coerce_c_locale @20, coerce_c_locale_warn @24, allocator @36.
-    const config = new Uint8Array(40);
+    // PyPreConfig and PyStatus per version (lib/cpython); a minor newer than every row is assumed to keep them.
+    const { preConfig: pre, config: cfg } = (cpythonIfKnown(minor) ?? NEWEST).layout;
+    const config = new Uint8Array(pre.size);
     this.#native.api.PyPreConfig_InitPythonConfig(config);
     const view = new DataView(config.buffer);
-    view.setInt32(36, ALLOCATOR_IDS[name], true);
+    // What PyPreConfig_InitPythonConfig puts there: the Python configuration, C locale coercion "not set" (-1).
+    if (
+      view.getInt32(pre.configInit, true) !== cfg.initPython || view.getInt32(pre.coerceCLocale, true) !== -1 ||
+      view.getInt32(pre.coerceCLocaleWarn, true) !== -1
+    ) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `pymem cannot start CPython ${major}.${minor} (${this.library}): PyPreConfig_InitPythonConfig did not ` +
+          `lay out PyPreConfig as the ${major}.${minor} headers do (is this a build with a patched PyPreConfig?)`,
+      );
+    }
+    view.setInt32(pre.allocator, ALLOCATOR_IDS[name], true);
     // As Py_InitializeEx did: never coerce the C locale (it would set LC_CTYPE in the host process's environment).
-    view.setInt32(20, 0, true);
-    view.setInt32(24, 0, true);
-    const status = new DataView(this.#native.api.Py_PreInitialize(config).buffer);
-    if (status.getInt32(0, true) !== 0) {
-      const msg = status.getBigUint64(16, true);
-      const text = msg ? this.#native.cstring(msg) : "unknown error";
+    view.setInt32(pre.coerceCLocale, 0, true);
+    view.setInt32(pre.coerceCLocaleWarn, 0, true);
+    const status = statusError(this.#native, this.#native.api.Py_PreInitialize(config), minor);
+    if (status) {
+      const text = status.message;
       if (name === "default") {
         throw new PymemError("INIT_FAILED", `CPython could not start (${this.library}): ${text} [Py_PreInitialize]`);
       }

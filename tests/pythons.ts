@@ -16,11 +16,15 @@ import {
   MIN_MINOR,
   pythonRoots as corePythonRoots,
 } from "../lib/core/locate.ts";
+import { KNOWN_MINORS } from "../lib/cpython/versions.ts";
 
 export type PythonTarget = FoundPython;
 
-/** Every one of these minors must be found; a missing one is reported as skipped, never silently passed. */
-export const EXPECTED_MINORS = [8, 9, 10, 11, 12, 13, 14, 15] as const;
+/**
+ * Every minor pymem supports (lib/cpython's rows) must be found; a missing one is reported as skipped, never silently
+ * passed.
+ */
+export const EXPECTED_MINORS = KNOWN_MINORS;
 export { MIN_MINOR };
 
 /** The repository root (this file is tests/pythons.ts, or dist/tests/pythons.js after tsc). */

@@ -19,6 +19,7 @@ import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.t
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { classifyLocal, HeapSnapshot } from "../objects/mod.ts";
+import { capabilities } from "../cpython/versions.ts";
 
 // Every mapping virtualAlloc handed out and not yet freed, process-wide (one libpython per process): virtualFree
 // unmaps only these, with their own size. Anything else (a pymalloc arena, a code page, a double free, a size larger
@@ -190,7 +191,7 @@ export class PyMemAllocator {
    */
   getInterpreterAllocatedBlocks(): number {
     const py = this.#py;
-    if (this.#minor < 12) return this.getAllocatedBlocks();
+    if (!capabilities(this.#minor)?.perInterpreterObmalloc) return this.getAllocatedBlocks();
     return py.withGIL(() => {
       this.#interpAlive();
       const owner = usesMainObmalloc(py.native, this.interp, py.layout) ? py.native.api.PyInterpreterState_Main() : this.interp;
@@ -210,7 +211,7 @@ export class PyMemAllocator {
    */
   finalizeAllocatedBlocks(): void {
     const py = this.#py;
-    if (this.#minor < 12) {
+    if (!capabilities(this.#minor)?.perInterpreterObmalloc) {
       throw this.#unsupported("finalizeAllocatedBlocks()", "per-interpreter block accounting arrived in CPython 3.12");
     }
     if (!this.ending) {

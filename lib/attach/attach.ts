@@ -21,16 +21,22 @@ import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
 import { type MemoryReader, type SnapshotInfo, type WalkResult, walkHeap } from "../obmalloc/heap.ts";
-import { ARENA, blockSize, blocksPerPool, layoutFor, type ObmallocLayout, POOL, USE_MAIN_OBMALLOC } from "../obmalloc/layout.ts";
+import {
+  ARENA, carvedPools, layoutFor, type ObmallocLayout, POOL, poolHeaderSane, USE_MAIN_OBMALLOC,
+} from "../obmalloc/layout.ts";
 import { detectArenaSize } from "../obmalloc/arenasize.ts";
-import { linkTimeWord } from "../machine/linktime.ts";
-import { freeThreadedError, parseDebugOffsetsHead } from "../core/debug-offsets.ts";
-import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
+import {
+  DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, freeThreadedError, parseDebugOffsetsHead, readDebugOffsets,
+} from "../core/debug-offsets.ts";
+import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
+import {
+  arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState, requireOwnState, staticsNotFound,
+} from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
-import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
 import { findImage, fileVersion, type Image } from "./image.ts";
+import { nameAllocator } from "./allocator-name.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -94,16 +100,8 @@ export class RemoteHeapSnapshot extends HeapSnapshot {
 const num = u64leNumber;
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
-/** PyObjectArenaAllocator-style allocator table offsets of `_PyRuntime.allocators.standard.{raw,obj}` (3.12+). */
-const RUNTIME_ALLOCATORS: Record<number, { raw: number; obj: number }> = {
-  12: { raw: 0x60, obj: 0xb0 },
-  13: { raw: 0x2c0, obj: 0x310 },
-  14: { raw: 0x370, obj: 0x3c0 },
-  15: { raw: 0x3f0, obj: 0x440 },
-};
-
-/** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id} of 3.12 (3.13+ read _Py_DebugOffsets). */
-const RUNTIME_312 = { head: 0x28, main: 0x30, next: 0x0, id: 0x8, size: 383_552 };
+/** `_PyRuntime.interpreters.{head,main}` and PyInterpreterState.{next,id,size}. */
+type InterpOffsets = { head: number; main: number; next: number; id: number; size: number };
 
 /**
  * A read-only handle on a running CPython process. Create with {@link attachPython}.
@@ -125,7 +123,7 @@ export class AttachedPython {
   readonly #retries: number;
   readonly #info: AttachDebugInfo;
   #closed = false;
-  #interpOffsets?: { head: number; main: number; next: number; id: number; size: number };
+  #interpOffsets?: InterpOffsets;
 
   private constructor(pid: number, img: Image, mem: RemoteMemory, v: ReturnType<typeof fileVersion>, retries: number) {
     this.pid = pid;
@@ -165,7 +163,7 @@ export class AttachedPython {
       mem = await RemoteMemory.open(pid, Number(img.runtime), options.readMode);
       const py = new AttachedPython(pid, img, mem, v, options.retries ?? 3);
       py.#checkDebugOffsets(v);
-      py.#info.allocator = py.#allocator();
+      py.#info.allocator = nameAllocator(img, mem, py.version.minor);
       py.#readGeometry();
       return py;
     } catch (e) {
@@ -175,21 +173,39 @@ export class AttachedPython {
     }
   }
 
-  /** 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version. */
+  /**
+   * 3.13+: `_Py_DebugOffsets` at `_PyRuntime` must carry the cookie and the same version, and agree with the row
+   * pymem generated from the minor's headers on the object layout (the interpreter list is read at its offsets).
+   */
   #checkDebugOffsets(v: ReturnType<typeof fileVersion>): void {
-    if (v.minor < 13) return;
-    const head = this.#mem.read(Number(this.#img.runtime), 80);
-    const parsed = parseDebugOffsetsHead(head);
-    if (!parsed) {
+    const known = cpythonIfKnown(v.minor);
+    const fields = known?.layout.debugOffsets;
+    if (!(capabilities(v.minor)?.debugOffsets)) return;
+    const bytes = this.#mem.read(Number(this.#img.runtime), fields?.size ?? DEBUG_OFFSETS_HEAD);
+    const head = parseDebugOffsetsHead(bytes);
+    if (!head) {
       throw new PymemError("ATTACH", `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${hex(this.#img.runtime)}); not CPython ${v.text}?`);
     }
-    const hexv = num(head, 8);
+    const hexv = head.version;
     const minor = (hexv >>> 16) & 0xff;
     if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
-    if (parsed.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, parsed.version);
+    if (head.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, head.version);
     (this as { version: PythonVersion }).version = versionFromHex(hexv);
     this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
-    this.#interpOffsets = { head: num(head, 40), main: num(head, 40) + 8, next: num(head, 64), id: num(head, 56), size: num(head, 48) };
+    const d = fields && readDebugOffsets(bytes, fields);
+    if (!d || !known) return; // a minor newer than every row: the version checks above are all there is
+    const wrong = debugOffsetsMismatches(d, known.layout, "objects");
+    if (wrong.length) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `process ${this.pid} (${this.library}): its _Py_DebugOffsets disagree with pymem's CPython 3.${minor} layout ` +
+          `(a patched build?): ${wrong.join("; ")}`,
+      );
+    }
+    this.#interpOffsets = {
+      head: d.interpretersHead, main: known.layout.runtime!.interpretersMain, next: d.interp.next, id: d.interp.id,
+      size: d.interp.size,
+    };
   }
 
   /**
@@ -230,101 +246,15 @@ export class AttachedPython {
     return u64le(this.#mem.read(Number(address), 8));
   }
 
-  /**
-   * Name the allocator from the object domain's PyMemAllocatorEx {ctx, malloc, …}: by the symbol its malloc points
-   * at (needs .symtab), else by the image's compiled-in defaults (a stripped image), else by comparing it with the
-   * raw domain (PYTHONMALLOC=malloc makes them identical).
-   */
-  #allocator(): { name: string | null; how: string } {
-    const { elf, bias } = this.#img;
-    let obj: bigint | undefined, raw: bigint | undefined, how = "";
-    const offs = RUNTIME_ALLOCATORS[this.version.minor];
-    if (offs) {
-      obj = this.#img.runtime + BigInt(offs.obj);
-      raw = this.#img.runtime + BigInt(offs.raw);
-      how = `_PyRuntime+${hex(offs.obj)}`;
-    } else {
-      const named = (n: string) => (elf.hasSymtab ? elf.symbol(n) : undefined);
-      const o = named("_PyObject"), r = named("_PyMem_Raw");
-      if (o && r) {
-        obj = bias + BigInt(o.value);
-        raw = bias + BigInt(r.value);
-        how = "_PyObject (.symtab)";
-      } else {
-        obj = this.#decodeTable("PyObject_Malloc");
-        raw = this.#decodeTable("PyMem_RawMalloc");
-        how = "decoded from PyObject_Malloc";
-      }
+  /** `_PyRuntime.interpreters` offsets (3.13+: the target's _Py_DebugOffsets; 3.12: lib/cpython's row). */
+  #offsets(): InterpOffsets {
+    if (this.#interpOffsets) return this.#interpOffsets;
+    const { runtime, interp } = cpython(this.version.minor, this.library).layout;
+    if (!runtime || !interp) {
+      throw new PymemError("UNSUPPORTED", `CPython 3.${this.version.minor} has no interpreter list`);
     }
-    if (obj === undefined) return { name: null, how: "allocator table not found" };
-    const objT = this.#mem.tryRead(Number(obj), 40);
-    const rawT = raw === undefined ? null : this.#mem.tryRead(Number(raw), 40);
-    if (!objT) return { name: null, how: `${how}: unreadable` };
-    const nameOf = (fn: bigint): string | undefined => {
-      const v = Number(fn - bias);
-      const s = v > 0 ? elf.symbolAt(v) : undefined;
-      return s && s.value === v ? s.name : undefined;
-    };
-    // Without symbols (a stripped image), the tables' static initializers in the file name the compiled-in defaults:
-    // the object domain's is _PyObject_Malloc (pymalloc) unless the build has no pymalloc (then it equals the raw
-    // domain's, malloc) or is a debug build (then its ctx is set). lib/machine/linktime.ts reads them.
-    const word = (table: bigint | undefined, i: number): bigint | undefined => {
-      if (table === undefined) return undefined;
-      const w = linkTimeWord(elf, Number(table - bias) + 8 * i);
-      return w === undefined || w === 0 ? undefined : bias + BigInt(w);
-    };
-    const defaultObjMalloc = word(obj, 1), defaultRawMalloc = word(raw, 1);
-    const defaultPymalloc = defaultObjMalloc !== undefined && linkTimeWord(elf, Number(obj - bias)) === 0 &&
-        defaultObjMalloc !== defaultRawMalloc
-      ? defaultObjMalloc
-      : undefined;
-    const base = (fn: bigint): { name: string; why: string } | null => {
-      const sym = nameOf(fn);
-      if (sym !== undefined) {
-        if (/^_PyObject_Malloc$/.test(sym)) return { name: "pymalloc", why: `malloc = ${sym}` };
-        if (/^_PyMem_RawMalloc$/.test(sym)) return { name: "malloc", why: `malloc = ${sym}` };
-        if (/MiMalloc/.test(sym)) return { name: "mimalloc", why: `malloc = ${sym}` };
-        return null;
-      }
-      if (fn === defaultPymalloc) return { name: "pymalloc", why: `malloc ${hex(fn)} is the image's compiled-in object allocator, _PyObject_Malloc (no symbol: stripped)` };
-      if (fn === defaultRawMalloc) return { name: "malloc", why: `malloc ${hex(fn)} is the image's compiled-in raw allocator (no symbol: stripped)` };
-      return null;
-    };
-    const malloc = u64le(objT, 8), ctx = u64le(objT, 0);
-    const debugInner = (): bigint | undefined => {
-      // _PyMem_Debug.obj is { char api_id = 'o'; PyMemAllocatorEx alloc; }: the wrapped malloc is at ctx+16.
-      if (ctx === 0n) return undefined;
-      const d = this.#mem.tryRead(Number(ctx), 24);
-      return d && d[0] === 0x6f ? u64le(d, 16) : undefined;
-    };
-    const fnName = nameOf(malloc);
-    const inner = fnName === "_PyMem_DebugMalloc" || fnName === undefined ? debugInner() : undefined;
-    if (inner !== undefined) {
-      const b = base(inner);
-      const hooks = fnName ?? "debug hooks (ctx points at the 'o' debug table; stripped)";
-      return { name: b ? `${b.name}_debug` : null, how: `${how}: malloc = ${hooks}${b ? `, wrapping ${b.why}` : ""}` };
-    }
-    const b = ctx === 0n ? base(malloc) : null;
-    if (b) return { name: b.name, how: `${how}: ${b.why}` };
-    if (rawT && u64le(objT, 8) === u64le(rawT, 8) && u64le(objT, 0) === u64le(rawT, 0)) {
-      return { name: "malloc", how: `${how}: the object domain uses the raw domain's allocator` };
-    }
-    return { name: null, how: `${how}: malloc at ${hex(malloc)} is neither a known symbol nor one of the image's compiled-in allocators` };
-  }
-
-  /** Address of the PyMemAllocatorEx an exported `fn` reads first: `mov rdi,[rip+ctx]; jmp [rip+ctx+8]`. */
-  #decodeTable(fn: string): bigint | undefined {
-    const { elf, bias } = this.#img;
-    const sym = elf.dynamicSymbol(fn);
-    if (!sym || elf.machine !== "x86_64") return undefined;
-    const refs = ripRelativeRefs(elf.readVaddr(sym.value, Math.min(sym.size || 64, 128)), sym.value, 32).filter((r) => r.width === 8 && r.op !== "call" && r.op !== "jmp" && r.op !== "lea");
-    for (const a of refs) if (refs.some((b) => b.target === a.target + 8)) return bias + BigInt(a.target);
-    return undefined;
-  }
-
-  /** `_PyRuntime.interpreters` offsets (3.12 table, 3.13+ _Py_DebugOffsets). */
-  #offsets(): { head: number; main: number; next: number; id: number; size: number } {
-    return this.#interpOffsets ?? RUNTIME_312;
+    const { interpretersHead: head, interpretersMain: main } = runtime;
+    return { head, main, next: interp.next, id: interp.id, size: interp.size };
   }
 
   /** The interpreters of the target (3.12+), main first. 3.8–3.11 share one static state: an empty list. */
@@ -355,17 +285,11 @@ export class AttachedPython {
     const target = interp === undefined ? list[0] : list.find((i) => i.interp === interp || BigInt(i.id) === interp);
     if (!target) throw new RangeError(`${hex(interp!)} is not an interpreter of process ${this.pid}`);
     const owner = target.ownObmalloc ? target : list[0];
-    const probe = this.#probe();
     // The target keeps running: tolerate a few torn list heads at the known offset, and retry a torn read.
-    let found = ownState(probe, owner.interp, this.layout, 4);
-    for (let attempt = 0; !found && attempt < 3; attempt++) found = ownState(probe, owner.interp, this.layout, 4);
-    if (!found) {
-      throw new PymemError(
-        "UNSUPPORTED",
-        `process ${this.pid}: cannot find the obmalloc state of interpreter ${hex(owner.interp)} (CPython ${versionString(this.version)}): ` +
-          "neither the known offset nor a signature scan matched (torn read, or obmalloc not in use)",
-      );
-    }
+    const found = requireOwnState(this.#probe(), owner.interp, this.layout, this.#where(), {
+      tornAllowed: 4,
+      tries: 4,
+    });
     const s = Number(found.state);
     const how = found.how + (owner !== target ? " (main interpreter's state, shared)" : "");
     this.#record(target.interp, found.state, how);
@@ -399,12 +323,13 @@ export class AttachedPython {
       const raw = decoded.rawAllocatedBlocks;
       return { arenas: Number(decoded.arenas), maxarenas: Number(decoded.maxarenas), raw: raw === undefined ? undefined : Number(raw), state: null, interp: 0n, how: decoded.how };
     }
-    const fnName = this.layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
-    throw new PymemError(
-      "UNSUPPORTED",
-      `process ${this.pid}: cannot find obmalloc's arenas in CPython ${versionString(this.version)} (${this.library}): no .symtab, and ` +
-        `decoding ${fnName} found no valid candidate` + (this.#info.allocator.name && this.#info.allocator.name !== "pymalloc" ? ` (allocator: ${this.#info.allocator.name})` : ""),
-    );
+    const name = this.#info.allocator.name;
+    throw staticsNotFound(this.#where(), this.layout, name && name !== "pymalloc" ? ` (allocator: ${name})` : "");
+  }
+
+  /** The target, for messages: "process 42 (CPython 3.11.2, /usr/lib/…/libpython3.11.so.1.0)". */
+  #where(): string {
+    return `process ${this.pid} (CPython ${versionString(this.version)}, ${this.library})`;
   }
 
   /** The remote reader as the state locators of lib/obmalloc/state.ts want it: reads that fail instead of faulting. */
@@ -525,23 +450,21 @@ export class AttachedPython {
   } {
     const mem = this.#mem;
     const { poolSize } = this.layout;
+    const arenas: { i: number; first: number; carved: number }[] = [];
     let nPools = 0;
     for (let i = 0; i < maxarenas; i++) {
       const o = i * ARENA.size;
       const address = num(table, o);
       if (address === 0) continue;
-      const first = Math.ceil(address / poolSize) * poolSize;
-      nPools += Math.max(0, Math.floor((num(table, o + ARENA.poolAddress) - first) / poolSize));
+      const pools = carvedPools(address, num(table, o + ARENA.poolAddress), poolSize);
+      arenas.push({ i, ...pools });
+      nPools += pools.carved;
     }
     const addresses = new Float64Array(nPools);
     const arenaOfRange = new Uint32Array(nPools);
     const firstOf = new Map<number, number>(); // first pool address → index of its first header
-    for (let i = 0, r = 0; i < maxarenas; i++) {
-      const o = i * ARENA.size;
-      const address = num(table, o);
-      if (address === 0) continue;
-      const first = Math.ceil(address / poolSize) * poolSize;
-      const carved = Math.max(0, Math.floor((num(table, o + ARENA.poolAddress) - first) / poolSize));
+    let r = 0;
+    for (const { i, first, carved } of arenas) {
       firstOf.set(first, r);
       for (let k = 0; k < carved; k++, r++) {
         addresses[r] = first + k * poolSize;
@@ -551,7 +474,7 @@ export class AttachedPython {
     const got = mem.readUniform(addresses, POOL.size);
     const words = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset, got.bytes.byteLength / 4);
     const W = POOL.size / 4;
-    const bad = (r: number) => !got.ok[r] || !this.#poolSane(words, r * W, arenaOfRange[r]);
+    const bad = (r: number) => !got.ok[r] || !poolHeaderSane(words, r * W, this.layout, arenaOfRange[r]);
     let suspects: number[] = [];
     for (let r = 0; r < nPools; r++) if (bad(r)) suspects.push(r);
     // Torn headers: read them again; a header that settles is taken, the rest are reported.
@@ -607,21 +530,6 @@ export class AttachedPython {
   heaps(): { interp: RemoteInterpreter | null; snapshot: RemoteHeapSnapshot }[] {
     if (this.layout.state === "static") return [{ interp: null, snapshot: this.heap() }];
     return this.interpreters().filter((i) => i.ownObmalloc).map((i) => ({ interp: i, snapshot: this.heap(i.interp) }));
-  }
-
-  /** A used pool header must agree with its arena and its own geometry. */
-  #poolSane(words: Uint32Array, w: number, arenaIndex: number): boolean {
-    const count = words[w + POOL.count / 4];
-    if (count === 0) return true; // empty (on the arena's free list): not walked
-    const sz = words[w + POOL.szidx / 4];
-    const layout = this.layout;
-    if (sz >= layout.sizeClasses) return false;
-    const size = blockSize(sz, layout);
-    if (count > blocksPerPool(sz, layout)) return false;
-    if (words[w + POOL.arenaindex / 4] !== arenaIndex) return false;
-    if (words[w + POOL.maxnextoffset / 4] !== layout.poolSize - size) return false;
-    const next = words[w + POOL.nextoffset / 4];
-    return next >= layout.poolOverhead + size && next <= layout.poolSize && count <= (next - layout.poolOverhead) / size;
   }
 
   /** Release the reader and the image file. Idempotent. */

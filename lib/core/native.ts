@@ -7,6 +7,7 @@
 import { constants as bufferConstants } from "node:buffer";
 import type { Backend, FnDef, NativeFn, UntypedFn } from "../../ffi/types.ts";
 import type { LibcApi, PythonApi } from "../../ffi/symbols.ts";
+import { setIovec } from "../machine/bytes.ts";
 
 export type { LibcApi, PythonApi };
 
@@ -113,20 +114,22 @@ export class Native {
    */
   safeRead(address: bigint, length: number): Uint8Array | null {
     if (length === 0) return new Uint8Array(0);
-    if (address <= 0n || address + BigInt(length) >= 1n << 64n) return null;
+    // Beyond 2^53 is beyond every user-space address (x86-64 and aarch64 stop below 2^57) and beyond an exact number.
+    if (address <= 0n || address + BigInt(length) >= 1n << 53n) return null;
     this.#pid ||= this.libc.getpid();
     const out = new Uint8Array(length);
-    const local = new Uint8Array(16);
-    const remote = new BigUint64Array([address, BigInt(length)]);
+    const local = new Uint32Array(4);
+    const remote = new Uint32Array(4);
+    setIovec(remote, 0, Number(address), length);
     // iovec { void *iov_base; size_t iov_len; } holds raw addresses, and a JavaScript buffer has no stable one to
     // put there: read into native scratch memory, then copy.
     const scratch = this.libc.malloc(length);
     if (scratch === 0n) return null;
     try {
-      const lv = new DataView(local.buffer);
-      lv.setBigUint64(0, scratch, true);
-      lv.setBigUint64(8, BigInt(length), true);
-      const n = this.libc.process_vm_readv(this.#pid, local, 1, new Uint8Array(remote.buffer), 1, 0);
+      setIovec(local, 0, Number(scratch), length);
+      const n = this.libc.process_vm_readv(
+        this.#pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer), 1, 0,
+      );
       if (n !== length) return null;
       out.set(this.bytes(scratch, length));
       return out;

@@ -19,15 +19,11 @@
  * @module
  */
 import { PymemError } from "../errors.ts";
+import { cpythonIfKnown } from "../cpython/versions.ts";
 import { cstr, type Native } from "./native.ts";
+import { statusError } from "./status.ts";
 
-/** `PyConfig.home` per minor (offsetof against each version's headers; x86-64 / aarch64 LP64). */
-const HOME_OFFSET: Record<number, number> = { 8: 240, 9: 240, 10: 256, 11: 280, 12: 288, 13: 296, 14: 304, 15: 304 };
-/** `PyConfig.install_signal_handlers`: the fifth int in every version 3.8–3.15. */
-const SIGNALS_OFFSET = 16;
-/** `_PyConfig_INIT_PYTHON`, what PyConfig_InitPythonConfig stores in `_config_init` (offset 0). */
-const CONFIG_INIT_PYTHON = 2;
-/** Far more than sizeof(PyConfig) in any version (456 in 3.14/3.15). */
+/** Far more than sizeof(PyConfig) in any version (456 in 3.14/3.15), so a patched build's extra fields fit too. */
 const CONFIG_BYTES = 4096;
 
 /** Where a start-up failure was reported, for the message: "PyStatus from Py_InitializeFromConfig", … */
@@ -98,15 +94,17 @@ function captureStderr(native: Native, fn: () => void): { error?: unknown; text:
 
 function start(native: Native, minor: number, home: string | undefined, via?: "PyConfig" | "PyInitConfig"): void {
   const api = native.api;
-  const homeOffset = via === "PyInitConfig" ? undefined : HOME_OFFSET[minor];
-  if (homeOffset === undefined && api.PyInitConfig_Create && api.Py_InitializeFromInitConfig && api.PyInitConfig_GetError) {
+  // PyConfig's layout (offsetof against the version's headers: lib/cpython), or none for a minor pymem does not know.
+  const layout = via === "PyInitConfig" ? undefined : cpythonIfKnown(minor)?.layout;
+  if (layout === undefined && api.PyInitConfig_Create && api.Py_InitializeFromInitConfig && api.PyInitConfig_GetError) {
     initializePep741(native, home);
     return;
   }
-  if (homeOffset === undefined) {
+  if (layout === undefined) {
     throw new PymemError("UNSUPPORTED", `pymem cannot start CPython 3.${minor} (${native.path}): no PyInitConfig API and no PyConfig layout for it`);
   }
   const { libc } = native;
+  const { home: homeOffset, installSignalHandlers, configInit, initPython } = layout.config;
   const config = libc.malloc(CONFIG_BYTES);
   if (config === 0n) throw new PymemError("ALLOCATION_FAILED", `malloc(${CONFIG_BYTES}) failed`);
   native.bytes(config, CONFIG_BYTES).fill(0);
@@ -115,14 +113,17 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
     api.PyConfig_InitPythonConfig(config);
     initialized = true;
     const view = native.dataView(config, CONFIG_BYTES);
-    if (view.getInt32(0, true) !== CONFIG_INIT_PYTHON || view.getInt32(SIGNALS_OFFSET, true) !== 1 || view.getBigUint64(homeOffset, true) !== 0n) {
+    if (
+      view.getInt32(configInit, true) !== initPython || view.getInt32(installSignalHandlers, true) !== 1 ||
+      view.getBigUint64(homeOffset, true) !== 0n
+    ) {
       throw new PymemError(
         "UNSUPPORTED",
         `pymem cannot start CPython 3.${minor} (${native.path}): PyConfig_InitPythonConfig did not lay out PyConfig as ` +
           "the 3." + minor + " headers do (is this a build with a patched PyConfig?)",
       );
     }
-    view.setInt32(SIGNALS_OFFSET, 0, true); // install_signal_handlers = 0
+    view.setInt32(installSignalHandlers, 0, true);
     if (home !== undefined) {
       const s = status(api.PyConfig_SetBytesString(config, config + BigInt(homeOffset), cstr(home)));
       if (s) throw fail("PyConfig_SetBytesString(home)", s.message, native.path);
@@ -134,17 +135,8 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
     libc.free(config);
   }
 
-  /** A PyStatus's error as text, or null when it is OK. `{ int _type; char *func; char *err_msg; int exitcode; }` */
-  function status(bytes: Uint8Array): { message: string; func: string } | null {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const type = v.getInt32(0, true);
-    if (type === 0) return null;
-    const func = v.getBigUint64(8, true);
-    const msg = v.getBigUint64(16, true);
-    const message = type === 2 // _PyStatus_TYPE_EXIT: CPython asked to exit (e.g. a --help it parsed)
-      ? `it asked to exit with status ${v.getInt32(24, true)}`
-      : msg !== 0n ? native.cstring(msg) : "unknown error";
-    return { message, func: func !== 0n ? native.cstring(func) : "" };
+  function status(bytes: Uint8Array) {
+    return statusError(native, bytes, minor);
   }
 }
 

@@ -3,6 +3,8 @@
  * CPython sees it (bad shapes TypeError, unsafe or invalid combinations RangeError), and its C layout.
  * @module
  */
+import type { CPythonLayout } from "../cpython/versions.ts";
+
 /** Which GIL a sub-interpreter uses: CPython's default (shared with main), main's, or its own (3.12+). */
 export type GilMode = "default" | "shared" | "own";
 
@@ -61,7 +63,8 @@ export const FIELDS = [
   "checkMultiInterpExtensions",
   "gil",
 ] as const;
-export const GIL_MODES: Record<GilMode, number> = { default: 0, shared: 1, own: 2 };
+/** The GIL modes by name (their C values are in lib/cpython's rows). */
+const GIL_MODES: Record<GilMode, true> = { default: true, shared: true, own: true };
 
 /** Validate a preset name or config object into a full config. Bad shapes throw TypeError, bad values RangeError. */
 export function resolveInterpreterConfig(
@@ -113,17 +116,14 @@ export function resolveInterpreterConfig(
   return { config: c, preset };
 }
 
-/** `PyInterpreterConfig` as C lays it out: seven ints, sizeof 28, identical in 3.12–3.14. */
-export function encodeConfig(c: InterpreterConfig): Uint8Array {
-  const ints = new Int32Array([
-    +c.useMainObmalloc, //            0 use_main_obmalloc
-    +c.allowFork, //                  4 allow_fork
-    +c.allowExec, //                  8 allow_exec
-    +c.allowThreads, //              12 allow_threads
-    +c.allowDaemonThreads, //        16 allow_daemon_threads
-    +c.checkMultiInterpExtensions, // 20 check_multi_interp_extensions
-    GIL_MODES[c.gil], //             24 gil
-  ]);
-  return new Uint8Array(ints.buffer);
+/** `PyInterpreterConfig` as C lays it out: its ints at the offsets generated from the version's headers. */
+export function encodeConfig(
+  c: InterpreterConfig,
+  layout: NonNullable<CPythonLayout["interpreterConfig"]>,
+): Uint8Array {
+  const bytes = new Uint8Array(layout.size);
+  const v = new DataView(bytes.buffer);
+  const gil = { default: layout.gilDefault, shared: layout.gilShared, own: layout.gilOwn }[c.gil];
+  for (const k of FIELDS) v.setInt32(layout[k], k === "gil" ? gil : +c[k], true);
+  return bytes;
 }
-

@@ -37,6 +37,8 @@ import type { PyValue } from "../core/convert.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { adoptCallStack } from "../core/stackguard.ts";
+import { statusError } from "../core/status.ts";
+import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
 import { encodeConfig, type GilMode, INTERPRETER_PRESETS, type InterpreterConfig, type InterpreterPreset, resolveInterpreterConfig } from "./config.ts";
 
 export { INTERPRETER_PRESETS, resolveInterpreterConfig };
@@ -107,8 +109,6 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
 
 // ---- leak accounting -----------------------------------------------------------------------------------------------
 
-/** `_PyRuntime.obmalloc` (struct _obmalloc_global_state { int dump_debug_stats; Py_ssize_t interpreter_leaks; }). */
-const RUNTIME_OBMALLOC: Record<number, number> = { 12: 0x180, 13: 0x3e8, 14: 0x498, 15: 0x518 };
 const leakCounters = new WeakMap<ObmallocHost, bigint | null>();
 
 /** Blocks of every obmalloc state that is its own (main and isolated interpreters): the live part of the total. */
@@ -128,10 +128,11 @@ function ownedBlocks(py: ObmallocHost): number {
 function leakCounter(py: ObmallocHost): bigint | null {
   if (leakCounters.has(py)) return leakCounters.get(py)!;
   let found: bigint | null = null;
-  const off = RUNTIME_OBMALLOC[py.version.minor];
+  // `_PyRuntime.obmalloc`: struct _obmalloc_global_state { int dump_debug_stats; Py_ssize_t interpreter_leaks; }.
+  const off = cpythonIfKnown(py.version.minor)?.layout.runtime?.obmalloc;
   const runtime = off === undefined ? 0n : py.native.dlsym("_PyRuntime");
   if (runtime !== 0n) {
-    const at = runtime + BigInt(off);
+    const at = runtime + BigInt(off!);
     for (let attempt = 0; attempt < 3 && found === null; attempt++) {
       const bytes = py.native.safeRead(at, 16);
       if (!bytes) break;
@@ -227,7 +228,7 @@ export class SubInterpreter {
 
   /** Whether it allocates from an obmalloc state of its own (false: main's). */
   get ownObmalloc(): boolean {
-    return !this.config.useMainObmalloc && this.#py.version.minor >= 12;
+    return !this.config.useMainObmalloc && !!capabilities(this.#py.version.minor)?.perInterpreterObmalloc;
   }
 
   #assertOpen(): void {
@@ -511,7 +512,7 @@ export function newInterpreter(
   const v = py.version;
   const api = py.native.api;
   let via: CreationPath;
-  if (v.minor < 12) {
+  if (!capabilities(v.minor)?.perInterpreterObmalloc) {
     if (resolved.preset !== "legacy") {
       throw new PymemError(
         "UNSUPPORTED",
@@ -534,6 +535,7 @@ export function newInterpreter(
 /** Py_NewInterpreterFromConfig (3.12+) or Py_NewInterpreter (legacy, 3.8–3.11), with no thread state current. */
 function createNative(py: ObmallocHost, config: InterpreterConfig, via: CreationPath): Created {
   const { api } = py.native;
+  const v = py.version;
   return py.withGIL(() => {
     // 3.12+: releases main's GIL; 3.8–3.11: keeps the one GIL held, as Py_NewInterpreter wants.
     const caller = api.PyThreadState_Swap(0n);
@@ -547,17 +549,14 @@ function createNative(py: ObmallocHost, config: InterpreterConfig, via: Creation
         failure = `${py.library} has no Py_NewInterpreterFromConfig (CPython 3.12+)`;
       } else {
         const out = new BigUint64Array(1);
-        const status = api.Py_NewInterpreterFromConfig(new Uint8Array(out.buffer), encodeConfig(config));
-        // PyStatus { int _type @0 (0 ok, 1 error, 2 exit); const char *func @8; const char *err_msg @16; int exitcode @24 }
-        const s = new DataView(status.buffer, status.byteOffset, status.byteLength);
-        const type = s.getInt32(0, true);
+        const bytes = encodeConfig(config, cpython(v.minor, py.library).layout.interpreterConfig!);
+        const result = api.Py_NewInterpreterFromConfig(new Uint8Array(out.buffer), bytes);
+        const status = statusError(py.native, result, v.minor);
         tstate = out[0];
-        if (type !== 0 || tstate === 0n) {
-          const msg = s.getBigUint64(16, true);
-          const func = s.getBigUint64(8, true);
-          failure = type === 0
-            ? "Py_NewInterpreterFromConfig returned no thread state"
-            : `${func ? py.native.cstring(func) + ": " : ""}${msg ? py.native.cstring(msg) : `status ${type}`}`;
+        if (status || tstate === 0n) {
+          failure = status
+            ? `${status.func ? status.func + ": " : ""}${status.message}`
+            : "Py_NewInterpreterFromConfig returned no thread state";
           tstate = 0n;
         }
       }
@@ -592,7 +591,7 @@ function createViaModule(py: ObmallocHost, config: InterpreterConfig, preset: In
   const minor = py.version.minor;
   const flag = (b: boolean) => (b ? "True" : "False");
   let code: string;
-  if (minor >= 13) {
+  if (capabilities(minor)?.interpretersModule) {
     code = "import _interpreters as m\n" +
       `iid = m.create(m.new_config('isolated', use_main_obmalloc=${flag(config.useMainObmalloc)}, ` +
       `allow_fork=${flag(config.allowFork)}, allow_exec=${flag(config.allowExec)}, ` +
@@ -666,7 +665,8 @@ export function listInterpreters(py: ObmallocHost): InterpreterInfo[] {
     const main = api.PyInterpreterState_Main();
     return py.liveInterpreters().map((interp) => {
       const isMain = interp === main;
-      const own = isMain || (py.version.minor >= 12 && !usesMainObmalloc(py.native, interp, py.layout));
+      const own = isMain ||
+        (!!capabilities(py.version.minor)?.perInterpreterObmalloc && !usesMainObmalloc(py.native, interp, py.layout));
       return {
         id: Number(api.PyInterpreterState_GetID(interp)),
         interp,

@@ -39,3 +39,15 @@ export function le64(v: bigint): number[] {
   for (let i = 0n; i < 64n; i += 8n) out.push(Number((v >> i) & 0xffn));
   return out;
 }
+
+/**
+ * Write `struct iovec { void *iov_base; size_t iov_len; }` number `i` into an array of them viewed as u32 words
+ * (little-endian halves: addresses and lengths below 2^53 are exact as numbers).
+ */
+export function setIovec(words: Uint32Array, i: number, base: number, length: number): void {
+  const k = 4 * i;
+  words[k] = base >>> 0;
+  words[k + 1] = Math.floor(base / 0x1_0000_0000);
+  words[k + 2] = length >>> 0;
+  words[k + 3] = Math.floor(length / 0x1_0000_0000);
+}

@@ -18,6 +18,7 @@ import { canRunSecondThread, startNativeThread } from "./threads.ts";
 import { hostArch } from "./codegen.ts";
 import { mapCode } from "./exec-pages.ts";
 import { PymemError } from "../errors.ts";
+import { setIovec } from "./bytes.ts";
 
 /** Linux errno values the reader tells apart. */
 export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOMEM: 12, EACCES: 13, EFAULT: 14, EINVAL: 22, ENOSYS: 38 } as const;
@@ -343,17 +344,8 @@ export class RemoteMemory {
       const to = Math.min(to_, start + IOV_MAX);
       const need = (to - start) * length;
       this.#ensureScratch(need);
-      local[0] = Number(this.#scratch & 0xffff_ffffn);
-      local[1] = Number(this.#scratch >> 32n);
-      local[2] = need >>> 0;
-      local[3] = Math.floor(need / 0x1_0000_0000);
-      for (let i = start, k = 0; i < to; i++, k += 4) {
-        const a = addresses[i];
-        remote[k] = a >>> 0;
-        remote[k + 1] = Math.floor(a / 0x1_0000_0000);
-        remote[k + 2] = length;
-        remote[k + 3] = 0;
-      }
+      setIovec(local, 0, Number(this.#scratch), need);
+      for (let i = start; i < to; i++) setIovec(remote, i - start, addresses[i], length);
       this.readCalls++;
       const got = this.#readvChecked(local, remote, to - start);
       this.bytesRead += got;
@@ -395,16 +387,10 @@ export class RemoteMemory {
     for (let b = 0; b < batches; b++) {
       const first = b * IOV_MAX, count = Math.min(IOV_MAX, n - first);
       w64.set([at(oLocal + 16 * b), at(oRemote + 16 * first), BigInt(count)], (oBatches + 24 * b) / 8);
-      w64.set([at(oData + first * length), BigInt(count * length)], (oLocal + 16 * b) / 8);
+      setIovec(w32, (oLocal + 16 * b) / 16, Number(at(oData + first * length)), count * length);
       w64[(oResults + 8 * b) / 8] = 0n;
     }
-    for (let i = 0, k = oRemote / 4; i < n; i++, k += 4) {
-      const a = addresses[i];
-      w32[k] = a >>> 0;
-      w32[k + 1] = Math.floor(a / 0x1_0000_0000);
-      w32[k + 2] = length;
-      w32[k + 3] = 0;
-    }
+    for (let i = 0; i < n; i++) setIovec(w32, oRemote / 16 + i, addresses[i], length);
     const thread = startNativeThread(fns, loop.code, at(40));
     if (!thread) return false;
     try {
@@ -510,17 +496,8 @@ export class RemoteMemory {
       for (let i = start; i < to; i++) need += ranges[i].length;
       this.#ensureScratch(need);
       const local = this.#local, remote = this.#remote;
-      local[0] = Number(this.#scratch & 0xffff_ffffn);
-      local[1] = Number(this.#scratch >> 32n);
-      local[2] = need >>> 0;
-      local[3] = Math.floor(need / 0x1_0000_0000);
-      for (let i = start, k = 0; i < to; i++, k += 4) {
-        const a = ranges[i].address;
-        remote[k] = a >>> 0;
-        remote[k + 1] = Math.floor(a / 0x1_0000_0000);
-        remote[k + 2] = ranges[i].length;
-        remote[k + 3] = 0;
-      }
+      setIovec(local, 0, Number(this.#scratch), need);
+      for (let i = start; i < to; i++) setIovec(remote, i - start, ranges[i].address, ranges[i].length);
       this.readCalls++;
       const got = this.#readvChecked(local, remote, to - start);
       this.bytesRead += got;
@@ -592,9 +569,8 @@ export class RemoteMemory {
   }
 }
 
-/** errno number of a node:fs error (by its code), 0 when unknown. */
+/** errno number of a node:fs error (by its code, in {@link ERRNO}), 0 when unknown. */
 function errnoOf(e: unknown): number {
   const code = (e as { code?: string })?.code;
-  const byName: Record<string, number> = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, EACCES: 13, EFAULT: 14, EINVAL: 22 };
-  return (code && byName[code]) || 0;
+  return (code && Object.hasOwn(ERRNO, code) && ERRNO[code as keyof typeof ERRNO]) || 0;
 }

@@ -1,12 +1,13 @@
 /**
  * What an object looks like inside a pymalloc block, per CPython minor version (x86-64 / aarch64 LP64, GIL builds):
  * the pre-header before the object, the PyTypeObject fields a candidate type is checked with, and the fields of
- * the built-in containers whose buffers can be named. One row per version: adding a version is adding a row.
- * Sources: each version's Include/object.h, Include/internal/pycore_object.h (`_PyType_PreHeaderSize`) and
- * Include/cpython/*object.h; tests/objects_test.ts checks the type fields against `type.__flags__` /
- * `__basicsize__` / `__itemsize__` on every run (3.8–3.13 in-process; 3.14/3.15 were checked by attach).
+ * the built-in containers whose buffers can be named. One row per version, built from lib/cpython's generated rows
+ * (offsetof against each release's Include/object.h, Include/internal/pycore_object.h and Include/cpython/*object.h);
+ * tests/objects_test.ts checks the type fields against `type.__flags__` / `__basicsize__` / `__itemsize__` on every
+ * run, and on 3.13+ tests/cpython_layouts_test.ts checks them against the library's own `_Py_DebugOffsets`.
  * @module
  */
+import { cpython, KNOWN_MINORS, KNOWN_RANGE } from "../cpython/versions.ts";
 import { PymemError } from "../errors.ts";
 
 export interface ObjectLayout {
@@ -58,45 +59,35 @@ export const TPFLAGS = {
   TYPE_SUBCLASS: 0x8000_0000,
 } as const;
 
-const BASE = {
-  gcHead: 16,
-  refcntHasFlags: false,
-  tpName: 24,
-  tpBasicsize: 32,
-  tpItemsize: 40,
-  tpFlags: 168,
-  tpDictoffset: 288,
-  listItems: 24,
-  dictKeys: 32,
-  dictValues: 40,
-  setTable: 40,
-} as const;
+/** The object row of a generated layout. */
+function objectRow(minor: number): ObjectLayout {
+  const { layout, caps } = cpython(minor);
+  const { managedDict, instanceValues, instanceValuesTagged, ...o } = layout.object;
+  const row: ObjectLayout = { minor, ...o, refcntHasFlags: caps.refcntHasFlags };
+  if (managedDict !== undefined) row.managedDict = managedDict;
+  if (instanceValues !== undefined) row.instanceValues = { offset: instanceValues, tagged: instanceValuesTagged === 1 };
+  return row;
+}
 
-const PREHEADER_312 = TPFLAGS.MANAGED_DICT | TPFLAGS.MANAGED_WEAKREF;
-
-const ROWS: Record<number, ObjectLayout> = {
-  8: { minor: 8, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
-  9: { minor: 9, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
-  10: { minor: 10, ...BASE, preHeaderFlags: 0, asciiObject: 48 },
-  11: { minor: 11, ...BASE, preHeaderFlags: TPFLAGS.MANAGED_DICT, asciiObject: 48, instanceValues: { offset: -32, tagged: false }, managedDict: -24 },
-  // 3.12 dropped PyASCIIObject.wstr.
-  12: { minor: 12, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, instanceValues: { offset: -24, tagged: true }, managedDict: -24 },
-  13: { minor: 13, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, managedDict: -24 },
-  // 3.14.10 and 3.15.2 (Debian sid) checked by attach: the type fields read equal `__flags__`/`__basicsize__`/
-  // `__itemsize__`, every allocated block classified, the user class counted exactly. 3.15 also needs lib/obmalloc's
-  // row (its state offset) to be mapped at all.
-  14: { minor: 14, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true, managedDict: -24 },
-  15: { minor: 15, ...BASE, preHeaderFlags: PREHEADER_312, asciiObject: 40, refcntHasFlags: true, managedDict: -24 },
-};
+const ROWS: Record<number, ObjectLayout> = Object.fromEntries(KNOWN_MINORS.map((m) => [m, objectRow(m)]));
 
 /** The object layout of CPython 3.minor, or a PymemError naming the version. */
 export function objectLayoutFor(minor: number): ObjectLayout {
   const row = ROWS[minor];
   if (!row) {
-    throw new PymemError("UNSUPPORTED", `pymem has no object layout for CPython 3.${minor} (block classification knows 3.8–3.15)`);
+    throw new PymemError(
+      "UNSUPPORTED",
+      `pymem has no object layout for CPython 3.${minor} (block classification knows ${KNOWN_RANGE})`,
+    );
   }
   return row;
 }
+
+/**
+ * Bytes of a PyTypeObject that classification reads: up to and including `tp_dictoffset`, the last field it uses,
+ * in the version where that lies furthest.
+ */
+export const TYPE_BYTES = Math.max(...Object.values(ROWS).map((r) => r.tpDictoffset + 8));
 
 /** Bytes before the object in its block, for a type with these flags (`_PyType_PreHeaderSize`). */
 export function preHeaderSize(flags: number, layout: ObjectLayout): number {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ObjectMemory, Range } from "./memory.ts";
-import { type ObjectLayout, preHeaderSize, TPFLAGS } from "./layout.ts";
+import { type ObjectLayout, preHeaderSize, TPFLAGS, TYPE_BYTES } from "./layout.ts";
 
 /** A validated type object. */
 export interface TypeInfo {
@@ -26,8 +26,6 @@ export interface TypeInfo {
   dictoffset: number;
 }
 
-/** Bytes read per candidate type: up to and including tp_dictoffset. */
-const TYPE_BYTES = 296;
 /** Longest tp_name read; longer names are cut here. */
 const NAME_MAX = 200;
 /** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { PoolPass, PoolPassResult } from "./pool-pass.ts";
-import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
+import { ARENA, blockSize, blocksPerPool, carvedPools, type ObmallocLayout, POOL, poolHeaderSane } from "./layout.ts";
 import { showInRepl } from "../core/inspect.ts";
 
 /** Access to the memory being mapped. */
@@ -154,13 +154,13 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
     const o = i * ARENA.size;
     const address = readAddr(tv, o + ARENA.address);
     if (address === 0) continue;
-    const first = Math.ceil(address / poolSize) * poolSize;
+    const pools = carvedPools(address, readAddr(tv, o + ARENA.poolAddress), poolSize);
     arenaIndex[a] = i;
     arenaAddress[a] = address;
     arenaPoolsTotal[a] = tv.getUint32(o + ARENA.ntotalpools, true);
     arenaPoolsFree[a] = tv.getUint32(o + ARENA.nfreepools, true);
-    firsts[a] = first;
-    carved[a] = Math.max(0, Math.floor((readAddr(tv, o + ARENA.poolAddress) - first) / poolSize));
+    firsts[a] = pools.first;
+    carved[a] = pools.carved;
     a++;
   }
   // The native pass knows 32 size classes (every CPython 3.8–3.14); any other layout is walked in JavaScript.
@@ -220,8 +220,6 @@ function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array
   const records = new Uint32Array(total);
   const arenaUsed = new Uint32Array(firsts.length);
   const classPools = new Float64Array(n), classBlocks = new Float64Array(n);
-  const caps = new Uint16Array(n);
-  for (let c = 0; c < n; c++) caps[c] = blocksPerPool(c, layout);
   const C = POOL.count / 4, Z = POOL.szidx / 4;
   let r = 0, inconsistent = 0;
   for (let a = 0; a < firsts.length; a++) {
@@ -232,7 +230,7 @@ function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array
       const count = words[w + C];
       if (count === 0) continue;
       const sz = words[w + Z];
-      if (sz >= n || count > caps[sz] || k > 0xff) {
+      if (!poolHeaderSane(words, w, layout) || k > 0xff) {
         inconsistent++;
         continue;
       }

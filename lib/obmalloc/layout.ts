@@ -1,9 +1,10 @@
 /**
- * obmalloc's geometry and where its state lives, per CPython minor version (x86-64 / aarch64 LP64, release builds).
- * Numbers come from CPython's headers and were checked against the 3.8–3.13 libraries; tests compare them with
+ * obmalloc's geometry and where its state lives, per CPython minor version (x86-64 / aarch64 LP64, release builds),
+ * built from lib/cpython's generated rows (offsetof against each release's headers); tests compare them with
  * CPython's own `_debugmallocstats` text on every run (tests/heap_test.ts), so a build that differs is caught.
  * @module
  */
+import { cpython, type CPythonLayout, KNOWN_MINORS, KNOWN_RANGE } from "../cpython/versions.ts";
 import { PymemError } from "../errors.ts";
 
 /** Where a version keeps its obmalloc state. */
@@ -44,36 +45,31 @@ export interface ObmallocLayout {
   arenaSizeHow: string;
 }
 
-/** Offsets inside `struct _obmalloc_state` for one geometry. */
-export interface StateOffsets {
-  usedpools: number;
-  arenas: number;
-  maxarenas: number;
-  unusedArenaObjects: number;
-  usableArenas: number;
-  nfp2lasta: number;
-  narenasCurrentlyAllocated: number;
-  ntimesArenaAllocated: number;
-  narenasHighwater: number;
-  rawAllocatedBlocks: number;
-  arenaMapRoot: number;
-}
+/** Offsets inside `struct _obmalloc_state` for one geometry (the generated row's, minus its size). */
+export type StateOffsets = Omit<NonNullable<CPythonLayout["state"]>, "size">;
 
-/** `struct _obmalloc_state` offsets for arenas of `maxPoolsInArena` pools (64 by default, 128 with 2 MiB arenas). */
-export function stateOffsets(maxPoolsInArena: number): StateOffsets {
-  const after = 0x220 + 8 * (maxPoolsInArena + 1); // end of nfp2lasta[MAX_POOLS_IN_ARENA + 1]
+/** `struct _obmalloc_state` of the default geometry: the same in every version that has one (3.12+). */
+const BASE_STATE = KNOWN_MINORS.map((m) => cpython(m).layout.state).find((s) => s !== undefined)!;
+
+/**
+ * `struct _obmalloc_state` offsets for arenas of `maxPoolsInArena` pools (64 by default, 128 with 2 MiB arenas): the
+ * generated offsets of the default geometry, with every field after `nfp2lasta[MAX_POOLS_IN_ARENA + 1]` moved.
+ */
+export function stateOffsets(maxPoolsInArena: number, base = BASE_STATE): StateOffsets {
+  const moved = 8 * (maxPoolsInArena + 1) - (base.narenasCurrentlyAllocated - base.nfp2lasta);
+  // Spelled out field by field: a field added to the generated row must be placed here (moved or not).
   return {
-    usedpools: 0x000,
-    arenas: 0x200,
-    maxarenas: 0x208,
-    unusedArenaObjects: 0x210,
-    usableArenas: 0x218,
-    nfp2lasta: 0x220,
-    narenasCurrentlyAllocated: after,
-    ntimesArenaAllocated: after + 8,
-    narenasHighwater: after + 16,
-    rawAllocatedBlocks: after + 24,
-    arenaMapRoot: after + 32,
+    usedpools: base.usedpools,
+    arenas: base.arenas,
+    maxarenas: base.maxarenas,
+    unusedArenaObjects: base.unusedArenaObjects,
+    usableArenas: base.usableArenas,
+    nfp2lasta: base.nfp2lasta,
+    narenasCurrentlyAllocated: base.narenasCurrentlyAllocated + moved,
+    ntimesArenaAllocated: base.ntimesArenaAllocated + moved,
+    narenasHighwater: base.narenasHighwater + moved,
+    rawAllocatedBlocks: base.rawAllocatedBlocks + moved,
+    arenaMapRoot: base.arenaMapRoot + moved,
   };
 }
 
@@ -82,81 +78,43 @@ export function stateOffsets(maxPoolsInArena: number): StateOffsets {
  * globals of 3.8–3.11 have the same roles. Code that reads a state uses `layout.offsets`, which follows the arena
  * size of the library at hand.
  */
-export const STATE = {
-  usedpools: 0x000, //            poolp used[64]
-  arenas: 0x200, //               struct arena_object *arenas
-  maxarenas: 0x208, //            unsigned int maxarenas
-  unusedArenaObjects: 0x210,
-  usableArenas: 0x218,
-  nfp2lasta: 0x220, //            struct arena_object *nfp2lasta[65]
-  narenasCurrentlyAllocated: 0x428,
-  ntimesArenaAllocated: 0x430,
-  narenasHighwater: 0x438,
-  rawAllocatedBlocks: 0x440,
-  arenaMapRoot: 0x448,
-  size: 263_248,
-} as const;
+export const STATE: Readonly<StateOffsets & { size: number }> = { ...stateOffsets(64), size: BASE_STATE.size };
 
-/** `struct pool_header` (48 bytes, every version). */
-export const POOL = {
-  count: 0, //        union { block *_padding; uint count; } ref
-  freeblock: 8,
-  nextpool: 16,
-  prevpool: 24,
-  arenaindex: 32,
-  szidx: 36,
-  nextoffset: 40,
-  maxnextoffset: 44,
-  size: 48,
-} as const;
+/** `struct pool_header` (48 bytes, every version: the generated rows agree, tests/cpython_layouts_test.ts). */
+export const POOL = cpython(KNOWN_MINORS[0]).layout.pool;
 
 /** `struct arena_object` (48 bytes, every version). */
-export const ARENA = {
-  address: 0,
-  poolAddress: 8,
-  nfreepools: 16,
-  ntotalpools: 20,
-  freepools: 24,
-  nextarena: 32,
-  prevarena: 40,
-  size: 48,
-} as const;
+export const ARENA = cpython(KNOWN_MINORS[0]).layout.arena;
 
 /** Py_RTFLAGS_USE_MAIN_OBMALLOC in PyInterpreterState.feature_flags. */
-export const USE_MAIN_OBMALLOC = 0x20n;
+export const USE_MAIN_OBMALLOC = BigInt(
+  KNOWN_MINORS.map((m) => cpython(m).layout.interpreterConfig).find((c) => c !== undefined)!.useMainObmallocFlag,
+);
 
-const COMMON = {
-  poolOverhead: 48, alignment: 16, sizeClasses: 32, offsets: stateOffsets(64), arenaSizeHow: "the version's default",
-} as const;
-
-const LAYOUTS: Record<number, ObmallocLayout> = {
-  8: { minor: 8, ...COMMON, poolSize: 4096, arenaSize: 256 << 10, radixTree: false, state: "static", rawAllocatedBlocks: false },
-  9: { minor: 9, ...COMMON, poolSize: 4096, arenaSize: 256 << 10, radixTree: false, state: "static", rawAllocatedBlocks: true },
-  10: { minor: 10, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "static", rawAllocatedBlocks: true },
-  11: { minor: 11, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "static", rawAllocatedBlocks: true },
-  12: {
-    minor: 12, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "embedded",
-    interpOffset: 0xf78, featureFlagsOffset: 0x6b0, rawAllocatedBlocks: true,
-  },
-  13: {
-    minor: 13, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
-    interpOffset: 0x2a30, featureFlagsOffset: 0x20f8, rawAllocatedBlocks: true,
-  },
-  // 3.14 and 3.15: offsetof() against Debian sid's 3.14.10 and 3.15.2 headers, checked on their libraries; validated
-  // at run time like every layout (a moved field falls back to the signature scan).
-  14: {
-    minor: 14, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
-    interpOffset: 0x2a98, featureFlagsOffset: 0x2128, rawAllocatedBlocks: true,
-  },
+/** The obmalloc row of a generated layout: everything the allocator's geometry needs. */
+function obmallocLayout(minor: number): ObmallocLayout {
+  const { layout: l, caps } = cpython(minor);
+  const o = l.obmalloc;
+  const base: ObmallocLayout = {
+    minor,
+    poolSize: o.poolSize,
+    arenaSize: o.arenaSize,
+    poolOverhead: o.poolOverhead,
+    alignment: o.alignment,
+    sizeClasses: o.sizeClasses,
+    radixTree: o.radixTree === 1,
+    state: caps.obmallocState,
+    rawAllocatedBlocks: o.rawAllocatedBlocks === 1,
+    offsets: stateOffsets(o.arenaSize / o.poolSize, l.state),
+    arenaSizeHow: "the version's default",
+  };
   // 3.15 may be built with 2 MiB arenas (PYMALLOC_USE_HUGEPAGES): the arena size is read from the heap at hand.
-  15: {
-    minor: 15, ...COMMON, poolSize: 16384, arenaSize: 1 << 20, radixTree: true, state: "pointer",
-    interpOffset: 0x2a80, featureFlagsOffset: 0x20f8, rawAllocatedBlocks: true,
-  },
-};
+  return l.interp ? { ...base, interpOffset: l.interp.obmalloc, featureFlagsOffset: l.interp.featureFlags } : base;
+}
 
-/** The minors pymem has a layout for, for messages ("3.8–3.15"). */
-export const KNOWN_MINORS = Object.keys(LAYOUTS).map(Number).sort((a, b) => a - b);
+const LAYOUTS: Record<number, ObmallocLayout> = Object.fromEntries(KNOWN_MINORS.map((m) => [m, obmallocLayout(m)]));
+
+export { KNOWN_MINORS };
 
 /** The layout of a CPython 3.minor, or a PymemError naming the version when pymem has none. */
 export function layoutFor(minor: number, library: string): ObmallocLayout {
@@ -164,7 +122,7 @@ export function layoutFor(minor: number, library: string): ObmallocLayout {
   if (!l) {
     throw new PymemError(
       "UNSUPPORTED",
-      `pymem has no obmalloc layout for CPython 3.${minor} (${library}); known: 3.${KNOWN_MINORS[0]}–3.${KNOWN_MINORS.at(-1)}`,
+      `pymem has no obmalloc layout for CPython 3.${minor} (${library}); known: ${KNOWN_RANGE}`,
     );
   }
   return l;
@@ -181,6 +139,16 @@ export function withArenaSize(layout: ObmallocLayout, arenaSize: number, how: st
   return { ...layout, arenaSize, offsets: stateOffsets(arenaSize / layout.poolSize), arenaSizeHow: how };
 }
 
+/**
+ * An arena's carved pools: the first pool (an arena from malloc is not pool-aligned; the slack before the first pool
+ * holds none) and how many pools lie below `pool_address`, the next one never carved. The one count of them for the
+ * walk in-process and by attach.
+ */
+export function carvedPools(address: number, poolAddress: number, poolSize: number): { first: number; carved: number } {
+  const first = Math.ceil(address / poolSize) * poolSize;
+  return { first, carved: Math.max(0, Math.floor((poolAddress - first) / poolSize)) };
+}
+
 /** Block size of size class `i`. */
 export function blockSize(szidx: number, layout: ObmallocLayout): number {
   return (szidx + 1) * layout.alignment;
@@ -189,4 +157,23 @@ export function blockSize(szidx: number, layout: ObmallocLayout): number {
 /** Blocks per pool of size class `i` (NUMBLOCKS). */
 export function blocksPerPool(szidx: number, layout: ObmallocLayout): number {
   return Math.floor((layout.poolSize - layout.poolOverhead) / blockSize(szidx, layout));
+}
+
+/**
+ * Does the used pool header at u32 word `w` of `words` agree with its own geometry: its class exists and it holds no
+ * more blocks than such a pool can (the check the native pool pass makes too, lib/obmalloc/pool-pass.x86_64.s)?
+ * With `arenaIndex`, also with its arena and its carving: `arenaindex`, `maxnextoffset` and `nextoffset` (attach,
+ * whose reads of a running target can be torn). An empty header (count 0) is sane: it is not walked.
+ */
+export function poolHeaderSane(words: Uint32Array, w: number, layout: ObmallocLayout, arenaIndex?: number): boolean {
+  const count = words[w + POOL.count / 4];
+  if (count === 0) return true;
+  const sz = words[w + POOL.szidx / 4];
+  if (sz >= layout.sizeClasses || count > blocksPerPool(sz, layout)) return false;
+  if (arenaIndex === undefined) return true;
+  const size = blockSize(sz, layout);
+  if (words[w + POOL.arenaindex / 4] !== arenaIndex) return false;
+  if (words[w + POOL.maxnextoffset / 4] !== layout.poolSize - size) return false;
+  const next = words[w + POOL.nextoffset / 4];
+  return next >= layout.poolOverhead + size && next <= layout.poolSize && count <= (next - layout.poolOverhead) / size;
 }

@@ -145,20 +145,48 @@ export function ownState(native: MemoryProbe, interp: bigint, layout: ObmallocLa
   return undefined;
 }
 
+/**
+ * The state `owner` (3.12+) owns, or the one error in-process and attach give when neither its known offset nor a
+ * signature scan finds it. `where` names the Python ("CPython 3.12.1 (/usr/lib/…)", "process 42 (CPython 3.12.1)");
+ * `tries` reads again (a running target can tear a read), `tornAllowed` as in {@link looksLikeState}.
+ */
+export function requireOwnState(
+  probe: MemoryProbe,
+  owner: bigint,
+  layout: ObmallocLayout,
+  where: string,
+  { tornAllowed = 0, tries = 1 }: { tornAllowed?: number; tries?: number } = {},
+): { state: bigint; how: string } {
+  for (let i = 0; i < tries; i++) {
+    const found = ownState(probe, owner, layout, tornAllowed);
+    if (found) return found;
+  }
+  throw new PymemError(
+    "UNSUPPORTED",
+    `Cannot find the obmalloc state of interpreter 0x${owner.toString(16)} in ${where}: neither its known offset ` +
+      `(PyInterpreterState+0x${layout.interpOffset!.toString(16)}) nor a signature scan matched (is obmalloc in use? ` +
+      "a running process may also have torn the read)",
+  );
+}
+
+/** The one error in-process and attach give when a 3.8–3.11 library's statics cannot be found. */
+export function staticsNotFound(where: string, layout: ObmallocLayout, note = ""): PymemError {
+  const fn = layout.rawAllocatedBlocks ? "_Py_GetAllocatedBlocks" : "_PyObject_DebugMallocStats";
+  return new PymemError(
+    "UNSUPPORTED",
+    `Cannot find obmalloc's arenas in ${where}: the library has no .symtab, and decoding ${fn} found no valid ` +
+      `candidate${note}`,
+  );
+}
+
 /** Locate the state the given interpreter allocates from. */
 export function locateState(native: Native, symbols: Symbols, layout: ObmallocLayout, interp: bigint, version: string): StateRefs {
   if (layout.state === "static") return locateStatics(native, symbols, layout, version);
   const shared = usesMainObmalloc(native, interp, layout);
   const owner = shared ? mainInterp(native) : interp;
   // Another interpreter's threads may run under their own GIL while we look: allow a few torn list heads there.
-  const found = ownState(native, owner, layout, owner === mainInterp(native) ? 0 : 4);
-  if (!found) {
-    throw new PymemError(
-      "UNSUPPORTED",
-      `Cannot find the obmalloc state of interpreter 0x${owner.toString(16)} in CPython ${version} ` +
-        `(${native.path}): neither the known offset nor a signature scan matched (is obmalloc in use?)`,
-    );
-  }
+  const tornAllowed = owner === mainInterp(native) ? 0 : 4;
+  const found = requireOwnState(native, owner, layout, `CPython ${version} (${native.path})`, { tornAllowed });
   return stateRefs(found.state, found.how + (shared ? " (main interpreter's state, shared)" : ""), shared, layout);
 }
 
@@ -183,13 +211,7 @@ function locateStatics(native: Native, symbols: Symbols, layout: ObmallocLayout,
   }
   const found = decodeStatics(native, symbols.elf, native.base, layout);
   const decoded: StateRefs | undefined = found && { ...found, sharedWithMain: true };
-  if (!decoded) {
-    throw new PymemError(
-      "UNSUPPORTED",
-      `Cannot find obmalloc's arenas in CPython ${version} (${native.path}): the library has no .symtab and ` +
-        "decoding _Py_GetAllocatedBlocks / _PyObject_DebugMallocStats found no valid candidate",
-    );
-  }
+  if (!decoded) throw staticsNotFound(`CPython ${version} (${native.path})`, layout);
   symbols.recordDecoded("arenas", decoded.arenas, decoded.how);
   symbols.recordDecoded("maxarenas", decoded.maxarenas, decoded.how);
   if (decoded.rawAllocatedBlocks) symbols.recordDecoded("raw_allocated_blocks", decoded.rawAllocatedBlocks, decoded.how);

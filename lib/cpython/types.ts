@@ -1,0 +1,128 @@
+/**
+ * The shape of one generated row (lib/cpython/layouts.generated.ts): offsets and sizes in bytes, as
+ * tools/cpython-layouts.c prints them for one release (x86-64 / aarch64 LP64). A group a release does not have is
+ * absent (e.g. `interp` before 3.12, `debugOffsets` before 3.13).
+ * @module
+ */
+
+/** One CPython minor's numbers. */
+export interface CPythonLayout {
+  /** The release the row was generated from ("3.12.1"); every release of the minor must give the same numbers. */
+  release: string;
+  /** PEP 587 `PyConfig`: its size, the fields pymem sets, and `_PyConfig_INIT_PYTHON`. */
+  config: { size: number; configInit: number; installSignalHandlers: number; home: number; initPython: number };
+  /** `PyPreConfig` (`_config_init` holds `config.initPython` after PyPreConfig_InitPythonConfig). */
+  preConfig: { size: number; configInit: number; coerceCLocale: number; coerceCLocaleWarn: number; allocator: number };
+  /** `PyStatus`, returned by value; `typeExit` is `_PyStatus_TYPE_EXIT`. */
+  status: { size: number; type: number; func: number; errMsg: number; exitcode: number; typeExit: number };
+  /** What an object looks like inside a block (lib/objects/layout.ts explains each field). */
+  object: {
+    gcHead: number;
+    tpName: number;
+    tpBasicsize: number;
+    tpItemsize: number;
+    tpFlags: number;
+    tpDictoffset: number;
+    asciiObject: number;
+    listItems: number;
+    dictKeys: number;
+    dictValues: number;
+    setTable: number;
+    preHeaderFlags: number;
+    managedDict?: number;
+    instanceValues?: number;
+    /** 1 when the values pointer shares a tagged word with the dict (3.12). */
+    instanceValuesTagged?: number;
+  };
+  /** obmalloc's geometry; `radixTree` and `rawAllocatedBlocks` are 0 or 1. */
+  obmalloc: {
+    poolSize: number;
+    arenaSize: number;
+    poolOverhead: number;
+    alignment: number;
+    sizeClasses: number;
+    radixTree: number;
+    rawAllocatedBlocks: number;
+  };
+  /** `struct pool_header`. */
+  pool: {
+    count: number;
+    freeblock: number;
+    nextpool: number;
+    prevpool: number;
+    arenaindex: number;
+    szidx: number;
+    nextoffset: number;
+    maxnextoffset: number;
+    size: number;
+  };
+  /** `struct arena_object`. */
+  arena: {
+    address: number;
+    poolAddress: number;
+    nfreepools: number;
+    ntotalpools: number;
+    freepools: number;
+    nextarena: number;
+    prevarena: number;
+    size: number;
+  };
+  /** 3.12+: `struct _obmalloc_state` with the default geometry. */
+  state?: {
+    usedpools: number;
+    arenas: number;
+    maxarenas: number;
+    unusedArenaObjects: number;
+    usableArenas: number;
+    nfp2lasta: number;
+    narenasCurrentlyAllocated: number;
+    ntimesArenaAllocated: number;
+    narenasHighwater: number;
+    rawAllocatedBlocks: number;
+    arenaMapRoot: number;
+    size: number;
+  };
+  /** 3.12+: `PyInterpreterState` (`obmalloc`: the embedded state in 3.12, a pointer to it from 3.13). */
+  interp?: { obmalloc: number; featureFlags: number; next: number; id: number; size: number };
+  /** 3.12+: `_PyRuntimeState`. */
+  runtime?: {
+    obmalloc: number;
+    allocatorsRaw: number;
+    allocatorsObj: number;
+    interpretersHead: number;
+    interpretersMain: number;
+    size: number;
+  };
+  /** 3.12+: PEP 684 `PyInterpreterConfig`, its `gil` values and `Py_RTFLAGS_USE_MAIN_OBMALLOC`. */
+  interpreterConfig?: {
+    size: number;
+    useMainObmalloc: number;
+    allowFork: number;
+    allowExec: number;
+    allowThreads: number;
+    allowDaemonThreads: number;
+    checkMultiInterpExtensions: number;
+    gil: number;
+    gilDefault: number;
+    gilShared: number;
+    gilOwn: number;
+    useMainObmallocFlag: number;
+  };
+  /** 3.13+: where each field pymem reads lies inside `_Py_DebugOffsets` (the head of `_PyRuntime`). */
+  debugOffsets?: {
+    cookie: number;
+    version: number;
+    freeThreaded: number;
+    runtimeInterpretersHead: number;
+    interpSize: number;
+    interpId: number;
+    interpNext: number;
+    tpName: number;
+    tpFlags: number;
+    listItems: number;
+    dictKeys: number;
+    dictValues: number;
+    asciiObject: number;
+    size: number;
+  };
+}

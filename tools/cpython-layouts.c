@@ -1,0 +1,235 @@
+/*
+ * Every per-version number pymem uses, printed by compiling this file against one CPython release's own headers
+ * (tools/cpython-layouts.ts does it: gcc -DPy_BUILD_CORE -I<include> -I<pyconfig.h's folder>). One line per number:
+ * "<group>.<field> <value>". A field that a release does not have is not printed.
+ *
+ * Where a number cannot come from offsetof/sizeof of an installed header, the branch that prints it says where it
+ * comes from instead.
+ */
+#define Py_BUILD_CORE 1
+#define NDEBUG 1
+#include "Python.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#if __has_include("internal/pycore_initconfig.h")
+#include "internal/pycore_initconfig.h"
+#endif
+#if __has_include("internal/pycore_runtime.h")
+#include "internal/pycore_runtime.h"
+#endif
+#if __has_include("internal/pycore_interp.h")
+#include "internal/pycore_interp.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && __has_include("internal/pycore_object.h")
+#include "internal/pycore_object.h"
+#endif
+#if __has_include("internal/pycore_obmalloc.h")
+#include "internal/pycore_obmalloc.h"
+#define HAVE_OBMALLOC_H 1
+#endif
+#if __has_include("internal/pycore_debug_offsets.h")
+#include "internal/pycore_debug_offsets.h"
+#endif
+
+#define N(key, value) printf("%s %lld\n", key, (long long)(value))
+#define OFF(key, type, field) N(key, offsetof(type, field))
+
+#ifndef HAVE_OBMALLOC_H
+/*
+ * 3.8–3.11: obmalloc's structs and geometry are private to Objects/obmalloc.c, which is not installed. The two
+ * structs are declared here as that file declares them (the same fields and types in 3.8–3.11, and in 3.12+'s
+ * pycore_obmalloc.h), so their offsets still come from the compiler.
+ */
+struct pool_header {
+  union { void *_padding; unsigned int count; } ref;
+  void *freeblock;
+  struct pool_header *nextpool;
+  struct pool_header *prevpool;
+  unsigned int arenaindex;
+  unsigned int szidx;
+  unsigned int nextoffset;
+  unsigned int maxnextoffset;
+};
+struct arena_object {
+  uintptr_t address;
+  void *pool_address;
+  unsigned int nfreepools;
+  unsigned int ntotalpools;
+  struct pool_header *freepools;
+  struct arena_object *nextarena;
+  struct arena_object *prevarena;
+};
+/* Objects/obmalloc.c, 64-bit: ALIGNMENT 16 (3.8+), SMALL_REQUEST_THRESHOLD 512 */
+#define ALIGNMENT 16
+#define NB_SMALL_SIZE_CLASSES (512 / ALIGNMENT)
+#if PY_VERSION_HEX >= 0x030A0000
+/* 3.10/3.11: USE_LARGE_POOLS and USE_LARGE_ARENAS (on for 64-bit): POOL_BITS 14, ARENA_BITS 20; the radix tree
+   (WITH_PYMALLOC_RADIX_TREE) is on by default. */
+#define POOL_SIZE (1 << 14)
+#define ARENA_SIZE (1 << 20)
+#define WITH_PYMALLOC_RADIX_TREE 1
+#else
+/* 3.8/3.9: POOL_SIZE = SYSTEM_PAGE_SIZE (4 KiB), ARENA_SIZE 256 KiB; no radix tree. */
+#define POOL_SIZE (1 << 12)
+#define ARENA_SIZE (1 << 18)
+#endif
+#define POOL_OVERHEAD ((sizeof(struct pool_header) + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT)
+#endif
+
+int main(void) {
+  printf("release %s\n", PY_VERSION);
+  N("hex", PY_VERSION_HEX);
+
+  /* PEP 587 PyConfig / PyPreConfig / PyStatus (lib/core/startup.ts, lib/python.ts). */
+  N("config.size", sizeof(PyConfig));
+  OFF("config.configInit", PyConfig, _config_init);
+  OFF("config.installSignalHandlers", PyConfig, install_signal_handlers);
+  OFF("config.home", PyConfig, home);
+  N("config.initPython", _PyConfig_INIT_PYTHON);
+  N("preConfig.size", sizeof(PyPreConfig));
+  OFF("preConfig.configInit", PyPreConfig, _config_init);
+  OFF("preConfig.coerceCLocale", PyPreConfig, coerce_c_locale);
+  OFF("preConfig.coerceCLocaleWarn", PyPreConfig, coerce_c_locale_warn);
+  OFF("preConfig.allocator", PyPreConfig, allocator);
+  N("status.size", sizeof(PyStatus));
+  OFF("status.type", PyStatus, _type);
+  OFF("status.func", PyStatus, func);
+  OFF("status.errMsg", PyStatus, err_msg);
+  OFF("status.exitcode", PyStatus, exitcode);
+  N("status.typeExit", _PyStatus_TYPE_EXIT);
+
+  /* Objects inside blocks (lib/objects/layout.ts). */
+  N("object.gcHead", sizeof(PyGC_Head));
+  OFF("object.tpName", PyTypeObject, tp_name);
+  OFF("object.tpBasicsize", PyTypeObject, tp_basicsize);
+  OFF("object.tpItemsize", PyTypeObject, tp_itemsize);
+  OFF("object.tpFlags", PyTypeObject, tp_flags);
+  OFF("object.tpDictoffset", PyTypeObject, tp_dictoffset);
+  N("object.asciiObject", sizeof(PyASCIIObject));
+  OFF("object.listItems", PyListObject, ob_item);
+  OFF("object.dictKeys", PyDictObject, ma_keys);
+  OFF("object.dictValues", PyDictObject, ma_values);
+  OFF("object.setTable", PySetObject, table);
+#if defined(Py_TPFLAGS_PREHEADER)
+  N("object.preHeaderFlags", Py_TPFLAGS_PREHEADER);
+#elif defined(Py_TPFLAGS_MANAGED_DICT)
+  N("object.preHeaderFlags", Py_TPFLAGS_MANAGED_DICT);
+#else
+  N("object.preHeaderFlags", 0);
+#endif
+  {
+    /* Where a MANAGED_DICT instance keeps its dict and values: asked of the release's own inline helpers. */
+    _Alignas(16) char buf[128];
+    PyObject *o = (PyObject *)(buf + 64);
+    (void)o;
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13+: the values are inline; the dict pointer is at MANAGED_DICT_OFFSET. */
+    N("object.managedDict", MANAGED_DICT_OFFSET);
+#elif PY_VERSION_HEX >= 0x030C0000
+    /* 3.12: one tagged word, the dict or (values pointer - 1) | 1: _PyObject_DictOrValuesPointer. */
+    N("object.managedDict", (char *)_PyObject_DictOrValuesPointer(o) - (char *)o);
+    N("object.instanceValues", (char *)_PyObject_DictOrValuesPointer(o) - (char *)o);
+    N("object.instanceValuesTagged", 1);
+#elif PY_VERSION_HEX >= 0x030B0000
+    N("object.managedDict", (char *)_PyObject_ManagedDictPointer(o) - (char *)o);
+    N("object.instanceValues", (char *)_PyObject_ValuesPointer(o) - (char *)o);
+    N("object.instanceValuesTagged", 0);
+#endif
+  }
+
+  /* obmalloc (lib/obmalloc/layout.ts). */
+  N("obmalloc.poolSize", POOL_SIZE);
+  N("obmalloc.arenaSize", ARENA_SIZE);
+  N("obmalloc.poolOverhead", POOL_OVERHEAD);
+  N("obmalloc.alignment", ALIGNMENT);
+  N("obmalloc.sizeClasses", NB_SMALL_SIZE_CLASSES);
+#ifdef WITH_PYMALLOC_RADIX_TREE
+  N("obmalloc.radixTree", 1);
+#else
+  N("obmalloc.radixTree", 0);
+#endif
+  /* raw_allocated_blocks: a global of Objects/obmalloc.c from 3.9 (not installed), a state field from 3.12. */
+  N("obmalloc.rawAllocatedBlocks", PY_VERSION_HEX >= 0x03090000);
+  OFF("pool.count", struct pool_header, ref);
+  OFF("pool.freeblock", struct pool_header, freeblock);
+  OFF("pool.nextpool", struct pool_header, nextpool);
+  OFF("pool.prevpool", struct pool_header, prevpool);
+  OFF("pool.arenaindex", struct pool_header, arenaindex);
+  OFF("pool.szidx", struct pool_header, szidx);
+  OFF("pool.nextoffset", struct pool_header, nextoffset);
+  OFF("pool.maxnextoffset", struct pool_header, maxnextoffset);
+  N("pool.size", sizeof(struct pool_header));
+  OFF("arena.address", struct arena_object, address);
+  OFF("arena.poolAddress", struct arena_object, pool_address);
+  OFF("arena.nfreepools", struct arena_object, nfreepools);
+  OFF("arena.ntotalpools", struct arena_object, ntotalpools);
+  OFF("arena.freepools", struct arena_object, freepools);
+  OFF("arena.nextarena", struct arena_object, nextarena);
+  OFF("arena.prevarena", struct arena_object, prevarena);
+  N("arena.size", sizeof(struct arena_object));
+#ifdef HAVE_OBMALLOC_H
+  OFF("state.usedpools", struct _obmalloc_state, pools.used);
+  OFF("state.arenas", struct _obmalloc_state, mgmt.arenas);
+  OFF("state.maxarenas", struct _obmalloc_state, mgmt.maxarenas);
+  OFF("state.unusedArenaObjects", struct _obmalloc_state, mgmt.unused_arena_objects);
+  OFF("state.usableArenas", struct _obmalloc_state, mgmt.usable_arenas);
+  OFF("state.nfp2lasta", struct _obmalloc_state, mgmt.nfp2lasta);
+  OFF("state.narenasCurrentlyAllocated", struct _obmalloc_state, mgmt.narenas_currently_allocated);
+  OFF("state.ntimesArenaAllocated", struct _obmalloc_state, mgmt.ntimes_arena_allocated);
+  OFF("state.narenasHighwater", struct _obmalloc_state, mgmt.narenas_highwater);
+  OFF("state.rawAllocatedBlocks", struct _obmalloc_state, mgmt.raw_allocated_blocks);
+  OFF("state.arenaMapRoot", struct _obmalloc_state, usage.arena_map_root);
+  N("state.size", sizeof(struct _obmalloc_state));
+
+  /* 3.12+: PyInterpreterState and _PyRuntimeState (lib/obmalloc, lib/attach, lib/interpreters). */
+#if PY_VERSION_HEX >= 0x030D0000
+  OFF("interp.obmalloc", PyInterpreterState, obmalloc); /* a pointer */
+#else
+  OFF("interp.obmalloc", PyInterpreterState, obmalloc); /* the struct itself */
+#endif
+  OFF("interp.featureFlags", PyInterpreterState, feature_flags);
+  OFF("interp.next", PyInterpreterState, next);
+  OFF("interp.id", PyInterpreterState, id);
+  N("interp.size", sizeof(PyInterpreterState));
+  OFF("runtime.obmalloc", _PyRuntimeState, obmalloc);
+  OFF("runtime.allocatorsRaw", _PyRuntimeState, allocators.standard.raw);
+  OFF("runtime.allocatorsObj", _PyRuntimeState, allocators.standard.obj);
+  OFF("runtime.interpretersHead", _PyRuntimeState, interpreters.head);
+  OFF("runtime.interpretersMain", _PyRuntimeState, interpreters.main);
+  N("runtime.size", sizeof(_PyRuntimeState));
+
+  /* PEP 684 PyInterpreterConfig (lib/interpreters/config.ts). */
+  N("interpreterConfig.size", sizeof(PyInterpreterConfig));
+  OFF("interpreterConfig.useMainObmalloc", PyInterpreterConfig, use_main_obmalloc);
+  OFF("interpreterConfig.allowFork", PyInterpreterConfig, allow_fork);
+  OFF("interpreterConfig.allowExec", PyInterpreterConfig, allow_exec);
+  OFF("interpreterConfig.allowThreads", PyInterpreterConfig, allow_threads);
+  OFF("interpreterConfig.allowDaemonThreads", PyInterpreterConfig, allow_daemon_threads);
+  OFF("interpreterConfig.checkMultiInterpExtensions", PyInterpreterConfig, check_multi_interp_extensions);
+  OFF("interpreterConfig.gil", PyInterpreterConfig, gil);
+  N("interpreterConfig.gilDefault", PyInterpreterConfig_DEFAULT_GIL);
+  N("interpreterConfig.gilShared", PyInterpreterConfig_SHARED_GIL);
+  N("interpreterConfig.gilOwn", PyInterpreterConfig_OWN_GIL);
+  N("interpreterConfig.useMainObmallocFlag", Py_RTFLAGS_USE_MAIN_OBMALLOC);
+#endif
+
+#if PY_VERSION_HEX >= 0x030D0000
+  /* 3.13+: where each field of _Py_DebugOffsets (the head of _PyRuntime) is (lib/core/debug-offsets.ts). */
+  OFF("debugOffsets.cookie", _Py_DebugOffsets, cookie);
+  OFF("debugOffsets.version", _Py_DebugOffsets, version);
+  OFF("debugOffsets.freeThreaded", _Py_DebugOffsets, free_threaded);
+  OFF("debugOffsets.runtimeInterpretersHead", _Py_DebugOffsets, runtime_state.interpreters_head);
+  OFF("debugOffsets.interpSize", _Py_DebugOffsets, interpreter_state.size);
+  OFF("debugOffsets.interpId", _Py_DebugOffsets, interpreter_state.id);
+  OFF("debugOffsets.interpNext", _Py_DebugOffsets, interpreter_state.next);
+  OFF("debugOffsets.tpName", _Py_DebugOffsets, type_object.tp_name);
+  OFF("debugOffsets.tpFlags", _Py_DebugOffsets, type_object.tp_flags);
+  OFF("debugOffsets.listItems", _Py_DebugOffsets, list_object.ob_item);
+  OFF("debugOffsets.dictKeys", _Py_DebugOffsets, dict_object.ma_keys);
+  OFF("debugOffsets.dictValues", _Py_DebugOffsets, dict_object.ma_values);
+  OFF("debugOffsets.asciiObject", _Py_DebugOffsets, unicode_object.asciiobject_size);
+  N("debugOffsets.size", sizeof(_Py_DebugOffsets));
+#endif
+  return 0;
+}
