@@ -7,7 +7,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { PymemError } from "../errors.ts";
-import { Scraper } from "./scrape.ts";
+import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
 import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
 
@@ -72,8 +72,6 @@ export interface ExporterOptions {
   topTypes: number;
   help: boolean;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** "--top-types -1" as "--top-types=-1": node:util calls a value that looks like a flag ambiguous, and the rest of
  * the CLI (lib/cli/command.ts) takes a negative number after an option with a value as that value, so the option's
