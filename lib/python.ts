@@ -208,7 +208,10 @@ export class Python implements PythonHost, ObmallocHost {
       try {
         // Through the configuration API, so a failure is an error (Py_InitializeEx aborts the process); no signal
         // handlers: the JavaScript host owns them. The home: options.home, else the interpreter that named the library.
-        initialize(native, this.version.minor, options.home ?? candidate.home, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
+        const where = options.home !== undefined ? { home: options.home }
+          : candidate.prefix !== undefined ? { prefix: candidate.prefix, execPrefix: candidate.execPrefix ?? candidate.prefix }
+          : undefined;
+        initialize(native, this.version.minor, where, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
       } catch (e) {
         if (e instanceof PymemError && e.code === "INIT_FAILED") processLibrary.failedStart = e.message;
         throw e;

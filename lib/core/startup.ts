@@ -15,7 +15,9 @@
  *   the isolated configuration, so the options that make it the Python configuration are set first. (3.14 and 3.15
  *   use it when asked to, which the tests do: the internal `startVia` option of openPython.)
  * Either way pymem starts CPython without signal handlers (the JavaScript host owns them; Py_InitializeEx(0) did the
- * same) and with `home` when one is given (PYTHONHOME's meaning: `prefix` or `prefix:exec_prefix`).
+ * same) and with `home` when one is given (PYTHONHOME's meaning: `prefix` or `prefix:exec_prefix`), or with the
+ * `prefix` and `exec_prefix` of the interpreter that named the library: those are set as themselves on 3.11+, where
+ * the path configuration honours them, since a home is split at ':' (a path holding one could not be passed).
  * @module
  */
 import { PymemError } from "../errors.ts";
@@ -23,6 +25,12 @@ import { cstr, type Native } from "./native.ts";
 
 /** `PyConfig.home` per minor (offsetof against each version's headers; x86-64 / aarch64 LP64). */
 const HOME_OFFSET: Record<number, number> = { 8: 240, 9: 240, 10: 256, 11: 280, 12: 288, 13: 296, 14: 304, 15: 304 };
+/**
+ * `PyConfig.prefix` per minor, 3.11+ (`exec_prefix` is 16 bytes further: `base_prefix` lies between). 3.8–3.10 also
+ * have the fields, but their path configuration (getpath.c) computes the module search path from home or a search
+ * and ignores them.
+ */
+const PREFIX_OFFSET: Record<number, number> = { 11: 344, 12: 352, 13: 360, 14: 368, 15: 368 };
 /** `PyConfig.install_signal_handlers`: the fifth int in every version 3.8–3.15. */
 const SIGNALS_OFFSET = 16;
 /** `_PyConfig_INIT_PYTHON`, what PyConfig_InitPythonConfig stores in `_config_init` (offset 0). */
@@ -36,13 +44,28 @@ function fail(what: string, message: string, library: string): PymemError {
 }
 
 /**
+ * Where the standard library is: a `home` (PYTHONHOME's meaning, split at ':'), or an interpreter's own `prefix` and
+ * `execPrefix` (taken whole).
+ */
+export type StartLocation = { home: string } | { prefix: string; execPrefix: string } | undefined;
+
+/**
  * Initialize the interpreter of `native` (not yet initialized; pre-initialized or not). Throws
  * PymemError("INIT_FAILED") with CPython's own message when it refuses to start; the process goes on.
  */
-export function initialize(native: Native, minor: number, home: string | undefined, via?: "PyConfig" | "PyInitConfig"): void {
+export function initialize(native: Native, minor: number, where: StartLocation, via?: "PyConfig" | "PyInitConfig"): void {
+  let home: string | undefined;
+  let prefixes: [string, string] | undefined;
+  if (where && "home" in where) home = where.home;
+  else if (where && (minor >= 11 || via === "PyInitConfig")) prefixes = [where.prefix, where.execPrefix];
+  // 3.8–3.10 know only a home, split at ':': a prefix holding one cannot be given (that CPython's own interpreter
+  // cannot start from there either); CPython then searches as usual.
+  else if (where && !`${where.prefix}${where.execPrefix}`.includes(":")) {
+    home = where.prefix === where.execPrefix ? where.prefix : `${where.prefix}:${where.execPrefix}`;
+  }
   // CPython writes its own account of a failed start to stderr (the whole path configuration, ~20 lines) before it
   // returns the error: keep it as the error's cause, so the error is one line; on success, pass it on unchanged.
-  const captured = captureStderr(native, () => start(native, minor, home, via));
+  const captured = captureStderr(native, () => start(native, minor, home, prefixes, via));
   if (captured.error) {
     const e = captured.error;
     if (e instanceof PymemError && e.code === "INIT_FAILED" && captured.text.trim()) {
@@ -96,11 +119,17 @@ function captureStderr(native: Native, fn: () => void): { error?: unknown; text:
   return { error, text: new TextDecoder().decode(bytes) };
 }
 
-function start(native: Native, minor: number, home: string | undefined, via?: "PyConfig" | "PyInitConfig"): void {
+function start(
+  native: Native,
+  minor: number,
+  home: string | undefined,
+  prefixes: [string, string] | undefined,
+  via?: "PyConfig" | "PyInitConfig",
+): void {
   const api = native.api;
   const homeOffset = via === "PyInitConfig" ? undefined : HOME_OFFSET[minor];
   if (homeOffset === undefined && api.PyInitConfig_Create && api.Py_InitializeFromInitConfig && api.PyInitConfig_GetError) {
-    initializePep741(native, home);
+    initializePep741(native, home, prefixes);
     return;
   }
   if (homeOffset === undefined) {
@@ -127,6 +156,16 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
       const s = status(api.PyConfig_SetBytesString(config, config + BigInt(homeOffset), cstr(home)));
       if (s) throw fail("PyConfig_SetBytesString(home)", s.message, native.path);
     }
+    const prefixOffset = PREFIX_OFFSET[minor];
+    if (prefixes && prefixOffset === undefined) {
+      throw new PymemError("UNSUPPORTED", `pymem cannot set the prefix of CPython 3.${minor} (${native.path}): no PyConfig layout for it`);
+    }
+    if (prefixes) {
+      for (const [i, name] of ["prefix", "exec_prefix"].entries()) {
+        const s = status(api.PyConfig_SetBytesString(config, config + BigInt(prefixOffset + 16 * i), cstr(prefixes[i])));
+        if (s) throw fail(`PyConfig_SetBytesString(${name})`, s.message, native.path);
+      }
+    }
     const s = status(api.Py_InitializeFromConfig(config));
     if (s) throw fail(s.func ? `Py_InitializeFromConfig, in ${s.func}` : "Py_InitializeFromConfig", s.message, native.path);
   } finally {
@@ -148,7 +187,7 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
   }
 }
 
-function initializePep741(native: Native, home: string | undefined): void {
+function initializePep741(native: Native, home: string | undefined, prefixes: [string, string] | undefined): void {
   const api = native.api;
   const config = api.PyInitConfig_Create!();
   if (config === 0n) throw new PymemError("ALLOCATION_FAILED", "PyInitConfig_Create() failed (out of memory)");
@@ -171,6 +210,9 @@ function initializePep741(native: Native, home: string | undefined): void {
       if (api.PyInitConfig_SetInt!(config, cstr(name), value) < 0) throw error(`PyInitConfig_SetInt(${name})`);
     }
     if (home !== undefined && api.PyInitConfig_SetStr!(config, cstr("home"), cstr(home)) < 0) throw error("PyInitConfig_SetStr(home)");
+    for (const [i, name] of ["prefix", "exec_prefix"].entries()) {
+      if (prefixes && api.PyInitConfig_SetStr!(config, cstr(name), cstr(prefixes[i])) < 0) throw error(`PyInitConfig_SetStr(${name})`);
+    }
     if (api.Py_InitializeFromInitConfig!(config) < 0) throw error("Py_InitializeFromInitConfig");
   } finally {
     api.PyInitConfig_Free!(config);
