@@ -1,6 +1,13 @@
 // Regressions of the second adversarial pass (issue 22, items 9–16): wrong results and unclear errors, and their
 // siblings. Scenarios that need a fresh process go to a child (tests/_hardening2_child.ts).
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
+import { attachPython } from "../lib/mod.ts";
+import { encode, Scraper } from "../lib/exporter/mod.ts";
+import { cli } from "./_cli_spawn.ts";
+import { decodeName, NAME_MAX } from "../lib/objects/types.ts";
 
 test("explain(): user code that raises SystemExit/KeyboardInterrupt (a __repr__, a module's __dict__, __class__, __getattribute__) gives null, never a PythonError", async () => {
   const py = await python();
@@ -44,3 +51,151 @@ for o in _pymem_opaque:
     py.run("del sys.modules['_pymem_dict_exits'], _pymem_held, _pymem_opaque");
   }
 });
+
+/** Rows of `objects` by type address: count and name. */
+function byType(objects: { pinning(o: { objectsOnly: boolean }): { typeAddress: bigint | null; count: number; name: string }[] }) {
+  return new Map(objects.pinning({ objectsOnly: true }).map((r) => [r.typeAddress!, r]));
+}
+
+test("objects(): classes named with tabs, newlines, escapes, bidi controls, nothing, or cut mid-UTF-8 by the name bound keep their instances", async () => {
+  const py = await python();
+  // "a" + 150 × "é" is 301 bytes: the 200-byte bound falls inside a character; so does it in "ab" + 60 × U+1F600.
+  const names = ["tab\there", "new\nline", "esc\x1b[31mred", "", "\x7f\x01", "\u202eevil", "a" + "é".repeat(150), "ab" + "😀".repeat(60), "x".repeat(500), "nul\u0085c1"];
+  py.run(`_pymem_names = ${JSON.stringify(names)}\n_pymem_classes = [type(n, (), {}) for n in _pymem_names]\n` +
+    "_pymem_insts = [[c() for _ in range(100)] for c in _pymem_classes]");
+  try {
+    const ids = (py.eval("' '.join(str(id(c)) for c in _pymem_classes)") as string).split(" ");
+    const rows = byType(py.heap().objects({}));
+    const bytes = (s: string) => new TextEncoder().encode(s).length;
+    names.forEach((name, i) => {
+      const row = rows.get(BigInt(ids[i]));
+      assert.ok(row, `the class named ${JSON.stringify(name)} has no instances`);
+      assert.equal(row.count, 100, JSON.stringify(name));
+      if (bytes(name) <= NAME_MAX) assert.equal(row.name, name);
+      else {
+        // Cut at the bound, never inside a character, and marked as cut.
+        assert.ok(row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)), `${JSON.stringify(name)} → ${JSON.stringify(row.name)}`);
+        assert.ok(bytes(row.name.slice(0, -1)) > NAME_MAX - 4 && bytes(row.name.slice(0, -1)) <= NAME_MAX);
+      }
+    });
+  } finally {
+    py.run("del _pymem_names, _pymem_classes, _pymem_insts");
+  }
+});
+
+test("decodeName: every cut of every UTF-8 string ends on a whole character", () => {
+  for (const s of ["abc", "é", "€uro", "😀x😀", "a\u0000b", "\uFFFD"]) {
+    const b = new TextEncoder().encode(s);
+    for (let n = 0; n <= b.length; n++) {
+      const got = decodeName(b.subarray(0, n), true);
+      assert.ok(got.endsWith("…"));
+      assert.ok(s.startsWith(got.slice(0, -1)), `${JSON.stringify(s)}[0:${n}] → ${JSON.stringify(got)}`);
+      assert.ok(!got.includes("\uFFFD") || s.includes("\uFFFD"));
+    }
+    assert.equal(decodeName(b, false), s);
+  }
+  assert.equal(decodeName(Uint8Array.of(0xff, 0x41), false), "\uFFFDA"); // invalid UTF-8 is read, not refused
+});
+
+// Lists whose items put a low address (a non-PIE build's static None or type, a class on its brk heap) before a
+// class, at every offset an object may start at in a block: without a better refcount check, their item blocks
+// passed as instances of that class.
+const LOW_PROBES = `
+import sys, gc
+class C:
+    __slots__ = ('a',)
+class D:
+    pass
+keep = [C() for _ in range(2000)]
+ds = [D() for _ in range(10)]
+probes = [[x, C] * n for n in range(1, 9) for x in (None, True, C, D, int, len, ds[0], 1, 'a')]
+probes += [[C] * n for n in range(2, 17)] + [[None] * k + [C, C] for k in range(8)]
+`;
+
+test("objects(): a list's item block holding [x, SomeClass] is not an instance, in-process (whatever addresses this runtime's allocations get)", async () => {
+  const py = await python();
+  py.run(`${LOW_PROBES.replace(/\bkeep\b/g, "_pymem_keep").replace(/\bprobes\b/g, "_pymem_probes").replace(/\bds\b/g, "_pymem_ds").replace(/^class C:/m, "class _PymemC:").replace(/\bC\b/g, "_PymemC").replace(/^class D:/m, "class _PymemD:").replace(/\bD\b/g, "_PymemD")}`);
+  try {
+    const id = BigInt(py.eval("str(id(_PymemC))") as string);
+    const low = BigInt(py.eval("str(id(None))") as string) < 2n ** 32n || id < 2n ** 32n;
+    assert.equal(byType(py.heap().objects({})).get(id)?.count, 2000, `(type address ${id.toString(16)}, low: ${low})`);
+  } finally {
+    py.run("del _pymem_keep, _pymem_probes, _pymem_ds");
+  }
+});
+
+/** The interpreters to attach to: Debian's non-PIE /usr/bin/python3.11 (statics and heap types below 2^32), and the one of the library under test when it runs here. */
+async function attachTargets(): Promise<string[]> {
+  const py = await python();
+  const out = existsSync("/usr/bin/python3.11") ? ["/usr/bin/python3.11"] : [];
+  const mine = `${process.env.HOME}/.pyenv/versions/${py.version.major}.${py.version.minor}.${py.version.micro}/bin/python3`;
+  if (existsSync(mine)) out.push(mine);
+  return out;
+}
+
+test("attach: a list's item block holding [x, SomeClass] is not an instance (Debian's non-PIE python3.11, and pyenv's)", async () => {
+  const exes = await attachTargets();
+  assert.ok(exes.length > 0);
+  for (const exe of exes) {
+    const { child, line } = await startPython(exe, `${LOW_PROBES}\ngc.disable()\nprint(id(C), flush=True)\nsys.stdin.read()\n`);
+    try {
+      const ap = await attachPython(child.pid!);
+      try {
+        const row = byType(ap.heap().objects()).get(BigInt(line));
+        assert.equal(row?.count, 2000, `${exe}: type at 0x${BigInt(line).toString(16)}`);
+      } finally {
+        ap.close();
+      }
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }
+}, { skip: !existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to" });
+
+/** 70,000 classes with one instance each: more types than 16 bits can number with the kinds below them. */
+const MANY_TYPES = "_pymem_many = [type('K%d' % i, (), {'__slots__': ()})() for i in range(70000)]";
+
+test("objects(): a heap with 70,000 distinct types is classified, every instance of every one counted", async () => {
+  const py = await python();
+  py.run(MANY_TYPES);
+  try {
+    const objects = py.heap().objects({});
+    assert.ok(objects.types.length > 70_000, `${objects.types.length} types`);
+    const rows = objects.pinning({ objectsOnly: true }).filter((r) => /^K\d+$/.test(r.name));
+    assert.equal(rows.length, 70_000);
+    assert.ok(rows.every((r) => r.count === 1));
+    // The kinds beyond 16 bits are the same classes: the last class's instance is found by its address.
+    const last = BigInt(py.eval("str(id(_pymem_many[-1]))") as string);
+    assert.equal(objects.blockAt(last)?.type, "K69999");
+  } finally {
+    py.run("del _pymem_many");
+  }
+});
+
+/** Start `exe` on `code`, then wait for its first line (the code prints one when ready and then reads stdin). */
+async function startPython(exe: string, code: string): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(exe, ["-c", code], { stdio: ["pipe", "pipe", "inherit"] });
+  const line = await new Promise<string>((ok, fail) => {
+    child.stdout!.once("data", (d) => ok(String(d).trim()));
+    child.once("exit", (code) => fail(new Error(`${exe} exited ${code}`)));
+  });
+  return { child, line };
+}
+
+test("why PID and the exporter (default --top-types) read a process with 70,000 types; it is not dropped", async () => {
+  const exes = await attachTargets();
+  const { child } = await startPython(exes[exes.length - 1], `import sys\n${MANY_TYPES}\nprint('ready', flush=True)\nsys.stdin.read()`);
+  const scraper = new Scraper({ pids: [child.pid!], workers: 1, timeoutMs: 60_000, topTypes: 5 });
+  try {
+    const why = cli(["why", String(child.pid)], { timeout: 120_000 });
+    assert.equal(why.status, 0, why.stderr);
+    const r = await scraper.collect(scraper.discover());
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(r.targets.map((t) => t.pid), [child.pid]);
+    const text = encode(await scraper.scrape(), "prometheus");
+    assert.match(text, new RegExp(`python_pymalloc_pinned_by_type_bytes\\{[^}]*pid="${child.pid}"`));
+  } finally {
+    scraper.close();
+    child.kill("SIGKILL");
+  }
+}, { skip: !existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to" });
