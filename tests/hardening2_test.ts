@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
-import { attachPython } from "../lib/mod.ts";
+import { attachPython, PymemError } from "../lib/mod.ts";
 import { encode, Scraper } from "../lib/exporter/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import { decodeName, NAME_MAX } from "../lib/objects/types.ts";
@@ -199,3 +199,50 @@ test("why PID and the exporter (default --top-types) read a process with 70,000 
     child.kill("SIGKILL");
   }
 }, { skip: !existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to" });
+
+test("a snapshot of a sub-interpreter closed since is refused (CLOSED) by objects(), pinning() and explain(), never classified from freed memory", async () => {
+  const py = await python();
+  const presets = py.version.minor >= 12 ? ["legacy", "isolated"] as const : ["legacy"] as const;
+  const closed = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
+  for (const preset of presets) {
+    const sub = py.newInterpreter(preset);
+    let open = true;
+    try {
+      sub.run("class Gone:\n    pass\nheld = [Gone() for _ in range(3000)]");
+      const snap = sub.heap(), early = sub.heap(), plain = py.allocator(sub.interp).heap();
+      const objects = early.objects();
+      sub.close();
+      open = false;
+      assert.throws(() => snap.objects(), closed, preset);
+      assert.throws(() => plain.objects(), closed, `${preset}, through py.allocator(sub.interp)`);
+      assert.throws(() => snap.pinning(), closed, preset);
+      assert.throws(() => snap.objects({ retries: 0 }), closed, preset);
+      assert.throws(() => objects.explain({ types: 1, samples: 1 }), closed, preset);
+    } finally {
+      if (open) sub.close();
+    }
+  }
+});
+
+test("explain() on a sub-interpreter's heap finds its objects (they were asked of main, which cannot see them)", async () => {
+  const py = await python();
+  for (const preset of py.version.minor >= 12 ? ["legacy", "isolated"] as const : ["legacy"] as const) {
+    await explainInSub(py, preset);
+  }
+});
+
+async function explainInSub(py: Awaited<ReturnType<typeof python>>, preset: "legacy" | "isolated") {
+  const sub = py.newInterpreter(preset);
+  try {
+    sub.run("class LegacyHeld:\n    pass\nheld = [LegacyHeld() for _ in range(60000)]");
+    const rows = sub.heap().objects().explain({ types: 5, samples: 2, timeMs: 30_000 });
+    const row = rows.find((r) => r.name === "LegacyHeld");
+    assert.ok(row, JSON.stringify(rows.map((r) => r.name)));
+    for (const s of row.samples) {
+      assert.match(s.repr ?? "", /^<(__main__\.)?LegacyHeld object at 0x[0-9a-f]+>$/);
+      assert.match(s.path ?? "", /^module __main__ \['held'\]\[\d+\]$/, preset);
+    }
+  } finally {
+    sub.close();
+  }
+}

@@ -17,7 +17,7 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
-import { classifyLocal, setObjectSource } from "../objects/mod.ts";
+import { classifyLocal, type SampleSources, setObjectSource } from "../objects/mod.ts";
 
 // Prototypes of the hidden functions pymem calls by address.
 const BLOCKS_FN = { args: [], ret: "isize" } as const; //              Py_ssize_t _Py_GetGlobalAllocatedBlocks(void)
@@ -327,9 +327,30 @@ export class PyMemAllocator {
         },
       });
       // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
-      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
+      // A snapshot outlives its interpreter, whose arenas are freed at its end: refused then (CLOSED).
+      const ask = this.sampleSources(refs.sharedWithMain, main);
+      setObjectSource(snap, (o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o }, ask)));
       return snap;
     });
+  }
+
+  /**
+   * @internal Of whom a snapshot's samples are asked, and whether its interpreter is still there: this interpreter
+   * when it is main; another one is gone once no live interpreter at its address has the id it had at the snapshot.
+   * A sub-interpreter's allocator overrides it.
+   */
+  protected sampleSources(_sharedWithMain: boolean, main: bigint): SampleSources {
+    const py = this.#py, interp = this.interp;
+    if (interp === main) return { assertOpen: () => py.assertOpen() };
+    const id = py.native.api.PyInterpreterState_GetID(interp);
+    return {
+      assertOpen: () => {
+        py.assertOpen();
+        if (!py.liveInterpreters().includes(interp) || py.native.api.PyInterpreterState_GetID(interp) !== id) {
+          throw new PymemError("CLOSED", `Interpreter 0x${interp.toString(16)} (id ${id}) is closed: its heap is gone`);
+        }
+      },
+    };
   }
 
   #global: GlobalAllocator | undefined;
