@@ -37,6 +37,20 @@ export function checkAddress(value: unknown, what: string): bigint {
   return value;
 }
 
+/**
+ * The Python handle a public function or constructor takes: an open `openPython()` handle (anything with the
+ * methods `needs` names). Anything else is a TypeError saying what was expected and what came, before the engine
+ * would say "py.withGIL is not a function"; an attached process (only read) is named as such.
+ */
+export function checkHost(value: unknown, what: string, needs: readonly string[]): void {
+  const v = value as Record<string, unknown> | null | undefined;
+  if (typeof v === "object" && v !== null && needs.every((m) => typeof v[m] === "function")) return;
+  const kind = v === null ? "null" : typeof v !== "object" ? typeof v
+    : (v.constructor as { name?: string } | undefined)?.name || "an object";
+  const attached = kind === "AttachedPython" ? " (an attached process is only read: use its heap())" : "";
+  throw new TypeError(`${what} takes a Python handle from openPython(), got ${kind}${attached}`);
+}
+
 /** A validator of one option: throws TypeError/RangeError naming `name`. */
 export type OptionCheck = (value: unknown, name: string) => void;
 

@@ -1,10 +1,10 @@
 // Regressions of the second adversarial pass (issue 22, items 9–16): wrong results and unclear errors, and their
 // siblings. Scenarios that need a fresh process go to a child (tests/_hardening2_child.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
-import { attachPython, PymemError } from "../lib/mod.ts";
+import { attachPython, GlobalAllocator, openPython, PoolHeader, PyMemAllocator, PymemError } from "../lib/mod.ts";
 import { encode, Scraper } from "../lib/exporter/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import { decodeName, NAME_MAX } from "../lib/objects/types.ts";
@@ -246,3 +246,103 @@ async function explainInSub(py: Awaited<ReturnType<typeof python>>, preset: "leg
     sub.close();
   }
 }
+
+// ---- unclear errors and exit codes (item 16) ----------------------------------------------------------------------
+
+/** pyenv's installs of `minor` (3.7, 3.13, …) on this machine: their bin/python3 and lib/. */
+function pyenvInstalls(): { exe: string; lib: string; version: string }[] {
+  const root = `${process.env.HOME}/.pyenv/versions`;
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((v) => {
+    const lib = readdirSync(`${root}/${v}/lib`).find((f) => /^libpython\d\.\d+m?\.so\.1\.0$/.test(f));
+    return lib && existsSync(`${root}/${v}/bin/python3`) ? [{ exe: `${root}/${v}/bin/python3`, lib: `${root}/${v}/lib/${lib}`, version: v }] : [];
+  });
+}
+
+/** An interpreter pymem supports to start targets with: a pyenv 3.8+, else Debian's python3.11. */
+function supportedExe(): string {
+  return pyenvInstalls().find((i) => /^3\.(8|9|1\d)\./.test(i.version))?.exe ?? "/usr/bin/python3.11";
+}
+
+test("opening a second, different libpython is LIBRARY_CONFLICT saying which one this process already uses", async () => {
+  const py = await python();
+  const other = pyenvInstalls().find((i) => realpathSync(i.lib) !== realpathSync(py.library) && /^3\.(8|9|1\d)\./.test(i.version));
+  assert.ok(other, "no second CPython 3.8+ here");
+  for (const options of [{ library: other.lib }, { executable: other.exe }]) {
+    await assert.rejects(openPython(options), (e: unknown) => {
+      assert.ok(e instanceof PymemError);
+      assert.equal(e.code, "LIBRARY_CONFLICT", e.message);
+      assert.match(e.message.split("\n")[0], /this process already uses .*one libpython per process/);
+      return true;
+    });
+  }
+}, { skip: pyenvInstalls().length < 2 && "needs two pyenv CPythons" });
+
+test("pymem heap --python <a CPython 3.7>: says 3.7 is unsupported (UNSUPPORTED), not 'no such file'", () => {
+  const old = pyenvInstalls().find((i) => /^3\.[0-7]\./.test(i.version) || /^2\./.test(i.version))!;
+  const r = cli(["heap", "--python", old.exe, "-c", "1"]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`CPython ${old.version.replace(/\./g, "\\.")} is not supported \\(pymem needs 3\\.8 or newer\\)`));
+  assert.doesNotMatch(r.stderr, /no such file/);
+}, { skip: !pyenvInstalls().some((i) => /^(3\.[0-7]|2)\./.test(i.version)) && "no CPython older than 3.8 here" });
+
+test("PoolHeader.of, new PyMemAllocator, new GlobalAllocator: anything but a Python handle is a TypeError saying so", async () => {
+  const py = await python();
+  const addr = py.obj.malloc(16);
+  try {
+    const noHandle = (attached: boolean) => (e: unknown) =>
+      e instanceof TypeError && /takes a Python handle from openPython\(\)/.test(e.message) && (!attached || /attached process/.test(e.message));
+    for (const bad of [null, undefined, {}, 42, "py", { withGIL: 1 }]) {
+      assert.throws(() => PoolHeader.of(bad as never, addr), noHandle(false), String(bad));
+      assert.throws(() => new PyMemAllocator(bad as never), noHandle(false), String(bad));
+      assert.throws(() => new GlobalAllocator(bad as never), noHandle(false), String(bad));
+    }
+    const { child: target } = await startPython(supportedExe(), "import sys\nprint('ready', flush=True)\nsys.stdin.read()");
+    try {
+      const ap = await attachPython(target.pid!);
+      try {
+        assert.throws(() => PoolHeader.of(ap as never, addr), noHandle(true));
+      } finally {
+        ap.close();
+      }
+    } finally {
+      target.kill("SIGKILL");
+    }
+    assert.equal(PoolHeader.of(py, addr)?.address !== undefined, true); // the right handle still works
+  } finally {
+    py.obj.free(addr);
+  }
+});
+
+test("a pid beyond PID_MAX_LIMIT is bad usage (exit 2) for why and exporter --pid, as for attach; so is why --limit 1e300", () => {
+  for (const args of [["attach", "99999999"], ["why", "99999999"], ["why", "4194305"], ["exporter", "--pid", "4194305"],
+    ["exporter", "--pid", "1,99999999"], ["why", "--limit", "1e300", "-c", "1"], ["why", "--limit", "9007199254740993", "-c", "1"]]) {
+    const r = cli(args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /not a process id|--limit: at most 2\^53-1/);
+  }
+  assert.throws(() => new Scraper({ pids: [4_194_305] }), RangeError);
+});
+
+test("attach: a target that exec'd another program since is named as such, not 'bytes … are not readable'", async () => {
+  const exe = supportedExe();
+  const { child } = await startPython(exe, "import sys, os\nx = [str(i) for i in range(50000)]\nprint('ready', flush=True)\n" +
+    "sys.stdin.readline()\nos.execv('/bin/sleep', ['sleep', '60'])");
+  try {
+    const ap = await attachPython(child.pid!);
+    try {
+      assert.ok(ap.heap().totals.arenas > 0);
+      child.stdin!.write("\n");
+      // Until the exec is done: /proc/PID/exe names the new program.
+      const deadline = Date.now() + 10_000;
+      while (readlinkSync(`/proc/${child.pid}/exe`) === ap.executable && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const execd = (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /exec'd another program .*sleep/.test(e.message);
+      assert.throws(() => ap.heap(), execd);
+      assert.throws(() => ap.interpreters(), execd);
+    } finally {
+      ap.close();
+    }
+  } finally {
+    child.kill("SIGKILL");
+  }
+}, { skip: !existsSync("/bin/sleep") && "no /bin/sleep to exec" });

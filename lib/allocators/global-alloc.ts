@@ -20,7 +20,7 @@
  * - `raw` needs no GIL; `mem` and `obj` take it around each call unless the caller already holds it (withGIL).
  * @module
  */
-import { checkAddress, checkSize, MAX_SIZE } from "../checks.ts";
+import { checkAddress, checkHost, checkSize, MAX_SIZE } from "../checks.ts";
 import { checkDomain, type Domain } from "./domain-allocators.ts";
 import { PymemError } from "../errors.ts";
 import type { PythonHost } from "../core/host.ts";
@@ -247,6 +247,7 @@ export class GlobalAllocator {
 
   /** `scope` is internal: the sub-interpreter to allocate from (default: the interpreter current on this thread). */
   constructor(py: PythonHost, domain: Domain = "mem", scope?: AllocatorScope) {
+    checkHost(py, "new GlobalAllocator", ["assertOpen", "withGIL"]);
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;

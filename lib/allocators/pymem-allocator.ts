@@ -6,7 +6,7 @@
  * the library and what is missing.
  * @module
  */
-import { checkAddress, checkSize } from "../checks.ts";
+import { checkAddress, checkHost, checkSize } from "../checks.ts";
 import { cstr } from "../core/native.ts";
 import { PymemError } from "../errors.ts";
 import { HeapSnapshot, type MemoryReader, walkHeap } from "../obmalloc/heap.ts";
@@ -83,6 +83,7 @@ export class PyMemAllocator {
 
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
   constructor(py: ObmallocHost, interp?: bigint) {
+    checkHost(py, "new PyMemAllocator", ["assertOpen", "withGIL", "liveInterpreters"]);
     py.assertOpen();
     this.#py = py;
     if (interp === undefined) {

@@ -7,6 +7,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { PymemError } from "../errors.ts";
+import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
 import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
@@ -126,7 +127,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   if (values.pid) {
     pids = [];
     for (const p of values.pid.flatMap((s) => s.split(","))) {
-      if (!/^\d+$/.test(p.trim()) || Number(p) <= 0) return `not a process id: "${p}"`;
+      if (!/^\d+$/.test(p.trim()) || Number(p) <= 0 || Number(p) > PID_MAX_LIMIT) return `not a process id: "${p}"`;
       pids.push(Number(p));
     }
   }

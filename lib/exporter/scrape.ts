@@ -10,6 +10,7 @@
  * @module
  */
 import process from "node:process";
+import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
 import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
@@ -78,7 +79,9 @@ export class Scraper {
         throw new RangeError(`--${k}: not a regular expression: ${(e as Error).message}`);
       }
     }
-    if (options.pids) for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError(`not a process id: ${p}`);
+    if (options.pids) {
+      for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0 || p > PID_MAX_LIMIT) throw new RangeError(`not a process id: ${p}`);
+    }
     const timeoutMs = options.timeoutMs ?? 2000;
     if (!(timeoutMs > 0) || !(timeoutMs <= MAX_TIMER_MS)) {
       throw new RangeError(`timeout must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${timeoutMs}`);

@@ -7,7 +7,7 @@
  * @module
  */
 import { ARENA, blockSize, blocksPerPool, type ObmallocLayout, POOL } from "./layout.ts";
-import { checkAddress } from "../checks.ts";
+import { checkAddress, checkHost } from "../checks.ts";
 import type { ObmallocHost } from "../obmalloc/host.ts";
 import { showInRepl } from "../core/inspect.ts";
 
@@ -101,6 +101,7 @@ export class PoolHeader {
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
   static of(py: ObmallocHost, address: bigint): PoolHeader | null {
+    checkHost(py, "PoolHeader.of", ["withGIL", "obmallocStates"]);
     checkAddress(address, "address");
     return py.withGIL(() => {
       for (const state of py.obmallocStates()) {
