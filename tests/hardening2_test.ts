@@ -60,7 +60,7 @@ function byType(objects: { pinning(o: { objectsOnly: boolean }): { typeAddress: 
 test("objects(): classes named with tabs, newlines, escapes, bidi controls, nothing, or cut mid-UTF-8 by the name bound keep their instances", async () => {
   const py = await python();
   // "a" + 150 × "é" is 301 bytes: the 200-byte bound falls inside a character; so does it in "ab" + 60 × U+1F600.
-  const names = ["tab\there", "new\nline", "esc\x1b[31mred", "", "\x7f\x01", "\u202eevil", "a" + "é".repeat(150), "ab" + "😀".repeat(60), "x".repeat(500), "nul\u0085c1"];
+  const names = ["tab\there", "new\nline", "esc\x1b[31mred", "", "\x7f\x01", "\u202eevil", "a" + "é".repeat(150), "ab" + "😀".repeat(60), "x".repeat(500), "y".repeat(200), "z".repeat(201), "nul\u0085c1"];
   py.run(`_pymem_names = ${JSON.stringify(names)}\n_pymem_classes = [type(n, (), {}) for n in _pymem_names]\n` +
     "_pymem_insts = [[c() for _ in range(100)] for c in _pymem_classes]");
   try {

@@ -208,9 +208,10 @@ export class TypeTable {
     const parts: number[][] = addresses.map(() => []);
     let todo = addresses.map((a, i) => ({ i, at: a })).filter(({ at }) => this.#mem.readable(at, 1));
     while (todo.length) {
-      todo = todo.filter(({ at }) => this.#mem.readable(at, Math.min(NAME_MAX, 4096 - (at % 4096))));
+      // One byte past the bound: a name of exactly NAME_MAX bytes is seen with its NUL, not taken for a cut one.
+      todo = todo.filter(({ at }) => this.#mem.readable(at, Math.min(NAME_MAX + 1, 4096 - (at % 4096))));
       if (!todo.length) break;
-      const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX, 4096 - (at % 4096)) }));
+      const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX + 1, 4096 - (at % 4096)) }));
       const got = this.#mem.readMany(ranges);
       const next: typeof todo = [];
       todo.forEach(({ i, at }, k) => {
@@ -219,8 +220,8 @@ export class TypeTable {
         const nul = chunk.indexOf(0);
         const acc = parts[i];
         for (const b of nul < 0 ? chunk : chunk.subarray(0, nul)) acc.push(b);
-        if (nul < 0 && acc.length < NAME_MAX) return void next.push({ i, at: at + chunk.length });
-        out[i] = decodeName(Uint8Array.from(acc.slice(0, NAME_MAX)), nul < 0 || acc.length > NAME_MAX);
+        if (nul < 0 && acc.length <= NAME_MAX) return void next.push({ i, at: at + chunk.length });
+        out[i] = decodeName(Uint8Array.from(acc.slice(0, NAME_MAX)), acc.length > NAME_MAX);
       });
       todo = next;
     }
