@@ -14,6 +14,8 @@
  */
 export type PymemErrorCode =
   | "LIBRARY_NOT_FOUND"
+  /** Another libpython is already loaded in this process (one per process: their global symbols clash). */
+  | "LIBRARY_CONFLICT"
   | "UNSUPPORTED"
   | "CLOSED"
   | "ALLOCATION_FAILED"

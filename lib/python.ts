@@ -33,7 +33,7 @@ import { adoptCallStack } from "./core/stackguard.ts";
 import { capabilities, cpythonIfKnown, NEWEST } from "./cpython/versions.ts";
 import { checkDebugOffsets, DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
 import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
-import { LIBC_NAME, loadLibrary } from "./core/loader.ts";
+import { LIBC_NAME, type LoadFailure, loadLibrary } from "./core/loader.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
 export type AllocatorName =
@@ -111,18 +111,24 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
   });
   const backend = await loadBackend();
   const libc = backend.open(LIBC_NAME, libcSymbols).symbols;
-  const failures: { path: string; source: string; error: string }[] = [];
+  const failures: LoadFailure[] = [];
   for (const c of candidates(options, failures)) {
     const native = loadLibrary(backend, libc, c, failures, processLibrary?.path);
     if (native) return new Python(native, options, c);
   }
   const lines = failures.map((f) => `  - ${f.path} [${f.source}]: ${f.error}`).join("\n");
+  const cause = new AggregateError(failures.map((f) => new Error(`${f.path}: ${f.error}`)));
+  // A library that was found and refused says so first, with its own code: that is the reason, not "cannot find".
+  const refused = failures.find((f) => f.code === "LIBRARY_CONFLICT") ?? failures.find((f) => f.code !== undefined);
+  if (refused) {
+    throw new PymemError(refused.code!, `${refused.path} [${refused.source}]: ${refused.error}\nTried:\n${lines}`, { cause });
+  }
   throw new PymemError(
     "LIBRARY_NOT_FOUND",
     `Cannot find a CPython 3.8+ shared library (libpython). Tried:\n${lines}\n` +
       "Set PYMEM_LIBPYTHON to the path of a libpython shared library, or PYMEM_PYTHON to a python executable " +
       "built with --enable-shared (or pass { library } / { executable } to openPython)",
-    { cause: new AggregateError(failures.map((f) => new Error(`${f.path}: ${f.error}`))) },
+    { cause },
   );
 }
 
@@ -218,7 +224,10 @@ export class Python {
       try {
         // Through the configuration API, so a failure is an error (Py_InitializeEx aborts the process); no signal
         // handlers: the JavaScript host owns them. The home: options.home, else the interpreter that named the library.
-        initialize(native, this.version.minor, options.home ?? candidate.home, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
+        const where = options.home !== undefined ? { home: options.home }
+          : candidate.prefix !== undefined ? { prefix: candidate.prefix, execPrefix: candidate.execPrefix ?? candidate.prefix }
+          : undefined;
+        initialize(native, this.version.minor, where, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
       } catch (e) {
         if (e instanceof PymemError && e.code === "INIT_FAILED") processLibrary.failedStart = e.message;
         throw e;

@@ -31,6 +31,7 @@ import {
   resolveInterpreterConfig,
 } from "../lib/mod.ts";
 import { parseBenchArgs } from "../lib/compare/options.ts";
+import { askedScrapeSeconds, MAX_SCRAPE_SECONDS, MAX_TIMER_MS } from "../lib/exporter/mod.ts";
 import { MAX_VIEW } from "../lib/core/native.ts";
 
 const seed = Number(process.argv[2] ?? 13);
@@ -265,6 +266,105 @@ asyncProp("attachPython(pid, options)", [pid, options({ readMode: fc.oneof(fc.co
   if (remote) {
     call(() => remote.heap(asAny(p)));
     remote.close();
+  }
+});
+
+// ---- issue 22: odd type names, option getters, odd scrape-timeout headers, user code raising in explain() ----------
+
+/** Names a class can have: any Unicode but NUL and lone surrogates (type() refuses those), often with controls. */
+const className = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 80 }),
+  fc.string({ unit: fc.constantFrom(..."\t\n\r\x1b\x7f\x85\u200f\u202e\u2028é€😀 a[]".split("")), maxLength: 30 }),
+  fc.constantFrom("", "x".repeat(199), "x".repeat(200), "x".repeat(201), "é".repeat(100), "a" + "é".repeat(150), "ab" + "😀".repeat(60)),
+).filter((n) => !n.includes("\0") && !/[\uD800-\uDFFF]/u.test(n));
+const utf8 = (s: string) => new TextEncoder().encode(s).length;
+let classSeq = 0;
+prop("odd type names: a class of any name keeps its instances, named as it is (or cut at 200 bytes, ending in …)", [fc.array(className, { minLength: 1, maxLength: 4 })], (names) => {
+  const ns = `_pymem_fuzz_names_${classSeq++}`;
+  py.run(`${ns} = [(c, [c() for _ in range(3)]) for c in (type(n, (), {}) for n in ${JSON.stringify(names)})]`);
+  try {
+    const ids = (py.eval(`' '.join(str(id(c)) for c, _ in ${ns})`) as string).split(" ").map(BigInt);
+    const rows = new Map(py.heap().objects({}).pinning({ objectsOnly: true }).map((r) => [r.typeAddress, r]));
+    names.forEach((name, i) => {
+      const row = rows.get(ids[i]);
+      if (!row || row.count !== 3) throw new Error(`class ${JSON.stringify(name)}: ${row?.count ?? 0} instances of 3`);
+      const cut = utf8(name) > 200;
+      if (!cut && row.name !== name) throw new Error(`class ${JSON.stringify(name)} named ${JSON.stringify(row.name)}`);
+      if (cut && !(row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)) && utf8(row.name.slice(0, -1)) <= 200)) {
+        throw new Error(`class ${JSON.stringify(name)} cut as ${JSON.stringify(row.name)}`);
+      }
+    });
+  } finally {
+    py.run(`del ${ns}`);
+  }
+});
+
+/** An error thrown by a caller's own getter: passing it on is right. */
+class GetterError extends Error {}
+/** An options object whose properties are getters: each read may give another value, or throw. */
+const getterOptions = (keys: string[]) => fc.array(fc.tuple(fc.constantFrom(...keys), fc.array(anything, { minLength: 1, maxLength: 3 }), fc.boolean()), { maxLength: 4 })
+  .map((specs) => {
+    const o: Record<string, unknown> = {};
+    for (const [key, values, throws] of specs) {
+      let n = 0;
+      Object.defineProperty(o, key, {
+        enumerable: true,
+        configurable: true,
+        get() {
+          if (throws && n > 0) throw new GetterError(`getter of ${key}`);
+          return values[n++ % values.length];
+        },
+      });
+    }
+    return o;
+  });
+const getterError = (e: unknown) => e instanceof GetterError;
+const objectsOnce = py.heap().objects({});
+prop("option getters: two-faced or throwing getters in the options of objects(), pinning(), explain(), blockAt()", [
+  getterOptions(["allocator", "retries"]), getterOptions(["limit", "objectsOnly", "owners"]), getterOptions(["types", "samples", "depth", "timeMs", "reprChars"]),
+], (co, po, eo) => {
+  call(() => py.heap().objects(asAny(co)), getterError);
+  call(() => objectsOnce.pinning(asAny(po)), getterError);
+  call(() => py.heap().pinning(asAny(po)), getterError);
+  // explain() runs Python: bounded here by few types and samples whatever the getters say.
+  const bounded = { ...eo } as Record<string, unknown>;
+  if (!(typeof bounded.types === "number" && bounded.types <= 2)) bounded.types = 1;
+  if (!(typeof bounded.samples === "number" && bounded.samples <= 2)) bounded.samples = 1;
+  bounded.timeMs = 50;
+  call(() => objectsOnce.explain(asAny(eo.types === undefined ? bounded : { ...bounded, get types() { return (eo as { types: unknown }).types; } })), getterError);
+});
+
+const headerValue = fc.oneof(
+  fc.constantFrom("3000000", "1e308", "NaN", "-1", "Infinity", "-Infinity", "0", "-0", "1e-300", "0x10", "10s", " 10 ", "", "2147484", "1_0"),
+  fc.double().map(String), fc.integer().map(String), fc.string({ maxLength: 12 }),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), fc.constant(undefined),
+);
+prop("scrape-timeout header: any value gives a budget the timer can keep (0.1–3600 s) or none", [headerValue], (h) => {
+  const s = askedScrapeSeconds(asAny(h));
+  if (!(s === Infinity || (s >= 0.1 && s <= MAX_SCRAPE_SECONDS))) throw new Error(`header ${JSON.stringify(h)}: budget ${s}`);
+  if (s !== Infinity && s * 1000 > MAX_TIMER_MS) throw new Error(`header ${JSON.stringify(h)}: ${s} s overflows the timer`);
+});
+
+const raised = fc.constantFrom("SystemExit(3)", "KeyboardInterrupt", "GeneratorExit", "RecursionError", "MemoryError", "ValueError('x')", "BaseException", "StopIteration");
+let raiserSeq = 0;
+prop("explain(): user code raising any exception (a __repr__, a __class__, a module __dict__) never throws", [raised, raised, raised], (r1, r2, r3) => {
+  const ns = `_pymem_fuzz_raise_${raiserSeq++}`;
+  py.run(`import sys
+class _R${ns}:
+    def __repr__(self): raise ${r1}
+    @property
+    def __class__(self): raise ${r2}
+` +
+    `class _M${ns}:
+    @property
+    def __dict__(self): raise ${r3}
+sys.modules['${ns}'] = _M${ns}()
+${ns} = [_R${ns}() for _ in range(20000)]`);
+  try {
+    const rows = py.heap().objects({}).explain({ types: 1, samples: 2, timeMs: 200 });
+    for (const s of rows.flatMap((r) => r.samples)) if (s.repr !== null && typeof s.repr !== "string") throw new Error(`repr ${s.repr}`);
+  } finally {
+    py.run(`del sys.modules['${ns}'], ${ns}`);
   }
 });
 

@@ -23,7 +23,8 @@ import { discoverPythons, type PythonTarget } from "./pythons.ts";
 import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import { runtimeKind } from "../lib/core/runtime.ts";
 import {
-  cmdLabel, encode, FAMILY_NAMES, MetricSet, negotiate, parseCgroup, parseExporterArgs, parseListen, parseStat, Scraper,
+  askedScrapeSeconds, cmdLabel, encode, FAMILY_NAMES, MAX_SCRAPE_SECONDS, MAX_TIMER_MS, MetricSet, negotiate,
+  parseCgroup, parseExporterArgs, parseListen, parseStat, Scraper,
 } from "../lib/exporter/mod.ts";
 
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-exporter-"));
@@ -515,6 +516,45 @@ test("exporter: a target over --timeout is a counted timeout, its worker is repl
     await big.stop();
   }
 }, { skip: once || (!underTest.exe && "no interpreter") });
+
+test("exporter: any X-Prometheus-Scrape-Timeout-Seconds (huge, 1e308, NaN, -1, Infinity, garbage) leaves the scrape whole", async () => {
+  // A budget beyond the timer range (2^31-1 ms) made the scrape's timer fire at once: every target a timeout.
+  const t = await startTarget(underTest.exe!, { n: 1000 });
+  const ex = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--workers", "1", "--timeout", "60"]);
+  try {
+    for (const asked of ["3000000", "1e308", "2147484", "NaN", "-1", "Infinity", "-Infinity", "0", "1e-300", "x", " "]) {
+      const res = await fetch(ex.url, { headers: { "x-prometheus-scrape-timeout-seconds": asked } });
+      assert.equal(res.status, 200, asked);
+      const text = await res.text();
+      assert.equal(one(text, "pymem_exporter_processes_mapped"), 1, `header ${asked}: ${ex.stderr()}`);
+      assert.equal(one(text, "pymem_exporter_errors_total", { reason: "timeout" }), 0, asked);
+      assert.equal(one(text, "pymem_exporter_worker_restarts_total"), 0, asked);
+    }
+  } finally {
+    await ex.stop();
+    await t.stop();
+  }
+}, { skip: once || (!underTest.exe && "no interpreter") });
+
+test("exporter: the request's scrape budget is clamped; Scraper refuses deadlines and timeouts it cannot keep", async () => {
+  assert.equal(askedScrapeSeconds("3000000"), MAX_SCRAPE_SECONDS);
+  assert.equal(askedScrapeSeconds("1e308"), MAX_SCRAPE_SECONDS);
+  for (const bad of ["NaN", "-1", "0", "", "Infinity", "x", undefined, ["5", "6"]]) {
+    assert.equal(askedScrapeSeconds(bad), bad === "Infinity" ? MAX_SCRAPE_SECONDS : Infinity, String(bad));
+  }
+  assert.equal(askedScrapeSeconds("10"), 9.75);
+  assert.equal(askedScrapeSeconds("0.01"), 0.1);
+  assert.throws(() => new Scraper({ timeoutMs: MAX_TIMER_MS + 1 }), RangeError);
+  assert.throws(() => new Scraper({ timeoutMs: 1e308 }), RangeError);
+  const s = new Scraper({ pids: [process.pid] });
+  try {
+    for (const bad of [NaN, -1, 0]) await assert.rejects(s.collect([], bad), RangeError);
+    // A deadline beyond the timer range is cut to it: the scrape of nothing still completes.
+    assert.equal((await s.collect([], 1e308)).errors.length, 0);
+  } finally {
+    s.close();
+  }
+});
 
 test("exporter: a process without an obmalloc heap (PYTHONMALLOC=malloc) is mapped: its allocator and RSS, no pymalloc series", async () => {
   const t = await startTarget(underTest.exe!, { n: 1000, env: { PYTHONMALLOC: "malloc" } });

@@ -1,5 +1,6 @@
-// The fuzz suite (issue 13): fast-check throws random and boundary values at every public entry point of the safe
-// API in a child process (tests/_fuzz_child.ts), seeded and bounded in time; any signal, hang or error that is not a
+// The fuzz suite (issues 13, 22): fast-check throws random and boundary values at every public entry point of the safe
+// API in a child process (tests/_fuzz_child.ts; since issue 22 also classes of any name, options whose getters change
+// or throw, any scrape-timeout header, user code raising inside explain()), seeded and bounded in time; any signal, hang or error that is not a
 // RangeError, TypeError or PymemError fails. The CLI's arguments are fuzzed by spawning the CLI itself, which costs
 // a process per case: that part (and the check that the harness reports failures at all) runs once per runtime.
 //

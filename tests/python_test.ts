@@ -30,7 +30,7 @@ test("Python's members are the user API; the plumbing is on its host, which only
   assert.equal(hostOf(py), host, "one host per handle");
   assert.equal(hostOf(host), host);
   const lookalike = { version: py.version, library: py.library };
-  assert.throws(() => hostOf(lookalike), /expected a Python handle from openPython\(\)/);
+  assert.throws(() => hostOf(lookalike), /takes a Python handle from openPython\(\)/);
   assert.throws(() => PoolHeader.of(lookalike, 0n), TypeError);
   assert.throws(() => new PyMemAllocator(lookalike), TypeError);
   assert.throws(() => new GlobalAllocator(null as never), TypeError);

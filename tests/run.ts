@@ -114,6 +114,9 @@ const FILES: Record<string, FileAxes> = {
   geometry_test: { axes: ["layout"], seconds: 1 },
   // alloc/dealloc, buffers viewed through each runtime's pointer-to-buffer call, the FinalizationRegistry backstop.
   globalalloc_test: { axes: ["adapter"], seconds: 1 },
+  // The second hostile pass's regressions (issue 22): argument checks and errors per adapter and CPython state, the
+  // exporter's HTTP clamp and the CLI's usage errors once per runtime.
+  hardening2_test: { axes: ["adapter", "app"], seconds: 10 },
   // Regressions of runtime-specific failures (view limits, koffi's exit handler, workers, closed stdio).
   hardening_test: { axes: ["adapter"], seconds: 8 },
   // The heap walk against each CPython's own statistics (layout); the native pool pass, its parked thread and the

@@ -5,13 +5,16 @@
  * @module
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, python, test } from "./_harness.ts";
 import { selfCommand } from "./_self_spawn.ts";
+import { cli } from "./_cli_spawn.ts";
 import { attachPython, openPython, PymemError } from "../lib/mod.ts";
 import { freeThreadedError, parseDebugOffsetsHead } from "../lib/core/debug-offsets.ts";
 import { ElfFile } from "../lib/machine/elf.ts";
@@ -94,6 +97,61 @@ test("found through an interpreter, CPython's home is that interpreter's base_pr
   const o = child({ options: { executable: interp!.exe, home: "/nonexistent" } }, env);
   assert.equal(o.first.code, "INIT_FAILED");
   assert.match(o.first.message, /CPython could not start/);
+}, { skip: noInterp });
+
+/**
+ * A copy of the interpreter under test whose prefix holds a ':' (and a space): its executable copied, its standard
+ * library linked. Undefined with the reason when that interpreter cannot start from there itself (3.8–3.10's
+ * getpath.c joins the module search path with ':', so they cannot).
+ */
+function colonInstall(): { exe: string; prefix: string; dir: string } | string {
+  const info = execFileSync(interp!.exe, ["-c", "import sys, os, sysconfig; print(os.path.realpath(sys.executable)); " +
+    "print(sysconfig.get_path('stdlib'))"], { encoding: "utf8" }).trim().split("\n");
+  const dir = mkdtempSync(join(tmpdir(), "pymem a:b "));
+  const prefix = join(dir, "py:3");
+  mkdirSync(join(prefix, "bin"), { recursive: true });
+  mkdirSync(join(prefix, "lib"));
+  const exe = join(prefix, "bin", `python3.${minor}`);
+  copyFileSync(info[0], exe);
+  chmodSync(exe, 0o755);
+  symlinkSync(info[1], join(prefix, "lib", `python3.${minor}`));
+  const r = spawnSync(exe, ["-c", "import sys; print(sys.base_prefix)"], { encoding: "utf8" });
+  if (r.status !== 0 || r.stdout.trim() !== prefix) {
+    rmSync(dir, { recursive: true, force: true });
+    return `CPython 3.${minor} cannot start from a prefix holding ':' itself (status ${r.status})`;
+  }
+  return { exe, prefix, dir };
+}
+
+test("an interpreter installed under a path holding ':' opens: its prefix is passed whole, not as a home split at ':'", () => {
+  const c = colonInstall();
+  if (typeof c === "string") return assert.fail(c); // the skip below names these versions
+  try {
+    const env = { ...process.env };
+    delete env.PYMEM_LIBPYTHON;
+    const r = child({ options: { executable: c.exe } }, env);
+    assert.equal(r.first.ok, true, JSON.stringify(r.first));
+    assert.equal(r.first.basePrefix, c.prefix);
+    // options.home keeps PYTHONHOME's meaning: prefix:exec_prefix, split at the first ':'.
+    const o = child({ options: { executable: c.exe, home: c.prefix } }, env);
+    assert.equal(o.first.code, "INIT_FAILED");
+  } finally {
+    rmSync(c.dir, { recursive: true, force: true });
+  }
+}, { skip: noInterp || (minor <= 10 && `CPython 3.${minor} cannot start from a prefix holding ':' itself (getpath.c)`) });
+
+test("an explicit executable wins over PYMEM_LIBPYTHON (openPython and the CLI's --python)", () => {
+  const env = { ...process.env, PYMEM_LIBPYTHON: "/nonexistent/libpython3.99.so.1.0" };
+  const r = child({ options: { executable: interp!.exe } }, env);
+  assert.equal(r.first.ok, true, JSON.stringify(r.first));
+  assert.equal(r.first.version, minor);
+  const info = cli(["info", "--json", "-", "--python", interp!.exe], { env });
+  assert.equal(info.status, 0, info.stderr);
+  assert.equal(realpathSync(JSON.parse(info.stdout).library), realpathSync(library));
+  // The environment still counts when nothing is given.
+  const none = child({ options: {} }, env);
+  assert.equal(none.first.code, "LIBRARY_NOT_FOUND");
+  assert.match(none.first.message, /nonexistent.*PYMEM_LIBPYTHON/);
 }, { skip: noInterp });
 
 test("options.home is checked before anything is loaded; refused on a running interpreter", async () => {

@@ -86,6 +86,8 @@ int main(void) {
   OFF("config.configInit", PyConfig, _config_init);
   OFF("config.installSignalHandlers", PyConfig, install_signal_handlers);
   OFF("config.home", PyConfig, home);
+  OFF("config.prefix", PyConfig, prefix);
+  OFF("config.execPrefix", PyConfig, exec_prefix);
   N("config.initPython", _PyConfig_INIT_PYTHON);
   N("preConfig.size", sizeof(PyPreConfig));
   OFF("preConfig.configInit", PyPreConfig, _config_init);

@@ -248,7 +248,7 @@ export class GlobalAllocator {
 
   /** `scope` is internal: the sub-interpreter to allocate from (default: the interpreter current on this thread). */
   constructor(handle: PythonHandle, domain: Domain = "mem", scope?: AllocatorScope) {
-    const py = hostOf(handle);
+    const py = hostOf(handle, "new GlobalAllocator");
     this.domain = checkDomain(domain);
     py.assertOpen();
     this.#py = py;

@@ -18,7 +18,7 @@ import { RemoteMemory } from "../machine/remote.ts";
 import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
-import { classifyLocal, HeapSnapshot } from "../objects/mod.ts";
+import { classifyLocal, HeapSnapshot, type SampleSources } from "../objects/mod.ts";
 import { capabilities } from "../cpython/versions.ts";
 
 // Every mapping virtualAlloc handed out and not yet freed, process-wide (one libpython per process): virtualFree
@@ -75,7 +75,7 @@ export class PyMemAllocator {
 
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
   constructor(handle: PythonHandle, interp?: bigint) {
-    const py = hostOf(handle);
+    const py = hostOf(handle, "new PyMemAllocator");
     py.assertOpen();
     this.#py = py;
     if (interp === undefined) {
@@ -308,6 +308,8 @@ export class PyMemAllocator {
         );
       }
       // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
+      // A snapshot outlives its interpreter, whose arenas are freed at its end: refused then (CLOSED).
+      const ask = this.sampleSources(refs.sharedWithMain, main);
       return new HeapSnapshot(walk, py.layout, {
         version: versionText(py),
         allocator,
@@ -319,8 +321,27 @@ export class PyMemAllocator {
           ntimesArenaAllocated: num(refs.ntimesArenaAllocated),
           narenasHighwater: num(refs.narenasHighwater),
         },
-      }, (snap, o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o })));
+      }, (snap, o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o }, ask)));
     });
+  }
+
+  /**
+   * @internal Of whom a snapshot's samples are asked, and whether its interpreter is still there: this interpreter
+   * when it is main; another one is gone once no live interpreter at its address has the id it had at the snapshot.
+   * A sub-interpreter's allocator overrides it.
+   */
+  protected sampleSources(_sharedWithMain: boolean, main: bigint): SampleSources {
+    const py = this.#py, interp = this.interp;
+    if (interp === main) return { assertOpen: () => py.assertOpen() };
+    const id = py.native.api.PyInterpreterState_GetID(interp);
+    return {
+      assertOpen: () => {
+        py.assertOpen();
+        if (!py.liveInterpreters().includes(interp) || py.native.api.PyInterpreterState_GetID(interp) !== id) {
+          throw new PymemError("CLOSED", `Interpreter 0x${interp.toString(16)} (id ${id}) is closed: its heap is gone`);
+        }
+      },
+    };
   }
 
   #global: GlobalAllocator | undefined;

@@ -33,6 +33,7 @@ import {
   arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState, requireOwnState, staticsNotFound,
 } from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
+import { PID_MAX_LIMIT, readStat } from "../machine/proc.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
 import { findImage, fileVersion, type Image } from "./image.ts";
@@ -123,6 +124,8 @@ export class AttachedPython {
   readonly #retries: number;
   readonly #info: AttachDebugInfo;
   #closed = false;
+  /** The target's start time when attached: with the pid, its identity. */
+  readonly #start: number | undefined;
   #interpOffsets?: InterpOffsets;
 
   private constructor(pid: number, img: Image, mem: RemoteMemory, v: ReturnType<typeof fileVersion>, retries: number) {
@@ -137,6 +140,7 @@ export class AttachedPython {
       exe = fs.readlinkSync(`/proc/${pid}/exe`);
     } catch { /* not permitted */ }
     this.executable = exe;
+    this.#start = readStat(pid)?.start;
     this.layout = layoutFor(v.minor, img.path);
     this.#info = {
       pid,
@@ -227,6 +231,31 @@ export class AttachedPython {
 
   #assertOpen(): void {
     if (this.#closed) throw new PymemError("CLOSED", `the handle on process ${this.pid} is closed`);
+    this.#assertSameProgram();
+  }
+
+  /**
+   * The target is still the process and the program attached to: one that exec'd another program keeps its pid
+   * and start time but none of the memory pymem located, which read as "8 bytes at 0x… are not readable".
+   */
+  #assertSameProgram(): void {
+    const now = readStat(this.pid);
+    if (now === undefined || (this.#start !== undefined && now.start !== this.#start)) {
+      throw new PymemError("ATTACH", `process ${this.pid} has exited since it was attached${now ? " (its pid belongs to another process now)" : ""}`);
+    }
+    if (!this.executable) return;
+    let exe: string | undefined;
+    try {
+      exe = fs.readlinkSync(`/proc/${this.pid}/exe`);
+    } catch { /* not permitted any more: the reads will say */ }
+    // A binary replaced on disk (a package upgrade) reads as "PATH (deleted)": the same program still runs.
+    const same = (x: string) => x.replace(/ \(deleted\)$/, "");
+    if (exe !== undefined && same(exe) !== same(this.executable)) {
+      throw new PymemError(
+        "ATTACH",
+        `process ${this.pid} exec'd another program since it was attached: it runs ${exe} now, not ${this.executable}; attach to it again if it is Python`,
+      );
+    }
   }
 
   /** How each address was found: image, load bias, _PyRuntime, version, states, allocator, read path and calls. */
@@ -570,8 +599,8 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  */
 export async function attachPython(pid: number, options?: AttachOptions): Promise<AttachedPython> {
   if (typeof pid !== "number") throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 4_194_304) {
-    throw new RangeError(`attachPython: pid must be a whole number from 1 to 4194304 (the kernel's PID_MAX_LIMIT), got ${pid}`);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > PID_MAX_LIMIT) {
+    throw new RangeError(`attachPython: pid must be a whole number from 1 to ${PID_MAX_LIMIT} (the kernel's PID_MAX_LIMIT), got ${pid}`);
   }
   options = checkOptions<AttachOptions>(options, "attachPython", {
     readMode: oneOf(["process_vm_readv", "/proc/PID/mem"] satisfies ReadMode[]),

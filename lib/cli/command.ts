@@ -27,7 +27,7 @@ export const DEMO: Option = { name: "demo", help: "run a built-in workload that 
 export const EMBED: Option[] = [
   { name: "allocator", arg: "NAME", help: "start CPython with this allocator (pymalloc, malloc, debug, pymalloc_debug, mimalloc on 3.13+, …)" },
   { name: "library", arg: "PATH", help: "the libpython to load (default: $PYMEM_LIBPYTHON, else discovery)" },
-  { name: "python", arg: "EXE", help: "load the libpython of this interpreter (default: $PYMEM_PYTHON, python3, python)" },
+  { name: "python", arg: "EXE", help: "load the libpython of this interpreter, even with $PYMEM_LIBPYTHON set (default: $PYMEM_PYTHON, python3, python)" },
 ];
 export const OUTPUTS: Option[] = [
   {

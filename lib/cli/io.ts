@@ -80,6 +80,10 @@ export function positiveNumber(value: string | boolean | undefined, flag: string
   if (typeof value !== "string" || value.trim() === "" || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${flag} needs ${integer ? "a whole number" : "a number"} ≥ 0, got "${value}"`);
   }
+  // Beyond 2^53 a whole number is not exact any more (1e300 passed here, and the library refused it: exit 1, not 2).
+  if (integer && n > Number.MAX_SAFE_INTEGER) {
+    throw new UsageError(`--${flag}: at most 2^53-1 (${Number.MAX_SAFE_INTEGER}), got "${value}"`);
+  }
   return n;
 }
 

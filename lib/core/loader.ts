@@ -18,6 +18,17 @@ const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
 export const LIBC_NAME = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6";
 
 /**
+ * Why a candidate did not load. `code` marks a library that was found and refused (another libpython already in
+ * this process, a CPython too old): that, not "cannot find", is what the final error says.
+ */
+export interface LoadFailure {
+  path: string;
+  source: string;
+  error: string;
+  code?: "LIBRARY_CONFLICT" | "UNSUPPORTED";
+}
+
+/**
  * Load one candidate globally; on failure record why, unload it again, and return undefined. `loaded` is the
  * libpython this process already uses, if any: another one is refused (one libpython per process).
  */
@@ -25,10 +36,10 @@ export function loadLibrary(
   backend: Native["backend"],
   libc: Native["libc"],
   c: Candidate,
-  failures: { path: string; source: string; error: string }[],
+  failures: LoadFailure[],
   loaded: string | undefined,
 ): Native | undefined {
-  const fail = (error: string) => (failures.push({ path: c.path, source: c.source, error }), undefined);
+  const fail = (error: string, code?: LoadFailure["code"]) => (failures.push({ path: c.path, source: c.source, error, code }), undefined);
   // A path that is not the library this process already uses is refused before it is loaded: loading it globally
   // would put a second CPython's symbols in the global scope.
   if (loaded !== undefined && c.path.includes("/")) {
@@ -36,7 +47,7 @@ export function loadLibrary(
     try {
       real = realpathSync(c.path);
     } catch { /* missing: dlopen says why */ }
-    if (real !== undefined && real !== loaded) return fail(alreadyUses(loaded));
+    if (real !== undefined && real !== loaded) return fail(alreadyUses(loaded), "LIBRARY_CONFLICT");
   }
   // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
   // _interpreters) need libpython's symbols to be global to import.
@@ -47,19 +58,35 @@ export function loadLibrary(
   }
   // Whatever is refused from here on is unloaded again (dlclose drops this reference; a library loaded before
   // stays loaded), so that a refused library leaves no global symbols behind.
-  const refuse = (error: string, lib?: { close(): void }) => {
+  const refuse = (error: string, lib?: { close(): void }, code?: LoadFailure["code"]) => {
     try {
       lib?.close();
     } catch { /* the runtime's handle: best effort */ }
     libc.dlclose(handle);
-    return fail(error);
+    return fail(error, code);
   };
   const pyGetVersion = libc.dlsym(handle, cstr("Py_GetVersion"));
   if (pyGetVersion === 0n) return refuse("not a libpython: it has no Py_GetVersion");
   const info = new BigUint64Array(4); // Dl_info { dli_fname, dli_fbase, dli_sname, dli_saddr }
   if (libc.dladdr(pyGetVersion, new Uint8Array(info.buffer)) === 0) return refuse("dladdr cannot place Py_GetVersion");
   const resolved = realpathSync(backend.cstring(info[0]));
-  if (loaded !== undefined && loaded !== resolved) return refuse(alreadyUses(loaded));
+  if (loaded !== undefined && loaded !== resolved) return refuse(alreadyUses(loaded), undefined, "LIBRARY_CONFLICT");
+  // The version first, through Py_GetVersion alone: an older CPython also lacks part of the C API pymem binds, and
+  // "CPython 3.7 is not supported" is the reason to give, not the first symbol it lacks.
+  let version;
+  try {
+    const probe = backend.open(resolved, { Py_GetVersion: pythonSymbols.Py_GetVersion });
+    try {
+      version = parseVersion(backend.cstring(probe.symbols.Py_GetVersion()));
+    } finally {
+      probe.close();
+    }
+  } catch (e) {
+    return refuse(`cannot read its version: ${(e as Error).message}`);
+  }
+  if (version.major !== 3 || version.minor < 8) {
+    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, undefined, "UNSUPPORTED");
+  }
   let lib;
   try {
     lib = backend.open(resolved, pythonSymbols);
@@ -67,10 +94,6 @@ export function loadLibrary(
     return refuse(`missing part of the C API: ${(e as Error).message}`);
   }
   const api = lib.symbols;
-  const version = parseVersion(backend.cstring(api.Py_GetVersion()));
-  if (version.major !== 3 || version.minor < 8) {
-    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, lib);
-  }
   return new Native(backend, api, libc, handle, resolved, info[1]);
 }
 

@@ -1,7 +1,7 @@
 /**
  * Where a libpython comes from. The order, documented in the README:
  *   1. `options.library`                      — a path (or a bare soname for the loader to find)
- *   2. env `PYMEM_LIBPYTHON`                  — the same, from the environment
+ *   2. env `PYMEM_LIBPYTHON`                  — the same, from the environment, unless `options.executable` is given
  *   3. an interpreter's sysconfig             — `options.executable`, env `PYMEM_PYTHON`, else `python3`, then
  *                                               `python` on PATH: LIBDIR/INSTSONAME, LIBDIR/LDLIBRARY, LIBPL, …
  *   4. the loader's own search                — the ldconfig cache (Linux), then bare sonames for dlopen; macOS and
@@ -26,8 +26,9 @@ export interface Candidate {
   source: string;
   /** The interpreter that reported this library, when known (used as the embedded interpreter's program name). */
   executable?: string;
-  /** That interpreter's `sys.base_prefix` (`:sys.base_exec_prefix` when they differ): CPython's home for this library. */
-  home?: string;
+  /** That interpreter's `sys.base_prefix` and `sys.base_exec_prefix`: where this library's standard library is. */
+  prefix?: string;
+  execPrefix?: string;
 }
 
 /** Options of `openPython` that steer discovery. */
@@ -123,8 +124,10 @@ export function candidates(
   failures: { path: string; source: string; error: string }[],
 ): Candidate[] {
   if (options.library) return [{ path: options.library, source: "options.library" }];
+  // An explicit argument wins over the environment: `executable` (`--python`) is asked even when PYMEM_LIBPYTHON
+  // is set, which named another CPython and was used instead, silently.
   const envLib = process.env.PYMEM_LIBPYTHON;
-  if (envLib) return [{ path: envLib, source: "PYMEM_LIBPYTHON" }];
+  if (envLib && !options.executable) return [{ path: envLib, source: "PYMEM_LIBPYTHON" }];
 
   const out: Candidate[] = [];
   const exes = options.executable
@@ -143,8 +146,8 @@ export function candidates(
         continue;
       }
       // The interpreter knows where its standard library is; the library alone may not (a relocated install).
-      const home = c.base_exec_prefix && c.base_exec_prefix !== c.base_prefix ? `${c.base_prefix}:${c.base_exec_prefix}` : c.base_prefix;
-      out.push({ path, source: `${source} (${c.executable})`, executable: c.executable, home });
+      const prefix = c.base_prefix, execPrefix = c.base_exec_prefix || c.base_prefix;
+      out.push({ path, source: `${source} (${c.executable})`, executable: c.executable, prefix, execPrefix });
     }
     if (out.length) break;
   }

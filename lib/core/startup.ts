@@ -15,11 +15,13 @@
  *   the isolated configuration, so the options that make it the Python configuration are set first. (3.14 and 3.15
  *   use it when asked to, which the tests do: the internal `startVia` option of openPython.)
  * Either way pymem starts CPython without signal handlers (the JavaScript host owns them; Py_InitializeEx(0) did the
- * same) and with `home` when one is given (PYTHONHOME's meaning: `prefix` or `prefix:exec_prefix`).
+ * same) and with `home` when one is given (PYTHONHOME's meaning: `prefix` or `prefix:exec_prefix`), or with the
+ * `prefix` and `exec_prefix` of the interpreter that named the library: those are set as themselves on 3.11+, where
+ * the path configuration honours them, since a home is split at ':' (a path holding one could not be passed).
  * @module
  */
 import { PymemError } from "../errors.ts";
-import { cpythonIfKnown } from "../cpython/versions.ts";
+import { capabilities, cpythonIfKnown } from "../cpython/versions.ts";
 import { cstr, type Native } from "./native.ts";
 import { statusError } from "./status.ts";
 
@@ -32,13 +34,30 @@ function fail(what: string, message: string, library: string): PymemError {
 }
 
 /**
+ * Where the standard library is: a `home` (PYTHONHOME's meaning, split at ':'), or an interpreter's own `prefix` and
+ * `execPrefix` (taken whole).
+ */
+export type StartLocation = { home: string } | { prefix: string; execPrefix: string } | undefined;
+
+/**
  * Initialize the interpreter of `native` (not yet initialized; pre-initialized or not). Throws
  * PymemError("INIT_FAILED") with CPython's own message when it refuses to start; the process goes on.
  */
-export function initialize(native: Native, minor: number, home: string | undefined, via?: "PyConfig" | "PyInitConfig"): void {
+export function initialize(native: Native, minor: number, where: StartLocation, via?: "PyConfig" | "PyInitConfig"): void {
+  let home: string | undefined;
+  let prefixes: [string, string] | undefined;
+  if (where && "home" in where) home = where.home;
+  else if (where && (capabilities(minor)?.configPrefixes !== false || via === "PyInitConfig")) {
+    prefixes = [where.prefix, where.execPrefix];
+  }
+  // 3.8–3.10 know only a home, split at ':': a prefix holding one cannot be given (that CPython's own interpreter
+  // cannot start from there either); CPython then searches as usual.
+  else if (where && !`${where.prefix}${where.execPrefix}`.includes(":")) {
+    home = where.prefix === where.execPrefix ? where.prefix : `${where.prefix}:${where.execPrefix}`;
+  }
   // CPython writes its own account of a failed start to stderr (the whole path configuration, ~20 lines) before it
   // returns the error: keep it as the error's cause, so the error is one line; on success, pass it on unchanged.
-  const captured = captureStderr(native, () => start(native, minor, home, via));
+  const captured = captureStderr(native, () => start(native, minor, home, prefixes, via));
   if (captured.error) {
     const e = captured.error;
     if (e instanceof PymemError && e.code === "INIT_FAILED" && captured.text.trim()) {
@@ -92,19 +111,26 @@ function captureStderr(native: Native, fn: () => void): { error?: unknown; text:
   return { error, text: new TextDecoder().decode(bytes) };
 }
 
-function start(native: Native, minor: number, home: string | undefined, via?: "PyConfig" | "PyInitConfig"): void {
+function start(
+  native: Native,
+  minor: number,
+  home: string | undefined,
+  prefixes: [string, string] | undefined,
+  via?: "PyConfig" | "PyInitConfig",
+): void {
   const api = native.api;
   // PyConfig's layout (offsetof against the version's headers: lib/cpython), or none for a minor pymem does not know.
   const layout = via === "PyInitConfig" ? undefined : cpythonIfKnown(minor)?.layout;
   if (layout === undefined && api.PyInitConfig_Create && api.Py_InitializeFromInitConfig && api.PyInitConfig_GetError) {
-    initializePep741(native, home);
+    initializePep741(native, home, prefixes);
     return;
   }
   if (layout === undefined) {
     throw new PymemError("UNSUPPORTED", `pymem cannot start CPython 3.${minor} (${native.path}): no PyInitConfig API and no PyConfig layout for it`);
   }
   const { libc } = native;
-  const { home: homeOffset, installSignalHandlers, configInit, initPython } = layout.config;
+  const { home: homeOffset, prefix: prefixOffset, execPrefix: execPrefixOffset, installSignalHandlers, configInit,
+    initPython } = layout.config;
   const config = libc.malloc(CONFIG_BYTES);
   if (config === 0n) throw new PymemError("ALLOCATION_FAILED", `malloc(${CONFIG_BYTES}) failed`);
   native.bytes(config, CONFIG_BYTES).fill(0);
@@ -128,6 +154,13 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
       const s = status(api.PyConfig_SetBytesString(config, config + BigInt(homeOffset), cstr(home)));
       if (s) throw fail("PyConfig_SetBytesString(home)", s.message, native.path);
     }
+    if (prefixes) {
+      const fields = [["prefix", prefixOffset], ["exec_prefix", execPrefixOffset]] as const;
+      for (const [i, [name, offset]] of fields.entries()) {
+        const s = status(api.PyConfig_SetBytesString(config, config + BigInt(offset), cstr(prefixes[i])));
+        if (s) throw fail(`PyConfig_SetBytesString(${name})`, s.message, native.path);
+      }
+    }
     const s = status(api.Py_InitializeFromConfig(config));
     if (s) throw fail(s.func ? `Py_InitializeFromConfig, in ${s.func}` : "Py_InitializeFromConfig", s.message, native.path);
   } finally {
@@ -140,7 +173,7 @@ function start(native: Native, minor: number, home: string | undefined, via?: "P
   }
 }
 
-function initializePep741(native: Native, home: string | undefined): void {
+function initializePep741(native: Native, home: string | undefined, prefixes: [string, string] | undefined): void {
   const {
     PyInitConfig_Create, PyInitConfig_Free, PyInitConfig_SetInt, PyInitConfig_SetStr, PyInitConfig_GetError,
     PyInitConfig_GetExitCode, Py_InitializeFromInitConfig,
@@ -173,6 +206,11 @@ function initializePep741(native: Native, home: string | undefined): void {
     }
     if (home !== undefined && PyInitConfig_SetStr(config, cstr("home"), cstr(home)) < 0) {
       throw error("PyInitConfig_SetStr(home)");
+    }
+    for (const [i, name] of ["prefix", "exec_prefix"].entries()) {
+      if (prefixes && PyInitConfig_SetStr(config, cstr(name), cstr(prefixes[i])) < 0) {
+        throw error(`PyInitConfig_SetStr(${name})`);
+      }
     }
     if (Py_InitializeFromInitConfig(config) < 0) throw error("Py_InitializeFromInitConfig");
   } finally {

@@ -12,7 +12,9 @@ import type { CPythonLayout } from "./types.ts";
 export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   8: {
     release: "3.8.18",
-    config: { size: 360, configInit: 0, installSignalHandlers: 16, home: 240, initPython: 2 },
+    config: {
+      size: 360, configInit: 0, installSignalHandlers: 16, home: 240, prefix: 288, execPrefix: 304, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -34,7 +36,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   9: {
     release: "3.9.18",
-    config: { size: 392, configInit: 0, installSignalHandlers: 16, home: 240, initPython: 2 },
+    config: {
+      size: 392, configInit: 0, installSignalHandlers: 16, home: 240, prefix: 288, execPrefix: 304, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -56,7 +60,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   10: {
     release: "3.10.13",
-    config: { size: 392, configInit: 0, installSignalHandlers: 16, home: 256, initPython: 2 },
+    config: {
+      size: 392, configInit: 0, installSignalHandlers: 16, home: 256, prefix: 312, execPrefix: 328, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -78,7 +84,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   11: {
     release: "3.11.7",
-    config: { size: 424, configInit: 0, installSignalHandlers: 16, home: 280, initPython: 2 },
+    config: {
+      size: 424, configInit: 0, installSignalHandlers: 16, home: 280, prefix: 344, execPrefix: 360, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -101,7 +109,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   12: {
     release: "3.12.1",
-    config: { size: 432, configInit: 0, installSignalHandlers: 16, home: 288, initPython: 2 },
+    config: {
+      size: 432, configInit: 0, installSignalHandlers: 16, home: 288, prefix: 352, execPrefix: 368, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -137,7 +147,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   13: {
     release: "3.13.0",
-    config: { size: 448, configInit: 0, installSignalHandlers: 16, home: 296, initPython: 2 },
+    config: {
+      size: 448, configInit: 0, installSignalHandlers: 16, home: 296, prefix: 360, execPrefix: 376, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -178,7 +190,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   14: {
     release: "3.14.10",
-    config: { size: 456, configInit: 0, installSignalHandlers: 16, home: 304, initPython: 2 },
+    config: {
+      size: 456, configInit: 0, installSignalHandlers: 16, home: 304, prefix: 368, execPrefix: 384, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
@@ -219,7 +233,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
   },
   15: {
     release: "3.15.2",
-    config: { size: 456, configInit: 0, installSignalHandlers: 16, home: 304, initPython: 2 },
+    config: {
+      size: 456, configInit: 0, installSignalHandlers: 16, home: 304, prefix: 368, execPrefix: 384, initPython: 2,
+    },
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {

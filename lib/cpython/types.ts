@@ -10,7 +10,10 @@ export interface CPythonLayout {
   /** The release the row was generated from ("3.12.1"); every release of the minor must give the same numbers. */
   release: string;
   /** PEP 587 `PyConfig`: its size, the fields pymem sets, and `_PyConfig_INIT_PYTHON`. */
-  config: { size: number; configInit: number; installSignalHandlers: number; home: number; initPython: number };
+  config: {
+    size: number; configInit: number; installSignalHandlers: number; home: number; prefix: number; execPrefix: number;
+    initPython: number;
+  };
   /** `PyPreConfig` (`_config_init` holds `config.initPython` after PyPreConfig_InitPythonConfig). */
   preConfig: { size: number; configInit: number; coerceCLocale: number; coerceCLocaleWarn: number; allocator: number };
   /** `PyStatus`, returned by value; `typeExit` is `_PyStatus_TYPE_EXIT`. */

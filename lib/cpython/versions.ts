@@ -23,6 +23,11 @@ export interface Capabilities {
   perInterpreterObmalloc: boolean;
   /** `_Py_DebugOffsets` heads `_PyRuntime` (3.13+): the exact version, free-threaded or not, struct offsets. */
   debugOffsets: boolean;
+  /**
+   * PyConfig's `prefix` and `exec_prefix` are taken as given at start-up (3.11+, whose path configuration is
+   * getpath.py); 3.8–3.10's getpath.c computes the search path from `home` or a search and ignores them.
+   */
+  configPrefixes: boolean;
   /** PEP 741 `PyInitConfig` (3.14+): start-up options set by name. */
   initConfigApi: boolean;
   /** The mimalloc allocators (PYTHONMALLOC=mimalloc, 3.13+ builds). */
@@ -33,15 +38,17 @@ export interface Capabilities {
   interpretersModule: boolean;
 }
 
-const SINCE_313 = { perInterpreterObmalloc: true, debugOffsets: true, mimalloc: true, interpretersModule: true };
+const SINCE_313 = {
+  perInterpreterObmalloc: true, debugOffsets: true, mimalloc: true, interpretersModule: true, configPrefixes: true,
+};
 
 /** One row per minor; the capabilities that follow from the headers are checked against them by a test. */
 const CAPABILITIES: Record<number, Capabilities> = {
   8: caps("static"),
   9: caps("static"),
   10: caps("static"),
-  11: caps("static"),
-  12: caps("embedded", { perInterpreterObmalloc: true }),
+  11: caps("static", { configPrefixes: true }),
+  12: caps("embedded", { perInterpreterObmalloc: true, configPrefixes: true }),
   13: caps("pointer", { ...SINCE_313 }),
   14: caps("pointer", { ...SINCE_313, initConfigApi: true, refcntHasFlags: true }),
   15: caps("pointer", { ...SINCE_313, initConfigApi: true, refcntHasFlags: true }),
@@ -49,7 +56,8 @@ const CAPABILITIES: Record<number, Capabilities> = {
 
 function caps(obmallocState: Capabilities["obmallocState"], on: Partial<Capabilities> = {}): Capabilities {
   return {
-    obmallocState, perInterpreterObmalloc: false, debugOffsets: false, initConfigApi: false, mimalloc: false,
+    obmallocState, perInterpreterObmalloc: false, configPrefixes: false, debugOffsets: false, initConfigApi: false,
+    mimalloc: false,
     refcntHasFlags: false, interpretersModule: false, ...on,
   };
 }

@@ -7,7 +7,8 @@
 import process from "node:process";
 import { checkDestinations, commandHelp, type CommandText, parseOptions } from "../command-line.ts";
 import { PymemError } from "../errors.ts";
-import { Scraper } from "./scrape.ts";
+import { PID_MAX_LIMIT } from "../machine/proc.ts";
+import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
 import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
 
@@ -75,7 +76,6 @@ export interface ExporterOptions {
   help: boolean;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Parse the arguments after `pymem exporter`; a string is a usage error. */
 export function parseExporterArgs(argv: string[]): ExporterOptions | string {
@@ -126,7 +126,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   if (values.pid) {
     pids = [];
     for (const p of values.pid.flatMap((s) => s.split(","))) {
-      if (!/^\d+$/.test(p.trim()) || Number(p) <= 0) return `not a process id: "${p}"`;
+      if (!/^\d+$/.test(p.trim()) || Number(p) <= 0 || Number(p) > PID_MAX_LIMIT) return `not a process id: "${p}"`;
       pids.push(Number(p));
     }
   }

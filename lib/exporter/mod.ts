@@ -6,9 +6,9 @@
  */
 export { exporterCommand, parseExporterArgs, EXPORTER_HELP } from "./command.ts";
 export type { ExporterOptions } from "./command.ts";
-export { Scraper } from "./scrape.ts";
+export { MAX_TIMER_MS, Scraper } from "./scrape.ts";
 export type { ScrapeResult, ScraperOptions } from "./scrape.ts";
-export { parseListen, serve, MAX_HEADER_BYTES } from "./server.ts";
+export { askedScrapeSeconds, MAX_HEADER_BYTES, MAX_SCRAPE_SECONDS, parseListen, serve } from "./server.ts";
 export type { ExporterServer } from "./server.ts";
 export { runTextfile, writeTextfile, TEXTFILE_NAME } from "./textfile.ts";
 export { CONTENT_TYPE, encode, MetricFamily, MetricSet, negotiate } from "./metrics.ts";

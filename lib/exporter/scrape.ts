@@ -10,6 +10,7 @@
  * @module
  */
 import process from "node:process";
+import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
 import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
@@ -44,6 +45,9 @@ export interface ScrapeResult {
 
 type Verdict = "not-python" | "excluded" | { reason: ErrorReason; message: string };
 
+/** The longest delay a timer takes (2^31-1 ms, about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * A target that missed its deadline is not read again for this long: each scrape meanwhile counts it as a timeout
  * without sending it to a worker. A target hung in the kernel would otherwise cost a killed worker every scrape (and
@@ -75,9 +79,13 @@ export class Scraper {
         throw new RangeError(`--${k}: not a regular expression: ${(e as Error).message}`);
       }
     }
-    if (options.pids) for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0) throw new RangeError(`not a process id: ${p}`);
+    if (options.pids) {
+      for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0 || p > PID_MAX_LIMIT) throw new RangeError(`not a process id: ${p}`);
+    }
     const timeoutMs = options.timeoutMs ?? 2000;
-    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeout must be a positive number of milliseconds, got ${timeoutMs}`);
+    if (!(timeoutMs > 0) || !(timeoutMs <= MAX_TIMER_MS)) {
+      throw new RangeError(`timeout must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${timeoutMs}`);
+    }
     this.#pids = options.pids;
     this.#filtered = options.match !== undefined || options.exclude !== undefined;
     this.#timeoutMs = timeoutMs;
@@ -106,6 +114,11 @@ export class Scraper {
    * then counts as a timeout. Never rejects because of a target.
    */
   async collect(procs: ProcStat[], deadlineMs?: number): Promise<ScrapeResult> {
+    if (deadlineMs !== undefined && !(deadlineMs > 0)) {
+      throw new RangeError(`deadline must be a positive number of milliseconds, got ${deadlineMs}`);
+    }
+    // A longer delay than the timer range fires at once: every target would be a timeout, every worker killed.
+    if (deadlineMs !== undefined && deadlineMs !== Infinity) deadlineMs = Math.min(deadlineMs, MAX_TIMER_MS);
     const t0 = performance.now();
     const scrape = ++this.#scrape;
     const verdicts = new Map<string, Verdict>();
@@ -172,7 +185,7 @@ export class Scraper {
       }));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    if (deadlineMs !== undefined && jobs.length) {
+    if (deadlineMs !== undefined && deadlineMs !== Infinity && jobs.length) {
       timer = setTimeout(() => this.#pool.abandon(`the scrape's deadline (${(deadlineMs / 1000).toFixed(1)} s) passed first`), deadlineMs);
     }
     try {
@@ -189,7 +202,10 @@ export class Scraper {
     return out;
   }
 
-  /** Discover, collect, and build the metrics. Concurrent calls share one scrape. */
+  /**
+   * Discover, collect, and build the metrics. Concurrent calls share one scrape. `deadlineMs` (positive; Infinity
+   * or undefined: none) is cut to the timer range, {@link MAX_TIMER_MS}.
+   */
   scrape(deadlineMs?: number): Promise<MetricSet> {
     if (this.#closed) return Promise.reject(new Error("the scraper is closed"));
     this.#inflight ??= (async () => {

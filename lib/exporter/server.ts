@@ -23,6 +23,20 @@ const HEADERS_TIMEOUT_MS = 10_000;
 /** Kept below the scraper's timeout so the answer arrives before it gives up. */
 const SCRAPE_MARGIN_S = 0.25;
 
+/**
+ * The most a request's `X-Prometheus-Scrape-Timeout-Seconds` may ask for: Prometheus's scrape_timeout is at most its
+ * scrape_interval, and a request is not trusted to hold the workers for longer (a larger value, as 3e6 or 1e308,
+ * overflowed the timer, which then fired at once: every target a timeout, every worker killed).
+ */
+export const MAX_SCRAPE_SECONDS = 3600;
+
+/** The scrape budget in seconds a request's header asks for: NaN, ≤ 0, or not a number is no budget (Infinity). */
+export function askedScrapeSeconds(header: string | string[] | undefined): number {
+  const asked = typeof header === "string" && header.trim() !== "" ? Number(header) : NaN;
+  if (!(asked > 0)) return Infinity;
+  return Math.min(MAX_SCRAPE_SECONDS, Math.max(0.1, asked - SCRAPE_MARGIN_S));
+}
+
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pymem exporter</title></head>
 <body><h1>pymem exporter</h1>
@@ -50,7 +64,7 @@ export interface ExporterServer {
 
 /**
  * Serve `scraper`'s metrics on `host:port`. The scrape's deadline is Prometheus's own
- * (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, capped by `maxScrapeSeconds`.
+ * (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, at most {@link MAX_SCRAPE_SECONDS} and `maxScrapeSeconds`.
  */
 export async function serve(scraper: Scraper, listen: { host: string; port: number }, options: { maxScrapeSeconds?: number; log?: (line: string) => void } = {}): Promise<ExporterServer> {
   const log = options.log ?? (() => {});
@@ -76,9 +90,8 @@ export async function serve(scraper: Scraper, listen: { host: string; port: numb
       return;
     }
     const format = negotiate(req.headers.accept);
-    const asked = Number(req.headers["x-prometheus-scrape-timeout-seconds"]);
-    let budget = options.maxScrapeSeconds ?? Infinity;
-    if (Number.isFinite(asked) && asked > 0) budget = Math.min(budget, Math.max(0.1, asked - SCRAPE_MARGIN_S));
+    const asked = askedScrapeSeconds(req.headers["x-prometheus-scrape-timeout-seconds"]);
+    const budget = Math.min(options.maxScrapeSeconds ?? Infinity, asked);
     scraper.scrape(Number.isFinite(budget) ? budget * 1000 : undefined).then(
       (set) => reply(200, CONTENT_TYPE[format], encode(set, format)),
       (e: Error) => {

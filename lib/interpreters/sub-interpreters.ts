@@ -28,7 +28,7 @@
  */
 import { PyMemAllocator } from "../allocators/pymem-allocator.ts";
 import { FINALIZE_BLOCKED, PymemError, PythonError } from "../errors.ts";
-import type { HeapSnapshot } from "../objects/mod.ts";
+import type { HeapSnapshot, SampleSource, SampleSources } from "../objects/mod.ts";
 import { cstr } from "../core/native.ts";
 import { type InterpreterRef, usesMainObmalloc } from "../obmalloc/state.ts";
 import { type AllocatorScope, GlobalAllocator, releaseScope } from "../allocators/global-alloc.ts";
@@ -486,6 +486,13 @@ class SubInterpreterAllocator extends PyMemAllocator {
   override heap(): HeapSnapshot {
     this.#check();
     return super.heap();
+  }
+  // Samples of this interpreter's objects are asked of it (main's garbage collector does not list them), then of
+  // main for a heap shared with it; all is refused once this interpreter is closed.
+  protected override sampleSources(sharedWithMain: boolean): SampleSources {
+    const sub = this.#sub, enter = this.#scope.enter;
+    const mine: SampleSource = { withGIL: (fn) => enter(fn), eval: (expression) => sub.eval(expression) };
+    return { assertOpen: () => this.#check(), sources: sharedWithMain ? [mine, this.py] : [mine] };
   }
 }
 

@@ -5,6 +5,9 @@
  */
 import * as fs from "node:fs";
 
+/** No process id is larger: the kernel's PID_MAX_LIMIT (2^22 on 64-bit Linux), the most pid_max can be raised to. */
+export const PID_MAX_LIMIT = 4_194_304;
+
 /** One process as /proc/PID/stat shows it. */
 export interface ProcStat {
   pid: number;

@@ -36,8 +36,10 @@ export const KIND = {
   INSTANCE_VALUES: 8,
   FIRST_TYPE: 9,
 } as const;
-const PENDING = 0xffff;
-const MAX_TYPES = PENDING - KIND.FIRST_TYPE - 1;
+/** What #classify returns for a block whose candidate type is not decided yet (stored only until #settle). */
+const PENDING = -1;
+/** Kinds are 16-bit while they fit (half the memory of a large heap's blocks), 32-bit beyond: any number of types. */
+const MAX_KIND_16 = 0xfffe;
 const CACHE_MASK = 1023;
 /** Pseudo-label of a pointer to an instance's __dict__ (the dict is attributed to the instance, not renamed). */
 const OWNED_DICT = 255;
@@ -62,8 +64,11 @@ export interface Classification {
   layout: ObmallocLayout;
   objectLayout: ObjectLayout;
   types: TypeInfo[];
-  /** Kind of every block: pool p's blocks start at `poolBase[p]`, `capacity(p)` of them. */
-  kinds: Uint16Array;
+  /**
+   * Kind of every block: pool p's blocks start at `poolBase[p]`, `capacity(p)` of them. 16-bit, or 32-bit when the
+   * heap holds more types than 16 bits can number.
+   */
+  kinds: Uint16Array | Uint32Array;
   poolBase: Uint32Array;
   /** Pools skipped (torn or unreadable) and why, for warnings. */
   unreadPools: number;
@@ -121,7 +126,7 @@ export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: Ob
 }
 
 /** Blocks classified as an object of some type. */
-function typedBlocks(kinds: Uint16Array): number {
+function typedBlocks(kinds: Uint16Array | Uint32Array): number {
   let n = 0;
   for (const k of kinds) if (k >= KIND.FIRST_TYPE && k !== PENDING) n++;
   return n;
@@ -129,7 +134,7 @@ function typedBlocks(kinds: Uint16Array): number {
 
 /** The pass over the pools. */
 class Scanner {
-  readonly kinds: Uint16Array;
+  kinds: Uint16Array | Uint32Array;
   readonly poolBase: Uint32Array;
   unreadPools = 0;
   readonly dataOffset: number;
@@ -147,6 +152,8 @@ class Scanner {
   // 3.11/3.12: offset from the object of its values-array pointer (0: the type has no managed dict).
   #valuesAt = new Int32Array(256);
   readonly #valuesTagged: boolean;
+  /** 3.12+: immortal objects' counts sit at 2^31 and above. */
+  readonly #immortal: boolean;
   // Exact container types whose buffers get named, and the pointer fields that name them.
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
@@ -183,6 +190,7 @@ class Scanner {
     this.#retries = retries;
     this.#offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
     this.#valuesTagged = ol.instanceValues?.tagged ?? false;
+    this.#immortal = ol.minor >= 12;
     this.#dictType = table.symbol("PyDict_Type");
     this.#typeType = table.symbol("PyType_Type");
     const w = heap.walk;
@@ -308,8 +316,14 @@ class Scanner {
       const o = offsets[j];
       if (o + 16 > avail) break;
       const y = x + (o >> 2);
-      if (words[y] === 0) continue; // refcount 0: free or dead
+      const r = words[y];
+      if (r === 0) continue; // refcount 0: free or dead
       if (flagsInRefcnt ? (words[y + 1] & 0xffff) !== 0 : words[y + 1] !== 0) continue; // a pointer, not a count
+      // A pointer below 2^32 (a non-PIE build's statics and brk heap, a runtime's low allocations) also fits in 32
+      // bits: a list's items [x, SomeClass] passed as an instance. A count that is also an aligned address of mapped
+      // memory (at least 64 KiB, mmap_min_addr) would mean that many references to one object; one in the immortal
+      // range (2^31 and up on 3.12+, where CPython parks them) is a count.
+      if (r >= 0x1_0000 && (r & 7) === 0 && words[y + 1] === 0 && !(this.#immortal && r >= 0x8000_0000) && this.#mem.readable(r, 16)) continue;
       const lo = words[y + 2], hi = words[y + 3];
       if ((lo & 7) !== 0 || hi >= 0x8000 || (hi === 0 && lo < 4096)) continue;
       const tp = hi * 0x1_0000_0000 + lo;
@@ -366,7 +380,8 @@ class Scanner {
       table.resolve(this.#unknown, this.inHeap);
       this.#unknown.clear();
       const n = table.types.length;
-      if (n > MAX_TYPES) throw new PymemError("UNSUPPORTED", `more than ${MAX_TYPES} distinct types in one heap`);
+      // Blocks classified so far keep their kinds; those still pending are rewritten below.
+      if (KIND.FIRST_TYPE + n - 1 > MAX_KIND_16 && this.kinds instanceof Uint16Array) this.kinds = Uint32Array.from(this.kinds);
       if (n > this.#pre.length) {
         const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2), dict = new Int32Array(n * 2);
         pre.set(this.#pre);

@@ -69,10 +69,15 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             if len(found) == len(wanted) or time.monotonic() - t0 > budget:
                 break
     del objs
+    # Whatever user code raises while it is looked at (a __repr__, a __dict__ or __class__ property, a
+    # __getattribute__), SystemExit and KeyboardInterrupt included, makes that fact unknown, never the call fail.
     modules = {}
     for n, m in list(sys.modules.items()):
-        d = getattr(m, '__dict__', None)
-        if isinstance(d, dict):
+        try:
+            d = getattr(m, '__dict__', None)
+        except BaseException:
+            continue
+        if type(d) is dict:
             modules[id(d)] = n
     me = sys._getframe()
     def how(holder, child):
@@ -97,16 +102,19 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             for k in getattr(type(holder), '__slots__', ()):
                 if getattr(holder, k, None) is child:
                     return '.%s' % k
-        except Exception:
+        except BaseException:
             pass
         return ' <%s>' % type(holder).__name__
     def root(o):
         if type(o) is dict and id(o) in modules:
             return 'module %s' % modules[id(o)]
-        if isinstance(o, types.FrameType):
+        if type(o) is types.FrameType:
             return 'frame of %s (%s:%d)' % (o.f_code.co_name, o.f_code.co_filename, o.f_lineno)
-        if isinstance(o, type):
-            return 'class %s.%s' % (getattr(o, '__module__', '?'), getattr(o, '__qualname__', o.__name__))
+        if issubclass(type(o), type):
+            try:
+                return 'class %s.%s' % (getattr(o, '__module__', '?'), getattr(o, '__qualname__', o.__name__))
+            except BaseException:
+                return 'class ?'
         return None
     def path(obj):
         parent = {}
@@ -119,7 +127,7 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             for o in frontier:
                 # Unnamed: a list left in a local would hold this level's referrers, and turn up as a referrer itself.
                 for r in gc.get_referrers(o) + ([via[id(o)]] if id(o) in via else []):
-                    if id(r) in keep or id(r) in mine or isinstance(r, types.FrameType) and r.f_code is me.f_code:
+                    if id(r) in keep or id(r) in mine or type(r) is types.FrameType and r.f_code is me.f_code:
                         continue
                     keep[id(r)] = r
                     parent[id(r)] = (id(o), how(r, o))
@@ -150,9 +158,14 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             continue
         try:
             text = rep.repr(o)[:reprchars]
-        except Exception:
+            if type(text) is not str:
+                text = None
+        except BaseException:
             text = None
-        p = path(o) if time.monotonic() - t0 <= budget else None
+        try:
+            p = path(o) if time.monotonic() - t0 <= budget else None
+        except BaseException:
+            p = None
         tb = None
         if tracing:
             t = tracemalloc.get_object_traceback(o)

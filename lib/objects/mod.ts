@@ -38,6 +38,33 @@ export function classifyHeap(
   return new ObjectsSnapshot(heap, c, performance.now() - t0, explainer);
 }
 
+/** An interpreter samples can be asked of: its GIL (and thread state) taken, an expression evaluated in it. */
+export type SampleSource = Pick<PythonHost, "withGIL" | "eval">;
+
+/**
+ * Whom a local heap's samples are asked of. Each object is looked for among the garbage collector's objects of one
+ * interpreter, so a sub-interpreter's are found only by asking that interpreter; the samples one source did not
+ * find are asked of the next (a legacy sub-interpreter shares main's heap: both hold objects in it).
+ */
+export interface SampleSources {
+  /** Throws (CLOSED) once the interpreter the snapshot belongs to is gone, before anything is read or asked. */
+  assertOpen(): void;
+  /** In order; default: the current interpreter, for a heap viewed in place. */
+  sources?: SampleSource[];
+}
+
+/** Ask `sources` in turn: a sample the first did not find (every field null) is asked of the next. */
+function explainAcross(sources: SampleSource[], addresses: bigint[], options: ExplainOptions, types: bigint[]) {
+  const out = explainSamples(sources[0] as PythonHost, addresses, options, types);
+  for (const source of sources.slice(1)) {
+    const missing = out.flatMap((s, i) => (s.repr === null && s.path === null && s.traceback === null ? [i] : []));
+    if (!missing.length) break;
+    const more = explainSamples(source as PythonHost, missing.map((i) => addresses[i]), options, missing.map((i) => types[i] ?? 0n));
+    missing.forEach((i, k) => (out[i] = more[k]));
+  }
+  return out;
+}
+
 /**
  * This process's heap: GIL held by the caller. Pools are viewed in place when `views` (the heap's only writer is
  * the thread holding the GIL); before that, the arena table is compared with the snapshot's, so an arena freed
@@ -50,13 +77,21 @@ export function classifyLocal(
   vars: { arenas: bigint; maxarenas: bigint },
   views: boolean,
   options: ClassifyOptions = {},
+  ask?: SampleSources,
 ): ObjectsSnapshot {
+  ask?.assertOpen();
   const native = py.native;
   const safe = RemoteMemory.ofSelf(native.backend, native.libc);
   try {
     if (views) checkArenasUnchanged(safe, heap, vars);
-    // Samples are asked of Python in the current interpreter: only for the heap it allocates from (views).
-    const explainer = views ? (a: bigint[], o: ExplainOptions, t: bigint[]) => explainSamples(py, a, o, t) : undefined;
+    // Samples are asked of Python: by default the current interpreter, only for the heap it allocates from (views).
+    const sources = ask?.sources ?? (views ? [py] : []);
+    const explainer = sources.length
+      ? (a: bigint[], o: ExplainOptions, t: bigint[]) => {
+        ask?.assertOpen();
+        return explainAcross(sources, a, o, t);
+      }
+      : undefined;
     return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options, explainer);
   } finally {
     safe.close();

@@ -298,7 +298,7 @@ export class ObjectsSnapshot {
    */
   explain(options: ExplainOptions & { types?: number } = {}): { name: string; typeAddress: bigint; pinnedBytes: number; samples: Sample[] }[] {
     if (!this.#explainer) {
-      throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap() of the main interpreter's heap); an attached process is only read");
+      throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap(), or a sub-interpreter's heap()); an attached process is only read");
     }
     const whole = integerIn(0, Number.MAX_SAFE_INTEGER);
     checkOptions(options, "explain", { types: whole, samples: whole, depth: whole, reprChars: whole, timeMs: finiteNonNegative });

@@ -26,8 +26,8 @@ export interface TypeInfo {
   dictoffset: number;
 }
 
-/** Longest tp_name read; longer names are cut here. */
-const NAME_MAX = 200;
+/** Longest tp_name read, in bytes; longer names are cut here. */
+export const NAME_MAX = 200;
 /** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */
 const META_DEPTH = 4;
 
@@ -37,6 +37,27 @@ const i64 = (b: Uint8Array, o: number) => {
   const hi = u32(b, o + 4) | 0;
   return hi * 0x1_0000_0000 + (u32(b, o) >>> 0);
 };
+
+/**
+ * A type's name from its bytes; `cut` when they stop at the bound rather than at a NUL. A cut name ends in "…"
+ * instead of the part of a character the bound split (so it never ends in U+FFFD); other invalid UTF-8 reads as
+ * U+FFFD, as Python's own "replace" does.
+ */
+export function decodeName(bytes: Uint8Array, cut: boolean): string {
+  let end = bytes.length;
+  if (cut) {
+    // Back over continuation bytes to the lead byte of the last character; drop it if its sequence is incomplete.
+    let lead = end - 1;
+    while (lead >= 0 && end - lead < 4 && (bytes[lead] & 0xc0) === 0x80) lead--;
+    if (lead >= 0) {
+      const b = bytes[lead];
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      if (end - lead < need) end = lead;
+    }
+  }
+  const text = new TextDecoder("utf-8").decode(bytes.subarray(0, end));
+  return cut ? `${text}…` : text;
+}
 
 /** A user-space pointer that could be an object's (aligned, non-null, below 2^47). */
 export function plausiblePointer(p: number): boolean {
@@ -175,16 +196,20 @@ export class TypeTable {
     for (const m of chain.keys()) if (!this.#metas.has(m)) this.#metas.set(m, false);
   }
 
-  /** NUL-terminated names, bounded; null for an unreadable or implausible one. Reads stop at page ends. */
+  /**
+   * NUL-terminated names, bounded by NAME_MAX bytes (a longer one is cut there, and ends in "…"); null for an
+   * unreadable one. Reads stop at page ends. Any bytes are a name: a class's is its __name__ in UTF-8, which may hold
+   * tabs, newlines, escape sequences or nothing at all, and a C type's is whatever its author wrote.
+   */
   #readNames(addresses: number[]): (string | null)[] {
     const out: (string | null)[] = addresses.map(() => null);
     const parts: number[][] = addresses.map(() => []);
     let todo = addresses.map((a, i) => ({ i, at: a })).filter(({ at }) => this.#mem.readable(at, 1));
-    const decoder = new TextDecoder("utf-8", { fatal: true });
     while (todo.length) {
-      todo = todo.filter(({ at }) => this.#mem.readable(at, Math.min(NAME_MAX, 4096 - (at % 4096))));
+      // One byte past the bound: a name of exactly NAME_MAX bytes is seen with its NUL, not taken for a cut one.
+      todo = todo.filter(({ at }) => this.#mem.readable(at, Math.min(NAME_MAX + 1, 4096 - (at % 4096))));
       if (!todo.length) break;
-      const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX, 4096 - (at % 4096)) }));
+      const ranges = todo.map(({ at }) => ({ address: at, length: Math.min(NAME_MAX + 1, 4096 - (at % 4096)) }));
       const got = this.#mem.readMany(ranges);
       const next: typeof todo = [];
       todo.forEach(({ i, at }, k) => {
@@ -193,11 +218,8 @@ export class TypeTable {
         const nul = chunk.indexOf(0);
         const acc = parts[i];
         for (const b of nul < 0 ? chunk : chunk.subarray(0, nul)) acc.push(b);
-        if (nul < 0 && acc.length < NAME_MAX) return void next.push({ i, at: at + chunk.length });
-        if (acc.length === 0 || acc.length > NAME_MAX || acc.some((b) => b < 0x20 || b === 0x7f)) return;
-        try {
-          out[i] = decoder.decode(Uint8Array.from(acc));
-        } catch { /* not UTF-8: not a type's name */ }
+        if (nul < 0 && acc.length <= NAME_MAX) return void next.push({ i, at: at + chunk.length });
+        out[i] = decodeName(Uint8Array.from(acc.slice(0, NAME_MAX)), acc.length > NAME_MAX);
       });
       todo = next;
     }

@@ -36,12 +36,17 @@ export function registerHost(handle: PythonHandle, host: ObmallocHost): void {
   hosts.set(host, host);
 }
 
-/** The host of a `Python` handle (or a host itself). A TypeError for anything else. Internal to pymem. */
-export function hostOf(handle: PythonHandle): ObmallocHost {
+/**
+ * The host of a `Python` handle (or a host itself). A TypeError for anything else, naming the entry point `what`
+ * and what it got instead (an `AttachedPython` is only read, never allocated in). Internal to pymem.
+ */
+export function hostOf(handle: PythonHandle, what = "this call"): ObmallocHost {
   const host = typeof handle === "object" && handle !== null ? hosts.get(handle) : undefined;
   if (!host) {
-    const what = handle === null ? "null" : typeof handle === "object" ? "an object that is not one" : typeof handle;
-    throw new TypeError(`expected a Python handle from openPython(), got ${what}`);
+    const v = handle as { constructor?: { name?: string } } | null | undefined;
+    const kind = v === null ? "null" : typeof v !== "object" ? typeof v : v.constructor?.name || "an object";
+    const attached = kind === "AttachedPython" ? " (an attached process is only read: use its heap())" : "";
+    throw new TypeError(`${what} takes a Python handle from openPython(), got ${kind}${attached}`);
   }
   return host;
 }

@@ -113,7 +113,7 @@ export class ObmallocPoolHeader {
    * null. The address is checked against the live arenas before any header is read, so any bigint is safe.
    */
   static of(handle: PythonHandle, address: bigint): ObmallocPoolHeader | null {
-    const py = hostOf(handle);
+    const py = hostOf(handle, "PoolHeader.of");
     checkAddress(address, "address");
     // `this`: a subclass's `of` makes headers of the subclass.
     const make = this as PoolHeaderClass;

@@ -8,6 +8,7 @@ import { type Python } from "../../python.ts";
 import { PymemError } from "../../errors.ts";
 import type { HeapSnapshot } from "../../objects/mod.ts";
 import { attachPython } from "../../attach/attach.ts";
+import { PID_MAX_LIMIT } from "../../machine/proc.ts";
 import { listPythonProcesses } from "../../attach/processes.ts";
 import { type HeapJSON, heapToJSON, psToJSON } from "../../report/json.ts";
 import { formatBytes, formatDelta, formatInt, renderHeapText, renderPsText, table } from "../../report/text.ts";
@@ -22,8 +23,7 @@ function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
   if (pid === undefined) throw new UsageError("attach needs a PID");
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  // PID_MAX_LIMIT (2^22 on 64-bit Linux) bounds every process id.
-  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > 4_194_304) throw new UsageError(`not a process id: "${pid}"`);
+  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > PID_MAX_LIMIT) throw new UsageError(`not a process id: "${pid}"`);
   return Number(pid);
 }
 

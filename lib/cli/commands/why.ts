@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import { attachPython } from "../../attach/attach.ts";
+import { PID_MAX_LIMIT } from "../../machine/proc.ts";
 import { renderWhyText, whyToJSON } from "../../report/why.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
 import { output, positiveNumber, progress, write } from "../io.ts";
@@ -15,7 +16,7 @@ async function cmdWhy(ctx: Context): Promise<number> {
   // A number is a pid (a script is a file name); -c or --demo always run code.
   const pid = /^\d+$/.test(first ?? "") && ctx.values.code === undefined && !ctx.values.demo ? Number(first) : undefined;
   if (pid !== undefined && extra !== undefined) throw new UsageError(`unexpected argument "${extra}" after the PID`);
-  if (pid === 0) throw new UsageError("not a process id: 0");
+  if (pid !== undefined && (pid === 0 || pid > PID_MAX_LIMIT)) throw new UsageError(`not a process id: "${first}"`);
   const w = pid === undefined ? workloadOf(ctx) : undefined;
   const py = pid === undefined ? await open(ctx) : await attachPython(pid);
   try {
