@@ -1,0 +1,62 @@
+/**
+ * Test tooling only: a child process for tests/containment_test.ts, for scenarios that need a process of their own
+ * (an allocator chosen at start-up, a closed stderr) or that would kill the test process if they regressed (an
+ * abort in Py_FinalizeEx, SIGBUS in dlopen). argv[2] names the scenario; the child prints one line
+ * `RESULT <json>` (errors as { name, code, message }).
+ * @module
+ */
+import process from "node:process";
+import { openPython, type OpenOptions, type Python } from "../lib/mod.ts";
+
+type Out = Record<string, unknown>;
+
+function describe(e: unknown): Out {
+  const err = e as { name?: string; code?: string; message?: string };
+  return { name: err?.name, code: err?.code, message: err?.message };
+}
+
+function attempt(fn: () => unknown): Out {
+  try {
+    const value = fn();
+    return { ok: true, value: typeof value === "bigint" ? `${value}n` : value };
+  } catch (e) {
+    return { ok: false, error: describe(e) };
+  }
+}
+
+/** The allocator named by CONTAIN_ALLOCATOR: a CPython allocator name, or JSON for a library allocator. */
+function allocatorOption(): OpenOptions {
+  const a = process.env.CONTAIN_ALLOCATOR;
+  if (!a) return {};
+  return { allocator: a.startsWith("{") ? JSON.parse(a) : a as OpenOptions["allocator"] };
+}
+
+const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // Sub-interpreters under an allocator that is not pymalloc: each ends, and so does Python (issue 22, item 2).
+  subCloseAnyAllocator: (py) => {
+    const modern = py.version.minor >= 12;
+    const r: Out = { allocatorName: py.allocatorName() };
+    const subs = [py.newInterpreter(modern ? "isolated" : "legacy"), py.newInterpreter("legacy")];
+    subs[0].run("x = [str(i) for i in range(5000)]");
+    r.listed = attempt(() => py.interpreters().map((i) => i.blocksInUse));
+    r.reports = subs.map((s) => attempt(() => s.close()));
+    r.closed = subs.map((s) => s.closed);
+    r.left = py.interpreters().length;
+    // One left open for Python.close() to end.
+    const kept = py.newInterpreter(modern ? "isolated" : "legacy");
+    kept.run("y = 1");
+    r.pyClose = attempt(() => py.close());
+    r.pyClosed = py.closed;
+    return r;
+  },
+};
+
+const out: Out = {};
+try {
+  const py = await openPython(allocatorOption());
+  out.minor = py.version.minor;
+  Object.assign(out, await scenarios[process.argv[2]](py));
+} catch (e) {
+  out.fatal = describe(e);
+}
+console.log("RESULT " + JSON.stringify(out));

@@ -1,0 +1,97 @@
+// Regressions of the second hostile pass (issue 22, items 1–8): crashes, hangs, wrong answers and a security hole,
+// each with its siblings. Scenarios that need a process of their own go to tests/_containment_child.ts.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { assert, python, test } from "./_harness.ts";
+import { PymemError } from "../lib/mod.ts";
+import { runtimeCommand } from "./_launch.ts";
+
+// deno-lint-ignore no-explicit-any
+type Result = Record<string, any>;
+
+const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+
+/** The command line that runs tests/_containment_child.ts with this runtime. */
+function childCommand(scenario: string): [string, string[]] {
+  const js = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(new URL(js ? "./_containment_child.js" : "./_containment_child.ts", import.meta.url));
+  const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
+  return [cmd, [...args, scenario]];
+}
+
+/** Run one scenario in a fresh process of this runtime; fails on a signal, a timeout or no result. */
+function child(scenario: string, env: Record<string, string> = {}, timeout = 60_000): Result {
+  const [cmd, args] = childCommand(scenario);
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
+  const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
+  assert.ok(line, `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+  assert.equal(r.signal, null, `scenario ${scenario} ended by ${r.signal}`);
+  return JSON.parse(line!.slice(7));
+}
+
+const closedError = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
+
+// ---- item 2: SubInterpreter.close() under any allocator ------------------------------------------------------------
+
+for (const allocator of ["malloc", "malloc_debug", "mimalloc", JSON.stringify({ library: "libc.so.6" })]) {
+  test(`a sub-interpreter closes under ${allocator}, and so does Python after it (no abort, no refusal)`, async () => {
+    const minor = (await python()).version.minor;
+    const r = child("subCloseAnyAllocator", { CONTAIN_ALLOCATOR: allocator });
+    if (allocator === "mimalloc" && minor < 13) {
+      assert.equal(r.fatal?.code, "UNSUPPORTED", JSON.stringify(r));
+      return;
+    }
+    assert.equal(r.fatal, undefined, JSON.stringify(r));
+    assert.notEqual(r.allocatorName, "pymalloc");
+    assert.equal(r.listed.ok, true, JSON.stringify(r.listed)); // py.interpreters() with subs open
+    assert.equal(r.listed.value.length, 3);
+    for (const report of r.reports) {
+      assert.equal(report.ok, true, JSON.stringify(report));
+      assert.equal(report.value.leakedBlocks, null); // nothing to count without obmalloc, and nothing made up
+    }
+    assert.deepEqual(r.closed, [true, true]);
+    assert.equal(r.left, 1);
+    assert.equal(r.pyClose.ok, true, JSON.stringify(r.pyClose));
+    assert.equal(r.pyClosed, true);
+  });
+}
+
+// ---- item 8: py.allocator(interp) allocates in that interpreter ----------------------------------------------------
+
+test("py.allocator(sub.interp) allocates in that interpreter and is CLOSED after it ends, for subs Python made too", async () => {
+  const py = await python();
+  const modern = py.version.minor >= 12;
+  const main = py.allocator(py.native.api.PyInterpreterState_Main());
+  const layout = { size: 48, align: 16 };
+  const exercise = (interp: bigint, end: () => void, what: string) => {
+    const a = py.allocator(interp);
+    const subBefore = a.getInterpreterAllocatedBlocks();
+    const mainBefore = main.getInterpreterAllocatedBlocks();
+    const blocks = Array.from({ length: 2000 }, () => a.alloc(layout));
+    const subGrew = a.getInterpreterAllocatedBlocks() - subBefore;
+    const mainGrew = main.getInterpreterAllocatedBlocks() - mainBefore;
+    if (modern) {
+      assert.ok(subGrew >= 2000, `${what}: the sub's heap grew by ${subGrew} for 2,000 blocks`);
+      assert.ok(mainGrew < 200, `${what}: main's heap grew by ${mainGrew} (the sub's obmalloc should serve them)`);
+    }
+    for (const p of blocks.slice(0, 1000)) a.dealloc(p, layout);
+    if (modern) assert.ok(a.getInterpreterAllocatedBlocks() - subBefore < 1100, what);
+    end();
+    assert.throws(() => a.alloc(layout), closedError, what);
+    assert.throws(() => a.dealloc(blocks[1500], layout), closedError, what);
+    assert.throws(() => a.getInterpreterAllocatedBlocks(), closedError, what);
+    assert.throws(() => a.getAllocatedBlocks(), closedError, what);
+    assert.throws(() => a.heap(), closedError, what);
+  };
+  const sub = py.newInterpreter(modern ? "isolated" : "legacy");
+  exercise(sub.interp, () => sub.close(), "pymem's sub");
+  // One that Python created itself (its module keeps no thread state in it).
+  const mod = py.version.minor >= 13 ? "_interpreters" : "_xxsubinterpreters";
+  py.run(`import ${mod} as _m22\n_iid22 = _m22.create()`);
+  const id = BigInt(py.eval("int(_iid22)") as number);
+  const interp = py.liveInterpreters().find((i) => py.native.api.PyInterpreterState_GetID(i) === id)!;
+  assert.ok(interp, "the interpreter Python created is live");
+  exercise(interp, () => py.run("_m22.destroy(_iid22)"), "Python's sub");
+  assert.equal(py.eval("len([str(i) for i in range(20000)])"), 20000); // main's heap is intact
+});
