@@ -51,8 +51,30 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
   },
 };
 
+/** Scenarios that run before (instead of) opening the Python under test. */
+const beforeOpen: Record<string, () => Out | Promise<Out>> = {
+  // Truncated or corrupt copies of libpython (CONTAIN_LIBRARIES, a JSON list) are refused, not loaded: the loader
+  // would take SIGBUS mapping them (issue 22, item 1).
+  openCorrupt: async () => {
+    const r: Out = {};
+    for (const library of JSON.parse(process.env.CONTAIN_LIBRARIES ?? "[]") as string[]) {
+      try {
+        await openPython({ library });
+        r[library] = { opened: true };
+      } catch (e) {
+        r[library] = describe(e);
+      }
+    }
+    return r;
+  },
+};
+
 const out: Out = {};
 try {
+  if (beforeOpen[process.argv[2]]) {
+    console.log("RESULT " + JSON.stringify(await beforeOpen[process.argv[2]]()));
+    process.exit(0);
+  }
   const py = await openPython(allocatorOption());
   out.minor = py.version.minor;
   Object.assign(out, await scenarios[process.argv[2]](py));

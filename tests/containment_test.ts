@@ -1,6 +1,9 @@
 // Regressions of the second hostile pass (issue 22, items 1–8): crashes, hangs, wrong answers and a security hole,
 // each with its siblings. Scenarios that need a process of their own go to tests/_containment_child.ts.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
@@ -31,6 +34,55 @@ function child(scenario: string, env: Record<string, string> = {}, timeout = 60_
 }
 
 const closedError = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
+
+// ---- item 1: a truncated or corrupt libpython is refused before dlopen ------------------------------------------
+
+test("a truncated or corrupt libpython is refused with the reason before dlopen maps it (it took SIGBUS)", async () => {
+  const py = await python();
+  const dir = mkdtempSync(join(tmpdir(), "pymem-corrupt-"));
+  try {
+    const whole = readFileSync(py.library);
+    const dv = new DataView(whole.buffer, whole.byteOffset, whole.byteLength);
+    const phoff = Number(dv.getBigUint64(32, true));
+    const phnum = dv.getUint16(56, true);
+    const phent = dv.getUint16(54, true);
+    const loads = Array.from({ length: phnum }, (_, i) => phoff + i * phent).filter((o) => dv.getUint32(o, true) === 1);
+    const last = loads[loads.length - 1];
+    const lastStart = Number(dv.getBigUint64(last + 8, true));
+    const cases: Record<string, Uint8Array> = {
+      // Cut inside the last PT_LOAD's file bytes, and inside the first: the loader maps past the end.
+      "cut-last.so": whole.subarray(0, lastStart + 4096 + 123),
+      "cut-half.so": whole.subarray(0, whole.length >> 1),
+      "headers-only.so": whole.subarray(0, 4096),
+      "empty.so": new Uint8Array(0),
+    };
+    // The whole file, but its last PT_LOAD claims 1 GiB of file bytes.
+    const grown = new Uint8Array(whole);
+    const gv = new DataView(grown.buffer);
+    gv.setBigUint64(last + 32, 1n << 30n, true);
+    gv.setBigUint64(last + 40, (1n << 30n) + 4096n, true);
+    cases["filesz-1g.so"] = grown;
+    // A PT_LOAD whose file bytes exceed its memory size.
+    const inverted = new Uint8Array(whole);
+    const iv = new DataView(inverted.buffer);
+    iv.setBigUint64(loads[0] + 40, 16n, true);
+    cases["memsz-small.so"] = inverted;
+    const paths = Object.keys(cases).map((name) => {
+      const p = join(dir, name);
+      writeFileSync(p, cases[name]);
+      return p;
+    });
+    const r = child("openCorrupt", { CONTAIN_LIBRARIES: JSON.stringify(paths) });
+    for (const p of paths) {
+      const e = r[p];
+      assert.equal(e?.code, "LIBRARY_NOT_FOUND", `${p}: ${JSON.stringify(e)}`);
+      const line = e.message.split("\n").find((l: string) => l.includes(p)) ?? "";
+      assert.match(line, /truncated or corrupt|corrupt ELF|empty file|not a loadable ELF/, `${basename(p)}: ${line}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 // ---- item 2: SubInterpreter.close() under any allocator ------------------------------------------------------------
 
