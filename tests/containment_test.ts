@@ -1,7 +1,7 @@
 // Regressions of the second hostile pass (issue 22, items 1–8): crashes, hangs, wrong answers and a security hole,
 // each with its siblings. Scenarios that need a process of their own go to tests/_containment_child.ts.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -146,4 +146,52 @@ test("py.allocator(sub.interp) allocates in that interpreter and is CLOSED after
   assert.ok(interp, "the interpreter Python created is live");
   exercise(interp, () => py.run("_m22.destroy(_iid22)"), "Python's sub");
   assert.equal(py.eval("len([str(i) for i in range(20000)])"), 20000); // main's heap is intact
+});
+
+// ---- item 6: --textfile writes only files it created itself, in a directory no one else controls ----------------
+
+test("--textfile never writes through a planted symlink (old temp name, final name) and refuses a DIR others control", async () => {
+  const { Scraper } = await import("../lib/exporter/scrape.ts");
+  const { writeTextfile, runTextfile } = await import("../lib/exporter/textfile.ts");
+  const dir = mkdtempSync(join(tmpdir(), "pymem-textfile-"));
+  const scraper = new Scraper({ match: "^no-process-is-named-this-22$", workers: 1 });
+  try {
+    chmodSync(dir, 0o755);
+    const victim = join(dir, "victim"), victim2 = join(dir, "victim2");
+    writeFileSync(victim, "precious\n");
+    writeFileSync(victim2, "precious too\n");
+    // The temp name 0.2.0 used (predictable from the pid), and the final name, both planted as symlinks.
+    symlinkSync(victim, join(dir, `.pymem.prom.${process.pid}.tmp`));
+    symlinkSync(victim2, join(dir, "pymem.prom"));
+    const written = await writeTextfile(scraper, dir);
+    assert.equal(readFileSync(victim, "utf8"), "precious\n");
+    assert.equal(readFileSync(victim2, "utf8"), "precious too\n");
+    assert.ok(lstatSync(written).isFile(), "pymem.prom is now a file of its own, not the link");
+    assert.match(readFileSync(written, "utf8"), /^# HELP pymem_exporter/m);
+    // No temp file left behind, and the planted link untouched.
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), [`.pymem.prom.${process.pid}.tmp`]);
+    // A directory every user may write (no sticky bit) is refused with the reason, before anything is written.
+    const open = join(dir, "open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const refused = (e: unknown) => e instanceof PymemError && e.code === "PERMISSION" && /writable by every user/.test(e.message);
+    await assert.rejects(writeTextfile(scraper, open), refused);
+    await assert.rejects(runTextfile(scraper, open, 1, { count: 1 }), refused);
+    assert.deepEqual(readdirSync(open), []);
+    // With the sticky bit (as /tmp) it is accepted: no one may replace another user's file there.
+    chmodSync(open, 0o1777);
+    await writeTextfile(scraper, open);
+    assert.deepEqual(readdirSync(open), ["pymem.prom"]);
+    // Owned by another user (root's test run: give it to nobody) is refused too.
+    if (process.getuid?.() === 0) {
+      const theirs = join(dir, "theirs");
+      mkdirSync(theirs, 0o755);
+      chownSync(theirs, 65534, 65534);
+      await assert.rejects(writeTextfile(scraper, theirs), (e: unknown) =>
+        e instanceof PymemError && e.code === "PERMISSION" && /owned by uid 65534/.test(e.message));
+    }
+  } finally {
+    scraper.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
