@@ -1,6 +1,7 @@
 // Regressions of the second hostile pass (issue 22, items 1–8): crashes, hangs, wrong answers and a security hole,
 // each with its siblings. Scenarios that need a process of their own go to tests/_containment_child.ts.
 import { spawnSync } from "node:child_process";
+import net from "node:net";
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -193,5 +194,88 @@ test("--textfile never writes through a planted symlink (old temp name, final na
   } finally {
     scraper.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- item 4: the exporter bounds every connection ----------------------------------------------------------------
+
+/** Open `n` connections to `port` that each send `head` and then one byte every `everyMs`; returns them. */
+function tricklers(port: number, n: number, head: string, everyMs: number) {
+  const sockets: net.Socket[] = [];
+  const closedAt: number[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("error", () => {});
+    s.on("data", () => {});
+    s.once("close", () => closedAt.push(Date.now() - t0));
+    s.write(head);
+    const timer = setInterval(() => s.writable && s.write("x"), everyMs);
+    s.once("close", () => clearInterval(timer));
+    sockets.push(s);
+  }
+  return { sockets, closedAt, stop: () => sockets.forEach((s) => s.destroy()) };
+}
+
+/** Time until a scrape of `url` answers 200, retrying for up to `withinMs`; -1 if none did. */
+async function firstScrape(url: string, withinMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < withinMs) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200) return Date.now() - t0;
+    } catch { /* reset or refused while the slots are taken */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return -1;
+}
+
+test("exporter: 260 connections trickling a request body are answered and closed, and scrapers get in at once", async () => {
+  const { Scraper } = await import("../lib/exporter/scrape.ts");
+  const { serve } = await import("../lib/exporter/server.ts");
+  const scraper = new Scraper({ match: "^no-process-is-named-this-22$", workers: 1 });
+  const server = await serve(scraper, { host: "127.0.0.1", port: 0 });
+  const port = Number(new URL(server.url).port);
+  const post = tricklers(port, 200, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 2_000);
+  const get = tricklers(port, 60, "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 2_000);
+  try {
+    await new Promise((r) => setTimeout(r, 1_500));
+    const waited = await firstScrape(server.url, 10_000);
+    assert.ok(waited >= 0 && waited < 5_000, `the first scrape got through after ${waited} ms`);
+    for (let i = 0; i < 50 && post.closedAt.length + get.closedAt.length < 260; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(post.closedAt.length, 200, "every trickling POST was disconnected");
+    assert.equal(get.closedAt.length, 60, "every GET still sending a body was disconnected");
+    assert.ok(Math.max(...post.closedAt, ...get.closedAt) < 8_000);
+  } finally {
+    post.stop();
+    get.stop();
+    await server.close();
+    scraper.close();
+  }
+});
+
+test("exporter: a connection that keeps asking is closed at its total deadline, after the answer in progress", async () => {
+  const { Scraper } = await import("../lib/exporter/scrape.ts");
+  const { serve } = await import("../lib/exporter/server.ts");
+  const scraper = new Scraper({ match: "^no-process-is-named-this-22$", workers: 1 });
+  const server = await serve(scraper, { host: "127.0.0.1", port: 0 }, { connectionMs: 2_000 });
+  const port = Number(new URL(server.url).port);
+  const s = net.connect(port, "127.0.0.1");
+  let answers = 0;
+  s.on("error", () => {});
+  s.on("data", (d) => (answers += (String(d).match(/HTTP\/1\.1 200/g) ?? []).length));
+  const t0 = Date.now();
+  const timer = setInterval(() => s.writable && s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 300);
+  try {
+    const closedAfter = await new Promise<number>((r) => {
+      s.once("close", () => r(Date.now() - t0));
+      setTimeout(() => r(-1), 10_000);
+    });
+    assert.ok(closedAfter >= 1_900 && closedAfter < 5_000, `closed after ${closedAfter} ms (deadline 2,000)`);
+    assert.ok(answers >= 4, `${answers} answers before the deadline`);
+  } finally {
+    clearInterval(timer);
+    s.destroy();
+    await server.close();
+    scraper.close();
   }
 });
