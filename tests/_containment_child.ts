@@ -32,6 +32,12 @@ function allocatorOption(): OpenOptions {
 }
 
 const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // Python code closes fd 2 (and fd 0), the program then ends on its own, without process.exit: under Node it
+  // never exited (koffi's exit handler; issue 22, item 3). The parent times the exit.
+  closeStderr: (py) => {
+    py.run("import os\nos.close(2)\nos.close(0)");
+    return { closedFds: true };
+  },
   // Sub-interpreters under an allocator that is not pymalloc: each ends, and so does Python (issue 22, item 2).
   subCloseAnyAllocator: (py) => {
     const modern = py.version.minor >= 12;

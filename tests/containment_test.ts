@@ -85,6 +85,15 @@ test("a truncated or corrupt libpython is refused with the reason before dlopen 
   }
 });
 
+// ---- item 3: a library user's process exits after fd 2 was closed --------------------------------------------------
+
+test("a program whose Python code closed fd 2 (and 0) exits on its own (Node hung in koffi's exit handler)", () => {
+  const t0 = Date.now();
+  const r = child("closeStderr", {}, 30_000);
+  assert.equal(r.closedFds, true, JSON.stringify(r));
+  assert.ok(Date.now() - t0 < 30_000);
+});
+
 // ---- item 2: SubInterpreter.close() under any allocator ------------------------------------------------------------
 
 for (const allocator of ["malloc", "malloc_debug", "mimalloc", JSON.stringify({ library: "libc.so.6" })]) {
