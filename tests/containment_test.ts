@@ -10,6 +10,7 @@ import process from "node:process";
 import { assert, python, test } from "./_harness.ts";
 import { PymemError } from "../lib/mod.ts";
 import { runtimeCommand } from "./_launch.ts";
+import { cli } from "./_cli_spawn.ts";
 
 // deno-lint-ignore no-explicit-any
 type Result = Record<string, any>;
@@ -286,5 +287,74 @@ test("exporter: a connection that keeps asking is closed at its total deadline, 
     s.destroy();
     await server.close();
     scraper.close();
+  }
+});
+
+// ---- item 7: names with control and bidi characters are shown escaped, JSON keeps them --------------------------
+
+/** Every character a person must not be shown raw, and the newline text is laid out in lines with. */
+const CONTROL_CHARS = [
+  ...Array.from({ length: 0x20 }, (_, i) => i),
+  ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
+  0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+].map((c) => String.fromCharCode(c));
+const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+test("type names with control and bidi characters are escaped in text, HTML, SVG and metrics; JSON keeps them", async () => {
+  const { printable } = await import("../lib/report/printable.ts");
+  const { renderWhyText, whyToJSON } = await import("../lib/report/why.ts");
+  const { escapeXml } = await import("../lib/report/svg.ts");
+  const { encode, MetricSet } = await import("../lib/exporter/metrics.ts");
+  const py = await python();
+  // Python accepts C1 and bidi characters in a class name (pymem reads C0 ones as no name at all, for now): a real
+  // heap gives the document, then every control character goes into its names.
+  const evil = "Evil\u202e\u2066txt.exe\u0085\u009b2J\u061c\u200f";
+  py.run(`_Evil22 = type(${JSON.stringify(evil)}, (), {})\n_evil22 = [_Evil22() for _ in range(30000)]`);
+  try {
+    const doc = whyToJSON(py.heap().objects(), { kind: "embedded" }, 10);
+    const row = doc.pinning.find((r) => r.name === evil);
+    assert.ok(row, `the class is a pinning row by its real name: ${doc.pinning.map((r) => JSON.stringify(r.name)).join(", ")}`);
+    assert.ok(JSON.stringify(doc).includes(JSON.stringify(evil).slice(1, -1)), "JSON keeps the real name");
+    const all = "All" + CONTROL_CHARS.join("");
+    const text = renderWhyText({ ...doc, pinning: doc.pinning.map((r) => ({ ...r, name: r === row ? all : r.name })) });
+    assert.doesNotMatch(text, RAW_UNSAFE);
+    assert.ok(text.includes(printable(all)), "shown escaped, once");
+    assert.ok(printable(all).includes("\\x1b") && printable(all).includes("\\u202e") && printable(all).includes("\\x85"));
+    assert.equal(printable(printable(all)), printable(all));
+    assert.doesNotMatch(doc.verdict.join("\n"), RAW_UNSAFE);
+    assert.doesNotMatch(escapeXml(all), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+    // Metrics: the label value is escaped and the exposition stays one sample per line.
+    const set = new MetricSet();
+    set.family("python_pinned_bytes", "gauge", "h", "bytes").add({ pid: "1", type: all }, 5);
+    for (const format of ["prometheus", "openmetrics"] as const) {
+      const out = encode(set, format);
+      assert.doesNotMatch(out, RAW_UNSAFE, format);
+      const sample = out.split("\n").filter((l) => l.startsWith("python_pinned_bytes{"));
+      assert.equal(sample.length, 1, out);
+      assert.match(sample[0], /type="All\\\\x00\\\\x01.*\\\\u2069"} 5$/);
+    }
+  } finally {
+    py.run("del _evil22, _Evil22");
+  }
+});
+
+test("pymem why and heap --html show an escaped class name; --json has the real one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pymem-names-"));
+  const code = "C = type('Evil\\u202e\\u2066txt.exe\\u0085\\u009b2J', (), {}); keep = [C() for _ in range(30000)]";
+  try {
+    const why = cli(["why", "-c", code]);
+    assert.equal(why.status, 0, why.stderr);
+    assert.doesNotMatch(why.stdout, RAW_UNSAFE);
+    assert.match(why.stdout, /Evil\\u202e\\u2066txt\.exe\\x85\\x9b2J/);
+    const json = cli(["why", "--json", "-", "-c", code]);
+    assert.equal(json.status, 0, json.stderr);
+    assert.ok(JSON.parse(json.stdout).pinning.some((r: { name: string }) => r.name === "Evil\u202e\u2066txt.exe\u0085\u009b2J"));
+    const html = cli(["heap", "--html", join(dir, "h.html"), "-c", code]);
+    assert.equal(html.status, 0, html.stderr);
+    const page = readFileSync(join(dir, "h.html"), "utf8");
+    assert.doesNotMatch(page, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+    assert.match(page, /Evil\\u202e\\u2066txt\.exe\\x85\\x9b2J/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
