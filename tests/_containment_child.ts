@@ -24,6 +24,50 @@ function attempt(fn: () => unknown): Out {
   }
 }
 
+/** Classes whose every hook a sample search could call waits for ever, sleeps or raises; 20,000 of each are kept. */
+export const HOSTILE_CLASSES = `
+import threading, time, sys, types
+forever = threading.Event()
+class BlockingRepr:
+    def __repr__(self): forever.wait(); return 'never'
+class SleepingRepr:
+    def __repr__(self): time.sleep(5); return 'late'
+class ExitingRepr:
+    def __repr__(self): raise SystemExit(3)
+class InterruptingRepr:
+    def __repr__(self): raise KeyboardInterrupt
+class SlowGetattribute:
+    def __getattribute__(self, name): time.sleep(5); return object.__getattribute__(self, name)
+class DictProperty:
+    @property
+    def __dict__(self): forever.wait()
+class SlowClass:
+    @property
+    def __class__(self): forever.wait()
+class Meta(type):
+    def __getattribute__(cls, name): forever.wait()
+    def __eq__(cls, other): forever.wait()
+    __hash__ = type.__hash__
+class WithMeta(metaclass=Meta):
+    pass
+class SlowDict(dict):
+    def items(self): forever.wait()
+    def __repr__(self): forever.wait()
+class SlowList(list):
+    def __iter__(self): forever.wait()
+class SlowSlots:
+    __slots__ = ('a',)
+    def __getattribute__(self, name): forever.wait()
+class BadModule(types.ModuleType):
+    def __getattribute__(self, name): raise SystemExit(4)
+sys.modules['pymem_bad_module'] = BadModule('pymem_bad_module')
+keep = []
+for cls in (BlockingRepr, SleepingRepr, ExitingRepr, InterruptingRepr, SlowGetattribute, DictProperty, SlowClass, WithMeta, SlowSlots):
+    keep.append([cls() for _ in range(20000)])
+keep.append(SlowDict({i: [i] for i in range(20000)}))
+keep.append(SlowList([[i] for i in range(20000)]))
+`;
+
 /** The allocator named by CONTAIN_ALLOCATOR: a CPython allocator name, or JSON for a library allocator. */
 function allocatorOption(): OpenOptions {
   const a = process.env.CONTAIN_ALLOCATOR;
@@ -32,6 +76,20 @@ function allocatorOption(): OpenOptions {
 }
 
 const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // explain() over types whose every hook sleeps, blocks for ever or raises (issue 22, item 5): it must keep to its
+  // time budget and give the samples a repr all the same.
+  explainHostile: (py) => {
+    py.run(HOSTILE_CLASSES);
+    const objects = py.heap().objects();
+    const r: Out = {};
+    const t0 = performance.now();
+    const rows = objects.explain({ types: 12, samples: 3, timeMs: 1000 });
+    r.elapsedMs = performance.now() - t0;
+    r.rows = rows.map((row) => ({ name: row.name, samples: row.samples.map((s) => ({ repr: s.repr, path: s.path })) }));
+    r.tooMany = attempt(() => objects.explain({ samples: 1e6 }));
+    r.stillAlive = attempt(() => py.eval("len(keep)"));
+    return r;
+  },
   // Python code closes fd 2 (and fd 0), the program then ends on its own, without process.exit: under Node it
   // never exited (koffi's exit handler; issue 22, item 3). The parent times the exit.
   closeStderr: (py) => {

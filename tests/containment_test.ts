@@ -358,3 +358,40 @@ test("pymem why and heap --html show an escaped class name; --json has the real 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- item 5: explain() runs no user code and keeps to its budget ------------------------------------------------
+
+test("explain() keeps to its time budget over __repr__/__getattribute__/items/__class__ that block, sleep or raise", () => {
+  const r = child("explainHostile", {}, 90_000);
+  assert.equal(r.fatal, undefined, JSON.stringify(r.fatal));
+  // Classification of the heap is not part of the budget; the sample search is (1 s), plus the picking.
+  assert.ok(r.elapsedMs < 6_000, `explain({ timeMs: 1000 }) took ${Math.round(r.elapsedMs)} ms`);
+  const names = r.rows.map((row: { name: string }) => row.name);
+  for (const name of ["BlockingRepr", "SleepingRepr", "ExitingRepr", "InterruptingRepr", "SlowGetattribute", "DictProperty"]) {
+    const row = r.rows.find((x: { name: string }) => x.name === name);
+    assert.ok(row, `${name} among the explained types: ${names.join(", ")}`);
+    assert.ok(row.samples.length > 0);
+    for (const s of row.samples) {
+      if (s.repr !== null) assert.match(s.repr, new RegExp(`^<__main__\\.${name} object at 0x[0-9a-f]+>$`));
+    }
+    assert.ok(row.samples.some((s: { repr: string | null }) => s.repr !== null), `${name}: some sample has a repr`);
+  }
+  assert.equal(r.tooMany.error?.name, "RangeError", JSON.stringify(r.tooMany));
+  assert.match(r.tooMany.error.message, /samples.*0 to 100/);
+  assert.equal(r.stillAlive.value, 11);
+});
+
+test("pymem heap --html with a __repr__ that blocks for ever finishes, within its budget", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pymem-hostile-"));
+  try {
+    const t0 = Date.now();
+    const code = "import threading\nev = threading.Event()\nclass B:\n    def __repr__(self): ev.wait()\n" +
+      "keep = [B() for _ in range(50000)]";
+    const r = cli(["heap", "--html", join(dir, "h.html"), "-c", code], { timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms`);
+    assert.match(readFileSync(join(dir, "h.html"), "utf8"), /&lt;__main__\.B object at 0x[0-9a-f]+&gt;/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
