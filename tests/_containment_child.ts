@@ -75,7 +75,51 @@ function allocatorOption(): OpenOptions {
   return { allocator: a.startsWith("{") ? JSON.parse(a) : a as OpenOptions["allocator"] };
 }
 
+/** Python for one hook of a hostile class: it waits for ever, sleeps, or raises `what`. */
+function hostileBody(how: string): string {
+  return how === "wait" ? "forever.wait()" : how === "sleep" ? "time.sleep(3)" : `raise ${how}`;
+}
+
 const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // Property (fast-check, CONTAIN_SEED, CONTAIN_RUNS): classes whose hooks wait, sleep or raise, in any mix, with
+  // any budget: explain() returns within its budget plus the search's own bounded steps, never throws for them.
+  fuzzExplain: async (py) => {
+    const fc = (await import("fast-check")).default;
+    py.run("import threading, time\nforever = threading.Event()\nfuzz_keep = []");
+    const hooks = ["__repr__", "__getattribute__", "__getattr__", "__eq__", "__hash__", "__iter__", "__len__", "__str__", "__format__"];
+    const hows = ["wait", "sleep", "SystemExit(2)", "KeyboardInterrupt", "GeneratorExit", "MemoryError", "RecursionError", "ValueError('x')"];
+    const slowest: number[] = [];
+    let n = 0;
+    const failures: string[] = [];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...hooks), fc.constantFrom(...hows)), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom("object", "dict", "list", "Exception"),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 400 }),
+        fc.integer({ min: 0, max: 5 }),
+        (hooked, base, property, timeMs, samples) => {
+          const name = `Hostile${n++}`;
+          const body = hooked.map(([h, how]) => `    def ${h}(self, *a): ${hostileBody(how)}`).join("\n");
+          const extra = property ? "\n    @property\n    def __dict__(self): forever.wait()" : "";
+          py.run(`class ${name}(${base}):\n${body}${extra}\nfuzz_keep.append([${name}() for _ in range(3000)])`);
+          const objects = py.heap().objects();
+          const t0 = performance.now();
+          try {
+            objects.explain({ types: 6, samples, timeMs });
+          } catch (e) {
+            failures.push(`${name}(${base}) ${JSON.stringify(hooked)}: ${(e as Error).message.slice(0, 300)}`);
+          }
+          const ms = performance.now() - t0;
+          slowest.push(ms - timeMs);
+          if (ms > timeMs + 3000) failures.push(`${name}: explain({ timeMs: ${timeMs} }) took ${Math.round(ms)} ms`);
+          py.run("fuzz_keep.pop()");
+        },
+      ),
+      { seed: Number(process.env.CONTAIN_SEED ?? 22), numRuns: Number(process.env.CONTAIN_RUNS ?? 12) },
+    );
+    return { runs: n, failures, worstOverMs: Math.round(Math.max(...slowest)) };
+  },
   // explain() over types whose every hook sleeps, blocks for ever or raises (issue 22, item 5): it must keep to its
   // time budget and give the samples a repr all the same.
   explainHostile: (py) => {
