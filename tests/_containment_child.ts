@@ -161,6 +161,19 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
 
 /** Scenarios that run before (instead of) opening the Python under test. */
 const beforeOpen: Record<string, () => Out | Promise<Out>> = {
+  // The same for an allocator library (CONTAIN_LIBRARIES): refused with the reason, Python not started on it.
+  allocatorCorrupt: async () => {
+    const r: Out = {};
+    for (const library of JSON.parse(process.env.CONTAIN_LIBRARIES ?? "[]") as string[]) {
+      try {
+        await openPython({ allocator: { library } });
+        r[library] = { opened: true };
+      } catch (e) {
+        r[library] = describe(e);
+      }
+    }
+    return r;
+  },
   // Truncated or corrupt copies of libpython (CONTAIN_LIBRARIES, a JSON list) are refused, not loaded: the loader
   // would take SIGBUS mapping them (issue 22, item 1).
   openCorrupt: async () => {

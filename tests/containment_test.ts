@@ -81,6 +81,12 @@ test("a truncated or corrupt libpython is refused with the reason before dlopen 
       const line = e.message.split("\n").find((l: string) => l.includes(p)) ?? "";
       assert.match(line, /truncated or corrupt|corrupt ELF|empty file|not a loadable ELF/, `${basename(p)}: ${line}`);
     }
+    // The same cut files as an allocator library ({ allocator: { library } }, dlopen'ed before Python starts).
+    const a = child("allocatorCorrupt", { CONTAIN_LIBRARIES: JSON.stringify(paths.slice(0, 3)) });
+    for (const p of paths.slice(0, 3)) {
+      assert.equal(a[p]?.code, "LIBRARY_NOT_FOUND", `${p}: ${JSON.stringify(a[p])}`);
+      assert.match(a[p].message, /Cannot load the allocator library .*(truncated or corrupt|not a loadable ELF)/);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
