@@ -269,6 +269,36 @@ test("exporter: 260 connections trickling a request body are answered and closed
   }
 });
 
+test("exporter: a client that asks and never reads the answers is disconnected a deadline after its own", async () => {
+  const { Scraper } = await import("../lib/exporter/scrape.ts");
+  const { serve } = await import("../lib/exporter/server.ts");
+  const scraper = new Scraper({ match: "^no-process-is-named-this-22$", workers: 1 });
+  const server = await serve(scraper, { host: "127.0.0.1", port: 0 }, { connectionMs: 1_500 });
+  const s = net.connect(Number(new URL(server.url).port), "127.0.0.1");
+  s.on("error", () => {});
+  s.pause(); // never reads: the pipelined answers pile up on the server's side
+  const port = Number(new URL(server.url).port);
+  // The server's side of the connection, as the kernel sees it (a client that does not read sees no reset).
+  const serverSide = () =>
+    readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f.length > 3 && parseInt(f[1].split(":")[1], 16) === port && f[3] === "01";
+    }).length;
+  const t0 = Date.now();
+  s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(20_000));
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(serverSide(), 1, "the server holds the connection at first");
+    while (serverSide() > 0 && Date.now() - t0 < 12_000) await new Promise((r) => setTimeout(r, 200));
+    const closedAfter = Date.now() - t0;
+    assert.ok(closedAfter < 6_000, `the server closed its side after ${closedAfter} ms (deadlines 1,500 + 1,500)`);
+  } finally {
+    s.destroy();
+    await server.close();
+    scraper.close();
+  }
+});
+
 test("exporter: a connection that keeps asking is closed at its total deadline, after the answer in progress", async () => {
   const { Scraper } = await import("../lib/exporter/scrape.ts");
   const { serve } = await import("../lib/exporter/server.ts");

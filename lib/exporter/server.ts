@@ -136,12 +136,16 @@ export async function serve(
       if (!answered.has(socket)) socket.destroy();
     }, HEADERS_TIMEOUT_MS);
     timer.unref?.();
+    let last: ReturnType<typeof setTimeout> | undefined;
     const total = setTimeout(() => {
-      if (busy.has(socket)) closing.add(socket);
-      else finish(socket);
+      if (!busy.has(socket)) return finish(socket);
+      closing.add(socket);
+      // An answer still not sent a whole deadline later has a client that does not read it: no more waiting.
+      last = setTimeout(() => socket.destroy(), connectionMs);
+      last.unref?.();
     }, connectionMs);
     total.unref?.();
-    socket.once("close", () => (clearTimeout(timer), clearTimeout(total)));
+    socket.once("close", () => (clearTimeout(timer), clearTimeout(total), clearTimeout(last)));
   });
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = 60_000;
