@@ -18,6 +18,7 @@ import { Scraper } from "../lib/exporter/scrape.ts";
 import { serve } from "../lib/exporter/server.ts";
 
 const seed = Number(process.env.PYMEM_FUZZ_SEED ?? 2222);
+// deno-lint-ignore no-control-regex
 const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
 const UNSAFE_CODES = [
   ...Array.from({ length: 0x20 }, (_, i) => i),
@@ -43,6 +44,7 @@ test("fuzz: any name is shown without a raw control or bidi character, idempoten
         const c = String.fromCharCode(parseInt(x ?? u, 16));
         return RAW_UNSAFE.test(c) || c === "\n" ? c : m;
       }), s);
+      // deno-lint-ignore no-control-regex
       assert.doesNotMatch(escapeXml(s), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069<>"]/);
       const set = new MetricSet();
       set.family("python_pinned_bytes", "gauge", "h", "bytes").add({ pid: "1", type: s }, 1);
@@ -62,7 +64,10 @@ test("fuzz: classes named with any control, bidi or printable character: why tex
   const py = await python();
   // pymem reads a tp_name with C0 characters as no name for now (issue 22, item 11): those go into the document.
   const pythonName = fc.string({
-    unit: fc.oneof(fc.constantFrom(...UNSAFE_CODES.filter((c) => c >= 0x80).map((c) => String.fromCharCode(c))), fc.constantFrom("a", "Q", "_", "é", "字")),
+    unit: fc.oneof(
+      fc.constantFrom(...UNSAFE_CODES.filter((c) => c >= 0x80).map((c) => String.fromCharCode(c))),
+      fc.constantFrom("a", "Q", "_", "é", "字"),
+    ),
     minLength: 1,
     maxLength: 12,
   });
@@ -74,7 +79,8 @@ test("fuzz: classes named with any control, bidi or printable character: why tex
       try {
         const doc = whyToJSON(py.heap().objects(), { kind: "embedded" }, 5);
         assert.ok(doc.pinning.some((r) => r.name === label), `${JSON.stringify(label)} is a row by its real name`);
-        const text = renderWhyText({ ...doc, pinning: doc.pinning.map((r) => (r.name === label ? { ...r, name: label + any } : r)) });
+        const pinning = doc.pinning.map((r) => (r.name === label ? { ...r, name: label + any } : r));
+        const text = renderWhyText({ ...doc, pinning });
         assert.doesNotMatch(text, RAW_UNSAFE);
         assert.doesNotMatch(doc.verdict.join("\n"), RAW_UNSAFE);
       } finally {
@@ -155,7 +161,8 @@ test("fuzz: user code that blocks, sleeps or raises in any hook never holds expl
     env: { ...process.env, CONTAIN_SEED: String(seed) },
   });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line, `no result (status ${r.status}, signal ${r.signal}): a hang or a crash; seed ${seed}\n${(r.stdout + r.stderr).slice(-3000)}`);
+  const output = (r.stdout + r.stderr).slice(-3000);
+  assert.ok(line, `no result (status ${r.status}, signal ${r.signal}): a hang or a crash; seed ${seed}\n${output}`);
   const out = JSON.parse(line!.slice(7));
   assert.equal(out.fatal, undefined, JSON.stringify(out.fatal));
   assert.deepEqual(out.failures, [], `seed ${seed}`);

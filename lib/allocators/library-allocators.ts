@@ -131,7 +131,9 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   }
   // As for libpython: a file the loader would map past its end is SIGBUS inside dlopen.
   const unfit = s.library.includes("/") && process.platform === "linux" ? unloadable(s.library) : undefined;
-  if (unfit !== undefined) throw new PymemError("LIBRARY_NOT_FOUND", `Cannot load the allocator library ${s.library}: ${unfit}`);
+  if (unfit !== undefined) {
+    throw new PymemError("LIBRARY_NOT_FOUND", `Cannot load the allocator library ${s.library}: ${unfit}`);
+  }
   const handle: bigint = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle === 0n) {
     const p = native.libc.dlerror();

@@ -64,7 +64,12 @@ export interface ExporterServer {
 export async function serve(
   scraper: Scraper,
   listen: { host: string; port: number },
-  options: { maxScrapeSeconds?: number; log?: (line: string) => void; /** @internal tests */ connectionMs?: number } = {},
+  options: {
+    maxScrapeSeconds?: number;
+    log?: (line: string) => void;
+    /** @internal tests: the total deadline of one connection. */
+    connectionMs?: number;
+  } = {},
 ): Promise<ExporterServer> {
   const log = options.log ?? (() => {});
   const connectionMs = options.connectionMs ?? CONNECTION_MS;
@@ -93,11 +98,18 @@ export async function serve(
     });
     const reply = (status: number, type: string, body: string, extra: Record<string, string> = {}) => {
       const close = bodied || closing.has(socket) ? { connection: "close" } : {};
-      res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), "x-content-type-options": "nosniff", ...close, ...extra });
+      res.writeHead(status, {
+        "content-type": type,
+        "content-length": String(Buffer.byteLength(body)),
+        "x-content-type-options": "nosniff",
+        ...close,
+        ...extra,
+      });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") {
-      reply(405, "text/plain; charset=utf-8", "405 method not allowed: only GET and HEAD\n", { allow: "GET, HEAD", connection: "close" });
+      const allow = { allow: "GET, HEAD", connection: "close" };
+      reply(405, "text/plain; charset=utf-8", "405 method not allowed: only GET and HEAD\n", allow);
       return;
     }
     const path = (req.url ?? "").split("?")[0];

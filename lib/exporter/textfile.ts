@@ -4,8 +4,8 @@
  *
  * Each write is atomic: the text goes to a temporary file in the same directory (node_exporter reads only `*.prom`,
  * so it never sees a half-written one), is flushed to disk, then renamed over the previous file. The temporary name
- * is random and created exclusively (never through a planted symlink), and DIR must be one no other user controls. The text format
- * 0.0.4 is used, the only one node_exporter's collector reads.
+ * is random and created exclusively (never through a planted symlink), and DIR must be one no other user controls.
+ * The text format 0.0.4 is used, the only one node_exporter's collector reads.
  * @module
  */
 import * as fs from "node:fs";

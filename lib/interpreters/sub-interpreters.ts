@@ -313,7 +313,8 @@ export class SubInterpreter {
         try {
           counter = own ? leakCounter(py) : null;
           leaksBefore = counter ? py.native.i64(counter) : 0n;
-          totalBefore = own && !counter ? new PyMemAllocator(py, api.PyInterpreterState_Main()).getAllocatedBlocks() : 0;
+          const main = api.PyInterpreterState_Main();
+          totalBefore = own && !counter ? new PyMemAllocator(py, main).getAllocatedBlocks() : 0;
           subBefore = own && !counter ? new PyMemAllocator(py, this.interp).getInterpreterAllocatedBlocks() : 0;
         } catch (e) {
           if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;

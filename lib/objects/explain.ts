@@ -16,7 +16,7 @@ export interface ExplainOptions {
   samples?: number;
   /** Longest referrer chain searched (default 8). */
   depth?: number;
-  /** Time budget of the whole search, ms (default 3000): no user code runs, and the deadline is checked between steps. */
+  /** Time budget of the whole search, ms (default 3000): no user code runs; the deadline is checked between steps. */
   timeMs?: number;
   /** Longest repr kept (default 200 characters). */
   reprChars?: number;
@@ -89,7 +89,10 @@ def _pymem_explain(wanted, depth, budget, reprchars):
                 if len(parts) == 6:
                     parts.append('...')
                     break
-                parts.append(srepr(x[0], n, level - 1) + ': ' + srepr(x[1], n, level - 1) if t is dict else srepr(x, n, level - 1))
+                if t is dict:
+                    parts.append(srepr(x[0], n, level - 1) + ': ' + srepr(x[1], n, level - 1))
+                else:
+                    parts.append(srepr(x, n, level - 1))
             body = ', '.join(parts)
             if t is list:
                 text = '[%s]' % body

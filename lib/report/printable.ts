@@ -8,6 +8,7 @@
  */
 
 /** C0, DEL, C1; the bidi marks, embeddings, overrides and isolates; the line and paragraph separators. */
+// deno-lint-ignore no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /** One unsafe character as the escape that is shown instead. */

@@ -24,7 +24,8 @@ export interface HeatMapOptions {
  * most C0 controls are not even allowed in XML, and the others would rewrite what the page shows.
  */
 export function escapeXml(s: string): string {
-  return printable(s, "\n\t").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return printable(s, "\n\t").replace(/[&<>"']/g, (c) => entities[c]);
 }
 
 // pymalloc's SMALL_REQUEST_THRESHOLD: classes are 512 / ALIGNMENT, the same in every supported version.

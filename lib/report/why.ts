@@ -128,7 +128,14 @@ export function whyVerdict(doc: WhyJSON): string[] {
 /** The text report of `pymem why`. */
 export function renderWhyText(doc: WhyJSON): string {
   const head = ["type", "pinned", "arenas", "sparse", "blocks", "bytes"];
-  const rows = doc.pinning.map((r) => [r.object ? printable(r.name) : `(${printable(r.name)})`, formatBytes(r.pinnedBytes), int(r.arenas), int(r.sparseArenas), int(r.count), formatBytes(r.bytes)]);
+  const rows = doc.pinning.map((r) => [
+    r.object ? printable(r.name) : `(${printable(r.name)})`,
+    formatBytes(r.pinnedBytes),
+    int(r.arenas),
+    int(r.sparseArenas),
+    int(r.count),
+    formatBytes(r.bytes),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const src = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "embedded interpreter";
