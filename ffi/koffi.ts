@@ -3,6 +3,8 @@
  * as numbers when they fit; results are normalised to pymem's vocabulary here.
  * @module
  */
+import { fstatSync, openSync } from "node:fs";
+import process from "node:process";
 import koffi from "koffi";
 import type {
   Backend,
@@ -27,6 +29,25 @@ const TYPES: Record<NativeType, string> = {
   ptr: "void *",
   buffer: "void *",
 };
+
+/**
+ * Put /dev/null where fd 0, 1 or 2 was closed (Python code may close them). koffi (3.3.4) syncs stdout and stderr
+ * in an atexit handler and reports a failure on stderr under a lock it already holds: with fd 2 closed, Node never
+ * exits. Run on Node's "exit" event, before the native atexit handlers, for every program that loads this adapter.
+ */
+export function refillStandardFds(): void {
+  for (let fd = 0; fd <= 2; fd++) {
+    try {
+      fstatSync(fd);
+    } catch {
+      try {
+        // open() returns the lowest free descriptor: this one, or a lower closed one (refilled first by the loop).
+        openSync("/dev/null", fd === 0 ? "r" : "w");
+      } catch { /* nothing more to do on the way out */ }
+    }
+  }
+}
+process.on("exit", refillStandardFds);
 
 let structCount = 0;
 function returnType(def: FnDef): string | ReturnType<typeof koffi.struct> {

@@ -32,7 +32,7 @@ import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
 import { capabilities, cpythonIfKnown, NEWEST } from "./cpython/versions.ts";
 import { checkDebugOffsets, DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
-import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
+import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, openSubInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
 import { LIBC_NAME, type LoadFailure, loadLibrary } from "./core/loader.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
@@ -541,8 +541,17 @@ export class Python {
     });
   }
 
-  /** A PyMemAllocator for `interp` (default: the current interpreter). */
+  /**
+   * A PyMemAllocator for `interp` (default: the current interpreter). Another interpreter's allocator allocates in
+   * that interpreter (its thread state current) and is CLOSED once that interpreter has ended; for a
+   * sub-interpreter this handle created, it is `sub.allocator()`.
+   */
   allocator(interp?: bigint): PyMemAllocator {
+    if (interp !== undefined) {
+      this.#host.assertOpen();
+      const sub = typeof interp === "bigint" ? openSubInterpreter(this.#host, interp) : undefined;
+      if (sub) return sub.allocator();
+    }
     return new PyMemAllocator(this.#host, interp);
   }
 

@@ -107,6 +107,12 @@ const FILES: Record<string, FileAxes> = {
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.
   ffi_types_test: { axes: ["adapter"], seconds: 1 },
+  // The first hostile pass's regressions (issue 22): corrupt files before dlopen, sub-interpreters under every
+  // allocator, exit with closed stdio, explain() bounded: per adapter and CPython state; the exporter's sockets and
+  // textfile and the CLI once per runtime.
+  containment_test: { axes: ["adapter", "app"], seconds: 15 },
+  // Hostile inputs as properties (names of any character, trickling HTTP clients, blocking user code).
+  fuzz_hostile_test: { axes: ["adapter"], seconds: 8 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
   fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },

@@ -14,10 +14,12 @@
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { basename } from "node:path";
+import process from "node:process";
 import { PymemError } from "../errors.ts";
 import { type FunctionSet, hostArch } from "../machine/codegen.ts";
 import { makeBridges } from "./generated-functions.ts";
 import { cstr, type Native } from "../core/native.ts";
+import { unloadable } from "../core/loader.ts";
 import type { NativeFn } from "../../ffi/types.ts";
 import { allocatorLibrary } from "../../ffi/symbols.ts";
 
@@ -127,6 +129,11 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
   }
   if (installed) {
     throw new PymemError("INVALID_STATE", `An allocator library (${installed.library}) is already installed in this process`);
+  }
+  // As for libpython: a file the loader would map past its end is SIGBUS inside dlopen.
+  const unfit = s.library.includes("/") && process.platform === "linux" ? unloadable(s.library) : undefined;
+  if (unfit !== undefined) {
+    throw new PymemError("LIBRARY_NOT_FOUND", `Cannot load the allocator library ${s.library}: ${unfit}`);
   }
   const handle = native.libc.dlopen(cstr(s.library), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle === 0n) {

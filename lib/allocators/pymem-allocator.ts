@@ -15,7 +15,8 @@ import { ownState, type StateRefs, usesMainObmalloc } from "../obmalloc/state.ts
 import { hostOf, type ObmallocHost, type PythonHandle } from "../obmalloc/host.ts";
 import { poolPassFor, stopPoolPass } from "../obmalloc/pool-pass.ts";
 import { RemoteMemory } from "../machine/remote.ts";
-import { GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
+import { type AllocatorScope, GlobalAllocator, type Layout, type PyMemBuffer } from "./global-alloc.ts";
+import { adoptCallStack } from "../core/stackguard.ts";
 import { getArenaAllocator } from "./domain-allocators.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { classifyLocal, HeapSnapshot, type SampleSources } from "../objects/mod.ts";
@@ -73,6 +74,12 @@ export class PyMemAllocator {
   /** Set by SubInterpreter while CPython is ending the interpreter; internal. */
   ending = false;
 
+  /**
+   * For an interpreter that was not current when this allocator was made: its id, which tells it from a later
+   * interpreter at the same address, and how alloc/dealloc enter it.
+   */
+  readonly #foreign: { id: bigint; scope: AllocatorScope } | undefined;
+
   /** An allocator for `interp` (default: the current interpreter). The pointer is checked against the live list. */
   constructor(handle: PythonHandle, interp?: bigint) {
     const py = hostOf(handle, "new PyMemAllocator");
@@ -86,7 +93,49 @@ export class PyMemAllocator {
         throw new RangeError(`0x${interp.toString(16)} is not a live PyInterpreterState of this Python`);
       }
       this.interp = interp;
+      if (interp !== py.currentInterp()) {
+        const id = py.withGIL(() => py.native.api.PyInterpreterState_GetID(interp));
+        this.#foreign = {
+          id,
+          // Keyed by id too: blocks handed out for an ended interpreter are never freed into a new one at its address.
+          scope: { key: (id << 64n) | interp, enter: (fn) => this.#inInterp(fn), closed: () => !this.#alive() },
+        };
+      }
     }
+  }
+
+  /** Whether the interpreter still exists (for another interpreter: the same one, by id). */
+  #alive(): boolean {
+    const py = this.#py;
+    if (py.closed) return false;
+    return py.withGIL(() =>
+      py.liveInterpreters().includes(this.interp) &&
+      (!this.#foreign || py.native.api.PyInterpreterState_GetID(this.interp) === this.#foreign.id)
+    );
+  }
+
+  /**
+   * Run `fn` in this allocator's interpreter: PyMem_* serve the interpreter whose thread state is current, so a
+   * temporary one is made for the call (and deleted after it: an idle thread state left in an interpreter would make
+   * its Py_EndInterpreter abort with "not the last thread"). On 3.12+ the swap takes that interpreter's GIL.
+   */
+  #inInterp<T>(fn: () => T): T {
+    const py = this.#py;
+    const api = py.native.api;
+    return py.withGIL(() => {
+      this.#interpAlive();
+      const tstate = api.PyThreadState_New(this.interp);
+      if (tstate === 0n) throw new PymemError("ALLOCATION_FAILED", "PyThreadState_New failed");
+      adoptCallStack(py.native, tstate);
+      const caller = api.PyThreadState_Swap(tstate);
+      try {
+        return fn();
+      } finally {
+        api.PyThreadState_Clear(tstate);
+        api.PyThreadState_Swap(caller);
+        api.PyThreadState_Delete(tstate);
+      }
+    });
   }
 
   /** The Python handle this allocator belongs to (for subclasses). */
@@ -107,8 +156,8 @@ export class PyMemAllocator {
   }
 
   #interpAlive(): void {
-    if (!this.#py.liveInterpreters().includes(this.interp)) {
-      throw new PymemError("INVALID_STATE", `Interpreter 0x${this.interp.toString(16)} no longer exists`);
+    if (!this.#alive()) {
+      throw new PymemError("CLOSED", `Interpreter 0x${this.interp.toString(16)} no longer exists (it was ended)`);
     }
   }
 
@@ -160,6 +209,7 @@ export class PyMemAllocator {
   getAllocatedBlocks(): number {
     const py = this.#py;
     return py.withGIL(() => {
+      if (this.#foreign) this.#interpAlive(); // as a sub-interpreter's own allocator: CLOSED once it has ended
       const exported = py.native.api._Py_GetAllocatedBlocks;
       if (exported) return exported();
       const hidden = py.symbols.function("_Py_GetGlobalAllocatedBlocks");
@@ -230,6 +280,7 @@ export class PyMemAllocator {
   virtualAlloc(size: number): bigint {
     checkSize(size, "size");
     if (size === 0) throw new RangeError("virtualAlloc() size must be at least 1 byte");
+    if (this.#foreign) this.#interpAlive();
     const py = this.#py;
     py.assertOpen();
     const hidden = py.symbols.function("_PyObject_VirtualAlloc");
@@ -251,6 +302,7 @@ export class PyMemAllocator {
   virtualFree(address: bigint, size: number): void {
     checkAddress(address, "address");
     checkSize(size, "size");
+    if (this.#foreign) this.#interpAlive();
     if (address === 0n) return;
     const py = this.#py;
     py.assertOpen();
@@ -347,7 +399,7 @@ export class PyMemAllocator {
   #global: GlobalAllocator | undefined;
   /** The Rust-GlobalAlloc-like allocator behind alloc/dealloc/…: the `mem` domain, as the Rust code uses. */
   get global(): GlobalAllocator {
-    this.#global ??= new GlobalAllocator(this.#py, "mem");
+    this.#global ??= new GlobalAllocator(this.#py, "mem", this.#foreign?.scope);
     return this.#global;
   }
 

@@ -4,12 +4,17 @@
  * symbols behind.
  * @module
  */
-import { realpathSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import process from "node:process";
 import { python as pythonSymbols } from "../../ffi/symbols.ts";
 import type { Candidate } from "./locate.ts";
 import { cstr, Native } from "./native.ts";
 import { parseVersion } from "./version.ts";
+import { ElfFile } from "../machine/elf.ts";
+import { PymemError } from "../errors.ts";
+
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
 
 const RTLD_NOW = 0x2;
 const RTLD_GLOBAL = process.platform === "darwin" ? 0x8 : 0x100;
@@ -48,6 +53,12 @@ export function loadLibrary(
       real = realpathSync(c.path);
     } catch { /* missing: dlopen says why */ }
     if (real !== undefined && real !== loaded) return fail(alreadyUses(loaded), "LIBRARY_CONFLICT");
+  }
+  // A file the loader would map past its end (truncated, corrupt) kills the process with SIGBUS inside dlopen, on
+  // every runtime: read its headers first. A library this process already uses is not mapped again by dlopen.
+  if (loaded === undefined && c.path.includes("/") && process.platform === "linux") {
+    const unfit = unloadable(c.path);
+    if (unfit !== undefined) return fail(unfit);
   }
   // Global first, through libc: the runtimes' own dlopen is RTLD_LOCAL, and C extension modules (_ctypes, _json,
   // _interpreters) need libpython's symbols to be global to import.
@@ -95,6 +106,44 @@ export function loadLibrary(
   }
   const api = lib.symbols;
   return new Native(backend, api, libc, handle, resolved, info[1]);
+}
+
+/**
+ * Why the dynamic loader cannot map `path` safely, or undefined when it can: the ELF header and program headers
+ * must be whole, the file a shared library, every PT_LOAD's file bytes within the file (the loader maps them and
+ * the first touch of a page past the end is SIGBUS), and PT_DYNAMIC, which the loader reads next, within one of
+ * them. A missing or unreadable file is left to dlopen, which says why.
+ */
+export function unloadable(path: string): string | undefined {
+  let elf: ElfFile;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return undefined;
+    elf = ElfFile.open(path);
+  } catch (e) {
+    if (e instanceof PymemError) return `not a loadable ELF file: ${e.message}`;
+    return undefined;
+  }
+  try {
+    if (elf.type !== "dyn") return `not a shared library (ELF type ${elf.type})`;
+    const loads = elf.segments.filter((s) => s.type === PT_LOAD);
+    if (loads.length === 0) return "not a loadable ELF file: it has no PT_LOAD segment";
+    for (const s of loads) {
+      if (s.filesz > s.memsz) {
+        return `corrupt ELF file: a PT_LOAD at vaddr 0x${s.vaddr.toString(16)} has more file bytes than memory`;
+      }
+    }
+    const dynamic = elf.segments.find((s) => s.type === PT_DYNAMIC);
+    if (!dynamic) return "not a shared library: it has no PT_DYNAMIC segment";
+    const inLoad = loads.some((l) =>
+      dynamic.offset >= l.offset && dynamic.offset + dynamic.filesz <= l.offset + l.filesz &&
+      dynamic.vaddr - l.vaddr === dynamic.offset - l.offset
+    );
+    if (!inLoad) return "corrupt ELF file: its PT_DYNAMIC is not inside the file bytes of a PT_LOAD segment";
+    return undefined;
+  } finally {
+    elf.close();
+  }
 }
 
 /** Why a second libpython is refused. */

@@ -8,6 +8,7 @@
  * the same text.
  * @module
  */
+import { printable } from "../report/printable.ts";
 
 /** A family type that both formats share. Info metrics are gauges with the value 1 (valid in both formats). */
 export type MetricType = "gauge" | "counter";
@@ -113,7 +114,10 @@ export function negotiate(accept: string | undefined): Format {
   return om > 0 && om >= text ? "openmetrics" : "prometheus";
 }
 
-const escapeLabel = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+// Label values (type names, process names) are shown as they are by curl, Grafana and the Prometheus UI: control
+// and bidi characters other than the newline (which the format escapes itself) become visible escapes first.
+const escapeLabel = (v: string): string =>
+  printable(v, "\n").replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const escapeHelp = (v: string): string => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 
 /** A number as both formats want it: integers without exponent or fraction, others in shortest round-trip form. */

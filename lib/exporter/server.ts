@@ -20,6 +20,15 @@ export const MAX_HEADER_BYTES = 8192;
 /** How long a connection may take to send a request's headers. */
 const HEADERS_TIMEOUT_MS = 10_000;
 
+/**
+ * How long one connection may stay open, answered or not. A scrape in progress is let finish (its own deadline
+ * bounds it), then the connection is closed: Prometheus simply opens another one for its next scrape.
+ */
+const CONNECTION_MS = 30_000;
+
+/** After the last answer on a connection that is being closed: time for the client to read it before the reset. */
+const LINGER_MS = 1_000;
+
 /** Kept below the scraper's timeout so the answer arrives before it gives up. */
 const SCRAPE_MARGIN_S = 0.25;
 
@@ -66,18 +75,55 @@ export interface ExporterServer {
  * Serve `scraper`'s metrics on `host:port`. The scrape's deadline is Prometheus's own
  * (`X-Prometheus-Scrape-Timeout-Seconds`) less a margin, at most {@link MAX_SCRAPE_SECONDS} and `maxScrapeSeconds`.
  */
-export async function serve(scraper: Scraper, listen: { host: string; port: number }, options: { maxScrapeSeconds?: number; log?: (line: string) => void } = {}): Promise<ExporterServer> {
+export async function serve(
+  scraper: Scraper,
+  listen: { host: string; port: number },
+  options: {
+    maxScrapeSeconds?: number;
+    log?: (line: string) => void;
+    /** @internal tests: the total deadline of one connection. */
+    connectionMs?: number;
+  } = {},
+): Promise<ExporterServer> {
   const log = options.log ?? (() => {});
+  const connectionMs = options.connectionMs ?? CONNECTION_MS;
   // Connections that have sent a whole request's headers (the others are destroyed after HEADERS_TIMEOUT_MS).
   const answered = new WeakSet<Socket>();
+  // Connections with an answer in progress, and those to close once it is sent (past their deadline).
+  const busy = new WeakSet<Socket>();
+  const closing = new WeakSet<Socket>();
+  /** End the connection (FIN), and reset it a moment later whatever the client does. */
+  const finish = (socket: Socket) => {
+    if (socket.destroyed) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref?.();
+  };
   const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
-    answered.add(req.socket);
+    const socket = req.socket;
+    answered.add(socket);
+    busy.add(socket);
+    // A request body is never read (only GET and HEAD are served): a client that sends one, perhaps a byte at a
+    // time, is answered and then disconnected rather than kept while it trickles. (Whether it has arrived whole is
+    // not asked: Bun's req.complete stays false for a body nobody reads.)
+    const bodied = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    res.once("finish", () => {
+      busy.delete(socket);
+      if (bodied || closing.has(socket)) finish(socket);
+    });
     const reply = (status: number, type: string, body: string, extra: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": type, "content-length": String(Buffer.byteLength(body)), "x-content-type-options": "nosniff", ...extra });
+      const close = bodied || closing.has(socket) ? { connection: "close" } : {};
+      res.writeHead(status, {
+        "content-type": type,
+        "content-length": String(Buffer.byteLength(body)),
+        "x-content-type-options": "nosniff",
+        ...close,
+        ...extra,
+      });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") {
-      reply(405, "text/plain; charset=utf-8", "405 method not allowed: only GET and HEAD\n", { allow: "GET, HEAD" });
+      const allow = { allow: "GET, HEAD", connection: "close" };
+      reply(405, "text/plain; charset=utf-8", "405 method not allowed: only GET and HEAD\n", allow);
       return;
     }
     const path = (req.url ?? "").split("?")[0];
@@ -108,12 +154,23 @@ export async function serve(scraper: Scraper, listen: { host: string; port: numb
   // Slow or idle clients do not hold sockets for long. A connection that has not completed a request's headers
   // within HEADERS_TIMEOUT_MS is destroyed here: Node and Deno enforce headersTimeout only on a periodic check, and
   // until then such sockets count against maxConnections, so a few hundred idle ones locked every scraper out.
+  // Every connection also has a total deadline, answered or not: one that keeps asking, or trickles anything the
+  // timeouts above do not cover, holds its slot for at most connectionMs.
   server.on("connection", (socket: Socket) => {
     const timer = setTimeout(() => {
       if (!answered.has(socket)) socket.destroy();
     }, HEADERS_TIMEOUT_MS);
     timer.unref?.();
-    socket.once("close", () => clearTimeout(timer));
+    let last: ReturnType<typeof setTimeout> | undefined;
+    const total = setTimeout(() => {
+      if (!busy.has(socket)) return finish(socket);
+      closing.add(socket);
+      // An answer still not sent a whole deadline later has a client that does not read it: no more waiting.
+      last = setTimeout(() => socket.destroy(), connectionMs);
+      last.unref?.();
+    }, connectionMs);
+    total.unref?.();
+    socket.once("close", () => (clearTimeout(timer), clearTimeout(total), clearTimeout(last)));
   });
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = 60_000;

@@ -107,6 +107,12 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
   return set;
 }
 
+/** The open SubInterpreter pymem created for `interp` in `py`, if any (internal: Python.allocator routes to it). */
+export function openSubInterpreter(py: ObmallocHost, interp: bigint): SubInterpreter | undefined {
+  for (const sub of open.get(py) ?? []) if (sub.interp === interp && !sub.closed) return sub;
+  return undefined;
+}
+
 // ---- leak accounting -----------------------------------------------------------------------------------------------
 
 const leakCounters = new WeakMap<ObmallocHost, bigint | null>();
@@ -125,6 +131,12 @@ function ownedBlocks(py: ObmallocHost): number {
  * trusted only after checking CPython's identity `_Py_GetGlobalAllocatedBlocks() = Σ own states + interpreter_leaks
  * (+ last_final_leaks, 0 in a runtime that was never finalized)`. GIL held.
  */
+/** Whether obmalloc serves this runtime's objects (pymalloc, with or without the debug hooks). */
+function usesObmalloc(py: ObmallocHost): boolean {
+  const name = py.allocatorName();
+  return name === "pymalloc" || name === "pymalloc_debug";
+}
+
 function leakCounter(py: ObmallocHost): bigint | null {
   if (leakCounters.has(py)) return leakCounters.get(py)!;
   let found: bigint | null = null;
@@ -290,15 +302,26 @@ export class SubInterpreter {
     const py = this.#py;
     if (py.closed) throw new PymemError("CLOSED", "This Python handle is closed");
     const api = py.native.api;
-    const own = this.ownObmalloc;
     let report: InterpreterCloseReport | undefined;
     let ending = false;
     try {
       py.withGIL(() => {
-        const counter = own ? leakCounter(py) : null;
-        const leaksBefore = counter ? py.native.i64(counter) : 0n;
-        const totalBefore = own && !counter ? new PyMemAllocator(py, api.PyInterpreterState_Main()).getAllocatedBlocks() : 0;
-        const subBefore = own && !counter ? new PyMemAllocator(py, this.interp).getInterpreterAllocatedBlocks() : 0;
+        // Leaks are counted only where obmalloc serves objects; under malloc, mimalloc or a library allocator there
+        // is no obmalloc heap to count, but the interpreter must end all the same (else Python.close() aborts).
+        let own = this.ownObmalloc && usesObmalloc(py);
+        let counter: bigint | null = null;
+        let leaksBefore = 0n, totalBefore = 0, subBefore = 0;
+        try {
+          counter = own ? leakCounter(py) : null;
+          leaksBefore = counter ? py.native.i64(counter) : 0n;
+          const main = api.PyInterpreterState_Main();
+          totalBefore = own && !counter ? new PyMemAllocator(py, main).getAllocatedBlocks() : 0;
+          subBefore = own && !counter ? new PyMemAllocator(py, this.interp).getInterpreterAllocatedBlocks() : 0;
+        } catch (e) {
+          if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;
+          own = false;
+          counter = null;
+        }
         const caller = api.PyThreadState_Swap(this.#tstate);
         try {
           // Checked in the same GIL hold as the end itself, so no thread can start in between.
@@ -664,6 +687,17 @@ function createViaModule(py: ObmallocHost, config: InterpreterConfig, preset: In
 // ---- listing -------------------------------------------------------------------------------------------------------
 
 /** `py.interpreters()`; see there. */
+/** An interpreter's obmalloc blocks in use; 0 where its heap() is refused for having no arena at all (malloc,
+ * mimalloc: obmalloc then holds no block, which is the truth, not a stand-in). */
+function blocksInUse(py: ObmallocHost, interp: bigint): number {
+  try {
+    return new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks();
+  } catch (e) {
+    if (e instanceof PymemError && e.code === "UNSUPPORTED" && !usesObmalloc(py)) return 0;
+    throw e;
+  }
+}
+
 export function listInterpreters(py: ObmallocHost): InterpreterInfo[] {
   py.assertOpen();
   const api = py.native.api;
@@ -679,7 +713,7 @@ export function listInterpreters(py: ObmallocHost): InterpreterInfo[] {
         interp,
         isMain,
         ownObmalloc: own,
-        blocksInUse: new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks(),
+        blocksInUse: blocksInUse(py, interp),
         subInterpreter: mine.get(interp) ?? null,
       };
     });

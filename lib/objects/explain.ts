@@ -7,13 +7,16 @@
  */
 import type { PythonHost } from "../core/host.ts";
 
+/** The most types, and samples per type, `explain()` takes. */
+export const EXPLAIN_MAX = 100;
+
 /** Options of {@link explainSamples}. */
 export interface ExplainOptions {
   /** Samples per type (default 3). */
   samples?: number;
   /** Longest referrer chain searched (default 8). */
   depth?: number;
-  /** Time budget of the whole search, ms (default 3000). */
+  /** Time budget of the whole search, ms (default 3000): no user code runs; the deadline is checked between steps. */
   timeMs?: number;
   /** Longest repr kept (default 200 characters). */
   reprChars?: number;
@@ -22,7 +25,10 @@ export interface ExplainOptions {
 /** One sample object of a pinning type. */
 export interface Sample {
   address: bigint;
-  /** reprlib.repr of the object, cut to `reprChars`; null when the object was not found or repr() failed. */
+  /**
+   * A repr that runs none of the user's code, cut to `reprChars`: builtin values as Python shows them (containers
+   * to 6 items and 2 levels), any other object as `<module.Class object at 0x…>`; null when the object was not found.
+   */
   repr: string | null;
   /** How it is kept alive, root first: "module __main__ ['keep'] [12]"; null when no root was found in time. */
   path: string | null;
@@ -30,16 +36,78 @@ export interface Sample {
   traceback: string[] | null;
 }
 
-// The search, in Python. Our own containers and frame are left out of the referrers.
+// The search, in Python. It calls no code of the user's: no __repr__, __getattribute__, __iter__, __eq__, items()
+// or property, not even through isinstance (which asks __class__). Everything goes through the C slots of the
+// builtin types (dict.items(d), list.__iter__(l), the getset descriptors of type and module), so no object can make
+// it wait, raise or change the heap it describes; the deadline is checked between steps, each of them bounded by the
+// heap's size. Why not call user code under a bound instead: a trace or profile function and sys.setswitchinterval
+// do not interrupt a C-level sleep or a blocking lock; PyThreadState_SetAsyncExc is seen only between bytecodes; a
+// signal.setitimer alarm interrupts them, but only on the main thread of the main interpreter, and it would take
+// SIGALRM and ITIMER_REAL from the host runtime and the user's own code. Our own containers and frame are left out
+// of the referrers.
 const HELPER = String.raw`
 def _pymem_explain(wanted, depth, budget, reprchars):
-    import gc, sys, time, types, reprlib
+    import gc, sys, time, types
     t0 = time.monotonic()
+    def late():
+        return time.monotonic() - t0 > budget
     try:
         import tracemalloc
         tracing = tracemalloc.is_tracing()
     except Exception:
         tracing = False
+    qualname = type.__dict__['__qualname__'].__get__
+    modname = type.__dict__['__module__'].__get__
+    typedict = type.__dict__['__dict__'].__get__
+    proxyitems = types.MappingProxyType.items
+    typemro = type.__dict__['__mro__'].__get__
+    GETSET = types.GetSetDescriptorType
+    MEMBER = types.MemberDescriptorType
+    def tname(t):
+        try:
+            q, m = qualname(t), modname(t)
+        except Exception:
+            return '?'
+        q = q if type(q) is str else '?'
+        return q if type(m) is not str or m == 'builtins' else m + '.' + q
+    # A repr of builtin values (bounded), and <module.Class object at 0x…> for everything else.
+    def srepr(o, n, level=2):
+        t = type(o)
+        if o is None or t is bool or t is float or t is complex:
+            return t.__repr__(o)[:n]
+        if t is int:
+            bits = int.bit_length(o)
+            return int.__repr__(o)[:n] if bits < 3000 else '<int of %d bits>' % bits
+        if t is str or t is bytes:
+            return t.__repr__(o[:n])[:n]
+        if t is list or t is tuple or t is set or t is frozenset or t is dict:
+            if level <= 0:
+                return '...'
+            items = dict.items(o) if t is dict else t.__iter__(o)
+            parts = []
+            for x in items:
+                if len(parts) == 6:
+                    parts.append('...')
+                    break
+                if t is dict:
+                    parts.append(srepr(x[0], n, level - 1) + ': ' + srepr(x[1], n, level - 1))
+                else:
+                    parts.append(srepr(x, n, level - 1))
+            body = ', '.join(parts)
+            if t is list:
+                text = '[%s]' % body
+            elif t is tuple:
+                text = '(%s)' % (body + ',' if len(parts) == 1 else body)
+            elif t is dict:
+                text = '{%s}' % body
+            elif not parts:
+                text = t.__name__ + '()'
+            else:
+                text = ('{%s}' if t is set else 'frozenset({%s})') % body
+            return text[:n]
+        if issubclass(t, type):
+            return ("<class '%s'>" % tname(o))[:n]
+        return ('<%s object at %#x>' % (tname(t), id(o)))[:n]
     found = {}
     # wanted: address -> address of the type it had when classified (0: any). An object of another type at that
     # address now took a freed one's place, and is not a sample of the classified type.
@@ -47,74 +115,97 @@ def _pymem_explain(wanted, depth, budget, reprchars):
         t = wanted.get(id(o))
         return t is not None and (t == 0 or id(type(o)) == t)
     objs = gc.get_objects()
-    for o in objs:
+    for i, o in enumerate(objs):
         if ok(o):
             found[id(o)] = o
+        if i & 4095 == 0 and late():
+            break
     # An object the collector does not track (a str, an int, a tuple or dict of only such) is found among the
     # referents of one it does, or one level deeper, in an untracked tuple or dict. Its holder is remembered: the
     # referrer search (gc.get_referrers) only sees tracked holders, and would lose the chain at the untracked one.
     via = {}
-    if len(found) < len(wanted):
+    if len(found) < len(wanted) and not late():
         for o in objs:
             for r in gc.get_referents(o):
                 if id(r) not in found and ok(r):
                     found[id(r)] = r
                     via[id(r)] = o
-                if type(r) in (tuple, dict) and not gc.is_tracked(r):
-                    for r2 in (r.values() if type(r) is dict else r):
+                # Identity, not "in (tuple, dict)": that compares with ==, which a metaclass may define.
+                if (type(r) is tuple or type(r) is dict) and not gc.is_tracked(r):
+                    for r2 in (dict.values(r) if type(r) is dict else tuple.__iter__(r)):
                         if id(r2) not in found and ok(r2):
                             found[id(r2)] = r2
                             via[id(r2)] = r
                             via[id(r)] = o
-            if len(found) == len(wanted) or time.monotonic() - t0 > budget:
+            if len(found) == len(wanted) or late():
                 break
     del objs
-    # Whatever user code raises while it is looked at (a __repr__, a __dict__ or __class__ property, a
-    # __getattribute__), SystemExit and KeyboardInterrupt included, makes that fact unknown, never the call fail.
+    # No user code runs below (C descriptors and builtin methods only); whatever is raised all the same,
+    # SystemExit and KeyboardInterrupt included, makes that fact unknown, never the call fail.
     modules = {}
-    for n, m in list(sys.modules.items()):
-        try:
-            d = getattr(m, '__dict__', None)
-        except BaseException:
-            continue
-        if type(d) is dict:
-            modules[id(d)] = n
+    mdict = types.ModuleType.__dict__['__dict__'].__get__
+    if type(sys.modules) is dict:
+        for n, m in list(dict.items(sys.modules)):
+            if type(n) is str and issubclass(type(m), types.ModuleType):
+                try:
+                    d = mdict(m)
+                except Exception:
+                    continue
+                if type(d) is dict:
+                    modules[id(d)] = n
     me = sys._getframe()
+    def attribute(holder, child):
+        # The instance dict and slots, found through the C descriptors of the classes, never a user's property.
+        for base in typemro(type(holder)):
+            for k, v in proxyitems(typedict(base)):
+                if type(k) is not str:
+                    continue
+                if k == '__dict__' and type(v) is GETSET:
+                    try:
+                        d = v.__get__(holder)
+                    except Exception:
+                        continue
+                    if type(d) is dict:
+                        for a, x in dict.items(d):
+                            if x is child and type(a) is str:
+                                return '.%s' % a
+                elif type(v) is MEMBER:
+                    try:
+                        if v.__get__(holder) is child:
+                            return '.%s' % k
+                    except Exception:
+                        pass
+        return None
     def how(holder, child):
+        t = type(holder)
         try:
-            if isinstance(holder, dict):
-                for k, v in holder.items():
+            if issubclass(t, dict):
+                for k, v in dict.items(holder):
                     if v is child:
-                        return '[%r]' % (k,)
+                        return '[%s]' % srepr(k, 80)
                     if k is child:
-                        return '{key %r}' % (k,)
-            elif isinstance(holder, (list, tuple)):
-                for i, v in enumerate(holder):
+                        return '{key %s}' % srepr(k, 80)
+            elif issubclass(t, list) or issubclass(t, tuple):
+                for i, v in enumerate((list if issubclass(t, list) else tuple).__iter__(holder)):
                     if v is child:
                         return '[%d]' % i
-            elif isinstance(holder, (set, frozenset)):
+            elif issubclass(t, set) or issubclass(t, frozenset):
                 return '{member}'
-            d = getattr(holder, '__dict__', None)
-            if isinstance(d, dict):
-                for k, v in d.items():
-                    if v is child:
-                        return '.%s' % k
-            for k in getattr(type(holder), '__slots__', ()):
-                if getattr(holder, k, None) is child:
-                    return '.%s' % k
+            step = attribute(holder, child)
+            if step is not None:
+                return step
         except BaseException:
             pass
-        return ' <%s>' % type(holder).__name__
+        return ' <%s>' % tname(t)
     def root(o):
-        if type(o) is dict and id(o) in modules:
+        t = type(o)
+        if t is dict and id(o) in modules:
             return 'module %s' % modules[id(o)]
-        if type(o) is types.FrameType:
-            return 'frame of %s (%s:%d)' % (o.f_code.co_name, o.f_code.co_filename, o.f_lineno)
-        if issubclass(type(o), type):
-            try:
-                return 'class %s.%s' % (getattr(o, '__module__', '?'), getattr(o, '__qualname__', o.__name__))
-            except BaseException:
-                return 'class ?'
+        if t is types.FrameType:
+            c = o.f_code
+            return 'frame of %s (%s:%d)' % (c.co_name, c.co_filename, o.f_lineno)
+        if issubclass(t, type):
+            return 'class %s' % tname(o)
         return None
     def path(obj):
         parent = {}
@@ -141,29 +232,26 @@ def _pymem_explain(wanted, depth, budget, reprchars):
                             at = up
                         return top + ' ' + ''.join(steps)
                     nxt.append(r)
-                    if time.monotonic() - t0 > budget:
+                    if late():
                         return None
             frontier = nxt[:500]
             mine.add(id(frontier))
             if not frontier:
                 return None
         return None
-    rep = reprlib.Repr()
-    rep.maxother = rep.maxstring = reprchars
     out = {}
     for a in wanted:
         o = found.get(a)
         if o is None:
             out[a] = [None, None, None]
             continue
+        # Bounded by itself (6 items, 2 levels, reprchars): given even past the deadline, which only paths wait for.
         try:
-            text = rep.repr(o)[:reprchars]
-            if type(text) is not str:
-                text = None
+            text = srepr(o, reprchars)
         except BaseException:
             text = None
         try:
-            p = path(o) if time.monotonic() - t0 <= budget else None
+            p = path(o) if not late() else None
         except BaseException:
             p = None
         tb = None

@@ -16,7 +16,7 @@ import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import { blockSize } from "../obmalloc/layout.ts";
 import { type Classification, KIND, KIND_NAMES } from "./classify.ts";
 import type { TypeInfo } from "./types.ts";
-import type { ExplainOptions, Sample } from "./explain.ts";
+import { EXPLAIN_MAX, type ExplainOptions, type Sample } from "./explain.ts";
 import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn, isBoolean, type OptionCheck } from "../checks.ts";
 import { showInRepl } from "../core/inspect.ts";
@@ -291,8 +291,9 @@ export class ObjectsSnapshot {
   }
 
   /**
-   * In-process only: for the `types` Python types that pin the most (default 3), a few live instances (those in
-   * the emptiest arenas first) with a bounded repr, the referrer chain that keeps each alive (up to a module global, a
+   * In-process only: for the `types` Python types that pin the most (default 3, at most 100), `samples` live
+   * instances each (default 3, at most 100; those in the emptiest arenas first) with a bounded repr, the referrer
+   * chain that keeps each alive (up to a module global, a
    * class or a frame, within `depth` and `timeMs`) and, when tracemalloc traces, the allocation traceback.
    * Throws PymemError("UNSUPPORTED") for an attached process (its objects can only be read, not asked).
    */
@@ -301,8 +302,17 @@ export class ObjectsSnapshot {
       throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap(), or a sub-interpreter's heap()); an attached process is only read");
     }
     const whole = integerIn(0, Number.MAX_SAFE_INTEGER);
-    checkOptions(options, "explain", { types: whole, samples: whole, depth: whole, reprChars: whole, timeMs: finiteNonNegative });
-    const n = options.types ?? 3, per = options.samples ?? 3;
+    // Each sample is found again among all of Python's objects and its referrers searched: a few per type are what
+    // a person reads, and a million ran for minutes.
+    const counted = integerIn(0, EXPLAIN_MAX);
+    const o = checkOptions<ExplainOptions & { types?: number }>(options, "explain", {
+      types: counted,
+      samples: counted,
+      depth: whole,
+      reprChars: whole,
+      timeMs: finiteNonNegative,
+    });
+    const n = o.types ?? 3, per = o.samples ?? 3;
     const rows = this.pinning({ objectsOnly: true, limit: n });
     const c = this.#c, w = this.heap.walk, half = this.heap.arenaSize / 2;
     const picks = rows.map(() => [] as bigint[]);
@@ -322,7 +332,8 @@ export class ObjectsSnapshot {
         }
       }
     }
-    const samples = this.#explainer(picks.flat(), options, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
+    const search: ExplainOptions = { depth: o.depth, timeMs: o.timeMs, reprChars: o.reprChars };
+    const samples = this.#explainer(picks.flat(), search, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
     return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
   }

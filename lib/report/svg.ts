@@ -6,6 +6,7 @@
  */
 import { blockSizeOf, capacityOf, type HeapJSON } from "./json.ts";
 import { formatBytes, formatInt } from "./text.ts";
+import { printable } from "./printable.ts";
 
 /** Options of {@link heatMapSVG}. */
 export interface HeatMapOptions {
@@ -23,9 +24,13 @@ export interface HeatMapOptions {
   part?: "whole" | "map" | "legend";
 }
 
-/** Escape text for XML content and attribute values. */
+/**
+ * Escape text for XML content and attribute values. Control and bidi characters are shown as escapes (printable):
+ * most C0 controls are not even allowed in XML, and the others would rewrite what the page shows.
+ */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return printable(s, "\n\t").replace(/[&<>"']/g, (c) => entities[c]);
 }
 
 // pymalloc's SMALL_REQUEST_THRESHOLD: classes are 512 / ALIGNMENT, the same in every supported version.

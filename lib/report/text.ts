@@ -6,6 +6,7 @@
  */
 import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { DiffJSON, HeapJSON } from "./json.ts";
+import { printable } from "./printable.ts";
 
 /** Options of the text renderers. */
 export interface TextOptions {
@@ -118,7 +119,7 @@ export function verdict(doc: HeapJSON, tableAt = "pymem why has the table"): Ver
 
 /** The top pinning kinds in a sentence: "`Session` pins 41 MiB in 38 arenas; dict keys 12 MiB; `str` 3 MiB". */
 export function pinningSentence(rows: readonly { name: string; object: boolean; pinnedBytes: number; arenas: number }[], n = 3): string {
-  const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${r.name}\`` : r.name);
+  const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${printable(r.name)}\`` : printable(r.name));
   const [first, ...rest] = rows.slice(0, n);
   if (!first) return "";
   return `${quote(first)} pins ${formatBytes(first.pinnedBytes)} in ${formatInt(first.arenas)} arena${first.arenas === 1 ? "" : "s"}` +
@@ -196,7 +197,7 @@ export function renderHeapText(doc: HeapJSON, options: TextOptions = {}): string
     const n = Math.min(options.worstArenas ?? 10, doc.arenas.length);
     out.push("", paint("1", `Emptiest arenas (${n} of ${formatInt(doc.arenas.length)}, lowest fill first)`), worstArenasText(doc, n));
   }
-  if (doc.warnings?.length) out.push("", paint("1;33", "Warnings"), ...doc.warnings.map((w) => `  ${w}`));
+  if (doc.warnings?.length) out.push("", paint("1;33", "Warnings"), ...doc.warnings.map((w) => `  ${printable(w)}`));
   return out.join("\n") + "\n";
 }
 
@@ -226,7 +227,7 @@ export function renderDiffText(diff: DiffJSON, options: TextOptions = {}): strin
     : "(no size class changed)";
   return [
     `${paint("1", "python")}  CPython ${diff.python.version} (${diff.python.allocator ?? "custom allocator"}), ${diff.source.runtime}` +
-    (diff.source.workload ? `, ${diff.source.workload}` : ""),
+    (diff.source.workload ? `, ${printable(diff.source.workload)}` : ""),
     "",
     totals,
     "",
@@ -252,9 +253,9 @@ export function renderPsText(rows: PythonProcessInfo[]): string {
     r.rss === null ? "?" : formatBytes(r.rss),
     r.arenas === null ? "-" : formatInt(r.arenas),
     r.pinned === null ? "-" : formatInt(r.pinned),
-    r.image,
+    printable(r.image),
   ]);
-  const notes = rows.filter((r) => r.error).map((r) => `${r.pid}: ${reasonOf(r.error!)}`);
+  const notes = rows.filter((r) => r.error).map((r) => `${r.pid}: ${printable(reasonOf(r.error!))}`);
   const head = ["pid", "python", "RSS", "arenas", "pinned", "image"];
   const list = table(head, body, [true, false, true, true, true, false]);
   return list + "\n" + (notes.length ? `\nNo heap figures for:\n${notes.map((n) => `  ${n}`).join("\n")}\n` : "");

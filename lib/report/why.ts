@@ -9,6 +9,7 @@ import type { ObjectsSnapshot, PinningRow } from "../objects/mod.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ObjectsJSON, type PinningJSON, type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
 import { formatBytes, pinningSentence } from "./text.ts";
+import { printable } from "./printable.ts";
 
 export const WHY_SCHEMA = "pymem.why";
 /** Version of the why schema (bumped when a field is removed or changes meaning). */
@@ -102,7 +103,7 @@ export function topPinning(heap: HeapSnapshot, n = 3): PinningMention[] | undefi
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${r.name}\`` : `${r.name}`);
+const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${printable(r.name)}\`` : printable(r.name));
 
 /** The verdict lines of a why document. */
 export function whyVerdict(doc: WhyJSON): string[] {
@@ -127,7 +128,14 @@ export function whyVerdict(doc: WhyJSON): string[] {
 /** The text report of `pymem why`. */
 export function renderWhyText(doc: WhyJSON): string {
   const head = ["type", "pinned", "arenas", "sparse", "blocks", "bytes"];
-  const rows = doc.pinning.map((r) => [r.object ? r.name : `(${r.name})`, formatBytes(r.pinnedBytes), int(r.arenas), int(r.sparseArenas), int(r.count), formatBytes(r.bytes)]);
+  const rows = doc.pinning.map((r) => [
+    r.object ? printable(r.name) : `(${printable(r.name)})`,
+    formatBytes(r.pinnedBytes),
+    int(r.arenas),
+    int(r.sparseArenas),
+    int(r.count),
+    formatBytes(r.bytes),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const src = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "embedded interpreter";
