@@ -8,7 +8,8 @@
  * the 3.11+ pre-header; +16 under the debug allocator), there is a plausible reference count and an `ob_type` that
  * validates as a type object (lib/objects/types.ts) whose instances fit in the block. A freed object keeps its
  * type pointer but its reference count is 0, so stale objects in free-listed memory are not taken for live ones.
- * Allocated blocks without an object are buffers; those a classified list, dict or set points to are named
+ * Allocated blocks without an object are buffers; those a classified list, dict or set (or an object of a subclass
+ * of one, found through tp_base) points to are named
  * ("list items", "dict keys", "dict values", "set table", and on 3.11/3.12 the "instance values" an object with a
  * managed __dict__ points to from its pre-header), the rest stay "not an object".
  * @module
@@ -151,6 +152,9 @@ class Scanner {
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
   readonly #fieldsOf: ([number, number][] | undefined)[] = [];
+  readonly #containerSet: ReadonlySet<number>;
+  /** Kinds of the container subclasses: the buffers they point to are recorded as theirs in `owners`. */
+  readonly #subclasses = new Set<number>();
   // Pointers to buffers, collected while scanning: address and label kind.
   #refs = new Float64Array(1024);
   #refKinds = new Uint8Array(1024);
@@ -205,6 +209,7 @@ class Scanner {
       const a = table.symbol(name);
       if (a) this.#containers.set(a, f);
     }
+    this.#containerSet = new Set(this.#containers.keys());
   }
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
@@ -378,10 +383,17 @@ class Scanner {
         this.#valuesAt = values;
         this.#dictAt = dict;
       }
+      // A subclass of a built-in container (a C one such as OrderedDict, or a class) keeps the container's struct
+      // at the start of its instances: its buffers are found through the same fields, and belong to it.
+      const fresh = Array.from({ length: n - this.#fieldsOf.length }, (_, k) => this.#fieldsOf.length + k);
+      const bases = table.baseAmong(fresh, this.#containerSet, this.inHeap);
+      fresh.forEach((i, k) => {
+        this.#fieldsOf[i] = this.#containers.get(bases[k]);
+        if (bases[k] !== 0 && bases[k] !== table.types[i].address) this.#subclasses.add(KIND.FIRST_TYPE + i);
+      });
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
         this.#min[i] = table.types[i].minSize;
-        this.#fieldsOf[i] = this.#containers.get(table.types[i].address);
         const iv = this.#ol.instanceValues;
         this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
         const t = table.types[i], managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;
@@ -438,6 +450,7 @@ class Scanner {
       const from = this.#refFrom[i];
       if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
       else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
+      else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
     }
   }
 

@@ -25,6 +25,8 @@ export interface ObjectLayout {
   tpBasicsize: number;
   tpItemsize: number;
   tpFlags: number;
+  /** tp_base: the chain a subclass is followed up to the built-in container whose layout its instances share. */
+  tpBase: number;
   tpDictoffset: number;
   /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
   asciiObject: number;
@@ -65,6 +67,7 @@ const BASE = {
   tpBasicsize: 32,
   tpItemsize: 40,
   tpFlags: 168,
+  tpBase: 256,
   tpDictoffset: 288,
   listItems: 24,
   dictKeys: 32,
