@@ -145,6 +145,9 @@ class Scanner {
   // Per-type facts in flat arrays for the inner loop (index: type id).
   #pre = new Int32Array(256);
   #min = new Float64Array(256);
+  // Types with instances smaller than tp_basicsize: the flag byte's offset (0: none), and tp_basicsize.
+  #shortAt = new Int32Array(256);
+  #full = new Float64Array(256);
   // 3.11/3.12: offset from the object of its values-array pointer (0: the type has no managed dict).
   #valuesAt = new Int32Array(256);
   readonly #valuesTagged: boolean;
@@ -333,6 +336,9 @@ class Scanner {
         this.#cacheId[slot] = id;
       }
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
+      // Smaller than tp_basicsize (a naive datetime.time): only an instance whose flag byte says it is that variant.
+      const short = this.#shortAt[id];
+      if (short !== 0 && o + this.#full[id] > avail && (words[y + (short >> 2)] >>> ((short & 3) * 8) & 0xff) !== 0) continue;
       const f = this.#fieldsOf[id];
       if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
       if (this.#dictAt[id] !== 0) this.#ref(u64(words, y + (this.#dictAt[id] >> 2)), OWNED_DICT);
@@ -374,6 +380,11 @@ class Scanner {
       if (n > MAX_TYPES) throw new PymemError("UNSUPPORTED", `more than ${MAX_TYPES} distinct types in one heap`);
       if (n > this.#pre.length) {
         const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2), dict = new Int32Array(n * 2);
+        const shortAt = new Int32Array(n * 2), full = new Float64Array(n * 2);
+        shortAt.set(this.#shortAt);
+        full.set(this.#full);
+        this.#shortAt = shortAt;
+        this.#full = full;
         pre.set(this.#pre);
         min.set(this.#min);
         values.set(this.#valuesAt);
@@ -394,6 +405,8 @@ class Scanner {
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
         this.#min[i] = table.types[i].minSize;
+        this.#shortAt[i] = table.types[i].shortFlagAt;
+        this.#full[i] = table.types[i].basicsize;
         const iv = this.#ol.instanceValues;
         this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
         const t = table.types[i], managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;

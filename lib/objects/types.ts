@@ -26,6 +26,11 @@ export interface TypeInfo {
   dictoffset: number;
   /** tp_base: the type it derives from (0 for `object`). */
   base: number;
+  /**
+   * For a type whose tp_alloc makes some instances smaller than tp_basicsize (a naive `datetime.time` or
+   * `datetime.datetime`), the offset from the object of the byte that is 0 in exactly those (`hastzinfo`); else 0.
+   */
+  shortFlagAt: number;
 }
 
 /** Bytes read per candidate type: up to and including tp_dictoffset. */
@@ -34,6 +39,15 @@ const TYPE_BYTES = 296;
 const NAME_MAX = 200;
 /** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */
 const META_DEPTH = 4;
+/**
+ * Static types whose tp_alloc gives a naive instance (hastzinfo 0) only the struct without its trailing tzinfo
+ * pointer (Modules/_datetimemodule.c, time_alloc / datetime_alloc: sizeof(_PyDateTime_BaseTime) = 32 of
+ * PyDateTime_Time's 40, sizeof(_PyDateTime_BaseDateTime) = 40 of PyDateTime_DateTime's 48; 3.8–3.15): bytes a naive
+ * instance lacks. A subclass allocates tp_basicsize (PyType_GenericAlloc) and is not listed.
+ */
+const NAIVE_DATETIME = new Map([["datetime.time", 8], ["datetime.datetime", 8]]);
+/** Offset of `hastzinfo` (after PyObject_HEAD and the cached hash, `_PyTZINFO_HEAD`). */
+const DATETIME_HASTZINFO = 24;
 /** Longest tp_base chain followed (a class hierarchy deeper than this is not taken for a container's subclass). */
 const BASE_DEPTH = 64;
 
@@ -117,7 +131,8 @@ export class TypeTable {
       const flags = u32(n.head, this.#layout.tpFlags) >>> 0;
       const basicsize = i64(n.head, this.#layout.tpBasicsize);
       const preHeader = preHeaderSize(flags, this.#layout);
-      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : basicsize;
+      const naive = (flags & TPFLAGS.HEAPTYPE) === 0 ? NAIVE_DATETIME.get(name) : undefined;
+      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : naive ? basicsize - naive : basicsize;
       const id = this.types.length;
       this.types.push({
         address: n.address,
@@ -130,6 +145,7 @@ export class TypeTable {
         heapType: (flags & TPFLAGS.HEAPTYPE) !== 0,
         dictoffset: i64(n.head, this.#layout.tpDictoffset),
         base: ptr(n.head, this.#layout.tpBase),
+        shortFlagAt: naive ? DATETIME_HASTZINFO : 0,
       });
       this.byAddress.set(n.address, id);
       this.#bases.set(n.address, this.types[id].base);
