@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { assert, python, test } from "./_harness.ts";
 import { attachPython, type ObjectsSnapshot } from "../lib/mod.ts";
 import { launched, targetInterpreter } from "./_launch.ts";
+import { whyToJSON, whyVerdict } from "../lib/report/why.ts";
 
 // Sizes keep every buffer in pymalloc (≤ 512 bytes): 6 keys, 10 items, a set of 6 (a 32-slot table).
 const WORKLOAD = `
@@ -145,3 +146,38 @@ signal.pause()
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, { skip: exe ? false : "tests/run.ts names no interpreter for this library (PYMEM_TEST_PYTHON)" });
+
+test("objects: pinned bytes are whole bytes that add up exactly to the arenas holding live blocks; sparse arenas said when several", async () => {
+  const py = await python();
+  // A fragmented heap: every 7th record survives, so arenas are shared unevenly among kinds.
+  py.run("_recs = [(i, float(i), 'r%d' % i, {'k': i}) for i in range(150_000)]\n_surv = _recs[::7]\ndel _recs");
+  try {
+    const snap = py.heap(), objects = snap.objects();
+    const live = [...snap.arenas].filter((a) => a.blocksInUse > 0).length * snap.arenaSize;
+    for (const owners of [false, true]) {
+      const rows = objects.pinning({ owners });
+      const fractions = rows.filter((r) => !Number.isInteger(r.pinnedBytes)).map((r) => `${r.name} ${r.pinnedBytes}`);
+      assert.deepEqual(fractions, []);
+      assert.equal(rows.reduce((s, r) => s + r.pinnedBytes, 0), live);
+    }
+    // The verdict speaks of sparse arenas only for kinds that keep several of them (one is the arena being filled).
+    const doc = whyToJSON(objects, { kind: "embedded" });
+    const line = whyVerdict(doc).find((l) => l.startsWith("In arenas less than half full"));
+    const several = doc.pinning.filter((r) => r.sparseArenas > 1);
+    assert.ok(several.length > 0 && line, JSON.stringify(doc.pinning.map((r) => [r.name, r.sparseArenas])));
+    assert.doesNotMatch(line, / in 1[,;]/);
+    for (const r of several.slice(0, 3)) assert.ok(line.includes(r.object ? `\`${r.name}\`` : r.name), `${r.name} in ${line}`);
+    for (const r of doc.pinning) r.sparseArenas = Math.min(r.sparseArenas, 1);
+    assert.deepEqual(whyVerdict(doc).filter((l) => l.startsWith("In arenas")), []);
+    // Each arena's share is its rounded exact share: no row is more than one byte per arena off.
+    for (const r of objects.pinning()) {
+      const exact = [...snap.arenas].reduce((s, a, i) => {
+        const m = objects.arenaTypes(i).find((t) => t.name === r.name);
+        return m ? s + (snap.arenaSize * m.bytes) / a.bytesInUse : s;
+      }, 0);
+      assert.ok(Math.abs(r.pinnedBytes - exact) <= r.arenas, `${r.name}: ${r.pinnedBytes} vs ${exact}`);
+    }
+  } finally {
+    py.run("del _surv");
+  }
+});

@@ -38,7 +38,10 @@ export interface TypeRow {
 
 /** A row of the pinning view. */
 export interface PinningRow extends TypeRow {
-  /** This kind's share of the mapped bytes of the arenas it occupies (see the module notes). */
+  /**
+   * This kind's share of the mapped bytes of the arenas it occupies (see the module notes), in whole bytes: each
+   * arena's shares are rounded by largest remainder, so the rows still add up to those arenas' bytes exactly.
+   */
   pinnedBytes: number;
   /** Arenas holding at least one block of this kind. */
   arenas: number;
@@ -224,10 +227,21 @@ export class ObjectsSnapshot {
       const live = this.#arenaLive[a];
       if (live <= 0) return;
       const isSparse = live < arenaSize / 2;
+      // Whole bytes that add up to the arena exactly: each kind's share rounded down, and the bytes left over given
+      // one each to the largest remainders (ties: the lower kind), so no row is a fraction and no byte is lost.
+      const rem: [number, number][] = [];
+      let left = arenaSize;
       for (const [k, [, b]] of m) {
-        pinned[k] += (arenaSize * b) / live;
+        const whole = Math.floor((arenaSize * b) / live);
+        pinned[k] += whole;
+        left -= whole;
+        rem.push([(arenaSize * b) % live, k]);
         arenas[k]++;
         if (isSparse) sparse[k]++;
+      }
+      if (left > 0) {
+        rem.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+        for (let i = 0; i < left; i++) pinned[rem[i % rem.length][1]]++;
       }
     });
     const rows: PinningRow[] = [];
