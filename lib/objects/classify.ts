@@ -10,14 +10,14 @@
  * type pointer but its reference count is 0, so stale objects in free-listed memory are not taken for live ones.
  * Allocated blocks without an object are buffers; those a classified list, dict or set (or an object of a subclass
  * of one, found through tp_base) points to are named
- * ("list items", "dict keys", "dict values", "set table", and on 3.11/3.12 the "instance values" an object with a
- * managed __dict__ points to from its pre-header), the rest stay "not an object".
+ * ("list items", "dict keys", "dict values", "set table", an OrderedDict's index and nodes, and on 3.11/3.12 the
+ * "instance values" an object with a managed __dict__ points to from its pre-header), the rest stay "not an object".
  * @module
  */
 import { PymemError } from "../errors.ts";
 import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layout.ts";
-import type { ObjectMemory } from "./memory.ts";
+import type { ObjectMemory, Range } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
@@ -35,7 +35,10 @@ export const KIND = {
   SET_TABLE: 7,
   /** 3.11/3.12: the values array of an instance with a managed __dict__. */
   INSTANCE_VALUES: 8,
-  FIRST_TYPE: 9,
+  /** An OrderedDict's od_fast_nodes (its hash-indexed array of node pointers), and its linked-list nodes. */
+  ODICT_INDEX: 9,
+  ODICT_NODES: 10,
+  FIRST_TYPE: 11,
 } as const;
 const PENDING = 0xffff;
 const MAX_TYPES = PENDING - KIND.FIRST_TYPE - 1;
@@ -44,7 +47,10 @@ const CACHE_MASK = 1023;
 const OWNED_DICT = 255;
 
 /** Names of the kinds that are not objects. */
-export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values"];
+export const KIND_NAMES: readonly string[] = [
+  "never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values",
+  "OrderedDict index", "OrderedDict nodes",
+];
 
 /** Options of a classification. */
 export interface ClassifyOptions {
@@ -156,6 +162,7 @@ class Scanner {
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
   readonly #fieldsOf: ([number, number][] | undefined)[] = [];
   readonly #containerSet: ReadonlySet<number>;
+  readonly #odictType: number;
   /** Kinds of the container subclasses: the buffers they point to are recorded as theirs in `owners`. */
   readonly #subclasses = new Set<number>();
   // Pointers to buffers, collected while scanning: address and label kind.
@@ -164,6 +171,8 @@ class Scanner {
   /** The block (global index) of the object each pointer was read from. */
   #refFrom = new Uint32Array(1024);
   #nRefs = 0;
+  /** For each OrderedDict index pointer (by its position in the refs), od_fast_nodes_size: the entries to read. */
+  readonly #odictSizes = new Map<number, number>();
   /** Global index of the block being classified (the source of the pointers it yields). */
   #at = 0;
   // Offset from the object of its __dict__ pointer, per type id (0: none).
@@ -207,12 +216,15 @@ class Scanner {
       ["PyDict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES]]],
       ["PySet_Type", [[ol.setTable, KIND.SET_TABLE]]],
       ["PyFrozenSet_Type", [[ol.setTable, KIND.SET_TABLE]]],
+      // PyODictObject starts with its PyDictObject; od_fast_nodes points to the index whose entries are the nodes.
+      ["PyODict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES], [ol.odictFastNodes, KIND.ODICT_INDEX]]],
     ];
     for (const [name, f] of fields) {
       const a = table.symbol(name);
       if (a) this.#containers.set(a, f);
     }
     this.#containerSet = new Set(this.#containers.keys());
+    this.#odictType = table.symbol("PyODict_Type");
   }
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
@@ -340,7 +352,12 @@ class Scanner {
       const short = this.#shortAt[id];
       if (short !== 0 && o + this.#full[id] > avail && (words[y + (short >> 2)] >>> ((short & 3) * 8) & 0xff) !== 0) continue;
       const f = this.#fieldsOf[id];
-      if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      if (f !== undefined) {
+        for (const [field, label] of f) {
+          if (label === KIND.ODICT_INDEX) this.#odictSizes.set(this.#nRefs, u64(words, y + ((field + 8) >> 2)));
+          this.#ref(u64(words, y + (field >> 2)), label);
+        }
+      }
       if (this.#dictAt[id] !== 0) this.#ref(u64(words, y + (this.#dictAt[id] >> 2)), OWNED_DICT);
       if (this.#valuesAt[id] !== 0 && o >= 32) {
         const v = u64(words, y + (this.#valuesAt[id] >> 2));
@@ -400,7 +417,10 @@ class Scanner {
       const bases = table.baseAmong(fresh, this.#containerSet, this.inHeap);
       fresh.forEach((i, k) => {
         this.#fieldsOf[i] = this.#containers.get(bases[k]);
-        if (bases[k] !== 0 && bases[k] !== table.types[i].address) this.#subclasses.add(KIND.FIRST_TYPE + i);
+        // An OrderedDict's own buffers are charged to it as well: dict keys that are not a plain dict's.
+        if (bases[k] !== 0 && (bases[k] !== table.types[i].address || bases[k] === this.#odictType)) {
+          this.#subclasses.add(KIND.FIRST_TYPE + i);
+        }
       });
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
@@ -446,6 +466,7 @@ class Scanner {
       const at = this.poolBase[p] + Math.floor(off / blockSize(w.poolClass[p], layout));
       return at < this.poolBase[p + 1] ? at : -1;
     };
+    const odict: number[] = [];
     const dictKind = this.#dictType ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1) : -1;
     // First the instance dicts (their values arrays are attributed through them below).
     for (let i = 0; i < this.#nRefs; i++) {
@@ -464,7 +485,46 @@ class Scanner {
       if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
       else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
       else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
+      if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
+    this.#nameOdictNodes(odict, blockOf);
+  }
+
+  /**
+   * The nodes of each OrderedDict, through the entries of its index (every key's node is there; empty slots are
+   * NULL): one read of all the indexes, in-process or remote. `odict` lists (ref position, index block) pairs.
+   */
+  #nameOdictNodes(odict: number[], blockOf: (p: number) => number): void {
+    if (odict.length === 0) return;
+    const ranges: Range[] = [], from: number[] = [];
+    for (let j = 0; j < odict.length; j += 2) {
+      const i = odict[j], n = this.#odictSizes.get(i) ?? 0;
+      // Sizes are the dict's table size: a power of two whose array fits the block it was read from.
+      if (n <= 0 || (n & (n - 1)) !== 0 || n * 8 > this.#blockBytes(odict[j + 1])) continue;
+      ranges.push({ address: this.#refs[i], length: n * 8 });
+      from.push(this.#refFrom[i]);
+    }
+    if (ranges.length === 0) return;
+    const got = this.#mem.readMany(ranges);
+    ranges.forEach((r, k) => {
+      if (!got.ok[k]) return;
+      const w = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset + got.offsets[k], r.length / 4);
+      const owner = this.kinds[from[k]];
+      for (let e = 0; e < w.length; e += 2) {
+        const node = u64(w, e);
+        if (node === 0) continue;
+        const at = blockOf(node);
+        if (at < 0 || (this.kinds[at] !== KIND.BUFFER && this.kinds[at] !== KIND.ODICT_NODES)) continue;
+        this.kinds[at] = KIND.ODICT_NODES;
+        this.owners.set(at, owner);
+      }
+    });
+  }
+
+  /** Size of the block with global index `at`. */
+  #blockBytes(at: number): number {
+    const p = Math.max(0, lastAtOrBelow(this.poolBase, at, this.#heap.walk.usedPools));
+    return blockSize(this.#heap.walk.poolClass[p], this.#layout) - this.#overhead;
   }
 
 }

@@ -35,6 +35,8 @@ export interface ObjectLayout {
   dictKeys: number;
   dictValues: number;
   setTable: number;
+  /** PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last. */
+  odictFastNodes: number;
   /**
    * 3.11/3.12: where an instance of a MANAGED_DICT type keeps the pointer to its values array (a buffer of its own),
    * relative to the object: 3.11 `obj - 32` (`_PyObject_ValuesPointer`); 3.12 `obj - 24`, tagged (a values pointer
@@ -73,6 +75,7 @@ const BASE = {
   dictKeys: 32,
   dictValues: 40,
   setTable: 40,
+  odictFastNodes: 64,
 } as const;
 
 const PREHEADER_312 = TPFLAGS.MANAGED_DICT | TPFLAGS.MANAGED_WEAKREF;
