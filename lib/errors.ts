@@ -51,12 +51,29 @@ export class PythonError extends Error {
    */
   readonly exitCode?: number | string | null;
   constructor(type: string, value: string, traceback: string, exitCode?: number | string | null) {
-    super(traceback ? `${type}: ${value}\n${traceback}` : `${type}: ${value}`);
+    const head = value ? `${type}: ${value}` : type;
+    const body = withoutExceptionLine(traceback, type, value);
+    super(body ? `${head}\n${body}` : head);
     this.type = type;
     this.value = value;
     this.traceback = traceback;
     if (exitCode !== undefined) this.exitCode = exitCode;
   }
+}
+
+/**
+ * The traceback without its last line when that is the exception line the message already starts with (Python ends
+ * a formatted traceback with it, the type perhaps qualified by its module); unchanged otherwise (a SyntaxError's
+ * caret lines, notes after it).
+ */
+function withoutExceptionLine(traceback: string, type: string, value: string): string {
+  const tb = traceback.replace(/\n+$/, "");
+  const tail = value ? `: ${value}` : "";
+  if (!tb.endsWith(tail)) return traceback;
+  const cut = tb.lastIndexOf("\n", tb.length - tail.length - 1) + 1;
+  const name = tb.slice(cut, tb.length - tail.length);
+  if (name !== type && !name.endsWith(`.${type}`)) return traceback;
+  return tb.slice(0, cut).replace(/\n+$/, "");
 }
 
 /**

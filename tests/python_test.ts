@@ -86,6 +86,26 @@ test("a Python exception becomes a PythonError with type, message and traceback"
   assert.equal(py.eval("1 + 1"), 2);
 });
 
+test("a PythonError's message says the exception line once: first, then the traceback without it", () => {
+  const message = (src: string) => {
+    try {
+      py.run(src);
+    } catch (e) {
+      assert.ok(e instanceof PythonError);
+      return e.message;
+    }
+    throw new Error("no exception");
+  };
+  const m = message("def f():\n    raise KeyError('boom')\nf()");
+  assert.equal(m.split("KeyError: 'boom'").length - 1, 1, m);
+  assert.match(m, /^KeyError: 'boom'\nTraceback \(most recent call last\):\n[\s\S]*line 2, in f$/);
+  assert.equal(message("raise ValueError('two\\nlines')").split("two\nlines").length - 1, 1);
+  assert.match(message("raise KeyError"), /^KeyError\nTraceback/);
+  // A module's exception type is qualified in Python's line ("json.decoder.JSONDecodeError: …").
+  const j = message("import json; json.loads('{')");
+  assert.equal(j.split("Expecting property name").length - 1, 1, j);
+});
+
 test("C extension modules import (libpython is loaded globally)", () => {
   py.run("import json, _ctypes, _json, math");
   assert.equal(py.eval("json.dumps({'a': [1, 2]})"), '{"a": [1, 2]}');

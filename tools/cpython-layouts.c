@@ -107,12 +107,16 @@ int main(void) {
   OFF("object.tpBasicsize", PyTypeObject, tp_basicsize);
   OFF("object.tpItemsize", PyTypeObject, tp_itemsize);
   OFF("object.tpFlags", PyTypeObject, tp_flags);
+  OFF("object.tpBase", PyTypeObject, tp_base);
   OFF("object.tpDictoffset", PyTypeObject, tp_dictoffset);
   N("object.asciiObject", sizeof(PyASCIIObject));
   OFF("object.listItems", PyListObject, ob_item);
   OFF("object.dictKeys", PyDictObject, ma_keys);
   OFF("object.dictValues", PyDictObject, ma_values);
   OFF("object.setTable", PySetObject, table);
+  /* struct _odictobject is private to Objects/odictobject.c (3.8-3.15 alike): PyDictObject od_dict, then
+   * od_first, od_last, od_fast_nodes. */
+  N("object.odictFastNodes", sizeof(PyDictObject) + 2 * sizeof(void *));
 #if defined(Py_TPFLAGS_PREHEADER)
   N("object.preHeaderFlags", Py_TPFLAGS_PREHEADER);
 #elif defined(Py_TPFLAGS_MANAGED_DICT)

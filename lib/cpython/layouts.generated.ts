@@ -18,8 +18,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 48,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 0,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -42,8 +42,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 48,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 0,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -66,8 +66,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 48,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 0,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -90,9 +90,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 48,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 16, managedDict: -24,
-      instanceValues: -32, instanceValuesTagged: 0,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      preHeaderFlags: 16, managedDict: -24, instanceValues: -32, instanceValuesTagged: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -115,9 +115,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 40,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 24, managedDict: -24,
-      instanceValues: -24, instanceValuesTagged: 1,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      preHeaderFlags: 24, managedDict: -24, instanceValues: -24, instanceValuesTagged: 1,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -153,8 +153,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 40,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 24, managedDict: -24,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -196,8 +197,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 40,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 24, managedDict: -24,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -239,8 +241,9 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     preConfig: { size: 40, configInit: 0, coerceCLocale: 20, coerceCLocaleWarn: 24, allocator: 36 },
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
-      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpDictoffset: 288, asciiObject: 40,
-      listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, preHeaderFlags: 24, managedDict: -24,
+      gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,

@@ -25,12 +25,15 @@ export interface CPythonLayout {
     tpBasicsize: number;
     tpItemsize: number;
     tpFlags: number;
+    tpBase: number;
     tpDictoffset: number;
     asciiObject: number;
     listItems: number;
     dictKeys: number;
     dictValues: number;
     setTable: number;
+    /** `od_fast_nodes` of an OrderedDict (its struct is private to Objects/odictobject.c). */
+    odictFastNodes: number;
     preHeaderFlags: number;
     managedDict?: number;
     instanceValues?: number;

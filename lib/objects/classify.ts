@@ -8,15 +8,16 @@
  * the 3.11+ pre-header; +16 under the debug allocator), there is a plausible reference count and an `ob_type` that
  * validates as a type object (lib/objects/types.ts) whose instances fit in the block. A freed object keeps its
  * type pointer but its reference count is 0, so stale objects in free-listed memory are not taken for live ones.
- * Allocated blocks without an object are buffers; those a classified list, dict or set points to are named
- * ("list items", "dict keys", "dict values", "set table", and on 3.11/3.12 the "instance values" an object with a
- * managed __dict__ points to from its pre-header), the rest stay "not an object".
+ * Allocated blocks without an object are buffers; those a classified list, dict or set (or an object of a subclass
+ * of one, found through tp_base) points to are named
+ * ("list items", "dict keys", "dict values", "set table", an OrderedDict's index and nodes, and on 3.11/3.12 the
+ * "instance values" an object with a managed __dict__ points to from its pre-header), the rest stay "not an object".
  * @module
  */
 import { PymemError } from "../errors.ts";
 import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import { blockSize, blocksPerPool, type ObmallocLayout } from "../obmalloc/layout.ts";
-import type { ObjectMemory } from "./memory.ts";
+import type { ObjectMemory, Range } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
@@ -34,7 +35,10 @@ export const KIND = {
   SET_TABLE: 7,
   /** 3.11/3.12: the values array of an instance with a managed __dict__. */
   INSTANCE_VALUES: 8,
-  FIRST_TYPE: 9,
+  /** An OrderedDict's od_fast_nodes (its hash-indexed array of node pointers), and its linked-list nodes. */
+  ODICT_INDEX: 9,
+  ODICT_NODES: 10,
+  FIRST_TYPE: 11,
 } as const;
 /** What #classify returns for a block whose candidate type is not decided yet (stored only until #settle). */
 const PENDING = -1;
@@ -45,7 +49,10 @@ const CACHE_MASK = 1023;
 const OWNED_DICT = 255;
 
 /** Names of the kinds that are not objects. */
-export const KIND_NAMES: readonly string[] = ["never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values"];
+export const KIND_NAMES: readonly string[] = [
+  "never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values",
+  "OrderedDict index", "OrderedDict nodes",
+];
 
 /** Options of a classification. */
 export interface ClassifyOptions {
@@ -149,6 +156,9 @@ class Scanner {
   // Per-type facts in flat arrays for the inner loop (index: type id).
   #pre = new Int32Array(256);
   #min = new Float64Array(256);
+  // Types with instances smaller than tp_basicsize: the flag byte's offset (0: none), and tp_basicsize.
+  #shortAt = new Int32Array(256);
+  #full = new Float64Array(256);
   // 3.11/3.12: offset from the object of its values-array pointer (0: the type has no managed dict).
   #valuesAt = new Int32Array(256);
   readonly #valuesTagged: boolean;
@@ -158,12 +168,18 @@ class Scanner {
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
   readonly #fieldsOf: ([number, number][] | undefined)[] = [];
+  readonly #containerSet: ReadonlySet<number>;
+  readonly #odictType: number;
+  /** Kinds of the container subclasses: the buffers they point to are recorded as theirs in `owners`. */
+  readonly #subclasses = new Set<number>();
   // Pointers to buffers, collected while scanning: address and label kind.
   #refs = new Float64Array(1024);
   #refKinds = new Uint8Array(1024);
   /** The block (global index) of the object each pointer was read from. */
   #refFrom = new Uint32Array(1024);
   #nRefs = 0;
+  /** For each OrderedDict index pointer (by its position in the refs), od_fast_nodes_size: the entries to read. */
+  readonly #odictSizes = new Map<number, number>();
   /** Global index of the block being classified (the source of the pointers it yields). */
   #at = 0;
   // Offset from the object of its __dict__ pointer, per type id (0: none).
@@ -208,11 +224,15 @@ class Scanner {
       ["PyDict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES]]],
       ["PySet_Type", [[ol.setTable, KIND.SET_TABLE]]],
       ["PyFrozenSet_Type", [[ol.setTable, KIND.SET_TABLE]]],
+      // PyODictObject starts with its PyDictObject; od_fast_nodes points to the index whose entries are the nodes.
+      ["PyODict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES], [ol.odictFastNodes, KIND.ODICT_INDEX]]],
     ];
     for (const [name, f] of fields) {
       const a = table.symbol(name);
       if (a) this.#containers.set(a, f);
     }
+    this.#containerSet = new Set(this.#containers.keys());
+    this.#odictType = table.symbol("PyODict_Type");
   }
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
@@ -342,8 +362,16 @@ class Scanner {
         this.#cacheId[slot] = id;
       }
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
+      // Smaller than tp_basicsize (a naive datetime.time): only an instance whose flag byte says it is that variant.
+      const short = this.#shortAt[id];
+      if (short !== 0 && o + this.#full[id] > avail && (words[y + (short >> 2)] >>> ((short & 3) * 8) & 0xff) !== 0) continue;
       const f = this.#fieldsOf[id];
-      if (f !== undefined) for (const [field, label] of f) this.#ref(u64(words, y + (field >> 2)), label);
+      if (f !== undefined) {
+        for (const [field, label] of f) {
+          if (label === KIND.ODICT_INDEX) this.#odictSizes.set(this.#nRefs, u64(words, y + ((field + 8) >> 2)));
+          this.#ref(u64(words, y + (field >> 2)), label);
+        }
+      }
       if (this.#dictAt[id] !== 0) this.#ref(u64(words, y + (this.#dictAt[id] >> 2)), OWNED_DICT);
       if (this.#valuesAt[id] !== 0 && o >= 32) {
         const v = u64(words, y + (this.#valuesAt[id] >> 2));
@@ -384,6 +412,11 @@ class Scanner {
       if (KIND.FIRST_TYPE + n - 1 > MAX_KIND_16 && this.kinds instanceof Uint16Array) this.kinds = Uint32Array.from(this.kinds);
       if (n > this.#pre.length) {
         const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2), dict = new Int32Array(n * 2);
+        const shortAt = new Int32Array(n * 2), full = new Float64Array(n * 2);
+        shortAt.set(this.#shortAt);
+        full.set(this.#full);
+        this.#shortAt = shortAt;
+        this.#full = full;
         pre.set(this.#pre);
         min.set(this.#min);
         values.set(this.#valuesAt);
@@ -393,10 +426,22 @@ class Scanner {
         this.#valuesAt = values;
         this.#dictAt = dict;
       }
+      // A subclass of a built-in container (a C one such as OrderedDict, or a class) keeps the container's struct
+      // at the start of its instances: its buffers are found through the same fields, and belong to it.
+      const fresh = Array.from({ length: n - this.#fieldsOf.length }, (_, k) => this.#fieldsOf.length + k);
+      const bases = table.baseAmong(fresh, this.#containerSet, this.inHeap);
+      fresh.forEach((i, k) => {
+        this.#fieldsOf[i] = this.#containers.get(bases[k]);
+        // An OrderedDict's own buffers are charged to it as well: dict keys that are not a plain dict's.
+        if (bases[k] !== 0 && (bases[k] !== table.types[i].address || bases[k] === this.#odictType)) {
+          this.#subclasses.add(KIND.FIRST_TYPE + i);
+        }
+      });
       for (let i = 0; i < n; i++) {
         this.#pre[i] = table.types[i].preHeader;
         this.#min[i] = table.types[i].minSize;
-        this.#fieldsOf[i] = this.#containers.get(table.types[i].address);
+        this.#shortAt[i] = table.types[i].shortFlagAt;
+        this.#full[i] = table.types[i].basicsize;
         const iv = this.#ol.instanceValues;
         this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
         const t = table.types[i], managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;
@@ -436,6 +481,7 @@ class Scanner {
       const at = this.poolBase[p] + Math.floor(off / blockSize(w.poolClass[p], layout));
       return at < this.poolBase[p + 1] ? at : -1;
     };
+    const odict: number[] = [];
     const dictKind = this.#dictType ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1) : -1;
     // First the instance dicts (their values arrays are attributed through them below).
     for (let i = 0; i < this.#nRefs; i++) {
@@ -453,7 +499,47 @@ class Scanner {
       const from = this.#refFrom[i];
       if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
       else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
+      else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
+      if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
+    this.#nameOdictNodes(odict, blockOf);
+  }
+
+  /**
+   * The nodes of each OrderedDict, through the entries of its index (every key's node is there; empty slots are
+   * NULL): one read of all the indexes, in-process or remote. `odict` lists (ref position, index block) pairs.
+   */
+  #nameOdictNodes(odict: number[], blockOf: (p: number) => number): void {
+    if (odict.length === 0) return;
+    const ranges: Range[] = [], from: number[] = [];
+    for (let j = 0; j < odict.length; j += 2) {
+      const i = odict[j], n = this.#odictSizes.get(i) ?? 0;
+      // Sizes are the dict's table size: a power of two whose array fits the block it was read from.
+      if (n <= 0 || (n & (n - 1)) !== 0 || n * 8 > this.#blockBytes(odict[j + 1])) continue;
+      ranges.push({ address: this.#refs[i], length: n * 8 });
+      from.push(this.#refFrom[i]);
+    }
+    if (ranges.length === 0) return;
+    const got = this.#mem.readMany(ranges);
+    ranges.forEach((r, k) => {
+      if (!got.ok[k]) return;
+      const w = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset + got.offsets[k], r.length / 4);
+      const owner = this.kinds[from[k]];
+      for (let e = 0; e < w.length; e += 2) {
+        const node = u64(w, e);
+        if (node === 0) continue;
+        const at = blockOf(node);
+        if (at < 0 || (this.kinds[at] !== KIND.BUFFER && this.kinds[at] !== KIND.ODICT_NODES)) continue;
+        this.kinds[at] = KIND.ODICT_NODES;
+        this.owners.set(at, owner);
+      }
+    });
+  }
+
+  /** Size of the block with global index `at`. */
+  #blockBytes(at: number): number {
+    const p = Math.max(0, lastAtOrBelow(this.poolBase, at, this.#heap.walk.usedPools));
+    return blockSize(this.#heap.walk.poolClass[p], this.#layout) - this.#overhead;
   }
 
 }

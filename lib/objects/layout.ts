@@ -26,6 +26,8 @@ export interface ObjectLayout {
   tpBasicsize: number;
   tpItemsize: number;
   tpFlags: number;
+  /** tp_base: the chain a subclass is followed up to the built-in container whose layout its instances share. */
+  tpBase: number;
   tpDictoffset: number;
   /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
   asciiObject: number;
@@ -34,6 +36,8 @@ export interface ObjectLayout {
   dictKeys: number;
   dictValues: number;
   setTable: number;
+  /** PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last. */
+  odictFastNodes: number;
   /**
    * 3.11/3.12: where an instance of a MANAGED_DICT type keeps the pointer to its values array (a buffer of its own),
    * relative to the object: 3.11 `obj - 32` (`_PyObject_ValuesPointer`); 3.12 `obj - 24`, tagged (a values pointer

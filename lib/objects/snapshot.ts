@@ -9,7 +9,8 @@
  * of the arena's free space); in a sparse one the few survivors carry the whole arena, which is what keeps RSS up.
  * Weighting by bytes rather than by block count keeps a dense arena of small blocks from charging them as much as
  * large ones; the rows of all kinds sum to the mapped bytes of the arenas holding live blocks. With `owners`, the
- * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type.
+ * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type, and
+ * a container subclass's table (an OrderedDict's dict keys) to the subclass.
  * @module
  */
 import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
@@ -37,7 +38,10 @@ export interface TypeRow {
 
 /** A row of the pinning view. */
 export interface PinningRow extends TypeRow {
-  /** This kind's share of the mapped bytes of the arenas it occupies (see the module notes). */
+  /**
+   * This kind's share of the mapped bytes of the arenas it occupies (see the module notes), in whole bytes: each
+   * arena's shares are rounded by largest remainder, so the rows still add up to those arenas' bytes exactly.
+   */
   pinnedBytes: number;
   /** Arenas holding at least one block of this kind. */
   arenas: number;
@@ -57,6 +61,11 @@ export interface BlockInfo {
   kind: string;
   /** Address of the object (after its pre-header), when there is one. */
   object: bigint | null;
+  /**
+   * For a buffer or an instance's __dict__: the type of the object it belongs to, when that is not what its kind
+   * says ("OrderedDict" for the "dict keys" of an OrderedDict, "Session" for its instance's __dict__); else null.
+   */
+  owner: string | null;
 }
 
 /** Options of {@link ObjectsSnapshot.pinning}. */
@@ -68,7 +77,8 @@ export interface PinningOptions {
   /**
    * Charge each instance's __dict__ (the dict object, and its values array) to the instance's type instead of
    * `dict` / `dict values` / `instance values`: "what do my objects pin, with their attributes' storage". Counts
-   * and bytes of the rows move the same way. Default false.
+   * and bytes of the rows move the same way. A container subclass's buffers (an OrderedDict's `dict keys`, a list
+   * subclass's `list items`) are charged to the subclass. Default false.
    */
   owners?: boolean;
 }
@@ -217,10 +227,21 @@ export class ObjectsSnapshot {
       const live = this.#arenaLive[a];
       if (live <= 0) return;
       const isSparse = live < arenaSize / 2;
+      // Whole bytes that add up to the arena exactly: each kind's share rounded down, and the bytes left over given
+      // one each to the largest remainders (ties: the lower kind), so no row is a fraction and no byte is lost.
+      const rem: [number, number][] = [];
+      let left = arenaSize;
       for (const [k, [, b]] of m) {
-        pinned[k] += (arenaSize * b) / live;
+        const whole = Math.floor((arenaSize * b) / live);
+        pinned[k] += whole;
+        left -= whole;
+        rem.push([(arenaSize * b) % live, k]);
         arenas[k]++;
         if (isSparse) sparse[k]++;
+      }
+      if (left > 0) {
+        rem.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+        for (let i = 0; i < left; i++) pinned[rem[i % rem.length][1]]++;
       }
     });
     const rows: PinningRow[] = [];
@@ -399,5 +420,8 @@ export function blockInfo(c: Classification, poolAddress: number, sizeClass: num
   const t = k >= KIND.FIRST_TYPE ? c.types[k - KIND.FIRST_TYPE] : undefined;
   const state = k === KIND.FREE ? "free" : k === KIND.NEVER_USED ? "never used" : k === KIND.UNREAD ? "unread" : "allocated";
   const kind = t ? t.name : k === KIND.UNREAD ? "(unread: changed while read)" : KIND_NAMES[k];
-  return { address: BigInt(address), size, state, type: t ? t.name : null, kind, object: t ? BigInt(address + c.dataOffset + t.preHeader) : null };
+  const o = c.owners.get(at);
+  const owner = o === undefined ? null : c.types[o - KIND.FIRST_TYPE]?.name ?? null;
+  const object = t ? BigInt(address + c.dataOffset + t.preHeader) : null;
+  return { address: BigInt(address), size, state, type: t ? t.name : null, kind, object, owner };
 }

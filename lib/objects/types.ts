@@ -24,12 +24,30 @@ export interface TypeInfo {
   heapType: boolean;
   /** tp_dictoffset: where an instance keeps its __dict__ pointer (> 0: from the object's start; 0: none or managed). */
   dictoffset: number;
+  /** tp_base: the type it derives from (0 for `object`). */
+  base: number;
+  /**
+   * For a type whose tp_alloc makes some instances smaller than tp_basicsize (a naive `datetime.time` or
+   * `datetime.datetime`), the offset from the object of the byte that is 0 in exactly those (`hastzinfo`); else 0.
+   */
+  shortFlagAt: number;
 }
 
 /** Longest tp_name read, in bytes; longer names are cut here. */
 export const NAME_MAX = 200;
 /** A metatype's own type is checked to this depth before giving up (type → metatype → its metatype …). */
 const META_DEPTH = 4;
+/**
+ * Static types whose tp_alloc gives a naive instance (hastzinfo 0) only the struct without its trailing tzinfo
+ * pointer (Modules/_datetimemodule.c, time_alloc / datetime_alloc: sizeof(_PyDateTime_BaseTime) = 32 of
+ * PyDateTime_Time's 40, sizeof(_PyDateTime_BaseDateTime) = 40 of PyDateTime_DateTime's 48; 3.8–3.15): bytes a naive
+ * instance lacks. A subclass allocates tp_basicsize (PyType_GenericAlloc) and is not listed.
+ */
+const NAIVE_DATETIME = new Map([["datetime.time", 8], ["datetime.datetime", 8]]);
+/** Offset of `hastzinfo` (after PyObject_HEAD and the cached hash, `_PyTZINFO_HEAD`). */
+const DATETIME_HASTZINFO = 24;
+/** Longest tp_base chain followed (a class hierarchy deeper than this is not taken for a container's subclass). */
+const BASE_DEPTH = 64;
 
 const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 const ptr = (b: Uint8Array, o: number) => (u32(b, o) >>> 0) + (u32(b, o + 4) >>> 0) * 0x1_0000_0000;
@@ -78,6 +96,8 @@ export class TypeTable {
   readonly #unicodeType: number;
   /** Metatypes known to be valid (their type chain ends at PyType_Type). */
   readonly #metas = new Map<number, boolean>();
+  /** tp_base of every type read (validated types, and the bases met on their chains). */
+  readonly #bases = new Map<number, number>();
 
   constructor(mem: ObjectMemory, layout: ObjectLayout) {
     this.#mem = mem;
@@ -130,7 +150,8 @@ export class TypeTable {
       const flags = u32(n.head, this.#layout.tpFlags) >>> 0;
       const basicsize = i64(n.head, this.#layout.tpBasicsize);
       const preHeader = preHeaderSize(flags, this.#layout);
-      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : basicsize;
+      const naive = (flags & TPFLAGS.HEAPTYPE) === 0 ? NAIVE_DATETIME.get(name) : undefined;
+      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : naive ? basicsize - naive : basicsize;
       const id = this.types.length;
       this.types.push({
         address: n.address,
@@ -142,8 +163,11 @@ export class TypeTable {
         minSize,
         heapType: (flags & TPFLAGS.HEAPTYPE) !== 0,
         dictoffset: i64(n.head, this.#layout.tpDictoffset),
+        base: ptr(n.head, this.#layout.tpBase),
+        shortFlagAt: naive ? DATETIME_HASTZINFO : 0,
       });
       this.byAddress.set(n.address, id);
+      this.#bases.set(n.address, this.types[id].base);
     });
   }
 
@@ -159,6 +183,37 @@ export class TypeTable {
     if (basicsize < 16 || basicsize > 1 << 24 || itemsize < 0 || itemsize > 1 << 16) return 0;
     const name = ptr(head, l.tpName);
     return name > 4096 && name < 0x8000_0000_0000 ? name : 0;
+  }
+
+  /**
+   * For each type id in `ids`, the first of `roots` on its tp_base chain (the type itself included), or 0: which
+   * built-in container a subclass (OrderedDict, Counter, a user's `class Rows(list)`) shares its layout with. The
+   * bases not met as an object's type are read a round at a time; a chain that leaves plausible memory ends there.
+   */
+  baseAmong(ids: number[], roots: ReadonlySet<number>, inHeap: (p: number) => boolean): number[] {
+    const out = ids.map(() => 0);
+    let at = ids.map((id) => this.types[id].address);
+    let todo = ids.map((_, i) => i);
+    for (let depth = 0; depth < BASE_DEPTH && todo.length; depth++) {
+      const unread = new Set<number>();
+      for (const i of todo) if (!roots.has(at[i]) && !this.#bases.has(at[i])) unread.add(at[i]);
+      const readable = [...unread].filter((a) => plausiblePointer(a) && !inHeap(a) && this.#mem.readable(a, TYPE_BYTES));
+      const got = this.#mem.readMany(readable.map((a) => ({ address: a + this.#layout.tpBase, length: 8 })));
+      readable.forEach((a, k) => this.#bases.set(a, got.ok[k] ? ptr(got.bytes, got.offsets[k]) : 0));
+      const next: number[] = [];
+      for (const i of todo) {
+        if (roots.has(at[i])) {
+          out[i] = at[i];
+          continue;
+        }
+        const b = this.#bases.get(at[i]) ?? 0;
+        if (b === 0) continue;
+        at[i] = b;
+        next.push(i);
+      }
+      todo = next;
+    }
+    return out;
   }
 
   /** Decide every metatype in `metas`: valid when it is a type (TYPE_SUBCLASS) whose own type is a valid metatype. */

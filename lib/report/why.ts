@@ -110,7 +110,9 @@ export function whyVerdict(doc: WhyJSON): string[] {
   const c = doc.classified;
   if (doc.heap.arenas === 0) return ["No obmalloc arenas are mapped: nothing to attribute."];
   const lines = [pinningSentence(doc.pinning) + "."];
-  const sparse = doc.pinning.filter((r) => r.sparseArenas > 0).slice(0, 3);
+  // One arena less than half full is the one being filled (every heap has it): a kind found in only one says
+  // nothing. Sparse arenas matter when a kind keeps several of them mapped.
+  const sparse = doc.pinning.filter((r) => r.sparseArenas > 1).slice(0, 3);
   if (sparse.length) {
     lines.push(
       `In arenas less than half full: ${sparse.map((r) => `${quote(r)} in ${int(r.sparseArenas)}`).join(", ")}; ` +
