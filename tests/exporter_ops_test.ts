@@ -256,6 +256,25 @@ test(
   { skip: once || (!python3 && "no python3 on PATH") || (!has(PROMTOOL) && "promtool not installed") },
 );
 
+test("exporter ops: --no-cmd-label leaves the command line out of every series", async () => {
+  const t = await startTarget(python3!);
+  const ex = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--top-types", "2", "--no-cmd-label"]);
+  const ref = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--top-types", "0"]);
+  try {
+    const text = await (await fetch(ex.url)).text();
+    promtoolCheck(text);
+    assert.equal(one(text, "python_pymalloc_up", { pid: String(t.pid) }), 1);
+    assert.ok(samples(text, "python_pymalloc_pinned_by_type_bytes").length > 0);
+    assert.doesNotMatch(text, /\bcmd="/);
+    // Without the flag the same process has it (the test can fail).
+    assert.match(await (await fetch(ref.url)).text(), /\bcmd="python3 -c /);
+  } finally {
+    await ex.stop();
+    await ref.stop();
+    await stopChild(t);
+  }
+}, { skip: once || (!python3 && "no python3 on PATH") || (!has(PROMTOOL) && "promtool not installed") });
+
 /** The worker processes of an exporter: its children running worker.ts / worker.js. */
 function workersOf(pid: number): number[] {
   const out: number[] = [];

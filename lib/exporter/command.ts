@@ -52,7 +52,11 @@ export const EXPORTER_TEXT: CommandText = {
     {
       name: "top-types", arg: "N",
       help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
-        "block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps",
+        "block: about 2-3 CPU-s per GiB of arenas, so raise --timeout for large heaps",
+    },
+    {
+      name: "no-cmd-label",
+      help: "leave the cmd label (the shortened command line) out of every series: argv may hold secrets",
     },
     { name: "debug", help: "print stack traces on errors" },
     { name: "help", short: "h", help: "show this help" },
@@ -74,6 +78,8 @@ export interface ExporterOptions {
   workers: number;
   /** Pinned bytes by type for the top N types of each process (0: off). */
   topTypes: number;
+  /** Publish the `cmd` label (default true; --no-cmd-label). */
+  cmdLabel: boolean;
   help: boolean;
 }
 
@@ -89,12 +95,13 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   }
   const values = parsed.values as {
     listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string;
-    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; debug?: boolean; help?: boolean;
+    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; "no-cmd-label"?: boolean;
+    debug?: boolean; help?: boolean;
   };
   // --help answers whatever else the line says, as with every command.
   if (values.help) {
     const listen = { host: "127.0.0.1", port: 9464 };
-    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, help: true };
+    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, cmdLabel: true, help: true };
   }
   const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
     if (v === undefined) return undefined;
@@ -156,6 +163,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     timeoutMs: ((timeout as number | undefined) ?? 2) * 1000,
     workers: (workers as number | undefined) ?? 2,
     topTypes: (topTypes as number | undefined) ?? 5,
+    cmdLabel: !values["no-cmd-label"],
     help: !!values.help,
   };
 }
@@ -203,7 +211,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
   const scraper = new Scraper({
     pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers,
-    topTypes: opts.topTypes, log: say,
+    topTypes: opts.topTypes, cmdLabel: opts.cmdLabel, log: say,
   });
   const stop = new AbortController();
   const onSignal = () => stop.abort();

@@ -38,6 +38,8 @@ export interface ScraperOptions {
    * its reason changes), an unsupported process (once), a worker restart. Default: nowhere.
    */
   log?: (line: string) => void;
+  /** Publish the `cmd` label (default true): it shows argv, and secrets passed there, to whoever reads /metrics. */
+  cmdLabel?: boolean;
 }
 
 /** What one scrape found, before it becomes metrics. */
@@ -78,6 +80,7 @@ export class Scraper {
   readonly #errors = Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>;
   #closed = false;
   readonly #log: (line: string) => void;
+  readonly #cmdLabel: boolean;
   /** pid:start → the labels and time of its last full read, for the processes still present. */
   #success = new Map<string, { labels: TargetLabels; at: number }>();
   /** pid:start → the reason last logged for it, so a lasting failure is told once, not every scrape. */
@@ -101,6 +104,7 @@ export class Scraper {
     this.#filtered = options.match !== undefined || options.exclude !== undefined;
     this.#timeoutMs = timeoutMs;
     this.#log = options.log ?? (() => {});
+    this.#cmdLabel = options.cmdLabel ?? true;
     const filter = { match: options.match, exclude: options.exclude, topTypes: options.topTypes ?? 0 };
     this.#pool = new WorkerPool(options.workers ?? 2, filter, timeoutMs, this.#log);
   }
@@ -213,6 +217,7 @@ export class Scraper {
         } else {
           python.add(key);
           const target = { ...r.target, ...containerOf(p.pid) };
+          if (!this.#cmdLabel) target.cmd = ""; // an empty label is left out of the encoding
           out.targets.push(target);
           if (target.heap === null) {
             // No obmalloc heap (PYTHONMALLOC=malloc, mimalloc): read, but there is nothing of pymalloc's to be up.
