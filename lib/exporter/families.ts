@@ -29,7 +29,7 @@ export interface ExporterStats {
   scrapes: number;
   /** Errors by reason since start. */
   errors: Record<ErrorReason, number>;
-  /** Workers killed because a target missed its deadline, since start. */
+  /** Workers killed because a target missed its deadline, or ended from outside, since start. */
   workerRestarts: number;
   /** This scrape. */
   seen: number;
@@ -170,7 +170,11 @@ export function buildMetrics(
   m.gauge(N.skipped, "Python processes left out by --match/--exclude in this scrape.").add({}, stats.skipped);
   const errors = m.counter(N.errors, "Python processes that could not be read, by reason, since the exporter started (one per process per scrape).");
   for (const r of ERROR_REASONS) errors.add({ reason: r }, stats.errors[r]);
-  m.counter(N.restarts, "Workers killed and replaced because a target missed its deadline (--timeout) or the scrape's.").add({}, stats.workerRestarts);
+  m.counter(
+    N.restarts,
+    "Workers replaced: killed because a target missed its deadline (--timeout) or the scrape's, or ended from " +
+      "outside (a crash, the OOM killer, SIGKILL).",
+  ).add({}, stats.workerRestarts);
   addHealth(m, stats, health);
   return m;
 }
