@@ -79,7 +79,8 @@ test("node: import('pymem') from the repo root works through koffi", () => {
 
 /** Files a consumer must get, and files that must stay out of the tarball. */
 const MUST_SHIP = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "lib/mod.ts", "ffi/backend.ts", "dist/lib/mod.js",
-  "dist/lib/mod.d.ts", "dist/lib/cli.js", "dist/ffi/koffi.js", "docs/cli.md"];
+  "dist/lib/mod.d.ts", "dist/lib/cli.js", "dist/ffi/koffi.js", "docs/cli.md",
+  "contrib/pymem-exporter.service", "contrib/pymem-alerts.yml"];
 const MUST_NOT_SHIP = /^(tests|bench|tools|\.ci|examples|dist\/tests|dist\/bench|dist\/examples|dist\/tools|node_modules)\/|^BENCHMARKS\.md$/;
 
 const npmEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };

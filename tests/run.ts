@@ -103,6 +103,9 @@ const FILES: Record<string, FileAxes> = {
   // The exporter once per runtime (app); its per-CPython test compares a target of each CPython with its own
   // statistics (layout).
   exporter_test: { axes: ["app", "layout"], seconds: 30, elsewhere: 1 },
+  // Running the exporter as an operator would: the documented npx launch and SIGTERM, a worker killed from outside,
+  // the systemd unit and the alert rules (promtool): once per runtime.
+  exporter_ops_test: { axes: ["app"], seconds: 20 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.

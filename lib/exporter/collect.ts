@@ -17,9 +17,20 @@ import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 import { residentBytes } from "../machine/proc.ts";
 
-/** Why a target could not be read. Every reason is always published (0 when it never happened). */
-export const ERROR_REASONS = ["permission", "exited", "unsupported_version", "timeout", "other"] as const;
+/**
+ * Why a target could not be read. Every reason is always published (0 when it never happened). `worker_died`: the
+ * worker reading it ended under the job (a crash, the OOM killer, a SIGKILL from outside); `worker_failed`: no
+ * worker could be started; `read_failed`: the attachment or the heap walk raised an error the others do not name
+ * (its message is logged with the pid). A CPython older than 3.8 is not an error: it is unsupported, for good.
+ */
+export const ERROR_REASONS = [
+  "permission", "exited", "timeout", "worker_died", "worker_failed", "read_failed",
+] as const;
 export type ErrorReason = typeof ERROR_REASONS[number];
+
+/** Why a Python process has no pymalloc figures, for as long as it lives (listed once, never an error). */
+export const UNSUPPORTED_REASONS = ["python_version", "no_obmalloc"] as const;
+export type UnsupportedReason = typeof UNSUPPORTED_REASONS[number];
 
 /** One scrape's question about one process. */
 export interface TargetJob {
@@ -72,6 +83,8 @@ export type TargetResult =
   | { kind: "excluded" }
   /** `backoff`: the target itself missed its deadline (not the scrape's), so it is not asked again for a while. */
   | { kind: "error"; reason: ErrorReason; message: string; backoff?: boolean }
+  /** A CPython pymem cannot read (older than 3.8, free-threaded): it stays so while the process lives. */
+  | { kind: "unsupported"; reason: UnsupportedReason; python: string; exe: string; message: string }
   | { kind: "mapped"; target: TargetFigures };
 
 /** A mapped target: its labels and figures. `heap` is null when it has no obmalloc heap (PYTHONMALLOC=malloc). */
@@ -97,12 +110,14 @@ export function classify(e: unknown, job: { pid: number; start: number }): Error
   if (!now || now.start !== job.start || now.state === "Z" || now.state === "X") return "exited";
   if (e instanceof PymemError) {
     if (e.code === "PERMISSION") return "permission";
-    // UNSUPPORTED names the build: no obmalloc layout for this minor, or a free-threaded build (mimalloc only).
-    if (e.code === "UNSUPPORTED" && /no obmalloc layout|free-threaded/.test(e.message)) return "unsupported_version";
     if (e.code === "ATTACH" && /exited|no such process/i.test(e.message)) return "exited";
   }
-  return "other";
+  return "read_failed";
 }
+
+/** UNSUPPORTED names the build: no obmalloc layout for this minor, or a free-threaded build (mimalloc only). */
+const unsupportedBuild = (e: unknown): boolean =>
+  e instanceof PymemError && e.code === "UNSUPPORTED" && /no obmalloc layout|free-threaded/.test(e.message);
 
 /** A CPython older than pymem's oldest (no _PyRuntime before 3.7), from the names of the files it maps. */
 function oldPython(paths: string[]): string | undefined {
@@ -182,7 +197,13 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
         py = await attachPython(job.pid);
       } catch (e) {
         const old = e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) ? oldPython(paths) : undefined;
-        if (old) return { kind: "error", reason: "unsupported_version", message: `process ${job.pid} runs Python ${old}: pymem reads CPython 3.8 and later` };
+        if (old) {
+          const exe = readExe(job.pid);
+          return {
+            kind: "unsupported", reason: "python_version", python: old, exe: exe.slice(exe.lastIndexOf("/") + 1),
+            message: `process ${job.pid} runs Python ${old}: pymem reads CPython 3.8 and later`,
+          };
+        }
         if (e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) && classify(e, job) !== "exited") return { kind: "not-python" };
         throw e;
       }
@@ -219,7 +240,14 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
     };
   } catch (e) {
     cache.drop(key);
-    return { kind: "error", reason: classify(e, job), message: String((e as Error)?.message ?? e).split("\n")[0] };
+    const message = String((e as Error)?.message ?? e).split("\n")[0];
+    if (unsupportedBuild(e) && classify(e, job) !== "exited") {
+      const exe = readExe(job.pid);
+      const python = /CPython (\d+\.\d+(?:\.\d+)?)/.exec(message)?.[1] ?? "";
+      const name = exe.slice(exe.lastIndexOf("/") + 1);
+      return { kind: "unsupported", reason: "python_version", python, exe: name, message };
+    }
+    return { kind: "error", reason: classify(e, job), message };
   }
 }
 

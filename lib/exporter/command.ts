@@ -9,6 +9,7 @@ import { checkDestinations, commandHelp, type CommandText, parseOptions } from "
 import { PymemError } from "../errors.ts";
 import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
+import { parentPid } from "./self.ts";
 import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
 
@@ -24,7 +25,8 @@ export const EXPORTER_TEXT: CommandText = {
     "Serves /metrics in the Prometheus text format (OpenMetrics when the scraper asks for it) and / (a page linking " +
     "to it). Each scrape finds the CPython processes on the host, reads their obmalloc heaps read-only (never writes " +
     "to them, never stops them) and reports arenas, pools, blocks, bytes, fragmentation and RSS per process, plus " +
-    "the exporter's own scrape duration, process counts and errors by reason. Reading another user's process needs " +
+    "the exporter's own scrape duration, process counts and errors by reason, per process up and last success, " +
+    "and its own CPU and memory. Failures are told on stderr with the pid. Reading another user's process needs " +
     "CAP_SYS_PTRACE (or root); see docs/exporter.md.",
   ],
   options: [
@@ -51,7 +53,11 @@ export const EXPORTER_TEXT: CommandText = {
     {
       name: "top-types", arg: "N",
       help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
-        "block: about 1-2 s per GiB of arenas, so raise --timeout for large heaps",
+        "block: about 2-3 CPU-s per GiB of arenas, so raise --timeout for large heaps",
+    },
+    {
+      name: "no-cmd-label",
+      help: "leave the cmd label (the shortened command line) out of every series: argv may hold secrets",
     },
     { name: "debug", help: "print stack traces on errors" },
     { name: "help", short: "h", help: "show this help" },
@@ -73,6 +79,8 @@ export interface ExporterOptions {
   workers: number;
   /** Pinned bytes by type for the top N types of each process (0: off). */
   topTypes: number;
+  /** Publish the `cmd` label (default true; --no-cmd-label). */
+  cmdLabel: boolean;
   help: boolean;
 }
 
@@ -87,12 +95,13 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   }
   const values = parsed.values as {
     listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string;
-    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; debug?: boolean; help?: boolean;
+    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; "no-cmd-label"?: boolean;
+    debug?: boolean; help?: boolean;
   };
   // --help answers whatever else the line says, as with every command.
   if (values.help) {
     const listen = { host: "127.0.0.1", port: 9464 };
-    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, help: true };
+    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, cmdLabel: true, help: true };
   }
   const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
     if (v === undefined) return undefined;
@@ -154,11 +163,36 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     timeoutMs: ((timeout as number | undefined) ?? 2) * 1000,
     workers: (workers as number | undefined) ?? 2,
     topTypes: (topTypes as number | undefined) ?? 5,
+    cmdLabel: !values["no-cmd-label"],
     help: !!values.help,
   };
 }
 
 const say = (line: string) => process.stderr.write(`pymem exporter: ${line}\n`);
+
+/** How often an exporter started by npm (npx, npm exec, npm run) checks that its launcher still runs. */
+const LAUNCHER_POLL_MS = 500;
+
+/**
+ * Under npm (`npx pymem exporter`, `npm exec`, `npm run`: npm sets npm_command), the exporter is a grandchild:
+ * npm → `sh -c pymem …` → the runtime. npm passes SIGTERM/SIGINT on to the shell, which dies of it without
+ * passing it further, and the exporter was left running, orphaned, on its port. So under npm the exporter stops
+ * when its parent goes away (it is then reparented: its parent pid changes). Not otherwise: an exporter started
+ * with nohup or `&` from a shell rightly outlives that shell.
+ */
+function followLauncher(stop: () => void): ReturnType<typeof setInterval> | undefined {
+  if (process.env.npm_command === undefined) return undefined;
+  const parent = parentPid();
+  if (parent === undefined || parent <= 1) return undefined;
+  const timer = setInterval(() => {
+    const now = parentPid();
+    if (now === parent) return;
+    say(`its launcher (pid ${parent}) ended: stopping`);
+    clearInterval(timer);
+    stop();
+  }, LAUNCHER_POLL_MS);
+  return timer;
+}
 
 /**
  * Run `pymem exporter` with `argv` (the arguments after `exporter`) and return the exit status: 0 after a clean stop
@@ -175,16 +209,22 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const debug = argv.includes("--debug");
-  const scraper = new Scraper({ pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers, topTypes: opts.topTypes });
+  const scraper = new Scraper({
+    pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers,
+    topTypes: opts.topTypes, cmdLabel: opts.cmdLabel, log: say,
+  });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const launcher = followLauncher(() => stop.abort());
   try {
     await scraper.start();
     if (opts.textfile !== undefined) {
-      say(`writing ${opts.textfile}/${TEXTFILE_NAME} every ${opts.interval} s`);
-      const failed = await runTextfile(scraper, opts.textfile, opts.interval, { count: opts.count, signal: stop.signal, log: say });
+      const failed = await runTextfile(scraper, opts.textfile, opts.interval, {
+        count: opts.count, signal: stop.signal, log: say,
+        started: () => say(`writing ${opts.textfile}/${TEXTFILE_NAME} every ${opts.interval} s`),
+      });
       return failed && opts.count !== undefined ? 1 : 0;
     }
     const server = await serve(scraper, opts.listen, { log: say });
@@ -198,6 +238,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     else say(err instanceof PymemError || err?.code ? String(err.message).split("\n")[0] : String(err?.message ?? err));
     return 1;
   } finally {
+    clearInterval(launcher);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     scraper.close();

@@ -7,9 +7,16 @@
  * @module
  */
 import { PYMEM_VERSION } from "../core/version.ts";
-import type { ErrorReason, TargetFigures } from "./collect.ts";
-import { ERROR_REASONS } from "./collect.ts";
+import type { ErrorReason, TargetFigures, UnsupportedReason } from "./collect.ts";
+import { ERROR_REASONS, UNSUPPORTED_REASONS } from "./collect.ts";
 import { type Labels, MetricSet } from "./metrics.ts";
+import { processUsage } from "./self.ts";
+
+/**
+ * At most this many `pymem_exporter_target_error_info` series per scrape (the lowest pids): a host where every
+ * process fails still gives a bounded answer; the counts by reason and the log have the rest.
+ */
+export const MAX_ERROR_SERIES = 100;
 
 /** The labels of one process: pid, CPython version, executable, short command line, container and pod. */
 export function targetLabels(t: TargetFigures & { container: string; pod: string }): Labels {
@@ -22,7 +29,7 @@ export interface ExporterStats {
   scrapes: number;
   /** Errors by reason since start. */
   errors: Record<ErrorReason, number>;
-  /** Workers killed because a target missed its deadline, since start. */
+  /** Workers killed because a target missed its deadline, or ended from outside, since start. */
   workerRestarts: number;
   /** This scrape. */
   seen: number;
@@ -30,6 +37,31 @@ export interface ExporterStats {
   skipped: number;
   /** This scrape, from discovery to the last target's answer (the encoding is not included). */
   durationSeconds: number;
+  /** Some target of this scrape went unread for want of time. */
+  partial?: boolean;
+  /** The workers' pids by their place in the pool (undefined: not running now). */
+  workerPids?: (number | undefined)[];
+  /** Failed textfile writes since start; undefined when not writing a textfile. */
+  textfileFailures?: number;
+}
+
+/** A Python process pymem cannot read for as long as it lives, listed once as such. */
+export interface UnsupportedTarget {
+  pid: number;
+  exe: string;
+  python: string;
+  reason: UnsupportedReason;
+}
+
+/** The health of one Python process the exporter tried to read in this scrape. */
+export interface TargetHealth {
+  /** The labels of its figures when it was ever read; else pid and its process name as `exe`. */
+  labels: Labels;
+  up: boolean;
+  /** When it was last read in full (Unix seconds), if ever while it lives. */
+  lastSuccess?: number;
+  /** Why it failed in this scrape. */
+  reason?: ErrorReason;
 }
 
 /** The names of every family the exporter may publish (for the docs check). */
@@ -66,10 +98,27 @@ const N = {
   skipped: fam("pymem_exporter_processes_skipped"),
   errors: fam("pymem_exporter_errors"),
   restarts: fam("pymem_exporter_worker_restarts"),
+  up: fam("python_pymalloc_up"),
+  lastSuccess: fam("python_pymalloc_last_success_timestamp_seconds"),
+  unsupportedInfo: fam("python_process_unsupported_info"),
+  unsupported: fam("pymem_exporter_processes_unsupported"),
+  errorInfo: fam("pymem_exporter_target_error_info"),
+  partial: fam("pymem_exporter_scrape_partial"),
+  cpu: fam("process_cpu_seconds"),
+  selfRss: fam("process_resident_memory_bytes"),
+  start: fam("process_start_time_seconds"),
+  workerCpu: fam("pymem_exporter_worker_cpu_seconds"),
+  workerRss: fam("pymem_exporter_worker_resident_memory_bytes"),
+  textfileTime: fam("pymem_exporter_textfile_timestamp_seconds"),
+  textfileFailures: fam("pymem_exporter_textfile_write_failures"),
 };
 
 /** Every family of one scrape: the mapped targets' figures, then the exporter's own. */
-export function buildMetrics(targets: (TargetFigures & { container: string; pod: string })[], stats: ExporterStats): MetricSet {
+export function buildMetrics(
+  targets: (TargetFigures & { container: string; pod: string })[],
+  stats: ExporterStats,
+  health: { health: TargetHealth[]; unsupported: UnsupportedTarget[] } = { health: [], unsupported: [] },
+): MetricSet {
   const m = new MetricSet();
   const info = m.gauge(N.info, "A CPython process pymem read: its labels, and the object allocator in use (1 per process).");
   const rss = m.gauge(N.rss, "Resident set size of the process (VmRSS).", "bytes");
@@ -121,7 +170,12 @@ export function buildMetrics(targets: (TargetFigures & { container: string; pod:
   m.gauge(N.skipped, "Python processes left out by --match/--exclude in this scrape.").add({}, stats.skipped);
   const errors = m.counter(N.errors, "Python processes that could not be read, by reason, since the exporter started (one per process per scrape).");
   for (const r of ERROR_REASONS) errors.add({ reason: r }, stats.errors[r]);
-  m.counter(N.restarts, "Workers killed and replaced because a target missed its deadline (--timeout) or the scrape's.").add({}, stats.workerRestarts);
+  m.counter(
+    N.restarts,
+    "Workers replaced: killed because a target missed its deadline (--timeout) or the scrape's, or ended from " +
+      "outside (a crash, the OOM killer, SIGKILL).",
+  ).add({}, stats.workerRestarts);
+  addHealth(m, stats, health);
   return m;
 }
 
@@ -132,4 +186,93 @@ export function buildMetrics(targets: (TargetFigures & { container: string; pod:
 export function addPinnedByType(m: MetricSet, labels: Labels, rows: readonly { type: string; bytes: number }[], topN: number): void {
   m.gauge(N.pinnedByType, "Arena bytes kept mapped by the live blocks of each type: each arena's size shared among its live blocks by their size, instances charged with their __dict__s (the top N types per process, --top-types).", "bytes")
     .addTopN(labels, "type", rows.map((r) => ({ label: r.type, value: r.bytes })), topN);
+}
+
+/** Per target up/last success, unsupported processes, the scrape's partial marker, own resources, textfile state. */
+function addHealth(
+  m: MetricSet,
+  stats: ExporterStats,
+  r: { health: TargetHealth[]; unsupported: UnsupportedTarget[] },
+): void {
+  const up = m.gauge(
+    N.up,
+    "1 when the pymalloc heap of this Python process was read in this scrape, 0 when it failed " +
+      "(pymem_exporter_target_error_info says why).",
+  );
+  const last = m.gauge(
+    N.lastSuccess,
+    "When the pymalloc heap of this process was last read in full (Unix time).",
+    "seconds",
+  );
+  const errorInfo = m.gauge(
+    N.errorInfo,
+    "A process that could not be read in this scrape, with the reason " +
+      `(1 each; at most ${MAX_ERROR_SERIES}, lowest pids first).`,
+  );
+  let errors = 0;
+  for (const h of r.health) {
+    up.add(h.labels, h.up ? 1 : 0);
+    if (h.lastSuccess !== undefined) last.add(h.labels, h.lastSuccess);
+    if (!h.up && h.reason && errors++ < MAX_ERROR_SERIES) {
+      errorInfo.add({ pid: h.labels.pid, exe: h.labels.exe, reason: h.reason }, 1);
+    }
+  }
+  const info = m.gauge(
+    N.unsupportedInfo,
+    "A Python process pymem cannot read pymalloc figures of, for as long as it lives: reason python_version (older " +
+      "than 3.8, free-threaded) or no_obmalloc (PYTHONMALLOC=malloc, mimalloc). 1 each.",
+  );
+  const byReason = new Map<string, number>(UNSUPPORTED_REASONS.map((x) => [x, 0]));
+  for (const u of r.unsupported) {
+    info.add({ pid: String(u.pid), exe: u.exe, python: u.python, reason: u.reason }, 1);
+    byReason.set(u.reason, (byReason.get(u.reason) ?? 0) + 1);
+  }
+  const unsupported = m.gauge(
+    N.unsupported,
+    "Python processes found in this scrape whose pymalloc figures pymem cannot read, by reason (not errors).",
+  );
+  for (const [reason, n] of byReason) unsupported.add({ reason }, n);
+  m.gauge(
+    N.partial,
+    "1 when some target of this scrape went unread for want of time (its --timeout, its backoff after one, or the " +
+      "scrape's own deadline); 0 when every target was attempted to the end.",
+  ).add({}, stats.partial ? 1 : 0);
+
+  const self = processUsage();
+  if (self) {
+    m.counter(N.cpu, "CPU time (user and system) of the exporter's main process.", "seconds").add({}, self.cpuSeconds);
+    if (self.residentBytes !== null) {
+      m.gauge(N.selfRss, "Resident memory of the exporter's main process.", "bytes").add({}, self.residentBytes);
+    }
+    if (self.startTime !== undefined) {
+      m.gauge(N.start, "When the exporter started (Unix time).", "seconds").add({}, self.startTime);
+    }
+  }
+  const workerCpu = m.counter(
+    N.workerCpu,
+    "CPU time (user and system) of each running worker process since it started " +
+      "(a restarted worker starts again from 0).",
+    "seconds",
+  );
+  const workerRss = m.gauge(
+    N.workerRss,
+    "Resident memory of each running worker process (it holds the attachments of its targets).",
+    "bytes",
+  );
+  for (const [i, pid] of (stats.workerPids ?? []).entries()) {
+    const u = pid === undefined ? undefined : processUsage(pid);
+    if (!u) continue;
+    workerCpu.add({ worker: String(i) }, u.cpuSeconds);
+    if (u.residentBytes !== null) workerRss.add({ worker: String(i) }, u.residentBytes);
+  }
+  if (stats.textfileFailures !== undefined) {
+    m.gauge(
+      N.textfileTime,
+      "When this textfile was written (Unix time): node_exporter serves an old file as it is, so its age is time() " +
+        "minus this.",
+      "seconds",
+    ).add({}, Date.now() / 1000);
+    m.counter(N.textfileFailures, "Textfile writes that failed since the exporter started (each also on stderr).")
+      .add({}, stats.textfileFailures);
+  }
 }

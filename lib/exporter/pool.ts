@@ -43,7 +43,7 @@ interface Pending {
 class Worker {
   readonly #filter: TargetFilter;
   readonly #deadlineMs: number;
-  readonly #onRestart: () => void;
+  readonly #onRestart: (why: string) => void;
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #buffered = "";
@@ -51,7 +51,7 @@ class Worker {
   #current: (Pending & { timer: ReturnType<typeof setTimeout> }) | undefined;
   #closed = false;
 
-  constructor(filter: TargetFilter, deadlineMs: number, onRestart: () => void) {
+  constructor(filter: TargetFilter, deadlineMs: number, onRestart: (why: string) => void) {
     this.#filter = filter;
     this.#deadlineMs = deadlineMs;
     this.#onRestart = onRestart;
@@ -68,6 +68,8 @@ class Worker {
     const child = spawn(cmd, [...args, JSON.stringify(this.#filter)], { stdio: ["pipe", "pipe", "inherit"] });
     this.#child = child;
     this.#buffered = "";
+    // A job written just as the worker died (killed from outside) fails with EPIPE here; its exit is handled below.
+    child.stdin!.on("error", () => {});
     this.#ready = new Promise<void>((ready, fail) => {
       let started = false;
       child.stdout!.setEncoding("utf8");
@@ -105,12 +107,16 @@ class Worker {
           fail(new PymemError("INVALID_STATE", `an exporter worker (${cmd} ${args.join(" ")}) exited before it was ready (${signal ?? `status ${code}`})`));
           return;
         }
-        // It died under a job (a crash, or killed from outside): that job failed; the rest go to a new worker.
+        // It died on its own or was killed from outside (a crash, the OOM killer, kill -9): the next job starts a
+        // new one, so it counts as a restart like a deadline's kill; the job it was running failed.
+        const how = signal ?? `status ${code}`;
+        if (!this.#closed) this.#onRestart(`worker ${child.pid} ended unexpectedly (${how})`);
         const cur = this.#current;
         if (cur) {
           clearTimeout(cur.timer);
           this.#current = undefined;
-          cur.resolve({ kind: "error", reason: "other", message: `the worker reading process ${cur.job.pid} died (${signal ?? `status ${code}`})` });
+          const message = `the worker reading process ${cur.job.pid} died (${how})`;
+          cur.resolve({ kind: "error", reason: "worker_died", message });
         }
         if (!this.#closed && this.#queue.length) this.#next();
       });
@@ -135,7 +141,7 @@ class Worker {
     if (this.#current) {
       clearTimeout(this.#current.timer);
       this.#current = undefined;
-      this.#kill();
+      this.#kill(message);
     }
     for (const p of all) p.resolve({ kind: "error", reason: "timeout", message: `process ${p.job.pid}: ${message}` });
   }
@@ -151,7 +157,7 @@ class Worker {
       cur.timer = setTimeout(() => {
         if (this.#current !== cur) return;
         this.#current = undefined;
-        this.#kill();
+        this.#kill(`process ${cur.job.pid} gave no answer within ${this.#deadlineMs / 1000} s`);
         cur.resolve({ kind: "error", reason: "timeout", message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`, backoff: true });
         this.#next();
       }, this.#deadlineMs);
@@ -161,11 +167,11 @@ class Worker {
       const all = [cur, ...this.#queue];
       this.#queue = [];
       this.#current = undefined;
-      for (const q of all) q.resolve({ kind: "error", reason: "other", message: e.message });
+      for (const q of all) q.resolve({ kind: "error", reason: "worker_failed", message: e.message });
     });
   }
 
-  #kill(): void {
+  #kill(why: string): void {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
@@ -174,7 +180,7 @@ class Worker {
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
-    this.#onRestart();
+    if (!this.#closed) this.#onRestart(`worker ${child.pid} killed: ${why}`);
   }
 
   close(): void {
@@ -196,17 +202,25 @@ class Worker {
 export class WorkerPool {
   readonly #workers: Worker[];
   #nextId = 1;
-  /** Workers killed on a deadline so far. */
+  /** Workers killed on a deadline, or ended from outside, so far. */
   restarts = 0;
 
-  constructor(size: number, filter: TargetFilter, deadlineMs: number) {
+  constructor(size: number, filter: TargetFilter, deadlineMs: number, log: (line: string) => void = () => {}) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool: size must be a whole number ≥ 1, got ${size}`);
-    this.#workers = Array.from({ length: size }, () => new Worker(filter, deadlineMs, () => this.restarts++));
+    this.#workers = Array.from({ length: size }, () => new Worker(filter, deadlineMs, (why) => {
+      this.restarts++;
+      log(why);
+    }));
   }
 
   /** Start every worker (a scrape would start them anyway; this moves the start-up cost before the first one). */
   async start(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.start()));
+  }
+
+  /** Each worker's process id by its place in the pool, undefined while one is not running. */
+  workerPids(): (number | undefined)[] {
+    return this.#workers.map((w) => w.pid);
   }
 
   /** The workers' process ids (a scrape leaves them out). */

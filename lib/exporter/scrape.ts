@@ -14,8 +14,10 @@ import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
 import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
-import { buildMetrics, type ExporterStats } from "./families.ts";
-import type { MetricSet } from "./metrics.ts";
+import {
+  buildMetrics, type ExporterStats, targetLabels, type TargetHealth, type UnsupportedTarget,
+} from "./families.ts";
+import type { Labels as TargetLabels, MetricSet } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
 
 /** Options of a {@link Scraper}. */
@@ -32,18 +34,30 @@ export interface ScraperOptions {
   workers?: number;
   /** Pinned bytes by type for the top N types of each process (default 0: not collected). */
   topTypes?: number;
+  /**
+   * Where failures are told, one line each: a target that starts failing (pid, exe, reason, cause; again only when
+   * its reason changes), an unsupported process (once), a worker restart. Default: nowhere.
+   */
+  log?: (line: string) => void;
+  /** Publish the `cmd` label (default true): it shows argv, and secrets passed there, to whoever reads /metrics. */
+  cmdLabel?: boolean;
 }
 
 /** What one scrape found, before it becomes metrics. */
 export interface ScrapeResult {
   targets: (TargetFigures & { container: string; pod: string })[];
   errors: { pid: number; reason: ErrorReason; message: string }[];
+  unsupported: UnsupportedTarget[];
+  /** Every process of this scrape that is read (or should have been), up or not, by pid. */
+  health: TargetHealth[];
+  /** Some target went unread for want of time (its own deadline, a backoff, or the scrape's deadline). */
+  partial: boolean;
   seen: number;
   skipped: number;
   seconds: number;
 }
 
-type Verdict = "not-python" | "excluded" | { reason: ErrorReason; message: string };
+type Verdict = "not-python" | "excluded" | { unsupported: UnsupportedTarget };
 
 /** The longest delay a timer takes (2^31-1 ms, about 24.8 days): a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -69,6 +83,14 @@ export class Scraper {
   #inflight: Promise<MetricSet> | undefined;
   readonly #errors = Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>;
   #closed = false;
+  readonly #log: (line: string) => void;
+  readonly #cmdLabel: boolean;
+  /** pid:start → the labels and time of its last full read, for the processes still present. */
+  #success = new Map<string, { labels: TargetLabels; at: number }>();
+  /** pid:start → the reason last logged for it, so a lasting failure is told once, not every scrape. */
+  #told = new Map<string, string>();
+  /** Textfile writes that failed since start, when writing a textfile (the textfile then carries it). */
+  textfileFailures: number | undefined;
 
   constructor(options: ScraperOptions = {}) {
     for (const [k, v] of [["match", options.match], ["exclude", options.exclude]] as const) {
@@ -89,7 +111,10 @@ export class Scraper {
     this.#pids = options.pids;
     this.#filtered = options.match !== undefined || options.exclude !== undefined;
     this.#timeoutMs = timeoutMs;
-    this.#pool = new WorkerPool(options.workers ?? 2, { match: options.match, exclude: options.exclude, topTypes: options.topTypes ?? 0 }, timeoutMs);
+    this.#log = options.log ?? (() => {});
+    this.#cmdLabel = options.cmdLabel ?? true;
+    const filter = { match: options.match, exclude: options.exclude, topTypes: options.topTypes ?? 0 };
+    this.#pool = new WorkerPool(options.workers ?? 2, filter, timeoutMs, this.#log);
   }
 
   /** Start the workers now rather than on the first scrape. */
@@ -125,11 +150,32 @@ export class Scraper {
     const python = new Set<string>();
     const backoff = new Map<string, number>();
     const now = Date.now();
-    const out: ScrapeResult = { targets: [], errors: [], seen: 0, skipped: 0, seconds: 0 };
-    const fail = (pid: number, reason: ErrorReason, message: string) => {
+    const out: ScrapeResult = {
+      targets: [], errors: [], unsupported: [], health: [], partial: false, seen: 0, skipped: 0, seconds: 0,
+    };
+    const success = new Map<string, { labels: TargetLabels; at: number }>();
+    const told = new Map<string, string>();
+    const tell = (key: string, what: string, line: string) => {
+      told.set(key, what);
+      if (this.#told.get(key) !== what) this.#log(line);
+    };
+    const fail = (p: ProcStat, reason: ErrorReason, message: string) => {
+      const key = processKey(p);
       out.seen++;
-      out.errors.push({ pid, reason, message });
+      out.errors.push({ pid: p.pid, reason, message });
       this.#errors[reason]++;
+      if (reason === "timeout") out.partial = true;
+      const last = this.#success.get(key);
+      if (last) success.set(key, last);
+      const labels = last?.labels ?? { pid: String(p.pid), exe: p.comm };
+      out.health.push({ labels, up: false, lastSuccess: last?.at, reason });
+      tell(key, reason, `process ${p.pid} (${p.comm}) not read: ${reason}: ${message}`);
+    };
+    const unsupported = (p: ProcStat, u: UnsupportedTarget, message: string) => {
+      out.seen++;
+      out.unsupported.push(u);
+      const line = `process ${p.pid} (${u.exe || p.comm}) is not supported (${u.reason}): ${message}`;
+      tell(processKey(p), `unsupported ${u.reason}`, line);
     };
     const jobs: Promise<void>[] = [];
     for (const p of procs) {
@@ -141,7 +187,7 @@ export class Scraper {
           out.seen++;
           out.skipped++;
         } else if (known !== "not-python") {
-          fail(p.pid, known.reason, known.message);
+          unsupported(p, known.unsupported, "");
         }
         continue;
       }
@@ -154,7 +200,8 @@ export class Scraper {
         backoff.set(key, until);
         if (ours) {
           python.add(key);
-          fail(p.pid, "timeout", `process ${p.pid} missed its deadline in an earlier scrape; read again after ${new Date(until).toISOString()}`);
+          const again = new Date(until).toISOString();
+          fail(p, "timeout", `missed its deadline in an earlier scrape; read again after ${again}`);
         }
         continue;
       }
@@ -163,7 +210,7 @@ export class Scraper {
         if (r.kind === "gone") {
           if (ours) {
             python.add(key);
-            fail(p.pid, "exited", `process ${p.pid} (${p.comm}) exited during the scrape`);
+            fail(p, "exited", "exited during the scrape");
           }
           return;
         }
@@ -173,20 +220,40 @@ export class Scraper {
           verdicts.set(vkey, r.kind);
           out.seen++;
           out.skipped++;
+        } else if (r.kind === "unsupported") {
+          const u: UnsupportedTarget = { pid: p.pid, exe: r.exe, python: r.python, reason: r.reason };
+          verdicts.set(vkey, { unsupported: u });
+          unsupported(p, u, r.message);
         } else if (r.kind === "error") {
           python.add(key);
-          if (r.reason === "unsupported_version") verdicts.set(vkey, { reason: r.reason, message: r.message });
-          fail(p.pid, r.reason, r.message);
+          fail(p, r.reason, r.message);
         } else {
           python.add(key);
+          const target = { ...r.target, ...containerOf(p.pid) };
+          if (!this.#cmdLabel) target.cmd = ""; // an empty label is left out of the encoding
+          out.targets.push(target);
+          if (target.heap === null) {
+            // No obmalloc heap (PYTHONMALLOC=malloc, mimalloc): read, but there is nothing of pymalloc's to be up.
+            out.seen--;
+            const u: UnsupportedTarget = { pid: p.pid, exe: target.exe, python: target.python, reason: "no_obmalloc" };
+            unsupported(p, u, target.noHeap ?? "");
+            return;
+          }
           out.seen++;
-          out.targets.push({ ...r.target, ...containerOf(p.pid) });
+          const labels = targetLabels(target);
+          const at = Date.now() / 1000;
+          success.set(key, { labels, at });
+          out.health.push({ labels, up: true, lastSuccess: at });
+          told.delete(key);
         }
       }));
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (deadlineMs !== undefined && deadlineMs !== Infinity && jobs.length) {
-      timer = setTimeout(() => this.#pool.abandon(`the scrape's deadline (${(deadlineMs / 1000).toFixed(1)} s) passed first`), deadlineMs);
+      timer = setTimeout(() => {
+        out.partial = true;
+        this.#pool.abandon(`the scrape's deadline (${(deadlineMs / 1000).toFixed(1)} s) passed first`);
+      }, deadlineMs);
     }
     try {
       await Promise.all(jobs);
@@ -197,7 +264,11 @@ export class Scraper {
     this.#verdicts = verdicts;
     this.#python = python;
     this.#backoff = backoff;
+    this.#success = success;
+    this.#told = told;
     out.targets.sort((a, b) => a.pid - b.pid);
+    out.unsupported.sort((a, b) => a.pid - b.pid);
+    out.health.sort((a, b) => Number(a.labels.pid) - Number(b.labels.pid));
     out.seconds = (performance.now() - t0) / 1000;
     return out;
   }
@@ -219,10 +290,13 @@ export class Scraper {
           workerRestarts: this.#pool.restarts,
           seen: r.seen,
           mapped: r.targets.length,
+          partial: r.partial,
+          workerPids: this.#pool.workerPids(),
+          textfileFailures: this.textfileFailures,
           skipped: r.skipped,
           durationSeconds: (performance.now() - t0) / 1000,
         };
-        return buildMetrics(r.targets, stats);
+        return buildMetrics(r.targets, stats, r);
       } finally {
         this.#inflight = undefined;
       }

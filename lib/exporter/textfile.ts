@@ -86,10 +86,20 @@ export async function writeTextfile(scraper: Scraper, dir: string, deadlineMs?: 
 
 /**
  * Write every `intervalS` seconds until `signal` aborts (or `count` writes are done). A scrape may take at most the
- * interval. A failed write is reported through `log` and retried at the next interval.
+ * interval. A failed write is reported through `log`, counted in the next file that is written
+ * (`pymem_exporter_textfile_write_failures_total`), and retried at the next interval. `started` is called once DIR
+ * has been checked, before the first write.
  */
-export async function runTextfile(scraper: Scraper, dir: string, intervalS: number, options: { count?: number; signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<number> {
+export async function runTextfile(
+  scraper: Scraper,
+  dir: string,
+  intervalS: number,
+  options: { count?: number; signal?: AbortSignal; log?: (line: string) => void; started?: () => void } = {},
+): Promise<number> {
   checkTextfileDir(dir);
+  options.started?.();
+  // From now on every file written says when it was written and how many writes failed before it.
+  scraper.textfileFailures ??= 0;
   let written = 0, failed = 0;
   while (!options.signal?.aborted && (options.count === undefined || written + failed < options.count)) {
     const t0 = performance.now();
@@ -98,6 +108,7 @@ export async function runTextfile(scraper: Scraper, dir: string, intervalS: numb
       written++;
     } catch (e) {
       failed++;
+      scraper.textfileFailures++;
       options.log?.(`textfile write failed: ${(e as Error).message}`);
     }
     if (options.count !== undefined && written + failed >= options.count) break;
