@@ -2,7 +2,7 @@
  * The dependency rule of docs/architecture.md, checked by `npm test` (npm run deps): no import cycles, and each
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
- *   ffi/ → lib/errors.ts, lib/checks.ts → lib/machine/ → lib/core/ → lib/obmalloc/ → lib/objects/
+ *   ffi/ → lib/errors.ts, lib/checks.ts → lib/machine/ → lib/core/ → lib/obmalloc/ → lib/glibc/ → lib/objects/
  *        → lib/allocators/, lib/interpreters/, lib/attach/ → lib/python.ts → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
  */
@@ -12,6 +12,7 @@ const L = {
   machine: "^lib/machine/",
   core: "^lib/core/",
   obmalloc: "^lib/obmalloc/",
+  glibc: "^lib/glibc/",
   objects: "^lib/objects/",
   allocators: "^lib/allocators/",
   interpreters: "^lib/interpreters/",
@@ -32,7 +33,7 @@ const layer = (name, from, ...forbidden) => ({
   from: { path: L[from] },
   to: { path: any(...forbidden) },
 });
-const above = ["machine", "core", "obmalloc", "objects", "allocators", "interpreters", "attach", "python", "report", "compare", "exporter", "cli", "mod"];
+const above = ["machine", "core", "obmalloc", "glibc", "objects", "allocators", "interpreters", "attach", "python", "report", "compare", "exporter", "cli", "mod"];
 const after = (name) => above.slice(above.indexOf(name) + 1);
 
 module.exports = {
@@ -43,6 +44,7 @@ module.exports = {
     layer("machine-knows-no-cpython", "machine", ...after("machine")),
     layer("core-below-features", "core", ...after("core")),
     layer("obmalloc-below-features", "obmalloc", ...after("obmalloc")),
+    layer("glibc-below-features", "glibc", ...after("glibc")),
     layer("objects-below-features", "objects", ...after("objects")),
     layer("allocators-are-a-feature", "allocators", ...after("allocators")),
     layer("interpreters-are-a-feature", "interpreters", ...after("interpreters").filter((n) => n !== "attach"), "attach"),

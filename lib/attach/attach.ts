@@ -30,7 +30,8 @@ import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
-import { findImage, fileVersion, type Image } from "./image.ts";
+import { findImage, fileVersion, type Image, openElf } from "./image.ts";
+import { type GlibcMallocState, locateGlibcMalloc, type MallocHeap, type MallocWalkOptions, walkMallocHeap } from "../glibc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -454,6 +455,31 @@ export class AttachedPython {
       this.#assertOpen();
       return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), { allocator: this.#info.allocator.name, retries: this.#retries, ...o });
     });
+  }
+
+  #glibc: GlibcMallocState | undefined;
+
+  /**
+   * The target's glibc malloc heap: every arena with its in-use and free chunks, the top chunks, the mmapped chunks
+   * and what malloc_trim(0) would give back (lib/glibc/). Throws PymemError("UNSUPPORTED") naming the reason when the
+   * target's malloc is not glibc's (a jemalloc/tcmalloc/mimalloc preloaded, musl) or its glibc release has not been
+   * checked.
+   */
+  mallocHeap(options?: MallocWalkOptions): MallocHeap {
+    this.#assertOpen();
+    options = checkOptions<MallocWalkOptions>(options, "mallocHeap", { retries: integerIn(0, 100) });
+    const probe = this.#probe();
+    if (!this.#glibc) {
+      const maps = readMaps(this.pid);
+      this.#glibc = locateGlibcMalloc({
+        pid: this.pid,
+        maps,
+        probe,
+        open: (p) => openElf(p, this.pid, maps),
+        remaps: () => readMaps(this.pid),
+      });
+    }
+    return walkMallocHeap(probe, this.#glibc, { retries: this.#retries, ...options });
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */
