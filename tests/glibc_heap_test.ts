@@ -27,8 +27,9 @@ const FIELDS = ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsm
 // malloc_info walks the arenas), calls mallinfo2(), and writes the figures with os.write to a descriptor opened
 // beforehand: nothing between malloc_info's walk and the read below allocates from malloc.
 const WORKLOAD = `
-import ctypes, gc, os, sys, threading, time
+import ctypes, gc, os, signal, sys, threading, time
 out, n = sys.argv[1], int(sys.argv[2])
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
 class MI2(ctypes.Structure):
     _fields_ = [(f, ctypes.c_size_t) for f in ${JSON.stringify(FIELDS.join(" "))}.split()]
 libc = ctypes.CDLL("libc.so.6")
@@ -65,6 +66,20 @@ m = libc.mallinfo2()
 os.write(fd, " ".join(str(getattr(m, f)) for f, _ in MI2._fields_).encode())
 os.close(fd)
 os.rename(tmp, final)
+# On SIGUSR1 (waited for in C, allocating nothing): RSS, malloc_trim(0), RSS again.
+signal.sigwait([signal.SIGUSR1])
+def rss():
+    f = os.open('/proc/self/statm', os.O_RDONLY)
+    pages = int(os.read(f, 200).split()[1])
+    os.close(f)
+    return pages * os.sysconf('SC_PAGE_SIZE')
+before = rss()
+libc.malloc_trim(0)
+after = rss()
+fd = os.open(out + '.trim.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, ("%d %d" % (before, after)).encode())
+os.close(fd)
+os.rename(out + '.trim.tmp', out + '.trim')
 time.sleep(1e9)
 `;
 
@@ -83,13 +98,17 @@ function start(env: Record<string, string> = {}): { child: ChildProcess; out: st
 }
 
 async function ready(out: string, child: ChildProcess): Promise<number[]> {
+  await waitFile(out, child);
+  return fs.readFileSync(out, "utf8").trim().split(" ").map(Number);
+}
+
+async function waitFile(out: string, child: ChildProcess): Promise<void> {
   const t0 = Date.now();
   while (!fs.existsSync(out)) {
     if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode}) before writing ${out}`);
     if (Date.now() - t0 > 60_000) throw new Error(`timed out waiting for ${out}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  return fs.readFileSync(out, "utf8").trim().split(" ").map(Number);
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -138,7 +157,7 @@ function checkConsistent(h: MallocHeap): void {
   assert.equal(h.totals.systemBytes, h.mallinfo.arena);
 }
 
-test("glibc heap by attach: mallinfo2 and malloc_info, exactly; N threads make N + 1 arenas", async () => {
+test("glibc heap by attach: mallinfo2 and malloc_info exactly, N threads make N + 1 arenas, malloc_trim(0) frees what it says", async () => {
   const { child, out } = start();
   try {
     const truth = await ready(out, child);
@@ -169,6 +188,18 @@ test("glibc heap by attach: mallinfo2 and malloc_info, exactly; N threads make N
         assert.ok(f.large.bytes > 2_000_000, `arena ${i}: large ${JSON.stringify(f.large)}`);
       }
       assert.ok(h.mmapped.chunks >= 3 && h.mmapped.bytes >= 3 * 300_000);
+
+      // What malloc_trim(0) gives back: RSS drops by the resident part of the reclaimable pages, within 5%.
+      const resident = h.totals.reclaimableResidentBytes;
+      assert.ok(resident !== null && resident > 256 * 1024 && resident <= h.totals.reclaimableBytes, `resident ${resident}`);
+      child.kill("SIGUSR1");
+      await waitFile(out + ".trim", child);
+      const [rssBefore, rssAfter] = fs.readFileSync(out + ".trim", "utf8").split(" ").map(Number);
+      const drop = rssBefore - rssAfter;
+      assert.ok(Math.abs(drop - resident) <= resident * 0.05, `RSS dropped ${drop}, pymem said ${resident} would go`);
+      // Read again: the pages given back are still inside free chunks, no longer resident.
+      const again = a.mallocHeap();
+      assert.ok(again.totals.reclaimableResidentBytes! < resident * 0.05, `${again.totals.reclaimableResidentBytes}`);
     } finally {
       a.close();
     }

@@ -27,6 +27,7 @@ import { linkTimeWord } from "../machine/linktime.ts";
 import { freeThreadedError, parseDebugOffsetsHead } from "../core/debug-offsets.ts";
 import { arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState } from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
+import { residentPages } from "../machine/pagemap.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
@@ -479,7 +480,11 @@ export class AttachedPython {
         remaps: () => readMaps(this.pid),
       });
     }
-    return walkMallocHeap(probe, this.#glibc, { retries: this.#retries, ...options });
+    return walkMallocHeap(probe, this.#glibc, {
+      retries: this.#retries,
+      ...options,
+      residentPages: (s, l) => residentPages(this.pid, s, l),
+    });
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

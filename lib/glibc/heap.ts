@@ -77,6 +77,11 @@ export interface MallocArena {
    * which can only add to this). Resident or not: the pages' residency is not read.
    */
   reclaimableBytes: number;
+  /**
+   * The part of `reclaimableBytes` resident now (/proc/PID/pagemap): what RSS would drop by. Null when the pagemap
+   * cannot be read. Pages malloc_trim already gave back stay in their free chunks, not resident.
+   */
+  reclaimableResidentBytes: number | null;
   mallinfo: ArenaMallinfo;
   /** Per-thread caches recognised in this arena's chunks. */
   tcaches: number;
@@ -120,6 +125,8 @@ export interface MallocHeap {
     /** Bytes of the top chunks. */
     topBytes: number;
     reclaimableBytes: number;
+    /** Null when any arena's residency could not be read. */
+    reclaimableResidentBytes: number | null;
   };
   mallinfo: Mallinfo2;
   /** What could not be read or stayed inconsistent; empty when the read is whole. */
@@ -130,6 +137,15 @@ export interface MallocHeap {
 export interface MallocWalkOptions {
   /** How many times a torn list (a live target changing under the read) is read again (default 3). */
   retries?: number;
+}
+
+/**
+ * What the reader of a process adds to the walk: which pages of [start, start + length) are resident (one byte per
+ * page, 1 = resident), or null when unknown. Asked before the walk reads the heaps: a read of a page the process
+ * never touched maps the zero page there, which the pagemap then shows as present.
+ */
+export interface MallocWalkReader {
+  residentPages?(start: number, length: number): Uint8Array | null;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -271,8 +287,11 @@ function readArena(
   } else {
     regions = threadHeaps(mem, probe, st.layout, address, top);
   }
-  const topSize = chunkSize(mem, top);
-  if (topSize === undefined) throw new Torn(`arena ${hex(address)}: its top chunk ${hex(top)} is unreadable`);
+  // 8 bytes through the probe, not a block: reading memory faults the target's untouched pages in (as the zero
+  // page), and the residency of the heap's pages is taken after this, before the walk reads them.
+  const head = probe.safeRead(BigInt(top + 8), 8);
+  if (!head) throw new Torn(`arena ${hex(address)}: its top chunk ${hex(top)} is unreadable`);
+  const topSize = u64leNumber(head, 0) - (u64leNumber(head, 0) % 8);
   return { address, raw, top, topSize, system, regions };
 }
 
@@ -289,6 +308,7 @@ function walkLists(
   a: ArenaRead,
   free: FreeChunks,
   freeSet: Map<number, number>,
+  ranges: [number, number][],
   lenient?: string[],
 ): number {
   // Lenient (the last attempt on a live target): a torn list is cut where it tears and reported, not retried.
@@ -320,7 +340,10 @@ function walkLists(
         if ((i === 1 || i >= psindex) && size > PAGE - 1 + 48) {
           const aligned = Math.ceil((p + 48) / PAGE) * PAGE;
           const rest = size - (aligned - p);
-          if (rest > PAGE - 1) trimmable += rest - (rest % PAGE);
+          if (rest > PAGE - 1) {
+          trimmable += rest - (rest % PAGE);
+          ranges.push([aligned, rest - (rest % PAGE)]);
+        }
         }
         const fd = mem.u64(p + 16);
         if (fd === undefined) throw new Torn(`arena ${hex(a.address)}: the chunk ${hex(p)} in bin ${i} is unreadable`);
@@ -364,24 +387,34 @@ interface WalkTally {
 }
 
 /** Walk one arena's chunks, heap by heap, from the first chunk to the top chunk or the heap's end fencepost. */
-function walkChunks(mem: Blocks, layout: GlibcMallocLayout, a: ArenaRead, freeSet: Map<number, number>): WalkTally {
+function walkChunks(
+  mem: Blocks,
+  layout: GlibcMallocLayout,
+  a: ArenaRead,
+  freeSet: Map<number, number>,
+  lenient: boolean,
+): WalkTally {
   const t: WalkTally = { taken: tally(), tcacheCandidates: [], stray: 0, problems: [] };
+  // A walk that loses its way was read while the heap changed (or the heap is corrupt): the arena is read again,
+  // and on the last attempt the walk stops there and says so.
+  const lost = (why: string) => {
+    if (!lenient) throw new Torn(why);
+    t.problems.push(`${why}: the walk stops there (read while changing, or corrupt)`);
+  };
   for (const r of a.regions) {
     let p = r.start;
     while (p < r.end) {
       if (p === a.top) break;
       const head = mem.u64(p + 8);
       if (head === undefined) {
-        t.problems.push(`arena ${hex(a.address)}: the chunk at ${hex(p)} is unreadable`);
+        lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} is unreadable`);
         break;
       }
       const size = head - (head % 8);
       // The end of an older heap: a 16-byte fencepost, then a header of size 0 (sysmalloc's fenceposts).
       if (size === 0) break;
       if (size < 16 || size % 16 !== 0 || p + size > r.end) {
-        t.problems.push(
-          `arena ${hex(a.address)}: the chunk at ${hex(p)} has size ${size}, which does not fit its heap`,
-        );
+        lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} has size ${size}, which does not fit its heap`);
         break;
       }
       if (!freeSet.has(p)) {
@@ -442,7 +475,11 @@ function readTcache(
  * Walk the whole glibc malloc heap of the process whose state `st` located. Throws PymemError("ATTACH") only when
  * `main_arena` itself cannot be read; an arena that stays torn after the retries is reported incomplete, with why.
  */
-export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options: MallocWalkOptions = {}): MallocHeap {
+export function walkMallocHeap(
+  probe: MemoryProbe,
+  st: GlibcMallocState,
+  options: MallocWalkOptions & MallocWalkReader = {},
+): MallocHeap {
   const retries = options.retries ?? 3;
   const layout = st.layout;
   const warnings: string[] = [];
@@ -458,25 +495,51 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
   const ring: number[] = [st.mainArena];
   for (let next = u64leNumber(main, layout.arena.next); next !== st.mainArena;) {
     if (next === 0 || ring.length > 4096 || ring.includes(next)) {
-      warnings.push(`the arena ring is torn after ${ring.length} arenas`);
+      warnings.push(`the arena ring is torn after ${ring.length} arenas (read while changing)`);
       break;
     }
     ring.push(next);
     const b = probe.safeRead(BigInt(next + layout.arena.next), 8);
     if (!b) {
-      warnings.push(`arena ${hex(next)} is unreadable`);
+      warnings.push(`arena ${hex(next)} is unreadable (read while changing)`);
       break;
     }
     next = u64leNumber(b, 0);
   }
 
   const mem = new Blocks(probe);
+  // Residency first, for every heap of every arena (arena structs and heap_info only have been read so far).
+  const pages: { start: number; end: number; present: Uint8Array | null }[] = [];
+  if (options.residentPages) {
+    for (const address of ring) {
+      try {
+        for (const r of readArena(probe, mem, st, address, sbrkBase).regions) {
+          const start = r.heap - (r.heap % PAGE), end = Math.ceil(r.end / PAGE) * PAGE;
+          pages.push({ start, end, present: options.residentPages(start, end - start) });
+        }
+      } catch (e) {
+        if (!(e instanceof Torn)) throw e; // the walk below retries and reports it
+      }
+    }
+  }
+  const residentIn = (ranges: [number, number][]): number | null => {
+    if (!options.residentPages) return null;
+    let n = 0;
+    for (const [start, length] of ranges) {
+      for (let p = start; p < start + length; p += PAGE) {
+        const r = pages.find((g) => p >= g.start && p < g.end);
+        if (!r || !r.present) return null;
+        n += r.present[(p - r.start) / PAGE] ? PAGE : 0;
+      }
+    }
+    return n;
+  };
   const arenas: MallocArena[] = [];
   const reads: { a: ArenaRead; walk: WalkTally; free: FreeChunks }[] = [];
   const tcacheCandidates: number[] = [];
   for (const [index, address] of ring.entries()) {
     let last = "";
-    let done: { a: ArenaRead; walk: WalkTally; free: FreeChunks; trimmable: number } | undefined;
+    let done: { a: ArenaRead; walk: WalkTally; free: FreeChunks; trimmable: number; ranges: [number, number][] } | undefined;
     for (let attempt = 0; attempt <= retries && !done; attempt++) {
       if (attempt) mem.clear();
       try {
@@ -484,20 +547,21 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
         const free = freeTally();
         const freeSet = new Map<number, number>();
         const torn: string[] = [];
-        const trimmable = walkLists(mem, layout, a, free, freeSet, attempt === retries ? torn : undefined);
-        const walk = walkChunks(mem, layout, a, freeSet);
+        const ranges: [number, number][] = [];
+        const trimmable = walkLists(mem, layout, a, free, freeSet, ranges, attempt === retries ? torn : undefined);
+        const walk = walkChunks(mem, layout, a, freeSet, attempt === retries);
         walk.problems.unshift(...torn);
-        done = { a, walk, free, trimmable };
+        done = { a, walk, free, trimmable, ranges };
       } catch (e) {
         if (!(e instanceof Torn)) throw e;
         last = e.message;
       }
     }
     if (!done) {
-      warnings.push(`${last} (after ${retries} retries): arena ${index} left out`);
+      warnings.push(`${last} (after ${retries} retries): arena ${index} left out (read while changing, or corrupt)`);
       continue;
     }
-    const { a, walk, free, trimmable } = done;
+    const { a, walk, free, trimmable, ranges } = done;
     warnings.push(...walk.problems);
     if (walk.stray) {
       warnings.push(`arena ${hex(address)}: ${walk.stray} chunks look free but are on no list (read while changing)`);
@@ -511,8 +575,14 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
     if (address === st.mainArena) {
       const topArea = a.topSize - MINSIZE - 1;
       const unit = thp || PAGE;
-      if (topArea > 0) reclaim += topArea - (topArea % unit);
+      if (topArea > 0) {
+        const extra = topArea - (topArea % unit);
+        reclaim += extra;
+        // systrim gives back the end of the sbrk heap.
+        if (extra > 0) ranges.push([a.top + a.topSize - extra, extra]);
+      }
     }
+    const resident = residentIn(ranges);
     arenas.push({
       index,
       address: BigInt(address),
@@ -525,6 +595,7 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
       inUse: { ...walk.taken },
       free,
       reclaimableBytes: reclaim,
+      reclaimableResidentBytes: resident,
       mallinfo: {
         ordblks: 1 + bins,
         smblks: free.fastbins.chunks,
@@ -558,7 +629,14 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
     }
   }
 
-  const totals = { systemBytes: 0, inUse: tally(), free: freeTally(), topBytes: 0, reclaimableBytes: 0 };
+  const totals = {
+    systemBytes: 0,
+    inUse: tally(),
+    free: freeTally(),
+    topBytes: 0,
+    reclaimableBytes: 0,
+    reclaimableResidentBytes: 0 as number | null,
+  };
   const mi: Mallinfo2 = {
     arena: 0,
     ordblks: 0,
@@ -579,6 +657,9 @@ export function walkMallocHeap(probe: MemoryProbe, st: GlibcMallocState, options
     }
     totals.topBytes += ar.top.bytes;
     totals.reclaimableBytes += ar.reclaimableBytes;
+    totals.reclaimableResidentBytes = totals.reclaimableResidentBytes === null || ar.reclaimableResidentBytes === null
+      ? null
+      : totals.reclaimableResidentBytes + ar.reclaimableResidentBytes;
     mi.arena += ar.systemBytes;
     mi.ordblks += ar.mallinfo.ordblks;
     mi.smblks += ar.mallinfo.smblks;

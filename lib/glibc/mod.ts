@@ -2,17 +2,16 @@
  * The glibc malloc heap of this process (`py.mallocHeap()`), through the same locator and walk as attach's
  * `attached.mallocHeap()`: only the reader differs.
  *
- * In-process the reader is a zero-copy view over memory that /proc/self/maps says is mapped readable. A copying read
- * (process_vm_readv into a malloc'ed buffer) would allocate from the very heap being read, and a large one would even
- * raise glibc's dynamic mmap threshold; a view allocates nothing from malloc.
+ * In-process the reader copies through process_vm_readv on our own pid (see selfProbe).
  * @module
  */
 import process from "node:process";
 import { ElfFile } from "../machine/elf.ts";
-import { type MapEntry, readMaps } from "../machine/procmaps.ts";
+import { residentPages } from "../machine/pagemap.ts";
+import { readMaps } from "../machine/procmaps.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import type { PythonHost } from "../core/host.ts";
-import { MAX_VIEW } from "../core/native.ts";
+import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn } from "../checks.ts";
 import { type GlibcMallocState, locateGlibcMalloc } from "./locate.ts";
 import { type MallocHeap, type MallocWalkOptions, walkMallocHeap } from "./heap.ts";
@@ -21,35 +20,46 @@ export type { ArenaMallinfo, ChunkTally, FreeChunks, MallocArena, MallocHeap, Ma
 export { type GlibcMallocState, type GlibcTarget, locateGlibcMalloc } from "./locate.ts";
 export { walkMallocHeap } from "./heap.ts";
 
+const SCRATCH = 1 << 16;
+const scratches = new WeakMap<PythonHost, { address: bigint; view: Uint8Array }>();
+
 /**
- * Reads of this process's memory as views, checked against its maps (re-read when a range is not found: a heap that
- * grew since, a few times per walk at most). One view per mapping, made on first use, and subarrays of it after: a
- * runtime may allocate from malloc for every view it makes (V8 keeps a backing-store record per external buffer),
- * and a read that allocated per block would change the heap it reads; a subarray allocates nothing.
+ * Reads of this process's memory that fail instead of faulting: process_vm_readv on our own pid, as
+ * `Native.safeRead`, but into one native buffer kept for the handle's life instead of a buffer malloc'ed per read.
+ * The heap being read is the one such a buffer would come from, and the runtime's other threads can free (and
+ * unmap) a thread heap while the walk runs: a view over it would fault. The buffer is allocated on the first call,
+ * so later reads change nothing in malloc's state.
  */
-function selfProbe(host: PythonHost, maps: MapEntry[]): MemoryProbe {
-  let current = maps;
-  let refreshes = 0;
-  const views = new Map<bigint, Uint8Array>();
-  const find = (a: bigint, end: bigint) =>
-    current.find((m) => m.perms[0] === "r" && m.start <= a && end <= m.end && m.end - m.start <= BigInt(MAX_VIEW));
+function selfProbe(host: PythonHost): MemoryProbe {
+  let scratch = scratches.get(host);
+  if (!scratch) {
+    const address = host.native.libc.malloc(SCRATCH) as bigint;
+    if (address === 0n) throw new PymemError("ALLOCATION_FAILED", `mallocHeap: cannot allocate a ${SCRATCH}-byte read buffer`);
+    scratch = { address, view: host.native.bytes(address, SCRATCH) };
+    scratches.set(host, scratch);
+    host.onClose(() => host.native.libc.free(address));
+  }
+  const { address: buf, view } = scratch;
+  const pid = process.pid;
+  const local = new BigUint64Array(2);
+  const remote = new BigUint64Array(2);
   return {
     safeRead(address: bigint, length: number): Uint8Array | null {
       if (length === 0) return new Uint8Array(0);
-      if (address <= 0n) return null;
-      const end = address + BigInt(length);
-      let m = find(address, end);
-      if (!m && refreshes < 16) {
-        current = readMaps("self");
-        refreshes++;
-        views.clear();
-        m = find(address, end);
+      if (address <= 0n || address + BigInt(length) >= 1n << 64n) return null;
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length;) {
+        const n = Math.min(SCRATCH, length - done);
+        local[0] = buf;
+        local[1] = BigInt(n);
+        remote[0] = address + BigInt(done);
+        remote[1] = BigInt(n);
+        const got = host.native.libc.process_vm_readv(pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer), 1, 0);
+        if (got !== n) return null;
+        out.set(view.subarray(0, n), done);
+        done += n;
       }
-      if (!m) return null;
-      let v = views.get(m.start);
-      if (!v) views.set(m.start, (v = host.native.bytes(m.start, Number(m.end - m.start))));
-      const at = Number(address - m.start);
-      return v.subarray(at, at + length);
+      return out;
     },
   };
 }
@@ -61,15 +71,14 @@ function selfProbe(host: PythonHost, maps: MapEntry[]): MemoryProbe {
 export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): MallocHeap {
   host.assertOpen();
   options = checkOptions<MallocWalkOptions>(options, "mallocHeap", { retries: integerIn(0, 100) });
-  const maps = readMaps("self");
-  const probe = selfProbe(host, maps);
+  const probe = selfProbe(host);
   // Located once per handle: the libc of a process does not change, and opening its files allocates.
   let st = located.get(host);
   if (!st) {
     const malloc = host.native.libc.dlsym(0n, new TextEncoder().encode("malloc\0")) as bigint;
     st = locateGlibcMalloc({
       pid: process.pid,
-      maps,
+      maps: readMaps("self"),
       probe,
       open: (path) => {
         try {
@@ -84,7 +93,7 @@ export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): Mallo
     });
     located.set(host, st);
   }
-  return walkMallocHeap(probe, st, options);
+  return walkMallocHeap(probe, st, { ...options, residentPages: (s, l) => residentPages("self", s, l) });
 }
 
 const located = new WeakMap<PythonHost, GlibcMallocState>();
