@@ -150,11 +150,11 @@ export interface MallocWalkReader {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const PAGE = 4096;
-const BLOCK = 1 << 16;
+const BLOCK = 1 << 18;
 /** A bound on any one list: no arena has more chunks than its bytes / MINSIZE, and no list walk runs past this. */
 const MAX_LIST = 1 << 26;
 
-/** Reads of the process in 64 KiB blocks, kept while the walk runs, clipped to the regions known to be mapped. */
+/** Reads of the process in 256 KiB blocks, kept while the walk runs, clipped to the regions known to be mapped. */
 class Blocks {
   readonly #probe: MemoryProbe;
   readonly #regions: [number, number][] = [];
@@ -180,7 +180,7 @@ class Blocks {
     this.reads++;
     const bytes = this.#probe.safeRead(BigInt(start), end - start);
     if (!bytes) return undefined;
-    if (this.#cache.size > 1024) this.#cache.clear();
+    if (this.#cache.size > 256) this.#cache.clear();
     const b = { start, bytes };
     this.#cache.set(key, b);
     return b;
