@@ -18,7 +18,8 @@ const skip = target ? false : `no interpreter found for ${process.env.PYMEM_LIBP
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-glibc-"));
 const JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
 const THREADS = 3;
-const FIELDS = ["arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"];
+// struct mallinfo2, in order.
+const FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split(" ");
 
 // N threads each allocate bytearrays of 2–5 KB (glibc malloc: over pymalloc's 512 bytes) and free half, and free 50
 // small malloc chunks through ctypes (7 go to the thread's tcache, the rest to a fastbin on glibc < 2.43); the main
@@ -157,56 +158,73 @@ function checkConsistent(h: MallocHeap): void {
   assert.equal(h.totals.systemBytes, h.mallinfo.arena);
 }
 
-test("glibc heap by attach: mallinfo2 and malloc_info exactly, N threads make N + 1 arenas, malloc_trim(0) frees what it says", async () => {
-  const { child, out } = start();
-  try {
-    const truth = await ready(out, child);
-    const xml = parseMallocInfo(fs.readFileSync(out + ".xml", "utf8"));
-    const a = await attachPython(child.pid!);
+test(
+  "glibc heap by attach: mallinfo2, malloc_info exactly; N + 1 arenas; malloc_trim(0) frees what it says",
+  async () => {
+    const { child, out } = start();
     try {
-      const h = a.mallocHeap();
-      assert.match(h.glibc, /^2\.(36|43)$/);
-      assert.match(h.how, /decoded from mallinfo2/);
-      assert.deepEqual(FIELDS.map((f) => h.mallinfo[f as keyof MallocHeap["mallinfo"]]), truth);
-      checkConsistent(h);
-      assert.equal(h.arenas.length, THREADS + 1);
-      assert.equal(xml.length, THREADS + 1);
-      for (const [i, ar] of h.arenas.entries()) {
-        const f = ar.free;
-        assert.deepEqual([ar.systemBytes, f.fastbins.chunks, f.fastbins.bytes], [xml[i].system, ...xml[i].fast], `arena ${i}`);
-        // "rest" is top + the bins; malloc_info sums the bin chunks' size fields unmasked (chunksize_nomask), so
-        // each bin chunk adds its PREV_INUSE bit, which is always set in a free chunk: 1 byte per chunk.
-        const [count, size] = xml[i].rest;
-        assert.deepEqual([ar.mallinfo.ordblks, ar.mallinfo.fordblks - f.fastbins.bytes], [count, size - (count - 1)], `arena ${i}`);
-        if (i === 0) continue;
-        assert.equal(ar.kind, "thread");
-        assert.ok(ar.attachedThreads >= 1);
-        // Each thread freed 50 chunks of 32 bytes: its tcache holds at least 7, and (2.36) a fastbin the rest.
-        assert.ok(ar.tcaches >= 1 && f.tcache.chunks >= 7, `arena ${i}: tcache ${JSON.stringify(f.tcache)}`);
-        if (h.glibc === "2.36") assert.ok(f.fastbins.chunks >= 43 - 7, `arena ${i}: fastbins ${JSON.stringify(f.fastbins)}`);
-        // Half of 1,500 kept 2–5 KB bytearrays were freed: most of the arena is free in the large bins.
-        assert.ok(f.large.bytes > 2_000_000, `arena ${i}: large ${JSON.stringify(f.large)}`);
-      }
-      assert.ok(h.mmapped.chunks >= 3 && h.mmapped.bytes >= 3 * 300_000);
+      const truth = await ready(out, child);
+      const xml = parseMallocInfo(fs.readFileSync(out + ".xml", "utf8"));
+      const a = await attachPython(child.pid!);
+      try {
+        const h = a.mallocHeap();
+        assert.match(h.glibc, /^2\.(36|43)$/);
+        assert.match(h.how, /decoded from mallinfo2/);
+        assert.deepEqual(FIELDS.map((f) => h.mallinfo[f as keyof MallocHeap["mallinfo"]]), truth);
+        checkConsistent(h);
+        assert.equal(h.arenas.length, THREADS + 1);
+        assert.equal(xml.length, THREADS + 1);
+        for (const [i, ar] of h.arenas.entries()) {
+          const f = ar.free;
+          assert.deepEqual(
+            [ar.systemBytes, f.fastbins.chunks, f.fastbins.bytes],
+            [xml[i].system, ...xml[i].fast],
+            `arena ${i}`,
+          );
+          // "rest" is top + the bins; malloc_info sums the bin chunks' size fields unmasked (chunksize_nomask), so
+          // each bin chunk adds its PREV_INUSE bit, which is always set in a free chunk: 1 byte per chunk.
+          const [count, size] = xml[i].rest;
+          assert.deepEqual(
+            [ar.mallinfo.ordblks, ar.mallinfo.fordblks - f.fastbins.bytes],
+            [count, size - (count - 1)],
+            `arena ${i}`,
+          );
+          if (i === 0) continue;
+          assert.equal(ar.kind, "thread");
+          assert.ok(ar.attachedThreads >= 1);
+          // Each thread freed 50 chunks of 32 bytes: its tcache holds at least 7, and (2.36) a fastbin the rest.
+          assert.ok(ar.tcaches >= 1 && f.tcache.chunks >= 7, `arena ${i}: tcache ${JSON.stringify(f.tcache)}`);
+          if (h.glibc === "2.36") {
+            assert.ok(f.fastbins.chunks >= 43 - 7, `arena ${i}: fastbins ${JSON.stringify(f.fastbins)}`);
+          }
+          // Half of 1,500 kept 2–5 KB bytearrays were freed: most of the arena is free in the large bins.
+          assert.ok(f.large.bytes > 2_000_000, `arena ${i}: large ${JSON.stringify(f.large)}`);
+        }
+        assert.ok(h.mmapped.chunks >= 3 && h.mmapped.bytes >= 3 * 300_000);
 
-      // What malloc_trim(0) gives back: RSS drops by the resident part of the reclaimable pages, within 5%.
-      const resident = h.totals.reclaimableResidentBytes;
-      assert.ok(resident !== null && resident > 256 * 1024 && resident <= h.totals.reclaimableBytes, `resident ${resident}`);
-      child.kill("SIGUSR1");
-      await waitFile(out + ".trim", child);
-      const [rssBefore, rssAfter] = fs.readFileSync(out + ".trim", "utf8").split(" ").map(Number);
-      const drop = rssBefore - rssAfter;
-      assert.ok(Math.abs(drop - resident) <= resident * 0.05, `RSS dropped ${drop}, pymem said ${resident} would go`);
-      // Read again: the pages given back are still inside free chunks, no longer resident.
-      const again = a.mallocHeap();
-      assert.ok(again.totals.reclaimableResidentBytes! < resident * 0.05, `${again.totals.reclaimableResidentBytes}`);
+        // What malloc_trim(0) gives back: RSS drops by the resident part of the reclaimable pages, within 5%.
+        const resident = h.totals.reclaimableResidentBytes;
+        assert.ok(
+          resident !== null && resident > 256 * 1024 && resident <= h.totals.reclaimableBytes,
+          `resident ${resident}`,
+        );
+        child.kill("SIGUSR1");
+        await waitFile(out + ".trim", child);
+        const [rssBefore, rssAfter] = fs.readFileSync(out + ".trim", "utf8").split(" ").map(Number);
+        const drop = rssBefore - rssAfter;
+        assert.ok(Math.abs(drop - resident) <= resident * 0.05, `RSS dropped ${drop}, pymem said ${resident} would go`);
+        // Read again: the pages given back are still inside free chunks, no longer resident.
+        const again = a.mallocHeap();
+        assert.ok(again.totals.reclaimableResidentBytes! < resident * 0.05, `${again.totals.reclaimableResidentBytes}`);
+      } finally {
+        a.close();
+      }
     } finally {
-      a.close();
+      await kill(child);
     }
-  } finally {
-    await kill(child);
-  }
-}, { skip });
+  },
+  { skip },
+);
 
 test("glibc heap by attach: a target whose malloc is jemalloc (LD_PRELOAD) is refused with the reason", async () => {
   const { child, out } = start({ LD_PRELOAD: JEMALLOC });

@@ -341,9 +341,9 @@ function walkLists(
           const aligned = Math.ceil((p + 48) / PAGE) * PAGE;
           const rest = size - (aligned - p);
           if (rest > PAGE - 1) {
-          trimmable += rest - (rest % PAGE);
-          ranges.push([aligned, rest - (rest % PAGE)]);
-        }
+            trimmable += rest - (rest % PAGE);
+            ranges.push([aligned, rest - (rest % PAGE)]);
+          }
         }
         const fd = mem.u64(p + 16);
         if (fd === undefined) throw new Torn(`arena ${hex(a.address)}: the chunk ${hex(p)} in bin ${i} is unreadable`);
@@ -539,7 +539,9 @@ export function walkMallocHeap(
   const tcacheCandidates: number[] = [];
   for (const [index, address] of ring.entries()) {
     let last = "";
-    let done: { a: ArenaRead; walk: WalkTally; free: FreeChunks; trimmable: number; ranges: [number, number][] } | undefined;
+    let done:
+      | { a: ArenaRead; walk: WalkTally; free: FreeChunks; trimmable: number; ranges: [number, number][] }
+      | undefined;
     for (let attempt = 0; attempt <= retries && !done; attempt++) {
       if (attempt) mem.clear();
       try {

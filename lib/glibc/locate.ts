@@ -19,7 +19,7 @@ import { loadBias, type MapEntry } from "../machine/procmaps.ts";
 import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le, u64leNumber } from "../machine/bytes.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
-import { type GlibcMallocLayout, glibcLayout, SUPPORTED_RELEASES } from "./layout.ts";
+import { glibcLayout, type GlibcMallocLayout, SUPPORTED_RELEASES } from "./layout.ts";
 
 /** What the locator needs of the process: its maps, reads of its memory, and a way to open the files it maps. */
 export interface GlibcTarget {
@@ -61,17 +61,27 @@ function findLibc(target: GlibcTarget): string {
   const paths = [...new Set(target.maps.map((m) => m.path).filter((p) => p.startsWith("/")))];
   const musl = paths.find((p) => /\/(ld-musl-[^/]*|libc\.musl-[^/]*)$/.test(p));
   if (musl) {
-    throw new PymemError("UNSUPPORTED", `process ${target.pid} uses musl (${musl}), not glibc: its malloc heap is not readable by pymem`);
+    throw new PymemError(
+      "UNSUPPORTED",
+      `process ${target.pid} uses musl (${musl}), not glibc: its malloc heap is not readable by pymem`,
+    );
   }
   const libc = paths.find((p) => /\/libc(\.so\.6|-\d+\.\d+\.so)( \(deleted\))?$/.test(p));
-  if (!libc) throw new PymemError("UNSUPPORTED", `process ${target.pid} maps no glibc libc.so.6: its malloc heap is not readable by pymem`);
+  if (!libc) {
+    throw new PymemError(
+      "UNSUPPORTED",
+      `process ${target.pid} maps no glibc libc.so.6: its malloc heap is not readable by pymem`,
+    );
+  }
   return libc;
 }
 
 /** Which allocator a file is, for the refusal message. */
 function allocatorName(path: string): string {
   const base = path.slice(path.lastIndexOf("/") + 1);
-  for (const name of ["jemalloc", "tcmalloc", "mimalloc", "hoard", "snmalloc", "rpmalloc"]) if (base.includes(name)) return name;
+  for (const name of ["jemalloc", "tcmalloc", "mimalloc", "hoard", "snmalloc", "rpmalloc"]) {
+    if (base.includes(name)) return name;
+  }
   return base;
 }
 
@@ -90,13 +100,17 @@ function checkMallocIsGlibc(target: GlibcTarget, libc: string, libcElf: ElfFile,
     let defines = true;
     try {
       defines = !opened || opened.elf.dynamicSymbol("malloc") !== undefined;
-    } catch { /* unreadable: taken as defining it */ } finally {
+    } catch {
+      /* unreadable: taken as defining it */
+    } finally {
       opened?.release();
     }
     if (defines) {
       throw new PymemError(
         "UNSUPPORTED",
-        `malloc in this process is ${allocatorName(where)} (${where}), not glibc's: the glibc malloc heap does not hold the program's memory`,
+        `malloc in this process is ${
+          allocatorName(where)
+        } (${where}), not glibc's: the glibc malloc heap does not hold the program's memory`,
       );
     }
     // A non-PIE executable that takes malloc's address gets a canonical PLT entry, which dlsym returns: it jumps to
@@ -115,7 +129,9 @@ function checkMallocIsGlibc(target: GlibcTarget, libc: string, libcElf: ElfFile,
       if (s && s.value !== 0) {
         throw new PymemError(
           "UNSUPPORTED",
-          `process ${target.pid}: malloc is replaced by ${allocatorName(p)} (${p} defines malloc, e.g. through LD_PRELOAD): ` +
+          `process ${target.pid}: malloc is replaced by ${
+            allocatorName(p)
+          } (${p} defines malloc, e.g. through LD_PRELOAD): ` +
             `the glibc malloc heap does not hold the program's memory`,
         );
       }
@@ -255,9 +271,13 @@ export function locateGlibcMalloc(target: GlibcTarget): GlibcMallocState {
   if (!opened) throw new PymemError("UNSUPPORTED", `process ${target.pid}: cannot read its libc (${libc})`);
   try {
     const elf = opened.elf;
-    if (elf.machine !== "x86_64") throw new PymemError("UNSUPPORTED", `glibc malloc reading is x86-64 only (${libc} is ${elf.machine})`);
+    if (elf.machine !== "x86_64") {
+      throw new PymemError("UNSUPPORTED", `glibc malloc reading is x86-64 only (${libc} is ${elf.machine})`);
+    }
     const bias = loadBias(target.maps, elf, libc);
-    if (bias === undefined) throw new PymemError("UNSUPPORTED", `process ${target.pid}: cannot place ${libc}'s segments in its maps`);
+    if (bias === undefined) {
+      throw new PymemError("UNSUPPORTED", `process ${target.pid}: cannot place ${libc}'s segments in its maps`);
+    }
     checkMallocIsGlibc(target, libc, elf, bias);
     const release = glibcRelease(elf);
     if (!release) throw new PymemError("UNSUPPORTED", `${libc}: cannot read glibc's version from gnu_get_libc_version`);
@@ -265,12 +285,17 @@ export function locateGlibcMalloc(target: GlibcTarget): GlibcMallocState {
     if (!layout) {
       throw new PymemError(
         "UNSUPPORTED",
-        `glibc ${release} (${libc}): its malloc layout has not been checked (pymem knows ${SUPPORTED_RELEASES.join(", ")}); refusing to read it with a guess`,
+        `glibc ${release} (${libc}): its malloc layout has not been checked (pymem knows ${
+          SUPPORTED_RELEASES.join(", ")
+        }); refusing to read it with a guess`,
       );
     }
     const arenaV = decodeMainArena(elf), mpV = decodeMp(elf, layout);
     if (arenaV === undefined || mpV === undefined) {
-      throw new PymemError("UNSUPPORTED", `glibc ${release} (${libc}): cannot decode main_arena/mp_ from mallinfo2/malloc_stats`);
+      throw new PymemError(
+        "UNSUPPORTED",
+        `glibc ${release} (${libc}): cannot decode main_arena/mp_ from mallinfo2/malloc_stats`,
+      );
     }
     let how = `decoded from mallinfo2 (main_arena) and malloc_stats (mp_) of glibc ${release}`;
     const sym = symtabStatics(elf);
@@ -278,7 +303,9 @@ export function locateGlibcMalloc(target: GlibcTarget): GlibcMallocState {
       if (sym.mainArena !== arenaV || sym.mp !== mpV) {
         throw new PymemError(
           "UNSUPPORTED",
-          `glibc ${release} (${libc}): decoded main_arena ${hex(arenaV)} / mp_ ${hex(mpV)} disagree with ${sym.where} ` +
+          `glibc ${release} (${libc}): decoded main_arena ${hex(arenaV)} / mp_ ${
+            hex(mpV)
+          } disagree with ${sym.where} ` +
             `(${hex(sym.mainArena)} / ${hex(sym.mp)})`,
         );
       }
@@ -286,8 +313,20 @@ export function locateGlibcMalloc(target: GlibcTarget): GlibcMallocState {
     }
     const mainArena = Number(bias) + arenaV, mp = Number(bias) + mpV;
     const wrong = verify(target, layout, mainArena, mp);
-    if (wrong) throw new PymemError("UNSUPPORTED", `process ${target.pid}, glibc ${release}: the decoded malloc state does not check out: ${wrong}`);
-    return { libc: libc.replace(/ \(deleted\)$/, ""), release, layout, mainArena, mp, how: how + "; verified by reading back" };
+    if (wrong) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `process ${target.pid}, glibc ${release}: the decoded malloc state does not check out: ${wrong}`,
+      );
+    }
+    return {
+      libc: libc.replace(/ \(deleted\)$/, ""),
+      release,
+      layout,
+      mainArena,
+      mp,
+      how: how + "; verified by reading back",
+    };
   } finally {
     opened.release();
   }

@@ -16,7 +16,15 @@ import { checkOptions, integerIn } from "../checks.ts";
 import { type GlibcMallocState, locateGlibcMalloc } from "./locate.ts";
 import { type MallocHeap, type MallocWalkOptions, walkMallocHeap } from "./heap.ts";
 
-export type { ArenaMallinfo, ChunkTally, FreeChunks, MallocArena, MallocHeap, MallocWalkOptions, Mallinfo2 } from "./heap.ts";
+export type {
+  ArenaMallinfo,
+  ChunkTally,
+  FreeChunks,
+  Mallinfo2,
+  MallocArena,
+  MallocHeap,
+  MallocWalkOptions,
+} from "./heap.ts";
 export { type GlibcMallocState, type GlibcTarget, locateGlibcMalloc } from "./locate.ts";
 export { walkMallocHeap } from "./heap.ts";
 
@@ -34,7 +42,9 @@ function selfProbe(host: PythonHost): MemoryProbe {
   let scratch = scratches.get(host);
   if (!scratch) {
     const address = host.native.libc.malloc(SCRATCH) as bigint;
-    if (address === 0n) throw new PymemError("ALLOCATION_FAILED", `mallocHeap: cannot allocate a ${SCRATCH}-byte read buffer`);
+    if (address === 0n) {
+      throw new PymemError("ALLOCATION_FAILED", `mallocHeap: cannot allocate a ${SCRATCH}-byte read buffer`);
+    }
     scratch = { address, view: host.native.bytes(address, SCRATCH) };
     scratches.set(host, scratch);
     host.onClose(() => host.native.libc.free(address));
@@ -54,7 +64,14 @@ function selfProbe(host: PythonHost): MemoryProbe {
         local[1] = BigInt(n);
         remote[0] = address + BigInt(done);
         remote[1] = BigInt(n);
-        const got = host.native.libc.process_vm_readv(pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer), 1, 0);
+        const got = host.native.libc.process_vm_readv(
+          pid,
+          new Uint8Array(local.buffer),
+          1,
+          new Uint8Array(remote.buffer),
+          1,
+          0,
+        );
         if (got !== n) return null;
         out.set(view.subarray(0, n), done);
         done += n;
