@@ -33,6 +33,7 @@ export type { DebugMallocStats } from "./obmalloc/stats.ts";
 export type { SymbolInfo, SymbolSource } from "./core/hidden-symbols.ts";
 export { layoutFor } from "./obmalloc/layout.ts";
 export type { ObmallocLayout } from "./obmalloc/layout.ts";
+export type { ArenaMallinfo, ChunkTally, FreeChunks, Mallinfo2, MallocArena, MallocHeap, MallocWalkOptions } from "./glibc/mod.ts";
 export { attachPython, AttachedPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";

@@ -27,6 +27,7 @@ import type { HeapSnapshot } from "./objects/mod.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
+import { mallocHeap, type MallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -604,6 +605,15 @@ export class Python {
   /** Every live interpreter, main first: id, whether it has its own obmalloc state, blocks in use. */
   interpreters(): InterpreterInfo[] {
     return listInterpreters(this.#host);
+  }
+
+  /**
+   * Walk this process's glibc malloc heap (every arena, its chunks in use and free by kind, the top chunks, the
+   * mmapped chunks, what malloc_trim(0) would give back). Throws PymemError("UNSUPPORTED") when malloc here is not
+   * glibc's or its release has not been checked. See lib/glibc/.
+   */
+  mallocHeap(options?: MallocWalkOptions): MallocHeap {
+    return mallocHeap(this.#host, options);
   }
 
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */

@@ -116,6 +116,10 @@ const FILES: Record<string, FileAxes> = {
   containment_test: { axes: ["adapter", "app"], seconds: 15 },
   // Hostile inputs as properties (names of any character, trickling HTTP clients, blocking user code).
   fuzz_hostile_test: { axes: ["adapter"], seconds: 8 },
+  // glibc's malloc heap read from memory against the target's own mallinfo2()/malloc_info(): the malloc layout is
+  // glibc's (this machine's and sid's, which runs with sid's CPythons: layout), read in-process and by attach under
+  // each runtime (app).
+  glibc_heap_test: { axes: ["layout", "app"], seconds: 10, elsewhere: 6 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
   fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },

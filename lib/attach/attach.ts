@@ -34,10 +34,12 @@ import {
 } from "../obmalloc/state.ts";
 import { loadBias, readMaps } from "../machine/procmaps.ts";
 import { PID_MAX_LIMIT, readStat } from "../machine/proc.ts";
+import { residentPages } from "../machine/pagemap.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
-import { findImage, fileVersion, type Image } from "./image.ts";
+import { findImage, fileVersion, type Image, openElf } from "./image.ts";
 import { nameAllocator } from "./allocator-name.ts";
+import { type GlibcMallocState, locateGlibcMalloc, type MallocHeap, type MallocWalkOptions, walkMallocHeap } from "../glibc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -407,6 +409,35 @@ export class AttachedPython {
     return new RemoteHeapSnapshot(walk, layout, info, extra, (snap, o) => {
       this.#assertOpen();
       return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), { allocator: this.#info.allocator.name, retries: this.#retries, ...o });
+    });
+  }
+
+  #glibc: GlibcMallocState | undefined;
+
+  /**
+   * The target's glibc malloc heap: every arena with its in-use and free chunks, the top chunks, the mmapped chunks
+   * and what malloc_trim(0) would give back (lib/glibc/). Throws PymemError("UNSUPPORTED") naming the reason when the
+   * target's malloc is not glibc's (a jemalloc/tcmalloc/mimalloc preloaded, musl) or its glibc release has not been
+   * checked.
+   */
+  mallocHeap(options?: MallocWalkOptions): MallocHeap {
+    this.#assertOpen();
+    options = checkOptions<MallocWalkOptions>(options, "mallocHeap", { retries: integerIn(0, 100) });
+    const probe = this.#probe();
+    if (!this.#glibc) {
+      const maps = readMaps(this.pid);
+      this.#glibc = locateGlibcMalloc({
+        pid: this.pid,
+        maps,
+        probe,
+        open: (p) => openElf(p, this.pid, maps),
+        remaps: () => readMaps(this.pid),
+      });
+    }
+    return walkMallocHeap(probe, this.#glibc, {
+      retries: this.#retries,
+      ...options,
+      residentPages: (s, l) => residentPages(this.pid, s, l),
     });
   }
 

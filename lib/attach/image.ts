@@ -80,7 +80,7 @@ function openShared(p: string): { elf: ElfFile; release: () => void } {
  * was deleted or replaced on disk, the mapped file as the kernel still holds it (/proc/PID/map_files/START-END of
  * one of its mappings: the same inode, whatever the path now holds).
  */
-function openElf(path: string, pid: number, maps: MapEntry[]): { elf: ElfFile; release: () => void } | undefined {
+export function openElf(path: string, pid: number, maps: MapEntry[]): { elf: ElfFile; release: () => void } | undefined {
   const mapping = maps.find((m) => m.path === path);
   const deleted = path.endsWith(" (deleted)");
   const own = `/proc/${pid}/root${path}`;

@@ -1,0 +1,687 @@
+/**
+ * The glibc malloc heap as data: every arena (the main arena's sbrk heap, each thread arena's chain of mmapped
+ * heaps) with its system bytes, chunks in use, free chunks by where they sit (tcache, fastbins, unsorted, small and
+ * large bins), its top chunk and what `malloc_trim(0)` could give back; the mmapped chunks from `mp_`.
+ *
+ * Read through a `MemoryProbe`, so one walk serves this process and another one (lib/attach/). The figures are
+ * computed the way glibc's own `int_mallinfo` computes them (the bins walked as lists, the top chunk, the fastbins),
+ * so `mallinfo` in the result is what the process's `mallinfo2()` would return at the same moment; the chunk walk
+ * adds what mallinfo2 cannot say (in-use chunk counts, the tcache, the reclaimable pages).
+ *
+ * The per-thread caches: `tcache` is a TLS variable, and reading another thread's TLS needs its thread pointer (which
+ * only ptrace gives). A thread's `tcache_perthread_struct` is itself a malloc chunk (the first a thread allocates
+ * in its arena), so it is recognised in the chunk walk instead: an in-use chunk of that struct's size whose every
+ * list is a well-formed safe-linked list of chunks of its bin's size with the same `key`, and whose counts agree
+ * with the lists. An empty cache is recognised too on 2.43 (all `num_slots` at `mp_.tcache_count`); on 2.36 an empty
+ * cache is all zeros, which any zeroed 640-byte buffer also is: it counts nothing either way.
+ * @module
+ */
+import { PymemError } from "../errors.ts";
+import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
+import type { MemoryProbe } from "../obmalloc/state.ts";
+import { binIndex, type GlibcMallocLayout, MINSIZE, NBINS, NSMALLBINS } from "./layout.ts";
+import type { GlibcMallocState } from "./locate.ts";
+
+/** A number of chunks and their bytes (chunk sizes: header included). */
+export interface ChunkTally {
+  chunks: number;
+  bytes: number;
+}
+
+/** Free chunks by where they sit. */
+export interface FreeChunks {
+  /** In a thread's tcache: free to the program, but in use to malloc's own accounting (mallinfo2's uordblks). */
+  tcache: ChunkTally;
+  /** In the fastbins (none on glibc 2.43+, which has no fastbins). */
+  fastbins: ChunkTally;
+  unsorted: ChunkTally;
+  small: ChunkTally;
+  large: ChunkTally;
+}
+
+/** What one arena's figures would add to `mallinfo2()`, computed as glibc's `int_mallinfo` does. */
+export interface ArenaMallinfo {
+  /** Free chunks in the bins, plus 1 for the top chunk. */
+  ordblks: number;
+  /** Fastbin chunks. */
+  smblks: number;
+  /** Fastbin bytes. */
+  fsmblks: number;
+  /** system_mem − fordblks. */
+  uordblks: number;
+  /** Top + fastbins + bins. */
+  fordblks: number;
+}
+
+/** One arena of the heap. */
+export interface MallocArena {
+  /** 0 is the main arena, then the thread arenas in the order of the arena ring. */
+  index: number;
+  address: bigint;
+  kind: "main" | "thread";
+  /** Bytes obtained from the system for this arena (`system_mem`): the sbrk heap, or the sum of the heaps' sizes. */
+  systemBytes: number;
+  maxSystemBytes: number;
+  /** Threads attached to the arena (0: on the free list, waiting for a new thread). */
+  attachedThreads: number;
+  /** The memory the arena's chunks live in: the sbrk heap, or each `heap_info` heap (newest first). */
+  heaps: { address: bigint; bytes: number }[];
+  top: { address: bigint; bytes: number };
+  /** Chunks allocated to the program (the chunk walk less the free chunks of every kind; tcache'd ones excluded). */
+  inUse: ChunkTally;
+  free: FreeChunks;
+  /**
+   * What `malloc_trim(0)` would give back: the whole pages inside free chunks of the unsorted bin and of the large
+   * bins from the page size's bin on (it madvises them), plus, for the main arena only, the top chunk's pages above
+   * MINSIZE (it shrinks the sbrk heap). Fastbin chunks are counted as they sit (malloc_trim consolidates them first,
+   * which can only add to this). Resident or not: the pages' residency is not read.
+   */
+  reclaimableBytes: number;
+  /**
+   * The part of `reclaimableBytes` resident now (/proc/PID/pagemap): what RSS would drop by. Null when the pagemap
+   * cannot be read. Pages malloc_trim already gave back stay in their free chunks, not resident.
+   */
+  reclaimableResidentBytes: number | null;
+  mallinfo: ArenaMallinfo;
+  /** Per-thread caches recognised in this arena's chunks. */
+  tcaches: number;
+  /** False when a list stayed torn after the retries, or a chunk could not be read: see `warnings`. */
+  complete: boolean;
+}
+
+/** `struct mallinfo2` as the process would compute it at the moment of the read. */
+export interface Mallinfo2 {
+  arena: number;
+  ordblks: number;
+  smblks: number;
+  hblks: number;
+  hblkhd: number;
+  usmblks: number;
+  fsmblks: number;
+  uordblks: number;
+  fordblks: number;
+  keepcost: number;
+}
+
+/** The whole glibc malloc heap of one process. */
+export interface MallocHeap {
+  /** glibc's release ("2.36"). */
+  glibc: string;
+  /** The libc file read. */
+  libc: string;
+  /** How main_arena and mp_ were found. */
+  how: string;
+  arenas: MallocArena[];
+  /** Chunks malloc gave their own mapping (over the mmap threshold): count and bytes, from `mp_`. */
+  mmapped: ChunkTally;
+  /** `mp_`'s thresholds now (glibc moves both up as mmapped chunks are freed, unless set by mallopt). */
+  mmapThreshold: number;
+  trimThreshold: number;
+  /** Sums over the arenas. */
+  totals: {
+    systemBytes: number;
+    inUse: ChunkTally;
+    free: FreeChunks;
+    /** Bytes of the top chunks. */
+    topBytes: number;
+    reclaimableBytes: number;
+    /** Null when any arena's residency could not be read. */
+    reclaimableResidentBytes: number | null;
+  };
+  mallinfo: Mallinfo2;
+  /** What could not be read or stayed inconsistent; empty when the read is whole. */
+  warnings: string[];
+}
+
+/** Options of the walk. */
+export interface MallocWalkOptions {
+  /** How many times a torn list (a live target changing under the read) is read again (default 3). */
+  retries?: number;
+}
+
+/**
+ * What the reader of a process adds to the walk: which pages of [start, start + length) are resident (one byte per
+ * page, 1 = resident), or null when unknown. Asked before the walk reads the heaps: a read of a page the process
+ * never touched maps the zero page there, which the pagemap then shows as present.
+ */
+export interface MallocWalkReader {
+  residentPages?(start: number, length: number): Uint8Array | null;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+const PAGE = 4096;
+const BLOCK = 1 << 18;
+/** A bound on any one list: no arena has more chunks than its bytes / MINSIZE, and no list walk runs past this. */
+const MAX_LIST = 1 << 26;
+
+/** Reads of the process in 256 KiB blocks, kept while the walk runs, clipped to the regions known to be mapped. */
+class Blocks {
+  readonly #probe: MemoryProbe;
+  readonly #regions: [number, number][] = [];
+  readonly #cache = new Map<number, { start: number; bytes: Uint8Array }>();
+  reads = 0;
+  constructor(probe: MemoryProbe) {
+    this.#probe = probe;
+  }
+  addRegion(start: number, end: number): void {
+    this.#regions.push([start, end]);
+  }
+  clear(): void {
+    this.#cache.clear();
+  }
+  #block(addr: number): { start: number; bytes: Uint8Array } | undefined {
+    const key = Math.floor(addr / BLOCK);
+    const hit = this.#cache.get(key);
+    if (hit && addr + 8 <= hit.start + hit.bytes.length && addr >= hit.start) return hit;
+    const r = this.#regions.find(([s, e]) => addr >= s && addr + 8 <= e);
+    if (!r) return undefined;
+    const start = Math.max(r[0], key * BLOCK), end = Math.min(r[1], (key + 1) * BLOCK);
+    if (addr + 8 > end) return undefined;
+    this.reads++;
+    const bytes = this.#probe.safeRead(BigInt(start), end - start);
+    if (!bytes) return undefined;
+    if (this.#cache.size > 256) this.#cache.clear();
+    const b = { start, bytes };
+    this.#cache.set(key, b);
+    return b;
+  }
+  /** The 8 bytes at `addr` as a number (addresses and sizes: exact), undefined when unreadable. */
+  u64(addr: number): number | undefined {
+    const b = this.#block(addr);
+    if (b) return u64leNumber(b.bytes, addr - b.start);
+    this.reads++;
+    const r = this.#probe.safeRead(BigInt(addr), 8);
+    return r ? u64leNumber(r, 0) : undefined;
+  }
+  /** REVEAL_PTR of a safe-linked pointer stored at `pos`: (pos >> 12) ^ stored. */
+  revealed(pos: number): number | undefined {
+    const b = this.#block(pos);
+    let stored: bigint;
+    if (b) stored = u64le(b.bytes, pos - b.start);
+    else {
+      this.reads++;
+      const r = this.#probe.safeRead(BigInt(pos), 8);
+      if (!r) return undefined;
+      stored = u64le(r, 0);
+    }
+    return Number((BigInt(pos) >> 12n) ^ stored);
+  }
+  u16s(addr: number, count: number): Uint16Array | undefined {
+    const r = this.#probe.safeRead(BigInt(addr), count * 2);
+    this.reads++;
+    return r ? new Uint16Array(r.slice().buffer) : undefined;
+  }
+}
+
+const tally = (): ChunkTally => ({ chunks: 0, bytes: 0 });
+const freeTally = (): FreeChunks => ({
+  tcache: tally(),
+  fastbins: tally(),
+  unsorted: tally(),
+  small: tally(),
+  large: tally(),
+});
+function add(t: ChunkTally, bytes: number, chunks = 1): void {
+  t.chunks += chunks;
+  t.bytes += bytes;
+}
+
+/** A torn list: thrown inside one arena's read, caught by its retry loop. */
+class Torn extends Error {}
+
+interface ArenaRead {
+  address: number;
+  raw: Uint8Array;
+  top: number;
+  topSize: number;
+  system: number;
+  /** [chunks start, end) of each heap; the top chunk is in the first. */
+  regions: { heap: number; start: number; end: number }[];
+}
+
+/** The heaps of a thread arena, newest first, from heap_for_ptr(top) through `prev`. */
+function threadHeaps(
+  mem: Blocks,
+  probe: MemoryProbe,
+  layout: GlibcMallocLayout,
+  arena: number,
+  top: number,
+): ArenaRead["regions"] {
+  const out: ArenaRead["regions"] = [];
+  let h = top - (top % layout.heapMaxSize);
+  for (let n = 0; h !== 0; n++) {
+    if (n > 4096) throw new Torn(`arena ${hex(arena)}: its heap_info chain does not end`);
+    const info = probe.safeRead(BigInt(h), layout.heapInfoSize);
+    if (!info) throw new Torn(`arena ${hex(arena)}: heap_info at ${hex(h)} is unreadable`);
+    const ar = u64leNumber(info, 0), prev = u64leNumber(info, 8), size = u64leNumber(info, 16);
+    if (ar !== arena || size > layout.heapMaxSize || size < layout.heapInfoSize) {
+      throw new Torn(`arena ${hex(arena)}: heap_info at ${hex(h)} names arena ${hex(ar)}, size ${size}`);
+    }
+    const first = arena === h + layout.heapInfoSize;
+    const start = first ? Math.ceil((arena + layout.arena.size) / 16) * 16 : h + layout.heapInfoSize;
+    out.push({ heap: h, start, end: h + size });
+    mem.addRegion(h, h + size);
+    if (first) break;
+    h = prev;
+  }
+  return out;
+}
+
+function readArena(
+  probe: MemoryProbe,
+  mem: Blocks,
+  st: GlibcMallocState,
+  address: number,
+  sbrkBase: number,
+): ArenaRead {
+  const L = st.layout.arena;
+  const raw = probe.safeRead(BigInt(address), L.size);
+  if (!raw) throw new Torn(`arena ${hex(address)} is unreadable`);
+  const top = u64leNumber(raw, L.top);
+  const system = u64leNumber(raw, L.systemMem);
+  let regions: ArenaRead["regions"];
+  if (address === st.mainArena) {
+    const start = Math.ceil(sbrkBase / 16) * 16;
+    mem.addRegion(sbrkBase, sbrkBase + system);
+    regions = [{ heap: sbrkBase, start, end: sbrkBase + system }];
+  } else {
+    regions = threadHeaps(mem, probe, st.layout, address, top);
+  }
+  // 8 bytes through the probe, not a block: reading memory faults the target's untouched pages in (as the zero
+  // page), and the residency of the heap's pages is taken after this, before the walk reads them.
+  const head = probe.safeRead(BigInt(top + 8), 8);
+  if (!head) throw new Torn(`arena ${hex(address)}: its top chunk ${hex(top)} is unreadable`);
+  const topSize = u64leNumber(head, 0) - (u64leNumber(head, 0) % 8);
+  return { address, raw, top, topSize, system, regions };
+}
+
+/** The chunk size at `p` (flags masked off). */
+function chunkSize(mem: Blocks, p: number): number | undefined {
+  const s = mem.u64(p + 8);
+  return s === undefined ? undefined : s - (s % 8);
+}
+
+/** Walk the bins and fastbins of one arena: the free chunks glibc's own accounting sees. */
+function walkLists(
+  mem: Blocks,
+  layout: GlibcMallocLayout,
+  a: ArenaRead,
+  free: FreeChunks,
+  freeSet: Map<number, number>,
+  ranges: [number, number][],
+  lenient?: string[],
+): number {
+  // Lenient (the last attempt on a live target): a torn list is cut where it tears and reported, not retried.
+  const guard = (walk: () => void) => {
+    try {
+      walk();
+    } catch (e) {
+      if (!(e instanceof Torn) || !lenient) throw e;
+      lenient.push(`${e.message}: the list is counted up to there (read while changing)`);
+    }
+  };
+  const L = layout.arena;
+  const psindex = binIndex(PAGE);
+  let trimmable = 0;
+  let steps = 0;
+  for (let i = 1; i < NBINS; i++) {
+    const bin = a.address + L.bins + (i - 1) * 16 - 16;
+    const where = i === 1 ? free.unsorted : i < NSMALLBINS ? free.small : free.large;
+    let p = u64leNumber(a.raw, L.bins + (i - 1) * 16);
+    guard(() => {
+      while (p !== bin) {
+        if (++steps > MAX_LIST) throw new Torn(`arena ${hex(a.address)}: bin ${i} does not end`);
+        const size = chunkSize(mem, p);
+        if (size === undefined || size < MINSIZE || p % 16 !== 0 || freeSet.has(p)) {
+          throw new Torn(`arena ${hex(a.address)}: bin ${i} reaches ${hex(p)}, which is not a free chunk`);
+        }
+        freeSet.set(p, size);
+        add(where, size);
+        if ((i === 1 || i >= psindex) && size > PAGE - 1 + 48) {
+          const aligned = Math.ceil((p + 48) / PAGE) * PAGE;
+          const rest = size - (aligned - p);
+          if (rest > PAGE - 1) {
+            trimmable += rest - (rest % PAGE);
+            ranges.push([aligned, rest - (rest % PAGE)]);
+          }
+        }
+        const fd = mem.u64(p + 16);
+        if (fd === undefined) throw new Torn(`arena ${hex(a.address)}: the chunk ${hex(p)} in bin ${i} is unreadable`);
+        p = fd;
+      }
+    });
+  }
+  if (L.fastbins) {
+    for (let j = 0; j < L.fastbins.count; j++) {
+      let p = u64leNumber(a.raw, L.fastbins.offset + 8 * j);
+      const want = (j + 2) * 16;
+      guard(() => {
+        while (p !== 0) {
+          if (++steps > MAX_LIST) throw new Torn(`arena ${hex(a.address)}: fastbin ${j} does not end`);
+          const size = chunkSize(mem, p);
+          if (size !== want || p % 16 !== 0 || freeSet.has(p)) {
+            throw new Torn(
+              `arena ${hex(a.address)}: fastbin ${j} reaches ${hex(p)}, which is not a free ${want}-byte chunk`,
+            );
+          }
+          freeSet.set(p, size);
+          add(free.fastbins, size);
+          const next = mem.revealed(p + 16);
+          if (next === undefined) throw new Torn(`arena ${hex(a.address)}: the fastbin chunk ${hex(p)} is unreadable`);
+          p = next;
+        }
+      });
+    }
+  }
+  return trimmable;
+}
+
+interface WalkTally {
+  /** Chunks not on a bin/fastbin list and not top: allocated to the program, or in a tcache. */
+  taken: ChunkTally;
+  /** Candidate tcache structs: chunk addresses. */
+  tcacheCandidates: number[];
+  /** Chunks whose next chunk says they are free (PREV_INUSE clear) but that no list holds. */
+  stray: number;
+  problems: string[];
+}
+
+/** Walk one arena's chunks, heap by heap, from the first chunk to the top chunk or the heap's end fencepost. */
+function walkChunks(
+  mem: Blocks,
+  layout: GlibcMallocLayout,
+  a: ArenaRead,
+  freeSet: Map<number, number>,
+  lenient: boolean,
+): WalkTally {
+  const t: WalkTally = { taken: tally(), tcacheCandidates: [], stray: 0, problems: [] };
+  // A walk that loses its way was read while the heap changed (or the heap is corrupt): the arena is read again,
+  // and on the last attempt the walk stops there and says so.
+  const lost = (why: string) => {
+    if (!lenient) throw new Torn(why);
+    t.problems.push(`${why}: the walk stops there (read while changing, or corrupt)`);
+  };
+  for (const r of a.regions) {
+    let p = r.start;
+    while (p < r.end) {
+      if (p === a.top) break;
+      const head = mem.u64(p + 8);
+      if (head === undefined) {
+        lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} is unreadable`);
+        break;
+      }
+      const size = head - (head % 8);
+      // The end of an older heap: a 16-byte fencepost, then a header of size 0 (sysmalloc's fenceposts).
+      if (size === 0) break;
+      if (size < 16 || size % 16 !== 0 || p + size > r.end) {
+        lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} has size ${size}, which does not fit its heap`);
+        break;
+      }
+      if (!freeSet.has(p)) {
+        add(t.taken, size);
+        if (layout.tcache.chunkSizes.includes(size)) t.tcacheCandidates.push(p);
+        const next = p + size;
+        if (next !== a.top && next < r.end) {
+          const nh = mem.u64(next + 8);
+          if (nh !== undefined && nh % 2 === 0 && size >= MINSIZE) t.stray++;
+        }
+      }
+      p += size;
+    }
+  }
+  return t;
+}
+
+/** A recognised per-thread cache: its chunks (address → size). */
+function readTcache(
+  mem: Blocks,
+  layout: GlibcMallocLayout,
+  chunk: number,
+  tcacheCount: number,
+  keyRef: { key?: number },
+): Map<number, number> | undefined {
+  const T = layout.tcache;
+  const base = chunk + 16;
+  const counts = mem.u16s(base, T.bins);
+  if (!counts) return undefined;
+  const out = new Map<number, number>();
+  let key = keyRef.key;
+  for (let i = 0; i < T.bins; i++) {
+    let e = mem.u64(base + T.entries + 8 * i);
+    if (e === undefined) return undefined;
+    let n = 0;
+    while (e !== 0) {
+      if (e % 16 !== 0 || ++n > 65535) return undefined;
+      const c = e - 16;
+      const size = chunkSize(mem, c);
+      if (size === undefined || out.has(c)) return undefined;
+      if (i < T.smallBins ? size !== i * 16 + MINSIZE : size < T.smallBins * 16 + MINSIZE) return undefined;
+      const k = mem.u64(e + 8);
+      if (k === undefined || k === 0 || (key !== undefined && k !== key)) return undefined;
+      key = k;
+      out.set(c, size);
+      const next = mem.revealed(e);
+      if (next === undefined) return undefined;
+      e = next;
+    }
+    const ok = T.counts === "count" ? counts[i] === n : counts[i] + n === tcacheCount;
+    if (!ok) return undefined;
+  }
+  if (key !== undefined) keyRef.key = key;
+  return out;
+}
+
+/**
+ * Walk the whole glibc malloc heap of the process whose state `st` located. Throws PymemError("ATTACH") only when
+ * `main_arena` itself cannot be read; an arena that stays torn after the retries is reported incomplete, with why.
+ */
+export function walkMallocHeap(
+  probe: MemoryProbe,
+  st: GlibcMallocState,
+  options: MallocWalkOptions & MallocWalkReader = {},
+): MallocHeap {
+  const retries = options.retries ?? 3;
+  const layout = st.layout;
+  const warnings: string[] = [];
+  const par = probe.safeRead(BigInt(st.mp), layout.par.size);
+  const main = probe.safeRead(BigInt(st.mainArena), layout.arena.size);
+  if (!par || !main) throw new PymemError("ATTACH", `mp_ or main_arena is unreadable`);
+  const P = layout.par;
+  const sbrkBase = u64leNumber(par, P.sbrkBase);
+  const tcacheCount = u64leNumber(par, P.tcacheCount);
+  const thp = u64leNumber(par, P.thpPagesize);
+
+  // The ring of arenas, from main_arena.
+  const ring: number[] = [st.mainArena];
+  for (let next = u64leNumber(main, layout.arena.next); next !== st.mainArena;) {
+    if (next === 0 || ring.length > 4096 || ring.includes(next)) {
+      warnings.push(`the arena ring is torn after ${ring.length} arenas (read while changing)`);
+      break;
+    }
+    ring.push(next);
+    const b = probe.safeRead(BigInt(next + layout.arena.next), 8);
+    if (!b) {
+      warnings.push(`arena ${hex(next)} is unreadable (read while changing)`);
+      break;
+    }
+    next = u64leNumber(b, 0);
+  }
+
+  const mem = new Blocks(probe);
+  // Residency first, for every heap of every arena (arena structs and heap_info only have been read so far).
+  const pages: { start: number; end: number; present: Uint8Array | null }[] = [];
+  if (options.residentPages) {
+    for (const address of ring) {
+      try {
+        for (const r of readArena(probe, mem, st, address, sbrkBase).regions) {
+          const start = r.heap - (r.heap % PAGE), end = Math.ceil(r.end / PAGE) * PAGE;
+          pages.push({ start, end, present: options.residentPages(start, end - start) });
+        }
+      } catch (e) {
+        if (!(e instanceof Torn)) throw e; // the walk below retries and reports it
+      }
+    }
+  }
+  const residentIn = (ranges: [number, number][]): number | null => {
+    if (!options.residentPages) return null;
+    let n = 0;
+    for (const [start, length] of ranges) {
+      for (let p = start; p < start + length; p += PAGE) {
+        const r = pages.find((g) => p >= g.start && p < g.end);
+        if (!r || !r.present) return null;
+        n += r.present[(p - r.start) / PAGE] ? PAGE : 0;
+      }
+    }
+    return n;
+  };
+  const arenas: MallocArena[] = [];
+  const reads: { a: ArenaRead; walk: WalkTally; free: FreeChunks }[] = [];
+  const tcacheCandidates: number[] = [];
+  for (const [index, address] of ring.entries()) {
+    let last = "";
+    let done:
+      | { a: ArenaRead; walk: WalkTally; free: FreeChunks; trimmable: number; ranges: [number, number][] }
+      | undefined;
+    for (let attempt = 0; attempt <= retries && !done; attempt++) {
+      if (attempt) mem.clear();
+      try {
+        const a = readArena(probe, mem, st, address, sbrkBase);
+        const free = freeTally();
+        const freeSet = new Map<number, number>();
+        const torn: string[] = [];
+        const ranges: [number, number][] = [];
+        const trimmable = walkLists(mem, layout, a, free, freeSet, ranges, attempt === retries ? torn : undefined);
+        const walk = walkChunks(mem, layout, a, freeSet, attempt === retries);
+        walk.problems.unshift(...torn);
+        done = { a, walk, free, trimmable, ranges };
+      } catch (e) {
+        if (!(e instanceof Torn)) throw e;
+        last = e.message;
+      }
+    }
+    if (!done) {
+      warnings.push(`${last} (after ${retries} retries): arena ${index} left out (read while changing, or corrupt)`);
+      continue;
+    }
+    const { a, walk, free, trimmable, ranges } = done;
+    warnings.push(...walk.problems);
+    if (walk.stray) {
+      warnings.push(`arena ${hex(address)}: ${walk.stray} chunks look free but are on no list (read while changing)`);
+    }
+    tcacheCandidates.push(...walk.tcacheCandidates);
+    const L = layout.arena;
+    const bins = free.unsorted.chunks + free.small.chunks + free.large.chunks;
+    const binBytes = free.unsorted.bytes + free.small.bytes + free.large.bytes;
+    const avail = a.topSize + free.fastbins.bytes + binBytes;
+    let reclaim = trimmable;
+    if (address === st.mainArena) {
+      const topArea = a.topSize - MINSIZE - 1;
+      const unit = thp || PAGE;
+      if (topArea > 0) {
+        const extra = topArea - (topArea % unit);
+        reclaim += extra;
+        // systrim gives back the end of the sbrk heap.
+        if (extra > 0) ranges.push([a.top + a.topSize - extra, extra]);
+      }
+    }
+    const resident = residentIn(ranges);
+    arenas.push({
+      index,
+      address: BigInt(address),
+      kind: address === st.mainArena ? "main" : "thread",
+      systemBytes: a.system,
+      maxSystemBytes: u64leNumber(a.raw, L.maxSystemMem),
+      attachedThreads: u64leNumber(a.raw, L.attachedThreads),
+      heaps: a.regions.map((r) => ({ address: BigInt(r.heap), bytes: r.end - r.heap })),
+      top: { address: BigInt(a.top), bytes: a.topSize },
+      inUse: { ...walk.taken },
+      free,
+      reclaimableBytes: reclaim,
+      reclaimableResidentBytes: resident,
+      mallinfo: {
+        ordblks: 1 + bins,
+        smblks: free.fastbins.chunks,
+        fsmblks: free.fastbins.bytes,
+        uordblks: a.system - avail,
+        fordblks: avail,
+      },
+      tcaches: 0,
+      complete: walk.problems.length === 0,
+    });
+    reads.push({ a, walk, free });
+  }
+
+  // The per-thread caches, found among every arena's chunks; a cached chunk belongs to the arena whose heap holds
+  // it (a thread caches what it frees, whichever arena that came from).
+  const keyRef: { key?: number } = {};
+  const owner = (c: number) => reads.findIndex(({ a }) => a.regions.some((r) => c >= r.start && c < r.end));
+  for (const cand of tcacheCandidates) {
+    const chunks = readTcache(mem, layout, cand, tcacheCount, keyRef);
+    if (!chunks) continue;
+    const home = owner(cand);
+    if (home >= 0) arenas[home].tcaches++;
+    for (const [c, size] of chunks) {
+      const i = owner(c);
+      if (i < 0) {
+        warnings.push(`a tcache chunk at ${hex(c)} lies in no heap as read (read while changing)`);
+        continue;
+      }
+      add(arenas[i].free.tcache, size);
+      add(arenas[i].inUse, -size, -1);
+    }
+  }
+
+  const totals = {
+    systemBytes: 0,
+    inUse: tally(),
+    free: freeTally(),
+    topBytes: 0,
+    reclaimableBytes: 0,
+    reclaimableResidentBytes: 0 as number | null,
+  };
+  const mi: Mallinfo2 = {
+    arena: 0,
+    ordblks: 0,
+    smblks: 0,
+    hblks: 0,
+    hblkhd: 0,
+    usmblks: 0,
+    fsmblks: 0,
+    uordblks: 0,
+    fordblks: 0,
+    keepcost: 0,
+  };
+  for (const ar of arenas) {
+    totals.systemBytes += ar.systemBytes;
+    add(totals.inUse, ar.inUse.bytes, ar.inUse.chunks);
+    for (const k of Object.keys(ar.free) as (keyof FreeChunks)[]) {
+      add(totals.free[k], ar.free[k].bytes, ar.free[k].chunks);
+    }
+    totals.topBytes += ar.top.bytes;
+    totals.reclaimableBytes += ar.reclaimableBytes;
+    totals.reclaimableResidentBytes = totals.reclaimableResidentBytes === null || ar.reclaimableResidentBytes === null
+      ? null
+      : totals.reclaimableResidentBytes + ar.reclaimableResidentBytes;
+    mi.arena += ar.systemBytes;
+    mi.ordblks += ar.mallinfo.ordblks;
+    mi.smblks += ar.mallinfo.smblks;
+    mi.fsmblks += ar.mallinfo.fsmblks;
+    mi.uordblks += ar.mallinfo.uordblks;
+    mi.fordblks += ar.mallinfo.fordblks;
+    if (ar.kind === "main") mi.keepcost = ar.top.bytes;
+  }
+  mi.hblks = u32le(par, P.nMmaps);
+  mi.hblkhd = u64leNumber(par, P.mmappedMem);
+  return {
+    glibc: st.release,
+    libc: st.libc,
+    how: st.how,
+    arenas,
+    mmapped: { chunks: mi.hblks, bytes: mi.hblkhd },
+    mmapThreshold: u64leNumber(par, P.mmapThreshold),
+    trimThreshold: u64leNumber(par, P.trimThreshold),
+    totals,
+    mallinfo: mi,
+    warnings,
+  };
+}
