@@ -10,6 +10,7 @@
  *            first 3.12 (per-interpreter obmalloc state), the first 3.13 (_Py_DebugOffsets), a debug build
  *            (pymalloc_debug on by default), the newest (Debian sid's, under its own loader) — whichever exist —
  *            under bun, deno and node24; node (the machine's Node: koffi, as node24) on python3's CPython;
+ *   ends     as adapter, but on the oldest and the newest CPython only: regressions whose cause was the runtime;
  *   layout   every CPython × one runtime (bun), plus node24 on the newest CPython;
  *   app      every runtime × one CPython (python3's on PATH: the one skipUnlessDefaultPython() runs for).
  * `--full` or PYMEM_FULL_MATRIX=1 runs every file on every runtime × every CPython (the release check). An explicit
@@ -77,7 +78,7 @@ function machineNode(): string | undefined {
 const isNode = (r: Runtime) => r === "node" || r === "node24";
 
 // ---- the axes of each test file ----------------------------------------------------------------------------------
-type Axis = "pure" | "adapter" | "layout" | "app";
+type Axis = "pure" | "adapter" | "ends" | "layout" | "app";
 /** A file's axes (see the module comment), whether it loads a CPython at all, and the seconds one combination took
  * when measured (Bun, on the shared 2-core machine), `elsewhere` on a CPython other than python3's when its
  * once-per-runtime tests make a difference; they only order the queue (longest first) and estimate the total. */
@@ -111,27 +112,31 @@ const FILES: Record<string, FileAxes> = {
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.
   ffi_types_test: { axes: ["adapter"], seconds: 1 },
   // The first hostile pass's regressions (issue 22): corrupt files before dlopen, sub-interpreters under every
-  // allocator, exit with closed stdio, explain() bounded: per adapter and CPython state; the exporter's sockets and
-  // textfile and the CLI once per runtime.
-  containment_test: { axes: ["adapter", "app"], seconds: 15 },
-  // Hostile inputs as properties (names of any character, trickling HTTP clients, blocking user code).
-  fuzz_hostile_test: { axes: ["adapter"], seconds: 8 },
+  // allocator, exit with closed stdio, explain() bounded: per adapter at CPython's two ends (ends); the exporter's
+  // sockets and textfile and the CLI once per runtime (app).
+  containment_test: { axes: ["ends", "app"], seconds: 11 },
+  // Hostile inputs as properties (names of any character, trickling HTTP clients, blocking user code): what they
+  // attack is pymem's own code, the same under each runtime (app); CPython's part is objects_test's, per version.
+  fuzz_hostile_test: { axes: ["app"], seconds: 13 },
   // glibc's malloc heap read from memory against the target's own mallinfo2()/malloc_info(): the malloc layout is
   // glibc's (this machine's and sid's, which runs with sid's CPythons: layout), read in-process and by attach under
   // each runtime (app).
   glibc_heap_test: { axes: ["layout", "app"], seconds: 10, elsewhere: 6 },
+  // The generated per-version table, regenerated from each release's headers and checked against its own
+  // _Py_DebugOffsets: every CPython (layout), nothing runtime-specific.
+  cpython_layouts_test: { axes: ["layout"], seconds: 1 },
   // Random values at every entry point: argument conversion is the adapters' (and the CLI part runs once per runtime
   // for the default CPython: app).
-  fuzz_test: { axes: ["adapter", "app"], seconds: 6, elsewhere: 3 },
+  fuzz_test: { axes: ["ends", "app"], seconds: 6, elsewhere: 3 },
   // Arena size and allocator names read from each CPython's heap and tables (3.15's 2 MiB arenas).
   geometry_test: { axes: ["layout"], seconds: 1 },
   // alloc/dealloc, buffers viewed through each runtime's pointer-to-buffer call, the FinalizationRegistry backstop.
   globalalloc_test: { axes: ["adapter"], seconds: 1 },
-  // The second hostile pass's regressions (issue 22): argument checks and errors per adapter and CPython state, the
+  // The second hostile pass's regressions (issue 22): argument checks and errors per adapter at CPython's two ends, the
   // exporter's HTTP clamp and the CLI's usage errors once per runtime.
-  hardening2_test: { axes: ["adapter", "app"], seconds: 10 },
+  hardening2_test: { axes: ["ends", "app"], seconds: 5 },
   // Regressions of runtime-specific failures (view limits, koffi's exit handler, workers, closed stdio).
-  hardening_test: { axes: ["adapter"], seconds: 8 },
+  hardening_test: { axes: ["ends"], seconds: 3 },
   // The heap walk against each CPython's own statistics (layout); the native pool pass, its parked thread and the
   // signals each runtime blocks, which do not depend on the CPython (app).
   heap_test: { axes: ["layout", "app"], seconds: 2 },
@@ -273,6 +278,12 @@ function pairsOf(file: string): Pair[] {
     if (axis === "adapter") {
       // node and node24 share one adapter (koffi): node24 takes the state kinds, the machine's Node the default.
       pairs.push(...cross(some(runtimes.filter((r) => r !== "node")), over(stateKinds)));
+      pairs.push(...cross(some(["node"]), over([defaultTarget])));
+    }
+    if (axis === "ends") {
+      // The adapter's two ends of CPython's state (the oldest and the newest found), for regressions whose cause was
+      // the runtime and whose CPython only has to be a real one of each end.
+      pairs.push(...cross(some(runtimes.filter((r) => r !== "node")), over([targets[0], newest])));
       pairs.push(...cross(some(["node"]), over([defaultTarget])));
     }
     if (axis === "app") pairs.push(...cross(some(runtimes), over([defaultTarget])));
