@@ -38,7 +38,7 @@ const cases: [string, string, () => void][] = [
 ];
 const times = runPaired(Object.fromEntries(cases.map(([name, side, fn]) => [`${name} [${side}]`, fn])), { warmup: 50, warmupMs: 3000, rounds: 400, minMs: 3000 });
 const rows: Record<string, unknown>[] = [];
-console.log(`\npymem call cost on ${py.backend} (${process.versions.bun ? "bun " + process.versions.bun : (globalThis as any).Deno ? "deno " + (globalThis as any).Deno.version.deno : "node " + process.version}), CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`);
+console.log(`\npymem call cost on ${py.backend} (${process.versions.bun ? "bun " + process.versions.bun : (globalThis as { Deno?: { version: { deno: string } } }).Deno ? "deno " + (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno : "node " + process.version}), CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`);
 console.log("pymem = public API; bound = the same C functions as pymem binds them (bigint addresses), no checks;");
 console.log(`raw = bound directly with this runtime's FFI in its fastest form: ${raw.form}. Ratios: median (p25–p75 spread).`);
 console.log(`case (${times[Object.keys(times)[0]].samples.length} rounds)`.padEnd(38) + "pymem ns  bound ns  raw ns   pymem/bound          pymem/raw");

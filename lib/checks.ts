@@ -64,7 +64,7 @@ export function checkOptions<T>(options: unknown, what: string, known: Record<st
 }
 
 /** An option that must be a non-empty string without NUL characters (a path, a name). */
-export const nonEmptyString: OptionCheck = (value, name) => {
+export const nonEmptyString: OptionCheck = (value: unknown, name: string): void => {
   if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
   if (value === "" || value.includes("\0")) throw new RangeError(`${name} must be a non-empty string without NUL characters`);
 };
@@ -78,7 +78,7 @@ export function oneOf(values: readonly string[]): OptionCheck {
 }
 
 /** An option that must be true or false. */
-export const isBoolean: OptionCheck = (value, name) => {
+export const isBoolean: OptionCheck = (value: unknown, name: string): void => {
   if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${value === null ? "null" : typeof value}`);
 };
 

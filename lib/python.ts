@@ -6,11 +6,10 @@
  * compose the features (lib/allocators/, lib/interpreters/, lib/obmalloc/); the work is in those modules.
  * @module
  */
-import process from "node:process";
 import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
-import { checkViewLength, cstr, Native, utf8 } from "./core/native.ts";
+import { checkViewLength, cstr, type Native, utf8 } from "./core/native.ts";
 import { type PyValue, PyConverter } from "./core/convert.ts";
 import { parseVersion, type PythonVersion } from "./core/version.ts";
 import { type ObmallocHost, registerHost } from "./obmalloc/host.ts";

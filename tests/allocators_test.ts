@@ -171,6 +171,7 @@ test("traceAllocations() keeps the hooks installed until an async fn settles", a
   const t = await pending;
   assert.ok(t.obj.malloc >= 3000, `obj.malloc = ${t.obj.malloc}`);
   assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
+  // deno-lint-ignore require-await
   await assert.rejects(traceAllocations(host, async () => { throw new Error("async boom"); }), /async boom/);
   assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del z");

@@ -272,7 +272,7 @@ test("attach: PYTHONMALLOC=malloc is reported as having no obmalloc heap", async
   }
 }, { skip });
 
-test("attach: permission errors say what to change", async () => {
+test("attach: permission errors say what to change", () => {
   const other = remoteReadError(42, 1, "attaching", { scope: 0, myUid: 1000, targetUid: 0 });
   assert.equal(other.code, "PERMISSION");
   assert.match(other.message, /uid 0 and you are uid 1000/);

@@ -179,7 +179,7 @@ test("ps: by pid as numbers; CPythons pymem does not read (2.7, 3.6, 3.7) are na
     const pids = doc.processes.map((p: { pid: number }) => p.pid);
     assert.deepEqual(pids, [...pids].sort((a, b) => a - b));
     const text = cli(["ps"]).stdout;
-    const textPids = [...text.matchAll(/^ *(\d+)  /gm)].map((m) => Number(m[1]));
+    const textPids = [...text.matchAll(/^ *(\d+) {2}/gm)].map((m) => Number(m[1]));
     assert.deepEqual(textPids, [...textPids].sort((a, b) => a - b));
     // The underline is as wide as the table's widest row (no reason text stretches it).
     const lines = text.split("\n");

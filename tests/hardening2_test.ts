@@ -223,7 +223,7 @@ test("explain() on a sub-interpreter's heap finds its objects (they were asked o
   }
 });
 
-async function explainInSub(py: Awaited<ReturnType<typeof python>>, preset: "legacy" | "isolated") {
+function explainInSub(py: Awaited<ReturnType<typeof python>>, preset: "legacy" | "isolated") {
   const sub = py.newInterpreter(preset);
   try {
     sub.run("class LegacyHeld:\n    pass\nheld = [LegacyHeld() for _ in range(60000)]");

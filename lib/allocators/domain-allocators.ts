@@ -10,7 +10,7 @@ import { realpathSync } from "node:fs";
 import { ElfFile } from "../machine/elf.ts";
 import { PymemError } from "../errors.ts";
 import { checkAddress } from "../checks.ts";
-import { type FunctionSet, type HookCounts } from "../machine/codegen.ts";
+import type { FunctionSet, HookCounts } from "../machine/codegen.ts";
 import { generatedName } from "../machine/exec-pages.ts";
 import { hookPool, type HookSlot } from "./generated-functions.ts";
 import type { Native } from "../core/native.ts";

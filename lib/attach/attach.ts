@@ -32,7 +32,7 @@ import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
 import {
   arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState, requireOwnState, staticsNotFound,
 } from "../obmalloc/state.ts";
-import { loadBias, readMaps } from "../machine/procmaps.ts";
+import { readMaps } from "../machine/procmaps.ts";
 import { PID_MAX_LIMIT, readStat } from "../machine/proc.ts";
 import { residentPages } from "../machine/pagemap.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";

@@ -6,9 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
-import os from "node:os";
 import { basename, join } from "node:path";
-import process from "node:process";
 import type { AllocatorVariant } from "./types.ts";
 
 

@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import process from "node:process";
-import type { ChildPlan, ChildResult } from "./child.ts";
+import type { ChildPlan } from "./child.ts";
 import { isMain, runtimeKind } from "../core/runtime.ts";
 import { discoverPythons } from "../core/locate.ts";
 import { PYMEM_VERSION } from "../core/version.ts";
@@ -44,7 +44,7 @@ export { resolveAllocators } from "./allocator-libraries.ts";
 
 interface Target { version: string; library: string; source: string; stripped: boolean }
 
-async function selectPythons(wanted: BenchOptions["pythons"], notes: string[]): Promise<Target[] | string> {
+function selectPythons(wanted: BenchOptions["pythons"], notes: string[]): Target[] | string {
   const direct = (p: string): Target => ({ version: "?", library: p, source: "path", stripped: false });
   const paths = Array.isArray(wanted) ? wanted.filter((w) => w.includes("/")) : [];
   if (wanted === undefined && process.env.PYMEM_LIBPYTHON) return [{ ...direct(process.env.PYMEM_LIBPYTHON), source: "PYMEM_LIBPYTHON" }];

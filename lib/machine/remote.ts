@@ -401,6 +401,7 @@ export class RemoteMemory {
       } catch (e) {
         this.#scratch = 0n; // a thread that may still write it: never reuse (or free) this buffer
         this.#scratchSize = 0;
+        // deno-lint-ignore no-unsafe-finally
         throw e; // the join failing outranks any other error: the buffer is lost either way
       }
     }

@@ -192,7 +192,7 @@ export class TypeTable {
    */
   baseAmong(ids: number[], roots: ReadonlySet<number>, inHeap: (p: number) => boolean): number[] {
     const out = ids.map(() => 0);
-    let at = ids.map((id) => this.types[id].address);
+    const at = ids.map((id) => this.types[id].address);
     let todo = ids.map((_, i) => i);
     for (let depth = 0; depth < BASE_DEPTH && todo.length; depth++) {
       const unread = new Set<number>();

@@ -3,8 +3,7 @@
  * @module
  */
 import process from "node:process";
-import { type Python } from "../../python.ts";
-import { type Domain, getAllocator, getArenaAllocator } from "../../allocators/domain-allocators.ts";
+import type { Domain } from "../../allocators/domain-allocators.ts";
 import { diffToJSON, heapToJSON, INFO_SCHEMA, PYMEM_VERSION, SCHEMA_VERSION } from "../../report/json.ts";
 import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";

@@ -4,7 +4,6 @@
  */
 import { existsSync } from "node:fs";
 import process from "node:process";
-import { type Python } from "../../python.ts";
 import { PymemError } from "../../errors.ts";
 import type { HeapSnapshot } from "../../objects/mod.ts";
 import { attachPython } from "../../attach/attach.ts";
