@@ -56,7 +56,9 @@ export function nativePairNs(library: string): { obj: number; raw: number } | { 
     writeFileSync(join(dir, "pairs.c"), C_SOURCE);
     const exe = join(dir, "pairs");
     try {
-      execFileSync("cc", ["-O2", "-o", exe, join(dir, "pairs.c"), library, `-Wl,-rpath,${join(library, "..")}`], { stdio: "pipe" });
+      execFileSync("cc", ["-O2", "-o", exe, join(dir, "pairs.c"), library, `-Wl,-rpath,${join(library, "..")}`], {
+        stdio: "pipe",
+      });
     } catch (e) {
       return { skipped: `no working C compiler (cc): ${(e as Error).message.split("\n")[0]}` };
     }

@@ -33,12 +33,18 @@ function quantile(sorted: number[], q: number): number {
  */
 export function runPaired(
   cases: Record<string, () => unknown>,
-  { warmup = 20, warmupMs = 0, rounds = 100, minMs = 500, maxMs = 20_000 }: { warmup?: number; warmupMs?: number; rounds?: number; minMs?: number; maxMs?: number } = {},
+  { warmup = 20, warmupMs = 0, rounds = 100, minMs = 500, maxMs = 20_000 }: {
+    warmup?: number;
+    warmupMs?: number;
+    rounds?: number;
+    minMs?: number;
+    maxMs?: number;
+  } = {},
 ): Record<string, Times> {
   const names = Object.keys(cases);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   let start = performance.now(), warm = false, measured = 0;
-  for (let r = 0; ; r++) {
+  for (let r = 0;; r++) {
     if (!warm && r >= warmup && performance.now() - start >= warmupMs) {
       warm = true;
       start = performance.now();
@@ -59,7 +65,12 @@ export function runPaired(
   const out: Record<string, Times> = {};
   for (const name of names) {
     const sorted = [...samples[name]].sort((a, b) => a - b);
-    out[name] = { p25: quantile(sorted, 0.25), p50: quantile(sorted, 0.5), p75: quantile(sorted, 0.75), samples: samples[name] };
+    out[name] = {
+      p25: quantile(sorted, 0.25),
+      p50: quantile(sorted, 0.5),
+      p75: quantile(sorted, 0.75),
+      samples: samples[name],
+    };
   }
   return out;
 }

@@ -42,11 +42,17 @@ export async function rawCalls(library: string): Promise<RawCalls> {
       form: "bun:ffi, size and addresses as `ptr` (numbers)",
       size16: 16,
       // deno-lint-ignore no-explicit-any
-      objMalloc: s.PyObject_Malloc as any, objFree: s.PyObject_Free as any,
+      objMalloc: s.PyObject_Malloc as any,
       // deno-lint-ignore no-explicit-any
-      rawMalloc: s.PyMem_RawMalloc as any, rawFree: s.PyMem_RawFree as any,
+      objFree: s.PyObject_Free as any,
       // deno-lint-ignore no-explicit-any
-      gilEnsure: s.PyGILState_Ensure as any, gilRelease: s.PyGILState_Release as any,
+      rawMalloc: s.PyMem_RawMalloc as any,
+      // deno-lint-ignore no-explicit-any
+      rawFree: s.PyMem_RawFree as any,
+      // deno-lint-ignore no-explicit-any
+      gilEnsure: s.PyGILState_Ensure as any,
+      // deno-lint-ignore no-explicit-any
+      gilRelease: s.PyGILState_Release as any,
     };
   }
   if (g.Deno) {
@@ -62,8 +68,12 @@ export async function rawCalls(library: string): Promise<RawCalls> {
       runtime: "deno",
       form: "Deno.dlopen, `usize` size as bigint, addresses as `u64` bigints (fast-call path)",
       size16: 16n,
-      objMalloc: s.PyObject_Malloc, objFree: s.PyObject_Free, rawMalloc: s.PyMem_RawMalloc, rawFree: s.PyMem_RawFree,
-      gilEnsure: s.PyGILState_Ensure, gilRelease: s.PyGILState_Release,
+      objMalloc: s.PyObject_Malloc,
+      objFree: s.PyObject_Free,
+      rawMalloc: s.PyMem_RawMalloc,
+      rawFree: s.PyMem_RawFree,
+      gilEnsure: s.PyGILState_Ensure,
+      gilRelease: s.PyGILState_Release,
     };
   }
   const koffi = (await import("koffi")).default;

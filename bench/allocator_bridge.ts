@@ -41,14 +41,21 @@ const slot = hookPool(native).acquire(raw);
 const plainLoop = makeCallLoop(native, "plain");
 const ctxLoop = makeCallLoop(native, "ctx");
 
-console.log(`pymem allocator benchmarks — ${py.backend}, CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`);
+console.log(
+  `pymem allocator benchmarks — ${py.backend}, CPython ${py.version.major}.${py.version.minor}.${py.version.micro}`,
+);
 console.log(`part 1: ${N} × (alloc(${SIZE}) + free) per iteration, i.e. ${2 * N} calls; per-call = time / ${2 * N}\n`);
 
 summary(() => {
-  bench("libc malloc/free, direct", () => do_not_optimize(plainLoop(plain.malloc, plain.free, 0n, N, SIZE))).baseline(true);
+  bench("libc malloc/free, direct", () => do_not_optimize(plainLoop(plain.malloc, plain.free, 0n, N, SIZE))).baseline(
+    true,
+  );
   bench("libc through pymem bridges", () => do_not_optimize(ctxLoop(bridges.malloc, bridges.free, 0n, N, SIZE)));
   bench("CPython raw domain (_PyMem_Raw*)", () => do_not_optimize(ctxLoop(raw.malloc, raw.free, raw.ctx, N, SIZE)));
-  bench("raw domain through counting hooks", () => do_not_optimize(ctxLoop(slot.code.malloc, slot.code.free, raw.ctx, N, SIZE)));
+  bench(
+    "raw domain through counting hooks",
+    () => do_not_optimize(ctxLoop(slot.code.malloc, slot.code.free, raw.ctx, N, SIZE)),
+  );
 });
 const results = await run({ format: "mitata" });
 const perCall = new Map<string, number>();
@@ -83,7 +90,11 @@ const configs: Config[] = [
   { label: "pymalloc (default)" },
   { label: "malloc (glibc)", allocator: "malloc" },
   { label: "mimalloc in-process", allocator: { library: "libmimalloc.so.2" }, needs: "libmimalloc.so.2" },
-  { label: "tcmalloc in-process", allocator: { library: "libtcmalloc_minimal.so.4" }, needs: "libtcmalloc_minimal.so.4" },
+  {
+    label: "tcmalloc in-process",
+    allocator: { library: "libtcmalloc_minimal.so.4" },
+    needs: "libtcmalloc_minimal.so.4",
+  },
   {
     label: "jemalloc (LD_PRELOAD)",
     allocator: { library: "libjemalloc.so.2" },
@@ -114,6 +125,8 @@ for (const c of configs) {
     threads = Math.min(threads, r.threadsMs);
   }
   console.log(
-    error ? `${c.label.padEnd(34)} ${error}` : `${c.label.padEnd(34)} ${json.toFixed(0).padStart(9)}   ${threads.toFixed(0).padStart(12)}`,
+    error
+      ? `${c.label.padEnd(34)} ${error}`
+      : `${c.label.padEnd(34)} ${json.toFixed(0).padStart(9)}   ${threads.toFixed(0).padStart(12)}`,
   );
 }

@@ -25,7 +25,8 @@ const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-bench-"));
 const ready = join(dir, "ready");
 // bytes(470) objects are 503 bytes: the 512-byte class, 31 per 16 KiB pool; enough of them to fill `gib` GiB of arenas.
 const count = Math.ceil((gib * 2 ** 30) / 512);
-const script = `import sys, signal\nkeep = [bytes(470) for _ in range(${count})]\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n`;
+const script =
+  `import sys, signal\nkeep = [bytes(470) for _ in range(${count})]\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n`;
 const child = spawn(exe, ["-c", script, ready], { stdio: ["ignore", "ignore", "inherit"] });
 try {
   while (!fs.existsSync(ready) || fs.readFileSync(ready, "utf8") !== "1") {
@@ -44,20 +45,49 @@ try {
     times.push(ms);
     if (i === 0) {
       const version = `${py.version.major}.${py.version.minor}.${py.version.micro}`;
-      line = `CPython ${version} (${py.library}): ${snap.totals.arenas} arenas = ${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB, ` +
+      line =
+        `CPython ${version} (${py.library}): ${snap.totals.arenas} arenas = ${
+          (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
+        } GiB, ` +
         `${snap.totals.pools} used pools, ${snap.totals.blocksInUse} blocks; ${py.debugInfo.readCalls} read calls to attach and map ` +
         `(${snap.readCalls} for the walk, ${py.debugInfo.readMode})`;
-      if (snap.totals.arenaBytes < 2 ** 30 * Math.min(gib, 1)) throw new Error(`only ${snap.totals.arenaBytes} bytes of arenas`);
-      facts = { version, arenas: snap.totals.arenas, pools: snap.totals.pools, poolSize: snap.poolSize, readCalls: py.debugInfo.readCalls };
+      if (snap.totals.arenaBytes < 2 ** 30 * Math.min(gib, 1)) {
+        throw new Error(`only ${snap.totals.arenaBytes} bytes of arenas`);
+      }
+      facts = {
+        version,
+        arenas: snap.totals.arenas,
+        pools: snap.totals.pools,
+        poolSize: snap.poolSize,
+        readCalls: py.debugInfo.readCalls,
+      };
     }
     py.close();
   }
   const warm = times.slice(1).sort((a, b) => a - b);
   console.log(line);
-  console.log(`${runtime}: attach + full map: first ${times[0].toFixed(1)} ms, then median ${warm[warm.length >> 1].toFixed(1)} ms ` +
-    `(min ${warm[0].toFixed(1)}, max ${warm[warm.length - 1].toFixed(1)}) — goal ≤ 100 ms cold`);
+  console.log(
+    `${runtime}: attach + full map: first ${times[0].toFixed(1)} ms, then median ${
+      warm[warm.length >> 1].toFixed(1)
+    } ms ` +
+      `(min ${warm[0].toFixed(1)}, max ${warm[warm.length - 1].toFixed(1)}) — goal ≤ 100 ms cold`,
+  );
   if (jsonAt > 0) {
-    fs.writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ runtime, ...facts, coldMs: times[0], warmMs: warm[warm.length >> 1], warmMinMs: warm[0], warmMaxMs: warm[warm.length - 1] }, null, 2));
+    fs.writeFileSync(
+      process.argv[jsonAt + 1],
+      JSON.stringify(
+        {
+          runtime,
+          ...facts,
+          coldMs: times[0],
+          warmMs: warm[warm.length >> 1],
+          warmMinMs: warm[0],
+          warmMaxMs: warm[warm.length - 1],
+        },
+        null,
+        2,
+      ),
+    );
   }
 } finally {
   child.kill("SIGKILL");

@@ -39,14 +39,31 @@ async function child(side: string, mix: string): Promise<number> {
     }
   };
   const obj = side === "pymem"
-    ? () => py.withGIL(function heldLoop() { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); })
-    : () => hold(() => { for (let i = 0; i < N; i++) raw.objFree(raw.objMalloc(S)); });
+    ? () =>
+      py.withGIL(function heldLoop() {
+        for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16));
+      })
+    : () =>
+      hold(() => {
+        for (let i = 0; i < N; i++) raw.objFree(raw.objMalloc(S));
+      });
   const perCall = side === "pymem"
-    ? function perCallLoop() { for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16)); }
-    : () => { for (let i = 0; i < N; i++) { const p = hold(() => raw.objMalloc(S)); hold(() => raw.objFree(p)); } };
+    ? function perCallLoop() {
+      for (let i = 0; i < N; i++) py.obj.free(py.obj.malloc(16));
+    }
+    : () => {
+      for (let i = 0; i < N; i++) {
+        const p = hold(() => raw.objMalloc(S));
+        hold(() => raw.objFree(p));
+      }
+    };
   const rawDomain = side === "pymem"
-    ? () => { for (let i = 0; i < N; i++) py.raw.free(py.raw.malloc(16)); }
-    : () => { for (let i = 0; i < N; i++) raw.rawFree(raw.rawMalloc(S)); };
+    ? () => {
+      for (let i = 0; i < N; i++) py.raw.free(py.raw.malloc(16));
+    }
+    : () => {
+      for (let i = 0; i < N; i++) raw.rawFree(raw.rawMalloc(S));
+    };
   const withPer = mix.includes("per-call"), withRaw = mix.includes("raw");
   const times: number[] = [];
   const drive = () => {
@@ -74,10 +91,18 @@ if (sideAt > 0) {
 // The parent: one process per side and mix, started the way this one was.
 const self = fileURLToPath(import.meta.url);
 const g = globalThis as { Bun?: unknown; Deno?: { version: { deno: string } } };
-const runtime = g.Bun ? `bun ${process.versions.bun}` : g.Deno ? `deno ${g.Deno.version.deno}` : `node ${process.version}`;
+const runtime = g.Bun
+  ? `bun ${process.versions.bun}`
+  : g.Deno
+  ? `deno ${g.Deno.version.deno}`
+  : `node ${process.version}`;
 const launch = g.Deno ? ["run", "-A", self] : [self];
 const rows: { mix: string; pymemNs: number; rawNs: number }[] = [];
-console.log(`obj pair inside withGIL after other call shapes, ${runtime} (median ns a pair, rounds ${ROUNDS - 2000}–${ROUNDS}, median of ${PROCESSES} processes)`);
+console.log(
+  `obj pair inside withGIL after other call shapes, ${runtime} (median ns a pair, rounds ${
+    ROUNDS - 2000
+  }–${ROUNDS}, median of ${PROCESSES} processes)`,
+);
 console.log("mix".padEnd(20) + "pymem ns   raw ns   pymem/raw");
 for (const mix of MIXES) {
   const ns: Record<string, number> = {};
@@ -85,13 +110,19 @@ for (const mix of MIXES) {
   for (let k = 0; k < PROCESSES; k++) {
     for (const side of k % 2 ? ["raw", "pymem"] : ["pymem", "raw"]) {
       const r = spawnSync(process.execPath, [...launch, "--child", side, mix], { encoding: "utf8", env: process.env });
-      if (r.status !== 0) throw new Error(`call_shapes ${side} ${mix} failed (exit ${r.status ?? r.signal}): ${r.stderr}`);
+      if (r.status !== 0) {
+        throw new Error(`call_shapes ${side} ${mix} failed (exit ${r.status ?? r.signal}): ${r.stderr}`);
+      }
       runs[side].push(JSON.parse(r.stdout.trim().split("\n").pop()!).ns);
     }
   }
   for (const side of ["pymem", "raw"]) ns[side] = runs[side].sort((a, b) => a - b)[PROCESSES >> 1];
   rows.push({ mix, pymemNs: ns.pymem, rawNs: ns.raw });
-  console.log(`${mix.padEnd(20)}${ns.pymem.toFixed(1).padStart(8)} ${ns.raw.toFixed(1).padStart(8)}   ${(ns.pymem / ns.raw).toFixed(2)}x`);
+  console.log(
+    `${mix.padEnd(20)}${ns.pymem.toFixed(1).padStart(8)} ${ns.raw.toFixed(1).padStart(8)}   ${
+      (ns.pymem / ns.raw).toFixed(2)
+    }x`,
+  );
 }
 const jsonAt = process.argv.indexOf("--json");
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ runtime, rows }, null, 2));

@@ -22,7 +22,8 @@ const count = Number(process.argv[3] ?? 50);
 const workerCounts = (process.argv[4] ?? "1,2").split(",").map(Number);
 const topTypes = Number(process.argv[5] ?? 5);
 const tag = `pymem-bench-exporter-${process.pid}`;
-const script = "import sys\nkeep = [(i, str(i), float(i)) for i in range(33_000)]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n";
+const script =
+  "import sys\nkeep = [(i, str(i), float(i)) for i in range(33_000)]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n";
 
 const runtime = runtimeKind();
 const children: ChildProcess[] = [];
@@ -35,12 +36,12 @@ try {
       c.once("exit", (code) => fail(new Error(`${exe} exited (${code}) before it was ready`)));
     });
   }));
-  const version = (await new Promise<string>((r) => {
+  const version = await new Promise<string>((r) => {
     const c = spawn(exe, ["-c", "import sys; print(sys.version.split()[0])"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     c.stdout!.on("data", (d) => (out += d));
     c.on("exit", () => r(out.trim()));
-  }));
+  });
   console.log(`${count} × CPython ${version} (${exe}), ${runtime}, --top-types ${topTypes}`);
   for (const workers of workerCounts) {
     const scraper = new Scraper({ match: tag, workers, timeoutMs: 10_000, topTypes });
@@ -58,9 +59,15 @@ try {
       if (mapped !== count) throw new Error(`${mapped} of ${count} processes mapped`);
       const rss = workerRss(tag);
       const warm = times.slice(1).sort((a, b) => a - b);
-      console.log(`  ${workers} worker(s): first scrape ${times[0].toFixed(0)} ms, then median ${warm[warm.length >> 1].toFixed(0)} ms ` +
-        `(min ${warm[0].toFixed(0)}, max ${warm[warm.length - 1].toFixed(0)}); ${mapped} processes, ${arenas} arenas; ` +
-        `worker RSS ${rss.map((b) => `${(b / 2 ** 20).toFixed(0)} MiB`).join(", ")} — goal < 1000 ms`);
+      console.log(
+        `  ${workers} worker(s): first scrape ${times[0].toFixed(0)} ms, then median ${
+          warm[warm.length >> 1].toFixed(0)
+        } ms ` +
+          `(min ${warm[0].toFixed(0)}, max ${
+            warm[warm.length - 1].toFixed(0)
+          }); ${mapped} processes, ${arenas} arenas; ` +
+          `worker RSS ${rss.map((b) => `${(b / 2 ** 20).toFixed(0)} MiB`).join(", ")} — goal < 1000 ms`,
+      );
     } finally {
       scraper.close();
     }

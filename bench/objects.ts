@@ -26,7 +26,11 @@ const rows = Math.ceil((gib * 2 ** 30) / 430);
 const build = (keepEvery: number) =>
   `keep = [(i, float(i), 'x' * (i % 60), b'y' * (i % 400)) for i in range(${rows})]\n` +
   (keepEvery > 1 ? `keep = keep[::${keepEvery}]\nimport gc; gc.collect()\n` : "");
-const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : (globalThis as { Deno?: unknown }).Deno ? "deno" : "node";
+const runtime = (globalThis as { Bun?: unknown }).Bun
+  ? "bun"
+  : (globalThis as { Deno?: unknown }).Deno
+  ? "deno"
+  : "node";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,15 +62,22 @@ async function byAttach(label: string, keepEvery: number, what: "objects" | "pin
       if (what === "pinning") snap.pinning({ limit: 10 });
       times.push(performance.now() - t0);
       if (i === 0) {
-        line = `CPython ${py.version}: ${snap.totals.arenas} arenas (${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB), ` +
+        line =
+          `CPython ${py.version}: ${snap.totals.arenas} arenas (${
+            (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
+          } GiB), ` +
           `${snap.totals.pools} used pools, ${objects.totals.blocks} live blocks, ${objects.totals.objects} objects, ` +
           `${objects.totals.types} types, ${objects.totals.unreadPools} unread pools`;
       }
       py.close();
     }
     console.log(`${runtime} attach, ${label}: ${line}`);
-    console.log(`  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${median(times.slice(1)).toFixed(0)} ms ` +
-      `(first ${times[0].toFixed(0)} ms, min ${Math.min(...times.slice(1)).toFixed(0)})`);
+    console.log(
+      `  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${
+        median(times.slice(1)).toFixed(0)
+      } ms ` +
+        `(first ${times[0].toFixed(0)} ms, min ${Math.min(...times.slice(1)).toFixed(0)})`,
+    );
   } finally {
     t.stop();
   }
@@ -86,13 +97,20 @@ async function inProcess(): Promise<void> {
       times.push(performance.now() - t1);
       walk.push(t1 - t0);
       if (i === 0) {
-        line = `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${(snap.totals.arenaBytes / 2 ** 30).toFixed(2)} GiB), ` +
+        line =
+          `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${
+            (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
+          } GiB), ` +
           `${objects.totals.blocks} live blocks, ${objects.totals.objects} objects, ${objects.totals.types} types`;
       }
     }
     console.log(`${runtime} in-process, dense: ${line}`);
-    console.log(`  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${Math.min(...times.slice(1)).toFixed(0)}); ` +
-      `heap() before it: median ${median(walk.slice(1)).toFixed(0)} ms`);
+    console.log(
+      `  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${
+        Math.min(...times.slice(1)).toFixed(0)
+      }); ` +
+        `heap() before it: median ${median(walk.slice(1)).toFixed(0)} ms`,
+    );
   } finally {
     py.close();
   }

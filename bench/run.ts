@@ -23,10 +23,12 @@ const quick = argv.includes("--quick");
 const runtimes = (opt("--runtime") ?? "bun,deno,node").split(",");
 const bin = (n: string) => join(root, "node_modules", ".bin", n);
 const command = (rt: string, bench: string): [string, string[]] =>
-  rt === "bun" ? [bin("bun"), [join(root, "bench", `${bench}.ts`)]]
-  : rt === "deno" ? [bin("deno"), ["run", "-A", join(root, "bench", `${bench}.ts`)]]
-  // Node from PATH: this orchestrator itself usually runs under Bun, so process.execPath is not Node.
-  : ["node", [join(root, "dist", "bench", `${bench}.js`)]];
+  rt === "bun"
+    ? [bin("bun"), [join(root, "bench", `${bench}.ts`)]]
+    : rt === "deno"
+    ? [bin("deno"), ["run", "-A", join(root, "bench", `${bench}.ts`)]]
+    // Node from PATH: this orchestrator itself usually runs under Bun, so process.execPath is not Node.
+    : ["node", [join(root, "dist", "bench", `${bench}.js`)]];
 
 const dir = mkdtempSync(join(tmpdir(), "pymem-bench-"));
 // deno-lint-ignore no-explicit-any
@@ -36,15 +38,20 @@ const attach: Record<string, any>[] = [];
 try {
   for (const rt of runtimes) {
     results[rt] = {};
-    for (const [bench, extra] of [
-      ["call_cost", rt === "bun" ? [] : ["--no-native"]],
-      ["heap_cost", ["--arenas", quick ? "10,100,500,1000" : "10,100,500,1000,5000"]],
-      ...(quick ? [] : [["call_shapes", []] as const]),
-    ] as const) {
+    for (
+      const [bench, extra] of [
+        ["call_cost", rt === "bun" ? [] : ["--no-native"]],
+        ["heap_cost", ["--arenas", quick ? "10,100,500,1000" : "10,100,500,1000,5000"]],
+        ...(quick ? [] : [["call_shapes", []] as const]),
+      ] as const
+    ) {
       const out = join(dir, `${rt}-${bench}.json`);
       const [cmd, args] = command(rt, bench);
       process.stderr.write(`running ${bench} on ${rt}…\n`);
-      const r = spawnSync(cmd, [...args, ...extra, "--json", out], { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+      const r = spawnSync(cmd, [...args, ...extra, "--json", out], {
+        stdio: ["ignore", "inherit", "inherit"],
+        env: process.env,
+      });
       if (r.status !== 0) throw new Error(`${bench} on ${rt} failed (exit ${r.status ?? r.signal})`);
       results[rt][bench] = JSON.parse(readFileSync(out, "utf8"));
     }
@@ -60,8 +67,15 @@ try {
     }
     const out = join(dir, `attach-${want}.json`);
     process.stderr.write(`running attach on bun against ${t.executable}…\n`);
-    const r = spawnSync(bin("bun"), [join(root, "bench", "attach.ts"), t.executable!, "1.1", "--json", out], { stdio: ["ignore", "inherit", "inherit"], env: process.env });
-    attach.push(r.status === 0 ? { minor: want, ...JSON.parse(readFileSync(out, "utf8")) } : { minor: want, skipped: `failed (exit ${r.status ?? r.signal})` });
+    const r = spawnSync(bin("bun"), [join(root, "bench", "attach.ts"), t.executable!, "1.1", "--json", out], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: process.env,
+    });
+    attach.push(
+      r.status === 0
+        ? { minor: want, ...JSON.parse(readFileSync(out, "utf8")) }
+        : { minor: want, skipped: `failed (exit ${r.status ?? r.signal})` },
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -71,39 +85,65 @@ type Ratio = { median: number; low: number; high: number };
 const fmt = (r: Ratio) => `${r.median.toFixed(2)}x (${r.low.toFixed(2)}–${r.high.toFixed(2)})`;
 const verdict = (value: number, goal: number) => (value <= goal ? "met" : "MISSED");
 console.log("\n== pymem's own costs, side by side (ratios: median, p25/p75 … p75/p25 spread) ==");
-console.log("call cost: PyObject_Malloc/Free pair; pymem vs the same C functions as pymem binds them (bound), and vs the runtime's fastest raw form");
+console.log(
+  "call cost: PyObject_Malloc/Free pair; pymem vs the same C functions as pymem binds them (bound), and vs the runtime's fastest raw form",
+);
 const CALL_GOAL: Record<string, number> = { bun: 1.25, deno: 1.10, node: 1.10 };
 for (const rt of runtimes) {
   const c = results[rt].call_cost;
   console.log(`  ${rt}: raw form = ${c.rawForm}`);
   c.rows.forEach((row: { case: string; pymemNs: number; vsBound?: Ratio; vsRaw: Ratio }, i: number) => {
     const goal = i === 0 ? `  goal ≤ ${CALL_GOAL[rt].toFixed(2)}x: ${verdict(row.vsRaw.median, CALL_GOAL[rt])}` : "";
-    console.log(`  ${rt.padEnd(5)} ${row.case.padEnd(34)} ${row.pymemNs.toFixed(1).padStart(6)} ns  vs raw ${fmt(row.vsRaw).padEnd(20)} vs bound ${row.vsBound ? fmt(row.vsBound) : "-"}${goal}`);
+    console.log(
+      `  ${rt.padEnd(5)} ${row.case.padEnd(34)} ${row.pymemNs.toFixed(1).padStart(6)} ns  vs raw ${
+        fmt(row.vsRaw).padEnd(20)
+      } vs bound ${row.vsBound ? fmt(row.vsBound) : "-"}${goal}`,
+    );
   });
   const native = c.native && "obj" in c.native ? `, native C ${c.native.obj.toFixed(1)} ns` : "";
   console.log(`  ${rt.padEnd(5)} yardsticks: ctypes ${c.ctypesNs.toFixed(0)} ns${native}`);
 }
 if (!quick) {
-  console.log("\nthe obj pair inside withGIL once the program has also used other call shapes (bench/call_shapes.ts; ns a pair, pymem / raw in the same shapes)");
+  console.log(
+    "\nthe obj pair inside withGIL once the program has also used other call shapes (bench/call_shapes.ts; ns a pair, pymem / raw in the same shapes)",
+  );
   for (const rt of runtimes) {
     const rows = results[rt].call_shapes.rows as { mix: string; pymemNs: number; rawNs: number }[];
-    console.log(`  ${rt.padEnd(5)} ` + rows.map((r) => `${r.mix} ${r.pymemNs.toFixed(1)}/${r.rawNs.toFixed(1)} (${(r.pymemNs / r.rawNs).toFixed(2)}x)`).join(", "));
+    console.log(
+      `  ${rt.padEnd(5)} ` +
+        rows.map((r) => `${r.mix} ${r.pymemNs.toFixed(1)}/${r.rawNs.toFixed(1)} (${(r.pymemNs / r.rawNs).toFixed(2)}x)`)
+          .join(", "),
+    );
   }
 }
 console.log("\nmap cost: py.heap() / CPython's C walker, same heap, same process (goal ≤ 1.00x from 500 arenas)");
 for (const rt of runtimes) {
   for (const r of results[rt].heap_cost.rows) {
     const goal = r.arenas >= 450 ? `  goal ≤ 1.00x: ${verdict(r.ratio, 1)}` : "";
-    console.log(`  ${rt.padEnd(5)} ${String(r.arenas).padStart(5)} arenas  ${fmt({ median: r.ratio, low: r.low, high: r.high }).padEnd(20)} py.heap ${r.heapMs.toFixed(3)} ms (${r.threads} thread${r.threads === 1 ? "" : "s"}), C ${r.cWalkerMs.toFixed(3)} ms, ` +
-      `attach(self) ${r.attachMs.toFixed(2)} ms, snapshot ${r.snapshotKiB.toFixed(0)} KiB${goal}`);
+    console.log(
+      `  ${rt.padEnd(5)} ${String(r.arenas).padStart(5)} arenas  ${
+        fmt({ median: r.ratio, low: r.low, high: r.high }).padEnd(20)
+      } py.heap ${r.heapMs.toFixed(3)} ms (${r.threads} thread${r.threads === 1 ? "" : "s"}), C ${
+        r.cWalkerMs.toFixed(3)
+      } ms, ` +
+        `attach(self) ${r.attachMs.toFixed(2)} ms, snapshot ${r.snapshotKiB.toFixed(0)} KiB${goal}`,
+    );
   }
 }
 if (attach.length) {
-  console.log("\nattach + full map of a ≥ 1 GiB heap on Bun (first call cold, then median of 7 warm; goal ≤ 100 ms cold)");
+  console.log(
+    "\nattach + full map of a ≥ 1 GiB heap on Bun (first call cold, then median of 7 warm; goal ≤ 100 ms cold)",
+  );
   for (const a of attach) {
     if (a.skipped) console.log(`  ${a.minor}: skipped, ${a.skipped}`);
-    else console.log(`  CPython ${a.version} (${a.poolSize / 1024} KiB pools, ${a.pools} used pools): cold ${a.coldMs.toFixed(1)} ms, ` +
-      `warm ${a.warmMs.toFixed(1)} ms (${a.warmMinMs.toFixed(1)}–${a.warmMaxMs.toFixed(1)})  goal ≤ 100 ms cold: ${verdict(a.coldMs, 100)}`);
+    else {console.log(
+        `  CPython ${a.version} (${a.poolSize / 1024} KiB pools, ${a.pools} used pools): cold ${
+          a.coldMs.toFixed(1)
+        } ms, ` +
+          `warm ${a.warmMs.toFixed(1)} ms (${a.warmMinMs.toFixed(1)}–${a.warmMaxMs.toFixed(1)})  goal ≤ 100 ms cold: ${
+            verdict(a.coldMs, 100)
+          }`,
+      );}
   }
 }
 const load = (() => {
@@ -113,6 +153,10 @@ const load = (() => {
     return "?";
   }
 })();
-console.log(`\n1-minute load average at the end: ${load} (on ${availableParallelism()} CPUs): above ~1 the times, and the two-thread walks, are not a quiet machine's`);
+console.log(
+  `\n1-minute load average at the end: ${load} (on ${availableParallelism()} CPUs): above ~1 the times, and the two-thread walks, are not a quiet machine's`,
+);
 const json = opt("--json");
-if (json) writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach }, null, 2));
+if (json) {
+  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach }, null, 2));
+}

@@ -92,9 +92,17 @@ for (let i = 0; i < ROUNDS + 100; i++) {
 }
 const js = { createUs: (createMs / ROUNDS) * 1000, joinUs: (joinMs / ROUNDS) * 1000 };
 const g = globalThis as { Bun?: unknown; Deno?: { version: { deno: string } } };
-const runtime = g.Bun ? `bun ${process.versions.bun}` : g.Deno ? `deno ${g.Deno.version.deno}` : `node ${process.version}`;
-console.log(`a second thread, ${runtime}: pthread_create from JavaScript ${js.createUs.toFixed(1)} µs of the caller's time, ` +
-  `then pthread_join ${js.joinUs.toFixed(1)} µs (the thread starting, returning, and being reaped); means of ${ROUNDS}`);
+const runtime = g.Bun
+  ? `bun ${process.versions.bun}`
+  : g.Deno
+  ? `deno ${g.Deno.version.deno}`
+  : `node ${process.version}`;
+console.log(
+  `a second thread, ${runtime}: pthread_create from JavaScript ${js.createUs.toFixed(1)} µs of the caller's time, ` +
+    `then pthread_join ${
+      js.joinUs.toFixed(1)
+    } µs (the thread starting, returning, and being reaped); means of ${ROUNDS}`,
+);
 
 const c: Record<string, unknown> = {};
 const dir = mkdtempSync(join(tmpdir(), "pymem-threads-"));
@@ -108,7 +116,11 @@ try {
       const r = JSON.parse(execFileSync(exe, [String(gap), kind], { encoding: "utf8" }));
       c[`${kind}/${gap}`] = r;
       const what = kind === "create" ? "pthread_create" : "FUTEX_WAKE of a parked thread";
-      console.log(`  ${what.padEnd(30)} ${(gap ? `${gap / 1000} ms` : "none").padStart(8)}   ${r.callerUs.toFixed(1).padStart(8)} µs   ${r.runsAfterUs.toFixed(1).padStart(8)} µs (${r.runsAfterP90Us.toFixed(1)})`);
+      console.log(
+        `  ${what.padEnd(30)} ${(gap ? `${gap / 1000} ms` : "none").padStart(8)}   ${
+          r.callerUs.toFixed(1).padStart(8)
+        } µs   ${r.runsAfterUs.toFixed(1).padStart(8)} µs (${r.runsAfterP90Us.toFixed(1)})`,
+      );
     }
   }
 } catch (e) {

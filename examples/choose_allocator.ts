@@ -7,7 +7,7 @@
  * @module
  */
 import process from "node:process";
-import { type AllocatorName, openPython, PymemError, verdict, heapToJSON } from "../lib/mod.ts";
+import { type AllocatorName, heapToJSON, openPython, PymemError, verdict } from "../lib/mod.ts";
 
 const wanted = (process.argv[2] ?? "malloc") as AllocatorName;
 let py;

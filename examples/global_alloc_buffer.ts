@@ -16,7 +16,9 @@ const layout = { size: 100, align: 4096 };
 const p = a.alloc(layout);
 console.log(`alloc(${JSON.stringify(layout)}) → 0x${p.toString(16)} (aligned: ${p % 4096n === 0n})`);
 const q = a.realloc(p, layout, 10_000);
-console.log(`realloc to 10,000 bytes → 0x${q.toString(16)} (aligned: ${q % 4096n === 0n}); live blocks: ${a.liveBlocks}`);
+console.log(
+  `realloc to 10,000 bytes → 0x${q.toString(16)} (aligned: ${q % 4096n === 0n}); live blocks: ${a.liveBlocks}`,
+);
 a.dealloc(q, { size: 10_000, align: 4096 });
 
 // Mistakes are refused, not undefined behaviour.
@@ -33,4 +35,6 @@ try {
   console.log(`buffer @0x${buf.address.toString(16)}: "${new TextDecoder().decode(buf.bytes.subarray(0, 23))}"`);
 }
 // Zero-size layouts follow Rust: a dangling, aligned, non-null address and nothing allocated.
-console.log(`alloc({ size: 0, align: 8 }) → ${a.alloc({ size: 0, align: 8 })}; live blocks at the end: ${a.liveBlocks}`);
+console.log(
+  `alloc({ size: 0, align: 8 }) → ${a.alloc({ size: 0, align: 8 })}; live blocks at the end: ${a.liveBlocks}`,
+);

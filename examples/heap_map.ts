@@ -31,11 +31,13 @@ const doc = heapToJSON(heap, { rss: process.memoryUsage().rss, source: { workloa
 console.log(renderHeapText(doc, { worstArenas: 5 }));
 console.log(`verdict: ${verdict(doc).level}`);
 
-for (const [name, text] of [
-  ["heap-map.svg", heatMapSVG(doc)],
-  ["heap-map.html", renderHTML(doc)],
-  ["heap-map.json", JSON.stringify(doc)],
-] as const) {
+for (
+  const [name, text] of [
+    ["heap-map.svg", heatMapSVG(doc)],
+    ["heap-map.html", renderHTML(doc)],
+    ["heap-map.json", JSON.stringify(doc)],
+  ] as const
+) {
   writeFileSync(join(outDir, name), text);
   console.log(`wrote ${join(outDir, name)} (${text.length.toLocaleString("en-US")} bytes)`);
 }

@@ -19,13 +19,27 @@ if (py.version.minor < 12) {
   shared.run("data = [str(i) for i in range(50_000)]");
   for (const row of py.interpreters()) {
     const who = row.isMain ? "main" : String(row.subInterpreter ?? `interpreter ${row.id}`);
-    console.log(`#${row.id} ${row.ownObmalloc ? "own state " : "main's    "} ${row.blocksInUse.toLocaleString("en-US").padStart(9)} blocks  ${who}`);
+    console.log(
+      `#${row.id} ${row.ownObmalloc ? "own state " : "main's    "} ${
+        row.blocksInUse.toLocaleString("en-US").padStart(9)
+      } blocks  ${who}`,
+    );
   }
   const mainHeap = py.heap();
   const isoHeap = iso.heap();
-  console.log(`main: ${mainHeap.totals.arenas} arenas; isolated: ${isoHeap.totals.arenas} arenas, state on the heap: ${iso.allocator().isObmallocStateOnHeap()}`);
+  console.log(
+    `main: ${mainHeap.totals.arenas} arenas; isolated: ${isoHeap.totals.arenas} arenas, state on the heap: ${iso.allocator().isObmallocStateOnHeap()}`,
+  );
   try {
-    py.newInterpreter({ useMainObmalloc: true, allowFork: false, allowExec: false, allowThreads: true, allowDaemonThreads: false, checkMultiInterpExtensions: true, gil: "own" });
+    py.newInterpreter({
+      useMainObmalloc: true,
+      allowFork: false,
+      allowExec: false,
+      allowThreads: true,
+      allowDaemonThreads: false,
+      checkMultiInterpExtensions: true,
+      gil: "own",
+    });
   } catch (e) {
     console.log(`refused: ${(e as Error).message}`);
   }
@@ -34,8 +48,10 @@ if (py.version.minor < 12) {
   // (interned and immortal objects, caches): CPython adds them to its leak counter, and keeps counting them in
   // sys.getallocatedblocks(). Nothing the example did was lost.
   const n = report.leakedBlocks === null ? "an unknown number of" : report.leakedBlocks.toLocaleString("en-US");
-  console.log(`closed #${report.id}: ${n} blocks were still allocated in its heap when it ended; CPython counts ` +
-    `them as leaked (${report.source}): objects its finalization does not free, not a leak of this program`);
+  console.log(
+    `closed #${report.id}: ${n} blocks were still allocated in its heap when it ended; CPython counts ` +
+      `them as leaked (${report.source}): objects its finalization does not free, not a leak of this program`,
+  );
   try {
     iso.eval("len(data)");
   } catch (e) {

@@ -73,7 +73,10 @@ export const backend: Backend = {
     const optional: string[] = [];
     for (const [name, def] of Object.entries(symbols)) {
       // bun:ffi fails the whole dlopen on a missing symbol, so optional ones are bound one at a time below.
-      if (def.optional) { optional.push(name); continue; }
+      if (def.optional) {
+        optional.push(name);
+        continue;
+      }
       const l = lower(def);
       lowered[name] = { args: l.args, returns: l.returns };
       sret[name] = l.sret;

@@ -21,7 +21,11 @@ import type {
 
 // The subset of Deno's FFI API this adapter uses, typed here so the file type-checks outside Deno too.
 type DenoType = string | { struct: DenoType[] };
-interface DenoDef { parameters: DenoType[]; result: DenoType; optional?: boolean }
+interface DenoDef {
+  parameters: DenoType[];
+  result: DenoType;
+  optional?: boolean;
+}
 interface DenoFFI {
   dlopen(path: string, defs: Record<string, DenoDef>): { symbols: Record<string, UntypedFn | null>; close(): void };
   UnsafePointer: { create(value: bigint): unknown };
@@ -64,10 +68,13 @@ function widen(f: UntypedFn, args: readonly NativeType[]): UntypedFn {
   if (!w.some(Boolean)) return f;
   const B = (x: unknown) => BigInt(x as number);
   switch (args.length) {
-    case 1: return (a: unknown) => f(B(a));
+    case 1:
+      return (a: unknown) => f(B(a));
     case 2:
-      return w[0] && w[1] ? (a: unknown, b: unknown) => f(B(a), B(b))
-        : w[0] ? (a: unknown, b: unknown) => f(B(a), b)
+      return w[0] && w[1]
+        ? (a: unknown, b: unknown) => f(B(a), B(b))
+        : w[0]
+        ? (a: unknown, b: unknown) => f(B(a), b)
         : (a: unknown, b: unknown) => f(a, B(b));
     case 3:
       return (a: unknown, b: unknown, c: unknown) => f(w[0] ? B(a) : a, w[1] ? B(b) : b, w[2] ? B(c) : c);

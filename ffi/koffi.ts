@@ -62,10 +62,14 @@ function adapt(f: UntypedFn, def: FnDef): UntypedFn {
   const ret = def.ret;
   if (ret === "ptr") {
     switch (def.args.length) {
-      case 0: return () => f() ?? 0n;
-      case 1: return (a: unknown) => f(a) ?? 0n;
-      case 2: return (a: unknown, b: unknown) => f(a, b) ?? 0n;
-      default: return (...a: unknown[]) => f(...a) ?? 0n;
+      case 0:
+        return () => f() ?? 0n;
+      case 1:
+        return (a: unknown) => f(a) ?? 0n;
+      case 2:
+        return (a: unknown, b: unknown) => f(a, b) ?? 0n;
+      default:
+        return (...a: unknown[]) => f(...a) ?? 0n;
     }
   }
   if (ret === "i64" || ret === "u64") return (...a: unknown[]) => BigInt(f(...a));

@@ -173,7 +173,10 @@ export const callbacks = {
 
 /** The statistics functions of the allocator libraries pymem installs, looked up in the installed library. */
 export const allocatorLibrary = {
-  mi_process_info: { args: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"], ret: "void" }, // void mi_process_info(size_t *elapsed_msecs, size_t *user_msecs, size_t *system_msecs, size_t *current_rss, size_t *peak_rss, size_t *current_commit, size_t *peak_commit, size_t *page_faults)
+  mi_process_info: {
+    args: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    ret: "void",
+  }, // void mi_process_info(size_t *elapsed_msecs, size_t *user_msecs, size_t *system_msecs, size_t *current_rss, size_t *peak_rss, size_t *current_commit, size_t *peak_commit, size_t *page_faults)
   MallocExtension_GetNumericProperty: { args: ["buffer", "buffer"], ret: "i32" }, // int MallocExtension_GetNumericProperty(const char *property, size_t *value)
   mallctl: { args: ["buffer", "buffer", "buffer", "buffer", "usize"], ret: "i32" }, // int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
 } as const satisfies Record<string, FnDef>;

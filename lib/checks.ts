@@ -48,7 +48,11 @@ export type OptionCheck = (value: unknown, name: string) => void;
 export function checkOptions<T>(options: unknown, what: string, known: Record<string, OptionCheck>): T {
   if (options === undefined) return {} as T;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    const got = options === null ? "null" : Array.isArray(options) ? "an array" : `${typeof options} ${JSON.stringify(String(options)).slice(0, 60)}`;
+    const got = options === null
+      ? "null"
+      : Array.isArray(options)
+      ? "an array"
+      : `${typeof options} ${JSON.stringify(String(options)).slice(0, 60)}`;
     throw new TypeError(`${what} takes an options object { ${Object.keys(known).join(", ")} }, got ${got}`);
   }
   // The values checked are the values returned: a copy of what was read once, so a getter cannot answer the check
@@ -56,7 +60,9 @@ export function checkOptions<T>(options: unknown, what: string, known: Record<st
   const checked: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(options)) {
     const check = known[k];
-    if (!check) throw new TypeError(`${what}: unknown option "${k}" (expected one of ${Object.keys(known).join(", ")})`);
+    if (!check) {
+      throw new TypeError(`${what}: unknown option "${k}" (expected one of ${Object.keys(known).join(", ")})`);
+    }
     if (v !== undefined) check(v, `${what}: option ${k}`);
     checked[k] = v;
   }
@@ -65,27 +71,43 @@ export function checkOptions<T>(options: unknown, what: string, known: Record<st
 
 /** An option that must be a non-empty string without NUL characters (a path, a name). */
 export const nonEmptyString: OptionCheck = (value: unknown, name: string): void => {
-  if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
-  if (value === "" || value.includes("\0")) throw new RangeError(`${name} must be a non-empty string without NUL characters`);
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
+  }
+  if (value === "" || value.includes("\0")) {
+    throw new RangeError(`${name} must be a non-empty string without NUL characters`);
+  }
 };
 
 /** An option that must be one of `values`. */
 export function oneOf(values: readonly string[]): OptionCheck {
   return (value, name) => {
-    if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
-    if (!values.includes(value)) throw new RangeError(`${name} must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`);
+    if (typeof value !== "string") {
+      throw new TypeError(`${name} must be a string, got ${value === null ? "null" : typeof value}`);
+    }
+    if (!values.includes(value)) {
+      throw new RangeError(
+        `${name} must be one of ${values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(value)}`,
+      );
+    }
   };
 }
 
 /** An option that must be true or false. */
 export const isBoolean: OptionCheck = (value: unknown, name: string): void => {
-  if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${value === null ? "null" : typeof value}`);
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${name} must be a boolean, got ${value === null ? "null" : typeof value}`);
+  }
 };
 
 /** An option that must be a whole number in [min, max]. */
 export function integerIn(min: number, max: number): OptionCheck {
   return (value, name) => {
-    if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
-    if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+    if (typeof value !== "number") {
+      throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+    }
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+    }
   };
 }

@@ -27,21 +27,61 @@ export { ArenaObject } from "./obmalloc/structs.ts";
 export { PoolHeader } from "./objects/pool-blocks.ts";
 export { HeapSnapshot } from "./objects/mod.ts";
 export { ObjectsSnapshot } from "./objects/mod.ts";
-export type { BlockInfo, ClassifyOptions, ObjectsTotals, PinningOptions, PinningRow, TypeInfo, TypeRow } from "./objects/mod.ts";
-export type { ArenaSummary, Fragmentation, HeapTotals, PoolSummary, SizeClassDiff, SizeClassRow, SnapshotInfo } from "./obmalloc/heap.ts";
+export type {
+  BlockInfo,
+  ClassifyOptions,
+  ObjectsTotals,
+  PinningOptions,
+  PinningRow,
+  TypeInfo,
+  TypeRow,
+} from "./objects/mod.ts";
+export type {
+  ArenaSummary,
+  Fragmentation,
+  HeapTotals,
+  PoolSummary,
+  SizeClassDiff,
+  SizeClassRow,
+  SnapshotInfo,
+} from "./obmalloc/heap.ts";
 export type { DebugMallocStats } from "./obmalloc/stats.ts";
 export type { SymbolInfo, SymbolSource } from "./core/hidden-symbols.ts";
 export { layoutFor } from "./obmalloc/layout.ts";
 export type { ObmallocLayout } from "./obmalloc/layout.ts";
-export type { ArenaMallinfo, ChunkTally, FreeChunks, Mallinfo2, MallocArena, MallocHeap, MallocWalkOptions } from "./glibc/mod.ts";
-export { attachPython, AttachedPython, RemoteHeapSnapshot } from "./attach/attach.ts";
+export type {
+  ArenaMallinfo,
+  ChunkTally,
+  FreeChunks,
+  Mallinfo2,
+  MallocArena,
+  MallocHeap,
+  MallocWalkOptions,
+} from "./glibc/mod.ts";
+export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";
 export type { AttachDebugInfo, AttachOptions, RemoteInterpreter } from "./attach/attach.ts";
 export { INTERPRETER_PRESETS, resolveInterpreterConfig, SubInterpreter } from "./interpreters/sub-interpreters.ts";
-export type { CreationPath, GilMode, InterpreterCloseReport, InterpreterConfig, InterpreterInfo, InterpreterPreset } from "./interpreters/sub-interpreters.ts";
+export type {
+  CreationPath,
+  GilMode,
+  InterpreterCloseReport,
+  InterpreterConfig,
+  InterpreterInfo,
+  InterpreterPreset,
+} from "./interpreters/sub-interpreters.ts";
 export { nameAddress } from "./allocators/domain-allocators.ts";
-export type { AllocationTrace, AllocatorFunctions, AllocatorInfo, AllocatorNames, ArenaAllocator, ArenaAllocatorInfo, Domain, DomainTrace } from "./allocators/domain-allocators.ts";
+export type {
+  AllocationTrace,
+  AllocatorFunctions,
+  AllocatorInfo,
+  AllocatorNames,
+  ArenaAllocator,
+  ArenaAllocatorInfo,
+  Domain,
+  DomainTrace,
+} from "./allocators/domain-allocators.ts";
 export { GlobalAllocator, MIN_ALIGN, PyMemBuffer } from "./allocators/global-alloc.ts";
 export type { Layout } from "./allocators/global-alloc.ts";
 export { libraryAllocator } from "./allocators/library-allocators.ts";
@@ -50,7 +90,7 @@ export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
-export { renderWhyText, whyToJSON, WHY_SCHEMA_VERSION } from "./report/why.ts";
+export { renderWhyText, WHY_SCHEMA_VERSION, whyToJSON } from "./report/why.ts";
 export type { PinningJSON, WhyJSON } from "./report/why.ts";
 export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";

@@ -10,7 +10,7 @@ import { loadBackend } from "../ffi/backend.ts";
 import { libc as libcSymbols } from "../ffi/symbols.ts";
 import { type Candidate, candidates, type LocateOptions } from "./core/locate.ts";
 import { checkViewLength, cstr, type Native, utf8 } from "./core/native.ts";
-import { type PyValue, PyConverter } from "./core/convert.ts";
+import { PyConverter, type PyValue } from "./core/convert.ts";
 import { parseVersion, type PythonVersion } from "./core/version.ts";
 import { type ObmallocHost, registerHost } from "./obmalloc/host.ts";
 import { MemoryDomain } from "./allocators/domains.ts";
@@ -20,19 +20,46 @@ import { checkLibrarySpec, installLibraryAllocator, type LibraryAllocator } from
 import type { ObmallocLayout } from "./obmalloc/layout.ts";
 import { Symbols } from "./core/hidden-symbols.ts";
 import { PyMemAllocator } from "./allocators/pymem-allocator.ts";
-import { type AllocationTrace, type AllocatorFunctions, type AllocatorInfo, type ArenaAllocator, type ArenaAllocatorInfo, type Domain, getAllocator, getArenaAllocator, setAllocator, setArenaAllocator, setupDebugHooks, traceAllocations } from "./allocators/domain-allocators.ts";
-import { libraryAllocatorStats, type LibraryAllocatorStats } from "./allocators/library-allocators.ts";
+import {
+  type AllocationTrace,
+  type AllocatorFunctions,
+  type AllocatorInfo,
+  type ArenaAllocator,
+  type ArenaAllocatorInfo,
+  type Domain,
+  getAllocator,
+  getArenaAllocator,
+  setAllocator,
+  setArenaAllocator,
+  setupDebugHooks,
+  traceAllocations,
+} from "./allocators/domain-allocators.ts";
+import { type LibraryAllocatorStats, libraryAllocatorStats } from "./allocators/library-allocators.ts";
 import type { HeapSnapshot } from "./objects/mod.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
-import { mallocHeap, type MallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
+import { type MallocHeap, mallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
 import { capabilities, cpythonIfKnown, NEWEST } from "./cpython/versions.ts";
-import { checkDebugOffsets, DEBUG_OFFSETS_HEAD, type DebugOffsetsHead, freeThreadedError, parseDebugOffsetsHead } from "./core/debug-offsets.ts";
-import { type InterpreterConfig, type InterpreterInfo, type InterpreterPreset, listInterpreters, newInterpreter, openSubInterpreter, type SubInterpreter } from "./interpreters/sub-interpreters.ts";
+import {
+  checkDebugOffsets,
+  DEBUG_OFFSETS_HEAD,
+  type DebugOffsetsHead,
+  freeThreadedError,
+  parseDebugOffsetsHead,
+} from "./core/debug-offsets.ts";
+import {
+  type InterpreterConfig,
+  type InterpreterInfo,
+  type InterpreterPreset,
+  listInterpreters,
+  newInterpreter,
+  openSubInterpreter,
+  type SubInterpreter,
+} from "./interpreters/sub-interpreters.ts";
 import { LIBC_NAME, type LoadFailure, loadLibrary } from "./core/loader.ts";
 
 /** The allocator CPython uses, chosen before it starts (like PYTHONMALLOC, without touching the environment). */
@@ -45,7 +72,6 @@ export type AllocatorName =
   | "malloc_debug"
   | "mimalloc"
   | "mimalloc_debug";
-
 
 /** Options of `openPython()`. */
 export interface OpenOptions extends LocateOptions {
@@ -62,7 +88,6 @@ export interface OpenOptions extends LocateOptions {
    */
   home?: string;
 }
-
 
 // PyMemAllocatorName, the PyPreConfig.allocator field (Include/cpython/pymem.h).
 const ALLOCATOR_IDS: Record<AllocatorName, number> = {
@@ -102,7 +127,11 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
     allocator: (v, name) => {
       if (typeof v === "object" && v !== null) return void checkLibrarySpec(v);
       if (typeof v !== "string") {
-        throw new TypeError(`${name} must be an allocator name or { library, malloc?, calloc?, realloc?, free? }, got ${v === null ? "null" : typeof v}`);
+        throw new TypeError(
+          `${name} must be an allocator name or { library, malloc?, calloc?, realloc?, free? }, got ${
+            v === null ? "null" : typeof v
+          }`,
+        );
       }
       if (!Object.hasOwn(ALLOCATOR_IDS, v)) {
         throw new RangeError(`Unknown allocator "${v}": expected one of ${Object.keys(ALLOCATOR_IDS).join(", ")}`);
@@ -121,7 +150,9 @@ export async function openPython(options?: OpenOptions): Promise<Python> {
   // A library that was found and refused says so first, with its own code: that is the reason, not "cannot find".
   const refused = failures.find((f) => f.code === "LIBRARY_CONFLICT") ?? failures.find((f) => f.code !== undefined);
   if (refused) {
-    throw new PymemError(refused.code!, `${refused.path} [${refused.source}]: ${refused.error}\nTried:\n${lines}`, { cause });
+    throw new PymemError(refused.code!, `${refused.path} [${refused.source}]: ${refused.error}\nTried:\n${lines}`, {
+      cause,
+    });
   }
   throw new PymemError(
     "LIBRARY_NOT_FOUND",
@@ -195,13 +226,17 @@ export class Python {
     if (!initialized && processLibrary?.finalized && allocator && allocator !== "default") {
       throw new PymemError(
         "INVALID_STATE",
-        `Cannot choose the allocator ${JSON.stringify(allocator)}: ${this.library} was already started and finalized in this process; start a new process`,
+        `Cannot choose the allocator ${
+          JSON.stringify(allocator)
+        }: ${this.library} was already started and finalized in this process; start a new process`,
       );
     }
     if (initialized && allocator && allocator !== "default") {
       throw new PymemError(
         "INVALID_STATE",
-        `Cannot choose the allocator ${JSON.stringify(allocator)}: ${this.library} is already initialized in this process`,
+        `Cannot choose the allocator ${
+          JSON.stringify(allocator)
+        }: ${this.library} is already initialized in this process`,
       );
     }
     if (initialized && options.home !== undefined) {
@@ -224,8 +259,10 @@ export class Python {
       try {
         // Through the configuration API, so a failure is an error (Py_InitializeEx aborts the process); no signal
         // handlers: the JavaScript host owns them. The home: options.home, else the interpreter that named the library.
-        const where = options.home !== undefined ? { home: options.home }
-          : candidate.prefix !== undefined ? { prefix: candidate.prefix, execPrefix: candidate.execPrefix ?? candidate.prefix }
+        const where = options.home !== undefined
+          ? { home: options.home }
+          : candidate.prefix !== undefined
+          ? { prefix: candidate.prefix, execPrefix: candidate.execPrefix ?? candidate.prefix }
           : undefined;
         initialize(native, this.version.minor, where, (options as { startVia?: "PyConfig" | "PyInitConfig" }).startVia);
       } catch (e) {
@@ -397,7 +434,9 @@ export class Python {
    * holding the GIL across an `await` would stall every Python thread.
    */
   withGIL<T>(fn: () => T): T {
-    if (typeof fn !== "function") throw new TypeError(`withGIL() takes a function, got ${fn === null ? "null" : typeof fn}`);
+    if (typeof fn !== "function") {
+      throw new TypeError(`withGIL() takes a function, got ${fn === null ? "null" : typeof fn}`);
+    }
     if (this.#gilDepth > 0) {
       this.#gilDepth++;
       try {
@@ -669,7 +708,10 @@ export class Python {
     // Any handle's withGIL counts: this thread holds the same GIL through it, and finalizing would wait for it
     // forever (3.8–3.12) or abort ("non-NULL old thread state", 3.13).
     if (this.#gilDepth > 0 || [...(processLibrary?.handles ?? [])].some((h) => h.#gilDepth > 0)) {
-      throw new PymemError("INVALID_STATE", "close() cannot run inside withGIL(): finalizing needs the GIL released first");
+      throw new PymemError(
+        "INVALID_STATE",
+        "close() cannot run inside withGIL(): finalizing needs the GIL released first",
+      );
     }
     // Handles opened by other JavaScript threads (workers) live in other module instances, which this one cannot
     // close: finalizing under them would crash their next call. They are counted in the interpreter itself.
@@ -739,7 +781,6 @@ export class Python {
     }
     return `Python(CPython ${v.major}.${v.minor}.${v.micro}, ${allocator}, ${this.backend} backend, ${this.library})`;
   }
-
 }
 showInRepl(Python);
 

@@ -17,7 +17,8 @@ interface Plan {
 
 const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
 const out: Record<string, unknown> = {};
-const report = () => console.log("RESULT " + JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
+const report = () =>
+  console.log("RESULT " + JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
 try {
   const py = await openPython({ allocator: plan.allocator as never });
   out.minor = py.version.minor;

@@ -12,7 +12,8 @@ import process from "node:process";
 import { launched, targetInterpreter } from "./_launch.ts";
 
 // ---- which interpreter runs the target ---------------------------------------------------------------------------
-const SYSCONFIG = "import sys, sysconfig, json; v = sysconfig.get_config_vars(); print(json.dumps([sys.version.split()[0], " +
+const SYSCONFIG =
+  "import sys, sysconfig, json; v = sysconfig.get_config_vars(); print(json.dumps([sys.version.split()[0], " +
   "[v.get(k) for k in ('LIBDIR', 'MULTIARCH', 'INSTSONAME', 'LDLIBRARY')]]))";
 
 function real(p: string): string {
@@ -34,12 +35,20 @@ function interpreters(): string[] {
       root = join(os.homedir(), ".pyenv");
     }
   }
-  const ls = (d: string) => { try { return fs.readdirSync(d).sort(); } catch { return []; } };
+  const ls = (d: string) => {
+    try {
+      return fs.readdirSync(d).sort();
+    } catch {
+      return [];
+    }
+  };
   for (const v of ls(join(root, "versions"))) {
     const exe = join(root, "versions", v, "bin", "python3");
     if (fs.existsSync(exe)) out.push(exe);
   }
-  for (const d of ["/usr/bin", "/usr/local/bin"]) for (const f of ls(d)) if (/^python3\.\d+$/.test(f)) out.push(join(d, f));
+  for (const d of ["/usr/bin", "/usr/local/bin"]) {
+    for (const f of ls(d)) if (/^python3\.\d+$/.test(f)) out.push(join(d, f));
+  }
   return out;
 }
 
@@ -59,7 +68,9 @@ export function targetExecutable(): { exe: string; version: string } | undefined
   for (const exe of want ? interpreters() : ["python3"]) {
     let version: string, vars: (string | null)[];
     try {
-      [version, vars] = JSON.parse(execFileSync(exe, ["-c", SYSCONFIG], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+      [version, vars] = JSON.parse(
+        execFileSync(exe, ["-c", SYSCONFIG], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+      );
     } catch {
       continue;
     }
@@ -71,7 +82,6 @@ export function targetExecutable(): { exe: string; version: string } | undefined
   }
   return undefined;
 }
-
 
 // The workload: a fragmented heap, then its own stats (printed to stderr, redirected to a file), then a readiness
 // byte, then a sleep that waits in C without allocating, so the heap stays exactly as printed. The dry run takes the

@@ -35,8 +35,15 @@ export function runChild(plan: object, env: Record<string, string> = {}, timeout
 }
 
 const LIB_DIRS = [
-  "/lib", "/usr/lib", "/usr/local/lib", "/lib64", "/usr/lib64",
-  "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+  "/lib",
+  "/usr/lib",
+  "/usr/local/lib",
+  "/lib64",
+  "/usr/lib64",
+  "/lib/x86_64-linux-gnu",
+  "/usr/lib/x86_64-linux-gnu",
+  "/lib/aarch64-linux-gnu",
+  "/usr/lib/aarch64-linux-gnu",
 ];
 
 /** The path of an installed shared library by soname, or null (skip the test then). */

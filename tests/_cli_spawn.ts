@@ -34,7 +34,11 @@ export interface Ran {
 }
 
 /** Run a repository script with arguments; the environment is this process's plus `env`, colours off. */
-export function run(script: string, args: string[], options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}): Ran {
+export function run(
+  script: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+): Ran {
   const [cmd, pre] = command(script);
   const r = spawnSync(cmd, [...pre, ...args], {
     cwd: options.cwd ?? ROOT,
@@ -47,7 +51,10 @@ export function run(script: string, args: string[], options: { cwd?: string; env
 }
 
 /** The CLI: `pymem ARGS…` under this runtime. */
-export function cli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {}): Ran {
+export function cli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+): Ran {
   return run("lib/cli.ts", args, options);
 }
 
@@ -68,9 +75,12 @@ export function skipUnlessDefaultPython(): false | string {
   const lib = process.env.PYMEM_LIBPYTHON;
   if (!lib) return false;
   try {
-    const out = execFileSync("python3", ["-c", "import sysconfig as s, os; v = s.get_config_vars(); " +
+    const out = execFileSync("python3", [
+      "-c",
+      "import sysconfig as s, os; v = s.get_config_vars(); " +
       "print('\\n'.join(os.path.join(d, n) for d in (v.get('LIBDIR') or '', os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) " +
-      "for n in (v.get('INSTSONAME') or '', v.get('LDLIBRARY') or '') if n))"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      "for n in (v.get('INSTSONAME') or '', v.get('LDLIBRARY') or '') if n))",
+    ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const mine = real(lib);
     if (out.split("\n").some((p) => p && existsSync(p) && real(p) === mine)) return false;
   } catch { /* no python3 */ }

@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import { openPython, type OpenOptions, type Python } from "../lib/mod.ts";
+import { type OpenOptions, openPython, type Python } from "../lib/mod.ts";
 
 type Out = Record<string, unknown>;
 
@@ -87,8 +87,25 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
   fuzzExplain: async (py) => {
     const fc = (await import("fast-check")).default;
     py.run("import threading, time\nforever = threading.Event()\nfuzz_keep = []");
-    const hooks = ["__repr__", "__getattribute__", "__getattr__", "__eq__", "__hash__", "__iter__", "__len__", "__str__"];
-    const hows = ["wait", "sleep", "SystemExit(2)", "KeyboardInterrupt", "GeneratorExit", "MemoryError", "ValueError('x')"];
+    const hooks = [
+      "__repr__",
+      "__getattribute__",
+      "__getattr__",
+      "__eq__",
+      "__hash__",
+      "__iter__",
+      "__len__",
+      "__str__",
+    ];
+    const hows = [
+      "wait",
+      "sleep",
+      "SystemExit(2)",
+      "KeyboardInterrupt",
+      "GeneratorExit",
+      "MemoryError",
+      "ValueError('x')",
+    ];
     const slowest: number[] = [];
     let n = 0;
     const failures: string[] = [];

@@ -18,16 +18,16 @@ import {
   GlobalAllocator,
   heapToJSON,
   heatMapSVG,
-  nameAddress,
-  renderHeapText,
-  renderHTML,
   layoutFor,
+  nameAddress,
   openPython,
   parseHeapJSON,
   parseVersion,
   PoolHeader,
   PymemError,
   PythonError,
+  renderHeapText,
+  renderHTML,
   resolveInterpreterConfig,
 } from "../lib/mod.ts";
 import { parseBenchArgs } from "../lib/compare/options.ts";
@@ -41,11 +41,52 @@ const py = await openPython();
 // ---- values ---------------------------------------------------------------------------------------------------------
 
 const boundaryNumbers = fc.constantFrom(
-  0, -0, 1, -1, 0.5, 1.5, NaN, Infinity, -Infinity, 15, 16, 17, 512, 513, 4096, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1,
-  2 ** 32, 2 ** 32 + 1, 2 ** 49 + 1, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 2 ** 64, Number.MAX_VALUE, Number.MIN_VALUE,
-  MAX_VIEW, MAX_VIEW + 1, -(2 ** 53),
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  1.5,
+  NaN,
+  Infinity,
+  -Infinity,
+  15,
+  16,
+  17,
+  512,
+  513,
+  4096,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 49 + 1,
+  2 ** 53 - 1,
+  2 ** 53,
+  2 ** 63,
+  2 ** 64,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  MAX_VIEW,
+  MAX_VIEW + 1,
+  -(2 ** 53),
 );
-const boundaryBigints = fc.constantFrom(0n, 1n, -1n, 8n, 4096n, 2n ** 32n, 2n ** 47n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, -(2n ** 63n), 2n ** 100n);
+const boundaryBigints = fc.constantFrom(
+  0n,
+  1n,
+  -1n,
+  8n,
+  4096n,
+  2n ** 32n,
+  2n ** 47n,
+  2n ** 63n - 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  2n ** 64n,
+  -(2n ** 63n),
+  2n ** 100n,
+);
 /** Anything at all, weighted towards the values that break checks. */
 const anything: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: boundaryNumbers },
@@ -54,16 +95,28 @@ const anything: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.integer() },
   { weight: 1, arbitrary: fc.double() },
   { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
-  { weight: 1, arbitrary: fc.constantFrom(null, undefined, true, false, [], {}, Symbol("x"), () => 1, new Uint8Array(4)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(null, undefined, true, false, [], {}, Symbol("x"), () => 1, new Uint8Array(4)),
+  },
   { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) },
 );
 /** A size: mostly small and valid, often on a boundary, sometimes anything. */
-const size = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 1 << 16 }) }, { weight: 3, arbitrary: boundaryNumbers }, { weight: 1, arbitrary: anything });
+const size = fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 1 << 16 }) }, { weight: 3, arbitrary: boundaryNumbers }, {
+  weight: 1,
+  arbitrary: anything,
+});
 /** An address that is not ours: for the calls that must check it before reading. */
 const address = fc.oneof(boundaryBigints, fc.bigInt({ min: -(2n ** 64n), max: 2n ** 65n }), anything);
-const domain = fc.oneof({ weight: 4, arbitrary: fc.constantFrom("raw", "mem", "obj") }, { weight: 1, arbitrary: anything });
+const domain = fc.oneof({ weight: 4, arbitrary: fc.constantFrom("raw", "mem", "obj") }, {
+  weight: 1,
+  arbitrary: anything,
+});
 const layout = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ size, align: fc.oneof(fc.constantFrom(1, 2, 8, 16, 32, 4096, 2 ** 20), boundaryNumbers) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ size, align: fc.oneof(fc.constantFrom(1, 2, 8, 16, 32, 4096, 2 ** 20), boundaryNumbers) }),
+  },
   { weight: 1, arbitrary: fc.record({ size: anything, align: anything }, { requiredKeys: [] }) },
   { weight: 1, arbitrary: anything },
 );
@@ -76,7 +129,10 @@ function options(keys: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unkn
   );
 }
 // Names that cannot run anything: executable and library strings are never real commands or libraries.
-const notAPath = fc.oneof(fc.constantFrom("", "/nonexistent/pymem-fuzz", "libnope-pymem-fuzz.so", "a\0b"), anything.filter((v) => typeof v !== "string"));
+const notAPath = fc.oneof(
+  fc.constantFrom("", "/nonexistent/pymem-fuzz", "libnope-pymem-fuzz.so", "a\0b"),
+  anything.filter((v) => typeof v !== "string"),
+);
 const pid = fc.oneof(fc.constantFrom(process.pid, 0, -1, 1.5, 4_194_304, 4_194_305, 2 ** 31, NaN, 2 ** 53), anything);
 
 // ---- the verdict on one call ------------------------------------------------------------------------------------------
@@ -120,16 +176,32 @@ function traced<A extends unknown[], R>(name: string, body: (...args: A) => R): 
     return body(...args);
   };
 }
-function prop<T extends [unknown, ...unknown[]]>(name: string, arbs: { [K in keyof T]: fc.Arbitrary<T[K]> }, body: (...args: T) => void): void {
+function prop<T extends [unknown, ...unknown[]]>(
+  name: string,
+  arbs: { [K in keyof T]: fc.Arbitrary<T[K]> },
+  body: (...args: T) => void,
+): void {
   props.push({ name, property: fc.property(...arbs, traced(name, body) as never) as never });
 }
-function asyncProp<T extends [unknown, ...unknown[]]>(name: string, arbs: { [K in keyof T]: fc.Arbitrary<T[K]> }, body: (...args: T) => Promise<void>): void {
+function asyncProp<T extends [unknown, ...unknown[]]>(
+  name: string,
+  arbs: { [K in keyof T]: fc.Arbitrary<T[K]> },
+  body: (...args: T) => Promise<void>,
+): void {
   props.push({ name, property: fc.asyncProperty(...arbs, traced(name, body) as never) as never });
 }
 
 prop("domains: malloc/calloc/realloc/free of own blocks", [domain, size, size, size], (d, n, count, n2) => {
   if (typeof d !== "string" || !["raw", "mem", "obj"].includes(d)) return;
-  const dom = (py as unknown as Record<string, { malloc(n: unknown): bigint; calloc(a: unknown, b: unknown): bigint; realloc(p: bigint, n: unknown): bigint; free(p: unknown): void }>)[d];
+  const dom = (py as unknown as Record<
+    string,
+    {
+      malloc(n: unknown): bigint;
+      calloc(a: unknown, b: unknown): bigint;
+      realloc(p: bigint, n: unknown): bigint;
+      free(p: unknown): void;
+    }
+  >)[d];
   const p = call(() => dom.malloc(n));
   if (p !== undefined && !(huge(n) && huge(n2))) {
     const q = call(() => dom.realloc(p, n2));
@@ -147,16 +219,29 @@ prop("py.view: addresses and lengths (never read)", [address, size], (a, n) => {
 prop("buffers: py.X.buffer(n), allocBuffer in any domain", [domain, size], (d, n) => {
   const domain = typeof d === "string" && ["raw", "mem", "obj"].includes(d) ? py[d as "raw"] : undefined;
   // An unknown domain name reaches the allocator's own check through a GlobalAllocator.
-  const b = call(() => (domain ? domain.buffer(asAny(n)) : new GlobalAllocator(py, asAny(d)).allocBuffer({ size: asAny(n), align: 1 })));
+  const b = call(() => (domain
+    ? domain.buffer(asAny(n))
+    : new GlobalAllocator(py, asAny(d)).allocBuffer({ size: asAny(n), align: 1 }))
+  );
   if (b) {
-    if (b.size > 0) b.bytes[b.size - 1] = 1;
+    if (b.size > 0) {
+      b.bytes[b.size - 1] = 1;
+    }
     b.free();
-    call(() => b.free());
+    call(() =>
+      b.free()
+    );
     call(() => b.bytes);
   }
 });
 
-prop("GlobalAllocator: alloc/dealloc/realloc/allocBuffer with any layout, foreign pointers refused", [domain, layout, layout, address, size], (d, l, l2, a, n) => {
+prop("GlobalAllocator: alloc/dealloc/realloc/allocBuffer with any layout, foreign pointers refused", [
+  domain,
+  layout,
+  layout,
+  address,
+  size,
+], (d, l, l2, a, n) => {
   const g = call(() => new GlobalAllocator(py, asAny(d)));
   if (!g) return;
   const p = call(() => g.alloc(asAny(l)));
@@ -173,25 +258,32 @@ prop("GlobalAllocator: alloc/dealloc/realloc/allocBuffer with any layout, foreig
   b?.free();
 });
 
-prop("PyMemAllocator: allocator(interp), virtualAlloc/virtualFree, counters", [anything, size, address, size], (interp, n, a, n2) => {
-  const alloc = call(() => py.allocator(asAny(interp)));
-  const a0 = alloc ?? py.allocator();
-  const v = call(() => a0.virtualAlloc(asAny(n)));
-  call(() => a0.virtualFree(asAny(a), asAny(n2)));
-  if (v !== undefined) a0.virtualFree(v, n as number);
-  call(() => a0.getAllocatedBlocks());
-  call(() => a0.getInterpreterAllocatedBlocks());
-  call(() => a0.isObmallocStateOnHeap());
-  call(() => a0.initObmalloc());
-  call(() => a0.finalizeAllocatedBlocks());
-});
+prop(
+  "PyMemAllocator: allocator(interp), virtualAlloc/virtualFree, counters",
+  [anything, size, address, size],
+  (interp, n, a, n2) => {
+    const alloc = call(() => py.allocator(asAny(interp)));
+    const a0 = alloc ?? py.allocator();
+    const v = call(() => a0.virtualAlloc(asAny(n)));
+    call(() => a0.virtualFree(asAny(a), asAny(n2)));
+    if (v !== undefined) a0.virtualFree(v, n as number);
+    call(() => a0.getAllocatedBlocks());
+    call(() => a0.getInterpreterAllocatedBlocks());
+    call(() => a0.isObmallocStateOnHeap());
+    call(() => a0.initObmalloc());
+    call(() => a0.finalizeAllocatedBlocks());
+  },
+);
 
 prop("PoolHeader.of and heap(interp)", [address, anything], (a, interp) => {
   call(() => PoolHeader.of(py, asAny(a)));
   call(() => py.heap(asAny(interp)));
 });
 
-prop("names and statistics: nameAddress, debugMallocStats, symbols, interpreters, traceAllocations", [address, anything], (a, fn) => {
+prop("names and statistics: nameAddress, debugMallocStats, symbols, interpreters, traceAllocations", [
+  address,
+  anything,
+], (a, fn) => {
   call(() => nameAddress(py, asAny(a)));
   call(() => py.debugMallocStats());
   call(() => py.symbols.report());
@@ -201,7 +293,12 @@ prop("names and statistics: nameAddress, debugMallocStats, symbols, interpreters
 });
 
 const heapDoc = heapToJSON(py.heap());
-prop("report renderers: any options", [anything, fc.record({ color: anything, worstArenas: anything, maxArenas: anything, title: anything, width: anything }, { requiredKeys: [] })], (o1, o2) => {
+prop("report renderers: any options", [
+  anything,
+  fc.record({ color: anything, worstArenas: anything, maxArenas: anything, title: anything, width: anything }, {
+    requiredKeys: [],
+  }),
+], (o1, o2) => {
   for (const o of [o1, o2]) {
     call(() => heapToJSON(py.heap(), asAny(o)));
     call(() => renderHeapText(heapDoc, asAny(o)));
@@ -210,20 +307,32 @@ prop("report renderers: any options", [anything, fc.record({ color: anything, wo
   }
 });
 
-prop("allocator control: get/set with any domain and function pointers", [domain, anything, address, address], (d, fns, f1, f2) => {
-  call(() => py.getAllocator(asAny(d)));
-  call(() => py.setAllocator(asAny(d), asAny(fns)));
-  const current = call(() => py.getAllocator(asAny(d)));
-  if (current) call(() => py.setAllocator(asAny(d), asAny({ ...current, malloc: f1, free: f2 })));
-  const arena = py.getArenaAllocator();
-  call(() => py.setArenaAllocator(asAny({ ...arena, alloc: f1 })));
-  call(() => py.setArenaAllocator(asAny(fns)));
-});
+prop(
+  "allocator control: get/set with any domain and function pointers",
+  [domain, anything, address, address],
+  (d, fns, f1, f2) => {
+    call(() => py.getAllocator(asAny(d)));
+    call(() => py.setAllocator(asAny(d), asAny(fns)));
+    const current = call(() => py.getAllocator(asAny(d)));
+    if (current) call(() => py.setAllocator(asAny(d), asAny({ ...current, malloc: f1, free: f2 })));
+    const arena = py.getArenaAllocator();
+    call(() => py.setArenaAllocator(asAny({ ...arena, alloc: f1 })));
+    call(() => py.setArenaAllocator(asAny(fns)));
+  },
+);
 
-prop("sub-interpreter configs", [fc.oneof(fc.constantFrom("isolated", "legacy", undefined), options({
-  useMainObmalloc: anything, allowFork: anything, allowExec: anything, allowThreads: anything, allowDaemonThreads: anything,
-  checkMultiInterpExtensions: anything, gil: fc.oneof(fc.constantFrom("own", "shared", "default"), anything),
-}))], (config) => {
+prop("sub-interpreter configs", [fc.oneof(
+  fc.constantFrom("isolated", "legacy", undefined),
+  options({
+    useMainObmalloc: anything,
+    allowFork: anything,
+    allowExec: anything,
+    allowThreads: anything,
+    allowDaemonThreads: anything,
+    checkMultiInterpExtensions: anything,
+    gil: fc.oneof(fc.constantFrom("own", "shared", "default"), anything),
+  }),
+)], (config) => {
   call(() => resolveInterpreterConfig(asAny(config)));
   const sub = call(() => py.newInterpreter(asAny(config)));
   if (sub) {
@@ -236,15 +345,41 @@ prop("sub-interpreter configs", [fc.oneof(fc.constantFrom("isolated", "legacy", 
   }
 });
 
-prop("run/eval: any source text", [fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom("10**5000", "b'x'*3", "'\\ud800'", "1/0", "None", "2**64", "-2**63", "float('nan')", "\0"))], (code) => {
+prop("run/eval: any source text", [
+  fc.oneof(
+    fc.string({ maxLength: 20 }),
+    fc.constantFrom("10**5000", "b'x'*3", "'\\ud800'", "1/0", "None", "2**64", "-2**63", "float('nan')", "\0"),
+  ),
+], (code) => {
   call(() => py.eval(code), pythonError);
   call(() => py.run(code), pythonError);
 });
 
-prop("pure parsers: parseVersion, layoutFor, parseHeapJSON, parseBenchArgs", [anything, anything, fc.oneof(anything, fc.json().map((j) => JSON.parse(j))), fc.array(fc.oneof(
-  fc.constantFrom("--quick", "--compare", "--json", "--python", "--runtime", "--allocators", "--workloads", "--repeat", "--list", "-1", "0", "x"),
-  fc.string({ maxLength: 6 }),
-), { maxLength: 5 })], (v, minor, doc, argv) => {
+prop("pure parsers: parseVersion, layoutFor, parseHeapJSON, parseBenchArgs", [
+  anything,
+  anything,
+  fc.oneof(anything, fc.json().map((j) => JSON.parse(j))),
+  fc.array(
+    fc.oneof(
+      fc.constantFrom(
+        "--quick",
+        "--compare",
+        "--json",
+        "--python",
+        "--runtime",
+        "--allocators",
+        "--workloads",
+        "--repeat",
+        "--list",
+        "-1",
+        "0",
+        "x",
+      ),
+      fc.string({ maxLength: 6 }),
+    ),
+    { maxLength: 5 },
+  ),
+], (v, minor, doc, argv) => {
   call(() => parseVersion(asAny(v)));
   call(() => layoutFor(asAny(minor), asAny(v)));
   call(() => parseHeapJSON(doc));
@@ -252,7 +387,13 @@ prop("pure parsers: parseVersion, layoutFor, parseHeapJSON, parseBenchArgs", [an
 });
 
 asyncProp("openPython(options): never a second library, never a crash", [options({
-  library: notAPath, executable: notAPath, allocator: fc.oneof(fc.constantFrom("malloc", "default", "nope", "mimalloc"), options({ library: notAPath, malloc: anything }), anything),
+  library: notAPath,
+  executable: notAPath,
+  allocator: fc.oneof(
+    fc.constantFrom("malloc", "default", "nope", "mimalloc"),
+    options({ library: notAPath, malloc: anything }),
+    anything,
+  ),
 })], async (o) => {
   const second = await callAsync(() => openPython(asAny(o)));
   if (second) {
@@ -261,7 +402,10 @@ asyncProp("openPython(options): never a second library, never a crash", [options
   }
 });
 
-asyncProp("attachPython(pid, options)", [pid, options({ readMode: fc.oneof(fc.constantFrom("process_vm_readv", "/proc/PID/mem"), anything), retries: anything })], async (p, o) => {
+asyncProp("attachPython(pid, options)", [
+  pid,
+  options({ readMode: fc.oneof(fc.constantFrom("process_vm_readv", "/proc/PID/mem"), anything), retries: anything }),
+], async (p, o) => {
   const remote = await callAsync(() => attachPython(asAny(p), asAny(o)));
   if (remote) {
     call(() => remote.heap(asAny(p)));
@@ -275,11 +419,21 @@ asyncProp("attachPython(pid, options)", [pid, options({ readMode: fc.oneof(fc.co
 const className = fc.oneof(
   fc.string({ unit: "binary", maxLength: 80 }),
   fc.string({ unit: fc.constantFrom(..."\t\n\r\x1b\x7f\x85\u200f\u202e\u2028é€😀 a[]".split("")), maxLength: 30 }),
-  fc.constantFrom("", "x".repeat(199), "x".repeat(200), "x".repeat(201), "é".repeat(100), "a" + "é".repeat(150), "ab" + "😀".repeat(60)),
+  fc.constantFrom(
+    "",
+    "x".repeat(199),
+    "x".repeat(200),
+    "x".repeat(201),
+    "é".repeat(100),
+    "a" + "é".repeat(150),
+    "ab" + "😀".repeat(60),
+  ),
 ).filter((n) => !n.includes("\0") && !/[\uD800-\uDFFF]/u.test(n));
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 let classSeq = 0;
-prop("odd type names: a class of any name keeps its instances, named as it is (or cut at 200 bytes, ending in …)", [fc.array(className, { minLength: 1, maxLength: 4 })], (names) => {
+prop("odd type names: a class of any name keeps its instances, named as it is (or cut at 200 bytes, ending in …)", [
+  fc.array(className, { minLength: 1, maxLength: 4 }),
+], (names) => {
   const ns = `_pymem_fuzz_names_${classSeq++}`;
   py.run(`${ns} = [(c, [c() for _ in range(3)]) for c in (type(n, (), {}) for n in ${JSON.stringify(names)})]`);
   try {
@@ -290,7 +444,9 @@ prop("odd type names: a class of any name keeps its instances, named as it is (o
       if (!row || row.count !== 3) throw new Error(`class ${JSON.stringify(name)}: ${row?.count ?? 0} instances of 3`);
       const cut = utf8(name) > 200;
       if (!cut && row.name !== name) throw new Error(`class ${JSON.stringify(name)} named ${JSON.stringify(row.name)}`);
-      if (cut && !(row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)) && utf8(row.name.slice(0, -1)) <= 200)) {
+      if (
+        cut && !(row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)) && utf8(row.name.slice(0, -1)) <= 200)
+      ) {
         throw new Error(`class ${JSON.stringify(name)} cut as ${JSON.stringify(row.name)}`);
       }
     });
@@ -302,26 +458,31 @@ prop("odd type names: a class of any name keeps its instances, named as it is (o
 /** An error thrown by a caller's own getter: passing it on is right. */
 class GetterError extends Error {}
 /** An options object whose properties are getters: each read may give another value, or throw. */
-const getterOptions = (keys: string[]) => fc.array(fc.tuple(fc.constantFrom(...keys), fc.array(anything, { minLength: 1, maxLength: 3 }), fc.boolean()), { maxLength: 4 })
-  .map((specs) => {
-    const o: Record<string, unknown> = {};
-    for (const [key, values, throws] of specs) {
-      let n = 0;
-      Object.defineProperty(o, key, {
-        enumerable: true,
-        configurable: true,
-        get() {
-          if (throws && n > 0) throw new GetterError(`getter of ${key}`);
-          return values[n++ % values.length];
-        },
-      });
-    }
-    return o;
-  });
+const getterOptions = (keys: string[]) =>
+  fc.array(fc.tuple(fc.constantFrom(...keys), fc.array(anything, { minLength: 1, maxLength: 3 }), fc.boolean()), {
+    maxLength: 4,
+  })
+    .map((specs) => {
+      const o: Record<string, unknown> = {};
+      for (const [key, values, throws] of specs) {
+        let n = 0;
+        Object.defineProperty(o, key, {
+          enumerable: true,
+          configurable: true,
+          get() {
+            if (throws && n > 0) throw new GetterError(`getter of ${key}`);
+            return values[n++ % values.length];
+          },
+        });
+      }
+      return o;
+    });
 const getterError = (e: unknown) => e instanceof GetterError;
 const objectsOnce = py.heap().objects({});
 prop("option getters: two-faced or throwing getters in the options of objects(), pinning(), explain(), blockAt()", [
-  getterOptions(["allocator", "retries"]), getterOptions(["limit", "objectsOnly", "owners"]), getterOptions(["types", "samples", "depth", "timeMs", "reprChars"]),
+  getterOptions(["allocator", "retries"]),
+  getterOptions(["limit", "objectsOnly", "owners"]),
+  getterOptions(["types", "samples", "depth", "timeMs", "reprChars"]),
 ], (co, po, eo) => {
   call(() => py.heap().objects(asAny(co)), getterError);
   call(() => objectsOnce.pinning(asAny(po)), getterError);
@@ -331,38 +492,86 @@ prop("option getters: two-faced or throwing getters in the options of objects(),
   if (!(typeof bounded.types === "number" && bounded.types <= 2)) bounded.types = 1;
   if (!(typeof bounded.samples === "number" && bounded.samples <= 2)) bounded.samples = 1;
   bounded.timeMs = 50;
-  call(() => objectsOnce.explain(asAny(eo.types === undefined ? bounded : { ...bounded, get types() { return (eo as { types: unknown }).types; } })), getterError);
+  call(() =>
+    objectsOnce.explain(asAny(
+      eo.types === undefined ? bounded : {
+        ...bounded,
+        get types() {
+          return (eo as { types: unknown }).types;
+        },
+      },
+    )), getterError);
 });
 
 const headerValue = fc.oneof(
-  fc.constantFrom("3000000", "1e308", "NaN", "-1", "Infinity", "-Infinity", "0", "-0", "1e-300", "0x10", "10s", " 10 ", "", "2147484", "1_0"),
-  fc.double().map(String), fc.integer().map(String), fc.string({ maxLength: 12 }),
-  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }), fc.constant(undefined),
+  fc.constantFrom(
+    "3000000",
+    "1e308",
+    "NaN",
+    "-1",
+    "Infinity",
+    "-Infinity",
+    "0",
+    "-0",
+    "1e-300",
+    "0x10",
+    "10s",
+    " 10 ",
+    "",
+    "2147484",
+    "1_0",
+  ),
+  fc.double().map(String),
+  fc.integer().map(String),
+  fc.string({ maxLength: 12 }),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+  fc.constant(undefined),
 );
 prop("scrape-timeout header: any value gives a budget the timer can keep (0.1–3600 s) or none", [headerValue], (h) => {
   const s = askedScrapeSeconds(asAny(h));
-  if (!(s === Infinity || (s >= 0.1 && s <= MAX_SCRAPE_SECONDS))) throw new Error(`header ${JSON.stringify(h)}: budget ${s}`);
-  if (s !== Infinity && s * 1000 > MAX_TIMER_MS) throw new Error(`header ${JSON.stringify(h)}: ${s} s overflows the timer`);
+  if (!(s === Infinity || (s >= 0.1 && s <= MAX_SCRAPE_SECONDS))) {
+    throw new Error(`header ${JSON.stringify(h)}: budget ${s}`);
+  }
+  if (s !== Infinity && s * 1000 > MAX_TIMER_MS) {
+    throw new Error(`header ${JSON.stringify(h)}: ${s} s overflows the timer`);
+  }
 });
 
-const raised = fc.constantFrom("SystemExit(3)", "KeyboardInterrupt", "GeneratorExit", "RecursionError", "MemoryError", "ValueError('x')", "BaseException", "StopIteration");
+const raised = fc.constantFrom(
+  "SystemExit(3)",
+  "KeyboardInterrupt",
+  "GeneratorExit",
+  "RecursionError",
+  "MemoryError",
+  "ValueError('x')",
+  "BaseException",
+  "StopIteration",
+);
 let raiserSeq = 0;
-prop("explain(): user code raising any exception (a __repr__, a __class__, a module __dict__) never throws", [raised, raised, raised], (r1, r2, r3) => {
+prop("explain(): user code raising any exception (a __repr__, a __class__, a module __dict__) never throws", [
+  raised,
+  raised,
+  raised,
+], (r1, r2, r3) => {
   const ns = `_pymem_fuzz_raise_${raiserSeq++}`;
-  py.run(`import sys
+  py.run(
+    `import sys
 class _R${ns}:
     def __repr__(self): raise ${r1}
     @property
     def __class__(self): raise ${r2}
 ` +
-    `class _M${ns}:
+      `class _M${ns}:
     @property
     def __dict__(self): raise ${r3}
 sys.modules['${ns}'] = _M${ns}()
-${ns} = [_R${ns}() for _ in range(20000)]`);
+${ns} = [_R${ns}() for _ in range(20000)]`,
+  );
   try {
     const rows = py.heap().objects({}).explain({ types: 1, samples: 2, timeMs: 200 });
-    for (const s of rows.flatMap((r) => r.samples)) if (s.repr !== null && typeof s.repr !== "string") throw new Error(`repr ${s.repr}`);
+    for (const s of rows.flatMap((r) => r.samples)) {
+      if (s.repr !== null && typeof s.repr !== "string") throw new Error(`repr ${s.repr}`);
+    }
   } finally {
     py.run(`del sys.modules['${ns}'], ${ns}`);
   }
@@ -381,14 +590,21 @@ const failures: { property: string; counterexample: string; error: string }[] = 
 const runs: Record<string, number> = {};
 const share = Math.max(50, Math.floor(budgetMs / props.length));
 for (const { name, property } of props) {
-  const r = await fc.check(property as never, { seed, numRuns: 1_000_000, interruptAfterTimeLimit: share, markInterruptAsFailure: false });
+  const r = await fc.check(property as never, {
+    seed,
+    numRuns: 1_000_000,
+    interruptAfterTimeLimit: share,
+    markInterruptAsFailure: false,
+  });
   runs[name] = r.numRuns;
   if (r.failed) {
     const err = r.errorInstance as Error | undefined;
     failures.push({
       property: name,
       counterexample: fc.stringify(r.counterexample),
-      error: `${err?.name ?? "?"}: ${err?.message ?? r.errorInstance}\n${err?.stack?.split("\n").slice(1, 6).join("\n") ?? ""}`,
+      error: `${err?.name ?? "?"}: ${err?.message ?? r.errorInstance}\n${
+        err?.stack?.split("\n").slice(1, 6).join("\n") ?? ""
+      }`,
     });
   }
 }

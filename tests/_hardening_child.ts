@@ -13,8 +13,22 @@ type Out = Record<string, unknown>;
 
 /** An error as plain data, for the parent to assert on. */
 function describe(e: unknown): Out {
-  const err = e as { name?: string; code?: string; type?: string; value?: string; message?: string; traceback?: string };
-  return { name: err?.name, code: err?.code, type: err?.type, value: err?.value, message: err?.message, traceback: err?.traceback };
+  const err = e as {
+    name?: string;
+    code?: string;
+    type?: string;
+    value?: string;
+    message?: string;
+    traceback?: string;
+  };
+  return {
+    name: err?.name,
+    code: err?.code,
+    type: err?.type,
+    value: err?.value,
+    message: err?.message,
+    traceback: err?.traceback,
+  };
 }
 
 function attempt(fn: () => unknown): Out {

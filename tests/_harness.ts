@@ -7,11 +7,24 @@
 import { openPython, type Python } from "../lib/mod.ts";
 
 type TestFn = () => void | Promise<void>;
-interface TestOptions { skip?: boolean | string }
+interface TestOptions {
+  skip?: boolean | string;
+}
 
 const g = globalThis as unknown as {
   Bun?: unknown;
-  Deno?: { test(def: { name: string; fn: TestFn; ignore?: boolean; sanitizeOps: boolean; sanitizeResources: boolean; sanitizeExit: boolean }): void };
+  Deno?: {
+    test(
+      def: {
+        name: string;
+        fn: TestFn;
+        ignore?: boolean;
+        sanitizeOps: boolean;
+        sanitizeResources: boolean;
+        sanitizeExit: boolean;
+      },
+    ): void;
+  };
 };
 
 let register: (name: string, fn: TestFn, options: TestOptions) => void;

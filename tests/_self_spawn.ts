@@ -16,7 +16,9 @@ export function selfCommand(script: string): string[] {
     if (/^ld-linux[^/]*\.so/.test(argv[0].slice(argv[0].lastIndexOf("/") + 1))) {
       // ld.so [--library-path P | --preload P | …] PROGRAM: keep everything up to the program itself.
       let i = 1;
-      while (i < argv.length && argv[i].startsWith("--")) i += /^--(library-path|preload|audit|argv0|inhibit-rpath)$/.test(argv[i]) ? 2 : 1;
+      while (i < argv.length && argv[i].startsWith("--")) {
+        i += /^--(library-path|preload|audit|argv0|inhibit-rpath)$/.test(argv[i]) ? 2 : 1;
+      }
       prefix = argv.slice(0, i + 1);
       // Deno's child_process rewrites the arguments of a command equal to Deno.execPath() (here the loader) as if
       // it were spawning Deno itself, dropping the loader's options: name the loader by an equivalent other path.

@@ -7,7 +7,10 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { openPython } from "../lib/mod.ts";
 
-const plan = JSON.parse(process.argv[process.argv.length - 1]) as { options: Record<string, unknown>; second?: Record<string, unknown> };
+const plan = JSON.parse(process.argv[process.argv.length - 1]) as {
+  options: Record<string, unknown>;
+  second?: Record<string, unknown>;
+};
 const masks = () => {
   const s = readFileSync("/proc/self/status", "utf8");
   return { caught: /^SigCgt:\s*(\S+)/m.exec(s)?.[1], ignored: /^SigIgn:\s*(\S+)/m.exec(s)?.[1] };

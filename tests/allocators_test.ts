@@ -52,7 +52,7 @@ test("getAllocator() names CPython's default allocators through the ELF tables",
   }
   // A debug build (Py_DEBUG) starts with the debug hooks installed: each domain's ctx is its _PyMem_Debug entry.
   const hooked = py.allocatorName()?.endsWith("_debug");
-  if (hooked) for (const a of [raw, mem, obj]) assert.notEqual(a.ctx, 0n, a.domain);
+  if (hooked) { for (const a of [raw, mem, obj]) assert.notEqual(a.ctx, 0n, a.domain); }
   else assert.equal(raw.ctx, 0n);
   if (!hasSymtab) {
     // A stripped libpython has no names for its file-local allocator functions: null, never a guess.
@@ -63,11 +63,20 @@ test("getAllocator() names CPython's default allocators through the ELF tables",
   if (hooked) {
     const names = (a: typeof raw) => [a.names.ctx, a.names.malloc, a.names.calloc, a.names.realloc, a.names.free];
     assert.deepEqual(names(raw), [
-      "_PyMem_Debug", "_PyMem_DebugRawMalloc", "_PyMem_DebugRawCalloc", "_PyMem_DebugRawRealloc", "_PyMem_DebugRawFree",
+      "_PyMem_Debug",
+      "_PyMem_DebugRawMalloc",
+      "_PyMem_DebugRawCalloc",
+      "_PyMem_DebugRawRealloc",
+      "_PyMem_DebugRawFree",
     ]);
     for (const [a, at] of [[mem, "+0x30"], [obj, "+0x60"]] as const) {
-      assert.deepEqual(names(a),
-        [`_PyMem_Debug${at}`, "_PyMem_DebugMalloc", "_PyMem_DebugCalloc", "_PyMem_DebugRealloc", "_PyMem_DebugFree"]);
+      assert.deepEqual(names(a), [
+        `_PyMem_Debug${at}`,
+        "_PyMem_DebugMalloc",
+        "_PyMem_DebugCalloc",
+        "_PyMem_DebugRealloc",
+        "_PyMem_DebugFree",
+      ]);
     }
     return;
   }
@@ -89,7 +98,9 @@ test("getArenaAllocator() reports mmap-based arena functions", () => {
   const a = getArenaAllocator(host);
   assert.ok(a.alloc !== 0n && a.free !== 0n);
   if (hasSymtab) {
-    const expected = minor >= 12 ? ["_PyMem_ArenaAlloc", "_PyMem_ArenaFree"] : ["_PyObject_ArenaMmap", "_PyObject_ArenaMunmap"];
+    const expected = minor >= 12
+      ? ["_PyMem_ArenaAlloc", "_PyMem_ArenaFree"]
+      : ["_PyObject_ArenaMmap", "_PyObject_ArenaMunmap"];
     assert.deepEqual([a.names.alloc, a.names.free], expected);
   }
   // Setting it back to itself is allowed and changes nothing.
@@ -117,7 +128,8 @@ test("setupDebugHooks() refuses a running interpreter without them (CPython woul
   assert.throws(() => setupDebugHooks(host), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
   assert.equal(py.eval("sum(range(10))"), 45);
 }, {
-  skip: py.allocatorName()?.endsWith("_debug") && `the running allocator (${py.allocatorName()}) has the debug hooks already`,
+  skip: py.allocatorName()?.endsWith("_debug") &&
+    `the running allocator (${py.allocatorName()}) has the debug hooks already`,
 });
 
 test("traceAllocations() counts ≥ 9900 object mallocs for 10000 floats and restores every domain exactly", () => {
@@ -171,8 +183,13 @@ test("traceAllocations() keeps the hooks installed until an async fn settles", a
   const t = await pending;
   assert.ok(t.obj.malloc >= 3000, `obj.malloc = ${t.obj.malloc}`);
   assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
-  // deno-lint-ignore require-await
-  await assert.rejects(traceAllocations(host, async () => { throw new Error("async boom"); }), /async boom/);
+  await assert.rejects(
+    // deno-lint-ignore require-await
+    traceAllocations(host, async () => {
+      throw new Error("async boom");
+    }),
+    /async boom/,
+  );
   assert.deepEqual(DOMAINS.map((d) => fns(getAllocator(host, d))), before);
   py.run("del z");
 });
@@ -184,8 +201,7 @@ test("traceAllocations() counts calls from other Python threads, including raw c
       "import threading\ndone = []\n" +
         "def work():\n    l = [bytes(700) for i in range(5000)]\n    done.append(len(l))\n" +
         "ts = [threading.Thread(target=work) for _ in range(4)]\n[t.start() for t in ts]\n[t.join() for t in ts]\n",
-    )
-  );
+    ));
   assert.equal(py.eval("len(done)"), 4);
   // bytes(700) exceeds pymalloc's 512-byte limit, so pymalloc hands each to the raw domain: 4 × 5000 raw mallocs.
   assert.ok(t.raw.malloc + t.raw.calloc >= 20000, `raw = ${t.raw.malloc} + ${t.raw.calloc}`);
@@ -222,7 +238,12 @@ test("a ctx-dropping bridge calls the plain function with the arguments shifted"
   const libc = n.libc;
   const h = libc.dlopen(cstr("libc.so.6"), 2);
   const sym = (s: string) => libc.dlsym(h, cstr(s));
-  const b = makeBridges(n, { malloc: sym("malloc"), calloc: sym("calloc"), realloc: sym("realloc"), free: sym("free") });
+  const b = makeBridges(n, {
+    malloc: sym("malloc"),
+    calloc: sym("calloc"),
+    realloc: sym("realloc"),
+    free: sym("free"),
+  });
   const malloc = n.fn(b.malloc, callbacks.malloc);
   const calloc = n.fn(b.calloc, callbacks.calloc);
   const realloc = n.fn(b.realloc, callbacks.realloc);
@@ -249,32 +270,91 @@ test("a ctx-dropping bridge calls the plain function with the arguments shifted"
 
 test("generated code matches the encodings checked with binutils (x86-64 and aarch64; aarch64 is not run here)", () => {
   const words = (b: Uint8Array, from: number, n: number) =>
-    Array.from({ length: n }, (_, i) => new DataView(b.buffer, b.byteOffset).getUint32(from + 4 * i, true).toString(16).padStart(8, "0"));
+    Array.from(
+      { length: n },
+      (_, i) => new DataView(b.buffer, b.byteOffset).getUint32(from + 4 * i, true).toString(16).padStart(8, "0"),
+    );
   const target = { malloc: 0x1111111111n, calloc: 0x2222222222n, realloc: 0x3333333333n, free: 0x4444444444n };
   // aarch64 bridges: malloc = bti c; cmp x1, #0; cinc x0, x1, eq; ldr x16, <literal at +56>; br x16
   const ab = bridgeCode("arm64", target);
   assert.deepEqual(words(ab, 0, 5), ["d503245f", "f100003f", "9a811420", "58000170", "d61f0200"]);
   assert.equal(new DataView(ab.buffer).getBigUint64(56, true), target.malloc);
   // calloc: mov x0, x1; mov x1, x2; cmp x0, #0; ccmp x1, #0, #4, ne; csinc x0, x0, xzr, ne; csinc x1, x1, xzr, ne
-  assert.deepEqual(words(ab, 64, 9), ["d503245f", "aa0103e0", "aa0203e1", "f100001f", "fa401824", "9a9f1400", "9a9f1421", "580000f0", "d61f0200"]);
+  assert.deepEqual(words(ab, 64, 9), [
+    "d503245f",
+    "aa0103e0",
+    "aa0203e1",
+    "f100001f",
+    "fa401824",
+    "9a9f1400",
+    "9a9f1421",
+    "580000f0",
+    "d61f0200",
+  ]);
   // realloc: mov x0, x1; cmp x2, #0; cinc x1, x2, eq
   assert.deepEqual(words(ab, 128, 6), ["d503245f", "aa0103e0", "f100005f", "9a821441", "58000150", "d61f0200"]);
   assert.equal(new DataView(ab.buffer).getBigUint64(192 + 56, true), target.free);
   // aarch64 malloc hook, word for word as `aarch64-linux-gnu-objdump -D -b binary -maarch64` printed it.
   const ah = hookCode("arm64", 0x7f0000001000n);
   assert.deepEqual(words(ah, 0, 28), [
-    "d503245f", "580003b0", "91010211", "c85f7e29", "91000529", "c80a7e29", "35ffffaa", "91018211",
-    "c85f7e29", "8b010129", "c80a7e29", "35ffffaa", "aa0103eb", "b240016b", "dac0116b", "d28007ec",
-    "cb0b018b", "d280040c", "eb0c017f", "9a8b818b", "91020211", "8b0b0e31", "c85f7e29", "91000529",
-    "c80a7e29", "35ffffaa", "f9400210", "d61f0200",
+    "d503245f",
+    "580003b0",
+    "91010211",
+    "c85f7e29",
+    "91000529",
+    "c80a7e29",
+    "35ffffaa",
+    "91018211",
+    "c85f7e29",
+    "8b010129",
+    "c80a7e29",
+    "35ffffaa",
+    "aa0103eb",
+    "b240016b",
+    "dac0116b",
+    "d28007ec",
+    "cb0b018b",
+    "d280040c",
+    "eb0c017f",
+    "9a8b818b",
+    "91020211",
+    "8b0b0e31",
+    "c85f7e29",
+    "91000529",
+    "c80a7e29",
+    "35ffffaa",
+    "f9400210",
+    "d61f0200",
   ]);
   assert.equal(new DataView(ah.buffer).getBigUint64(120, true), 0x7f0000001000n);
   assert.deepEqual(words(ah, 384 + 24, 4), ["35ffffaa", "f9400e10", "d61f0200", "00000000"]); // free → old free
   // x86-64 malloc hook (objdump -M intel): endbr64; movabs r11, slot+64; lock inc [r11]; lock add [r11+0x20], rsi; …
   const xh = hookCode("x64", 0x7f0000001000n);
   assert.deepEqual([...xh.subarray(0, 24)], [
-    0xf3, 0x0f, 0x1e, 0xfa, 0x49, 0xbb, 0x40, 0x10, 0x00, 0x00, 0x00, 0x7f, 0x00, 0x00,
-    0xf0, 0x49, 0xff, 0x43, 0x00, 0xf0, 0x49, 0x01, 0x73, 0x20,
+    0xf3,
+    0x0f,
+    0x1e,
+    0xfa,
+    0x49,
+    0xbb,
+    0x40,
+    0x10,
+    0x00,
+    0x00,
+    0x00,
+    0x7f,
+    0x00,
+    0x00,
+    0xf0,
+    0x49,
+    0xff,
+    0x43,
+    0x00,
+    0xf0,
+    0x49,
+    0x01,
+    0x73,
+    0x20,
   ]);
   assert.deepEqual([...xh.subarray(0x35, 0x39)], [0x41, 0xff, 0x63, 0xc0]); // jmp [r11-0x40]
 });

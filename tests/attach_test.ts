@@ -3,7 +3,7 @@
  * from outside and compared with its own sys._debugmallocstats(). Also: a target that keeps allocating, the
  * /proc/PID/mem path, sub-interpreters, and the errors (exit, not Python, PYTHONMALLOC=malloc, permission).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -101,7 +101,13 @@ test("attach: heap().sizeClasses equals the target's own sys._debugmallocstats()
     assert.equal(stats.pymalloc, true);
     assert.ok(snap.sizeClasses.length >= 10);
     const differ = snap.sizeClasses.filter((r, i) => JSON.stringify(r) !== JSON.stringify(stats.sizeClasses![i]));
-    assert.deepEqual(snap.sizeClasses, stats.sizeClasses, `rows differ: ${JSON.stringify(differ)} vs ${JSON.stringify(stats.sizeClasses!.filter((r) => differ.some((d) => d.index === r.index)))}`);
+    assert.deepEqual(
+      snap.sizeClasses,
+      stats.sizeClasses,
+      `rows differ: ${JSON.stringify(differ)} vs ${
+        JSON.stringify(stats.sizeClasses!.filter((r) => differ.some((d) => d.index === r.index)))
+      }`,
+    );
     assert.equal(snap.totals.arenas, stats.values["# arenas allocated current"]);
     assert.equal(snap.totals.bytesInUse, stats.values["# bytes in allocated blocks"]);
     assert.equal(snap.totals.bytesAvailable, stats.values["# bytes in available blocks"]);
@@ -115,7 +121,10 @@ test("attach: heap().sizeClasses equals the target's own sys._debugmallocstats()
     if (minor >= 13) assert.match(info.version.how, /_Py_DebugOffsets/);
     if (info.stripped) assert.match(info.state[0].how, minor >= 12 ? /PyInterpreterState/ : /decoded/);
     // Pool headers are batched: far fewer system calls than pools.
-    assert.ok(snap.readCalls < 80 + snap.totals.pools / 500, `${snap.readCalls} read calls for ${snap.totals.pools} pools`);
+    assert.ok(
+      snap.readCalls < 80 + snap.totals.pools / 500,
+      `${snap.readCalls} read calls for ${snap.totals.pools} pools`,
+    );
   } finally {
     py.close();
   }
@@ -209,18 +218,27 @@ test("attach: a target that exits mid-way gives a clear ATTACH error", async () 
   const py = await attachPython(child.pid!);
   try {
     await kill(child);
-    assert.throws(() => py.heap(), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /exited|not readable|no such process/.test(e.message));
+    assert.throws(
+      () => py.heap(),
+      (e: unknown) =>
+        e instanceof PymemError && e.code === "ATTACH" && /exited|not readable|no such process/.test(e.message),
+    );
   } finally {
     py.close();
   }
-  await assert.rejects(attachPython(child.pid!), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /no such process|exited/.test(e.message));
+  await assert.rejects(
+    attachPython(child.pid!),
+    (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /no such process|exited/.test(e.message),
+  );
 }, { skip });
 
 test("remote reads: many equal ranges, some unmapped, give the same bytes and flags through both read paths", async () => {
   // This very process: the runtime executable's ELF header is mapped at the start of its first mapping, and the file
   // holds the same bytes. Page 0x1000 is never mapped (below mmap_min_addr).
   const exe = fs.realpathSync(process.execPath);
-  const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.endsWith(` ${exe}`) && / 00000000 /.test(l))!;
+  const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) =>
+    l.endsWith(` ${exe}`) && / 00000000 /.test(l)
+  )!;
   assert.ok(line, `no mapping of ${exe} at offset 0`);
   const base = parseInt(line.split("-")[0], 16);
   const header = new Uint8Array(fs.readFileSync(exe).subarray(0, 64));
@@ -235,7 +253,13 @@ test("remote reads: many equal ranges, some unmapped, give the same bytes and fl
       for (let i = 0; i < n; i++) {
         const bad = i % 700 === 350;
         assert.equal(ok[i], bad ? 0 : 1, `${mode}: range ${i}`);
-        if (!bad) assert.deepEqual(bytes.subarray(i * length, (i + 1) * length), header.subarray(16 * (i % 4), 16 * (i % 4) + length), `${mode}: range ${i}`);
+        if (!bad) {
+          assert.deepEqual(
+            bytes.subarray(i * length, (i + 1) * length),
+            header.subarray(16 * (i % 4), 16 * (i % 4) + length),
+            `${mode}: range ${i}`,
+          );
+        }
       }
       assert.equal(mem.parallelReads, mode === "process_vm_readv" && os.availableParallelism() >= 2 ? 1 : 0);
     } finally {
@@ -249,7 +273,10 @@ test("attach: a process that is not Python is refused", async () => {
   children.push(child);
   try {
     await new Promise((r) => setTimeout(r, 100));
-    await assert.rejects(attachPython(child.pid!), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message));
+    await assert.rejects(
+      attachPython(child.pid!),
+      (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message),
+    );
   } finally {
     await kill(child);
   }
@@ -257,13 +284,21 @@ test("attach: a process that is not Python is refused", async () => {
 });
 
 test("attach: PYTHONMALLOC=malloc is reported as having no obmalloc heap", async () => {
-  const { child, out } = spawnTarget("import sys, signal\nx = [float(i) for i in range(1000)]\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n", { PYTHONMALLOC: "malloc" });
+  const { child, out } = spawnTarget(
+    "import sys, signal\nx = [float(i) for i in range(1000)]\nopen(sys.argv[1], 'w').write('1')\nsignal.pause()\n",
+    { PYTHONMALLOC: "malloc" },
+  );
   try {
     await waitFor(out, (s) => s === "1", child);
     const py = await attachPython(child.pid!);
     try {
       assert.equal(py.allocatorName(), "malloc");
-      assert.throws(() => py.heap(), (e: unknown) => e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message) && /PYTHONMALLOC=malloc/.test(e.message));
+      assert.throws(
+        () => py.heap(),
+        (e: unknown) =>
+          e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message) &&
+          /PYTHONMALLOC=malloc/.test(e.message),
+      );
     } finally {
       py.close();
     }
@@ -295,10 +330,20 @@ test("attach: another user's process, for real, gives PERMISSION (as nobody, thr
   fs.writeFileSync(file, script);
   fs.chmodSync(tmp, 0o755);
   fs.chmodSync(file, 0o644);
-  const res = execFileSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bun, file], { encoding: "utf8", env: { ...process.env, HOME: tmp } });
+  const res = execFileSync("setpriv", [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all",
+    bun,
+    file,
+  ], { encoding: "utf8", env: { ...process.env, HOME: tmp } });
   assert.match(res, /^PERMISSION: /, res);
   assert.match(res, /uid 0 and you are uid 65534|ptrace_scope|CAP_SYS_PTRACE/);
-}, { skip: skip || (process.getuid?.() !== 0 && "needs root to run a child as another user") || (!fs.existsSync("/usr/bin/setpriv") && "setpriv not found") });
+}, {
+  skip: skip || (process.getuid?.() !== 0 && "needs root to run a child as another user") ||
+    (!fs.existsSync("/usr/bin/setpriv") && "setpriv not found"),
+});
 
 test("attach: cleanup", async () => {
   for (const c of children) await kill(c);

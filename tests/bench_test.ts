@@ -18,7 +18,9 @@ const linux = process.platform === "linux";
 
 test("every workload is documented in one line and defines bench_run(scale, threads)", () => {
   const names = WORKLOADS.map((w) => w.name);
-  for (const n of ["churn", "containers", "strings", "fragment", "json", "threads", "app", "known"]) assert.ok(names.includes(n), n);
+  for (const n of ["churn", "containers", "strings", "fragment", "json", "threads", "app", "known"]) {
+    assert.ok(names.includes(n), n);
+  }
   for (const w of WORKLOADS) {
     assert.ok(w.doc.length > 10 && !w.doc.includes("\n"), `${w.name}: one-line doc`);
     assert.match(w.source, /^def bench_run\(scale, threads\):$/m, w.name);
@@ -48,7 +50,16 @@ test("a missing allocator library is skipped, naming the package that provides i
   const empty = mkdtempSync(join(tmpdir(), "pymem-bench-nolib-"));
   try {
     const vs = resolveAllocators({ libPath: [empty] });
-    for (const id of ["jemalloc:preload", "jemalloc:pymem", "tcmalloc:preload", "tcmalloc:pymem", "libmimalloc:preload", "libmimalloc:pymem"]) {
+    for (
+      const id of [
+        "jemalloc:preload",
+        "jemalloc:pymem",
+        "tcmalloc:preload",
+        "tcmalloc:pymem",
+        "libmimalloc:preload",
+        "libmimalloc:pymem",
+      ]
+    ) {
       const v = vs.find((x) => x.id === id);
       assert.ok(v, id);
       assert.match(v.skipped ?? "", /not found: install it with `\S+ .*\S+`/, id);
@@ -64,12 +75,32 @@ test("a missing allocator library is skipped, naming the package that provides i
 /** A cell built from plain numbers, for the statistics tests. */
 function cell(allocator: string, wall: number[], peakMiB: number[]): CellResult {
   const samples = wall.map((w, i) => ({
-    wallMs: w, cpuMs: w, userMs: w, sysMs: 0, minorFaults: 0, majorFaults: 0, rssBefore: 100 * MiB,
-    peakRss: 100 * MiB + peakMiB[i] * MiB, rssAfterFree: 100 * MiB, checksum: "1", process: 0,
+    wallMs: w,
+    cpuMs: w,
+    userMs: w,
+    sysMs: 0,
+    minorFaults: 0,
+    majorFaults: 0,
+    rssBefore: 100 * MiB,
+    peakRss: 100 * MiB + peakMiB[i] * MiB,
+    rssAfterFree: 100 * MiB,
+    checksum: "1",
+    process: 0,
   }));
   return {
-    python: "3.x", library: "lib", workload: "w", allocator, status: "ok", order: [], env: {}, rssRuntime: [0],
-    rssPython: [100 * MiB], rssFinal: [0], firstAfterFree: [100 * MiB], samples, seconds: 0,
+    python: "3.x",
+    library: "lib",
+    workload: "w",
+    allocator,
+    status: "ok",
+    order: [],
+    env: {},
+    rssRuntime: [0],
+    rssPython: [100 * MiB],
+    rssFinal: [0],
+    firstAfterFree: [100 * MiB],
+    samples,
+    seconds: 0,
     summary: summarize(samples, [100 * MiB], [100 * MiB]),
   };
 }
@@ -97,45 +128,71 @@ test("statistics: median/min/max, the noise rule, ratios to pymalloc, and the ra
   assert.equal(compareRankings(doc([p, fast, same]), doc([p, fast, same])).conflicts.length, 0);
 });
 
-test("end to end: a workload holding a known 64 MiB shows it in peak RSS, and its release in RSS after free", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "pymem-bench-"));
-  const out = join(dir, "out.json");
-  try {
-    const python = process.env.PYMEM_LIBPYTHON ? ["--python", process.env.PYMEM_LIBPYTHON] : [];
-    const code = await benchCommand([
-      ...python, "--workloads", "known", "--allocators", "pymalloc,malloc,tcmalloc", "--lib-path", dir,
-      "--scale", "1", "--warmup", "0", "--runs", "2", "--rounds", "1", "--no-progress", "--json", out,
-    ]);
-    assert.equal(code, 0);
-    const doc = JSON.parse(readFileSync(out, "utf8")) as BenchDocument;
-    assert.equal(doc.schema, "pymem-bench/1");
-    assert.ok(doc.machine.cpus > 0 && doc.runner.childRuntime.length > 0);
-    assert.deepEqual(doc.settings.workloads, ["known"]);
-    for (const a of ["pymalloc", "malloc"]) {
-      const c = doc.cells.find((x) => x.allocator === a)!;
-      assert.equal(c.status, "ok", `${a}: ${c.reason}`);
-      assert.equal(c.samples.length, 2);
-      assert.equal(c.checksum, String(64 * MiB));
-      assert.equal(c.checksumOk, true);
-      const s = c.summary!;
-      // The 64 MiB are written, so resident: the peak over the baseline is 64 MiB plus the list and page-table slack.
-      assert.ok(s.peakOverBaseline.min >= 60 * MiB && s.peakOverBaseline.max <= 90 * MiB, `${a} peak ${s.peakOverBaseline.min / MiB}–${s.peakOverBaseline.max / MiB} MiB`);
-      assert.ok(s.wallMs.min > 0 && s.cpuMs.median > 0 && s.minorFaults.median > 0, `${a}: ${JSON.stringify(s)}`);
-      // 1 MiB blocks come from glibc (mmap, or a trimmed heap top): all of it goes back to the OS.
-      assert.ok(s.afterFreeOverBaseline.median < 16 * MiB, `${a} after free ${s.afterFreeOverBaseline.median / MiB} MiB`);
-      assert.ok(c.rssRuntime[0] > 0 && c.rssPython[0] > c.rssRuntime[0]);
+test(
+  "end to end: a workload holding a known 64 MiB shows it in peak RSS, and its release in RSS after free",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pymem-bench-"));
+    const out = join(dir, "out.json");
+    try {
+      const python = process.env.PYMEM_LIBPYTHON ? ["--python", process.env.PYMEM_LIBPYTHON] : [];
+      const code = await benchCommand([
+        ...python,
+        "--workloads",
+        "known",
+        "--allocators",
+        "pymalloc,malloc,tcmalloc",
+        "--lib-path",
+        dir,
+        "--scale",
+        "1",
+        "--warmup",
+        "0",
+        "--runs",
+        "2",
+        "--rounds",
+        "1",
+        "--no-progress",
+        "--json",
+        out,
+      ]);
+      assert.equal(code, 0);
+      const doc = JSON.parse(readFileSync(out, "utf8")) as BenchDocument;
+      assert.equal(doc.schema, "pymem-bench/1");
+      assert.ok(doc.machine.cpus > 0 && doc.runner.childRuntime.length > 0);
+      assert.deepEqual(doc.settings.workloads, ["known"]);
+      for (const a of ["pymalloc", "malloc"]) {
+        const c = doc.cells.find((x) => x.allocator === a)!;
+        assert.equal(c.status, "ok", `${a}: ${c.reason}`);
+        assert.equal(c.samples.length, 2);
+        assert.equal(c.checksum, String(64 * MiB));
+        assert.equal(c.checksumOk, true);
+        const s = c.summary!;
+        // The 64 MiB are written, so resident: the peak over the baseline is 64 MiB plus the list and page-table slack.
+        assert.ok(
+          s.peakOverBaseline.min >= 60 * MiB && s.peakOverBaseline.max <= 90 * MiB,
+          `${a} peak ${s.peakOverBaseline.min / MiB}–${s.peakOverBaseline.max / MiB} MiB`,
+        );
+        assert.ok(s.wallMs.min > 0 && s.cpuMs.median > 0 && s.minorFaults.median > 0, `${a}: ${JSON.stringify(s)}`);
+        // 1 MiB blocks come from glibc (mmap, or a trimmed heap top): all of it goes back to the OS.
+        assert.ok(
+          s.afterFreeOverBaseline.median < 16 * MiB,
+          `${a} after free ${s.afterFreeOverBaseline.median / MiB} MiB`,
+        );
+        assert.ok(c.rssRuntime[0] > 0 && c.rssPython[0] > c.rssRuntime[0]);
+      }
+      assert.equal(doc.cells.find((x) => x.allocator === "pymalloc")!.allocatorName, "pymalloc");
+      assert.equal(doc.cells.find((x) => x.allocator === "malloc")!.allocatorName, "malloc");
+      assert.ok(doc.cells.find((x) => x.allocator === "pymalloc")!.heap, "obmalloc figures for pymalloc");
+      // tcmalloc was searched for only in an empty directory: both variants skipped, with the package to install.
+      for (const id of ["tcmalloc:preload", "tcmalloc:pymem"]) {
+        const c = doc.cells.find((x) => x.allocator === id)!;
+        assert.equal(c.status, "skipped");
+        assert.match(c.reason!, /libtcmalloc_minimal\.so\.4 not found: install it with/);
+      }
+      assert.ok(doc.comparisons.some((c) => c.allocator === "malloc" && c.metric === "wallMs"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.equal(doc.cells.find((x) => x.allocator === "pymalloc")!.allocatorName, "pymalloc");
-    assert.equal(doc.cells.find((x) => x.allocator === "malloc")!.allocatorName, "malloc");
-    assert.ok(doc.cells.find((x) => x.allocator === "pymalloc")!.heap, "obmalloc figures for pymalloc");
-    // tcmalloc was searched for only in an empty directory: both variants skipped, with the package to install.
-    for (const id of ["tcmalloc:preload", "tcmalloc:pymem"]) {
-      const c = doc.cells.find((x) => x.allocator === id)!;
-      assert.equal(c.status, "skipped");
-      assert.match(c.reason!, /libtcmalloc_minimal\.so\.4 not found: install it with/);
-    }
-    assert.ok(doc.comparisons.some((c) => c.allocator === "malloc" && c.metric === "wallMs"));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}, { skip: linux ? false : "the harness reads /proc (Linux only)" });
+  },
+  { skip: linux ? false : "the harness reads /proc (Linux only)" },
+);

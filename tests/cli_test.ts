@@ -65,7 +65,17 @@ test("bad usage is one line and status 2: unknown command, missing file, missing
     assert.equal(r.status, 2);
     oneLine(r, /no such file: .*missing\.py/);
   }
-  for (const args of [["heap", "--json"], ["attach"], ["attach", "12x"], ["attach", "1", "--watch", "soon"], ["heap", "--worst", "-3"], ["heap", "--allocator", "nope"], ["heap", "-c", "1", "--demo"]]) {
+  for (
+    const args of [
+      ["heap", "--json"],
+      ["attach"],
+      ["attach", "12x"],
+      ["attach", "1", "--watch", "soon"],
+      ["heap", "--worst", "-3"],
+      ["heap", "--allocator", "nope"],
+      ["heap", "-c", "1", "--demo"],
+    ]
+  ) {
     const r = cli(args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     oneLine(r, /^pymem \w+: /);
@@ -96,7 +106,10 @@ test("acceptance: heap --json/--svg on the workload; the JSON's size classes mat
     const theirs = parsed.sizeClasses![i];
     assert.equal(row.size, theirs.size);
     assert.ok(Math.abs(row.pools - theirs.pools) <= 1, `class ${row.index}: ${row.pools} vs ${theirs.pools} pools`);
-    assert.ok(Math.abs(row.blocksInUse - theirs.blocksInUse) <= Math.max(64, theirs.blocksInUse / 1000), `class ${row.index}: ${row.blocksInUse} vs ${theirs.blocksInUse} blocks`);
+    assert.ok(
+      Math.abs(row.blocksInUse - theirs.blocksInUse) <= Math.max(64, theirs.blocksInUse / 1000),
+      `class ${row.index}: ${row.blocksInUse} vs ${theirs.blocksInUse} blocks`,
+    );
   });
   assert.ok(Math.abs(parsed.values["# arenas allocated current"] - doc.totals.arenas) <= 1);
   const picture = readFileSync(svg, "utf8");
@@ -121,7 +134,13 @@ test("--json -: a background child process does not hold the real stdout open", 
   // Were the saved stdout inherited, the reader of the JSON would wait for this 60 s sleep to end.
   const pidFile = join(tmp, "sleep.pid");
   const t0 = Date.now();
-  const r = cli(["heap", "-c", `import os\nos.system('sleep 60 >/dev/null 2>&1 </dev/null & echo $! > ${pidFile}')`, "--json", "-"]);
+  const r = cli([
+    "heap",
+    "-c",
+    `import os\nos.system('sleep 60 >/dev/null 2>&1 </dev/null & echo $! > ${pidFile}')`,
+    "--json",
+    "-",
+  ]);
   const elapsed = Date.now() - t0;
   try {
     assert.equal(r.status, 0, r.stderr);
@@ -205,7 +224,10 @@ test("ps: by pid as numbers; CPythons pymem does not read (2.7, 3.6, 3.7) are na
 test("FILE.py ARGS runs as a script (sys.argv, __file__, sys.path[0]); exit statuses follow Python", () => {
   const dir = mkdtempSync(join(tmp, "script-"));
   writeFileSync(join(dir, "helper.py"), "VALUE = 42\n");
-  writeFileSync(join(dir, "main.py"), "import sys, json, helper\nprint('ARGV', json.dumps([sys.argv[1:], __file__.endswith('main.py'), helper.VALUE]))\n");
+  writeFileSync(
+    join(dir, "main.py"),
+    "import sys, json, helper\nprint('ARGV', json.dumps([sys.argv[1:], __file__.endswith('main.py'), helper.VALUE]))\n",
+  );
   const r = cli(["heap", join(dir, "main.py"), "a b", "--json", "é"]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ARGV \[\["a b", "--json", "\\u00e9"\], true, 42\]$/m);
@@ -252,7 +274,10 @@ test("a failure outside usage is one line and status 1; --debug adds the stack",
 });
 
 test("attach PID (--watch --count) and ps, against a running python3", async () => {
-  const child = spawn("python3", ["-c", "import sys, time\nxs = []\nprint('ready', flush=True)\nwhile True:\n    xs.extend(str(i) for i in range(5000)); time.sleep(0.05)\n"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("python3", [
+    "-c",
+    "import sys, time\nxs = []\nprint('ready', flush=True)\nwhile True:\n    xs.extend(str(i) for i in range(5000)); time.sleep(0.05)\n",
+  ], { stdio: ["ignore", "pipe", "inherit"] });
   try {
     await new Promise<void>((ok, fail) => {
       child.stdout!.once("data", () => ok());

@@ -8,7 +8,7 @@
  * Runs for a CPython found in an unpacked root (PYMEM_TEST_ROOT, set by tests/run.ts), as root (a mount namespace
  * needs CAP_SYS_ADMIN), where util-linux's unshare and pivot_root exist; skipped with the reason otherwise.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
@@ -28,11 +28,16 @@ const have = (cmd: string) => {
     return false;
   }
 };
-const skip: string | false = process.platform !== "linux" ? "mount namespaces are Linux's"
-  : !root ? "needs a CPython unpacked in a root of its own (PYMEM_TEST_ROOT, set by tests/run.ts for Debian sid's)"
-  : !exe || !exe.startsWith(root + "/") ? `no interpreter of ${process.env.PYMEM_LIBPYTHON} inside ${root}`
-  : process.getuid?.() !== 0 ? "needs root: unshare --mount and pivot_root need CAP_SYS_ADMIN"
-  : !have("unshare") || !have("pivot_root") ? "needs util-linux's unshare and pivot_root"
+const skip: string | false = process.platform !== "linux"
+  ? "mount namespaces are Linux's"
+  : !root
+  ? "needs a CPython unpacked in a root of its own (PYMEM_TEST_ROOT, set by tests/run.ts for Debian sid's)"
+  : !exe || !exe.startsWith(root + "/")
+  ? `no interpreter of ${process.env.PYMEM_LIBPYTHON} inside ${root}`
+  : process.getuid?.() !== 0
+  ? "needs root: unshare --mount and pivot_root need CAP_SYS_ADMIN"
+  : !have("unshare") || !have("pivot_root")
+  ? "needs util-linux's unshare and pivot_root"
   : false;
 
 // Runs as `sh -c SCRIPT sh ROOT EXE COPY ARGS…` inside the new mount namespace (mounts made here are private to it).
@@ -41,7 +46,7 @@ const skip: string | false = process.platform !== "linux" ? "mount namespaces ar
 // their loader and libraries are no longer there). A COPY path (under /tmp) runs a copy of EXE from there instead.
 const ENTER = [
   "set -e",
-  'root=$1; exe=$2; copy=$3; shift 3',
+  "root=$1; exe=$2; copy=$3; shift 3",
   'mount --bind "$root" "$root"',
   'mount -t tmpfs -o size=64m,mode=1777 pymem-tmp "$root/tmp"',
   'mkdir "$root/tmp/.old-root"',
@@ -58,12 +63,28 @@ const UNMOUNT_OLD_ROOT = "import ctypes, os\n" +
 const children: ChildProcess[] = [];
 
 /** Start EXE (a path inside the root) contained, on the fragmented workload; resolves once its stats are written. */
-async function startContained(inside: string, copy = ""): Promise<{ pid: number; stats: ReturnType<typeof parseDebugMallocStats> }> {
+async function startContained(
+  inside: string,
+  copy = "",
+): Promise<{ pid: number; stats: ReturnType<typeof parseDebugMallocStats> }> {
   // No PYTHONHOME: inside, the tree is at / where its build expects it.
   const env = { ...process.env };
   delete env.PYTHONHOME;
-  const child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", ENTER, "sh", root!, inside, copy,
-    "-c", UNMOUNT_OLD_ROOT + FRAGMENT, "/tmp/out"], { stdio: ["ignore", "ignore", "inherit"], env });
+  const child = spawn("unshare", [
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    ENTER,
+    "sh",
+    root!,
+    inside,
+    copy,
+    "-c",
+    UNMOUNT_OLD_ROOT + FRAGMENT,
+    "/tmp/out",
+  ], { stdio: ["ignore", "ignore", "inherit"], env });
   children.push(child);
   const pid = child.pid!;
   // unshare and sh exec in place: the pid is the target's. Its /tmp is the namespace's tmpfs, seen from here
@@ -78,7 +99,10 @@ function assertVersion(v: { major: number; minor: number; micro: number }): void
   if (want) assert.equal(`${v.major}.${v.minor}.${v.micro}`, want);
 }
 
-function assertSameRows(snap: ReturnType<Awaited<ReturnType<typeof attachPython>>["heap"]>, stats: ReturnType<typeof parseDebugMallocStats>): void {
+function assertSameRows(
+  snap: ReturnType<Awaited<ReturnType<typeof attachPython>>["heap"]>,
+  stats: ReturnType<typeof parseDebugMallocStats>,
+): void {
   assert.equal(stats.pymalloc, true);
   assert.ok(snap.sizeClasses.length >= 10);
   assert.deepEqual(snap.sizeClasses, stats.sizeClasses);
@@ -95,7 +119,9 @@ async function waitFor(file: string, child: ChildProcess, ms = 60_000): Promise<
     try {
       if (fs.readFileSync(file, "utf8") === "1") return;
     } catch { /* not yet, or not yet in its namespace */ }
-    if (child.exitCode !== null) throw new Error(`the containerised target exited (${child.exitCode}) before writing ${file}`);
+    if (child.exitCode !== null) {
+      throw new Error(`the containerised target exited (${child.exitCode}) before writing ${file}`);
+    }
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${file}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -107,7 +133,12 @@ test("container: a target in its own mount namespace (pivot_root) is mapped like
 
   // It is contained: another mount namespace, no host file system left inside, and it runs the tree's own binary.
   assert.notEqual(fs.readlinkSync(`/proc/${pid}/ns/mnt`), fs.readlinkSync("/proc/self/ns/mnt"));
-  assert.deepEqual(fs.readdirSync(`/proc/${pid}/root/tmp`).sort(), ["out", "out.ready", "out.warmup", "out.warmup.ready"]);
+  assert.deepEqual(fs.readdirSync(`/proc/${pid}/root/tmp`).sort(), [
+    "out",
+    "out.ready",
+    "out.warmup",
+    "out.warmup.ready",
+  ]);
   assert.ok(!fs.existsSync(`/proc/${pid}/root/tmp/.old-root`));
   const maps = fs.readFileSync(`/proc/${pid}/maps`, "utf8");
   assert.ok(maps.split("\n").some((l) => l.endsWith(` ${inside}`)), `${inside} in its maps`);
@@ -137,7 +168,10 @@ test("container: a path that exists on the host too, as another file, is read fr
   try {
     const { pid, stats } = await startContained("/" + relative(root!, exe!), path);
     assert.ok(fs.readFileSync(`/proc/${pid}/maps`, "utf8").includes(` ${path}\n`), `${path} in its maps`);
-    assert.notDeepEqual(fs.readFileSync(path).subarray(0, 4096), fs.readFileSync(`/proc/${pid}/root${path}`).subarray(0, 4096));
+    assert.notDeepEqual(
+      fs.readFileSync(path).subarray(0, 4096),
+      fs.readFileSync(`/proc/${pid}/root${path}`).subarray(0, 4096),
+    );
     const py = await attachPython(pid);
     try {
       assertVersion(py.version);

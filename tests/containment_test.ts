@@ -219,8 +219,10 @@ test("--textfile never writes through a planted symlink (old temp name, final na
       const theirs = join(dir, "theirs");
       mkdirSync(theirs, 0o755);
       chownSync(theirs, 65534, 65534);
-      await assert.rejects(writeTextfile(scraper, theirs), (e: unknown) =>
-        e instanceof PymemError && e.code === "PERMISSION" && /owned by uid 65534/.test(e.message));
+      await assert.rejects(
+        writeTextfile(scraper, theirs),
+        (e: unknown) => e instanceof PymemError && e.code === "PERMISSION" && /owned by uid 65534/.test(e.message),
+      );
     }
   } finally {
     scraper.close();
@@ -349,7 +351,20 @@ test("exporter: a connection that keeps asking is closed at its total deadline, 
 const CONTROL_CHARS = [
   ...Array.from({ length: 0x20 }, (_, i) => i),
   ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
-  0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+  0x061c,
+  0x200e,
+  0x200f,
+  0x2028,
+  0x2029,
+  0x202a,
+  0x202b,
+  0x202c,
+  0x202d,
+  0x202e,
+  0x2066,
+  0x2067,
+  0x2068,
+  0x2069,
 ].map((c) => String.fromCharCode(c));
 // deno-lint-ignore no-control-regex
 const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
@@ -377,7 +392,9 @@ test("type names with control and bidi characters are escaped in text, HTML, SVG
     const text = renderWhyText({ ...doc, pinning: doc.pinning.map((r) => ({ ...r, name: r === row ? all : r.name })) });
     assert.doesNotMatch(text, RAW_UNSAFE);
     assert.ok(text.includes(printable(all)), "shown escaped, once");
-    for (const shown of ["\\x1b", "\\u202e", "\\x85", "\\x00", "\\u061c"]) assert.ok(printable(all).includes(shown), shown);
+    for (const shown of ["\\x1b", "\\u202e", "\\x85", "\\x00", "\\u061c"]) {
+      assert.ok(printable(all).includes(shown), shown);
+    }
     assert.equal(printable(printable(all)), printable(all));
     assert.doesNotMatch(doc.verdict.join("\n"), RAW_UNSAFE);
     assert.doesNotMatch(escapeXml(all), XML_UNSAFE);
@@ -426,7 +443,14 @@ test("explain() keeps to its time budget over __repr__/__getattribute__/items/__
   // Classification of the heap is not part of the budget; the sample search is (1 s), plus the picking.
   assert.ok(r.elapsedMs < 6_000, `explain({ timeMs: 1000 }) took ${Math.round(r.elapsedMs)} ms`);
   const names = r.rows.map((row: { name: string }) => row.name);
-  const hostile = ["BlockingRepr", "SleepingRepr", "ExitingRepr", "InterruptingRepr", "SlowGetattribute", "DictProperty"];
+  const hostile = [
+    "BlockingRepr",
+    "SleepingRepr",
+    "ExitingRepr",
+    "InterruptingRepr",
+    "SlowGetattribute",
+    "DictProperty",
+  ];
   for (const name of hostile) {
     const row = r.rows.find((x: { name: string }) => x.name === name);
     assert.ok(row, `${name} among the explained types: ${names.join(", ")}`);

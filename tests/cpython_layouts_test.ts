@@ -9,13 +9,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  compilerMissing, differences, discoverReleases, generate, render, ROOT, TABLE,
+  compilerMissing,
+  differences,
+  discoverReleases,
+  generate,
+  render,
+  ROOT,
+  TABLE,
 } from "../tools/cpython-layouts.ts";
 import { GENERATED } from "../lib/cpython/layouts.generated.ts";
 import { capabilities, cpython, KNOWN_MINORS } from "../lib/cpython/versions.ts";
 import { ARENA, POOL, STATE } from "../lib/obmalloc/layout.ts";
 import {
-  checkDebugOffsets, DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, readDebugOffsets,
+  checkDebugOffsets,
+  DEBUG_OFFSETS_HEAD,
+  debugOffsetsMismatches,
+  readDebugOffsets,
 } from "../lib/core/debug-offsets.ts";
 import { hostOf } from "../lib/obmalloc/host.ts";
 import { assert, python, test } from "./_harness.ts";
@@ -76,8 +85,9 @@ test(`cpython layouts: CPython 3.${minor}'s own _Py_DebugOffsets agree with its 
   const bent = bytes.slice();
   new DataView(bent.buffer).setBigUint64(fields!.tpFlags, BigInt(d.tpFlags + 8), true);
   const release = cpython(minor).layout.release;
-  assert.deepEqual(debugOffsetsMismatches(readDebugOffsets(bent, fields!)!, cpython(minor).layout, "objects"),
-    [`PyTypeObject.tp_flags: the library says ${d.tpFlags + 8}, the ${release} headers ${d.tpFlags}`]);
+  assert.deepEqual(debugOffsetsMismatches(readDebugOffsets(bent, fields!)!, cpython(minor).layout, "objects"), [
+    `PyTypeObject.tp_flags: the library says ${d.tpFlags + 8}, the ${release} headers ${d.tpFlags}`,
+  ]);
   // Opening and attaching refuse only an object layout that differs (the interpreter list is read at the library's
   // own offsets, a struct's size not at all); this test wants every field equal.
   const grown = bytes.slice();

@@ -15,23 +15,51 @@ import { ROOT, run, runtime } from "./_cli_spawn.ts";
 import { launchPrefix, runtimeCommand } from "./_launch.ts";
 
 // The matrix names the version; run alone, ask the library (loading it here is cheap and starts nothing twice).
-const minor = process.env.PYMEM_TEST_VERSION ? Number(process.env.PYMEM_TEST_VERSION.split(".")[1]) : (await python()).version.minor;
+const minor = process.env.PYMEM_TEST_VERSION
+  ? Number(process.env.PYMEM_TEST_VERSION.split(".")[1])
+  : (await python()).version.minor;
 const tmp = mkdtempSync(join(tmpdir(), "pymem-examples-"));
 
 /** Each example: its arguments and what its output must contain. */
 const EXAMPLES: Record<string, { args?: string[]; expect: RegExp[] }> = {
   // Counts over a thousand are written with separators (52,468 blocks).
-  quickstart: { expect: [/^CPython +3\.\d+/m, /^heap +[\d,]+ arenas .*, \d{1,3}(,\d{3})+ blocks = /m, /^pinned +[\d,]+ arenas/m] },
+  quickstart: {
+    expect: [/^CPython +3\.\d+/m, /^heap +[\d,]+ arenas .*, \d{1,3}(,\d{3})+ blocks = /m, /^pinned +[\d,]+ arenas/m],
+  },
   heap_map: {
     args: [tmp],
-    expect: [/^HeapSnapshot\(CPython 3\.\d+\.\d+ /m, /^RSS +[\d.]+ [KMG]iB$/m, /^Fragmentation$/m, /^verdict: (badly fragmented|fragmented)$/m, /wrote .*heap-map\.svg/, /wrote .*heap-map\.html/],
+    expect: [
+      /^HeapSnapshot\(CPython 3\.\d+\.\d+ /m,
+      /^RSS +[\d.]+ [KMG]iB$/m,
+      /^Fragmentation$/m,
+      /^verdict: (badly fragmented|fragmented)$/m,
+      /wrote .*heap-map\.svg/,
+      /wrote .*heap-map\.html/,
+    ],
   },
   hooks: { expect: [/obj allocator during: pymem:hook\.malloc/, /^obj +[1-9][\d,]* /m, /^obj requests by size:$/m] },
-  choose_allocator: { args: ["malloc"], expect: [/^asked for malloc; CPython runs malloc$/m, /^sys\.getallocatedblocks\(\) = 0$/m, /^no heap map: .*its object allocator is malloc/m] },
-  global_alloc_buffer: { expect: [/aligned: true\); live blocks: 1/, /double free refused: INVALID_STATE/, /hello from PyMem_Malloc/, /live blocks at the end: 0$/m] },
+  choose_allocator: {
+    args: ["malloc"],
+    expect: [
+      /^asked for malloc; CPython runs malloc$/m,
+      /^sys\.getallocatedblocks\(\) = 0$/m,
+      /^no heap map: .*its object allocator is malloc/m,
+    ],
+  },
+  global_alloc_buffer: {
+    expect: [
+      /aligned: true\); live blocks: 1/,
+      /double free refused: INVALID_STATE/,
+      /hello from PyMem_Malloc/,
+      /live blocks at the end: 0$/m,
+    ],
+  },
   subinterpreters: {
     expect: minor >= 12
-      ? [/^main: \d+ arenas; isolated: \d+ arenas/m, /^closed #\d+: [\d,]+ blocks were still allocated .*not a leak of this program$/m]
+      ? [
+        /^main: \d+ arenas; isolated: \d+ arenas/m,
+        /^closed #\d+: [\d,]+ blocks were still allocated .*not a leak of this program$/m,
+      ]
       : [/^SubInterpreter #\d+ legacy/m],
   },
 };
@@ -67,7 +95,12 @@ const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 const samples = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 /** What each sample must print, in README order (a new sample without an entry fails). */
 const SAMPLE_EXPECT: RegExp[][] = [
-  [/arenas: \d+/, /utilization: /, /index: \d+,\n\s+size: \d+,/, /^PoolHeader @0x[0-9a-f]+: class \d+ \(\d+ B\), \d+\/\d+ blocks in use/m],
+  [
+    /arenas: \d+/,
+    /utilization: /,
+    /index: \d+,\n\s+size: \d+,/,
+    /^PoolHeader @0x[0-9a-f]+: class \d+ \(\d+ B\), \d+\/\d+ blocks in use/m,
+  ],
 ];
 
 test("every TypeScript sample of the README is checked here", () => {
@@ -84,12 +117,19 @@ samples.forEach((source, i) => {
       // Node 20 runs JavaScript: the sample's types are stripped and nothing else changed (as Node's own type
       // stripping would), so syntax Node 20 lacks (`using`) fails here as it would for a user.
       const ts = (await import("typescript")).default;
-      code = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ESNext } }).outputText;
+      code =
+        ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ESNext } })
+          .outputText;
       file = file.replace(/\.ts$/, ".mjs");
     }
     writeFileSync(file, code);
     const [cmd, args] = runtimeCommand(runtime === "deno" ? ["run", "-A", "--no-check", "--no-lock", file] : [file]);
-    const r = spawnSync(cmd, args, { cwd: tmp, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+    const r = spawnSync(cmd, args, {
+      cwd: tmp,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+      timeout: 120_000,
+    });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`.slice(-4000));
     for (const e of SAMPLE_EXPECT[i] ?? []) assert.match(r.stdout, e);
   });
@@ -97,10 +137,16 @@ samples.forEach((source, i) => {
 
 test("deno task quickstart runs examples/quickstart.ts", () => {
   const [cmd, args] = runtimeCommand(["task", "quickstart"]);
-  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+    timeout: 120_000,
+  });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`.slice(-4000));
   for (const e of EXAMPLES.quickstart.expect) assert.match(r.stdout, e);
 }, {
-  skip: runtime !== "deno" ? "a Deno task"
+  skip: runtime !== "deno"
+    ? "a Deno task"
     : launchPrefix.length > 0 && "the task starts Deno without the loader this CPython needs",
 });

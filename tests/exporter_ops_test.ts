@@ -258,7 +258,15 @@ test(
 
 test("exporter ops: --no-cmd-label leaves the command line out of every series", async () => {
   const t = await startTarget(python3!);
-  const ex = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--top-types", "2", "--no-cmd-label"]);
+  const ex = await startExporter([
+    "--listen",
+    "127.0.0.1:0",
+    "--pid",
+    String(t.pid),
+    "--top-types",
+    "2",
+    "--no-cmd-label",
+  ]);
   const ref = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--top-types", "0"]);
   try {
     const text = await (await fetch(ex.url)).text();

@@ -35,8 +35,10 @@ const CODE = {
   // The 8th integer argument: the 7th and 8th are on the stack, above the return address.
   int8th: [["mov rax, QWORD PTR [rsp+16]", "ret"], "48 8b 44 24 10 c3"],
   // A u32/i32 result whose register's upper half holds garbage: only eax is the result.
-  int32Dirty: [["mov eax, edi", "movabs rcx, 0xdeadbeef00000000", "or rax, rcx", "ret"],
-    "89 f8 48 b9 00 00 00 00 ef be ad de 48 09 c8 c3"],
+  int32Dirty: [
+    ["mov eax, edi", "movabs rcx, 0xdeadbeef00000000", "or rax, rcx", "ret"],
+    "89 f8 48 b9 00 00 00 00 ef be ad de 48 09 c8 c3",
+  ],
   // The 8 bytes at a buffer's start, read by C.
   load: [["mov rax, QWORD PTR [rdi]", "ret"], "48 8b 07 c3"],
   // C writes the second argument into the buffer.
@@ -114,8 +116,23 @@ test("isize and usize (Py_ssize_t, size_t): numbers over the safe-integer range,
 
 test("f64: limits, NaN, ±Infinity and -0 come back bit for bit", () => {
   const f64 = identity("f64");
-  for (const v of [0, -0, 1.5, -1e-300, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE,
-    Number.EPSILON, Infinity, -Infinity, NaN, Math.PI]) {
+  for (
+    const v of [
+      0,
+      -0,
+      1.5,
+      -1e-300,
+      Number.MIN_VALUE,
+      -Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.EPSILON,
+      Infinity,
+      -Infinity,
+      NaN,
+      Math.PI,
+    ]
+  ) {
     assert.ok(Object.is(f64(v), v), `f64 ${Object.is(v, -0) ? "-0" : v} came back as ${f64(v)}`);
   }
 }, { skip });
@@ -168,8 +185,11 @@ test("a struct over 16 bytes returned by value comes back as its bytes (every ad
   assert.ok(out instanceof Uint8Array);
   assert.equal(out.length, 24);
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  assert.deepEqual([v.getBigUint64(0, true), v.getBigUint64(8, true), v.getBigUint64(16, true)],
-    [1n, U64_MAX, 0x1122_3344_5566_7788n]);
+  assert.deepEqual([v.getBigUint64(0, true), v.getBigUint64(8, true), v.getBigUint64(16, true)], [
+    1n,
+    U64_MAX,
+    0x1122_3344_5566_7788n,
+  ]);
 }, { skip });
 
 test("a 16-byte struct returned in registers: its bytes under Deno and koffi; bun:ffi refuses it at fn()", () => {
@@ -181,8 +201,11 @@ test("a 16-byte struct returned in registers: its bytes under Deno and koffi; bu
   const out = bind("pair", def)(U64_MAX, 0x0102_0304_0506_0708n);
   assert.ok(out instanceof Uint8Array);
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  assert.deepEqual([out.length, v.getBigUint64(0, true), v.getBigUint64(8, true)],
-    [16, U64_MAX, 0x0102_0304_0506_0708n]);
+  assert.deepEqual([out.length, v.getBigUint64(0, true), v.getBigUint64(8, true)], [
+    16,
+    U64_MAX,
+    0x0102_0304_0506_0708n,
+  ]);
 }, { skip });
 
 const gas = toolchain("x86_64");

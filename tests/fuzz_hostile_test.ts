@@ -23,7 +23,20 @@ const RAW_UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u
 const UNSAFE_CODES = [
   ...Array.from({ length: 0x20 }, (_, i) => i),
   ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
-  0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+  0x061c,
+  0x200e,
+  0x200f,
+  0x2028,
+  0x2029,
+  0x202a,
+  0x202b,
+  0x202c,
+  0x202d,
+  0x202e,
+  0x2066,
+  0x2067,
+  0x2068,
+  0x2069,
 ];
 /** One character: a control or bidi one, printable ASCII, or any other code point. */
 const char = fc.oneof(
@@ -40,12 +53,18 @@ test("fuzz: any name is shown without a raw control or bidi character, idempoten
       assert.doesNotMatch(p, RAW_UNSAFE);
       assert.equal(printable(p), p);
       // Nothing else changes: removing the escapes of the unsafe characters gives the name back.
-      assert.equal(p.replace(/\\x([0-9a-f]{2})|\\u([0-9a-f]{4})/g, (m, x, u) => {
-        const c = String.fromCharCode(parseInt(x ?? u, 16));
-        return RAW_UNSAFE.test(c) || c === "\n" ? c : m;
-      }), s);
-      // deno-lint-ignore no-control-regex
-      assert.doesNotMatch(escapeXml(s), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069<>"]/);
+      assert.equal(
+        p.replace(/\\x([0-9a-f]{2})|\\u([0-9a-f]{4})/g, (m, x, u) => {
+          const c = String.fromCharCode(parseInt(x ?? u, 16));
+          return RAW_UNSAFE.test(c) || c === "\n" ? c : m;
+        }),
+        s,
+      );
+      assert.doesNotMatch(
+        escapeXml(s),
+        // deno-lint-ignore no-control-regex
+        /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069<>"]/,
+      );
       const set = new MetricSet();
       set.family("python_pinned_bytes", "gauge", "h", "bytes").add({ pid: "1", type: s }, 1);
       for (const format of ["prometheus", "openmetrics"] as const) {

@@ -20,11 +20,17 @@ import { runtimeCommand } from "./_launch.ts";
 const budgetMs = Number(process.env.PYMEM_FUZZ_MS ?? 2500);
 
 function defaultSeed(minor: number, micro: number): number {
-  return Number(process.env.PYMEM_FUZZ_SEED ?? 1300 + minor * 100 + micro + ({ bun: 1, deno: 2, node: 3 }[runtime]) * 10_000);
+  return Number(
+    process.env.PYMEM_FUZZ_SEED ?? 1300 + minor * 100 + micro + ({ bun: 1, deno: 2, node: 3 }[runtime]) * 10_000,
+  );
 }
 
-// deno-lint-ignore no-explicit-any
-function fuzzChild(seed: number, budget: number, env: Record<string, string> = {}): { status: number | null; signal: string | null; result: any; output: string } {
+function fuzzChild(
+  seed: number,
+  budget: number,
+  env: Record<string, string> = {},
+  // deno-lint-ignore no-explicit-any
+): { status: number | null; signal: string | null; result: any; output: string } {
   const js = import.meta.url.endsWith(".js");
   const script = fileURLToPath(new URL(js ? "./_fuzz_child.js" : "./_fuzz_child.ts", import.meta.url));
   const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
@@ -38,7 +44,12 @@ function fuzzChild(seed: number, budget: number, env: Record<string, string> = {
     env: { ...process.env, ...env },
   });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
-  return { status: r.status, signal: r.signal, result: line ? JSON.parse(line.slice(7)) : null, output: `${r.stdout}\n${r.stderr}`.slice(-4000) };
+  return {
+    status: r.status,
+    signal: r.signal,
+    result: line ? JSON.parse(line.slice(7)) : null,
+    output: `${r.stdout}\n${r.stderr}`.slice(-4000),
+  };
 }
 
 test("fuzz: every safe entry point, random and boundary values, in a child: no signal, no hang, only pymem errors", async () => {
@@ -51,24 +62,71 @@ test("fuzz: every safe entry point, random and boundary values, in a child: no s
   assert.deepEqual(r.result.failures, [], `${rerun}\n${JSON.stringify(r.result.failures, null, 1)}`);
   const total = Object.values(r.result.runs as Record<string, number>).reduce((a, b) => a + b, 0);
   assert.ok(total > 100, `only ${total} runs in ${budgetMs} ms`);
-  for (const [name, n] of Object.entries(r.result.runs as Record<string, number>)) assert.ok(n > 0, `${name} never ran`);
+  for (const [name, n] of Object.entries(r.result.runs as Record<string, number>)) {
+    assert.ok(n > 0, `${name} never ran`);
+  }
 });
 
 test("fuzz: the harness reports a non-pymem error (canary)", () => {
   const r = fuzzChild(1, 300, { PYMEM_FUZZ_CANARY: "1" });
   assert.ok(r.result, r.output);
-  assert.ok(r.result.failures.some((f: { property: string; error: string }) => /canary/.test(f.property) && /^Error: canary/.test(f.error)), JSON.stringify(r.result.failures));
+  assert.ok(
+    r.result.failures.some((f: { property: string; error: string }) =>
+      /canary/.test(f.property) && /^Error: canary/.test(f.error)
+    ),
+    JSON.stringify(r.result.failures),
+  );
 }, { skip: skipUnlessDefaultPython() });
 
 test("fuzz: CLI arguments: no signal, no hang, exit 0/1/2, and an error is one line (or Python's traceback)", () => {
   const dir = mkdtempSync(join(tmpdir(), "pymem-fuzz-cli-"));
-  const values = ["-1", "0", "1e10", "x", "", "NaN", "0.1", "99999999999", "-", "out.json", "malloc", "nope", "/nonexistent/x"];
-  const codes = ["pass", "1/0", "raise SystemExit('0')", "raise SystemExit(3)", "import os; os.close(2)", "x = [0] * 10"];
-  const flags = ["--json", "--svg", "--html", "--worst", "--watch", "--count", "--allocator", "--library", "--python", "--setup", "--demo", "--debug", "--color", "--bogus", "-c", "-h"];
+  const values = [
+    "-1",
+    "0",
+    "1e10",
+    "x",
+    "",
+    "NaN",
+    "0.1",
+    "99999999999",
+    "-",
+    "out.json",
+    "malloc",
+    "nope",
+    "/nonexistent/x",
+  ];
+  const codes = [
+    "pass",
+    "1/0",
+    "raise SystemExit('0')",
+    "raise SystemExit(3)",
+    "import os; os.close(2)",
+    "x = [0] * 10",
+  ];
+  const flags = [
+    "--json",
+    "--svg",
+    "--html",
+    "--worst",
+    "--watch",
+    "--count",
+    "--allocator",
+    "--library",
+    "--python",
+    "--setup",
+    "--demo",
+    "--debug",
+    "--color",
+    "--bogus",
+    "-c",
+    "-h",
+  ];
   const argvs = fc.sample(
     fc.tuple(
       fc.constantFrom("heap", "diff", "stats", "info", "attach", "help", "nope", "--version", "-x"),
-      fc.array(fc.tuple(fc.constantFrom(...flags), fc.constantFrom(...values), fc.constantFrom(...codes)), { maxLength: 3 }),
+      fc.array(fc.tuple(fc.constantFrom(...flags), fc.constantFrom(...values), fc.constantFrom(...codes)), {
+        maxLength: 3,
+      }),
       fc.constantFrom(undefined, String(process.pid), "1", "0", "x", "99999999"),
     ).map(([cmd, opts, positional]) => {
       const argv: string[] = [cmd];

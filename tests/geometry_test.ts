@@ -27,7 +27,10 @@ test("the arena size in use is read from the heap and equals what CPython prints
   if (py.layout.state !== "static") assert.match(py.layout.arenaSizeHow, /checked against the heap/);
   // The counters read at the layout's offsets are CPython's own.
   const snap = py.heap();
-  assert.equal(snap.info.counters.narenasCurrentlyAllocated ?? snap.totals.arenas, stats.values["# arenas allocated current"]);
+  assert.equal(
+    snap.info.counters.narenasCurrentlyAllocated ?? snap.totals.arenas,
+    stats.values["# arenas allocated current"],
+  );
 });
 
 /** A fake address space over bytes, for states of a geometry no library here was built with. */
@@ -39,7 +42,14 @@ function space(size: number) {
     base,
     set64: (a: bigint, x: bigint) => v.setBigUint64(Number(a - base), x, true),
     set32: (a: bigint, x: number) => v.setUint32(Number(a - base), x, true),
-    probe: { safeRead: (a: bigint, n: number) => (a >= base && a + BigInt(n) <= base + BigInt(size) ? bytes.slice(Number(a - base), Number(a - base) + n) : null) },
+    probe: {
+      safeRead: (
+        a: bigint,
+        n: number,
+      ) => (a >= base && a + BigInt(n) <= base + BigInt(size)
+        ? bytes.slice(Number(a - base), Number(a - base) + n)
+        : null),
+    },
   };
 }
 
@@ -71,10 +81,17 @@ test("2 MiB arenas (3.15 --with-pymalloc-hugepages): MAX_POOLS_IN_ARENA 128 move
   assert.match(l.arenaSizeHow, /128 pools per arena/);
   // The counter disagreeing with the arena table: refused, not read at a guessed offset.
   m.set64(state + 1576n, 5n);
-  assert.throws(() => detectArenaSize(m.probe, state, base, true, "test state"), (e: unknown) => e instanceof PymemError && e.code === "UNSUPPORTED" && /narenas_currently_allocated/.test(e.message));
+  assert.throws(
+    () => detectArenaSize(m.probe, state, base, true, "test state"),
+    (e: unknown) =>
+      e instanceof PymemError && e.code === "UNSUPPORTED" && /narenas_currently_allocated/.test(e.message),
+  );
   // Arenas larger than any configuration: refused.
   m.set32(table + 20n, 1000);
-  assert.throws(() => detectArenaSize(m.probe, state, base, true, "test state"), (e: unknown) => e instanceof PymemError && /fits no arena size/.test(e.message));
+  assert.throws(
+    () => detectArenaSize(m.probe, state, base, true, "test state"),
+    (e: unknown) => e instanceof PymemError && /fits no arena size/.test(e.message),
+  );
 });
 
 test("attach to this very process names the allocator as CPython does (stripped libraries: from the compiled-in tables)", async () => {
@@ -96,15 +113,25 @@ function staticTargets(): { argv: string[]; label: string }[] {
       }
     } catch { /* not ELF, unreadable */ }
   };
-  for (const d of ["/usr/bin", "/usr/local/bin"]) if (existsSync(`${d}/python3.${minor}`)) consider(`${d}/python3.${minor}`, [], `${d}/python3.${minor}`);
+  for (const d of ["/usr/bin", "/usr/local/bin"]) {
+    if (existsSync(`${d}/python3.${minor}`)) consider(`${d}/python3.${minor}`, [], `${d}/python3.${minor}`);
+  }
   const root = SID_ROOT;
   if (root && existsSync(join(root, "pymem-sid.json"))) {
-    const m = JSON.parse(readFileSync(join(root, "pymem-sid.json"), "utf8")) as { loader: string; libraryPath: string[]; pythons: { minor: string; executable: string }[] };
+    const m = JSON.parse(readFileSync(join(root, "pymem-sid.json"), "utf8")) as {
+      loader: string;
+      libraryPath: string[];
+      pythons: { minor: string; executable: string }[];
+    };
     for (const p of m.pythons) {
       if (p.minor !== `3.${minor}`) continue;
       // "/./": Deno rewrites the arguments of a command equal to its execPath, which is this loader when the test
       // itself runs under it (see tests/_self_spawn.ts).
-      consider(join(root, p.executable), [join(root, m.loader).replace(/\/([^/]+)$/, "/./$1"), "--library-path", m.libraryPath.map((d) => join(root, d)).join(":")], `sid ${p.executable}`);
+      consider(join(root, p.executable), [
+        join(root, m.loader).replace(/\/([^/]+)$/, "/./$1"),
+        "--library-path",
+        m.libraryPath.map((d) => join(root, d)).join(":"),
+      ], `sid ${p.executable}`);
     }
   }
   return out;
@@ -126,12 +153,21 @@ w(ready, one)
 pause()
 `;
 
-async function withTarget(argv: string[], env: Record<string, string>, fn: (pid: number, stats: string) => Promise<void>): Promise<void> {
+async function withTarget(
+  argv: string[],
+  env: Record<string, string>,
+  fn: (pid: number, stats: string) => Promise<void>,
+): Promise<void> {
   const out = join(tmp, `stats-${Math.random()}`);
   const ready = `${out}.ready`;
-  const child = spawn(argv[0], [...argv.slice(1), "-c", TARGET, out], { stdio: "ignore", env: { ...process.env, ...env } });
+  const child = spawn(argv[0], [...argv.slice(1), "-c", TARGET, out], {
+    stdio: "ignore",
+    env: { ...process.env, ...env },
+  });
   try {
-    for (let i = 0; i < 400 && !(existsSync(ready) && readFileSync(ready, "utf8") === "1"); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && !(existsSync(ready) && readFileSync(ready, "utf8") === "1"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.ok(existsSync(ready), `${argv.join(" ")} started`);
     await fn(child.pid!, readFileSync(out, "utf8"));
   } finally {
@@ -140,17 +176,31 @@ async function withTarget(argv: string[], env: Record<string, string>, fn: (pid:
 }
 
 for (const t of targets.length ? targets : [{ argv: [], label: "" }]) {
-  test(`stripped statically linked target ${t.label || `python3.${minor}`}: pymalloc, pymalloc_debug, malloc, malloc_debug named; heap rows = its own`, async () => {
-    for (const [mode, want] of [["", "pymalloc"], ["pymalloc_debug", "pymalloc_debug"], ["malloc", "malloc"], ["malloc_debug", "malloc_debug"]]) {
-      await withTarget(t.argv, mode ? { PYTHONMALLOC: mode } : {}, async (pid, text) => {
-        using a = await attachPython(pid);
-        assert.equal(a.debugInfo.stripped, true);
-        assert.equal(a.allocatorName(), want, `${mode || "default"}: ${a.debugInfo.allocator.how}`);
-        if (want === "pymalloc") assert.deepEqual(a.heap().sizeClasses, parseDebugMallocStats(text).sizeClasses);
-      });
-    }
-  }, { skip: targets.length ? false : `no statically linked stripped python3.${minor} here (Debian's /usr/bin/python3.X; sid's in the unpacked sid root, .ci/sid-pythons.sh)` });
+  test(
+    `stripped statically linked target ${
+      t.label || `python3.${minor}`
+    }: pymalloc, pymalloc_debug, malloc, malloc_debug named; heap rows = its own`,
+    async () => {
+      for (
+        const [mode, want] of [["", "pymalloc"], ["pymalloc_debug", "pymalloc_debug"], ["malloc", "malloc"], [
+          "malloc_debug",
+          "malloc_debug",
+        ]]
+      ) {
+        await withTarget(t.argv, mode ? { PYTHONMALLOC: mode } : {}, async (pid, text) => {
+          using a = await attachPython(pid);
+          assert.equal(a.debugInfo.stripped, true);
+          assert.equal(a.allocatorName(), want, `${mode || "default"}: ${a.debugInfo.allocator.how}`);
+          if (want === "pymalloc") assert.deepEqual(a.heap().sizeClasses, parseDebugMallocStats(text).sizeClasses);
+        });
+      }
+    },
+    {
+      skip: targets.length
+        ? false
+        : `no statically linked stripped python3.${minor} here (Debian's /usr/bin/python3.X; sid's in the unpacked sid root, .ci/sid-pythons.sh)`,
+    },
+  );
 }
 
 test("cleanup", () => rmSync(tmp, { recursive: true, force: true }));
-

@@ -45,7 +45,9 @@ for o in _pymem_opaque:
         }
         // A found object still gets its path, whatever its own code (or its holder's) raises.
         // (A ReprExit may be found through an Opaque, whose __getattribute__ raises: that step is named by its type.)
-        const where = name === "Opaque" ? /^module __main__ \['_pymem_opaque'\]\[\d+\]$/ : /^module __main__ \['_pymem_(held|opaque)'\]\[\d+\]/;
+        const where = name === "Opaque"
+          ? /^module __main__ \['_pymem_opaque'\]\[\d+\]$/
+          : /^module __main__ \['_pymem_(held|opaque)'\]\[\d+\]/;
         assert.match(s.path ?? "", where, `${name}: ${s.path}`);
       }
     }
@@ -56,16 +58,33 @@ for o in _pymem_opaque:
 });
 
 /** Rows of `objects` by type address: count and name. */
-function byType(objects: { pinning(o: { objectsOnly: boolean }): { typeAddress: bigint | null; count: number; name: string }[] }) {
+function byType(
+  objects: { pinning(o: { objectsOnly: boolean }): { typeAddress: bigint | null; count: number; name: string }[] },
+) {
   return new Map(objects.pinning({ objectsOnly: true }).map((r) => [r.typeAddress!, r]));
 }
 
 test("objects(): classes named with tabs, newlines, escapes, bidi controls, nothing, or cut mid-UTF-8 by the name bound keep their instances", async () => {
   const py = await python();
   // "a" + 150 × "é" is 301 bytes: the 200-byte bound falls inside a character; so does it in "ab" + 60 × U+1F600.
-  const names = ["tab\there", "new\nline", "esc\x1b[31mred", "", "\x7f\x01", "\u202eevil", "a" + "é".repeat(150), "ab" + "😀".repeat(60), "x".repeat(500), "y".repeat(200), "z".repeat(201), "nul\u0085c1"];
-  py.run(`_pymem_names = ${JSON.stringify(names)}\n_pymem_classes = [type(n, (), {}) for n in _pymem_names]\n` +
-    "_pymem_insts = [[c() for _ in range(100)] for c in _pymem_classes]");
+  const names = [
+    "tab\there",
+    "new\nline",
+    "esc\x1b[31mred",
+    "",
+    "\x7f\x01",
+    "\u202eevil",
+    "a" + "é".repeat(150),
+    "ab" + "😀".repeat(60),
+    "x".repeat(500),
+    "y".repeat(200),
+    "z".repeat(201),
+    "nul\u0085c1",
+  ];
+  py.run(
+    `_pymem_names = ${JSON.stringify(names)}\n_pymem_classes = [type(n, (), {}) for n in _pymem_names]\n` +
+      "_pymem_insts = [[c() for _ in range(100)] for c in _pymem_classes]",
+  );
   try {
     const ids = (py.eval("' '.join(str(id(c)) for c in _pymem_classes)") as string).split(" ");
     const rows = byType(py.heap().objects({}));
@@ -77,7 +96,10 @@ test("objects(): classes named with tabs, newlines, escapes, bidi controls, noth
       if (bytes(name) <= NAME_MAX) assert.equal(row.name, name);
       else {
         // Cut at the bound, never inside a character, and marked as cut.
-        assert.ok(row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)), `${JSON.stringify(name)} → ${JSON.stringify(row.name)}`);
+        assert.ok(
+          row.name.endsWith("…") && name.startsWith(row.name.slice(0, -1)),
+          `${JSON.stringify(name)} → ${JSON.stringify(row.name)}`,
+        );
         assert.ok(bytes(row.name.slice(0, -1)) > NAME_MAX - 4 && bytes(row.name.slice(0, -1)) <= NAME_MAX);
       }
     });
@@ -117,7 +139,15 @@ probes += [[C] * n for n in range(2, 17)] + [[None] * k + [C, C] for k in range(
 
 test("objects(): a list's item block holding [x, SomeClass] is not an instance, in-process (whatever addresses this runtime's allocations get)", async () => {
   const py = await python();
-  py.run(`${LOW_PROBES.replace(/\bkeep\b/g, "_pymem_keep").replace(/\bprobes\b/g, "_pymem_probes").replace(/\bds\b/g, "_pymem_ds").replace(/^class C:/m, "class _PymemC:").replace(/\bC\b/g, "_PymemC").replace(/^class D:/m, "class _PymemD:").replace(/\bD\b/g, "_PymemD")}`);
+  py.run(
+    `${
+      LOW_PROBES.replace(/\bkeep\b/g, "_pymem_keep").replace(/\bprobes\b/g, "_pymem_probes").replace(
+        /\bds\b/g,
+        "_pymem_ds",
+      ).replace(/^class C:/m, "class _PymemC:").replace(/\bC\b/g, "_PymemC").replace(/^class D:/m, "class _PymemD:")
+        .replace(/\bD\b/g, "_PymemD")
+    }`,
+  );
   try {
     const id = BigInt(py.eval("str(id(_PymemC))") as string);
     const low = BigInt(py.eval("str(id(None))") as string) < 2n ** 32n || id < 2n ** 32n;
@@ -131,29 +161,37 @@ test("objects(): a list's item block holding [x, SomeClass] is not an instance, 
 async function attachTargets(): Promise<string[]> {
   const py = await python();
   const out = existsSync("/usr/bin/python3.11") ? ["/usr/bin/python3.11"] : [];
-  const mine = `${process.env.HOME}/.pyenv/versions/${py.version.major}.${py.version.minor}.${py.version.micro}/bin/python3`;
+  const mine =
+    `${process.env.HOME}/.pyenv/versions/${py.version.major}.${py.version.minor}.${py.version.micro}/bin/python3`;
   if (existsSync(mine)) out.push(mine);
   return out;
 }
 
-test("attach: a list's item block holding [x, SomeClass] is not an instance (Debian's non-PIE python3.11, and pyenv's)", async () => {
-  const exes = await attachTargets();
-  assert.ok(exes.length > 0);
-  for (const exe of exes) {
-    const { child, line } = await startPython(exe, `${LOW_PROBES}\ngc.disable()\nprint(id(C), flush=True)\nsys.stdin.read()\n`);
-    try {
-      const ap = await attachPython(child.pid!);
+test(
+  "attach: a list's item block holding [x, SomeClass] is not an instance (Debian's non-PIE python3.11, and pyenv's)",
+  async () => {
+    const exes = await attachTargets();
+    assert.ok(exes.length > 0);
+    for (const exe of exes) {
+      const { child, line } = await startPython(
+        exe,
+        `${LOW_PROBES}\ngc.disable()\nprint(id(C), flush=True)\nsys.stdin.read()\n`,
+      );
       try {
-        const row = byType(ap.heap().objects()).get(BigInt(line));
-        assert.equal(row?.count, 2000, `${exe}: type at 0x${BigInt(line).toString(16)}`);
+        const ap = await attachPython(child.pid!);
+        try {
+          const row = byType(ap.heap().objects()).get(BigInt(line));
+          assert.equal(row?.count, 2000, `${exe}: type at 0x${BigInt(line).toString(16)}`);
+        } finally {
+          ap.close();
+        }
       } finally {
-        ap.close();
+        child.kill("SIGKILL");
       }
-    } finally {
-      child.kill("SIGKILL");
     }
-  }
-}, { skip: !existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to" });
+  },
+  { skip: !existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to" },
+);
 
 /** 70,000 classes with one instance each: more types than 16 bits can number with the kinds below them. */
 const MANY_TYPES = "_pymem_many = [type('K%d' % i, (), {'__slots__': ()})() for i in range(70000)]";
@@ -191,7 +229,10 @@ async function startPython(exe: string, code: string): Promise<{ child: ChildPro
 
 test("why PID reads a process with 70,000 types", async () => {
   const exes = await attachTargets();
-  const { child } = await startPython(exes[exes.length - 1], `import sys\n${MANY_TYPES}\nprint('ready', flush=True)\nsys.stdin.read()`);
+  const { child } = await startPython(
+    exes[exes.length - 1],
+    `import sys\n${MANY_TYPES}\nprint('ready', flush=True)\nsys.stdin.read()`,
+  );
   try {
     const why = cli(["why", String(child.pid)], { timeout: 120_000 });
     assert.equal(why.status, 0, why.stderr);
@@ -202,7 +243,10 @@ test("why PID reads a process with 70,000 types", async () => {
 
 test("the exporter (default --top-types) maps a process with 70,000 types; it is not dropped", async () => {
   const exes = await attachTargets();
-  const { child } = await startPython(exes[exes.length - 1], `import sys\n${MANY_TYPES}\nprint('ready', flush=True)\nsys.stdin.read()`);
+  const { child } = await startPython(
+    exes[exes.length - 1],
+    `import sys\n${MANY_TYPES}\nprint('ready', flush=True)\nsys.stdin.read()`,
+  );
   const scraper = new Scraper({ pids: [child.pid!], workers: 1, timeoutMs: 60_000, topTypes: 5 });
   try {
     const r = await scraper.collect(scraper.discover());
@@ -214,7 +258,10 @@ test("the exporter (default --top-types) maps a process with 70,000 types; it is
     scraper.close();
     child.kill("SIGKILL");
   }
-}, { skip: skipUnlessDefaultPython() || (!existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to") });
+}, {
+  skip: skipUnlessDefaultPython() ||
+    (!existsSync("/usr/bin/python3.11") && !process.env.HOME && "no interpreter to attach to"),
+});
 
 test("explain() on a sub-interpreter's heap finds its objects (they were asked of main, which cannot see them)", async () => {
   const py = await python();
@@ -248,7 +295,9 @@ function pyenvInstalls(): { exe: string; lib: string; version: string }[] {
   if (!existsSync(root)) return [];
   return readdirSync(root).flatMap((v) => {
     const lib = readdirSync(`${root}/${v}/lib`).find((f) => /^libpython\d\.\d+m?\.so\.1\.0$/.test(f));
-    return lib && existsSync(`${root}/${v}/bin/python3`) ? [{ exe: `${root}/${v}/bin/python3`, lib: `${root}/${v}/lib/${lib}`, version: v }] : [];
+    return lib && existsSync(`${root}/${v}/bin/python3`)
+      ? [{ exe: `${root}/${v}/bin/python3`, lib: `${root}/${v}/lib/${lib}`, version: v }]
+      : [];
   });
 }
 
@@ -257,30 +306,44 @@ function supportedExe(): string {
   return pyenvInstalls().find((i) => /^3\.(8|9|1\d)\./.test(i.version))?.exe ?? "/usr/bin/python3.11";
 }
 
-test("opening a second, different libpython is LIBRARY_CONFLICT saying which one this process already uses", async () => {
-  const py = await python();
-  const other = pyenvInstalls().find((i) => realpathSync(i.lib) !== realpathSync(py.library) && /^3\.(8|9|1\d)\./.test(i.version));
-  assert.ok(other, "no second CPython 3.8+ here");
-  // An interpreter is asked only where the environment lets it answer for itself (sid's PYTHONHOME is not its home).
-  for (const options of process.env.PYTHONHOME ? [{ library: other.lib }] : [{ library: other.lib }, { executable: other.exe }]) {
-    await assert.rejects(openPython(options), (e: unknown) => {
-      assert.ok(e instanceof PymemError);
-      assert.equal(e.code, "LIBRARY_CONFLICT", e.message);
-      assert.match(e.message.split("\n")[0], /this process already uses .*one libpython per process/);
-      return true;
-    });
-  }
-}, { skip: pyenvInstalls().length < 2 && "needs two pyenv CPythons" });
+test(
+  "opening a second, different libpython is LIBRARY_CONFLICT saying which one this process already uses",
+  async () => {
+    const py = await python();
+    const other = pyenvInstalls().find((i) =>
+      realpathSync(i.lib) !== realpathSync(py.library) && /^3\.(8|9|1\d)\./.test(i.version)
+    );
+    assert.ok(other, "no second CPython 3.8+ here");
+    // An interpreter is asked only where the environment lets it answer for itself (sid's PYTHONHOME is not its home).
+    for (
+      const options of process.env.PYTHONHOME
+        ? [{ library: other.lib }]
+        : [{ library: other.lib }, { executable: other.exe }]
+    ) {
+      await assert.rejects(openPython(options), (e: unknown) => {
+        assert.ok(e instanceof PymemError);
+        assert.equal(e.code, "LIBRARY_CONFLICT", e.message);
+        assert.match(e.message.split("\n")[0], /this process already uses .*one libpython per process/);
+        return true;
+      });
+    }
+  },
+  { skip: pyenvInstalls().length < 2 && "needs two pyenv CPythons" },
+);
 
 test("pymem heap --python <a CPython 3.7>: says 3.7 is unsupported (UNSUPPORTED), not 'no such file'", () => {
   const old = pyenvInstalls().find((i) => /^3\.[0-7]\./.test(i.version) || /^2\./.test(i.version))!;
   const r = cli(["heap", "--python", old.exe, "-c", "1"]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`CPython ${old.version.replace(/\./g, "\\.")} is not supported \\(pymem needs 3\\.8 or newer\\)`));
+  assert.match(
+    r.stderr,
+    new RegExp(`CPython ${old.version.replace(/\./g, "\\.")} is not supported \\(pymem needs 3\\.8 or newer\\)`),
+  );
   assert.doesNotMatch(r.stderr, /no such file/);
 }, {
   skip: (!pyenvInstalls().some((i) => /^(3\.[0-7]|2)\./.test(i.version)) && "no CPython older than 3.8 here") ||
-    (process.env.PYTHONHOME !== undefined && "the old interpreter cannot answer for itself under this CPython's PYTHONHOME"),
+    (process.env.PYTHONHOME !== undefined &&
+      "the old interpreter cannot answer for itself under this CPython's PYTHONHOME"),
 });
 
 test("PoolHeader.of, new PyMemAllocator, new GlobalAllocator: anything but a Python handle is a TypeError saying so", async () => {
@@ -288,13 +351,17 @@ test("PoolHeader.of, new PyMemAllocator, new GlobalAllocator: anything but a Pyt
   const addr = py.obj.malloc(16);
   try {
     const noHandle = (attached: boolean) => (e: unknown) =>
-      e instanceof TypeError && /takes a Python handle from openPython\(\)/.test(e.message) && (!attached || /attached process/.test(e.message));
+      e instanceof TypeError && /takes a Python handle from openPython\(\)/.test(e.message) &&
+      (!attached || /attached process/.test(e.message));
     for (const bad of [null, undefined, {}, 42, "py", { withGIL: 1 }]) {
       assert.throws(() => PoolHeader.of(bad as never, addr), noHandle(false), String(bad));
       assert.throws(() => new PyMemAllocator(bad as never), noHandle(false), String(bad));
       assert.throws(() => new GlobalAllocator(bad as never), noHandle(false), String(bad));
     }
-    const { child: target } = await startPython(supportedExe(), "import sys\nprint('ready', flush=True)\nsys.stdin.read()");
+    const { child: target } = await startPython(
+      supportedExe(),
+      "import sys\nprint('ready', flush=True)\nsys.stdin.read()",
+    );
     try {
       const ap = await attachPython(target.pid!);
       try {
@@ -312,8 +379,17 @@ test("PoolHeader.of, new PyMemAllocator, new GlobalAllocator: anything but a Pyt
 });
 
 test("a pid beyond PID_MAX_LIMIT is bad usage (exit 2) for why and exporter --pid, as for attach; so is why --limit 1e300", () => {
-  for (const args of [["attach", "99999999"], ["why", "99999999"], ["why", "4194305"], ["exporter", "--pid", "4194305"],
-    ["exporter", "--pid", "1,99999999"], ["why", "--limit", "1e300", "-c", "1"], ["why", "--limit", "9007199254740993", "-c", "1"]]) {
+  for (
+    const args of [
+      ["attach", "99999999"],
+      ["why", "99999999"],
+      ["why", "4194305"],
+      ["exporter", "--pid", "4194305"],
+      ["exporter", "--pid", "1,99999999"],
+      ["why", "--limit", "1e300", "-c", "1"],
+      ["why", "--limit", "9007199254740993", "-c", "1"],
+    ]
+  ) {
     const r = cli(args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /not a process id|--limit: at most 2\^53-1/);
@@ -321,25 +397,35 @@ test("a pid beyond PID_MAX_LIMIT is bad usage (exit 2) for why and exporter --pi
   assert.throws(() => new Scraper({ pids: [4_194_305] }), RangeError);
 });
 
-test("attach: a target that exec'd another program since is named as such, not 'bytes … are not readable'", async () => {
-  const exe = supportedExe();
-  const { child } = await startPython(exe, "import sys, os\nx = [str(i) for i in range(50000)]\nprint('ready', flush=True)\n" +
-    "sys.stdin.readline()\nos.execv('/bin/sleep', ['sleep', '60'])");
-  try {
-    const ap = await attachPython(child.pid!);
+test(
+  "attach: a target that exec'd another program since is named as such, not 'bytes … are not readable'",
+  async () => {
+    const exe = supportedExe();
+    const { child } = await startPython(
+      exe,
+      "import sys, os\nx = [str(i) for i in range(50000)]\nprint('ready', flush=True)\n" +
+        "sys.stdin.readline()\nos.execv('/bin/sleep', ['sleep', '60'])",
+    );
     try {
-      assert.ok(ap.heap().totals.arenas > 0);
-      child.stdin!.write("\n");
-      // Until the exec is done: /proc/PID/exe names the new program.
-      const deadline = Date.now() + 10_000;
-      while (readlinkSync(`/proc/${child.pid}/exe`) === ap.executable && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const execd = (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /exec'd another program .*sleep/.test(e.message);
-      assert.throws(() => ap.heap(), execd);
-      assert.throws(() => ap.interpreters(), execd);
+      const ap = await attachPython(child.pid!);
+      try {
+        assert.ok(ap.heap().totals.arenas > 0);
+        child.stdin!.write("\n");
+        // Until the exec is done: /proc/PID/exe names the new program.
+        const deadline = Date.now() + 10_000;
+        while (readlinkSync(`/proc/${child.pid}/exe`) === ap.executable && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const execd = (e: unknown) =>
+          e instanceof PymemError && e.code === "ATTACH" && /exec'd another program .*sleep/.test(e.message);
+        assert.throws(() => ap.heap(), execd);
+        assert.throws(() => ap.interpreters(), execd);
+      } finally {
+        ap.close();
+      }
     } finally {
-      ap.close();
+      child.kill("SIGKILL");
     }
-  } finally {
-    child.kill("SIGKILL");
-  }
-}, { skip: !existsSync("/bin/sleep") && "no /bin/sleep to exec" });
+  },
+  { skip: !existsSync("/bin/sleep") && "no /bin/sleep to exec" },
+);

@@ -23,9 +23,17 @@ function child(scenario: string, timeout = 60_000, env: Record<string, string> =
   const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
   // Under a dynamic loader (Debian sid's CPythons) the child starts the same way: tests/_launch.ts.
   const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
-  const r = spawnSync(cmd, [...args, scenario], { encoding: "utf8", timeout, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
+  const r = spawnSync(cmd, [...args, scenario], {
+    encoding: "utf8",
+    timeout,
+    maxBuffer: 16 << 20,
+    env: { ...process.env, ...env },
+  });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
-  assert.ok(line, `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`);
+  assert.ok(
+    line,
+    `scenario ${scenario}: no result (status ${r.status}, signal ${r.signal}):\n${(r.stdout + r.stderr).slice(-3000)}`,
+  );
   return JSON.parse(line!.slice(7));
 }
 
@@ -47,12 +55,20 @@ test("pymem heap -c with an exception and no builtins exits 1 with the Python er
 test("an exception whose __str__ raises, or with traceback unimportable, keeps its type and what can be read", async () => {
   const py = await python();
   py.run("class StrRaises(Exception):\n    def __str__(self): raise RuntimeError('no')\n");
-  assert.throws(() => py.run("raise StrRaises()"), (e: unknown) =>
-    e instanceof PythonError && e.type === "StrRaises" && /str\(\) failed/.test(e.value) && /StrRaises/.test(e.message));
+  assert.throws(
+    () => py.run("raise StrRaises()"),
+    (e: unknown) =>
+      e instanceof PythonError && e.type === "StrRaises" && /str\(\) failed/.test(e.value) &&
+      /StrRaises/.test(e.message),
+  );
   py.run("import sys\n_saved_tb = sys.modules.pop('traceback', None)\nsys.modules['traceback'] = None\n");
   try {
-    assert.throws(() => py.run("raise OSError(2, 'gone')"), (e: unknown) =>
-      e instanceof PythonError && e.type === "FileNotFoundError" && e.value === "[Errno 2] gone" && e.traceback === "");
+    assert.throws(
+      () => py.run("raise OSError(2, 'gone')"),
+      (e: unknown) =>
+        e instanceof PythonError && e.type === "FileNotFoundError" && e.value === "[Errno 2] gone" &&
+        e.traceback === "",
+    );
   } finally {
     py.run("del sys.modules['traceback']\nif _saved_tb is not None: sys.modules['traceback'] = _saved_tb\n");
   }
@@ -263,7 +279,10 @@ async function holdLibrary(library: string): Promise<ChildProcess> {
   const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
   // Under a dynamic loader (Debian sid's CPythons) the child starts the same way: tests/_launch.ts.
   const [cmd, args] = runtimeCommand(g.Bun ? ["run", script] : g.Deno ? ["run", "-A", "--no-check", script] : [script]);
-  const c = spawn(cmd, [...args, "holdLibrary"], { env: { ...process.env, HARDEN_LIBRARY: library }, stdio: ["ignore", "pipe", "inherit"] });
+  const c = spawn(cmd, [...args, "holdLibrary"], {
+    env: { ...process.env, HARDEN_LIBRARY: library },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let timer: ReturnType<typeof setTimeout> | undefined;
   await new Promise<void>((resolve, reject) => {
     let out = "";
@@ -286,7 +305,11 @@ test("attach reads a process whose libpython was deleted on disk (through /proc/
     assert.ok(maps.includes(`${copy} (deleted)`), "the target maps the deleted copy");
     await using remote = await attachPython(target.pid!);
     assert.equal(remote.library, copy);
-    assert.deepEqual([remote.version.major, remote.version.minor, remote.version.micro], [py.version.major, py.version.minor, py.version.micro]);
+    assert.deepEqual([remote.version.major, remote.version.minor, remote.version.micro], [
+      py.version.major,
+      py.version.minor,
+      py.version.micro,
+    ]);
     const heap = remote.heap();
     assert.ok(heap.totals.arenas > 0 && heap.totals.blocksInUse > 20000, `${heap.totals.blocksInUse} blocks`);
   } finally {
@@ -300,9 +323,16 @@ test("attach to a zombie says it has exited, not 'not a CPython process'", async
   // 0.3 s, so that it ends after the exec (a shell still running would reap it).
   const sh = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] });
   try {
-    const pid = await new Promise<number>((resolve) => sh.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
-    for (let i = 0; i < 250 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
-    await assert.rejects(attachPython(pid), (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /zombie|exited/.test(e.message));
+    const pid = await new Promise<number>((resolve) =>
+      sh.stdout!.once("data", (d) => resolve(Number(String(d).trim())))
+    );
+    for (let i = 0; i < 250 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await assert.rejects(
+      attachPython(pid),
+      (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /zombie|exited/.test(e.message),
+    );
   } finally {
     sh.kill("SIGKILL");
   }
@@ -311,7 +341,8 @@ test("attach to a zombie says it has exited, not 'not a CPython process'", async
 test("AttachedPython.heap(interp) checks its argument's type first: TypeError/RangeError that say what was expected", async () => {
   await python();
   await using remote = await attachPython(process.pid);
-  const clear = (e: unknown) => (e instanceof TypeError || e instanceof RangeError) && /interp/.test(e.message) && !/0xx/.test(e.message);
+  const clear = (e: unknown) =>
+    (e instanceof TypeError || e instanceof RangeError) && /interp/.test(e.message) && !/0xx/.test(e.message);
   assert.throws(() => remote.heap("x" as unknown as bigint), (e: unknown) => e instanceof TypeError && clear(e));
   assert.throws(() => remote.heap(5 as unknown as bigint), (e: unknown) => e instanceof TypeError && clear(e));
   assert.throws(() => remote.heap(-1n), (e: unknown) => e instanceof RangeError && clear(e));
@@ -324,9 +355,15 @@ test("setAllocator / setArenaAllocator refuse function pointers outside executab
   const heapAddress = py.raw.malloc(64);
   try {
     for (const bad of [1n, heapAddress, 0xffff_ffff_ffff_fff0n]) {
-      assert.throws(() => py.setAllocator("mem", { ...current, free: bad }), (e: unknown) => e instanceof RangeError && /executable/.test(e.message));
+      assert.throws(
+        () => py.setAllocator("mem", { ...current, free: bad }),
+        (e: unknown) => e instanceof RangeError && /executable/.test(e.message),
+      );
       const arena = py.getArenaAllocator();
-      assert.throws(() => py.setArenaAllocator({ ...arena, alloc: bad }), (e: unknown) => e instanceof RangeError && /executable/.test(e.message));
+      assert.throws(
+        () => py.setArenaAllocator({ ...arena, alloc: bad }),
+        (e: unknown) => e instanceof RangeError && /executable/.test(e.message),
+      );
     }
   } finally {
     py.raw.free(heapAddress);

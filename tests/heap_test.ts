@@ -67,7 +67,10 @@ test("PoolHeader.of() a live float / int / tuple gives its size class and ref.co
     assert.ok(pool, `${name} is in a pool`);
     assert.ok(pool.ref.count >= 1);
     assert.ok(pool.ref.count <= pool.capacity);
-    assert.ok(pool.blockSize >= size - 16 && pool.blockSize <= size + 32, `${name}: block ${pool.blockSize}, object ${size}`);
+    assert.ok(
+      pool.blockSize >= size - 16 && pool.blockSize <= size + 32,
+      `${name}: block ${pool.blockSize}, object ${size}`,
+    );
     assert.equal(pool.szidx, pool.blockSize / 16 - 1);
     assert.equal(pool.address % BigInt(py.layout.poolSize), 0n);
     assert.ok(id >= pool.address + 48n && id < pool.address + BigInt(py.layout.poolSize));
@@ -130,7 +133,10 @@ test("virtualAlloc() gives page-aligned memory writable through py.view", () => 
 
 test("finalizeAllocatedBlocks() on the live main interpreter is refused", () => {
   const a = py.allocator();
-  assert.throws(() => a.finalizeAllocatedBlocks(), (e: unknown) => e instanceof PymemError && (minor < 12 ? /3\.12/.test(e.message) : /alive/.test(e.message)));
+  assert.throws(
+    () => a.finalizeAllocatedBlocks(),
+    (e: unknown) => e instanceof PymemError && (minor < 12 ? /3\.12/.test(e.message) : /alive/.test(e.message)),
+  );
 });
 
 test("an interpreter pointer that is not live is refused before anything is read", () => {
@@ -192,28 +198,37 @@ test("py.symbols reports optional and hidden symbols with their provenance", () 
 const noPoolPass = !(await import("../lib/allocators/pymem-allocator.ts")).inProcessReader(host).poolPass &&
   "no native pool pass on this CPU (x86-64 only): the heap walk is JavaScript's alone";
 
-test("two-thread walks between which Python frees and maps arenas: each equals the JavaScript walk, no crash", async () => {
-  // A second thread left behind by one walk must never read the heap after it: here arenas are unmapped and mapped
-  // again between walks, so a thread still reading would fault the process.
-  const { walkHeap } = await import("../lib/obmalloc/heap.ts");
-  const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
-  const reader = inProcessReader(host);
-  const { poolPass: _native, ...jsOnly } = reader;
-  const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0 }) };
-  for (let round = 0; round < 12; round++) {
-    py.run(`_churn = [bytes(${100 + 30 * (round % 5)}) for _ in range(${20_000 + 5_000 * (round % 3)})]\ndel _churn[::3]`);
-    py.withGIL(() => {
-      const refs = host.stateRefs(host.currentInterp());
-      const arenas = Number(host.native.u64(refs.arenas));
-      const maxarenas = host.native.u32(refs.maxarenas);
-      const a = walkHeap(twoThreads, arenas, maxarenas, py.layout);
-      const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
-      assert.deepEqual(a.classBlocks, b.classBlocks, `round ${round}`);
-      assert.deepEqual(a.poolAddress, b.poolAddress, `round ${round}`);
-    });
-    py.run("del _churn");
-  }
-}, { skip: noPoolPass });
+test(
+  "two-thread walks between which Python frees and maps arenas: each equals the JavaScript walk, no crash",
+  async () => {
+    // A second thread left behind by one walk must never read the heap after it: here arenas are unmapped and mapped
+    // again between walks, so a thread still reading would fault the process.
+    const { walkHeap } = await import("../lib/obmalloc/heap.ts");
+    const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
+    const reader = inProcessReader(host);
+    const { poolPass: _native, ...jsOnly } = reader;
+    const twoThreads = {
+      ...reader,
+      poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0 }),
+    };
+    for (let round = 0; round < 12; round++) {
+      py.run(
+        `_churn = [bytes(${100 + 30 * (round % 5)}) for _ in range(${20_000 + 5_000 * (round % 3)})]\ndel _churn[::3]`,
+      );
+      py.withGIL(() => {
+        const refs = host.stateRefs(host.currentInterp());
+        const arenas = Number(host.native.u64(refs.arenas));
+        const maxarenas = host.native.u32(refs.maxarenas);
+        const a = walkHeap(twoThreads, arenas, maxarenas, py.layout);
+        const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
+        assert.deepEqual(a.classBlocks, b.classBlocks, `round ${round}`);
+        assert.deepEqual(a.poolAddress, b.poolAddress, `round ${round}`);
+      });
+      py.run("del _churn");
+    }
+  },
+  { skip: noPoolPass },
+);
 
 test("the native pool pass and the JavaScript pass over views give the same walk", async () => {
   const { walkHeap } = await import("../lib/obmalloc/heap.ts");
@@ -227,7 +242,13 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     const a = walkHeap(reader, arenas, maxarenas, py.layout);
     const b = walkHeap(jsOnly, arenas, maxarenas, py.layout);
     // The native pass split into calls of at most 100 pools (as a heap of more than 64 GiB would be): same walk.
-    const with_ = (options: object) => walkHeap({ ...reader, poolPass: (f, k, size) => reader.poolPass!(f, k, size, options) }, arenas, maxarenas, py.layout);
+    const with_ = (options: object) =>
+      walkHeap(
+        { ...reader, poolPass: (f, k, size) => reader.poolPass!(f, k, size, options) },
+        arenas,
+        maxarenas,
+        py.layout,
+      );
     const c = reader.poolPass ? with_({ poolsPerCall: 100, parallelFrom: Infinity }) : b;
     // Every chunk on the second thread, however small the heap: same walk.
     const d = reader.poolPass ? with_({ parallelFrom: 0, secondThreadOnly: true }) : b;
@@ -235,8 +256,24 @@ test("the native pool pass and the JavaScript pass over views give the same walk
     // Both threads sharing the chunks, or the calling thread taking them all when the second wakes late (its job
     // revoked): several walks in a row, same walk.
     const f = reader.poolPass ? Array.from({ length: 8 }, () => with_({ parallelFrom: 0 })) : [b];
-    for (const key of ["arenaAddress", "arenaPoolsUsed", "arenaBlocks", "arenaBytes", "classPools", "classBlocks", "classAvail", "poolAddress", "poolArena", "poolClass", "poolCount"] as const) {
-      for (const [name, walk] of Object.entries({ a, c, d, e, ...Object.fromEntries(f.map((w, i) => [`f${i}`, w])) })) assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
+    for (
+      const key of [
+        "arenaAddress",
+        "arenaPoolsUsed",
+        "arenaBlocks",
+        "arenaBytes",
+        "classPools",
+        "classBlocks",
+        "classAvail",
+        "poolAddress",
+        "poolArena",
+        "poolClass",
+        "poolCount",
+      ] as const
+    ) {
+      for (const [name, walk] of Object.entries({ a, c, d, e, ...Object.fromEntries(f.map((w, i) => [`f${i}`, w])) })) {
+        assert.deepEqual(walk[key], b[key], `${name}: ${key}`);
+      }
     }
     assert.ok(a.usedPools > 100, `${a.usedPools} used pools`);
     for (const walk of [a, c, d, e, ...f]) assert.equal(walk.usedPools, b.usedPools);
@@ -247,52 +284,68 @@ test("the native pool pass and the JavaScript pass over views give the same walk
   });
 });
 
-test("the walk's parked second thread: signals a runtime handles blocked, libc's and the faults open; setgid answers; ended by stopPoolPass and started again", async () => {
-  const { walkHeap } = await import("../lib/obmalloc/heap.ts");
-  const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
-  const { stopPoolPass } = await import("../lib/obmalloc/pool-pass.ts");
-  const { readdirSync, readFileSync } = await import("node:fs");
-  const reader = inProcessReader(host);
-  const tasks = () => new Set(readdirSync("/proc/self/task"));
-  const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }) };
-  const { poolPass: _native, ...jsOnly } = reader;
-  // The two-thread walk, checked against the JavaScript walk of the same moment.
-  const walk = () => py.withGIL(() => {
-    const refs = host.stateRefs(host.currentInterp());
-    const arenas = Number(host.native.u64(refs.arenas)), maxarenas = host.native.u32(refs.maxarenas);
-    const w = walkHeap(twoThreads, arenas, maxarenas, py.layout);
-    assert.deepEqual(w.classBlocks, walkHeap(jsOnly, arenas, maxarenas, py.layout).classBlocks);
-    return w;
-  });
-  stopPoolPass(host.native); // whatever earlier tests left parked
-  const before = tasks();
-  const ownMask = () => /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/thread-self/status", "utf8"))![1];
-  const maskBefore = ownMask();
-  const first = walk();
-  assert.equal(ownMask(), maskBefore, "the calling thread's signal mask is restored after starting the worker");
-  assert.equal(first.threads, 2);
-  // SigBlk: bit n - 1 is signal n. Blocked: SIGINT 2, SIGTERM 15, SIGCHLD 17, SIGPROF 27. Open: SIGILL 4, SIGBUS 7,
-  // SIGFPE 8, SIGSEGV 11, and glibc's 32, 33 (a thread blocking 33 makes every setuid/setgid of the process hang).
-  // The runtime may start threads of its own meanwhile: the worker is the new one with that mask.
-  const blockedOf = (tid: string) => {
-    try {
-      return BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"))![1]);
-    } catch {
-      return null; // ended meanwhile
+test(
+  "the walk's parked second thread: signals a runtime handles blocked, libc's and the faults open; setgid answers; ended by stopPoolPass and started again",
+  async () => {
+    const { walkHeap } = await import("../lib/obmalloc/heap.ts");
+    const { inProcessReader } = await import("../lib/allocators/pymem-allocator.ts");
+    const { stopPoolPass } = await import("../lib/obmalloc/pool-pass.ts");
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const reader = inProcessReader(host);
+    const tasks = () => new Set(readdirSync("/proc/self/task"));
+    const twoThreads = {
+      ...reader,
+      poolPass: (f: Float64Array, k: Uint32Array, size: number) =>
+        reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }),
+    };
+    const { poolPass: _native, ...jsOnly } = reader;
+    // The two-thread walk, checked against the JavaScript walk of the same moment.
+    const walk = () =>
+      py.withGIL(() => {
+        const refs = host.stateRefs(host.currentInterp());
+        const arenas = Number(host.native.u64(refs.arenas)), maxarenas = host.native.u32(refs.maxarenas);
+        const w = walkHeap(twoThreads, arenas, maxarenas, py.layout);
+        assert.deepEqual(w.classBlocks, walkHeap(jsOnly, arenas, maxarenas, py.layout).classBlocks);
+        return w;
+      });
+    stopPoolPass(host.native); // whatever earlier tests left parked
+    const before = tasks();
+    const ownMask = () => /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync("/proc/thread-self/status", "utf8"))![1];
+    const maskBefore = ownMask();
+    const first = walk();
+    assert.equal(ownMask(), maskBefore, "the calling thread's signal mask is restored after starting the worker");
+    assert.equal(first.threads, 2);
+    // SigBlk: bit n - 1 is signal n. Blocked: SIGINT 2, SIGTERM 15, SIGCHLD 17, SIGPROF 27. Open: SIGILL 4, SIGBUS 7,
+    // SIGFPE 8, SIGSEGV 11, and glibc's 32, 33 (a thread blocking 33 makes every setuid/setgid of the process hang).
+    // The runtime may start threads of its own meanwhile: the worker is the new one with that mask.
+    const blockedOf = (tid: string) => {
+      try {
+        return BigInt("0x" + /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/self/task/${tid}/status`, "utf8"))![1]);
+      } catch {
+        return null; // ended meanwhile
+      }
+    };
+    const isWorker = (blocked: bigint | null) =>
+      blocked !== null &&
+      [2, 15, 17, 27].every((s) => (blocked >> BigInt(s - 1)) & 1n) &&
+      [4, 7, 8, 11, 32, 33].every((s) => !((blocked >> BigInt(s - 1)) & 1n));
+    const added = [...tasks()].filter((t) => !before.has(t));
+    const workers = added.filter((t) => isWorker(blockedOf(t)));
+    assert.equal(
+      workers.length,
+      1,
+      `new threads ${added.map((t) => `${t}: ${blockedOf(t)?.toString(16)}`).join(", ")}`,
+    );
+    py.run("import os\nos.setgid(os.getgid())"); // glibc signals every thread (33) and waits for each
+    stopPoolPass(host.native);
+    // pthread_join returns once the kernel clears the thread's id, a moment before /proc stops listing it.
+    for (const end = Date.now() + 2000; tasks().has(workers[0]) && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 10));
     }
-  };
-  const isWorker = (blocked: bigint | null) => blocked !== null &&
-    [2, 15, 17, 27].every((s) => (blocked >> BigInt(s - 1)) & 1n) && [4, 7, 8, 11, 32, 33].every((s) => !((blocked >> BigInt(s - 1)) & 1n));
-  const added = [...tasks()].filter((t) => !before.has(t));
-  const workers = added.filter((t) => isWorker(blockedOf(t)));
-  assert.equal(workers.length, 1, `new threads ${added.map((t) => `${t}: ${blockedOf(t)?.toString(16)}`).join(", ")}`);
-  py.run("import os\nos.setgid(os.getgid())"); // glibc signals every thread (33) and waits for each
-  stopPoolPass(host.native);
-  // pthread_join returns once the kernel clears the thread's id, a moment before /proc stops listing it.
-  for (const end = Date.now() + 2000; tasks().has(workers[0]) && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(!tasks().has(workers[0]), "the parked thread ended");
-  const again = walk();
-  assert.equal(again.threads, 2);
-  stopPoolPass(host.native);
-}, { skip: noPoolPass || (availableParallelism() < 2 && "the parked second thread needs 2 CPUs") });
-
+    assert.ok(!tasks().has(workers[0]), "the parked thread ended");
+    const again = walk();
+    assert.equal(again.threads, 2);
+    stopPoolPass(host.native);
+  },
+  { skip: noPoolPass || (availableParallelism() < 2 && "the parked second thread needs 2 CPUs") },
+);

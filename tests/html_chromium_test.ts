@@ -26,9 +26,20 @@ function headless(file: string, flags: string[]): { status: number | null; stdou
   const profile = mkdtempSync(join(tmp, "profile-"));
   try {
     const r = spawnSync(browser!, [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-extensions", `--user-data-dir=${profile}`,
-      "--enable-logging=stderr", "--v=0", ...flags, `file://${file}`,
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-extensions",
+      `--user-data-dir=${profile}`,
+      "--enable-logging=stderr",
+      "--v=0",
+      ...flags,
+      `file://${file}`,
     ], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   } finally {
@@ -137,15 +148,57 @@ test("a 5,000-arena (aggregated) report loads in Chromium without errors", () =>
   const arenas = [];
   for (let a = 0; a < n; a++) {
     const used = 1 + (a % 7);
-    for (let s = 0; s < used; s++) pools.arena.push(a), pools.slot.push(s * 9), pools.sizeClass.push((a + s) % 32), pools.blocksInUse.push(1 + (a % 20));
-    arenas.push({ index: a, address: `0x${(0x7f0000000000 + a * 0x100000).toString(16)}`, poolsTotal: 63, poolsFree: 63 - used, poolsUsed: used, poolsCarved: 63, blocksInUse: used, bytesInUse: used * 64, fill: (used * 64) / (1 << 20) });
+    for (let s = 0; s < used; s++) {
+      pools.arena.push(a),
+        pools.slot.push(s * 9),
+        pools.sizeClass.push((a + s) % 32),
+        pools.blocksInUse.push(1 + (a % 20));
+    }
+    arenas.push({
+      index: a,
+      address: `0x${(0x7f0000000000 + a * 0x100000).toString(16)}`,
+      poolsTotal: 63,
+      poolsFree: 63 - used,
+      poolsUsed: used,
+      poolsCarved: 63,
+      blocksInUse: used,
+      bytesInUse: used * 64,
+      fill: (used * 64) / (1 << 20),
+    });
   }
   const doc = {
-    schema: "pymem.heap", schemaVersion: 1, pymemVersion: "0", takenAt: new Date(0).toISOString(), source: { kind: "embedded", runtime: "test" },
-    python: { version: "3.12.1", allocator: "pymalloc" }, state: { interp: "0x0", how: "synthetic", rawAllocatedBlocks: null, counters: {} }, layout, rss: null,
-    totals: { arenas: n, arenaBytes: n << 20, pools: pools.arena.length, emptyPools: 0, untouchedPools: 0, blocksInUse: n, bytesInUse: n * 64, bytesAvailable: 0 },
-    fragmentation: { freeBytesInUsedPools: 0, freeBytesInFreePools: 0, pinnedArenas: 3000, pinnedThreshold: 5, pinnedBytes: 3000 << 20, arenasIfPacked: 10, reclaimableArenas: n - 10, utilization: 0.001 },
-    sizeClasses: [{ index: 3, size: 64, pools: pools.arena.length, blocksInUse: n, availBlocks: 1000 }], arenas, pools,
+    schema: "pymem.heap",
+    schemaVersion: 1,
+    pymemVersion: "0",
+    takenAt: new Date(0).toISOString(),
+    source: { kind: "embedded", runtime: "test" },
+    python: { version: "3.12.1", allocator: "pymalloc" },
+    state: { interp: "0x0", how: "synthetic", rawAllocatedBlocks: null, counters: {} },
+    layout,
+    rss: null,
+    totals: {
+      arenas: n,
+      arenaBytes: n << 20,
+      pools: pools.arena.length,
+      emptyPools: 0,
+      untouchedPools: 0,
+      blocksInUse: n,
+      bytesInUse: n * 64,
+      bytesAvailable: 0,
+    },
+    fragmentation: {
+      freeBytesInUsedPools: 0,
+      freeBytesInFreePools: 0,
+      pinnedArenas: 3000,
+      pinnedThreshold: 5,
+      pinnedBytes: 3000 << 20,
+      arenasIfPacked: 10,
+      reclaimableArenas: n - 10,
+      utilization: 0.001,
+    },
+    sizeClasses: [{ index: 3, size: 64, pools: pools.arena.length, blocksInUse: n, availBlocks: 1000 }],
+    arenas,
+    pools,
   } as HeapJSON;
   const file = join(tmp, "big.html");
   writeFileSync(file, renderHTML(doc));

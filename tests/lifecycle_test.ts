@@ -10,7 +10,10 @@ const isClosed = (e: unknown) => e instanceof PymemError && e.code === "CLOSED";
 
 test("close() inside withGIL is refused; then close() works, twice, and ends the heap walk's parked thread", async () => {
   const py = await openPython();
-  assert.throws(() => py.withGIL(() => py.close()), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+  assert.throws(
+    () => py.withGIL(() => py.close()),
+    (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE",
+  );
   assert.equal(py.eval("1 + 1"), 2);
   const p = py.raw.malloc(16);
   py.raw.free(p);
@@ -38,7 +41,11 @@ test("close() inside withGIL is refused; then close() works, twice, and ends the
   if (reader.poolPass && availableParallelism() >= 2) {
     const walk = py.withGIL(() => {
       const refs = host.stateRefs(host.currentInterp());
-      const twoThreads = { ...reader, poolPass: (f: Float64Array, k: Uint32Array, size: number) => reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }) };
+      const twoThreads = {
+        ...reader,
+        poolPass: (f: Float64Array, k: Uint32Array, size: number) =>
+          reader.poolPass!(f, k, size, { parallelFrom: 0, secondThreadOnly: true }),
+      };
       return walkHeap(twoThreads, Number(host.native.u64(refs.arenas)), host.native.u32(refs.maxarenas), py.layout);
     });
     assert.equal(walk.threads, 2);
@@ -46,7 +53,9 @@ test("close() inside withGIL is refused; then close() works, twice, and ends the
     assert.equal(workers.length, 1, "one parked worker");
   }
   py.close();
-  for (const end = Date.now() + 2000; workers.some(isWorker) && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+  for (const end = Date.now() + 2000; workers.some(isWorker) && Date.now() < end;) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   assert.deepEqual(workers.filter(isWorker), [], "the parked worker outlived close()");
   py.close();
   assert.equal(py.closed, true);
@@ -61,7 +70,10 @@ test("close() inside withGIL is refused; then close() works, twice, and ends the
 });
 
 test("a finalized library reopens with the default allocator, and refuses another one", async () => {
-  await assert.rejects(openPython({ allocator: "malloc" }), (e: unknown) => e instanceof PymemError && /finalized/.test(e.message));
+  await assert.rejects(
+    openPython({ allocator: "malloc" }),
+    (e: unknown) => e instanceof PymemError && /finalized/.test(e.message),
+  );
   const py = await openPython();
   assert.equal(py.eval("6 * 7"), 42);
   py.close();

@@ -15,8 +15,12 @@ for (const unit of UNITS) {
   test(`machine code: ${unit.name} equals ${unit.source}`, () => {
     if (typeof tools === "string") return;
     const problems = differences(unit, assemble(unit, tools, { listing: !!unit.array }));
-    assert.deepEqual(problems, [], `${unit.name} differs from ${unit.source} (run \`bun tools/assemble.ts\`):\n` +
-      problems.join("\n"));
+    assert.deepEqual(
+      problems,
+      [],
+      `${unit.name} differs from ${unit.source} (run \`bun tools/assemble.ts\`):\n` +
+        problems.join("\n"),
+    );
   }, { skip: typeof tools === "string" ? tools : false });
 }
 

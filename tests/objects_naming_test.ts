@@ -7,7 +7,7 @@
  * inside the target, from the object's own field), which pymem must name as that container's buffer, owned by the
  * subclass, never as an object or "not an object". In-process and by attach.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -111,7 +111,9 @@ function check(objects: ObjectsSnapshot, census: Row[], before: { live: number; 
     buffers++;
     const owner = b.owner?.replace(/^collections\./, "");
     if (b.kind !== r.kind || owner !== r.type) {
-      if (wrong.length < 10) wrong.push(`${r.type}'s ${r.kind} at 0x${r.buffer.toString(16)} is ${b.kind} (owner ${b.owner})`);
+      if (wrong.length < 10) {
+        wrong.push(`${r.type}'s ${r.kind} at 0x${r.buffer.toString(16)} is ${b.kind} (owner ${b.owner})`);
+      }
     }
   }
   assert.deepEqual(wrong, []);
@@ -141,11 +143,15 @@ test("objects: container subclasses' tables are named, owned by the subclass; na
 
 const exe = targetInterpreter();
 
-test("objects by attach: container subclasses' tables are named, owned by the subclass; naive datetime objects are found", async () => {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-subclass-"));
-  const script = join(dir, "t.py"), out = join(dir, "census");
-  // The target waits for the test's first read (the interpreter's own heap) before its workload.
-  fs.writeFileSync(script, `
+test(
+  "objects by attach: container subclasses' tables are named, owned by the subclass; naive datetime objects are found",
+  async () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-subclass-"));
+    const script = join(dir, "t.py"), out = join(dir, "census");
+    // The target waits for the test's first read (the interpreter's own heap) before its workload.
+    fs.writeFileSync(
+      script,
+      `
 import os, sys, time
 open(sys.argv[1] + '.ready', 'w').close()
 while not os.path.exists(sys.argv[1] + '.go'): time.sleep(0.01)
@@ -155,34 +161,37 @@ with open(sys.argv[1] + '.tmp', 'w') as f: f.write(_census)
 os.replace(sys.argv[1] + '.tmp', sys.argv[1])
 del _census
 signal.pause()
-`);
-  const [cmd, args] = launched(exe!, [script, out]);
-  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
-  try {
-    const wait = async (file: string) => {
-      for (const t0 = Date.now(); !fs.existsSync(file);) {
-        if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode})`);
-        if (Date.now() - t0 > 60_000) throw new Error(`target never wrote ${file}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    };
-    await wait(out + ".ready");
-    const py = await attachPython(child.pid!);
+`,
+    );
+    const [cmd, args] = launched(exe!, [script, out]);
+    const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
     try {
-      const before = unnamed(py.heap().objects());
-      fs.writeFileSync(out + ".go", "");
-      await wait(out);
-      const census = parse(fs.readFileSync(out, "utf8"));
-      const share = check(py.heap().objects(), census, before);
-      console.log(`  by attach, "not an object": ${(100 * share).toFixed(2)}% of the live bytes added`);
+      const wait = async (file: string) => {
+        for (const t0 = Date.now(); !fs.existsSync(file);) {
+          if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode})`);
+          if (Date.now() - t0 > 60_000) throw new Error(`target never wrote ${file}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      };
+      await wait(out + ".ready");
+      const py = await attachPython(child.pid!);
+      try {
+        const before = unnamed(py.heap().objects());
+        fs.writeFileSync(out + ".go", "");
+        await wait(out);
+        const census = parse(fs.readFileSync(out, "utf8"));
+        const share = check(py.heap().objects(), census, before);
+        console.log(`  by attach, "not an object": ${(100 * share).toFixed(2)}% of the live bytes added`);
+      } finally {
+        py.close();
+      }
     } finally {
-      py.close();
+      child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    child.kill("SIGKILL");
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}, { skip: exe ? false : "tests/run.ts names no interpreter for this library (PYMEM_TEST_PYTHON)" });
+  },
+  { skip: exe ? false : "tests/run.ts names no interpreter for this library (PYMEM_TEST_PYTHON)" },
+);
 
 test("objects: pinned bytes are whole bytes that add up exactly to the arenas holding live blocks; sparse arenas said when several", async () => {
   const py = await python();
@@ -203,7 +212,9 @@ test("objects: pinned bytes are whole bytes that add up exactly to the arenas ho
     const several = doc.pinning.filter((r) => r.sparseArenas > 1);
     assert.ok(several.length > 0 && line, JSON.stringify(doc.pinning.map((r) => [r.name, r.sparseArenas])));
     assert.doesNotMatch(line, / in 1[,;]/);
-    for (const r of several.slice(0, 3)) assert.ok(line.includes(r.object ? `\`${r.name}\`` : r.name), `${r.name} in ${line}`);
+    for (const r of several.slice(0, 3)) {
+      assert.ok(line.includes(r.object ? `\`${r.name}\`` : r.name), `${r.name} in ${line}`);
+    }
     for (const r of doc.pinning) r.sparseArenas = Math.min(r.sparseArenas, 1);
     assert.deepEqual(whyVerdict(doc).filter((l) => l.startsWith("In arenas")), []);
     // Each arena's share is its rounded exact share: no row is more than one byte per arena off.

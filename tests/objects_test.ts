@@ -6,7 +6,7 @@
  * its pinning view must charge the user class what those ids say. In-process, and by attach against a target that
  * keeps churning.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
@@ -90,7 +90,13 @@ test("objects: every gc-tracked object and every kept object is found in its blo
     const names = truth.names[truth.type[i]];
     if (names[0] === "Session") user++;
     if (block.state !== "allocated" || block.object !== BigInt(truth.ids[i]) || !names.includes(block.type!)) {
-      if (mismatches.length < 10) mismatches.push(`${truth.ids[i].toString(16)} ${names.join("/")}: ${JSON.stringify(block, (_, v) => typeof v === "bigint" ? v.toString(16) : v)}`);
+      if (mismatches.length < 10) {
+        mismatches.push(
+          `${truth.ids[i].toString(16)} ${names.join("/")}: ${
+            JSON.stringify(block, (_, v) => typeof v === "bigint" ? v.toString(16) : v)
+          }`,
+        );
+      }
     }
   }
   assert.deepEqual(mismatches, []);
@@ -103,7 +109,10 @@ test("objects: every gc-tracked object and every kept object is found in its blo
     if (b.state !== "allocated") assert.equal(b.type, null);
     if (b.type === "Session" || b.type === "Point") {
       named++;
-      assert.ok(known.has(Number(b.object)), `pymem names ${b.type} at ${b.object!.toString(16)}, which gc does not know`);
+      assert.ok(
+        known.has(Number(b.object)),
+        `pymem names ${b.type} at ${b.object!.toString(16)}, which gc does not know`,
+      );
     }
   }
   assert.ok(named >= user);
@@ -112,7 +121,9 @@ test("objects: every gc-tracked object and every kept object is found in its blo
   assert.ok((kinds.get("list items") ?? 0) > 0 && (kinds.get("dict keys") ?? 0) > 0, JSON.stringify([...kinds]));
   assert.equal(objects.totals.namedBuffers + (kinds.get("not an object") ?? 0), objects.totals.buffers);
   // 3.11/3.12: each Session's values array is named through its pre-header.
-  if (py.version.minor === 11 || py.version.minor === 12) assert.ok((kinds.get("instance values") ?? 0) >= user, JSON.stringify([...kinds]));
+  if (py.version.minor === 11 || py.version.minor === 12) {
+    assert.ok((kinds.get("instance values") ?? 0) >= user, JSON.stringify([...kinds]));
+  }
   py.run("del _truth, _objs, _types");
 });
 
@@ -156,7 +167,10 @@ test("objects: PoolHeader.blocks() gives each block's state and the type of its 
 test("objects: explain() gives samples, the module global that keeps them, and tracemalloc's file and line", async () => {
   const py = await python();
   // Line 4 creates the instances; tracemalloc traces from line 1.
-  py.run("import tracemalloc\ntracemalloc.start(4)\nclass Held:\n    pass\nheld_things = [Held() for _ in range(60000)]\n".replace("class Held:\n    pass\n", "class Held: pass\n"));
+  py.run(
+    "import tracemalloc\ntracemalloc.start(4)\nclass Held:\n    pass\nheld_things = [Held() for _ in range(60000)]\n"
+      .replace("class Held:\n    pass\n", "class Held: pass\n"),
+  );
   try {
     // Held is among the top types (before 3.11 the instance dicts of the Sessions above may pin more).
     const rows = py.heap().objects({}).explain({ types: 3, samples: 2, timeMs: 30_000 });
@@ -179,11 +193,12 @@ test("objects: explain() gives samples, the module global that keeps them, and t
   }
 });
 
-
 test("objects: explain() on a classification whose objects were freed never gives another type's object as a sample", async () => {
   const py = await python();
   // Two classes of one size: Gone's blocks are freed after the classification and refilled with Other's.
-  py.run("import gc\nclass Gone:\n    __slots__ = ('a', 'b')\nclass Other:\n    __slots__ = ('a', 'b')\n_gone = [Gone() for _ in range(200000)]");
+  py.run(
+    "import gc\nclass Gone:\n    __slots__ = ('a', 'b')\nclass Other:\n    __slots__ = ('a', 'b')\n_gone = [Gone() for _ in range(200000)]",
+  );
   try {
     const objects = py.heap().objects({});
     assert.equal(objects.pinning({ objectsOnly: true, limit: 1 })[0].name, "Gone");
@@ -203,8 +218,10 @@ test("objects: explain() samples the emptiest arenas' survivors, found through t
   const py = await python();
   // The demo's pattern: most records freed, every 400th kept. A tuple of only atomic items is untracked by the
   // collector, and so are its str, int and float: found, and their chain followed, through the list that holds it.
-  py.run("import gc\n_recs = [(i, float(i), str(i) * 3) for i in range(300_000)]\n" +
-    "_surv = _recs[::400]\ndel _recs\ngc.collect()");
+  py.run(
+    "import gc\n_recs = [(i, float(i), str(i) * 3) for i in range(300_000)]\n" +
+      "_surv = _recs[::400]\ndel _recs\ngc.collect()",
+  );
   try {
     const rows = py.heap().objects({}).explain({ types: 4, samples: 3, timeMs: 30_000 });
     const mine = rows.filter((r) => ["tuple", "str", "int", "float"].includes(r.name));
@@ -248,7 +265,11 @@ test("objects: ill-typed, unknown and out-of-range options of objects(), pinning
     refused(() => snap.objects({ allocator: other }), RangeError, /contradicts/);
     // A getter answering the check one value and the classification another: the option is read once.
     let reads = 0;
-    const sly = { get allocator() { return reads++ === 0 ? snap.info.allocator! : other; } };
+    const sly = {
+      get allocator() {
+        return reads++ === 0 ? snap.info.allocator! : other;
+      },
+    };
     assert.ok(snap.objects(sly).totals.objects > 0.5 * objects.totals.objects, "classified with the checked allocator");
     assert.equal(reads, 1);
     assert.ok(snap.objects({ allocator: snap.info.allocator }).totals.objects > 0);
@@ -278,7 +299,9 @@ test("objects: ill-typed, unknown and out-of-range options of objects(), pinning
 function expectedPinned(snap: HeapSnapshot, blocks: { address: number; size: number }[]): number {
   const w = snap.walk;
   const arenaOf = (p: number) => {
-    for (let a = 0; a < w.arenaAddress.length; a++) if (p >= w.arenaAddress[a] && p < w.arenaAddress[a] + snap.arenaSize) return a;
+    for (let a = 0; a < w.arenaAddress.length; a++) {
+      if (p >= w.arenaAddress[a] && p < w.arenaAddress[a] + snap.arenaSize) return a;
+    }
     return -1;
   };
   const byArena = new Map<number, number>();
@@ -306,7 +329,10 @@ test("objects: pinning names the user class first, with the pinned bytes the gro
   assert.equal(first.name, "Session", JSON.stringify(rows.map((r) => [r.name, Math.round(r.pinnedBytes)])));
   const blocks = ids.map((id) => objects.blockAt(id)!).map((b) => ({ address: Number(b.address), size: b.size }));
   const expected = expectedPinned(snap, blocks);
-  assert.ok(Math.abs(session.pinnedBytes - expected) <= 0.05 * expected, `pinned ${session.pinnedBytes} vs ground truth ${expected}`);
+  assert.ok(
+    Math.abs(session.pinnedBytes - expected) <= 0.05 * expected,
+    `pinned ${session.pinnedBytes} vs ground truth ${expected}`,
+  );
   assert.ok(session.count >= ids.length);
   // The rows of every kind add up to the mapped bytes of the arenas holding live blocks (CPython may keep an empty
   // arena mapped: nothing pins it).
@@ -327,12 +353,20 @@ test("objects: pinning names the user class first, with the pinned bytes the gro
 // ---- by attach -------------------------------------------------------------------------------------------------
 function targetExecutable(): string | undefined {
   const lib = process.env.PYMEM_LIBPYTHON;
-  const real = (p: string) => { try { return fs.realpathSync(p); } catch { return p; } };
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
   const want = lib ? real(lib) : undefined;
   const candidates: string[] = [];
   const root = process.env.PYENV_ROOT ?? join(os.homedir(), ".pyenv");
   try {
-    for (const v of fs.readdirSync(join(root, "versions"))) candidates.push(join(root, "versions", v, "bin", "python3"));
+    for (const v of fs.readdirSync(join(root, "versions"))) {
+      candidates.push(join(root, "versions", v, "bin", "python3"));
+    }
   } catch { /* no pyenv */ }
   for (const d of ["/usr/bin", "/usr/local/bin"]) {
     try {
@@ -340,7 +374,8 @@ function targetExecutable(): string | undefined {
     } catch { /* none */ }
   }
   if (!want) return "python3";
-  const q = "import sysconfig, os; v = sysconfig.get_config_vars(); print('\\n'.join(os.path.join(d, n) for d in (v.get('LIBDIR') or '', os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) for n in (v.get('INSTSONAME') or '', v.get('LDLIBRARY') or '')))";
+  const q =
+    "import sysconfig, os; v = sysconfig.get_config_vars(); print('\\n'.join(os.path.join(d, n) for d in (v.get('LIBDIR') or '', os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) for n in (v.get('INSTSONAME') or '', v.get('LDLIBRARY') or '')))";
   for (const exe of candidates) {
     try {
       const paths = execFileSync(exe, ["-c", q], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n");
@@ -386,70 +421,101 @@ while True:
     del batch, junk
 `;
 
-test("objects by attach: repeated reads of a churning target stay within its counts and name only real types", async () => {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-"));
-  const script = join(dir, "churn.py"), out = join(dir, "out");
-  fs.writeFileSync(script, CHURN);
-  const child: ChildProcess = spawn(exe!, [script, out], { stdio: ["ignore", "ignore", "inherit"] });
-  try {
-    const t0 = Date.now();
-    while (!fs.existsSync(out)) {
-      if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode})`);
-      if (Date.now() - t0 > 60_000) throw new Error("target never got ready");
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const [keptText, ...names] = fs.readFileSync(out, "utf8").split("\n");
-    const kept = Number(keptText), known = new Set(names);
-    const py = await attachPython(child.pid!);
+test(
+  "objects by attach: repeated reads of a churning target stay within its counts and name only real types",
+  async () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-"));
+    const script = join(dir, "churn.py"), out = join(dir, "out");
+    fs.writeFileSync(script, CHURN);
+    const child: ChildProcess = spawn(exe!, [script, out], { stdio: ["ignore", "ignore", "inherit"] });
     try {
-      for (let read = 0; read < 5; read++) {
-        const batches = () => Number(fs.readFileSync(out + ".batches", "utf8") || 0);
-        const before = batches();
-        const snap = py.heap();
-        const objects = snap.objects();
-        const most = kept + 2000 * (batches() - before + 1);
-        const rows = objects.byType();
-        for (const r of rows) if (r.object) assert.ok(known.has(r.name), `read ${read}: type ${r.name} does not exist in the target`);
-        const session = rows.find((r) => r.name === "Session");
-        const n = session?.count ?? 0;
-        assert.ok(n <= most, `read ${read}: ${n} Sessions > ${most}`);
-        assert.ok(n >= kept - objects.totals.unreadBlocks, `read ${read}: ${n} Sessions < ${kept} (unread blocks: ${objects.totals.unreadBlocks})`);
-        assert.ok(objects.totals.unreadPools <= snap.totals.pools / 10, `read ${read}: ${objects.totals.unreadPools} of ${snap.totals.pools} pools unread`);
-        assert.ok(snap.pinning({ limit: 3 }).length === 3);
-        assert.throws(() => objects.explain(), (e: Error & { code?: string }) => e.code === "UNSUPPORTED");
+      const t0 = Date.now();
+      while (!fs.existsSync(out)) {
+        if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode})`);
+        if (Date.now() - t0 > 60_000) throw new Error("target never got ready");
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const [keptText, ...names] = fs.readFileSync(out, "utf8").split("\n");
+      const kept = Number(keptText), known = new Set(names);
+      const py = await attachPython(child.pid!);
+      try {
+        for (let read = 0; read < 5; read++) {
+          const batches = () => Number(fs.readFileSync(out + ".batches", "utf8") || 0);
+          const before = batches();
+          const snap = py.heap();
+          const objects = snap.objects();
+          const most = kept + 2000 * (batches() - before + 1);
+          const rows = objects.byType();
+          for (const r of rows) {
+            if (r.object) {
+              assert.ok(known.has(r.name), `read ${read}: type ${r.name} does not exist in the target`);
+            }
+          }
+          const session = rows.find((r) => r.name === "Session");
+          const n = session?.count ?? 0;
+          assert.ok(n <= most, `read ${read}: ${n} Sessions > ${most}`);
+          assert.ok(
+            n >= kept - objects.totals.unreadBlocks,
+            `read ${read}: ${n} Sessions < ${kept} (unread blocks: ${objects.totals.unreadBlocks})`,
+          );
+          assert.ok(
+            objects.totals.unreadPools <= snap.totals.pools / 10,
+            `read ${read}: ${objects.totals.unreadPools} of ${snap.totals.pools} pools unread`,
+          );
+          assert.ok(snap.pinning({ limit: 3 }).length === 3);
+          assert.throws(() => objects.explain(), (e: Error & { code?: string }) => e.code === "UNSUPPORTED");
+        }
+      } finally {
+        py.close();
       }
     } finally {
-      py.close();
+      child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    child.kill("SIGKILL");
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+  },
+  { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` },
+);
 
-test("objects by attach: a target killed after its heap() is an ATTACH error, not a classification of unread pools", async () => {
-  const child: ChildProcess = spawn(exe!, ["-c", "x = [(i, str(i)) for i in range(200000)]\nprint('ready', flush=True)\nimport time; time.sleep(60)"], { stdio: ["ignore", "pipe", "inherit"] });
-  try {
-    await new Promise((r) => child.stdout!.once("data", r));
-    const py = await attachPython(child.pid!);
+test(
+  "objects by attach: a target killed after its heap() is an ATTACH error, not a classification of unread pools",
+  async () => {
+    const child: ChildProcess = spawn(exe!, [
+      "-c",
+      "x = [(i, str(i)) for i in range(200000)]\nprint('ready', flush=True)\nimport time; time.sleep(60)",
+    ], { stdio: ["ignore", "pipe", "inherit"] });
     try {
-      const snap = py.heap();
-      // Killed, and (no await from here on) not reaped by this runtime's event loop: a zombie, as a target killed
-      // in the middle of a synchronous objects() is under Deno and Node. Bun may reap it at once: gone, as well.
-      process.kill(child.pid!, "SIGKILL");
-      const stat = () => { try { return fs.readFileSync(`/proc/${child.pid}/stat`, "utf8"); } catch { return ""; } };
-      for (const t0 = Date.now(); Date.now() - t0 < 5000;) {
-        const s = stat();
-        if (!s || s[s.lastIndexOf(")") + 2] === "Z") break;
+      await new Promise((r) => child.stdout!.once("data", r));
+      const py = await attachPython(child.pid!);
+      try {
+        const snap = py.heap();
+        // Killed, and (no await from here on) not reaped by this runtime's event loop: a zombie, as a target killed
+        // in the middle of a synchronous objects() is under Deno and Node. Bun may reap it at once: gone, as well.
+        process.kill(child.pid!, "SIGKILL");
+        const stat = () => {
+          try {
+            return fs.readFileSync(`/proc/${child.pid}/stat`, "utf8");
+          } catch {
+            return "";
+          }
+        };
+        for (const t0 = Date.now(); Date.now() - t0 < 5000;) {
+          const s = stat();
+          if (!s || s[s.lastIndexOf(")") + 2] === "Z") break;
+        }
+        assert.throws(
+          () => snap.objects({}),
+          (e: Error & { code?: string }) => e.code === "ATTACH" && /exited/.test(e.message),
+          "objects() of a dead target",
+        );
+      } finally {
+        py.close();
       }
-      assert.throws(() => snap.objects({}), (e: Error & { code?: string }) => e.code === "ATTACH" && /exited/.test(e.message), "objects() of a dead target");
     } finally {
-      py.close();
+      child.kill("SIGKILL");
     }
-  } finally {
-    child.kill("SIGKILL");
-  }
-}, { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` });
+  },
+  { skip: exe ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}` },
+);
 
 // ---- pymem why ---------------------------------------------------------------------------------------------------
 test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user class first", () => {
@@ -474,7 +540,16 @@ test("pymem why -c: the pinning table, verdict and pymem.why JSON name the user 
 
 test("pymem why under the debug allocator: objects are found past the debug hooks' header", () => {
   const lib = process.env.PYMEM_LIBPYTHON ? ["--library", process.env.PYMEM_LIBPYTHON] : [];
-  const r = cli(["why", "--allocator", "pymalloc_debug", "-c", WORKLOAD + "\nassert sum(type(o) is Session for o in keep) == 20000", "--json", "-", ...lib]);
+  const r = cli([
+    "why",
+    "--allocator",
+    "pymalloc_debug",
+    "-c",
+    WORKLOAD + "\nassert sum(type(o) is Session for o in keep) == 20000",
+    "--json",
+    "-",
+    ...lib,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as WhyJSON;
   assert.equal(doc.python.allocator, "pymalloc_debug");
@@ -518,26 +593,40 @@ test("pymem why PID: reads a running process", async () => {
 // ---- the HTML report in a real browser --------------------------------------------------------------------------
 const browser = chromium();
 
-test("HTML report: 'What holds the memory' and the pool tooltips render in headless Chromium without script errors", () => {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-html-"));
-  try {
-    const html = join(dir, "out.html"), profile = join(dir, "profile");
-    const r = cli(["heap", "-c", WORKLOAD, "--html", html]);
-    assert.equal(r.status, 0, r.stderr);
-    const page = fs.readFileSync(html, "utf8");
-    assert.match(page, /<h2 id="holds">What holds the memory<\/h2>/);
-    assert.match(page, /<td class="l" data-v="Session">Session<\/td>/);
-    assert.match(page, /<title>[^<]*holds [^<]*Session ×\d+/);
-    assert.match(page, /kept by <code>module __main__ \[&#39;keep&#39;\]\[\d+\]<\/code>/);
-    const b = spawnSync(browser!, [
-      "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-extensions",
-      `--user-data-dir=${profile}`, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom", `file://${html}`,
-    ], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
-    assert.equal(b.status, 0, (b.stderr ?? "").slice(-2000));
-    assert.deepEqual((b.stderr ?? "").split("\n").filter((l) => /:CONSOLE[:(]\d+|Uncaught/.test(l)), []);
-    assert.match(b.stdout, /data-pymem-status="pymem-ok cells=\d+"/);
-    assert.match(b.stdout, /id="pinning"/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}, { skip: !browser ? "Chromium is not installed" : skipUnlessDefaultPython() });
+test(
+  "HTML report: 'What holds the memory' and the pool tooltips render in headless Chromium without script errors",
+  () => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "pymem-objects-html-"));
+    try {
+      const html = join(dir, "out.html"), profile = join(dir, "profile");
+      const r = cli(["heap", "-c", WORKLOAD, "--html", html]);
+      assert.equal(r.status, 0, r.stderr);
+      const page = fs.readFileSync(html, "utf8");
+      assert.match(page, /<h2 id="holds">What holds the memory<\/h2>/);
+      assert.match(page, /<td class="l" data-v="Session">Session<\/td>/);
+      assert.match(page, /<title>[^<]*holds [^<]*Session ×\d+/);
+      assert.match(page, /kept by <code>module __main__ \[&#39;keep&#39;\]\[\d+\]<\/code>/);
+      const b = spawnSync(browser!, [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-extensions",
+        `--user-data-dir=${profile}`,
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        `file://${html}`,
+      ], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
+      assert.equal(b.status, 0, (b.stderr ?? "").slice(-2000));
+      assert.deepEqual((b.stderr ?? "").split("\n").filter((l) => /:CONSOLE[:(]\d+|Uncaught/.test(l)), []);
+      assert.match(b.stdout, /data-pymem-status="pymem-ok cells=\d+"/);
+      assert.match(b.stdout, /id="pinning"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { skip: !browser ? "Chromium is not installed" : skipUnlessDefaultPython() },
+);

@@ -59,14 +59,20 @@ test("Deno imports lib/mod.ts by http URL from outside the repo, opens Python an
     if (process.env.PYMEM_LIBPYTHON) assert.equal(r.lib, normalize(r.lib));
     // Only what a Deno user runs: no tests, no benchmark, no other runtime's adapter (koffi would pull npm).
     assert.ok(requested.includes("/ffi/deno.ts"), requested.join(" "));
-    assert.deepEqual(requested.filter((p) => /^\/(tests|bench|tools|examples)\/|^\/ffi\/(bun|koffi)\.ts$|^\/lib\/compare\//.test(p)), []);
+    assert.deepEqual(
+      requested.filter((p) => /^\/(tests|bench|tools|examples)\/|^\/ffi\/(bun|koffi)\.ts$|^\/lib\/compare\//.test(p)),
+      [],
+    );
   } finally {
     server.close();
   }
 }, { skip: runtime !== "deno" && "runs under Deno only" });
 
 test("node: import('pymem') from the repo root works through koffi", () => {
-  const [cmd, args] = runtimeCommand(["-e", "import('pymem').then(async (m) => { const py = await m.openPython(); const p = py.obj.malloc(8); py.obj.free(p); console.log(py.backend, py.version.minor); py.close(); })"]);
+  const [cmd, args] = runtimeCommand([
+    "-e",
+    "import('pymem').then(async (m) => { const py = await m.openPython(); const p = py.obj.malloc(8); py.obj.free(p); console.log(py.backend, py.version.minor); py.close(); })",
+  ]);
   const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: process.env });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^koffi \d+/);
@@ -78,19 +84,40 @@ test("node: import('pymem') from the repo root works through koffi", () => {
 // (npm test builds first; the pack does not run `prepare`, so that parallel runs never write dist/ at once).
 
 /** Files a consumer must get, and files that must stay out of the tarball. */
-const MUST_SHIP = ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "lib/mod.ts", "ffi/backend.ts", "dist/lib/mod.js",
-  "dist/lib/mod.d.ts", "dist/lib/cli.js", "dist/ffi/koffi.js", "docs/cli.md",
-  "contrib/pymem-exporter.service", "contrib/pymem-alerts.yml"];
-const MUST_NOT_SHIP = /^(tests|bench|tools|\.ci|examples|dist\/tests|dist\/bench|dist\/examples|dist\/tools|node_modules)\/|^BENCHMARKS\.md$/;
+const MUST_SHIP = [
+  "package.json",
+  "README.md",
+  "LICENSE",
+  "CHANGELOG.md",
+  "lib/mod.ts",
+  "ffi/backend.ts",
+  "dist/lib/mod.js",
+  "dist/lib/mod.d.ts",
+  "dist/lib/cli.js",
+  "dist/ffi/koffi.js",
+  "docs/cli.md",
+  "contrib/pymem-exporter.service",
+  "contrib/pymem-alerts.yml",
+];
+const MUST_NOT_SHIP =
+  /^(tests|bench|tools|\.ci|examples|dist\/tests|dist\/bench|dist\/examples|dist\/tools|node_modules)\/|^BENCHMARKS\.md$/;
 
-const npmEnv = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+const npmEnv = {
+  ...process.env,
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
 let installed: { dir: string; files: string[] } | undefined;
 /** Pack once per process and install the tarball into a new project; bounded in time (the registry serves koffi). */
 function installedPackage(): { dir: string; files: string[] } {
   if (installed) return installed;
   const work = mkdtempSync(join(tmpdir(), "pymem-pack-"));
   const pack = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], {
-    cwd: root, encoding: "utf8", env: npmEnv, timeout: 120_000,
+    cwd: root,
+    encoding: "utf8",
+    env: npmEnv,
+    timeout: 120_000,
   });
   assert.equal(pack.status, 0, pack.stderr);
   const info = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
@@ -98,7 +125,10 @@ function installedPackage(): { dir: string; files: string[] } {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
   const install = spawnSync("npm", ["install", "--prefer-offline", "--no-package-lock", join(work, info[0].filename)], {
-    cwd: project, encoding: "utf8", env: npmEnv, timeout: 300_000,
+    cwd: project,
+    encoding: "utf8",
+    env: npmEnv,
+    timeout: 300_000,
   });
   assert.equal(install.status, 0, `npm install of the tarball: ${install.stderr}`);
   installed = { dir: project, files: info[0].files.map((f) => f.path) };
@@ -106,7 +136,8 @@ function installedPackage(): { dir: string; files: string[] } {
 }
 
 /** The program a consumer writes: plain JavaScript (no `using`), so that it runs on Node 20 too. */
-const program = (from: string) => `import { openPython, PoolHeader } from "${from}";
+const program = (from: string) =>
+  `import { openPython, PoolHeader } from "${from}";
 const py = await openPython();
 try {
   py.run("xs = [str(i) for i in range(10_000)]");
@@ -121,7 +152,9 @@ try {
 `;
 
 const expectedBackend = runtime === "node" ? "koffi" : runtime;
-const minorUnderTest = process.env.PYMEM_TEST_VERSION ? Number(process.env.PYMEM_TEST_VERSION.split(".")[1]) : undefined;
+const minorUnderTest = process.env.PYMEM_TEST_VERSION
+  ? Number(process.env.PYMEM_TEST_VERSION.split(".")[1])
+  : undefined;
 
 function checkProgram(r: { status: number | null; stdout: string; stderr: string }, what: string): void {
   assert.equal(r.status, 0, `${what}: ${r.stdout}\n${r.stderr}`.slice(-3000));
@@ -146,7 +179,10 @@ test(`the installed tarball: import "pymem" under this runtime opens Python, map
   writeFileSync(join(dir, "main.mjs"), program("pymem"));
   const args = runtime === "deno" ? ["run", "-A", "--no-lock", "main.mjs"] : ["main.mjs"];
   const [cmd, pre] = runtimeCommand(args);
-  checkProgram(spawnSync(cmd, pre, { cwd: dir, encoding: "utf8", env: process.env, timeout: 120_000 }), `${runtime} main.mjs`);
+  checkProgram(
+    spawnSync(cmd, pre, { cwd: dir, encoding: "utf8", env: process.env, timeout: 120_000 }),
+    `${runtime} main.mjs`,
+  );
 });
 
 test(`the installed tarball: Deno imports "npm:pymem" from node_modules`, () => {
@@ -161,7 +197,12 @@ test("the installed tarball: npx pymem --help, why --demo, bench --list and a be
   // A Node-only project: none of this repository's tools (bun, deno) on PATH.
   const PATH = (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":");
   const npx = (args: string[]) =>
-    spawnSync("npx", ["--no-install", "pymem", ...args], { cwd: dir, encoding: "utf8", env: { ...npmEnv, PATH, NO_COLOR: "1" }, timeout: 180_000 });
+    spawnSync("npx", ["--no-install", "pymem", ...args], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...npmEnv, PATH, NO_COLOR: "1" },
+      timeout: 180_000,
+    });
   const help = npx(["--help"]);
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^Usage: pymem /m);
@@ -172,22 +213,46 @@ test("the installed tarball: npx pymem --help, why --demo, bench --list and a be
   const list = npx(["bench", "--list"]);
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, /^CPythons .*\n {2}3\.\d+\.\d+\S* +\/\S+libpython3\.\d+/m);
-  const bench = npx(["bench", "--workloads", "churn", "--allocators", "pymalloc", "--scale", "0.05", "--rounds", "1",
-    "--runs", "1", "--warmup", "0", "--no-progress"]);
+  const bench = npx([
+    "bench",
+    "--workloads",
+    "churn",
+    "--allocators",
+    "pymalloc",
+    "--scale",
+    "0.05",
+    "--rounds",
+    "1",
+    "--runs",
+    "1",
+    "--warmup",
+    "0",
+    "--no-progress",
+  ]);
   assert.equal(bench.status, 0, `${bench.stdout}\n${bench.stderr}`.slice(-3000));
   assert.match(bench.stdout, /the child runtime "bun" is not installed .*the children run under node instead/);
   assert.match(bench.stdout, /^churn +pymalloc +\d+/m);
 }, {
-  skip: runtime !== "node" ? "npx starts the machine's Node: run once, under Node"
+  skip: runtime !== "node"
+    ? "npx starts the machine's Node: run once, under Node"
     : launchPrefix.length > 0 && "npx starts Node without the loader this CPython needs",
 });
 
 test("deno publish --dry-run passes (JSR: name, version, exports, licence, no slow types)", () => {
   const [cmd, pre] = runtimeCommand(["publish", "--dry-run", "--allow-dirty"]);
-  const r = spawnSync(cmd, pre, { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 180_000 });
+  const r = spawnSync(cmd, pre, {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+    timeout: 180_000,
+  });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`.slice(-4000));
   assert.match(r.stderr + r.stdout, /Success.*Dry run complete/);
-  assert.doesNotMatch(r.stderr + r.stdout, /file:\/\/\S*\/(tests|bench|tools|examples)\//, "the JSR package ships no tests");
+  assert.doesNotMatch(
+    r.stderr + r.stdout,
+    /file:\/\/\S*\/(tests|bench|tools|examples)\//,
+    "the JSR package ships no tests",
+  );
 }, { skip: runtime !== "deno" && "deno publish is Deno's" });
 
 test("package-lock.json is what npm makes of package.json: an install on a fresh clone leaves it unchanged", () => {
@@ -195,8 +260,14 @@ test("package-lock.json is what npm makes of package.json: an install on a fresh
   for (const f of ["package.json", "package-lock.json"]) writeFileSync(join(dir, f), readFileSync(join(root, f)));
   // --package-lock-only resolves the whole tree as `npm install` would, without installing it.
   const r = spawnSync("npm", ["install", "--package-lock-only", "--ignore-scripts", "--prefer-offline"], {
-    cwd: dir, encoding: "utf8", env: npmEnv, timeout: 180_000,
+    cwd: dir,
+    encoding: "utf8",
+    env: npmEnv,
+    timeout: 180_000,
   });
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(readFileSync(join(dir, "package-lock.json"), "utf8"), readFileSync(join(root, "package-lock.json"), "utf8"));
+  assert.equal(
+    readFileSync(join(dir, "package-lock.json"), "utf8"),
+    readFileSync(join(root, "package-lock.json"), "utf8"),
+  );
 }, { skip: runtime !== "node" && "npm is Node's: run once, under Node" });

@@ -11,15 +11,26 @@ test("openPython() reports version, library and backend", () => {
   assert.ok(py.version.minor >= 8);
   assert.match(py.library, /libpython3\.\d+/);
   assert.ok(["bun", "deno", "koffi"].includes(py.backend));
-  const [maj, min, mic] = String(py.eval("'.'.join(map(str, __import__('sys').version_info[:3]))")).split(".").map(Number);
+  const [maj, min, mic] = String(py.eval("'.'.join(map(str, __import__('sys').version_info[:3]))")).split(".").map(
+    Number,
+  );
   assert.deepEqual([maj, min, mic], [py.version.major, py.version.minor, py.version.micro]);
   assert.equal(py.version.hex, py.eval("__import__('sys').hexversion"));
 });
 
 // What features work through, kept off the public `Python` (issue 21): on its host object (lib/obmalloc/host.ts).
 const PLUMBING = [
-  "native", "runIn", "evalIn", "onClose", "onCloseCheck", "stateRefs", "obmallocStates", "currentInterp",
-  "liveInterpreters", "assertOpen", "holdsGil",
+  "native",
+  "runIn",
+  "evalIn",
+  "onClose",
+  "onCloseCheck",
+  "stateRefs",
+  "obmallocStates",
+  "currentInterp",
+  "liveInterpreters",
+  "assertOpen",
+  "holdsGil",
 ];
 
 test("Python's members are the user API; the plumbing is on its host, which only a Python handle has", () => {
@@ -143,15 +154,23 @@ test("withGIL() batches calls, nests, and refuses async functions", () => {
   assert.throws(() => py.withGIL(5 as unknown as () => number), /withGIL\(\) takes a function, got number/);
   assert.throws(() => py.withGIL(null as unknown as () => number), /takes a function, got null/);
   assert.equal(host.holdsGil, false);
-  assert.throws(() => py.withGIL(() => { throw new Error("x"); }), /x/);
+  assert.throws(() =>
+    py.withGIL(() => {
+      throw new Error("x");
+    }), /x/);
   assert.equal(host.holdsGil, false);
   assert.equal(py.eval("1"), 1);
 });
 
 test("allocatorName() names the running allocator", () => {
   // A debug build (sys.gettotalrefcount exists only under Py_DEBUG) starts with the debug hooks on pymalloc.
-  assert.equal(py.allocatorName(), py.eval("__import__('sys')._xoptions.get('x') or " +
-    "('pymalloc_debug' if hasattr(__import__('sys'), 'gettotalrefcount') else 'pymalloc')"));
+  assert.equal(
+    py.allocatorName(),
+    py.eval(
+      "__import__('sys')._xoptions.get('x') or " +
+        "('pymalloc_debug' if hasattr(__import__('sys'), 'gettotalrefcount') else 'pymalloc')",
+    ),
+  );
 });
 
 test("addresses outside [0, 2^64) and bad sizes never reach C", () => {
@@ -173,7 +192,23 @@ test("addresses outside [0, 2^64) and bad sizes never reach C", () => {
 });
 
 test("isAddress (the hot paths' range test, written per engine) agrees with checkAddress at the edges", () => {
-  for (const v of [0n, 1n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 64n + 1n, 2n ** 65n, -1n, -(2n ** 64n), 16, "16", null]) {
+  for (
+    const v of [
+      0n,
+      1n,
+      2n ** 53n + 1n,
+      2n ** 63n,
+      2n ** 64n - 1n,
+      2n ** 64n,
+      2n ** 64n + 1n,
+      2n ** 65n,
+      -1n,
+      -(2n ** 64n),
+      16,
+      "16",
+      null,
+    ]
+  ) {
     let ok = true;
     try {
       checkAddress(v, "v");

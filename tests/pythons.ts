@@ -64,7 +64,10 @@ export function discoverPythons(): PythonTarget[] {
 /** The expected minors that discovery did not find, with the reason shown as "skipped". */
 export function missingMinors(targets: PythonTarget[]): { minor: number; reason: string }[] {
   return EXPECTED_MINORS.filter((m) => !targets.some((t) => t.minor === m))
-    .map((minor) => ({ minor, reason: `skipped: CPython 3.${minor} not found on this machine` + (minor >= 14 ? sidHint() : "") }));
+    .map((minor) => ({
+      minor,
+      reason: `skipped: CPython 3.${minor} not found on this machine` + (minor >= 14 ? sidHint() : ""),
+    }));
 }
 
 /** Why Debian sid's 3.14/3.15 are absent: .ci/run passes the script's reason in PYMEM_SID_SKIPPED. */
@@ -77,7 +80,9 @@ function sidHint(): string {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t = discoverPythons();
   for (const p of t) {
-    console.log(`${p.version.padEnd(8)} ${p.stripped ? "stripped" : "symtab  "} ${p.library}  [${p.foundBy.join("; ")}]`);
+    console.log(
+      `${p.version.padEnd(8)} ${p.stripped ? "stripped" : "symtab  "} ${p.library}  [${p.foundBy.join("; ")}]`,
+    );
     if (p.launch) console.log(`         launch: ${p.launch.join(" ")}; home ${p.home ?? "(its build's)"}`);
   }
   for (const n of notes) console.log(`note: ${n}`);

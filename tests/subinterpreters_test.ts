@@ -37,7 +37,10 @@ test("an isolated interpreter has its own obmalloc state on the heap, and its wo
 
   const subHeap = sub.heap();
   const mainHeap = py.heap();
-  assert.equal(subHeap.totals.blocksInUse + (subHeap.info.rawAllocatedBlocks ?? 0), subA.getInterpreterAllocatedBlocks());
+  assert.equal(
+    subHeap.totals.blocksInUse + (subHeap.info.rawAllocatedBlocks ?? 0),
+    subA.getInterpreterAllocatedBlocks(),
+  );
   const mainArenas = new Set([...mainHeap.arenas].map((a) => a.address));
   const subArenas = [...subHeap.arenas].map((a) => a.address);
   assert.ok(subArenas.length > 0);
@@ -67,7 +70,11 @@ test("legacy and shared-obmalloc interpreters allocate from main's state", () =>
 test("refused configs throw with their reason, before CPython is called, and the process stays healthy", () => {
   const before = py.interpreters().length;
   const cases: [unknown, ErrorConstructor, RegExp][] = [
-    [{ ...isolated, checkMultiInterpExtensions: false }, RangeError, /checkMultiInterpExtensions: true.*single-phase init/s],
+    [
+      { ...isolated, checkMultiInterpExtensions: false },
+      RangeError,
+      /checkMultiInterpExtensions: true.*single-phase init/s,
+    ],
     [{ ...isolated, useMainObmalloc: true, gil: "own" }, RangeError, /own GIL with main's obmalloc.*unsafe/],
     [{ ...isolated, gil: "mine" }, RangeError, /Invalid interpreter config gil "mine"/],
     [{ ...isolated, gil: 2 }, RangeError, /Invalid interpreter config gil 2/],
@@ -95,7 +102,8 @@ test("a config CPython itself refuses: PyStatus is decoded, and main is current 
   for (let i = 0; i < 3; i++) {
     assert.throws(
       () => newInterpreter(host, { ...isolated, checkMultiInterpExtensions: false }, { unchecked: true }),
-      (e: unknown) => e instanceof PymemError && /per-interpreter obmalloc does not support single-phase init/.test(e.message),
+      (e: unknown) =>
+        e instanceof PymemError && /per-interpreter obmalloc does not support single-phase init/.test(e.message),
     );
     assert.equal(py.eval("sum(range(10))"), 45);
     assert.equal(host.currentInterp(), host.native.api.PyInterpreterState_Main());
@@ -158,24 +166,38 @@ test("several interpreters at once, closed in any order; use after close throws 
   assert.equal(py.eval("1"), 1);
 }, onlyModern);
 
-test("close() reports the blocks CPython counted as leaked (interpreter_leaks), consistent with the global total", () => {
-  const a = py.allocator();
-  const sub = py.newInterpreter();
-  sub.run("import json, re\ndata = {str(i): [i] * 3 for i in range(1000)}");
-  const totalBefore = a.getAllocatedBlocks();
-  const subBlocks = sub.allocator().getInterpreterAllocatedBlocks();
-  const report = sub.close();
-  const totalAfter = a.getAllocatedBlocks();
-  assert.equal(report.source, "interpreter_leaks");
-  // 3.12/3.13 leak part of an isolated interpreter's blocks at its end; 3.14+ free them all (CPython's own
-  // _interpreters.destroy leaves 1–17 blocks of ~30,000 on sid's 3.14.10/3.15.2): then the counter stays 0.
-  if (minor < 14) assert.ok(report.leakedBlocks! > 0 && report.leakedBlocks! < subBlocks, `${report.leakedBlocks} of ${subBlocks}`);
-  else assert.ok(report.leakedBlocks! >= 0 && report.leakedBlocks! < subBlocks / 100, `${report.leakedBlocks} of ${subBlocks}`);
-  // What the sub held minus what it leaked left the total (main itself moves by a handful of blocks meanwhile).
-  const dropped = totalBefore - totalAfter;
-  assert.ok(Math.abs(dropped - (subBlocks - report.leakedBlocks!)) < 200, `dropped ${dropped}, held ${subBlocks}, leaked ${report.leakedBlocks}`);
-  assert.match(String(sub), /closed, leaked [\d,]+ blocks/);
-}, onlyModern);
+test(
+  "close() reports the blocks CPython counted as leaked (interpreter_leaks), consistent with the global total",
+  () => {
+    const a = py.allocator();
+    const sub = py.newInterpreter();
+    sub.run("import json, re\ndata = {str(i): [i] * 3 for i in range(1000)}");
+    const totalBefore = a.getAllocatedBlocks();
+    const subBlocks = sub.allocator().getInterpreterAllocatedBlocks();
+    const report = sub.close();
+    const totalAfter = a.getAllocatedBlocks();
+    assert.equal(report.source, "interpreter_leaks");
+    // 3.12/3.13 leak part of an isolated interpreter's blocks at its end; 3.14+ free them all (CPython's own
+    // _interpreters.destroy leaves 1–17 blocks of ~30,000 on sid's 3.14.10/3.15.2): then the counter stays 0.
+    if (minor < 14) {
+      assert.ok(
+        report.leakedBlocks! > 0 && report.leakedBlocks! < subBlocks,
+        `${report.leakedBlocks} of ${subBlocks}`,
+      );
+    } else {assert.ok(
+        report.leakedBlocks! >= 0 && report.leakedBlocks! < subBlocks / 100,
+        `${report.leakedBlocks} of ${subBlocks}`,
+      );}
+    // What the sub held minus what it leaked left the total (main itself moves by a handful of blocks meanwhile).
+    const dropped = totalBefore - totalAfter;
+    assert.ok(
+      Math.abs(dropped - (subBlocks - report.leakedBlocks!)) < 200,
+      `dropped ${dropped}, held ${subBlocks}, leaked ${report.leakedBlocks}`,
+    );
+    assert.match(String(sub), /closed, leaked [\d,]+ blocks/);
+  },
+  onlyModern,
+);
 
 test("50 create → run → close cycles leak no more per cycle than CPython's own interpreters module", () => {
   const a = py.allocator();
@@ -197,7 +219,11 @@ test("50 create → run → close cycles leak no more per cycle than CPython's o
   const exec = minor >= 13 ? "m.exec" : "m.run_string";
   py.run(`import ${mod} as m\n_i = ${create}\n${exec}(_i, ${JSON.stringify(code)})\nm.destroy(_i)\ndel _i`);
   const start2 = a.getAllocatedBlocks();
-  py.run(`for _ in range(${cycles}):\n    _i = ${create}\n    ${exec}(_i, ${JSON.stringify(code)})\n    m.destroy(_i)\ndel _i, _`);
+  py.run(
+    `for _ in range(${cycles}):\n    _i = ${create}\n    ${exec}(_i, ${
+      JSON.stringify(code)
+    })\n    m.destroy(_i)\ndel _i, _`,
+  );
   const theirs = (a.getAllocatedBlocks() - start2) / cycles;
   console.log(`blocks per cycle: pymem ${ours.toFixed(0)}, CPython's ${mod} ${theirs.toFixed(0)}`);
   // 3.12/3.13 count leaked blocks per ended interpreter; 3.14+ free an isolated interpreter's blocks at its end.
@@ -254,9 +280,12 @@ test("the module path (CPython's interpreters module plus a pymem thread state) 
 
 test("on 3.8–3.11 the isolated preset throws naming 3.12, and legacy uses Py_NewInterpreter", () => {
   for (const config of [undefined, "isolated", { ...INTERPRETER_PRESETS.legacy, allowFork: false }] as const) {
-    assert.throws(() => py.newInterpreter(config as InterpreterConfig), (e: unknown) =>
-      e instanceof PymemError && e.code === "UNSUPPORTED" && /CPython 3\.12 or newer/.test(e.message) &&
-      /"legacy"/.test(e.message));
+    assert.throws(
+      () => py.newInterpreter(config as InterpreterConfig),
+      (e: unknown) =>
+        e instanceof PymemError && e.code === "UNSUPPORTED" && /CPython 3\.12 or newer/.test(e.message) &&
+        /"legacy"/.test(e.message),
+    );
   }
   assert.throws(() => py.newInterpreter({ ...isolated, gil: "mine" as "own" }), RangeError);
   const sub = py.newInterpreter("legacy");
@@ -330,8 +359,12 @@ test("close() refuses while threads it would not join still run (CPython would a
         "joined = threading.Thread(target=release.wait)\njoined.start()",
     );
     await waitFor(sub, "_thread._count() >= 2");
-    assert.throws(() => sub.close(), (e: unknown) =>
-      e instanceof PymemError && e.code === "INVALID_STATE" && /1 other thread\(s\).*not the last thread/.test(e.message));
+    assert.throws(
+      () => sub.close(),
+      (e: unknown) =>
+        e instanceof PymemError && e.code === "INVALID_STATE" &&
+        /1 other thread\(s\).*not the last thread/.test(e.message),
+    );
     assert.equal(sub.closed, false);
     assert.equal(sub.eval("1 + 1"), 2);
     sub.run("stop = True");

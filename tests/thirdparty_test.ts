@@ -14,7 +14,9 @@ const linuxX64 = process.platform === "linux" && process.arch === "x64";
 const mimalloc = findLibrary("libmimalloc.so.2");
 const tcmalloc = findLibrary("libtcmalloc_minimal.so.4");
 const jemalloc = findLibrary("libjemalloc.so.2");
-const missing = (pkg: string) => (linuxX64 ? `not installed: apt-get install ${pkg}` : "generated code runs on x86-64 Linux only");
+const missing = (
+  pkg: string,
+) => (linuxX64 ? `not installed: apt-get install ${pkg}` : "generated code runs on x86-64 Linux only");
 const MB = 1 << 20;
 // The full 50 MB acceptance workload runs once: against the default python3, under Bun. Every other runtime and
 // CPython runs the same workload at 10 MB, which exercises the same paths (the allocator is native code; the runtime
@@ -23,7 +25,11 @@ const WORKLOAD_MB = skipUnlessDefaultPython() === false && runtimeKind() === "bu
 
 test("a library spec is validated before anything is loaded", () => {
   assert.deepEqual(checkLibrarySpec({ library: "libx.so" }), {
-    library: "libx.so", malloc: "malloc", calloc: "calloc", realloc: "realloc", free: "free",
+    library: "libx.so",
+    malloc: "malloc",
+    calloc: "calloc",
+    realloc: "realloc",
+    free: "free",
   });
   assert.equal(checkLibrarySpec({ library: "l.so", malloc: "mi_malloc" }).malloc, "mi_malloc");
   assert.throws(() => checkLibrarySpec({ library: "l.so", mallocc: "x" }), RangeError);
@@ -34,22 +40,26 @@ test("a library spec is validated before anything is loaded", () => {
   assert.throws(() => checkLibrarySpec(null), TypeError);
 });
 
-test("a missing library, a missing function, or a function from another library is refused before Python starts", () => {
-  const r1 = runChild({ allocator: { library: "libdoes-not-exist.so.7" } });
-  assert.equal(r1.ok, false);
-  assert.equal(r1.error.code, "LIBRARY_NOT_FOUND");
-  assert.match(r1.error.message, /libdoes-not-exist\.so\.7/);
-  // libm has no malloc of its own: dlsym would find libc's through its dependencies; pymem refuses to mix them.
-  const r2 = runChild({ allocator: { library: "libm.so.6" } });
-  assert.equal(r2.ok, false);
-  assert.equal(r2.error.code, "UNSUPPORTED");
-  assert.match(r2.error.message, /not defined by libm\.so\.6/);
-  const r3 = runChild({ allocator: { library: "libm.so.6", malloc: "no_such_malloc_fn" } });
-  assert.equal(r3.error.code, "UNSUPPORTED");
-  assert.match(r3.error.message, /no function "no_such_malloc_fn"/);
-  const r4 = runChild({ allocator: { library: "libm.so.6", colour: "x" } });
-  assert.equal(r4.error.name, "RangeError");
-}, { skip: linuxX64 ? false : "generated code runs on x86-64 Linux only" });
+test(
+  "a missing library, a missing function, or a function from another library is refused before Python starts",
+  () => {
+    const r1 = runChild({ allocator: { library: "libdoes-not-exist.so.7" } });
+    assert.equal(r1.ok, false);
+    assert.equal(r1.error.code, "LIBRARY_NOT_FOUND");
+    assert.match(r1.error.message, /libdoes-not-exist\.so\.7/);
+    // libm has no malloc of its own: dlsym would find libc's through its dependencies; pymem refuses to mix them.
+    const r2 = runChild({ allocator: { library: "libm.so.6" } });
+    assert.equal(r2.ok, false);
+    assert.equal(r2.error.code, "UNSUPPORTED");
+    assert.match(r2.error.message, /not defined by libm\.so\.6/);
+    const r3 = runChild({ allocator: { library: "libm.so.6", malloc: "no_such_malloc_fn" } });
+    assert.equal(r3.error.code, "UNSUPPORTED");
+    assert.match(r3.error.message, /no function "no_such_malloc_fn"/);
+    const r4 = runChild({ allocator: { library: "libm.so.6", colour: "x" } });
+    assert.equal(r4.error.name, "RangeError");
+  },
+  { skip: linuxX64 ? false : "generated code runs on x86-64 Linux only" },
+);
 
 /** The shared workload: a ~50 MB JSON round trip and four allocating Python threads, to the end. */
 function workload(allocator: object, env: Record<string, string> = {}, mb = WORKLOAD_MB) {
@@ -71,12 +81,21 @@ test("mimalloc (libmimalloc.so.2) serves all three domains in-process; its own c
   assert.equal(r.statsPeak.kind, "mimalloc");
   assert.match(r.names.malloc, /malloc@libmimalloc/);
   // mimalloc's committed memory grew by (at least) the size of the structure while it was alive.
-  assert.ok(r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB, JSON.stringify([r.statsBefore, r.statsPeak]));
+  assert.ok(
+    r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB,
+    JSON.stringify([r.statsBefore, r.statsPeak]),
+  );
 }, { skip: mimalloc && linuxX64 ? false : missing("libmimalloc2.0") });
 
 test("mimalloc with its own function names (mi_malloc, …)", () => {
   const r = runChild({
-    allocator: { library: "libmimalloc.so.2", malloc: "mi_malloc", calloc: "mi_calloc", realloc: "mi_realloc", free: "mi_free" },
+    allocator: {
+      library: "libmimalloc.so.2",
+      malloc: "mi_malloc",
+      calloc: "mi_calloc",
+      realloc: "mi_realloc",
+      free: "mi_free",
+    },
     workloads: ["json"],
     mb: 5,
   });
@@ -87,7 +106,10 @@ test("mimalloc with its own function names (mi_malloc, …)", () => {
 test("tcmalloc (libtcmalloc_minimal.so.4) serves all three domains in-process; its own counters show it", () => {
   const r = workload({ library: "libtcmalloc_minimal.so.4" });
   assert.equal(r.statsPeak.kind, "tcmalloc");
-  assert.ok(r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB, JSON.stringify([r.statsBefore, r.statsPeak]));
+  assert.ok(
+    r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB,
+    JSON.stringify([r.statsBefore, r.statsPeak]),
+  );
   // Everything Python allocated came back: tcmalloc's allocated bytes are near where they started.
   assert.ok(r.statsAfter === null || r.statsAfter.allocatedBytes < r.statsPeak.allocatedBytes);
 }, { skip: tcmalloc && linuxX64 ? false : missing("libtcmalloc-minimal4") });
@@ -104,7 +126,10 @@ test("jemalloc cannot be dlopen'd (static TLS): the error says how to start the 
 test("jemalloc preloaded (LD_PRELOAD) serves all three domains in-process; mallctl stats show it", () => {
   const r = workload({ library: "libjemalloc.so.2" }, { LD_PRELOAD: jemalloc! });
   assert.equal(r.statsPeak.kind, "jemalloc");
-  assert.ok(r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB, JSON.stringify([r.statsBefore, r.statsPeak]));
+  assert.ok(
+    r.statsPeak.allocatedBytes - r.statsBefore.allocatedBytes > 2 * WORKLOAD_MB * MB,
+    JSON.stringify([r.statsBefore, r.statsPeak]),
+  );
 }, { skip: jemalloc && linuxX64 ? false : missing("libjemalloc2") });
 
 test("jemalloc with the glibc tunable from the error message loads in-process", () => {

@@ -8,7 +8,7 @@
  * `as` is present, one more test re-assembles the texts and checks the table. Needs no Python.
  * @module
  */
-import { instructionLength, ripRelativeRefs, type RipRef } from "../lib/machine/x86.ts";
+import { instructionLength, type RipRef, ripRelativeRefs } from "../lib/machine/x86.ts";
 import { assembleText, toolchain } from "../tools/machine-code.ts";
 import { assert, test } from "./_harness.ts";
 
@@ -19,7 +19,12 @@ interface Want {
   reg: number;
   disp: number;
 }
-const R = (op: RipRef["op"], width: RipRef["width"] | null, reg: number, disp: number): Want => ({ op, width, reg, disp });
+const R = (op: RipRef["op"], width: RipRef["width"] | null, reg: number, disp: number): Want => ({
+  op,
+  width,
+  reg,
+  disp,
+});
 
 /**
  * [source given to `as`, its bytes, the RIP-relative reference ripRelativeRefs must report (null: none)].
@@ -298,7 +303,11 @@ test("x86: all forms back to back: the walk stays in step and stops where asked"
     const offsets = ripRelativeRefs(code, VADDR, k).map((r) => r.offset);
     assert.deepEqual(offsets, expected.filter((e) => e.i < k).map((e) => e.offset), `maxInstructions ${k}`);
   }
-  assert.equal(ripRelativeRefs(code, VADDR).length, expected.filter((e) => e.i < 256).length, "256 instructions by default");
+  assert.equal(
+    ripRelativeRefs(code, VADDR).length,
+    expected.filter((e) => e.i < 256).length,
+    "256 instructions by default",
+  );
 });
 
 test("x86: an instruction cut short is not sized, and ends the walk", () => {
@@ -319,14 +328,62 @@ test("x86: VEX, EVEX, opcodes invalid in 64-bit mode and the listed undefined 0F
   const refused: [string, Uint8Array][] = REFUSED.map(([asm, hex, why]) => [`${asm} (${why})`, bytes(hex)]);
   // One-byte opcodes that do not exist in 64-bit mode (Intel SDM vol. 2, table A-2, "i64"), and the rarely used ones
   // x86.ts does not size (segment pushes/pops, BCD, far jumps and calls, salc, into, bound), with a ModRM-like tail.
-  const invalid = [0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61, 0x62, 0x82, 0x9a, 0xc4, 0xc5,
-    0xce, 0xd4, 0xd5, 0xd6, 0xea];
+  const invalid = [
+    0x06,
+    0x07,
+    0x0e,
+    0x16,
+    0x17,
+    0x1e,
+    0x1f,
+    0x27,
+    0x2f,
+    0x37,
+    0x3f,
+    0x60,
+    0x61,
+    0x62,
+    0x82,
+    0x9a,
+    0xc4,
+    0xc5,
+    0xce,
+    0xd4,
+    0xd5,
+    0xd6,
+    0xea,
+  ];
   for (const op of invalid) {
     refused.push([`opcode ${op.toString(16)}`, Uint8Array.of(op, 0x05, 0, 0, 0, 0, 0, 0)]);
   }
   // 0F opcodes x86.ts lists as undefined, privileged or 3DNow!.
-  const undefined0f = [0x04, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0c, 0x0e, 0x0f, 0x24, 0x25, 0x26, 0x27, 0x36, 0x39, 0x3b, 0x3c,
-    0x3d, 0x3e, 0x3f, 0xa6, 0xa7, 0xaa, 0xb9, 0xff];
+  const undefined0f = [
+    0x04,
+    0x06,
+    0x07,
+    0x08,
+    0x09,
+    0x0a,
+    0x0c,
+    0x0e,
+    0x0f,
+    0x24,
+    0x25,
+    0x26,
+    0x27,
+    0x36,
+    0x39,
+    0x3b,
+    0x3c,
+    0x3d,
+    0x3e,
+    0x3f,
+    0xa6,
+    0xa7,
+    0xaa,
+    0xb9,
+    0xff,
+  ];
   for (const op of undefined0f) {
     refused.push([`0f ${op.toString(16)}`, Uint8Array.of(0x0f, op, 0x05, 0, 0, 0, 0, 0)]);
   }
@@ -351,8 +408,14 @@ test("x86: prefixes count toward the 15-byte limit", () => {
 });
 
 test("x86: real functions of libpython (bytes copied from the shared libraries)", () => {
-  const ref = (offset: number, length: number, op: RipRef["op"], width: RipRef["width"], reg: number, target: number) =>
-    ({ offset, length, op, width, reg, target });
+  const ref = (
+    offset: number,
+    length: number,
+    op: RipRef["op"],
+    width: RipRef["width"],
+    reg: number,
+    target: number,
+  ) => ({ offset, length, op, width, reg, target });
   // PyMem_RawMalloc, Debian's libpython3.11.so.1.0 (3.11.2, stripped) at 0x1ccc20: mov rdi,[rip+_PyMem_Raw];
   // jmp [rip+_PyMem_Raw+8] — the pair attach's allocator lookup looks for. Targets as objdump annotates them.
   const rawMalloc = bytes("48 89 fe 48 85 ff 78 10 48 8b 3d 91 f2 46 00 ff 25 93 f2 46 00 0f 1f 00 31 c0 c3");

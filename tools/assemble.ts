@@ -13,8 +13,15 @@
  * @module
  */
 import process from "node:process";
-import { assemble, differences, disassembleBytes, type ListingLine, toolchain, UNITS, writeArray }
-  from "./machine-code.ts";
+import {
+  assemble,
+  differences,
+  disassembleBytes,
+  type ListingLine,
+  toolchain,
+  UNITS,
+  writeArray,
+} from "./machine-code.ts";
 
 const argv = process.argv.slice(2);
 const write = argv.includes("--write");
@@ -60,8 +67,10 @@ for (const unit of UNITS) {
   const mine = disassembleBytes(tools, unit.arch, unit.bytes()).filter((l) => !("label" in l));
   const theirs = disassembleBytes(tools, unit.arch, assembled.bytes).filter((l) => !("label" in l));
   console.log("  code (left) vs source (right), differing instructions marked, with two either side:");
-  const rows = Array.from({ length: Math.max(mine.length, theirs.length) }, (_, i) =>
-    [mine[i] ? show(mine[i]) : "", theirs[i] ? show(theirs[i]) : ""]);
+  const rows = Array.from(
+    { length: Math.max(mine.length, theirs.length) },
+    (_, i) => [mine[i] ? show(mine[i]) : "", theirs[i] ? show(theirs[i]) : ""],
+  );
   const near = (i: number) => rows.slice(Math.max(0, i - 2), i + 3).some(([a, b]) => a !== b);
   let gap = false;
   rows.forEach(([a, b], i) => {
@@ -71,6 +80,8 @@ for (const unit of UNITS) {
     console.log(`${a === b ? " " : "!"} ${a.padEnd(72)} | ${b}`);
   });
 }
-console.log(`${UNITS.length - failed - skipped - rewritten} ok, ${failed} differ, ${skipped} skipped` +
-  (write ? `, ${rewritten} rewritten (run again to check them)` : ""));
+console.log(
+  `${UNITS.length - failed - skipped - rewritten} ok, ${failed} differ, ${skipped} skipped` +
+    (write ? `, ${rewritten} rewritten (run again to check them)` : ""),
+);
 process.exit(failed ? 1 : 0);

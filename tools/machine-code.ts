@@ -14,10 +14,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, hookCode, hookStride }
-  from "../lib/machine/codegen.ts";
+import {
+  BRIDGE_STRIDE,
+  bridgeCode,
+  callLoopCode,
+  type FunctionSet,
+  hookCode,
+  hookStride,
+} from "../lib/machine/codegen.ts";
 import { READV_LOOP_X64 } from "../lib/machine/remote.ts";
-import { CHUNKS_OFFSET, FINISH_OFFSET, POST_OFFSET, SETTLE_OFFSET, STOP_OFFSET, WALK_X64, WORKER_OFFSET } from "../lib/obmalloc/pool-pass.ts";
+import {
+  CHUNKS_OFFSET,
+  FINISH_OFFSET,
+  POST_OFFSET,
+  SETTLE_OFFSET,
+  STOP_OFFSET,
+  WALK_X64,
+  WORKER_OFFSET,
+} from "../lib/obmalloc/pool-pass.ts";
 import { SP_PROBE_ARM64, SP_PROBE_X64 } from "../lib/core/stackguard.ts";
 
 /** The repository root (this file is tools/machine-code.ts, or dist/tools/machine-code.js after tsc). */
@@ -71,11 +85,26 @@ export const UNITS: Unit[] = [
     source: "lib/obmalloc/pool-pass.x86_64.s",
     arch: "x86_64",
     bytes: () => WALK_X64,
-    labels: { walk: 0, chunks: CHUNKS_OFFSET, worker: WORKER_OFFSET, post: POST_OFFSET, settle: SETTLE_OFFSET, finish: FINISH_OFFSET, stop: STOP_OFFSET },
+    labels: {
+      walk: 0,
+      chunks: CHUNKS_OFFSET,
+      worker: WORKER_OFFSET,
+      post: POST_OFFSET,
+      settle: SETTLE_OFFSET,
+      finish: FINISH_OFFSET,
+      stop: STOP_OFFSET,
+    },
     array: {
       file: "lib/obmalloc/pool-pass.ts",
       name: "WALK_X64",
-      constants: { CHUNKS_OFFSET: "chunks", WORKER_OFFSET: "worker", POST_OFFSET: "post", SETTLE_OFFSET: "settle", FINISH_OFFSET: "finish", STOP_OFFSET: "stop" },
+      constants: {
+        CHUNKS_OFFSET: "chunks",
+        WORKER_OFFSET: "worker",
+        POST_OFFSET: "post",
+        SETTLE_OFFSET: "settle",
+        FINISH_OFFSET: "finish",
+        STOP_OFFSET: "stop",
+      },
     },
   },
   {
@@ -323,16 +352,20 @@ export function differences(unit: Unit, assembled: Assembled): string[] {
     // Same bytes: then the comments must be the source's disassembly too (no hand edits that went stale).
     const text = readFileSync(join(ROOT, unit.array.file), "utf8");
     if (!text.includes(renderArray(unit.array.name, assembled.listing))) {
-      problems.push(`${unit.array.file}: ${unit.array.name}'s comments or layout are not what ` +
-        "`bun tools/assemble.ts --write` writes");
+      problems.push(
+        `${unit.array.file}: ${unit.array.name}'s comments or layout are not what ` +
+          "`bun tools/assemble.ts --write` writes",
+      );
     }
   }
   for (const [label, offset] of Object.entries(unit.labels ?? {})) {
     const actual = assembled.labels.get(label);
     if (actual === undefined) problems.push(`label ${label} is not in ${unit.source}`);
     else if (actual !== offset) {
-      problems.push(`label ${label}: the code uses offset 0x${offset.toString(16)}, the source puts it at ` +
-        `0x${actual.toString(16)}`);
+      problems.push(
+        `label ${label}: the code uses offset 0x${offset.toString(16)}, the source puts it at ` +
+          `0x${actual.toString(16)}`,
+      );
     }
   }
   return problems;

@@ -186,7 +186,9 @@ function checkFunctions<K extends string>(value: unknown, fields: readonly K[], 
     executable ??= readMaps("self").filter((m) => m.perms[2] === "x");
     const p = out[f];
     if (!executable.some((m) => p >= m.start && p < m.end)) {
-      throw new RangeError(`${what}.${f} (0x${p.toString(16)}) is not in executable memory of this process: CPython would jump there`);
+      throw new RangeError(
+        `${what}.${f} (0x${p.toString(16)}) is not in executable memory of this process: CPython would jump there`,
+      );
     }
   }
   return out;
@@ -244,7 +246,8 @@ export function setupDebugHooks(py: PythonHost): void {
   const name = py.allocatorName();
   const installed = name !== null
     ? name.endsWith("_debug")
-    : locked(py, () => (["raw", "mem", "obj"] as const).every((d) => isDebugHook(py.native, readAllocator(py.native, d))));
+    : locked(py, () =>
+      (["raw", "mem", "obj"] as const).every((d) => isDebugHook(py.native, readAllocator(py.native, d))));
   if (!installed) {
     throw new PymemError(
       "INVALID_STATE",
@@ -292,7 +295,8 @@ function install(py: PythonHost): Installed[] {
 }
 
 function same(a: AllocatorFunctions, ctx: bigint, f: FunctionSet): boolean {
-  return a.ctx === ctx && a.malloc === f.malloc && a.calloc === f.calloc && a.realloc === f.realloc && a.free === f.free;
+  return a.ctx === ctx && a.malloc === f.malloc && a.calloc === f.calloc && a.realloc === f.realloc &&
+    a.free === f.free;
 }
 
 /** Put back the previous allocators (LIFO); a hook someone else has wrapped since is left in place. */

@@ -110,4 +110,3 @@ export class MemoryDomain {
 function allocationFailed(domain: string, fn: string, size: number): PymemError {
   return new PymemError("ALLOCATION_FAILED", `${domain}.${fn} could not allocate ${size} bytes`);
 }
-

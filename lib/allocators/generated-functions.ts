@@ -6,14 +6,31 @@
  */
 import { generated } from "../../ffi/symbols.ts";
 import type { Native } from "../core/native.ts";
-import { type Arch, BRIDGE_STRIDE, bridgeCode, callLoopCode, type FunctionSet, HISTOGRAM_BUCKETS, type HookCounts, hookCode, hookStride, hostArch, SLOT, SLOTS_PER_MAPPING } from "../machine/codegen.ts";
+import {
+  type Arch,
+  BRIDGE_STRIDE,
+  bridgeCode,
+  callLoopCode,
+  type FunctionSet,
+  HISTOGRAM_BUCKETS,
+  hookCode,
+  type HookCounts,
+  hookStride,
+  hostArch,
+  SLOT,
+  SLOTS_PER_MAPPING,
+} from "../machine/codegen.ts";
 import { labelGenerated, mapCode, mapData } from "../machine/exec-pages.ts";
 
 /**
  * Permanent ctx-dropping bridges to `target` (see {@link bridgeCode}). `names` labels them for getAllocator().
  * Bridges are cheap (128 bytes) and never freed.
  */
-export function makeBridges(native: Native, target: FunctionSet, names?: Partial<Record<keyof FunctionSet, string>>): FunctionSet {
+export function makeBridges(
+  native: Native,
+  target: FunctionSet,
+  names?: Partial<Record<keyof FunctionSet, string>>,
+): FunctionSet {
   const arch = hostArch();
   const base = mapCode(native, bridgeCode(arch, target));
   const out: FunctionSet = {
@@ -29,7 +46,10 @@ export function makeBridges(native: Native, target: FunctionSet, names?: Partial
 }
 
 /** A native call loop (see {@link callLoopCode}): `(alloc, free, ctx, n, size) → void`. Never freed. */
-export function makeCallLoop(native: Native, kind: "ctx" | "plain"): (alloc: bigint, free: bigint, ctx: bigint, n: number, size: number) => void {
+export function makeCallLoop(
+  native: Native,
+  kind: "ctx" | "plain",
+): (alloc: bigint, free: bigint, ctx: bigint, n: number, size: number) => void {
   const address = mapCode(native, callLoopCode(hostArch(), kind));
   return native.fn(address, generated.callLoop);
 }
@@ -127,6 +147,6 @@ const pools = new WeakMap<Native, HookPool>();
 /** The hook pool of a loaded library (one per process in practice). */
 export function hookPool(native: Native): HookPool {
   let p = pools.get(native);
-  if (!p) pools.set(native, (p = new HookPool(native)));
+  if (!p) pools.set(native, p = new HookPool(native));
   return p;
 }

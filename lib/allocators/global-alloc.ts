@@ -101,7 +101,7 @@ const states = new WeakMap<PythonHost, Map<string, DomainState>>();
 function stateFor(py: PythonHost, domain: Domain, scope?: AllocatorScope): DomainState {
   let byDomain = states.get(py);
   if (!byDomain) {
-    states.set(py, (byDomain = new Map()));
+    states.set(py, byDomain = new Map());
     // Buffers must not outlive the interpreter: free and detach them just before it is finalized.
     py.onClose(() => {
       for (const s of byDomain!.values()) releaseBuffersOnClose(s);
@@ -484,7 +484,10 @@ export class PyMemBuffer {
   }
 
   #gone(what: string): PymemError {
-    return new PymemError("INVALID_STATE", `PyMemBuffer.${what}: the ${this.size}-byte ${this.domain} buffer was freed`);
+    return new PymemError(
+      "INVALID_STATE",
+      `PyMemBuffer.${what}: the ${this.size}-byte ${this.domain} buffer was freed`,
+    );
   }
 }
 
@@ -499,8 +502,8 @@ export function buffer(py: PythonHost, domain: Domain, n: number): PyMemBuffer {
   checkSize(n, "n");
   checkViewLength(n, "a buffer");
   let byDomain = defaults.get(py);
-  if (!byDomain) defaults.set(py, (byDomain = new Map()));
+  if (!byDomain) defaults.set(py, byDomain = new Map());
   let a = byDomain.get(d);
-  if (!a) byDomain.set(d, (a = new GlobalAllocator(py, d)));
+  if (!a) byDomain.set(d, a = new GlobalAllocator(py, d));
   return a.allocBuffer({ size: n, align: 1 });
 }

@@ -63,7 +63,9 @@ export interface InstalledLibraryAllocator {
 let installed: InstalledLibraryAllocator | undefined;
 
 function checkName(value: unknown, what: string): string {
-  if (typeof value !== "string") throw new TypeError(`${what} must be a string, got ${value === null ? "null" : typeof value}`);
+  if (typeof value !== "string") {
+    throw new TypeError(`${what} must be a string, got ${value === null ? "null" : typeof value}`);
+  }
   if (value === "" || value.includes("\0")) throw new RangeError(`${what} must be a non-empty string without NUL`);
   return value;
 }
@@ -128,7 +130,10 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
     throw new PymemError("INVALID_STATE", `Cannot install ${s.library}: Python is already initialized`);
   }
   if (installed) {
-    throw new PymemError("INVALID_STATE", `An allocator library (${installed.library}) is already installed in this process`);
+    throw new PymemError(
+      "INVALID_STATE",
+      `An allocator library (${installed.library}) is already installed in this process`,
+    );
   }
   // As for libpython: a file the loader would map past its end is SIGBUS inside dlopen.
   const unfit = s.library.includes("/") && process.platform === "linux" ? unloadable(s.library) : undefined;
@@ -178,7 +183,9 @@ export function installLibraryAllocator(native: Native, spec: LibraryAllocator):
     free: `${s.free}@${lib}`,
   });
   // PyMemAllocatorEx { ctx = NULL, malloc, calloc, realloc, free }: the bridges ignore ctx.
-  const table = new Uint8Array(new BigUint64Array([0n, bridges.malloc, bridges.calloc, bridges.realloc, bridges.free]).buffer);
+  const table = new Uint8Array(
+    new BigUint64Array([0n, bridges.malloc, bridges.calloc, bridges.realloc, bridges.free]).buffer,
+  );
   for (const domain of [0, 1, 2]) native.api.PyMem_SetAllocator(domain, table);
   installed = {
     library: path,
@@ -248,7 +255,16 @@ export function libraryAllocatorStats(native: Native): LibraryAllocatorStats {
     if (mi_process_info) {
       const v = new BigUint64Array(8);
       const u = new Uint8Array(v.buffer);
-      mi_process_info(u.subarray(0, 8), u.subarray(8, 16), u.subarray(16, 24), u.subarray(24, 32), u.subarray(32, 40), u.subarray(40, 48), u.subarray(48, 56), u.subarray(56, 64));
+      mi_process_info(
+        u.subarray(0, 8),
+        u.subarray(8, 16),
+        u.subarray(16, 24),
+        u.subarray(24, 32),
+        u.subarray(32, 40),
+        u.subarray(40, 48),
+        u.subarray(48, 56),
+        u.subarray(56, 64),
+      );
       out.allocatedBytes = Number(v[5]);
       out.source = "mi_process_info current_commit";
     }

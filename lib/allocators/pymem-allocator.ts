@@ -173,12 +173,19 @@ export class PyMemAllocator {
       if (layout.state === "static") return false; // 3.8–3.11: statics, initialized when the library loaded
       if (layout.state === "embedded") {
         if (ownState(py.native, this.interp, layout)) return false;
-        throw new PymemError("INVALID_STATE", `The obmalloc state embedded in interpreter 0x${this.interp.toString(16)} is not initialized, and CPython 3.12 has no function to initialize it`);
+        throw new PymemError(
+          "INVALID_STATE",
+          `The obmalloc state embedded in interpreter 0x${
+            this.interp.toString(16)
+          } is not initialized, and CPython 3.12 has no function to initialize it`,
+        );
       }
       const pointer = py.native.u64(this.interp + BigInt(layout.interpOffset!));
       if (pointer !== 0n) return false;
       const init = py.symbols.function("_PyMem_init_obmalloc");
-      if (!init) throw this.#unsupported("initObmalloc()", "the hidden _PyMem_init_obmalloc needs a library with .symtab");
+      if (!init) {
+        throw this.#unsupported("initObmalloc()", "the hidden _PyMem_init_obmalloc needs a library with .symtab");
+      }
       if (init(this.interp) < 0) throw new PymemError("ALLOCATION_FAILED", "_PyMem_init_obmalloc failed");
       return true;
     });
@@ -221,7 +228,10 @@ export class PyMemAllocator {
       const fn = api.PySys_GetObject(cstr("getallocatedblocks"));
       if (fn === 0n) {
         api.PyErr_Clear();
-        throw new PymemError("UNSUPPORTED", "getAllocatedBlocks(): sys.getallocatedblocks is missing and the library has no .symtab");
+        throw new PymemError(
+          "UNSUPPORTED",
+          "getAllocatedBlocks(): sys.getallocatedblocks is missing and the library has no .symtab",
+        );
       }
       const r = api.PyObject_CallObject(fn, 0n);
       if (r === 0n) {
@@ -244,7 +254,9 @@ export class PyMemAllocator {
     if (!capabilities(this.#minor)?.perInterpreterObmalloc) return this.getAllocatedBlocks();
     return py.withGIL(() => {
       this.#interpAlive();
-      const owner = usesMainObmalloc(py.native, this.interp, py.layout) ? py.native.api.PyInterpreterState_Main() : this.interp;
+      const owner = usesMainObmalloc(py.native, this.interp, py.layout)
+        ? py.native.api.PyInterpreterState_Main()
+        : this.interp;
       const hidden = py.symbols.function("_PyInterpreterState_GetAllocatedBlocks");
       // (CPython aborts if asked about an interpreter that shares main's state: `owner` avoids that.) Only main's
       // state is walked by CPython's function: another interpreter's threads may run under their own GIL now.
@@ -272,7 +284,12 @@ export class PyMemAllocator {
       );
     }
     const fn = py.symbols.function("_PyInterpreterState_FinalizeAllocatedBlocks");
-    if (!fn) throw this.#unsupported("finalizeAllocatedBlocks()", "the hidden _PyInterpreterState_FinalizeAllocatedBlocks needs a library with .symtab");
+    if (!fn) {
+      throw this.#unsupported(
+        "finalizeAllocatedBlocks()",
+        "the hidden _PyInterpreterState_FinalizeAllocatedBlocks needs a library with .symtab",
+      );
+    }
     py.withGIL(() => fn(this.interp));
   }
 
@@ -285,10 +302,12 @@ export class PyMemAllocator {
     py.assertOpen();
     const hidden = py.symbols.function("_PyObject_VirtualAlloc");
     // With the GIL: 3.15's arena allocator reads the interpreter's config (pymalloc_hugepages), which aborts without it.
-    const p: bigint = py.withGIL(() => hidden ? hidden(size) : (() => {
-      const a = getArenaAllocator(py);
-      return py.native.fn(a.alloc, callbacks.arenaAlloc)(a.ctx, size);
-    })());
+    const p: bigint = py.withGIL(() =>
+      hidden ? hidden(size) : (() => {
+        const a = getArenaAllocator(py);
+        return py.native.fn(a.alloc, callbacks.arenaAlloc)(a.ctx, size);
+      })()
+    );
     if (p === 0n) throw new PymemError("ALLOCATION_FAILED", `virtualAlloc could not map ${size} bytes`);
     virtualBlocks.set(p, size);
     return p;
@@ -310,7 +329,9 @@ export class PyMemAllocator {
     if (allocated === undefined) {
       throw new PymemError(
         "INVALID_STATE",
-        `virtualFree(0x${address.toString(16)}): not a live mapping from virtualAlloc (already freed, or never allocated there)`,
+        `virtualFree(0x${
+          address.toString(16)
+        }): not a live mapping from virtualAlloc (already freed, or never allocated there)`,
       );
     }
     if (allocated !== size) {
@@ -362,18 +383,26 @@ export class PyMemAllocator {
       // Classification (lib/objects): under the GIL; main's pools viewed in place, a foreign heap copied fault-safe.
       // A snapshot outlives its interpreter, whose arenas are freed at its end: refused then (CLOSED).
       const ask = this.sampleSources(refs.sharedWithMain, main);
-      return new HeapSnapshot(walk, py.layout, {
-        version: versionText(py),
-        allocator,
-        interp: py.layout.state === "static" ? 0n : this.interp,
-        source: refs.how + (foreign ? "; read with fault-safe copies" : ""),
-        rawAllocatedBlocks: num(refs.rawAllocatedBlocks) ?? null,
-        counters: {
-          narenasCurrentlyAllocated: num(refs.narenasCurrentlyAllocated),
-          ntimesArenaAllocated: num(refs.ntimesArenaAllocated),
-          narenasHighwater: num(refs.narenasHighwater),
+      return new HeapSnapshot(
+        walk,
+        py.layout,
+        {
+          version: versionText(py),
+          allocator,
+          interp: py.layout.state === "static" ? 0n : this.interp,
+          source: refs.how + (foreign ? "; read with fault-safe copies" : ""),
+          rawAllocatedBlocks: num(refs.rawAllocatedBlocks) ?? null,
+          counters: {
+            narenasCurrentlyAllocated: num(refs.narenasCurrentlyAllocated),
+            ntimesArenaAllocated: num(refs.ntimesArenaAllocated),
+            narenasHighwater: num(refs.narenasHighwater),
+          },
         },
-      }, (snap, o) => py.withGIL(() => classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o }, ask)));
+        (snap, o) =>
+          py.withGIL(() =>
+            classifyLocal(py, snap, py.layout, refs, !foreign, { allocator: py.allocatorName(), ...o }, ask)
+          ),
+      );
     });
   }
 

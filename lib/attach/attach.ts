@@ -20,26 +20,48 @@
 import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
-import { type MemoryReader, type SnapshotInfo, type WalkResult, walkHeap } from "../obmalloc/heap.ts";
+import { type MemoryReader, type SnapshotInfo, walkHeap, type WalkResult } from "../obmalloc/heap.ts";
 import {
-  ARENA, carvedPools, layoutFor, type ObmallocLayout, POOL, poolHeaderSane, USE_MAIN_OBMALLOC,
+  ARENA,
+  carvedPools,
+  layoutFor,
+  type ObmallocLayout,
+  POOL,
+  poolHeaderSane,
+  USE_MAIN_OBMALLOC,
 } from "../obmalloc/layout.ts";
 import { detectArenaSize } from "../obmalloc/arenasize.ts";
 import {
-  DEBUG_OFFSETS_HEAD, debugOffsetsMismatches, freeThreadedError, parseDebugOffsetsHead, readDebugOffsets,
+  DEBUG_OFFSETS_HEAD,
+  debugOffsetsMismatches,
+  freeThreadedError,
+  parseDebugOffsetsHead,
+  readDebugOffsets,
 } from "../core/debug-offsets.ts";
 import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
 import {
-  arenaLooksSane, decodeStatics, type InterpreterRef, type MemoryProbe, ownState, requireOwnState, staticsNotFound,
+  arenaLooksSane,
+  decodeStatics,
+  type InterpreterRef,
+  type MemoryProbe,
+  ownState,
+  requireOwnState,
+  staticsNotFound,
 } from "../obmalloc/state.ts";
 import { readMaps } from "../machine/procmaps.ts";
 import { PID_MAX_LIMIT, readStat } from "../machine/proc.ts";
 import { residentPages } from "../machine/pagemap.ts";
 import { type ReadMode, RemoteMemory } from "../machine/remote.ts";
 import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
-import { findImage, fileVersion, type Image, openElf } from "./image.ts";
+import { fileVersion, findImage, type Image, openElf } from "./image.ts";
 import { nameAllocator } from "./allocator-name.ts";
-import { type GlibcMallocState, locateGlibcMalloc, type MallocHeap, type MallocWalkOptions, walkMallocHeap } from "../glibc/mod.ts";
+import {
+  type GlibcMallocState,
+  locateGlibcMalloc,
+  type MallocHeap,
+  type MallocWalkOptions,
+  walkMallocHeap,
+} from "../glibc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -99,7 +121,6 @@ export class RemoteHeapSnapshot extends HeapSnapshot {
   }
 }
 
-
 const num = u64leNumber;
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
@@ -147,7 +168,9 @@ export class AttachedPython {
     this.#info = {
       pid,
       image: img.path,
-      imageKind: img.elf.type === "dyn" && /\.so(\.|$)/.test(img.path) ? "shared library" : "executable (statically linked CPython)",
+      imageKind: img.elf.type === "dyn" && /\.so(\.|$)/.test(img.path)
+        ? "shared library"
+        : "executable (statically linked CPython)",
       stripped: !img.elf.hasSymtab,
       loadBias: img.bias,
       runtime: { address: img.runtime, how: img.runtimeHow },
@@ -190,14 +213,24 @@ export class AttachedPython {
     const bytes = this.#mem.read(Number(this.#img.runtime), fields?.size ?? DEBUG_OFFSETS_HEAD);
     const head = parseDebugOffsetsHead(bytes);
     if (!head) {
-      throw new PymemError("ATTACH", `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${hex(this.#img.runtime)}); not CPython ${v.text}?`);
+      throw new PymemError(
+        "ATTACH",
+        `process ${this.pid}: no _Py_DebugOffsets cookie at _PyRuntime (${
+          hex(this.#img.runtime)
+        }); not CPython ${v.text}?`,
+      );
     }
     const hexv = head.version;
     const minor = (hexv >>> 16) & 0xff;
-    if (minor !== v.minor) throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
+    if (minor !== v.minor) {
+      throw new PymemError("ATTACH", `process ${this.pid}: _Py_DebugOffsets says 3.${minor}, the file says ${v.text}`);
+    }
     if (head.freeThreaded) throw freeThreadedError(`process ${this.pid} (${this.library})`, head.version);
     (this as { version: PythonVersion }).version = versionFromHex(hexv);
-    this.#info.version = { value: versionString(this.version), how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)` };
+    this.#info.version = {
+      value: versionString(this.version),
+      how: `${v.how}; _Py_DebugOffsets.version = ${hex(hexv)} (target)`,
+    };
     const d = fields && readDebugOffsets(bytes, fields);
     if (!d || !known) return; // a minor newer than every row: the version checks above are all there is
     const wrong = debugOffsetsMismatches(d, known.layout, "objects");
@@ -209,7 +242,10 @@ export class AttachedPython {
       );
     }
     this.#interpOffsets = {
-      head: d.interpretersHead, main: known.layout.runtime!.interpretersMain, next: d.interp.next, id: d.interp.id,
+      head: d.interpretersHead,
+      main: known.layout.runtime!.interpretersMain,
+      next: d.interp.next,
+      id: d.interp.id,
       size: d.interp.size,
     };
   }
@@ -224,7 +260,13 @@ export class AttachedPython {
       const main = this.interpreters()[0];
       const found = ownState(this.#probe(), main.interp, this.layout, 4);
       if (!found) return; // heap() explains what it cannot find
-      (this as { layout: ObmallocLayout }).layout = detectArenaSize(this.#probe(), found.state, this.layout, false, `process ${this.pid} (CPython ${versionString(this.version)})`);
+      (this as { layout: ObmallocLayout }).layout = detectArenaSize(
+        this.#probe(),
+        found.state,
+        this.layout,
+        false,
+        `process ${this.pid} (CPython ${versionString(this.version)})`,
+      );
     } catch (e) {
       if (!(e instanceof PymemError)) throw e;
       this.#geometryError = e;
@@ -243,7 +285,10 @@ export class AttachedPython {
   #assertSameProgram(): void {
     const now = readStat(this.pid);
     if (now === undefined || (this.#start !== undefined && now.start !== this.#start)) {
-      throw new PymemError("ATTACH", `process ${this.pid} has exited since it was attached${now ? " (its pid belongs to another process now)" : ""}`);
+      throw new PymemError(
+        "ATTACH",
+        `process ${this.pid} has exited since it was attached${now ? " (its pid belongs to another process now)" : ""}`,
+      );
     }
     if (!this.executable) return;
     let exe: string | undefined;
@@ -296,19 +341,40 @@ export class AttachedPython {
     const main = this.#ptr(this.#img.runtime + BigInt(o.main));
     const out: RemoteInterpreter[] = [];
     const seen = new Set<bigint>();
-    for (let p = this.#ptr(this.#img.runtime + BigInt(o.head)); p !== 0n && !seen.has(p) && seen.size < 10_000; p = this.#ptr(p + BigInt(o.next))) {
+    for (
+      let p = this.#ptr(this.#img.runtime + BigInt(o.head));
+      p !== 0n && !seen.has(p) && seen.size < 10_000;
+      p = this.#ptr(p + BigInt(o.next))
+    ) {
       seen.add(p);
       const id = Number(u64le(this.#mem.read(Number(p) + o.id, 8)));
       const isMain = p === main;
       const flags = isMain ? 0n : u64le(this.#mem.read(Number(p) + this.layout.featureFlagsOffset!, 8));
       out.push({ id, interp: p, isMain, ownObmalloc: isMain || (flags & USE_MAIN_OBMALLOC) === 0n });
     }
-    if (!seen.has(main)) throw new PymemError("ATTACH", `process ${this.pid}: the main interpreter ${hex(main)} is not in the interpreter list (torn read or wrong offsets)`);
+    if (!seen.has(main)) {
+      throw new PymemError(
+        "ATTACH",
+        `process ${this.pid}: the main interpreter ${
+          hex(main)
+        } is not in the interpreter list (torn read or wrong offsets)`,
+      );
+    }
     return out.sort((a, b) => Number(b.isMain) - Number(a.isMain) || a.id - b.id);
   }
 
   /** Addresses of the state variables for `interp` (undefined: main), validated. */
-  #locate(interp?: bigint): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: bigint | null; interp: bigint; how: string } {
+  #locate(
+    interp?: bigint,
+  ): {
+    arenas: number;
+    maxarenas: number;
+    raw?: number;
+    counters?: number;
+    state: bigint | null;
+    interp: bigint;
+    how: string;
+  } {
     if (interp !== undefined) checkAddress(interp, "interp (a PyInterpreterState address or an interpreter id)");
     if (this.layout.state === "static") return this.#statics();
     if (this.#geometryError) throw this.#geometryError;
@@ -325,7 +391,15 @@ export class AttachedPython {
     const how = found.how + (owner !== target ? " (main interpreter's state, shared)" : "");
     this.#record(target.interp, found.state, how);
     const o = this.layout.offsets; // the fields after nfp2lasta move with the arena size
-    return { arenas: s + o.arenas, maxarenas: s + o.maxarenas, raw: s + o.rawAllocatedBlocks, counters: s + o.narenasCurrentlyAllocated, state: found.state, interp: target.interp, how };
+    return {
+      arenas: s + o.arenas,
+      maxarenas: s + o.maxarenas,
+      raw: s + o.rawAllocatedBlocks,
+      counters: s + o.narenasCurrentlyAllocated,
+      state: found.state,
+      interp: target.interp,
+      how,
+    };
   }
 
   #record(interp: bigint, address: bigint | null, how: string): void {
@@ -336,7 +410,15 @@ export class AttachedPython {
   }
 
   /** 3.8–3.11: the file statics, by .symtab name, else by decoding the exported function that reads them. */
-  #statics(): { arenas: number; maxarenas: number; raw?: number; counters?: number; state: null; interp: bigint; how: string } {
+  #statics(): {
+    arenas: number;
+    maxarenas: number;
+    raw?: number;
+    counters?: number;
+    state: null;
+    interp: bigint;
+    how: string;
+  } {
     const { elf, bias } = this.#img;
     const at = (v: number) => Number(bias) + v;
     if (elf.hasSymtab) {
@@ -345,14 +427,28 @@ export class AttachedPython {
         const r = elf.symbol("raw_allocated_blocks");
         const how = ".symtab statics";
         this.#record(0n, null, how);
-        return { arenas: at(a.value), maxarenas: at(m.value), raw: r ? at(r.value) : undefined, state: null, interp: 0n, how };
+        return {
+          arenas: at(a.value),
+          maxarenas: at(m.value),
+          raw: r ? at(r.value) : undefined,
+          state: null,
+          interp: 0n,
+          how,
+        };
       }
     }
     const decoded = decodeStatics(this.#probe(), elf, bias, this.layout);
     if (decoded) {
       this.#record(0n, null, decoded.how);
       const raw = decoded.rawAllocatedBlocks;
-      return { arenas: Number(decoded.arenas), maxarenas: Number(decoded.maxarenas), raw: raw === undefined ? undefined : Number(raw), state: null, interp: 0n, how: decoded.how };
+      return {
+        arenas: Number(decoded.arenas),
+        maxarenas: Number(decoded.maxarenas),
+        raw: raw === undefined ? undefined : Number(raw),
+        state: null,
+        interp: 0n,
+        how: decoded.how,
+      };
     }
     const name = this.#info.allocator.name;
     throw staticsNotFound(this.#where(), this.layout, name && name !== "pymalloc" ? ` (allocator: ${name})` : "");
@@ -408,7 +504,11 @@ export class AttachedPython {
     const extra = { warnings, unreadablePools: unreadable, readCalls: mem.readCalls - calls0 };
     return new RemoteHeapSnapshot(walk, layout, info, extra, (snap, o) => {
       this.#assertOpen();
-      return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), { allocator: this.#info.allocator.name, retries: this.#retries, ...o });
+      return classifyHeap(snap, layout, remoteObjectMemory(mem, (name) => this.#symbol(name)), {
+        allocator: this.#info.allocator.name,
+        retries: this.#retries,
+        ...o,
+      });
     });
   }
 
@@ -452,23 +552,34 @@ export class AttachedPython {
    * The arena table, read between two reads of (arenas, maxarenas): if either moved (the table was realloc'ed to
    * grow), read again.
    */
-  #readArenaTable(loc: { arenas: number; maxarenas: number }): { arenas: number; maxarenas: number; table: Uint8Array } {
+  #readArenaTable(
+    loc: { arenas: number; maxarenas: number },
+  ): { arenas: number; maxarenas: number; table: Uint8Array } {
     const mem = this.#mem;
     let arenas = 0, maxarenas = 0;
     let table: Uint8Array = new Uint8Array(0);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0;; attempt++) {
       const vars = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
-      if (!vars.ok[0] || !vars.ok[1]) throw new PymemError("ATTACH", `process ${this.pid}: obmalloc's arenas/maxarenas are unreadable`);
+      if (!vars.ok[0] || !vars.ok[1]) {
+        throw new PymemError("ATTACH", `process ${this.pid}: obmalloc's arenas/maxarenas are unreadable`);
+      }
       arenas = num(vars.bytes, 0);
       maxarenas = u32le(vars.bytes, 8);
-      if (maxarenas > 1 << 24 || (maxarenas > 0 && arenas === 0)) throw new PymemError("ATTACH", `process ${this.pid}: implausible arenas=${hex(arenas)} maxarenas=${maxarenas}`);
+      if (maxarenas > 1 << 24 || (maxarenas > 0 && arenas === 0)) {
+        throw new PymemError("ATTACH", `process ${this.pid}: implausible arenas=${hex(arenas)} maxarenas=${maxarenas}`);
+      }
       const t = maxarenas ? mem.tryRead(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
       const again = mem.readMany([{ address: loc.arenas, length: 8 }, { address: loc.maxarenas, length: 4 }]);
       if (t && again.ok[0] && again.ok[1] && num(again.bytes, 0) === arenas && u32le(again.bytes, 8) === maxarenas) {
         table = t;
         break;
       }
-      if (attempt >= this.#retries) throw new PymemError("ATTACH", `process ${this.pid}: the arena table kept moving while it was read (${attempt + 1} attempts)`);
+      if (attempt >= this.#retries) {
+        throw new PymemError(
+          "ATTACH",
+          `process ${this.pid}: the arena table kept moving while it was read (${attempt + 1} attempts)`,
+        );
+      }
     }
 
     return { arenas, maxarenas, table };
@@ -488,13 +599,16 @@ export class AttachedPython {
       if (name !== "pymalloc" && name !== "pymalloc_debug") {
         throw new PymemError(
           "UNSUPPORTED",
-          `process ${this.pid} (CPython ${versionString(this.version)}) does not use obmalloc: its object allocator is ` +
-            `${name ?? "not pymalloc"} (${this.#info.allocator.how}) and it has no arenas; PYTHONMALLOC=${name?.startsWith("mimalloc") ? "mimalloc" : "malloc"} ` +
+          `process ${this.pid} (CPython ${
+            versionString(this.version)
+          }) does not use obmalloc: its object allocator is ` +
+            `${name ?? "not pymalloc"} (${this.#info.allocator.how}) and it has no arenas; PYTHONMALLOC=${
+              name?.startsWith("mimalloc") ? "mimalloc" : "malloc"
+            } ` +
             "(or a custom allocator) leaves no obmalloc heap to map",
         );
       }
     }
-
   }
 
   /**
@@ -557,14 +671,22 @@ export class AttachedPython {
       words[r * W] = 0; // counted below, never walked as if it were a used pool
       words[r * W + 1] = 0;
     }
-    if (unreadable) warnings.push(`${unreadable} pool header(s) unreadable (their arena was unmapped while reading); not counted`);
-    if (inconsistent) warnings.push(`${inconsistent} pool header(s) stayed inconsistent after ${this.#retries} re-reads (the target was writing them); not counted`);
+    if (unreadable) {
+      warnings.push(`${unreadable} pool header(s) unreadable (their arena was unmapped while reading); not counted`);
+    }
+    if (inconsistent) {
+      warnings.push(
+        `${inconsistent} pool header(s) stayed inconsistent after ${this.#retries} re-reads (the target was writing them); not counted`,
+      );
+    }
 
     return { words, firstOf, W, unreadable, inconsistent };
   }
 
   /** raw_allocated_blocks and the arena counters, where the version has them. */
-  #readCounters(loc: { raw?: number; counters?: number }): { rawBlocks: number | null; counters: SnapshotInfo["counters"] } {
+  #readCounters(
+    loc: { raw?: number; counters?: number },
+  ): { rawBlocks: number | null; counters: SnapshotInfo["counters"] } {
     const mem = this.#mem;
     const extraVars = mem.readMany([
       ...(loc.raw !== undefined ? [{ address: loc.raw, length: 8 }] : []),
@@ -629,9 +751,13 @@ function hasArena(table: Uint8Array, maxarenas: number): boolean {
  * the message), "UNSUPPORTED" (no obmalloc heap, or a free-threaded build).
  */
 export async function attachPython(pid: number, options?: AttachOptions): Promise<AttachedPython> {
-  if (typeof pid !== "number") throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
+  if (typeof pid !== "number") {
+    throw new TypeError(`attachPython: pid must be a number, got ${pid === null ? "null" : typeof pid}`);
+  }
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid > PID_MAX_LIMIT) {
-    throw new RangeError(`attachPython: pid must be a whole number from 1 to ${PID_MAX_LIMIT} (the kernel's PID_MAX_LIMIT), got ${pid}`);
+    throw new RangeError(
+      `attachPython: pid must be a whole number from 1 to ${PID_MAX_LIMIT} (the kernel's PID_MAX_LIMIT), got ${pid}`,
+    );
   }
   options = checkOptions<AttachOptions>(options, "attachPython", {
     readMode: oneOf(["process_vm_readv", "/proc/PID/mem"] satisfies ReadMode[]),

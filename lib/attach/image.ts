@@ -10,7 +10,6 @@ import { PymemError } from "../errors.ts";
 import { loadBias, type MapEntry } from "../machine/procmaps.ts";
 import { readStat } from "../machine/proc.ts";
 
-
 /** The CPython image of a process: which mapped file, where, and its symbols. */
 export interface Image {
   elf: ElfFile;
@@ -80,7 +79,11 @@ function openShared(p: string): { elf: ElfFile; release: () => void } {
  * was deleted or replaced on disk, the mapped file as the kernel still holds it (/proc/PID/map_files/START-END of
  * one of its mappings: the same inode, whatever the path now holds).
  */
-export function openElf(path: string, pid: number, maps: MapEntry[]): { elf: ElfFile; release: () => void } | undefined {
+export function openElf(
+  path: string,
+  pid: number,
+  maps: MapEntry[],
+): { elf: ElfFile; release: () => void } | undefined {
   const mapping = maps.find((m) => m.path === path);
   const deleted = path.endsWith(" (deleted)");
   const own = `/proc/${pid}/root${path}`;
@@ -117,12 +120,19 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
   } catch { /* gone */ }
   const state = readStat(pid)?.state;
   if (state === "Z" || state === "X") {
-    throw new PymemError("ATTACH", `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`);
+    throw new PymemError(
+      "ATTACH",
+      `process ${pid} (${comm}) has exited (a zombie its parent has not reaped): it has no memory left to read`,
+    );
   }
   for (const path of candidatePaths(maps, pid)) {
     const opened = openElf(path, pid, maps);
     if (!opened) {
-      tried.push(`${path} (unreadable${path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""})`);
+      tried.push(
+        `${path} (unreadable${
+          path.endsWith(" (deleted)") ? `: deleted on disk, and /proc/${pid}/map_files cannot be read` : ""
+        })`,
+      );
       continue;
     }
     const elf = opened.elf;
@@ -161,4 +171,3 @@ export function findImage(pid: number, maps: MapEntry[]): Image {
 }
 
 export { fileVersion } from "../core/file-version.ts";
-

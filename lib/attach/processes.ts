@@ -79,7 +79,12 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
     }
     try {
       const row: PythonProcessInfo = {
-        pid, version: versionString(py.version), rss: residentBytes(pid), arenas: null, pinned: null, image: py.library,
+        pid,
+        version: versionString(py.version),
+        rss: residentBytes(pid),
+        arenas: null,
+        pinned: null,
+        image: py.library,
       };
       try {
         const s = py.heap();

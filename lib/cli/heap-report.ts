@@ -25,8 +25,9 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
     progress.say("writing the HTML report");
     await output(ctx.values.html as string, renderHTML(doc, { worstArenas: Math.max(worst, 25) }), "the HTML report");
   }
-  if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON snapshot");
+  if (ctx.values.json !== undefined) {
+    await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON snapshot");
+  }
   progress.clear();
   await write(stream, renderHeapText(doc, { color, worstArenas: worst }));
 }
-

@@ -32,7 +32,9 @@ export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
     try {
       fstatSync(fd);
     } catch {
-      return Promise.reject(new Error(`cannot write to ${fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`}: it was closed`));
+      return Promise.reject(
+        new Error(`cannot write to ${fd === 1 ? "stdout" : fd === 2 ? "stderr" : `fd ${fd}`}: it was closed`),
+      );
     }
   }
   return new Promise((done, fail) => stream.write(text, (e) => (e ? fail(e) : done())));
@@ -50,7 +52,9 @@ export const progress = {
   shown: false,
   say(text: string): void {
     if (!stderrTTY()) return;
-    process.stderr.write(`\r\x1b[2K${colorAllowed() ? "\x1b[2m" : ""}pymem: ${text}…${colorAllowed() ? "\x1b[0m" : ""}`);
+    process.stderr.write(
+      `\r\x1b[2K${colorAllowed() ? "\x1b[2m" : ""}pymem: ${text}…${colorAllowed() ? "\x1b[0m" : ""}`,
+    );
     this.shown = true;
   },
   clear(): void {
@@ -74,10 +78,17 @@ export async function output(path: string, text: string, what: string): Promise<
 /** VmRSS of a process, in bytes; null when unreadable. */
 export const rssOf = residentBytes;
 
-export function positiveNumber(value: string | boolean | undefined, flag: string, integer: boolean): number | undefined {
+export function positiveNumber(
+  value: string | boolean | undefined,
+  flag: string,
+  integer: boolean,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (typeof value !== "string" || value.trim() === "" || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+  if (
+    typeof value !== "string" || value.trim() === "" || !Number.isFinite(n) || n < 0 ||
+    (integer && !Number.isInteger(n))
+  ) {
     throw new UsageError(`--${flag} needs ${integer ? "a whole number" : "a number"} ≥ 0, got "${value}"`);
   }
   // Beyond 2^53 a whole number is not exact any more (1e300 passed here, and the library refused it: exit 1, not 2).
@@ -86,4 +97,3 @@ export function positiveNumber(value: string | boolean | undefined, flag: string
   }
   return n;
 }
-

@@ -26,7 +26,9 @@ const TOP_HELP = [
   "Commands:",
   ...COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`),
   `  ${"bench".padEnd(10)}compare pymalloc, malloc, mimalloc, jemalloc and tcmalloc on the same Python workloads`,
-  `  ${"exporter".padEnd(10)}serve obmalloc metrics of every Python process on the host to Prometheus (docs/exporter.md)`,
+  `  ${
+    "exporter".padEnd(10)
+  }serve obmalloc metrics of every Python process on the host to Prometheus (docs/exporter.md)`,
   "",
   "Options:",
   "  -h, --help      show this help",
@@ -71,7 +73,9 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) {
       cmdName = "";
-      throw new UsageError(name.startsWith("-") ? `unknown option "${name}" before the command` : `unknown command "${name}"`);
+      throw new UsageError(
+        name.startsWith("-") ? `unknown option "${name}" before the command` : `unknown command "${name}"`,
+      );
     }
     const ctx = parse(cmd, rest);
     if (ctx.values.help) {
@@ -102,4 +106,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

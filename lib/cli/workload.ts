@@ -139,4 +139,3 @@ export async function open(ctx: Context): Promise<Python> {
     throw e;
   }
 }
-

@@ -9,10 +9,16 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { AllocatorVariant } from "./types.ts";
 
-
 export const LIB_DIRS = [
-  "/usr/local/lib", "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-  "/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib",
+  "/usr/local/lib",
+  "/usr/lib/x86_64-linux-gnu",
+  "/lib/x86_64-linux-gnu",
+  "/usr/lib/aarch64-linux-gnu",
+  "/lib/aarch64-linux-gnu",
+  "/usr/lib64",
+  "/lib64",
+  "/usr/lib",
+  "/lib",
 ];
 
 interface ThirdParty {
@@ -25,12 +31,24 @@ interface ThirdParty {
 }
 
 const THIRD_PARTY: ThirdParty[] = [
-  { family: "jemalloc", id: "jemalloc", sonames: ["libjemalloc.so.2"], packages: { debian: "libjemalloc2", fedora: "jemalloc", arch: "jemalloc", alpine: "jemalloc" } },
   {
-    family: "tcmalloc", id: "tcmalloc", sonames: ["libtcmalloc_minimal.so.4", "libtcmalloc.so.4"],
+    family: "jemalloc",
+    id: "jemalloc",
+    sonames: ["libjemalloc.so.2"],
+    packages: { debian: "libjemalloc2", fedora: "jemalloc", arch: "jemalloc", alpine: "jemalloc" },
+  },
+  {
+    family: "tcmalloc",
+    id: "tcmalloc",
+    sonames: ["libtcmalloc_minimal.so.4", "libtcmalloc.so.4"],
     packages: { debian: "libtcmalloc-minimal4", fedora: "gperftools-libs", arch: "gperftools", alpine: "gperftools" },
   },
-  { family: "mimalloc", id: "libmimalloc", sonames: ["libmimalloc.so.2"], packages: { debian: "libmimalloc2.0", fedora: "mimalloc", arch: "mimalloc", alpine: "mimalloc2" } },
+  {
+    family: "mimalloc",
+    id: "libmimalloc",
+    sonames: ["libmimalloc.so.2"],
+    packages: { debian: "libmimalloc2.0", fedora: "mimalloc", arch: "mimalloc", alpine: "mimalloc2" },
+  },
 ];
 
 function distroFamily(): keyof ThirdParty["packages"] {
@@ -69,7 +87,12 @@ function findLib(sonames: string[], dirs: string[] | undefined): string | undefi
 
 function packageVersion(pkg: string, path: string): string {
   try {
-    return `${pkg} ${execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()}`;
+    return `${pkg} ${
+      execFileSync("dpkg-query", ["-W", "-f=${Version}", pkg], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim()
+    }`;
   } catch {
     try {
       return basename(realpathSync(path));
@@ -87,29 +110,82 @@ function packageVersion(pkg: string, path: string): string {
  */
 export function resolveAllocators(options: { debug?: boolean; libPath?: string[] } = {}): AllocatorVariant[] {
   const out: AllocatorVariant[] = [
-    { id: "pymalloc", mode: "cpython", family: "pymalloc", allocator: "pymalloc", env: {}, how: "nothing: CPython's default" },
+    {
+      id: "pymalloc",
+      mode: "cpython",
+      family: "pymalloc",
+      allocator: "pymalloc",
+      env: {},
+      how: "nothing: CPython's default",
+    },
     { id: "malloc", mode: "cpython", family: "glibc", allocator: "malloc", env: {}, how: "PYTHONMALLOC=malloc" },
-    { id: "mimalloc", mode: "cpython", family: "mimalloc", allocator: "mimalloc", env: {}, how: "PYTHONMALLOC=mimalloc (CPython 3.13+, built in)" },
+    {
+      id: "mimalloc",
+      mode: "cpython",
+      family: "mimalloc",
+      allocator: "mimalloc",
+      env: {},
+      how: "PYTHONMALLOC=mimalloc (CPython 3.13+, built in)",
+    },
   ];
   if (options.debug) {
     out.push(
-      { id: "pymalloc_debug", mode: "cpython", family: "pymalloc", allocator: "pymalloc_debug", env: {}, how: "PYTHONMALLOC=pymalloc_debug (debugging only)" },
-      { id: "malloc_debug", mode: "cpython", family: "glibc", allocator: "malloc_debug", env: {}, how: "PYTHONMALLOC=malloc_debug (debugging only)" },
-      { id: "mimalloc_debug", mode: "cpython", family: "mimalloc", allocator: "mimalloc_debug", env: {}, how: "PYTHONMALLOC=mimalloc_debug (3.13+, debugging only)" },
+      {
+        id: "pymalloc_debug",
+        mode: "cpython",
+        family: "pymalloc",
+        allocator: "pymalloc_debug",
+        env: {},
+        how: "PYTHONMALLOC=pymalloc_debug (debugging only)",
+      },
+      {
+        id: "malloc_debug",
+        mode: "cpython",
+        family: "glibc",
+        allocator: "malloc_debug",
+        env: {},
+        how: "PYTHONMALLOC=malloc_debug (debugging only)",
+      },
+      {
+        id: "mimalloc_debug",
+        mode: "cpython",
+        family: "mimalloc",
+        allocator: "mimalloc_debug",
+        env: {},
+        how: "PYTHONMALLOC=mimalloc_debug (3.13+, debugging only)",
+      },
     );
   }
   for (const tp of THIRD_PARTY) {
     const path = findLib(tp.sonames, options.libPath);
     const pkg = tp.packages[distroFamily()];
     const skipped = path ? undefined : `${tp.sonames[0]} not found: install it with \`${installHint(tp)}\``;
-    const common = { family: tp.family, library: path, package: pkg, libraryVersion: path ? packageVersion(pkg, path) : undefined, skipped };
+    const common = {
+      family: tp.family,
+      library: path,
+      package: pkg,
+      libraryVersion: path ? packageVersion(pkg, path) : undefined,
+      skipped,
+    };
     out.push({
-      id: `${tp.id}:preload`, mode: "preload", allocator: "malloc", env: path ? { LD_PRELOAD: path } : {}, ...common,
-      how: `LD_PRELOAD=${basename(path ?? tp.sonames[0])} PYTHONMALLOC=malloc (package ${pkg}; the whole process uses it)`,
+      id: `${tp.id}:preload`,
+      mode: "preload",
+      allocator: "malloc",
+      env: path ? { LD_PRELOAD: path } : {},
+      ...common,
+      how: `LD_PRELOAD=${
+        basename(path ?? tp.sonames[0])
+      } PYTHONMALLOC=malloc (package ${pkg}; the whole process uses it)`,
     });
     out.push({
-      id: `${tp.id}:pymem`, mode: "pymem", allocator: { library: path ?? tp.sonames[0] }, env: {}, ...common,
-      how: `openPython({ allocator: { library: "${basename(path ?? tp.sonames[0])}" } }) (package ${pkg}; Python's domains only)`,
+      id: `${tp.id}:pymem`,
+      mode: "pymem",
+      allocator: { library: path ?? tp.sonames[0] },
+      env: {},
+      ...common,
+      how: `openPython({ allocator: { library: "${
+        basename(path ?? tp.sonames[0])
+      }" } }) (package ${pkg}; Python's domains only)`,
     });
   }
   return out;
@@ -121,11 +197,12 @@ export function selectAllocators(all: AllocatorVariant[], wanted: string[] | und
   const chosen: AllocatorVariant[] = [];
   for (const w of wanted) {
     const hits = all.filter((v) => v.id === w || v.id.startsWith(`${w}:`) || (w === "all"));
-    if (!hits.length) return `unknown allocator "${w}": expected one of ${all.map((v) => v.id).join(", ")} (or a family name)`;
+    if (!hits.length) {
+      return `unknown allocator "${w}": expected one of ${all.map((v) => v.id).join(", ")} (or a family name)`;
+    }
     for (const h of hits) if (!chosen.includes(h)) chosen.push(h);
   }
   // pymalloc is the reference of every comparison.
   if (!chosen.some((v) => v.id === "pymalloc")) chosen.unshift(all[0]);
   return chosen;
 }
-

@@ -108,7 +108,12 @@ function resetPeak(): boolean {
   }
 }
 
-interface Usage { user: number; sys: number; minflt: number; majflt: number }
+interface Usage {
+  user: number;
+  sys: number;
+  minflt: number;
+  majflt: number;
+}
 
 /**
  * getrusage(RUSAGE_SELF) as the runtime exposes it: process.resourceUsage() in Node and Bun (and Deno's node:process
@@ -119,7 +124,12 @@ function usage(): Usage {
   if (typeof ru === "function") {
     try {
       const r = ru();
-      return { user: r.userCPUTime / 1000, sys: r.systemCPUTime / 1000, minflt: r.minorPageFault, majflt: r.majorPageFault };
+      return {
+        user: r.userCPUTime / 1000,
+        sys: r.systemCPUTime / 1000,
+        minflt: r.minorPageFault,
+        majflt: r.majorPageFault,
+      };
     } catch { /* fall through to /proc */ }
   }
   // Fields after the parenthesised command name: state(3) … minflt(10) cminflt majflt(12) cmajflt utime(14) stime(15).
@@ -128,7 +138,6 @@ function usage(): Usage {
   const tick = 10; // ms per clock tick with the usual USER_HZ of 100
   return { minflt: Number(f[7]), majflt: Number(f[9]), user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
 }
-
 
 /** Fragmentation figures of the heap, or null when they cannot be read (pymem has no layout for the build). */
 function heapFigures(py: Python): HeapFigures | null {
@@ -152,7 +161,13 @@ function heapFigures(py: Python): HeapFigures | null {
 
 /** Run one plan and return what the parent reads. Never throws: errors are part of the result. */
 export async function runPlan(plan: ChildPlan): Promise<ChildResult> {
-  const out: ChildResult = { ok: false, pid: process.pid, runtime: runtimeName(), rssRuntime: status().rss, samples: [] };
+  const out: ChildResult = {
+    ok: false,
+    pid: process.pid,
+    runtime: runtimeName(),
+    rssRuntime: status().rss,
+    samples: [],
+  };
   let py: Python | undefined;
   try {
     const w = plan.probe ? undefined : workload(plan.workload);
@@ -164,9 +179,11 @@ export async function runPlan(plan: ChildPlan): Promise<ChildResult> {
     out.allocatorName = py.allocatorName();
     if (w) {
       // The workload lives in its own module dict so its globals (bench_run, kept) never mix with the harness's.
-      py.run(`import gc, types\n_bench = types.ModuleType("pymem_bench_${w.name}")\n_bench.kept = None\n` +
-        `exec(compile(${JSON.stringify(w.source)}, "<pymem bench ${w.name}>", "exec"), _bench.__dict__)\n` +
-        "gc.collect()\n");
+      py.run(
+        `import gc, types\n_bench = types.ModuleType("pymem_bench_${w.name}")\n_bench.kept = None\n` +
+          `exec(compile(${JSON.stringify(w.source)}, "<pymem bench ${w.name}>", "exec"), _bench.__dict__)\n` +
+          "gc.collect()\n",
+      );
       out.rssPython = status().rss;
       out.peakResettable = resetPeak();
       const call = `_chk = _bench.bench_run(${plan.scale}, ${plan.threads})`;

@@ -13,7 +13,6 @@ import type { ChildPlan, ChildResult } from "./child.ts";
 import { parseChildOutput } from "./child.ts";
 import { runtimeKind } from "../core/runtime.ts";
 
-
 /**
  * The repository (or installed package) root: this file is lib/compare/runner.ts or dist/lib/compare/runner.js.
  * Computed on use: when pymem is imported by URL (Deno, http://…), there is no root and no benchmark to run, but
@@ -32,10 +31,16 @@ function commandOk(cmd: string): boolean {
   return r.status === 0;
 }
 
-
 /** Loader options that take a value (glibc's ld.so). */
-const LOADER_OPTIONS_WITH_VALUE = new Set(["--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0",
-  "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask"]);
+const LOADER_OPTIONS_WITH_VALUE = new Set([
+  "--library-path",
+  "--inhibit-rpath",
+  "--audit",
+  "--preload",
+  "--argv0",
+  "--glibc-hwcaps-prepend",
+  "--glibc-hwcaps-mask",
+]);
 
 /**
  * When this process was started through the dynamic loader (`ld-linux-x86-64.so.2 --library-path DIRS runtime …`, as
@@ -74,7 +79,9 @@ export function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]
   if (!exe) return `the child runtime "${runtime}" is not installed (node_modules/.bin or PATH)`;
   const version = (() => {
     try {
-      return `${runtime} ${execFileSync(exe, ["--version"], { encoding: "utf8" }).split("\n")[0].replace(/^(deno|v)\s*/i, "").trim()}`;
+      return `${runtime} ${
+        execFileSync(exe, ["--version"], { encoding: "utf8" }).split("\n")[0].replace(/^(deno|v)\s*/i, "").trim()
+      }`;
     } catch {
       return runtime;
     }
@@ -86,14 +93,27 @@ export function childCommand(runtime: "bun" | "deno" | "node"): { argv: string[]
   }
   const ts = join(root(), "lib", "compare", "child.ts");
   if (!existsSync(ts)) return `${ts} is missing`;
-  return { argv: [...loaderPrefix(), ...(runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts])], version };
+  return {
+    argv: [...loaderPrefix(), ...(runtime === "bun" ? [exe, ts] : [exe, "run", "-A", "--no-check", ts])],
+    version,
+  };
 }
 
 /** The environment every child starts from: the caller's, minus anything that would pick an allocator behind our back. */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  for (const k of ["PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONTRACEMALLOC", "PYTHONDEVMODE", "LD_PRELOAD", "GLIBC_TUNABLES", "PYMEM_PYTHON"]) {
+  for (
+    const k of [
+      "PYTHONMALLOC",
+      "PYTHONMALLOCSTATS",
+      "PYTHONTRACEMALLOC",
+      "PYTHONDEVMODE",
+      "LD_PRELOAD",
+      "GLIBC_TUNABLES",
+      "PYMEM_PYTHON",
+    ]
+  ) {
     delete env[k];
   }
   // Same string hashes in every process: dict and set layouts (and so their allocations) do not vary by run.
@@ -102,20 +122,36 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-export interface Spawned { result?: ChildResult; error?: string; seconds: number }
+export interface Spawned {
+  result?: ChildResult;
+  error?: string;
+  seconds: number;
+}
 
 const live = new Set<number>();
 
 /** Kill every child still running (its whole process group): on Ctrl-C. */
 export function killChildren(): void {
-  for (const pid of live) try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ }
+  for (const pid of live) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
 }
 
-export function runChild(argv: string[], plan: ChildPlan, env: Record<string, string>, timeoutMs: number): Promise<Spawned> {
+export function runChild(
+  argv: string[],
+  plan: ChildPlan,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Spawned> {
   const t0 = performance.now();
   return new Promise((done) => {
     const child = spawn(argv[0], [...argv.slice(1), JSON.stringify(plan)], {
-      env, stdio: ["ignore", "pipe", "pipe"], cwd: root(), detached: true,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: root(),
+      detached: true,
     });
     const out: Buffer[] = [], err: Buffer[] = [];
     child.stdout!.on("data", (b: Buffer) => out.push(b));
@@ -123,7 +159,9 @@ export function runChild(argv: string[], plan: ChildPlan, env: Record<string, st
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch { /* gone */ }
     }, timeoutMs);
     if (child.pid) live.add(child.pid);
     const finish = (code: number | null, signal: string | null, e?: Error) => {
@@ -137,12 +175,16 @@ export function runChild(argv: string[], plan: ChildPlan, env: Record<string, st
         result = parseChildOutput(stdout);
       } catch { /* malformed line: reported below */ }
       if (result) return done({ result, seconds });
-      const why = e ? `could not start ${argv[0]}: ${e.message}` : timedOut ? `timed out after ${timeoutMs / 1000} s`
-        : signal ? `killed by ${signal}` : `exit code ${code} without a result`;
+      const why = e
+        ? `could not start ${argv[0]}: ${e.message}`
+        : timedOut
+        ? `timed out after ${timeoutMs / 1000} s`
+        : signal
+        ? `killed by ${signal}`
+        : `exit code ${code} without a result`;
       done({ error: `${why}${stderr ? `: ${stderr}` : ""}`, seconds });
     };
     child.on("error", (e) => finish(null, null, e));
     child.on("close", finish);
   });
 }
-

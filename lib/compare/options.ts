@@ -25,13 +25,15 @@ export const BENCH_TEXT: CommandText = {
       help: "scale 0.3; 3 measured runs per cell, each in its own process after 1 warm-up (a few minutes on 2 cores)",
     },
     {
-      name: "python", arg: "LIST",
+      name: "python",
+      arg: "LIST",
       help: "CPython(s): minors (3.12), versions, library paths, or all found " +
         "(default: PYMEM_LIBPYTHON, else python3 on PATH)",
     },
     { name: "workloads", arg: "LIST", help: `${WORKLOADS.map((w) => w.name).join(",")} (default: all but known)` },
     {
-      name: "allocators", arg: "LIST",
+      name: "allocators",
+      arg: "LIST",
       help: "ids or families: pymalloc,malloc,mimalloc,jemalloc,tcmalloc,libmimalloc, jemalloc:preload, … " +
         "(default: all but the debug variants)",
     },
@@ -41,14 +43,20 @@ export const BENCH_TEXT: CommandText = {
     { name: "warmup", arg: "N", help: "unmeasured runs per process (default 1)" },
     { name: "runs", arg: "N", help: "measured runs per process (default 2; --quick 1)" },
     {
-      name: "rounds", arg: "N",
+      name: "rounds",
+      arg: "N",
       help: "processes per cell: the matrix runs N times, each in a new order and new processes, " +
         "runs pooled (default 3)",
     },
     { name: "seed", arg: "N", help: "seed of the cell order (default 1)" },
-    { name: "runtime", arg: "R", help: "child runtime: bun (default; this runtime when bun is not installed), deno, node" },
     {
-      name: "lib-path", arg: "DIRS",
+      name: "runtime",
+      arg: "R",
+      help: "child runtime: bun (default; this runtime when bun is not installed), deno, node",
+    },
+    {
+      name: "lib-path",
+      arg: "DIRS",
       help: "search these directories (':'-separated) for jemalloc/tcmalloc/mimalloc instead of the system's",
     },
     { name: "timeout", arg: "S", help: "per child process, seconds (default 600)" },
@@ -102,9 +110,22 @@ export function parseBenchArgs(argv: string[]): BenchOptions | string {
     return (e as Error).message;
   }
   const o: BenchOptions = {
-    quick: !!values.quick, pythons: undefined, workloads: WORKLOADS.filter((w) => w.default).map((w) => w.name),
-    allocators: undefined, debug: !!values.debug, scale: NaN, threads: 4, warmup: NaN, runs: NaN, rounds: NaN, seed: 1,
-    runtime: "bun", libPath: undefined, timeoutMs: 600_000, progress: !values["no-progress"], list: !!values.list,
+    quick: !!values.quick,
+    pythons: undefined,
+    workloads: WORKLOADS.filter((w) => w.default).map((w) => w.name),
+    allocators: undefined,
+    debug: !!values.debug,
+    scale: NaN,
+    threads: 4,
+    warmup: NaN,
+    runs: NaN,
+    rounds: NaN,
+    seed: 1,
+    runtime: "bun",
+    libPath: undefined,
+    timeoutMs: 600_000,
+    progress: !values["no-progress"],
+    list: !!values.list,
     help: !!values.help,
   };
   // --help answers whatever else the line says, as with every command.
@@ -134,8 +155,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions | string {
     if (!o.allocators.length) return "--allocators needs a value";
   }
   const numbers = [
-    ["scale", 0.001, false], ["threads", 1, true], ["warmup", 0, true], ["runs", 1, true], ["rounds", 1, true],
-    ["seed", 0, true], ["timeout", 1, false],
+    ["scale", 0.001, false],
+    ["threads", 1, true],
+    ["warmup", 0, true],
+    ["runs", 1, true],
+    ["rounds", 1, true],
+    ["seed", 0, true],
+    ["timeout", 1, false],
   ] as const;
   for (const [name, min, integer] of numbers) {
     const v = num(name, min, integer);

@@ -63,15 +63,26 @@ export function compareToPymalloc(cells: CellResult[]): Comparison[] {
     for (const metric of ["wallMs", "cpuMs"] as const) {
       const a = c.summary![metric], p = ref.summary![metric];
       out.push({
-        python: c.python, workload: c.workload, allocator: c.allocator, metric,
-        value: a.median / p.median, low: a.min / p.max, high: a.max / p.min, withinNoise: overlaps(a, p),
+        python: c.python,
+        workload: c.workload,
+        allocator: c.allocator,
+        metric,
+        value: a.median / p.median,
+        low: a.min / p.max,
+        high: a.max / p.min,
+        withinNoise: overlaps(a, p),
       });
     }
     for (const metric of ["peakOverBaseline", "afterFreeOverBaseline"] as const) {
       const a = c.summary![metric], p = ref.summary![metric];
       out.push({
-        python: c.python, workload: c.workload, allocator: c.allocator, metric,
-        value: a.median - p.median, low: a.min - p.max, high: a.max - p.min,
+        python: c.python,
+        workload: c.workload,
+        allocator: c.allocator,
+        metric,
+        value: a.median - p.median,
+        low: a.min - p.max,
+        high: a.max - p.min,
         // Memory figures move by pages, not percent: a difference under 1 MiB is noise whatever the spread says.
         withinNoise: overlaps(a, p) || Math.abs(a.median - p.median) < MiB,
       });
@@ -87,15 +98,25 @@ const fmtMiB = (bytes: number) => {
   const m = bytes / MiB;
   return `${m >= 0 ? "+" : ""}${Math.abs(m) >= 100 ? m.toFixed(0) : m.toFixed(1)}`;
 };
-const fmtCount = (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : `${Math.round(v)}`);
+const fmtCount = (
+  v: number,
+) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : `${Math.round(v)}`);
 const fmtRatio = (c: Comparison | undefined) =>
   c ? `${c.value.toFixed(2)} (${c.low.toFixed(2)}–${c.high.toFixed(2)})${c.withinNoise ? " ~" : ""}` : "1.00";
 
 /** The rows of the main table for one CPython: one per workload × allocator (skipped and failed cells included). */
 export function tableRows(doc: BenchDocument, python: string): string[][] {
   const rows: string[][] = [[
-    "workload", "allocator", "wall ms (min–max)", "wall ×pymalloc", "cpu ms", "cpu ×pymalloc",
-    "peak MiB", "after free MiB", "growth", "minor faults",
+    "workload",
+    "allocator",
+    "wall ms (min–max)",
+    "wall ×pymalloc",
+    "cpu ms",
+    "cpu ×pymalloc",
+    "peak MiB",
+    "after free MiB",
+    "growth",
+    "minor faults",
   ]];
   const cmp = (w: string, a: string, m: Comparison["metric"]) =>
     doc.comparisons.find((c) => c.python === python && c.workload === w && c.allocator === a && c.metric === m);
@@ -114,7 +135,8 @@ export function tableRows(doc: BenchDocument, python: string): string[][] {
       const s = c.summary;
       const peak = cmp(w, a, "peakOverBaseline"), after = cmp(w, a, "afterFreeOverBaseline");
       rows.push([
-        name, a + (c.checksumOk === false ? " (CHECKSUM MISMATCH)" : ""),
+        name,
+        a + (c.checksumOk === false ? " (CHECKSUM MISMATCH)" : ""),
         `${fmtMs(s.wallMs.median)} (${fmtMs(s.wallMs.min)}–${fmtMs(s.wallMs.max)})`,
         fmtRatio(cmp(w, a, "wallMs")),
         fmtMs(s.cpuMs.median),
@@ -136,14 +158,28 @@ function geomean(xs: number[]): number {
 
 /** Per allocator over all workloads of one CPython: time ratios (geometric mean), memory summed, how to enable. */
 export function summaryRows(doc: BenchDocument, python: string): string[][] {
-  const rows: string[][] = [["allocator", "wall ×", "cpu ×", "wall faster/slower/~", "cpu faster/slower/~", "Σ peak MiB", "Σ after free MiB", "baseline MiB", "how to use it"]];
+  const rows: string[][] = [[
+    "allocator",
+    "wall ×",
+    "cpu ×",
+    "wall faster/slower/~",
+    "cpu faster/slower/~",
+    "Σ peak MiB",
+    "Σ after free MiB",
+    "baseline MiB",
+    "how to use it",
+  ]];
   for (const v of doc.allocators) {
-    const cells = doc.cells.filter((c) => c.python === python && c.allocator === v.id && c.status === "ok" && c.summary);
+    const cells = doc.cells.filter((c) =>
+      c.python === python && c.allocator === v.id && c.status === "ok" && c.summary
+    );
     if (!cells.length) continue;
     const cmps = doc.comparisons.filter((c) => c.python === python && c.allocator === v.id && c.metric === "wallMs");
     const cpu = doc.comparisons.filter((c) => c.python === python && c.allocator === v.id && c.metric === "cpuMs");
     const tally = (cs: Comparison[]) =>
-      `${cs.filter((c) => !c.withinNoise && c.value < 1).length}/${cs.filter((c) => !c.withinNoise && c.value > 1).length}/` +
+      `${cs.filter((c) => !c.withinNoise && c.value < 1).length}/${
+        cs.filter((c) => !c.withinNoise && c.value > 1).length
+      }/` +
       `${cs.filter((c) => c.withinNoise).length}`;
     const peak = cells.reduce((a, c) => a + c.summary!.peakOverBaseline.median, 0);
     const after = cells.reduce((a, c) => a + c.summary!.afterFreeOverBaseline.median, 0);
@@ -167,33 +203,72 @@ export function summaryRows(doc: BenchDocument, python: string): string[][] {
 export function renderText(doc: BenchDocument): string {
   const out: string[] = [];
   const s = doc.settings;
-  out.push(`pymem bench — ${doc.machine.cpuModel}, ${doc.machine.cpus} CPUs, ${(doc.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, ` +
-    `${doc.machine.os} ${doc.machine.kernel}, ${doc.machine.libc}; children: ${doc.runner.childRuntime}`);
-  out.push(`scale ${s.scale}, ${s.threads} threads, ${s.warmup} warm-up + ${s.runs} runs per process, ${s.rounds} round(s), ` +
-    `${doc.cells.length} cells in ${doc.seconds.toFixed(0)} s; load average ${doc.machine.loadStart.toFixed(2)} → ${doc.machine.loadEnd.toFixed(2)}`);
+  out.push(
+    `pymem bench — ${doc.machine.cpuModel}, ${doc.machine.cpus} CPUs, ${
+      (doc.machine.memoryBytes / 2 ** 30).toFixed(0)
+    } GiB, ` +
+      `${doc.machine.os} ${doc.machine.kernel}, ${doc.machine.libc}; children: ${doc.runner.childRuntime}`,
+  );
+  out.push(
+    `scale ${s.scale}, ${s.threads} threads, ${s.warmup} warm-up + ${s.runs} runs per process, ${s.rounds} round(s), ` +
+      `${doc.cells.length} cells in ${doc.seconds.toFixed(0)} s; load average ${doc.machine.loadStart.toFixed(2)} → ${
+        doc.machine.loadEnd.toFixed(2)
+      }`,
+  );
   for (const p of doc.pythons) {
     out.push("", `CPython ${p.version}  (${p.library})`);
-    out.push(...alignColumns(tableRows(doc, p.version), [false, false, true, true, true, true, true, true, true, true]));
-    out.push("", `Per allocator, CPython ${p.version} (time: geometric mean of the ratios; memory: sum of the medians over the workloads)`);
+    out.push(
+      ...alignColumns(tableRows(doc, p.version), [false, false, true, true, true, true, true, true, true, true]),
+    );
+    out.push(
+      "",
+      `Per allocator, CPython ${p.version} (time: geometric mean of the ratios; memory: sum of the medians over the workloads)`,
+    );
     out.push(...alignColumns(summaryRows(doc, p.version), [false, true, true, true, true, true, true, true, false]));
     const heaps = doc.cells.filter((c) => c.python === p.version && c.heap);
     if (heaps.length) {
       out.push("", "obmalloc after the last run (survivors alive), pymalloc cells:");
-      const rows = [["workload", "allocator", "arenas", "MiB mapped", "MiB in use", "utilization", "pinned", "reclaimable arenas"]];
+      const rows = [[
+        "workload",
+        "allocator",
+        "arenas",
+        "MiB mapped",
+        "MiB in use",
+        "utilization",
+        "pinned",
+        "reclaimable arenas",
+      ]];
       for (const c of heaps) {
         const h = c.heap!;
-        rows.push([c.workload, c.allocator, String(h.arenas), (h.arenaBytes / MiB).toFixed(1), (h.bytesInUse / MiB).toFixed(1),
-          `${(h.utilization * 100).toFixed(0)}%`, String(h.pinnedArenas), String(h.reclaimableArenas)]);
+        rows.push([
+          c.workload,
+          c.allocator,
+          String(h.arenas),
+          (h.arenaBytes / MiB).toFixed(1),
+          (h.bytesInUse / MiB).toFixed(1),
+          `${(h.utilization * 100).toFixed(0)}%`,
+          String(h.pinnedArenas),
+          String(h.reclaimableArenas),
+        ]);
       }
       out.push(...alignColumns(rows, [false, false, true, true, true, true, true, true]));
     }
   }
-  out.push("", "Legend: ×pymalloc = median / pymalloc's median (range: min/max … max/min); \"~\" = the runs' ranges overlap " +
-    "(within noise; memory also when under 1 MiB). peak / after free = RSS over the baseline (RSS once Python had " +
-    "started); growth = after-free RSS of a process's last run minus its first, warm-up included (creep or leak).");
+  out.push(
+    "",
+    "Legend: ×pymalloc = median / pymalloc's median (range: min/max … max/min); \"~\" = the runs' ranges overlap " +
+      "(within noise; memory also when under 1 MiB). peak / after free = RSS over the baseline (RSS once Python had " +
+      "started); growth = after-free RSS of a process's last run minus its first, warm-up included (creep or leak).",
+  );
   for (const status of ["skipped", "failed"] as const) {
     const cells = doc.cells.filter((c) => c.status === status);
-    const reasons = [...new Set(cells.map((c) => `${c.allocator} (CPython ${c.python}${status === "failed" ? `, ${c.workload}` : ""}): ${c.reason}`))];
+    const reasons = [
+      ...new Set(
+        cells.map((c) =>
+          `${c.allocator} (CPython ${c.python}${status === "failed" ? `, ${c.workload}` : ""}): ${c.reason}`
+        ),
+      ),
+    ];
     if (reasons.length) out.push("", status === "skipped" ? "Skipped:" : "FAILED:", ...reasons.map((r) => `  ${r}`));
   }
   if (doc.notes.length) out.push("", "Notes:", ...doc.notes.map((n) => `  ${n}`));
@@ -202,7 +277,20 @@ export function renderText(doc: BenchDocument): string {
 
 // ---- charts --------------------------------------------------------------------------------------------------------
 
-const PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd", "#2f4b7c", "#a05195"];
+const PALETTE = [
+  "#4c72b0",
+  "#dd8452",
+  "#55a868",
+  "#c44e52",
+  "#8172b3",
+  "#937860",
+  "#da8bc3",
+  "#8c8c8c",
+  "#ccb974",
+  "#64b5cd",
+  "#2f4b7c",
+  "#a05195",
+];
 const esc = escapeXml;
 
 interface Panel {
@@ -226,7 +314,9 @@ export function renderSvg(doc: BenchDocument): string {
         const s = c.summary![metric];
         return { v: 1, lo: s.min / s.median, hi: s.max / s.median };
       }
-      const c = doc.comparisons.find((x) => x.python === p && x.workload === w && x.allocator === a && x.metric === metric);
+      const c = doc.comparisons.find((x) =>
+        x.python === p && x.workload === w && x.allocator === a && x.metric === metric
+      );
       return c ? { v: c.value, lo: c.low, hi: c.high } : null;
     },
     unit: (v) => `${v.toFixed(2)}×`,
@@ -238,7 +328,8 @@ export function renderSvg(doc: BenchDocument): string {
     {
       title: "Peak RSS over baseline, MiB",
       bar: (p, w, a) => {
-        const s = doc.cells.find((x) => x.python === p && x.workload === w && x.allocator === a && x.summary)?.summary?.peakOverBaseline;
+        const s = doc.cells.find((x) => x.python === p && x.workload === w && x.allocator === a && x.summary)?.summary
+          ?.peakOverBaseline;
         return s ? { v: s.median / MiB, lo: s.min / MiB, hi: s.max / MiB } : null;
       },
       unit: (v) => v.toFixed(0),
@@ -247,7 +338,8 @@ export function renderSvg(doc: BenchDocument): string {
     {
       title: "RSS after free over baseline, MiB",
       bar: (p, w, a) => {
-        const s = doc.cells.find((x) => x.python === p && x.workload === w && x.allocator === a && x.summary)?.summary?.afterFreeOverBaseline;
+        const s = doc.cells.find((x) => x.python === p && x.workload === w && x.allocator === a && x.summary)?.summary
+          ?.afterFreeOverBaseline;
         return s ? { v: s.median / MiB, lo: s.min / MiB, hi: s.max / MiB } : null;
       },
       unit: (v) => v.toFixed(0),
@@ -265,10 +357,16 @@ export function renderSvg(doc: BenchDocument): string {
   ];
   doc.pythons.forEach((py, pi) => {
     const y0 = pi * blockH;
-    parts.push(`<text x="4" y="${y0 + 18}" font-size="14" font-weight="bold">CPython ${esc(py.version)} — scale ${doc.settings.scale}, ${doc.settings.runs} runs × ${doc.settings.rounds} round(s)</text>`);
+    parts.push(
+      `<text x="4" y="${y0 + 18}" font-size="14" font-weight="bold">CPython ${
+        esc(py.version)
+      } — scale ${doc.settings.scale}, ${doc.settings.runs} runs × ${doc.settings.rounds} round(s)</text>`,
+    );
     panels.forEach((panel, k) => {
       const x0 = labelW + k * (panelW + 20);
-      const bars = doc.settings.workloads.flatMap((w) => allocs.map((a) => panel.bar(py.version, w, a))).filter((b) => b !== null);
+      const bars = doc.settings.workloads.flatMap((w) => allocs.map((a) => panel.bar(py.version, w, a))).filter((b) =>
+        b !== null
+      );
       const maxV = Math.max(panel.reference ?? 0, ...bars.map((b) => b!.hi), 1e-9) * 1.05;
       const minV = Math.min(0, ...bars.map((b) => b!.lo));
       const sx = (v: number) => x0 + ((v - minV) / (maxV - minV)) * panelW;
@@ -276,9 +374,15 @@ export function renderSvg(doc: BenchDocument): string {
       const yEnd = y0 + top + doc.settings.workloads.length * groupH;
       parts.push(`<line x1="${sx(0)}" y1="${y0 + top - 4}" x2="${sx(0)}" y2="${yEnd}" stroke="#333"/>`);
       if (panel.reference !== null) {
-        parts.push(`<line x1="${sx(panel.reference)}" y1="${y0 + top - 4}" x2="${sx(panel.reference)}" y2="${yEnd}" stroke="#999" stroke-dasharray="3,3"/>`);
+        parts.push(
+          `<line x1="${sx(panel.reference)}" y1="${y0 + top - 4}" x2="${
+            sx(panel.reference)
+          }" y2="${yEnd}" stroke="#999" stroke-dasharray="3,3"/>`,
+        );
       }
-      parts.push(`<text x="${x0 + panelW}" y="${yEnd + 14}" text-anchor="end" fill="#555">${esc(panel.unit(maxV))}</text>`);
+      parts.push(
+        `<text x="${x0 + panelW}" y="${yEnd + 14}" text-anchor="end" fill="#555">${esc(panel.unit(maxV))}</text>`,
+      );
       parts.push(`<text x="${sx(minV)}" y="${yEnd + 14}" fill="#555">${esc(panel.unit(minV))}</text>`);
       doc.settings.workloads.forEach((w, wi) => {
         const gy = y0 + top + wi * groupH;
@@ -288,9 +392,19 @@ export function renderSvg(doc: BenchDocument): string {
           const y = gy + ai * barH;
           if (!b) return;
           const x1 = sx(Math.min(0, b.v)), x2 = sx(Math.max(0, b.v));
-          parts.push(`<rect x="${x1.toFixed(1)}" y="${y}" width="${Math.max(0.5, x2 - x1).toFixed(1)}" height="${barH - 2}" fill="${PALETTE[doc.settings.allocators.indexOf(a) % PALETTE.length]}">` +
-            `<title>${esc(`${w} · ${a}: ${panel.unit(b.v)} (${panel.unit(b.lo)}–${panel.unit(b.hi)})`)}</title></rect>`);
-          parts.push(`<line x1="${sx(b.lo).toFixed(1)}" y1="${y + (barH - 2) / 2}" x2="${sx(b.hi).toFixed(1)}" y2="${y + (barH - 2) / 2}" stroke="#222" stroke-width="1"/>`);
+          parts.push(
+            `<rect x="${x1.toFixed(1)}" y="${y}" width="${Math.max(0.5, x2 - x1).toFixed(1)}" height="${
+              barH - 2
+            }" fill="${PALETTE[doc.settings.allocators.indexOf(a) % PALETTE.length]}">` +
+              `<title>${
+                esc(`${w} · ${a}: ${panel.unit(b.v)} (${panel.unit(b.lo)}–${panel.unit(b.hi)})`)
+              }</title></rect>`,
+          );
+          parts.push(
+            `<line x1="${sx(b.lo).toFixed(1)}" y1="${y + (barH - 2) / 2}" x2="${sx(b.hi).toFixed(1)}" y2="${
+              y + (barH - 2) / 2
+            }" stroke="#222" stroke-width="1"/>`,
+          );
         });
       });
     });
@@ -298,7 +412,11 @@ export function renderSvg(doc: BenchDocument): string {
   const ly = doc.pythons.length * blockH;
   allocs.forEach((a, i) => {
     const x = 4 + (i % 4) * 220, y = ly + 12 + Math.floor(i / 4) * 16;
-    parts.push(`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${PALETTE[doc.settings.allocators.indexOf(a) % PALETTE.length]}"/>`);
+    parts.push(
+      `<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${
+        PALETTE[doc.settings.allocators.indexOf(a) % PALETTE.length]
+      }"/>`,
+    );
     parts.push(`<text x="${x + 14}" y="${y}">${esc(a)}</text>`);
   });
   parts.push("</svg>");
@@ -316,14 +434,26 @@ body{font-family:sans-serif;margin:1.5em;max-width:1400px}table{border-collapse:
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
 code{background:#f4f4f4;padding:0 3px}</style></head><body>
 <h1>pymem bench: allocator comparison</h1>
-<p>${esc(`${m.cpuModel}, ${m.cpus} CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os} ${m.kernel}, ${m.libc}; ` +
-    `children run under ${doc.runner.childRuntime}; ${doc.createdAt}; ${doc.cells.length} cells in ${doc.seconds.toFixed(0)} s; ` +
-    `load average ${m.loadStart.toFixed(2)} → ${m.loadEnd.toFixed(2)}.`)}</p>
+<p>${
+    esc(
+      `${m.cpuModel}, ${m.cpus} CPUs, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os} ${m.kernel}, ${m.libc}; ` +
+        `children run under ${doc.runner.childRuntime}; ${doc.createdAt}; ${doc.cells.length} cells in ${
+          doc.seconds.toFixed(0)
+        } s; ` +
+        `load average ${m.loadStart.toFixed(2)} → ${m.loadEnd.toFixed(2)}.`,
+    )
+  }</p>
 <p>Command: <code>${esc(doc.command.join(" "))}</code>. Scale ${doc.settings.scale}, ${doc.settings.threads} threads,
 ${doc.settings.warmup} warm-up + ${doc.settings.runs} runs per process, ${doc.settings.rounds} round(s).
 “~” marks a difference within noise (the runs’ ranges overlap).</p>
 ${renderSvg(doc)}
-${doc.pythons.map((p) => `<h2>CPython ${esc(p.version)}</h2>${table(tableRows(doc, p.version))}<h3>Per allocator</h3>${table(summaryRows(doc, p.version))}`).join("\n")}
+${
+    doc.pythons.map((p) =>
+      `<h2>CPython ${esc(p.version)}</h2>${table(tableRows(doc, p.version))}<h3>Per allocator</h3>${
+        table(summaryRows(doc, p.version))
+      }`
+    ).join("\n")
+  }
 <h2>Workloads</h2><ul>${doc.workloads.map((w) => `<li><b>${esc(w.name)}</b>: ${esc(w.doc)}</li>`).join("")}</ul>
 ${doc.notes.length ? `<h2>Notes</h2><ul>${doc.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
 </body></html>
@@ -353,7 +483,8 @@ export function compareRankings(a: BenchDocument, b: BenchDocument): { checked: 
   const conflicts: RankingConflict[] = [];
   let checked = 0;
   const get = (d: BenchDocument, p: string, w: string, al: string) =>
-    d.cells.find((c) => c.python === p && c.workload === w && c.allocator === al && c.status === "ok" && c.summary)?.summary;
+    d.cells.find((c) => c.python === p && c.workload === w && c.allocator === al && c.status === "ok" && c.summary)
+      ?.summary;
   for (const ca of a.cells) {
     if (ca.status !== "ok") continue;
     for (const other of a.cells) {
@@ -362,16 +493,24 @@ export function compareRankings(a: BenchDocument, b: BenchDocument): { checked: 
       const sb1 = get(b, ca.python, ca.workload, ca.allocator), sb2 = get(b, ca.python, ca.workload, other.allocator);
       if (!sa1 || !sa2 || !sb1 || !sb2) continue;
       for (const m of metrics) {
-        const apartA = !overlaps(sa1[m], sa2[m]) && !(m.endsWith("Baseline") && Math.abs(sa1[m].median - sa2[m].median) < MiB);
-        const apartB = !overlaps(sb1[m], sb2[m]) && !(m.endsWith("Baseline") && Math.abs(sb1[m].median - sb2[m].median) < MiB);
+        const apartA = !overlaps(sa1[m], sa2[m]) &&
+          !(m.endsWith("Baseline") && Math.abs(sa1[m].median - sa2[m].median) < MiB);
+        const apartB = !overlaps(sb1[m], sb2[m]) &&
+          !(m.endsWith("Baseline") && Math.abs(sb1[m].median - sb2[m].median) < MiB);
         if (!apartA && !apartB) continue;
         checked++;
         const orderA = Math.sign(sa1[m].median - sa2[m].median), orderB = Math.sign(sb1[m].median - sb2[m].median);
         if (orderA === orderB) continue;
         const f = (s: Spread) => (m.endsWith("Ms") ? `${fmtMs(s.median)} ms` : `${fmtMiB(s.median)} MiB`);
         conflicts.push({
-          python: ca.python, workload: ca.workload, metric: m, pair: [ca.allocator, other.allocator], hard: apartA && apartB,
-          detail: `${ca.allocator} vs ${other.allocator}: ${f(sa1[m])} vs ${f(sa2[m])} in the first, ${f(sb1[m])} vs ${f(sb2[m])} in the second`,
+          python: ca.python,
+          workload: ca.workload,
+          metric: m,
+          pair: [ca.allocator, other.allocator],
+          hard: apartA && apartB,
+          detail: `${ca.allocator} vs ${other.allocator}: ${f(sa1[m])} vs ${f(sa2[m])} in the first, ${f(sb1[m])} vs ${
+            f(sb2[m])
+          } in the second`,
         });
       }
     }

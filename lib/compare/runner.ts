@@ -42,12 +42,19 @@ export { resolveAllocators } from "./allocator-libraries.ts";
 
 // ---- pythons -------------------------------------------------------------------------------------------------------
 
-interface Target { version: string; library: string; source: string; stripped: boolean }
+interface Target {
+  version: string;
+  library: string;
+  source: string;
+  stripped: boolean;
+}
 
 function selectPythons(wanted: BenchOptions["pythons"], notes: string[]): Target[] | string {
   const direct = (p: string): Target => ({ version: "?", library: p, source: "path", stripped: false });
   const paths = Array.isArray(wanted) ? wanted.filter((w) => w.includes("/")) : [];
-  if (wanted === undefined && process.env.PYMEM_LIBPYTHON) return [{ ...direct(process.env.PYMEM_LIBPYTHON), source: "PYMEM_LIBPYTHON" }];
+  if (wanted === undefined && process.env.PYMEM_LIBPYTHON) {
+    return [{ ...direct(process.env.PYMEM_LIBPYTHON), source: "PYMEM_LIBPYTHON" }];
+  }
   if (Array.isArray(wanted) && paths.length === wanted.length) {
     for (const p of paths) if (!existsSync(p)) return `--python ${p}: no such file`;
     return paths.map(direct);
@@ -55,9 +62,16 @@ function selectPythons(wanted: BenchOptions["pythons"], notes: string[]): Target
   // Discovery's remarks (a 2.7 in pyenv, an interpreter without a shared library) are for `--list`, not every run.
   const found = discoverPythons();
   // A tree unpacked with its own glibc loads only under its loader, which the children are not started through.
-  for (const p of found.filter((p) => p.launch)) notes.push(`${p.library}: CPython ${p.version} needs its own loader; left out`);
+  for (const p of found.filter((p) => p.launch)) {
+    notes.push(`${p.library}: CPython ${p.version} needs its own loader; left out`);
+  }
   const all = found.filter((p) => !p.launch);
-  const t = (p: (typeof all)[number]): Target => ({ version: p.version, library: p.library, source: p.source, stripped: p.stripped });
+  const t = (p: (typeof all)[number]): Target => ({
+    version: p.version,
+    library: p.library,
+    source: p.source,
+    stripped: p.stripped,
+  });
   if (wanted === "all") return all.map(t);
   if (wanted === undefined) {
     const onPath = all.find((p) => p.foundBy.some((f) => f.startsWith("PATH (python3)")));
@@ -118,23 +132,42 @@ class Progress {
     const filled = Math.round((this.#done / this.total) * width);
     const elapsed = (performance.now() - this.#t0) / 1000;
     const eta = this.#done ? (elapsed / this.#done) * (this.total - this.#done) : NaN;
-    const t = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}` : "?");
-    const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${this.#done}/${this.total}  ${t(elapsed)} elapsed, ETA ${t(eta)}  ${label}`;
+    const t = (
+      s: number,
+    ) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}` : "?");
+    const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${this.#done}/${this.total}  ${
+      t(elapsed)
+    } elapsed, ETA ${t(eta)}  ${label}`;
     process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 120) - 1)}`);
   }
 }
 
 function machineInfo(): BenchDocument["machine"] {
-  const read = (p: string) => { try { return readFileSync(p, "utf8"); } catch { return ""; } };
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(read("/proc/cpuinfo"))?.[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown CPU";
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(read("/proc/cpuinfo"))?.[1]?.trim() ?? os.cpus()[0]?.model ??
+    "unknown CPU";
   const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(read("/etc/os-release"))?.[1] ?? os.type();
   let libc = "unknown libc";
   try {
-    libc = execFileSync("getconf", ["GNU_LIBC_VERSION"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    libc = execFileSync("getconf", ["GNU_LIBC_VERSION"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .trim();
   } catch { /* musl or not Linux */ }
   return {
-    os: pretty, kernel: os.release(), arch: process.arch, cpuModel: cpu, cpus: os.cpus().length,
-    memoryBytes: os.totalmem(), libc, loadStart: os.loadavg()[0], loadEnd: NaN,
+    os: pretty,
+    kernel: os.release(),
+    arch: process.arch,
+    cpuModel: cpu,
+    cpus: os.cpus().length,
+    memoryBytes: os.totalmem(),
+    libc,
+    loadStart: os.loadavg()[0],
+    loadEnd: NaN,
   };
 }
 
@@ -150,8 +183,10 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
   const notes: string[] = [];
   const machine = machineInfo();
   if (machine.loadStart > 0.5) {
-    notes.push(`load average was ${machine.loadStart.toFixed(2)} at the start on ${machine.cpus} CPUs: other work was ` +
-      "running, so times are noisier (CPU time is less affected than wall time)");
+    notes.push(
+      `load average was ${machine.loadStart.toFixed(2)} at the start on ${machine.cpus} CPUs: other work was ` +
+        "running, so times are noisier (CPU time is less affected than wall time)",
+    );
   }
   let cmd = childCommand(o.runtime);
   // Bun is the default child, not a requirement: a project without it runs the children under this runtime.
@@ -161,7 +196,10 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
     cmd = childCommand(self);
   }
   if (typeof cmd === "string") return cmd;
-  const variants = selectAllocators(resolveAllocators({ debug: o.debug || o.allocators?.some((a) => a.endsWith("_debug")), libPath: o.libPath }), o.allocators);
+  const variants = selectAllocators(
+    resolveAllocators({ debug: o.debug || o.allocators?.some((a) => a.endsWith("_debug")), libPath: o.libPath }),
+    o.allocators,
+  );
   if (typeof variants === "string") return variants;
   const targets = await selectPythons(o.pythons, notes);
   if (typeof targets === "string") return targets;
@@ -180,22 +218,47 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
       const skip = (reason: string) => {
         for (const w of o.workloads) {
           cells.push({
-            python: target.version, library: target.library, workload: w, allocator: v.id, status: "skipped", reason,
-            order: [], env: v.env, rssRuntime: [], rssPython: [], rssFinal: [], firstAfterFree: [], samples: [], seconds: 0,
+            python: target.version,
+            library: target.library,
+            workload: w,
+            allocator: v.id,
+            status: "skipped",
+            reason,
+            order: [],
+            env: v.env,
+            rssRuntime: [],
+            rssPython: [],
+            rssFinal: [],
+            firstAfterFree: [],
+            samples: [],
+            seconds: 0,
           });
         }
       };
-      if (v.skipped) { skip(v.skipped); continue; }
+      if (v.skipped) {
+        skip(v.skipped);
+        continue;
+      }
       let env = { ...v.env };
-      let probe = await runChild(cmd.argv, { ...probeBase, allocator: v.allocator as ChildPlan["allocator"] }, { ...env0, ...env, PYMEM_LIBPYTHON: target.library }, 120_000);
+      let probe = await runChild(cmd.argv, { ...probeBase, allocator: v.allocator as ChildPlan["allocator"] }, {
+        ...env0,
+        ...env,
+        PYMEM_LIBPYTHON: target.library,
+      }, 120_000);
       const message = probe.result?.error?.message ?? "";
       const tunable = /GLIBC_TUNABLES=(\S+)/.exec(message)?.[1];
       if (probe.result && !probe.result.ok && /static TLS/i.test(message) && tunable) {
         // pymem's own advice for a library that needs static TLS (jemalloc): start the process with room for it.
         env = { ...env, GLIBC_TUNABLES: tunable };
-        probe = await runChild(cmd.argv, { ...probeBase, allocator: v.allocator as ChildPlan["allocator"] }, { ...env0, ...env, PYMEM_LIBPYTHON: target.library }, 120_000);
+        probe = await runChild(cmd.argv, { ...probeBase, allocator: v.allocator as ChildPlan["allocator"] }, {
+          ...env0,
+          ...env,
+          PYMEM_LIBPYTHON: target.library,
+        }, 120_000);
         if (probe.result?.ok) {
-          notes.push(`${v.id}: dlopen refused it after start-up (static TLS); it ran with GLIBC_TUNABLES=${tunable}, as pymem's error advises`);
+          notes.push(
+            `${v.id}: dlopen refused it after start-up (static TLS); it ran with GLIBC_TUNABLES=${tunable}, as pymem's error advises`,
+          );
         }
       }
       if (target.version === "?" && probe.result?.python) target.version = probe.result.python;
@@ -210,7 +273,9 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
         if (target.version === "?" && v.id === "pymalloc") return `cannot open ${target.library}: ${e.message}`;
         skip(`${UNSUPPORTED_CODES.has(e.code ?? "") ? "" : `${e.name ?? "error"}: `}${e.message ?? "unknown error"}`);
         if (!UNSUPPORTED_CODES.has(e.code ?? "")) {
-          cells.filter((c) => c.allocator === v.id && c.library === target.library).forEach((c) => (c.status = "failed"));
+          cells.filter((c) => c.allocator === v.id && c.library === target.library).forEach((
+            c,
+          ) => (c.status = "failed"));
         }
         continue;
       }
@@ -253,8 +318,19 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
       let cell = cells.find((c) => key(c.python, c.workload, c.allocator) === k);
       if (!cell) {
         cell = {
-          python: s.target.version, library: s.target.library, workload: s.workload, allocator: s.variant.id, status: "ok",
-          order: [], env: s.env, rssRuntime: [], rssPython: [], rssFinal: [], firstAfterFree: [], samples: [], seconds: 0,
+          python: s.target.version,
+          library: s.target.library,
+          workload: s.workload,
+          allocator: s.variant.id,
+          status: "ok",
+          order: [],
+          env: s.env,
+          rssRuntime: [],
+          rssPython: [],
+          rssFinal: [],
+          firstAfterFree: [],
+          samples: [],
+          seconds: 0,
         };
         cells.push(cell);
       }
@@ -262,8 +338,13 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
       const label = `${s.workload} × ${s.variant.id} (CPython ${s.target.version})`;
       progress.start(label);
       const plan: ChildPlan = {
-        workload: s.workload, allocator: s.variant.allocator as ChildPlan["allocator"], scale: o.scale, threads: o.threads,
-        warmup: o.warmup, runs: o.runs, heap: true,
+        workload: s.workload,
+        allocator: s.variant.allocator as ChildPlan["allocator"],
+        scale: o.scale,
+        threads: o.threads,
+        warmup: o.warmup,
+        runs: o.runs,
+        heap: true,
       };
       const r = await runChild(cmd.argv, plan, { ...env0, ...s.env, PYMEM_LIBPYTHON: s.target.library }, o.timeoutMs);
       cell.seconds += r.seconds;
@@ -282,7 +363,9 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
       cell.firstAfterFree.push(res.firstAfterFree ?? res.samples[0]?.rssAfterFree ?? 0);
       cell.samples.push(...res.samples.map((x) => ({ ...x, process: p })));
       if (res.heap) cell.heap = res.heap;
-      if (res.peakResettable === false) notes.push("VmHWM could not be reset (/proc/self/clear_refs): peak RSS is the process-wide peak");
+      if (res.peakResettable === false) {
+        notes.push("VmHWM could not be reset (/proc/self/clear_refs): peak RSS is the process-wide peak");
+      }
       progress.finish(label, `${r.seconds.toFixed(1)} s`);
     }
   } finally {
@@ -298,9 +381,13 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
   }
   for (const c of cells) {
     if (c.status !== "ok" || !c.checksum) continue;
-    const ref = cells.find((r) => r.python === c.python && r.workload === c.workload && r.allocator === "pymalloc" && r.checksum)?.checksum ?? c.checksum;
+    const ref = cells.find((r) =>
+      r.python === c.python && r.workload === c.workload && r.allocator === "pymalloc" && r.checksum
+    )?.checksum ?? c.checksum;
     c.checksumOk = c.samples.every((s) => s.checksum === ref);
-    if (!c.checksumOk) notes.push(`${c.workload} × ${c.allocator} (CPython ${c.python}): checksum differs from pymalloc's`);
+    if (!c.checksumOk) {
+      notes.push(`${c.workload} × ${c.allocator} (CPython ${c.python}): checksum differs from pymalloc's`);
+    }
   }
   machine.loadEnd = os.loadavg()[0];
   const order = (a: CellResult, b: CellResult) =>
@@ -314,10 +401,22 @@ export async function runBench(o: BenchOptions, command: string[] = []): Promise
     command,
     seconds: (performance.now() - t0) / 1000,
     machine,
-    runner: { parentRuntime: runtimeKind(), childRuntime: cmd.version, childCommand: cmd.argv, pymemVersion: PYMEM_VERSION },
+    runner: {
+      parentRuntime: runtimeKind(),
+      childRuntime: cmd.version,
+      childCommand: cmd.argv,
+      pymemVersion: PYMEM_VERSION,
+    },
     settings: {
-      quick: o.quick, scale: o.scale, threads: o.threads, warmup: o.warmup, runs: o.runs, rounds: o.rounds, seed: o.seed,
-      workloads: o.workloads, allocators: variants.map((v) => v.id),
+      quick: o.quick,
+      scale: o.scale,
+      threads: o.threads,
+      warmup: o.warmup,
+      runs: o.runs,
+      rounds: o.rounds,
+      seed: o.seed,
+      workloads: o.workloads,
+      allocators: variants.map((v) => v.id),
     },
     pythons: targets.map((t) => ({ version: t.version, library: t.library, source: t.source, stripped: t.stripped })),
     allocators: variants,
@@ -335,13 +434,19 @@ function listEverything(o: BenchOptions): void {
   console.log("\nCPythons (--python VERSION or all; without --python: python3 on PATH):");
   const notes: string[] = [];
   for (const p of discoverPythons({ notes })) {
-    const how = `${p.stripped ? "stripped" : "symtab"}; ${p.foundBy.join(", ")}${p.launch ? "; needs its own loader, left out" : ""}`;
+    const how = `${p.stripped ? "stripped" : "symtab"}; ${p.foundBy.join(", ")}${
+      p.launch ? "; needs its own loader, left out" : ""
+    }`;
     console.log(`  ${p.version.padEnd(9)} ${p.library}\n  ${"".padEnd(9)} ${how}`);
   }
   for (const n of notes) console.log(`  note: ${n}`);
   console.log("\nAllocators:");
   for (const v of resolveAllocators({ debug: true, libPath: o.libPath })) {
-    const where = v.skipped ? `skipped: ${v.skipped}` : v.library ? `${v.library} (${v.libraryVersion})` : "built into CPython";
+    const where = v.skipped
+      ? `skipped: ${v.skipped}`
+      : v.library
+      ? `${v.library} (${v.libraryVersion})`
+      : "built into CPython";
     console.log(`  ${v.id.padEnd(20)} ${where}\n  ${"".padEnd(20)} ${v.how}`);
   }
 }
@@ -382,8 +487,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const [a, b] = docs;
     const { checked, conflicts } = compareRankings(a, b);
     const hard = conflicts.filter((c) => c.hard);
-    console.log(`${checked} pairs differ by more than their spread in at least one file; ${conflicts.length} ranked differently, ` +
-      `${hard.length} of them with the difference beyond the spread in both files.`);
+    console.log(
+      `${checked} pairs differ by more than their spread in at least one file; ${conflicts.length} ranked differently, ` +
+        `${hard.length} of them with the difference beyond the spread in both files.`,
+    );
     for (const c of conflicts) {
       console.log(`  ${c.hard ? "CONFLICT" : "unstable"}  CPython ${c.python} ${c.workload} ${c.metric}: ${c.detail}`);
     }
@@ -402,7 +509,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (o.json) writeFileSync(o.json, JSON.stringify(doc, null, 1) + "\n");
   if (o.svg) writeFileSync(o.svg, renderSvg(doc));
   if (o.html) writeFileSync(o.html, renderHtml(doc));
-  for (const [what, f] of [["JSON", o.json], ["SVG", o.svg], ["HTML", o.html]] as const) if (f) console.log(`${what}: ${f}`);
+  for (const [what, f] of [["JSON", o.json], ["SVG", o.svg], ["HTML", o.html]] as const) {
+    if (f) console.log(`${what}: ${f}`);
+  }
   const failed = doc.cells.filter((c) => c.status === "failed" || c.checksumOk === false);
   return failed.length ? 1 : 0;
 }

@@ -186,14 +186,54 @@ def bench_run(scale, threads):
 
 /** Every workload, in the order the tables show them. */
 export const WORKLOADS: readonly Workload[] = [
-  { name: "churn", doc: "small-object churn: batches of short-lived ints, floats and tuples", source: churn, default: true },
-  { name: "containers", doc: "lists, dicts and sets grown item by item, shrunk, dropped", source: containers, default: true },
-  { name: "strings", doc: "string building (format, join, +=) and slicing, split, replace", source: strings, default: true },
-  { name: "fragment", doc: "mixed objects, 1 in 64 kept long-lived: the 'RSS never goes down' pattern", source: fragment, default: true },
-  { name: "json", doc: "JSON encode, decode and re-encode of a large nested document", source: jsonWork, default: true },
-  { name: "threads", doc: "N Python threads building and dropping dicts (same total work for any N)", source: threadsWork, default: true },
-  { name: "app", doc: "app-like mix: JSON requests, regex, objects, an LRU cache kept alive, rendered rows", source: app, default: true },
-  { name: "known", doc: "calibration: holds exactly 64×scale MiB of written bytes, then frees it (harness self-check)", source: known, default: false },
+  {
+    name: "churn",
+    doc: "small-object churn: batches of short-lived ints, floats and tuples",
+    source: churn,
+    default: true,
+  },
+  {
+    name: "containers",
+    doc: "lists, dicts and sets grown item by item, shrunk, dropped",
+    source: containers,
+    default: true,
+  },
+  {
+    name: "strings",
+    doc: "string building (format, join, +=) and slicing, split, replace",
+    source: strings,
+    default: true,
+  },
+  {
+    name: "fragment",
+    doc: "mixed objects, 1 in 64 kept long-lived: the 'RSS never goes down' pattern",
+    source: fragment,
+    default: true,
+  },
+  {
+    name: "json",
+    doc: "JSON encode, decode and re-encode of a large nested document",
+    source: jsonWork,
+    default: true,
+  },
+  {
+    name: "threads",
+    doc: "N Python threads building and dropping dicts (same total work for any N)",
+    source: threadsWork,
+    default: true,
+  },
+  {
+    name: "app",
+    doc: "app-like mix: JSON requests, regex, objects, an LRU cache kept alive, rendered rows",
+    source: app,
+    default: true,
+  },
+  {
+    name: "known",
+    doc: "calibration: holds exactly 64×scale MiB of written bytes, then frees it (harness self-check)",
+    source: known,
+    default: false,
+  },
 ];
 
 /** The workload named `name`, or undefined. */

@@ -4,7 +4,7 @@
  * to refuse a free-threaded library before anything runs) and from another process (attach).
  * @module
  */
-import { type CPythonLayout, cpythonIfKnown } from "../cpython/versions.ts";
+import { cpythonIfKnown, type CPythonLayout } from "../cpython/versions.ts";
 import type { Native } from "./native.ts";
 import { PymemError } from "../errors.ts";
 

@@ -9,7 +9,10 @@ import { ripRelativeRefs } from "../machine/x86.ts";
 import { u32le } from "../machine/bytes.ts";
 
 /** The version from the image file: Py_Version (3.11+) or the PY_VERSION literal Py_GetVersion formats. */
-export function fileVersion(elf: ElfFile, path: string): { major: number; minor: number; micro: number; text: string; how: string } {
+export function fileVersion(
+  elf: ElfFile,
+  path: string,
+): { major: number; minor: number; micro: number; text: string; how: string } {
   const pv = elf.dynamicSymbol("Py_Version");
   if (pv) {
     try {
@@ -34,11 +37,19 @@ export function fileVersion(elf: ElfFile, path: string): { major: number; minor:
       }
       const m = /^(\d+)\.(\d+)\.(\d+)([a-z0-9+]*)\0/.exec(new TextDecoder("latin1").decode(s));
       if (m) {
-        return { major: +m[1], minor: +m[2], micro: +m[3], text: `${m[1]}.${m[2]}.${m[3]}${m[4]}`, how: "PY_VERSION literal referenced by Py_GetVersion (file)" };
+        return {
+          major: +m[1],
+          minor: +m[2],
+          micro: +m[3],
+          text: `${m[1]}.${m[2]}.${m[3]}${m[4]}`,
+          how: "PY_VERSION literal referenced by Py_GetVersion (file)",
+        };
       }
     }
   }
   const m = /python(\d)\.(\d+)/.exec(path.slice(path.lastIndexOf("/") + 1));
-  if (m) return { major: +m[1], minor: +m[2], micro: 0, text: `${m[1]}.${m[2]}`, how: "file name (micro version unknown)" };
+  if (m) {
+    return { major: +m[1], minor: +m[2], micro: 0, text: `${m[1]}.${m[2]}`, how: "file name (micro version unknown)" };
+  }
   throw new PymemError("ATTACH", `cannot tell the CPython version of ${path}`);
 }

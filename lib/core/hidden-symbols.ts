@@ -70,7 +70,13 @@ function openMapped(path: string, base: bigint): ElfFile {
       try {
         return ElfFile.open(mapped);
       } catch (e) {
-        throw new PymemError("ELF", `${path} was deleted or replaced on disk since it was loaded, and ${mapped} cannot be read: ${(e as Error).message}`, { cause: e });
+        throw new PymemError(
+          "ELF",
+          `${path} was deleted or replaced on disk since it was loaded, and ${mapped} cannot be read: ${
+            (e as Error).message
+          }`,
+          { cause: e },
+        );
       }
     }
   }
@@ -139,7 +145,8 @@ export class Symbols {
       rows.push(this.lookup(name) ?? { name, kind: "function", source: "missing", address: null, how: "-" });
     }
     for (const name of KNOWN_DATA) {
-      const r = this.lookup(name) ?? { name, kind: "data" as const, source: "missing" as const, address: null, how: "-" };
+      const r = this.lookup(name) ??
+        { name, kind: "data" as const, source: "missing" as const, address: null, how: "-" };
       rows.push({ ...r, kind: "data" });
     }
     for (const [name, d] of this.#decoded) {

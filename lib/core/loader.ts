@@ -44,7 +44,10 @@ export function loadLibrary(
   failures: LoadFailure[],
   loaded: string | undefined,
 ): Native | undefined {
-  const fail = (error: string, code?: LoadFailure["code"]) => (failures.push({ path: c.path, source: c.source, error, code }), undefined);
+  const fail = (
+    error: string,
+    code?: LoadFailure["code"],
+  ) => (failures.push({ path: c.path, source: c.source, error, code }), undefined);
   // A path that is not the library this process already uses is refused before it is loaded: loading it globally
   // would put a second CPython's symbols in the global scope.
   if (loaded !== undefined && c.path.includes("/")) {
@@ -96,7 +99,11 @@ export function loadLibrary(
     return refuse(`cannot read its version: ${(e as Error).message}`);
   }
   if (version.major !== 3 || version.minor < 8) {
-    return refuse(`CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`, undefined, "UNSUPPORTED");
+    return refuse(
+      `CPython ${version.major}.${version.minor}.${version.micro} is not supported (pymem needs 3.8 or newer)`,
+      undefined,
+      "UNSUPPORTED",
+    );
   }
   let lib;
   try {
@@ -150,4 +157,3 @@ export function unloadable(path: string): string | undefined {
 export function alreadyUses(path: string): string {
   return `this process already uses ${path}; one libpython per process (their global symbols clash)`;
 }
-

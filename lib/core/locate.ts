@@ -58,7 +58,10 @@ const SYSCONFIG_SCRIPT = "import sys, sysconfig, json; v = sysconfig.get_config_
   "('LIBDIR', 'LDLIBRARY', 'INSTSONAME', 'LIBPL', 'MULTIARCH')})))";
 
 /** Ask one interpreter for its sysconfig; undefined (with the reason pushed to `failures`) when it can't answer. */
-function askInterpreter(exe: string, failures: { path: string; source: string; error: string }[]): Sysconfig | undefined {
+function askInterpreter(
+  exe: string,
+  failures: { path: string; source: string; error: string }[],
+): Sysconfig | undefined {
   try {
     const out = execFileSync(exe, ["-c", SYSCONFIG_SCRIPT], {
       encoding: "utf8",
@@ -71,7 +74,9 @@ function askInterpreter(exe: string, failures: { path: string; source: string; e
     failures.push({
       path: exe,
       source: "interpreter",
-      error: err.code === "ENOENT" ? "not found on PATH" : `could not ask it for its sysconfig: ${err.message.split("\n")[0]}`,
+      error: err.code === "ENOENT"
+        ? "not found on PATH"
+        : `could not ask it for its sysconfig: ${err.message.split("\n")[0]}`,
     });
     return undefined;
   }
@@ -80,8 +85,12 @@ function askInterpreter(exe: string, failures: { path: string; source: string; e
 /** The libraries an interpreter's sysconfig points at, most specific first. */
 function fromSysconfig(c: Sysconfig): string[] {
   const names = [c.INSTSONAME, c.LDLIBRARY].filter((n): n is string => !!n && !n.endsWith(".a"));
-  const dirs = [c.LIBDIR, c.LIBDIR && c.MULTIARCH ? join(c.LIBDIR, c.MULTIARCH) : undefined, c.LIBPL,
-    join(c.base_prefix, "lib")].filter((d): d is string => !!d);
+  const dirs = [
+    c.LIBDIR,
+    c.LIBDIR && c.MULTIARCH ? join(c.LIBDIR, c.MULTIARCH) : undefined,
+    c.LIBPL,
+    join(c.base_prefix, "lib"),
+  ].filter((d): d is string => !!d);
   const out: string[] = [];
   for (const d of dirs) for (const n of names) out.push(join(d, n));
   // A distribution without the -dev package has only the versioned soname, which may be outside LIBDIR.
@@ -105,7 +114,11 @@ function loaderNames(): string[] {
   const out: string[] = [];
   try {
     // The ldconfig cache lists what the dynamic loader can find by name, with full paths.
-    const cache = execFileSync("/sbin/ldconfig", ["-p"], { encoding: "utf8", timeout: 5_000, stdio: ["ignore", "pipe", "ignore"] });
+    const cache = execFileSync("/sbin/ldconfig", ["-p"], {
+      encoding: "utf8",
+      timeout: 5_000,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     for (const v of SUPPORTED_VERSIONS) {
       const m = cache.match(new RegExp(`libpython${v.replace(".", "\\.")}\\.so[.\\d]* \\([^)]*\\) => (\\S+)`));
       if (m) out.push(m[1]);
@@ -249,14 +262,15 @@ function fromRoot(root: string, notes: string[]): (Omit<FoundPython, "version" |
     ? [join(root, loader), "--library-path", libDirs.map((d) => join(root, d)).filter((d) => existsSync(d)).join(":")]
     : undefined;
   const source = m?.source ?? `root ${root}`;
-  const pythons = m?.pythons ?? libDirs.flatMap((d) =>
-    ls(join(root, d)).filter((f) => /^libpython3\.\d+\.so\.1\.0$/.test(f)).map((f) => {
-      const minor = f.slice("libpython".length, -".so.1.0".length);
-      const exe = ["usr/bin", "bin"].map((b) => `${b}/python${minor}`).find((e) => existsSync(join(root, e)));
-      const home = ["usr", "."].find((h) => existsSync(join(root, h, "lib", `python${minor}`, "os.py")));
-      return { minor, library: join(d, f), executable: exe, home };
-    })
-  );
+  const pythons = m?.pythons ??
+    libDirs.flatMap((d) =>
+      ls(join(root, d)).filter((f) => /^libpython3\.\d+\.so\.1\.0$/.test(f)).map((f) => {
+        const minor = f.slice("libpython".length, -".so.1.0".length);
+        const exe = ["usr/bin", "bin"].map((b) => `${b}/python${minor}`).find((e) => existsSync(join(root, e)));
+        const home = ["usr", "."].find((h) => existsSync(join(root, h, "lib", `python${minor}`, "os.py")));
+        return { minor, library: join(d, f), executable: exe, home };
+      })
+    );
   if (!pythons.length) notes.push(`${root}: no libpython3.*.so.1.0 found`);
   return pythons.map((p) => ({
     library: join(root, p.library),
@@ -333,7 +347,9 @@ export function discoverPythons(options: DiscoverOptions = {}): FoundPython[] {
     for (const f of ls(dir)) if (/^python3\.\d+$/.test(f)) ask(join(dir, f), "system");
   }
   const cache = output("/sbin/ldconfig", ["-p"]) ?? output("ldconfig", ["-p"]) ?? "";
-  for (const m of cache.matchAll(/^\s*libpython3\.\S+ \([^)]*\) => (\S+)$/gm)) found.push([m[1], "ldconfig", "ldconfig"]);
+  for (const m of cache.matchAll(/^\s*libpython3\.\S+ \([^)]*\) => (\S+)$/gm)) {
+    found.push([m[1], "ldconfig", "ldconfig"]);
+  }
   for (const root of pythonRoots(options.roots, notes)) {
     for (const t of fromRoot(root, notes)) found.push([t.library, t.source, `${t.source} (${root})`, t.executable, t]);
   }
@@ -358,9 +374,15 @@ export function discoverPythons(options: DiscoverOptions = {}): FoundPython[] {
       continue;
     }
     byReal.set(real, {
-      library: real, version: file.version, minor: Number(file.version.split(".")[1]), source, foundBy: [how],
-      stripped: file.stripped, executable,
-      ...(extra?.launch ? { launch: extra.launch } : {}), ...(extra?.home ? { home: extra.home } : {}),
+      library: real,
+      version: file.version,
+      minor: Number(file.version.split(".")[1]),
+      source,
+      foundBy: [how],
+      stripped: file.stripped,
+      executable,
+      ...(extra?.launch ? { launch: extra.launch } : {}),
+      ...(extra?.home ? { home: extra.home } : {}),
       ...(extra?.root ? { root: extra.root } : {}),
     });
   }

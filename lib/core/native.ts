@@ -72,7 +72,7 @@ export class Native {
    */
   fn<const D extends FnDef>(address: bigint, def: D): NativeFn<D> {
     let f = this.#fns.get(address);
-    if (!f) this.#fns.set(address, (f = this.backend.fn(address, def) as UntypedFn));
+    if (!f) this.#fns.set(address, f = this.backend.fn(address, def) as UntypedFn);
     return f as NativeFn<D>;
   }
 
@@ -128,7 +128,12 @@ export class Native {
     try {
       setIovec(local, 0, Number(scratch), length);
       const n = this.libc.process_vm_readv(
-        this.#pid, new Uint8Array(local.buffer), 1, new Uint8Array(remote.buffer), 1, 0,
+        this.#pid,
+        new Uint8Array(local.buffer),
+        1,
+        new Uint8Array(remote.buffer),
+        1,
+        0,
       );
       if (n !== length) return null;
       out.set(this.bytes(scratch, length));

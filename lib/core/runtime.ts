@@ -9,7 +9,11 @@ import { fileURLToPath } from "node:url";
 
 /** "bun 1.4.5", "deno 2.9.6", "node 20.20.2". */
 export function runtimeName(): string {
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } }; process?: { versions?: { node?: string } } };
+  const g = globalThis as {
+    Bun?: { version: string };
+    Deno?: { version: { deno: string } };
+    process?: { versions?: { node?: string } };
+  };
   if (g.Bun) return `bun ${g.Bun.version}`;
   if (g.Deno) return `deno ${g.Deno.version.deno}`;
   return `node ${g.process?.versions?.node ?? "?"}`;

@@ -17,6 +17,7 @@ import type { Native } from "./native.ts";
 import { readMaps } from "../machine/procmaps.ts";
 
 /** The stack pointer inside a call (source: stack-pointer.x86_64.s; `bun tools/assemble.ts --write` rewrites it). */
+// deno-fmt-ignore: one instruction a line, as `bun tools/assemble.ts --write` writes it
 export const SP_PROBE_X64 = new Uint8Array([
   // stack_pointer:
   0x48, 0x89, 0xe0,                               // mov rax,rsp
@@ -24,6 +25,7 @@ export const SP_PROBE_X64 = new Uint8Array([
 ]);
 
 /** The same on aarch64 (source: stack-pointer.aarch64.s); checked against its assembly, not run here. */
+// deno-fmt-ignore: one instruction a line, as `bun tools/assemble.ts --write` writes it
 export const SP_PROBE_ARM64 = new Uint8Array([
   // stack_pointer:
   0xe0, 0x03, 0x00, 0x91,                         // mov x0, sp

@@ -43,14 +43,18 @@ export type StartLocation = { home: string } | { prefix: string; execPrefix: str
  * Initialize the interpreter of `native` (not yet initialized; pre-initialized or not). Throws
  * PymemError("INIT_FAILED") with CPython's own message when it refuses to start; the process goes on.
  */
-export function initialize(native: Native, minor: number, where: StartLocation, via?: "PyConfig" | "PyInitConfig"): void {
+export function initialize(
+  native: Native,
+  minor: number,
+  where: StartLocation,
+  via?: "PyConfig" | "PyInitConfig",
+): void {
   let home: string | undefined;
   let prefixes: [string, string] | undefined;
   if (where && "home" in where) home = where.home;
   else if (where && (capabilities(minor)?.configPrefixes !== false || via === "PyInitConfig")) {
     prefixes = [where.prefix, where.execPrefix];
-  }
-  // 3.8–3.10 know only a home, split at ':': a prefix holding one cannot be given (that CPython's own interpreter
+  } // 3.8–3.10 know only a home, split at ':': a prefix holding one cannot be given (that CPython's own interpreter
   // cannot start from there either); CPython then searches as usual.
   else if (where && !`${where.prefix}${where.execPrefix}`.includes(":")) {
     home = where.prefix === where.execPrefix ? where.prefix : `${where.prefix}:${where.execPrefix}`;
@@ -61,7 +65,9 @@ export function initialize(native: Native, minor: number, where: StartLocation, 
   if (captured.error) {
     const e = captured.error;
     if (e instanceof PymemError && e.code === "INIT_FAILED" && captured.text.trim()) {
-      throw new PymemError("INIT_FAILED", e.message, { cause: new Error(`CPython's output:\n${captured.text.trimEnd()}`) });
+      throw new PymemError("INIT_FAILED", e.message, {
+        cause: new Error(`CPython's output:\n${captured.text.trimEnd()}`),
+      });
     }
     throw e;
   }
@@ -126,11 +132,20 @@ function start(
     return;
   }
   if (layout === undefined) {
-    throw new PymemError("UNSUPPORTED", `pymem cannot start CPython 3.${minor} (${native.path}): no PyInitConfig API and no PyConfig layout for it`);
+    throw new PymemError(
+      "UNSUPPORTED",
+      `pymem cannot start CPython 3.${minor} (${native.path}): no PyInitConfig API and no PyConfig layout for it`,
+    );
   }
   const { libc } = native;
-  const { home: homeOffset, prefix: prefixOffset, execPrefix: execPrefixOffset, installSignalHandlers, configInit,
-    initPython } = layout.config;
+  const {
+    home: homeOffset,
+    prefix: prefixOffset,
+    execPrefix: execPrefixOffset,
+    installSignalHandlers,
+    configInit,
+    initPython,
+  } = layout.config;
   const config = libc.malloc(CONFIG_BYTES);
   if (config === 0n) throw new PymemError("ALLOCATION_FAILED", `malloc(${CONFIG_BYTES}) failed`);
   native.bytes(config, CONFIG_BYTES).fill(0);
@@ -162,7 +177,9 @@ function start(
       }
     }
     const s = status(api.Py_InitializeFromConfig(config));
-    if (s) throw fail(s.func ? `Py_InitializeFromConfig, in ${s.func}` : "Py_InitializeFromConfig", s.message, native.path);
+    if (s) {
+      throw fail(s.func ? `Py_InitializeFromConfig, in ${s.func}` : "Py_InitializeFromConfig", s.message, native.path);
+    }
   } finally {
     if (initialized) api.PyConfig_Clear(config);
     libc.free(config);
@@ -175,8 +192,13 @@ function start(
 
 function initializePep741(native: Native, home: string | undefined, prefixes: [string, string] | undefined): void {
   const {
-    PyInitConfig_Create, PyInitConfig_Free, PyInitConfig_SetInt, PyInitConfig_SetStr, PyInitConfig_GetError,
-    PyInitConfig_GetExitCode, Py_InitializeFromInitConfig,
+    PyInitConfig_Create,
+    PyInitConfig_Free,
+    PyInitConfig_SetInt,
+    PyInitConfig_SetStr,
+    PyInitConfig_GetError,
+    PyInitConfig_GetExitCode,
+    Py_InitializeFromInitConfig,
   } = native.api;
   if (
     !PyInitConfig_Create || !PyInitConfig_Free || !PyInitConfig_SetInt || !PyInitConfig_SetStr ||
@@ -199,7 +221,11 @@ function initializePep741(native: Native, home: string | undefined, prefixes: [s
     // PyInitConfig starts from the isolated configuration; pymem starts CPython as an embedding application normally
     // does (the Python configuration): environment variables and the user site directory count.
     const ints: [string, bigint][] = [
-      ["isolated", 0n], ["use_environment", 1n], ["user_site_directory", 1n], ["safe_path", 0n], ["install_signal_handlers", 0n],
+      ["isolated", 0n],
+      ["use_environment", 1n],
+      ["user_site_directory", 1n],
+      ["safe_path", 0n],
+      ["install_signal_handlers", 0n],
     ];
     for (const [name, value] of ints) {
       if (PyInitConfig_SetInt(config, cstr(name), value) < 0) throw error(`PyInitConfig_SetInt(${name})`);

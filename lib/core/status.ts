@@ -25,6 +25,8 @@ export function statusError(native: Native, bytes: Uint8Array, minor: number): S
   const msg = v.getBigUint64(o.errMsg, true);
   const message = type === o.typeExit // CPython asked to exit (e.g. a --help it parsed)
     ? `it asked to exit with status ${v.getInt32(o.exitcode, true)}`
-    : msg !== 0n ? native.cstring(msg) : "unknown error";
+    : msg !== 0n
+    ? native.cstring(msg)
+    : "unknown error";
   return { message, func: func !== 0n ? native.cstring(func) : "" };
 }

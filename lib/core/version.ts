@@ -39,6 +39,14 @@ export function versionString(v: PythonVersion): string {
 
 /** A version from `PY_VERSION_HEX` (`sys.hexversion`, `Py_Version`, `_Py_DebugOffsets.version`). */
 export function versionFromHex(hex: number): PythonVersion {
-  const level = ({ 0xa: "alpha", 0xb: "beta", 0xc: "candidate" } as const)[(hex >>> 4) & 0xf as 0xa | 0xb | 0xc] ?? "final";
-  return { major: (hex >>> 24) & 0xff, minor: (hex >>> 16) & 0xff, micro: (hex >>> 8) & 0xff, releaseLevel: level, serial: hex & 0xf, hex: hex >>> 0 };
+  const level = ({ 0xa: "alpha", 0xb: "beta", 0xc: "candidate" } as const)[(hex >>> 4) & 0xf as 0xa | 0xb | 0xc] ??
+    "final";
+  return {
+    major: (hex >>> 24) & 0xff,
+    minor: (hex >>> 16) & 0xff,
+    micro: (hex >>> 8) & 0xff,
+    releaseLevel: level,
+    serial: hex & 0xf,
+    hex: hex >>> 0,
+  };
 }

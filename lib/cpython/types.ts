@@ -11,7 +11,12 @@ export interface CPythonLayout {
   release: string;
   /** PEP 587 `PyConfig`: its size, the fields pymem sets, and `_PyConfig_INIT_PYTHON`. */
   config: {
-    size: number; configInit: number; installSignalHandlers: number; home: number; prefix: number; execPrefix: number;
+    size: number;
+    configInit: number;
+    installSignalHandlers: number;
+    home: number;
+    prefix: number;
+    execPrefix: number;
     initPython: number;
   };
   /** `PyPreConfig` (`_config_init` holds `config.initPython` after PyPreConfig_InitPythonConfig). */

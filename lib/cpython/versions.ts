@@ -39,7 +39,11 @@ export interface Capabilities {
 }
 
 const SINCE_313 = {
-  perInterpreterObmalloc: true, debugOffsets: true, mimalloc: true, interpretersModule: true, configPrefixes: true,
+  perInterpreterObmalloc: true,
+  debugOffsets: true,
+  mimalloc: true,
+  interpretersModule: true,
+  configPrefixes: true,
 };
 
 /** One row per minor; the capabilities that follow from the headers are checked against them by a test. */
@@ -56,9 +60,15 @@ const CAPABILITIES: Record<number, Capabilities> = {
 
 function caps(obmallocState: Capabilities["obmallocState"], on: Partial<Capabilities> = {}): Capabilities {
   return {
-    obmallocState, perInterpreterObmalloc: false, configPrefixes: false, debugOffsets: false, initConfigApi: false,
+    obmallocState,
+    perInterpreterObmalloc: false,
+    configPrefixes: false,
+    debugOffsets: false,
+    initConfigApi: false,
     mimalloc: false,
-    refcntHasFlags: false, interpretersModule: false, ...on,
+    refcntHasFlags: false,
+    interpretersModule: false,
+    ...on,
   };
 }
 

@@ -24,7 +24,12 @@ import { residentBytes } from "../machine/proc.ts";
  * (its message is logged with the pid). A CPython older than 3.8 is not an error: it is unsupported, for good.
  */
 export const ERROR_REASONS = [
-  "permission", "exited", "timeout", "worker_died", "worker_failed", "read_failed",
+  "permission",
+  "exited",
+  "timeout",
+  "worker_died",
+  "worker_failed",
+  "read_failed",
 ] as const;
 export type ErrorReason = typeof ERROR_REASONS[number];
 
@@ -144,7 +149,6 @@ function readExe(pid: number): string {
   }
 }
 
-
 function passes(argv: string[], filter: TargetFilter, re: { match?: RegExp; exclude?: RegExp }): boolean {
   if (!filter.match && !filter.exclude) return true;
   const line = argv.join(" ");
@@ -165,7 +169,12 @@ export function compileFilter(filter: TargetFilter): { match?: RegExp; exclude?:
  * Read one target: classify it, filter it, attach (or reuse the cached attachment) and map its heap. Never throws:
  * a failure is a `{ kind: "error" }` answer with its reason.
  */
-export async function collectTarget(job: TargetJob, cache: AttachmentCache, filter: TargetFilter, re = compileFilter(filter)): Promise<TargetResult> {
+export async function collectTarget(
+  job: TargetJob,
+  cache: AttachmentCache,
+  filter: TargetFilter,
+  re = compileFilter(filter),
+): Promise<TargetResult> {
   const t0 = performance.now();
   const key = processKey(job);
   cache.beginScrape(job.scrape);
@@ -188,7 +197,12 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
       if (paths === undefined) {
         if (!looksLikePython(job.comm, argv[0])) return { kind: "not-python" };
         if (!passes(argv, filter, re)) return { kind: "excluded" };
-        return { kind: "error", reason: "permission", message: `process ${job.pid} (${job.comm}) looks like Python, but its memory map is not readable by this user` };
+        return {
+          kind: "error",
+          reason: "permission",
+          message:
+            `process ${job.pid} (${job.comm}) looks like Python, but its memory map is not readable by this user`,
+        };
       }
       if (!paths.some((p) => /python/i.test(p.slice(p.lastIndexOf("/") + 1)))) return { kind: "not-python" };
       if (!passes(argv, filter, re)) return { kind: "excluded" };
@@ -196,15 +210,23 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
       try {
         py = await attachPython(job.pid);
       } catch (e) {
-        const old = e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) ? oldPython(paths) : undefined;
+        const old = e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message)
+          ? oldPython(paths)
+          : undefined;
         if (old) {
           const exe = readExe(job.pid);
           return {
-            kind: "unsupported", reason: "python_version", python: old, exe: exe.slice(exe.lastIndexOf("/") + 1),
+            kind: "unsupported",
+            reason: "python_version",
+            python: old,
+            exe: exe.slice(exe.lastIndexOf("/") + 1),
             message: `process ${job.pid} runs Python ${old}: pymem reads CPython 3.8 and later`,
           };
         }
-        if (e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) && classify(e, job) !== "exited") return { kind: "not-python" };
+        if (
+          e instanceof PymemError && e.code === "ATTACH" && /not a CPython process/.test(e.message) &&
+          classify(e, job) !== "exited"
+        ) return { kind: "not-python" };
         throw e;
       }
       cache.set(key, { py, exe: py.executable || readExe(job.pid), cmd: cmdLabel(argv) });
@@ -254,16 +276,29 @@ export async function collectTarget(job: TargetJob, cache: AttachmentCache, filt
 /** Pinned bytes by type over every obmalloc state of a process, the `n` largest. */
 export function topPinned(snaps: RemoteHeapSnapshot[], n: number): { type: string; bytes: number }[] {
   const sum = new Map<string, number>();
-  for (const s of snaps) for (const r of s.pinning({ owners: true })) sum.set(r.name, (sum.get(r.name) ?? 0) + r.pinnedBytes);
+  for (const s of snaps) {
+    for (const r of s.pinning({ owners: true })) sum.set(r.name, (sum.get(r.name) ?? 0) + r.pinnedBytes);
+  }
   return [...sum].map(([type, bytes]) => ({ type, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, n);
 }
 
 /** The figures of a process: its snapshots (one per obmalloc state) summed. */
 export function sumHeaps(snaps: RemoteHeapSnapshot[]): HeapFigures {
   const h: HeapFigures = {
-    arenas: 0, arenaBytes: 0, poolsUsed: 0, poolsEmpty: 0, poolsUntouched: 0, blocksInUse: 0, bytesInUse: 0,
-    freeBytesInUsedPools: 0, freeBytesInFreePools: 0, pinnedArenas: 0, pinnedArenaBytes: 0, reclaimableArenas: 0,
-    states: snaps.length, inconsistentPools: 0,
+    arenas: 0,
+    arenaBytes: 0,
+    poolsUsed: 0,
+    poolsEmpty: 0,
+    poolsUntouched: 0,
+    blocksInUse: 0,
+    bytesInUse: 0,
+    freeBytesInUsedPools: 0,
+    freeBytesInFreePools: 0,
+    pinnedArenas: 0,
+    pinnedArenaBytes: 0,
+    reclaimableArenas: 0,
+    states: snaps.length,
+    inconsistentPools: 0,
   };
   let highwater: number | undefined = 0, allocations: number | undefined = 0, raw: number | undefined = 0;
   for (const s of snaps) {
@@ -281,8 +316,12 @@ export function sumHeaps(snaps: RemoteHeapSnapshot[]): HeapFigures {
     h.pinnedArenaBytes += f.pinnedBytes;
     h.reclaimableArenas += f.reclaimableArenas;
     h.inconsistentPools += s.walk.inconsistentPools;
-    highwater = highwater === undefined || c.narenasHighwater === undefined ? undefined : highwater + c.narenasHighwater;
-    allocations = allocations === undefined || c.ntimesArenaAllocated === undefined ? undefined : allocations + c.ntimesArenaAllocated;
+    highwater = highwater === undefined || c.narenasHighwater === undefined
+      ? undefined
+      : highwater + c.narenasHighwater;
+    allocations = allocations === undefined || c.ntimesArenaAllocated === undefined
+      ? undefined
+      : allocations + c.ntimesArenaAllocated;
     raw = raw === undefined || s.info.rawAllocatedBlocks === null ? undefined : raw + s.info.rawAllocatedBlocks;
   }
   if (highwater !== undefined && snaps.length) h.arenasHighwater = highwater;

@@ -14,7 +14,8 @@ import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
 
 /** One line in the command list of `pymem --help`. */
-export const EXPORTER_SUMMARY = "serve obmalloc metrics of every Python process on the host to Prometheus (or a node_exporter textfile)";
+export const EXPORTER_SUMMARY =
+  "serve obmalloc metrics of every Python process on the host to Prometheus (or a node_exporter textfile)";
 
 /** `pymem exporter`'s summary, usage and option table (the help and the parser are generated from it). */
 export const EXPORTER_TEXT: CommandText = {
@@ -31,11 +32,14 @@ export const EXPORTER_TEXT: CommandText = {
   ],
   options: [
     {
-      name: "listen", arg: "HOST:PORT",
+      name: "listen",
+      arg: "HOST:PORT",
       help: 'where to serve (default 127.0.0.1:9464; ":9464" for every interface, port 0 for any free one)',
     },
     {
-      name: "textfile", arg: "DIR", writes: "dir",
+      name: "textfile",
+      arg: "DIR",
+      writes: "dir",
       help: `instead of serving, write DIR/${TEXTFILE_NAME} atomically every --interval seconds ` +
         "(node_exporter --collector.textfile.directory DIR)",
     },
@@ -45,13 +49,15 @@ export const EXPORTER_TEXT: CommandText = {
     { name: "match", arg: "REGEX", help: "only processes whose command line (argv joined by spaces) matches" },
     { name: "exclude", arg: "REGEX", help: "leave out processes whose command line matches" },
     {
-      name: "timeout", arg: "SECONDS",
+      name: "timeout",
+      arg: "SECONDS",
       help: "deadline of one target (default 2); a target over it counts as an error (reason timeout), the scrape " +
         "goes on; a scrape also ends before Prometheus's scrape_timeout",
     },
     { name: "workers", arg: "N", help: "processes reading targets in parallel (default 2)" },
     {
-      name: "top-types", arg: "N",
+      name: "top-types",
+      arg: "N",
       help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
         "block: about 2-3 CPU-s per GiB of arenas, so raise --timeout for large heaps",
     },
@@ -84,7 +90,6 @@ export interface ExporterOptions {
   help: boolean;
 }
 
-
 /** Parse the arguments after `pymem exporter`; a string is a usage error. */
 export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   let parsed;
@@ -94,9 +99,19 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     return (e as Error).message;
   }
   const values = parsed.values as {
-    listen?: string; textfile?: string; interval?: string; count?: string; pid?: string[]; match?: string;
-    exclude?: string; timeout?: string; workers?: string; "top-types"?: string; "no-cmd-label"?: boolean;
-    debug?: boolean; help?: boolean;
+    listen?: string;
+    textfile?: string;
+    interval?: string;
+    count?: string;
+    pid?: string[];
+    match?: string;
+    exclude?: string;
+    timeout?: string;
+    workers?: string;
+    "top-types"?: string;
+    "no-cmd-label"?: boolean;
+    debug?: boolean;
+    help?: boolean;
   };
   // --help answers whatever else the line says, as with every command.
   if (values.help) {
@@ -117,11 +132,15 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   const workers = num(values.workers, "workers", 1, true);
   const topTypes = num(values["top-types"], "top-types", 0, true);
   for (const v of [interval, count, timeout, workers, topTypes]) if (typeof v === "string") return v;
-  if (typeof topTypes === "number" && topTypes > 100) return `--top-types: at most 100 (each type is a series), got ${topTypes}`;
+  if (typeof topTypes === "number" && topTypes > 100) {
+    return `--top-types: at most 100 (each type is a series), got ${topTypes}`;
+  }
   if (typeof workers === "number" && workers > 64) return `--workers: at most 64, got ${workers}`;
   // Timers take at most 2^31-1 ms; a longer one fires at once (every write 1 ms apart, every read past its deadline).
   for (const [flag, v] of [["interval", interval], ["timeout", timeout]] as const) {
-    if (typeof v === "number" && v * 1000 > MAX_TIMER_MS) return `--${flag}: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (the timer range), got ${v}`;
+    if (typeof v === "number" && v * 1000 > MAX_TIMER_MS) {
+      return `--${flag}: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (the timer range), got ${v}`;
+    }
   }
   let listen;
   try {
@@ -129,8 +148,12 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   } catch (e) {
     return (e as Error).message;
   }
-  if (values.textfile !== undefined && values.listen !== undefined) return "give either --textfile DIR or --listen HOST:PORT, not both";
-  if (values.textfile === undefined && (values.interval !== undefined || values.count !== undefined)) return "--interval and --count go with --textfile DIR";
+  if (values.textfile !== undefined && values.listen !== undefined) {
+    return "give either --textfile DIR or --listen HOST:PORT, not both";
+  }
+  if (values.textfile === undefined && (values.interval !== undefined || values.count !== undefined)) {
+    return "--interval and --count go with --textfile DIR";
+  }
   let pids: number[] | undefined;
   if (values.pid) {
     pids = [];
@@ -210,8 +233,14 @@ export async function exporterCommand(argv: string[]): Promise<number> {
   }
   const debug = argv.includes("--debug");
   const scraper = new Scraper({
-    pids: opts.pids, match: opts.match, exclude: opts.exclude, timeoutMs: opts.timeoutMs, workers: opts.workers,
-    topTypes: opts.topTypes, cmdLabel: opts.cmdLabel, log: say,
+    pids: opts.pids,
+    match: opts.match,
+    exclude: opts.exclude,
+    timeoutMs: opts.timeoutMs,
+    workers: opts.workers,
+    topTypes: opts.topTypes,
+    cmdLabel: opts.cmdLabel,
+    log: say,
   });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -222,14 +251,18 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     await scraper.start();
     if (opts.textfile !== undefined) {
       const failed = await runTextfile(scraper, opts.textfile, opts.interval, {
-        count: opts.count, signal: stop.signal, log: say,
+        count: opts.count,
+        signal: stop.signal,
+        log: say,
         started: () => say(`writing ${opts.textfile}/${TEXTFILE_NAME} every ${opts.interval} s`),
       });
       return failed && opts.count !== undefined ? 1 : 0;
     }
     const server = await serve(scraper, opts.listen, { log: say });
     say(`listening on ${server.url}`);
-    if (!stop.signal.aborted) await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+    if (!stop.signal.aborted) {
+      await new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true }));
+    }
     await server.close();
     return 0;
   } catch (e) {

@@ -120,22 +120,51 @@ export function buildMetrics(
   health: { health: TargetHealth[]; unsupported: UnsupportedTarget[] } = { health: [], unsupported: [] },
 ): MetricSet {
   const m = new MetricSet();
-  const info = m.gauge(N.info, "A CPython process pymem read: its labels, and the object allocator in use (1 per process).");
+  const info = m.gauge(
+    N.info,
+    "A CPython process pymem read: its labels, and the object allocator in use (1 per process).",
+  );
   const rss = m.gauge(N.rss, "Resident set size of the process (VmRSS).", "bytes");
-  const arenas = m.gauge(N.arenas, "pymalloc arenas currently allocated (sys._debugmallocstats: # arenas allocated current).");
-  const highwater = m.gauge(N.highwater, "Most pymalloc arenas allocated at once since the process started (narenas_highwater; CPython 3.12+).");
-  const allocations = m.counter(N.allocations, "pymalloc arenas allocated since the process started (ntimes_arena_allocated; CPython 3.12+).");
+  const arenas = m.gauge(
+    N.arenas,
+    "pymalloc arenas currently allocated (sys._debugmallocstats: # arenas allocated current).",
+  );
+  const highwater = m.gauge(
+    N.highwater,
+    "Most pymalloc arenas allocated at once since the process started (narenas_highwater; CPython 3.12+).",
+  );
+  const allocations = m.counter(
+    N.allocations,
+    "pymalloc arenas allocated since the process started (ntimes_arena_allocated; CPython 3.12+).",
+  );
   const arenaBytes = m.gauge(N.arenaBytes, "Bytes mapped for pymalloc arenas.", "bytes");
-  const pools = m.gauge(N.pools, "pymalloc pools by state: used (at least one live block), empty (carved, no live block), untouched (never carved).");
+  const pools = m.gauge(
+    N.pools,
+    "pymalloc pools by state: used (at least one live block), empty (carved, no live block), untouched (never carved).",
+  );
   const blocks = m.gauge(N.blocks, "pymalloc blocks in use (the sum of the size-class table's blocks in use).");
   const inUse = m.gauge(N.inUse, "Bytes in pymalloc blocks in use (# bytes in allocated blocks).", "bytes");
-  const freeUsed = m.gauge(N.freeUsed, "Free bytes inside used pools: reusable only by the same size class (# bytes in available blocks).", "bytes");
-  const freeFree = m.gauge(N.freeFree, "Bytes of arenas in empty or never-used pools: reusable by any size class, still mapped.", "bytes");
+  const freeUsed = m.gauge(
+    N.freeUsed,
+    "Free bytes inside used pools: reusable only by the same size class (# bytes in available blocks).",
+    "bytes",
+  );
+  const freeFree = m.gauge(
+    N.freeFree,
+    "Bytes of arenas in empty or never-used pools: reusable by any size class, still mapped.",
+    "bytes",
+  );
   const pinned = m.gauge(N.pinned, "Arenas kept mapped by fewer than 5 used pools each.");
   const pinnedBytes = m.gauge(N.pinnedBytes, "Bytes of the pinned arenas.", "bytes");
   const reclaimable = m.gauge(N.reclaimable, "Arenas perfect packing of the live blocks would give back to the OS.");
-  const raw = m.gauge(N.raw, "Blocks over 512 bytes that pymalloc handed to the raw allocator, live (raw_allocated_blocks; CPython 3.9+).");
-  const inconsistent = m.gauge(N.inconsistent, "Pool headers that stayed inconsistent while the target wrote them during the read (not counted in the other figures).");
+  const raw = m.gauge(
+    N.raw,
+    "Blocks over 512 bytes that pymalloc handed to the raw allocator, live (raw_allocated_blocks; CPython 3.9+).",
+  );
+  const inconsistent = m.gauge(
+    N.inconsistent,
+    "Pool headers that stayed inconsistent while the target wrote them during the read (not counted in the other figures).",
+  );
 
   for (const t of targets) {
     const l = targetLabels(t);
@@ -162,13 +191,28 @@ export function buildMetrics(
     inconsistent.add(l, h.inconsistentPools);
   }
 
-  m.gauge(N.buildInfo, "The pymem exporter: version and JavaScript runtime (always 1).").add({ version: PYMEM_VERSION, runtime: stats.runtime }, 1);
-  m.counter(N.scrapes, "Scrapes (HTTP requests for /metrics, or textfile writes) since the exporter started.").add({}, stats.scrapes);
-  m.gauge(N.duration, "How long this scrape took, from discovery to the last target's answer.", "seconds").add({}, stats.durationSeconds);
-  m.gauge(N.seen, "Python processes found in this scrape (including those left out by --match/--exclude and those that failed).").add({}, stats.seen);
+  m.gauge(N.buildInfo, "The pymem exporter: version and JavaScript runtime (always 1).").add({
+    version: PYMEM_VERSION,
+    runtime: stats.runtime,
+  }, 1);
+  m.counter(N.scrapes, "Scrapes (HTTP requests for /metrics, or textfile writes) since the exporter started.").add(
+    {},
+    stats.scrapes,
+  );
+  m.gauge(N.duration, "How long this scrape took, from discovery to the last target's answer.", "seconds").add(
+    {},
+    stats.durationSeconds,
+  );
+  m.gauge(
+    N.seen,
+    "Python processes found in this scrape (including those left out by --match/--exclude and those that failed).",
+  ).add({}, stats.seen);
   m.gauge(N.mapped, "Python processes read in this scrape.").add({}, stats.mapped);
   m.gauge(N.skipped, "Python processes left out by --match/--exclude in this scrape.").add({}, stats.skipped);
-  const errors = m.counter(N.errors, "Python processes that could not be read, by reason, since the exporter started (one per process per scrape).");
+  const errors = m.counter(
+    N.errors,
+    "Python processes that could not be read, by reason, since the exporter started (one per process per scrape).",
+  );
   for (const r of ERROR_REASONS) errors.add({ reason: r }, stats.errors[r]);
   m.counter(
     N.restarts,
@@ -183,8 +227,17 @@ export function buildMetrics(
  * Pinned bytes by type, top N per process (the pinning view of lib/objects/), when the workers collected them
  * (`--top-types N`, N > 0).
  */
-export function addPinnedByType(m: MetricSet, labels: Labels, rows: readonly { type: string; bytes: number }[], topN: number): void {
-  m.gauge(N.pinnedByType, "Arena bytes kept mapped by the live blocks of each type: each arena's size shared among its live blocks by their size, instances charged with their __dict__s (the top N types per process, --top-types).", "bytes")
+export function addPinnedByType(
+  m: MetricSet,
+  labels: Labels,
+  rows: readonly { type: string; bytes: number }[],
+  topN: number,
+): void {
+  m.gauge(
+    N.pinnedByType,
+    "Arena bytes kept mapped by the live blocks of each type: each arena's size shared among its live blocks by their size, instances charged with their __dict__s (the top N types per process, --top-types).",
+    "bytes",
+  )
     .addTopN(labels, "type", rows.map((r) => ({ label: r.type, value: r.bytes })), topN);
 }
 

@@ -27,7 +27,9 @@ export class MetricFamily {
 
   constructor(name: string, type: MetricType, help: string, unit = "") {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new RangeError(`not a valid metric name: "${name}"`);
-    if (type === "counter" && name.endsWith("_total")) throw new RangeError(`counter family "${name}": give the name without _total`);
+    if (type === "counter" && name.endsWith("_total")) {
+      throw new RangeError(`counter family "${name}": give the name without _total`);
+    }
     if (unit && !name.endsWith(`_${unit}`)) throw new RangeError(`metric "${name}" must end with its unit _${unit}`);
     this.name = name;
     this.type = type;
@@ -37,9 +39,13 @@ export class MetricFamily {
 
   /** Add one sample. A value that is not a finite number is refused: the exporter never publishes NaN by accident. */
   add(labels: Labels, value: number): this {
-    if (typeof value !== "number" || !Number.isFinite(value)) throw new RangeError(`${this.name}: value must be a finite number, got ${value}`);
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new RangeError(`${this.name}: value must be a finite number, got ${value}`);
+    }
     for (const k of Object.keys(labels)) {
-      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || k.startsWith("__")) throw new RangeError(`${this.name}: not a valid label name: "${k}"`);
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || k.startsWith("__")) {
+        throw new RangeError(`${this.name}: not a valid label name: "${k}"`);
+      }
     }
     this.samples.push({ labels, value });
     return this;
@@ -51,7 +57,8 @@ export class MetricFamily {
    */
   addTopN(base: Labels, key: string, rows: readonly { label: string; value: number }[], n: number): this {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`${this.name}: top N must be a whole number ≥ 0, got ${n}`);
-    const top = [...rows].sort((a, b) => b.value - a.value || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)).slice(0, n);
+    const top = [...rows].sort((a, b) => b.value - a.value || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
+      .slice(0, n);
     for (const r of top) this.add({ ...base, [key]: r.label }, r.value);
     return this;
   }
@@ -66,7 +73,9 @@ export class MetricSet {
   family(name: string, type: MetricType, help: string, unit = ""): MetricFamily {
     const known = this.#byName.get(name);
     if (known) {
-      if (known.type !== type || known.help !== help || known.unit !== unit) throw new RangeError(`metric "${name}" declared twice, differently`);
+      if (known.type !== type || known.help !== help || known.unit !== unit) {
+        throw new RangeError(`metric "${name}" declared twice, differently`);
+      }
       return known;
     }
     const f = new MetricFamily(name, type, help, unit);

@@ -28,7 +28,9 @@ export function runtimeCommand(modulePath: string): { cmd: string; args: string[
 /** lib/exporter/worker.ts, or dist/lib/exporter/worker.js next to this compiled file. */
 function workerPath(): string {
   const here = import.meta.url;
-  if (!here.startsWith("file:")) throw new PymemError("INVALID_STATE", `pymem exporter runs from a local copy of pymem, not from ${here}`);
+  if (!here.startsWith("file:")) {
+    throw new PymemError("INVALID_STATE", `pymem exporter runs from a local copy of pymem, not from ${here}`);
+  }
   const ext = here.endsWith(".js") ? ".js" : ".ts";
   return fileURLToPath(new URL(`./worker${ext}`, here));
 }
@@ -104,7 +106,14 @@ class Worker {
         this.#child = undefined;
         this.#ready = undefined;
         if (!started) {
-          fail(new PymemError("INVALID_STATE", `an exporter worker (${cmd} ${args.join(" ")}) exited before it was ready (${signal ?? `status ${code}`})`));
+          fail(
+            new PymemError(
+              "INVALID_STATE",
+              `an exporter worker (${cmd} ${args.join(" ")}) exited before it was ready (${
+                signal ?? `status ${code}`
+              })`,
+            ),
+          );
           return;
         }
         // It died on its own or was killed from outside (a crash, the OOM killer, kill -9): the next job starts a
@@ -158,7 +167,12 @@ class Worker {
         if (this.#current !== cur) return;
         this.#current = undefined;
         this.#kill(`process ${cur.job.pid} gave no answer within ${this.#deadlineMs / 1000} s`);
-        cur.resolve({ kind: "error", reason: "timeout", message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`, backoff: true });
+        cur.resolve({
+          kind: "error",
+          reason: "timeout",
+          message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`,
+          backoff: true,
+        });
         this.#next();
       }, this.#deadlineMs);
       this.#child!.stdin!.write(JSON.stringify({ id: cur.id, job: cur.job }) + "\n");
@@ -206,11 +220,14 @@ export class WorkerPool {
   restarts = 0;
 
   constructor(size: number, filter: TargetFilter, deadlineMs: number, log: (line: string) => void = () => {}) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`WorkerPool: size must be a whole number ≥ 1, got ${size}`);
-    this.#workers = Array.from({ length: size }, () => new Worker(filter, deadlineMs, (why) => {
-      this.restarts++;
-      log(why);
-    }));
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`WorkerPool: size must be a whole number ≥ 1, got ${size}`);
+    }
+    this.#workers = Array.from({ length: size }, () =>
+      new Worker(filter, deadlineMs, (why) => {
+        this.restarts++;
+        log(why);
+      }));
   }
 
   /** Start every worker (a scrape would start them anyway; this moves the start-up cost before the first one). */

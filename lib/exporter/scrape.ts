@@ -12,10 +12,14 @@
 import process from "node:process";
 import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { runtimeName } from "../core/runtime.ts";
-import { type ErrorReason, ERROR_REASONS, type TargetFigures, type TargetResult } from "./collect.ts";
-import { containerOf, listProcesses, looksLikePython, type ProcStat, processKey } from "./discovery.ts";
+import { ERROR_REASONS, type ErrorReason, type TargetFigures, type TargetResult } from "./collect.ts";
+import { containerOf, listProcesses, looksLikePython, processKey, type ProcStat } from "./discovery.ts";
 import {
-  buildMetrics, type ExporterStats, targetLabels, type TargetHealth, type UnsupportedTarget,
+  buildMetrics,
+  type ExporterStats,
+  type TargetHealth,
+  targetLabels,
+  type UnsupportedTarget,
 } from "./families.ts";
 import type { Labels as TargetLabels, MetricSet } from "./metrics.ts";
 import { WorkerPool } from "./pool.ts";
@@ -102,7 +106,9 @@ export class Scraper {
       }
     }
     if (options.pids) {
-      for (const p of options.pids) if (!Number.isSafeInteger(p) || p <= 0 || p > PID_MAX_LIMIT) throw new RangeError(`not a process id: ${p}`);
+      for (const p of options.pids) {
+        if (!Number.isSafeInteger(p) || p <= 0 || p > PID_MAX_LIMIT) throw new RangeError(`not a process id: ${p}`);
+      }
     }
     const timeoutMs = options.timeoutMs ?? 2000;
     if (!(timeoutMs > 0) || !(timeoutMs <= MAX_TIMER_MS)) {
@@ -151,7 +157,14 @@ export class Scraper {
     const backoff = new Map<string, number>();
     const now = Date.now();
     const out: ScrapeResult = {
-      targets: [], errors: [], unsupported: [], health: [], partial: false, seen: 0, skipped: 0, seconds: 0,
+      targets: [],
+      errors: [],
+      unsupported: [],
+      health: [],
+      partial: false,
+      seen: 0,
+      skipped: 0,
+      seconds: 0,
     };
     const success = new Map<string, { labels: TargetLabels; at: number }>();
     const told = new Map<string, string>();
@@ -205,48 +218,55 @@ export class Scraper {
         }
         continue;
       }
-      jobs.push(this.#pool.run({ pid: p.pid, start: p.start, comm: p.comm, scrape }).then((r: TargetResult) => {
-        if (r.kind === "error" && r.backoff) backoff.set(key, Date.now() + TIMEOUT_BACKOFF_MS);
-        if (r.kind === "gone") {
-          if (ours) {
-            python.add(key);
-            fail(p, "exited", "exited during the scrape");
-          }
-          return;
-        }
-        if (r.kind === "not-python") verdicts.set(vkey, r.kind);
-        else if (r.kind === "error" && r.reason === "timeout" && !ours) return;
-        else if (r.kind === "excluded") {
-          verdicts.set(vkey, r.kind);
-          out.seen++;
-          out.skipped++;
-        } else if (r.kind === "unsupported") {
-          const u: UnsupportedTarget = { pid: p.pid, exe: r.exe, python: r.python, reason: r.reason };
-          verdicts.set(vkey, { unsupported: u });
-          unsupported(p, u, r.message);
-        } else if (r.kind === "error") {
-          python.add(key);
-          fail(p, r.reason, r.message);
-        } else {
-          python.add(key);
-          const target = { ...r.target, ...containerOf(p.pid) };
-          if (!this.#cmdLabel) target.cmd = ""; // an empty label is left out of the encoding
-          out.targets.push(target);
-          if (target.heap === null) {
-            // No obmalloc heap (PYTHONMALLOC=malloc, mimalloc): read, but there is nothing of pymalloc's to be up.
-            out.seen--;
-            const u: UnsupportedTarget = { pid: p.pid, exe: target.exe, python: target.python, reason: "no_obmalloc" };
-            unsupported(p, u, target.noHeap ?? "");
+      jobs.push(
+        this.#pool.run({ pid: p.pid, start: p.start, comm: p.comm, scrape }).then((r: TargetResult) => {
+          if (r.kind === "error" && r.backoff) backoff.set(key, Date.now() + TIMEOUT_BACKOFF_MS);
+          if (r.kind === "gone") {
+            if (ours) {
+              python.add(key);
+              fail(p, "exited", "exited during the scrape");
+            }
             return;
           }
-          out.seen++;
-          const labels = targetLabels(target);
-          const at = Date.now() / 1000;
-          success.set(key, { labels, at });
-          out.health.push({ labels, up: true, lastSuccess: at });
-          told.delete(key);
-        }
-      }));
+          if (r.kind === "not-python") verdicts.set(vkey, r.kind);
+          else if (r.kind === "error" && r.reason === "timeout" && !ours) return;
+          else if (r.kind === "excluded") {
+            verdicts.set(vkey, r.kind);
+            out.seen++;
+            out.skipped++;
+          } else if (r.kind === "unsupported") {
+            const u: UnsupportedTarget = { pid: p.pid, exe: r.exe, python: r.python, reason: r.reason };
+            verdicts.set(vkey, { unsupported: u });
+            unsupported(p, u, r.message);
+          } else if (r.kind === "error") {
+            python.add(key);
+            fail(p, r.reason, r.message);
+          } else {
+            python.add(key);
+            const target = { ...r.target, ...containerOf(p.pid) };
+            if (!this.#cmdLabel) target.cmd = ""; // an empty label is left out of the encoding
+            out.targets.push(target);
+            if (target.heap === null) {
+              // No obmalloc heap (PYTHONMALLOC=malloc, mimalloc): read, but there is nothing of pymalloc's to be up.
+              out.seen--;
+              const u: UnsupportedTarget = {
+                pid: p.pid,
+                exe: target.exe,
+                python: target.python,
+                reason: "no_obmalloc",
+              };
+              unsupported(p, u, target.noHeap ?? "");
+              return;
+            }
+            out.seen++;
+            const labels = targetLabels(target);
+            const at = Date.now() / 1000;
+            success.set(key, { labels, at });
+            out.health.push({ labels, up: true, lastSuccess: at });
+            told.delete(key);
+          }
+        }),
+      );
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (deadlineMs !== undefined && deadlineMs !== Infinity && jobs.length) {

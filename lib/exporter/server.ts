@@ -184,13 +184,16 @@ export async function serve(
     });
   });
   const a = server.address() as AddressInfo;
-  const address = a.family === "IPv6" || a.address.includes(":") ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  const address = a.family === "IPv6" || a.address.includes(":")
+    ? `[${a.address}]:${a.port}`
+    : `${a.address}:${a.port}`;
   return {
     address,
     url: `http://${address}/metrics`,
-    close: () => new Promise<void>((done) => {
-      server.close(() => done());
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
   };
 }

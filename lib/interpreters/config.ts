@@ -73,26 +73,40 @@ export function resolveInterpreterConfig(
   if (config === undefined) return { config: { ...INTERPRETER_PRESETS.isolated }, preset: "isolated" };
   if (typeof config === "string") {
     if (!Object.hasOwn(INTERPRETER_PRESETS, config)) {
-      throw new RangeError(`Unknown interpreter preset "${config}": expected "isolated" or "legacy", or a config object`);
+      throw new RangeError(
+        `Unknown interpreter preset "${config}": expected "isolated" or "legacy", or a config object`,
+      );
     }
     return { config: { ...INTERPRETER_PRESETS[config] }, preset: config };
   }
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new TypeError(`An interpreter config is a preset name or an object, got ${config === null ? "null" : typeof config}`);
+    throw new TypeError(
+      `An interpreter config is a preset name or an object, got ${config === null ? "null" : typeof config}`,
+    );
   }
   const unknown = Object.keys(config).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (unknown.length) {
-    throw new TypeError(`Unknown interpreter config key(s) ${unknown.map((k) => `"${k}"`).join(", ")}: expected ${FIELDS.join(", ")}`);
+    throw new TypeError(
+      `Unknown interpreter config key(s) ${unknown.map((k) => `"${k}"`).join(", ")}: expected ${FIELDS.join(", ")}`,
+    );
   }
   const missing = FIELDS.filter((k) => config[k] === undefined);
   if (missing.length) {
-    throw new TypeError(`Interpreter config is missing ${missing.join(", ")} (every field is required; spread a preset: { ...INTERPRETER_PRESETS.isolated, … })`);
+    throw new TypeError(
+      `Interpreter config is missing ${
+        missing.join(", ")
+      } (every field is required; spread a preset: { ...INTERPRETER_PRESETS.isolated, … })`,
+    );
   }
   for (const k of FIELDS) {
-    if (k !== "gil" && typeof config[k] !== "boolean") throw new TypeError(`Interpreter config ${k} must be a boolean, got ${typeof config[k]}`);
+    if (k !== "gil" && typeof config[k] !== "boolean") {
+      throw new TypeError(`Interpreter config ${k} must be a boolean, got ${typeof config[k]}`);
+    }
   }
   if (typeof config.gil !== "string" || !Object.hasOwn(GIL_MODES, config.gil)) {
-    throw new RangeError(`Invalid interpreter config gil ${JSON.stringify(config.gil)}: expected "default", "shared" or "own"`);
+    throw new RangeError(
+      `Invalid interpreter config gil ${JSON.stringify(config.gil)}: expected "default", "shared" or "own"`,
+    );
   }
   const c: InterpreterConfig = { ...config };
   // CPython's own rule (init_interp_settings): single-phase-init modules keep state in process globals, which an
@@ -107,7 +121,7 @@ export function resolveInterpreterConfig(
   // code on the same state at once.
   if (c.useMainObmalloc && c.gil === "own") {
     throw new RangeError(
-      "Refused interpreter config: an own GIL with main's obmalloc state (useMainObmalloc: true, gil: \"own\") is " +
+      'Refused interpreter config: an own GIL with main\'s obmalloc state (useMainObmalloc: true, gil: "own") is ' +
         "unsafe: obmalloc has no lock of its own, so two GILs over one allocator corrupt it (CPython accepts it)",
     );
   }

@@ -39,11 +39,17 @@ import { showInRepl } from "../core/inspect.ts";
 import { adoptCallStack } from "../core/stackguard.ts";
 import { statusError } from "../core/status.ts";
 import { capabilities, cpython, cpythonIfKnown } from "../cpython/versions.ts";
-import { encodeConfig, type GilMode, INTERPRETER_PRESETS, type InterpreterConfig, type InterpreterPreset, resolveInterpreterConfig } from "./config.ts";
+import {
+  encodeConfig,
+  type GilMode,
+  INTERPRETER_PRESETS,
+  type InterpreterConfig,
+  type InterpreterPreset,
+  resolveInterpreterConfig,
+} from "./config.ts";
 
 export { INTERPRETER_PRESETS, resolveInterpreterConfig };
 export type { GilMode, InterpreterConfig, InterpreterPreset };
-
 
 /** What `SubInterpreter.close()` reports. */
 export interface InterpreterCloseReport {
@@ -82,7 +88,7 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
   let set = open.get(py);
   if (!set) {
     const s = new Set<SubInterpreter>();
-    open.set(py, (set = s));
+    open.set(py, set = s);
     // A sub-interpreter that cannot end would make Py_FinalizeEx abort the process: Python.close() asks first.
     py.onCloseCheck(() => {
       for (const sub of s) sub.assertClosable();
@@ -98,9 +104,13 @@ function registry(py: ObmallocHost): Set<SubInterpreter> {
         }
       }
       if (errors.length) {
-        throw new PymemError("INVALID_STATE", `Errors while closing sub-interpreters: ${(errors[0] as Error)?.message}`, {
-          cause: new AggregateError(errors, "Errors while closing sub-interpreters"),
-        });
+        throw new PymemError(
+          "INVALID_STATE",
+          `Errors while closing sub-interpreters: ${(errors[0] as Error)?.message}`,
+          {
+            cause: new AggregateError(errors, "Errors while closing sub-interpreters"),
+          },
+        );
       }
     });
   }
@@ -121,7 +131,9 @@ const leakCounters = new WeakMap<ObmallocHost, bigint | null>();
 function ownedBlocks(py: ObmallocHost): number {
   let sum = 0;
   for (const interp of py.liveInterpreters()) {
-    if (!usesMainObmalloc(py.native, interp, py.layout)) sum += new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks();
+    if (!usesMainObmalloc(py.native, interp, py.layout)) {
+      sum += new PyMemAllocator(py, interp).getInterpreterAllocatedBlocks();
+    }
   }
   return sum;
 }
@@ -220,7 +232,13 @@ export class SubInterpreter {
   #idleStates: Set<bigint>;
 
   /** @internal Use `py.newInterpreter()`. */
-  constructor(py: ObmallocHost, created: Created, config: InterpreterConfig, preset: InterpreterPreset | "custom", via: CreationPath) {
+  constructor(
+    py: ObmallocHost,
+    created: Created,
+    config: InterpreterConfig,
+    preset: InterpreterPreset | "custom",
+    via: CreationPath,
+  ) {
     this.#py = py;
     this.#tstate = created.tstate;
     this.#globals = created.globals;
@@ -389,13 +407,15 @@ export class SubInterpreter {
       stray = this.#strayThreads();
     }
     if (stray > 0) {
-      throw blockingFinalize(new PymemError(
-        "INVALID_STATE",
-        `Sub-interpreter #${this.id} still has ${stray} other thread(s) that Py_EndInterpreter would not wait for ` +
-          "(started with _thread, daemon threads, or threads of C code): ending it now would abort the process " +
-          "(CPython: \"not the last thread\"). Let them finish (shut executors down), then close again; the " +
-          "interpreter is still open.",
-      ));
+      throw blockingFinalize(
+        new PymemError(
+          "INVALID_STATE",
+          `Sub-interpreter #${this.id} still has ${stray} other thread(s) that Py_EndInterpreter would not wait for ` +
+            "(started with _thread, daemon threads, or threads of C code): ending it now would abort the process " +
+            '(CPython: "not the last thread"). Let them finish (shut executors down), then close again; the ' +
+            "interpreter is still open.",
+        ),
+      );
     }
   }
 
@@ -435,7 +455,9 @@ export class SubInterpreter {
   /** A one-line summary, e.g. `SubInterpreter #1 isolated (own obmalloc, own GIL): 52,113 blocks`. */
   toString(): string {
     const c = this.config;
-    const what = `SubInterpreter #${this.id} ${this.preset} (${this.ownObmalloc ? "own" : "main's"} obmalloc, ${c.gil} GIL)`;
+    const what = `SubInterpreter #${this.id} ${this.preset} (${
+      this.ownObmalloc ? "own" : "main's"
+    } obmalloc, ${c.gil} GIL)`;
     if (this.#report) {
       const l = this.#report.leakedBlocks;
       return `${what}: closed${l === null ? "" : `, leaked ${l.toLocaleString("en-US")} blocks`}`;
@@ -546,7 +568,9 @@ export function newInterpreter(
     if (resolved.preset !== "legacy") {
       throw new PymemError(
         "UNSUPPORTED",
-        `The ${resolved.preset === "custom" ? "custom" : `"${resolved.preset}"`} interpreter config needs CPython 3.12 or ` +
+        `The ${
+          resolved.preset === "custom" ? "custom" : `"${resolved.preset}"`
+        } interpreter config needs CPython 3.12 or ` +
           `newer (PyInterpreterConfig: own obmalloc state and own GIL); ${py.library} is ${v.major}.${v.minor}.${v.micro}. ` +
           'Only the "legacy" preset works here: py.newInterpreter("legacy") (Py_NewInterpreter, sharing main\'s allocator and GIL)',
       );
@@ -556,7 +580,9 @@ export function newInterpreter(
     via = internals.via ?? (api.Py_NewInterpreterFromConfig ? "config" : "module");
     if (via === "legacy") via = "config";
   }
-  const created = via === "module" ? createViaModule(py, resolved.config, resolved.preset) : createNative(py, resolved.config, via);
+  const created = via === "module"
+    ? createViaModule(py, resolved.config, resolved.preset)
+    : createNative(py, resolved.config, via);
   const sub = new SubInterpreter(py, created, resolved.config, resolved.preset, via);
   registry(py).add(sub);
   return sub;
@@ -650,9 +676,13 @@ function createViaModule(py: ObmallocHost, config: InterpreterConfig, preset: In
       for (let i = api.PyInterpreterState_Head(); i !== 0n; i = api.PyInterpreterState_Next(i)) {
         if (api.PyInterpreterState_GetID(i) === id) interp = i;
       }
-      if (interp === 0n) throw new PymemError("INVALID_STATE", `The module created interpreter ${id}, but it is not live`);
+      if (interp === 0n) {
+        throw new PymemError("INVALID_STATE", `The module created interpreter ${id}, but it is not live`);
+      }
       const idleStates: bigint[] = [];
-      for (let t = api.PyInterpreterState_ThreadHead(interp); t !== 0n; t = api.PyThreadState_Next(t)) idleStates.push(t);
+      for (let t = api.PyInterpreterState_ThreadHead(interp); t !== 0n; t = api.PyThreadState_Next(t)) {
+        idleStates.push(t);
+      }
       const tstate = api.PyThreadState_New(interp);
       if (tstate === 0n) {
         py.runIn(ns, "m.destroy(iid)");

@@ -237,12 +237,32 @@ function x64Hooks(slot: bigint): number[] {
   // The histogram bucket of the size in rax: min(bsr(rax | 1), 32), then one atomic increment.
   const histogram = () =>
     code.push(
-      0x48, 0x83, 0xc8, 0x01, //                          or rax, 1            (bsr(0) is undefined; 0 and 1 share bucket 0)
-      0x48, 0x0f, 0xbd, 0xc0, //                          bsr rax, rax         (index of the highest set bit = floor(log2))
-      0xb9, 0x20, 0x00, 0x00, 0x00, //                    mov ecx, 32
-      0x48, 0x39, 0xc8, //                                cmp rax, rcx
-      0x48, 0x0f, 0x47, 0xc1, //                          cmova rax, rcx       (sizes ≥ 2^32 share the last bucket)
-      0xf0, 0x49, 0xff, 0x44, 0xc3, 0x40, //              lock inc qword [r11 + rax*8 + 64]   (histogram, slot + 128)
+      0x48,
+      0x83,
+      0xc8,
+      0x01, //                          or rax, 1            (bsr(0) is undefined; 0 and 1 share bucket 0)
+      0x48,
+      0x0f,
+      0xbd,
+      0xc0, //                          bsr rax, rax         (index of the highest set bit = floor(log2))
+      0xb9,
+      0x20,
+      0x00,
+      0x00,
+      0x00, //                    mov ecx, 32
+      0x48,
+      0x39,
+      0xc8, //                                cmp rax, rcx
+      0x48,
+      0x0f,
+      0x47,
+      0xc1, //                          cmova rax, rcx       (sizes ≥ 2^32 share the last bucket)
+      0xf0,
+      0x49,
+      0xff,
+      0x44,
+      0xc3,
+      0x40, //              lock inc qword [r11 + rax*8 + 64]   (histogram, slot + 128)
     );
   // malloc(ctx = rdi, n = rsi)
   start();
@@ -386,40 +406,79 @@ export function callLoopCode(arch: Arch, kind: "ctx" | "plain"): Uint8Array {
   if (arch !== "x64") throw new PymemError("UNSUPPORTED", "call loops are generated for x86-64 only");
   const body = kind === "ctx"
     ? [
-      0x4c, 0x89, 0xe7, //       mov rdi, r12          ctx
-      0x4c, 0x89, 0xf6, //       mov rsi, r14          size
-      0xff, 0xd3, //             call rbx              p = alloc(ctx, size)
-      0x4c, 0x89, 0xe7, //       mov rdi, r12          ctx
-      0x48, 0x89, 0xc6, //       mov rsi, rax          p
-      0xff, 0xd5, //             call rbp              free(ctx, p)
+      0x4c,
+      0x89,
+      0xe7, //       mov rdi, r12          ctx
+      0x4c,
+      0x89,
+      0xf6, //       mov rsi, r14          size
+      0xff,
+      0xd3, //             call rbx              p = alloc(ctx, size)
+      0x4c,
+      0x89,
+      0xe7, //       mov rdi, r12          ctx
+      0x48,
+      0x89,
+      0xc6, //       mov rsi, rax          p
+      0xff,
+      0xd5, //             call rbp              free(ctx, p)
     ]
     : [
-      0x4c, 0x89, 0xf7, //       mov rdi, r14          size
-      0xff, 0xd3, //             call rbx              p = alloc(size)
-      0x48, 0x89, 0xc7, //       mov rdi, rax          p
-      0xff, 0xd5, //             call rbp              free(p)
+      0x4c,
+      0x89,
+      0xf7, //       mov rdi, r14          size
+      0xff,
+      0xd3, //             call rbx              p = alloc(size)
+      0x48,
+      0x89,
+      0xc7, //       mov rdi, rax          p
+      0xff,
+      0xd5, //             call rbp              free(p)
     ];
   const loopBody = [...body, 0x49, 0xff, 0xcd]; //     dec r13
   const back = -(3 + 2 + loopBody.length + 2); //      to `test` from after the jmp
   return new Uint8Array([
-    0xf3, 0x0f, 0x1e, 0xfa, //   endbr64
+    0xf3,
+    0x0f,
+    0x1e,
+    0xfa, //   endbr64
     0x53, //                     push rbx              (five pushes: rsp is 16-byte aligned for the calls)
     0x55, //                     push rbp
-    0x41, 0x54, //               push r12
-    0x41, 0x55, //               push r13
-    0x41, 0x56, //               push r14
-    0x48, 0x89, 0xfb, //         mov rbx, rdi          alloc
-    0x48, 0x89, 0xf5, //         mov rbp, rsi          free
-    0x49, 0x89, 0xd4, //         mov r12, rdx          ctx
-    0x49, 0x89, 0xcd, //         mov r13, rcx          n
-    0x4d, 0x89, 0xc6, //         mov r14, r8           size
-    0x4d, 0x85, 0xed, //         loop: test r13, r13
-    0x74, loopBody.length + 2, // jz done
+    0x41,
+    0x54, //               push r12
+    0x41,
+    0x55, //               push r13
+    0x41,
+    0x56, //               push r14
+    0x48,
+    0x89,
+    0xfb, //         mov rbx, rdi          alloc
+    0x48,
+    0x89,
+    0xf5, //         mov rbp, rsi          free
+    0x49,
+    0x89,
+    0xd4, //         mov r12, rdx          ctx
+    0x49,
+    0x89,
+    0xcd, //         mov r13, rcx          n
+    0x4d,
+    0x89,
+    0xc6, //         mov r14, r8           size
+    0x4d,
+    0x85,
+    0xed, //         loop: test r13, r13
+    0x74,
+    loopBody.length + 2, // jz done
     ...loopBody,
-    0xeb, back & 0xff, //        jmp loop
-    0x41, 0x5e, //               done: pop r14
-    0x41, 0x5d, //               pop r13
-    0x41, 0x5c, //               pop r12
+    0xeb,
+    back & 0xff, //        jmp loop
+    0x41,
+    0x5e, //               done: pop r14
+    0x41,
+    0x5d, //               pop r13
+    0x41,
+    0x5c, //               pop r12
     0x5d, //                     pop rbp
     0x5b, //                     pop rbx
     0xc3, //                     ret

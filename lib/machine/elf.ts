@@ -263,7 +263,11 @@ export class ElfFile {
       if (s.vaddr + s.memsz > Number.MAX_SAFE_INTEGER) fail(`PT_LOAD at vaddr 0x${s.vaddr.toString(16)} too large`);
     }
     const first = this.#loads[0];
-    this.firstLoadVaddr = first === undefined ? 0 : first.align > 1 ? first.vaddr - (first.vaddr % first.align) : first.vaddr;
+    this.firstLoadVaddr = first === undefined
+      ? 0
+      : first.align > 1
+      ? first.vaddr - (first.vaddr % first.align)
+      : first.vaddr;
 
     // Section headers, then their names.
     const sections: ElfSection[] = [];
@@ -547,7 +551,9 @@ export class ElfFile {
   #buildAddressIndex(): AddressIndex {
     // .symtab holds every .dynsym definition too, so one table is enough.
     const table = this.#loadSymtab() ?? this.#loadDynsym();
-    if (table === null) return { table, values: new Float64Array(0), ends: new Float64Array(0), entries: new Uint32Array(0), maxSize: 0 };
+    if (table === null) {
+      return { table, values: new Float64Array(0), ends: new Float64Array(0), entries: new Uint32Array(0), maxSize: 0 };
+    }
     const dv = table.view;
     const values = new Float64Array(table.count);
     const sizes = new Float64Array(table.count);
@@ -602,13 +608,15 @@ export class ElfFile {
     for (const s of this.sections) if (s.type === 7 /* SHT_NOTE */ && s !== named) areas.push(s);
     // Files without section headers still have PT_NOTE; its range is checked here since only PT_LOAD was earlier.
     for (const p of this.segments) {
-      if (p.type === PT_NOTE && p.offset + p.filesz <= (this.#source?.size ?? 0)) areas.push({ offset: p.offset, size: p.filesz });
+      if (p.type === PT_NOTE && p.offset + p.filesz <= (this.#source?.size ?? 0)) {
+        areas.push({ offset: p.offset, size: p.filesz });
+      }
     }
     for (const area of areas) {
       if (area.size === 0 || area.size > 1 << 20) continue;
       const dv = view(this.#read(area.offset, area.size));
       // Each note is 12 header bytes + name + desc, each padded to 4; every step advances, so this ends.
-      for (let p = 0; p + 12 <= area.size; ) {
+      for (let p = 0; p + 12 <= area.size;) {
         const namesz = dv.getUint32(p, true);
         const descsz = dv.getUint32(p + 4, true);
         const type = dv.getUint32(p + 8, true);
@@ -644,7 +652,9 @@ function u64(dv: DataView, offset: number, what: string, fail: (what: string) =>
 
 function checkRange(offset: number, size: number, fileSize: number, what: string, fail: (what: string) => never): void {
   if (!Number.isSafeInteger(offset + size) || offset + size > fileSize) {
-    fail(`${what} extends past the end of the file (offset ${offset}, size ${size}, file size ${fileSize}): truncated or corrupt`);
+    fail(
+      `${what} extends past the end of the file (offset ${offset}, size ${size}, file size ${fileSize}): truncated or corrupt`,
+    );
   }
 }
 

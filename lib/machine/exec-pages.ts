@@ -56,11 +56,13 @@ export function mapCode(native: CodeHost, code: Uint8Array): bigint {
   native.bytes(p, code.length).set(code);
   if (native.libc.mprotect(p, size, PROT_READ | PROT_EXEC) !== 0) {
     native.libc.munmap(p, size);
-    throw new PymemError("PERMISSION", "mprotect(PROT_READ|PROT_EXEC) refused: this process may not create executable memory");
+    throw new PymemError(
+      "PERMISSION",
+      "mprotect(PROT_READ|PROT_EXEC) refused: this process may not create executable memory",
+    );
   }
   return p;
 }
-
 
 /** Name a generated function for getAllocator() and the symbol report. */
 export function labelGenerated(address: bigint, label: string): void {

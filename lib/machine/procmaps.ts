@@ -147,7 +147,7 @@ function mappingsOf(maps: MapEntry[], path: string): MapEntry[] {
   const byRealpath = maps.filter((m) => {
     if (!m.path.startsWith("/")) return false;
     let r = resolved.get(m.path);
-    if (r === undefined) resolved.set(m.path, (r = realpathOrSelf(m.path)));
+    if (r === undefined) resolved.set(m.path, r = realpathOrSelf(m.path));
     return r === target;
   });
   if (byRealpath.length > 0) return byRealpath;

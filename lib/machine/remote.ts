@@ -12,7 +12,7 @@
  */
 import * as fs from "node:fs";
 import { loadBackend } from "../../ffi/backend.ts";
-import { generated, type LibcApi, libc as libcSymbols } from "../../ffi/symbols.ts";
+import { generated, libc as libcSymbols, type LibcApi } from "../../ffi/symbols.ts";
 import type { Backend } from "../../ffi/types.ts";
 import { canRunSecondThread, startNativeThread } from "./threads.ts";
 import { hostArch } from "./codegen.ts";
@@ -21,7 +21,17 @@ import { PymemError } from "../errors.ts";
 import { setIovec } from "./bytes.ts";
 
 /** Linux errno values the reader tells apart. */
-export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EIO: 5, ENOMEM: 12, EACCES: 13, EFAULT: 14, EINVAL: 22, ENOSYS: 38 } as const;
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EIO: 5,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EINVAL: 22,
+  ENOSYS: 38,
+} as const;
 
 /** IOV_MAX on Linux: the most iovecs one process_vm_readv call accepts. */
 export const IOV_MAX = 1024;
@@ -37,6 +47,7 @@ const PARALLEL_FROM = 4 * IOV_MAX;
  * Five pushes keep the stack 16-byte aligned at the call. Assembled with GNU as from
  * remote.x86_64.s beside this file, by `bun tools/assemble.ts --write`: edit the source, not the bytes.
  */
+// deno-fmt-ignore: one instruction a line, as `bun tools/assemble.ts --write` writes it
 export const READV_LOOP_X64 = new Uint8Array([
   // readv_loop:
   0x53,                                           // push rbx
@@ -116,10 +127,15 @@ export function remoteReadError(
   ctx: { scope?: number; myUid?: number; targetUid?: number } = {},
 ): PymemError {
   const scope = "scope" in ctx ? ctx.scope : ptraceScope();
-  const myUid = "myUid" in ctx ? ctx.myUid : (typeof process !== "undefined" && process.getuid ? process.getuid() : undefined);
+  const myUid = "myUid" in ctx
+    ? ctx.myUid
+    : (typeof process !== "undefined" && process.getuid ? process.getuid() : undefined);
   const targetUid = "targetUid" in ctx ? ctx.targetUid : ownerUid(pid);
   if (errno === ERRNO.ESRCH || errno === ERRNO.ENOENT) {
-    return new PymemError("ATTACH", `process ${pid} exited while ${what} (errno ${errno === ERRNO.ESRCH ? "ESRCH" : "ENOENT"})`);
+    return new PymemError(
+      "ATTACH",
+      `process ${pid} exited while ${what} (errno ${errno === ERRNO.ESRCH ? "ESRCH" : "ENOENT"})`,
+    );
   }
   if (errno === ERRNO.EPERM || errno === ERRNO.EACCES) {
     const name = errno === ERRNO.EPERM ? "EPERM" : "EACCES";
@@ -138,7 +154,9 @@ export function remoteReadError(
     } else if (scope === 2) {
       fixes.push("/proc/sys/kernel/yama/ptrace_scope is 2 (admin only): run as root or with CAP_SYS_PTRACE");
     } else if (scope === 3) {
-      fixes.push("/proc/sys/kernel/yama/ptrace_scope is 3 (no process may read another until reboot): nothing short of a reboot allows it");
+      fixes.push(
+        "/proc/sys/kernel/yama/ptrace_scope is 3 (no process may read another until reboot): nothing short of a reboot allows it",
+      );
     }
     if (fixes.length === 0) {
       fixes.push(
@@ -146,7 +164,10 @@ export function remoteReadError(
           "also block process_vm_readv (seccomp): run with `--cap-add=SYS_PTRACE` or `--security-opt seccomp=unconfined`",
       );
     }
-    return new PymemError("PERMISSION", `permission denied (${name}) reading process ${pid} while ${what}: ${fixes.join("; ")}`);
+    return new PymemError(
+      "PERMISSION",
+      `permission denied (${name}) reading process ${pid} while ${what}: ${fixes.join("; ")}`,
+    );
   }
   return new PymemError("ATTACH", `cannot read process ${pid} while ${what}: errno ${errno}`);
 }
@@ -237,7 +258,9 @@ export class RemoteMemory {
       try {
         return RemoteMemory.#openMem(pid, probe);
       } catch (e) {
-        if (e instanceof PymemError && e.code === "PERMISSION") throw remoteReadError(pid, errno, "attaching (process_vm_readv and /proc/PID/mem)");
+        if (e instanceof PymemError && e.code === "PERMISSION") {
+          throw remoteReadError(pid, errno, "attaching (process_vm_readv and /proc/PID/mem)");
+        }
         throw e;
       }
     }
@@ -338,7 +361,14 @@ export class RemoteMemory {
    * Ranges [from, to) of a uniform read, on this thread. Equal ranges land packed in the scratch buffer in the
    * order of the output: one copy per system call instead of one per range (BENCHMARKS.md has the saving).
    */
-  #readUniformRange(addresses: Float64Array, length: number, from: number, to_: number, bytes: Uint8Array, ok: Uint8Array): void {
+  #readUniformRange(
+    addresses: Float64Array,
+    length: number,
+    from: number,
+    to_: number,
+    bytes: Uint8Array,
+    ok: Uint8Array,
+  ): void {
     const local = this.#local, remote = this.#remote;
     for (let start = from; start < to_;) {
       const to = Math.min(to_, start + IOV_MAX);
@@ -442,7 +472,10 @@ export class RemoteMemory {
     try {
       if (hostArch() !== "x64") return null;
       const backend = this.#backend!;
-      const host = { libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap }, bytes: (a: bigint, len: number) => new Uint8Array(backend.view(a, len)) };
+      const host = {
+        libc: { mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap },
+        bytes: (a: bigint, len: number) => new Uint8Array(backend.view(a, len)),
+      };
       const readv = f.dlsym(0n, new TextEncoder().encode("process_vm_readv\0"));
       if (!readv) return null;
       const code = mapCode(host, READV_LOOP_X64);
@@ -480,7 +513,12 @@ export class RemoteMemory {
   /** `length` bytes at `address`; throws PymemError("ATTACH") when unreadable. */
   read(address: number, length: number): Uint8Array {
     const b = this.tryRead(address, length);
-    if (!b) throw new PymemError("ATTACH", `process ${this.pid}: ${length} bytes at 0x${address.toString(16)} are not readable`);
+    if (!b) {
+      throw new PymemError(
+        "ATTACH",
+        `process ${this.pid}: ${length} bytes at 0x${address.toString(16)} are not readable`,
+      );
+    }
     return b;
   }
 

@@ -7,7 +7,6 @@ import { availableParallelism, loadavg } from "node:os";
 import { PymemError } from "../errors.ts";
 import type { LibcApi } from "../../ffi/symbols.ts";
 
-
 /** libc's pthread functions as the symbol tables bind them (optional there: libpthread before glibc 2.34). */
 export interface ThreadApi {
   readonly pthread_create?: LibcApi["pthread_create"];

@@ -74,29 +74,62 @@ function oneByteShape(op: number, modrmReg: () => number): Shape | undefined {
   if (op >= 0xec && op <= 0xef) return NONE; // in/out dx
   if (op >= 0xf8 && op <= 0xfd) return NONE; // clc, stc, cli, sti, cld, std
   switch (op) {
-    case 0x63: return M; // movsxd
-    case 0x68: return IZ; // push imm32
-    case 0x69: return M_IZ; // imul r, r/m, imm32
-    case 0x6a: return I8; // push imm8
-    case 0x6b: return M_I8; // imul r, r/m, imm8
-    case 0x80: return M_I8;
-    case 0x81: return M_IZ;
-    case 0x83: return M_I8;
-    case 0xa8: return I8; // test al, imm8
-    case 0xa9: return IZ; // test eax, imm32
-    case 0xc0: case 0xc1: return M_I8; // shifts by imm8
-    case 0xc2: return { modrm: false, imm: 2 }; // ret imm16
-    case 0xc3: case 0xc9: case 0xcc: case 0xf4: case 0xf5: return NONE; // ret, leave, int3, hlt, cmc
-    case 0xc6: return M_I8; // mov r/m8, imm8
-    case 0xc7: return M_IZ; // mov r/m, imm32
-    case 0xc8: return { modrm: false, imm: 3 }; // enter imm16, imm8
-    case 0xcd: return I8; // int imm8
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: return M; // shifts by 1 / cl
-    case 0xe8: case 0xe9: return { modrm: false, imm: 4 }; // call/jmp rel32
-    case 0xeb: return I8; // jmp rel8
-    case 0xf6: return modrmReg() <= 1 ? M_I8 : M; // test r/m8, imm8 | not/neg/mul/div
-    case 0xf7: return modrmReg() <= 1 ? M_IZ : M; // test r/m, imm32 | not/neg/mul/div
-    case 0xfe: case 0xff: return M; // inc/dec/call/jmp/push r/m
+    case 0x63:
+      return M; // movsxd
+    case 0x68:
+      return IZ; // push imm32
+    case 0x69:
+      return M_IZ; // imul r, r/m, imm32
+    case 0x6a:
+      return I8; // push imm8
+    case 0x6b:
+      return M_I8; // imul r, r/m, imm8
+    case 0x80:
+      return M_I8;
+    case 0x81:
+      return M_IZ;
+    case 0x83:
+      return M_I8;
+    case 0xa8:
+      return I8; // test al, imm8
+    case 0xa9:
+      return IZ; // test eax, imm32
+    case 0xc0:
+    case 0xc1:
+      return M_I8; // shifts by imm8
+    case 0xc2:
+      return { modrm: false, imm: 2 }; // ret imm16
+    case 0xc3:
+    case 0xc9:
+    case 0xcc:
+    case 0xf4:
+    case 0xf5:
+      return NONE; // ret, leave, int3, hlt, cmc
+    case 0xc6:
+      return M_I8; // mov r/m8, imm8
+    case 0xc7:
+      return M_IZ; // mov r/m, imm32
+    case 0xc8:
+      return { modrm: false, imm: 3 }; // enter imm16, imm8
+    case 0xcd:
+      return I8; // int imm8
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
+      return M; // shifts by 1 / cl
+    case 0xe8:
+    case 0xe9:
+      return { modrm: false, imm: 4 }; // call/jmp rel32
+    case 0xeb:
+      return I8; // jmp rel8
+    case 0xf6:
+      return modrmReg() <= 1 ? M_I8 : M; // test r/m8, imm8 | not/neg/mul/div
+    case 0xf7:
+      return modrmReg() <= 1 ? M_IZ : M; // test r/m, imm32 | not/neg/mul/div
+    case 0xfe:
+    case 0xff:
+      return M; // inc/dec/call/jmp/push r/m
   }
   return undefined;
 }
@@ -107,15 +140,50 @@ function twoByteShape(op: number): Shape | undefined {
   if (op >= 0xc8 && op <= 0xcf) return NONE; // bswap
   if (op >= 0x70 && op <= 0x73) return M_I8; // pshufd, vector shifts by imm8
   switch (op) {
-    case 0x05: case 0x0b: case 0x31: case 0x77: case 0xa2: // syscall, ud2, rdtsc, emms, cpuid
-    case 0xa0: case 0xa1: case 0xa8: case 0xa9: // push/pop fs/gs
+    case 0x05:
+    case 0x0b:
+    case 0x31:
+    case 0x77:
+    case 0xa2: // syscall, ud2, rdtsc, emms, cpuid
+    case 0xa0:
+    case 0xa1:
+    case 0xa8:
+    case 0xa9: // push/pop fs/gs
       return NONE;
-    case 0xa4: case 0xac: case 0xba: case 0xc2: case 0xc4: case 0xc5: case 0xc6: // shld/shrd imm, bt* imm, cmpps, …
+    case 0xa4:
+    case 0xac:
+    case 0xba:
+    case 0xc2:
+    case 0xc4:
+    case 0xc5:
+    case 0xc6: // shld/shrd imm, bt* imm, cmpps, …
       return M_I8;
     // Undefined, privileged or 3DNow! encodings that never appear in user-space C code: stop rather than guess.
-    case 0x04: case 0x06: case 0x07: case 0x08: case 0x09: case 0x0a: case 0x0c: case 0x0e: case 0x0f:
-    case 0x24: case 0x25: case 0x26: case 0x27: case 0x36: case 0x39: case 0x3b: case 0x3c: case 0x3d:
-    case 0x3e: case 0x3f: case 0xa6: case 0xa7: case 0xaa: case 0xb9: case 0xff:
+    case 0x04:
+    case 0x06:
+    case 0x07:
+    case 0x08:
+    case 0x09:
+    case 0x0a:
+    case 0x0c:
+    case 0x0e:
+    case 0x0f:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0x27:
+    case 0x36:
+    case 0x39:
+    case 0x3b:
+    case 0x3c:
+    case 0x3d:
+    case 0x3e:
+    case 0x3f:
+    case 0xa6:
+    case 0xa7:
+    case 0xaa:
+    case 0xb9:
+    case 0xff:
       return undefined;
   }
   return M; // everything else in the map (SSE, cmov, setcc, movzx/movsx, imul, bt, xadd, cmpxchg, hint nops, …)
@@ -174,8 +242,10 @@ function decodeOne(code: Uint8Array, start: number): Decoded | undefined {
     if (p >= end) return undefined;
     const b = code[p] as number;
     if (b === 0x66) opsize16 = true;
-    else if (!(b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3 || b === 0x2e || b === 0x36 || b === 0x3e ||
-      b === 0x26 || b === 0x64 || b === 0x65)) break;
+    else if (
+      !(b === 0x67 || b === 0xf0 || b === 0xf2 || b === 0xf3 || b === 0x2e || b === 0x36 || b === 0x3e ||
+        b === 0x26 || b === 0x64 || b === 0x65)
+    ) break;
     p++;
   }
   // REX must come right before the opcode.
@@ -268,14 +338,25 @@ function classify(
     return { op: "other", width: byteOp ? 1 : operandWidth, destReg: false };
   }
   switch (opcode) {
-    case 0x8b: return { op: "mov-load", width: operandWidth, destReg: true };
-    case 0x8a: return { op: "mov-load", width: 1, destReg: true };
-    case 0x63: return { op: "mov-load", width: 4, destReg: true }; // movsxd r64, m32
-    case 0x8d: return { op: "lea", width: 8, destReg: true };
-    case 0x3b: case 0x39: return { op: "cmp", width: operandWidth, destReg: true };
-    case 0x3a: case 0x38: return { op: "cmp", width: 1, destReg: true };
-    case 0x83: case 0x81: return { op: modrmReg === 7 ? "cmp" : "other", width: operandWidth, destReg: false };
-    case 0x80: return { op: modrmReg === 7 ? "cmp" : "other", width: 1, destReg: false };
+    case 0x8b:
+      return { op: "mov-load", width: operandWidth, destReg: true };
+    case 0x8a:
+      return { op: "mov-load", width: 1, destReg: true };
+    case 0x63:
+      return { op: "mov-load", width: 4, destReg: true }; // movsxd r64, m32
+    case 0x8d:
+      return { op: "lea", width: 8, destReg: true };
+    case 0x3b:
+    case 0x39:
+      return { op: "cmp", width: operandWidth, destReg: true };
+    case 0x3a:
+    case 0x38:
+      return { op: "cmp", width: 1, destReg: true };
+    case 0x83:
+    case 0x81:
+      return { op: modrmReg === 7 ? "cmp" : "other", width: operandWidth, destReg: false };
+    case 0x80:
+      return { op: modrmReg === 7 ? "cmp" : "other", width: 1, destReg: false };
   }
   // Near call/jmp through memory take a 64-bit operand in 64-bit mode whatever REX.W says (`jmp [rip+x]` is how
   // PyMem_RawMalloc tail-calls the table's malloc); push/pop too, unless a 66 prefix makes it 16-bit.

@@ -50,8 +50,17 @@ const OWNED_DICT = 255;
 
 /** Names of the kinds that are not objects. */
 export const KIND_NAMES: readonly string[] = [
-  "never used", "free", "unread", "not an object", "list items", "dict keys", "dict values", "set table", "instance values",
-  "OrderedDict index", "OrderedDict nodes",
+  "never used",
+  "free",
+  "unread",
+  "not an object",
+  "list items",
+  "dict keys",
+  "dict values",
+  "set table",
+  "instance values",
+  "OrderedDict index",
+  "OrderedDict nodes",
 ];
 
 /** Options of a classification. */
@@ -93,12 +102,20 @@ const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
  * Classify every block of every used pool of `heap`, reading through `mem`. Throws PymemError("UNSUPPORTED") when
  * the target has no `PyType_Type` to validate types against.
  */
-export function classifyBlocks(heap: HeapSource, layout: ObmallocLayout, mem: ObjectMemory, options: ClassifyOptions = {}): Classification {
+export function classifyBlocks(
+  heap: HeapSource,
+  layout: ObmallocLayout,
+  mem: ObjectMemory,
+  options: ClassifyOptions = {},
+): Classification {
   const minor = Number(heap.info.version.split(".")[1]);
   const ol = objectLayoutFor(minor);
   let table = new TypeTable(mem, ol);
   if (!table.usable) {
-    throw new PymemError("UNSUPPORTED", `CPython ${heap.info.version}: PyType_Type is not exported by the target, so no type object can be validated`);
+    throw new PymemError(
+      "UNSUPPORTED",
+      `CPython ${heap.info.version}: PyType_Type is not exported by the target, so no type object can be validated`,
+    );
   }
   const allocator = options.allocator === undefined ? heap.info.allocator : options.allocator;
   const scan = (debug: boolean, types: TypeTable) => {
@@ -195,7 +212,16 @@ class Scanner {
   readonly #cacheTp = new Float64Array(CACHE_MASK + 1).fill(-1);
   readonly #cacheId = new Int32Array(CACHE_MASK + 1);
 
-  constructor(heap: HeapSource, layout: ObmallocLayout, ol: ObjectLayout, mem: ObjectMemory, table: TypeTable, dataOffset: number, overhead: number, retries: number) {
+  constructor(
+    heap: HeapSource,
+    layout: ObmallocLayout,
+    ol: ObjectLayout,
+    mem: ObjectMemory,
+    table: TypeTable,
+    dataOffset: number,
+    overhead: number,
+    retries: number,
+  ) {
     this.#heap = heap;
     this.#layout = layout;
     this.#ol = ol;
@@ -225,7 +251,10 @@ class Scanner {
       ["PySet_Type", [[ol.setTable, KIND.SET_TABLE]]],
       ["PyFrozenSet_Type", [[ol.setTable, KIND.SET_TABLE]]],
       // PyODictObject starts with its PyDictObject; od_fast_nodes points to the index whose entries are the nodes.
-      ["PyODict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES], [ol.odictFastNodes, KIND.ODICT_INDEX]]],
+      ["PyODict_Type", [[ol.dictKeys, KIND.DICT_KEYS], [ol.dictValues, KIND.DICT_VALUES], [
+        ol.odictFastNodes,
+        KIND.ODICT_INDEX,
+      ]]],
     ];
     for (const [name, f] of fields) {
       const a = table.symbol(name);
@@ -249,14 +278,14 @@ class Scanner {
     for (let p = 0; p < w.usedPools;) {
       // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
       let end = p + 1;
-      if (batch === 0) while (end < w.usedPools && poolArena[end] === poolArena[p]) end++;
+      if (batch === 0) { while (end < w.usedPools && poolArena[end] === poolArena[p]) end++; }
       else end = Math.min(w.usedPools, p + batch);
       const { words, at } = this.#mem.pools(poolAddress.subarray(p, end), poolSize);
       const pending: number[] = [];
       for (let i = p; i < end; i++) {
         const mine: number[] = [];
         let ok = at[i - p] >= 0 && this.#scanPool(i, words, at[i - p], mine);
-        if (ok) for (const x of mine) pending.push(x);
+        if (ok) { for (const x of mine) pending.push(x); }
         // A live target may have changed the pool while it was copied: read it again, alone, a few times.
         for (let attempt = 0; !ok && this.#mem.live && attempt < this.#retries; attempt++) {
           const again = this.#mem.pool(poolAddress[i], poolSize);
@@ -343,7 +372,10 @@ class Scanner {
       // bits: a list's items [x, SomeClass] passed as an instance. A count that is also an aligned address of mapped
       // memory (at least 64 KiB, mmap_min_addr) would mean that many references to one object; one in the immortal
       // range (2^31 and up on 3.12+, where CPython parks them) is a count.
-      if (r >= 0x1_0000 && (r & 7) === 0 && words[y + 1] === 0 && !(this.#immortal && r >= 0x8000_0000) && this.#mem.readable(r, 16)) continue;
+      if (
+        r >= 0x1_0000 && (r & 7) === 0 && words[y + 1] === 0 && !(this.#immortal && r >= 0x8000_0000) &&
+        this.#mem.readable(r, 16)
+      ) continue;
       const lo = words[y + 2], hi = words[y + 3];
       if ((lo & 7) !== 0 || hi >= 0x8000 || (hi === 0 && lo < 4096)) continue;
       const tp = hi * 0x1_0000_0000 + lo;
@@ -364,7 +396,9 @@ class Scanner {
       if (id < 0 || this.#pre[id] !== o || o + this.#min[id] > avail) continue;
       // Smaller than tp_basicsize (a naive datetime.time): only an instance whose flag byte says it is that variant.
       const short = this.#shortAt[id];
-      if (short !== 0 && o + this.#full[id] > avail && (words[y + (short >> 2)] >>> ((short & 3) * 8) & 0xff) !== 0) continue;
+      if (short !== 0 && o + this.#full[id] > avail && (words[y + (short >> 2)] >>> ((short & 3) * 8) & 0xff) !== 0) {
+        continue;
+      }
       const f = this.#fieldsOf[id];
       if (f !== undefined) {
         for (const [field, label] of f) {
@@ -409,9 +443,14 @@ class Scanner {
       this.#unknown.clear();
       const n = table.types.length;
       // Blocks classified so far keep their kinds; those still pending are rewritten below.
-      if (KIND.FIRST_TYPE + n - 1 > MAX_KIND_16 && this.kinds instanceof Uint16Array) this.kinds = Uint32Array.from(this.kinds);
+      if (KIND.FIRST_TYPE + n - 1 > MAX_KIND_16 && this.kinds instanceof Uint16Array) {
+        this.kinds = Uint32Array.from(this.kinds);
+      }
       if (n > this.#pre.length) {
-        const pre = new Int32Array(n * 2), min = new Float64Array(n * 2), values = new Int32Array(n * 2), dict = new Int32Array(n * 2);
+        const pre = new Int32Array(n * 2),
+          min = new Float64Array(n * 2),
+          values = new Int32Array(n * 2),
+          dict = new Int32Array(n * 2);
         const shortAt = new Int32Array(n * 2), full = new Float64Array(n * 2);
         shortAt.set(this.#shortAt);
         full.set(this.#full);
@@ -444,10 +483,16 @@ class Scanner {
         this.#full[i] = table.types[i].basicsize;
         const iv = this.#ol.instanceValues;
         this.#valuesAt[i] = iv && (table.types[i].flags & TPFLAGS.MANAGED_DICT) !== 0 ? iv.offset : 0;
-        const t = table.types[i], managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;
+        const t = table.types[i],
+          managed = this.#ol.managedDict !== undefined && (t.flags & TPFLAGS.MANAGED_DICT) !== 0;
         // A __dict__ of the instance itself (not of a type: a type's dict is its namespace, not an instance's).
-        this.#dictAt[i] = t.address === this.#typeType || (t.flags & TPFLAGS.TYPE_SUBCLASS) !== 0 ? 0
-          : managed ? this.#ol.managedDict! : t.dictoffset > 0 && t.dictoffset % 8 === 0 && t.dictoffset + 8 <= t.basicsize ? t.dictoffset : 0;
+        this.#dictAt[i] = t.address === this.#typeType || (t.flags & TPFLAGS.TYPE_SUBCLASS) !== 0
+          ? 0
+          : managed
+          ? this.#ol.managedDict!
+          : t.dictoffset > 0 && t.dictoffset % 8 === 0 && t.dictoffset + 8 <= t.basicsize
+          ? t.dictoffset
+          : 0;
       }
     }
     const layout = this.#layout, d = this.dataOffset;
@@ -482,7 +527,9 @@ class Scanner {
       return at < this.poolBase[p + 1] ? at : -1;
     };
     const odict: number[] = [];
-    const dictKind = this.#dictType ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1) : -1;
+    const dictKind = this.#dictType
+      ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1)
+      : -1;
     // First the instance dicts (their values arrays are attributed through them below).
     for (let i = 0; i < this.#nRefs; i++) {
       if (this.#refKinds[i] !== OWNED_DICT) continue;
@@ -541,5 +588,4 @@ class Scanner {
     const p = Math.max(0, lastAtOrBelow(this.poolBase, at, this.#heap.walk.usedPools));
     return blockSize(this.#heap.walk.poolClass[p], this.#layout) - this.#overhead;
   }
-
 }

@@ -268,7 +268,12 @@ def _pymem_explain(wanted, depth, budget, reprchars):
  * or taken here. Addresses whose object is gone, or now holds an object of another type than `types[i]` (the type
  * it was classified as; 0n or absent: any), come back with every field null.
  */
-export function explainSamples(py: PythonHost, addresses: bigint[], options: ExplainOptions = {}, types: bigint[] = []): Sample[] {
+export function explainSamples(
+  py: PythonHost,
+  addresses: bigint[],
+  options: ExplainOptions = {},
+  types: bigint[] = [],
+): Sample[] {
   const depth = options.depth ?? 8, budget = (options.timeMs ?? 3000) / 1000, chars = options.reprChars ?? 200;
   for (const [k, v] of Object.entries({ depth, budget, chars })) {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`explain: ${k} must be a non-negative number, got ${v}`);
@@ -279,7 +284,11 @@ export function explainSamples(py: PythonHost, addresses: bigint[], options: Exp
     // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
     // Python calls) cannot delete it under this one.
     const json = py.eval(
-      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
+      `(lambda ns: (exec(${
+        JSON.stringify(HELPER)
+      }, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${
+        addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")
+      }}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
     ) as string;
     const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
     return addresses.map((address) => {

@@ -45,7 +45,12 @@ export interface ObjectMemory {
  * This process. `views` says whether pool bytes may be viewed in place (the caller holds the GIL of the heap's
  * only writer, so the arenas cannot go away meanwhile); otherwise pools are copied through `safe` too.
  */
-export function localObjectMemory(backend: Backend, safe: RemoteMemory, dlsym: (name: string) => bigint, views: boolean): ObjectMemory {
+export function localObjectMemory(
+  backend: Backend,
+  safe: RemoteMemory,
+  dlsym: (name: string) => bigint,
+  views: boolean,
+): ObjectMemory {
   const remote = remoteObjectMemory(safe, (name) => Number(dlsym(name)), !views);
   if (!views) return remote;
   return {

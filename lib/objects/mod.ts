@@ -59,7 +59,12 @@ function explainAcross(sources: SampleSource[], addresses: bigint[], options: Ex
   for (const source of sources.slice(1)) {
     const missing = out.flatMap((s, i) => (s.repr === null && s.path === null && s.traceback === null ? [i] : []));
     if (!missing.length) break;
-    const more = explainSamples(source as PythonHost, missing.map((i) => addresses[i]), options, missing.map((i) => types[i] ?? 0n));
+    const more = explainSamples(
+      source as PythonHost,
+      missing.map((i) => addresses[i]),
+      options,
+      missing.map((i) => types[i] ?? 0n),
+    );
     missing.forEach((i, k) => (out[i] = more[k]));
   }
   return out;
@@ -92,25 +97,41 @@ export function classifyLocal(
         return explainAcross(sources, a, o, t);
       }
       : undefined;
-    return classifyHeap(heap, layout, localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views), options, explainer);
+    return classifyHeap(
+      heap,
+      layout,
+      localObjectMemory(native.backend, safe, (n) => native.dlsym(n), views),
+      options,
+      explainer,
+    );
   } finally {
     safe.close();
   }
 }
 
-function checkArenasUnchanged(safe: RemoteMemory, heap: ObmallocSnapshot, vars: { arenas: bigint; maxarenas: bigint }): void {
+function checkArenasUnchanged(
+  safe: RemoteMemory,
+  heap: ObmallocSnapshot,
+  vars: { arenas: bigint; maxarenas: bigint },
+): void {
   const head = safe.tryRead(Number(vars.arenas), 8), max = safe.tryRead(Number(vars.maxarenas), 4);
   const w = heap.walk;
   const changed = () =>
-    new PymemError("INVALID_STATE", "the heap changed since this snapshot was taken (an arena was freed or moved): take a new snapshot with heap() and classify that");
+    new PymemError(
+      "INVALID_STATE",
+      "the heap changed since this snapshot was taken (an arena was freed or moved): take a new snapshot with heap() and classify that",
+    );
   if (!head || !max) throw changed();
-  const arenas = Number(new DataView(head.buffer).getBigUint64(0, true)), maxarenas = new DataView(max.buffer).getUint32(0, true);
+  const arenas = Number(new DataView(head.buffer).getBigUint64(0, true)),
+    maxarenas = new DataView(max.buffer).getUint32(0, true);
   const table = w.arenaIndex.length ? safe.tryRead(arenas, maxarenas * ARENA.size) : new Uint8Array(0);
   if (!table) throw changed();
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   for (let a = 0; a < w.arenaIndex.length; a++) {
     const i = w.arenaIndex[a];
-    if (i >= maxarenas || Number(v.getBigUint64(i * ARENA.size + ARENA.address, true)) !== w.arenaAddress[a]) throw changed();
+    if (i >= maxarenas || Number(v.getBigUint64(i * ARENA.size + ARENA.address, true)) !== w.arenaAddress[a]) {
+      throw changed();
+    }
   }
 }
 
@@ -144,21 +165,35 @@ export class HeapSnapshot extends ObmallocSnapshot {
    */
   objects(options?: ClassifyOptions): ObjectsSnapshot {
     const classify = this.#classify;
-    if (!classify) throw new PymemError("UNSUPPORTED", "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())");
+    if (!classify) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        "this snapshot has no memory to classify (it was not taken by py.heap() or an attached heap())",
+      );
+    }
     // retries bounded as attachPython's: a pool a live target reused since the snapshot is torn on every re-read.
     if (options !== undefined) {
-      return classify(this, checkOptions<ClassifyOptions>(options, "objects", {
-        allocator: (v, name) => {
-          if (v !== null && typeof v !== "string") throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
-          // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
-          // shift (or not) every object by the debug header and classify nothing right.
-          const known = this.info.allocator;
-          if ((known === "pymalloc" || known === "pymalloc_debug") && v !== known) {
-            throw new RangeError(`${name} ${JSON.stringify(v)} contradicts this heap's allocator, ${known}: leave it out to use ${known}`);
-          }
-        },
-        retries: integerIn(0, 1000),
-      }));
+      return classify(
+        this,
+        checkOptions<ClassifyOptions>(options, "objects", {
+          allocator: (v, name) => {
+            if (v !== null && typeof v !== "string") {
+              throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
+            }
+            // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
+            // shift (or not) every object by the debug header and classify nothing right.
+            const known = this.info.allocator;
+            if ((known === "pymalloc" || known === "pymalloc_debug") && v !== known) {
+              throw new RangeError(
+                `${name} ${
+                  JSON.stringify(v)
+                } contradicts this heap's allocator, ${known}: leave it out to use ${known}`,
+              );
+            }
+          },
+          retries: integerIn(0, 1000),
+        }),
+      );
     }
     return (this.#classified ??= classify(this));
   }

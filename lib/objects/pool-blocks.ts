@@ -53,7 +53,14 @@ function poolBlocks(pool: PoolHeader): BlockInfo[] {
     walk,
     poolSize: py.layout.poolSize,
     arenaSize: py.layout.arenaSize,
-    info: { version: `${v.major}.${v.minor}.${v.micro}`, allocator: py.allocatorName(), interp: 0n, source: "PoolHeader.blocks", rawAllocatedBlocks: null, counters: {} },
+    info: {
+      version: `${v.major}.${v.minor}.${v.micro}`,
+      allocator: py.allocatorName(),
+      interp: 0n,
+      source: "PoolHeader.blocks",
+      rawAllocatedBlocks: null,
+      counters: {},
+    },
   };
   const native = py.native;
   const safe = RemoteMemory.ofSelf(native.backend, native.libc);

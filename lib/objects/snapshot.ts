@@ -121,7 +121,12 @@ export class ObjectsSnapshot {
   readonly #explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[];
 
   /** @internal `explainer` is given in-process only (it runs Python on the objects). */
-  constructor(heap: ObmallocSnapshot, c: Classification, elapsedMs: number, explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[]) {
+  constructor(
+    heap: ObmallocSnapshot,
+    c: Classification,
+    elapsedMs: number,
+    explainer?: (addresses: bigint[], options: ExplainOptions, types: bigint[]) => Sample[],
+  ) {
     this.heap = heap;
     this.#explainer = explainer;
     this.#c = c;
@@ -198,12 +203,22 @@ export class ObjectsSnapshot {
   }
 
   #name(k: number): string {
-    return k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE].name : k === KIND.UNREAD ? "(unread: changed while read)" : KIND_NAMES[k];
+    return k >= KIND.FIRST_TYPE
+      ? this.types[k - KIND.FIRST_TYPE].name
+      : k === KIND.UNREAD
+      ? "(unread: changed while read)"
+      : KIND_NAMES[k];
   }
 
   #row(k: number): TypeRow {
     const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
-    return { name: this.#name(k), object: !!t, typeAddress: t ? BigInt(t.address) : null, count: this.#count[k], bytes: this.#bytes[k] };
+    return {
+      name: this.#name(k),
+      object: !!t,
+      typeAddress: t ? BigInt(t.address) : null,
+      count: this.#count[k],
+      bytes: this.#bytes[k],
+    };
   }
 
   /** Live blocks by kind over the whole heap, most bytes first. */
@@ -247,7 +262,14 @@ export class ObjectsSnapshot {
     const rows: PinningRow[] = [];
     for (let k = KIND.UNREAD; k < n; k++) {
       if (view.count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
-      rows.push({ ...this.#row(k), count: view.count[k], bytes: view.bytes[k], pinnedBytes: pinned[k], arenas: arenas[k], sparseArenas: sparse[k] });
+      rows.push({
+        ...this.#row(k),
+        count: view.count[k],
+        bytes: view.bytes[k],
+        pinnedBytes: pinned[k],
+        arenas: arenas[k],
+        sparseArenas: sparse[k],
+      });
     }
     rows.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes);
     return limit === undefined ? rows : rows.slice(0, limit);
@@ -258,7 +280,9 @@ export class ObjectsSnapshot {
   #owned(): { arenaKinds: Map<number, [number, number]>[]; count: Float64Array; bytes: Float64Array } {
     if (this.#ownedView) return this.#ownedView;
     const c = this.#c, w = this.heap.walk;
-    const arenaKinds = this.#arenaKinds.map((m) => new Map([...m].map(([k, v]) => [k, [v[0], v[1]] as [number, number]])));
+    const arenaKinds = this.#arenaKinds.map((m) =>
+      new Map([...m].map(([k, v]) => [k, [v[0], v[1]] as [number, number]]))
+    );
     const count = Float64Array.from(this.#count), bytes = Float64Array.from(this.#bytes);
     const move = (m: Map<number, [number, number]>, from: number, to: number, size: number) => {
       const f = m.get(from)!;
@@ -287,17 +311,28 @@ export class ObjectsSnapshot {
 
   /** Live blocks by kind in one arena (its position in `heap.arenas` order), most bytes first. */
   arenaTypes(position: number): { name: string; object: boolean; count: number; bytes: number }[] {
-    if (typeof position !== "number") throw new TypeError(`arenaTypes: position must be a number, got ${position === null ? "null" : typeof position}`);
+    if (typeof position !== "number") {
+      throw new TypeError(`arenaTypes: position must be a number, got ${position === null ? "null" : typeof position}`);
+    }
     const m = Number.isInteger(position) ? this.#arenaKinds[position] : undefined;
-    if (!m) throw new RangeError(`arenaTypes: no arena at position ${position} (the snapshot has ${this.#arenaKinds.length})`);
-    return [...m].map(([k, [count, bytes]]) => ({ name: this.#name(k), object: k >= KIND.FIRST_TYPE, count, bytes })).sort((x, y) => y.bytes - x.bytes);
+    if (!m) {
+      throw new RangeError(
+        `arenaTypes: no arena at position ${position} (the snapshot has ${this.#arenaKinds.length})`,
+      );
+    }
+    return [...m].map(([k, [count, bytes]]) => ({ name: this.#name(k), object: k >= KIND.FIRST_TYPE, count, bytes }))
+      .sort((x, y) => y.bytes - x.bytes);
   }
 
   /** Live blocks by kind in used pool `index` (the order of `heap.pools()`), most first. */
   poolTypes(index: number): { name: string; count: number }[] {
     const c = this.#c;
-    if (typeof index !== "number") throw new TypeError(`poolTypes: index must be a number, got ${index === null ? "null" : typeof index}`);
-    if (!Number.isInteger(index) || index < 0 || index >= this.heap.walk.usedPools) throw new RangeError(`poolTypes: no used pool ${index}`);
+    if (typeof index !== "number") {
+      throw new TypeError(`poolTypes: index must be a number, got ${index === null ? "null" : typeof index}`);
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= this.heap.walk.usedPools) {
+      throw new RangeError(`poolTypes: no used pool ${index}`);
+    }
     const counts = new Map<number, number>();
     for (let i = c.poolBase[index]; i < c.poolBase[index + 1]; i++) {
       const k = c.kinds[i];
@@ -318,9 +353,14 @@ export class ObjectsSnapshot {
    * class or a frame, within `depth` and `timeMs`) and, when tracemalloc traces, the allocation traceback.
    * Throws PymemError("UNSUPPORTED") for an attached process (its objects can only be read, not asked).
    */
-  explain(options: ExplainOptions & { types?: number } = {}): { name: string; typeAddress: bigint; pinnedBytes: number; samples: Sample[] }[] {
+  explain(
+    options: ExplainOptions & { types?: number } = {},
+  ): { name: string; typeAddress: bigint; pinnedBytes: number; samples: Sample[] }[] {
     if (!this.#explainer) {
-      throw new PymemError("UNSUPPORTED", "samples and referrer paths need the objects in this process (py.heap(), or a sub-interpreter's heap()); an attached process is only read");
+      throw new PymemError(
+        "UNSUPPORTED",
+        "samples and referrer paths need the objects in this process (py.heap(), or a sub-interpreter's heap()); an attached process is only read",
+      );
     }
     const whole = integerIn(0, Number.MAX_SAFE_INTEGER);
     // Each sample is found again among all of Python's objects and its referrers searched: a few per type are what
@@ -337,7 +377,9 @@ export class ObjectsSnapshot {
     const rows = this.pinning({ objectsOnly: true, limit: n });
     const c = this.#c, w = this.heap.walk, half = this.heap.arenaSize / 2;
     const picks = rows.map(() => [] as bigint[]);
-    const kindOf = new Map(rows.map((r, i) => [KIND.FIRST_TYPE + this.types.findIndex((t) => BigInt(t.address) === r.typeAddress), i]));
+    const kindOf = new Map(
+      rows.map((r, i) => [KIND.FIRST_TYPE + this.types.findIndex((t) => BigInt(t.address) === r.typeAddress), i]),
+    );
     // The emptiest arenas first: their instances are what keeps them mapped (and, in a fragmented heap, the
     // program's own survivors, where the first arenas hold the interpreter's start-up objects).
     const order = Array.from({ length: w.usedPools }, (_, p) => p)
@@ -356,7 +398,12 @@ export class ObjectsSnapshot {
     const search: ExplainOptions = { depth: o.depth, timeMs: o.timeMs, reprChars: o.reprChars };
     const samples = this.#explainer(picks.flat(), search, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
-    return rows.map((r, i) => ({ name: r.name, typeAddress: r.typeAddress!, pinnedBytes: r.pinnedBytes, samples: picks[i].map(() => samples[k++]) }));
+    return rows.map((r, i) => ({
+      name: r.name,
+      typeAddress: r.typeAddress!,
+      pinnedBytes: r.pinnedBytes,
+      samples: picks[i].map(() => samples[k++]),
+    }));
   }
 
   /**
@@ -370,9 +417,14 @@ export class ObjectsSnapshot {
 
   /** One line for the REPLs: objects, blocks, types and the three kinds that pin the most. */
   toString(): string {
-    const t = this.totals, mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`, int = (n: number) => n.toLocaleString("en-US");
-    const top = this.pinning({ limit: 3 }).map((r) => `${r.object ? `\`${r.name}\`` : r.name} ${mib(r.pinnedBytes)}`).join(", ");
-    return `ObjectsSnapshot(${int(t.objects)} objects in ${int(t.blocks)} blocks, ${int(t.types)} types; pinning: ${top || "nothing"})`;
+    const t = this.totals,
+      mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`,
+      int = (n: number) => n.toLocaleString("en-US");
+    const top = this.pinning({ limit: 3 }).map((r) => `${r.object ? `\`${r.name}\`` : r.name} ${mib(r.pinnedBytes)}`)
+      .join(", ");
+    return `ObjectsSnapshot(${int(t.objects)} objects in ${int(t.blocks)} blocks, ${int(t.types)} types; pinning: ${
+      top || "nothing"
+    })`;
   }
 
   /** Every block of every used pool, pool by pool. */
@@ -388,8 +440,12 @@ export class ObjectsSnapshot {
     if (typeof address === "bigint") {
       if (address < 0n || address > BigInt(Number.MAX_SAFE_INTEGER)) return null;
     } else if (typeof address !== "number") {
-      throw new TypeError(`blockAt: address must be a bigint or a number, got ${address === null ? "null" : typeof address}`);
-    } else if (!Number.isSafeInteger(address)) throw new RangeError(`blockAt: address must be a whole number below 2^53, got ${address}`);
+      throw new TypeError(
+        `blockAt: address must be a bigint or a number, got ${address === null ? "null" : typeof address}`,
+      );
+    } else if (!Number.isSafeInteger(address)) {
+      throw new RangeError(`blockAt: address must be a whole number below 2^53, got ${address}`);
+    }
     const a = Number(address);
     const c = this.#c, w = this.heap.walk, poolSize = c.layout.poolSize;
     if (!this.#poolIndex) {
@@ -408,7 +464,9 @@ export class ObjectsSnapshot {
 showInRepl(ObjectsSnapshot);
 
 const finiteNonNegative: OptionCheck = (value, name) => {
-  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a number, got ${value === null ? "null" : typeof value}`);
+  }
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
 };
 
@@ -418,7 +476,13 @@ export function blockInfo(c: Classification, poolAddress: number, sizeClass: num
   const address = poolAddress + c.layout.poolOverhead + i * size;
   const k = c.kinds[at];
   const t = k >= KIND.FIRST_TYPE ? c.types[k - KIND.FIRST_TYPE] : undefined;
-  const state = k === KIND.FREE ? "free" : k === KIND.NEVER_USED ? "never used" : k === KIND.UNREAD ? "unread" : "allocated";
+  const state = k === KIND.FREE
+    ? "free"
+    : k === KIND.NEVER_USED
+    ? "never used"
+    : k === KIND.UNREAD
+    ? "unread"
+    : "allocated";
   const kind = t ? t.name : k === KIND.UNREAD ? "(unread: changed while read)" : KIND_NAMES[k];
   const o = c.owners.get(at);
   const owner = o === undefined ? null : c.types[o - KIND.FIRST_TYPE]?.name ?? null;

@@ -122,8 +122,9 @@ export class TypeTable {
     const todo: number[] = [];
     for (const c of candidates) {
       if (this.byAddress.has(c)) continue;
-      if (!this.#typeType || !plausiblePointer(c) || inHeap(c) || !this.#mem.readable(c, TYPE_BYTES)) this.byAddress.set(c, -1);
-      else todo.push(c);
+      if (!this.#typeType || !plausiblePointer(c) || inHeap(c) || !this.#mem.readable(c, TYPE_BYTES)) {
+        this.byAddress.set(c, -1);
+      } else todo.push(c);
     }
     if (todo.length === 0) return;
     const got = this.#mem.readMany(todo.map((address): Range => ({ address, length: TYPE_BYTES })));
@@ -151,7 +152,11 @@ export class TypeTable {
       const basicsize = i64(n.head, this.#layout.tpBasicsize);
       const preHeader = preHeaderSize(flags, this.#layout);
       const naive = (flags & TPFLAGS.HEAPTYPE) === 0 ? NAIVE_DATETIME.get(name) : undefined;
-      const minSize = n.address === this.#unicodeType ? this.#layout.asciiObject + 1 : naive ? basicsize - naive : basicsize;
+      const minSize = n.address === this.#unicodeType
+        ? this.#layout.asciiObject + 1
+        : naive
+        ? basicsize - naive
+        : basicsize;
       const id = this.types.length;
       this.types.push({
         address: n.address,
@@ -197,7 +202,9 @@ export class TypeTable {
     for (let depth = 0; depth < BASE_DEPTH && todo.length; depth++) {
       const unread = new Set<number>();
       for (const i of todo) if (!roots.has(at[i]) && !this.#bases.has(at[i])) unread.add(at[i]);
-      const readable = [...unread].filter((a) => plausiblePointer(a) && !inHeap(a) && this.#mem.readable(a, TYPE_BYTES));
+      const readable = [...unread].filter((a) =>
+        plausiblePointer(a) && !inHeap(a) && this.#mem.readable(a, TYPE_BYTES)
+      );
       const got = this.#mem.readMany(readable.map((a) => ({ address: a + this.#layout.tpBase, length: 8 })));
       readable.forEach((a, k) => this.#bases.set(a, got.ok[k] ? ptr(got.bytes, got.offsets[k]) : 0));
       const next: number[] = [];
@@ -229,7 +236,9 @@ export class TypeTable {
         if (!got.ok[i]) return void this.#metas.set(m, false);
         const h = got.bytes.subarray(got.offsets[i], got.offsets[i] + TYPE_BYTES);
         const flags = u32(h, this.#layout.tpFlags) >>> 0;
-        if ((flags & TPFLAGS.TYPE_SUBCLASS) === 0 || (flags & TPFLAGS.READY) === 0) return void this.#metas.set(m, false);
+        if ((flags & TPFLAGS.TYPE_SUBCLASS) === 0 || (flags & TPFLAGS.READY) === 0) {
+          return void this.#metas.set(m, false);
+        }
         const own = ptr(h, 8);
         chain.set(m, own);
         if (!this.#metas.has(own)) next.push(own);

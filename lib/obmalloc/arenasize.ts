@@ -60,7 +60,13 @@ function readTable(probe: MemoryProbe, state: bigint): Reading | string {
  * Returns `layout` unchanged, marked as unchecked, when no arena is in use; throws PymemError("UNSUPPORTED") when
  * the heap fits no geometry pymem can read.
  */
-export function detectArenaSize(probe: MemoryProbe, state: bigint, layout: ObmallocLayout, exact: boolean, what: string): ObmallocLayout {
+export function detectArenaSize(
+  probe: MemoryProbe,
+  state: bigint,
+  layout: ObmallocLayout,
+  exact: boolean,
+  what: string,
+): ObmallocLayout {
   let last = "";
   for (let attempt = 0; attempt < (exact ? 1 : 4); attempt++) {
     const r = readTable(probe, state);
@@ -74,7 +80,8 @@ export function detectArenaSize(probe: MemoryProbe, state: bigint, layout: Obmal
     let arenaSize = layout.poolSize;
     while (arenaSize < r.maxTotal * layout.poolSize) arenaSize *= 2;
     if (r.maxTotal === 0 || arenaSize > MAX_ARENA || r.maxSpan > arenaSize) {
-      last = `its arenas hold up to ${r.maxTotal} pools of ${layout.poolSize} bytes and span up to ${r.maxSpan} bytes, ` +
+      last =
+        `its arenas hold up to ${r.maxTotal} pools of ${layout.poolSize} bytes and span up to ${r.maxSpan} bytes, ` +
         "which fits no arena size pymem knows";
       continue;
     }
@@ -89,7 +96,9 @@ export function detectArenaSize(probe: MemoryProbe, state: bigint, layout: Obmal
         : candidate;
     }
     last = `with ${arenaSize >> 10} KiB arenas, narenas_currently_allocated (state+0x` +
-      `${candidate.offsets.narenasCurrentlyAllocated.toString(16)}) reads ${counted}, but ${r.used} arena slots are in use`;
+      `${
+        candidate.offsets.narenasCurrentlyAllocated.toString(16)
+      }) reads ${counted}, but ${r.used} arena slots are in use`;
   }
   throw new PymemError(
     "UNSUPPORTED",

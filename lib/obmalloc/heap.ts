@@ -213,7 +213,12 @@ export function walkHeap(mem: MemoryReader, arenas: number, maxarenas: number, l
 }
 
 /** The pool pass in JavaScript, over the reader's views (any architecture, and remote processes). */
-function jsPoolPass(mem: MemoryReader, firsts: Float64Array, carved: Uint32Array, layout: ObmallocLayout): PoolPassResult {
+function jsPoolPass(
+  mem: MemoryReader,
+  firsts: Float64Array,
+  carved: Uint32Array,
+  layout: ObmallocLayout,
+): PoolPassResult {
   const n = layout.sizeClasses;
   let total = 0;
   for (let a = 0; a < carved.length; a++) total += carved[a];
@@ -253,7 +258,12 @@ interface PoolArrays {
 }
 
 /** The per-pool arrays (used pools only) and the per-arena sums, from the packed records. */
-function materializePools(records: Uint32Array, arenaUsed: Uint32Array, firsts: Float64Array, layout: ObmallocLayout): PoolArrays {
+function materializePools(
+  records: Uint32Array,
+  arenaUsed: Uint32Array,
+  firsts: Float64Array,
+  layout: ObmallocLayout,
+): PoolArrays {
   const used = records.length;
   const out: PoolArrays = {
     poolAddress: new Float64Array(used),
@@ -352,7 +362,10 @@ export class ObmallocSnapshot {
     }
     const arenas = walk.arenaAddress.length;
     // Locals, not `walk.x[a]`: the walk object has getters, and V8 looks its properties up slowly in a loop.
-    const total = walk.arenaPoolsTotal, free = walk.arenaPoolsFree, usedIn = walk.arenaPoolsUsed, carved = walk.arenaPoolsCarved;
+    const total = walk.arenaPoolsTotal,
+      free = walk.arenaPoolsFree,
+      usedIn = walk.arenaPoolsUsed,
+      carved = walk.arenaPoolsCarved;
     let poolsTotal = 0, poolsFree = 0, carvedEmpty = 0, pinned = 0, pinnedBytes = 0;
     for (let a = 0; a < arenas; a++) {
       poolsTotal += total[a];
@@ -364,7 +377,9 @@ export class ObmallocSnapshot {
       }
     }
     const used = walk.usedPools;
-    const perArena = arenas ? Math.floor(poolsTotal / arenas) : Math.floor(layout.arenaSize / layout.poolSize) - (layout.poolSize > 4096 ? 1 : 0);
+    const perArena = arenas
+      ? Math.floor(poolsTotal / arenas)
+      : Math.floor(layout.arenaSize / layout.poolSize) - (layout.poolSize > 4096 ? 1 : 0);
     const arenasIfPacked = Math.ceil(packedPools / Math.max(1, perArena));
     this.totals = {
       arenas,
@@ -396,7 +411,16 @@ export class ObmallocSnapshot {
       length: w.arenaAddress.length,
       *[Symbol.iterator]() {
         // Locals: arenaBlocks/arenaBytes are getters (built on first use), slow to look up in a loop on V8.
-        const { arenaIndex, arenaAddress, arenaPoolsTotal, arenaPoolsFree, arenaPoolsUsed, arenaPoolsCarved, arenaBlocks, arenaBytes } = w;
+        const {
+          arenaIndex,
+          arenaAddress,
+          arenaPoolsTotal,
+          arenaPoolsFree,
+          arenaPoolsUsed,
+          arenaPoolsCarved,
+          arenaBlocks,
+          arenaBytes,
+        } = w;
         for (let a = 0; a < arenaAddress.length; a++) {
           yield {
             index: arenaIndex[a],
@@ -434,7 +458,8 @@ export class ObmallocSnapshot {
   diff(before: ObmallocSnapshot): SizeClassDiff[] {
     const rows = new Map<number, SizeClassDiff>();
     const add = (r: SizeClassRow, sign: number) => {
-      const d = rows.get(r.index) ?? { index: r.index, size: r.size, pools: 0, blocksInUse: 0, bytesInUse: 0, availBlocks: 0 };
+      const d = rows.get(r.index) ??
+        { index: r.index, size: r.size, pools: 0, blocksInUse: 0, bytesInUse: 0, availBlocks: 0 };
       d.pools += sign * r.pools;
       d.blocksInUse += sign * r.blocksInUse;
       d.bytesInUse += sign * r.blocksInUse * r.size;
@@ -453,8 +478,12 @@ export class ObmallocSnapshot {
   toJSON(): Record<string, unknown> {
     return {
       info: { ...this.info, interp: `0x${this.info.interp.toString(16)}` },
-      poolSize: this.poolSize, arenaSize: this.arenaSize, takenAt: this.takenAt,
-      sizeClasses: this.sizeClasses, totals: this.totals, fragmentation: this.fragmentation,
+      poolSize: this.poolSize,
+      arenaSize: this.arenaSize,
+      takenAt: this.takenAt,
+      sizeClasses: this.sizeClasses,
+      totals: this.totals,
+      fragmentation: this.fragmentation,
     };
   }
 
@@ -466,10 +495,13 @@ export class ObmallocSnapshot {
     const t = this.totals, f = this.fragmentation;
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
     const int = (n: number) => n.toLocaleString("en-US");
-    return `${this.constructor.name}(CPython ${this.info.version} ${this.info.allocator ?? "custom"}: ${int(t.arenas)} arenas ` +
+    return `${this.constructor.name}(CPython ${this.info.version} ${this.info.allocator ?? "custom"}: ${
+      int(t.arenas)
+    } arenas ` +
       `(${mib(t.arenaBytes)}), ${int(t.pools)} pools, ${int(t.blocksInUse)} blocks = ${mib(t.bytesInUse)} live, ` +
-      `${Math.round(f.utilization * 100)}% utilized; ${int(f.pinnedArenas)} pinned, ${int(f.reclaimableArenas)} reclaimable)`;
+      `${Math.round(f.utilization * 100)}% utilized; ${int(f.pinnedArenas)} pinned, ${
+        int(f.reclaimableArenas)
+      } reclaimable)`;
   }
-
 }
 showInRepl(ObmallocSnapshot);

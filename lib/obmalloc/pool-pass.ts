@@ -60,6 +60,7 @@ import type { Native } from "../core/native.ts";
  * the GIL). A parked thread rather than one created per walk: waking it costs the caller a fraction of a
  * pthread_create, and it runs sooner (bench/thread_start.ts).
  */
+// deno-fmt-ignore: one instruction a line, as `bun tools/assemble.ts --write` writes it
 export const WALK_X64 = new Uint8Array([
   // walk:
   0x53,                                           // push rbx
@@ -307,7 +308,12 @@ export interface PoolPassOptions {
 }
 
 /** Null when the heap does not fit the packed records (the caller walks in JavaScript). */
-export type PoolPass = (firsts: Float64Array, carved: Uint32Array, poolSize: number, options?: PoolPassOptions) => PoolPassResult | null;
+export type PoolPass = (
+  firsts: Float64Array,
+  carved: Uint32Array,
+  poolSize: number,
+  options?: PoolPassOptions,
+) => PoolPassResult | null;
 
 /** Per loaded library: its pass (null where none can be generated), and how to end the pass's second thread. */
 const cache = new WeakMap<Native, { pass: PoolPass; stop(): void } | null>();
@@ -363,15 +369,24 @@ function nativePoolPass(native: Native): { pass: PoolPass; stop(): void } {
     };
     const walkRange = (start: number, end: number) => {
       perClass.fill(0);
-      walk(firsts.subarray(start, end), carved.subarray(start, end), end - start, poolSize,
-        scratch.subarray(used), arenaUsed.subarray(start, end), perClass);
+      walk(
+        firsts.subarray(start, end),
+        carved.subarray(start, end),
+        end - start,
+        poolSize,
+        scratch.subarray(used),
+        arenaUsed.subarray(start, end),
+        perClass,
+      );
       addClasses(perClass);
       for (let a = start; a < end; a++) used += arenaUsed[a];
     };
 
     // The default threshold also asks whether a CPU is free (machineBusy); an explicit one (tests) does not.
-    if (team && narenas >= 2 && total <= poolsPerCall &&
-      (options.parallelFrom === undefined ? total >= team.defaultFrom && !machineBusy() : total >= options.parallelFrom)) {
+    if (
+      team && narenas >= 2 && total <= poolsPerCall &&
+      (options.parallelFrom === undefined ? total >= team.defaultFrom && !machineBusy() : total >= options.parallelFrom)
+    ) {
       let out: TeamResult | null = null;
       try {
         out = team.run(firsts, carved, poolSize, total, options.secondThreadOnly === true);
@@ -420,7 +435,13 @@ const CHUNKS = 32;
  */
 function secondThread(native: Native, code: bigint): {
   defaultFrom: number;
-  run(firsts: Float64Array, carved: Uint32Array, poolSize: number, total: number, secondOnly: boolean): TeamResult | null;
+  run(
+    firsts: Float64Array,
+    carved: Uint32Array,
+    poolSize: number,
+    total: number,
+    secondOnly: boolean,
+  ): TeamResult | null;
   stop(): void;
 } | null {
   const { libc } = native;
@@ -504,7 +525,17 @@ function secondThread(native: Native, code: bigint): {
       const base = block;
       const all = (blockView ??= native.bytes(base, capacity));
       const at = (o: number) => base + BigInt(o);
-      new BigUint64Array(all.buffer, all.byteOffset, 9).set([at(oFirsts), at(oCarved), BigInt(nchunks), BigInt(poolSize), at(oRecords), at(oUsed), at(oTable), 0n, at(oClass)]);
+      new BigUint64Array(all.buffer, all.byteOffset, 9).set([
+        at(oFirsts),
+        at(oCarved),
+        BigInt(nchunks),
+        BigInt(poolSize),
+        at(oRecords),
+        at(oUsed),
+        at(oTable),
+        0n,
+        at(oClass),
+      ]);
       all.fill(0, oClass, oFirsts); // every chunk's sums and its done word
       new Float64Array(all.buffer, all.byteOffset + oFirsts, n).set(firsts);
       new Uint32Array(all.buffer, all.byteOffset + oCarved, n).set(carved);

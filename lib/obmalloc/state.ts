@@ -46,7 +46,6 @@ export interface MemoryProbe {
   safeRead(address: bigint, length: number): Uint8Array | null;
 }
 
-
 /**
  * Check the `usedpools` signature of a 3.12+ state: each size class's list head is either empty (both entries point
  * at the fake header 16 bytes before the entry) or a POOL_SIZE-aligned pool of that class whose prevpool is the fake
@@ -125,7 +124,12 @@ function stateRefs(state: bigint, how: string, sharedWithMain: boolean, layout: 
 }
 
 /** The state a 3.12+ interpreter owns (not the one it allocates from, if it shares main's). */
-export function ownState(native: MemoryProbe, interp: bigint, layout: ObmallocLayout, tornAllowed = 0): { state: bigint; how: string } | undefined {
+export function ownState(
+  native: MemoryProbe,
+  interp: bigint,
+  layout: ObmallocLayout,
+  tornAllowed = 0,
+): { state: bigint; how: string } | undefined {
   const at = interp + BigInt(layout.interpOffset!);
   const where = `PyInterpreterState+0x${layout.interpOffset!.toString(16)}`;
   if (layout.state === "embedded") {
@@ -140,7 +144,12 @@ export function ownState(native: MemoryProbe, interp: bigint, layout: ObmallocLa
   const span = layout.state === "embedded" ? 400_000 : 240_000;
   const found = scanInterp(native, interp, span, layout);
   if (found !== undefined) {
-    return { state: found, how: `found by signature scan at PyInterpreterState+0x${(layout.state === "embedded" ? found - interp : 0n).toString(16)}` };
+    return {
+      state: found,
+      how: `found by signature scan at PyInterpreterState+0x${
+        (layout.state === "embedded" ? found - interp : 0n).toString(16)
+      }`,
+    };
   }
   return undefined;
 }
@@ -180,7 +189,13 @@ export function staticsNotFound(where: string, layout: ObmallocLayout, note = ""
 }
 
 /** Locate the state the given interpreter allocates from. */
-export function locateState(native: Native, symbols: Symbols, layout: ObmallocLayout, interp: bigint, version: string): StateRefs {
+export function locateState(
+  native: Native,
+  symbols: Symbols,
+  layout: ObmallocLayout,
+  interp: bigint,
+  version: string,
+): StateRefs {
   if (layout.state === "static") return locateStatics(native, symbols, layout, version);
   const shared = usesMainObmalloc(native, interp, layout);
   const owner = shared ? mainInterp(native) : interp;
@@ -214,7 +229,9 @@ function locateStatics(native: Native, symbols: Symbols, layout: ObmallocLayout,
   if (!decoded) throw staticsNotFound(`CPython ${version} (${native.path})`, layout);
   symbols.recordDecoded("arenas", decoded.arenas, decoded.how);
   symbols.recordDecoded("maxarenas", decoded.maxarenas, decoded.how);
-  if (decoded.rawAllocatedBlocks) symbols.recordDecoded("raw_allocated_blocks", decoded.rawAllocatedBlocks, decoded.how);
+  if (decoded.rawAllocatedBlocks) {
+    symbols.recordDecoded("raw_allocated_blocks", decoded.rawAllocatedBlocks, decoded.how);
+  }
   return decoded;
 }
 
@@ -324,7 +341,15 @@ export class StateLocator {
     return (this.#layout = host.withGIL(() => {
       const own = ownState(host.native, host.native.api.PyInterpreterState_Main(), base);
       const v = host.version;
-      return own ? detectArenaSize(host.native, own.state, base, true, `CPython ${v.major}.${v.minor}.${v.micro} (${host.library})`) : base;
+      return own
+        ? detectArenaSize(
+          host.native,
+          own.state,
+          base,
+          true,
+          `CPython ${v.major}.${v.minor}.${v.micro} (${host.library})`,
+        )
+        : base;
     }));
   }
 
@@ -337,10 +362,17 @@ export class StateLocator {
       if (layout.state === "static") return cached;
       const shared = usesMainObmalloc(native, interp, layout);
       const fresh = layout.state === "embedded" ||
-        native.u64((shared ? native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) === cached.state;
+        native.u64((shared ? native.api.PyInterpreterState_Main() : interp) + BigInt(layout.interpOffset!)) ===
+          cached.state;
       if (shared === cached.sharedWithMain && fresh) return cached;
     }
-    const refs = locateState(native, this.#host.symbols, layout, interp, `${version.major}.${version.minor}.${version.micro}`);
+    const refs = locateState(
+      native,
+      this.#host.symbols,
+      layout,
+      interp,
+      `${version.major}.${version.minor}.${version.micro}`,
+    );
     if (this.#cache.size > 64) this.#cache.clear();
     this.#cache.set(interp, refs);
     return refs;

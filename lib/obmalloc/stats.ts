@@ -33,7 +33,9 @@ export function parseDebugMallocStats(text: string, printed = true): DebugMalloc
   const out: DebugMallocStats = { text, pymalloc: false, sizeClasses: null, values };
   const head = /^Small block threshold = (\d+), in (\d+) size classes\./m.exec(text);
   if (!printed || !head) {
-    out.reason = text.trim() === "" ? "the running allocator keeps no obmalloc statistics (malloc)" : "no pymalloc section in the statistics";
+    out.reason = text.trim() === ""
+      ? "the running allocator keeps no obmalloc statistics (malloc)"
+      : "no pymalloc section in the statistics";
     return out;
   }
   out.smallBlockThreshold = Number(head[1]);

@@ -44,14 +44,22 @@ export class ArenaObject {
   /** The fields, with 64-bit addresses as hex strings (JSON numbers cannot carry every address). */
   toJSON(): Record<string, string | number> {
     return {
-      self: hex(this.self), index: this.index, address: hex(this.address), poolAddress: hex(this.poolAddress),
-      nfreepools: this.nfreepools, ntotalpools: this.ntotalpools, freepools: hex(this.freepools),
-      nextarena: hex(this.nextarena), prevarena: hex(this.prevarena),
+      self: hex(this.self),
+      index: this.index,
+      address: hex(this.address),
+      poolAddress: hex(this.poolAddress),
+      nfreepools: this.nfreepools,
+      ntotalpools: this.ntotalpools,
+      freepools: hex(this.freepools),
+      nextarena: hex(this.nextarena),
+      prevarena: hex(this.prevarena),
     };
   }
 
   toString(): string {
-    return `ArenaObject #${this.index} @${hex(this.address)}: ${this.ntotalpools - this.nfreepools}/${this.ntotalpools} pools in use`;
+    return `ArenaObject #${this.index} @${hex(this.address)}: ${
+      this.ntotalpools - this.nfreepools
+    }/${this.ntotalpools} pools in use`;
   }
 }
 showInRepl(ArenaObject);
@@ -135,15 +143,25 @@ export class ObmallocPoolHeader {
    */
   toJSON(): Record<string, unknown> {
     return {
-      address: hex(this.address), ref: { count: this.ref.count, padding: hex(this.ref.padding) },
-      freeblock: hex(this.freeblock), nextpool: hex(this.nextpool), prevpool: hex(this.prevpool),
-      arenaindex: this.arenaindex, szidx: this.szidx, nextoffset: this.nextoffset, maxnextoffset: this.maxnextoffset,
-      blockSize: this.blockSize, capacity: this.capacity, arena: this.arena.toJSON(),
+      address: hex(this.address),
+      ref: { count: this.ref.count, padding: hex(this.ref.padding) },
+      freeblock: hex(this.freeblock),
+      nextpool: hex(this.nextpool),
+      prevpool: hex(this.prevpool),
+      arenaindex: this.arenaindex,
+      szidx: this.szidx,
+      nextoffset: this.nextoffset,
+      maxnextoffset: this.maxnextoffset,
+      blockSize: this.blockSize,
+      capacity: this.capacity,
+      arena: this.arena.toJSON(),
     };
   }
 
   toString(): string {
-    return `PoolHeader @${hex(this.address)}: class ${this.szidx} (${this.blockSize} B), ${this.ref.count}/${this.capacity} blocks in use, arena #${this.arenaindex}`;
+    return `PoolHeader @${
+      hex(this.address)
+    }: class ${this.szidx} (${this.blockSize} B), ${this.ref.count}/${this.capacity} blocks in use, arena #${this.arenaindex}`;
   }
 }
 showInRepl(ObmallocPoolHeader);
@@ -184,7 +202,11 @@ function findPool(
     if (pool < first || pool >= carvedEnd) return null;
     const hdr = native.safeRead(pool, POOL.size);
     if (!hdr) return null;
-    const arena = new ArenaObject(arenas + BigInt(i * ARENA.size), i, new DataView(bytes.buffer, i * ARENA.size, ARENA.size));
+    const arena = new ArenaObject(
+      arenas + BigInt(i * ARENA.size),
+      i,
+      new DataView(bytes.buffer, i * ARENA.size, ARENA.size),
+    );
     const header = new make(pool, new DataView(hdr.buffer), arena, layout);
     return header.arenaindex === i ? header : null;
   }

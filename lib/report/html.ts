@@ -9,7 +9,7 @@
  * @module
  */
 import type { HeapJSON } from "./json.ts";
-import { escapeXml, heatMapSVG, type HeatMapOptions, sizeClassChartSVG } from "./svg.ts";
+import { escapeXml, type HeatMapOptions, heatMapSVG, sizeClassChartSVG } from "./svg.ts";
 import { formatBytes, formatInt, summaryText, verdict } from "./text.ts";
 
 const CSS = `
@@ -46,7 +46,8 @@ svg rect.p:hover, svg rect.a:hover { stroke: #000; stroke-width: 1; }
 `;
 
 // Recorded from the first line of <head>, so an error in any later script is seen.
-const HEAD_SCRIPT = "window.__pymemErrors=[];window.addEventListener('error',function(e){window.__pymemErrors.push(String(e.message||e.type));});";
+const HEAD_SCRIPT =
+  "window.__pymemErrors=[];window.addEventListener('error',function(e){window.__pymemErrors.push(String(e.message||e.type));});";
 
 // Tooltips from the SVG <title> children (moved to data-tip on first hover, so the browser's own tooltip does not
 // double them), click-to-sort tables, and the self-check written into #pymem-status.
@@ -124,14 +125,20 @@ function objectsSection(doc: HeapJSON): string {
   const o = doc.objects;
   if (!o) return "";
   const rows = o.pinning.map((r) =>
-    `<tr>${td(r.name, r.object ? r.name : `(${r.name})`, "l")}${td(r.pinnedBytes, formatBytes(r.pinnedBytes))}${td(r.arenas, formatInt(r.arenas))}` +
-    `${td(r.sparseArenas, formatInt(r.sparseArenas))}${td(r.count, formatInt(r.count))}${td(r.bytes, formatBytes(r.bytes))}</tr>`
+    `<tr>${td(r.name, r.object ? r.name : `(${r.name})`, "l")}${td(r.pinnedBytes, formatBytes(r.pinnedBytes))}${
+      td(r.arenas, formatInt(r.arenas))
+    }` +
+    `${td(r.sparseArenas, formatInt(r.sparseArenas))}${td(r.count, formatInt(r.count))}${
+      td(r.bytes, formatBytes(r.bytes))
+    }</tr>`
   );
   const samples = (o.samples ?? []).filter((t) => t.samples.length).map((t) =>
     `<h3><code>${escapeXml(t.name)}</code></h3><ul>` +
     t.samples.map((s) =>
       `<li><code>${escapeXml(s.repr ?? `(${s.address}: gone)`)}</code>` +
-      (s.path ? `<br>kept by <code>${escapeXml(s.path)}</code>` : "<br><span class=\"muted\">no root found within the limits</span>") +
+      (s.path
+        ? `<br>kept by <code>${escapeXml(s.path)}</code>`
+        : '<br><span class="muted">no root found within the limits</span>') +
       (s.traceback ? `<br>allocated at <code>${escapeXml(s.traceback[s.traceback.length - 1] ?? "")}</code>` : "") +
       `</li>`
     ).join("") + `</ul>`
@@ -152,19 +159,37 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
   const title = `pymem heap — CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"})`;
   const classRows = doc.sizeClasses.map((r) => {
     const fill = r.blocksInUse / Math.max(1, r.blocksInUse + r.availBlocks);
-    return `<tr>${td(r.index)}${td(r.size)}${td(r.pools, formatInt(r.pools))}${td(r.blocksInUse, formatInt(r.blocksInUse))}` +
-      `${td(r.availBlocks, formatInt(r.availBlocks))}${td(r.blocksInUse * r.size, formatBytes(r.blocksInUse * r.size))}` +
-      `<td data-v="${fill}"><span class="bar" style="width:${Math.round(fill * 60)}px"></span> ${Math.round(fill * 100)}%</td></tr>`;
+    return `<tr>${td(r.index)}${td(r.size)}${td(r.pools, formatInt(r.pools))}${
+      td(r.blocksInUse, formatInt(r.blocksInUse))
+    }` +
+      `${td(r.availBlocks, formatInt(r.availBlocks))}${
+        td(r.blocksInUse * r.size, formatBytes(r.blocksInUse * r.size))
+      }` +
+      `<td data-v="${fill}"><span class="bar" style="width:${Math.round(fill * 60)}px"></span> ${
+        Math.round(fill * 100)
+      }%</td></tr>`;
   });
-  const worst = [...doc.arenas].sort((a, b) => a.fill - b.fill || a.index - b.index).slice(0, options.worstArenas ?? 25);
+  const worst = [...doc.arenas].sort((a, b) => a.fill - b.fill || a.index - b.index).slice(
+    0,
+    options.worstArenas ?? 25,
+  );
   const arenaRows = worst.map((a) =>
     `<tr>${td(a.index)}${td(a.address, a.address, "l")}${td(a.poolsUsed, `${a.poolsUsed}/${a.poolsTotal}`)}` +
-    `${td(a.blocksInUse, formatInt(a.blocksInUse))}${td(a.bytesInUse, formatBytes(a.bytesInUse))}${td(a.fill, `${(a.fill * 100).toFixed(1)}%`)}</tr>`
+    `${td(a.blocksInUse, formatInt(a.blocksInUse))}${td(a.bytesInUse, formatBytes(a.bytesInUse))}${
+      td(a.fill, `${(a.fill * 100).toFixed(1)}%`)
+    }</tr>`
   );
   // The figures a tool may want from the page, without the per-arena and per-pool arrays; "</" cannot end it early.
   const data = JSON.stringify({
-    schema: doc.schema, schemaVersion: doc.schemaVersion, pymemVersion: doc.pymemVersion, takenAt: doc.takenAt,
-    python: doc.python, totals: doc.totals, fragmentation: doc.fragmentation, sizeClasses: doc.sizeClasses, rss: doc.rss,
+    schema: doc.schema,
+    schemaVersion: doc.schemaVersion,
+    pymemVersion: doc.pymemVersion,
+    takenAt: doc.takenAt,
+    python: doc.python,
+    totals: doc.totals,
+    fragmentation: doc.fragmentation,
+    sizeClasses: doc.sizeClasses,
+    rss: doc.rss,
   }).replace(/</g, "\\u003c");
   return `<!doctype html>
 <html lang="en">
@@ -178,7 +203,9 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
 <body data-pymem-status="pymem-pending">
 <header>
 <h1>${escapeXml(title)}</h1>
-<div class="muted">taken ${escapeXml(doc.takenAt)} · pymem ${escapeXml(doc.pymemVersion)} · schema ${escapeXml(doc.schema)}/${doc.schemaVersion}</div>
+<div class="muted">taken ${escapeXml(doc.takenAt)} · pymem ${escapeXml(doc.pymemVersion)} · schema ${
+    escapeXml(doc.schema)
+  }/${doc.schemaVersion}</div>
 </header>
 <h2>Summary</h2>
 <pre class="summary">${escapeXml(summaryText(doc))}</pre>
@@ -194,7 +221,9 @@ ${objectsSection(doc)}<h2>Heap map</h2>
 <thead><tr><th>class</th><th>size</th><th>pools</th><th>blocks in use</th><th>avail blocks</th><th>bytes in use</th><th>fill</th></tr></thead>
 <tbody>${classRows.join("\n")}</tbody>
 </table></div>
-<h2>Emptiest arenas <span class="muted">(${worst.length} of ${formatInt(doc.arenas.length)}, lowest fill first)</span></h2>
+<h2>Emptiest arenas <span class="muted">(${worst.length} of ${
+      formatInt(doc.arenas.length)
+    }, lowest fill first)</span></h2>
 <div class="wide"><table class="sortable" id="arenas">
 <thead><tr><th>arena</th><th class="l">address</th><th>pools used</th><th>blocks</th><th>bytes</th><th>fill</th></tr></thead>
 <tbody>${arenaRows.join("\n")}</tbody>

@@ -90,7 +90,10 @@ export interface ObjectsJSON {
   /** Per used pool, parallel to `pools`: the kinds in it, most blocks first ("Session ×120, str ×3"). */
   poolTypes?: string[];
   /** In-process only: sample objects of the top pinning types, what keeps each alive, where it was allocated. */
-  samples?: { name: string; samples: { address: string; repr: string | null; path: string | null; traceback: string[] | null }[] }[];
+  samples?: {
+    name: string;
+    samples: { address: string; repr: string | null; path: string | null; traceback: string[] | null }[];
+  }[];
 }
 
 /** A heap snapshot as a JSON document (`schema: "pymem.heap"`). */
@@ -153,7 +156,6 @@ export interface HeapJSONOptions {
   /** Include the per-pool arrays (default true; the heat map needs them). */
   pools?: boolean;
 }
-
 
 /** Blocks per pool of a block size (NUMBLOCKS), for `layout`. */
 export function capacityOf(blockSize: number, layout: HeapJSON["layout"]): number {
@@ -236,7 +238,9 @@ export function parseHeapJSON(value: unknown): HeapJSON {
     throw new TypeError(`not a pymem heap document (expected "schema": "${HEAP_SCHEMA}")`);
   }
   if (v.schemaVersion !== SCHEMA_VERSION) {
-    throw new TypeError(`pymem heap schema version ${v.schemaVersion} is not supported (this pymem reads ${SCHEMA_VERSION})`);
+    throw new TypeError(
+      `pymem heap schema version ${v.schemaVersion} is not supported (this pymem reads ${SCHEMA_VERSION})`,
+    );
   }
   for (const k of ["totals", "fragmentation", "sizeClasses", "arenas", "layout"] as const) {
     if (v[k] === undefined) throw new TypeError(`pymem heap document has no "${k}"`);

@@ -35,7 +35,7 @@ export function escapeXml(s: string): string {
 
 // pymalloc's SMALL_REQUEST_THRESHOLD: classes are 512 / ALIGNMENT, the same in every supported version.
 const SMALL_REQUEST_THRESHOLD = 512;
-const FONT = "font-family=\"ui-sans-serif,system-ui,sans-serif\"";
+const FONT = 'font-family="ui-sans-serif,system-ui,sans-serif"';
 const EMPTY_POOL = "#d4d4d4";
 const NEVER_USED = "#f1f1f1";
 
@@ -64,12 +64,18 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   const arenas = doc.arenas;
   const n = arenas.length;
   const title = options.title ??
-    `CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}): ${formatInt(n)} arena${n === 1 ? "" : "s"} ` +
-      `(${formatBytes(totals.arenaBytes)}), ${formatInt(totals.pools)} pool${totals.pools === 1 ? "" : "s"} in use, ${Math.round(doc.fragmentation.utilization * 100)}% utilized`;
+    `CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}): ${formatInt(n)} arena${
+        n === 1 ? "" : "s"
+      } ` +
+      `(${formatBytes(totals.arenaBytes)}), ${formatInt(totals.pools)} pool${totals.pools === 1 ? "" : "s"} in use, ${
+        Math.round(doc.fragmentation.utilization * 100)
+      }% utilized`;
   if (n === 0) {
     return `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="80" viewBox="0 0 640 80" role="img" ` +
       `data-arenas="0" data-pools="0" data-aggregated="false"><title>${escapeXml(title)}</title>` +
-      `<rect width="640" height="80" fill="#fff"/><text x="16" y="32" ${FONT} font-size="15" font-weight="bold">${escapeXml(title)}</text>` +
+      `<rect width="640" height="80" fill="#fff"/><text x="16" y="32" ${FONT} font-size="15" font-weight="bold">${
+        escapeXml(title)
+      }</text>` +
       `<text x="16" y="56" ${FONT} font-size="13">No obmalloc arenas are mapped: nothing to draw.</text></svg>\n`;
   }
   const maxRows = Math.max(1, Math.floor(options.maxRows ?? 400));
@@ -94,30 +100,46 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${n2(height)}" viewBox="0 0 ${width} ${n2(height)}" ` +
-      `role="img" aria-label="${escapeXml(title)}" data-arenas="${n}" data-pools="${totals.pools}" data-aggregated="${aggregated}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${n2(height)}" viewBox="0 0 ${width} ${
+      n2(height)
+    }" ` +
+      `role="img" aria-label="${
+        escapeXml(title)
+      }" data-arenas="${n}" data-pools="${totals.pools}" data-aggregated="${aggregated}">`,
     `<title>${escapeXml(title)}</title>`,
     `<desc>pymem heap map: rows are obmalloc arenas, cells are pools; colour = size class, shade = blocks in use / capacity.</desc>`,
     `<rect width="${width}" height="${n2(height)}" fill="#fff"/>`,
     `<text x="${left}" y="22" ${FONT} font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
-    `<text x="${left}" y="42" ${FONT} font-size="12" fill="#444">${escapeXml(aggregated
-      ? `Aggregated: each row is ${per} consecutive arenas (${rows} rows); a cell is the mean fill of that pool slot across them, coloured by its most common size class.`
-      : "One row per arena, one cell per pool; colour = size class, shade = blocks in use / capacity.")}</text>`,
+    `<text x="${left}" y="42" ${FONT} font-size="12" fill="#444">${
+      escapeXml(
+        aggregated
+          ? `Aggregated: each row is ${per} consecutive arenas (${rows} rows); a cell is the mean fill of that pool slot across them, coloured by its most common size class.`
+          : "One row per arena, one cell per pool; colour = size class, shade = blocks in use / capacity.",
+      )
+    }</text>`,
   );
 
   // Row backgrounds: carved-but-empty pools, then the never-used tail of each arena.
   out.push(`<g class="rows">`);
   if (aggregated) {
     for (let r = 0; r < rows; r++) {
-      out.push(`<rect x="${left}" y="${n2(top + r * cellH)}" width="${gridW}" height="${n2(cellH)}" fill="${EMPTY_POOL}"/>`);
+      out.push(
+        `<rect x="${left}" y="${n2(top + r * cellH)}" width="${gridW}" height="${n2(cellH)}" fill="${EMPTY_POOL}"/>`,
+      );
     }
   } else {
     for (let a = 0; a < n; a++) {
       const y = n2(top + rowOf[a] * cellH), ar = arenas[a];
       const carved = Math.min(ar.poolsCarved, ar.poolsTotal);
-      if (carved > 0) out.push(`<rect x="${left}" y="${y}" width="${carved * cellW}" height="${n2(cellH)}" fill="${EMPTY_POOL}"/>`);
+      if (carved > 0) {
+        out.push(`<rect x="${left}" y="${y}" width="${carved * cellW}" height="${n2(cellH)}" fill="${EMPTY_POOL}"/>`);
+      }
       if (ar.poolsTotal > carved) {
-        out.push(`<rect x="${left + carved * cellW}" y="${y}" width="${(ar.poolsTotal - carved) * cellW}" height="${n2(cellH)}" fill="${NEVER_USED}"/>`);
+        out.push(
+          `<rect x="${left + carved * cellW}" y="${y}" width="${(ar.poolsTotal - carved) * cellW}" height="${
+            n2(cellH)
+          }" fill="${NEVER_USED}"/>`,
+        );
       }
     }
   }
@@ -135,8 +157,13 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
       const x = left + pools.slot[i] * cellW, y = n2(top + rowOf[a] * cellH);
       const holds = doc.objects?.poolTypes?.[i];
       const tip = `arena ${ar.index} (${ar.address}), pool ${pools.slot[i]}: class ${c} (${size} B blocks), ` +
-        `${count}/${cap} blocks in use (${Math.round((100 * count) / cap)}%)` + (holds ? `; holds ${escapeXml(holds)}` : "");
-      out.push(`<rect class="p" x="${x}" y="${y}" width="${w}" height="${h}" fill="${poolColor(c, count / cap, classes)}"><title>${tip}</title></rect>`);
+        `${count}/${cap} blocks in use (${Math.round((100 * count) / cap)}%)` +
+        (holds ? `; holds ${escapeXml(holds)}` : "");
+      out.push(
+        `<rect class="p" x="${x}" y="${y}" width="${w}" height="${h}" fill="${
+          poolColor(c, count / cap, classes)
+        }"><title>${tip}</title></rect>`,
+      );
     }
   } else if (pools) {
     // Sum of fills and a class histogram per (row, slot).
@@ -148,7 +175,7 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
       if (pools.slot[i] >= cols) continue;
       sum[k] += pools.blocksInUse[i] / capacityOf(blockSizeOf(c, layout), layout);
       let hc = hist.get(k);
-      if (!hc) hist.set(k, (hc = new Uint32Array(classes)));
+      if (!hc) hist.set(k, hc = new Uint32Array(classes));
       hc[c]++;
     }
     for (const [k, hc] of hist) {
@@ -162,7 +189,11 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
       for (const x of hc) used += x;
       const tip = `arenas ${first}–${last}, pool ${s}: mean fill ${Math.round(mean * 100)}% over ${inRow} arenas ` +
         `(${used} used pools), mostly class ${best} (${blockSizeOf(best, layout)} B)`;
-      out.push(`<rect class="a" x="${left + s * cellW}" y="${n2(top + r * cellH)}" width="${w}" height="${h}" fill="${poolColor(best, mean, classes)}"><title>${tip}</title></rect>`);
+      out.push(
+        `<rect class="a" x="${left + s * cellW}" y="${n2(top + r * cellH)}" width="${w}" height="${h}" fill="${
+          poolColor(best, mean, classes)
+        }"><title>${tip}</title></rect>`,
+      );
     }
   }
   out.push(`</g>`);
@@ -173,15 +204,25 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   for (let r = 0; r < rows; r += every) {
     const first = arenas[order[r * per]].index;
     const label = aggregated ? `${first}–${arenas[order[Math.min(n, (r + 1) * per) - 1]].index}` : String(first);
-    out.push(`<text x="${left - 6}" y="${n2(top + r * cellH + Math.min(cellH, 14) / 2 + 4)}" text-anchor="end">${label}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${
+        n2(top + r * cellH + Math.min(cellH, 14) / 2 + 4)
+      }" text-anchor="end">${label}</text>`,
+    );
   }
   const tickEvery = cols > 32 ? 8 : cols > 8 ? 4 : 1;
   for (let s = 0; s < cols; s += tickEvery) {
     out.push(`<text x="${left + s * cellW + cellW / 2}" y="${n2(top + gridH + 14)}" text-anchor="middle">${s}</text>`);
   }
   out.push(
-    `<text x="${left + gridW / 2}" y="${n2(top + gridH + 34)}" text-anchor="middle" font-size="12">pool within the arena (${formatBytes(layout.poolSize)} pools, ${formatBytes(layout.arenaSize)} arenas)</text>`,
-    `<text transform="translate(${16},${n2(top + gridH / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${aggregated ? "arenas (by index, bucketed)" : "arena (index)"}</text>`,
+    `<text x="${left + gridW / 2}" y="${
+      n2(top + gridH + 34)
+    }" text-anchor="middle" font-size="12">pool within the arena (${formatBytes(layout.poolSize)} pools, ${
+      formatBytes(layout.arenaSize)
+    } arenas)</text>`,
+    `<text transform="translate(${16},${n2(top + gridH / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${
+      aggregated ? "arenas (by index, bucketed)" : "arena (index)"
+    }</text>`,
     `</g>`,
   );
 
@@ -192,7 +233,9 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   for (const r of doc.sizeClasses) {
     lg.push(
       `<rect x="${legendX}" y="${ly}" width="12" height="12" fill="${poolColor(r.index, 0.85, classes)}"/>` +
-        `<text x="${legendX + 18}" y="${ly + 10}">${r.index} · ${r.size} B · ${formatInt(r.pools)} pool${r.pools === 1 ? "" : "s"}</text>`,
+        `<text x="${legendX + 18}" y="${ly + 10}">${r.index} · ${r.size} B · ${formatInt(r.pools)} pool${
+          r.pools === 1 ? "" : "s"
+        }</text>`,
     );
     ly += 16;
   }
@@ -201,13 +244,23 @@ export function heatMapSVG(doc: HeapJSON, options: HeatMapOptions = {}): string 
   ly += 6;
   const hue = doc.sizeClasses[0]?.index ?? 0;
   for (let i = 0; i <= 4; i++) {
-    lg.push(`<rect x="${legendX + i * 30}" y="${ly}" width="30" height="12" fill="${poolColor(hue, i / 4, classes)}"/>`);
+    lg.push(
+      `<rect x="${legendX + i * 30}" y="${ly}" width="30" height="12" fill="${poolColor(hue, i / 4, classes)}"/>`,
+    );
   }
-  lg.push(`<text x="${legendX}" y="${ly + 24}">0%</text><text x="${legendX + 150}" y="${ly + 24}" text-anchor="end">100%</text>`);
+  lg.push(
+    `<text x="${legendX}" y="${ly + 24}">0%</text><text x="${legendX + 150}" y="${
+      ly + 24
+    }" text-anchor="end">100%</text>`,
+  );
   ly += 40;
   lg.push(
-    `<rect x="${legendX}" y="${ly}" width="12" height="12" fill="${EMPTY_POOL}"/><text x="${legendX + 18}" y="${ly + 10}">empty pool (free, still mapped)</text>`,
-    `<rect x="${legendX}" y="${ly + 18}" width="12" height="12" fill="${NEVER_USED}" stroke="#ccc"/><text x="${legendX + 18}" y="${ly + 28}">never used</text>`,
+    `<rect x="${legendX}" y="${ly}" width="12" height="12" fill="${EMPTY_POOL}"/><text x="${legendX + 18}" y="${
+      ly + 10
+    }">empty pool (free, still mapped)</text>`,
+    `<rect x="${legendX}" y="${ly + 18}" width="12" height="12" fill="${NEVER_USED}" stroke="#ccc"/><text x="${
+      legendX + 18
+    }" y="${ly + 28}">never used</text>`,
     `</g>`,
   );
   if (part === "legend") {
@@ -274,16 +327,24 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
   rows.forEach((r, i) => {
     const x = left + 6 + i * (barW + 6);
     const used = r.blocksInUse * r.size, free = r.availBlocks * r.size;
-    const tip = `class ${r.index} (${r.size} B): ${formatInt(r.pools)} pool${r.pools === 1 ? "" : "s"}, ${formatInt(r.blocksInUse)} blocks = ${formatBytes(used)} in use, ${formatBytes(free)} free in its pools`;
+    const tip = `class ${r.index} (${r.size} B): ${formatInt(r.pools)} pool${r.pools === 1 ? "" : "s"}, ${
+      formatInt(r.blocksInUse)
+    } blocks = ${formatBytes(used)} in use, ${formatBytes(free)} free in its pools`;
     out.push(
       `<g class="bar"><title>${tip}</title>` +
-        `<rect x="${x}" y="${n2(y(used + free))}" width="${barW}" height="${n2(y(used) - y(used + free))}" fill="${poolColor(r.index, 0.1, classes)}"/>` +
-        `<rect x="${x}" y="${n2(y(used))}" width="${barW}" height="${n2(y(0) - y(used))}" fill="${poolColor(r.index, 0.8, classes)}"/></g>`,
+        `<rect x="${x}" y="${n2(y(used + free))}" width="${barW}" height="${n2(y(used) - y(used + free))}" fill="${
+          poolColor(r.index, 0.1, classes)
+        }"/>` +
+        `<rect x="${x}" y="${n2(y(used))}" width="${barW}" height="${n2(y(0) - y(used))}" fill="${
+          poolColor(r.index, 0.8, classes)
+        }"/></g>`,
       `<text transform="translate(${x + barW / 2 + 3},${top + plotH + 8}) rotate(60)">${r.size}</text>`,
     );
   });
   out.push(
-    `<text x="${left + (width - left) / 2}" y="${height - 8}" text-anchor="middle" font-size="12">block size (bytes)</text>`,
+    `<text x="${left + (width - left) / 2}" y="${
+      height - 8
+    }" text-anchor="middle" font-size="12">block size (bytes)</text>`,
     `<text transform="translate(16,${top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">` +
       `bytes in the class's pools</text>`,
     `</g></svg>`,

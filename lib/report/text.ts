@@ -49,13 +49,18 @@ const pct = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0
 export function alignColumns(rows: string[][], right: boolean[] = []): string[] {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((cells) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd());
+  return rows.map((cells) =>
+    cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd()
+  );
 }
 
 /** A table: the head, a rule of dashes, the rows, as aligned columns. */
 export function table(head: string[], rows: string[][], right: boolean[] = []): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  return alignColumns([head, widths.map((w) => "-".repeat(w)), ...rows.map((r) => head.map((_, i) => r[i] ?? ""))], right).join("\n");
+  return alignColumns(
+    [head, widths.map((w) => "-".repeat(w)), ...rows.map((r) => head.map((_, i) => r[i] ?? ""))],
+    right,
+  ).join("\n");
 }
 
 /** How healthy a heap is, as a word and a sentence. */
@@ -86,7 +91,9 @@ export function verdict(doc: HeapJSON, tableAt = "pymem why has the table"): Ver
   if (share >= 0.5 && f.reclaimableArenas >= 2) {
     level = "badly fragmented";
     lines.push(
-      `Badly fragmented: ${arenaWord(f.reclaimableArenas)} (${formatBytes(f.reclaimableArenas * doc.layout.arenaSize)}) ` +
+      `Badly fragmented: ${arenaWord(f.reclaimableArenas)} (${
+        formatBytes(f.reclaimableArenas * doc.layout.arenaSize)
+      }) ` +
         "could go back to the OS if the live blocks were packed. RSS will not shrink while a few live blocks pin " +
         "each arena; this is the allocator holding freed memory, not a leak.",
     );
@@ -100,29 +107,46 @@ export function verdict(doc: HeapJSON, tableAt = "pymem why has the table"): Ver
     level = "compact";
     lines.push("Compact: the live blocks fill the arenas well; growth here is live data, not fragmentation.");
   }
-  lines.push(`${pct(f.utilization)} of the ${formatBytes(t.arenaBytes)} of arenas holds live blocks (${formatBytes(t.bytesInUse)}).`);
+  lines.push(
+    `${pct(f.utilization)} of the ${formatBytes(t.arenaBytes)} of arenas holds live blocks (${
+      formatBytes(t.bytesInUse)
+    }).`,
+  );
   if (f.pinnedArenas > 0) {
     lines.push(
-      `${arenaWord(f.pinnedArenas)} (${formatBytes(f.pinnedBytes)}) ${f.pinnedArenas === 1 ? "is" : "are"} pinned by fewer ` +
-        `than ${f.pinnedThreshold} live pools each; packing the live blocks would need ${arenaWord(f.arenasIfPacked)} ` +
+      `${arenaWord(f.pinnedArenas)} (${formatBytes(f.pinnedBytes)}) ${
+        f.pinnedArenas === 1 ? "is" : "are"
+      } pinned by fewer ` +
+        `than ${f.pinnedThreshold} live pools each; packing the live blocks would need ${
+          arenaWord(f.arenasIfPacked)
+        } ` +
         `(${formatInt(t.arenas)} mapped).`,
     );
   } else {
     lines.push(`Packing the live blocks would need ${arenaWord(f.arenasIfPacked)} (${formatInt(t.arenas)} mapped).`);
   }
   if (f.freeBytesInUsedPools > 0) {
-    lines.push(`${formatBytes(f.freeBytesInUsedPools)} is free inside used pools: reusable only by blocks of the same size class.`);
+    lines.push(
+      `${
+        formatBytes(f.freeBytesInUsedPools)
+      } is free inside used pools: reusable only by blocks of the same size class.`,
+    );
   }
   if (doc.pinning?.length) lines.push(`What pins the arenas: ${pinningSentence(doc.pinning)} (${tableAt}).`);
   return { level, lines };
 }
 
 /** The top pinning kinds in a sentence: "`Session` pins 41 MiB in 38 arenas; dict keys 12 MiB; `str` 3 MiB". */
-export function pinningSentence(rows: readonly { name: string; object: boolean; pinnedBytes: number; arenas: number }[], n = 3): string {
+export function pinningSentence(
+  rows: readonly { name: string; object: boolean; pinnedBytes: number; arenas: number }[],
+  n = 3,
+): string {
   const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${printable(r.name)}\`` : printable(r.name));
   const [first, ...rest] = rows.slice(0, n);
   if (!first) return "";
-  return `${quote(first)} pins ${formatBytes(first.pinnedBytes)} in ${formatInt(first.arenas)} arena${first.arenas === 1 ? "" : "s"}` +
+  return `${quote(first)} pins ${formatBytes(first.pinnedBytes)} in ${formatInt(first.arenas)} arena${
+    first.arenas === 1 ? "" : "s"
+  }` +
     rest.map((r) => `; ${quote(r)} ${formatBytes(r.pinnedBytes)}`).join("");
 }
 
@@ -138,13 +162,33 @@ export function summaryText(doc: HeapJSON, options: TextOptions = {}): string {
   if (doc.source.library) rows.push(["library", doc.source.library]);
   if (doc.source.workload) rows.push(["workload", doc.source.workload]);
   rows.push(
-    ["arenas", `${formatInt(t.arenas)} × ${formatBytes(doc.layout.arenaSize)} = ${formatBytes(t.arenaBytes)} mapped` +
-      (c.narenasHighwater !== undefined ? ` (high-water ${formatInt(c.narenasHighwater)}, ${formatInt(c.ntimesArenaAllocated ?? 0)} allocated over time)` : "")],
-    ["pools", `${formatInt(t.pools)} in use, ${formatInt(t.emptyPools)} empty, ${formatInt(t.untouchedPools)} never used (${formatBytes(doc.layout.poolSize)} each)`],
-    ["blocks", `${formatInt(t.blocksInUse)} in use = ${formatBytes(t.bytesInUse)}; ${formatBytes(f.freeBytesInUsedPools)} free inside used pools`],
+    [
+      "arenas",
+      `${formatInt(t.arenas)} × ${formatBytes(doc.layout.arenaSize)} = ${formatBytes(t.arenaBytes)} mapped` +
+      (c.narenasHighwater !== undefined
+        ? ` (high-water ${formatInt(c.narenasHighwater)}, ${
+          formatInt(c.ntimesArenaAllocated ?? 0)
+        } allocated over time)`
+        : ""),
+    ],
+    [
+      "pools",
+      `${formatInt(t.pools)} in use, ${formatInt(t.emptyPools)} empty, ${formatInt(t.untouchedPools)} never used (${
+        formatBytes(doc.layout.poolSize)
+      } each)`,
+    ],
+    [
+      "blocks",
+      `${formatInt(t.blocksInUse)} in use = ${formatBytes(t.bytesInUse)}; ${
+        formatBytes(f.freeBytesInUsedPools)
+      } free inside used pools`,
+    ],
   );
   if (doc.state.rawAllocatedBlocks !== null) {
-    rows.push(["large", `${formatInt(doc.state.rawAllocatedBlocks)} blocks over 512 bytes went to the raw allocator (not in arenas)`]);
+    rows.push([
+      "large",
+      `${formatInt(doc.state.rawAllocatedBlocks)} blocks over 512 bytes went to the raw allocator (not in arenas)`,
+    ]);
   }
   rows.push(["RSS", doc.rss === null ? "unknown" : formatBytes(doc.rss)]);
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -163,7 +207,15 @@ export function sizeClassText(doc: HeapJSON): string {
     formatBytes(r.blocksInUse * r.size),
     pct(r.blocksInUse / Math.max(1, r.blocksInUse + r.availBlocks)),
   ]);
-  return table(["class", "size", "pools", "blocks in use", "avail blocks", "bytes in use", "fill"], rows, [true, true, true, true, true, true, true]);
+  return table(["class", "size", "pools", "blocks in use", "avail blocks", "bytes in use", "fill"], rows, [
+    true,
+    true,
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
 }
 
 /** The `n` arenas with the lowest fill (the ones pinning memory for the least data). */
@@ -178,7 +230,14 @@ export function worstArenasText(doc: HeapJSON, n = 10): string {
     formatBytes(a.bytesInUse),
     pct(a.fill),
   ]);
-  return table(["arena", "address", "pools used", "blocks", "bytes", "fill"], rows, [true, false, true, true, true, true]);
+  return table(["arena", "address", "pools used", "blocks", "bytes", "fill"], rows, [
+    true,
+    false,
+    true,
+    true,
+    true,
+    true,
+  ]);
 }
 
 /** The whole `pymem heap` report. */
@@ -195,7 +254,11 @@ export function renderHeapText(doc: HeapJSON, options: TextOptions = {}): string
   if (doc.totals.arenas > 0) {
     out.push("", paint("1", "Size classes"), sizeClassText(doc));
     const n = Math.min(options.worstArenas ?? 10, doc.arenas.length);
-    out.push("", paint("1", `Emptiest arenas (${n} of ${formatInt(doc.arenas.length)}, lowest fill first)`), worstArenasText(doc, n));
+    out.push(
+      "",
+      paint("1", `Emptiest arenas (${n} of ${formatInt(doc.arenas.length)}, lowest fill first)`),
+      worstArenasText(doc, n),
+    );
   }
   if (doc.warnings?.length) out.push("", paint("1;33", "Warnings"), ...doc.warnings.map((w) => `  ${printable(w)}`));
   return out.join("\n") + "\n";
@@ -205,8 +268,12 @@ export function renderHeapText(doc: HeapJSON, options: TextOptions = {}): string
 export function renderDiffText(diff: DiffJSON, options: TextOptions = {}): string {
   const paint = painter(options.color);
   const b = diff.before, a = diff.after;
-  const line = (k: string, x: number, y: number, fmt: (n: number) => string = formatInt) =>
-    [k, fmt(x), fmt(y), y - x === 0 ? "0" : (y > x ? "+" : "-") + fmt(Math.abs(y - x))];
+  const line = (
+    k: string,
+    x: number,
+    y: number,
+    fmt: (n: number) => string = formatInt,
+  ) => [k, fmt(x), fmt(y), y - x === 0 ? "0" : (y > x ? "+" : "-") + fmt(Math.abs(y - x))];
   const totals = table(["", "before", "after", "change"], [
     line("arenas", b.arenas, a.arenas),
     line("pools in use", b.pools, a.pools),
@@ -226,7 +293,9 @@ export function renderDiffText(diff: DiffJSON, options: TextOptions = {}): strin
     ? table(["class", "size", "pools", "blocks", "bytes", "avail blocks"], rows, [true, true, true, true, true, true])
     : "(no size class changed)";
   return [
-    `${paint("1", "python")}  CPython ${diff.python.version} (${diff.python.allocator ?? "custom allocator"}), ${diff.source.runtime}` +
+    `${paint("1", "python")}  CPython ${diff.python.version} (${
+      diff.python.allocator ?? "custom allocator"
+    }), ${diff.source.runtime}` +
     (diff.source.workload ? `, ${printable(diff.source.workload)}` : ""),
     "",
     totals,

@@ -25,18 +25,28 @@ const pinningJSON = (r: PinningRow): PinningJSON => ({ ...r, typeAddress: hex(r.
  * tooltips) and, in-process, samples of the top types with their referrer paths (`explain`). A part that cannot be
  * had (an attached process has no samples) is left out.
  */
-export function objectsToJSON(objects: ObjectsSnapshot, options: { limit?: number; poolTypes?: boolean; samples?: boolean } = {}): ObjectsJSON {
+export function objectsToJSON(
+  objects: ObjectsSnapshot,
+  options: { limit?: number; poolTypes?: boolean; samples?: boolean } = {},
+): ObjectsJSON {
   const out: ObjectsJSON = { pinning: objects.pinning({ limit: options.limit ?? 15, owners: true }).map(pinningJSON) };
   if (options.poolTypes) {
     const n = objects.heap.walk.usedPools;
     out.poolTypes = new Array(n);
-    for (let i = 0; i < n; i++) out.poolTypes[i] = objects.poolTypes(i).slice(0, 3).map((t) => `${t.name} ×${t.count}`).join(", ");
+    for (let i = 0; i < n; i++) {
+      out.poolTypes[i] = objects.poolTypes(i).slice(0, 3).map((t) => `${t.name} ×${t.count}`).join(", ");
+    }
   }
   if (options.samples) {
     try {
       out.samples = objects.explain({ types: 3, samples: 3 }).map((r) => ({
         name: r.name,
-        samples: r.samples.map((s) => ({ address: hex(s.address)!, repr: s.repr, path: s.path, traceback: s.traceback })),
+        samples: r.samples.map((s) => ({
+          address: hex(s.address)!,
+          repr: s.repr,
+          path: s.path,
+          traceback: s.traceback,
+        })),
       }));
     } catch { /* attached: no samples */ }
   }
@@ -63,7 +73,11 @@ export interface WhyJSON {
 }
 
 /** Build the document from a classified snapshot. */
-export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "runtime"> & { runtime?: string }, limit = 20): WhyJSON {
+export function whyToJSON(
+  objects: ObjectsSnapshot,
+  source: Omit<SourceJSON, "runtime"> & { runtime?: string },
+  limit = 20,
+): WhyJSON {
   const heap = objects.heap;
   const rows = objects.pinning({ limit, owners: true });
   const doc: WhyJSON = {
@@ -96,7 +110,12 @@ export function whyToJSON(objects: ObjectsSnapshot, source: Omit<SourceJSON, "ru
  */
 export function topPinning(heap: HeapSnapshot, n = 3): PinningMention[] | undefined {
   try {
-    return heap.pinning({ limit: n, owners: true }).map(({ name, object, pinnedBytes, arenas }) => ({ name, object, pinnedBytes, arenas }));
+    return heap.pinning({ limit: n, owners: true }).map(({ name, object, pinnedBytes, arenas }) => ({
+      name,
+      object,
+      pinnedBytes,
+      arenas,
+    }));
   } catch {
     return undefined;
   }
@@ -120,10 +139,14 @@ export function whyVerdict(doc: WhyJSON): string[] {
     );
   }
   lines.push(
-    `${int(c.objects)} of ${int(c.blocks)} live blocks hold Python objects (${formatBytes(c.objectBytes)} of ${formatBytes(c.bytesInUse)}); ` +
+    `${int(c.objects)} of ${int(c.blocks)} live blocks hold Python objects (${formatBytes(c.objectBytes)} of ${
+      formatBytes(c.bytesInUse)
+    }); ` +
       `${int(c.buffers)} are buffers (${int(c.namedBuffers)} named through the list, dict or set that owns them).`,
   );
-  if (c.unreadPools > 0) lines.push(`${int(c.unreadPools)} pools changed while read and are left out (${int(c.unreadBlocks)} blocks).`);
+  if (c.unreadPools > 0) {
+    lines.push(`${int(c.unreadPools)} pools changed while read and are left out (${int(c.unreadBlocks)} blocks).`);
+  }
   return lines;
 }
 
@@ -139,12 +162,13 @@ export function renderWhyText(doc: WhyJSON): string {
     formatBytes(r.bytes),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const src = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "embedded interpreter";
   return [
     `What holds the memory: CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}), ${src}`,
     `${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${int(doc.heap.blocksInUse)} live blocks, ` +
-      `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
+    `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
     "",
     line(head),
     ...rows.map(line),

@@ -25,7 +25,9 @@ async function cmdInfo(ctx: Context): Promise<number> {
     let layout: string;
     try {
       const l = py.layout;
-      layout = `${formatBytes(l.arenaSize)} arenas, ${formatBytes(l.poolSize)} pools, ${l.sizeClasses} size classes; state: ${l.state}`;
+      layout = `${formatBytes(l.arenaSize)} arenas, ${
+        formatBytes(l.poolSize)
+      } pools, ${l.sizeClasses} size classes; state: ${l.state}`;
     } catch (e) {
       layout = (e as Error).message;
     }
@@ -43,7 +45,12 @@ async function cmdInfo(ctx: Context): Promise<number> {
         version: py.version,
         allocator: py.allocatorName(),
         domains: Object.fromEntries(domains.map((d) => [d.domain, {
-          ctx: hex(d.ctx), malloc: hex(d.malloc), calloc: hex(d.calloc), realloc: hex(d.realloc), free: hex(d.free), names: d.names,
+          ctx: hex(d.ctx),
+          malloc: hex(d.malloc),
+          calloc: hex(d.calloc),
+          realloc: hex(d.realloc),
+          free: hex(d.free),
+          names: d.names,
         }])),
         arenaAllocator: { ctx: hex(arena.ctx), alloc: hex(arena.alloc), free: hex(arena.free), names: arena.names },
         symbols: symbols.map((s) => ({ ...s, address: s.address === null ? null : hex(s.address) })),
@@ -62,13 +69,30 @@ async function cmdInfo(ctx: Context): Promise<number> {
       bold("Domains"),
       table(
         ["domain", "malloc", "calloc", "realloc", "free", "ctx"],
-        domains.map((d) => [d.domain, name(d.names.malloc, d.malloc), name(d.names.calloc, d.calloc), name(d.names.realloc, d.realloc), name(d.names.free, d.free), name(d.names.ctx, d.ctx)]),
+        domains.map((
+          d,
+        ) => [
+          d.domain,
+          name(d.names.malloc, d.malloc),
+          name(d.names.calloc, d.calloc),
+          name(d.names.realloc, d.realloc),
+          name(d.names.free, d.free),
+          name(d.names.ctx, d.ctx),
+        ]),
       ),
       "",
       bold("Arena allocator"),
-      table(["alloc", "free", "ctx"], [[name(arena.names.alloc, arena.alloc), name(arena.names.free, arena.free), name(arena.names.ctx, arena.ctx)]]),
+      table(["alloc", "free", "ctx"], [[
+        name(arena.names.alloc, arena.alloc),
+        name(arena.names.free, arena.free),
+        name(arena.names.ctx, arena.ctx),
+      ]]),
       "",
-      bold(`Optional and hidden symbols (${py.symbols.hasSymtab ? "library has .symtab" : "stripped library: exported symbols and decoding only"})`),
+      bold(
+        `Optional and hidden symbols (${
+          py.symbols.hasSymtab ? "library has .symtab" : "stripped library: exported symbols and decoding only"
+        })`,
+      ),
       py.symbols.table(),
       "",
     ];
@@ -90,7 +114,9 @@ async function cmdHeap(ctx: Context): Promise<number> {
     const snap = py.heap();
     const doc = heapToJSON(snap, { rss: rssOf(), source: { library: py.library, workload: w.label } });
     doc.pinning = topPinning(snap);
-    if (ctx.values.html !== undefined && doc.pinning) doc.objects = objectsToJSON(snap.objects(), { poolTypes: true, samples: true });
+    if (ctx.values.html !== undefined && doc.pinning) {
+      doc.objects = objectsToJSON(snap.objects(), { poolTypes: true, samples: true });
+    }
     await writeHeapReport(ctx, doc);
     return 0;
   } finally {
@@ -114,7 +140,9 @@ async function cmdDiff(ctx: Context): Promise<number> {
     progress.say("mapping the heap (after)");
     const after = py.heap();
     const diff = diffToJSON(before, after, { library: py.library, workload: w.label });
-    if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(diff, null, 1) + "\n", "the diff JSON");
+    if (ctx.values.json !== undefined) {
+      await output(ctx.values.json as string, JSON.stringify(diff, null, 1) + "\n", "the diff JSON");
+    }
     const stream = quiet ? process.stderr : process.stdout;
     progress.clear();
     await write(stream, renderDiffText(diff, { color: !!stream.isTTY && colorAllowed() }));
@@ -140,7 +168,6 @@ async function cmdStats(ctx: Context): Promise<number> {
   }
 }
 
-
 export const infoCommand: Command = {
   name: "info",
   summary: "what pymem sees: runtime, library, version, allocators, hidden symbols",
@@ -153,7 +180,9 @@ export const infoCommand: Command = {
   options: [
     ...EMBED,
     {
-      name: "json", arg: "FILE", writes: "file",
+      name: "json",
+      arg: "FILE",
+      writes: "file",
       help: 'write the same as JSON (schema pymem.info, version 1; "-" for stdout)',
     },
     DEBUG,
@@ -172,7 +201,7 @@ export const heapCommand: Command = {
     "the size-class table (the rows of CPython's own _debugmallocstats), fragmentation with a plain-language " +
     "verdict, and the emptiest arenas. With no code, maps the heap of a freshly started interpreter.",
     SCRIPT_ABOUT,
-    'With --json -, the JSON goes to stdout and the text report to stderr; the code\'s own output to stdout (print(), sys.stdout, os.write(1, …), C printf, child processes) goes to stderr too.',
+    "With --json -, the JSON goes to stdout and the text report to stderr; the code's own output to stdout (print(), sys.stdout, os.write(1, …), C printf, child processes) goes to stderr too.",
   ],
   options: [CODE, DEMO, ...OUTPUTS, ...EMBED, DEBUG, HELP],
   positionals: "script",
@@ -193,7 +222,9 @@ export const diffCommand: Command = {
     DEMO,
     { name: "setup", arg: "CODE", help: "run this first, before the 'before' snapshot (imports, fixtures)" },
     {
-      name: "json", arg: "FILE", writes: "file",
+      name: "json",
+      arg: "FILE",
+      writes: "file",
       help: 'write the diff as JSON (schema pymem.diff, version 1; "-" for stdout)',
     },
     ...EMBED,

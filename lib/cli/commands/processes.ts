@@ -22,17 +22,23 @@ function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
   if (pid === undefined) throw new UsageError("attach needs a PID");
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > PID_MAX_LIMIT) throw new UsageError(`not a process id: "${pid}"`);
+  if (!/^\d+$/.test(pid) || Number(pid) <= 0 || Number(pid) > PID_MAX_LIMIT) {
+    throw new UsageError(`not a process id: "${pid}"`);
+  }
   return Number(pid);
 }
 
 async function cmdAttach(ctx: Context): Promise<number> {
   const pid = pidOf(ctx);
   const every = positiveNumber(ctx.values.watch, "watch", false);
-  if (every !== undefined && every < 0.1) throw new UsageError(`--watch needs at least 0.1 seconds, got "${ctx.values.watch}"`);
+  if (every !== undefined && every < 0.1) {
+    throw new UsageError(`--watch needs at least 0.1 seconds, got "${ctx.values.watch}"`);
+  }
   // Timers hold at most 2^31−1 ms (about 24.8 days); beyond that they fire at once.
   if (every !== undefined && every * 1000 > 2 ** 31 - 1) {
-    throw new UsageError(`--watch can wait at most ${Math.floor((2 ** 31 - 1) / 1000)} seconds, got "${ctx.values.watch}"`);
+    throw new UsageError(
+      `--watch can wait at most ${Math.floor((2 ** 31 - 1) / 1000)} seconds, got "${ctx.values.watch}"`,
+    );
   }
   const count = positiveNumber(ctx.values.count, "count", true);
   positiveNumber(ctx.values.worst, "worst", true);
@@ -45,7 +51,9 @@ async function cmdAttach(ctx: Context): Promise<number> {
       const snap = target.heap();
       const doc = heapToJSON(snap, { rss: rssOf(pid), source: { kind: "attached", pid, library: target.library } });
       // The HTML report says what holds the memory (a classification per sample: only when it is wanted).
-      if (ctx.values.html !== undefined && (doc.pinning = topPinning(snap))) doc.objects = objectsToJSON(snap.objects(), { poolTypes: true });
+      if (ctx.values.html !== undefined && (doc.pinning = topPinning(snap))) {
+        doc.objects = objectsToJSON(snap.objects(), { poolTypes: true });
+      }
       return { snap, doc };
     };
     progress.say("mapping the heap");
@@ -85,14 +93,27 @@ async function cmdAttach(ctx: Context): Promise<number> {
     const growth = rows.length
       ? table(
         ["class", "size", "pools", "blocks", "bytes"],
-        rows.map((r) => [String(r.index), String(r.size), formatDelta(r.pools), formatDelta(r.blocksInUse), (r.bytesInUse >= 0 ? "+" : "-") + formatBytes(Math.abs(r.bytesInUse))]),
+        rows.map((
+          r,
+        ) => [
+          String(r.index),
+          String(r.size),
+          formatDelta(r.pools),
+          formatDelta(r.blocksInUse),
+          (r.bytesInUse >= 0 ? "+" : "-") + formatBytes(Math.abs(r.bytesInUse)),
+        ]),
         [true, true, true, true, true],
       )
       : "(no size class changed)";
-    await write(stream, `\nGrowth since the first sample (${((Date.now() - t0) / 1000).toFixed(1)} s), by size class\n${growth}\n`);
+    await write(
+      stream,
+      `\nGrowth since the first sample (${((Date.now() - t0) / 1000).toFixed(1)} s), by size class\n${growth}\n`,
+    );
     if (ctx.values.svg !== undefined) await output(ctx.values.svg as string, heatMapSVG(last.doc), "the heat map");
     if (ctx.values.html !== undefined) await output(ctx.values.html as string, renderHTML(last.doc), "the HTML report");
-    if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(last.doc) + "\n", "the JSON snapshot");
+    if (ctx.values.json !== undefined) {
+      await output(ctx.values.json as string, JSON.stringify(last.doc) + "\n", "the JSON snapshot");
+    }
     return 0;
   } finally {
     target.close();
@@ -101,11 +122,15 @@ async function cmdAttach(ctx: Context): Promise<number> {
 
 /** One `--watch` line: time, arenas, blocks and bytes change, and the three classes that grew most. */
 function growthLine(before: HeapSnapshot, after: HeapSnapshot, seconds: number): string {
-  const rows = after.diff(before).filter((r) => r.blocksInUse !== 0).sort((a, b) => Math.abs(b.bytesInUse) - Math.abs(a.bytesInUse));
+  const rows = after.diff(before).filter((r) => r.blocksInUse !== 0).sort((a, b) =>
+    Math.abs(b.bytesInUse) - Math.abs(a.bytesInUse)
+  );
   const a0 = before.totals.arenas, a1 = after.totals.arenas;
   const db = after.totals.bytesInUse - before.totals.bytesInUse;
   const top = rows.slice(0, 3).map((r) => `${r.size} B ${formatDelta(r.blocksInUse)}`).join(", ");
-  return `+${seconds.toFixed(1)}s  arenas ${formatInt(a1)} (${formatDelta(a1 - a0)})  blocks ${formatDelta(after.totals.blocksInUse - before.totals.blocksInUse)} ` +
+  return `+${seconds.toFixed(1)}s  arenas ${formatInt(a1)} (${formatDelta(a1 - a0)})  blocks ${
+    formatDelta(after.totals.blocksInUse - before.totals.blocksInUse)
+  } ` +
     `(${db >= 0 ? "+" : "-"}${formatBytes(Math.abs(db))})${top ? `  top: ${top}` : ""}`;
 }
 
@@ -120,7 +145,6 @@ async function cmdPs(ctx: Context): Promise<number> {
   await write(process.stdout, renderPsText(rows));
   return 0;
 }
-
 
 export const attachCommand: Command = {
   name: "attach",
@@ -155,7 +179,9 @@ export const psCommand: Command = {
   ],
   options: [
     {
-      name: "json", arg: "FILE", writes: "file",
+      name: "json",
+      arg: "FILE",
+      writes: "file",
       help: 'write the list as JSON (schema pymem.ps, version 1; "-" for stdout)',
     },
     DEBUG,

@@ -14,7 +14,9 @@ async function cmdWhy(ctx: Context): Promise<number> {
   const limit = positiveNumber(ctx.values.limit, "limit", true) ?? 15;
   const [first, extra] = ctx.positionals;
   // A number is a pid (a script is a file name); -c or --demo always run code.
-  const pid = /^\d+$/.test(first ?? "") && ctx.values.code === undefined && !ctx.values.demo ? Number(first) : undefined;
+  const pid = /^\d+$/.test(first ?? "") && ctx.values.code === undefined && !ctx.values.demo
+    ? Number(first)
+    : undefined;
   if (pid !== undefined && extra !== undefined) throw new UsageError(`unexpected argument "${extra}" after the PID`);
   if (pid !== undefined && (pid === 0 || pid > PID_MAX_LIMIT)) throw new UsageError(`not a process id: "${first}"`);
   const w = pid === undefined ? workloadOf(ctx) : undefined;
@@ -41,16 +43,18 @@ export const whyCommand: Command = {
   usage: "pymem why [options] [PID | -c CODE | --demo | FILE.py [ARGS…]]",
   about: [
     "Classifies every live pymalloc block (the Python object in it, or the buffer it is) and prints the kinds by " +
-      "pinned bytes: each arena's size shared among its live blocks by their size (an instance's __dict__ counts for " +
-      "the instance's type). A PID reads that process " +
-      "(read-only, like attach; options may come before or after the PID); otherwise the code runs in an embedded " +
-      "CPython first.",
+    "pinned bytes: each arena's size shared among its live blocks by their size (an instance's __dict__ counts for " +
+    "the instance's type). A PID reads that process " +
+    "(read-only, like attach; options may come before or after the PID); otherwise the code runs in an embedded " +
+    "CPython first.",
   ],
   options: [
     CODE,
     DEMO,
     {
-      name: "json", arg: "FILE", writes: "file",
+      name: "json",
+      arg: "FILE",
+      writes: "file",
       help: 'write the result as JSON (schema pymem.why, version 1; "-" for stdout)',
     },
     { name: "limit", arg: "N", help: "rows of the pinning table (default 15)" },
