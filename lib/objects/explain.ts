@@ -260,6 +260,9 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             if t is not None:
                 tb = ['%s:%d' % (f.filename, f.lineno) for f in t]
         out[a] = [text, p, tb]
+    # Cycles (srepr's own cell, this frame in 'me') would outlive the call until a collection, and the next
+    # snapshot would count this helper's frame, cells and functions among the user's objects.
+    srepr = me = None
     return out
 `;
 
@@ -277,9 +280,10 @@ export function explainSamples(py: PythonHost, addresses: bigint[], options: Exp
   return py.withGIL(() => {
     // The helper lives in a namespace of its own, never in __main__: a user's global of that name stays, and a
     // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
-    // Python calls) cannot delete it under this one.
+    // Python calls) cannot delete it under this one. The namespace is cleared after the call: it and the helper's
+    // __globals__ are a cycle, left for the collector (and seen as the user's objects) otherwise.
     const json = py.eval(
-      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
+      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}), ns.clear())[1])({})`,
     ) as string;
     const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
     return addresses.map((address) => {
