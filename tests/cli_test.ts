@@ -37,7 +37,7 @@ test("pymem --help lists every command; no command is bad usage", () => {
   for (const c of ["why", "bench", "exporter"]) assert.equal(cli(["help", c]).stdout, cli([c, "--help"]).stdout);
 }, { skip: once });
 
-test("an error naming a process shows its self-chosen name escaped (no escape sequence reaches the terminal)", async () => {
+test("an error naming a process shows its self-chosen name escaped (no escape sequence to the terminal)", async () => {
   // A process can name itself anything but NUL (/proc/PID/comm); attach's refusal names it.
   const sh = spawn("sh", ["-c", "printf 'ev\\033[2J\\342\\200\\256' > /proc/$$/comm; while sleep 1; do :; done"], {
     stdio: "ignore",

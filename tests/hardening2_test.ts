@@ -55,18 +55,22 @@ for o in _pymem_opaque:
   }
 });
 
-test("explain() leaves no garbage behind: its helper's frame, namespace and closures are not the next snapshot's objects", async () => {
+test("explain() leaves no garbage: its helper's frame, namespace and closures are not the next snapshot's", async () => {
   const py = await python();
   py.run("import gc, types as _pymem_t");
   const helperFrames = () =>
-    py.eval("sum(1 for o in gc.get_objects() if type(o) is _pymem_t.FrameType and o.f_code.co_name == '_pymem_explain')");
+    py.eval(
+      "sum(1 for o in gc.get_objects() if type(o) is _pymem_t.FrameType and o.f_code.co_name == '_pymem_explain')",
+    );
   py.eval("gc.collect()");
   for (let i = 0; i < 3; i++) {
     const rows = py.heap().objects().explain({ types: 5, samples: 50, timeMs: 10_000 });
     // Left for the collector, the helper's frame was there after the call, and found by the next explain() as the
     // root of the user's objects ("frame of _pymem_explain (<string>:216) <frame> <cell>").
     assert.equal(helperFrames(), 0, `after call ${i}`);
-    for (const r of rows) for (const s of r.samples) assert.ok(!s.path?.includes("_pymem_explain"), `${r.name}: ${s.path}`);
+    for (const r of rows) {
+      for (const s of r.samples) assert.ok(!s.path?.includes("_pymem_explain"), `${r.name}: ${s.path}`);
+    }
   }
   py.run("del _pymem_t");
 });

@@ -286,8 +286,11 @@ export function explainSamples(py: PythonHost, addresses: bigint[], options: Exp
     // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
     // Python calls) cannot delete it under this one. The namespace is cleared after the call: it and the helper's
     // __globals__ are a cycle, left for the collector (and seen as the user's objects) otherwise.
+    const wanted = `{${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}`;
+    const call = `ns['_pymem_explain'](${wanted}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)})`;
     const json = py.eval(
-      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}), ns.clear())[1])({})`,
+      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), ` +
+        `__import__('json').dumps({str(k): v for k, v in ${call}.items()}), ns.clear())[1])({})`,
     ) as string;
     const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
     return addresses.map((address) => {
