@@ -31,7 +31,7 @@ function child(scenario: string, timeout = 60_000, env: Record<string, string> =
 
 const MALLOC_DEBUG = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
 
-test("py.mallocHeap() under glibc's malloc-debug library with MALLOC_CHECK_ is refused, or sees what is allocated", () => {
+test("py.mallocHeap() under glibc's malloc-debug library and MALLOC_CHECK_: refused, or sees what is allocated", () => {
   // dlsym("malloc") gives libc's malloc while the preloaded debug library wraps it: with MALLOC_CHECK_ the walk read
   // a heap the program no longer allocated from (50 MB allocated, +0 bytes in use).
   const r = child("mallocHeap50MB", 60_000, { LD_PRELOAD: MALLOC_DEBUG, MALLOC_CHECK_: "3" });
@@ -43,7 +43,7 @@ test("py.mallocHeap() under glibc's malloc-debug library with MALLOC_CHECK_ is r
   }
 }, {
   skip: (!existsSync(MALLOC_DEBUG) && `${MALLOC_DEBUG} not installed`) ||
-    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader: the machine's debug library is not its"),
+    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader: the machine's debug library is not it"),
 });
 
 test("an exception raised while __main__ has no __builtins__ is a PythonError, not a crash", () => {
