@@ -43,7 +43,7 @@ test("py.mallocHeap() under glibc's malloc-debug library and MALLOC_CHECK_: refu
   }
 }, {
   skip: (!existsSync(MALLOC_DEBUG) && `${MALLOC_DEBUG} not installed`) ||
-    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader: the machine's debug library is not it"),
+    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader, not the debug library's"),
 });
 
 test("an exception raised while __main__ has no __builtins__ is a PythonError, not a crash", () => {
