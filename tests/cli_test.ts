@@ -52,6 +52,7 @@ test("an error naming a process shows its self-chosen name escaped (no escape se
     for (const command of ["why", "attach"]) {
       const r = cli([command, String(sh.pid)]);
       assert.equal(r.status, 1, r.stderr);
+      // deno-lint-ignore no-control-regex
       assert.ok(!/[\x1b\u202e]/.test(r.stderr), JSON.stringify(r.stderr));
       assert.ok(r.stderr.includes(`process ${sh.pid} (ev\\x1b[2J\\u202e) is not a CPython process`), r.stderr);
     }

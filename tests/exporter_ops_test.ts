@@ -273,6 +273,7 @@ test(
       assert.equal(one(text, "pymem_exporter_target_error_info", { pid: String(t.pid), reason: "timeout" }), 1);
       for (const line of ex.stderr().split("\n").filter((l) => l !== "")) {
         assert.match(line, /^pymem exporter: /, JSON.stringify(ex.stderr()));
+        // deno-lint-ignore no-control-regex
         assert.ok(!/[\x00-\x1f\x7f-\x9f\u202e]/.test(line), JSON.stringify(line));
       }
       assert.match(ex.stderr(), new RegExp(`process ${t.pid} \\(python"\\\\x0a\\\\x1b\\[2J`));
