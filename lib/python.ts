@@ -214,11 +214,17 @@ export class Python {
     this.backend = native.backend.name;
     this.source = candidate.source;
     const api = native.api;
-    this.version = this.#readVersion();
-    // 3.13+: a free-threaded build is refused before anything runs (its objects are laid out differently).
-    const head = this.debugOffsets();
-    if (head?.freeThreaded) throw freeThreadedError(this.library, head.version);
-    checkDebugOffsets(native, this.version.minor); // and the object layout agrees with pymem's row
+    try {
+      this.version = this.#readVersion();
+      // 3.13+: a free-threaded build is refused before anything runs (its objects are laid out differently).
+      const head = this.debugOffsets();
+      if (head?.freeThreaded) throw freeThreadedError(this.library, head.version);
+      checkDebugOffsets(native, this.version.minor); // and the object layout agrees with pymem's row
+    } catch (e) {
+      // Refused: unloaded unless this process already uses it, so that another libpython can be opened.
+      if (processLibrary?.path !== native.path) native.unload();
+      throw e;
+    }
     const initialized = api.Py_IsInitialized() !== 0;
     const allocator = options.allocator;
     // After a finalize, blocks CPython never freed are still owned by the first allocator: another one would be

@@ -41,6 +41,16 @@ function attempt(fn: () => unknown): Out {
 }
 
 const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
+  // py.mallocHeap() around 50 MB of malloc'ed bytearrays (the parent sets LD_PRELOAD / MALLOC_CHECK_).
+  mallocHeap50MB: (py) => {
+    try {
+      const before = py.mallocHeap().totals.inUse.bytes;
+      py.run("_pymem_keep = [bytearray(5000) for _ in range(10000)]");
+      return { grew: py.mallocHeap().totals.inUse.bytes - before };
+    } catch (e) {
+      return { error: describe(e) };
+    }
+  },
   // An exception raised while __main__ has no __builtins__ (issue 13, crash 1).
   noBuiltins: (py) => ({
     cleared: attempt(() => py.run("globals().clear()\nraise ValueError(1)")),

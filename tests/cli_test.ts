@@ -37,6 +37,30 @@ test("pymem --help lists every command; no command is bad usage", () => {
   for (const c of ["why", "bench", "exporter"]) assert.equal(cli(["help", c]).stdout, cli([c, "--help"]).stdout);
 }, { skip: once });
 
+test("an error naming a process shows its self-chosen name escaped (no escape sequence to the terminal)", async () => {
+  // A process can name itself anything but NUL (/proc/PID/comm); attach's refusal names it.
+  const sh = spawn("sh", ["-c", "printf 'ev\\033[2J\\342\\200\\256' > /proc/$$/comm; while sleep 1; do :; done"], {
+    stdio: "ignore",
+  });
+  try {
+    let comm = "";
+    for (let i = 0; i < 100 && !comm.startsWith("ev"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      comm = readFileSync(`/proc/${sh.pid}/comm`, "utf8");
+    }
+    assert.ok(comm.startsWith("ev\x1b"), JSON.stringify(comm));
+    for (const command of ["why", "attach"]) {
+      const r = cli([command, String(sh.pid)]);
+      assert.equal(r.status, 1, r.stderr);
+      // deno-lint-ignore no-control-regex
+      assert.ok(!/[\x1b\u202e]/.test(r.stderr), JSON.stringify(r.stderr));
+      assert.ok(r.stderr.includes(`process ${sh.pid} (ev\\x1b[2J\\u202e) is not a CPython process`), r.stderr);
+    }
+  } finally {
+    sh.kill("SIGKILL");
+  }
+});
+
 test("each command's --help documents exactly the flags its parser accepts", () => {
   for (const c of [...COMMANDS, "why", "bench", "exporter"]) {
     const help = cli([c, "--help"]);

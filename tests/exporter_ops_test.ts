@@ -28,8 +28,9 @@ const PROMTOOL = "/usr/bin/promtool";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A target that blocks on stdin until the test closes it (or kills it).
-const TARGET = "import sys; junk = [str(i) * 3 for i in range(int(sys.argv[1]))]; sys.stdout.write('R'); " +
-  "sys.stdout.flush(); sys.stdin.read()";
+const TARGET = "import os, sys; junk = [str(i) * 3 for i in range(int(sys.argv[1]))]; " +
+  "n = os.environ.get('PYMEM_TEST_COMM'); n and open('/proc/self/comm', 'wb').write(n.encode()[:15]); " +
+  "sys.stdout.write('R'); sys.stdout.flush(); sys.stdin.read()";
 
 async function startTarget(exe: string, env: Record<string, string> = {}, n = 20_000): Promise<ChildProcess> {
   const child = spawn(exe, ["-c", TARGET, String(n), MARK], {
@@ -251,6 +252,34 @@ test(
     } finally {
       await ex.stop();
       await stopChild(big);
+    }
+  },
+  { skip: once || (!python3 && "no python3 on PATH") || (!has(PROMTOOL) && "promtool not installed") },
+);
+
+test(
+  "exporter ops: a process named with a newline, escape and bidi characters stays on one stderr line and one label",
+  async () => {
+    // A process names itself (/proc/self/comm: prctl PR_SET_NAME, setproctitle): its timeout is reported under
+    // that name before any read, in the exe label and the stderr line. The line was written raw: a newline in the
+    // name began a line of the process's choosing, an escape sequence reached the terminal or journal.
+    const t = await startTarget(python3!, { PYMEM_TEST_COMM: 'python"\n\x1b[2J\u202e' }, 400_000);
+    const comm = fs.readFileSync(`/proc/${t.pid}/comm`, "latin1");
+    assert.ok(comm.includes("\n\x1b"), JSON.stringify(comm));
+    const ex = await startExporter(["--listen", "127.0.0.1:0", "--pid", String(t.pid), "--timeout", "0.001"]);
+    try {
+      const text = await (await fetch(ex.url)).text();
+      promtoolCheck(text);
+      assert.equal(one(text, "pymem_exporter_target_error_info", { pid: String(t.pid), reason: "timeout" }), 1);
+      for (const line of ex.stderr().split("\n").filter((l) => l !== "")) {
+        assert.match(line, /^pymem exporter: /, JSON.stringify(ex.stderr()));
+        // deno-lint-ignore no-control-regex
+        assert.ok(!/[\x00-\x1f\x7f-\x9f\u202e]/.test(line), JSON.stringify(line));
+      }
+      assert.match(ex.stderr(), new RegExp(`process ${t.pid} \\(python"\\\\x0a\\\\x1b\\[2J`));
+    } finally {
+      await ex.stop();
+      await stopChild(t);
     }
   },
   { skip: once || (!python3 && "no python3 on PATH") || (!has(PROMTOOL) && "promtool not installed") },

@@ -57,6 +57,58 @@ for o in _pymem_opaque:
   }
 });
 
+test("explain() leaves no garbage: its helper's frame, namespace and closures are not the next snapshot's", async () => {
+  const py = await python();
+  py.run("import gc, types as _pymem_t");
+  const helperFrames = () =>
+    py.eval(
+      "sum(1 for o in gc.get_objects() if type(o) is _pymem_t.FrameType and o.f_code.co_name == '_pymem_explain')",
+    );
+  py.eval("gc.collect()");
+  for (let i = 0; i < 3; i++) {
+    const rows = py.heap().objects().explain({ types: 5, samples: 50, timeMs: 10_000 });
+    // Left for the collector, the helper's frame was there after the call, and found by the next explain() as the
+    // root of the user's objects ("frame of _pymem_explain (<string>:216) <frame> <cell>").
+    assert.equal(helperFrames(), 0, `after call ${i}`);
+    for (const r of rows) {
+      for (const s of r.samples) assert.ok(!s.path?.includes("_pymem_explain"), `${r.name}: ${s.path}`);
+    }
+  }
+  py.run("del _pymem_t");
+});
+
+test("explain(): a frame whose code is named by str subclasses is named without their __str__", async () => {
+  const py = await python();
+  // code.replace() takes str subclasses as co_name and co_filename; the frame of a finished call, kept by its
+  // traceback, is then the root of what its locals hold. '%s' called their __str__ (here: 'S', and a sleep would
+  // exceed timeMs by as much).
+  py.run(`
+class _PymemEvilStr(str):
+    def __str__(self):
+        _pymem_str_calls.append(1)
+        return 'S'
+_pymem_str_calls = []
+class _PymemFrameHeld: pass
+def _pymem_h():
+    big = [_PymemFrameHeld() for _ in range(20000)]
+    raise ValueError
+_pymem_h.__code__ = _pymem_h.__code__.replace(co_name=_PymemEvilStr('hname'), co_filename=_PymemEvilStr('hfile'))
+try:
+    _pymem_h()
+except ValueError as e:
+    _pymem_tb = e.__traceback__
+`);
+  try {
+    const rows = py.heap().objects().explain({ types: 3, samples: 2, timeMs: 30_000 });
+    const row = rows.find((r) => r.name === "_PymemFrameHeld");
+    assert.ok(row, `not among ${rows.map((r) => r.name)}`);
+    for (const s of row.samples) assert.match(s.path ?? "", /^frame of hname \(hfile:\d+\) /);
+    assert.equal(py.eval("len(_pymem_str_calls)"), 0);
+  } finally {
+    py.run("del _pymem_tb, _pymem_h, _PymemFrameHeld, _PymemEvilStr, _pymem_str_calls");
+  }
+});
+
 /** Rows of `objects` by type address: count and name. */
 function byType(
   objects: { pinning(o: { objectsOnly: boolean }): { typeAddress: bigint | null; count: number; name: string }[] },

@@ -1,7 +1,7 @@
 // Regressions of the adversarial pass (issue 13): each crash, hang, wrong result and unclear error it found, and
 // their siblings. Scenarios that break the process they run in go to a child (tests/_hardening_child.ts).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ import { assert, python, test } from "./_harness.ts";
 import { type AttachOptions, attachPython, type OpenOptions, openPython, PymemError, PythonError } from "../lib/mod.ts";
 import { cli } from "./_cli_spawn.ts";
 import { MAX_VIEW } from "../lib/core/native.ts";
-import { runtimeCommand } from "./_launch.ts";
+import { launchPrefix, runtimeCommand } from "./_launch.ts";
 import { hostOf } from "../lib/obmalloc/host.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -36,6 +36,23 @@ function child(scenario: string, timeout = 60_000, env: Record<string, string> =
   );
   return JSON.parse(line!.slice(7));
 }
+
+const MALLOC_DEBUG = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0";
+
+test("py.mallocHeap() under glibc's malloc-debug library and MALLOC_CHECK_: refused, or sees what is allocated", () => {
+  // dlsym("malloc") gives libc's malloc while the preloaded debug library wraps it: with MALLOC_CHECK_ the walk read
+  // a heap the program no longer allocated from (50 MB allocated, +0 bytes in use).
+  const r = child("mallocHeap50MB", 60_000, { LD_PRELOAD: MALLOC_DEBUG, MALLOC_CHECK_: "3" });
+  if (r.error) {
+    assert.equal(r.error.code, "UNSUPPORTED", JSON.stringify(r.error));
+    assert.match(r.error.message, /(wrapped|replaced) by .*libc_malloc_debug/);
+  } else {
+    assert.ok(r.grew >= 50_000_000, `in use grew by ${r.grew} bytes for 50 MB allocated`);
+  }
+}, {
+  skip: (!existsSync(MALLOC_DEBUG) && `${MALLOC_DEBUG} not installed`) ||
+    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader, not the debug library's"),
+});
 
 test("an exception raised while __main__ has no __builtins__ is a PythonError, not a crash", () => {
   const r = child("noBuiltins");

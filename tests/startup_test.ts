@@ -252,13 +252,17 @@ function freeThreadedCopy(): { dir: string; path: string } {
 }
 const ftName = new RegExp(`is a free-threaded CPython 3\\.${minor}t build \\(Py_GIL_DISABLED\\)`);
 
-test("a free-threaded library is refused by openPython before it starts (its _Py_DebugOffsets says so)", () => {
+test("a free-threaded library is refused by openPython before it starts; the default one then opens", () => {
   const ft = freeThreadedCopy();
   try {
-    const r = child({ options: { library: ft.path } });
+    // The refused copy must leave the global symbol scope: left there, it interposed on the default library's own
+    // calls and the second open was SIGSEGV (every runtime).
+    const r = child({ options: { library: ft.path }, second: { library } });
     assert.equal(r.first.ok, false, JSON.stringify(r.first));
     assert.equal(r.first.code, "UNSUPPORTED");
     assert.match(r.first.message, ftName);
+    assert.equal(r.second.ok, true, JSON.stringify(r.second));
+    assert.equal(r.second.version, minor);
   } finally {
     rmSync(ft.dir, { recursive: true, force: true });
   }

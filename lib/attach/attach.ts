@@ -534,11 +534,21 @@ export class AttachedPython {
         remaps: () => readMaps(this.pid),
       });
     }
-    return walkMallocHeap(probe, this.#glibc, {
-      retries: this.#retries,
-      ...options,
-      residentPages: (s, l) => residentPages(this.pid, s, l),
-    });
+    let heap: MallocHeap;
+    try {
+      heap = walkMallocHeap(probe, this.#glibc, {
+        retries: this.#retries,
+        ...options,
+        residentPages: (s, l) => residentPages(this.pid, s, l),
+      });
+    } catch (e) {
+      this.#assertSameProgram(); // the reason, when the target exited or exec'd during the walk
+      throw e;
+    }
+    // A target that exec'd during the walk leaves most reads failing but some landing in the new program's memory:
+    // what was read is then neither program's heap.
+    this.#assertSameProgram();
+    return heap;
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

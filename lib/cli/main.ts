@@ -10,6 +10,7 @@
  */
 import process from "node:process";
 import { PYMEM_VERSION } from "../report/json.ts";
+import { printable } from "../report/printable.ts";
 import { checkDestinations, type Command, commandHelp, ExitStatus, parse, UsageError } from "./command.ts";
 import { progress, write, writeError } from "./io.ts";
 import { diffCommand, heapCommand, infoCommand, statsCommand } from "./commands/embedded.ts";
@@ -89,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ExitStatus) return e.status;
     const where = cmdName ? `pymem ${cmdName}` : "pymem";
     if (e instanceof UsageError) {
-      await writeError(`${where}: ${e.message} (see: ${where} --help)\n`);
+      await writeError(`${where}: ${printable(e.message)} (see: ${where} --help)\n`);
       return 2;
     }
     if (debug) {
@@ -101,7 +102,8 @@ export async function main(argv: string[]): Promise<number> {
       // "Tried:" and the like end their first line with a colon: keep the first item it introduces.
       const message = lines[0].endsWith(":") && lines[1] ? `${lines[0]} ${lines[1].trim()}` : lines[0];
       const hint = String((e as Error)?.message ?? "").includes("\n") ? " (--debug for details)" : "";
-      await writeError(`${where}: ${message}${hint}\n`);
+      // Escaped: a message can name what a process calls itself (/proc/PID/comm), escape sequences included.
+      await writeError(`${where}: ${printable(message)}${hint}\n`);
     }
     return 1;
   }

@@ -112,7 +112,7 @@ export function loadLibrary(
     return refuse(`missing part of the C API: ${(e as Error).message}`);
   }
   const api = lib.symbols;
-  return new Native(backend, api, libc, handle, resolved, info[1]);
+  return new Native(backend, api, libc, handle, resolved, info[1], () => lib.close());
 }
 
 /**

@@ -51,14 +51,37 @@ export class Native {
   /** Address at which the file's vaddr 0 is mapped (dladdr's dli_fbase). */
   readonly base: bigint;
   readonly #fns = new Map<bigint, UntypedFn>();
+  readonly #closeBinding: () => void;
 
-  constructor(backend: Backend, api: PythonApi, libc: LibcApi, handle: bigint, path: string, base: bigint) {
+  constructor(
+    backend: Backend,
+    api: PythonApi,
+    libc: LibcApi,
+    handle: bigint,
+    path: string,
+    base: bigint,
+    closeBinding: () => void = () => {},
+  ) {
     this.backend = backend;
     this.api = api;
     this.libc = libc;
     this.handle = handle;
     this.path = path;
     this.base = base;
+    this.#closeBinding = closeBinding;
+  }
+
+  /**
+   * Unload a library refused after loading (nothing of it ran): the runtime's binding and the RTLD_GLOBAL dlopen
+   * both dropped, so that its symbols leave the global scope. Left there, they interpose on the next libpython's
+   * own calls (a refused free-threaded 3.13t, then the default 3.13: SIGSEGV on every runtime).
+   */
+  unload(): void {
+    this.#fns.clear();
+    try {
+      this.#closeBinding();
+    } catch { /* the runtime's handle: best effort */ }
+    this.libc.dlclose(this.handle);
   }
 
   /** Address of an exported symbol (function or data), or 0n. */

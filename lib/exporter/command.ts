@@ -8,6 +8,7 @@ import process from "node:process";
 import { checkDestinations, commandHelp, type CommandText, parseOptions } from "../command-line.ts";
 import { PymemError } from "../errors.ts";
 import { PID_MAX_LIMIT } from "../machine/proc.ts";
+import { printable } from "../report/printable.ts";
 import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
 import { parentPid } from "./self.ts";
 import { parseListen, serve } from "./server.ts";
@@ -191,7 +192,9 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   };
 }
 
-const say = (line: string) => process.stderr.write(`pymem exporter: ${line}\n`);
+// One line each, whatever a process named itself (/proc/PID/comm holds any byte but NUL: a newline would start a
+// line of its choosing, an escape sequence reach the terminal or journal).
+const say = (line: string, keep = "") => process.stderr.write(`pymem exporter: ${printable(line, keep)}\n`);
 
 /** How often an exporter started by npm (npx, npm exec, npm run) checks that its launcher still runs. */
 const LAUNCHER_POLL_MS = 500;
@@ -267,7 +270,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (debug) say(String(err?.stack ?? err));
+    if (debug) say(String(err?.stack ?? err), "\n"); // a stack trace is laid out in lines
     else say(err instanceof PymemError || err?.code ? String(err.message).split("\n")[0] : String(err?.message ?? err));
     return 1;
   } finally {

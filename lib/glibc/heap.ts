@@ -131,6 +131,8 @@ export interface MallocHeap {
   mallinfo: Mallinfo2;
   /** What could not be read or stayed inconsistent; empty when the read is whole. */
   warnings: string[];
+  /** JSON-safe: the same fields, with every address as a hex string ("0x7f…"). Not enumerable. */
+  toJSON(): Record<string, unknown>;
 }
 
 /** Options of the walk. */
@@ -672,7 +674,7 @@ export function walkMallocHeap(
   }
   mi.hblks = u32le(par, P.nMmaps);
   mi.hblkhd = u64leNumber(par, P.mmappedMem);
-  return {
+  const heap = {
     glibc: st.release,
     libc: st.libc,
     how: st.how,
@@ -684,4 +686,18 @@ export function walkMallocHeap(
     mallinfo: mi,
     warnings,
   };
+  // JSON.stringify throws on a bigint: the addresses are written as hex strings, as a HeapSnapshot's are. Not
+  // enumerable, so that a spread or Object.keys of the result sees only the data.
+  const hexOf = (a: bigint) => `0x${a.toString(16)}`;
+  const toJSON = () => ({
+    ...heap,
+    arenas: arenas.map((a) => ({
+      ...a,
+      address: hexOf(a.address),
+      heaps: a.heaps.map((h) => ({ ...h, address: hexOf(h.address) })),
+      top: { ...a.top, address: hexOf(a.top.address) },
+    })),
+  });
+  Object.defineProperty(heap, "toJSON", { value: toJSON, enumerable: false });
+  return heap as MallocHeap;
 }

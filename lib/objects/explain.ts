@@ -70,6 +70,10 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             return '?'
         q = q if type(q) is str else '?'
         return q if type(m) is not str or m == 'builtins' else m + '.' + q
+    # A code object's name and file name can be str subclasses (code.replace() takes them): '%s' would call their
+    # __str__. str.__str__ copies one as a plain str; issubclass, not isinstance, which would ask __class__.
+    def plain(s):
+        return str.__str__(s) if issubclass(type(s), str) else '?'
     # A repr of builtin values (bounded), and <module.Class object at 0x…> for everything else.
     def srepr(o, n, level=2):
         t = type(o)
@@ -203,7 +207,7 @@ def _pymem_explain(wanted, depth, budget, reprchars):
             return 'module %s' % modules[id(o)]
         if t is types.FrameType:
             c = o.f_code
-            return 'frame of %s (%s:%d)' % (c.co_name, c.co_filename, o.f_lineno)
+            return 'frame of %s (%s:%d)' % (plain(c.co_name), plain(c.co_filename), o.f_lineno)
         if issubclass(t, type):
             return 'class %s' % tname(o)
         return None
@@ -258,8 +262,11 @@ def _pymem_explain(wanted, depth, budget, reprchars):
         if tracing:
             t = tracemalloc.get_object_traceback(o)
             if t is not None:
-                tb = ['%s:%d' % (f.filename, f.lineno) for f in t]
+                tb = ['%s:%d' % (plain(f.filename), f.lineno) for f in t]
         out[a] = [text, p, tb]
+    # Cycles (srepr's own cell, this frame in 'me') would outlive the call until a collection, and the next
+    # snapshot would count this helper's frame, cells and functions among the user's objects.
+    srepr = me = None
     return out
 `;
 
@@ -282,13 +289,13 @@ export function explainSamples(
   return py.withGIL(() => {
     // The helper lives in a namespace of its own, never in __main__: a user's global of that name stays, and a
     // handle on another JavaScript thread explaining at the same time (CPython hands the GIL over between the two
-    // Python calls) cannot delete it under this one.
+    // Python calls) cannot delete it under this one. The namespace is cleared after the call: it and the helper's
+    // __globals__ are a cycle, left for the collector (and seen as the user's objects) otherwise.
+    const wanted = `{${addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")}}`;
+    const call = `ns['_pymem_explain'](${wanted}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)})`;
     const json = py.eval(
-      `(lambda ns: (exec(${
-        JSON.stringify(HELPER)
-      }, ns), __import__('json').dumps({str(k): v for k, v in ns['_pymem_explain']({${
-        addresses.map((a, i) => `${a}: ${types[i] ?? 0n}`).join(", ")
-      }}, ${Math.floor(depth)}, ${budget}, ${Math.floor(chars)}).items()}))[1])({})`,
+      `(lambda ns: (exec(${JSON.stringify(HELPER)}, ns), ` +
+        `__import__('json').dumps({str(k): v for k, v in ${call}.items()}), ns.clear())[1])({})`,
     ) as string;
     const got = JSON.parse(json) as Record<string, [string | null, string | null, string[] | null]>;
     return addresses.map((address) => {
