@@ -23,26 +23,48 @@ export interface CPythonLayout {
   preConfig: { size: number; configInit: number; coerceCLocale: number; coerceCLocaleWarn: number; allocator: number };
   /** `PyStatus`, returned by value; `typeExit` is `_PyStatus_TYPE_EXIT`. */
   status: { size: number; type: number; func: number; errMsg: number; exitcode: number; typeExit: number };
-  /** What an object looks like inside a block (lib/objects/layout.ts explains each field). */
+  /** What an object looks like inside a block (lib/objects/layout.ts builds its rows from these). */
   object: {
+    /** sizeof(PyGC_Head): before every object of a Py_TPFLAGS_HAVE_GC type. */
     gcHead: number;
+    /** PyTypeObject field offsets. */
     tpName: number;
     tpBasicsize: number;
     tpItemsize: number;
     tpFlags: number;
+    /** tp_base: the chain a subclass is followed up to the built-in container whose layout its instances share. */
     tpBase: number;
     tpDictoffset: number;
+    /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
     asciiObject: number;
+    /** Offsets of the pointers to the buffers of the built-in containers (PyListObject.ob_item, …). */
     listItems: number;
     dictKeys: number;
     dictValues: number;
     setTable: number;
-    /** `od_fast_nodes` of an OrderedDict (its struct is private to Objects/odictobject.c). */
+    /**
+     * PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last (its
+     * struct is private to Objects/odictobject.c).
+     */
     odictFastNodes: number;
+    /**
+     * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
+     * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.
+     */
     preHeaderFlags: number;
+    /**
+     * 3.11+: where an instance of a MANAGED_DICT type keeps its materialized __dict__, relative to the object (-24:
+     * 3.11 `_PyObject_ManagedDictPointer`; 3.12 the untagged word of `_PyObject_DictOrValuesPointer`; 3.13+
+     * `MANAGED_DICT_OFFSET`).
+     */
     managedDict?: number;
+    /**
+     * 3.11/3.12: where an instance of a MANAGED_DICT type keeps the pointer to its values array (a buffer of its own),
+     * relative to the object: 3.11 `obj - 32` (`_PyObject_ValuesPointer`); 3.12 `obj - 24`. 3.13+ keep the values
+     * inline.
+     */
     instanceValues?: number;
-    /** 1 when the values pointer shares a tagged word with the dict (3.12). */
+    /** 1 when the values pointer shares a tagged word with the dict (3.12: stored minus 1, low bit set). */
     instanceValuesTagged?: number;
   };
   /** obmalloc's geometry; `radixTree` and `rawAllocatedBlocks` are 0 or 1. */

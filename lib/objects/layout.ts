@@ -7,49 +7,20 @@
  * run, and on 3.13+ tests/cpython_layouts_test.ts checks them against the library's own `_Py_DebugOffsets`.
  * @module
  */
+import type { CPythonLayout } from "../cpython/types.ts";
 import { cpython, KNOWN_MINORS, KNOWN_RANGE } from "../cpython/versions.ts";
 import { PymemError } from "../errors.ts";
 
-export interface ObjectLayout {
+/**
+ * One version's row: the generated object fields (lib/cpython/types.ts says what each is), the minor, whether the
+ * refcount word carries flags, and the values pointer of a managed dict as an offset with its tagging.
+ */
+export interface ObjectLayout extends Omit<CPythonLayout["object"], "instanceValues" | "instanceValuesTagged"> {
   minor: number;
-  /** sizeof(PyGC_Head): before every object of a Py_TPFLAGS_HAVE_GC type. */
-  gcHead: number;
-  /**
-   * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
-   * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.
-   */
-  preHeaderFlags: number;
   /** 3.14+: the top 16 bits of ob_refcnt are ob_flags (the 32-bit refcount and a 16-bit overflow are below). */
   refcntHasFlags: boolean;
-  /** PyTypeObject field offsets. */
-  tpName: number;
-  tpBasicsize: number;
-  tpItemsize: number;
-  tpFlags: number;
-  /** tp_base: the chain a subclass is followed up to the built-in container whose layout its instances share. */
-  tpBase: number;
-  tpDictoffset: number;
-  /** sizeof(PyASCIIObject): the smallest str (a compact ASCII one is this plus its characters and a NUL). */
-  asciiObject: number;
-  /** Offsets of the pointers to the buffers of the built-in containers (PyListObject.ob_item, …). */
-  listItems: number;
-  dictKeys: number;
-  dictValues: number;
-  setTable: number;
-  /** PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last. */
-  odictFastNodes: number;
-  /**
-   * 3.11/3.12: where an instance of a MANAGED_DICT type keeps the pointer to its values array (a buffer of its own),
-   * relative to the object: 3.11 `obj - 32` (`_PyObject_ValuesPointer`); 3.12 `obj - 24`, tagged (a values pointer
-   * is stored minus 1, with the low bit set; an untagged word is the dict). 3.13+ keep the values inline.
-   */
+  /** 3.11/3.12: `CPythonLayout["object"].instanceValues` with its tagging (3.12: tagged). */
   instanceValues?: { offset: number; tagged: boolean };
-  /**
-   * 3.11+: where an instance of a MANAGED_DICT type keeps its materialized __dict__, relative to the object (-24:
-   * 3.11 `_PyObject_ManagedDictPointer`; 3.12 the untagged word of `_PyObject_DictOrValuesPointer`; 3.13+
-   * `MANAGED_DICT_OFFSET`).
-   */
-  managedDict?: number;
 }
 
 /** Py_TPFLAGS_* bits used here (unchanged 3.8–3.15). */
