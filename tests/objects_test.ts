@@ -238,6 +238,25 @@ test("objects: explain() samples the emptiest arenas' survivors, found through t
   }
 });
 
+test("objects: explain() finds str objects held only as dict keys (a dict of str keys does not show them to gc)", async () => {
+  const py = await python();
+  const { explainSamples } = await import("../lib/objects/explain.ts");
+  const { hostOf } = await import("../lib/obmalloc/host.ts");
+  py.run("import gc\n_keyed = {'pymem-key-%014d' % i: None for i in range(2_000)}\ngc.collect()");
+  try {
+    // Three keys, asked for by address as explain() asks for its samples (0: any type).
+    const ids = (py.eval("' '.join(str(id(k)) for k in list(_keyed)[::700])") as string).split(" ").map(BigInt);
+    const samples = explainSamples(hostOf(py), ids, { timeMs: 30_000 });
+    assert.equal(samples.length, 3);
+    for (const s of samples) {
+      assert.match(s.repr ?? "", /^'pymem-key-\d{14}'$/, `key 0x${s.address.toString(16)} not found`);
+      assert.match(s.path ?? "", /^module __main__ \['_keyed'\]\{key 'pymem-key-\d{14}'\}$/, s.repr ?? "");
+    }
+  } finally {
+    py.run("del _keyed");
+  }
+});
+
 test("objects: explain() leaves __main__ alone (its helper was a global there, deleted after: a user's of that name, or another thread's mid-call)", async () => {
   const py = await python();
   py.run("_pymem_explain = 'mine'\nclass Kept: pass\n_kept = [Kept() for _ in range(50000)]");

@@ -47,7 +47,7 @@ export interface Sample {
 // of the referrers.
 const HELPER = String.raw`
 def _pymem_explain(wanted, depth, budget, reprchars):
-    import gc, sys, time, types
+    import gc, itertools, sys, time, types
     t0 = time.monotonic()
     def late():
         return time.monotonic() - t0 > budget
@@ -130,13 +130,17 @@ def _pymem_explain(wanted, depth, budget, reprchars):
     via = {}
     if len(found) < len(wanted) and not late():
         for o in objs:
-            for r in gc.get_referents(o):
+            # A dict whose keys are all str does not report them to the collector (dict_traverse visits its values
+            # only): its keys are looked at here, through dict's own C method.
+            keys = dict.keys(o) if issubclass(type(o), dict) else ()
+            for r in itertools.chain(gc.get_referents(o), keys):
                 if id(r) not in found and ok(r):
                     found[id(r)] = r
                     via[id(r)] = o
                 # Identity, not "in (tuple, dict)": that compares with ==, which a metaclass may define.
                 if (type(r) is tuple or type(r) is dict) and not gc.is_tracked(r):
-                    for r2 in (dict.values(r) if type(r) is dict else tuple.__iter__(r)):
+                    inner = itertools.chain(dict.keys(r), dict.values(r)) if type(r) is dict else tuple.__iter__(r)
+                    for r2 in inner:
                         if id(r2) not in found and ok(r2):
                             found[id(r2)] = r2
                             via[id(r2)] = r
