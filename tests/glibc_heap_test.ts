@@ -24,7 +24,7 @@ const FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordb
 
 // N threads each allocate bytearrays of 2–5 KB (glibc malloc: over pymalloc's 512 bytes) and free half, and free 50
 // small malloc chunks through ctypes (7 go to the thread's tcache, the rest to a fastbin on glibc < 2.43); the main
-// thread holds three mmapped chunks. Then, with every thread parked on a barrier and the GC off, the main thread
+// thread holds three mmapped chunks. Then, with every thread parked on a lock and the GC off, the main thread
 // writes malloc_info's XML into a FILE opened beforehand (its buffer is allocated by the first write, before
 // malloc_info walks the arenas), calls mallinfo2(), and writes the figures with os.write to a descriptor opened
 // beforehand: nothing between malloc_info's walk and the read below allocates from malloc.
@@ -46,7 +46,13 @@ libc.fflush.argtypes = [ctypes.c_void_p]
 # mmapped whatever ran before. They are 4 MiB each: a request over the threshold is still served from a free chunk
 # or the top when one is large enough, and the bins here hold free chunks of some 100 KB.
 libc.mallopt(-3, 128 * 1024)
-bar = threading.Barrier(n + 1)
+# The threads park on locks made here, before anything is measured: acquiring a held lock waits on its semaphore and
+# allocates nothing, where a Barrier's wait mallocs a waiter lock, which could land after the main thread's mallinfo2.
+gate = threading.Lock()
+gate.acquire()
+ready = [threading.Lock() for _ in range(n)]
+for r in ready:
+    r.acquire()
 keep = []
 def work(k):
     mine = [bytearray(2000 + (i * 37 + k) % 3000) for i in range(3000)]
@@ -55,8 +61,8 @@ def work(k):
     for p in ptrs:
         libc.free(p)
     keep.append(mine)
-    bar.wait()
-    bar.wait()
+    ready[k].release()
+    gate.acquire()
 threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
 for t in threads:
     t.start()
@@ -66,7 +72,9 @@ gc.disable()
 fd = os.open(out + '.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 tmp, final = out + '.tmp', out
 fp = libc.fopen((out + '.xml').encode(), b"w")
-bar.wait()
+for r in ready:
+    r.acquire()
+time.sleep(0.5)  # each thread from its release() into gate.acquire(): one C call, no allocation
 libc.malloc_info(0, fp)
 libc.fflush(fp)
 m = libc.mallinfo2()
