@@ -58,6 +58,14 @@ export type {
   MallocHeap,
   MallocWalkOptions,
 } from "./glibc/mod.ts";
+export type {
+  MimallocHeap,
+  MimallocPage,
+  MimallocPageKind,
+  MimallocSegment,
+  MimallocSizeClass,
+  MimallocThreadHeap,
+} from "./mimalloc/mod.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";

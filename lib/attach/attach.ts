@@ -62,6 +62,7 @@ import {
   type MallocWalkOptions,
   walkMallocHeap,
 } from "../glibc/mod.ts";
+import { type MimallocHeap, mimallocLayout, requireMimalloc, walkMimalloc } from "../mimalloc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -547,6 +548,26 @@ export class AttachedPython {
     }
     // A target that exec'd during the walk leaves most reads failing but some landing in the new program's memory:
     // what was read is then neither program's heap.
+    this.#assertSameProgram();
+    return heap;
+  }
+
+  /**
+   * The target's mimalloc heap (PYTHONMALLOC=mimalloc, CPython 3.13+): segments, pages, blocks per size and per
+   * thread heap, abandoned pages (lib/mimalloc/). Read without stopping the target. Throws PymemError("UNSUPPORTED")
+   * when the target allocates with something else or carries a mimalloc release pymem has not checked.
+   */
+  mimallocHeap(): MimallocHeap {
+    this.#assertOpen();
+    requireMimalloc(this.#info.allocator.name, this.#where());
+    const layout = mimallocLayout(this.version.minor);
+    let heap: MimallocHeap;
+    try {
+      heap = walkMimalloc({ maps: readMaps(this.pid), probe: this.#probe() }, layout);
+    } catch (e) {
+      this.#assertSameProgram();
+      throw e;
+    }
     this.#assertSameProgram();
     return heap;
   }

@@ -1,0 +1,45 @@
+/**
+ * The mimalloc heap of this process (`py.mimallocHeap()`), through the same walk as attach's
+ * `attached.mimallocHeap()`: only the reader differs (process_vm_readv on our own pid, as for glibc's heap).
+ * @module
+ */
+import { readMaps } from "../machine/procmaps.ts";
+import type { PythonHost } from "../core/host.ts";
+import { PymemError } from "../errors.ts";
+import { selfProbe } from "../glibc/mod.ts";
+import { mimallocLayout } from "./layout.ts";
+import { type MimallocHeap, walkMimalloc } from "./heap.ts";
+
+export type {
+  MimallocHeap,
+  MimallocPage,
+  MimallocPageKind,
+  MimallocSegment,
+  MimallocSizeClass,
+  MimallocTarget,
+  MimallocThreadHeap,
+} from "./heap.ts";
+export { walkMimalloc } from "./heap.ts";
+export { type MimallocLayout, mimallocLayout } from "./layout.ts";
+
+/**
+ * Refuse a process whose allocator is not mimalloc, naming the one it uses: the walk would find no segment, and
+ * "no segment" should not read as "an empty heap".
+ */
+export function requireMimalloc(allocator: string | null, where: string): void {
+  if (allocator === null || !allocator.startsWith("mimalloc")) {
+    throw new PymemError(
+      "UNSUPPORTED",
+      `mimalloc heap map: ${where} allocates with ${allocator ?? "a custom allocator"}, not mimalloc ` +
+        "(PYTHONMALLOC=mimalloc on CPython 3.13+)",
+    );
+  }
+}
+
+/** Map this process's mimalloc heap. `allocator` is the running allocator's name (`py.allocatorName()`). */
+export function mimallocHeap(host: PythonHost, allocator: string | null): MimallocHeap {
+  host.assertOpen();
+  requireMimalloc(allocator, "this process");
+  const layout = mimallocLayout(host.version.minor);
+  return walkMimalloc({ maps: readMaps("self"), probe: selfProbe(host) }, layout);
+}

@@ -1,0 +1,47 @@
+/**
+ * Test tooling only: the in-process half of tests/mimalloc_heap_test.ts. The allocator is chosen before CPython
+ * starts and one libpython lives per process, so mimalloc needs a process of its own: this one opens CPython with
+ * `{ allocator: "mimalloc" }`, runs the workload the parent passes in argv[2] (the same Python the attach target
+ * runs), maps the heap and prints one line `RESULT <json>`. Spawned through tests/_launch.ts's runtimeCommand.
+ * @module
+ */
+import process from "node:process";
+import { openPython, PymemError } from "../lib/mod.ts";
+
+const out: Record<string, unknown> = {};
+const report = () =>
+  console.log("RESULT " + JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)));
+try {
+  const py = await openPython({ allocator: "mimalloc" });
+  out.allocator = py.allocatorName();
+  py.run(process.argv[2]);
+  const a = py.allocator();
+  // getAllocatedBlocks() is CPython's own count through FFI (no Python code runs, nothing is allocated), called
+  // on this thread: under mimalloc's normal build it covers this thread's default heap only.
+  for (let attempt = 0; attempt < 20 && out.map === undefined; attempt++) {
+    const before = a.getAllocatedBlocks();
+    const h = py.mimallocHeap();
+    const after = a.getAllocatedBlocks();
+    if (before !== after) continue;
+    out.counted = before;
+    out.map = h;
+  }
+  out.info = JSON.parse(py.eval("__import__('json').dumps(info)") as string);
+  out.counts = JSON.parse(py.eval("__import__('json').dumps(list(counts))") as string);
+  py.run("gate.release()\nfor t in threads: t.join()\nchurn_start()");
+  // 20 maps while 4 threads allocate and free.
+  const maps: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const h = py.mimallocHeap();
+    maps.push(h.totals.blocksInUse);
+    py.run("import time; time.sleep(0.005)");
+  }
+  py.run("churn_stop()");
+  out.churnMaps = maps;
+  out.ok = true;
+} catch (e) {
+  out.ok = false;
+  out.error = { name: (e as Error).name, code: e instanceof PymemError ? e.code : undefined, message: String(e) };
+}
+report();
+process.exit(0);
