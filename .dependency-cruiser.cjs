@@ -38,14 +38,34 @@ const layer = (name, from, ...forbidden) => ({
   to: { path: any(...forbidden) },
 });
 const above = [
-  "machine", "cpython", "core", "obmalloc", "glibc", "mimalloc", "objects", "allocators", "interpreters", "attach",
-  "python", "report", "compare", "exporter", "cli", "mod",
+  "machine",
+  "cpython",
+  "core",
+  "obmalloc",
+  "glibc",
+  "mimalloc",
+  "objects",
+  "allocators",
+  "interpreters",
+  "attach",
+  "python",
+  "report",
+  "compare",
+  "exporter",
+  "cli",
+  "mod",
 ];
 const after = (name) => above.slice(above.indexOf(name) + 1);
 
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "import cycles hide the layering", from: {}, to: { circular: true } },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "import cycles hide the layering",
+      from: {},
+      to: { circular: true },
+    },
     { name: "ffi-is-the-bottom", severity: "error", from: { path: L.ffi }, to: { path: "^lib/" } },
     layer("base-imports-nothing-of-lib", "base", ...above),
     layer("machine-knows-no-cpython", "machine", ...after("machine")),
@@ -56,13 +76,23 @@ module.exports = {
     layer("mimalloc-below-features", "mimalloc", ...after("mimalloc")),
     layer("objects-below-features", "objects", ...after("objects")),
     layer("allocators-are-a-feature", "allocators", ...after("allocators")),
-    layer("interpreters-are-a-feature", "interpreters", ...after("interpreters").filter((n) => n !== "attach"), "attach"),
+    layer(
+      "interpreters-are-a-feature",
+      "interpreters",
+      ...after("interpreters").filter((n) => n !== "attach"),
+      "attach",
+    ),
     layer("attach-is-a-feature", "attach", "allocators", "interpreters", ...after("attach")),
     layer("python-composes-features", "python", "attach", ...after("python")),
     layer("report-renders-only", "report", "python", "compare", "exporter", "cli", "mod"),
     layer("compare-is-an-app", "compare", "exporter", "cli", "mod"),
     layer("exporter-is-an-app", "exporter", "compare", "cli", "mod"),
-    { name: "lib-not-tests-or-bench", severity: "error", from: { path: "^(lib|ffi)/" }, to: { path: "^(tests|bench|examples)/" } },
+    {
+      name: "lib-not-tests-or-bench",
+      severity: "error",
+      from: { path: "^(lib|ffi)/" },
+      to: { path: "^(tests|bench|examples)/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

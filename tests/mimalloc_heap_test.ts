@@ -158,7 +158,10 @@ function checkConsistent(h: MimallocHeap): void {
   assert.equal(
     h.totals.blocksInUse,
     h.heaps.reduce((s, x) => s + x.blocksInUse, 0) + h.abandoned.blocksInUse +
-      h.pages.filter((p) => p.heap !== 0n && !h.heaps.some((x) => x.address === p.heap)).reduce((s, p) => s + p.used, 0),
+      h.pages.filter((p) => p.heap !== 0n && !h.heaps.some((x) => x.address === p.heap)).reduce(
+        (s, p) => s + p.used,
+        0,
+      ),
   );
   assert.equal(h.totals.segmentBytes, h.segments.reduce((s, x) => s + x.bytes, 0));
   for (const p of h.pages) {
@@ -272,7 +275,7 @@ test(
 test(
   "mimalloc heap in-process: the main heap equals getAllocatedBlocks() before and after; 4 threads' bins; " +
     "20 maps while 4 threads allocate",
-  async () => {
+  () => {
     const js = import.meta.url.endsWith(".js");
     const script = fileURLToPath(new URL(js ? "./_mimalloc_child.js" : "./_mimalloc_child.ts", import.meta.url));
     const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
@@ -290,7 +293,9 @@ test(
     const big = (x: string) => BigInt(x);
     const h = res.map as MimallocHeap;
     for (const p of h.pages) Object.assign(p, { address: big(p.address as never), heap: big(p.heap as never) });
-    for (const p of h.pages) Object.assign(p, { segment: big(p.segment as never), blocksStart: big(p.blocksStart as never) });
+    for (const p of h.pages) {
+      Object.assign(p, { segment: big(p.segment as never), blocksStart: big(p.blocksStart as never) });
+    }
     for (const s of h.segments) s.address = big(s.address as never);
     for (const x of h.heaps) x.address = big(x.address as never);
     checkConsistent(h);

@@ -340,7 +340,9 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     }
     const v = dv(b);
     const cookie = v.getBigUint64(L.heap.cookie, true);
-    const image = target.maps.find((m) => address >= m.start && address < m.end && m.path !== "" && !m.path.startsWith("["));
+    const image = target.maps.find((m) =>
+      address >= m.start && address < m.end && m.path !== "" && !m.path.startsWith("[")
+    );
     const main = cookie === key && image !== undefined;
     if (main) mainFound = image!.path;
     heaps.push({
@@ -395,7 +397,12 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
   for (const p of pages) {
     if (p.used === 0) continue;
     let row = bySize.get(p.blockSize);
-    if (!row) bySize.set(p.blockSize, row = { index: 0, size: p.blockSize, kind: p.kind, pages: 0, blocksInUse: 0, availBlocks: 0 });
+    if (!row) {
+      bySize.set(
+        p.blockSize,
+        row = { index: 0, size: p.blockSize, kind: p.kind, pages: 0, blocksInUse: 0, availBlocks: 0 },
+      );
+    }
     row.pages++;
     row.blocksInUse += p.used;
     row.availBlocks += Math.max(0, p.reserved - p.used);

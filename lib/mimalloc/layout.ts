@@ -68,7 +68,10 @@ export function releaseName(version: number): string {
  * lists, no such build here to check) and for the free-threaded layout (docs/mimalloc.md says what a run on one
  * would have to check first).
  */
-export function mimallocLayout(minor: number, opts: { freeThreaded?: boolean; debugBuild?: boolean } = {}): MimallocLayout {
+export function mimallocLayout(
+  minor: number,
+  opts: { freeThreaded?: boolean; debugBuild?: boolean } = {},
+): MimallocLayout {
   const row = cpythonIfKnown(minor)?.layout;
   const m = row?.mimalloc, p = row?.miPage, s = row?.miSegment, h = row?.miHeap;
   if (!row || !m || !p || !s || !h) {

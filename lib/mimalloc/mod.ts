@@ -23,15 +23,15 @@ export { walkMimalloc } from "./heap.ts";
 export { type MimallocLayout, mimallocLayout } from "./layout.ts";
 
 /**
- * Refuse a process whose allocator is not mimalloc, naming the one it uses: the walk would find no segment, and
- * "no segment" should not read as "an empty heap".
+ * Refuse a process whose allocator is known and is not mimalloc, naming it: the walk would find no segment, and "no
+ * segment" should not read as "an empty heap". An allocator pymem could not name (a stripped image, whose
+ * `_PyObject_MiMalloc` has no symbol) is let through: the walk itself then finds mimalloc's segments or says none.
  */
 export function requireMimalloc(allocator: string | null, where: string): void {
-  if (allocator === null || !allocator.startsWith("mimalloc")) {
+  if (allocator !== null && !allocator.startsWith("mimalloc")) {
     throw new PymemError(
       "UNSUPPORTED",
-      `mimalloc heap map: ${where} allocates with ${allocator ?? "a custom allocator"}, not mimalloc ` +
-        "(PYTHONMALLOC=mimalloc on CPython 3.13+)",
+      `mimalloc heap map: ${where} allocates with ${allocator}, not mimalloc (PYTHONMALLOC=mimalloc on CPython 3.13+)`,
     );
   }
 }
