@@ -16,6 +16,7 @@ import { assert, minor, python, test } from "./_harness.ts";
 import { attachPython, type MimallocHeap, type MimallocPage, PymemError } from "../lib/mod.ts";
 import { launched, runtimeCommand } from "./_launch.ts";
 import { targetExecutable } from "./_attach_target.ts";
+import { run } from "./_cli_spawn.ts";
 
 const target = targetExecutable();
 const THREADS = 4;
@@ -224,7 +225,7 @@ test(
       await waitFile(out + ".ready", child);
       const info = JSON.parse(fs.readFileSync(out + ".info", "utf8")) as Info;
       const raw = fs.readFileSync(out + ".counts");
-      const counts = [...new BigInt64Array(raw.buffer, raw.byteOffset, THREADS + 1)].map(Number);
+      const counts = Array.from({ length: THREADS + 1 }, (_, i) => Number(raw.readBigInt64LE(8 * i)));
       const stats = fs.readFileSync(out, "utf8");
       const stat = (name: string) => {
         const m = new RegExp(`${name}: (\\d+)`).exec(stats);
@@ -253,6 +254,14 @@ test(
         checkThreads(h, info, counts);
         const j = JSON.parse(JSON.stringify(h));
         assert.equal(j.segments[0].address, `0x${h.segments[0].address.toString(16)}`);
+
+        // pymem attach PID gives the same map (the target is parked), as text and as JSON.
+        const cli = run("lib/cli.ts", ["attach", String(child.pid), "--json", "-"]);
+        assert.equal(cli.status, 0, cli.stderr);
+        const doc = JSON.parse(cli.stdout);
+        assert.equal(doc.schema, "pymem.mimalloc");
+        assert.deepEqual(doc.totals, h.totals);
+        assert.match(cli.stderr, /mimalloc heap of process \d+: CPython 3\.\d+\.\d+, mimalloc 2\./);
 
         child.kill("SIGUSR1");
         await waitFile(out + ".churn", child);
@@ -308,6 +317,20 @@ test(
   },
   { skip: await noMimalloc() },
 );
+
+test("pymem heap --allocator mimalloc: the map as text and JSON; the heat map is refused with the reason", async () => {
+  const code = "x = [bytes(300) for i in range(20000)]";
+  const r = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", code, "--json", "-"]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.schema, "pymem.mimalloc");
+  assert.ok(doc.sizeClasses.some((c: { blocksInUse: number }) => c.blocksInUse >= 20000), r.stdout.slice(0, 500));
+  assert.equal(doc.pages.used.reduce((s: number, n: number) => s + n, 0), doc.totals.blocksInUse);
+  assert.match(r.stderr, /mimalloc heap of this process/);
+  const svg = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", "pass", "--svg", join(tmp, "x.svg")]);
+  assert.notEqual(svg.status, 0);
+  assert.match(svg.stderr, /--svg: the heat map draws obmalloc's arenas/);
+}, { skip: await noMimalloc() });
 
 test("mimalloc heap: cleanup", async () => {
   await Promise.all(children.map(kill));

@@ -102,6 +102,8 @@ export interface MimallocHeap {
   headers: string;
   /** How the segments were found and the layout confirmed. */
   how: string;
+  /** MI_SEGMENT_SIZE (a normal segment's bytes and alignment) and MI_SEGMENT_SLICE_SIZE (the unit of pages). */
+  geometry: { segmentSize: number; sliceSize: number };
   segments: MimallocSegment[];
   heaps: MimallocThreadHeap[];
   pages: MimallocPage[];
@@ -447,6 +449,7 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     mimalloc: L.release,
     headers: L.headers,
     how,
+    geometry: { segmentSize: L.segmentSize, sliceSize: L.sliceSize },
     segments,
     heaps,
     pages,
