@@ -121,9 +121,10 @@ time.sleep(1e9)
 
 const children: ChildProcess[] = [];
 
-async function waitFile(path: string, child: ChildProcess): Promise<void> {
+/** Wait for `path` to exist and, with `full`, to hold something (the target creates its files before it writes them). */
+async function waitFile(path: string, child: ChildProcess, full = false): Promise<void> {
   const t0 = Date.now();
-  while (!fs.existsSync(path)) {
+  while (!fs.existsSync(path) || (full && fs.statSync(path).size === 0)) {
     if (child.exitCode !== null) throw new Error(`target exited (${child.exitCode}) before writing ${path}`);
     if (Date.now() - t0 > 60_000) throw new Error(`timed out waiting for ${path}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -222,7 +223,7 @@ test(
     });
     children.push(child);
     try {
-      await waitFile(out + ".ready", child);
+      await waitFile(out + ".ready", child, true);
       const info = JSON.parse(fs.readFileSync(out + ".info", "utf8")) as Info;
       const raw = fs.readFileSync(out + ".counts");
       const counts = Array.from({ length: THREADS + 1 }, (_, i) => Number(raw.readBigInt64LE(8 * i)));

@@ -151,13 +151,6 @@ const PINNED_THRESHOLD = 4;
 function dv(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
-function uint(v: DataView, off: number, bytes: number): number {
-  if (bytes === 1) return v.getUint8(off);
-  if (bytes === 2) return v.getUint16(off, true);
-  if (bytes === 4) return v.getUint32(off, true);
-  return Number(v.getBigUint64(off, true));
-}
-
 interface Header {
   address: bigint;
   key: bigint;
@@ -220,18 +213,12 @@ function findSegments(target: MimallocTarget, L: MimallocLayout): Header[] {
   return out;
 }
 
-/** Where a page's blocks start: stored in 2.5; in 2.1, three blocks in for blocks of 8–64 bytes, one for 65–512. */
-function blocksStart(L: MimallocLayout, v: DataView, off: number, first: bigint, blockSize: number): bigint {
-  if (L.page.pageStart !== null) return v.getBigUint64(off + L.page.pageStart, true);
-  const skip = blockSize >= 8 && blockSize <= 64 ? 3 * blockSize : blockSize > 64 && blockSize <= 512 ? blockSize : 0;
-  return first + BigInt(skip);
-}
-
-function pageKind(L: MimallocLayout, huge: boolean, blockSize: number): MimallocPageKind {
-  if (huge) return "huge";
-  if (blockSize <= L.smallObjMax) return "small";
-  if (blockSize <= L.mediumObjMax) return "medium";
-  return "large";
+/**
+ * mimalloc 2.1 does not store where a page's blocks start: segment.c's _mi_segment_page_start_from_slice skips three
+ * blocks for blocks of 8–64 bytes and one for 65–512 bytes, so that pages do not all start on the same cache set.
+ */
+function startOffset(blockSize: number): number {
+  return blockSize >= 8 && blockSize <= 64 ? 3 * blockSize : blockSize > 64 && blockSize <= 512 ? blockSize : 0;
 }
 
 /**
@@ -258,8 +245,12 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
   }
 
   const P = L.page;
-  const sliceSize = BigInt(L.sliceSize);
-  const pages: MimallocPage[] = [];
+  const KINDS: MimallocPageKind[] = ["small", "medium", "large", "huge"];
+  // One column per field, one entry per page: a 1 GiB heap has some 16,000 pages, and objects for them are made only
+  // when `pages` is first read. Addresses stay exact as numbers (user-space addresses are below 2^47).
+  const cSeg: number[] = [], cSlice: number[] = [], cKind: number[] = [], cBlock: number[] = [], cSpan: number[] = [];
+  const cCap: number[] = [], cRes: number[] = [], cUsed: number[] = [], cStart: number[] = [], cHeap: number[] = [];
+  const cPending: boolean[] = [];
   const segments: MimallocSegment[] = [];
   let inconsistent = 0;
   for (const h of headers) {
@@ -269,7 +260,8 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       warnings.push(`segment 0x${h.address.toString(16)}: its ${bytes}-byte header became unreadable`);
       continue;
     }
-    const v = dv(buf);
+    const segIndex = segments.length;
+    const base = Number(h.address);
     const seg: MimallocSegment = {
       address: h.address,
       bytes: h.segmentSlices * L.sliceSize,
@@ -284,43 +276,50 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       bytesInUse: 0,
       fill: 0,
     };
-    // slices[0] spans the header itself; then each span starts where the previous one's slice_count ends.
-    let i = uint(v, L.segment.headerSize + P.sliceCount, 4);
+    // slices[0] spans the header itself; then each span starts where the previous one's slice_count ends. The
+    // fields are read through 16- and 32-bit views (every offset the layout names is aligned to its width).
+    const b = buf.byteOffset % 8 ? buf.slice() : buf;
+    const u32 = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+    const u16 = new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
+    const wide = P.blockSizeBytes === 8, usedWide = P.usedBytes === 4;
+    let i = u32[(L.segment.headerSize + P.sliceCount) >> 2];
     while (i < h.sliceEntries) {
       const off = L.segment.headerSize + i * P.size;
-      const count = uint(v, off + P.sliceCount, 4);
-      if (count === 0 || uint(v, off + P.sliceOffset, 4) !== 0) {
+      const count = u32[(off + P.sliceCount) >> 2];
+      if (count === 0 || u32[(off + P.sliceOffset) >> 2] !== 0) {
         inconsistent++;
         break;
       }
-      const rawSize = uint(v, off + P.blockSize, P.blockSizeBytes);
+      const bs = (off + P.blockSize) >> 2;
+      const rawSize = wide ? u32[bs] + u32[bs + 1] * 2 ** 32 : u32[bs];
       if (rawSize === 0) {
         seg.freeSlices += Math.min(count, h.sliceEntries - i);
         i += count;
         continue;
       }
-      const first = h.address + BigInt(i) * sliceSize;
       const spanBytes = count * L.sliceSize;
-      let blockSize = rawSize;
-      if (P.hugeBlockSize !== null && rawSize >= P.hugeBlockSize) blockSize = spanBytes;
-      const used = uint(v, off + P.used, P.usedBytes);
-      const capacity = uint(v, off + P.capacity, 2);
-      const reserved = uint(v, off + P.reserved, 2);
+      const blockSize = P.hugeBlockSize !== null && rawSize >= P.hugeBlockSize ? spanBytes : rawSize;
+      const used = usedWide ? u32[(off + P.used) >> 2] : u16[(off + P.used) >> 1];
+      const capacity = u16[(off + P.capacity) >> 1];
+      const reserved = u16[(off + P.reserved) >> 1];
       if (used > reserved || capacity > reserved) inconsistent++;
-      const page: MimallocPage = {
-        address: first,
-        segment: h.address,
-        kind: pageKind(L, h.kindHuge, blockSize),
-        bytes: spanBytes,
-        blockSize,
-        capacity,
-        reserved,
-        used,
-        blocksStart: blocksStart(L, v, off, first, rawSize),
-        heap: v.getBigUint64(off + P.xheap, true),
-        pendingRemoteFrees: (v.getBigUint64(off + P.xthreadFree, true) & ~3n) !== 0n,
-      };
-      pages.push(page);
+      const xh = (off + P.xheap) >> 2, tf = (off + P.xthreadFree) >> 2;
+      cSeg.push(segIndex);
+      cSlice.push(i);
+      cKind.push(h.kindHuge ? 3 : blockSize <= L.smallObjMax ? 0 : blockSize <= L.mediumObjMax ? 1 : 2);
+      cBlock.push(blockSize);
+      cSpan.push(spanBytes);
+      cCap.push(capacity);
+      cRes.push(reserved);
+      cUsed.push(used);
+      if (P.pageStart !== null) {
+        const ps = (off + P.pageStart) >> 2;
+        cStart.push(u32[ps] + u32[ps + 1] * 2 ** 32);
+      } else {
+        cStart.push(base + i * L.sliceSize + startOffset(rawSize));
+      }
+      cHeap.push(u32[xh] + u32[xh + 1] * 2 ** 32);
+      cPending.push(u32[tf] > 3 || u32[tf + 1] !== 0);
       seg.blocksInUse += used;
       seg.bytesInUse += used * blockSize;
       i += count;
@@ -329,15 +328,20 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     segments.push(seg);
   }
   if (inconsistent) warnings.push(`${inconsistent} pages or slice spans read while changing (live process)`);
+  const n = cUsed.length;
 
   // The heaps the pages point at; the one in the library's image whose cookie is the key is _mi_heap_main.
-  const heapAddresses = [...new Set(pages.map((p) => p.heap).filter((h) => h !== 0n))];
+  const heapOf = new Map<number, number>(); // heap address -> position in `heaps`, -1 when unreadable
   const heaps: MimallocThreadHeap[] = [];
   let mainFound = "";
-  for (const address of heapAddresses) {
+  for (let p = 0; p < n; p++) {
+    const at = cHeap[p];
+    if (at === 0 || heapOf.has(at)) continue;
+    const address = BigInt(at);
     const b = target.probe.safeRead(address, L.heap.size);
     if (!b) {
-      warnings.push(`heap 0x${address.toString(16)}: unreadable (its thread exited during the read?)`);
+      heapOf.set(at, -1);
+      warnings.push(`heap 0x${at.toString(16)}: unreadable (its thread exited during the read?)`);
       continue;
     }
     const v = dv(b);
@@ -347,6 +351,7 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     );
     const main = cookie === key && image !== undefined;
     if (main) mainFound = image!.path;
+    heapOf.set(at, heaps.length);
     heaps.push({
       address,
       threadId: Number(v.getBigUint64(L.heap.threadId, true)),
@@ -361,17 +366,20 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       bytesCommitted: 0,
     });
   }
-  // Without _mi_heap_main among the owners (its thread has no page now), the layout is still confirmed when every
-  // owned page's heap names the thread its segment names: two independent fields at the layout's offsets.
-  const byAddress = new Map(heaps.map((x) => [x.address, x]));
-  const segThread = new Map(segments.map((s) => [s.address, s.threadId]));
-  const owned = pages.filter((p) => p.heap !== 0n && byAddress.has(p.heap));
-  const agree = owned.filter((p) => byAddress.get(p.heap)!.threadId === segThread.get(p.segment)).length;
+  // Without _mi_heap_main among the owners (its thread has no page now), the layout is still confirmed when the
+  // owned pages' heaps name the thread their segments name: two independent fields at the layout's offsets.
+  let owned = 0, agree = 0;
+  for (let p = 0; p < n; p++) {
+    const x = heapOf.get(cHeap[p]);
+    if (x === undefined || x < 0) continue;
+    owned++;
+    if (heaps[x].threadId === segments[cSeg[p]].threadId) agree++;
+  }
   let how: string;
   if (mainFound) {
     how = `segments found at ${L.segmentSize >> 20} MiB boundaries by their cookies; key confirmed by _mi_heap_main ` +
       `in ${mainFound}`;
-  } else if (owned.length > 0 && agree >= owned.length * 0.9 && headers.length >= 2) {
+  } else if (owned > 0 && agree >= owned * 0.9 && headers.length >= 2) {
     how = `segments found at ${L.segmentSize >> 20} MiB boundaries by their cookies (${headers.length} agree); ` +
       "_mi_heap_main owns no page: confirmed by the heaps' and segments' thread ids";
   } else {
@@ -383,88 +391,112 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     );
   }
 
-  for (const p of pages) {
-    const h = byAddress.get(p.heap);
-    if (!h) continue;
-    h.pages++;
-    h.blocksInUse += p.used;
-    h.bytesInUse += p.used * p.blockSize;
-    h.bytesAvailable += (p.reserved - p.used) * p.blockSize;
-    h.bytesReserved += p.reserved * p.blockSize;
-    h.bytesCommitted += p.capacity * p.blockSize;
-  }
-
-  // Size classes, ascending block size.
+  // Everything summed in one pass over the columns.
   const bySize = new Map<number, MimallocSizeClass>();
-  for (const p of pages) {
-    if (p.used === 0) continue;
-    let row = bySize.get(p.blockSize);
+  const shape = new Map<number, { reserved: number; slices: number }>();
+  const livePagesOf = new Array<number>(segments.length).fill(0);
+  let blocksInUse = 0, bytesInUse = 0, bytesAvailable = 0, live = 0, emptyBytes = 0;
+  let abandonedPages = 0, abandonedBlocks = 0, abandonedBytes = 0;
+  let lastAt = -1, lastX: number | undefined;
+  for (let p = 0; p < n; p++) {
+    const used = cUsed[p], size = cBlock[p], res = cRes[p];
+    if (cHeap[p] !== lastAt) (lastAt = cHeap[p], lastX = heapOf.get(lastAt));
+    const x = lastX;
+    if (x !== undefined && x >= 0) {
+      const h = heaps[x];
+      h.pages++;
+      h.blocksInUse += used;
+      h.bytesInUse += used * size;
+      h.bytesAvailable += (res - used) * size;
+      h.bytesReserved += res * size;
+      h.bytesCommitted += cCap[p] * size;
+    }
+    if (used === 0) {
+      emptyBytes += cSpan[p];
+      continue;
+    }
+    live++;
+    blocksInUse += used;
+    bytesInUse += used * size;
+    bytesAvailable += (res - used) * size;
+    livePagesOf[cSeg[p]]++;
+    if (cHeap[p] === 0) {
+      abandonedPages++;
+      abandonedBlocks += used;
+      abandonedBytes += used * size;
+    }
+    let row = bySize.get(size);
     if (!row) {
-      bySize.set(
-        p.blockSize,
-        row = { index: 0, size: p.blockSize, kind: p.kind, pages: 0, blocksInUse: 0, availBlocks: 0 },
-      );
+      row = { index: 0, size, kind: KINDS[cKind[p]], pages: 0, blocksInUse: 0, availBlocks: 0 };
+      bySize.set(size, row);
     }
     row.pages++;
-    row.blocksInUse += p.used;
-    row.availBlocks += Math.max(0, p.reserved - p.used);
+    row.blocksInUse += used;
+    row.availBlocks += Math.max(0, res - used);
+    if (cKind[p] !== 3) {
+      const sh = shape.get(size);
+      if (!sh || res > sh.reserved) shape.set(size, { reserved: res, slices: cSpan[p] / L.sliceSize });
+    }
   }
   const sizeClasses = [...bySize.values()].sort((a, b) => a.size - b.size);
   sizeClasses.forEach((r, i) => r.index = i);
 
   const segmentBytes = segments.reduce((s, x) => s + x.bytes, 0);
-  const live = pages.filter((p) => p.used > 0);
-  const bytesInUse = live.reduce((s, p) => s + p.used * p.blockSize, 0);
-  const blocksInUse = live.reduce((s, p) => s + p.used, 0);
-  const bytesAvailable = live.reduce((s, p) => s + (p.reserved - p.used) * p.blockSize, 0);
-  const emptyPages = pages.length - live.length;
-  const freeSliceBytes = segments.reduce((s, x) => s + x.freeSlices * L.sliceSize, 0) +
-    pages.filter((p) => p.used === 0).reduce((s, p) => s + p.bytes, 0);
-
-  const livePagesOf = new Map<bigint, number>();
-  for (const p of live) livePagesOf.set(p.segment, (livePagesOf.get(p.segment) ?? 0) + 1);
+  const freeSliceBytes = segments.reduce((s, x) => s + x.freeSlices * L.sliceSize, 0) + emptyBytes;
   const normal = segments.filter((s) => s.kind === "normal");
-  const pinned = normal.filter((s) => {
-    const n = livePagesOf.get(s.address) ?? 0;
-    return n > 0 && n < PINNED_THRESHOLD;
-  });
+  const pinned = segments.filter((s, i) =>
+    s.kind === "normal" && livePagesOf[i] > 0 && livePagesOf[i] < PINNED_THRESHOLD
+  );
   // Packed densely: per block size, its blocks in full pages of the size's observed page (reserved blocks, slices).
   let packedSlices = 0;
-  const shape = new Map<number, { reserved: number; slices: number }>();
-  for (const p of live) {
-    if (p.kind === "huge") continue;
-    const s = shape.get(p.blockSize);
-    if (!s || p.reserved > s.reserved) shape.set(p.blockSize, { reserved: p.reserved, slices: p.bytes / L.sliceSize });
-  }
   for (const r of sizeClasses) {
-    const s = shape.get(r.size);
-    if (s && s.reserved > 0) packedSlices += Math.ceil(r.blocksInUse / s.reserved) * s.slices;
+    const sh = shape.get(r.size);
+    if (sh && sh.reserved > 0) packedSlices += Math.ceil(r.blocksInUse / sh.reserved) * sh.slices;
   }
   const info = normal.length ? normal[0].infoSlices : 1;
   const segmentsIfPacked = Math.ceil(packedSlices / (L.slicesPerSegment - info));
 
-  const abandonedSegs = segments.filter((s) => s.abandoned);
-  const abandonedPages = pages.filter((p) => p.heap === 0n && p.used > 0);
-  const heap: MimallocHeap = {
+  let pageObjects: MimallocPage[] | undefined;
+  const makePages = (): MimallocPage[] => {
+    pageObjects ??= cUsed.map((used, p) => {
+      const segment = segments[cSeg[p]].address;
+      return {
+        address: segment + BigInt(cSlice[p] * L.sliceSize),
+        segment,
+        kind: KINDS[cKind[p]],
+        bytes: cSpan[p],
+        blockSize: cBlock[p],
+        capacity: cCap[p],
+        reserved: cRes[p],
+        used,
+        blocksStart: BigInt(cStart[p]),
+        heap: BigInt(cHeap[p]),
+        pendingRemoteFrees: cPending[p],
+      };
+    });
+    return pageObjects;
+  };
+
+  const heap = {
     mimalloc: L.release,
     headers: L.headers,
     how,
     geometry: { segmentSize: L.segmentSize, sliceSize: L.sliceSize },
     segments,
     heaps,
-    pages,
+    pages: [] as MimallocPage[],
     sizeClasses,
     abandoned: {
-      segments: abandonedSegs.length,
-      pages: abandonedPages.length,
-      blocksInUse: abandonedPages.reduce((s, p) => s + p.used, 0),
-      bytesInUse: abandonedPages.reduce((s, p) => s + p.used * p.blockSize, 0),
+      segments: segments.filter((s) => s.abandoned).length,
+      pages: abandonedPages,
+      blocksInUse: abandonedBlocks,
+      bytesInUse: abandonedBytes,
     },
     totals: {
       segments: segments.length,
       segmentBytes,
-      pages: live.length,
-      emptyPages,
+      pages: live,
+      emptyPages: n - live,
       blocksInUse,
       bytesInUse,
       bytesAvailable,
@@ -480,8 +512,8 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       utilization: segmentBytes ? bytesInUse / segmentBytes : 0,
     },
     warnings,
-    toJSON: undefined as never,
-  };
+  } as unknown as MimallocHeap;
+  Object.defineProperty(heap, "pages", { get: makePages, enumerable: true });
   // JSON.stringify throws on a bigint: addresses are written as hex strings, as a HeapSnapshot's are.
   const toJSON = () =>
     JSON.parse(JSON.stringify({ ...heap }, (_k, x) => (typeof x === "bigint" ? `0x${x.toString(16)}` : x)));
