@@ -97,6 +97,7 @@ export type { InstalledLibraryAllocator, LibraryAllocatorStats, LibraryKind } fr
 export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/json.ts";
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
+export { MIMALLOC_SCHEMA, type MimallocJSON, mimallocToJSON, renderMimallocText } from "./report/mimalloc.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
 export { renderWhyText, WHY_SCHEMA_VERSION, whyToJSON } from "./report/why.ts";
 export type { PinningJSON, WhyJSON } from "./report/why.ts";

@@ -560,7 +560,8 @@ export class AttachedPython {
   mimallocHeap(): MimallocHeap {
     this.#assertOpen();
     requireMimalloc(this.#info.allocator.name, this.#where());
-    const layout = mimallocLayout(this.version.minor);
+    // _Py_GetRefTotal is exported by Py_REF_DEBUG builds only, which every Py_DEBUG build is (MI_DEBUG 2 there).
+    const layout = mimallocLayout(this.version.minor, { debugBuild: this.#symbol("_Py_GetRefTotal") !== 0 });
     let heap: MimallocHeap;
     try {
       heap = walkMimalloc({ maps: readMaps(this.pid), probe: this.#probe() }, layout);

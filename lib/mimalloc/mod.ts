@@ -40,6 +40,7 @@ export function requireMimalloc(allocator: string | null, where: string): void {
 export function mimallocHeap(host: PythonHost, allocator: string | null): MimallocHeap {
   host.assertOpen();
   requireMimalloc(allocator, "this process");
-  const layout = mimallocLayout(host.version.minor);
+  // _Py_GetRefTotal is exported by Py_REF_DEBUG builds only, which every Py_DEBUG build is (MI_DEBUG 2 there).
+  const layout = mimallocLayout(host.version.minor, { debugBuild: host.native.dlsym("_Py_GetRefTotal") !== 0n });
   return walkMimalloc({ maps: readMaps("self"), probe: selfProbe(host) }, layout);
 }
