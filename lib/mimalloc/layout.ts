@@ -81,7 +81,7 @@ export function mimallocLayout(
         "a minor's row comes from its headers: `bun tools/cpython-layouts.ts --write`)",
     );
   }
-  if (opts.freeThreaded) {
+  if (opts.freeThreaded || m.freeThreaded !== 0) {
     throw new PymemError(
       "UNSUPPORTED",
       `mimalloc heap map: CPython 3.${minor} is a free-threaded build; its per-thread tagged heaps, QSBR-delayed ` +
