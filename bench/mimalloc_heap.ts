@@ -8,7 +8,7 @@
  * Both heaps hold bytes(470) objects (503 bytes: obmalloc's 512-byte class, mimalloc's 512-byte bin). By attach, one
  * target per allocator, parked; in-process, this script runs itself once per allocator (one libpython per process,
  * its allocator chosen before start-up) with PYMEM_LIBPYTHON naming the executable's library. Each figure is the
- * median and the fastest of 15 maps after one warm-up; the ratio is of the fastest.
+ * median and the fastest of 40 maps after one warm-up; the ratio is of the fastest.
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -22,11 +22,11 @@ import { runtimeKind } from "../lib/core/runtime.ts";
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const code = (gib: number) => `keep = [bytes(470) for _ in range(${Math.ceil((gib * 2 ** 30) / 512)})]`;
 
-/** Median and fastest of 15 maps after a warm-up (the fastest is the one a loaded machine disturbs least). */
+/** Median and fastest of 40 maps after a warm-up (the fastest is the one a loaded machine disturbs least). */
 function timed(f: () => void): { ms: number; min: number } {
   f(); // warm-up: ELF tables, libc, first reads
   const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < 40; i++) {
     const t0 = performance.now();
     f();
     times.push(performance.now() - t0);

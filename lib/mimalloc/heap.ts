@@ -246,13 +246,61 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
 
   const P = L.page;
   const KINDS: MimallocPageKind[] = ["small", "medium", "large", "huge"];
-  // One column per field, one entry per page: a 1 GiB heap has some 16,000 pages, and objects for them are made only
-  // when `pages` is first read. Addresses stay exact as numbers (user-space addresses are below 2^47).
-  const cSeg: number[] = [], cSlice: number[] = [], cKind: number[] = [], cBlock: number[] = [], cSpan: number[] = [];
-  const cCap: number[] = [], cRes: number[] = [], cUsed: number[] = [], cStart: number[] = [], cHeap: number[] = [];
-  const cPending: boolean[] = [];
+  const wide = P.blockSizeBytes === 8, usedWide = P.usedBytes === 4;
+
+  /** One page's fields, decoded from a segment header's 16- and 32-bit views (`pages` decodes them again, lazily). */
+  interface Slices {
+    segment: number;
+    base: number;
+    huge: boolean;
+    entries: number;
+    u32: Uint32Array;
+    u16: Uint16Array;
+  }
+  /** Walks the spans of one segment header: slices[0] spans the header itself; each span starts where the previous
+   * one's slice_count ends. Calls `page` for each page and returns the free slices, or -1 - free on a torn span. */
+  const spans = (
+    x: Slices,
+    page: (i: number, off: number, count: number, rawSize: number, blockSize: number) => void,
+  ): number => {
+    const { u32, entries } = x;
+    let free = 0;
+    let i = u32[(L.segment.headerSize + P.sliceCount) >> 2];
+    while (i < entries) {
+      const off = L.segment.headerSize + i * P.size;
+      const count = u32[(off + P.sliceCount) >> 2];
+      if (count === 0 || u32[(off + P.sliceOffset) >> 2] !== 0) return -1 - free;
+      const bs = (off + P.blockSize) >> 2;
+      const rawSize = wide ? u32[bs] + u32[bs + 1] * 2 ** 32 : u32[bs];
+      if (rawSize === 0) free += Math.min(count, entries - i);
+      else {
+        const span = count * L.sliceSize;
+        page(i, off, count, rawSize, P.hugeBlockSize !== null && rawSize >= P.hugeBlockSize ? span : rawSize);
+      }
+      i += count;
+    }
+    return free;
+  };
+  const kindOf = (huge: boolean, size: number) => huge ? 3 : size <= L.smallObjMax ? 0 : size <= L.mediumObjMax ? 1 : 2;
+
+  // Per owning heap, summed while the pages are read; and the pages each heap has in segments of each thread.
+  interface Acc {
+    pages: number;
+    blocks: number;
+    bytes: number;
+    avail: number;
+    reserved: number;
+    committed: number;
+    bySegmentThread: Map<number, number>;
+  }
+  const accOf = new Map<number, Acc>();
+  const bySize = new Map<number, MimallocSizeClass>();
+  const shape = new Map<number, { reserved: number; slices: number }>();
+  const kept: Slices[] = [];
   const segments: MimallocSegment[] = [];
-  let inconsistent = 0;
+  const livePagesOf: number[] = [];
+  let inconsistent = 0, n = 0, live = 0, blocksInUse = 0, bytesInUse = 0, bytesAvailable = 0, emptyBytes = 0;
+  let abandonedPages = 0, abandonedBlocks = 0, abandonedBytes = 0;
   for (const h of headers) {
     const bytes = L.segment.headerSize + h.sliceEntries * P.size;
     const buf = target.probe.safeRead(h.address, bytes);
@@ -260,8 +308,17 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       warnings.push(`segment 0x${h.address.toString(16)}: its ${bytes}-byte header became unreadable`);
       continue;
     }
-    const segIndex = segments.length;
-    const base = Number(h.address);
+    // Every offset the layout names is aligned to its field's width: read through 16- and 32-bit views.
+    const b = buf.byteOffset % 8 ? buf.slice() : buf;
+    const x: Slices = {
+      segment: segments.length,
+      base: Number(h.address),
+      huge: h.kindHuge,
+      entries: h.sliceEntries,
+      u32: new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2),
+      u16: new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1),
+    };
+    const { u32, u16 } = x;
     const seg: MimallocSegment = {
       address: h.address,
       bytes: h.segmentSlices * L.sliceSize,
@@ -276,71 +333,81 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       bytesInUse: 0,
       fill: 0,
     };
-    // slices[0] spans the header itself; then each span starts where the previous one's slice_count ends. The
-    // fields are read through 16- and 32-bit views (every offset the layout names is aligned to its width).
-    const b = buf.byteOffset % 8 ? buf.slice() : buf;
-    const u32 = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
-    const u16 = new Uint16Array(b.buffer, b.byteOffset, b.byteLength >> 1);
-    const wide = P.blockSizeBytes === 8, usedWide = P.usedBytes === 4;
-    let i = u32[(L.segment.headerSize + P.sliceCount) >> 2];
-    while (i < h.sliceEntries) {
-      const off = L.segment.headerSize + i * P.size;
-      const count = u32[(off + P.sliceCount) >> 2];
-      if (count === 0 || u32[(off + P.sliceOffset) >> 2] !== 0) {
-        inconsistent++;
-        break;
-      }
-      const bs = (off + P.blockSize) >> 2;
-      const rawSize = wide ? u32[bs] + u32[bs + 1] * 2 ** 32 : u32[bs];
-      if (rawSize === 0) {
-        seg.freeSlices += Math.min(count, h.sliceEntries - i);
-        i += count;
-        continue;
-      }
-      const spanBytes = count * L.sliceSize;
-      const blockSize = P.hugeBlockSize !== null && rawSize >= P.hugeBlockSize ? spanBytes : rawSize;
+    let livePages = 0, lastHeap = -1, acc: Acc | undefined, lastSize = -1, row: MimallocSizeClass | undefined;
+    const free = spans(x, (_i, off, count, _raw, size) => {
       const used = usedWide ? u32[(off + P.used) >> 2] : u16[(off + P.used) >> 1];
-      const capacity = u16[(off + P.capacity) >> 1];
-      const reserved = u16[(off + P.reserved) >> 1];
-      if (used > reserved || capacity > reserved) inconsistent++;
-      const xh = (off + P.xheap) >> 2, tf = (off + P.xthreadFree) >> 2;
-      cSeg.push(segIndex);
-      cSlice.push(i);
-      cKind.push(h.kindHuge ? 3 : blockSize <= L.smallObjMax ? 0 : blockSize <= L.mediumObjMax ? 1 : 2);
-      cBlock.push(blockSize);
-      cSpan.push(spanBytes);
-      cCap.push(capacity);
-      cRes.push(reserved);
-      cUsed.push(used);
-      if (P.pageStart !== null) {
-        const ps = (off + P.pageStart) >> 2;
-        cStart.push(u32[ps] + u32[ps + 1] * 2 ** 32);
-      } else {
-        cStart.push(base + i * L.sliceSize + startOffset(rawSize));
-      }
-      cHeap.push(u32[xh] + u32[xh + 1] * 2 ** 32);
-      cPending.push(u32[tf] > 3 || u32[tf + 1] !== 0);
+      const cap = u16[(off + P.capacity) >> 1];
+      const res = u16[(off + P.reserved) >> 1];
+      if (used > res || cap > res) inconsistent++;
+      const xh = (off + P.xheap) >> 2;
+      const heapAt = u32[xh] + u32[xh + 1] * 2 ** 32;
+      n++;
       seg.blocksInUse += used;
-      seg.bytesInUse += used * blockSize;
-      i += count;
-    }
+      seg.bytesInUse += used * size;
+      if (heapAt !== 0) {
+        if (heapAt !== lastHeap) {
+          lastHeap = heapAt;
+          acc = accOf.get(heapAt);
+          if (!acc) {
+            acc = { pages: 0, blocks: 0, bytes: 0, avail: 0, reserved: 0, committed: 0, bySegmentThread: new Map() };
+            accOf.set(heapAt, acc);
+          }
+          acc.bySegmentThread.set(seg.threadId, (acc.bySegmentThread.get(seg.threadId) ?? 0) + 1);
+        } else acc!.bySegmentThread.set(seg.threadId, acc!.bySegmentThread.get(seg.threadId)! + 1);
+        acc!.pages++;
+        acc!.blocks += used;
+        acc!.bytes += used * size;
+        acc!.avail += (res - used) * size;
+        acc!.reserved += res * size;
+        acc!.committed += cap * size;
+      }
+      if (used === 0) {
+        emptyBytes += count * L.sliceSize;
+        return;
+      }
+      live++;
+      livePages++;
+      blocksInUse += used;
+      bytesInUse += used * size;
+      bytesAvailable += (res - used) * size;
+      if (heapAt === 0) {
+        abandonedPages++;
+        abandonedBlocks += used;
+        abandonedBytes += used * size;
+      }
+      if (size !== lastSize) {
+        lastSize = size;
+        row = bySize.get(size);
+        if (!row) {
+          row = { index: 0, size, kind: KINDS[kindOf(x.huge, size)], pages: 0, blocksInUse: 0, availBlocks: 0 };
+          bySize.set(size, row);
+        }
+      }
+      row!.pages++;
+      row!.blocksInUse += used;
+      row!.availBlocks += Math.max(0, res - used);
+      if (!x.huge) {
+        const sh = shape.get(size);
+        if (!sh) shape.set(size, { reserved: res, slices: count });
+        else if (res > sh.reserved) (sh.reserved = res, sh.slices = count);
+      }
+    });
+    if (free < 0) inconsistent++;
+    seg.freeSlices = free < 0 ? -1 - free : free;
     seg.fill = seg.bytesInUse / seg.bytes;
     segments.push(seg);
+    livePagesOf.push(livePages);
+    kept.push(x);
   }
   if (inconsistent) warnings.push(`${inconsistent} pages or slice spans read while changing (live process)`);
-  const n = cUsed.length;
 
   // The heaps the pages point at; the one in the library's image whose cookie is the key is _mi_heap_main.
-  const heapOf = new Map<number, number>(); // heap address -> position in `heaps`, -1 when unreadable
   const heaps: MimallocThreadHeap[] = [];
-  let mainFound = "";
-  for (let p = 0; p < n; p++) {
-    const at = cHeap[p];
-    if (at === 0 || heapOf.has(at)) continue;
+  let mainFound = "", owned = 0, agree = 0;
+  for (const [at, acc] of accOf) {
     const address = BigInt(at);
     const b = target.probe.safeRead(address, L.heap.size);
     if (!b) {
-      heapOf.set(at, -1);
       warnings.push(`heap 0x${at.toString(16)}: unreadable (its thread exited during the read?)`);
       continue;
     }
@@ -351,29 +418,24 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     );
     const main = cookie === key && image !== undefined;
     if (main) mainFound = image!.path;
-    heapOf.set(at, heaps.length);
+    const threadId = Number(v.getBigUint64(L.heap.threadId, true));
+    // Without _mi_heap_main among the owners (its thread has no page now), the layout is still confirmed when the
+    // owned pages' heaps name the thread their segments name: two independent fields at the layout's offsets.
+    owned += acc.pages;
+    agree += acc.bySegmentThread.get(threadId) ?? 0;
     heaps.push({
       address,
-      threadId: Number(v.getBigUint64(L.heap.threadId, true)),
+      threadId,
       main,
       tag: v.getUint8(L.heap.tag),
-      pages: 0,
+      pages: acc.pages,
       pageCount: Number(v.getBigUint64(L.heap.pageCount, true)),
-      blocksInUse: 0,
-      bytesInUse: 0,
-      bytesAvailable: 0,
-      bytesReserved: 0,
-      bytesCommitted: 0,
+      blocksInUse: acc.blocks,
+      bytesInUse: acc.bytes,
+      bytesAvailable: acc.avail,
+      bytesReserved: acc.reserved,
+      bytesCommitted: acc.committed,
     });
-  }
-  // Without _mi_heap_main among the owners (its thread has no page now), the layout is still confirmed when the
-  // owned pages' heaps name the thread their segments name: two independent fields at the layout's offsets.
-  let owned = 0, agree = 0;
-  for (let p = 0; p < n; p++) {
-    const x = heapOf.get(cHeap[p]);
-    if (x === undefined || x < 0) continue;
-    owned++;
-    if (heaps[x].threadId === segments[cSeg[p]].threadId) agree++;
   }
   let how: string;
   if (mainFound) {
@@ -391,56 +453,8 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
     );
   }
 
-  // Everything summed in one pass over the columns.
-  const bySize = new Map<number, MimallocSizeClass>();
-  const shape = new Map<number, { reserved: number; slices: number }>();
-  const livePagesOf = new Array<number>(segments.length).fill(0);
-  let blocksInUse = 0, bytesInUse = 0, bytesAvailable = 0, live = 0, emptyBytes = 0;
-  let abandonedPages = 0, abandonedBlocks = 0, abandonedBytes = 0;
-  let lastAt = -1, lastX: number | undefined;
-  for (let p = 0; p < n; p++) {
-    const used = cUsed[p], size = cBlock[p], res = cRes[p];
-    if (cHeap[p] !== lastAt) (lastAt = cHeap[p], lastX = heapOf.get(lastAt));
-    const x = lastX;
-    if (x !== undefined && x >= 0) {
-      const h = heaps[x];
-      h.pages++;
-      h.blocksInUse += used;
-      h.bytesInUse += used * size;
-      h.bytesAvailable += (res - used) * size;
-      h.bytesReserved += res * size;
-      h.bytesCommitted += cCap[p] * size;
-    }
-    if (used === 0) {
-      emptyBytes += cSpan[p];
-      continue;
-    }
-    live++;
-    blocksInUse += used;
-    bytesInUse += used * size;
-    bytesAvailable += (res - used) * size;
-    livePagesOf[cSeg[p]]++;
-    if (cHeap[p] === 0) {
-      abandonedPages++;
-      abandonedBlocks += used;
-      abandonedBytes += used * size;
-    }
-    let row = bySize.get(size);
-    if (!row) {
-      row = { index: 0, size, kind: KINDS[cKind[p]], pages: 0, blocksInUse: 0, availBlocks: 0 };
-      bySize.set(size, row);
-    }
-    row.pages++;
-    row.blocksInUse += used;
-    row.availBlocks += Math.max(0, res - used);
-    if (cKind[p] !== 3) {
-      const sh = shape.get(size);
-      if (!sh || res > sh.reserved) shape.set(size, { reserved: res, slices: cSpan[p] / L.sliceSize });
-    }
-  }
   const sizeClasses = [...bySize.values()].sort((a, b) => a.size - b.size);
   sizeClasses.forEach((r, i) => r.index = i);
-
   const segmentBytes = segments.reduce((s, x) => s + x.bytes, 0);
   const freeSliceBytes = segments.reduce((s, x) => s + x.freeSlices * L.sliceSize, 0) + emptyBytes;
   const normal = segments.filter((s) => s.kind === "normal");
@@ -456,25 +470,37 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
   const info = normal.length ? normal[0].infoSlices : 1;
   const segmentsIfPacked = Math.ceil(packedSlices / (L.slicesPerSegment - info));
 
+  // The page objects, made on first read (a 1 GiB heap has some 16,000 pages; the summaries above need none).
   let pageObjects: MimallocPage[] | undefined;
   const makePages = (): MimallocPage[] => {
-    pageObjects ??= cUsed.map((used, p) => {
-      const segment = segments[cSeg[p]].address;
-      return {
-        address: segment + BigInt(cSlice[p] * L.sliceSize),
-        segment,
-        kind: KINDS[cKind[p]],
-        bytes: cSpan[p],
-        blockSize: cBlock[p],
-        capacity: cCap[p],
-        reserved: cRes[p],
-        used,
-        blocksStart: BigInt(cStart[p]),
-        heap: BigInt(cHeap[p]),
-        pendingRemoteFrees: cPending[p],
-      };
-    });
-    return pageObjects;
+    if (pageObjects) return pageObjects;
+    const out: MimallocPage[] = [];
+    for (const x of kept) {
+      const { u32, u16 } = x;
+      const segment = segments[x.segment].address;
+      spans(x, (i, off, count, rawSize, size) => {
+        const xh = (off + P.xheap) >> 2, tf = (off + P.xthreadFree) >> 2;
+        let start: number;
+        if (P.pageStart !== null) {
+          const ps = (off + P.pageStart) >> 2;
+          start = u32[ps] + u32[ps + 1] * 2 ** 32;
+        } else start = x.base + i * L.sliceSize + startOffset(rawSize);
+        out.push({
+          address: segment + BigInt(i * L.sliceSize),
+          segment,
+          kind: KINDS[kindOf(x.huge, size)],
+          bytes: count * L.sliceSize,
+          blockSize: size,
+          capacity: u16[(off + P.capacity) >> 1],
+          reserved: u16[(off + P.reserved) >> 1],
+          used: usedWide ? u32[(off + P.used) >> 2] : u16[(off + P.used) >> 1],
+          blocksStart: BigInt(start),
+          heap: BigInt(u32[xh] + u32[xh + 1] * 2 ** 32),
+          pendingRemoteFrees: u32[tf] > 3 || u32[tf + 1] !== 0,
+        });
+      });
+    }
+    return pageObjects = out;
   };
 
   const heap = {
