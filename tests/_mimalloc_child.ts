@@ -7,6 +7,10 @@
  */
 import process from "node:process";
 import { openPython, PymemError } from "../lib/mod.ts";
+import { hostOf } from "../lib/obmalloc/host.ts";
+import { selfProbe } from "../lib/glibc/mod.ts";
+import { readMaps } from "../lib/machine/procmaps.ts";
+import { mimallocLayout, walkMimalloc } from "../lib/mimalloc/mod.ts";
 
 const out: Record<string, unknown> = {};
 const report = () =>
@@ -38,6 +42,18 @@ try {
   }
   py.run("churn_stop()");
   out.churnMaps = maps;
+  // The other mimalloc release's layout (3.13's 2.1.2 against 2.5.2, and the reverse) is refused, never read.
+  const other = mimallocLayout(py.version.minor === 13 ? 15 : 13);
+  try {
+    walkMimalloc({ maps: readMaps("self"), probe: selfProbe(hostOf(py)), mimallocNamed: true }, other);
+    out.otherLayout = "read";
+  } catch (e) {
+    out.otherLayout = {
+      code: e instanceof PymemError ? e.code : undefined,
+      message: String(e),
+      release: other.release,
+    };
+  }
   out.ok = true;
 } catch (e) {
   out.ok = false;

@@ -284,7 +284,7 @@ test(
 
 test(
   "mimalloc heap in-process: the main heap equals getAllocatedBlocks() before and after; 4 threads' bins; " +
-    "20 maps while 4 threads allocate",
+    "20 maps while 4 threads allocate; the other mimalloc release's layout is refused",
   () => {
     const js = import.meta.url.endsWith(".js");
     const script = fileURLToPath(new URL(js ? "./_mimalloc_child.js" : "./_mimalloc_child.ts", import.meta.url));
@@ -315,6 +315,10 @@ test(
     assert.equal(mine.blocksInUse, res.counted);
     checkThreads(h, info, res.counts);
     assert.equal(res.churnMaps.length, 20);
+    // Read with the other mimalloc release's layout: refused, naming the release tried.
+    assert.equal(res.otherLayout.code, "UNSUPPORTED", JSON.stringify(res.otherLayout));
+    assert.match(res.otherLayout.message, new RegExp(`mimalloc ${res.otherLayout.release.replace(/\./g, "\\.")}`));
+    assert.match(res.otherLayout.message, /not one pymem has checked/);
   },
   { skip: await noMimalloc() },
 );

@@ -564,7 +564,8 @@ export class AttachedPython {
     const layout = mimallocLayout(this.version.minor, { debugBuild: this.#symbol("_Py_GetRefTotal") !== 0 });
     let heap: MimallocHeap;
     try {
-      heap = walkMimalloc({ maps: readMaps(this.pid), probe: this.#probe() }, layout);
+      const mimallocNamed = this.#info.allocator.name?.startsWith("mimalloc") ?? false;
+      heap = walkMimalloc({ maps: readMaps(this.pid), probe: this.#probe(), mimallocNamed }, layout);
     } catch (e) {
       this.#assertSameProgram();
       throw e;

@@ -144,6 +144,11 @@ export interface MimallocHeap {
 export interface MimallocTarget {
   maps: MapEntry[];
   probe: MemoryProbe;
+  /**
+   * CPython names mimalloc as its allocator: then no segment at all means the layout matches none of them (another
+   * mimalloc release), not that mimalloc is unused.
+   */
+  mimallocNamed?: boolean;
 }
 
 const PINNED_THRESHOLD = 4;
@@ -229,6 +234,13 @@ function startOffset(blockSize: number): number {
 export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): MimallocHeap {
   const warnings: string[] = [];
   const found = findSegments(target, L);
+  if (found.length === 0 && target.mimallocNamed) {
+    throw new PymemError(
+      "UNSUPPORTED",
+      `mimalloc heap map: CPython allocates with mimalloc, but no segment in its memory has the layout of mimalloc ` +
+        `${L.release} (CPython ${L.headers}'s headers): this CPython's mimalloc release is not one pymem has checked`,
+    );
+  }
   if (found.length === 0) {
     throw new PymemError(
       "INVALID_STATE",

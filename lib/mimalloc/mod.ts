@@ -42,5 +42,6 @@ export function mimallocHeap(host: PythonHost, allocator: string | null): Mimall
   requireMimalloc(allocator, "this process");
   // _Py_GetRefTotal is exported by Py_REF_DEBUG builds only, which every Py_DEBUG build is (MI_DEBUG 2 there).
   const layout = mimallocLayout(host.version.minor, { debugBuild: host.native.dlsym("_Py_GetRefTotal") !== 0n });
-  return walkMimalloc({ maps: readMaps("self"), probe: selfProbe(host) }, layout);
+  const named = allocator?.startsWith("mimalloc") ?? false;
+  return walkMimalloc({ maps: readMaps("self"), probe: selfProbe(host), mimallocNamed: named }, layout);
 }
