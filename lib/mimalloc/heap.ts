@@ -187,6 +187,9 @@ function readHeader(probe: MemoryProbe, address: bigint, L: MimallocLayout): Hea
   if (segmentSlices < 1 || segmentSlices > 1 << 30) return null;
   if (sliceEntries < 1 || sliceEntries > L.slicesPerSegment + 1) return null;
   if (infoSlices < 1 || infoSlices >= sliceEntries || used > sliceEntries || abandoned > used) return null;
+  // mimalloc frees a segment as soon as its last page goes (an abandoned one still has pages in use): a header with
+  // none is a freed segment whose memory the arena has not purged yet, stale, not part of the heap.
+  if (used === 0) return null;
   if (cookie === 0n) return null;
   return {
     address,
