@@ -41,6 +41,7 @@ import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc
 import { showInRepl } from "./core/inspect.ts";
 import { type MallocHeap, mallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
 import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
+import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -668,6 +669,14 @@ export class Python {
    */
   mimallocHeap(): MimallocHeap {
     return mimallocHeap(this.#host, this.allocatorName());
+  }
+
+  /**
+   * What the live blocks of a mimalloc map are: the Python object in each (validated type), by type. `map` defaults
+   * to a new `mimallocHeap()`. See lib/objects/mimalloc.ts.
+   */
+  mimallocObjects(map?: MimallocHeap): MimallocObjects {
+    return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap());
   }
 
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */

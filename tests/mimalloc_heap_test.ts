@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, minor, python, test } from "./_harness.ts";
-import { attachPython, type MimallocHeap, type MimallocPage, PymemError } from "../lib/mod.ts";
+import { attachPython, type MimallocHeap, type MimallocObjects, type MimallocPage, PymemError } from "../lib/mod.ts";
 import { launched, runtimeCommand } from "./_launch.ts";
 import { targetExecutable } from "./_attach_target.ts";
 import { run } from "./_cli_spawn.ts";
@@ -62,6 +62,13 @@ for t in threads:
     t.start()
 for r in ready:
     r.acquire()
+# The object classification's ground truth: every gc object's id and type, kept alive while the heap is read.
+class Foo:
+    def __init__(self, i):
+        self.i = i
+foos = [Foo(i) for i in range(2000)]
+alive = gc.get_objects()
+info['truth'] = [(id(o), type(o).__name__) for o in alive]
 stop = False
 def churn(k):
     mine = []
@@ -143,6 +150,7 @@ interface Info {
   idents: number[];
   firsts: number[];
   main: number;
+  truth: [number, string][];
 }
 
 /** The page holding `address`. */
@@ -200,6 +208,19 @@ function checkThreads(h: MimallocHeap, info: Info, counts: number[]): void {
   assert.ok(all >= (THREADS + 1) * N, `${all} blocks of ${page.blockSize} bytes, kept ${(THREADS + 1) * N}`);
 }
 
+/** Every gc object (kept alive) is found at its id with its type; the Foo instances are all there. */
+function checkObjects(objs: MimallocObjects, truth: [number, string][]): void {
+  assert.equal(objs.tornPages, 0);
+  assert.equal(objs.objects + objs.notObjects, objs.liveBlocks);
+  const missed = truth.filter(([id, name]) => {
+    const t = objs.typeAt(id);
+    return !(t === name || t?.endsWith(`.${name}`));
+  });
+  assert.deepEqual(missed.slice(0, 10).map(([id, name]) => [id.toString(16), name, objs.typeAt(id)]), []);
+  assert.ok(truth.length > 1000);
+  assert.ok((objs.byType.find((r) => r.name === "Foo")?.count ?? 0) >= 2000);
+}
+
 test("mimalloc heap: refused under another allocator, naming it", async () => {
   const py = await python();
   assert.throws(() => py.mimallocHeap(), (e: unknown) => {
@@ -211,7 +232,7 @@ test("mimalloc heap: refused under another allocator, naming it", async () => {
 
 test(
   "mimalloc heap by attach: each thread's heap equals its getallocatedblocks, the main one _debugmallocstats; " +
-    "4 threads' bins, an exited thread's pages; 20 maps while 4 threads allocate",
+    "4 threads' bins, an exited thread's pages; every gc object classified; 20 maps while 4 threads allocate",
   async () => {
     const file = join(tmp, "attach.py");
     fs.writeFileSync(file, SETUP + ATTACH_TAIL);
@@ -253,6 +274,7 @@ test(
           ],
         );
         checkThreads(h, info, counts);
+        checkObjects(a.mimallocObjects(h), info.truth);
         const j = JSON.parse(JSON.stringify(h));
         assert.equal(j.segments[0].address, `0x${h.segments[0].address.toString(16)}`);
 
@@ -284,7 +306,7 @@ test(
 
 test(
   "mimalloc heap in-process: the main heap equals getAllocatedBlocks() before and after; 4 threads' bins; " +
-    "20 maps while 4 threads allocate; the other mimalloc release's layout is refused",
+    "every gc object classified; 20 maps while 4 threads allocate; the other mimalloc release's layout is refused",
   () => {
     const js = import.meta.url.endsWith(".js");
     const script = fileURLToPath(new URL(js ? "./_mimalloc_child.js" : "./_mimalloc_child.ts", import.meta.url));
@@ -314,6 +336,10 @@ test(
     assert.ok(mine, "no heap of the thread that runs Python here");
     assert.equal(mine.blocksInUse, res.counted);
     checkThreads(h, info, res.counts);
+    // The classification ran in the child (its typeAt is a function): what it missed of the ground truth.
+    assert.deepEqual(res.objects.missed, []);
+    assert.ok(res.objects.foo >= 2000 && res.objects.truth > 1000, JSON.stringify(res.objects));
+    assert.equal(res.objects.torn, 0);
     assert.equal(res.churnMaps.length, 20);
     // Read with the other mimalloc release's layout: refused, naming the release tried.
     assert.equal(res.otherLayout.code, "UNSUPPORTED", JSON.stringify(res.otherLayout));

@@ -67,6 +67,7 @@ import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
 import { remoteObjectMemory } from "../objects/memory.ts";
+import { classifyMimalloc, type MimallocObjects } from "../objects/mimalloc.ts";
 
 /** Options of {@link attachPython}. */
 export interface AttachOptions {
@@ -572,6 +573,13 @@ export class AttachedPython {
     }
     this.#assertSameProgram();
     return heap;
+  }
+
+  /** What the live blocks of the target's mimalloc map are (`map` defaults to a new `mimallocHeap()`). */
+  mimallocObjects(map?: MimallocHeap): MimallocObjects {
+    this.#assertOpen();
+    const m = map ?? this.mimallocHeap();
+    return classifyMimalloc(m, remoteObjectMemory(this.#mem, (name) => this.#symbol(name)), this.version.minor);
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

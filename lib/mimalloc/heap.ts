@@ -39,6 +39,10 @@ export interface MimallocPage {
   heap: bigint;
   /** Other threads freed blocks of this page that the owner has not collected yet (still counted in `used`). */
   pendingRemoteFrees: boolean;
+  /** Heads of the page's free lists (0n when empty): `free`, `local_free`, and the blocks other threads freed. */
+  freeList: bigint;
+  localFreeList: bigint;
+  threadFreeList: bigint;
 }
 
 /** One segment. */
@@ -512,6 +516,10 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
           blocksStart: BigInt(start),
           heap: BigInt(u32[xh] + u32[xh + 1] * 2 ** 32),
           pendingRemoteFrees: u32[tf] > 3 || u32[tf + 1] !== 0,
+          freeList: BigInt(u32[(off + P.free) >> 2] + u32[((off + P.free) >> 2) + 1] * 2 ** 32),
+          localFreeList: BigInt(u32[(off + P.localFree) >> 2] + u32[((off + P.localFree) >> 2) + 1] * 2 ** 32),
+          // The thread-free word keeps two state bits below the pointer (mi_tf_block).
+          threadFreeList: BigInt((u32[tf] - (u32[tf] & 3)) + u32[tf + 1] * 2 ** 32),
         });
       });
     }
