@@ -42,6 +42,8 @@ export interface MimallocObjects {
 const HEAD = 64;
 /** A page region read whole when at most this many bytes; larger pages are read block by block (HEAD bytes). */
 const WHOLE = 1 << 20;
+/** No heap type fits a smaller block (sizeof(PyHeapTypeObject) is some 900 bytes in 3.8–3.15). */
+const MIN_TYPE_BLOCK = 512;
 
 /**
  * Classify the live blocks of a mimalloc map. Throws PymemError("UNSUPPORTED") when the target has no
@@ -53,14 +55,34 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
   if (!table.usable) {
     throw new PymemError("UNSUPPORTED", "PyType_Type is not exported by the target: no type can be validated");
   }
-  // Type objects are mimalloc blocks too (heap types): nothing is ruled out by where it lies.
-  const nowhere = () => false;
+  // Heap types are mimalloc blocks too, so a candidate inside the heap is not ruled out by lying there, but it must sit
+  // where a type object does: right after the PyGC_Head at the start of a block large enough for a heap type. That
+  // rules out the PyGC_Head links, which point into the heap and would each cost a read.
+  const seg = map.geometry.segmentSize, slice = map.geometry.sliceSize;
+  const pages = map.pages;
+  const bySegment = new Map<number, Int32Array>();
+  pages.forEach((pg, i) => {
+    const base = Number(pg.segment);
+    let slots = bySegment.get(base);
+    if (!slots) bySegment.set(base, slots = new Int32Array(seg / slice).fill(-1));
+    const first = (Number(pg.address) - base) / slice;
+    for (let k = first; k < Math.min(first + pg.bytes / slice, slots.length); k++) slots[k] = i;
+  });
+  const notAType = (p: number): boolean => {
+    const base = Math.floor(p / seg) * seg;
+    const slots = bySegment.get(base);
+    if (!slots) return false; // not mimalloc's: the type table checks it
+    const i = slots[Math.floor((p - base) / slice)];
+    if (i < 0) return true;
+    const pg = pages[i];
+    return pg.blockSize < MIN_TYPE_BLOCK || (p - Number(pg.blocksStart)) % pg.blockSize !== ol.gcHead;
+  };
   const found = new Map<number, number>(); // object address -> type id
   const count: number[] = [], bytes: number[] = [];
   let liveBlocks = 0, notObjects = 0, notObjectBytes = 0, tornPages = 0;
   const offsets = [0, ol.gcHead, ol.gcHead + 16];
 
-  for (const page of map.pages) {
+  for (const page of pages) {
     if (page.used === 0 || page.capacity === 0) continue;
     const bs = page.blockSize, cap = page.capacity, start = Number(page.blocksStart);
     const head = Math.min(bs, HEAD);
@@ -107,9 +129,15 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
     const candidates = new Set<number>();
     for (let i = 0; i < cap; i++) {
       if (free[i]) continue;
-      for (const o of offsets) if (o + 16 <= head) candidates.add(word(i * stride + o + 8));
+      for (const o of offsets) {
+        if (o + 16 > head) break;
+        // Settled, misaligned or inside the heap where no type object sits: no need to ask the type table.
+        const c = word(i * stride + o + 8);
+        if (c % 8 !== 0 || c < 4096 || table.byAddress.has(c) || notAType(c)) continue;
+        candidates.add(c);
+      }
     }
-    table.resolve(candidates, nowhere);
+    table.resolve(candidates, notAType);
     for (let i = 0; i < cap; i++) {
       if (free[i]) continue;
       liveBlocks++;
