@@ -40,6 +40,8 @@ import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.t
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
 import { type MallocHeap, mallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
+import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
+import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -658,6 +660,23 @@ export class Python {
    */
   mallocHeap(options?: MallocWalkOptions): MallocHeap {
     return mallocHeap(this.#host, options);
+  }
+
+  /**
+   * Map this process's mimalloc heap (PYTHONMALLOC=mimalloc, CPython 3.13+): segments, pages, their blocks per size
+   * and per thread heap, and what exited threads abandoned. Throws PymemError("UNSUPPORTED") under another allocator
+   * or a mimalloc release pymem has not checked. See lib/mimalloc/.
+   */
+  mimallocHeap(): MimallocHeap {
+    return mimallocHeap(this.#host, this.allocatorName());
+  }
+
+  /**
+   * What the live blocks of a mimalloc map are: the Python object in each (validated type), by type. `map` defaults
+   * to a new `mimallocHeap()`. See lib/objects/mimalloc.ts.
+   */
+  mimallocObjects(map?: MimallocHeap): MimallocObjects {
+    return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap());
   }
 
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */

@@ -135,6 +135,12 @@ const FILES: Record<string, FileAxes> = {
   // not CPython's, and the two glibcs here go with the two ends (the oldest CPython runs on this machine's, the
   // newest on sid's): each adapter at both (ends), in-process and by attach under each runtime (app).
   glibc_heap_test: { axes: ["ends", "app"], seconds: 7 },
+  // The mimalloc heap map against each target's own counts: its layout follows the mimalloc inside each CPython
+  // (3.13's 2.1.2, sid's 2.5.2), so every CPython under Bun (layout; before 3.13 only the refusal runs); the walk's
+  // reads go through each adapter, in-process (a child of the runtime) and by attach, on the newest (ends).
+  // Measured: 0.2–1.3 s where it only checks the refusal (before 3.13), 8.5–11.8 s on 3.13–3.15 at load average 15
+  // (2–4 s on a quiet machine).
+  mimalloc_heap_test: { axes: ["layout", "ends"], seconds: 1, elsewhere: 6 },
   // The generated per-version table, regenerated from each release's headers and checked against its own
   // _Py_DebugOffsets: every CPython (layout), nothing runtime-specific.
   cpython_layouts_test: { axes: ["layout"], seconds: 1 },

@@ -38,7 +38,7 @@ const scratches = new WeakMap<PythonHost, { address: bigint; view: Uint8Array }>
  * unmap) a thread heap while the walk runs: a view over it would fault. The buffer is allocated on the first call,
  * so later reads change nothing in malloc's state.
  */
-function selfProbe(host: PythonHost): MemoryProbe {
+export function selfProbe(host: PythonHost): MemoryProbe {
   let scratch = scratches.get(host);
   if (!scratch) {
     const address = host.native.libc.malloc(SCRATCH) as bigint;
