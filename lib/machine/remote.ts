@@ -597,6 +597,21 @@ export class RemoteMemory {
     this.#scratchSize = size;
   }
 
+  /**
+   * This process's runtime adapter and libc allocation functions, for generated code that works on what was read
+   * (lib/objects/classify-pass.ts); undefined when reading through /proc/PID/mem without them.
+   */
+  get nativeAccess():
+    | { backend: Backend; libc: Pick<LibcApi, "malloc" | "free" | "mmap" | "mprotect" | "munmap"> }
+    | undefined {
+    const f = this.#fns, b = this.#backend;
+    if (!b || !f?.malloc || !f.free || !f.mmap || !f.mprotect || !f.munmap) return undefined;
+    return {
+      backend: b,
+      libc: { malloc: f.malloc, free: f.free, mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap },
+    };
+  }
+
   /** Release the read buffer and file descriptor. Idempotent. */
   close(): void {
     if (this.#closed) return;

@@ -1,0 +1,1301 @@
+/**
+ * The native pass of block classification: generated x86-64 code that does, for a batch of used pools, what the
+ * JavaScript Scanner does pool by pool (lib/objects/classify.ts: #scanPool and #classify): checks the header, walks
+ * the free list bounded by the carved blocks (a torn list is reported, never followed further), leaves the
+ * never-used tail, and for each allocated block tests its candidate reference count and `ob_type` at the pre-header
+ * offsets against a hash table of the type addresses decided so far, writing its kind and the pointers to buffers
+ * that the owner/settle phase names (#nameBuffers, shared JavaScript). Candidates met for the first time are
+ * reported; JavaScript validates them (lib/objects/types.ts, a few hundred distinct addresses on real heaps) and
+ * classifies the blocks left pending again natively, in the Scanner's order. Nothing else changes: the JavaScript
+ * pass is the reference, the fallback on other architectures or where executable memory is refused, and what runs
+ * a batch in which a pool was torn (a live target), with its retries.
+ *
+ * Why: the JavaScript pass spends most of a large heap's classification in the per-block loop and in the views of
+ * every arena (BENCHMARKS.md); this reads each allocated block's first words and the free lists in place, once.
+ * The bytes are assembled from classify-pass.x86_64.s, which gcc makes of tools/classify-pass.c (the C is the
+ * readable source and its contract): `bun tools/classify-pass.ts`, then `bun tools/assemble.ts --write`.
+ * @module
+ */
+import type { Backend } from "../../ffi/types.ts";
+import type { LibcApi } from "../../ffi/symbols.ts";
+import { generated } from "../../ffi/symbols.ts";
+import { hostArch } from "../machine/codegen.ts";
+import { mapCode } from "../machine/exec-pages.ts";
+
+/**
+ * void classify_batch(Job *job, uint16_t *kinds, const uint8_t *words): tools/classify-pass.c has the contract.
+ * The bytes below are assembled with GNU as from classify-pass.x86_64.s by `bun tools/assemble.ts --write`.
+ */
+// deno-fmt-ignore: one instruction a line, as `bun tools/assemble.ts --write` writes it
+export const CLASSIFY_X64 = new Uint8Array([
+  // readable:
+  0x48, 0x8b, 0x57, 0x58,                         // mov rdx,qword [rdi+0x58]
+  0x31, 0xc9,                                     // xor ecx,ecx
+  0xeb, 0x1c,                                     // jmp readable+0x24
+  0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // nop dword [rax+rax*1+0x0]
+  0x48, 0x8d, 0x04, 0x0a,                         // lea rax,[rdx+rcx*1]
+  0x4c, 0x8b, 0x47, 0x48,                         // mov r8,qword [rdi+0x48]
+  0x48, 0xd1, 0xe8,                               // shr rax,1
+  0x49, 0x3b, 0x34, 0xc0,                         // cmp rsi,qword [r8+rax*8]
+  0x73, 0x27,                                     // jae readable+0x48
+  0x48, 0x89, 0xc2,                               // mov rdx,rax
+  0x48, 0x39, 0xd1,                               // cmp rcx,rdx
+  0x72, 0xe7,                                     // jb readable+0x10
+  0x31, 0xc0,                                     // xor eax,eax
+  0x48, 0x85, 0xc9,                               // test rcx,rcx
+  0x74, 0x13,                                     // je readable+0x43
+  0x48, 0x8b, 0x47, 0x50,                         // mov rax,qword [rdi+0x50]
+  0x48, 0x83, 0xc6, 0x10,                         // add rsi,0x10
+  0x48, 0x39, 0x74, 0xc8, 0xf8,                   // cmp qword [rax+rcx*8-0x8],rsi
+  0x0f, 0x93, 0xc0,                               // setae al
+  0x0f, 0xb6, 0xc0,                               // movzx eax,al
+  0xc3,                                           // ret
+  0x0f, 0x1f, 0x40, 0x00,                         // nop dword [rax+0x0]
+  0x48, 0x8d, 0x48, 0x01,                         // lea rcx,[rax+0x1]
+  0xeb, 0xd6,                                     // jmp readable+0x24
+  0x66, 0x90,                                     // xchg ax,ax
+  // ref.part.0.isra.0:
+  0x48, 0x89, 0xf8,                               // mov rax,rdi
+  0x48, 0x89, 0xd7,                               // mov rdi,rdx
+  0x8b, 0x56, 0x08,                               // mov edx,dword [rsi+0x8]
+  0x49, 0xc1, 0xe0, 0x20,                         // shl r8,0x20
+  0x89, 0xc9,                                     // mov ecx,ecx
+  0x44, 0x8d, 0x52, 0x01,                         // lea r10d,[rdx+0x1]
+  0x49, 0x09, 0xc8,                               // or r8,rcx
+  0x44, 0x89, 0x56, 0x08,                         // mov dword [rsi+0x8],r10d
+  0x8d, 0x34, 0x52,                               // lea esi,[rdx+rdx*2]
+  0x48, 0x89, 0xf2,                               // mov rdx,rsi
+  0x48, 0x89, 0x3c, 0xf0,                         // mov qword [rax+rsi*8],rdi
+  0x8d, 0x76, 0x01,                               // lea esi,[rsi+0x1]
+  0x83, 0xc2, 0x02,                               // add edx,0x2
+  0x4c, 0x89, 0x04, 0xf0,                         // mov qword [rax+rsi*8],r8
+  0x4c, 0x89, 0x0c, 0xd0,                         // mov qword [rax+rdx*8],r9
+  0xc3,                                           // ret
+  0x66, 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // data16 cs nop word [rax+rax*1+0x0]
+  0x66, 0x90,                                     // xchg ax,ax
+  // classify_batch:
+  0x41, 0x57,                                     // push r15
+  0x41, 0x56,                                     // push r14
+  0x49, 0x89, 0xfe,                               // mov r14,rdi
+  0x41, 0x55,                                     // push r13
+  0x41, 0x54,                                     // push r12
+  0x55,                                           // push rbp
+  0x53,                                           // push rbx
+  0x48, 0x83, 0xec, 0x70,                         // sub rsp,0x70
+  0x48, 0x8b, 0x87, 0x88, 0x00, 0x00, 0x00,       // mov rax,qword [rdi+0x88]
+  0x4c, 0x8b, 0x6f, 0x28,                         // mov r13,qword [rdi+0x28]
+  0x48, 0x89, 0x77, 0x60,                         // mov qword [rdi+0x60],rsi
+  0x48, 0x89, 0x74, 0x24, 0x20,                   // mov qword [rsp+0x20],rsi
+  0x48, 0x89, 0x54, 0x24, 0x18,                   // mov qword [rsp+0x18],rdx
+  0x48, 0x89, 0x44, 0x24, 0x28,                   // mov qword [rsp+0x28],rax
+  0x48, 0x85, 0xc0,                               // test rax,rax
+  0x0f, 0x84, 0x81, 0x01, 0x00, 0x00,             // je classify_batch+0x1b9
+  0x48, 0x83, 0xbf, 0x90, 0x00, 0x00, 0x00, 0x00,  // cmp qword [rdi+0x90],0x0
+  0x0f, 0x84, 0x5d, 0x02, 0x00, 0x00,             // je classify_batch+0x2a3
+  0x48, 0x8b, 0x47, 0x10,                         // mov rax,qword [rdi+0x10]
+  0x45, 0x31, 0xff,                               // xor r15d,r15d
+  0x48, 0x89, 0x44, 0x24, 0x40,                   // mov qword [rsp+0x40],rax
+  0x48, 0x8b, 0x47, 0x18,                         // mov rax,qword [rdi+0x18]
+  0x48, 0x89, 0x44, 0x24, 0x48,                   // mov qword [rsp+0x48],rax
+  0x48, 0x8b, 0x07,                               // mov rax,qword [rdi]
+  0x48, 0x89, 0x44, 0x24, 0x50,                   // mov qword [rsp+0x50],rax
+  0x0f, 0x1f, 0x44, 0x00, 0x00,                   // nop dword [rax+rax*1+0x0]
+  0x48, 0x8b, 0x44, 0x24, 0x28,                   // mov rax,qword [rsp+0x28]
+  0x48, 0x8b, 0x7c, 0x24, 0x18,                   // mov rdi,qword [rsp+0x18]
+  0x41, 0x8b, 0x75, 0x3c,                         // mov esi,dword [r13+0x3c]
+  0x41, 0x8b, 0x4d, 0x0c,                         // mov ecx,dword [r13+0xc]
+  0x42, 0x8b, 0x14, 0xf8,                         // mov edx,dword [rax+r15*8]
+  0x42, 0x8b, 0x5c, 0xf8, 0x04,                   // mov ebx,dword [rax+r15*8+0x4]
+  0x48, 0x8b, 0x44, 0x24, 0x50,                   // mov rax,qword [rsp+0x50]
+  0x85, 0xf6,                                     // test esi,esi
+  0x41, 0x8b, 0x75, 0x04,                         // mov esi,dword [r13+0x4]
+  0x89, 0x5c, 0x24, 0x30,                         // mov dword [rsp+0x30],ebx
+  0x48, 0x8b, 0x04, 0xd0,                         // mov rax,qword [rax+rdx*8]
+  0x48, 0x89, 0x1c, 0x24,                         // mov qword [rsp],rbx
+  0x48, 0x8d, 0x2c, 0x07,                         // lea rbp,[rdi+rax*1]
+  0x48, 0x8b, 0x7c, 0x24, 0x48,                   // mov rdi,qword [rsp+0x48]
+  0x48, 0x0f, 0x45, 0xe8,                         // cmovne rbp,rax
+  0x48, 0x8b, 0x44, 0x24, 0x40,                   // mov rax,qword [rsp+0x40]
+  0x4c, 0x8d, 0x04, 0x97,                         // lea r8,[rdi+rdx*4]
+  0x41, 0x8b, 0x7d, 0x18,                         // mov edi,dword [r13+0x18]
+  0x0f, 0xb6, 0x04, 0x10,                         // movzx eax,byte [rax+rdx*1]
+  0x41, 0x8b, 0x10,                               // mov edx,dword [r8]
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0xd3, 0xe0,                                     // shl eax,cl
+  0x41, 0x8b, 0x4d, 0x14,                         // mov ecx,dword [r13+0x14]
+  0x49, 0x89, 0xc4,                               // mov r12,rax
+  0x48, 0x0f, 0xaf, 0xc3,                         // imul rax,rbx
+  0x49, 0x29, 0xcc,                               // sub r12,rcx
+  0x41, 0x8b, 0x4d, 0x10,                         // mov ecx,dword [r13+0x10]
+  0x48, 0x01, 0xf1,                               // add rcx,rsi
+  0x48, 0x8d, 0x1c, 0x01,                         // lea rbx,[rcx+rax*1]
+  0x48, 0xc1, 0xeb, 0x02,                         // shr rbx,0x2
+  0x85, 0xff,                                     // test edi,edi
+  0x0f, 0x84, 0xa8, 0x06, 0x00, 0x00,             // je classify_batch+0x78d
+  0x4c, 0x89, 0x44, 0x24, 0x08,                   // mov qword [rsp+0x8],r8
+  0x45, 0x31, 0xd2,                               // xor r10d,r10d
+  0x4c, 0x89, 0x7c, 0x24, 0x10,                   // mov qword [rsp+0x10],r15
+  0x89, 0x54, 0x24, 0x38,                         // mov dword [rsp+0x38],edx
+  0xeb, 0x7b,                                     // jmp classify_batch+0x173
+  0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // nop dword [rax+rax*1+0x0]
+  0x66, 0x85, 0xd2,                               // test dx,dx
+  0x0f, 0x95, 0xc1,                               // setne cl
+  0x84, 0xc9,                                     // test cl,cl
+  0x75, 0x5b,                                     // jne classify_batch+0x165
+  0x3d, 0xff, 0xff, 0x00, 0x00,                   // cmp eax,0xffff
+  0x76, 0x27,                                     // jbe classify_batch+0x138
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x83, 0xe1, 0x07,                               // and ecx,0x7
+  0x09, 0xd1,                                     // or ecx,edx
+  0x75, 0x1e,                                     // jne classify_batch+0x138
+  0x45, 0x8b, 0x7d, 0x2c,                         // mov r15d,dword [r13+0x2c]
+  0x45, 0x85, 0xff,                               // test r15d,r15d
+  0x74, 0x04,                                     // je classify_batch+0x127
+  0x85, 0xc0,                                     // test eax,eax
+  0x78, 0x11,                                     // js classify_batch+0x138
+  0x89, 0xc6,                                     // mov esi,eax
+  0x4c, 0x89, 0xf7,                               // mov rdi,r14
+  0xe8, 0x3f, 0xfe, 0xff, 0xff,                   // call readable
+  0x85, 0xc0,                                     // test eax,eax
+  0x75, 0x30,                                     // jne classify_batch+0x165
+  0x0f, 0x1f, 0x00,                               // nop dword [rax]
+  0x41, 0x8b, 0x51, 0x08,                         // mov edx,dword [r9+0x8]
+  0x49, 0x8b, 0x79, 0x08,                         // mov rdi,qword [r9+0x8]
+  0x41, 0x8b, 0x49, 0x0c,                         // mov ecx,dword [r9+0xc]
+  0xf6, 0xc2, 0x07,                               // test dl,0x7
+  0x75, 0x1c,                                     // jne classify_batch+0x165
+  0x81, 0xf9, 0xff, 0x7f, 0x00, 0x00,             // cmp ecx,0x7fff
+  0x77, 0x14,                                     // ja classify_batch+0x165
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x0f, 0x85, 0x5f, 0x01, 0x00, 0x00,             // jne classify_batch+0x2b8
+  0x81, 0xfa, 0xff, 0x0f, 0x00, 0x00,             // cmp edx,0xfff
+  0x0f, 0x87, 0x53, 0x01, 0x00, 0x00,             // ja classify_batch+0x2b8
+  0x41, 0x83, 0xc2, 0x01,                         // add r10d,0x1
+  0x45, 0x3b, 0x55, 0x18,                         // cmp r10d,dword [r13+0x18]
+  0x0f, 0x83, 0xcd, 0x01, 0x00, 0x00,             // jae classify_batch+0x340
+  0x41, 0x8d, 0x42, 0x07,                         // lea eax,[r10+0x7]
+  0x45, 0x8b, 0x5c, 0x85, 0x00,                   // mov r11d,dword [r13+rax*4+0x0]
+  0x49, 0x8d, 0x43, 0x0f,                         // lea rax,[r11+0xf]
+  0x49, 0x39, 0xc4,                               // cmp r12,rax
+  0x0f, 0x8e, 0xb7, 0x01, 0x00, 0x00,             // jle classify_batch+0x340
+  0x4c, 0x89, 0xd8,                               // mov rax,r11
+  0x48, 0xc1, 0xf8, 0x02,                         // sar rax,0x2
+  0x48, 0x01, 0xd8,                               // add rax,rbx
+  0x4c, 0x8d, 0x4c, 0x85, 0x00,                   // lea r9,[rbp+rax*4+0x0]
+  0x41, 0x8b, 0x01,                               // mov eax,dword [r9]
+  0x41, 0x8b, 0x51, 0x04,                         // mov edx,dword [r9+0x4]
+  0x85, 0xc0,                                     // test eax,eax
+  0x74, 0xc2,                                     // je classify_batch+0x165
+  0x41, 0x8b, 0x4d, 0x28,                         // mov ecx,dword [r13+0x28]
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x0f, 0x85, 0x51, 0xff, 0xff, 0xff,             // jne classify_batch+0x100
+  0x85, 0xd2,                                     // test edx,edx
+  0x0f, 0x95, 0xc1,                               // setne cl
+  0xe9, 0x4d, 0xff, 0xff, 0xff,                   // jmp classify_batch+0x106
+  0x48, 0x83, 0x7f, 0x20, 0x00,                   // cmp qword [rdi+0x20],0x0
+  0x0f, 0x84, 0xdf, 0x00, 0x00, 0x00,             // je classify_batch+0x2a3
+  0x48, 0x8b, 0x07,                               // mov rax,qword [rdi]
+  0x45, 0x31, 0xff,                               // xor r15d,r15d
+  0x49, 0x89, 0xfc,                               // mov r12,rdi
+  0x4d, 0x89, 0xee,                               // mov r14,r13
+  0x48, 0x89, 0xc5,                               // mov rbp,rax
+  0x0f, 0x1f, 0x44, 0x00, 0x00,                   // nop dword [rax+rax*1+0x0]
+  0x4a, 0x8b, 0x44, 0xfd, 0x00,                   // mov rax,qword [rbp+r15*8+0x0]
+  0x48, 0x83, 0xf8, 0xff,                         // cmp rax,0xffffffffffffffff
+  0x0f, 0x84, 0xa9, 0x00, 0x00, 0x00,             // je classify_batch+0x290
+  0x48, 0x8b, 0x7c, 0x24, 0x18,                   // mov rdi,qword [rsp+0x18]
+  0x41, 0x8b, 0x56, 0x3c,                         // mov edx,dword [r14+0x3c]
+  0x41, 0x8b, 0x36,                               // mov esi,dword [r14]
+  0x45, 0x8b, 0x4e, 0x04,                         // mov r9d,dword [r14+0x4]
+  0x4c, 0x8d, 0x2c, 0x07,                         // lea r13,[rdi+rax*1]
+  0x85, 0xd2,                                     // test edx,edx
+  0x4c, 0x0f, 0x45, 0xe8,                         // cmovne r13,rax
+  0x45, 0x8b, 0x55, 0x00,                         // mov r10d,dword [r13+0x0]
+  0x41, 0x8b, 0x45, 0x24,                         // mov eax,dword [r13+0x24]
+  0x41, 0x8b, 0x7d, 0x28,                         // mov edi,dword [r13+0x28]
+  0x41, 0x3b, 0x46, 0x08,                         // cmp eax,dword [r14+0x8]
+  0x73, 0x7d,                                     // jae classify_batch+0x290
+  0x49, 0x8b, 0x54, 0x24, 0x10,                   // mov rdx,qword [r12+0x10]
+  0x42, 0x0f, 0xb6, 0x14, 0x3a,                   // movzx edx,byte [rdx+r15*1]
+  0x39, 0xd0,                                     // cmp eax,edx
+  0x75, 0x6f,                                     // jne classify_batch+0x290
+  0x41, 0x8b, 0x4e, 0x0c,                         // mov ecx,dword [r14+0xc]
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0xd3, 0xe0,                                     // shl eax,cl
+  0x41, 0x89, 0xc0,                               // mov r8d,eax
+  0x89, 0x04, 0x24,                               // mov dword [rsp],eax
+  0x89, 0xf0,                                     // mov eax,esi
+  0x44, 0x29, 0xc0,                               // sub eax,r8d
+  0x41, 0x39, 0x45, 0x2c,                         // cmp dword [r13+0x2c],eax
+  0x75, 0x55,                                     // jne classify_batch+0x290
+  0x44, 0x39, 0xcf,                               // cmp edi,r9d
+  0x72, 0x50,                                     // jb classify_batch+0x290
+  0x39, 0xfe,                                     // cmp esi,edi
+  0x72, 0x4c,                                     // jb classify_batch+0x290
+  0x89, 0xfb,                                     // mov ebx,edi
+  0x31, 0xd2,                                     // xor edx,edx
+  0x44, 0x29, 0xcb,                               // sub ebx,r9d
+  0x89, 0xd8,                                     // mov eax,ebx
+  0x41, 0xf7, 0xf0,                               // div r8d
+  0x31, 0xd2,                                     // xor edx,edx
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x89, 0xf0,                                     // mov eax,esi
+  0x44, 0x29, 0xc8,                               // sub eax,r9d
+  0x41, 0xf7, 0xf0,                               // div r8d
+  0x49, 0x8b, 0x54, 0x24, 0x18,                   // mov rdx,qword [r12+0x18]
+  0x4a, 0x8d, 0x34, 0xba,                         // lea rsi,[rdx+r15*4]
+  0x8b, 0x16,                                     // mov edx,dword [rsi]
+  0x48, 0x89, 0x74, 0x24, 0x28,                   // mov qword [rsp+0x28],rsi
+  0x48, 0x8b, 0x74, 0x24, 0x20,                   // mov rsi,qword [rsp+0x20]
+  0x48, 0x8d, 0x34, 0x56,                         // lea rsi,[rsi+rdx*2]
+  0x48, 0x89, 0x74, 0x24, 0x08,                   // mov qword [rsp+0x8],rsi
+  0x45, 0x85, 0xd2,                               // test r10d,r10d
+  0x0f, 0x84, 0x9c, 0x04, 0x00, 0x00,             // je classify_batch+0x71f
+  0x44, 0x39, 0xd1,                               // cmp ecx,r10d
+  0x0f, 0x83, 0xe3, 0x02, 0x00, 0x00,             // jae classify_batch+0x56f
+  0x0f, 0x1f, 0x40, 0x00,                         // nop dword [rax+0x0]
+  0x4c, 0x89, 0xfd,                               // mov rbp,r15
+  0x4d, 0x89, 0xe6,                               // mov r14,r12
+  0x49, 0x8b, 0x96, 0x80, 0x00, 0x00, 0x00,       // mov rdx,qword [r14+0x80]
+  0x8d, 0x45, 0x01,                               // lea eax,[rbp+0x1]
+  0x89, 0x42, 0x0c,                               // mov dword [rdx+0xc],eax
+  0x48, 0x83, 0xc4, 0x70,                         // add rsp,0x70
+  0x5b,                                           // pop rbx
+  0x5d,                                           // pop rbp
+  0x41, 0x5c,                                     // pop r12
+  0x41, 0x5d,                                     // pop r13
+  0x41, 0x5e,                                     // pop r14
+  0x41, 0x5f,                                     // pop r15
+  0xc3,                                           // ret
+  0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00,             // nop word [rax+rax*1+0x0]
+  0x89, 0xd0,                                     // mov eax,edx
+  0x31, 0xca,                                     // xor edx,ecx
+  0x41, 0x8b, 0x4d, 0x34,                         // mov ecx,dword [r13+0x34]
+  0x4d, 0x8b, 0x7e, 0x30,                         // mov r15,qword [r14+0x30]
+  0xc1, 0xe8, 0x10,                               // shr eax,0x10
+  0x45, 0x8b, 0x45, 0x30,                         // mov r8d,dword [r13+0x30]
+  0x31, 0xd0,                                     // xor eax,edx
+  0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e,             // imul eax,eax,0x9e3779b1
+  0xd3, 0xe8,                                     // shr eax,cl
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x49, 0x8d, 0x34, 0xcf,                         // lea rsi,[r15+rcx*8]
+  0x48, 0x8b, 0x16,                               // mov rdx,qword [rsi]
+  0x48, 0x39, 0xfa,                               // cmp rdx,rdi
+  0x75, 0x19,                                     // jne classify_batch+0x2fc
+  0xeb, 0x7b,                                     // jmp classify_batch+0x360
+  0x0f, 0x1f, 0x00,                               // nop dword [rax]
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0x44, 0x21, 0xc0,                               // and eax,r8d
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x49, 0x8d, 0x34, 0xcf,                         // lea rsi,[r15+rcx*8]
+  0x48, 0x8b, 0x16,                               // mov rdx,qword [rsi]
+  0x48, 0x39, 0xd7,                               // cmp rdi,rdx
+  0x74, 0x64,                                     // je classify_batch+0x360
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x75, 0xe7,                                     // jne classify_batch+0x2e8
+  0x49, 0x8b, 0x56, 0x38,                         // mov rdx,qword [r14+0x38]
+  0x48, 0x8d, 0x0c, 0x8a,                         // lea rcx,[rdx+rcx*4]
+  0x49, 0x8b, 0x96, 0x80, 0x00, 0x00, 0x00,       // mov rdx,qword [r14+0x80]
+  0x48, 0x89, 0x3e,                               // mov qword [rsi],rdi
+  0x41, 0x83, 0xc2, 0x01,                         // add r10d,0x1
+  0xc7, 0x01, 0xfe, 0xff, 0xff, 0xff,             // mov dword [rcx],0xfffffffe
+  0x49, 0x8b, 0x76, 0x70,                         // mov rsi,qword [r14+0x70]
+  0x8b, 0x4a, 0x04,                               // mov ecx,dword [rdx+0x4]
+  0x8d, 0x79, 0x01,                               // lea edi,[rcx+0x1]
+  0x89, 0x7a, 0x04,                               // mov dword [rdx+0x4],edi
+  0x89, 0x04, 0x8e,                               // mov dword [rsi+rcx*4],eax
+  0x83, 0x42, 0x10, 0x01,                         // add dword [rdx+0x10],0x1
+  0x45, 0x3b, 0x55, 0x18,                         // cmp r10d,dword [r13+0x18]
+  0x0f, 0x82, 0x38, 0xfe, 0xff, 0xff,             // jb classify_batch+0x173
+  0x0f, 0x1f, 0x44, 0x00, 0x00,                   // nop dword [rax+rax*1+0x0]
+  0x4c, 0x8b, 0x44, 0x24, 0x08,                   // mov r8,qword [rsp+0x8]
+  0x4c, 0x8b, 0x7c, 0x24, 0x10,                   // mov r15,qword [rsp+0x10]
+  0xb8, 0x03, 0x00, 0x00, 0x00,                   // mov eax,0x3
+  0x41, 0x8b, 0x10,                               // mov edx,dword [r8]
+  0xe9, 0x89, 0x01, 0x00, 0x00,                   // jmp classify_batch+0x4e0
+  0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // nop word [rax+rax*1+0x0]
+  0x4d, 0x8b, 0x46, 0x38,                         // mov r8,qword [r14+0x38]
+  0x49, 0x8d, 0x0c, 0x88,                         // lea rcx,[r8+rcx*4]
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x74, 0x9c,                                     // je classify_batch+0x309
+  0x8b, 0x39,                                     // mov edi,dword [rcx]
+  0x83, 0xff, 0xfe,                               // cmp edi,0xfffffffe
+  0x0f, 0x84, 0xed, 0xfd, 0xff, 0xff,             // je classify_batch+0x165
+  0x85, 0xff,                                     // test edi,edi
+  0x0f, 0x88, 0xe5, 0xfd, 0xff, 0xff,             // js classify_batch+0x165
+  0x48, 0x63, 0xc7,                               // movsxd rax,edi
+  0x48, 0xc1, 0xe0, 0x06,                         // shl rax,0x6
+  0x49, 0x03, 0x46, 0x40,                         // add rax,qword [r14+0x40]
+  0x48, 0x63, 0x10,                               // movsxd rdx,dword [rax]
+  0x49, 0x39, 0xd3,                               // cmp r11,rdx
+  0x0f, 0x85, 0xce, 0xfd, 0xff, 0xff,             // jne classify_batch+0x165
+  0x48, 0x63, 0x50, 0x04,                         // movsxd rdx,dword [rax+0x4]
+  0x4c, 0x01, 0xda,                               // add rdx,r11
+  0x49, 0x39, 0xd4,                               // cmp r12,rdx
+  0x0f, 0x8c, 0xbe, 0xfd, 0xff, 0xff,             // jl classify_batch+0x165
+  0x8b, 0x48, 0x08,                               // mov ecx,dword [rax+0x8]
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x74, 0x28,                                     // je classify_batch+0x3d6
+  0x48, 0x63, 0x50, 0x0c,                         // movsxd rdx,dword [rax+0xc]
+  0x4c, 0x01, 0xda,                               // add rdx,r11
+  0x49, 0x39, 0xd4,                               // cmp r12,rdx
+  0x7d, 0x1c,                                     // jge classify_batch+0x3d6
+  0x89, 0xca,                                     // mov edx,ecx
+  0x83, 0xe1, 0x03,                               // and ecx,0x3
+  0xc1, 0xfa, 0x02,                               // sar edx,0x2
+  0xc1, 0xe1, 0x03,                               // shl ecx,0x3
+  0x48, 0x63, 0xd2,                               // movsxd rdx,edx
+  0x41, 0x8b, 0x14, 0x91,                         // mov edx,dword [r9+rdx*4]
+  0xd3, 0xea,                                     // shr edx,cl
+  0x84, 0xd2,                                     // test dl,dl
+  0x0f, 0x85, 0x8f, 0xfd, 0xff, 0xff,             // jne classify_batch+0x165
+  0x8b, 0x54, 0x24, 0x38,                         // mov edx,dword [rsp+0x38]
+  0x44, 0x8b, 0x54, 0x24, 0x30,                   // mov r10d,dword [rsp+0x30]
+  0x31, 0xf6,                                     // xor esi,esi
+  0x8b, 0x68, 0x18,                               // mov ebp,dword [rax+0x18]
+  0x4c, 0x8b, 0x44, 0x24, 0x08,                   // mov r8,qword [rsp+0x8]
+  0x41, 0x01, 0xd2,                               // add r10d,edx
+  0x4c, 0x8b, 0x7c, 0x24, 0x10,                   // mov r15,qword [rsp+0x10]
+  0x4c, 0x89, 0xd3,                               // mov rbx,r10
+  0x48, 0xc1, 0xe3, 0x20,                         // shl rbx,0x20
+  0x85, 0xed,                                     // test ebp,ebp
+  0x0f, 0x8e, 0xb2, 0x00, 0x00, 0x00,             // jle classify_batch+0x4b2
+  0x4c, 0x89, 0x44, 0x24, 0x08,                   // mov qword [rsp+0x8],r8
+  0x44, 0x89, 0x54, 0x24, 0x10,                   // mov dword [rsp+0x10],r10d
+  0x4c, 0x89, 0x6c, 0x24, 0x30,                   // mov qword [rsp+0x30],r13
+  0x49, 0x89, 0xdd,                               // mov r13,rbx
+  0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00,             // nop word [rax+rax*1+0x0]
+  0x8b, 0x4c, 0xf0, 0x20,                         // mov ecx,dword [rax+rsi*8+0x20]
+  0x48, 0x63, 0x54, 0xf0, 0x1c,                   // movsxd rdx,dword [rax+rsi*8+0x1c]
+  0x45, 0x31, 0xc0,                               // xor r8d,r8d
+  0x83, 0xf9, 0x09,                               // cmp ecx,0x9
+  0x75, 0x22,                                     // jne classify_batch+0x44b
+  0x44, 0x8d, 0x42, 0x08,                         // lea r8d,[rdx+0x8]
+  0x4d, 0x63, 0xc0,                               // movsxd r8,r8d
+  0x4d, 0x89, 0xc2,                               // mov r10,r8
+  0x49, 0x83, 0xe0, 0xfc,                         // and r8,0xfffffffffffffffc
+  0x47, 0x8b, 0x44, 0x01, 0x04,                   // mov r8d,dword [r9+r8*1+0x4]
+  0x49, 0xc1, 0xea, 0x02,                         // shr r10,0x2
+  0x47, 0x8b, 0x14, 0x91,                         // mov r10d,dword [r9+r10*4]
+  0x49, 0xc1, 0xe0, 0x20,                         // shl r8,0x20
+  0x4d, 0x09, 0xd0,                               // or r8,r10
+  0x49, 0x89, 0xd2,                               // mov r10,rdx
+  0x48, 0x83, 0xe2, 0xfc,                         // and rdx,0xfffffffffffffffc
+  0x41, 0x8b, 0x54, 0x11, 0x04,                   // mov edx,dword [r9+rdx*1+0x4]
+  0x49, 0xc1, 0xea, 0x02,                         // shr r10,0x2
+  0x47, 0x8b, 0x14, 0x91,                         // mov r10d,dword [r9+r10*4]
+  0x48, 0xc1, 0xe2, 0x20,                         // shl rdx,0x20
+  0x4c, 0x09, 0xd2,                               // or rdx,r10
+  0x74, 0x2e,                                     // je classify_batch+0x496
+  0x49, 0x8b, 0xae, 0x80, 0x00, 0x00, 0x00,       // mov rbp,qword [r14+0x80]
+  0x4d, 0x8b, 0x56, 0x78,                         // mov r10,qword [r14+0x78]
+  0x4c, 0x09, 0xe9,                               // or rcx,r13
+  0x8b, 0x5d, 0x08,                               // mov ebx,dword [rbp+0x8]
+  0x44, 0x8d, 0x63, 0x01,                         // lea r12d,[rbx+0x1]
+  0x44, 0x89, 0x65, 0x08,                         // mov dword [rbp+0x8],r12d
+  0x8d, 0x2c, 0x5b,                               // lea ebp,[rbx+rbx*2]
+  0x49, 0x89, 0x14, 0xea,                         // mov qword [r10+rbp*8],rdx
+  0x8d, 0x55, 0x01,                               // lea edx,[rbp+0x1]
+  0x49, 0x89, 0x0c, 0xd2,                         // mov qword [r10+rdx*8],rcx
+  0x8d, 0x55, 0x02,                               // lea edx,[rbp+0x2]
+  0x4d, 0x89, 0x04, 0xd2,                         // mov qword [r10+rdx*8],r8
+  0x48, 0x83, 0xc6, 0x01,                         // add rsi,0x1
+  0x39, 0x70, 0x18,                               // cmp dword [rax+0x18],esi
+  0x0f, 0x8f, 0x75, 0xff, 0xff, 0xff,             // jg classify_batch+0x418
+  0x4c, 0x8b, 0x44, 0x24, 0x08,                   // mov r8,qword [rsp+0x8]
+  0x44, 0x8b, 0x54, 0x24, 0x10,                   // mov r10d,dword [rsp+0x10]
+  0x4c, 0x8b, 0x6c, 0x24, 0x30,                   // mov r13,qword [rsp+0x30]
+  0x48, 0x63, 0x50, 0x10,                         // movsxd rdx,dword [rax+0x10]
+  0x85, 0xd2,                                     // test edx,edx
+  0x75, 0x56,                                     // jne classify_batch+0x510
+  0x48, 0x63, 0x40, 0x14,                         // movsxd rax,dword [rax+0x14]
+  0x49, 0x83, 0xfb, 0x1f,                         // cmp r11,0x1f
+  0x7e, 0x08,                                     // jle classify_batch+0x4cc
+  0x85, 0xc0,                                     // test eax,eax
+  0x0f, 0x85, 0xf4, 0x01, 0x00, 0x00,             // jne classify_batch+0x6c0
+  0x8d, 0x47, 0x0b,                               // lea eax,[rdi+0xb]
+  0x81, 0xff, 0xf4, 0xff, 0x00, 0x00,             // cmp edi,0xfff4
+  0xbb, 0x03, 0x00, 0x00, 0x00,                   // mov ebx,0x3
+  0x41, 0x8b, 0x10,                               // mov edx,dword [r8]
+  0x0f, 0x44, 0xc3,                               // cmove eax,ebx
+  0x48, 0x8b, 0x3c, 0x24,                         // mov rdi,qword [rsp]
+  0x48, 0x8b, 0x5c, 0x24, 0x20,                   // mov rbx,qword [rsp+0x20]
+  0x49, 0x83, 0xc7, 0x01,                         // add r15,0x1
+  0x48, 0x01, 0xfa,                               // add rdx,rdi
+  0x66, 0x89, 0x04, 0x53,                         // mov word [rbx+rdx*2],ax
+  0x4d, 0x3b, 0xbe, 0x90, 0x00, 0x00, 0x00,       // cmp r15,qword [r14+0x90]
+  0x0f, 0x82, 0x67, 0xfb, 0xff, 0xff,             // jb classify_batch+0x68
+  0x48, 0x83, 0xc4, 0x70,                         // add rsp,0x70
+  0x5b,                                           // pop rbx
+  0x5d,                                           // pop rbp
+  0x41, 0x5c,                                     // pop r12
+  0x41, 0x5d,                                     // pop r13
+  0x41, 0x5e,                                     // pop r14
+  0x41, 0x5f,                                     // pop r15
+  0xc3,                                           // ret
+  0x48, 0x89, 0xd1,                               // mov rcx,rdx
+  0x48, 0x83, 0xe2, 0xfc,                         // and rdx,0xfffffffffffffffc
+  0x48, 0xc1, 0xe9, 0x02,                         // shr rcx,0x2
+  0x41, 0x8b, 0x54, 0x11, 0x04,                   // mov edx,dword [r9+rdx*1+0x4]
+  0x41, 0x8b, 0x0c, 0x89,                         // mov ecx,dword [r9+rcx*4]
+  0x48, 0xc1, 0xe2, 0x20,                         // shl rdx,0x20
+  0x48, 0x09, 0xca,                               // or rdx,rcx
+  0x48, 0x89, 0xd5,                               // mov rbp,rdx
+  0x74, 0x8a,                                     // je classify_batch+0x4ba
+  0x49, 0x8b, 0x8e, 0x80, 0x00, 0x00, 0x00,       // mov rcx,qword [r14+0x80]
+  0x49, 0x8b, 0x5e, 0x78,                         // mov rbx,qword [r14+0x78]
+  0x8b, 0x51, 0x08,                               // mov edx,dword [rcx+0x8]
+  0x8d, 0x72, 0x01,                               // lea esi,[rdx+0x1]
+  0x89, 0x71, 0x08,                               // mov dword [rcx+0x8],esi
+  0x8d, 0x0c, 0x52,                               // lea ecx,[rdx+rdx*2]
+  0x48, 0x89, 0x2c, 0xcb,                         // mov qword [rbx+rcx*8],rbp
+  0x48, 0x89, 0xca,                               // mov rdx,rcx
+  0x8d, 0x71, 0x01,                               // lea esi,[rcx+0x1]
+  0x4c, 0x89, 0xd1,                               // mov rcx,r10
+  0x48, 0xc1, 0xe1, 0x20,                         // shl rcx,0x20
+  0x83, 0xc2, 0x02,                               // add edx,0x2
+  0x80, 0xc9, 0xff,                               // or cl,0xff
+  0x48, 0x89, 0x0c, 0xf3,                         // mov qword [rbx+rsi*8],rcx
+  0x48, 0xc7, 0x04, 0xd3, 0x00, 0x00, 0x00, 0x00,  // mov qword [rbx+rdx*8],0x0
+  0xe9, 0x4b, 0xff, 0xff, 0xff,                   // jmp classify_batch+0x4ba
+  0x8b, 0x34, 0x24,                               // mov esi,dword [rsp]
+  0x31, 0xd2,                                     // xor edx,edx
+  0x39, 0xf3,                                     // cmp ebx,esi
+  0x72, 0x1b,                                     // jb classify_batch+0x593
+  0x48, 0x8b, 0x74, 0x24, 0x08,                   // mov rsi,qword [rsp+0x8]
+  0x0f, 0x1f, 0x00,                               // nop dword [rax]
+  0x41, 0xbb, 0x03, 0x00, 0x00, 0x00,             // mov r11d,0x3
+  0x66, 0x44, 0x89, 0x1c, 0x56,                   // mov word [rsi+rdx*2],r11w
+  0x48, 0x83, 0xc2, 0x01,                         // add rdx,0x1
+  0x39, 0xca,                                     // cmp edx,ecx
+  0x72, 0xed,                                     // jb classify_batch+0x580
+  0x39, 0xc1,                                     // cmp ecx,eax
+  0x73, 0x2a,                                     // jae classify_batch+0x5c1
+  0x83, 0xe8, 0x01,                               // sub eax,0x1
+  0x4c, 0x8b, 0x44, 0x24, 0x08,                   // mov r8,qword [rsp+0x8]
+  0x89, 0xce,                                     // mov esi,ecx
+  0x29, 0xc8,                                     // sub eax,ecx
+  0x48, 0x01, 0xf0,                               // add rax,rsi
+  0x49, 0x8d, 0x14, 0x70,                         // lea rdx,[r8+rsi*2]
+  0x49, 0x8d, 0x44, 0x40, 0x02,                   // lea rax,[r8+rax*2+0x2]
+  0x90,                                           // nop
+  0x45, 0x31, 0xc0,                               // xor r8d,r8d
+  0x48, 0x83, 0xc2, 0x02,                         // add rdx,0x2
+  0x66, 0x44, 0x89, 0x42, 0xfe,                   // mov word [rdx-0x2],r8w
+  0x48, 0x39, 0xd0,                               // cmp rax,rdx
+  0x75, 0xef,                                     // jne classify_batch+0x5b0
+  0x49, 0x8b, 0x44, 0x24, 0x08,                   // mov rax,qword [r12+0x8]
+  0x49, 0x8b, 0x75, 0x08,                         // mov rsi,qword [r13+0x8]
+  0x4a, 0x8b, 0x04, 0xf8,                         // mov rax,qword [rax+r15*8]
+  0x48, 0x89, 0x44, 0x24, 0x38,                   // mov qword [rsp+0x38],rax
+  0x48, 0x85, 0xf6,                               // test rsi,rsi
+  0x0f, 0x84, 0xe6, 0x05, 0x00, 0x00,             // je classify_batch+0xbc2
+  0x48, 0x8b, 0x44, 0x24, 0x38,                   // mov rax,qword [rsp+0x38]
+  0x45, 0x89, 0xcb,                               // mov r11d,r9d
+  0x48, 0x29, 0xc6,                               // sub rsi,rax
+  0x4c, 0x39, 0xde,                               // cmp rsi,r11
+  0x0f, 0x8c, 0xa0, 0xfc, 0xff, 0xff,             // jl classify_batch+0x290
+  0x41, 0x89, 0xf8,                               // mov r8d,edi
+  0x4c, 0x39, 0xc6,                               // cmp rsi,r8
+  0x0f, 0x8d, 0x94, 0xfc, 0xff, 0xff,             // jge classify_batch+0x290
+  0x8b, 0x04, 0x24,                               // mov eax,dword [rsp]
+  0x48, 0x89, 0xf7,                               // mov rdi,rsi
+  0x4c, 0x29, 0xdf,                               // sub rdi,r11
+  0x48, 0x89, 0xc2,                               // mov rdx,rax
+  0x48, 0x89, 0xf8,                               // mov rax,rdi
+  0x48, 0x89, 0x54, 0x24, 0x30,                   // mov qword [rsp+0x30],rdx
+  0x31, 0xd2,                                     // xor edx,edx
+  0x48, 0xf7, 0x74, 0x24, 0x30,                   // div qword [rsp+0x30]
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x0f, 0x85, 0x70, 0xfc, 0xff, 0xff,             // jne classify_batch+0x290
+  0x8b, 0x14, 0x24,                               // mov edx,dword [rsp]
+  0x39, 0xd3,                                     // cmp ebx,edx
+  0x0f, 0x82, 0x65, 0xfc, 0xff, 0xff,             // jb classify_batch+0x290
+  0x4c, 0x89, 0x74, 0x24, 0x40,                   // mov qword [rsp+0x40],r14
+  0x31, 0xdb,                                     // xor ebx,ebx
+  0x4c, 0x8b, 0x74, 0x24, 0x08,                   // mov r14,qword [rsp+0x8]
+  0x4c, 0x89, 0x7c, 0x24, 0x10,                   // mov qword [rsp+0x10],r15
+  0x4c, 0x8b, 0x7c, 0x24, 0x38,                   // mov r15,qword [rsp+0x38]
+  0x44, 0x89, 0x4c, 0x24, 0x48,                   // mov dword [rsp+0x48],r9d
+  0x4c, 0x8b, 0x4c, 0x24, 0x30,                   // mov r9,qword [rsp+0x30]
+  0xeb, 0x54,                                     // jmp classify_batch+0x6a1
+  0x0f, 0x1f, 0x00,                               // nop dword [rax]
+  0x48, 0x89, 0xf2,                               // mov rdx,rsi
+  0xbf, 0x01, 0x00, 0x00, 0x00,                   // mov edi,0x1
+  0x48, 0x83, 0xe6, 0xfc,                         // and rsi,0xfffffffffffffffc
+  0x83, 0xc3, 0x01,                               // add ebx,0x1
+  0x66, 0x89, 0x38,                               // mov word [rax],di
+  0x48, 0xc1, 0xea, 0x02,                         // shr rdx,0x2
+  0x41, 0x8b, 0x44, 0x35, 0x04,                   // mov eax,dword [r13+rsi*1+0x4]
+  0x41, 0x8b, 0x74, 0x95, 0x00,                   // mov esi,dword [r13+rdx*4+0x0]
+  0x48, 0xc1, 0xe0, 0x20,                         // shl rax,0x20
+  0x48, 0x09, 0xc6,                               // or rsi,rax
+  0x0f, 0x84, 0x65, 0x01, 0x00, 0x00,             // je classify_batch+0x7e2
+  0x4c, 0x29, 0xfe,                               // sub rsi,r15
+  0x4c, 0x39, 0xde,                               // cmp rsi,r11
+  0x7c, 0x2e,                                     // jl classify_batch+0x6b3
+  0x4c, 0x39, 0xc6,                               // cmp rsi,r8
+  0x7d, 0x29,                                     // jge classify_batch+0x6b3
+  0x48, 0x89, 0xf7,                               // mov rdi,rsi
+  0x31, 0xd2,                                     // xor edx,edx
+  0x4c, 0x29, 0xdf,                               // sub rdi,r11
+  0x48, 0x89, 0xf8,                               // mov rax,rdi
+  0x49, 0xf7, 0xf1,                               // div r9
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x75, 0x16,                                     // jne classify_batch+0x6b3
+  0x39, 0xcb,                                     // cmp ebx,ecx
+  0x73, 0x12,                                     // jae classify_batch+0x6b3
+  0x31, 0xd2,                                     // xor edx,edx
+  0x48, 0x89, 0xf8,                               // mov rax,rdi
+  0x49, 0xf7, 0xf1,                               // div r9
+  0x49, 0x8d, 0x04, 0x46,                         // lea rax,[r14+rax*2]
+  0x66, 0x83, 0x38, 0x01,                         // cmp word [rax],0x1
+  0x75, 0x9d,                                     // jne classify_batch+0x650
+  0x48, 0x8b, 0x6c, 0x24, 0x10,                   // mov rbp,qword [rsp+0x10]
+  0x4d, 0x89, 0xe6,                               // mov r14,r12
+  0xe9, 0xd6, 0xfb, 0xff, 0xff,                   // jmp classify_batch+0x296
+  0x48, 0x89, 0xc2,                               // mov rdx,rax
+  0x48, 0x83, 0xe0, 0xfc,                         // and rax,0xfffffffffffffffc
+  0x41, 0x8b, 0x4d, 0x38,                         // mov ecx,dword [r13+0x38]
+  0x41, 0x8b, 0x44, 0x01, 0x04,                   // mov eax,dword [r9+rax*1+0x4]
+  0x48, 0xc1, 0xea, 0x02,                         // shr rdx,0x2
+  0x41, 0x8b, 0x14, 0x91,                         // mov edx,dword [r9+rdx*4]
+  0x48, 0xc1, 0xe0, 0x20,                         // shl rax,0x20
+  0x48, 0x09, 0xd0,                               // or rax,rdx
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x0f, 0x84, 0xb0, 0x00, 0x00, 0x00,             // je classify_batch+0x797
+  0xa8, 0x01,                                     // test al,0x1
+  0x0f, 0x84, 0xdd, 0xfd, 0xff, 0xff,             // je classify_batch+0x4cc
+  0x48, 0x83, 0xc0, 0x01,                         // add rax,0x1
+  0x49, 0x89, 0xc1,                               // mov r9,rax
+  0x0f, 0x84, 0xd0, 0xfd, 0xff, 0xff,             // je classify_batch+0x4cc
+  0x49, 0x8b, 0x8e, 0x80, 0x00, 0x00, 0x00,       // mov rcx,qword [r14+0x80]
+  0x49, 0x8b, 0x56, 0x78,                         // mov rdx,qword [r14+0x78]
+  0x8b, 0x41, 0x08,                               // mov eax,dword [rcx+0x8]
+  0x8d, 0x70, 0x01,                               // lea esi,[rax+0x1]
+  0x8d, 0x04, 0x40,                               // lea eax,[rax+rax*2]
+  0x89, 0x71, 0x08,                               // mov dword [rcx+0x8],esi
+  0x48, 0x89, 0xc1,                               // mov rcx,rax
+  0x4c, 0x89, 0x0c, 0xc2,                         // mov qword [rdx+rax*8],r9
+  0xe9, 0xa1, 0x00, 0x00, 0x00,                   // jmp classify_batch+0x7c0
+  0x48, 0x8b, 0x74, 0x24, 0x08,                   // mov rsi,qword [rsp+0x8]
+  0x31, 0xd2,                                     // xor edx,edx
+  0x44, 0x39, 0xc3,                               // cmp ebx,r8d
+  0x72, 0x18,                                     // jb classify_batch+0x743
+  0x0f, 0x1f, 0x44, 0x00, 0x00,                   // nop dword [rax+rax*1+0x0]
+  0x41, 0xbd, 0x01, 0x00, 0x00, 0x00,             // mov r13d,0x1
+  0x66, 0x44, 0x89, 0x2c, 0x56,                   // mov word [rsi+rdx*2],r13w
+  0x48, 0x83, 0xc2, 0x01,                         // add rdx,0x1
+  0x39, 0xca,                                     // cmp edx,ecx
+  0x72, 0xed,                                     // jb classify_batch+0x730
+  0x39, 0xc1,                                     // cmp ecx,eax
+  0x73, 0x28,                                     // jae classify_batch+0x76f
+  0x83, 0xe8, 0x01,                               // sub eax,0x1
+  0x48, 0x8b, 0x5c, 0x24, 0x08,                   // mov rbx,qword [rsp+0x8]
+  0x89, 0xce,                                     // mov esi,ecx
+  0x29, 0xc8,                                     // sub eax,ecx
+  0x48, 0x01, 0xf0,                               // add rax,rsi
+  0x48, 0x8d, 0x14, 0x73,                         // lea rdx,[rbx+rsi*2]
+  0x48, 0x8d, 0x44, 0x43, 0x02,                   // lea rax,[rbx+rax*2+0x2]
+  0x90,                                           // nop
+  0x31, 0xdb,                                     // xor ebx,ebx
+  0x48, 0x83, 0xc2, 0x02,                         // add rdx,0x2
+  0x66, 0x89, 0x5a, 0xfe,                         // mov word [rdx-0x2],bx
+  0x48, 0x39, 0xd0,                               // cmp rax,rdx
+  0x75, 0xf1,                                     // jne classify_batch+0x760
+  0x49, 0x83, 0xc7, 0x01,                         // add r15,0x1
+  0x4d, 0x3b, 0x7c, 0x24, 0x20,                   // cmp r15,qword [r12+0x20]
+  0x0f, 0x82, 0x5a, 0xfa, 0xff, 0xff,             // jb classify_batch+0x1d8
+  0x48, 0x83, 0xc4, 0x70,                         // add rsp,0x70
+  0x5b,                                           // pop rbx
+  0x5d,                                           // pop rbp
+  0x41, 0x5c,                                     // pop r12
+  0x41, 0x5d,                                     // pop r13
+  0x41, 0x5e,                                     // pop r14
+  0x41, 0x5f,                                     // pop r15
+  0xc3,                                           // ret
+  0xb8, 0x03, 0x00, 0x00, 0x00,                   // mov eax,0x3
+  0xe9, 0x49, 0xfd, 0xff, 0xff,                   // jmp classify_batch+0x4e0
+  0x48, 0x85, 0xc0,                               // test rax,rax
+  0x0f, 0x84, 0x2c, 0xfd, 0xff, 0xff,             // je classify_batch+0x4cc
+  0x49, 0x8b, 0xb6, 0x80, 0x00, 0x00, 0x00,       // mov rsi,qword [r14+0x80]
+  0x49, 0x8b, 0x56, 0x78,                         // mov rdx,qword [r14+0x78]
+  0x8b, 0x4e, 0x08,                               // mov ecx,dword [rsi+0x8]
+  0x44, 0x8d, 0x49, 0x01,                         // lea r9d,[rcx+0x1]
+  0x44, 0x89, 0x4e, 0x08,                         // mov dword [rsi+0x8],r9d
+  0x8d, 0x34, 0x49,                               // lea esi,[rcx+rcx*2]
+  0x48, 0x89, 0x04, 0xf2,                         // mov qword [rdx+rsi*8],rax
+  0x48, 0x89, 0xf1,                               // mov rcx,rsi
+  0x4c, 0x89, 0xd0,                               // mov rax,r10
+  0x8d, 0x71, 0x01,                               // lea esi,[rcx+0x1]
+  0x48, 0xc1, 0xe0, 0x20,                         // shl rax,0x20
+  0x48, 0x83, 0xc8, 0x08,                         // or rax,0x8
+  0x48, 0x89, 0x04, 0xf2,                         // mov qword [rdx+rsi*8],rax
+  0x8d, 0x41, 0x02,                               // lea eax,[rcx+0x2]
+  0x48, 0xc7, 0x04, 0xc2, 0x00, 0x00, 0x00, 0x00,  // mov qword [rdx+rax*8],0x0
+  0xe9, 0xea, 0xfc, 0xff, 0xff,                   // jmp classify_batch+0x4cc
+  0x89, 0xc8,                                     // mov eax,ecx
+  0x4c, 0x8b, 0x74, 0x24, 0x40,                   // mov r14,qword [rsp+0x40]
+  0x4c, 0x8b, 0x7c, 0x24, 0x10,                   // mov r15,qword [rsp+0x10]
+  0x29, 0xd8,                                     // sub eax,ebx
+  0x44, 0x8b, 0x4c, 0x24, 0x48,                   // mov r9d,dword [rsp+0x48]
+  0x41, 0x39, 0xc2,                               // cmp r10d,eax
+  0x0f, 0x85, 0x92, 0xfa, 0xff, 0xff,             // jne classify_batch+0x290
+  0x41, 0x8b, 0x46, 0x14,                         // mov eax,dword [r14+0x14]
+  0x48, 0x8b, 0x5c, 0x24, 0x30,                   // mov rbx,qword [rsp+0x30]
+  0x41, 0x8b, 0x56, 0x10,                         // mov edx,dword [r14+0x10]
+  0x48, 0x29, 0xc3,                               // sub rbx,rax
+  0x48, 0x89, 0xdf,                               // mov rdi,rbx
+  0x41, 0x8d, 0x04, 0x11,                         // lea eax,[r9+rdx*1]
+  0x4c, 0x89, 0x7c, 0x24, 0x48,                   // mov qword [rsp+0x48],r15
+  0x89, 0x44, 0x24, 0x40,                         // mov dword [rsp+0x40],eax
+  0x48, 0xc7, 0x44, 0x24, 0x10, 0x00, 0x00, 0x00, 0x00,  // mov qword [rsp+0x10],0x0
+  0x89, 0x4c, 0x24, 0x6c,                         // mov dword [rsp+0x6c],ecx
+  0x48, 0x89, 0x6c, 0x24, 0x60,                   // mov qword [rsp+0x60],rbp
+  0x48, 0x89, 0xfd,                               // mov rbp,rdi
+  0x48, 0x8b, 0x5c, 0x24, 0x08,                   // mov rbx,qword [rsp+0x8]
+  0x48, 0x8b, 0x44, 0x24, 0x10,                   // mov rax,qword [rsp+0x10]
+  0x66, 0x83, 0x3c, 0x43, 0x01,                   // cmp word [rbx+rax*2],0x1
+  0x0f, 0x84, 0xf8, 0x00, 0x00, 0x00,             // je classify_batch+0x940
+  0x48, 0x8b, 0x5c, 0x24, 0x28,                   // mov rbx,qword [rsp+0x28]
+  0x44, 0x8b, 0x54, 0x24, 0x40,                   // mov r10d,dword [rsp+0x40]
+  0x41, 0x8b, 0x56, 0x18,                         // mov edx,dword [r14+0x18]
+  0x8b, 0x1b,                                     // mov ebx,dword [rbx]
+  0x41, 0xc1, 0xea, 0x02,                         // shr r10d,0x2
+  0x89, 0x5c, 0x24, 0x50,                         // mov dword [rsp+0x50],ebx
+  0x85, 0xd2,                                     // test edx,edx
+  0x0f, 0x84, 0xc5, 0x00, 0x00, 0x00,             // je classify_batch+0x92d
+  0x89, 0x44, 0x24, 0x38,                         // mov dword [rsp+0x38],eax
+  0x45, 0x31, 0xc9,                               // xor r9d,r9d
+  0xc7, 0x44, 0x24, 0x30, 0x00, 0x00, 0x00, 0x00,  // mov dword [rsp+0x30],0x0
+  0xeb, 0x6f,                                     // jmp classify_batch+0x8e8
+  0x66, 0x85, 0xc9,                               // test cx,cx
+  0x0f, 0x95, 0xc0,                               // setne al
+  0x84, 0xc0,                                     // test al,al
+  0x75, 0x57,                                     // jne classify_batch+0x8da
+  0x81, 0xfa, 0xff, 0xff, 0x00, 0x00,             // cmp edx,0xffff
+  0x76, 0x24,                                     // jbe classify_batch+0x8af
+  0x89, 0xd0,                                     // mov eax,edx
+  0x83, 0xe0, 0x07,                               // and eax,0x7
+  0x09, 0xc8,                                     // or eax,ecx
+  0x75, 0x1b,                                     // jne classify_batch+0x8af
+  0x45, 0x8b, 0x7e, 0x2c,                         // mov r15d,dword [r14+0x2c]
+  0x45, 0x85, 0xff,                               // test r15d,r15d
+  0x74, 0x04,                                     // je classify_batch+0x8a1
+  0x85, 0xd2,                                     // test edx,edx
+  0x78, 0x0e,                                     // js classify_batch+0x8af
+  0x89, 0xd6,                                     // mov esi,edx
+  0x4c, 0x89, 0xe7,                               // mov rdi,r12
+  0xe8, 0xc5, 0xf6, 0xff, 0xff,                   // call readable
+  0x85, 0xc0,                                     // test eax,eax
+  0x75, 0x2b,                                     // jne classify_batch+0x8da
+  0x41, 0x8b, 0x43, 0x08,                         // mov eax,dword [r11+0x8]
+  0x49, 0x8b, 0x7b, 0x08,                         // mov rdi,qword [r11+0x8]
+  0x41, 0x8b, 0x53, 0x0c,                         // mov edx,dword [r11+0xc]
+  0xa8, 0x07,                                     // test al,0x7
+  0x75, 0x1b,                                     // jne classify_batch+0x8da
+  0x81, 0xfa, 0xff, 0x7f, 0x00, 0x00,             // cmp edx,0x7fff
+  0x77, 0x13,                                     // ja classify_batch+0x8da
+  0x85, 0xd2,                                     // test edx,edx
+  0x0f, 0x85, 0x9e, 0x00, 0x00, 0x00,             // jne classify_batch+0x96d
+  0x3d, 0xff, 0x0f, 0x00, 0x00,                   // cmp eax,0xfff
+  0x0f, 0x87, 0x93, 0x00, 0x00, 0x00,             // ja classify_batch+0x96d
+  0x41, 0x83, 0xc1, 0x01,                         // add r9d,0x1
+  0x45, 0x3b, 0x4e, 0x18,                         // cmp r9d,dword [r14+0x18]
+  0x0f, 0x83, 0x7d, 0x02, 0x00, 0x00,             // jae classify_batch+0xb65
+  0x41, 0x8d, 0x41, 0x07,                         // lea eax,[r9+0x7]
+  0x41, 0x8b, 0x1c, 0x86,                         // mov ebx,dword [r14+rax*4]
+  0x48, 0x8d, 0x43, 0x0f,                         // lea rax,[rbx+0xf]
+  0x48, 0x39, 0xe8,                               // cmp rax,rbp
+  0x0f, 0x8d, 0x68, 0x02, 0x00, 0x00,             // jge classify_batch+0xb65
+  0x48, 0x89, 0xd8,                               // mov rax,rbx
+  0x48, 0xc1, 0xf8, 0x02,                         // sar rax,0x2
+  0x4c, 0x01, 0xd0,                               // add rax,r10
+  0x4d, 0x8d, 0x5c, 0x85, 0x00,                   // lea r11,[r13+rax*4+0x0]
+  0x41, 0x8b, 0x13,                               // mov edx,dword [r11]
+  0x41, 0x8b, 0x4b, 0x04,                         // mov ecx,dword [r11+0x4]
+  0x85, 0xd2,                                     // test edx,edx
+  0x74, 0xc3,                                     // je classify_batch+0x8da
+  0x41, 0x8b, 0x46, 0x28,                         // mov eax,dword [r14+0x28]
+  0x85, 0xc0,                                     // test eax,eax
+  0x0f, 0x85, 0x56, 0xff, 0xff, 0xff,             // jne classify_batch+0x879
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x0f, 0x95, 0xc0,                               // setne al
+  0xe9, 0x52, 0xff, 0xff, 0xff,                   // jmp classify_batch+0x87f
+  0x48, 0x8b, 0x44, 0x24, 0x08,                   // mov rax,qword [rsp+0x8]
+  0x48, 0x8b, 0x5c, 0x24, 0x10,                   // mov rbx,qword [rsp+0x10]
+  0xba, 0x03, 0x00, 0x00, 0x00,                   // mov edx,0x3
+  0x66, 0x89, 0x14, 0x58,                         // mov word [rax+rbx*2],dx
+  0x48, 0x83, 0x44, 0x24, 0x10, 0x01,             // add qword [rsp+0x10],0x1
+  0x8b, 0x5c, 0x24, 0x6c,                         // mov ebx,dword [rsp+0x6c]
+  0x48, 0x8b, 0x44, 0x24, 0x10,                   // mov rax,qword [rsp+0x10]
+  0x8b, 0x3c, 0x24,                               // mov edi,dword [rsp]
+  0x01, 0x7c, 0x24, 0x40,                         // add dword [rsp+0x40],edi
+  0x39, 0xd8,                                     // cmp eax,ebx
+  0x0f, 0x82, 0xd5, 0xfe, 0xff, 0xff,             // jb classify_batch+0x833
+  0x4c, 0x8b, 0x7c, 0x24, 0x48,                   // mov r15,qword [rsp+0x48]
+  0x48, 0x8b, 0x6c, 0x24, 0x60,                   // mov rbp,qword [rsp+0x60]
+  0xe9, 0x02, 0xfe, 0xff, 0xff,                   // jmp classify_batch+0x76f
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x31, 0xd0,                                     // xor eax,edx
+  0x45, 0x8b, 0x46, 0x30,                         // mov r8d,dword [r14+0x30]
+  0x4d, 0x8b, 0x7c, 0x24, 0x30,                   // mov r15,qword [r12+0x30]
+  0xc1, 0xe9, 0x10,                               // shr ecx,0x10
+  0x31, 0xc8,                                     // xor eax,ecx
+  0x41, 0x8b, 0x4e, 0x34,                         // mov ecx,dword [r14+0x34]
+  0x69, 0xc0, 0xb1, 0x79, 0x37, 0x9e,             // imul eax,eax,0x9e3779b1
+  0xd3, 0xe8,                                     // shr eax,cl
+  0xeb, 0x0f,                                     // jmp classify_batch+0x99c
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x0f, 0x84, 0xf0, 0x01, 0x00, 0x00,             // je classify_batch+0xb86
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0x44, 0x21, 0xc0,                               // and eax,r8d
+  0x89, 0xc1,                                     // mov ecx,eax
+  0x49, 0x8d, 0x34, 0xcf,                         // lea rsi,[r15+rcx*8]
+  0x48, 0x8b, 0x16,                               // mov rdx,qword [rsi]
+  0x48, 0x39, 0xd7,                               // cmp rdi,rdx
+  0x75, 0xe3,                                     // jne classify_batch+0x98d
+  0x4d, 0x8b, 0x44, 0x24, 0x38,                   // mov r8,qword [r12+0x38]
+  0x49, 0x8d, 0x0c, 0x88,                         // lea rcx,[r8+rcx*4]
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x0f, 0x84, 0xd3, 0x01, 0x00, 0x00,             // je classify_batch+0xb8f
+  0x8b, 0x11,                                     // mov edx,dword [rcx]
+  0x83, 0xfa, 0xfe,                               // cmp edx,0xfffffffe
+  0x0f, 0x84, 0xee, 0x01, 0x00, 0x00,             // je classify_batch+0xbb5
+  0x85, 0xd2,                                     // test edx,edx
+  0x0f, 0x88, 0x0b, 0xff, 0xff, 0xff,             // js classify_batch+0x8da
+  0x4c, 0x63, 0xfa,                               // movsxd r15,edx
+  0x49, 0xc1, 0xe7, 0x06,                         // shl r15,0x6
+  0x4d, 0x03, 0x7c, 0x24, 0x40,                   // add r15,qword [r12+0x40]
+  0x49, 0x63, 0x07,                               // movsxd rax,dword [r15]
+  0x48, 0x39, 0xc3,                               // cmp rbx,rax
+  0x0f, 0x85, 0xf3, 0xfe, 0xff, 0xff,             // jne classify_batch+0x8da
+  0x49, 0x63, 0x47, 0x04,                         // movsxd rax,dword [r15+0x4]
+  0x48, 0x01, 0xd8,                               // add rax,rbx
+  0x48, 0x39, 0xe8,                               // cmp rax,rbp
+  0x0f, 0x8f, 0xe3, 0xfe, 0xff, 0xff,             // jg classify_batch+0x8da
+  0x41, 0x8b, 0x47, 0x08,                         // mov eax,dword [r15+0x8]
+  0x85, 0xc0,                                     // test eax,eax
+  0x74, 0x2c,                                     // je classify_batch+0xa2b
+  0x49, 0x63, 0x4f, 0x0c,                         // movsxd rcx,dword [r15+0xc]
+  0x48, 0x01, 0xd9,                               // add rcx,rbx
+  0x48, 0x39, 0xe9,                               // cmp rcx,rbp
+  0x7e, 0x20,                                     // jle classify_batch+0xa2b
+  0x89, 0xc6,                                     // mov esi,eax
+  0x83, 0xe0, 0x03,                               // and eax,0x3
+  0xc1, 0xfe, 0x02,                               // sar esi,0x2
+  0x8d, 0x0c, 0xc5, 0x00, 0x00, 0x00, 0x00,       // lea ecx,[rax*8+0x0]
+  0x48, 0x63, 0xf6,                               // movsxd rsi,esi
+  0x41, 0x8b, 0x04, 0xb3,                         // mov eax,dword [r11+rsi*4]
+  0xd3, 0xe8,                                     // shr eax,cl
+  0x84, 0xc0,                                     // test al,al
+  0x0f, 0x85, 0xaf, 0xfe, 0xff, 0xff,             // jne classify_batch+0x8da
+  0x8b, 0x44, 0x24, 0x38,                         // mov eax,dword [rsp+0x38]
+  0x44, 0x8b, 0x44, 0x24, 0x50,                   // mov r8d,dword [rsp+0x50]
+  0x89, 0x54, 0x24, 0x30,                         // mov dword [rsp+0x30],edx
+  0x31, 0xf6,                                     // xor esi,esi
+  0x45, 0x8b, 0x4f, 0x18,                         // mov r9d,dword [r15+0x18]
+  0x41, 0x01, 0xc0,                               // add r8d,eax
+  0x4c, 0x89, 0xc0,                               // mov rax,r8
+  0x48, 0xc1, 0xe0, 0x20,                         // shl rax,0x20
+  0x48, 0x89, 0x44, 0x24, 0x58,                   // mov qword [rsp+0x58],rax
+  0x45, 0x85, 0xc9,                               // test r9d,r9d
+  0x0f, 0x8e, 0xa1, 0x00, 0x00, 0x00,             // jle classify_batch+0xaf7
+  0x41, 0x8b, 0x54, 0xf7, 0x20,                   // mov edx,dword [r15+rsi*8+0x20]
+  0x49, 0x63, 0x4c, 0xf7, 0x1c,                   // movsxd rcx,dword [r15+rsi*8+0x1c]
+  0x31, 0xc0,                                     // xor eax,eax
+  0x83, 0xfa, 0x09,                               // cmp edx,0x9
+  0x75, 0x20,                                     // jne classify_batch+0xa87
+  0x8d, 0x41, 0x08,                               // lea eax,[rcx+0x8]
+  0x48, 0x98,                                     // cdqe
+  0x48, 0x89, 0xc7,                               // mov rdi,rax
+  0x48, 0x83, 0xe0, 0xfc,                         // and rax,0xfffffffffffffffc
+  0x41, 0x8b, 0x44, 0x03, 0x04,                   // mov eax,dword [r11+rax*1+0x4]
+  0x48, 0xc1, 0xef, 0x02,                         // shr rdi,0x2
+  0x41, 0x8b, 0x3c, 0xbb,                         // mov edi,dword [r11+rdi*4]
+  0x48, 0xc1, 0xe0, 0x20,                         // shl rax,0x20
+  0x48, 0x09, 0xf8,                               // or rax,rdi
+  0x48, 0x89, 0xcf,                               // mov rdi,rcx
+  0x48, 0x83, 0xe1, 0xfc,                         // and rcx,0xfffffffffffffffc
+  0x48, 0xc1, 0xef, 0x02,                         // shr rdi,0x2
+  0x41, 0x8b, 0x4c, 0x0b, 0x04,                   // mov ecx,dword [r11+rcx*1+0x4]
+  0x41, 0x8b, 0x3c, 0xbb,                         // mov edi,dword [r11+rdi*4]
+  0x48, 0xc1, 0xe1, 0x20,                         // shl rcx,0x20
+  0x48, 0x09, 0xf9,                               // or rcx,rdi
+  0x48, 0x89, 0x4c, 0x24, 0x50,                   // mov qword [rsp+0x50],rcx
+  0x74, 0x40,                                     // je classify_batch+0xae9
+  0x4d, 0x8b, 0x8c, 0x24, 0x80, 0x00, 0x00, 0x00,  // mov r9,qword [r12+0x80]
+  0x49, 0x8b, 0x4c, 0x24, 0x78,                   // mov rcx,qword [r12+0x78]
+  0x41, 0x8b, 0x79, 0x08,                         // mov edi,dword [r9+0x8]
+  0x44, 0x8d, 0x57, 0x01,                         // lea r10d,[rdi+0x1]
+  0x45, 0x89, 0x51, 0x08,                         // mov dword [r9+0x8],r10d
+  0x4c, 0x8b, 0x54, 0x24, 0x50,                   // mov r10,qword [rsp+0x50]
+  0x44, 0x8d, 0x0c, 0x7f,                         // lea r9d,[rdi+rdi*2]
+  0x4c, 0x89, 0xcf,                               // mov rdi,r9
+  0x4e, 0x89, 0x14, 0xc9,                         // mov qword [rcx+r9*8],r10
+  0x4c, 0x8b, 0x54, 0x24, 0x58,                   // mov r10,qword [rsp+0x58]
+  0x45, 0x8d, 0x49, 0x01,                         // lea r9d,[r9+0x1]
+  0x4c, 0x09, 0xd2,                               // or rdx,r10
+  0x4a, 0x89, 0x14, 0xc9,                         // mov qword [rcx+r9*8],rdx
+  0x8d, 0x57, 0x02,                               // lea edx,[rdi+0x2]
+  0x48, 0x89, 0x04, 0xd1,                         // mov qword [rcx+rdx*8],rax
+  0x48, 0x83, 0xc6, 0x01,                         // add rsi,0x1
+  0x41, 0x39, 0x77, 0x18,                         // cmp dword [r15+0x18],esi
+  0x0f, 0x8f, 0x5f, 0xff, 0xff, 0xff,             // jg classify_batch+0xa56
+  0x49, 0x63, 0x47, 0x10,                         // movsxd rax,dword [r15+0x10]
+  0x85, 0xc0,                                     // test eax,eax
+  0x0f, 0x85, 0xed, 0x00, 0x00, 0x00,             // jne classify_batch+0xbf0
+  0x49, 0x63, 0x47, 0x14,                         // movsxd rax,dword [r15+0x14]
+  0x85, 0xc0,                                     // test eax,eax
+  0x74, 0x0a,                                     // je classify_batch+0xb15
+  0x48, 0x83, 0xfb, 0x1f,                         // cmp rbx,0x1f
+  0x0f, 0x8f, 0x25, 0x01, 0x00, 0x00,             // jg classify_batch+0xc3a
+  0x8b, 0x44, 0x24, 0x30,                         // mov eax,dword [rsp+0x30]
+  0x48, 0x8b, 0x5c, 0x24, 0x08,                   // mov rbx,qword [rsp+0x8]
+  0x48, 0x8b, 0x7c, 0x24, 0x10,                   // mov rdi,qword [rsp+0x10]
+  0x83, 0xc0, 0x0b,                               // add eax,0xb
+  0x66, 0x89, 0x04, 0x7b,                         // mov word [rbx+rdi*2],ax
+  0x3d, 0xff, 0xff, 0x00, 0x00,                   // cmp eax,0xffff
+  0x0f, 0x85, 0x0b, 0xfe, 0xff, 0xff,             // jne classify_batch+0x940
+  0x49, 0x8b, 0x94, 0x24, 0x80, 0x00, 0x00, 0x00,  // mov rdx,qword [r12+0x80]
+  0x8b, 0x5c, 0x24, 0x48,                         // mov ebx,dword [rsp+0x48]
+  0x8b, 0x02,                                     // mov eax,dword [rdx]
+  0x8d, 0x48, 0x01,                               // lea ecx,[rax+0x1]
+  0x89, 0x0a,                                     // mov dword [rdx],ecx
+  0x49, 0x8b, 0x54, 0x24, 0x68,                   // mov rdx,qword [r12+0x68]
+  0x8d, 0x0c, 0x00,                               // lea ecx,[rax+rax*1]
+  0x48, 0x89, 0xc8,                               // mov rax,rcx
+  0x89, 0x1c, 0x8a,                               // mov dword [rdx+rcx*4],ebx
+  0x8b, 0x5c, 0x24, 0x38,                         // mov ebx,dword [rsp+0x38]
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0x89, 0x1c, 0x82,                               // mov dword [rdx+rax*4],ebx
+  0xe9, 0xdb, 0xfd, 0xff, 0xff,                   // jmp classify_batch+0x940
+  0x8b, 0x74, 0x24, 0x30,                         // mov esi,dword [rsp+0x30]
+  0x85, 0xf6,                                     // test esi,esi
+  0x0f, 0x84, 0xbc, 0xfd, 0xff, 0xff,             // je classify_batch+0x92d
+  0x48, 0x8b, 0x44, 0x24, 0x08,                   // mov rax,qword [rsp+0x8]
+  0x48, 0x8b, 0x5c, 0x24, 0x10,                   // mov rbx,qword [rsp+0x10]
+  0xb9, 0xff, 0xff, 0xff, 0xff,                   // mov ecx,0xffffffff
+  0x66, 0x89, 0x0c, 0x58,                         // mov word [rax+rbx*2],cx
+  0xeb, 0xaf,                                     // jmp classify_batch+0xb35
+  0x49, 0x8b, 0x54, 0x24, 0x38,                   // mov rdx,qword [r12+0x38]
+  0x48, 0x8d, 0x0c, 0x8a,                         // lea rcx,[rdx+rcx*4]
+  0x49, 0x8b, 0x94, 0x24, 0x80, 0x00, 0x00, 0x00,  // mov rdx,qword [r12+0x80]
+  0x48, 0x89, 0x3e,                               // mov qword [rsi],rdi
+  0xc7, 0x01, 0xfe, 0xff, 0xff, 0xff,             // mov dword [rcx],0xfffffffe
+  0x49, 0x8b, 0x74, 0x24, 0x70,                   // mov rsi,qword [r12+0x70]
+  0x8b, 0x4a, 0x04,                               // mov ecx,dword [rdx+0x4]
+  0x8d, 0x79, 0x01,                               // lea edi,[rcx+0x1]
+  0x89, 0x7a, 0x04,                               // mov dword [rdx+0x4],edi
+  0x89, 0x04, 0x8e,                               // mov dword [rsi+rcx*4],eax
+  0x83, 0x42, 0x10, 0x01,                         // add dword [rdx+0x10],0x1
+  0xc7, 0x44, 0x24, 0x30, 0x01, 0x00, 0x00, 0x00,  // mov dword [rsp+0x30],0x1
+  0xe9, 0x18, 0xfd, 0xff, 0xff,                   // jmp classify_batch+0x8da
+  0x41, 0x39, 0xca,                               // cmp r10d,ecx
+  0x0f, 0x85, 0xc5, 0xf6, 0xff, 0xff,             // jne classify_batch+0x290
+  0x8b, 0x04, 0x24,                               // mov eax,dword [rsp]
+  0x39, 0xc3,                                     // cmp ebx,eax
+  0x0f, 0x82, 0x99, 0xfb, 0xff, 0xff,             // jb classify_batch+0x76f
+  0x41, 0x8b, 0x76, 0x14,                         // mov esi,dword [r14+0x14]
+  0x41, 0x8b, 0x56, 0x10,                         // mov edx,dword [r14+0x10]
+  0x48, 0x29, 0xf0,                               // sub rax,rsi
+  0x48, 0x89, 0xc7,                               // mov rdi,rax
+  0xe9, 0x28, 0xfc, 0xff, 0xff,                   // jmp classify_batch+0x811
+  0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00,       // nop dword [rax+0x0]
+  0x48, 0x89, 0xc1,                               // mov rcx,rax
+  0x48, 0x83, 0xe0, 0xfc,                         // and rax,0xfffffffffffffffc
+  0x41, 0x8b, 0x54, 0x03, 0x04,                   // mov edx,dword [r11+rax*1+0x4]
+  0x48, 0xc1, 0xe9, 0x02,                         // shr rcx,0x2
+  0x41, 0x8b, 0x04, 0x8b,                         // mov eax,dword [r11+rcx*4]
+  0x48, 0xc1, 0xe2, 0x20,                         // shl rdx,0x20
+  0x48, 0x09, 0xc2,                               // or rdx,rax
+  0x0f, 0x84, 0xf2, 0xfe, 0xff, 0xff,             // je classify_batch+0xb03
+  0x49, 0x8b, 0xb4, 0x24, 0x80, 0x00, 0x00, 0x00,  // mov rsi,qword [r12+0x80]
+  0x49, 0x8b, 0x7c, 0x24, 0x78,                   // mov rdi,qword [r12+0x78]
+  0x45, 0x31, 0xc9,                               // xor r9d,r9d
+  0xb9, 0xff, 0x00, 0x00, 0x00,                   // mov ecx,0xff
+  0x44, 0x89, 0x44, 0x24, 0x50,                   // mov dword [rsp+0x50],r8d
+  0xe8, 0x90, 0xf3, 0xff, 0xff,                   // call ref.part.0.isra.0
+  0x44, 0x8b, 0x44, 0x24, 0x50,                   // mov r8d,dword [rsp+0x50]
+  0xe9, 0xc9, 0xfe, 0xff, 0xff,                   // jmp classify_batch+0xb03
+  0x48, 0x89, 0xc1,                               // mov rcx,rax
+  0x48, 0x83, 0xe0, 0xfc,                         // and rax,0xfffffffffffffffc
+  0x41, 0x8b, 0x7e, 0x38,                         // mov edi,dword [r14+0x38]
+  0x41, 0x8b, 0x54, 0x03, 0x04,                   // mov edx,dword [r11+rax*1+0x4]
+  0x48, 0xc1, 0xe9, 0x02,                         // shr rcx,0x2
+  0x41, 0x8b, 0x04, 0x8b,                         // mov eax,dword [r11+rcx*4]
+  0x48, 0xc1, 0xe2, 0x20,                         // shl rdx,0x20
+  0x48, 0x09, 0xc2,                               // or rdx,rax
+  0x85, 0xff,                                     // test edi,edi
+  0x74, 0x32,                                     // je classify_batch+0xc8f
+  0xf6, 0xc2, 0x01,                               // test dl,0x1
+  0x0f, 0x84, 0xaf, 0xfe, 0xff, 0xff,             // je classify_batch+0xb15
+  0x48, 0x83, 0xc2, 0x01,                         // add rdx,0x1
+  0x0f, 0x84, 0xa5, 0xfe, 0xff, 0xff,             // je classify_batch+0xb15
+  0x49, 0x8b, 0xb4, 0x24, 0x80, 0x00, 0x00, 0x00,  // mov rsi,qword [r12+0x80]
+  0x49, 0x8b, 0x7c, 0x24, 0x78,                   // mov rdi,qword [r12+0x78]
+  0x45, 0x31, 0xc9,                               // xor r9d,r9d
+  0xb9, 0x08, 0x00, 0x00, 0x00,                   // mov ecx,0x8
+  0xe8, 0x36, 0xf3, 0xff, 0xff,                   // call ref.part.0.isra.0
+  0xe9, 0x86, 0xfe, 0xff, 0xff,                   // jmp classify_batch+0xb15
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x75, 0xdc,                                     // jne classify_batch+0xc70
+  0xe9, 0x7c, 0xfe, 0xff, 0xff,                   // jmp classify_batch+0xb15
+]);
+
+export const CLASSIFY_BATCH_OFFSET = 0x90;
+
+/** What the native pass needs of the process it runs in: its runtime adapter and libc's allocation functions. */
+export interface NativeAccess {
+  backend: Backend;
+  libc: Pick<LibcApi, "malloc" | "free" | "mmap" | "mprotect" | "munmap">;
+}
+
+/** Per type id: i32 words of the record the native pass reads (tools/classify-pass.c, TYPE_WORDS). */
+export const TYPE_WORDS = 16;
+/** Most pointer fields per type the record holds. */
+export const MAX_FIELDS = 4;
+/** The C's PENDING kind. */
+export const NATIVE_PENDING = 0xffff;
+
+/** Parameter words (tools/classify-pass.c, P_*). */
+export const P = {
+  POOL_SIZE: 0,
+  OVERHEAD: 1,
+  CLASSES: 2,
+  ALIGN: 3,
+  DATA: 4,
+  DEBUG: 5,
+  NOFS: 6,
+  OFS0: 7,
+  FLAGS_IN_REFCNT: 10,
+  IMMORTAL: 11,
+  MASK: 12,
+  SHIFT: 13,
+  TAGGED: 14,
+  ABSOLUTE: 15,
+} as const;
+
+const fnCache = new WeakMap<Backend, ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null>();
+
+/** The compiled pass for `access`'s runtime, or null (not x86-64, or executable memory refused). */
+function passFor(access: NativeAccess): ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null {
+  if (!fnCache.has(access.backend)) {
+    let f: ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null = null;
+    try {
+      if (hostArch() === "x64") {
+        const backend = access.backend;
+        const code = mapCode(
+          { libc: access.libc, bytes: (a, n) => new Uint8Array(backend.view(a, n)) },
+          CLASSIFY_X64,
+        );
+        const fn = backend.fn(code + BigInt(CLASSIFY_BATCH_OFFSET), generated.classifyBatch);
+        f = (job, kinds, words) => void fn(job, kinds, words);
+      }
+    } catch {
+      f = null;
+    }
+    fnCache.set(access.backend, f);
+  }
+  return fnCache.get(access.backend) ?? null;
+}
+
+/** One malloc'd region of the job, with views that are remade when it grows. */
+class Region {
+  ptr = 0n;
+  size = 0;
+  u8 = new Uint8Array(0);
+  u32 = new Uint32Array(0);
+  i32 = new Int32Array(0);
+  readonly access: NativeAccess;
+  constructor(access: NativeAccess) {
+    this.access = access;
+  }
+  /** At least `bytes`; true when the region moved (its contents are lost). */
+  need(bytes: number): boolean {
+    if (bytes <= this.size) return false;
+    this.free();
+    const size = Math.max(bytes, 4096, this.size * 2);
+    const p = this.access.libc.malloc(size);
+    if (p === 0n) throw new Error(`malloc(${size}) failed`);
+    this.ptr = p;
+    this.size = size;
+    const buf = this.access.backend.view(p, size);
+    this.u8 = new Uint8Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.i32 = new Int32Array(buf);
+    return true;
+  }
+  free(): void {
+    if (this.ptr) this.access.libc.free(this.ptr);
+    this.ptr = 0n;
+    this.size = 0;
+  }
+}
+
+/** What one native call found. */
+export interface BatchResult {
+  /** Position in the batch of the first torn pool + 1 (0: none): then nothing else of the call counts. */
+  torn: number;
+  /** (pool in batch, block) pairs left pending, as the Scanner's `pending` lists them (pool as a batch position). */
+  pending: Uint32Array;
+  /** Candidate type addresses met for the first time, in the order met. */
+  unknown: number[];
+  /** Pointers to buffers: (pointer, label, from block, aux) each, in the order the Scanner would record them. */
+  refs: Float64Array;
+  nRefs: number;
+}
+
+/**
+ * The native pass's state through one classification: its job block, the hash table of candidate type addresses
+ * (a copy of the TypeTable's decisions: a type id, -1 for not a type, or undecided), the per-type records, and the
+ * outputs. Close it at the end (it holds malloc'd memory).
+ */
+export class NativeClassifier {
+  readonly #run: (job: bigint, kinds: Uint16Array, words: Uint8Array) => void;
+  readonly #job: Region;
+  readonly #pools: Region;
+  readonly #keys: Region;
+  readonly #vals: Region;
+  readonly #types: Region;
+  readonly #maps: Region;
+  readonly #out: Region;
+  readonly #list: Region;
+  /** Occupied slots of the hash table. */
+  #fill = 0;
+  #slots = 0;
+  readonly #absolute: boolean;
+  readonly #empty = new Uint8Array(8);
+
+  /** Null where there is no native pass (the caller classifies in JavaScript). */
+  static create(
+    access: NativeAccess | undefined,
+    params: number[],
+    maps: { starts: ArrayLike<number>; ends: ArrayLike<number> },
+  ): NativeClassifier | null {
+    if (!access) return null;
+    const run = passFor(access);
+    if (!run) return null;
+    try {
+      return new NativeClassifier(access, run, params, maps);
+    } catch {
+      return null;
+    }
+  }
+
+  private constructor(
+    access: NativeAccess,
+    run: (job: bigint, kinds: Uint16Array, words: Uint8Array) => void,
+    params: number[],
+    maps: { starts: ArrayLike<number>; ends: ArrayLike<number> },
+  ) {
+    this.#run = run;
+    const r = () => new Region(access);
+    this.#job = r();
+    this.#pools = r();
+    this.#keys = r();
+    this.#vals = r();
+    this.#types = r();
+    this.#maps = r();
+    this.#out = r();
+    this.#list = r();
+    this.#absolute = params[P.ABSOLUTE] === 1;
+    // job: 19 pointers (152 bytes), then params (16 u32 at 160) and counts (8 u32 at 224)
+    this.#job.need(256);
+    this.#job.u8.fill(0, 0, 256);
+    this.#job.u32.set(params.slice(0, 16), 40);
+    this.#setPtr(5, this.#job.ptr + 160n);
+    this.#setPtr(16, this.#job.ptr + 224n);
+    const n = maps.starts.length;
+    this.#maps.need(16 * n + 16);
+    const m = this.#maps.u32;
+    for (let i = 0; i < n; i++) {
+      m[2 * i] = maps.starts[i] % 0x1_0000_0000;
+      m[2 * i + 1] = Math.floor(maps.starts[i] / 0x1_0000_0000);
+      m[2 * (n + i)] = maps.ends[i] % 0x1_0000_0000;
+      m[2 * (n + i) + 1] = Math.floor(maps.ends[i] / 0x1_0000_0000);
+    }
+    this.#setPtr(9, this.#maps.ptr);
+    this.#setPtr(10, this.#maps.ptr + BigInt(8 * n));
+    this.#setWord(11, n);
+    this.#grow(1 << 12, null);
+  }
+
+  #setPtr(i: number, p: bigint): void {
+    this.#job.u32[2 * i] = Number(p & 0xffff_ffffn);
+    this.#job.u32[2 * i + 1] = Number(p >> 32n);
+  }
+  #setWord(i: number, n: number): void {
+    this.#job.u32[2 * i] = n % 0x1_0000_0000;
+    this.#job.u32[2 * i + 1] = Math.floor(n / 0x1_0000_0000);
+  }
+  get #counts(): Uint32Array {
+    return this.#job.u32.subarray(56, 64);
+  }
+
+  /** Rehash into `slots` slots (a power of two), keeping every entry (undecided ones too). */
+  #grow(slots: number, old: { keys: Uint32Array; vals: Int32Array } | null): void {
+    this.#keys.need(8 * slots);
+    this.#vals.need(4 * slots);
+    const keys = this.#keys.u32;
+    keys.fill(0, 0, 2 * slots);
+    this.#slots = slots;
+    const shift = 32 - Math.log2(slots);
+    this.#job.u32[40 + P.MASK] = slots - 1;
+    this.#job.u32[40 + P.SHIFT] = shift;
+    this.#setPtr(6, this.#keys.ptr);
+    this.#setPtr(7, this.#vals.ptr);
+    this.#fill = 0;
+    if (old) {
+      for (let s = 0; s < old.vals.length; s++) {
+        const lo = old.keys[2 * s], hi = old.keys[2 * s + 1];
+        if (lo !== 0 || hi !== 0) this.#put(lo, hi, old.vals[s]);
+      }
+    }
+  }
+
+  #slot(lo: number, hi: number): number {
+    const keys = this.#keys.u32, mask = this.#slots - 1;
+    let s = Math.imul(lo ^ (lo >>> 16) ^ hi, 0x9e3779b1) >>> this.#job.u32[40 + P.SHIFT];
+    while ((keys[2 * s] !== lo || keys[2 * s + 1] !== hi) && (keys[2 * s] !== 0 || keys[2 * s + 1] !== 0)) {
+      s = (s + 1) & mask;
+    }
+    return s;
+  }
+
+  #put(lo: number, hi: number, v: number): void {
+    const s = this.#slot(lo, hi), keys = this.#keys.u32;
+    if (keys[2 * s] === 0 && keys[2 * s + 1] === 0) {
+      keys[2 * s] = lo;
+      keys[2 * s + 1] = hi;
+      this.#fill++;
+    }
+    this.#vals.i32[s] = v;
+  }
+
+  /** Record the decision on a candidate address (a type id, or -1). */
+  decide(address: number, id: number): void {
+    this.#put(address % 0x1_0000_0000, Math.floor(address / 0x1_0000_0000), id);
+  }
+
+  /** The per-type records, TYPE_WORDS i32 each, for types 0..n-1. */
+  setTypes(records: Int32Array): void {
+    this.#types.need(records.byteLength + 4);
+    this.#types.i32.set(records);
+    this.#setPtr(8, this.#types.ptr);
+  }
+
+  /** Room for a call over `blocks` blocks and `pools` pools, with `offsets` candidates a block at most. */
+  #prepare(pools: number, blocks: number, offsets: number): void {
+    // The hash table stays at most 70% full whatever the batch adds (each block adds at most `offsets` keys).
+    const want = this.#fill + offsets * blocks;
+    if (want > 0.7 * this.#slots) {
+      let slots = this.#slots;
+      while (want > 0.7 * slots) slots *= 2;
+      const old = { keys: this.#keys.u32.slice(0, 2 * this.#slots), vals: this.#vals.i32.slice(0, this.#slots) };
+      this.#grow(slots, old);
+    }
+    this.#pools.need(21 * pools + 64); // src u64[pools] | addr u64[pools] | base u32[pools] | cls u8[pools]
+    const capPools = Math.floor((this.#pools.size - 64) / 21);
+    this.#setPtr(0, this.#pools.ptr);
+    this.#setPtr(1, this.#pools.ptr + BigInt(8 * capPools));
+    this.#setPtr(3, this.#pools.ptr + BigInt(16 * capPools));
+    this.#setPtr(2, this.#pools.ptr + BigInt(20 * capPools));
+    // pending u32[2 blocks] | unknown u32[offsets blocks] | refs u64[3 * 5 blocks]
+    const refsAt = 8 * Math.ceil(((2 + offsets) * blocks * 4) / 8);
+    this.#out.need(refsAt + 120 * blocks + 8);
+    this.#setPtr(13, this.#out.ptr);
+    this.#setPtr(14, this.#out.ptr + BigInt(8 * blocks));
+    this.#setPtr(15, this.#out.ptr + BigInt(refsAt));
+    this.#outLayout = { blocks, refsAt };
+  }
+  #outLayout = { blocks: 0, refsAt: 0 };
+
+  /**
+   * Classify pools [from, to) of the walk: `src(i)` says where pool i's bytes are (an address in this process when
+   * absolute, else a byte offset in `words`; -1 unreadable). `list`, when given, classifies those (pool, block)
+   * pairs again instead (pools as batch positions).
+   */
+  call(
+    kinds: Uint16Array,
+    words: Uint32Array | null,
+    poolAddress: Float64Array,
+    poolClass: Uint8Array,
+    poolBase: Uint32Array,
+    from: number,
+    to: number,
+    src: (i: number) => number,
+    blocks: number,
+    offsets: number,
+    list?: Uint32Array,
+  ): BatchResult {
+    const n = to - from;
+    if (!list) this.#prepare(n, blocks, offsets);
+    const capPools = Math.floor((this.#pools.size - 64) / 21);
+    const pu32 = this.#pools.u32, pu8 = this.#pools.u8;
+    for (let i = 0; i < n; i++) {
+      const s = src(i), a = poolAddress[from + i];
+      if (s < 0) pu32[2 * i] = pu32[2 * i + 1] = 0xffff_ffff;
+      else {
+        pu32[2 * i] = s % 0x1_0000_0000;
+        pu32[2 * i + 1] = Math.floor(s / 0x1_0000_0000);
+      }
+      pu32[2 * (capPools + i)] = a % 0x1_0000_0000;
+      pu32[2 * (capPools + i) + 1] = Math.floor(a / 0x1_0000_0000);
+      pu32[4 * capPools + i] = poolBase[from + i];
+      pu8[20 * capPools + i] = poolClass[from + i];
+    }
+    this.#setWord(4, n);
+    const counts = this.#counts;
+    counts[0] =
+      counts[1] =
+      counts[2] =
+      counts[3] =
+        0;
+    if (list) {
+      this.#list.need(4 * list.length + 8);
+      this.#list.u32.set(list);
+      this.#setPtr(17, this.#list.ptr);
+      this.#setWord(18, list.length / 2);
+    } else {
+      this.#setPtr(17, 0n);
+      this.#setWord(18, 0);
+    }
+    const w = words ? new Uint8Array(words.buffer, words.byteOffset, words.byteLength) : this.#empty;
+    this.#run(this.#job.ptr, kinds, this.#absolute ? this.#empty : w);
+    const { blocks: cap, refsAt } = this.#outLayout;
+    const nPending = counts[0], nUnknown = counts[1], nRefs = counts[2], torn = counts[3];
+    this.#fill += counts[4];
+    counts[4] = 0;
+    const out = this.#out.u32;
+    const unknown: number[] = [];
+    const keys = this.#keys.u32;
+    for (let i = 0; i < nUnknown; i++) {
+      const s = out[2 * cap + i];
+      unknown.push(keys[2 * s] + keys[2 * s + 1] * 0x1_0000_0000);
+    }
+    const refs = new Float64Array(4 * nRefs);
+    const r = refsAt / 4;
+    for (let i = 0; i < nRefs; i++) {
+      const x = r + 6 * i;
+      refs[4 * i] = out[x] + out[x + 1] * 0x1_0000_0000;
+      refs[4 * i + 1] = out[x + 2];
+      refs[4 * i + 2] = out[x + 3];
+      refs[4 * i + 3] = out[x + 4] + out[x + 5] * 0x1_0000_0000;
+    }
+    return { torn, pending: out.slice(0, 2 * nPending), unknown, refs, nRefs };
+  }
+
+  /** Whether pool bytes are read in place (this process, under its GIL). */
+  get absolute(): boolean {
+    return this.#absolute;
+  }
+
+  /** Free the native memory (the generated code stays mapped for the next classification). */
+  close(): void {
+    for (const r of [this.#job, this.#pools, this.#keys, this.#vals, this.#types, this.#maps, this.#out, this.#list]) {
+      r.free();
+    }
+  }
+}
+
