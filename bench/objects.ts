@@ -1,7 +1,9 @@
 /**
  * Benchmark: classify every block of a ≥ 1 GiB obmalloc heap (≥ 1,000 arenas), in-process and by attach, and the
- * pinning view of a badly fragmented one by attach. Goals: in-process ≤ 1 s, attach ≤ 2 s for the full
- * classification; the fragmented heap's pinning view ≤ 200 ms by attach.
+ * pinning view of a badly fragmented one by attach, with the native pass (lib/objects/classify-pass.ts) and with the
+ * JavaScript reference (`objects({ native: false })`) side by side. Goals (issue 27): in-process ≤ 250 ms, attach
+ * ≤ 600 ms for the full classification of 1 GiB; the fragmented heap's pinning view ≤ 200 ms per GiB of arenas by
+ * attach.
  *
  *   bun bench/objects.ts [python executable] [GiB]     (default: python3 on PATH, 1.1 GiB)
  *   deno run -A bench/objects.ts …    node dist/bench/objects.js …
@@ -49,7 +51,12 @@ async function target(keepEvery: number): Promise<{ pid: number; stop: () => voi
   return { pid: child.pid!, stop: () => (child.kill("SIGKILL"), fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
-async function byAttach(label: string, keepEvery: number, what: "objects" | "pinning"): Promise<void> {
+async function byAttach(
+  label: string,
+  keepEvery: number,
+  what: "objects" | "pinning",
+  native: boolean,
+): Promise<void> {
   const t = await target(keepEvery);
   try {
     const times: number[] = [];
@@ -58,7 +65,7 @@ async function byAttach(label: string, keepEvery: number, what: "objects" | "pin
       const t0 = performance.now();
       const py = await attachPython(t.pid);
       const snap = py.heap();
-      const objects = snap.objects();
+      const objects = snap.objects({ native });
       if (what === "pinning") snap.pinning({ limit: 10 });
       times.push(performance.now() - t0);
       if (i === 0) {
@@ -71,7 +78,7 @@ async function byAttach(label: string, keepEvery: number, what: "objects" | "pin
       }
       py.close();
     }
-    console.log(`${runtime} attach, ${label}: ${line}`);
+    console.log(`${runtime} attach, ${label}, ${native ? "native pass" : "JavaScript pass"}: ${line}`);
     console.log(
       `  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${
         median(times.slice(1)).toFixed(0)
@@ -87,14 +94,17 @@ async function inProcess(): Promise<void> {
   const py = await openPython();
   try {
     py.run(build(1));
-    const times: number[] = [], walk: number[] = [];
+    const times: number[] = [], walk: number[] = [], js: number[] = [];
     let line = "";
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
       const snap = py.heap();
       const t1 = performance.now();
-      const objects = snap.objects();
+      const objects = snap.objects({ native: true });
       times.push(performance.now() - t1);
+      const t2 = performance.now();
+      snap.objects({ native: false });
+      js.push(performance.now() - t2);
       walk.push(t1 - t0);
       if (i === 0) {
         line =
@@ -108,7 +118,7 @@ async function inProcess(): Promise<void> {
     console.log(
       `  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${
         Math.min(...times.slice(1)).toFixed(0)
-      }); ` +
+      }; goal ≤ 250 ms/GiB); JavaScript pass ${median(js.slice(1)).toFixed(0)} ms; ` +
         `heap() before it: median ${median(walk.slice(1)).toFixed(0)} ms`,
     );
   } finally {
@@ -117,5 +127,8 @@ async function inProcess(): Promise<void> {
 }
 
 if (!process.env.NO_INPROC) await inProcess();
-await byAttach("dense", 1, "objects");
-await byAttach("sparse (every 100th row kept)", 100, "pinning");
+for (const native of [true, false]) {
+  if (process.env.NO_ATTACH) break;
+  await byAttach("dense", 1, "objects", native);
+  await byAttach("sparse (every 100th row kept)", 100, "pinning", native);
+}

@@ -210,3 +210,33 @@ void classify_batch(struct Job *j, u16 *kinds, const u8 *words) {
     }
   }
 }
+
+/*
+ * The per-pool sums ObjectsSnapshot makes of a classification (lib/objects/snapshot.ts): for each pool, how many of
+ * its blocks have each kind, as `n, (kind, count) x n` in `out` (kinds in the order first met, as the JavaScript
+ * loop meets them). `scratch` holds a zeroed u32 per kind and is left zeroed. Returns the words written, or ~0 when
+ * they would pass `cap` (the caller then sums in JavaScript).
+ */
+u64 count_kinds(const u16 *kinds, const u32 *poolBase, u64 npools, u32 *scratch, u32 *out, u64 cap) {
+  u64 pos = 0;
+  for (u64 p = 0; p < npools; p++) {
+    u64 head = pos++, n = 0;
+    if (pos > cap) return ~0ull;
+    for (u32 i = poolBase[p]; i < poolBase[p + 1]; i++) {
+      u32 k = kinds[i];
+      if (scratch[k]++ == 0) {
+        if (pos + 2 > cap) return ~0ull;
+        out[pos] = k;
+        pos += 2;
+        n++;
+      }
+    }
+    out[head] = (u32)n;
+    for (u64 e = 0; e < n; e++) {
+      u32 k = out[head + 1 + 2 * e];
+      out[head + 2 + 2 * e] = scratch[k];
+      scratch[k] = 0;
+    }
+  }
+  return pos;
+}

@@ -941,9 +941,99 @@ export const CLASSIFY_X64 = new Uint8Array([
   0x48, 0x85, 0xd2,                               // test rdx,rdx
   0x75, 0xdc,                                     // jne classify_batch+0xc70
   0xe9, 0x7c, 0xfe, 0xff, 0xff,                   // jmp classify_batch+0xb15
+  0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00,       // nop dword [rax+0x0]
+  // count_kinds:
+  0x48, 0x85, 0xd2,                               // test rdx,rdx
+  0x0f, 0x84, 0x0d, 0x01, 0x00, 0x00,             // je count_kinds+0x116
+  0x4d, 0x85, 0xc9,                               // test r9,r9
+  0x0f, 0x84, 0x0a, 0x01, 0x00, 0x00,             // je count_kinds+0x11c
+  0x41, 0x57,                                     // push r15
+  0x49, 0x89, 0xcb,                               // mov r11,rcx
+  0x41, 0xba, 0x01, 0x00, 0x00, 0x00,             // mov r10d,0x1
+  0x41, 0x56,                                     // push r14
+  0x4d, 0x8d, 0x70, 0x04,                         // lea r14,[r8+0x4]
+  0x41, 0x55,                                     // push r13
+  0x45, 0x31, 0xed,                               // xor r13d,r13d
+  0x41, 0x54,                                     // push r12
+  0x49, 0x89, 0xfc,                               // mov r12,rdi
+  0x48, 0x89, 0xd7,                               // mov rdi,rdx
+  0x55,                                           // push rbp
+  0x53,                                           // push rbx
+  0x48, 0x8d, 0x5e, 0x04,                         // lea rbx,[rsi+0x4]
+  0x31, 0xf6,                                     // xor esi,esi
+  0x48, 0x83, 0xec, 0x08,                         // sub rsp,0x8
+  0x8b, 0x43, 0xfc,                               // mov eax,dword [rbx-0x4]
+  0x3b, 0x03,                                     // cmp eax,dword [rbx]
+  0x0f, 0x83, 0xc2, 0x00, 0x00, 0x00,             // jae count_kinds+0x109
+  0x4c, 0x89, 0x2c, 0x24,                         // mov qword [rsp],r13
+  0x45, 0x31, 0xff,                               // xor r15d,r15d
+  0x66, 0x90,                                     // xchg ax,ax
+  0x89, 0xc2,                                     // mov edx,eax
+  0x41, 0x0f, 0xb7, 0x0c, 0x54,                   // movzx ecx,word [r12+rdx*2]
+  0x49, 0x8d, 0x2c, 0x8b,                         // lea rbp,[r11+rcx*4]
+  0x48, 0x89, 0xca,                               // mov rdx,rcx
+  0x8b, 0x4d, 0x00,                               // mov ecx,dword [rbp+0x0]
+  0x44, 0x8d, 0x69, 0x01,                         // lea r13d,[rcx+0x1]
+  0x44, 0x89, 0x6d, 0x00,                         // mov dword [rbp+0x0],r13d
+  0x85, 0xc9,                                     // test ecx,ecx
+  0x75, 0x14,                                     // jne count_kinds+0x81
+  0x49, 0x8d, 0x4a, 0x02,                         // lea rcx,[r10+0x2]
+  0x49, 0x39, 0xc9,                               // cmp r9,rcx
+  0x72, 0x7a,                                     // jb count_kinds+0xf0
+  0x43, 0x89, 0x14, 0x90,                         // mov dword [r8+r10*4],edx
+  0x49, 0x83, 0xc7, 0x01,                         // add r15,0x1
+  0x49, 0x89, 0xca,                               // mov r10,rcx
+  0x83, 0xc0, 0x01,                               // add eax,0x1
+  0x3b, 0x03,                                     // cmp eax,dword [rbx]
+  0x72, 0xc8,                                     // jb count_kinds+0x50
+  0x45, 0x89, 0x3c, 0xb0,                         // mov dword [r8+rsi*4],r15d
+  0x4c, 0x8b, 0x2c, 0x24,                         // mov r13,qword [rsp]
+  0x48, 0x8d, 0x04, 0xb5, 0x00, 0x00, 0x00, 0x00,  // lea rax,[rsi*4+0x0]
+  0x4d, 0x85, 0xff,                               // test r15,r15
+  0x74, 0x2d,                                     // je count_kinds+0xca
+  0x4a, 0x8d, 0x14, 0x7e,                         // lea rdx,[rsi+r15*2]
+  0x49, 0x8d, 0x44, 0x00, 0x04,                   // lea rax,[r8+rax*1+0x4]
+  0x49, 0x8d, 0x34, 0x96,                         // lea rsi,[r14+rdx*4]
+  0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00,             // nop word [rax+rax*1+0x0]
+  0x8b, 0x10,                                     // mov edx,dword [rax]
+  0x48, 0x83, 0xc0, 0x08,                         // add rax,0x8
+  0x49, 0x8d, 0x14, 0x93,                         // lea rdx,[r11+rdx*4]
+  0x8b, 0x0a,                                     // mov ecx,dword [rdx]
+  0x89, 0x48, 0xfc,                               // mov dword [rax-0x4],ecx
+  0xc7, 0x02, 0x00, 0x00, 0x00, 0x00,             // mov dword [rdx],0x0
+  0x48, 0x39, 0xc6,                               // cmp rsi,rax
+  0x75, 0xe6,                                     // jne count_kinds+0xb0
+  0x4c, 0x89, 0xd6,                               // mov rsi,r10
+  0x49, 0x83, 0xc5, 0x01,                         // add r13,0x1
+  0x4c, 0x39, 0xef,                               // cmp rdi,r13
+  0x74, 0x21,                                     // je count_kinds+0xf7
+  0x49, 0x83, 0xc2, 0x01,                         // add r10,0x1
+  0x48, 0x83, 0xc3, 0x04,                         // add rbx,0x4
+  0x4d, 0x39, 0xd1,                               // cmp r9,r10
+  0x0f, 0x83, 0x55, 0xff, 0xff, 0xff,             // jae count_kinds+0x3c
+  0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // nop word [rax+rax*1+0x0]
+  0x48, 0xc7, 0xc6, 0xff, 0xff, 0xff, 0xff,       // mov rsi,0xffffffffffffffff
+  0x48, 0x83, 0xc4, 0x08,                         // add rsp,0x8
+  0x48, 0x89, 0xf0,                               // mov rax,rsi
+  0x5b,                                           // pop rbx
+  0x5d,                                           // pop rbp
+  0x41, 0x5c,                                     // pop r12
+  0x41, 0x5d,                                     // pop r13
+  0x41, 0x5e,                                     // pop r14
+  0x41, 0x5f,                                     // pop r15
+  0xc3,                                           // ret
+  0x41, 0xc7, 0x04, 0xb0, 0x00, 0x00, 0x00, 0x00,  // mov dword [r8+rsi*4],0x0
+  0x4c, 0x89, 0xd6,                               // mov rsi,r10
+  0xeb, 0xb7,                                     // jmp count_kinds+0xcd
+  0x31, 0xf6,                                     // xor esi,esi
+  0x48, 0x89, 0xf0,                               // mov rax,rsi
+  0xc3,                                           // ret
+  0x48, 0xc7, 0xc6, 0xff, 0xff, 0xff, 0xff,       // mov rsi,0xffffffffffffffff
+  0xeb, 0xf3,                                     // jmp count_kinds+0x118
 ]);
 
 export const CLASSIFY_BATCH_OFFSET = 0x90;
+export const COUNT_KINDS_OFFSET = 0xd30;
 
 /** What the native pass needs of the process it runs in: its runtime adapter and libc's allocation functions. */
 export interface NativeAccess {
@@ -976,12 +1066,21 @@ export const P = {
   ABSOLUTE: 15,
 } as const;
 
-const fnCache = new WeakMap<Backend, ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null>();
+type BatchFn = (job: bigint, kinds: Uint16Array, words: Uint8Array) => void;
+type CountFn = (
+  kinds: Uint16Array,
+  poolBase: Uint32Array,
+  npools: bigint,
+  scratch: Uint32Array,
+  out: Uint32Array,
+  cap: bigint,
+) => bigint;
+const fnCache = new WeakMap<Backend, { batch: BatchFn; count: CountFn } | null>();
 
 /** The compiled pass for `access`'s runtime, or null (not x86-64, or executable memory refused). */
-function passFor(access: NativeAccess): ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null {
+function passFor(access: NativeAccess): { batch: BatchFn; count: CountFn } | null {
   if (!fnCache.has(access.backend)) {
-    let f: ((job: bigint, kinds: Uint16Array, words: Uint8Array) => void) | null = null;
+    let f: { batch: BatchFn; count: CountFn } | null = null;
     try {
       if (hostArch() === "x64") {
         const backend = access.backend;
@@ -989,8 +1088,13 @@ function passFor(access: NativeAccess): ((job: bigint, kinds: Uint16Array, words
           { libc: access.libc, bytes: (a, n) => new Uint8Array(backend.view(a, n)) },
           CLASSIFY_X64,
         );
-        const fn = backend.fn(code + BigInt(CLASSIFY_BATCH_OFFSET), generated.classifyBatch);
-        f = (job, kinds, words) => void fn(job, kinds, words);
+        const batch = backend.fn(code + BigInt(CLASSIFY_BATCH_OFFSET), generated.classifyBatch);
+        const count = backend.fn(code + BigInt(COUNT_KINDS_OFFSET), generated.countKinds);
+        f = {
+          batch: (job, kinds, words) => void batch(job, kinds, words),
+          count: (kinds, poolBase, npools, scratch, out, cap) =>
+            BigInt(count(kinds, poolBase, npools, scratch, out, cap)),
+        };
       }
     } catch {
       f = null;
@@ -998,6 +1102,35 @@ function passFor(access: NativeAccess): ((job: bigint, kinds: Uint16Array, words
     fnCache.set(access.backend, f);
   }
   return fnCache.get(access.backend) ?? null;
+}
+
+/**
+ * Per used pool, its blocks counted by kind (`n, (kind, count) x n` a pool, kinds in the order first met), by the
+ * native code; null where there is none, or when the pairs would pass `cap` words.
+ */
+export type KindCounter = (
+  kinds: Uint16Array,
+  poolBase: Uint32Array,
+  npools: number,
+  nKinds: number,
+) => Uint32Array | null;
+
+/** The native kind counter for `access`'s runtime, or undefined. */
+export function kindCounter(access: NativeAccess | undefined): KindCounter | undefined {
+  const pass = access && passFor(access);
+  if (!pass) return undefined;
+  return (kinds, poolBase, npools, nKinds) => {
+    const scratch = new Uint32Array(nKinds + 1);
+    // Most pools hold a few kinds: room for 8 each, and the exact need when that is not enough.
+    for (const per of [8, 64]) {
+      const cap = npools * (1 + 2 * per);
+      const out = new Uint32Array(cap);
+      const n = pass.count(kinds, poolBase, BigInt(npools), scratch, out, BigInt(cap));
+      if (n !== 0xffff_ffff_ffff_ffffn) return out.subarray(0, Number(n));
+      scratch.fill(0);
+    }
+    return null;
+  };
 }
 
 /** One malloc'd region of the job, with views that are remade when it grows. */
@@ -1052,7 +1185,7 @@ export interface BatchResult {
  * outputs. Close it at the end (it holds malloc'd memory).
  */
 export class NativeClassifier {
-  readonly #run: (job: bigint, kinds: Uint16Array, words: Uint8Array) => void;
+  readonly #run: BatchFn;
   readonly #job: Region;
   readonly #pools: Region;
   readonly #keys: Region;
@@ -1074,10 +1207,10 @@ export class NativeClassifier {
     maps: { starts: ArrayLike<number>; ends: ArrayLike<number> },
   ): NativeClassifier | null {
     if (!access) return null;
-    const run = passFor(access);
-    if (!run) return null;
+    const pass = passFor(access);
+    if (!pass) return null;
     try {
-      return new NativeClassifier(access, run, params, maps);
+      return new NativeClassifier(access, pass.batch, params, maps);
     } catch {
       return null;
     }
@@ -1085,7 +1218,7 @@ export class NativeClassifier {
 
   private constructor(
     access: NativeAccess,
-    run: (job: bigint, kinds: Uint16Array, words: Uint8Array) => void,
+    run: BatchFn,
     params: number[],
     maps: { starts: ArrayLike<number>; ends: ArrayLike<number> },
   ) {

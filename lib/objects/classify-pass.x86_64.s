@@ -1023,4 +1023,111 @@ classify_batch:
 	jne	.L233
 	jmp	.L94
 	.size	classify_batch, .-classify_batch
+	.p2align 4
+	.globl	count_kinds
+	.type	count_kinds, @function
+count_kinds:
+	test	rdx, rdx
+	je	.L263
+	test	r9, r9
+	je	.L275
+	push	r15
+	mov	r11, rcx
+	mov	r10d, 1
+	push	r14
+	lea	r14, [r8+4]
+	push	r13
+	xor	r13d, r13d
+	push	r12
+	mov	r12, rdi
+	mov	rdi, rdx
+	push	rbp
+	push	rbx
+	lea	rbx, [rsi+4]
+	xor	esi, esi
+	sub	rsp, 8
+.L253:
+	mov	eax, DWORD PTR [rbx-4]
+	cmp	eax, DWORD PTR [rbx]
+	jnb	.L255
+	mov	QWORD PTR [rsp], r13
+	xor	r15d, r15d
+	.p2align 4,,10
+	.p2align 3
+.L257:
+	mov	edx, eax
+	movzx	ecx, WORD PTR [r12+rdx*2]
+	lea	rbp, [r11+rcx*4]
+	mov	rdx, rcx
+	mov	ecx, DWORD PTR [rbp+0]
+	lea	r13d, [rcx+1]
+	mov	DWORD PTR [rbp+0], r13d
+	test	ecx, ecx
+	jne	.L256
+	lea	rcx, [r10+2]
+	cmp	r9, rcx
+	jb	.L254
+	mov	DWORD PTR [r8+r10*4], edx
+	add	r15, 1
+	mov	r10, rcx
+.L256:
+	add	eax, 1
+	cmp	eax, DWORD PTR [rbx]
+	jb	.L257
+	mov	DWORD PTR [r8+rsi*4], r15d
+	mov	r13, QWORD PTR [rsp]
+	lea	rax, [0+rsi*4]
+	test	r15, r15
+	je	.L260
+	lea	rdx, [rsi+r15*2]
+	lea	rax, [r8+4+rax]
+	lea	rsi, [r14+rdx*4]
+	.p2align 4,,10
+	.p2align 3
+.L261:
+	mov	edx, DWORD PTR [rax]
+	add	rax, 8
+	lea	rdx, [r11+rdx*4]
+	mov	ecx, DWORD PTR [rdx]
+	mov	DWORD PTR [rax-4], ecx
+	mov	DWORD PTR [rdx], 0
+	cmp	rsi, rax
+	jne	.L261
+.L260:
+	mov	rsi, r10
+.L259:
+	add	r13, 1
+	cmp	rdi, r13
+	je	.L250
+	add	r10, 1
+	add	rbx, 4
+	cmp	r9, r10
+	jnb	.L253
+	.p2align 4,,10
+	.p2align 3
+.L254:
+	mov	rsi, -1
+.L250:
+	add	rsp, 8
+	mov	rax, rsi
+	pop	rbx
+	pop	rbp
+	pop	r12
+	pop	r13
+	pop	r14
+	pop	r15
+	ret
+.L255:
+	mov	DWORD PTR [r8+rsi*4], 0
+	mov	rsi, r10
+	jmp	.L259
+.L263:
+	xor	esi, esi
+.L273:
+	mov	rax, rsi
+	ret
+.L275:
+	mov	rsi, -1
+	jmp	.L273
+	.size	count_kinds, .-count_kinds
 	.section	.note.GNU-stack,"",@progbits

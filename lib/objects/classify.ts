@@ -21,7 +21,15 @@ import type { ObjectMemory, Range } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
-import { type BatchResult, MAX_FIELDS, NativeClassifier, P, TYPE_WORDS } from "./classify-pass.ts";
+import {
+  type BatchResult,
+  type KindCounter,
+  kindCounter,
+  MAX_FIELDS,
+  NativeClassifier,
+  P,
+  TYPE_WORDS,
+} from "./classify-pass.ts";
 
 /** Block kinds below FIRST_TYPE; kind FIRST_TYPE + i is an object of `types[i]`. */
 export const KIND = {
@@ -103,6 +111,8 @@ export interface Classification {
   /** Batches of pools the native pass classified, and those done in JavaScript (none, or a fallback). */
   nativeBatches: number;
   jsBatches: number;
+  /** Sums the kinds of each pool natively (ObjectsSnapshot's per-type and per-arena sums), where there is code. */
+  countKinds?: KindCounter;
 }
 
 const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
@@ -171,6 +181,7 @@ export function classifyBlocks(
     owners: ctx.owners,
     nativeBatches: ctx.nativeBatches,
     jsBatches: ctx.jsBatches,
+    countKinds: options.native === false ? undefined : kindCounter(mem.native),
   };
 }
 
