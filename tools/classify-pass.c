@@ -84,7 +84,12 @@ static void ref(const struct Job *j, u64 p, u32 label, u32 from, u64 aux) {
 }
 
 /* The kind of the allocated block whose data starts at x with `avail` usable bytes (Scanner.#classify). */
-static inline __attribute__((always_inline)) u32 classify(const struct Job *j, const u32 *x, i64 avail, u32 at) {
+/*
+ * `last` caches the slot of the last candidate found decided (a pool's blocks are mostly of one or two types): the
+ * same address skips the hash. Only decided slots are cached; the table never loses or moves an entry in a call.
+ */
+static inline __attribute__((always_inline)) u32 classify(const struct Job *j, const u32 *x, i64 avail, u32 at,
+                                                          u64 *last_tp, u32 *last_s) {
   const u32 *P = j->params;
   int unknown = 0;
   for (u32 n = 0; n < P[P_NOFS]; n++) {
@@ -98,9 +103,13 @@ static inline __attribute__((always_inline)) u32 classify(const struct Job *j, c
     u32 lo = y[2], hi = y[3];
     if ((lo & 7) != 0 || hi >= 0x8000 || (hi == 0 && lo < 4096)) continue;
     u64 tp = (u64)hi << 32 | lo;
-    u32 mask = P[P_MASK];
-    u32 s = ((lo ^ (lo >> 16) ^ hi) * 0x9e3779b1u) >> P[P_SHIFT]; /* the high bits: lo is a multiple of 8 */
-    while (j->keys[s] != tp && j->keys[s] != 0) s = (s + 1) & mask;
+    u32 s;
+    if (tp == *last_tp) s = *last_s;
+    else {
+      u32 mask = P[P_MASK];
+      s = ((lo ^ (lo >> 16) ^ hi) * 0x9e3779b1u) >> P[P_SHIFT]; /* the high bits: lo is a multiple of 8 */
+      while (j->keys[s] != tp && j->keys[s] != 0) s = (s + 1) & mask;
+    }
     if (j->keys[s] == 0) {
       j->keys[s] = tp;
       j->vals[s] = UNDECIDED;
@@ -114,6 +123,8 @@ static inline __attribute__((always_inline)) u32 classify(const struct Job *j, c
       unknown = 1;
       continue;
     }
+    *last_tp = tp;
+    *last_s = s;
     if (id < 0) continue;
     const i32 *t = j->types + (u64)id * TYPE_WORDS;
     if (t[0] != o || o + t[1] > avail) continue;
@@ -171,9 +182,11 @@ static int scan_pool(const struct Job *j, const u8 *words, u64 p) {
   if (carved - nfree != count) return 0;
   u32 d = P[P_DATA];
   i64 avail = (i64)size - P[P_DEBUG];
+  u64 last_tp = 0;
+  u32 last_s = 0;
   for (u32 k = 0; k < carved; k++) {
     if (kinds[k] == FREE) continue;
-    u32 kind = classify(j, w + ((overhead + k * size + d) >> 2), avail, j->base[p] + k);
+    u32 kind = classify(j, w + ((overhead + k * size + d) >> 2), avail, j->base[p] + k, &last_tp, &last_s);
     kinds[k] = (u16)kind;
     if (kind == PENDING) {
       u32 n = j->counts[0]++;
@@ -197,8 +210,10 @@ void classify_batch(struct Job *j, u16 *kinds, const u8 *words) {
       u64 p = j->list[2 * i], k = j->list[2 * i + 1];
       const u32 *w = (const u32 *)(P[P_ABSOLUTE] ? (const u8 *)j->src[p] : words + j->src[p]);
       u32 size = ((u32)j->cls[p] + 1) << P[P_ALIGN];
+      u64 last_tp = 0;
+      u32 last_s = 0;
       u32 kind = classify(j, w + ((P[P_OVERHEAD] + k * size + P[P_DATA]) >> 2), (i64)size - P[P_DEBUG],
-                          j->base[p] + (u32)k);
+                          j->base[p] + (u32)k, &last_tp, &last_s);
       j->kinds[j->base[p] + k] = (u16)(kind == PENDING ? BUFFER : kind);
     }
     return;
