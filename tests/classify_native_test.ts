@@ -4,7 +4,8 @@
  * kind (the same type object), the same owners, and the same pinning rows. In-process (pools read in place), through
  * copies (the attach path, this process read by process_vm_readv), and by attach of a target whose heap three
  * threads churn (stopped while it is read, so both passes see the same bytes). Where there is no native pass
- * (not x86-64, executable memory refused) the comparison still runs and says so.
+ * (not x86-64, executable memory refused) the comparison still runs. The second thread of a large in-process heap is
+ * run on this small one (its threshold lowered) and compared too.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -18,6 +19,8 @@ import { localObjectMemory, remoteObjectMemory } from "../lib/objects/memory.ts"
 import { RemoteMemory } from "../lib/machine/remote.ts";
 import { hostOf } from "../lib/obmalloc/host.ts";
 import { hostArch } from "../lib/machine/codegen.ts";
+import { setParallelFrom } from "../lib/objects/classify-pass.ts";
+import { canRunSecondThread } from "../lib/machine/threads.ts";
 import { launched, targetInterpreter } from "./_launch.ts";
 
 // Every kind the classifier names: instances with a __dict__ (managed on 3.11+), __slots__, containers and their
@@ -118,11 +121,24 @@ test("classify native: in place and through copies, every block's state, type an
               ? localObjectMemory(native.backend, safe, dlsym, true)
               : remoteObjectMemory(safe, (n) => Number(dlsym(n)), false);
           const js = classifyBlocks(snap, host.layout, mem(), { native: false });
-          const nat = classifyBlocks(snap, host.layout, mem(), { native: true });
           assert.equal(js.nativeBatches, 0);
-          if (hasNative) assert.ok(nat.nativeBatches > 0 && nat.jsBatches === 0, `${nat.jsBatches} batches in JS`);
           assert.ok(js.types.length > 20 && js.owners.size > 1000, "the workload's kinds were found");
+          const nat = classifyBlocks(snap, host.layout, mem(), { native: true });
+          if (hasNative) assert.ok(nat.nativeBatches > 0 && nat.jsBatches === 0, `${nat.jsBatches} batches in JS`);
+          assert.equal(nat.aheadBatches, 0, "a small heap is classified on one thread");
           sameClassification(js, nat, views ? "in place" : "through copies");
+          if (!views) continue;
+          // The second thread, on this small heap: it takes the batches it met nothing undecided in.
+          const old = setParallelFrom(1);
+          try {
+            const two = classifyBlocks(snap, host.layout, mem(), { native: true });
+            if (hasNative && canRunSecondThread(native.libc)) {
+              assert.ok(two.aheadBatches > 0, `${two.nativeBatches} native batches, none by the second thread`);
+            }
+            sameClassification(js, two, "in place, two threads");
+          } finally {
+            setParallelFrom(old);
+          }
         }
       } finally {
         safe.close();

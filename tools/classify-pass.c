@@ -52,7 +52,8 @@ struct Job {
   u32 *pending;        /* 104  out: (pool, block) pairs left PENDING */
   u32 *unknown;        /* 112  out: hash slots of candidates met for the first time */
   u64 *refs;           /* 120  out: (pointer, label | from << 32, aux) per pointer to a buffer */
-  u32 *counts;         /* 128  out: pending pairs, unknown, refs, first torn pool + 1 (0: none); in: hash fill */
+  u32 *counts;         /* 128  out: pending pairs, unknown, refs, first torn pool + 1 (0: none); in/out: hash fill;
+                                in: 1 at [5] to speculate (a candidate not in the table is counted, never added) */
   const u32 *list;     /* 136  list mode: (pool, block) pairs to classify again; 0: scan the pools */
   u64 nlist;           /* 144 */
 };
@@ -111,6 +112,11 @@ static inline __attribute__((always_inline)) u32 classify(const struct Job *j, c
       while (j->keys[s] != tp && j->keys[s] != 0) s = (s + 1) & mask;
     }
     if (j->keys[s] == 0) {
+      if (j->counts[5]) { /* speculating on a copy of the table: a miss makes the batch the caller's to redo */
+        j->counts[1]++;
+        unknown = 1;
+        continue;
+      }
       j->keys[s] = tp;
       j->vals[s] = UNDECIDED;
       j->unknown[j->counts[1]++] = s;
@@ -202,7 +208,11 @@ static int scan_pool(const struct Job *j, const u8 *words, u64 p) {
  * still PENDING then is a buffer). Stops at the first torn pool (counts[3] = its position + 1): the caller then does
  * the whole batch in JavaScript, whose retries and order of pointers this does not reproduce.
  */
-void classify_batch(struct Job *j, u16 *kinds, const u8 *words) {
+static void batch(struct Job *j, u16 *kinds, const u8 *words);
+void classify_batch(struct Job *j, u16 *kinds, const u8 *words) { batch(j, kinds, words); }
+
+/* (static, so that `speculate` calls it directly: a call to a global symbol would be left to the linker) */
+static void batch(struct Job *j, u16 *kinds, const u8 *words) {
   const u32 *P = j->params;
   j->kinds = kinds;
   if (j->list) {
@@ -254,4 +264,56 @@ u64 count_kinds(const u16 *kinds, const u32 *poolBase, u64 npools, u32 *scratch,
     }
   }
   return pos;
+}
+
+/*
+ * The second thread of an in-process classification (lib/objects/classify-pass.ts, `speculate`): batches of pools
+ * classified ahead on a copy of the hash table (counts[5] = 1), into kinds and refs of its own, while the calling
+ * thread does the batches before them. A batch is clean when it met no candidate the copy lacks, left nothing
+ * pending and found no torn pool: then it is exactly what the calling thread would have made of it (a decision never
+ * changes), and the caller takes it; any other batch the caller does again itself. Reads only native memory (the
+ * heap, under the caller's GIL, and the Spec's copies), never the runtime's.
+ */
+struct Spec {
+  struct Job *job;    /*  0  the thread's job: its copies of the table, types, mappings, params; counts[5] = 1 */
+  const u32 *batches; /*  8  first pool of each batch, nbatches + 1 of them */
+  u64 nbatches;       /* 16 */
+  u32 *result;        /* 24  per batch: clean, first ref, refs */
+  u64 refsCap;        /* 32  refs the job's refs array holds */
+  u16 *kinds;         /* 40  the thread's kinds, indexed by global block */
+  const u64 *src;     /* 48  every pool's: bytes (absolute), address, size class, first block */
+  const u64 *addr;    /* 56 */
+  const u8 *cls;      /* 64 */
+  const u32 *base;    /* 72 */
+};
+
+void *speculate(struct Spec *s) {
+  struct Job *j = s->job;
+  u64 *refs = j->refs;
+  u64 used = 0;
+  for (u64 b = 0; b < s->nbatches; b++) {
+    u32 p0 = s->batches[b], p1 = s->batches[b + 1];
+    u64 blocks = s->base[p1] - s->base[p0];
+    u32 *r = s->result + 3 * b;
+    r[0] = 0;
+    r[1] = (u32)used;
+    r[2] = 0;
+    if (used + 5 * blocks > s->refsCap) continue;
+    j->src = s->src + p0;
+    j->addr = s->addr + p0;
+    j->cls = s->cls + p0;
+    j->base = s->base + p0;
+    j->npools = p1 - p0;
+    j->refs = refs + 3 * used;
+    j->list = 0;
+    j->counts[0] = j->counts[1] = j->counts[2] = j->counts[3] = 0;
+    batch(j, s->kinds, 0);
+    if (j->counts[0] == 0 && j->counts[1] == 0 && j->counts[3] == 0) {
+      r[0] = 1;
+      r[2] = j->counts[2];
+      used += j->counts[2];
+    }
+  }
+  j->refs = refs;
+  return 0;
 }

@@ -191,6 +191,11 @@ type ReaderLibc =
   & Partial<Pick<LibcApi, "mmap" | "mprotect" | "munmap" | "pthread_create" | "pthread_join" | "pthread_sigmask">>
   & { readonly dlsym?: LibcApi["dlsym"] | null };
 
+/** The libc functions generated code over read memory needs: allocation, executable pages, and threads (optional). */
+export type NativeLibc =
+  & Pick<LibcApi, "malloc" | "free" | "mmap" | "mprotect" | "munmap">
+  & Partial<Pick<LibcApi, "pthread_create" | "pthread_join" | "pthread_sigmask">>;
+
 export class RemoteMemory {
   readonly pid: number;
   #mode: ReadMode;
@@ -601,14 +606,13 @@ export class RemoteMemory {
    * This process's runtime adapter and libc allocation functions, for generated code that works on what was read
    * (lib/objects/classify-pass.ts); undefined when reading through /proc/PID/mem without them.
    */
-  get nativeAccess():
-    | { backend: Backend; libc: Pick<LibcApi, "malloc" | "free" | "mmap" | "mprotect" | "munmap"> }
-    | undefined {
+  get nativeAccess(): { backend: Backend; libc: NativeLibc } | undefined {
     const f = this.#fns, b = this.#backend;
     if (!b || !f?.malloc || !f.free || !f.mmap || !f.mprotect || !f.munmap) return undefined;
+    const { malloc, free, mmap, mprotect, munmap, pthread_create, pthread_join, pthread_sigmask } = f;
     return {
       backend: b,
-      libc: { malloc: f.malloc, free: f.free, mmap: f.mmap, mprotect: f.mprotect, munmap: f.munmap },
+      libc: { malloc, free, mmap, mprotect, munmap, pthread_create, pthread_join, pthread_sigmask },
     };
   }
 

@@ -59,9 +59,8 @@ ref.part.0.isra.0:
 	ret
 	.size	ref.part.0.isra.0, .-ref.part.0.isra.0
 	.p2align 4
-	.globl	classify_batch
-	.type	classify_batch, @function
-classify_batch:
+	.type	batch, @function
+batch:
 	push	r15
 	push	r14
 	mov	r14, rdi
@@ -74,10 +73,10 @@ classify_batch:
 	mov	r13, QWORD PTR [rdi+40]
 	mov	QWORD PTR [rdi+96], rsi
 	mov	QWORD PTR [rsp+48], rsi
-	mov	QWORD PTR [rsp+40], rdx
+	mov	QWORD PTR [rsp+32], rdx
 	mov	QWORD PTR [rsp+56], rax
 	test	rax, rax
-	je	.L253
+	je	.L256
 	cmp	QWORD PTR [rdi+144], 0
 	je	.L12
 	mov	rax, QWORD PTR [rdi+16]
@@ -89,9 +88,9 @@ classify_batch:
 	mov	QWORD PTR [rsp+96], rax
 	.p2align 4,,10
 	.p2align 3
-.L45:
+.L46:
 	mov	rax, QWORD PTR [rsp+56]
-	mov	rbx, QWORD PTR [rsp+40]
+	mov	rbx, QWORD PTR [rsp+32]
 	mov	ecx, DWORD PTR [r13+60]
 	mov	edx, DWORD PTR [rax+r8*8]
 	mov	edi, DWORD PTR [rax+4+r8*8]
@@ -122,16 +121,16 @@ classify_batch:
 	lea	rbx, [rdx+rax]
 	shr	rbx, 2
 	test	edi, edi
-	je	.L102
+	je	.L103
 	mov	DWORD PTR [rsp+8], 0
 	xor	r10d, r10d
 	mov	QWORD PTR [rsp], 0
 	mov	DWORD PTR [rsp+64], esi
-	mov	QWORD PTR [rsp+32], r8
+	mov	QWORD PTR [rsp+40], r8
 	mov	DWORD PTR [rsp+72], r15d
 	.p2align 4,,10
 	.p2align 3
-.L44:
+.L45:
 	lea	eax, [r10+7]
 	mov	r11d, DWORD PTR [r13+0+rax*4]
 	lea	rax, [r11+15]
@@ -145,8 +144,8 @@ classify_batch:
 	mov	eax, DWORD PTR [r9+4]
 	test	esi, esi
 	je	.L21
-	mov	edx, DWORD PTR [r13+40]
-	test	edx, edx
+	mov	r15d, DWORD PTR [r13+40]
+	test	r15d, r15d
 	je	.L22
 	test	ax, ax
 	jne	.L21
@@ -157,8 +156,8 @@ classify_batch:
 	and	edx, 7
 	or	edx, eax
 	jne	.L24
-	mov	r15d, DWORD PTR [r13+44]
-	test	r15d, r15d
+	mov	r8d, DWORD PTR [r13+44]
+	test	r8d, r8d
 	je	.L25
 	test	esi, esi
 	js	.L24
@@ -178,46 +177,44 @@ classify_batch:
 	cmp	ecx, 32767
 	ja	.L21
 	test	ecx, ecx
-	jne	.L118
+	jne	.L119
 	cmp	edx, 4095
 	jbe	.L21
-.L118:
+.L119:
 	mov	rax, QWORD PTR [rsp]
 	mov	rdi, QWORD PTR [r14+48]
 	cmp	rsi, rax
-	jne	.L254
+	jne	.L257
 	mov	ecx, DWORD PTR [rsp+8]
 	lea	r15, [rdi+rcx*8]
 	mov	rax, rcx
 	mov	rdx, QWORD PTR [r15]
 .L28:
-	mov	rdi, QWORD PTR [r14+56]
-	lea	rcx, [rdi+rcx*4]
 	test	rdx, rdx
-	je	.L255
-.L31:
-	mov	edi, DWORD PTR [rcx]
+	je	.L222
+	mov	rdx, QWORD PTR [r14+56]
+	mov	edi, DWORD PTR [rdx+rcx*4]
 	cmp	edi, -2
 	je	.L21
 	test	edi, edi
-	js	.L106
+	js	.L107
 	movsx	rdx, edi
 	sal	rdx, 6
 	add	rdx, QWORD PTR [r14+64]
 	movsx	rcx, DWORD PTR [rdx]
 	cmp	r11, rcx
-	jne	.L106
+	jne	.L107
 	movsx	rcx, DWORD PTR [rdx+4]
 	add	rcx, r11
 	cmp	r12, rcx
-	jl	.L106
+	jl	.L107
 	mov	ecx, DWORD PTR [rdx+8]
 	test	ecx, ecx
-	je	.L33
+	je	.L34
 	movsx	r8, DWORD PTR [rdx+12]
 	add	r8, r11
 	cmp	r12, r8
-	jge	.L33
+	jge	.L34
 	mov	r8d, ecx
 	and	ecx, 3
 	sar	r8d, 2
@@ -226,28 +223,28 @@ classify_batch:
 	mov	r8d, DWORD PTR [r9+r8*4]
 	shr	r8d, cl
 	test	r8b, r8b
-	jne	.L106
-.L33:
+	jne	.L107
+.L34:
 	mov	esi, DWORD PTR [rsp+64]
 	mov	r15d, DWORD PTR [rsp+72]
-	mov	r10d, DWORD PTR [rdx+24]
-	mov	r8, QWORD PTR [rsp+32]
-	lea	ebp, [rsi+r15]
+	mov	ebp, DWORD PTR [rdx+24]
+	mov	r8, QWORD PTR [rsp+40]
+	lea	r10d, [rsi+r15]
 	xor	esi, esi
-	mov	r15, rbp
+	mov	r15, r10
 	sal	r15, 32
-	test	r10d, r10d
-	jle	.L40
-	mov	DWORD PTR [rsp], ebp
+	test	ebp, ebp
+	jle	.L41
+	mov	DWORD PTR [rsp], r10d
 	mov	QWORD PTR [rsp+8], r13
 	.p2align 4,,10
 	.p2align 3
-.L39:
+.L40:
 	mov	ecx, DWORD PTR [rdx+32+rsi*8]
 	movsx	rax, DWORD PTR [rdx+28+rsi*8]
 	xor	r10d, r10d
 	cmp	ecx, 9
-	jne	.L37
+	jne	.L38
 	lea	r10d, [rax+8]
 	movsx	r10, r10d
 	mov	rbx, r10
@@ -257,7 +254,7 @@ classify_batch:
 	mov	ebx, DWORD PTR [r9+rbx*4]
 	sal	r10, 32
 	or	r10, rbx
-.L37:
+.L38:
 	mov	rbx, rax
 	and	rax, -4
 	mov	eax, DWORD PTR [r9+4+rax]
@@ -265,7 +262,7 @@ classify_batch:
 	mov	ebx, DWORD PTR [r9+rbx*4]
 	sal	rax, 32
 	or	rax, rbx
-	je	.L38
+	je	.L39
 	mov	r12, QWORD PTR [r14+128]
 	mov	rbx, QWORD PTR [r14+120]
 	or	rcx, r15
@@ -278,37 +275,39 @@ classify_batch:
 	mov	QWORD PTR [rbx+rax*8], rcx
 	lea	eax, [r12+2]
 	mov	QWORD PTR [rbx+rax*8], r10
-.L38:
+.L39:
 	add	rsi, 1
 	cmp	DWORD PTR [rdx+24], esi
-	jg	.L39
-	mov	ebp, DWORD PTR [rsp]
+	jg	.L40
+	mov	r10d, DWORD PTR [rsp]
 	mov	r13, QWORD PTR [rsp+8]
-.L40:
+.L41:
 	movsx	rax, DWORD PTR [rdx+16]
 	test	eax, eax
-	jne	.L256
-.L36:
+	jne	.L258
+.L37:
 	movsx	rax, DWORD PTR [rdx+20]
 	cmp	r11, 31
-	jle	.L41
+	jle	.L42
 	test	eax, eax
-	jne	.L257
-.L41:
+	jne	.L259
+.L42:
 	mov	rbx, QWORD PTR [rsp+24]
 	lea	eax, [rdi+11]
 	cmp	edi, 65524
 	mov	edi, 3
 	cmove	eax, edi
 	mov	r15d, DWORD PTR [rbx]
-.L43:
+	.p2align 4,,10
+	.p2align 3
+.L44:
 	mov	rdi, QWORD PTR [rsp+16]
 	add	r8, 1
 	add	r15, rdi
 	mov	rdi, QWORD PTR [rsp+48]
 	mov	WORD PTR [rdi+r15*2], ax
 	cmp	r8, QWORD PTR [r14+144]
-	jb	.L45
+	jb	.L46
 .L12:
 	sub	rsp, -128
 	pop	rbx
@@ -328,25 +327,16 @@ classify_batch:
 .L21:
 	add	r10d, 1
 	cmp	r10d, DWORD PTR [r13+24]
-	jb	.L44
+	jb	.L45
 .L20:
 	mov	rax, QWORD PTR [rsp+24]
-	mov	r8, QWORD PTR [rsp+32]
+	mov	r8, QWORD PTR [rsp+40]
 	mov	r15d, DWORD PTR [rax]
 	mov	eax, 3
-	jmp	.L43
+	jmp	.L44
 	.p2align 4,,10
 	.p2align 3
-.L106:
-	mov	DWORD PTR [rsp+8], eax
-	add	r10d, 1
-	mov	QWORD PTR [rsp], rsi
-	cmp	r10d, DWORD PTR [r13+24]
-	jb	.L44
-	jmp	.L20
-	.p2align 4,,10
-	.p2align 3
-.L254:
+.L257:
 	mov	eax, edx
 	xor	edx, ecx
 	mov	ecx, DWORD PTR [r13+52]
@@ -355,39 +345,56 @@ classify_batch:
 	xor	eax, edx
 	imul	eax, eax, -1640531535
 	shr	eax, cl
-	jmp	.L247
+	jmp	.L253
 	.p2align 4,,10
 	.p2align 3
-.L258:
-	test	rdx, rdx
-	je	.L28
+.L260:
 	add	eax, 1
 	and	eax, r8d
-.L247:
+.L253:
 	mov	ecx, eax
 	lea	r15, [rdi+rcx*8]
 	mov	rdx, QWORD PTR [r15]
 	cmp	rsi, rdx
-	jne	.L258
-	mov	rdi, QWORD PTR [r14+56]
-	lea	rcx, [rdi+rcx*4]
+	je	.L28
 	test	rdx, rdx
-	jne	.L31
-.L255:
+	jne	.L260
+.L222:
 	mov	rdx, QWORD PTR [r14+128]
-	mov	QWORD PTR [r15], rsi
+	mov	edi, DWORD PTR [rdx+20]
+	test	edi, edi
+	je	.L32
+	add	DWORD PTR [rdx+4], 1
 	add	r10d, 1
-	mov	DWORD PTR [rcx], -2
-	mov	rsi, QWORD PTR [r14+112]
+	cmp	r10d, DWORD PTR [r13+24]
+	jb	.L45
+	jmp	.L20
+	.p2align 4,,10
+	.p2align 3
+.L107:
+	mov	DWORD PTR [rsp+8], eax
+	add	r10d, 1
+	mov	QWORD PTR [rsp], rsi
+	cmp	r10d, DWORD PTR [r13+24]
+	jb	.L45
+	jmp	.L20
+	.p2align 4,,10
+	.p2align 3
+.L32:
+	mov	QWORD PTR [r15], rsi
+	mov	rsi, QWORD PTR [r14+56]
+	add	r10d, 1
+	mov	DWORD PTR [rsi+rcx*4], -2
 	mov	ecx, DWORD PTR [rdx+4]
+	mov	rsi, QWORD PTR [r14+112]
 	lea	edi, [rcx+1]
 	mov	DWORD PTR [rdx+4], edi
 	mov	DWORD PTR [rsi+rcx*4], eax
 	add	DWORD PTR [rdx+16], 1
 	cmp	r10d, DWORD PTR [r13+24]
-	jb	.L44
+	jb	.L45
 	jmp	.L20
-.L253:
+.L256:
 	cmp	QWORD PTR [rdi+32], 0
 	je	.L12
 	xor	eax, eax
@@ -397,26 +404,26 @@ classify_batch:
 	mov	r14, rax
 	.p2align 4,,10
 	.p2align 3
-.L99:
+.L100:
 	mov	rax, QWORD PTR [r12+r14*8]
 	cmp	rax, -1
-	je	.L242
-	mov	rdi, QWORD PTR [rsp+40]
-	mov	r8d, DWORD PTR [r15+60]
+	je	.L248
+	mov	rdi, QWORD PTR [rsp+32]
+	mov	r11d, DWORD PTR [r15+60]
 	mov	esi, DWORD PTR [r15]
 	mov	r9d, DWORD PTR [r15+4]
 	lea	r10, [rdi+rax]
-	test	r8d, r8d
+	test	r11d, r11d
 	cmovne	r10, rax
 	mov	r11d, DWORD PTR [r10]
 	mov	eax, DWORD PTR [r10+36]
 	mov	edi, DWORD PTR [r10+40]
 	cmp	eax, DWORD PTR [r15+8]
-	jnb	.L242
+	jnb	.L248
 	mov	rdx, QWORD PTR [r13+16]
 	movzx	edx, BYTE PTR [rdx+r14]
 	cmp	eax, edx
-	jne	.L242
+	jne	.L248
 	mov	ecx, DWORD PTR [r15+12]
 	add	eax, 1
 	sal	eax, cl
@@ -425,11 +432,11 @@ classify_batch:
 	mov	eax, esi
 	sub	eax, ebx
 	cmp	DWORD PTR [r10+44], eax
-	jne	.L242
+	jne	.L248
 	cmp	edi, r9d
-	jb	.L242
+	jb	.L248
 	cmp	esi, edi
-	jb	.L242
+	jb	.L248
 	mov	ebp, edi
 	xor	edx, edx
 	sub	ebp, r9d
@@ -448,26 +455,26 @@ classify_batch:
 	lea	rbx, [rbx+rdx*2]
 	mov	QWORD PTR [rsp+16], rbx
 	test	r11d, r11d
-	je	.L259
+	je	.L261
 	cmp	DWORD PTR [rsp+8], r11d
-	jb	.L242
+	jb	.L248
 	mov	ebx, DWORD PTR [rsp]
 	xor	edx, edx
 	cmp	ebp, ebx
-	jb	.L60
+	jb	.L61
 	mov	rcx, QWORD PTR [rsp+16]
 	mov	esi, DWORD PTR [rsp+8]
 	.p2align 4,,10
 	.p2align 3
-.L57:
-	mov	ebx, 3
-	mov	WORD PTR [rcx+rdx*2], bx
+.L58:
+	mov	r8d, 3
+	mov	WORD PTR [rcx+rdx*2], r8w
 	add	rdx, 1
 	cmp	edx, esi
-	jb	.L57
-.L60:
+	jb	.L58
+.L61:
 	cmp	DWORD PTR [rsp+8], eax
-	jnb	.L59
+	jnb	.L60
 	mov	ecx, DWORD PTR [rsp+8]
 	sub	eax, 1
 	mov	rsi, QWORD PTR [rsp+16]
@@ -477,91 +484,91 @@ classify_batch:
 	lea	rax, [rsi+2+rax*2]
 	.p2align 4,,10
 	.p2align 3
-.L63:
-	xor	r8d, r8d
+.L64:
+	xor	ecx, ecx
 	add	rdx, 2
-	mov	WORD PTR [rdx-2], r8w
+	mov	WORD PTR [rdx-2], cx
 	cmp	rax, rdx
-	jne	.L63
-.L59:
+	jne	.L64
+.L60:
 	mov	rax, QWORD PTR [r13+8]
 	mov	rcx, QWORD PTR [r10+8]
-	mov	r8, QWORD PTR [rax+r14*8]
+	mov	rsi, QWORD PTR [rax+r14*8]
 	test	rcx, rcx
-	je	.L260
-	sub	rcx, r8
+	je	.L262
+	sub	rcx, rsi
 	mov	ebx, r9d
-	cmp	rbx, rcx
-	jg	.L242
-	mov	esi, edi
-	cmp	rsi, rcx
-	jle	.L242
+	cmp	rcx, rbx
+	jl	.L248
+	mov	r8d, edi
+	cmp	rcx, r8
+	jge	.L248
 	mov	eax, DWORD PTR [rsp]
 	mov	rdi, rcx
 	sub	rdi, rbx
 	mov	rdx, rax
 	mov	rax, rdi
-	mov	QWORD PTR [rsp+32], rdx
+	mov	QWORD PTR [rsp+40], rdx
 	xor	edx, edx
-	div	QWORD PTR [rsp+32]
+	div	QWORD PTR [rsp+40]
 	test	rdx, rdx
-	jne	.L242
+	jne	.L248
 	mov	eax, DWORD PTR [rsp]
 	cmp	ebp, eax
-	jb	.L242
+	jb	.L248
 	mov	QWORD PTR [rsp+56], r15
 	xor	ebp, ebp
 	mov	r15d, DWORD PTR [rsp+8]
 	mov	QWORD PTR [rsp+24], r14
 	mov	r14, QWORD PTR [rsp+16]
 	mov	DWORD PTR [rsp+72], r9d
-	mov	r9, QWORD PTR [rsp+32]
-	jmp	.L64
+	mov	r9, QWORD PTR [rsp+40]
+	jmp	.L65
 	.p2align 4,,10
 	.p2align 3
-.L262:
-	mov	rdx, rcx
-	mov	edi, 1
-	and	rcx, -4
+.L264:
+	mov	edx, 1
 	add	ebp, 1
-	mov	WORD PTR [rax], di
-	shr	rdx, 2
+	mov	WORD PTR [rax], dx
+	mov	rdx, rcx
+	and	rcx, -4
 	mov	eax, DWORD PTR [r10+4+rcx]
+	shr	rdx, 2
 	mov	ecx, DWORD PTR [r10+rdx*4]
 	sal	rax, 32
 	or	rcx, rax
-	je	.L261
-	sub	rcx, r8
+	je	.L263
+	sub	rcx, rsi
 	cmp	rcx, rbx
-	jl	.L240
-	cmp	rcx, rsi
-	jge	.L240
+	jl	.L246
+	cmp	rcx, r8
+	jge	.L246
 	mov	rdi, rcx
 	xor	edx, edx
 	sub	rdi, rbx
 	mov	rax, rdi
 	div	r9
 	test	rdx, rdx
-	jne	.L240
+	jne	.L246
 	cmp	ebp, r15d
-	jnb	.L240
-.L64:
+	jnb	.L246
+.L65:
 	xor	edx, edx
 	mov	rax, rdi
 	div	r9
 	lea	rax, [r14+rax*2]
 	cmp	WORD PTR [rax], 1
-	jne	.L262
-.L240:
+	jne	.L264
+.L246:
 	mov	rax, QWORD PTR [rsp+24]
 	mov	r14, r13
-	jmp	.L47
+	jmp	.L48
 	.p2align 4,,10
 	.p2align 3
-.L242:
+.L248:
 	mov	rax, r14
 	mov	r14, r13
-.L47:
+.L48:
 	mov	rdx, QWORD PTR [r14+128]
 	add	eax, 1
 	mov	DWORD PTR [rdx+12], eax
@@ -573,47 +580,48 @@ classify_batch:
 	pop	r14
 	pop	r15
 	ret
-.L256:
+.L258:
 	mov	rcx, rax
 	and	rax, -4
-	mov	eax, DWORD PTR [r9+4+rax]
 	shr	rcx, 2
+	mov	eax, DWORD PTR [r9+4+rax]
 	mov	ecx, DWORD PTR [r9+rcx*4]
 	sal	rax, 32
 	or	rax, rcx
-	je	.L36
-	mov	r10, QWORD PTR [r14+128]
-	mov	rcx, QWORD PTR [r14+120]
-	mov	esi, DWORD PTR [r10+8]
-	lea	ebx, [rsi+1]
-	mov	DWORD PTR [r10+8], ebx
-	lea	r10d, [rsi+rsi*2]
-	mov	QWORD PTR [rcx+r10*8], rax
-	mov	rax, rbp
-	mov	rsi, r10
-	lea	r10d, [r10+1]
-	sal	rax, 32
-	or	al, -1
-	mov	QWORD PTR [rcx+r10*8], rax
-	lea	eax, [rsi+2]
-	mov	QWORD PTR [rcx+rax*8], 0
-	jmp	.L36
-.L257:
+	mov	rbp, rax
+	je	.L37
+	mov	rcx, QWORD PTR [r14+128]
+	mov	rbx, QWORD PTR [r14+120]
+	mov	eax, DWORD PTR [rcx+8]
+	lea	esi, [rax+1]
+	mov	DWORD PTR [rcx+8], esi
+	lea	ecx, [rax+rax*2]
+	mov	QWORD PTR [rbx+rcx*8], rbp
+	mov	rax, rcx
+	lea	esi, [rcx+1]
+	mov	rcx, r10
+	sal	rcx, 32
+	add	eax, 2
+	or	cl, -1
+	mov	QWORD PTR [rbx+rsi*8], rcx
+	mov	QWORD PTR [rbx+rax*8], 0
+	jmp	.L37
+.L259:
 	mov	rdx, rax
 	and	rax, -4
+	mov	ebx, DWORD PTR [r13+56]
 	mov	eax, DWORD PTR [r9+4+rax]
 	shr	rdx, 2
 	mov	edx, DWORD PTR [r9+rdx*4]
-	mov	r9d, DWORD PTR [r13+56]
 	sal	rax, 32
 	or	rax, rdx
-	test	r9d, r9d
-	je	.L263
+	test	ebx, ebx
+	je	.L265
 	test	al, 1
-	je	.L41
+	je	.L42
 	add	rax, 1
 	mov	r9, rax
-	je	.L41
+	je	.L42
 	mov	rcx, QWORD PTR [r14+128]
 	mov	rdx, QWORD PTR [r14+120]
 	mov	eax, DWORD PTR [rcx+8]
@@ -622,45 +630,25 @@ classify_batch:
 	mov	DWORD PTR [rcx+8], esi
 	mov	rcx, rax
 	mov	QWORD PTR [rdx+rax*8], r9
-	jmp	.L248
-.L263:
-	test	rax, rax
-	je	.L41
-	mov	rsi, QWORD PTR [r14+128]
-	mov	rdx, QWORD PTR [r14+120]
-	mov	ecx, DWORD PTR [rsi+8]
-	lea	r9d, [rcx+1]
-	mov	DWORD PTR [rsi+8], r9d
-	lea	esi, [rcx+rcx*2]
-	mov	QWORD PTR [rdx+rsi*8], rax
-	mov	rcx, rsi
-.L248:
-	mov	rax, rbp
-	lea	esi, [rcx+1]
-	sal	rax, 32
-	or	rax, 8
-	mov	QWORD PTR [rdx+rsi*8], rax
-	lea	eax, [rcx+2]
-	mov	QWORD PTR [rdx+rax*8], 0
-	jmp	.L41
-.L259:
+	jmp	.L254
+.L261:
 	mov	edi, DWORD PTR [rsp]
 	xor	edx, edx
 	cmp	ebp, edi
-	jb	.L55
+	jb	.L56
 	mov	rcx, QWORD PTR [rsp+16]
 	mov	esi, DWORD PTR [rsp+8]
 	.p2align 4,,10
 	.p2align 3
-.L52:
-	mov	edi, 1
-	mov	WORD PTR [rcx+rdx*2], di
+.L53:
+	mov	r10d, 1
+	mov	WORD PTR [rcx+rdx*2], r10w
 	add	rdx, 1
 	cmp	edx, esi
-	jb	.L52
-.L55:
+	jb	.L53
+.L56:
 	cmp	DWORD PTR [rsp+8], eax
-	jnb	.L54
+	jnb	.L55
 	mov	ecx, DWORD PTR [rsp+8]
 	sub	eax, 1
 	mov	rbx, QWORD PTR [rsp+16]
@@ -670,55 +658,75 @@ classify_batch:
 	lea	rax, [rbx+2+rax*2]
 	.p2align 4,,10
 	.p2align 3
-.L56:
-	xor	ebp, ebp
+.L57:
+	xor	r9d, r9d
 	add	rdx, 2
-	mov	WORD PTR [rdx-2], bp
+	mov	WORD PTR [rdx-2], r9w
 	cmp	rax, rdx
-	jne	.L56
-.L54:
+	jne	.L57
+.L55:
 	add	r14, 1
 	cmp	r14, QWORD PTR [r13+32]
-	jb	.L99
+	jb	.L100
 	jmp	.L12
-.L102:
+.L103:
 	mov	eax, 3
-	jmp	.L43
-.L261:
+	jmp	.L44
+.L265:
+	test	rax, rax
+	je	.L42
+	mov	rsi, QWORD PTR [r14+128]
+	mov	rdx, QWORD PTR [r14+120]
+	mov	ecx, DWORD PTR [rsi+8]
+	lea	r9d, [rcx+1]
+	mov	DWORD PTR [rsi+8], r9d
+	lea	esi, [rcx+rcx*2]
+	mov	QWORD PTR [rdx+rsi*8], rax
+	mov	rcx, rsi
+.L254:
+	mov	rax, r10
+	lea	esi, [rcx+1]
+	sal	rax, 32
+	or	rax, 8
+	mov	QWORD PTR [rdx+rsi*8], rax
+	lea	eax, [rcx+2]
+	mov	QWORD PTR [rdx+rax*8], 0
+	jmp	.L42
+.L263:
 	mov	eax, DWORD PTR [rsp+8]
 	mov	r15, QWORD PTR [rsp+56]
 	mov	r14, QWORD PTR [rsp+24]
 	mov	r9d, DWORD PTR [rsp+72]
 	sub	eax, ebp
 	cmp	r11d, eax
-	jne	.L242
+	jne	.L248
 	mov	eax, DWORD PTR [r15+20]
-	mov	rdi, QWORD PTR [rsp+32]
+	mov	rdi, QWORD PTR [rsp+40]
 	mov	edx, DWORD PTR [r15+16]
 	sub	rdi, rax
-.L101:
+.L102:
 	lea	eax, [r9+rdx]
 	mov	QWORD PTR [rsp+112], r10
 	mov	DWORD PTR [rsp+88], eax
 	mov	QWORD PTR [rsp+56], 0
-	mov	DWORD PTR [rsp+32], 0
+	mov	DWORD PTR [rsp+40], 0
 	mov	QWORD PTR [rsp+24], 0
 	mov	QWORD PTR [rsp+120], r12
 	mov	QWORD PTR [rsp+96], r14
 	mov	r14, rdi
-.L97:
+.L98:
 	mov	rdi, QWORD PTR [rsp+16]
 	mov	rax, QWORD PTR [rsp+56]
 	cmp	WORD PTR [rdi+rax*2], 1
-	je	.L68
+	je	.L69
 	mov	rdi, QWORD PTR [rsp+64]
 	mov	edx, DWORD PTR [rsp+88]
-	mov	ecx, DWORD PTR [r15+24]
 	mov	edi, DWORD PTR [rdi]
 	shr	edx, 2
 	mov	DWORD PTR [rsp+108], edi
-	test	ecx, ecx
-	je	.L69
+	mov	edi, DWORD PTR [r15+24]
+	test	edi, edi
+	je	.L70
 	mov	DWORD PTR [rsp+80], eax
 	mov	r10, QWORD PTR [rsp+112]
 	mov	rdi, r13
@@ -727,12 +735,12 @@ classify_batch:
 	mov	r13, rdx
 	.p2align 4,,10
 	.p2align 3
-.L96:
+.L97:
 	lea	eax, [r9+7]
 	mov	ebp, DWORD PTR [r15+rax*4]
 	lea	rax, [rbp+15]
 	cmp	rax, r14
-	jge	.L70
+	jge	.L71
 	mov	rax, rbp
 	sar	rax, 2
 	add	rax, r13
@@ -740,79 +748,78 @@ classify_batch:
 	mov	edx, DWORD PTR [r11]
 	mov	ecx, DWORD PTR [r11+4]
 	test	edx, edx
-	je	.L71
-	mov	eax, DWORD PTR [r15+40]
-	test	eax, eax
 	je	.L72
+	mov	esi, DWORD PTR [r15+40]
+	test	esi, esi
+	je	.L73
 	test	cx, cx
 	setne	al
-.L73:
+.L74:
 	test	al, al
-	jne	.L71
+	jne	.L72
 	cmp	edx, 65535
-	jbe	.L74
+	jbe	.L75
 	mov	eax, edx
 	and	eax, 7
 	or	eax, ecx
-	jne	.L74
-	mov	eax, DWORD PTR [r15+44]
-	test	eax, eax
-	je	.L75
+	jne	.L75
+	mov	ecx, DWORD PTR [r15+44]
+	test	ecx, ecx
+	je	.L76
 	test	edx, edx
-	js	.L74
-.L75:
+	js	.L75
+.L76:
 	mov	esi, edx
 	call	readable
 	test	eax, eax
-	jne	.L71
-.L74:
+	jne	.L72
+.L75:
 	mov	eax, DWORD PTR [r11+8]
 	mov	r12, QWORD PTR [r11+8]
 	mov	ecx, DWORD PTR [r11+12]
 	test	al, 7
-	jne	.L71
+	jne	.L72
 	cmp	ecx, 32767
-	ja	.L71
+	ja	.L72
 	test	ecx, ecx
-	jne	.L119
+	jne	.L120
 	cmp	eax, 4095
-	jbe	.L71
-.L119:
+	jbe	.L72
+.L120:
 	mov	rbx, QWORD PTR [rsp+24]
 	mov	rdx, QWORD PTR [rdi+48]
 	cmp	r12, rbx
-	jne	.L264
-	mov	r8d, DWORD PTR [rsp+32]
-	lea	rcx, [rdx+r8*8]
-	mov	rbx, r8
-	mov	rax, QWORD PTR [rcx]
-.L78:
-	mov	rdx, QWORD PTR [rdi+56]
-	lea	rdx, [rdx+r8*4]
+	jne	.L266
+	mov	ecx, DWORD PTR [rsp+40]
+	lea	r8, [rdx+rcx*8]
+	mov	rbx, rcx
+	mov	rax, QWORD PTR [r8]
+.L79:
 	test	rax, rax
-	je	.L265
-	mov	edx, DWORD PTR [rdx]
+	je	.L223
+	mov	rax, QWORD PTR [rdi+56]
+	mov	edx, DWORD PTR [rax+rcx*4]
 	cmp	edx, -2
-	je	.L82
+	je	.L84
 	test	edx, edx
-	js	.L115
+	js	.L116
 	movsx	rax, edx
 	sal	rax, 6
 	add	rax, QWORD PTR [rdi+64]
 	movsx	rcx, DWORD PTR [rax]
 	cmp	rbp, rcx
-	jne	.L115
+	jne	.L116
 	movsx	rcx, DWORD PTR [rax+4]
 	add	rcx, rbp
 	cmp	rcx, r14
-	jg	.L115
+	jg	.L116
 	mov	ecx, DWORD PTR [rax+8]
 	test	ecx, ecx
-	je	.L88
+	je	.L89
 	movsx	rsi, DWORD PTR [rax+12]
 	add	rsi, rbp
 	cmp	rsi, r14
-	jle	.L88
+	jle	.L89
 	mov	esi, ecx
 	and	ecx, 3
 	sar	esi, 2
@@ -821,8 +828,8 @@ classify_batch:
 	mov	esi, DWORD PTR [r11+rsi*4]
 	shr	esi, cl
 	test	sil, sil
-	jne	.L115
-.L88:
+	jne	.L116
+.L89:
 	mov	r10, rax
 	mov	r8d, DWORD PTR [rsp+108]
 	mov	eax, DWORD PTR [rsp+80]
@@ -835,14 +842,14 @@ classify_batch:
 	mov	QWORD PTR [rsp+72], rax
 	mov	eax, DWORD PTR [r10+24]
 	test	eax, eax
-	jle	.L92
+	jle	.L93
 	mov	DWORD PTR [rsp+108], r8d
-.L91:
+.L92:
 	mov	edi, DWORD PTR [r10+32+r9*8]
 	movsx	rdx, DWORD PTR [r10+28+r9*8]
 	xor	eax, eax
 	cmp	edi, 9
-	jne	.L89
+	jne	.L90
 	lea	eax, [rdx+8]
 	cdqe
 	mov	rcx, rax
@@ -852,7 +859,7 @@ classify_batch:
 	mov	ecx, DWORD PTR [r11+rcx*4]
 	sal	rax, 32
 	or	rax, rcx
-.L89:
+.L90:
 	mov	rcx, rdx
 	and	rdx, -4
 	shr	rcx, 2
@@ -860,15 +867,15 @@ classify_batch:
 	mov	ecx, DWORD PTR [r11+rcx*4]
 	sal	rdx, 32
 	or	rdx, rcx
-	mov	QWORD PTR [rsp+32], rdx
-	je	.L90
+	mov	QWORD PTR [rsp+40], rdx
+	je	.L91
 	mov	rcx, QWORD PTR [r13+128]
 	mov	r8, QWORD PTR [r13+128]
 	mov	rdx, QWORD PTR [r13+120]
 	mov	ecx, DWORD PTR [rcx+8]
 	lea	esi, [rcx+1]
 	mov	DWORD PTR [r8+8], esi
-	mov	r8, QWORD PTR [rsp+32]
+	mov	r8, QWORD PTR [rsp+40]
 	lea	esi, [rcx+rcx*2]
 	mov	rcx, rsi
 	mov	QWORD PTR [rdx+rsi*8], r8
@@ -878,59 +885,59 @@ classify_batch:
 	or	rdi, r8
 	mov	QWORD PTR [rdx+rsi*8], rdi
 	mov	QWORD PTR [rdx+rcx*8], rax
-.L90:
+.L91:
 	add	r9, 1
 	cmp	DWORD PTR [r10+24], r9d
-	jg	.L91
+	jg	.L92
 	mov	r8d, DWORD PTR [rsp+108]
-.L92:
+.L93:
 	movsx	rax, DWORD PTR [r10+16]
 	test	eax, eax
-	jne	.L266
-.L87:
+	jne	.L267
+.L88:
 	movsx	rax, DWORD PTR [r10+20]
 	cmp	rbp, 31
-	jle	.L93
+	jle	.L94
 	test	eax, eax
-	jne	.L267
-.L93:
+	jne	.L268
+.L94:
 	mov	eax, DWORD PTR [rsp+24]
 	mov	rdi, QWORD PTR [rsp+16]
-	mov	DWORD PTR [rsp+32], ebx
+	mov	DWORD PTR [rsp+40], ebx
 	mov	rcx, QWORD PTR [rsp+56]
 	mov	QWORD PTR [rsp+24], r12
 	add	eax, 11
 	mov	WORD PTR [rdi+rcx*2], ax
 	cmp	eax, 65535
-	je	.L95
-.L68:
+	je	.L96
+.L69:
 	add	QWORD PTR [rsp+56], 1
 	mov	edi, DWORD PTR [rsp+8]
 	mov	rax, QWORD PTR [rsp+56]
 	mov	ebx, DWORD PTR [rsp]
 	add	DWORD PTR [rsp+88], ebx
 	cmp	eax, edi
-	jb	.L97
+	jb	.L98
 	mov	r14, QWORD PTR [rsp+96]
 	mov	r12, QWORD PTR [rsp+120]
-	jmp	.L54
-.L115:
-	mov	DWORD PTR [rsp+32], ebx
+	jmp	.L55
+.L116:
+	mov	DWORD PTR [rsp+40], ebx
 	mov	QWORD PTR [rsp+24], r12
-.L71:
+.L72:
 	add	r9d, 1
 	cmp	r9d, DWORD PTR [r15+24]
-	jb	.L96
-.L70:
+	jb	.L97
+.L71:
 	mov	esi, DWORD PTR [rsp+72]
 	mov	r13, rdi
 	test	esi, esi
-	je	.L69
+	je	.L70
 	mov	rax, QWORD PTR [rsp+16]
 	mov	rdi, QWORD PTR [rsp+56]
 	mov	ecx, -1
 	mov	WORD PTR [rax+rdi*2], cx
-.L95:
+.L96:
 	mov	rdx, QWORD PTR [r13+128]
 	mov	edi, DWORD PTR [rsp+96]
 	mov	eax, DWORD PTR [rdx]
@@ -943,14 +950,14 @@ classify_batch:
 	mov	edi, DWORD PTR [rsp+80]
 	add	eax, 1
 	mov	DWORD PTR [rdx+rax*4], edi
-	jmp	.L68
+	jmp	.L69
 	.p2align 4,,10
 	.p2align 3
-.L72:
+.L73:
 	test	ecx, ecx
 	setne	al
-	jmp	.L73
-.L264:
+	jmp	.L74
+.L266:
 	mov	r8d, eax
 	xor	eax, ecx
 	mov	ecx, DWORD PTR [r15+52]
@@ -960,39 +967,68 @@ classify_batch:
 	xor	ebx, eax
 	imul	ebx, ebx, -1640531535
 	shr	ebx, cl
-	jmp	.L250
-.L268:
+	mov	ecx, ebx
+	lea	r8, [rdx+rcx*8]
+	mov	rax, QWORD PTR [r8]
 	cmp	r12, rax
-	je	.L78
+	je	.L79
+	test	rax, rax
+	jne	.L80
+	jmp	.L223
+	.p2align 4,,10
+	.p2align 3
+.L269:
+	cmp	r12, rax
+	je	.L79
+.L80:
 	add	ebx, 1
 	and	ebx, esi
-.L250:
-	mov	r8d, ebx
-	lea	rcx, [rdx+r8*8]
-	mov	rax, QWORD PTR [rcx]
+	mov	ecx, ebx
+	lea	r8, [rdx+rcx*8]
+	mov	rax, QWORD PTR [r8]
 	test	rax, rax
-	jne	.L268
-	jmp	.L78
-.L265:
+	jne	.L269
+.L223:
 	mov	rax, QWORD PTR [rdi+128]
-	mov	QWORD PTR [rcx], r12
-	mov	DWORD PTR [rdx], -2
-	mov	rcx, QWORD PTR [rdi+112]
+	mov	edx, DWORD PTR [rax+20]
+	test	edx, edx
+	je	.L83
+	add	DWORD PTR [rax+4], 1
+.L84:
+	mov	DWORD PTR [rsp+72], 1
+	jmp	.L72
+.L83:
+	mov	rdx, QWORD PTR [rdi+56]
+	mov	QWORD PTR [r8], r12
+	mov	DWORD PTR [rdx+rcx*4], -2
 	mov	edx, DWORD PTR [rax+4]
+	mov	rcx, QWORD PTR [rdi+112]
 	lea	esi, [rdx+1]
 	mov	DWORD PTR [rax+4], esi
 	mov	DWORD PTR [rcx+rdx*4], ebx
 	add	DWORD PTR [rax+16], 1
-.L82:
-	mov	DWORD PTR [rsp+72], 1
-	jmp	.L71
-.L69:
+	jmp	.L84
+.L70:
 	mov	rax, QWORD PTR [rsp+16]
 	mov	rdi, QWORD PTR [rsp+56]
 	mov	edx, 3
 	mov	WORD PTR [rax+rdi*2], dx
-	jmp	.L68
-.L266:
+	jmp	.L69
+.L262:
+	mov	eax, DWORD PTR [rsp+8]
+	cmp	r11d, eax
+	jne	.L248
+	mov	eax, DWORD PTR [rsp]
+	cmp	ebp, eax
+	jb	.L55
+	mov	ecx, DWORD PTR [r15+20]
+	mov	edx, DWORD PTR [r15+16]
+	sub	rax, rcx
+	mov	rdi, rax
+	jmp	.L102
+	.p2align 4,,10
+	.p2align 3
+.L267:
 	mov	rcx, rax
 	and	rax, -4
 	mov	edx, DWORD PTR [r11+4+rax]
@@ -1000,32 +1036,18 @@ classify_batch:
 	mov	eax, DWORD PTR [r11+rcx*4]
 	sal	rdx, 32
 	or	rdx, rax
-	je	.L87
+	je	.L88
 	mov	rsi, QWORD PTR [r13+128]
 	mov	rdi, QWORD PTR [r13+120]
 	xor	r9d, r9d
 	mov	ecx, 255
 	mov	QWORD PTR [rsp+72], r10
-	mov	DWORD PTR [rsp+32], r8d
+	mov	DWORD PTR [rsp+40], r8d
 	call	ref.part.0.isra.0
 	mov	r10, QWORD PTR [rsp+72]
-	mov	r8d, DWORD PTR [rsp+32]
-	jmp	.L87
-.L260:
-	mov	eax, DWORD PTR [rsp+8]
-	cmp	r11d, eax
-	jne	.L242
-	mov	eax, DWORD PTR [rsp]
-	cmp	ebp, eax
-	jb	.L54
-	mov	ecx, DWORD PTR [r15+20]
-	mov	edx, DWORD PTR [r15+16]
-	sub	rax, rcx
-	mov	rdi, rax
-	jmp	.L101
-	.p2align 4,,10
-	.p2align 3
-.L267:
+	mov	r8d, DWORD PTR [rsp+40]
+	jmp	.L88
+.L268:
 	mov	rcx, rax
 	and	rax, -4
 	mov	edi, DWORD PTR [r15+56]
@@ -1035,31 +1057,37 @@ classify_batch:
 	sal	rdx, 32
 	or	rdx, rax
 	test	edi, edi
-	je	.L269
+	je	.L270
 	test	dl, 1
-	je	.L93
+	je	.L94
 	add	rdx, 1
-	je	.L93
-.L251:
+	je	.L94
+.L255:
 	mov	rsi, QWORD PTR [r13+128]
 	mov	rdi, QWORD PTR [r13+120]
 	xor	r9d, r9d
 	mov	ecx, 8
 	call	ref.part.0.isra.0
-	jmp	.L93
-.L269:
+	jmp	.L94
+.L270:
 	test	rdx, rdx
-	jne	.L251
-	jmp	.L93
+	jne	.L255
+	jmp	.L94
+	.size	batch, .-batch
+	.p2align 4
+	.globl	classify_batch
+	.type	classify_batch, @function
+classify_batch:
+	jmp	batch
 	.size	classify_batch, .-classify_batch
 	.p2align 4
 	.globl	count_kinds
 	.type	count_kinds, @function
 count_kinds:
 	test	rdx, rdx
-	je	.L283
+	je	.L285
 	test	r9, r9
-	je	.L295
+	je	.L297
 	push	r15
 	mov	r11, rcx
 	mov	r10d, 1
@@ -1075,15 +1103,15 @@ count_kinds:
 	lea	rbx, [rsi+4]
 	xor	esi, esi
 	sub	rsp, 8
-.L273:
+.L275:
 	mov	eax, DWORD PTR [rbx-4]
 	cmp	eax, DWORD PTR [rbx]
-	jnb	.L275
+	jnb	.L277
 	mov	QWORD PTR [rsp], r13
 	xor	r15d, r15d
 	.p2align 4,,10
 	.p2align 3
-.L277:
+.L279:
 	mov	edx, eax
 	movzx	ecx, WORD PTR [r12+rdx*2]
 	lea	rbp, [r11+rcx*4]
@@ -1092,28 +1120,28 @@ count_kinds:
 	lea	r13d, [rcx+1]
 	mov	DWORD PTR [rbp+0], r13d
 	test	ecx, ecx
-	jne	.L276
+	jne	.L278
 	lea	rcx, [r10+2]
 	cmp	r9, rcx
-	jb	.L274
+	jb	.L276
 	mov	DWORD PTR [r8+r10*4], edx
 	add	r15, 1
 	mov	r10, rcx
-.L276:
+.L278:
 	add	eax, 1
 	cmp	eax, DWORD PTR [rbx]
-	jb	.L277
+	jb	.L279
 	mov	DWORD PTR [r8+rsi*4], r15d
 	mov	r13, QWORD PTR [rsp]
 	lea	rax, [0+rsi*4]
 	test	r15, r15
-	je	.L280
+	je	.L282
 	lea	rdx, [rsi+r15*2]
 	lea	rax, [r8+4+rax]
 	lea	rsi, [r14+rdx*4]
 	.p2align 4,,10
 	.p2align 3
-.L281:
+.L283:
 	mov	edx, DWORD PTR [rax]
 	add	rax, 8
 	lea	rdx, [r11+rdx*4]
@@ -1121,22 +1149,22 @@ count_kinds:
 	mov	DWORD PTR [rax-4], ecx
 	mov	DWORD PTR [rdx], 0
 	cmp	rsi, rax
-	jne	.L281
-.L280:
+	jne	.L283
+.L282:
 	mov	rsi, r10
-.L279:
+.L281:
 	add	r13, 1
 	cmp	rdi, r13
-	je	.L270
+	je	.L272
 	add	r10, 1
 	add	rbx, 4
 	cmp	r9, r10
-	jnb	.L273
+	jnb	.L275
 	.p2align 4,,10
 	.p2align 3
-.L274:
+.L276:
 	mov	rsi, -1
-.L270:
+.L272:
 	add	rsp, 8
 	mov	rax, rsi
 	pop	rbx
@@ -1146,17 +1174,117 @@ count_kinds:
 	pop	r14
 	pop	r15
 	ret
-.L275:
+.L277:
 	mov	DWORD PTR [r8+rsi*4], 0
 	mov	rsi, r10
-	jmp	.L279
-.L283:
+	jmp	.L281
+.L285:
 	xor	esi, esi
-.L293:
+.L295:
 	mov	rax, rsi
 	ret
-.L295:
+.L297:
 	mov	rsi, -1
-	jmp	.L293
+	jmp	.L295
 	.size	count_kinds, .-count_kinds
+	.p2align 4
+	.globl	speculate
+	.type	speculate, @function
+speculate:
+	push	r15
+	push	r14
+	push	r13
+	push	r12
+	push	rbp
+	push	rbx
+	sub	rsp, 24
+	mov	r14, QWORD PTR [rdi]
+	cmp	QWORD PTR [rdi+16], 0
+	mov	rax, QWORD PTR [r14+120]
+	mov	QWORD PTR [rsp+16], rax
+	je	.L304
+	mov	r8, QWORD PTR [rdi+8]
+	mov	r13, QWORD PTR [rdi+72]
+	mov	r12, rdi
+	xor	ebp, ebp
+	mov	rbx, QWORD PTR [rdi+24]
+	xor	r15d, r15d
+	.p2align 4,,10
+	.p2align 3
+.L303:
+	mov	edx, DWORD PTR [r8+rbp*4]
+	add	rbp, 1
+	mov	eax, DWORD PTR [r8+rbp*4]
+	lea	r9, [r13+0+rdx*4]
+	mov	rdi, rdx
+	mov	rsi, rax
+	mov	eax, DWORD PTR [r13+0+rax*4]
+	sub	eax, DWORD PTR [r9]
+	mov	DWORD PTR [rbx+4], r15d
+	lea	rax, [rax+rax*4]
+	mov	DWORD PTR [rbx], 0
+	mov	DWORD PTR [rbx+8], 0
+	add	rax, r15
+	cmp	QWORD PTR [r12+32], rax
+	jb	.L301
+	mov	r10, QWORD PTR [r12+48]
+	lea	rax, [0+rdx*8]
+	sub	esi, edi
+	mov	rcx, QWORD PTR [rsp+16]
+	add	rdx, QWORD PTR [r12+64]
+	mov	rdi, r14
+	mov	QWORD PTR [rsp+8], r8
+	add	r10, rax
+	add	rax, QWORD PTR [r12+56]
+	mov	QWORD PTR [r14+16], rdx
+	xor	edx, edx
+	mov	QWORD PTR [r14+8], rax
+	mov	eax, esi
+	mov	rsi, QWORD PTR [r12+40]
+	mov	QWORD PTR [r14+32], rax
+	lea	rax, [r15+r15*2]
+	lea	rax, [rcx+rax*8]
+	mov	QWORD PTR [r14], r10
+	mov	QWORD PTR [r14+120], rax
+	mov	rax, QWORD PTR [r14+128]
+	mov	QWORD PTR [r14+24], r9
+	mov	QWORD PTR [r14+136], 0
+	mov	QWORD PTR [rax], 0
+	mov	QWORD PTR [rax+8], 0
+	mov	QWORD PTR [rsp], rax
+	call	batch
+	mov	rax, QWORD PTR [rsp]
+	mov	r8, QWORD PTR [rsp+8]
+	mov	esi, DWORD PTR [rax]
+	test	esi, esi
+	jne	.L301
+	mov	ecx, DWORD PTR [rax+4]
+	test	ecx, ecx
+	jne	.L301
+	mov	edx, DWORD PTR [rax+12]
+	test	edx, edx
+	jne	.L301
+	mov	DWORD PTR [rbx], 1
+	mov	eax, DWORD PTR [rax+8]
+	mov	DWORD PTR [rbx+8], eax
+	add	r15, rax
+	.p2align 4,,10
+	.p2align 3
+.L301:
+	add	rbx, 12
+	cmp	rbp, QWORD PTR [r12+16]
+	jb	.L303
+.L304:
+	mov	rax, QWORD PTR [rsp+16]
+	mov	QWORD PTR [r14+120], rax
+	add	rsp, 24
+	xor	eax, eax
+	pop	rbx
+	pop	rbp
+	pop	r12
+	pop	r13
+	pop	r14
+	pop	r15
+	ret
+	.size	speculate, .-speculate
 	.section	.note.GNU-stack,"",@progbits

@@ -21,6 +21,7 @@ import type { ObjectMemory, Range } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
+import { machineBusy } from "../machine/threads.ts";
 import {
   type BatchResult,
   type KindCounter,
@@ -28,6 +29,7 @@ import {
   MAX_FIELDS,
   NativeClassifier,
   P,
+  parallelFrom,
   TYPE_WORDS,
 } from "./classify-pass.ts";
 
@@ -111,10 +113,14 @@ export interface Classification {
   /** Batches of pools the native pass classified, and those done in JavaScript (none, or a fallback). */
   nativeBatches: number;
   jsBatches: number;
+  /** Of the native batches, those a second thread classified (in-process, large heaps). */
+  aheadBatches: number;
   /** Sums the kinds of each pool natively (ObjectsSnapshot's per-type and per-arena sums), where there is code. */
   countKinds?: KindCounter;
 }
 
+/** The default of parallelFrom: an explicit value (tests) is used whatever the load, as the pool pass's. */
+const PARALLEL_DEFAULT = 24_576;
 const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
 
 /**
@@ -181,6 +187,7 @@ export function classifyBlocks(
     owners: ctx.owners,
     nativeBatches: ctx.nativeBatches,
     jsBatches: ctx.jsBatches,
+    aheadBatches: ctx.aheadBatches,
     countKinds: options.native === false ? undefined : kindCounter(mem.native),
   };
 }
@@ -251,6 +258,8 @@ class Scanner {
   #native: NativeClassifier | null = null;
   nativeBatches = 0;
   jsBatches = 0;
+  /** Of the native batches, those a second thread classified. */
+  aheadBatches = 0;
 
   constructor(
     heap: HeapSource,
@@ -339,19 +348,61 @@ class Scanner {
     const w = this.#heap.walk;
     const poolArena = w.poolArena;
     const batch = this.#mem.batch;
+    // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
+    const starts: number[] = [];
     for (let p = 0; p < w.usedPools;) {
-      // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
+      starts.push(p);
       let end = p + 1;
       if (batch === 0) { while (end < w.usedPools && poolArena[end] === poolArena[p]) end++; }
       else end = Math.min(w.usedPools, p + batch);
-      if (this.#native && this.kinds instanceof Uint16Array) {
-        this.#nativeBatch(p, end);
-        p = end;
-        continue;
-      }
-      this.#jsBatch(p, end);
       p = end;
     }
+    starts.push(w.usedPools);
+    const one = (b: number) => {
+      if (this.#native && this.kinds instanceof Uint16Array) this.#nativeBatch(starts[b], starts[b + 1]);
+      else this.#jsBatch(starts[b], starts[b + 1]);
+    };
+    const nb = starts.length - 1;
+    const native = this.#native;
+    if (
+      native?.absolute && w.usedPools >= parallelFrom && nb >= 4 &&
+      (parallelFrom !== PARALLEL_DEFAULT || !machineBusy())
+    ) {
+      // Two threads: this one does the first batches alone (most types are met there and decided), then hands the
+      // second half of the rest to a second thread, which classifies it on a copy of what is decided by then; a
+      // batch it met anything undecided in, this thread does again after it, in order (the results do not change).
+      let k = 0;
+      while (k < nb && starts[k] < w.usedPools / 16) one(k++);
+      let split = k;
+      while (split < nb && starts[split] < (starts[k] + w.usedPools) / 2) split++;
+      const ahead = split < nb && this.#native && this.kinds instanceof Uint16Array
+        ? this.#native.speculate(w.poolAddress, w.poolClass, this.poolBase, starts, split)
+        : null;
+      if (ahead) {
+        try {
+          for (let b = k; b < split; b++) one(b);
+        } finally {
+          ahead.join();
+        }
+        try {
+          for (let b = split; b < nb; b++) {
+            const got = this.#native && this.kinds instanceof Uint16Array ? ahead.take(b, this.kinds) : null;
+            if (!got) {
+              one(b);
+              continue;
+            }
+            this.nativeBatches++;
+            this.aheadBatches++;
+            this.#addRefs(got);
+          }
+        } finally {
+          ahead.free();
+        }
+        this.#nameBuffers();
+        return;
+      }
+      for (let b = k; b < nb; b++) one(b);
+    } else for (let b = 0; b < nb; b++) one(b);
     this.#nameBuffers();
   }
 
