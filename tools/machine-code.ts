@@ -114,7 +114,8 @@ export const UNITS: Unit[] = [
     },
   },
   {
-    name: "native block classification pass (classify_batch, count_kinds, speculate; compiled from tools/classify-pass.c)",
+    name:
+      "native block classification pass (classify_batch, count_kinds, speculate; compiled from tools/classify-pass.c)",
     source: "lib/objects/classify-pass.x86_64.s",
     arch: "x86_64",
     bytes: () => CLASSIFY_X64,
