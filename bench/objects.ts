@@ -59,18 +59,21 @@ async function byAttach(
 ): Promise<void> {
   const t = await target(keepEvery);
   try {
-    const times: number[] = [];
+    const times: number[] = [], cpu: number[] = [];
     let line = "";
     for (let i = 0; i < 6; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const py = await attachPython(t.pid);
       const snap = py.heap();
       const objects = snap.objects({ native });
       if (what === "pinning") snap.pinning({ limit: 10 });
       times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
       if (i === 0) {
         line =
-          `CPython ${py.version}: ${snap.totals.arenas} arenas (${
+          `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${
             (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
           } GiB), ` +
           `${snap.totals.pools} used pools, ${objects.totals.blocks} live blocks, ${objects.totals.objects} objects, ` +
@@ -83,7 +86,10 @@ async function byAttach(
       `  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${
         median(times.slice(1)).toFixed(0)
       } ms ` +
-        `(first ${times[0].toFixed(0)} ms, min ${Math.min(...times.slice(1)).toFixed(0)})`,
+        `(first ${times[0].toFixed(0)} ms, min ${Math.min(...times.slice(1)).toFixed(0)}); CPU (this process, all ` +
+        `threads, user + system) median ${median(cpu.slice(1)).toFixed(0)} ms; goal ${
+          what === "pinning" ? "≤ 200 ms per GiB of arenas" : "≤ 600 ms"
+        }; load average ${os.loadavg()[0].toFixed(1)}`,
     );
   } finally {
     t.stop();
@@ -94,16 +100,21 @@ async function inProcess(): Promise<void> {
   const py = await openPython();
   try {
     py.run(build(1));
-    const times: number[] = [], walk: number[] = [], js: number[] = [];
+    const times: number[] = [], walk: number[] = [], js: number[] = [], cpu: number[] = [], jsCpu: number[] = [];
+    const ms = (c: { user: number; system: number }) => (c.user + c.system) / 1000;
     let line = "";
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
       const snap = py.heap();
       const t1 = performance.now();
+      let c0 = process.cpuUsage();
       const objects = snap.objects({ native: true });
+      cpu.push(ms(process.cpuUsage(c0)));
       times.push(performance.now() - t1);
       const t2 = performance.now();
+      c0 = process.cpuUsage();
       snap.objects({ native: false });
+      jsCpu.push(ms(process.cpuUsage(c0)));
       js.push(performance.now() - t2);
       walk.push(t1 - t0);
       if (i === 0) {
@@ -118,8 +129,11 @@ async function inProcess(): Promise<void> {
     console.log(
       `  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${
         Math.min(...times.slice(1)).toFixed(0)
-      }; goal ≤ 250 ms/GiB); JavaScript pass ${median(js.slice(1)).toFixed(0)} ms; ` +
-        `heap() before it: median ${median(walk.slice(1)).toFixed(0)} ms`,
+      }; goal ≤ 250 ms), CPU ${median(cpu.slice(1)).toFixed(0)} ms; JavaScript pass ${
+        median(js.slice(1)).toFixed(0)
+      } ms, CPU ${median(jsCpu.slice(1)).toFixed(0)} ms; heap() before it: median ${
+        median(walk.slice(1)).toFixed(0)
+      } ms; load average ${os.loadavg()[0].toFixed(1)}`,
     );
   } finally {
     py.close();

@@ -63,7 +63,8 @@ enum {
   P_FLAGS_IN_REFCNT, P_IMMORTAL, P_MASK, P_SHIFT, P_TAGGED, P_ABSOLUTE,
 };
 
-static inline u64 u64at(const u32 *w, u64 i) { return (u64)w[i] | (u64)w[i + 1] << 32; }
+/* The u64 at u32 index i of w; i may be negative (3.11+'s managed __dict__ and values sit before the object). */
+static inline u64 u64at(const u32 *w, i64 i) { return (u64)w[i] | (u64)w[i + 1] << 32; }
 
 static int readable(const struct Job *j, u64 a) {
   /* lastAtOrBelow(starts, a), then a + 16 <= ends[at] */
@@ -138,12 +139,12 @@ static inline __attribute__((always_inline)) u32 classify(const struct Job *j, c
     if (sh != 0 && o + t[3] > avail && ((y[sh >> 2] >> ((sh & 3) * 8)) & 0xff) != 0) continue;
     for (i32 f = 0; f < t[6]; f++) {
       i32 field = t[7 + 2 * f], label = t[8 + 2 * f];
-      u64 aux = label == ODICT_INDEX ? u64at(y, (u64)(field + 8) >> 2) : 0;
-      ref(j, u64at(y, (u64)field >> 2), label, at, aux);
+      u64 aux = label == ODICT_INDEX ? u64at(y, (i64)(field + 8) >> 2) : 0;
+      ref(j, u64at(y, (i64)field >> 2), label, at, aux);
     }
-    if (t[4] != 0) ref(j, u64at(y, (u64)t[4] >> 2), OWNED_DICT, at, 0);
+    if (t[4] != 0) ref(j, u64at(y, (i64)t[4] >> 2), OWNED_DICT, at, 0);
     if (t[5] != 0 && o >= 32) {
-      u64 v = u64at(y, (u64)t[5] >> 2);
+      u64 v = u64at(y, (i64)t[5] >> 2);
       if (!P[P_TAGGED]) ref(j, v, INSTANCE_VALUES, at, 0);
       else if (v & 1) ref(j, v + 1, INSTANCE_VALUES, at, 0);
     }
@@ -183,7 +184,7 @@ static int scan_pool(const struct Job *j, const u8 *words, u64 p) {
     if (kinds[k] == FREE) return 0;
     kinds[k] = FREE;
     nfree++;
-    fb = u64at(w, (u64)off >> 2);
+    fb = u64at(w, off >> 2);
   }
   if (carved - nfree != count) return 0;
   u32 d = P[P_DATA];

@@ -227,38 +227,35 @@ batch:
 .L34:
 	mov	esi, DWORD PTR [rsp+64]
 	mov	r15d, DWORD PTR [rsp+72]
-	mov	ebp, DWORD PTR [rdx+24]
+	mov	r12d, DWORD PTR [rdx+24]
 	mov	r8, QWORD PTR [rsp+40]
-	lea	r10d, [rsi+r15]
+	lea	ebx, [rsi+r15]
 	xor	esi, esi
-	mov	r15, r10
+	mov	r15, rbx
 	sal	r15, 32
-	test	ebp, ebp
+	test	r12d, r12d
 	jle	.L41
-	mov	DWORD PTR [rsp], r10d
+	mov	DWORD PTR [rsp], ebx
 	mov	QWORD PTR [rsp+8], r13
 	.p2align 4,,10
 	.p2align 3
 .L40:
 	mov	ecx, DWORD PTR [rdx+32+rsi*8]
-	movsx	rax, DWORD PTR [rdx+28+rsi*8]
+	mov	ebx, DWORD PTR [rdx+28+rsi*8]
 	xor	r10d, r10d
 	cmp	ecx, 9
 	jne	.L38
-	lea	r10d, [rax+8]
-	movsx	r10, r10d
-	mov	rbx, r10
-	and	r10, -4
-	mov	r10d, DWORD PTR [r9+4+r10]
-	shr	rbx, 2
-	mov	ebx, DWORD PTR [r9+rbx*4]
+	lea	eax, [rbx+8]
+	sar	eax, 2
+	cdqe
+	mov	r10d, DWORD PTR [r9+4+rax*4]
+	mov	eax, DWORD PTR [r9+rax*4]
 	sal	r10, 32
-	or	r10, rbx
+	or	r10, rax
 .L38:
-	mov	rbx, rax
-	and	rax, -4
-	mov	eax, DWORD PTR [r9+4+rax]
-	shr	rbx, 2
+	sar	ebx, 2
+	movsx	rbx, ebx
+	mov	eax, DWORD PTR [r9+4+rbx*4]
 	mov	ebx, DWORD PTR [r9+rbx*4]
 	sal	rax, 32
 	or	rax, rbx
@@ -279,14 +276,14 @@ batch:
 	add	rsi, 1
 	cmp	DWORD PTR [rdx+24], esi
 	jg	.L40
-	mov	r10d, DWORD PTR [rsp]
+	mov	ebx, DWORD PTR [rsp]
 	mov	r13, QWORD PTR [rsp+8]
 .L41:
-	movsx	rax, DWORD PTR [rdx+16]
+	mov	eax, DWORD PTR [rdx+16]
 	test	eax, eax
 	jne	.L258
 .L37:
-	movsx	rax, DWORD PTR [rdx+20]
+	mov	eax, DWORD PTR [rdx+20]
 	cmp	r11, 31
 	jle	.L42
 	test	eax, eax
@@ -533,7 +530,7 @@ batch:
 	mov	rdx, rcx
 	and	rcx, -4
 	mov	eax, DWORD PTR [r10+4+rcx]
-	shr	rdx, 2
+	sar	rdx, 2
 	mov	ecx, DWORD PTR [r10+rdx*4]
 	sal	rax, 32
 	or	rcx, rax
@@ -581,41 +578,39 @@ batch:
 	pop	r15
 	ret
 .L258:
-	mov	rcx, rax
-	and	rax, -4
-	shr	rcx, 2
-	mov	eax, DWORD PTR [r9+4+rax]
-	mov	ecx, DWORD PTR [r9+rcx*4]
-	sal	rax, 32
-	or	rax, rcx
-	mov	rbp, rax
+	sar	eax, 2
+	cdqe
+	mov	ecx, DWORD PTR [r9+4+rax*4]
+	mov	eax, DWORD PTR [r9+rax*4]
+	sal	rcx, 32
+	or	rcx, rax
+	mov	rbp, rcx
 	je	.L37
 	mov	rcx, QWORD PTR [r14+128]
-	mov	rbx, QWORD PTR [r14+120]
+	mov	r10, QWORD PTR [r14+120]
 	mov	eax, DWORD PTR [rcx+8]
 	lea	esi, [rax+1]
 	mov	DWORD PTR [rcx+8], esi
 	lea	ecx, [rax+rax*2]
-	mov	QWORD PTR [rbx+rcx*8], rbp
+	mov	QWORD PTR [r10+rcx*8], rbp
 	mov	rax, rcx
 	lea	esi, [rcx+1]
-	mov	rcx, r10
+	mov	rcx, rbx
 	sal	rcx, 32
 	add	eax, 2
 	or	cl, -1
-	mov	QWORD PTR [rbx+rsi*8], rcx
-	mov	QWORD PTR [rbx+rax*8], 0
+	mov	QWORD PTR [r10+rsi*8], rcx
+	mov	QWORD PTR [r10+rax*8], 0
 	jmp	.L37
 .L259:
-	mov	rdx, rax
-	and	rax, -4
-	mov	ebx, DWORD PTR [r13+56]
-	mov	eax, DWORD PTR [r9+4+rax]
-	shr	rdx, 2
+	sar	eax, 2
+	mov	ebp, DWORD PTR [r13+56]
+	movsx	rdx, eax
+	mov	eax, DWORD PTR [r9+4+rdx*4]
 	mov	edx, DWORD PTR [r9+rdx*4]
 	sal	rax, 32
 	or	rax, rdx
-	test	ebx, ebx
+	test	ebp, ebp
 	je	.L265
 	test	al, 1
 	je	.L42
@@ -684,7 +679,7 @@ batch:
 	mov	QWORD PTR [rdx+rsi*8], rax
 	mov	rcx, rsi
 .L254:
-	mov	rax, r10
+	mov	rax, rbx
 	lea	esi, [rcx+1]
 	sal	rax, 32
 	or	rax, 8
@@ -846,33 +841,30 @@ batch:
 	mov	DWORD PTR [rsp+108], r8d
 .L92:
 	mov	edi, DWORD PTR [r10+32+r9*8]
-	movsx	rdx, DWORD PTR [r10+28+r9*8]
+	mov	edx, DWORD PTR [r10+28+r9*8]
 	xor	eax, eax
 	cmp	edi, 9
 	jne	.L90
-	lea	eax, [rdx+8]
-	cdqe
-	mov	rcx, rax
-	and	rax, -4
-	mov	eax, DWORD PTR [r11+4+rax]
-	shr	rcx, 2
+	lea	ecx, [rdx+8]
+	sar	ecx, 2
+	movsx	rcx, ecx
+	mov	eax, DWORD PTR [r11+4+rcx*4]
 	mov	ecx, DWORD PTR [r11+rcx*4]
 	sal	rax, 32
 	or	rax, rcx
 .L90:
-	mov	rcx, rdx
-	and	rdx, -4
-	shr	rcx, 2
-	mov	edx, DWORD PTR [r11+4+rdx]
-	mov	ecx, DWORD PTR [r11+rcx*4]
-	sal	rdx, 32
-	or	rdx, rcx
-	mov	QWORD PTR [rsp+40], rdx
+	sar	edx, 2
+	movsx	rdx, edx
+	mov	ecx, DWORD PTR [r11+4+rdx*4]
+	mov	edx, DWORD PTR [r11+rdx*4]
+	sal	rcx, 32
+	or	rcx, rdx
+	mov	QWORD PTR [rsp+40], rcx
 	je	.L91
-	mov	rcx, QWORD PTR [r13+128]
+	mov	rsi, QWORD PTR [r13+128]
 	mov	r8, QWORD PTR [r13+128]
 	mov	rdx, QWORD PTR [r13+120]
-	mov	ecx, DWORD PTR [rcx+8]
+	mov	ecx, DWORD PTR [rsi+8]
 	lea	esi, [rcx+1]
 	mov	DWORD PTR [r8+8], esi
 	mov	r8, QWORD PTR [rsp+40]
@@ -891,11 +883,11 @@ batch:
 	jg	.L92
 	mov	r8d, DWORD PTR [rsp+108]
 .L93:
-	movsx	rax, DWORD PTR [r10+16]
+	mov	eax, DWORD PTR [r10+16]
 	test	eax, eax
 	jne	.L267
 .L88:
-	movsx	rax, DWORD PTR [r10+20]
+	mov	eax, DWORD PTR [r10+20]
 	cmp	rbp, 31
 	jle	.L94
 	test	eax, eax
@@ -1029,11 +1021,10 @@ batch:
 	.p2align 4,,10
 	.p2align 3
 .L267:
-	mov	rcx, rax
-	and	rax, -4
-	mov	edx, DWORD PTR [r11+4+rax]
-	shr	rcx, 2
-	mov	eax, DWORD PTR [r11+rcx*4]
+	sar	eax, 2
+	cdqe
+	mov	edx, DWORD PTR [r11+4+rax*4]
+	mov	eax, DWORD PTR [r11+rax*4]
 	sal	rdx, 32
 	or	rdx, rax
 	je	.L88
@@ -1048,12 +1039,11 @@ batch:
 	mov	r8d, DWORD PTR [rsp+40]
 	jmp	.L88
 .L268:
-	mov	rcx, rax
-	and	rax, -4
+	sar	eax, 2
 	mov	edi, DWORD PTR [r15+56]
-	mov	edx, DWORD PTR [r11+4+rax]
-	shr	rcx, 2
-	mov	eax, DWORD PTR [r11+rcx*4]
+	cdqe
+	mov	edx, DWORD PTR [r11+4+rax*4]
+	mov	eax, DWORD PTR [r11+rax*4]
 	sal	rdx, 32
 	or	rdx, rax
 	test	edi, edi
