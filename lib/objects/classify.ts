@@ -371,8 +371,14 @@ class Scanner {
       // Two threads: this one does the first batches alone (most types are met there and decided), then hands the
       // second half of the rest to a second thread, which classifies it on a copy of what is decided by then; a
       // batch it met anything undecided in, this thread does again after it, in order (the results do not change).
+      // Alone until a sixteenth of the pools is done and four batches in a row met no new candidate (a program's
+      // own classes are met after the interpreter's start-up objects), at most half of them.
       let k = 0;
-      while (k < nb && starts[k] < w.usedPools / 16) one(k++);
+      for (let quiet = 0; k < nb && (starts[k] < w.usedPools / 16 || quiet < 4) && starts[k] < w.usedPools / 2;) {
+        const met = this.#table.byAddress.size + this.#unknown.size;
+        one(k++);
+        quiet = this.#table.byAddress.size + this.#unknown.size === met ? quiet + 1 : 0;
+      }
       let split = k;
       while (split < nb && starts[split] < (starts[k] + w.usedPools) / 2) split++;
       const ahead = split < nb && this.#native && this.kinds instanceof Uint16Array
