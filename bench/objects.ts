@@ -5,7 +5,7 @@
  * ≤ 600 ms for the full classification of 1 GiB; the fragmented heap's pinning view ≤ 200 ms per GiB of arenas by
  * attach.
  *
- *   bun bench/objects.ts [python executable] [GiB]     (default: python3 on PATH, 1.1 GiB)
+ *   bun bench/objects.ts [python executable] [GiB] [--json FILE]     (default: python3 on PATH, 1.1 GiB)
  *   deno run -A bench/objects.ts …    node dist/bench/objects.js …
  *
  * The heap: rows of (int, float, str, bytes) in a tuple, about 10 million objects per GiB, all live ("dense"); then
@@ -21,8 +21,17 @@ import { join } from "node:path";
 import process from "node:process";
 import { attachPython, openPython } from "../lib/mod.ts";
 
-const exe = process.argv[2] ?? process.env.PYMEM_BENCH_PYTHON ?? "python3";
-const gib = Number(process.argv[3] ?? 1.1);
+const argv = process.argv.slice(2);
+const jsonAt = argv.indexOf("--json");
+const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+const positional = jsonAt >= 0 ? [...argv.slice(0, jsonAt), ...argv.slice(jsonAt + 2)] : argv;
+const exe = positional[0] ?? process.env.PYMEM_BENCH_PYTHON ?? "python3";
+const gib = Number(positional[1] ?? 1.1);
+/** What --json writes: each case's medians (wall and CPU, ms) and the heap's size, for bench/run.ts's table. */
+const report: {
+  inProcess?: Record<string, number>;
+  attach: { label: string; native: boolean; medianMs: number; cpuMs: number; gib: number }[];
+} = { attach: [] };
 // About 430 bytes of blocks a row: tuple 64, float 32, str ~80, bytes ~240, plus an int now and then.
 const rows = Math.ceil((gib * 2 ** 30) / 430);
 const build = (keepEvery: number) =>
@@ -60,7 +69,7 @@ async function byAttach(
   const t = await target(keepEvery);
   try {
     const times: number[] = [], cpu: number[] = [];
-    let line = "";
+    let line = "", arenaGiB = 0;
     for (let i = 0; i < 6; i++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -72,6 +81,7 @@ async function byAttach(
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
       if (i === 0) {
+        arenaGiB = snap.totals.arenaBytes / 2 ** 30;
         line =
           `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${
             (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
@@ -82,6 +92,13 @@ async function byAttach(
       py.close();
     }
     console.log(`${runtime} attach, ${label}, ${native ? "native pass" : "JavaScript pass"}: ${line}`);
+    report.attach.push({
+      label,
+      native,
+      medianMs: median(times.slice(1)),
+      cpuMs: median(cpu.slice(1)),
+      gib: arenaGiB,
+    });
     console.log(
       `  attach + heap() + objects()${what === "pinning" ? " + pinning()" : ""}: median ${
         median(times.slice(1)).toFixed(0)
@@ -102,7 +119,7 @@ async function inProcess(): Promise<void> {
     py.run(build(1));
     const times: number[] = [], walk: number[] = [], js: number[] = [], cpu: number[] = [], jsCpu: number[] = [];
     const ms = (c: { user: number; system: number }) => (c.user + c.system) / 1000;
-    let line = "";
+    let line = "", arenaGiB = 0;
     for (let i = 0; i < 6; i++) {
       const t0 = performance.now();
       const snap = py.heap();
@@ -118,6 +135,7 @@ async function inProcess(): Promise<void> {
       js.push(performance.now() - t2);
       walk.push(t1 - t0);
       if (i === 0) {
+        arenaGiB = snap.totals.arenaBytes / 2 ** 30;
         line =
           `CPython ${py.version.major}.${py.version.minor}.${py.version.micro}: ${snap.totals.arenas} arenas (${
             (snap.totals.arenaBytes / 2 ** 30).toFixed(2)
@@ -126,6 +144,14 @@ async function inProcess(): Promise<void> {
       }
     }
     console.log(`${runtime} in-process, dense: ${line}`);
+    report.inProcess = {
+      nativeMs: median(times.slice(1)),
+      nativeCpuMs: median(cpu.slice(1)),
+      jsMs: median(js.slice(1)),
+      jsCpuMs: median(jsCpu.slice(1)),
+      heapMs: median(walk.slice(1)),
+      gib: arenaGiB,
+    };
     console.log(
       `  objects(): median ${median(times.slice(1)).toFixed(0)} ms (first ${times[0].toFixed(0)}, min ${
         Math.min(...times.slice(1)).toFixed(0)
@@ -146,3 +172,4 @@ for (const native of [true, false]) {
   await byAttach("dense", 1, "objects", native);
   await byAttach("sparse (every 100th row kept)", 100, "pinning", native);
 }
+if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ runtime, load: os.loadavg()[0], ...report }, null, 2));
