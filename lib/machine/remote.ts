@@ -363,6 +363,32 @@ export class RemoteMemory {
   }
 
   /**
+   * A uniform read straight into native memory at `dest` (range i at dest + i * length, at least n * length bytes the
+   * caller owns): no copy into JavaScript memory, for generated code that works on what was read
+   * (lib/objects/classify-pass.ts). The flags say which ranges were read; null when this reader cannot (it reads
+   * through /proc/PID/mem). Same errors as readMany.
+   */
+  readUniformInto(addresses: Float64Array, length: number, dest: bigint): Uint8Array | null {
+    if (this.#mode !== "process_vm_readv" || !this.#backend) return null;
+    if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    const n = addresses.length, ok = new Uint8Array(n);
+    if (length === 0) return ok.fill(1);
+    const local = this.#local, remote = this.#remote;
+    for (let start = 0; start < n;) {
+      const to = Math.min(n, start + IOV_MAX);
+      setIovec(local, 0, Number(dest) + start * length, (to - start) * length);
+      for (let i = start; i < to; i++) setIovec(remote, i - start, addresses[i], length);
+      this.readCalls++;
+      const got = this.#readvChecked(local, remote, to - start);
+      this.bytesRead += got;
+      const whole = Math.min(to - start, Math.floor(got / length));
+      ok.fill(1, start, start + whole);
+      start += whole < to - start ? whole + 1 : whole;
+    }
+    return ok;
+  }
+
+  /**
    * Ranges [from, to) of a uniform read, on this thread. Equal ranges land packed in the scratch buffer in the
    * order of the output: one copy per system call instead of one per range (BENCHMARKS.md has the saving).
    */

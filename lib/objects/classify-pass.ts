@@ -1348,6 +1348,8 @@ export class NativeClassifier {
   readonly #maps: Region;
   readonly #out: Region;
   readonly #list: Region;
+  /** Remotely: pools read straight here (readInto), classified in place. */
+  readonly #read: Region;
   /** Occupied slots of the hash table. */
   #fill = 0;
   #slots = 0;
@@ -1390,6 +1392,7 @@ export class NativeClassifier {
     this.#maps = r();
     this.#out = r();
     this.#list = r();
+    this.#read = r();
     this.#absolute = params[P.ABSOLUTE] === 1;
     // job: 19 pointers (152 bytes), then params (16 u32 at 160) and counts (8 u32 at 224)
     this.#job.need(256);
@@ -1521,6 +1524,7 @@ export class NativeClassifier {
     blocks: number,
     offsets: number,
     list?: Uint32Array,
+    inPlace = false,
   ): BatchResult {
     const n = to - from;
     if (!list) this.#prepare(n, blocks, offsets);
@@ -1555,7 +1559,9 @@ export class NativeClassifier {
       this.#setWord(18, 0);
     }
     const w = words ? new Uint8Array(words.buffer, words.byteOffset, words.byteLength) : this.#empty;
-    this.#run(this.#job.ptr, kinds, this.#absolute ? this.#empty : w);
+    const absolute = this.#absolute || inPlace;
+    this.#job.u32[40 + P.ABSOLUTE] = absolute ? 1 : 0;
+    this.#run(this.#job.ptr, kinds, absolute ? this.#empty : w);
     const { blocks: cap, refsAt } = this.#outLayout;
     const nPending = counts[0], nUnknown = counts[1], nRefs = counts[2], torn = counts[3];
     this.#fill += counts[4];
@@ -1714,6 +1720,20 @@ export class NativeClassifier {
     };
   }
 
+  /**
+   * Native memory for `bytes` bytes of pools read by the caller (`poolsInto`), reused from call to call: its address.
+   * Pools read there are classified with `call(…, inPlace = true)`, `src` giving each one's address.
+   */
+  readBuffer(bytes: number): bigint {
+    this.#read.need(bytes);
+    return this.#read.ptr;
+  }
+
+  /** A view of `length` bytes of native memory at `address` (the read buffer). */
+  bytesAt(address: number, length: number): Uint8Array {
+    return new Uint8Array(this.#access.backend.view(BigInt(address), length));
+  }
+
   /** Whether pool bytes are read in place (this process, under its GIL). */
   get absolute(): boolean {
     return this.#absolute;
@@ -1721,7 +1741,19 @@ export class NativeClassifier {
 
   /** Free the native memory (the generated code stays mapped for the next classification). */
   close(): void {
-    for (const r of [this.#job, this.#pools, this.#keys, this.#vals, this.#types, this.#maps, this.#out, this.#list]) {
+    for (
+      const r of [
+        this.#job,
+        this.#pools,
+        this.#keys,
+        this.#vals,
+        this.#types,
+        this.#maps,
+        this.#out,
+        this.#list,
+        this.#read,
+      ]
+    ) {
       r.free();
     }
   }

@@ -445,11 +445,25 @@ class Scanner {
    * #jsBatch. A batch with a torn pool (a live target) is done again in JavaScript, with its retries.
    */
   #nativeBatch(p: number, end: number): void {
-    const n = this.#native!, w = this.#heap.walk, poolAddress = w.poolAddress;
+    const n = this.#native!, w = this.#heap.walk, poolAddress = w.poolAddress, poolSize = this.#layout.poolSize;
     let got: { words: Uint32Array; at: Int32Array } | undefined;
-    if (!n.absolute) got = this.#mem.pools(poolAddress.subarray(p, end), this.#layout.poolSize);
-    const at = got?.at;
-    const src = at ? (i: number) => (at[i] < 0 ? -1 : at[i] * 4) : (i: number) => poolAddress[p + i];
+    let src = (i: number) => poolAddress[p + i];
+    // Remotely, the pools are read straight into native memory when the reader can (no copy into JavaScript's); a
+    // batch that must be done in JavaScript after all (a torn pool) gets a copy of those same bytes.
+    let inPlace: { base: number; ok: Uint8Array } | undefined;
+    if (!n.absolute) {
+      const dest = this.#mem.poolsInto ? n.readBuffer((end - p) * poolSize) : 0n;
+      const ok = dest ? this.#mem.poolsInto!(poolAddress.subarray(p, end), poolSize, dest) : null;
+      if (ok) {
+        const base = Number(dest);
+        inPlace = { base, ok };
+        src = (i) => (ok[i] ? base + i * poolSize : -1);
+      } else {
+        got = this.#mem.pools(poolAddress.subarray(p, end), poolSize);
+        const at = got.at;
+        src = (i) => (at[i] < 0 ? -1 : at[i] * 4);
+      }
+    }
     const blocks = this.poolBase[end] - this.poolBase[p];
     const call = (list?: Uint32Array) =>
       n.call(
@@ -464,10 +478,11 @@ class Scanner {
         blocks,
         this.#offsets.length,
         list,
+        inPlace !== undefined,
       );
     const r = call();
     for (const u of r.unknown) this.#unknown.add(u);
-    if (r.torn) return this.#jsBatch(p, end, got);
+    if (r.torn) return this.#jsBatch(p, end, got ?? (inPlace && this.#copyOut(inPlace, end - p)));
     this.nativeBatches++;
     this.#addRefs(r);
     if (r.pending.length === 0) return;
@@ -481,8 +496,17 @@ class Scanner {
     // The heap outgrew the native pass while deciding (kinds past 16 bits): these blocks in JavaScript.
     const pending: number[] = [];
     for (let i = 0; i < r.pending.length; i += 2) pending.push(p + r.pending[i], r.pending[i + 1]);
-    const view = got ?? this.#mem.pools(poolAddress.subarray(p, end), this.#layout.poolSize);
+    const view = got ??
+      (inPlace ? this.#copyOut(inPlace, end - p) : this.#mem.pools(poolAddress.subarray(p, end), poolSize));
     this.#settle(pending, view.words, (q) => view.at[q - p]);
+  }
+
+  /** The pools read into native memory, copied out for the JavaScript pass (the shape of `ObjectMemory.pools`). */
+  #copyOut(read: { base: number; ok: Uint8Array }, n: number): { words: Uint32Array; at: Int32Array } {
+    const poolSize = this.#layout.poolSize;
+    const words = new Uint32Array(this.#native!.bytesAt(read.base, n * poolSize).slice().buffer);
+    const at = Int32Array.from(read.ok, (ok, i) => (ok ? (i * poolSize) / 4 : -1));
+    return { words, at };
   }
 
   /** The native pass's pointers, recorded as #classify records its own. */

@@ -48,6 +48,11 @@ export interface ObjectMemory {
    * not called on that path.
    */
   native?: NativeAccess & { absolute: boolean };
+  /**
+   * Remotely, where it can: read the listed pools straight into native memory at `dest` (pool i at dest + i *
+   * poolSize), for the native pass; the flags say which were read. Null when this reader cannot.
+   */
+  poolsInto?(addresses: Float64Array, poolSize: number, dest: bigint): Uint8Array | null;
 }
 
 /**
@@ -158,6 +163,14 @@ export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => 
       return b ? new Uint32Array(b.buffer, b.byteOffset, poolSize / 4) : null;
     },
     readMany: (ranges) => mem.readMany(ranges),
+    poolsInto(addresses, poolSize, dest) {
+      try {
+        return mem.readUniformInto(addresses, poolSize, dest);
+      } catch (e) {
+        if (!live || !alive()) throw e;
+        return new Uint8Array(addresses.length);
+      }
+    },
     symbol,
   };
 }
