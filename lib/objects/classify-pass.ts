@@ -1187,8 +1187,6 @@ export function setParallelFrom(n: number): number {
 export const TYPE_WORDS = 16;
 /** Most pointer fields per type the record holds. */
 export const MAX_FIELDS = 4;
-/** The C's PENDING kind. */
-export const NATIVE_PENDING = 0xffff;
 
 /** Parameter words (tools/classify-pass.c, P_*). */
 export const P = {
@@ -1266,7 +1264,7 @@ export function kindCounter(access: NativeAccess | undefined): KindCounter | und
   if (!pass) return undefined;
   return (kinds, poolBase, npools, nKinds) => {
     const scratch = new Uint32Array(nKinds + 1);
-    // Most pools hold a few kinds: room for 8 each, and the exact need when that is not enough.
+    // Most pools hold a few kinds: room for 8 each, then 64; a heap past that is summed in JavaScript.
     for (const per of [8, 64]) {
       const cap = npools * (1 + 2 * per);
       const out = new Uint32Array(cap);
