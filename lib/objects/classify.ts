@@ -387,9 +387,12 @@ class Scanner {
       if (ahead) {
         try {
           for (let b = k; b < split; b++) one(b);
-        } finally {
-          ahead.join();
+        } catch (e) {
+          ahead.join(); // the thread reads the heap, which stays still only while the caller holds the GIL
+          ahead.free();
+          throw e;
         }
+        ahead.join();
         try {
           for (let b = split; b < nb; b++) {
             const got = this.#native && this.kinds instanceof Uint16Array ? ahead.take(b, this.kinds) : null;
