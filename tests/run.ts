@@ -166,6 +166,10 @@ const FILES: Record<string, FileAxes> = {
   lifecycle_test: { axes: ["adapter"], seconds: 1 },
   // Generated code against GNU as: no runtime difference, no Python.
   machine_code_test: { axes: ["pure"], python: false, seconds: 1 },
+  // The native classification pass against the JavaScript one on every CPython's heap (layout: the pre-headers, the
+  // debug allocator's padding, 3.14+'s refcount flags); the generated code and its memory are one per process
+  // whatever the runtime (the FFI signature is the pool pass's kind, covered under each runtime by heap_test).
+  classify_native_test: { axes: ["layout"], seconds: 5 },
   // Type fields and block contents per version (layout); `why` and the HTML in Chromium once per runtime (app).
   objects_test: { axes: ["layout", "app"], seconds: 15, elsewhere: 10 },
   // Buffers named through their owners (container subclasses, OrderedDict's nodes, naive datetimes) against a census
