@@ -349,7 +349,7 @@ test(
   { skip: await noMimalloc() },
 );
 
-test("pymem heap --allocator mimalloc: the map as text and JSON; the heat map is refused with the reason", async () => {
+test("pymem heap --allocator mimalloc: the map as text and JSON; the heat map is refused with the reason", () => {
   const code = "x = [bytes(300) for i in range(20000)]";
   const r = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", code, "--json", "-"]);
   assert.equal(r.status, 0, r.stderr);
