@@ -47,6 +47,8 @@ const MAX_KIND_16 = 0xfffe;
 const CACHE_MASK = 1023;
 /** Pseudo-label of a pointer to an instance's __dict__ (the dict is attributed to the instance, not renamed). */
 const OWNED_DICT = 255;
+/** Entries of an OrderedDict index read outside pymalloc (2^24: a dict of 10 million keys). */
+const ODICT_INDEX_MAX = 1 << 24;
 
 /** Names of the kinds that are not objects. */
 export const KIND_NAMES: readonly string[] = [
@@ -509,47 +511,91 @@ class Scanner {
   }
 
   /**
-   * Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers), and record
-   * which blocks are an instance's __dict__ (a dict object) or its values array (its owner: the instance's type).
+   * Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers, or whose
+   * object header an owner's pointer proves stale: see #staleHeaders), and record which blocks are an instance's
+   * __dict__ (a dict object), its keys and values (its owner: the instance's type).
    */
   #nameBuffers(): void {
     if (this.#nRefs === 0) return;
     const w = this.#heap.walk, layout = this.#layout, poolSize = layout.poolSize;
     const index = new Map<number, number>();
     for (let p = 0; p < w.usedPools; p++) index.set(w.poolAddress[p], p);
+    // Block of `ptr` (global index, -1 outside the used pools); `within` receives the offset from its data start.
+    let within = 0;
     const blockOf = (ptr: number): number => {
       const pool = ptr - (ptr % poolSize);
       const p = index.get(pool);
       if (p === undefined) return -1;
       const off = ptr - pool - layout.poolOverhead - this.dataOffset;
       if (off < 0) return -1;
-      const at = this.poolBase[p] + Math.floor(off / blockSize(w.poolClass[p], layout));
+      const size = blockSize(w.poolClass[p], layout);
+      const at = this.poolBase[p] + Math.floor(off / size);
+      within = off % size;
       return at < this.poolBase[p + 1] ? at : -1;
     };
+    const stale = this.#staleHeaders(blockOf, () => within);
+    for (const at of stale) this.kinds[at] = KIND.BUFFER;
+    const live = (i: number) => !stale.has(this.#refFrom[i]);
     const odict: number[] = [];
     const dictKind = this.#dictType
       ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1)
       : -1;
-    // First the instance dicts (their values arrays are attributed through them below).
+    // First the instance dicts (their keys and values are attributed through them below).
     for (let i = 0; i < this.#nRefs; i++) {
-      if (this.#refKinds[i] !== OWNED_DICT) continue;
+      if (this.#refKinds[i] !== OWNED_DICT || !live(i)) continue;
       const at = blockOf(this.#refs[i]);
       if (at >= 0 && this.kinds[at] === dictKind) this.owners.set(at, this.kinds[this.#refFrom[i]]);
     }
     for (let i = 0; i < this.#nRefs; i++) {
       const label = this.#refKinds[i];
-      if (label === OWNED_DICT) continue;
+      if (label === OWNED_DICT || !live(i)) continue;
       const at = blockOf(this.#refs[i]);
+      // An OrderedDict's index of more than 64 nodes is outside pymalloc: its nodes are still read through it.
+      if (at < 0 && label === KIND.ODICT_INDEX) odict.push(i, -1);
       if (at < 0) continue;
       if (this.kinds[at] === KIND.BUFFER) this.kinds[at] = label;
       if (this.kinds[at] !== label) continue;
       const from = this.#refFrom[i];
       if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
-      else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
-      else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
+      else if ((label === KIND.DICT_VALUES || label === KIND.DICT_KEYS) && this.owners.has(from)) {
+        // An instance's __dict__ with a table of its own (combined: 3.8–3.10 always, later after attribute churn):
+        // its keys are the instance's storage as much as its values are. A split table's keys are its class's.
+        this.owners.set(at, this.owners.get(from)!);
+      } else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
       if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
     this.#nameOdictNodes(odict, blockOf);
+  }
+
+  /**
+   * Blocks classified as an object that an owner's pointer proves to be a buffer: a list's ob_item, a dict's keys,
+   * a set's table, an OrderedDict's index point to the start of their block (PyMem_Malloc's result), and a values
+   * array to its start or a prefix before it (3.12). The header found there is what an object that lived in the
+   * block before left behind (a tuple freed by _PyTuple_Resize keeps its refcount; spare list slots are never
+   * written), never a live object: a live object's block is not also a live container's buffer. A pointer into an
+   * object past its header is not such a proof (3.13+ dicts point into their instance's inline values). An owner is
+   * believed only while its own block is not proven stale: rounds until no proof changes (a stale container found
+   * inside a proven buffer loses the pointers it carried).
+   */
+  #staleHeaders(blockOf: (p: number) => number, within: () => number): Set<number> {
+    let stale = new Set<number>();
+    for (let round = 0; round < 8; round++) {
+      const next = new Set<number>();
+      for (let i = 0; i < this.#nRefs; i++) {
+        const label = this.#refKinds[i];
+        if (label === OWNED_DICT || stale.has(this.#refFrom[i])) continue;
+        const at = blockOf(this.#refs[i]);
+        const k = at < 0 ? -1 : this.kinds[at];
+        if (k < KIND.FIRST_TYPE || at === this.#refFrom[i]) continue;
+        const off = within(), pre = this.#table.types[k - KIND.FIRST_TYPE].preHeader;
+        const values = label === KIND.DICT_VALUES || label === KIND.INSTANCE_VALUES;
+        if (values ? off <= pre : off === 0) next.add(at);
+      }
+      const same = next.size === stale.size && [...next].every((x) => stale.has(x));
+      stale = next;
+      if (same) break;
+    }
+    return stale;
   }
 
   /**
@@ -560,9 +606,13 @@ class Scanner {
     if (odict.length === 0) return;
     const ranges: Range[] = [], from: number[] = [];
     for (let j = 0; j < odict.length; j += 2) {
-      const i = odict[j], n = this.#odictSizes.get(i) ?? 0;
-      // Sizes are the dict's table size: a power of two whose array fits the block it was read from.
-      if (n <= 0 || (n & (n - 1)) !== 0 || n * 8 > this.#blockBytes(odict[j + 1])) continue;
+      const i = odict[j], n = this.#odictSizes.get(i) ?? 0, at = odict[j + 1];
+      // Sizes are the dict's table size: a power of two whose array fits the block it was read from (or, outside
+      // pymalloc, the readable memory there, at most ODICT_INDEX_MAX entries).
+      if (n <= 0 || (n & (n - 1)) !== 0) continue;
+      if (at >= 0 ? n * 8 > this.#blockBytes(at) : n > ODICT_INDEX_MAX || !this.#mem.readable(this.#refs[i], n * 8)) {
+        continue;
+      }
       ranges.push({ address: this.#refs[i], length: n * 8 });
       from.push(this.#refFrom[i]);
     }

@@ -183,7 +183,11 @@ export class TypeTable {
     const refLo = u32(head, 0) >>> 0, refHi = u32(head, 4) >>> 0;
     if (refLo === 0 || (l.refcntHasFlags ? (refHi & 0xffff) !== 0 : refHi !== 0)) return 0;
     const flags = u32(head, l.tpFlags) >>> 0;
-    if ((flags & TPFLAGS.READY) === 0) return 0;
+    // A static type is used unreadied by its own module at times (3.8's functools._lru_list_elem, made with
+    // PyObject_New and never given to PyType_Ready): its ob_type is PyType_Type from the C initializer already.
+    if ((flags & TPFLAGS.READY) === 0 && ((flags & TPFLAGS.HEAPTYPE) !== 0 || ptr(head, 8) !== this.#typeType)) {
+      return 0;
+    }
     const basicsize = i64(head, l.tpBasicsize), itemsize = i64(head, l.tpItemsize);
     if (basicsize < 16 || basicsize > 1 << 24 || itemsize < 0 || itemsize > 1 << 16) return 0;
     const name = ptr(head, l.tpName);
