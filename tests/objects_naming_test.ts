@@ -11,7 +11,9 @@
  *     every workload, no block that the target itself knows to be a buffer (each list's ob_item, each dict's keys and
  *     values, each set's table, from the objects' own pointers) may be named as an object;
  *   - owners: many instances of one class whose __dict__ has a table of its own (attribute names beyond what the
- *     class's shared keys hold): with owners, the class is the first pinning row on every version.
+ *     class's shared keys hold): with owners, the class is the first pinning row on every version;
+ *   - buffers named through their owner's pointer: xml.etree Elements' extra and children array, str subclasses'
+ *     characters, bytearray payloads (deque blocks are 528 bytes: never in pymalloc).
  * On every workload at most 1% of the live bytes it added are "not an object".
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -162,6 +164,45 @@ gc.collect()
 _census = ''
 `;
 
+// Buffers named through their owner's pointer: xml.etree Elements with more than four children (their extra and
+// children array), str and bytearray subclasses' data, bytearray payloads. The census gives each buffer's address,
+// read with ctypes from the owner's own fields, each checked inside the target first against what Python says is
+// there (an Element's first child, a str's characters, a bytearray's bytes), and the owner pymem must name (- for
+// none: the kind names it).
+const BUFFERS = `
+import xml.etree.ElementTree as ET
+class Word(str): pass
+class Blob(bytearray): pass
+P = lambda a: ctypes.c_void_p.from_address(a).value or 0
+assert ET.Element is not ET._Element_Py  # the C Element, whose fields are read below
+root = ET.Element('root')
+for i in range(3000):
+    e = ET.SubElement(root, 'item', id=str(i))
+    for j in range(5 + i % 12):
+        ET.SubElement(e, 'c')
+words = [Word('w%d' % i * (1 + i % 9)) for i in range(20000)]
+blobs = [bytearray(b'b%d' % i * (1 + i % 9)) for i in range(10000)] + [Blob(b'x' * (1 + i % 200)) for i in range(10000)]
+_rows = []
+for e in root:
+    extra = P(id(e) + 40)
+    children = P(extra + 24)
+    assert P(children) == id(e[0]) and ctypes.c_ssize_t.from_address(extra + 8).value == len(e)
+    _rows.append('Element_extra %d -' % extra)
+    _rows.append('Element_children %d -' % children)
+_data = 72 if sys.version_info < (3, 12) else 56
+for w in words:
+    p = P(id(w) + _data)
+    assert ctypes.string_at(p, len(w)) == w.encode()
+    _rows.append('str_data %d Word' % p)
+for b in blobs:
+    p = P(id(b) + 32)
+    assert ctypes.string_at(p, len(b)) == bytes(b)
+    _rows.append('bytearray_data %d %s' % (p, 'Blob' if type(b) is Blob else '-'))
+gc.collect()
+_census = '\\n'.join(_rows)
+del _rows
+`;
+
 interface Row {
   id: number;
   buffer: number;
@@ -239,6 +280,30 @@ interface Phase {
   check(objects: ObjectsSnapshot, census: string): string;
 }
 
+/** Each census row's buffer is named with its kind, and owned as the census says; most are in pymalloc. */
+function checkNamed(objects: ObjectsSnapshot, census: string): string {
+  const wrong: string[] = [], kinds = new Map<string, number>();
+  let rows = 0;
+  for (const line of census.split("\n")) {
+    const [kind, at, owner] = line.split(" ");
+    rows++;
+    const b = objects.blockAt(Number(at));
+    if (!b || b.state !== "allocated") continue;
+    const k = kind.replace("_", " ");
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    // 3.15: a bytearray keeps its payload in a bytes object (ob_bytes points to its characters): that object.
+    if (k === "bytearray data" && b.kind === "bytes" && b.object !== null && BigInt(at) > b.object) continue;
+    if ((b.kind !== k || (b.owner ?? "-") !== owner) && wrong.length < 10) {
+      wrong.push(`${k} at 0x${Number(at).toString(16)} is ${b.kind} (owner ${b.owner})`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  const found = [...kinds.values()].reduce((x, y) => x + y, 0);
+  assert.equal(kinds.size, 4, [...kinds].join());
+  assert.ok(found >= rows * 0.9, `${found} of ${rows} buffers in pymalloc`);
+  return [...kinds].map(([k, n]) => `${n} ${k}`).join(", ");
+}
+
 const PHASES: Phase[] = [
   {
     name: "container subclasses and naive datetimes",
@@ -271,6 +336,12 @@ const PHASES: Phase[] = [
       assert.ok(keys >= 10_000, `${keys} dict keys blocks charged to Name`);
       return `${keys} dict keys blocks owned by Name`;
     },
+  },
+  {
+    name: "Element children, str and bytearray data",
+    code: BUFFERS,
+    drop: "del root, e, words, blobs, w, b",
+    check: checkNamed,
   },
 ];
 
@@ -310,7 +381,7 @@ test("objects: buffers named through their owners, no stale header, owners charg
       py.run(`${phase.drop}\ngc.collect()`);
     }
   } finally {
-    py.run("keep = cache = row = names = None\ngc.collect()");
+    py.run("keep = cache = row = names = root = e = words = blobs = w = b = None\ngc.collect()");
   }
 });
 

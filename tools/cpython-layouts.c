@@ -117,6 +117,14 @@ int main(void) {
   /* struct _odictobject is private to Objects/odictobject.c (3.8-3.15 alike): PyDictObject od_dict, then
    * od_first, od_last, od_fast_nodes. */
   N("object.odictFastNodes", sizeof(PyDictObject) + 2 * sizeof(void *));
+  OFF("object.bytearrayBytes", PyByteArrayObject, ob_bytes);
+  /* A str subclass's instance is a legacy PyUnicodeObject whose characters are a block of their own (data.any). */
+  OFF("object.unicodeData", PyUnicodeObject, data);
+  /* xml.etree's C Element is private to Modules/_elementtree.c (3.8-3.15 alike): PyObject_HEAD, tag, text, tail,
+   * extra, weakreflist; its ElementObjectExtra: attrib, length, allocated, children, _children[4]. */
+  N("object.elementSize", sizeof(PyObject) + 5 * sizeof(void *));
+  N("object.elementExtra", sizeof(PyObject) + 3 * sizeof(void *));
+  N("object.elementChildren", 3 * sizeof(void *));
 #if defined(Py_TPFLAGS_PREHEADER)
   N("object.preHeaderFlags", Py_TPFLAGS_PREHEADER);
 #elif defined(Py_TPFLAGS_MANAGED_DICT)

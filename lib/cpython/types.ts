@@ -47,6 +47,17 @@ export interface CPythonLayout {
      * struct is private to Objects/odictobject.c).
      */
     odictFastNodes: number;
+    /** PyByteArrayObject.ob_bytes: a bytearray's payload, a block of its own. */
+    bytearrayBytes: number;
+    /** PyUnicodeObject.data: the characters of a str subclass's instance, a block of their own. */
+    unicodeData: number;
+    /**
+     * xml.etree's C Element (its struct is private to Modules/_elementtree.c): its size, where it points to its
+     * ElementObjectExtra, and where that points to its children array (past four, a block of its own).
+     */
+    elementSize: number;
+    elementExtra: number;
+    elementChildren: number;
     /**
      * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
      * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.

@@ -11,7 +11,10 @@
  * Allocated blocks without an object are buffers; those a classified list, dict or set (or an object of a subclass
  * of one, found through tp_base) points to are named
  * ("list items", "dict keys", "dict values", "set table", an OrderedDict's index and nodes, and on 3.11/3.12 the
- * "instance values" an object with a managed __dict__ points to from its pre-header), the rest stay "not an object".
+ * "instance values" an object with a managed __dict__ points to from its pre-header; a str subclass's characters, a
+ * bytearray's payload, an xml.etree Element's extra and children), the rest stay "not an object". Such a pointer to
+ * the start of a block wins over an object header found in it (#staleHeaders: a stale header, left by the block's
+ * previous object).
  * @module
  */
 import { PymemError } from "../errors.ts";
@@ -38,7 +41,14 @@ export const KIND = {
   /** An OrderedDict's od_fast_nodes (its hash-indexed array of node pointers), and its linked-list nodes. */
   ODICT_INDEX: 9,
   ODICT_NODES: 10,
-  FIRST_TYPE: 11,
+  /** The characters of a str subclass's instance (exact str objects hold theirs inline). */
+  STR_DATA: 11,
+  /** A bytearray's payload (ob_bytes). */
+  BYTEARRAY_DATA: 12,
+  /** xml.etree's C Element: its ElementObjectExtra (attrib, first children), and its children array past four. */
+  ELEMENT_EXTRA: 13,
+  ELEMENT_CHILDREN: 14,
+  FIRST_TYPE: 15,
 } as const;
 /** What #classify returns for a block whose candidate type is not decided yet (stored only until #settle). */
 const PENDING = -1;
@@ -63,7 +73,13 @@ export const KIND_NAMES: readonly string[] = [
   "instance values",
   "OrderedDict index",
   "OrderedDict nodes",
+  "str data",
+  "bytearray data",
+  "Element extra",
+  "Element children",
 ];
+/** tp_name of xml.etree's C Element (a Python class of that name is "Element"). */
+const ELEMENT_NAME = "xml.etree.ElementTree.Element";
 
 /** Options of a classification. */
 export interface ClassifyOptions {
@@ -187,8 +203,9 @@ class Scanner {
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
   readonly #fieldsOf: ([number, number][] | undefined)[] = [];
-  readonly #containerSet: ReadonlySet<number>;
+  readonly #containerSet: Set<number>;
   readonly #odictType: number;
+  readonly #unicodeType: number;
   /** Kinds of the container subclasses: the buffers they point to are recorded as theirs in `owners`. */
   readonly #subclasses = new Set<number>();
   // Pointers to buffers, collected while scanning: address and label kind.
@@ -257,6 +274,9 @@ class Scanner {
         ol.odictFastNodes,
         KIND.ODICT_INDEX,
       ]]],
+      ["PyByteArray_Type", [[ol.bytearrayBytes, KIND.BYTEARRAY_DATA]]],
+      // Subclasses only: an exact str is compact, its characters inline where a subclass's data pointer would be.
+      ["PyUnicode_Type", [[ol.unicodeData, KIND.STR_DATA]]],
     ];
     for (const [name, f] of fields) {
       const a = table.symbol(name);
@@ -264,6 +284,7 @@ class Scanner {
     }
     this.#containerSet = new Set(this.#containers.keys());
     this.#odictType = table.symbol("PyODict_Type");
+    this.#unicodeType = table.symbol("PyUnicode_Type");
   }
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
@@ -470,9 +491,18 @@ class Scanner {
       // A subclass of a built-in container (a C one such as OrderedDict, or a class) keeps the container's struct
       // at the start of its instances: its buffers are found through the same fields, and belong to it.
       const fresh = Array.from({ length: n - this.#fieldsOf.length }, (_, k) => this.#fieldsOf.length + k);
+      // xml.etree's C Element lives in an extension module (no exported symbol): it is known by its name and size.
+      for (const i of fresh) {
+        const t = table.types[i];
+        if (t.name === ELEMENT_NAME && t.basicsize === this.#ol.elementSize && !this.#containers.has(t.address)) {
+          this.#containers.set(t.address, [[this.#ol.elementExtra, KIND.ELEMENT_EXTRA]]);
+          this.#containerSet.add(t.address);
+        }
+      }
       const bases = table.baseAmong(fresh, this.#containerSet, this.inHeap);
       fresh.forEach((i, k) => {
-        this.#fieldsOf[i] = this.#containers.get(bases[k]);
+        const exactStr = table.types[i].address === this.#unicodeType;
+        this.#fieldsOf[i] = exactStr ? undefined : this.#containers.get(bases[k]);
         // An OrderedDict's own buffers are charged to it as well: dict keys that are not a plain dict's.
         if (bases[k] !== 0 && (bases[k] !== table.types[i].address || bases[k] === this.#odictType)) {
           this.#subclasses.add(KIND.FIRST_TYPE + i);
@@ -565,6 +595,37 @@ class Scanner {
       if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
     this.#nameOdictNodes(odict, blockOf);
+    this.#nameElementChildren(blockOf, () => within);
+  }
+
+  /**
+   * The children array of each xml.etree Element holding more than four (its ElementObjectExtra points to it, or to
+   * its own `_children` for four or fewer): one read of every named extra's head, in-process or remote.
+   */
+  #nameElementChildren(blockOf: (p: number) => number, within: () => number): void {
+    const extras: number[] = [], from: number[] = [];
+    for (let i = 0; i < this.#nRefs; i++) {
+      if (this.#refKinds[i] !== KIND.ELEMENT_EXTRA) continue;
+      const at = blockOf(this.#refs[i]);
+      if (at >= 0 && this.kinds[at] === KIND.ELEMENT_EXTRA && within() === 0) {
+        extras.push(this.#refs[i]);
+        from.push(this.#refFrom[i]);
+      }
+    }
+    if (extras.length === 0) return;
+    const head = this.#ol.elementChildren + 8;
+    const got = this.#mem.readMany(extras.map((address) => ({ address, length: head })));
+    extras.forEach((extra, k) => {
+      if (!got.ok[k]) return;
+      const w = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset + got.offsets[k], head / 4);
+      const length = u64(w, 2), allocated = u64(w, 4), children = u64(w, this.#ol.elementChildren / 4);
+      if (children === 0 || children === extra + head || length > allocated) return;
+      const at = blockOf(children);
+      if (at < 0 || within() !== 0 || this.kinds[at] !== KIND.BUFFER || allocated * 8 > this.#blockBytes(at)) return;
+      this.kinds[at] = KIND.ELEMENT_CHILDREN;
+      const owner = this.kinds[from[k]];
+      if (this.#subclasses.has(owner)) this.owners.set(at, owner);
+    });
   }
 
   /**

@@ -9,7 +9,7 @@
  * of the arena's free space); in a sparse one the few survivors carry the whole arena, which is what keeps RSS up.
  * Weighting by bytes rather than by block count keeps a dense arena of small blocks from charging them as much as
  * large ones; the rows of all kinds sum to the mapped bytes of the arenas holding live blocks. With `owners`, the
- * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type, and
+ * blocks of an instance's __dict__ (the dict object, its values array, its own keys) are charged to the instance's type, and
  * a container subclass's table (an OrderedDict's dict keys) to the subclass.
  * @module
  */
@@ -75,8 +75,9 @@ export interface PinningOptions {
   /** Leave out buffers ("not an object", "list items", …). Default false. */
   objectsOnly?: boolean;
   /**
-   * Charge each instance's __dict__ (the dict object, and its values array) to the instance's type instead of
-   * `dict` / `dict values` / `instance values`: "what do my objects pin, with their attributes' storage". Counts
+   * Charge each instance's __dict__ (the dict object, its values array, and its keys when the table is its own
+   * rather than its class's shared keys) to the instance's type instead of `dict` / `dict values` / `dict keys` /
+   * `instance values`: "what do my objects pin, with their attributes' storage". Counts
    * and bytes of the rows move the same way. A container subclass's buffers (an OrderedDict's `dict keys`, a list
    * subclass's `list items`) are charged to the subclass. Default false.
    */
