@@ -488,3 +488,22 @@ test("objects: pinned bytes are whole bytes that add up exactly to the arenas ho
     py.run("del _surv");
   }
 });
+
+test("objects: records with addresses are JSON-serialisable, addresses as hex; the records keep their bigints", async () => {
+  const py = await python();
+  const snap = py.heap(), objects = snap.objects();
+  const rows = objects.pinning({ limit: 3 }), pool = [...snap.pools()][0], arena = [...snap.arenas][0];
+  const block = objects.blocks().next().value!, type = objects.byType().find((r) => r.object)!;
+  const hex = (a: bigint | null) => (a === null ? null : `0x${a.toString(16)}`);
+  for (const r of [...rows, pool, arena, block, type]) {
+    const json = JSON.parse(JSON.stringify(r));
+    for (const [k, v] of Object.entries(r)) assert.deepEqual(json[k], typeof v === "bigint" ? hex(v) : v, k);
+    // The method is not a field: spreading and keys are what they were.
+    assert.ok(!Object.keys(r).includes("toJSON") && !("toJSON" in { ...r }));
+  }
+  assert.equal(typeof rows[0].typeAddress === "bigint" || rows[0].typeAddress === null, true);
+  const explained = objects.explain({ types: 1, samples: 1 });
+  const back = JSON.parse(JSON.stringify(explained));
+  assert.equal(back[0].typeAddress, hex(explained[0].typeAddress));
+  assert.equal(back[0].samples[0].address, hex(explained[0].samples[0].address));
+});

@@ -22,6 +22,7 @@ import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn, isBoolean, type OptionCheck } from "../checks.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
+import { jsonSafe } from "../machine/json.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
 export interface TypeRow {
@@ -213,13 +214,13 @@ export class ObjectsSnapshot {
 
   #row(k: number): TypeRow {
     const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
-    return {
+    return jsonSafe({
       name: this.#name(k),
       object: !!t,
       typeAddress: t ? BigInt(t.address) : null,
       count: this.#count[k],
       bytes: this.#bytes[k],
-    };
+    });
   }
 
   /** Live blocks by kind over the whole heap, most bytes first. */
@@ -263,14 +264,14 @@ export class ObjectsSnapshot {
     const rows: PinningRow[] = [];
     for (let k = KIND.UNREAD; k < n; k++) {
       if (view.count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
-      rows.push({
+      rows.push(jsonSafe({
         ...this.#row(k),
         count: view.count[k],
         bytes: view.bytes[k],
         pinnedBytes: pinned[k],
         arenas: arenas[k],
         sparseArenas: sparse[k],
-      });
+      }));
     }
     rows.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes);
     return limit === undefined ? rows : rows.slice(0, limit);
@@ -399,12 +400,14 @@ export class ObjectsSnapshot {
     const search: ExplainOptions = { depth: o.depth, timeMs: o.timeMs, reprChars: o.reprChars };
     const samples = this.#explainer(picks.flat(), search, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
-    return rows.map((r, i) => ({
-      name: r.name,
-      typeAddress: r.typeAddress!,
-      pinnedBytes: r.pinnedBytes,
-      samples: picks[i].map(() => samples[k++]),
-    }));
+    return rows.map((r, i) =>
+      jsonSafe({
+        name: r.name,
+        typeAddress: r.typeAddress!,
+        pinnedBytes: r.pinnedBytes,
+        samples: picks[i].map(() => jsonSafe(samples[k++])),
+      })
+    );
   }
 
   /**
@@ -488,5 +491,5 @@ export function blockInfo(c: Classification, poolAddress: number, sizeClass: num
   const o = c.owners.get(at);
   const owner = o === undefined ? null : c.types[o - KIND.FIRST_TYPE]?.name ?? null;
   const object = t ? BigInt(address + c.dataOffset + t.preHeader) : null;
-  return { address: BigInt(address), size, state, type: t ? t.name : null, kind, object, owner };
+  return jsonSafe({ address: BigInt(address), size, state, type: t ? t.name : null, kind, object, owner });
 }
