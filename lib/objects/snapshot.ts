@@ -101,7 +101,7 @@ export interface ObjectsTotals {
   unreadBlocks: number;
   /** Distinct type candidates checked. */
   typesChecked: number;
-  /** Distinct types found. */
+  /** Distinct types with live objects in the heap (the rows of `byType()` that are objects). */
   types: number;
   /** Wall time of the classification, ms. */
   elapsedMs: number;
@@ -199,7 +199,8 @@ export class ObjectsSnapshot {
       unreadPools,
       unreadBlocks,
       typesChecked: c.typesChecked,
-      types: c.types.length,
+      // Types with live objects: the table also holds types validated for blocks that then did not fit them.
+      types: this.#count.subarray(KIND.FIRST_TYPE).reduce((n, x) => n + (x > 0 ? 1 : 0), 0),
       elapsedMs,
     };
   }
