@@ -160,6 +160,13 @@ for i in range(20000):
     for j in range(10):
         setattr(o, 'a%d' % ((i * 7 + j) % 60), j)
     names.append(o)
+# Two modules' classes of one name: each row is named with its module.
+import types
+twins = []
+for m in ('pkg_a.models', 'pkg_b.models'):
+    ns = types.ModuleType(m).__dict__
+    exec('class Record:\\n    __slots__ = ("x",)\\n', ns)
+    twins += [ns['Record']() for i in range(2000)]
 gc.collect()
 _census = ''
 `;
@@ -328,13 +335,18 @@ const PHASES: Phase[] = [
   {
     name: "instances with combined-table dicts, owners",
     code: INSTANCES,
-    drop: "del names",
+    drop: "del names, twins",
     check(objects) {
       const rows = objects.pinning({ owners: true, limit: 3 });
       assert.equal(rows[0]?.name, "Name", rows.map((r) => `${r.name} ${r.pinnedBytes}`).join(", "));
       const keys = [...objects.blocks()].filter((b) => b.kind === "dict keys" && b.owner === "Name").length;
       assert.ok(keys >= 10_000, `${keys} dict keys blocks charged to Name`);
-      return `${keys} dict keys blocks owned by Name`;
+      const twins = objects.byType().filter((r) => r.name.endsWith("Record"));
+      assert.deepEqual(
+        twins.map((r) => [r.name, r.count >= 2000]).sort(),
+        [["pkg_a.models.Record", true], ["pkg_b.models.Record", true]],
+      );
+      return `${keys} dict keys blocks owned by Name; ${twins.map((r) => r.name).join(", ")}`;
     },
   },
   {
@@ -381,7 +393,7 @@ test("objects: buffers named through their owners, no stale header, owners charg
       py.run(`${phase.drop}\ngc.collect()`);
     }
   } finally {
-    py.run("keep = cache = row = names = root = e = words = blobs = w = b = None\ngc.collect()");
+    py.run("keep = cache = row = names = twins = root = e = words = blobs = w = b = None\ngc.collect()");
   }
 });
 

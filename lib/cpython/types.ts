@@ -58,6 +58,22 @@ export interface CPythonLayout {
     elementSize: number;
     elementExtra: number;
     elementChildren: number;
+    /** PyTypeObject.tp_dict: a class's namespace, where its __module__ is read. */
+    tpDict: number;
+    /**
+     * The keys object of a dict (PyDictKeysObject; 3.8–3.10's is private to Objects/dict-common.h): 1 when its size
+     * is stored as log2 (3.11+, with the index width as log2 and a kind: 0 general, 1 unicode), 0 when dk_size is the
+     * size itself (its index width 1, 2, 4 or 8 bytes by size); where those fields, dk_nentries and the indices are;
+     * and the bytes of an entry (`{hash, key, value}`) and of a 3.11+ unicode entry (`{key, value}`).
+     */
+    dictKeysLog2: number;
+    dictKeysSize: number;
+    dictKeysIndexBytes: number;
+    dictKeysKind: number;
+    dictKeysNentries: number;
+    dictKeysIndices: number;
+    dictEntry: number;
+    dictUnicodeEntry: number;
     /**
      * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
      * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.

@@ -154,6 +154,7 @@ export function classifyBlocks(
       table = withHeader;
     }
   }
+  qualifySameNames(table);
   return {
     layout,
     objectLayout: ol,
@@ -165,6 +166,25 @@ export function classifyBlocks(
     dataOffset: ctx.dataOffset,
     owners: ctx.owners,
   };
+}
+
+/**
+ * Classes that share a tp_name (a class's is its bare __name__: two modules' `Record`) are named `module.Name`, from
+ * the `__module__` each one's namespace holds; a C type's tp_name carries its module already. Only the heap types of
+ * a name that occurs more than once are read.
+ */
+function qualifySameNames(table: TypeTable): void {
+  const byName = new Map<string, number[]>();
+  table.types.forEach((t, i) => {
+    const same = byName.get(t.name);
+    if (same) same.push(i);
+    else byName.set(t.name, [i]);
+  });
+  const ids = [...byName.values()].filter((g) => g.length > 1).flat().filter((i) => table.types[i].heapType);
+  if (ids.length === 0) return;
+  table.modules(ids).forEach((m, k) => {
+    if (m !== null) table.types[ids[k]].name = `${m}.${table.types[ids[k]].name}`;
+  });
 }
 
 /** Blocks classified as an object of some type. */
