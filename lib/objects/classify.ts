@@ -583,23 +583,29 @@ class Scanner {
       within = off % size;
       return at < this.poolBase[p + 1] ? at : -1;
     };
-    const stale = this.#staleHeaders(blockOf, () => within);
+    // Each pointer's block and offset in it, once (the passes below read them several times).
+    const n = this.#nRefs, refAt = new Int32Array(n), refOff = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      refAt[i] = blockOf(this.#refs[i]);
+      refOff[i] = within;
+    }
+    const stale = this.#staleHeaders(refAt, refOff);
     for (const at of stale) this.kinds[at] = KIND.BUFFER;
-    const live = (i: number) => !stale.has(this.#refFrom[i]);
+    const live = (i: number) => stale.size === 0 || !stale.has(this.#refFrom[i]);
     const odict: number[] = [];
     const dictKind = this.#dictType
       ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1)
       : -1;
     // First the instance dicts (their keys and values are attributed through them below).
-    for (let i = 0; i < this.#nRefs; i++) {
+    for (let i = 0; i < n; i++) {
       if (this.#refKinds[i] !== OWNED_DICT || !live(i)) continue;
-      const at = blockOf(this.#refs[i]);
+      const at = refAt[i];
       if (at >= 0 && this.kinds[at] === dictKind) this.owners.set(at, this.kinds[this.#refFrom[i]]);
     }
-    for (let i = 0; i < this.#nRefs; i++) {
+    for (let i = 0; i < n; i++) {
       const label = this.#refKinds[i];
       if (label === OWNED_DICT || !live(i)) continue;
-      const at = blockOf(this.#refs[i]);
+      const at = refAt[i];
       // An OrderedDict's index of more than 64 nodes is outside pymalloc: its nodes are still read through it.
       if (at < 0 && label === KIND.ODICT_INDEX) odict.push(i, -1);
       if (at < 0) continue;
@@ -615,19 +621,24 @@ class Scanner {
       if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
     this.#nameOdictNodes(odict, blockOf);
-    this.#nameElementChildren(blockOf, () => within);
+    this.#nameElementChildren(refAt, refOff, blockOf, () => within);
   }
 
   /**
    * The children array of each xml.etree Element holding more than four (its ElementObjectExtra points to it, or to
    * its own `_children` for four or fewer): one read of every named extra's head, in-process or remote.
    */
-  #nameElementChildren(blockOf: (p: number) => number, within: () => number): void {
+  #nameElementChildren(
+    refAt: Int32Array,
+    refOff: Int32Array,
+    blockOf: (p: number) => number,
+    within: () => number,
+  ): void {
     const extras: number[] = [], from: number[] = [];
     for (let i = 0; i < this.#nRefs; i++) {
       if (this.#refKinds[i] !== KIND.ELEMENT_EXTRA) continue;
-      const at = blockOf(this.#refs[i]);
-      if (at >= 0 && this.kinds[at] === KIND.ELEMENT_EXTRA && within() === 0) {
+      const at = refAt[i];
+      if (at >= 0 && this.kinds[at] === KIND.ELEMENT_EXTRA && refOff[i] === 0) {
         extras.push(this.#refs[i]);
         from.push(this.#refFrom[i]);
       }
@@ -658,20 +669,22 @@ class Scanner {
    * believed only while its own block is not proven stale: rounds until no proof changes (a stale container found
    * inside a proven buffer loses the pointers it carried).
    */
-  #staleHeaders(blockOf: (p: number) => number, within: () => number): Set<number> {
+  #staleHeaders(refAt: Int32Array, refOff: Int32Array): Set<number> {
+    // The proofs: pointers into a block classified as an object, at its start (at or before the object for values).
+    const proofs: number[] = [];
+    for (let i = 0; i < this.#nRefs; i++) {
+      const label = this.#refKinds[i], at = refAt[i];
+      if (label === OWNED_DICT || at < 0 || at === this.#refFrom[i]) continue;
+      const k = this.kinds[at];
+      if (k < KIND.FIRST_TYPE) continue;
+      const pre = this.#table.types[k - KIND.FIRST_TYPE].preHeader;
+      const values = label === KIND.DICT_VALUES || label === KIND.INSTANCE_VALUES;
+      if (values ? refOff[i] <= pre : refOff[i] === 0) proofs.push(i);
+    }
     let stale = new Set<number>();
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 8 && proofs.length; round++) {
       const next = new Set<number>();
-      for (let i = 0; i < this.#nRefs; i++) {
-        const label = this.#refKinds[i];
-        if (label === OWNED_DICT || stale.has(this.#refFrom[i])) continue;
-        const at = blockOf(this.#refs[i]);
-        const k = at < 0 ? -1 : this.kinds[at];
-        if (k < KIND.FIRST_TYPE || at === this.#refFrom[i]) continue;
-        const off = within(), pre = this.#table.types[k - KIND.FIRST_TYPE].preHeader;
-        const values = label === KIND.DICT_VALUES || label === KIND.INSTANCE_VALUES;
-        if (values ? off <= pre : off === 0) next.add(at);
-      }
+      for (const i of proofs) if (!stale.has(this.#refFrom[i])) next.add(refAt[i]);
       const same = next.size === stale.size && [...next].every((x) => stale.has(x));
       stale = next;
       if (same) break;
