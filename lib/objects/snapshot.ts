@@ -91,7 +91,7 @@ export interface ObjectsTotals {
   blocks: number;
   objects: number;
   buffers: number;
-  /** Buffers named through the list, dict or set that points to them. */
+  /** Buffers named through the object that points to them (a list, dict, set, str subclass, bytearray, Element…). */
   namedBuffers: number;
   freeBlocks: number;
   bytesInUse: number;
