@@ -49,6 +49,8 @@ const DATETIME_HASTZINFO = 24;
 /** Longest `__module__` read (characters), and most entries of a class's namespace searched for it. */
 const MODULE_MAX = 120;
 const MODULE_ENTRIES = 4096;
+/** Entries of a namespace searched first (a class body's begins with __module__). */
+const MODULE_FIRST = 2;
 /** Longest tp_base chain followed (a class hierarchy deeper than this is not taken for a container's subclass). */
 const BASE_DEPTH = 64;
 
@@ -263,34 +265,43 @@ export class TypeTable {
       if (n <= 0 || n > MODULE_ENTRIES || n > size) return null;
       return { address: keys[i] + l.dictKeysIndices + index, n, entry, key };
     });
-    const entries = this.#readAll(tables.map((t) => (t ? { address: t.address, length: t.n * t.entry } : null)));
-    // Every key of every namespace, read as a str "__module__" would be (compact ASCII: its characters after the
-    // struct, then a NUL).
-    const pairs: { i: number; key: number; value: number }[] = [];
-    entries.forEach((b, i) => {
-      const t = tables[i];
-      if (!b || !t) return;
-      for (let e = 0; e < t.n; e++) {
-        const key = ptr(b, e * t.entry + t.key);
-        if (key) pairs.push({ i, key, value: ptr(b, e * t.entry + t.key + 8) });
-      }
-    });
-    const wanted = new TextEncoder().encode("__module__\0");
-    const names = this.#readAll(pairs.map((p) => ({ address: p.key, length: l.asciiObject + wanted.length })));
-    const found = pairs.filter((p, k) => {
-      const b = names[k];
-      return b && out[p.i] === null && this.#isStr(b, wanted.length - 1) &&
-        wanted.every((c, j) => b[l.asciiObject + j] === c);
-    });
-    const values = this.#readAll(found.map((p) => ({ address: p.value, length: l.asciiObject + MODULE_MAX + 1 })));
-    found.forEach((p, k) => {
-      const b = values[k];
-      if (!b || out[p.i] !== null) return;
-      const n = i64(b, 16);
-      if (n < 1 || n > MODULE_MAX || !this.#isStr(b, n) || b[l.asciiObject + n] !== 0) return;
-      const chars = b.subarray(l.asciiObject, l.asciiObject + n);
-      if (chars.every((c) => c >= 0x20 && c < 0x7f)) out[p.i] = String.fromCharCode(...chars);
-    });
+    // A class body's namespace starts with __module__ (then __qualname__): the first entries are searched first, the
+    // rest only for the classes whose first entries did not have it.
+    const search = (first: number, last: (n: number) => number) => {
+      const ranges = tables.map((t, i) =>
+        t && out[i] === null && last(t.n) > first
+          ? { address: t.address + first * t.entry, length: (last(t.n) - first) * t.entry }
+          : null
+      );
+      const entries = this.#readAll(ranges);
+      // Every key read, as a str "__module__" would be (compact ASCII: its characters after the struct, then a NUL).
+      const pairs: { i: number; key: number; value: number }[] = [];
+      entries.forEach((b, i) => {
+        const t = tables[i];
+        if (!b || !t) return;
+        for (let e = 0; e < b.length / t.entry; e++) {
+          const key = ptr(b, e * t.entry + t.key);
+          if (key) pairs.push({ i, key, value: ptr(b, e * t.entry + t.key + 8) });
+        }
+      });
+      const wanted = new TextEncoder().encode("__module__\0");
+      const names = this.#readAll(pairs.map((p) => ({ address: p.key, length: l.asciiObject + wanted.length })));
+      const found = pairs.filter((p, k) => {
+        const b = names[k];
+        return b && this.#isStr(b, wanted.length - 1) && wanted.every((c, j) => b[l.asciiObject + j] === c);
+      });
+      const values = this.#readAll(found.map((p) => ({ address: p.value, length: l.asciiObject + MODULE_MAX + 1 })));
+      found.forEach((p, k) => {
+        const b = values[k];
+        if (!b || out[p.i] !== null) return;
+        const n = i64(b, 16);
+        if (n < 1 || n > MODULE_MAX || !this.#isStr(b, n) || b[l.asciiObject + n] !== 0) return;
+        const chars = b.subarray(l.asciiObject, l.asciiObject + n);
+        if (chars.every((c) => c >= 0x20 && c < 0x7f)) out[p.i] = String.fromCharCode(...chars);
+      });
+    };
+    search(0, (n) => Math.min(n, MODULE_FIRST));
+    search(MODULE_FIRST, (n) => n);
     return out;
   }
 
