@@ -286,7 +286,7 @@ export class TypeTable {
       });
       const wanted = new TextEncoder().encode("__module__\0");
       const names = this.#readAll(pairs.map((p) => ({ address: p.key, length: l.asciiObject + wanted.length })));
-      const found = pairs.filter((p, k) => {
+      const found = pairs.filter((_p, k) => {
         const b = names[k];
         return b && this.#isStr(b, wanted.length - 1) && wanted.every((c, j) => b[l.asciiObject + j] === c);
       });
