@@ -3,7 +3,7 @@
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
  *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/cpython/ → lib/core/
- *        → lib/obmalloc/ → lib/glibc/ → lib/objects/ → lib/allocators/, lib/interpreters/, lib/attach/
+ *        → lib/obmalloc/ → lib/glibc/ → lib/address-space/ → lib/objects/ → lib/allocators/, lib/interpreters/, lib/attach/
  *        → lib/python.ts → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
  */
@@ -15,6 +15,7 @@ const L = {
   core: "^lib/core/",
   obmalloc: "^lib/obmalloc/",
   glibc: "^lib/glibc/",
+  addressSpace: "^lib/address-space/",
   objects: "^lib/objects/",
   allocators: "^lib/allocators/",
   interpreters: "^lib/interpreters/",
@@ -36,7 +37,7 @@ const layer = (name, from, ...forbidden) => ({
   to: { path: any(...forbidden) },
 });
 const above = [
-  "machine", "cpython", "core", "obmalloc", "glibc", "objects", "allocators", "interpreters", "attach", "python",
+  "machine", "cpython", "core", "obmalloc", "glibc", "addressSpace", "objects", "allocators", "interpreters", "attach", "python",
   "report", "compare", "exporter", "cli", "mod",
 ];
 const after = (name) => above.slice(above.indexOf(name) + 1);
@@ -51,6 +52,7 @@ module.exports = {
     layer("core-below-features", "core", ...after("core")),
     layer("obmalloc-below-features", "obmalloc", ...after("obmalloc")),
     layer("glibc-below-features", "glibc", ...after("glibc")),
+    layer("address-space-below-features", "addressSpace", ...after("addressSpace")),
     layer("objects-below-features", "objects", ...after("objects")),
     layer("allocators-are-a-feature", "allocators", ...after("allocators")),
     layer("interpreters-are-a-feature", "interpreters", ...after("interpreters").filter((n) => n !== "attach"), "attach"),
