@@ -85,6 +85,8 @@ export interface AddressSpace {
   malloc: {
     /** Why glibc's heap is not attributed (a malloc that is not glibc's, an unchecked release), else null. */
     refused: string | null;
+    /** The glibc heap walked (null when refused). */
+    heap: MallocHeap | null;
     arenas: number;
     threadArenas: number;
     /** Mmapped chunks found in the mappings, and what malloc's own counters say. */
@@ -315,6 +317,7 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
     breakdown,
     malloc: {
       refused: heap ? null : input.mallocRefused ?? "not read",
+      heap,
       arenas: heap?.arenas.length ?? 0,
       threadArenas: heap?.arenas.filter((a) => a.kind === "thread").length ?? 0,
       mmappedFound: mmapped.length,

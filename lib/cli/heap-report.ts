@@ -5,6 +5,9 @@
  */
 import process from "node:process";
 import type { HeapJSON } from "../report/json.ts";
+import type { AddressSpace } from "../address-space/mod.ts";
+import { type AddressSpaceJSON, addressSpaceToJSON } from "../report/rss.ts";
+import { PymemError } from "../errors.ts";
 import { renderHeapText } from "../report/text.ts";
 import { heatMapSVG } from "../report/svg.ts";
 import { renderHTML } from "../report/html.ts";
@@ -30,4 +33,18 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
   }
   progress.clear();
   await write(stream, renderHeapText(doc, { color, worstArenas: worst }));
+}
+
+/**
+ * The RSS by holder for a report, or the reason it could not be had (smaps unreadable, the process gone): the rest
+ * of the report does not depend on it.
+ */
+export function addressSpaceFor(read: () => AddressSpace): AddressSpaceJSON | { error: string } {
+  progress.say("attributing the address space");
+  try {
+    return addressSpaceToJSON(read());
+  } catch (e) {
+    if (!(e instanceof PymemError)) throw e;
+    return { error: e.message };
+  }
 }

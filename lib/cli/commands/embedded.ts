@@ -9,7 +9,7 @@ import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
-import { writeHeapReport } from "../heap-report.ts";
+import { addressSpaceFor, writeHeapReport } from "../heap-report.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { runtimeName } from "../../core/runtime.ts";
 
@@ -114,6 +114,9 @@ async function cmdHeap(ctx: Context): Promise<number> {
     const snap = py.heap();
     const doc = heapToJSON(snap, { rss: rssOf(), source: { library: py.library, workload: w.label } });
     doc.pinning = topPinning(snap);
+    const space = addressSpaceFor(() => py.addressSpace({ heap: snap }));
+    if ("error" in space) (doc.warnings ??= []).push(`RSS not attributed: ${space.error}`);
+    else doc.addressSpace = space;
     if (ctx.values.html !== undefined && doc.pinning) {
       doc.objects = objectsToJSON(snap.objects(), { poolTypes: true, samples: true });
     }

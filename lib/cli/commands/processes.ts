@@ -16,7 +16,7 @@ import { renderHTML } from "../../report/html.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
-import { writeHeapReport } from "../heap-report.ts";
+import { addressSpaceFor, writeHeapReport } from "../heap-report.ts";
 
 function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
@@ -58,6 +58,10 @@ async function cmdAttach(ctx: Context): Promise<number> {
     };
     progress.say("mapping the heap");
     const first = sample();
+    // The RSS by holder once, for the first report (a malloc walk per --watch sample would cost seconds on a big heap).
+    const space = addressSpaceFor(() => target.addressSpace({ heap: first.snap }));
+    if ("error" in space) (first.doc.warnings ??= []).push(`RSS not attributed: ${space.error}`);
+    else first.doc.addressSpace = space;
     if (every === undefined) {
       await writeHeapReport(ctx, first.doc);
       return 0;
