@@ -58,6 +58,10 @@ export type {
   MallocHeap,
   MallocWalkOptions,
 } from "./glibc/mod.ts";
+export type { MallocTrimResult } from "./glibc/mod.ts";
+export { RSS_CATEGORIES } from "./address-space/mod.ts";
+export type { AddressSpace, CategoryFigures, RssBreakdown, RssCategory } from "./address-space/mod.ts";
+export type { SmapsFigures } from "./machine/smaps.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";
@@ -92,6 +96,8 @@ export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/t
 export type { TextOptions, Verdict } from "./report/text.ts";
 export { renderWhyText, WHY_SCHEMA_VERSION, whyToJSON } from "./report/why.ts";
 export type { PinningJSON, WhyJSON } from "./report/why.ts";
+export { addressSpaceToJSON, rssText, rssVerdict } from "./report/rss.ts";
+export type { AddressSpaceJSON, MallocArenaJSON } from "./report/rss.ts";
 export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";

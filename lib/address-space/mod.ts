@@ -28,7 +28,7 @@ import { PymemError } from "../errors.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
 import type { MallocHeap } from "../glibc/heap.ts";
-import { glibcLayout, IS_MMAPPED, NON_MAIN_ARENA } from "../glibc/layout.ts";
+import { glibcLayout, IS_MMAPPED } from "../glibc/layout.ts";
 
 /** The categories every mapping (or piece of one) falls in, in the order reports list them. */
 export const RSS_CATEGORIES = [
@@ -189,16 +189,17 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
   }
 
   // The mmapped chunks: an anonymous mapping (or the rest of one) that starts with a chunk header marked IS_MMAPPED
-  // whose size runs to a page boundary inside it; malloc's own count (mp_.n_mmaps) says whether all were found.
+  // (and neither PREV_INUSE nor NON_MAIN_ARENA) whose size fits inside it; malloc's own count (mp_.n_mmaps) says whether all were found.
   const mmapped: Claim[] = [];
   const expected = heap?.mmapped.chunks ?? 0;
   if (heap && expected > 0) {
     const gaps = anonymousGaps(mappings, claims, stackVmas);
     const looksMmapped = (head: Uint8Array, at: number, p: number, end: number): number => {
       const prev = u64leNumber(head, at), size = u64leNumber(head, at + 8);
-      const bytes = size - (size % 8);
-      const ok = prev === 0 && (size & IS_MMAPPED) !== 0 && (size & NON_MAIN_ARENA) === 0 && bytes > 0;
-      return ok && bytes % PAGE === 0 && p + bytes <= end ? bytes : 0;
+      // The mapping is the chunk's size rounded up to a page (2.36 stores the rounded size, 2.43 the request's).
+      const bytes = Math.ceil((size - (size % 8)) / PAGE) * PAGE;
+      const ok = prev === 0 && (size & 15) === IS_MMAPPED; // flags: IS_MMAPPED alone, and 16-byte sizes
+      return ok && bytes >= PAGE && p + bytes <= end ? bytes : 0;
     };
     // First where a chunk must start if the mappings were not merged: each gap's start, then after each chunk.
     for (const [s, e] of gaps) {
@@ -302,7 +303,11 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
     pymalloc: categories.pymalloc.rss,
     mallocInUse: heapRss - mallocFree + categories.mallocMmapped.rss,
     mallocFree,
-    mallocReclaimable: Math.min(mallocFree, heap?.totals.reclaimableResidentBytes ?? 0),
+    // An arena read while it grew has no residency figure: the others still count.
+    mallocReclaimable: Math.min(
+      mallocFree,
+      heap?.arenas.reduce((n, a) => n + (a.reclaimableResidentBytes ?? 0), 0) ?? 0,
+    ),
     stacks: categories.stacks.rss,
     code: categories.executable.rss + categories.libraries.rss,
     other: categories.files.rss + categories.anonymous.rss,
