@@ -14,6 +14,12 @@ import { type AddressSpace, attachPython, RSS_CATEGORIES } from "../lib/mod.ts";
 import { launched } from "./_launch.ts";
 import { targetExecutable } from "./_attach_target.ts";
 import { cli } from "./_cli_spawn.ts";
+import { spawnSync } from "node:child_process";
+import { AttachmentCache } from "../lib/exporter/cache.ts";
+import { collectTarget, ERROR_REASONS, type ErrorReason } from "../lib/exporter/collect.ts";
+import { buildMetrics } from "../lib/exporter/families.ts";
+import { encode } from "../lib/exporter/metrics.ts";
+import { readStat } from "../lib/machine/proc.ts";
 
 const target = targetExecutable();
 const skip = target ? false : `no interpreter found for ${process.env.PYMEM_LIBPYTHON}`;
@@ -133,6 +139,52 @@ test(
         a.close();
       }
     } finally {
+      await kill(child);
+    }
+  },
+  { skip },
+);
+
+test(
+  "exporter --malloc: python_memory_* by category and python_malloc_* of the target, accepted by promtool",
+  async () => {
+    const child = await start(2, 2000);
+    const cache = new AttachmentCache();
+    try {
+      const stat = readStat(child.pid!)!;
+      const r = await collectTarget({ pid: child.pid!, start: stat.start, comm: stat.comm, scrape: 1 }, cache, {
+        malloc: true,
+      });
+      assert.equal(r.kind, "mapped", JSON.stringify(r));
+      const t = (r as Extract<typeof r, { kind: "mapped" }>).target;
+      assert.ok(t.malloc?.heap, "glibc's heap was read");
+      const text = encode(
+        buildMetrics([{ ...t, container: "", pod: "" }], {
+          runtime: "test",
+          scrapes: 1,
+          errors: Object.fromEntries(ERROR_REASONS.map((r) => [r, 0])) as Record<ErrorReason, number>,
+          workerRestarts: 0,
+          seen: 1,
+          mapped: 1,
+          skipped: 0,
+          durationSeconds: 0,
+        }),
+        "prometheus",
+      );
+      const values = (name: string) =>
+        [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, "gm"))].map((m) => Number(m[1]));
+      const rss = values("python_memory_rss_bytes"), holders = values("python_memory_holder_bytes");
+      assert.equal(rss.length, RSS_CATEGORIES.length);
+      assert.equal(holders.reduce((a, b) => a + b, 0), rss.reduce((a, b) => a + b, 0));
+      assert.deepEqual(values("python_malloc_arenas"), [3]);
+      assert.deepEqual(values("python_malloc_up"), [1]);
+      assert.deepEqual(values("python_malloc_in_use_bytes"), [t.malloc!.heap!.inUseBytes]);
+      if (fs.existsSync("/usr/bin/promtool")) {
+        const check = spawnSync("/usr/bin/promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+        assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
+      }
+    } finally {
+      cache.close();
       await kill(child);
     }
   },
