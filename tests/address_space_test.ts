@@ -28,7 +28,7 @@ const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-rss-"));
 // The issue's workload, smaller: THREADS threads each allocate COUNT bytearrays of 2–5 KB (glibc malloc: an arena
 // per thread) and free half; the main thread keeps small objects (pymalloc's arenas) and two mmapped chunks. Then
 // every thread parks on a lock, and the target says it is ready.
-const THREADS = 4, COUNT = 8000;
+const THREADS = 4, COUNT = 6000;
 const WORKLOAD = `
 import random, sys, threading
 out, n, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -59,11 +59,11 @@ gate.acquire()
 
 const children: ChildProcess[] = [];
 
-async function start(threads = THREADS, count = COUNT): Promise<ChildProcess> {
+async function start(): Promise<ChildProcess> {
   const file = join(tmp, "workload.py");
   fs.writeFileSync(file, WORKLOAD);
   const out = join(tmp, `ready${children.length}`);
-  const [cmd, args] = launched(target!.exe, [file, out, String(threads), String(count)]);
+  const [cmd, args] = launched(target!.exe, [file, out, String(THREADS), String(COUNT)]);
   const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
   children.push(child);
   const t0 = Date.now();
@@ -74,6 +74,10 @@ async function start(threads = THREADS, count = COUNT): Promise<ChildProcess> {
   }
   return child;
 }
+
+let sharedTarget: Promise<ChildProcess> | undefined;
+/** One target for the tests that only read it (started by the first, killed by the cleanup). */
+const shared = () => (sharedTarget ??= start());
 
 function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -103,8 +107,8 @@ function checkSums(s: AddressSpace): void {
 test(
   "address space by attach: categories sum to smaps_rollup; malloc + pymalloc hold >= 95% of anonymous RSS",
   async () => {
-    const child = await start();
-    try {
+    const child = await shared();
+    {
       const a = await attachPython(child.pid!);
       try {
         const heap = a.heap(), malloc = a.mallocHeap();
@@ -138,8 +142,6 @@ test(
       } finally {
         a.close();
       }
-    } finally {
-      await kill(child);
     }
   },
   { skip },
@@ -148,7 +150,7 @@ test(
 test(
   "exporter --malloc: python_memory_* by category and python_malloc_* of the target, accepted by promtool",
   async () => {
-    const child = await start(2, 2000);
+    const child = await shared();
     const cache = new AttachmentCache();
     try {
       const stat = readStat(child.pid!)!;
@@ -176,7 +178,7 @@ test(
       const rss = values("python_memory_rss_bytes"), holders = values("python_memory_holder_bytes");
       assert.equal(rss.length, RSS_CATEGORIES.length);
       assert.equal(holders.reduce((a, b) => a + b, 0), rss.reduce((a, b) => a + b, 0));
-      assert.deepEqual(values("python_malloc_arenas"), [3]);
+      assert.deepEqual(values("python_malloc_arenas"), [THREADS + 1]);
       assert.deepEqual(values("python_malloc_up"), [1]);
       assert.deepEqual(values("python_malloc_in_use_bytes"), [t.malloc!.heap!.inUseBytes]);
       if (fs.existsSync("/usr/bin/promtool")) {
@@ -185,30 +187,25 @@ test(
       }
     } finally {
       cache.close();
-      await kill(child);
     }
   },
   { skip },
 );
 
 test("pymem why PID on the threaded workload: glibc's free memory is the biggest holder, and what to do", async () => {
-  const child = await start();
-  try {
-    const r = cli(["why", String(child.pid), "--json", join(tmp, "why.json")]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^RSS .* \(smaps\), by holder:$/m);
-    assert.match(r.stdout, /^ {2}malloc free but held +[\d.]+ MiB/m);
-    assert.match(r.stdout, /^The biggest holder besides live data: glibc malloc's free memory, /m);
-    assert.match(r.stdout, /MALLOC_ARENA_MAX=2/);
-    assert.match(r.stdout, /malloc_trim\(0\) would give back/);
-    const doc = JSON.parse(fs.readFileSync(join(tmp, "why.json"), "utf8"));
-    assert.equal(doc.schema, "pymem.why");
-    assert.equal(doc.addressSpace.malloc.arenas.length, THREADS + 1);
-    assert.equal(doc.addressSpace.breakdown.pymalloc, doc.addressSpace.categories.pymalloc.rss);
-    assert.match(doc.verdict.join("\n"), /MALLOC_ARENA_MAX/);
-  } finally {
-    await kill(child);
-  }
+  const child = await shared();
+  const r = cli(["why", String(child.pid), "--json", join(tmp, "why.json")]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^RSS .* \(smaps\), by holder:$/m);
+  assert.match(r.stdout, /^ {2}malloc free but held +[\d.]+ MiB/m);
+  assert.match(r.stdout, /^The biggest holder besides live data: glibc malloc's free memory, /m);
+  assert.match(r.stdout, /MALLOC_ARENA_MAX=2/);
+  assert.match(r.stdout, /malloc_trim\(0\) would give back/);
+  const doc = JSON.parse(fs.readFileSync(join(tmp, "why.json"), "utf8"));
+  assert.equal(doc.schema, "pymem.why");
+  assert.equal(doc.addressSpace.malloc.arenas.length, THREADS + 1);
+  assert.equal(doc.addressSpace.breakdown.pymalloc, doc.addressSpace.categories.pymalloc.rss);
+  assert.match(doc.verdict.join("\n"), /MALLOC_ARENA_MAX/);
 }, { skip });
 
 const isBun = !!(globalThis as { Bun?: unknown }).Bun;
