@@ -112,7 +112,9 @@ export function rssText(doc: AddressSpaceJSON): string[] {
   }
   const arenas = doc.malloc.arenas.length;
   if (doc.malloc.refused) out.push(`  malloc not read: ${printable(doc.malloc.refused)}`);
-  else if (arenas) out.push(`  glibc ${doc.malloc.glibc}: ${arenas} arenas (${arenas - 1} thread arenas)`);
+  else if (arenas) {
+    out.push(`  glibc ${doc.malloc.glibc}: ${arenas} arenas (${arenas - 1} thread arena${arenas === 2 ? "" : "s"})`);
+  }
   return out;
 }
 
