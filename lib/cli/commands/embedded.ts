@@ -200,7 +200,9 @@ export const heapCommand: Command = {
   summary: "run Python code, then map the obmalloc heap: summary, size classes, fragmentation verdict",
   usage: "pymem heap [options] [-c CODE | --demo | FILE.py [ARGS…]]",
   about: [
-    "Runs the code in an embedded CPython, then reports the heap it left: arenas, pools, blocks, bytes and RSS, " +
+    "Runs the code in an embedded CPython, then reports the heap it left, led by the process's RSS by holder " +
+    "(pymalloc / malloc in use / malloc free but held / stacks / code / other, from /proc/self/smaps) and its " +
+    "verdict: arenas, pools, blocks, bytes and RSS, " +
     "the size-class table (the rows of CPython's own _debugmallocstats), fragmentation with a plain-language " +
     "verdict, and the emptiest arenas. With no code, maps the heap of a freshly started interpreter.",
     SCRIPT_ABOUT,

@@ -159,7 +159,8 @@ export const attachCommand: Command = {
     "as `pymem heap`. The target is never stopped or written to. Needs permission to read its memory (same " +
     "user and ptrace_scope ≤ 1 with CAP_SYS_PTRACE, or root).",
     "--watch re-samples every SECONDS and prints the growth by size class since the previous sample, until " +
-    "Ctrl-C or --count samples; the files (--json, --svg, --html) are written from the last sample.",
+    "Ctrl-C or --count samples; the files (--json, --svg, --html) are written from the last sample. The RSS by " +
+    "holder (which walks glibc malloc's heap too) is read for the first report only.",
   ],
   options: [
     ...OUTPUTS,
