@@ -59,12 +59,12 @@ gate.acquire()
 
 const children: ChildProcess[] = [];
 
-async function start(): Promise<ChildProcess> {
+async function start(env: Record<string, string> = {}): Promise<ChildProcess> {
   const file = join(tmp, "workload.py");
   fs.writeFileSync(file, WORKLOAD);
   const out = join(tmp, `ready${children.length}`);
   const [cmd, args] = launched(target!.exe, [file, out, String(THREADS), String(COUNT)]);
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...env } });
   children.push(child);
   const t0 = Date.now();
   while (!fs.existsSync(out)) {
@@ -209,6 +209,24 @@ test("pymem why PID on the threaded workload: glibc's free memory is the biggest
 }, { skip });
 
 const isBun = !!(globalThis as { Bun?: unknown }).Bun;
+
+test("pymem why PID under PYTHONMALLOC=malloc: no pymalloc heap, the RSS by holder is the answer", async () => {
+  const child = await start({ PYTHONMALLOC: "malloc" });
+  try {
+    const r = cli(["why", String(child.pid), "--json", join(tmp, "why-malloc.json")]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^RSS .* \(smaps\), by holder:$/m);
+    assert.match(r.stdout, /^No pymalloc heap: .*does not use obmalloc/m);
+    const doc = JSON.parse(fs.readFileSync(join(tmp, "why-malloc.json"), "utf8"));
+    assert.match(doc.noObmalloc, /does not use obmalloc/);
+    assert.equal(doc.addressSpace.categories.pymalloc.rss, 0);
+    // Every object is in malloc's chunks: the threads' bytearrays and the 150,000 small tuples and strs.
+    const b = doc.addressSpace.breakdown;
+    assert.ok(b.mallocInUse + b.mallocFree >= doc.addressSpace.total.rss * 0.8, JSON.stringify(b));
+  } finally {
+    await kill(child);
+  }
+}, { skip });
 
 test("address space in-process: the same attribution of this process; py.mallocTrim() gives back what was free", async () => {
   const py = await python();

@@ -106,7 +106,8 @@ export function rssText(doc: AddressSpaceJSON): string[] {
       note = `  (malloc_trim(0) gives back ${formatBytes(b.mallocReclaimable)})`;
     }
     if (r.key === "mallocInUse" && doc.malloc.mmappedChunks > 0) {
-      note = `  (${doc.malloc.mmappedChunks} mmapped chunks: ${formatBytes(doc.categories.mallocMmapped.rss)})`;
+      const n = doc.malloc.mmappedChunks;
+      note = `  (${n} mmapped chunk${n === 1 ? "" : "s"}: ${formatBytes(doc.categories.mallocMmapped.rss)})`;
     }
     out.push(`  ${r.label.padEnd(w)}  ${formatBytes(r.bytes).padStart(10)}  ${pct(r.bytes, rss).padStart(4)}${note}`);
   }
@@ -131,7 +132,9 @@ export function rssVerdict(doc: AddressSpaceJSON, pymallocLive?: number): string
   const lines = [
     `Live data: ${formatBytes(live)} of ${formatBytes(rss)} RSS (${pct(live, rss)}): ${
       formatBytes(b.mallocInUse)
-    } through malloc (objects and buffers over 512 bytes, C allocations), ${formatBytes(pyLive)} in pymalloc's arenas.`,
+    } through malloc (${
+      b.pymalloc === 0 ? "every object, buffer and C allocation" : "objects and buffers over 512 bytes, C allocations"
+    }), ${formatBytes(pyLive)} in pymalloc's arenas.`,
   ];
   const holders = [
     { key: "mallocFree", label: "glibc malloc's free memory", bytes: b.mallocFree },

@@ -74,6 +74,11 @@ export interface WhyJSON {
   addressSpace?: AddressSpaceJSON;
   /** Why the RSS was not attributed, when it was not. */
   addressSpaceError?: string;
+  /**
+   * Why there is no obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): then `heap` and `classified` are
+   * zeros, the tables empty, and the RSS by holder is the whole answer.
+   */
+  noObmalloc?: string;
   verdict: string[];
 }
 
@@ -113,6 +118,50 @@ export function whyToJSON(
 }
 
 /**
+ * The document of a process without an obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): no arenas to
+ * classify, so the RSS by holder is the answer (its objects live in malloc's chunks).
+ */
+export function whyWithoutObmalloc(
+  python: { version: string; allocator: string | null },
+  source: Omit<SourceJSON, "runtime"> & { runtime?: string },
+  reason: string,
+  space: AddressSpaceJSON | { error: string },
+): WhyJSON {
+  const doc: WhyJSON = {
+    schema: WHY_SCHEMA,
+    schemaVersion: WHY_SCHEMA_VERSION,
+    pymemVersion: PYMEM_VERSION,
+    takenAt: new Date().toISOString(),
+    source: { runtime: runtimeName(), ...source } as SourceJSON,
+    python,
+    heap: { arenas: 0, arenaBytes: 0, arenaSize: 0, blocksInUse: 0, bytesInUse: 0 },
+    classified: {
+      blocks: 0,
+      objects: 0,
+      buffers: 0,
+      namedBuffers: 0,
+      freeBlocks: 0,
+      bytesInUse: 0,
+      objectBytes: 0,
+      unreadPools: 0,
+      unreadBlocks: 0,
+      typesChecked: 0,
+      types: 0,
+      elapsedMs: 0,
+    },
+    owners: true,
+    pinning: [],
+    byType: [],
+    noObmalloc: reason,
+    verdict: [],
+  };
+  if ("error" in space) doc.addressSpaceError = space.error;
+  else doc.addressSpace = space;
+  doc.verdict = whyVerdict(doc);
+  return doc;
+}
+
+/**
  * The top pinning kinds of a snapshot (instances charged with their __dict__s) for `pymem heap`'s verdict, or undefined when the heap cannot be classified
  * (the verdict then says nothing about types rather than guess).
  */
@@ -142,6 +191,7 @@ export function whyVerdict(doc: WhyJSON): string[] {
 /** The verdict on pymalloc's arenas: what pins them. */
 function pymallocVerdict(doc: WhyJSON): string[] {
   const c = doc.classified;
+  if (doc.noObmalloc) return [`No pymalloc heap: ${printable(doc.noObmalloc)}; its objects live in malloc's chunks.`];
   if (doc.heap.arenas === 0) return ["No obmalloc arenas are mapped: nothing to attribute."];
   const lines = [pinningSentence(doc.pinning) + "."];
   // One arena less than half full is the one being filled (every heap has it): a kind found in only one says
@@ -183,15 +233,17 @@ export function renderWhyText(doc: WhyJSON): string {
   return [
     `What holds the memory: CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}), ${src}`,
     ...(doc.addressSpace ? ["", ...rssText(doc.addressSpace), ""] : []),
-    `pymalloc: ${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${
-      int(doc.heap.blocksInUse)
-    } live blocks, ` +
-    `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
-    "",
-    line(head),
-    ...rows.map(line),
-    "",
-    ...doc.verdict,
-    "",
+    ...(doc.noObmalloc ? [...doc.verdict, ""] : [
+      `pymalloc: ${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${
+        int(doc.heap.blocksInUse)
+      } live blocks, ` +
+      `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
+      "",
+      line(head),
+      ...rows.map(line),
+      "",
+      ...doc.verdict,
+      "",
+    ]),
   ].join("\n");
 }

@@ -5,7 +5,9 @@
 import process from "node:process";
 import { attachPython } from "../../attach/attach.ts";
 import { PID_MAX_LIMIT } from "../../machine/proc.ts";
-import { renderWhyText, whyToJSON } from "../../report/why.ts";
+import { renderWhyText, whyToJSON, whyWithoutObmalloc } from "../../report/why.ts";
+import { PymemError } from "../../errors.ts";
+import { versionString } from "../../core/version.ts";
 import { addressSpaceFor } from "../heap-report.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
 import { output, positiveNumber, progress, write } from "../io.ts";
@@ -27,10 +29,19 @@ async function cmdWhy(ctx: Context): Promise<number> {
     const source = pid === undefined
       ? { kind: "embedded" as const, library: py.library, workload: w?.label }
       : { kind: "attached" as const, pid, library: py.library };
-    const heap = py.heap();
-    const space = addressSpaceFor(() => py.addressSpace({ heap }));
-    progress.say("classifying the heap's blocks");
-    const doc = whyToJSON(heap.objects(), source, limit, space);
+    let doc;
+    try {
+      const heap = py.heap();
+      const space = addressSpaceFor(() => py.addressSpace({ heap }));
+      progress.say("classifying the heap's blocks");
+      doc = whyToJSON(heap.objects(), source, limit, space);
+    } catch (e) {
+      // No obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): the RSS by holder is the answer.
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /obmalloc/.test(e.message))) throw e;
+      const space = addressSpaceFor(() => py.addressSpace());
+      const python = { version: versionString(py.version), allocator: py.allocatorName() };
+      doc = whyWithoutObmalloc(python, source, e.message, space);
+    }
     if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
     progress.clear();
     await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc));
