@@ -228,7 +228,7 @@ test("pymem why PID under PYTHONMALLOC=malloc: no pymalloc heap, the RSS by hold
   }
 }, { skip });
 
-test("address space in-process: the same attribution of this process; py.mallocTrim() gives back what was free", async () => {
+test("address space in-process: the same attribution here; py.mallocTrim() gives back what was free", async () => {
   const py = await python();
   // Every other 20 KB bytearray freed, in two thread arenas: free chunks of whole pages between live ones, which
   // malloc_trim(0) gives back (madvise) and nothing before it does (they do not reach the top chunk).

@@ -189,7 +189,8 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
   }
 
   // The mmapped chunks: an anonymous mapping (or the rest of one) that starts with a chunk header marked IS_MMAPPED
-  // (and neither PREV_INUSE nor NON_MAIN_ARENA) whose size fits inside it; malloc's own count (mp_.n_mmaps) says whether all were found.
+  // (and neither PREV_INUSE nor NON_MAIN_ARENA) whose size fits inside it; malloc's own count (mp_.n_mmaps) says
+  // whether all were found.
   const mmapped: Claim[] = [];
   const expected = heap?.mmapped.chunks ?? 0;
   if (heap && expected > 0) {

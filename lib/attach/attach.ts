@@ -561,8 +561,8 @@ export class AttachedPython {
   /**
    * Every mapping of the target (/proc/PID/smaps) attributed to one category — pymalloc's arenas, glibc's heaps and
    * mmapped chunks, thread stacks, the executable, libraries, other files, other anonymous memory — and the RSS
-   * breakdown (lib/address-space/). Walks main's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a malloc that is
-   * not glibc's is named in `malloc.refused` and its memory counted as anonymous.
+   * breakdown (lib/address-space/). Walks main's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a
+   * malloc that is not glibc's is named in `malloc.refused` and its memory counted as anonymous.
    */
   addressSpace(options?: { heap?: ObmallocSnapshot; malloc?: MallocHeap }): AddressSpace {
     this.#assertOpen();

@@ -303,9 +303,9 @@ export async function collectTarget(
 }
 
 /**
- * --malloc: RSS by category (lib/address-space/; main's arenas as pymalloc's) and glibc malloc's totals. A malloc that is not glibc's leaves
- * `heap` null (the categories are still known); a failure to read smaps leaves the whole part out (the pymalloc
- * figures stand).
+ * --malloc: RSS by category (lib/address-space/; main's arenas as pymalloc's) and glibc malloc's totals. A malloc
+ * that is not glibc's leaves `heap` null (the categories are still known); a failure to read smaps leaves the whole
+ * part out (the pymalloc figures stand).
  */
 function mallocFigures(py: AttachedPython, main?: RemoteHeapSnapshot): MallocFigures | undefined {
   let s: AddressSpace;

@@ -94,7 +94,10 @@ export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): Mallo
   return walkMallocHeap(probe, st, { ...options, residentPages: (s, l) => residentPages("self", s, l) });
 }
 
-/** main_arena and mp_ of this process, located once per handle (the libc of a process does not change, and opening its files allocates). */
+/**
+ * main_arena and mp_ of this process, located once per handle (the libc of a process does not change, and opening
+ * its files allocates).
+ */
 function locateSelf(host: PythonHost, probe: MemoryProbe): GlibcMallocState {
   let st = located.get(host);
   if (!st) {

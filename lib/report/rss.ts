@@ -183,8 +183,9 @@ function advice(doc: AddressSpaceJSON, key: string): string[] {
       if (thread.length >= 2 && threadFree >= allFree / 2) {
         out.push(
           `${formatBytes(threadFree)} of it is in ${thread.length} thread arenas (glibc gives threads that ` +
-            "allocate at once an arena each, up to 8 per core, and an arena's free memory serves only the threads that use it): run " +
-            "with MALLOC_ARENA_MAX=2 so that threads share arenas and reuse each other's free memory.",
+            "allocate at once an arena each, up to 8 per core, and an arena's free memory serves only the threads " +
+            "that use it): run with MALLOC_ARENA_MAX=2 so that threads share arenas and reuse each other's free " +
+            "memory.",
         );
       }
       return out;

@@ -434,7 +434,8 @@ export function addressSpaceSVG(doc: AddressSpaceJSON): string {
       ];
       for (const [bytes, fill, title] of parts) {
         const w = bytes * scale;
-        out.push(seg(ax, y, w, rowH - 4, fill, `${label} (${formatBytes(a.systemBytes)} from the system) — ${title}`));
+        const tip = `${label} (${formatBytes(a.systemBytes)} from the system) — ${title}`;
+        out.push(seg(ax, y, w, rowH - 4, fill, tip));
         ax += w;
       }
       const rec = a.reclaimableResidentBytes ?? 0;
