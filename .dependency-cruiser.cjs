@@ -3,7 +3,7 @@
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
  *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/cpython/ → lib/core/
- *        → lib/obmalloc/ → lib/glibc/ → lib/mimalloc/ → lib/objects/
+ *        → lib/obmalloc/ → lib/glibc/ → lib/mimalloc/ → lib/address-space/ → lib/objects/
  *        → lib/allocators/, lib/interpreters/, lib/attach/
  *        → lib/python.ts → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
@@ -17,6 +17,7 @@ const L = {
   obmalloc: "^lib/obmalloc/",
   glibc: "^lib/glibc/",
   mimalloc: "^lib/mimalloc/",
+  addressSpace: "^lib/address-space/",
   objects: "^lib/objects/",
   allocators: "^lib/allocators/",
   interpreters: "^lib/interpreters/",
@@ -44,6 +45,7 @@ const above = [
   "obmalloc",
   "glibc",
   "mimalloc",
+  "addressSpace",
   "objects",
   "allocators",
   "interpreters",
@@ -74,6 +76,7 @@ module.exports = {
     layer("obmalloc-below-features", "obmalloc", ...after("obmalloc")),
     layer("glibc-below-features", "glibc", ...after("glibc")),
     layer("mimalloc-below-features", "mimalloc", ...after("mimalloc")),
+    layer("address-space-below-features", "addressSpace", ...after("addressSpace")),
     layer("objects-below-features", "objects", ...after("objects")),
     layer("allocators-are-a-feature", "allocators", ...after("allocators")),
     layer(

@@ -136,6 +136,7 @@ export const libc = {
   process_vm_readv: { args: ["i32", "buffer", "usize", "buffer", "usize", "usize"], ret: "isize" }, // ssize_t process_vm_readv(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt, const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags)
   __errno_location: { args: [], ret: "ptr" }, //                 int *__errno_location(void)
   free: { args: ["ptr"], ret: "void" }, //                       void free(void *ptr)
+  malloc_trim: { args: ["usize"], ret: "i32", optional: true }, // int malloc_trim(size_t pad)  glibc only
   dlinfo: { args: ["ptr", "i32", "buffer"], ret: "i32", optional: true }, // int dlinfo(void *handle, int request, void *info)  glibc 2.34+ in libc
   pthread_create: { args: ["buffer", "ptr", "ptr", "ptr"], ret: "i32", optional: true }, // int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)  glibc 2.34+ in libc
   pthread_join: { args: ["u64", "ptr"], ret: "i32", optional: true }, // int pthread_join(pthread_t thread, void **retval)

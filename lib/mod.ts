@@ -67,6 +67,10 @@ export type {
   MimallocThreadHeap,
 } from "./mimalloc/mod.ts";
 export type { MimallocObjects, MimallocTypeRow } from "./objects/mimalloc.ts";
+export type { MallocTrimResult } from "./glibc/mod.ts";
+export { RSS_CATEGORIES } from "./address-space/mod.ts";
+export type { AddressSpace, CategoryFigures, RssBreakdown, RssCategory } from "./address-space/mod.ts";
+export type { SmapsFigures } from "./machine/smaps.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";
@@ -102,6 +106,8 @@ export { MIMALLOC_SCHEMA, type MimallocJSON, mimallocToJSON, renderMimallocText 
 export type { TextOptions, Verdict } from "./report/text.ts";
 export { renderWhyText, WHY_SCHEMA_VERSION, whyToJSON } from "./report/why.ts";
 export type { PinningJSON, WhyJSON } from "./report/why.ts";
+export { addressSpaceToJSON, rssText, rssVerdict } from "./report/rss.ts";
+export type { AddressSpaceJSON, MallocArenaJSON } from "./report/rss.ts";
 export { heatMapSVG, sizeClassChartSVG } from "./report/svg.ts";
 export type { HeatMapOptions } from "./report/svg.ts";
 export { renderHTML } from "./report/html.ts";

@@ -36,12 +36,21 @@ import {
 } from "./allocators/domain-allocators.ts";
 import { type LibraryAllocatorStats, libraryAllocatorStats } from "./allocators/library-allocators.ts";
 import type { HeapSnapshot } from "./objects/mod.ts";
+import type { ObmallocSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
-import { type MallocHeap, mallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
 import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
 import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
+import {
+  type MallocHeap,
+  mallocHeap,
+  mallocTrim,
+  type MallocTrimResult,
+  type MallocWalkOptions,
+  selfProbe,
+} from "./glibc/mod.ts";
+import { type AddressSpace, collectAddressSpace } from "./address-space/mod.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -679,6 +688,31 @@ export class Python {
     return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap());
   }
 
+  /**
+   * Every mapping of this process (/proc/self/smaps) attributed to one category — pymalloc's arenas, glibc's heaps
+   * and mmapped chunks, thread stacks, the executable, libraries, other files, other anonymous memory — and the RSS
+   * breakdown (pymalloc / malloc in use / malloc free but held / stacks / code / other). Walks the main
+   * interpreter's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a malloc that is not glibc's is named in
+   * `malloc.refused` and its memory counted as anonymous. See lib/address-space/.
+   */
+  addressSpace(options?: { heap?: ObmallocSnapshot; malloc?: MallocHeap }): AddressSpace {
+    this.#host.assertOpen();
+    return collectAddressSpace({
+      pid: "self",
+      probe: selfProbe(this.#host),
+      obmalloc: () => options?.heap ?? pymallocHeapOrNull(() => this.heap()),
+      malloc: () => options?.malloc ?? mallocHeap(this.#host),
+    });
+  }
+
+  /**
+   * Call glibc's malloc_trim(0) here and measure what it gave back (VmRSS before and after). Refused with
+   * PymemError("UNSUPPORTED") when malloc is not glibc's.
+   */
+  mallocTrim(): MallocTrimResult {
+    return mallocTrim(this.#host);
+  }
+
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */
   getAllocator(domain: Domain): AllocatorInfo {
     return getAllocator(this.#host, domain);
@@ -822,4 +856,14 @@ export function closeError(what: string, errors: unknown[]): PymemError {
   return new PymemError("INVALID_STATE", `${what}: ${first?.message ?? String(first)}${more}`, {
     cause: new AggregateError(errors, what),
   });
+}
+
+/** The obmalloc walk, or null when this interpreter does not use pymalloc (PYTHONMALLOC=malloc, mimalloc). */
+function pymallocHeapOrNull(walk: () => ObmallocSnapshot): ObmallocSnapshot | null {
+  try {
+    return walk();
+  } catch (e) {
+    if (e instanceof PymemError && e.code === "UNSUPPORTED") return null;
+    throw e;
+  }
 }

@@ -51,6 +51,14 @@ const scenarios: Record<string, (py: Python) => Out | Promise<Out>> = {
       return { error: describe(e) };
     }
   },
+  // py.mallocTrim() and py.addressSpace() where malloc is not glibc's (the parent preloads jemalloc).
+  mallocTrimReplaced: (py) => {
+    const space = attempt(() => {
+      const s = py.addressSpace();
+      return { refused: s.malloc.refused, rss: s.total.rss, categories: s.categories };
+    });
+    return { trim: attempt(() => py.mallocTrim()), space };
+  },
   // An exception raised while __main__ has no __builtins__ (issue 13, crash 1).
   noBuiltins: (py) => ({
     cleared: attempt(() => py.run("globals().clear()\nraise ValueError(1)")),

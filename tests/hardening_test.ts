@@ -54,6 +54,24 @@ test("py.mallocHeap() under glibc's malloc-debug library and MALLOC_CHECK_: refu
     (launchPrefix.length > 0 && "this CPython runs under another glibc's loader, not the debug library's"),
 });
 
+const JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+
+test("py.mallocTrim() under jemalloc is refused naming it; py.addressSpace() says why malloc is not read", () => {
+  const r = child("mallocTrimReplaced", 60_000, { LD_PRELOAD: JEMALLOC });
+  assert.equal(r.trim.ok, false, JSON.stringify(r.trim));
+  assert.equal(r.trim.error.code, "UNSUPPORTED");
+  assert.match(r.trim.error.message, /(is|replaced by) jemalloc \(.*libjemalloc/);
+  // (Where dlsym("malloc") is jemalloc the locator says "is jemalloc", else it finds jemalloc defining malloc.)
+  // The address space is still attributed: jemalloc's memory is "anonymous", and the reason is given.
+  assert.equal(r.space.ok, true, JSON.stringify(r.space));
+  assert.match(r.space.value.refused, /(is|replaced by) jemalloc \(.*libjemalloc/);
+  assert.equal(r.space.value.categories.mallocThreads.rss + r.space.value.categories.mallocMain.rss, 0);
+  assert.ok(r.space.value.categories.anonymous.rss > 0);
+}, {
+  skip: (!existsSync(JEMALLOC) && `${JEMALLOC} is not installed (apt-get install libjemalloc2)`) ||
+    (launchPrefix.length > 0 && "this CPython runs under another glibc's loader, not jemalloc's"),
+});
+
 test("an exception raised while __main__ has no __builtins__ is a PythonError, not a crash", () => {
   const r = child("noBuiltins");
   assert.equal(r.fatal, undefined);

@@ -71,6 +71,12 @@ test("the CLI's HTML report loads in headless Chromium without errors, one heat-
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(readFileSync(json, "utf8")) as HeapJSON;
   assert.equal(loadPage(html), `pymem-ok cells=${doc.totals.pools}`);
+  // The RSS section leads: the breakdown and the picture of glibc's arenas, a row (and its label) per arena.
+  const page = readFileSync(html, "utf8");
+  assert.ok(doc.addressSpace && doc.addressSpace.malloc.arenas.length >= 1);
+  assert.ok(page.indexOf('id="rss"') < page.indexOf("<h2>Summary</h2>"));
+  const rows = page.match(/>(main arena|thread arena \d+)<\/text>/g) ?? [];
+  assert.equal(rows.length, doc.addressSpace.malloc.arenas.length);
 }, { skip });
 
 /** What a page measures of itself at one window width (the probe script below writes it into <html data-probe>). */

@@ -120,6 +120,10 @@ const FILES: Record<string, FileAxes> = {
   // Running the exporter as an operator would: the documented npx launch and SIGTERM, a worker killed from outside,
   // the systemd unit and the alert rules (promtool): once per runtime.
   exporter_ops_test: { axes: ["app"], seconds: 20 },
+  // The address space by attach and in-process: the attribution is one code whatever the runtime, but the arenas'
+  // size (256 KiB before 3.10) and glibc (sid's for the newest) change at the ends, and the in-process read goes
+  // through each runtime's FFI and sits beside its own heap (ends); `pymem why PID` runs under the same runtime.
+  address_space_test: { axes: ["ends"], seconds: 5 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.

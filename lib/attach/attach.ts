@@ -20,7 +20,14 @@
 import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
-import { type MemoryReader, type SnapshotInfo, walkHeap, type WalkResult } from "../obmalloc/heap.ts";
+import {
+  type MemoryReader,
+  type ObmallocSnapshot,
+  type SnapshotInfo,
+  walkHeap,
+  type WalkResult,
+} from "../obmalloc/heap.ts";
+import { type AddressSpace, collectAddressSpace } from "../address-space/mod.ts";
 import {
   ARENA,
   carvedPools,
@@ -580,6 +587,32 @@ export class AttachedPython {
     this.#assertOpen();
     const m = map ?? this.mimallocHeap();
     return classifyMimalloc(m, remoteObjectMemory(this.#mem, (name) => this.#symbol(name)), this.version.minor);
+  }
+
+  /**
+   * Every mapping of the target (/proc/PID/smaps) attributed to one category — pymalloc's arenas, glibc's heaps and
+   * mmapped chunks, thread stacks, the executable, libraries, other files, other anonymous memory — and the RSS
+   * breakdown (lib/address-space/). Walks main's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a
+   * malloc that is not glibc's is named in `malloc.refused` and its memory counted as anonymous.
+   */
+  addressSpace(options?: { heap?: ObmallocSnapshot; malloc?: MallocHeap }): AddressSpace {
+    this.#assertOpen();
+    const space = collectAddressSpace({
+      pid: this.pid,
+      probe: this.#probe(),
+      obmalloc: () => {
+        if (options?.heap) return options.heap;
+        try {
+          return this.heap();
+        } catch (e) {
+          if (e instanceof PymemError && e.code === "UNSUPPORTED") return null;
+          throw e;
+        }
+      },
+      malloc: () => options?.malloc ?? this.mallocHeap(),
+    });
+    this.#assertSameProgram();
+    return space;
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

@@ -5,11 +5,13 @@
  */
 import process from "node:process";
 import type { HeapJSON } from "../report/json.ts";
+import type { AddressSpace } from "../address-space/mod.ts";
+import { type AddressSpaceJSON, addressSpaceToJSON } from "../report/rss.ts";
+import { PymemError } from "../errors.ts";
 import { renderHeapText } from "../report/text.ts";
 import { heatMapSVG } from "../report/svg.ts";
 import { renderHTML } from "../report/html.ts";
 import { type MimallocJSON, renderMimallocText } from "../report/mimalloc.ts";
-import { PymemError } from "../errors.ts";
 import type { Context } from "./command.ts";
 import { colorAllowed, output, positiveNumber, progress, write } from "./io.ts";
 
@@ -57,4 +59,18 @@ export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Prom
   }
   progress.clear();
   await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
+}
+
+/**
+ * The RSS by holder for a report, or the reason it could not be had (smaps unreadable, the process gone): the rest
+ * of the report does not depend on it.
+ */
+export function addressSpaceFor(read: () => AddressSpace): AddressSpaceJSON | { error: string } {
+  progress.say("attributing the address space");
+  try {
+    return addressSpaceToJSON(read());
+  } catch (e) {
+    if (!(e instanceof PymemError)) throw e;
+    return { error: e.message };
+  }
 }

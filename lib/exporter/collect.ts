@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import { type AttachedPython, attachPython, type RemoteHeapSnapshot } from "../attach/attach.ts";
+import type { AddressSpace } from "../address-space/mod.ts";
 import { versionString } from "../core/version.ts";
 import { PymemError } from "../errors.ts";
 import { readMaps } from "../machine/procmaps.ts";
@@ -52,6 +53,28 @@ export interface TargetFilter {
   exclude?: string;
   /** Pinned bytes by type for the top N types of each process (0: not collected; it classifies every block). */
   topTypes?: number;
+  /** Also read glibc malloc's heap and /proc/PID/smaps (--malloc): RSS by category and malloc's figures. */
+  malloc?: boolean;
+}
+
+/** glibc malloc's figures and the RSS by category of one process (--malloc). */
+export interface MallocFigures {
+  /** Rss/Pss/Private_Dirty/Swap of each category of mappings (lib/address-space/). */
+  categories: AddressSpace["categories"];
+  breakdown: AddressSpace["breakdown"];
+  /** Null when malloc is not glibc's (or an unchecked release): then only the categories are known. */
+  heap: {
+    arenas: number;
+    systemBytes: number;
+    inUseBytes: number;
+    inUseChunks: number;
+    freeBytes: Record<"tcache" | "fastbins" | "unsorted" | "small" | "large" | "top", number>;
+    freeChunks: number;
+    reclaimableBytes: number;
+    reclaimableResidentBytes: number;
+    mmappedChunks: number;
+    mmappedBytes: number;
+  } | null;
 }
 
 /** The obmalloc figures of one process, summed over its obmalloc states (3.12+: sub-interpreters with their own). */
@@ -105,6 +128,8 @@ export interface TargetFigures {
   noHeap?: string;
   /** The top `topTypes` types by pinned bytes (lib/objects pinning, instances charged with their __dict__s). */
   pinnedByType?: { type: string; bytes: number }[];
+  /** --malloc: glibc malloc's figures and the RSS by category; absent when not asked for, or not readable. */
+  malloc?: MallocFigures;
   /** Seconds this worker spent on the target. */
   seconds: number;
 }
@@ -236,14 +261,17 @@ export async function collectTarget(
     let heap: HeapFigures | null = null;
     let noHeap: string | undefined;
     let pinnedByType: { type: string; bytes: number }[] | undefined;
+    let main: RemoteHeapSnapshot | undefined;
     try {
       const snaps = py.heaps().map((h) => h.snapshot);
+      main = snaps[0];
       heap = sumHeaps(snaps);
       if ((filter.topTypes ?? 0) > 0) pinnedByType = topPinned(snaps, filter.topTypes!);
     } catch (e) {
       if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message))) throw e;
       noHeap = e.message;
     }
+    const malloc = filter.malloc ? mallocFigures(py, main) : undefined;
     const exe = cached.exe;
     return {
       kind: "mapped",
@@ -257,6 +285,7 @@ export async function collectTarget(
         heap,
         noHeap,
         pinnedByType,
+        malloc,
         seconds: (performance.now() - t0) / 1000,
       },
     };
@@ -271,6 +300,45 @@ export async function collectTarget(
     }
     return { kind: "error", reason: classify(e, job), message };
   }
+}
+
+/**
+ * --malloc: RSS by category (lib/address-space/; main's arenas as pymalloc's) and glibc malloc's totals. A malloc
+ * that is not glibc's leaves `heap` null (the categories are still known); a failure to read smaps leaves the whole
+ * part out (the pymalloc figures stand).
+ */
+function mallocFigures(py: AttachedPython, main?: RemoteHeapSnapshot): MallocFigures | undefined {
+  let s: AddressSpace;
+  try {
+    s = py.addressSpace(main ? { heap: main } : undefined);
+  } catch (e) {
+    if (e instanceof PymemError) return undefined;
+    throw e;
+  }
+  const h = s.malloc.heap;
+  return {
+    categories: s.categories,
+    breakdown: s.breakdown,
+    heap: h && {
+      arenas: h.arenas.length,
+      systemBytes: h.totals.systemBytes,
+      inUseBytes: h.totals.inUse.bytes,
+      inUseChunks: h.totals.inUse.chunks,
+      freeBytes: {
+        tcache: h.totals.free.tcache.bytes,
+        fastbins: h.totals.free.fastbins.bytes,
+        unsorted: h.totals.free.unsorted.bytes,
+        small: h.totals.free.small.bytes,
+        large: h.totals.free.large.bytes,
+        top: h.totals.topBytes,
+      },
+      freeChunks: Object.values(h.totals.free).reduce((n, t) => n + t.chunks, 0),
+      reclaimableBytes: h.totals.reclaimableBytes,
+      reclaimableResidentBytes: s.breakdown.mallocReclaimable,
+      mmappedChunks: h.mmapped.chunks,
+      mmappedBytes: h.mmapped.bytes,
+    },
+  };
 }
 
 /** Pinned bytes by type over every obmalloc state of a process, the `n` largest. */

@@ -63,6 +63,12 @@ export const EXPORTER_TEXT: CommandText = {
         "block: about 2-3 CPU-s per GiB of arenas, so raise --timeout for large heaps",
     },
     {
+      name: "malloc",
+      help: "also read each process's glibc malloc heap and /proc/PID/smaps: python_malloc_* and RSS by category " +
+        "(python_memory_*). It walks every malloc chunk: about 1 CPU-s per GiB of malloc heap, so raise --timeout " +
+        "for large heaps",
+    },
+    {
       name: "no-cmd-label",
       help: "leave the cmd label (the shortened command line) out of every series: argv may hold secrets",
     },
@@ -88,6 +94,8 @@ export interface ExporterOptions {
   topTypes: number;
   /** Publish the `cmd` label (default true; --no-cmd-label). */
   cmdLabel: boolean;
+  /** Read glibc malloc's heap and smaps too (--malloc). */
+  malloc?: boolean;
   help: boolean;
 }
 
@@ -111,6 +119,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     workers?: string;
     "top-types"?: string;
     "no-cmd-label"?: boolean;
+    malloc?: boolean;
     debug?: boolean;
     help?: boolean;
   };
@@ -188,6 +197,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     workers: (workers as number | undefined) ?? 2,
     topTypes: (topTypes as number | undefined) ?? 5,
     cmdLabel: !values["no-cmd-label"],
+    malloc: !!values.malloc,
     help: !!values.help,
   };
 }
@@ -243,6 +253,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     workers: opts.workers,
     topTypes: opts.topTypes,
     cmdLabel: opts.cmdLabel,
+    malloc: opts.malloc,
     log: say,
   });
   const stop = new AbortController();

@@ -90,6 +90,21 @@ const N = {
   raw: fam("python_pymalloc_raw_allocated_blocks"),
   inconsistent: fam("python_pymalloc_inconsistent_pools"),
   pinnedByType: fam("python_pymalloc_pinned_by_type_bytes"),
+  memRss: fam("python_memory_rss_bytes"),
+  memPss: fam("python_memory_pss_bytes"),
+  memDirty: fam("python_memory_private_dirty_bytes"),
+  memSwap: fam("python_memory_swap_bytes"),
+  memHolder: fam("python_memory_holder_bytes"),
+  mallocUp: fam("python_malloc_up"),
+  mallocArenas: fam("python_malloc_arenas"),
+  mallocSystem: fam("python_malloc_system_bytes"),
+  mallocInUse: fam("python_malloc_in_use_bytes"),
+  mallocFree: fam("python_malloc_free_bytes"),
+  mallocChunks: fam("python_malloc_chunks"),
+  mallocReclaimable: fam("python_malloc_reclaimable_bytes"),
+  mallocReclaimableResident: fam("python_malloc_reclaimable_resident_bytes"),
+  mallocMmapped: fam("python_malloc_mmapped_chunks"),
+  mallocMmappedBytes: fam("python_malloc_mmapped_bytes"),
   buildInfo: fam("pymem_exporter_build_info"),
   scrapes: fam("pymem_exporter_scrapes"),
   duration: fam("pymem_exporter_scrape_duration_seconds"),
@@ -190,6 +205,7 @@ export function buildMetrics(
     if (h.rawAllocatedBlocks !== undefined) raw.add(l, h.rawAllocatedBlocks);
     inconsistent.add(l, h.inconsistentPools);
   }
+  if (targets.some((t) => t.malloc)) addMalloc(m, targets);
 
   m.gauge(N.buildInfo, "The pymem exporter: version and JavaScript runtime (always 1).").add({
     version: PYMEM_VERSION,
@@ -221,6 +237,107 @@ export function buildMetrics(
   ).add({}, stats.workerRestarts);
   addHealth(m, stats, health);
   return m;
+}
+
+/** The category label of each address-space category (snake case, as Prometheus labels are written). */
+const CATEGORY_LABEL: Record<string, string> = {
+  pymalloc: "pymalloc",
+  mallocMain: "malloc_main_heap",
+  mallocThreads: "malloc_thread_heaps",
+  mallocMmapped: "malloc_mmapped",
+  stacks: "stacks",
+  executable: "executable",
+  libraries: "libraries",
+  files: "files",
+  anonymous: "anonymous",
+};
+const HOLDER_LABEL: Record<string, string> = {
+  pymalloc: "pymalloc",
+  mallocInUse: "malloc_in_use",
+  mallocFree: "malloc_free",
+  stacks: "stacks",
+  code: "code",
+  other: "other",
+};
+
+/** --malloc: RSS by category of mappings and by holder, and glibc malloc's totals, per process. */
+function addMalloc(m: MetricSet, targets: (TargetFigures & { container: string; pod: string })[]): void {
+  const by = (what: string) =>
+    `${what} of the process's mappings by category (/proc/PID/smaps attributed: pymalloc arenas, glibc malloc's ` +
+    "main heap, thread heaps and mmapped chunks, thread stacks, executable, libraries, other files, other " +
+    "anonymous memory; the categories sum to smaps_rollup).";
+  const rss = m.gauge(N.memRss, by("Resident memory (Rss)"), "bytes");
+  const pss = m.gauge(N.memPss, by("Proportional set size (Pss)"), "bytes");
+  const dirty = m.gauge(N.memDirty, by("Private dirty memory (Private_Dirty)"), "bytes");
+  const swap = m.gauge(N.memSwap, by("Swapped-out memory (Swap)"), "bytes");
+  const holder = m.gauge(
+    N.memHolder,
+    "Resident memory by holder: pymalloc, malloc_in_use, malloc_free (freed by the program, held by glibc malloc), " +
+      "stacks, code (executable and libraries), other; they sum to the Rss of the categories.",
+    "bytes",
+  );
+  const up = m.gauge(
+    N.mallocUp,
+    "1 when glibc malloc's heap of the process was read, 0 when its malloc is not glibc's or its release is not " +
+      "one pymem checked (the python_memory_* series are still published).",
+  );
+  const arenas = m.gauge(N.mallocArenas, "glibc malloc arenas: the main arena and the thread arenas.");
+  const system = m.gauge(
+    N.mallocSystem,
+    "Bytes glibc malloc's arenas hold from the system (mallinfo2 arena).",
+    "bytes",
+  );
+  const inUse = m.gauge(N.mallocInUse, "Bytes of malloc chunks allocated to the program.", "bytes");
+  const free = m.gauge(
+    N.mallocFree,
+    "Free bytes inside glibc malloc's arenas by where they sit: tcache, fastbins, unsorted, small and large bins, " +
+      "top chunks.",
+    "bytes",
+  );
+  const chunks = m.gauge(N.mallocChunks, "glibc malloc chunks by state: in_use, free (top chunks not counted).");
+  const reclaimable = m.gauge(
+    N.mallocReclaimable,
+    "Bytes malloc_trim(0) would give back: whole free pages inside free chunks, and the main heap's top.",
+    "bytes",
+  );
+  const resident = m.gauge(
+    N.mallocReclaimableResident,
+    "The resident part of python_malloc_reclaimable_bytes: what malloc_trim(0) would take off RSS now.",
+    "bytes",
+  );
+  const mmapped = m.gauge(
+    N.mallocMmapped,
+    "Chunks glibc malloc gave a mapping of their own (over the mmap threshold).",
+  );
+  const mmappedBytes = m.gauge(N.mallocMmappedBytes, "Bytes of the mmapped chunks.", "bytes");
+  for (const t of targets) {
+    const x = t.malloc;
+    if (!x) continue;
+    const l = targetLabels(t);
+    for (const [c, f] of Object.entries(x.categories)) {
+      const cl = { ...l, category: CATEGORY_LABEL[c] ?? c };
+      rss.add(cl, f.rss);
+      pss.add(cl, f.pss);
+      dirty.add(cl, f.privateDirty);
+      swap.add(cl, f.swap);
+    }
+    for (const [k, v] of Object.entries(x.breakdown)) {
+      if (HOLDER_LABEL[k]) holder.add({ ...l, holder: HOLDER_LABEL[k] }, v);
+    }
+    up.add(l, x.heap ? 1 : 0);
+    const h = x.heap;
+    if (!h) continue;
+    arenas.add(l, h.arenas);
+    system.add(l, h.systemBytes);
+    inUse.add(l, h.inUseBytes);
+    for (const [where, v] of Object.entries(h.freeBytes)) free.add({ ...l, where }, v);
+    chunks.add({ ...l, state: "in_use" }, h.inUseChunks);
+    chunks.add({ ...l, state: "free" }, h.freeChunks);
+    reclaimable.add(l, h.reclaimableBytes);
+    resident.add(l, h.reclaimableResidentBytes);
+    mmapped.add(l, h.mmappedChunks);
+    mmappedBytes.add(l, h.mmappedBytes);
+  }
 }
 
 /**

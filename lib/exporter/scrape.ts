@@ -38,6 +38,8 @@ export interface ScraperOptions {
   workers?: number;
   /** Pinned bytes by type for the top N types of each process (default 0: not collected). */
   topTypes?: number;
+  /** Also read glibc malloc's heap and smaps: RSS by category and python_malloc_* (default false). */
+  malloc?: boolean;
   /**
    * Where failures are told, one line each: a target that starts failing (pid, exe, reason, cause; again only when
    * its reason changes), an unsupported process (once), a worker restart. Default: nowhere.
@@ -119,7 +121,12 @@ export class Scraper {
     this.#timeoutMs = timeoutMs;
     this.#log = options.log ?? (() => {});
     this.#cmdLabel = options.cmdLabel ?? true;
-    const filter = { match: options.match, exclude: options.exclude, topTypes: options.topTypes ?? 0 };
+    const filter = {
+      match: options.match,
+      exclude: options.exclude,
+      topTypes: options.topTypes ?? 0,
+      malloc: options.malloc ?? false,
+    };
     this.#pool = new WorkerPool(options.workers ?? 2, filter, timeoutMs, this.#log);
   }
 

@@ -9,6 +9,7 @@ import process from "node:process";
 import { ElfFile } from "../machine/elf.ts";
 import { residentPages } from "../machine/pagemap.ts";
 import { readMaps } from "../machine/procmaps.ts";
+import { residentBytes } from "../machine/proc.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import type { PythonHost } from "../core/host.ts";
 import { PymemError } from "../errors.ts";
@@ -89,7 +90,15 @@ export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): Mallo
   host.assertOpen();
   options = checkOptions<MallocWalkOptions>(options, "mallocHeap", { retries: integerIn(0, 100) });
   const probe = selfProbe(host);
-  // Located once per handle: the libc of a process does not change, and opening its files allocates.
+  const st = locateSelf(host, probe);
+  return walkMallocHeap(probe, st, { ...options, residentPages: (s, l) => residentPages("self", s, l) });
+}
+
+/**
+ * main_arena and mp_ of this process, located once per handle (the libc of a process does not change, and opening
+ * its files allocates).
+ */
+function locateSelf(host: PythonHost, probe: MemoryProbe): GlibcMallocState {
   let st = located.get(host);
   if (!st) {
     const malloc = host.native.libc.dlsym(0n, new TextEncoder().encode("malloc\0")) as bigint;
@@ -110,7 +119,36 @@ export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): Mallo
     });
     located.set(host, st);
   }
-  return walkMallocHeap(probe, st, { ...options, residentPages: (s, l) => residentPages("self", s, l) });
+  return st;
 }
 
 const located = new WeakMap<PythonHost, GlibcMallocState>();
+
+/** What {@link mallocTrim} did. */
+export interface MallocTrimResult {
+  /** malloc_trim's own answer: whether it gave any memory back. */
+  released: boolean;
+  /** How much the resident set shrank (VmRSS before − after; other threads of the process move it too). */
+  rssDropBytes: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+/**
+ * Call glibc's `malloc_trim(0)` in this process: every arena's free pages go back to the system (madvise) and the
+ * sbrk heap's top is shrunk. Refused with PymemError("UNSUPPORTED") when malloc here is not glibc's (the same check
+ * as mallocHeap: a replaced malloc's malloc_trim, if any, is not glibc's).
+ */
+export function mallocTrim(host: PythonHost): MallocTrimResult {
+  host.assertOpen();
+  locateSelf(host, selfProbe(host));
+  const trim = host.native.libc.malloc_trim;
+  if (!trim) throw new PymemError("UNSUPPORTED", "mallocTrim: this C library has no malloc_trim");
+  const rssBefore = residentBytes("self");
+  const released = trim(0) !== 0;
+  const rssAfter = residentBytes("self");
+  if (rssBefore === null || rssAfter === null) {
+    throw new PymemError("UNSUPPORTED", "mallocTrim: /proc/self/status is unreadable, the drop cannot be measured");
+  }
+  return { released, rssDropBytes: Math.max(0, rssBefore - rssAfter), rssBefore, rssAfter };
+}

@@ -9,7 +9,8 @@
  * @module
  */
 import type { HeapJSON } from "./json.ts";
-import { escapeXml, type HeatMapOptions, heatMapSVG, sizeClassChartSVG } from "./svg.ts";
+import { addressSpaceSVG, escapeXml, type HeatMapOptions, heatMapSVG, sizeClassChartSVG } from "./svg.ts";
+import { HOLDERS, rssVerdict } from "./rss.ts";
 import { formatBytes, formatInt, summaryText, verdict } from "./text.ts";
 
 const CSS = `
@@ -100,6 +101,29 @@ const BODY_SCRIPT = `
   });
 })();
 `;
+
+/** "Where the RSS is": the breakdown, its verdict and the picture of glibc's arenas (when the document has them). */
+function rssSection(doc: HeapJSON): string {
+  const s = doc.addressSpace;
+  if (!s) return "";
+  const rss = s.total.rss;
+  const rows = HOLDERS.map((h) => ({ ...h, bytes: s.breakdown[h.key] })).sort((a, b) => b.bytes - a.bytes).map((h) =>
+    `<tr>${td(h.label, h.label, "l")}${td(h.bytes, formatBytes(h.bytes))}${
+      td(rss ? h.bytes / rss : 0, rss ? `${((100 * h.bytes) / rss).toFixed(1)}%` : "–")
+    }</tr>`
+  );
+  const lines = rssVerdict(s, doc.totals.bytesInUse);
+  return `<h2 id="rss">Where the RSS is</h2>
+<div class="verdict ${s.breakdown.mallocFree > rss / 4 ? "fragmented" : "compact"}">${
+    lines.map((l) => `<p>${withCode(l)}</p>`).join("")
+  }</div>
+<div class="figure" id="rss-picture">${addressSpaceSVG(s)}</div>
+<div class="wide"><table class="sortable" id="holders">
+<thead><tr><th class="l">holder</th><th>RSS</th><th>share</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody>
+</table></div>
+`;
+}
 
 /** A table cell whose sort key (`data-v`) is the raw value. */
 const td = (v: number | string, text: string = String(v), cls = ""): string =>
@@ -207,7 +231,7 @@ export function renderHTML(doc: HeapJSON, options: HtmlOptions = {}): string {
     escapeXml(doc.schema)
   }/${doc.schemaVersion}</div>
 </header>
-<h2>Summary</h2>
+${rssSection(doc)}<h2>Summary</h2>
 <pre class="summary">${escapeXml(summaryText(doc))}</pre>
 <h2>Fragmentation</h2>
 <div class="verdict ${cls}">${v.lines.map((l) => `<p>${withCode(l)}</p>`).join("")}</div>

@@ -9,6 +9,7 @@ import { PYMEM_VERSION } from "../core/version.ts";
 import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { ArenaSummary, Fragmentation, HeapTotals, SizeClassDiff, SizeClassRow } from "../obmalloc/heap.ts";
 import type { HeapSnapshot } from "../objects/mod.ts";
+import type { AddressSpaceJSON } from "./rss.ts";
 
 export { PYMEM_VERSION };
 /** Name of the heap schema. */
@@ -133,6 +134,8 @@ export interface HeapJSON {
   pinning?: PinningMention[];
   /** The classification in more detail (the HTML report's "What holds the memory"), when asked for. */
   objects?: ObjectsJSON;
+  /** The process's RSS by holder (lib/address-space/), when it was read. */
+  addressSpace?: AddressSpaceJSON;
 }
 
 /** A before/after comparison by size class (`schema: "pymem.diff"`). */

@@ -7,6 +7,7 @@
 import { blockSizeOf, capacityOf, type HeapJSON } from "./json.ts";
 import { formatBytes, formatInt } from "./text.ts";
 import { printable } from "./printable.ts";
+import { type AddressSpaceJSON, HOLDERS } from "./rss.ts";
 
 /** Options of {@link heatMapSVG}. */
 export interface HeatMapOptions {
@@ -350,4 +351,100 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
     `</g></svg>`,
   );
   return out.join("\n") + "\n";
+}
+
+/** Colours of the RSS holders and of a glibc arena's parts. */
+const HOLDER_COLOR: Record<string, string> = {
+  pymalloc: "#2f6fdf",
+  mallocInUse: "#7b4fc9",
+  mallocFree: "#e8871e",
+  stacks: "#2e9d4b",
+  code: "#8a8f98",
+  other: "#c9ccd1",
+};
+
+/**
+ * The RSS by holder as one stacked bar, then glibc's arenas one per row, each as long as its system bytes: the
+ * chunks in use, the free chunks and the top chunk, with what malloc_trim(0) would give back (resident) marked
+ * under it. Tooltips are the segments' `<title>`s.
+ */
+export function addressSpaceSVG(doc: AddressSpaceJSON): string {
+  const W = 900, left = 110, barW = W - left - 20, rowH = 18, gap = 8;
+  const arenas = doc.malloc.arenas;
+  const H = arenas.length ? 112 + arenas.length * (rowH + gap) : 70;
+  const out: string[] = [];
+  const seg = (x: number, y: number, w: number, h: number, fill: string, title: string) =>
+    w <= 0
+      ? ""
+      : `<g class="bar"><rect class="r" x="${x.toFixed(1)}" y="${y}" width="${
+        Math.max(0.5, w).toFixed(1)
+      }" height="${h}" fill="${fill}"/><title>${escapeXml(title)}</title></g>`;
+  const rss = doc.total.rss;
+  out.push(`<text x="0" y="14" font-size="12" font-weight="600">RSS ${escapeXml(formatBytes(rss))} by holder</text>`);
+  let x = 0;
+  for (const h of HOLDERS) {
+    const bytes = doc.breakdown[h.key], w = rss > 0 ? (bytes / rss) * (W - 20) : 0;
+    const share = rss > 0 ? ((100 * bytes) / rss).toFixed(1) : "0";
+    out.push(seg(x, 22, w, 22, HOLDER_COLOR[h.key], `${h.label}: ${formatBytes(bytes)} (${share}% of RSS)`));
+    x += w;
+  }
+  let lx = 0;
+  for (const h of HOLDERS) {
+    out.push(
+      `<rect x="${lx}" y="52" width="10" height="10" fill="${HOLDER_COLOR[h.key]}"/>` +
+        `<text x="${lx + 14}" y="61" font-size="11">${escapeXml(h.label)}</text>`,
+    );
+    lx += 14 + h.label.length * 6.2 + 16;
+  }
+  if (arenas.length) {
+    const y0 = 108;
+    out.push(
+      `<text x="0" y="${y0 - 24}" font-size="12" font-weight="600">glibc malloc's arenas (length: bytes from the ` +
+        "system)</text>",
+    );
+    let kx = 0;
+    for (
+      const [fill, label] of [
+        [HOLDER_COLOR.mallocInUse, "chunks in use"],
+        [HOLDER_COLOR.mallocFree, "free chunks"],
+        ["#b0b4ba", "top chunk"],
+        ["#2e9d4b", "malloc_trim(0) gives back (resident)"],
+      ]
+    ) {
+      out.push(
+        `<rect x="${kx}" y="${y0 - 18}" width="10" height="10" fill="${fill}"/>` +
+          `<text x="${kx + 14}" y="${y0 - 9}" font-size="11">${escapeXml(label)}</text>`,
+      );
+      kx += 14 + label.length * 6.2 + 16;
+    }
+    const max = Math.max(...arenas.map((a) => a.systemBytes), 1);
+    arenas.forEach((a, i) => {
+      const y = y0 + i * (rowH + gap), scale = barW / max;
+      const label = a.kind === "main" ? "main arena" : `thread arena ${a.index}`;
+      out.push(`<text x="0" y="${y + 13}" font-size="11">${escapeXml(label)}</text>`);
+      let ax = left;
+      const parts: [number, string, string][] = [
+        [
+          a.inUseBytes,
+          HOLDER_COLOR.mallocInUse,
+          `in use: ${formatInt(a.inUseChunks)} chunks, ${formatBytes(a.inUseBytes)}`,
+        ],
+        [a.freeBytes, HOLDER_COLOR.mallocFree, `free: ${formatInt(a.freeChunks)} chunks, ${formatBytes(a.freeBytes)}`],
+        [a.topBytes, "#b0b4ba", `top chunk: ${formatBytes(a.topBytes)}`],
+      ];
+      for (const [bytes, fill, title] of parts) {
+        const w = bytes * scale;
+        const tip = `${label} (${formatBytes(a.systemBytes)} from the system) — ${title}`;
+        out.push(seg(ax, y, w, rowH - 4, fill, tip));
+        ax += w;
+      }
+      const rec = a.reclaimableResidentBytes ?? 0;
+      out.push(
+        seg(left, y + rowH - 3, rec * scale, 3, "#2e9d4b", `${label}: malloc_trim(0) gives back ${formatBytes(rec)}`),
+      );
+    });
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" ` +
+    `font-family="ui-sans-serif, system-ui, sans-serif" role="img" aria-label="RSS by holder and glibc's arenas">` +
+    out.join("") + "</svg>";
 }

@@ -7,6 +7,8 @@
 import type { PythonProcessInfo } from "../attach/processes.ts";
 import type { DiffJSON, HeapJSON } from "./json.ts";
 import { printable } from "./printable.ts";
+import { formatBytes, formatInt } from "./format.ts";
+import { rssText, rssVerdict } from "./rss.ts";
 
 /** Options of the text renderers. */
 export interface TextOptions {
@@ -19,24 +21,7 @@ export interface TextOptions {
 type Paint = (code: string, s: string) => string;
 const painter = (on: boolean | undefined): Paint => (on ? (code, s) => `\x1b[${code}m${s}\x1b[0m` : (_c, s) => s);
 
-/** "412 MiB", "3.1 MiB", "512 KiB", "48 B" (binary units; one decimal below 100). */
-export function formatBytes(n: number): string {
-  const sign = n < 0 ? "-" : "";
-  let v = Math.abs(n);
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const digits = u === 0 || v >= 100 || Number.isInteger(v) ? 0 : 1;
-  return `${sign}${v.toFixed(digits)} ${units[u]}`;
-}
-
-/** An integer with thousands separators ("1,234,567"). */
-export function formatInt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
+export { formatBytes, formatInt } from "./format.ts";
 
 /** A signed integer ("+1,234", "-5", "0"). */
 export function formatDelta(n: number): string {
@@ -245,12 +230,17 @@ export function renderHeapText(doc: HeapJSON, options: TextOptions = {}): string
   const paint = painter(options.color);
   const v = verdict(doc);
   const colour = { empty: "2", compact: "32", fragmented: "33", "badly fragmented": "31" }[v.level];
-  const out = [
+  const out: string[] = [];
+  if (doc.addressSpace) {
+    const [head, ...rows] = rssText(doc.addressSpace);
+    out.push(paint("1", head), ...rows, "", ...rssVerdict(doc.addressSpace, doc.totals.bytesInUse), "");
+  }
+  out.push(
     summaryText(doc, options),
     "",
     paint("1", "Fragmentation"),
     ...v.lines.map((l, i) => `  ${i === 0 ? paint(`1;${colour}`, l) : l}`),
-  ];
+  );
   if (doc.totals.arenas > 0) {
     out.push("", paint("1", "Size classes"), sizeClassText(doc));
     const n = Math.min(options.worstArenas ?? 10, doc.arenas.length);

@@ -10,6 +10,7 @@ import { runtimeName } from "../core/runtime.ts";
 import { type ObjectsJSON, type PinningJSON, type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
 import { formatBytes, pinningSentence } from "./text.ts";
 import { printable } from "./printable.ts";
+import { type AddressSpaceJSON, rssText, rssVerdict } from "./rss.ts";
 
 export const WHY_SCHEMA = "pymem.why";
 /** Version of the why schema (bumped when a field is removed or changes meaning). */
@@ -69,6 +70,15 @@ export interface WhyJSON {
   pinning: PinningJSON[];
   /** Every kind by bytes in use. */
   byType: { name: string; object: boolean; count: number; bytes: number }[];
+  /** The process's RSS by holder (lib/address-space/); absent when it was not read. */
+  addressSpace?: AddressSpaceJSON;
+  /** Why the RSS was not attributed, when it was not. */
+  addressSpaceError?: string;
+  /**
+   * Why there is no obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): then `heap` and `classified` are
+   * zeros, the tables empty, and the RSS by holder is the whole answer.
+   */
+  noObmalloc?: string;
   verdict: string[];
 }
 
@@ -77,6 +87,7 @@ export function whyToJSON(
   objects: ObjectsSnapshot,
   source: Omit<SourceJSON, "runtime"> & { runtime?: string },
   limit = 20,
+  space?: AddressSpaceJSON | { error: string },
 ): WhyJSON {
   const heap = objects.heap;
   const rows = objects.pinning({ limit, owners: true });
@@ -100,6 +111,52 @@ export function whyToJSON(
     byType: objects.byType().map(({ name, object, count, bytes }) => ({ name, object, count, bytes })),
     verdict: [],
   };
+  if (space && "error" in space) doc.addressSpaceError = space.error;
+  else if (space) doc.addressSpace = space;
+  doc.verdict = whyVerdict(doc);
+  return doc;
+}
+
+/**
+ * The document of a process without an obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): no arenas to
+ * classify, so the RSS by holder is the answer (its objects live in malloc's chunks).
+ */
+export function whyWithoutObmalloc(
+  python: { version: string; allocator: string | null },
+  source: Omit<SourceJSON, "runtime"> & { runtime?: string },
+  reason: string,
+  space: AddressSpaceJSON | { error: string },
+): WhyJSON {
+  const doc: WhyJSON = {
+    schema: WHY_SCHEMA,
+    schemaVersion: WHY_SCHEMA_VERSION,
+    pymemVersion: PYMEM_VERSION,
+    takenAt: new Date().toISOString(),
+    source: { runtime: runtimeName(), ...source } as SourceJSON,
+    python,
+    heap: { arenas: 0, arenaBytes: 0, arenaSize: 0, blocksInUse: 0, bytesInUse: 0 },
+    classified: {
+      blocks: 0,
+      objects: 0,
+      buffers: 0,
+      namedBuffers: 0,
+      freeBlocks: 0,
+      bytesInUse: 0,
+      objectBytes: 0,
+      unreadPools: 0,
+      unreadBlocks: 0,
+      typesChecked: 0,
+      types: 0,
+      elapsedMs: 0,
+    },
+    owners: true,
+    pinning: [],
+    byType: [],
+    noObmalloc: reason,
+    verdict: [],
+  };
+  if ("error" in space) doc.addressSpaceError = space.error;
+  else doc.addressSpace = space;
   doc.verdict = whyVerdict(doc);
   return doc;
 }
@@ -126,7 +183,15 @@ const quote = (r: { name: string; object: boolean }) => (r.object ? `\`${printab
 
 /** The verdict lines of a why document. */
 export function whyVerdict(doc: WhyJSON): string[] {
+  const rss = doc.addressSpace ? rssVerdict(doc.addressSpace, doc.heap.bytesInUse) : [];
+  if (doc.addressSpaceError) rss.push(`RSS not attributed: ${printable(doc.addressSpaceError)}`);
+  return [...rss, ...pymallocVerdict(doc)];
+}
+
+/** The verdict on pymalloc's arenas: what pins them. */
+function pymallocVerdict(doc: WhyJSON): string[] {
   const c = doc.classified;
+  if (doc.noObmalloc) return [`No pymalloc heap: ${printable(doc.noObmalloc)}; its objects live in malloc's chunks.`];
   if (doc.heap.arenas === 0) return ["No obmalloc arenas are mapped: nothing to attribute."];
   const lines = [pinningSentence(doc.pinning) + "."];
   // One arena less than half full is the one being filled (every heap has it): a kind found in only one says
@@ -167,13 +232,18 @@ export function renderWhyText(doc: WhyJSON): string {
   const src = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "embedded interpreter";
   return [
     `What holds the memory: CPython ${doc.python.version} (${doc.python.allocator ?? "custom allocator"}), ${src}`,
-    `${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${int(doc.heap.blocksInUse)} live blocks, ` +
-    `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
-    "",
-    line(head),
-    ...rows.map(line),
-    "",
-    ...doc.verdict,
-    "",
+    ...(doc.addressSpace ? ["", ...rssText(doc.addressSpace), ""] : []),
+    ...(doc.noObmalloc ? [...doc.verdict, ""] : [
+      `pymalloc: ${int(doc.heap.arenas)} arenas (${formatBytes(doc.heap.arenaBytes)}), ${
+        int(doc.heap.blocksInUse)
+      } live blocks, ` +
+      `classified in ${doc.classified.elapsedMs.toFixed(0)} ms (${int(doc.classified.types)} types)`,
+      "",
+      line(head),
+      ...rows.map(line),
+      "",
+      ...doc.verdict,
+      "",
+    ]),
   ].join("\n");
 }

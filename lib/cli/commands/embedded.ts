@@ -9,7 +9,7 @@ import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
-import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
+import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
 import { mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
@@ -123,6 +123,9 @@ async function cmdHeap(ctx: Context): Promise<number> {
     const snap = py.heap();
     const doc = heapToJSON(snap, { rss: rssOf(), source: { library: py.library, workload: w.label } });
     doc.pinning = topPinning(snap);
+    const space = addressSpaceFor(() => py.addressSpace({ heap: snap }));
+    if ("error" in space) (doc.warnings ??= []).push(`RSS not attributed: ${space.error}`);
+    else doc.addressSpace = space;
     if (ctx.values.html !== undefined && doc.pinning) {
       doc.objects = objectsToJSON(snap.objects(), { poolTypes: true, samples: true });
     }
@@ -206,7 +209,9 @@ export const heapCommand: Command = {
   summary: "run Python code, then map the obmalloc heap: summary, size classes, fragmentation verdict",
   usage: "pymem heap [options] [-c CODE | --demo | FILE.py [ARGS…]]",
   about: [
-    "Runs the code in an embedded CPython, then reports the heap it left: arenas, pools, blocks, bytes and RSS, " +
+    "Runs the code in an embedded CPython, then reports the heap it left, led by the process's RSS by holder " +
+    "(pymalloc / malloc in use / malloc free but held / stacks / code / other, from /proc/self/smaps) and its " +
+    "verdict: arenas, pools, blocks, bytes and RSS, " +
     "the size-class table (the rows of CPython's own _debugmallocstats), fragmentation with a plain-language " +
     "verdict, and the emptiest arenas. With no code, maps the heap of a freshly started interpreter.",
     SCRIPT_ABOUT,

@@ -16,7 +16,7 @@ import { renderHTML } from "../../report/html.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
-import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
+import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
 import { mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { cpythonIfKnown } from "../../cpython/versions.ts";
@@ -84,6 +84,10 @@ async function cmdAttach(ctx: Context): Promise<number> {
       await writeMimallocReport(ctx, mimallocToJSON(map, { ...opts, source }));
       return 0;
     }
+    // The RSS by holder once, for the first report (a malloc walk per --watch sample would cost seconds on a big heap).
+    const space = addressSpaceFor(() => target.addressSpace({ heap: first.snap }));
+    if ("error" in space) (first.doc.warnings ??= []).push(`RSS not attributed: ${space.error}`);
+    else first.doc.addressSpace = space;
     if (every === undefined) {
       await writeHeapReport(ctx, first.doc);
       return 0;
@@ -181,7 +185,8 @@ export const attachCommand: Command = {
     "as `pymem heap`. The target is never stopped or written to. Needs permission to read its memory (same " +
     "user and ptrace_scope ≤ 1 with CAP_SYS_PTRACE, or root).",
     "--watch re-samples every SECONDS and prints the growth by size class since the previous sample, until " +
-    "Ctrl-C or --count samples; the files (--json, --svg, --html) are written from the last sample.",
+    "Ctrl-C or --count samples; the files (--json, --svg, --html) are written from the last sample. The RSS by " +
+    "holder (which walks glibc malloc's heap too) is read for the first report only.",
   ],
   options: [
     ...OUTPUTS,

@@ -5,7 +5,10 @@
 import process from "node:process";
 import { attachPython } from "../../attach/attach.ts";
 import { PID_MAX_LIMIT } from "../../machine/proc.ts";
-import { renderWhyText, whyToJSON } from "../../report/why.ts";
+import { renderWhyText, whyToJSON, whyWithoutObmalloc } from "../../report/why.ts";
+import { PymemError } from "../../errors.ts";
+import { versionString } from "../../core/version.ts";
+import { addressSpaceFor } from "../heap-report.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
 import { output, positiveNumber, progress, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
@@ -23,11 +26,22 @@ async function cmdWhy(ctx: Context): Promise<number> {
   const py = pid === undefined ? await open(ctx) : await attachPython(pid);
   try {
     if (w) runWorkload(py as Awaited<ReturnType<typeof open>>, w, ctx.values.json === "-");
-    progress.say("classifying the heap's blocks");
     const source = pid === undefined
       ? { kind: "embedded" as const, library: py.library, workload: w?.label }
       : { kind: "attached" as const, pid, library: py.library };
-    const doc = whyToJSON(py.heap().objects(), source, limit);
+    let doc;
+    try {
+      const heap = py.heap();
+      const space = addressSpaceFor(() => py.addressSpace({ heap }));
+      progress.say("classifying the heap's blocks");
+      doc = whyToJSON(heap.objects(), source, limit, space);
+    } catch (e) {
+      // No obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): the RSS by holder is the answer.
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /obmalloc/.test(e.message))) throw e;
+      const space = addressSpaceFor(() => py.addressSpace());
+      const python = { version: versionString(py.version), allocator: py.allocatorName() };
+      doc = whyWithoutObmalloc(python, source, e.message, space);
+    }
     if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
     progress.clear();
     await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc));
@@ -42,6 +56,9 @@ export const whyCommand: Command = {
   summary: "what holds the memory: live blocks by Python type, and the arenas each type keeps mapped",
   usage: "pymem why [options] [PID | -c CODE | --demo | FILE.py [ARGS…]]",
   about: [
+    "Leads with the process's RSS by holder (/proc/PID/smaps attributed to pymalloc's arenas, glibc malloc's " +
+    "memory in use and free but held, thread stacks, code and the rest) and names the biggest holder with what " +
+    "applies to it (malloc_trim, MALLOC_ARENA_MAX, or what pins pymalloc's arenas). " +
     "Classifies every live pymalloc block (the Python object in it, or the buffer it is) and prints the kinds by " +
     "pinned bytes: each arena's size shared among its live blocks by their size (an instance's __dict__ counts for " +
     "the instance's type). A PID reads that process " +
