@@ -536,7 +536,8 @@ export class AttachedPython {
     }
     let heap: MallocHeap;
     try {
-      heap = walkMallocHeap(probe, this.#glibc, {
+      const mem = this.#mem;
+      heap = walkMallocHeap({ ...probe, view: (a, l) => mem.readView(Number(a), l) }, this.#glibc, {
         retries: this.#retries,
         ...options,
         residentPages: (s, l) => residentPages(this.pid, s, l),
