@@ -17,7 +17,7 @@
  * @module
  */
 import { PymemError } from "../errors.ts";
-import { u32le, u64le, u64leNumber } from "../machine/bytes.ts";
+import { u32le, u64leNumber } from "../machine/bytes.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import { binIndex, type GlibcMallocLayout, MINSIZE, NBINS, NSMALLBINS } from "./layout.ts";
 import type { GlibcMallocState } from "./locate.ts";
@@ -165,7 +165,6 @@ export interface MallocWalkReader {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const PAGE = 4096;
-const BLOCK = 1 << 18;
 /** A bound on any one list: no arena has more chunks than its bytes / MINSIZE, and no list walk runs past this. */
 const MAX_LIST = 1 << 26;
 
