@@ -114,6 +114,7 @@ int main(void) {
   OFF("object.dictKeys", PyDictObject, ma_keys);
   OFF("object.dictValues", PyDictObject, ma_values);
   OFF("object.setTable", PySetObject, table);
+  OFF("object.bytearrayBytes", PyByteArrayObject, ob_bytes);
   /* struct _odictobject is private to Objects/odictobject.c (3.8-3.15 alike): PyDictObject od_dict, then
    * od_first, od_last, od_fast_nodes. */
   N("object.odictFastNodes", sizeof(PyDictObject) + 2 * sizeof(void *));

@@ -19,7 +19,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -43,7 +44,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -67,7 +69,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -91,8 +94,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
-      preHeaderFlags: 16, managedDict: -24, instanceValues: -32, instanceValuesTagged: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 16, managedDict: -24, instanceValues: -32, instanceValuesTagged: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -116,8 +119,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
-      preHeaderFlags: 24, managedDict: -24, instanceValues: -24, instanceValuesTagged: 1,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24, instanceValues: -24, instanceValuesTagged: 1,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -154,8 +157,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
-      preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -198,8 +201,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
-      preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -242,8 +245,8 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
-      preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
+      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,

@@ -42,6 +42,8 @@ export interface CPythonLayout {
     dictKeys: number;
     dictValues: number;
     setTable: number;
+    /** PyByteArrayObject.ob_bytes: the payload (3.15+: the ob_sval of a bytes object the bytearray holds). */
+    bytearrayBytes: number;
     /**
      * PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last (its
      * struct is private to Objects/odictobject.c).
