@@ -53,11 +53,21 @@ export type {
   ArenaMallinfo,
   ChunkTally,
   FreeChunks,
+  InUseChunks,
   Mallinfo2,
   MallocArena,
   MallocHeap,
   MallocWalkOptions,
 } from "./glibc/mod.ts";
+export { MallocObjects } from "./objects/chunks.ts";
+export type {
+  ChunkClassifyOptions,
+  ChunkInfo,
+  ChunkTotals,
+  ChunkTypeRow,
+  ClassifiableMallocHeap,
+  HeldRow,
+} from "./objects/chunks.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";

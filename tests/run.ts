@@ -135,6 +135,9 @@ const FILES: Record<string, FileAxes> = {
   // not CPython's, and the two glibcs here go with the two ends (the oldest CPython runs on this machine's, the
   // newest on sid's): each adapter at both (ends), in-process and by attach under each runtime (app).
   glibc_heap_test: { axes: ["ends", "app"], seconds: 7 },
+  // Python objects in glibc's chunks against the target's own ids and pointers: what a chunk holds is CPython's
+  // layout (every CPython: layout), read in-process under each runtime and by attach (app).
+  glibc_objects_test: { axes: ["layout", "app"], seconds: 6 },
   // The generated per-version table, regenerated from each release's headers and checked against its own
   // _Py_DebugOffsets: every CPython (layout), nothing runtime-specific.
   cpython_layouts_test: { axes: ["layout"], seconds: 1 },
