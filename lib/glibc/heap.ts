@@ -424,7 +424,8 @@ function walkChunks(
   for (const r of a.regions) {
     const from = list.n;
     let p = r.start;
-    let buf: Uint8Array | null = null, bufStart = 0, bufEnd = 0;
+    // One DataView per slice: the loop reads three words of every chunk.
+    let buf: Uint8Array | null = null, dv: DataView | null = null, bufStart = 0, bufEnd = 0;
     while (p < r.end) {
       if (p === a.top) break;
       // The header and the two words after it, in the slice or in a new one from here.
@@ -439,11 +440,12 @@ function walkChunks(
           lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} is unreadable`);
           break;
         }
+        dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
         bufStart = p;
         bufEnd = p + len;
       }
       const o = p - bufStart;
-      const head = u64leNumber(buf!, o + 8);
+      const head = dv!.getUint32(o + 8, true) + dv!.getUint32(o + 12, true) * 0x1_0000_0000;
       const size = head - (head % 8);
       // The end of an older heap: a 16-byte fencepost, then a header of size 0 (sysmalloc's fenceposts).
       if (size === 0) break;
@@ -452,7 +454,8 @@ function walkChunks(
         break;
       }
       const inSlice = o + 32 <= buf!.length;
-      list.push(p, size, head % 8, inSlice ? u64leNumber(buf!, o + 16) : 0, inSlice ? u64leNumber(buf!, o + 24) : 0);
+      const w = (at: number) => dv!.getUint32(at, true) + dv!.getUint32(at + 4, true) * 0x1_0000_0000;
+      list.push(p, size, head % 8, inSlice ? w(o + 16) : 0, inSlice ? w(o + 24) : 0);
       p += size;
     }
     list.regions.push([r.start, r.end, from, list.n]);

@@ -56,8 +56,6 @@ export const CHUNK_KIND_NAMES: readonly string[] = [
 const HEAD = 160;
 /** One layer of debug hooks: its header before the data (size and API id words), and with its trailer, its cost. */
 const DEBUG_HEADER = 16, DEBUG_OVERHEAD = 24;
-/** Bytes read around an object for its owner pointers: from 32 before it (3.11's values pointer) to 96 after. */
-const AROUND_BEFORE = 32, AROUND = 128;
 
 /** Options of a chunk classification. */
 export interface ChunkClassifyOptions {
@@ -488,7 +486,10 @@ function nameBuffers(
   }
   const typeType = table.symbol("PyType_Type"), dictType = table.symbol("PyDict_Type");
   // Each type's container root (following tp_base through the types known), and its dict pointer's offset.
-  const plan = new Map<number, { fields?: [number, number][]; subclass: boolean; dictAt: number; valuesAt: number }>();
+  const plan = new Map<
+    number,
+    { fields?: [number, number][]; subclass: boolean; dictAt: number; valuesAt: number; lo: number; hi: number }
+  >();
   for (const t of types.values()) {
     let base = t.address, fields: [number, number][] | undefined;
     for (let depth = 0; depth < 64 && base; depth++) {
@@ -508,7 +509,11 @@ function nameBuffers(
     const valuesAt = ol.instanceValues && (t.flags & TPFLAGS.MANAGED_DICT) !== 0 ? ol.instanceValues.offset : 0;
     if (!fields && !dictAt && !valuesAt) continue;
     const subclass = !!fields && (t.address !== base || base === table.symbol("PyODict_Type"));
-    plan.set(t.address, { fields, subclass, dictAt, valuesAt });
+    // The span of the object read: only the words these fields are in (one small read per object).
+    const offs = [...(fields ?? []).map(([f]) => f), ...(dictAt ? [dictAt] : []), ...(valuesAt ? [valuesAt] : [])];
+    const lo = Math.min(...offs), hi = Math.max(...offs) + 8;
+    if (hi - lo > 4096) continue; // a __dict__ pointer past 4 KiB of the object: not read
+    plan.set(t.address, { fields, subclass, dictAt, valuesAt, lo, hi });
   }
   if (plan.size === 0) return;
   // The objects to read: [object address, type address, kind of the owner for the buffers' owners].
@@ -571,14 +576,14 @@ function nameBuffers(
   };
   for (let s = 0; s < objs.length; s += STEP) {
     const part = objs.slice(s, s + STEP);
-    const got = mem.readMany(part.map((o) => ({ address: o - AROUND_BEFORE, length: AROUND })));
+    const spans = part.map((o, j) => plan.get(objTypes[s + j]) ?? { lo: 0, hi: 8 });
+    const got = mem.readMany(part.map((o, j) => ({ address: o + spans[j].lo, length: spans[j].hi - spans[j].lo })));
     part.forEach((o, j) => {
       if (!got.ok[j]) return;
       const ta = objTypes[s + j], p = plan.get(ta);
       if (!p) return;
-      const base = got.offsets[j] + AROUND_BEFORE;
-      const word = (off: number) =>
-        off + AROUND_BEFORE >= 0 && off + 8 <= AROUND - AROUND_BEFORE ? u64(got.bytes, base + off) : 0;
+      const base = got.offsets[j] - p.lo;
+      const word = (off: number) => (off >= p.lo && off + 8 <= p.hi ? u64(got.bytes, base + off) : 0);
       const own = p.subclass ? ownerKind(ta) : -1;
       for (const [field, label] of p.fields ?? []) {
         const ptr = word(field);
