@@ -47,7 +47,9 @@ function time<T>(f: () => T): { ms: number[]; last: T } {
   return { ms, last: last! };
 }
 const describe = (h: MallocHeap) =>
-  `${h.arenas.length} arenas, ${(h.totals.systemBytes / 2 ** 30).toFixed(2)} GiB, ${h.totals.inUse.chunks} chunks in use, ${
+  `${h.arenas.length} arenas, ${
+    (h.totals.systemBytes / 2 ** 30).toFixed(2)
+  } GiB, ${h.totals.inUse.chunks} chunks in use, ${
     h.totals.free.large.chunks + h.totals.free.small.chunks + h.totals.free.unsorted.chunks
   } free in bins`;
 const fmt = (ms: number[]) =>
@@ -68,7 +70,9 @@ const result: Record<string, unknown> = { runtime };
   console.log(`in-process (${runtime}, CPython ${py.version.major}.${py.version.minor}): ${describe(walk.last)}`);
   console.log(
     `  mallocHeap() ${fmt(walk.ms)}  goal ≤ 300 ms: ${median(walk.ms) <= 300 ? "met" : "MISSED"}; ` +
-      `py.heap() ${fmt(heap.ms)}; objects() ${classifyMs.toFixed(0)} ms (${objects.totals.objects} objects, ${objects.totals.namedBuffers} named buffers)`,
+      `py.heap() ${fmt(heap.ms)}; objects() ${
+        classifyMs.toFixed(0)
+      } ms (${objects.totals.objects} objects, ${objects.totals.namedBuffers} named buffers)`,
   );
   result.inProcess = {
     arenas: walk.last.arenas.length,
@@ -106,9 +110,11 @@ try {
     const classifyMs = performance.now() - t0;
     console.log(`attach (${runtime}, ${exe}): ${describe(walk.last)}`);
     console.log(
-      `  mallocHeap() first ${coldMs.toFixed(0)} ms, then ${fmt(walk.ms)}, ${calls.toFixed(0)} read calls  goal ≤ 800 ms: ${
-        median(walk.ms) <= 800 ? "met" : "MISSED"
-      }; heap() ${fmt(heap.ms)}; objects() ${classifyMs.toFixed(0)} ms (${objects.totals.objects} objects, ${objects.totals.namedBuffers} named buffers)`,
+      `  mallocHeap() first ${coldMs.toFixed(0)} ms, then ${fmt(walk.ms)}, ${
+        calls.toFixed(0)
+      } read calls  goal ≤ 800 ms: ${median(walk.ms) <= 800 ? "met" : "MISSED"}; heap() ${fmt(heap.ms)}; objects() ${
+        classifyMs.toFixed(0)
+      } ms (${objects.totals.objects} objects, ${objects.totals.namedBuffers} named buffers)`,
     );
     result.attach = {
       arenas: walk.last.arenas.length,
