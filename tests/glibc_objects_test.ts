@@ -21,7 +21,7 @@ const skip = target ? false : `no interpreter found for ${process.env.PYMEM_LIBP
 const tmp = fs.mkdtempSync(join(os.tmpdir(), "pymem-chunks-"));
 const minor = target ? Number(target.version.split(".")[1]) : 0;
 
-// Objects over 512 bytes (so in malloc chunks, each under the 128 KiB mmap threshold: mmapped chunks are not classified) and containers whose buffers
+// Objects over 512 bytes (so in malloc chunks; a few over the 128 KiB mmap threshold, each in a mapping of its own) and containers whose buffers
 // are; `facts()` gives, for each, the address the chunk must hold and what it must be named: the object itself
 // (str, bytes, tuple, a big int) at its id(), or a buffer at the pointer read from the owner with the layout's own
 // offset (list items, dict keys, set table, bytearray payload; an instance's __dict__ keys, owned by its class).
@@ -41,11 +41,14 @@ s, by, ba = 'x' * 50000, b'y' * 60000, bytearray(70000)
 t = tuple(range(200))
 n = 7 ** 3000
 bigs = [bytes(1000 + i) for i in range(100)]
+# Over the mmap threshold: chunks of their own mappings.
+huge, HL, HD = 'z' * 300000, list(range(40000)), {i: i for i in range(20000)}
 gc.collect()
 def ptr(o, off):
     return ctypes.c_void_p.from_address(id(o) + off).value
 def facts():
-    f = [[id(x), type(x).__name__, None] for x in [s, by, t, n] + bigs]
+    f = [[id(x), type(x).__name__, None] for x in [s, by, t, n, huge] + bigs]
+    f += [[ptr(HL, ${o.listItems}), "list items", None], [ptr(HD, ${o.dictKeys}), "dict keys", None]]
     f += [[ptr(L, ${o.listItems}), "list items", None], [ptr(R, ${o.listItems}), "list items", "Rows"]]
     f += [[ptr(D, ${o.dictKeys}), "dict keys", None], [ptr(S, ${o.setTable}), "set table", None]]
     f += [[ptr(big.__dict__, ${o.dictKeys}), "dict keys", "Big"]]
@@ -144,7 +147,7 @@ test("malloc chunks in-process: the same objects, found by py.mallocHeap().objec
   py.run(OBJECTS(objectLayoutFor(v.minor)));
   const facts = JSON.parse(py.eval("__import__('json').dumps(facts())") as string);
   check(py.mallocHeap().objects(), facts, "in-process");
-  py.run("del big, L, R, D, S, s, by, ba, t, n, bigs");
+  py.run("del big, L, R, D, S, s, by, ba, t, n, bigs, huge, HL, HD");
 });
 
 // PYTHONMALLOC=malloc: no pymalloc heap, every object a malloc chunk; the census is every gc object's id and type.

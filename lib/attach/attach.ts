@@ -543,6 +543,7 @@ export class AttachedPython {
         retries: this.#retries,
         ...options,
         residentPages: (s, l) => residentPages(this.pid, s, l),
+        mappings: () => readMaps(this.pid),
       });
     } catch (e) {
       this.#assertSameProgram(); // the reason, when the target exited or exec'd during the walk

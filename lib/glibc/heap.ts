@@ -21,6 +21,7 @@ import { u32le, u64leNumber } from "../machine/bytes.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import { binIndex, type GlibcMallocLayout, MINSIZE, NBINS, NSMALLBINS } from "./layout.ts";
 import type { GlibcMallocState } from "./locate.ts";
+import type { MapEntry } from "../machine/procmaps.ts";
 
 /** A number of chunks and their bytes (chunk sizes: header included). */
 export interface ChunkTally {
@@ -135,8 +136,10 @@ export interface MallocHeap {
   toJSON(): Record<string, unknown>;
   /**
    * The chunks allocated to the program as the walk found them (the tcache'd ones left out; malloc's own tcache
-   * structs included), arena by arena in address order: chunk addresses (the header; the user data starts 16 bytes
-   * on), chunk sizes (header included), and each one's arena index. Not enumerable.
+   * structs included), arena by arena in address order, then the mmapped chunks found (arena MMAPPED_ARENA): chunk
+   * addresses (the header; the user data starts 16 bytes on), chunk sizes (header included), and each one's arena
+   * index. Not enumerable. The mmapped chunks are looked for only when the reader gives the mappings, and a count
+   * that differs from `mmapped.chunks` is in `warnings`.
    */
   inUseChunks(): InUseChunks;
 }
@@ -161,7 +164,12 @@ export interface MallocWalkOptions {
  */
 export interface MallocWalkReader {
   residentPages?(start: number, length: number): Uint8Array | null;
+  /** The process's mappings (/proc/PID/maps), to find the mmapped chunks in; without it they are not listed. */
+  mappings?(): MapEntry[];
 }
+
+/** `arena` of an mmapped chunk in `inUseChunks()`: it belongs to no arena. */
+export const MMAPPED_ARENA = 0xffff;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const PAGE = 4096;
@@ -533,6 +541,99 @@ function readTcache(
 }
 
 /**
+ * The smallest chunk taken for an mmapped one: the header pattern alone (a 0 word, then a size with IS_MMAPPED) was
+ * met once at the start of a page that was no chunk, with a size of 96. glibc mmaps a chunk this small only when a
+ * program lowers M_MMAP_THRESHOLD below it (default 128 KiB) or an arena cannot grow: such chunks are missed, and the
+ * count's difference is a warning.
+ */
+const MMAP_MIN = 64 << 10;
+/** Bytes of a mapping searched page by page for the next mmapped chunk after something that is not one. */
+const MMAP_SCAN_MAX = 64 << 20;
+
+/**
+ * The mmapped chunks (over the mmap threshold, each its own mapping): `mp_` counts them but lists them nowhere, so
+ * they are found in the anonymous read-write mappings outside the arenas' heaps. One starts on a page with a
+ * prev_size of 0 and a size field with exactly IS_MMAPPED set (a whole number of pages on 2.36; 2.43 keeps the
+ * chunk's own size, and its mapping ends at the next page), ending inside the mapping. The kernel merges neighbouring mappings, so the next may start where one ends, or after a mapping of
+ * something else (a pymalloc arena): past that, the next MMAP_SCAN_MAX bytes are searched page by page. The search
+ * ends once `mp_`'s count and bytes are found; a difference is a warning. Returns [address, size] pairs.
+ */
+function findMmapped(
+  probe: MallocProbe,
+  maps: MapEntry[],
+  lists: ChunkLists,
+  count: number,
+  bytes: number,
+  warnings: string[],
+): number[] {
+  const heaps: [number, number][] = [];
+  for (const l of lists) for (const [s, e] of l.regions) heaps.push([s - (s % PAGE), e]);
+  const out: number[] = [];
+  let sum = 0;
+  // The size of the mmapped chunk whose header is at b[o..o+16), or 0.
+  const chunkAt = (b: Uint8Array, o: number, p: number, end: number) => {
+    if (u64leNumber(b, o) !== 0) return 0;
+    const size = u64leNumber(b, o + 8) - 2;
+    return size >= MMAP_MIN && size % 16 === 0 && p + size <= end ? size : 0;
+  };
+  const scan = (start: number, end: number) => {
+    let scanned = 0;
+    for (let p = start; p + 16 <= end && out.length < 2 * (count + 64);) {
+      const h = probe.safeRead(BigInt(p), 16);
+      const size = h ? chunkAt(h, 0, p, end) : 0;
+      if (size) {
+        out.push(p, size);
+        sum += size;
+        p += Math.ceil(size / PAGE) * PAGE; // 2.43 keeps the size asked for, not the mapping's: a page multiple on 2.36
+        continue;
+      }
+      let next = -1;
+      for (let q = p + PAGE; next < 0 && q < end && scanned < MMAP_SCAN_MAX;) {
+        const len = Math.min(SLICE, end - q, MMAP_SCAN_MAX - scanned);
+        const buf = probe.view ? probe.view(BigInt(q), len) : probe.safeRead(BigInt(q), len);
+        if (!buf) break;
+        for (let o = 0; o + 16 <= len; o += PAGE) {
+          if (chunkAt(buf, o, q + o, end)) {
+            next = q + o;
+            break;
+          }
+        }
+        scanned += len;
+        q += len;
+      }
+      if (next < 0) break;
+      p = next;
+    }
+  };
+  for (const m of maps) {
+    if (out.length / 2 >= count) break;
+    if (m.perms !== "rw-p" || m.path !== "") continue;
+    // The kernel merges a chunk's mapping with a thread heap's read-write part next to it: the heaps are cut out.
+    let pieces: [number, number][] = [[Number(m.start), Number(m.end)]];
+    for (const [hs, he] of heaps) {
+      pieces = pieces.flatMap(([a, b]): [number, number][] =>
+        hs >= b || he <= a
+          ? [[a, b]]
+          : [...(a < hs ? [[a, hs]] as [number, number][] : []), ...(he < b ? [[he, b]] as [number, number][] : [])]
+      );
+    }
+    for (const [start, end] of pieces) scan(start, end);
+  }
+  // 2.43's mmapped_mem is not the sum of the size fields it keeps (48 bytes more per chunk, measured on sid's
+  // glibc; not explained here): the bytes are compared only where every size is a whole number of pages (2.36).
+  let paged = true;
+  for (let j = 1; j < out.length; j += 2) if (out[j] % PAGE !== 0) paged = false;
+  if (out.length / 2 !== count || (paged && sum !== bytes)) {
+    warnings.push(
+      `${
+        out.length / 2
+      } mmapped chunks (${sum} bytes) found in the mappings, where malloc counts ${count} (${bytes} bytes): changed while read, or placed where they were not looked for`,
+    );
+  }
+  return out;
+}
+
+/**
  * Walk the whole glibc malloc heap of the process whose state `st` located. Throws PymemError("ATTACH") only when
  * `main_arena` itself cannot be read; an arena that stays torn after the retries is reported incomplete, with why.
  */
@@ -758,7 +859,8 @@ export function walkMallocHeap(
     })),
   });
   Object.defineProperty(heap, "toJSON", { value: toJSON, enumerable: false });
-  let n = 0;
+  const mmapped = options.mappings ? findMmapped(probe, options.mappings(), lists, mi.hblks, mi.hblkhd, warnings) : [];
+  let n = mmapped.length / 2;
   for (const l of lists) for (let k = 0; k < l.n; k++) if (l.state[k] === 0) n++;
   const chunks: InUseChunks = { address: new Float64Array(n), size: new Float64Array(n), arena: new Uint16Array(n) };
   n = 0;
@@ -770,6 +872,11 @@ export function walkMallocHeap(
       chunks.arena[n++] = i;
     }
   });
+  for (let j = 0; j < mmapped.length; j += 2) {
+    chunks.address[n] = mmapped[j];
+    chunks.size[n] = mmapped[j + 1];
+    chunks.arena[n++] = MMAPPED_ARENA;
+  }
   Object.defineProperty(heap, "inUseChunks", { value: () => chunks, enumerable: false });
   return heap as MallocHeap;
 }

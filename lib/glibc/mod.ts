@@ -124,7 +124,11 @@ export function mallocHeap(host: PythonHost, options?: MallocWalkOptions): Mallo
     });
     located.set(host, st);
   }
-  return walkMallocHeap(probe, st, { ...options, residentPages: (s, l) => residentPages("self", s, l) });
+  return walkMallocHeap(probe, st, {
+    ...options,
+    residentPages: (s, l) => residentPages("self", s, l),
+    mappings: () => readMaps("self"),
+  });
 }
 
 const located = new WeakMap<PythonHost, GlibcMallocState>();
