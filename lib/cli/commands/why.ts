@@ -5,7 +5,8 @@
 import process from "node:process";
 import { attachPython } from "../../attach/attach.ts";
 import { PID_MAX_LIMIT } from "../../machine/proc.ts";
-import { renderWhyText, whyToJSON } from "../../report/why.ts";
+import { heldToJSON, renderHeldText, renderWhyText, whyToJSON } from "../../report/why.ts";
+import { PymemError } from "../../errors.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
 import { output, positiveNumber, progress, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
@@ -28,9 +29,16 @@ async function cmdWhy(ctx: Context): Promise<number> {
       ? { kind: "embedded" as const, library: py.library, workload: w?.label }
       : { kind: "attached" as const, pid, library: py.library };
     const doc = whyToJSON(py.heap().objects(), source, limit);
+    // The objects in glibc's chunks as well, where malloc is glibc's (else the report is pymalloc's alone).
+    try {
+      progress.say("classifying the malloc heap's chunks");
+      doc.held = heldToJSON(py.mallocHeap().objects().held({ owners: true, limit }));
+    } catch (e) {
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;
+    }
     if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
     progress.clear();
-    await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc));
+    await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc) + renderHeldText(doc));
     return 0;
   } finally {
     py.close();
