@@ -227,14 +227,17 @@ class ChunkList {
   }
   /** The index of the chunk starting at `p`, or -1. */
   find(p: number): number {
-    for (const [s, e, from, to] of this.regions) {
-      if (p < s || p >= e) continue;
-      let lo = from, hi = to - 1;
+    const regions = this.regions;
+    for (let r = 0; r < regions.length; r++) {
+      const g = regions[r];
+      if (p < g[0] || p >= g[1]) continue;
+      let lo = g[2], hi = g[3] - 1;
       const a = this.addr;
       while (lo <= hi) {
         const mid = (lo + hi) >>> 1;
-        if (a[mid] === p) return mid;
-        if (a[mid] < p) lo = mid + 1;
+        const v = a[mid];
+        if (v === p) return mid;
+        if (v < p) lo = mid + 1;
         else hi = mid - 1;
       }
       return -1;
@@ -432,8 +435,9 @@ function walkChunks(
   for (const r of a.regions) {
     const from = list.n;
     let p = r.start;
-    // One DataView per slice: the loop reads three words of every chunk.
-    let buf: Uint8Array | null = null, dv: DataView | null = null, bufStart = 0, bufEnd = 0;
+    // The slice as 32-bit words (chunks are 16-byte aligned, and so is each slice's start): the loop reads three
+    // 64-bit words of every chunk, and a DataView per read cost ~140 ms a GiB.
+    let words: Uint32Array = new Uint32Array(0), bufStart = 0, bufEnd = 0;
     while (p < r.end) {
       if (p === a.top) break;
       // The header and the two words after it, in the slice or in a new one from here.
@@ -443,17 +447,18 @@ function walkChunks(
           lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} runs past its heap`);
           break;
         }
-        buf = probe.view ? probe.view(BigInt(p), len) : probe.safeRead(BigInt(p), len);
+        let buf = probe.view ? probe.view(BigInt(p), len) : probe.safeRead(BigInt(p), len);
         if (!buf) {
           lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} is unreadable`);
           break;
         }
-        dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+        if (buf.byteOffset % 4 !== 0) buf = buf.slice();
+        words = new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength >>> 2);
         bufStart = p;
         bufEnd = p + len;
       }
-      const o = p - bufStart;
-      const head = dv!.getUint32(o + 8, true) + dv!.getUint32(o + 12, true) * 0x1_0000_0000;
+      const o = (p - bufStart) >>> 2;
+      const head = words[o + 2] + words[o + 3] * 0x1_0000_0000;
       const size = head - (head % 8);
       // The end of an older heap: a 16-byte fencepost, then a header of size 0 (sysmalloc's fenceposts).
       if (size === 0) break;
@@ -461,9 +466,15 @@ function walkChunks(
         lost(`arena ${hex(a.address)}: the chunk at ${hex(p)} has size ${size}, which does not fit its heap`);
         break;
       }
-      const inSlice = o + 32 <= buf!.length;
-      const w = (at: number) => dv!.getUint32(at, true) + dv!.getUint32(at + 4, true) * 0x1_0000_0000;
-      list.push(p, size, head % 8, inSlice ? w(o + 16) : 0, inSlice ? w(o + 24) : 0);
+      if (o + 8 <= words.length) {
+        list.push(
+          p,
+          size,
+          head % 8,
+          words[o + 4] + words[o + 5] * 0x1_0000_0000,
+          words[o + 6] + words[o + 7] * 0x1_0000_0000,
+        );
+      } else list.push(p, size, head % 8, 0, 0);
       p += size;
     }
     list.regions.push([r.start, r.end, from, list.n]);
