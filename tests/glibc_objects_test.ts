@@ -97,7 +97,13 @@ test("malloc chunks in-process: the same objects, found by py.mallocHeap().objec
   const v = py.version;
   py.run(OBJECTS(objectLayoutFor(v.minor)));
   const facts = JSON.parse(py.eval("__import__('json').dumps(facts())") as string);
-  check(py.mallocHeap().objects(), facts, "in-process");
+  const o = py.mallocHeap().objects();
+  check(o, facts, "in-process");
+  assert.throws(() => o.held({ limit: -1 }), RangeError);
+  assert.throws(() => o.held({ owner: true } as never), TypeError);
+  assert.throws(() => o.chunkAt("0x10" as never), TypeError);
+  assert.equal(o.chunkAt(0), null);
+  assert.ok(JSON.parse(JSON.stringify(o)).byType.length > 0);
   py.run("del big, L, R, D, S, s, by, ba, t, n, bigs, huge, HL, HD");
 });
 

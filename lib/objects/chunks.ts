@@ -19,7 +19,7 @@
  */
 import type { InUseChunks, MallocHeap } from "../glibc/heap.ts";
 import { PymemError } from "../errors.ts";
-import { checkOptions, isBoolean } from "../checks.ts";
+import { checkOptions, integerIn, isBoolean } from "../checks.ts";
 import { localObjectMemory, type ObjectMemory, type Range } from "./memory.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import type { PythonHost } from "../core/host.ts";
@@ -138,7 +138,7 @@ export class MallocObjects {
   readonly #kinds: Uint32Array;
   readonly #owners: Int32Array;
   readonly #dataOffset: number;
-  #index?: Map<number, number>;
+  #order?: Uint32Array;
 
   /** @internal */
   constructor(
@@ -215,6 +215,10 @@ export class MallocObjects {
    * type's: `heap.totals` has it.
    */
   held(options: { owners?: boolean; limit?: number } = {}): HeldRow[] {
+    options = checkOptions<{ owners?: boolean; limit?: number }>(options, "held", {
+      owners: isBoolean,
+      limit: integerIn(0, Number.MAX_SAFE_INTEGER),
+    });
     const rows = new Map<string, HeldRow>();
     const row = (name: string, object: boolean) => {
       let r = rows.get(`${object}:${name}`);
@@ -271,28 +275,27 @@ export class MallocObjects {
     for (let i = 0; i < this.#kinds.length; i++) yield this.#info(i);
   }
 
-  /** The in-use chunk holding `address` (anywhere in its user data), or null. */
+  /** The in-use chunk holding `address` (anywhere in it), or null. */
   chunkAt(address: bigint | number): ChunkInfo | null {
-    const a = Number(address);
-    if (!this.#index) {
-      // Sorted chunk starts, for a binary search.
-      const order = Array.from(this.#chunks.address.keys()).sort((x, y) =>
-        this.#chunks.address[x] - this.#chunks.address[y]
+    if (typeof address !== "bigint" && typeof address !== "number") {
+      throw new TypeError(
+        `chunkAt: address must be a bigint or a number, got ${address === null ? "null" : typeof address}`,
       );
-      this.#index = new Map(order.map((i, r) => [r, i]));
     }
-    const idx = this.#index;
-    let lo = 0, hi = idx.size - 1, found = -1;
+    const a = Number(address), starts = this.#chunks.address;
+    // Chunk indexes in address order (the arenas' heaps and the mmapped chunks are not), for a binary search.
+    const order = this.#order ??= Uint32Array.from(starts.keys()).sort((x, y) => starts[x] - starts[y]);
+    let lo = 0, hi = order.length - 1, found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#chunks.address[idx.get(mid)!] <= a) {
+      if (starts[order[mid]] <= a) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
     if (found < 0) return null;
-    const i = idx.get(found)!;
-    return a < this.#chunks.address[i] + this.#chunks.size[i] ? this.#info(i) : null;
+    const i = order[found];
+    return a < starts[i] + this.#chunks.size[i] ? this.#info(i) : null;
   }
 
   /** JSON-safe: the totals and the rows by type. */
