@@ -571,6 +571,7 @@ const MMAP_SCAN_MAX = 64 << 20;
  */
 function findMmapped(
   probe: MallocProbe,
+  paged: boolean,
   maps: MapEntry[],
   lists: ChunkLists,
   count: number,
@@ -582,10 +583,11 @@ function findMmapped(
   const out: number[] = [];
   let sum = 0;
   // The size of the mmapped chunk whose header is at b[o..o+16), or 0.
+  const unit = paged ? PAGE : 16;
   const chunkAt = (b: Uint8Array, o: number, p: number, end: number) => {
     if (u64leNumber(b, o) !== 0) return 0;
     const size = u64leNumber(b, o + 8) - 2;
-    return size >= MMAP_MIN && size % 16 === 0 && p + size <= end ? size : 0;
+    return size >= MMAP_MIN && size % unit === 0 && p + size <= end ? size : 0;
   };
   const scan = (start: number, end: number) => {
     let scanned = 0;
@@ -595,7 +597,7 @@ function findMmapped(
       if (size) {
         out.push(p, size);
         sum += size;
-        p += Math.ceil(size / PAGE) * PAGE; // 2.43 keeps the size asked for, not the mapping's: a page multiple on 2.36
+        p += Math.ceil(size / PAGE) * PAGE; // 2.43 keeps the size asked for, not its mapping's
         continue;
       }
       let next = -1;
@@ -616,7 +618,8 @@ function findMmapped(
       p = next;
     }
   };
-  for (const m of maps) {
+  // From the top of the address space down: mmap places new mappings there, and the search ends at mp_'s count.
+  for (const m of [...maps].reverse()) {
     if (out.length / 2 >= count) break;
     if (m.perms !== "rw-p" || m.path !== "") continue;
     // The kernel merges a chunk's mapping with a thread heap's read-write part next to it: the heaps are cut out.
@@ -631,9 +634,7 @@ function findMmapped(
     for (const [start, end] of pieces) scan(start, end);
   }
   // 2.43's mmapped_mem is not the sum of the size fields it keeps (48 bytes more per chunk, measured on sid's
-  // glibc; not explained here): the bytes are compared only where every size is a whole number of pages (2.36).
-  let paged = true;
-  for (let j = 1; j < out.length; j += 2) if (out[j] % PAGE !== 0) paged = false;
+  // glibc; not explained here): the bytes are compared only where sizes are whole mappings (2.36).
   if (out.length / 2 !== count || (paged && sum !== bytes)) {
     warnings.push(
       `${
@@ -870,7 +871,9 @@ export function walkMallocHeap(
     })),
   });
   Object.defineProperty(heap, "toJSON", { value: toJSON, enumerable: false });
-  const mmapped = options.mappings ? findMmapped(probe, options.mappings(), lists, mi.hblks, mi.hblkhd, warnings) : [];
+  const mmapped = options.mappings
+    ? findMmapped(probe, layout.mmapSizesPaged, options.mappings(), lists, mi.hblks, mi.hblkhd, warnings)
+    : [];
   let n = mmapped.length / 2;
   for (const l of lists) for (let k = 0; k < l.n; k++) if (l.state[k] === 0) n++;
   const chunks: InUseChunks = { address: new Float64Array(n), size: new Float64Array(n), arena: new Uint16Array(n) };
