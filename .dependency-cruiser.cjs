@@ -3,7 +3,8 @@
  * layer imports only the layers below it. A violation names both files and the rule it breaks.
  *
  *   ffi/ → lib/errors.ts, lib/checks.ts, lib/command-line.ts → lib/machine/ → lib/cpython/ → lib/core/
- *        → lib/obmalloc/ → lib/glibc/ → lib/objects/ → lib/allocators/, lib/interpreters/, lib/attach/
+ *        → lib/obmalloc/ → lib/glibc/ → lib/mimalloc/ → lib/objects/
+ *        → lib/allocators/, lib/interpreters/, lib/attach/
  *        → lib/python.ts → lib/report/, lib/compare/
  *        → lib/exporter/ → lib/cli/, lib/cli.ts, lib/mod.ts
  */
@@ -15,6 +16,7 @@ const L = {
   core: "^lib/core/",
   obmalloc: "^lib/obmalloc/",
   glibc: "^lib/glibc/",
+  mimalloc: "^lib/mimalloc/",
   objects: "^lib/objects/",
   allocators: "^lib/allocators/",
   interpreters: "^lib/interpreters/",
@@ -36,14 +38,34 @@ const layer = (name, from, ...forbidden) => ({
   to: { path: any(...forbidden) },
 });
 const above = [
-  "machine", "cpython", "core", "obmalloc", "glibc", "objects", "allocators", "interpreters", "attach", "python",
-  "report", "compare", "exporter", "cli", "mod",
+  "machine",
+  "cpython",
+  "core",
+  "obmalloc",
+  "glibc",
+  "mimalloc",
+  "objects",
+  "allocators",
+  "interpreters",
+  "attach",
+  "python",
+  "report",
+  "compare",
+  "exporter",
+  "cli",
+  "mod",
 ];
 const after = (name) => above.slice(above.indexOf(name) + 1);
 
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "import cycles hide the layering", from: {}, to: { circular: true } },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "import cycles hide the layering",
+      from: {},
+      to: { circular: true },
+    },
     { name: "ffi-is-the-bottom", severity: "error", from: { path: L.ffi }, to: { path: "^lib/" } },
     layer("base-imports-nothing-of-lib", "base", ...above),
     layer("machine-knows-no-cpython", "machine", ...after("machine")),
@@ -51,15 +73,26 @@ module.exports = {
     layer("core-below-features", "core", ...after("core")),
     layer("obmalloc-below-features", "obmalloc", ...after("obmalloc")),
     layer("glibc-below-features", "glibc", ...after("glibc")),
+    layer("mimalloc-below-features", "mimalloc", ...after("mimalloc")),
     layer("objects-below-features", "objects", ...after("objects")),
     layer("allocators-are-a-feature", "allocators", ...after("allocators")),
-    layer("interpreters-are-a-feature", "interpreters", ...after("interpreters").filter((n) => n !== "attach"), "attach"),
+    layer(
+      "interpreters-are-a-feature",
+      "interpreters",
+      ...after("interpreters").filter((n) => n !== "attach"),
+      "attach",
+    ),
     layer("attach-is-a-feature", "attach", "allocators", "interpreters", ...after("attach")),
     layer("python-composes-features", "python", "attach", ...after("python")),
     layer("report-renders-only", "report", "python", "compare", "exporter", "cli", "mod"),
     layer("compare-is-an-app", "compare", "exporter", "cli", "mod"),
     layer("exporter-is-an-app", "exporter", "compare", "cli", "mod"),
-    { name: "lib-not-tests-or-bench", severity: "error", from: { path: "^(lib|ffi)/" }, to: { path: "^(tests|bench|examples)/" } },
+    {
+      name: "lib-not-tests-or-bench",
+      severity: "error",
+      from: { path: "^(lib|ffi)/" },
+      to: { path: "^(tests|bench|examples)/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

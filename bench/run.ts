@@ -4,8 +4,10 @@
  * whether this run met it; then attaching to a ≥ 1 GiB heap (Bun) for a 4 KiB-pool and a 16 KiB-pool CPython.
  *
  *   bun bench/run.ts [--quick] [--json FILE] [--runtime bun,deno,node] [--attach 3.9,3.13 | --attach none]
- *                    [--no-malloc]
- * Last, the glibc malloc walk of a 1 GiB heap in 8 thread arenas (bench/malloc_walk.ts, Bun, python3).
+ *                    [--objects 3.12]   (also classify a 1.1 GiB heap on each runtime, native and JavaScript passes,
+ *                                        in-process and by attach: bench/objects.ts; minutes per runtime)
+ *                    [--no-malloc]      (leave out the glibc malloc walk of a 1 GiB heap in 8 thread arenas:
+ *                                        bench/malloc_walk.ts, Bun, python3's CPython)
  * (Node runs the tsc build: `npm run build` first; `npm run bench` does.) The ratios are measured side by side in one
  * process, so they hold up on a busy machine better than the times; still, quote a run on a quiet one.
  * @module
@@ -39,6 +41,7 @@ const results: Record<string, Record<string, any>> = {};
 const attach: Record<string, any>[] = [];
 // deno-lint-ignore no-explicit-any
 let mallocWalk: Record<string, any> | undefined;
+const objects: Record<string, any>[] = [];
 try {
   for (const rt of runtimes) {
     results[rt] = {};
@@ -92,6 +95,29 @@ try {
     mallocWalk = r.status === 0
       ? JSON.parse(readFileSync(out, "utf8"))
       : { skipped: `failed (exit ${r.status ?? r.signal})` };
+  }
+  // Classification of a ≥ 1 GiB heap (issue 27), opt-in: building the heaps takes minutes on each runtime.
+  const objectsMinor = opt("--objects");
+  if (objectsMinor) {
+    const t = discoverPythons().find((p) => p.executable && `3.${p.minor}` === objectsMinor && !p.launch);
+    for (const rt of runtimes) {
+      if (!t) {
+        objects.push({ runtime: rt, skipped: `no CPython ${objectsMinor} interpreter found` });
+        continue;
+      }
+      const out = join(dir, `objects-${rt}.json`);
+      const [cmd, args] = command(rt, "objects");
+      process.stderr.write(`running objects on ${rt} against ${t.executable}…\n`);
+      const r = spawnSync(cmd, [...args, t.executable!, "1.1", "--json", out], {
+        stdio: ["ignore", "inherit", "inherit"],
+        env: { ...process.env, PYMEM_LIBPYTHON: t.library },
+      });
+      objects.push(
+        r.status === 0
+          ? JSON.parse(readFileSync(out, "utf8"))
+          : { runtime: rt, skipped: `failed (exit ${r.status ?? r.signal})` },
+      );
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -180,6 +206,37 @@ if (mallocWalk) {
     }
   }
 }
+if (objects.length) {
+  console.log(
+    "\nclassification of a ≥ 1 GiB heap (bench/objects.ts; median ms, CPU ms in brackets; native pass / JavaScript pass)",
+  );
+  for (const o of objects) {
+    if (o.skipped) {
+      console.log(`  ${o.runtime}: skipped, ${o.skipped}`);
+      continue;
+    }
+    const i = o.inProcess;
+    if (i) {
+      console.log(
+        `  ${o.runtime.padEnd(5)} in-process ${i.gib.toFixed(2)} GiB: ${i.nativeMs.toFixed(0)} (${
+          i.nativeCpuMs.toFixed(0)
+        }) / ${i.jsMs.toFixed(0)} (${i.jsCpuMs.toFixed(0)}) ms = ${(i.jsMs / i.nativeMs).toFixed(2)}x; ` +
+          `the heap map ${i.heapMs.toFixed(0)} ms; goal ≤ 250 ms per GiB: ${verdict(i.nativeMs / i.gib, 250)}`,
+      );
+    }
+    for (const a of o.attach.filter((x: { native: boolean }) => x.native)) {
+      const js = o.attach.find((x: { label: string; native: boolean }) => x.label === a.label && !x.native);
+      const goal = a.label.startsWith("dense") ? 600 : 200;
+      console.log(
+        `  ${o.runtime.padEnd(5)} attach, ${a.label}: ${a.medianMs.toFixed(0)} (${a.cpuMs.toFixed(0)})${
+          js
+            ? ` / ${js.medianMs.toFixed(0)} (${js.cpuMs.toFixed(0)}) ms = ${(js.medianMs / a.medianMs).toFixed(2)}x`
+            : ""
+        }; goal ≤ ${goal} ms per GiB: ${verdict(a.medianMs / a.gib, goal)}`,
+      );
+    }
+  }
+}
 const load = (() => {
   try {
     return readFileSync("/proc/loadavg", "utf8").split(" ")[0];
@@ -194,6 +251,6 @@ const json = opt("--json");
 if (json) {
   writeFileSync(
     json,
-    JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach, mallocWalk }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach, objects, mallocWalk }, null, 2),
   );
 }

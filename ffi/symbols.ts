@@ -190,6 +190,8 @@ export const generated = {
   poolSettle: { args: ["ptr"], ret: "u32" }, //                   uint32_t settle(Control *c)
   poolFinish: { args: ["ptr"], ret: "u32" }, //                   uint32_t finish(Control *c)
   poolStop: { args: ["ptr"], ret: "void" }, //                    void stop(Control *c)
+  classifyBatch: { args: ["ptr", "buffer", "buffer"], ret: "void" }, // void classify_batch(Job *j, uint16_t *kinds, const uint8_t *words)   lib/objects/classify-pass.x86_64.s
+  countKinds: { args: ["buffer", "buffer", "u64", "buffer", "buffer", "u64"], ret: "u64" }, // uint64_t count_kinds(const uint16_t *kinds, const uint32_t *poolBase, uint64_t npools, uint32_t *scratch, uint32_t *out, uint64_t cap)
   readvLoop: { args: ["ptr"], ret: "ptr" }, //                    void *readv_loop(uint64_t *a)   lib/machine/remote.x86_64.s
   stackPointer: { args: [], ret: "u64" }, //                      uint64_t sp(void)   lib/core/stack-pointer.*.s
   callLoop: { args: ["ptr", "ptr", "ptr", "usize", "usize"], ret: "void" }, // void loop(alloc, free, void *ctx, size_t n, size_t size)   lib/machine/call-loop.x86_64.s

@@ -102,7 +102,7 @@ export function parseOptions(
   options: Option[],
   args: string[],
   positionals: Positionals,
-): { values: OptionValues; positionals: string[] } {
+): { values: OptionValues; positionals: string[]; misplaced: string[] } {
   const scripted = positionals === "script" || positionals === "pid-or-script";
   const { head, tail } = scripted
     ? splitAtScript(args, options, positionals === "pid-or-script")
@@ -139,7 +139,11 @@ export function parseOptions(
   }
   const rest = [...parsed.positionals, ...tail];
   if (positionals === "none" && rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
-  return { values: parsed.values as OptionValues, positionals: rest };
+  // `why x.py --html out.html` gives --html to the script, as python does; said, because the report it meant to
+  // write silently never appears. The script's own arguments after the file are what is looked at, not the file.
+  const flags = new Set(options.flatMap((o) => [`--${o.name}`, ...(o.short ? [`-${o.short}`] : [])]));
+  const misplaced = tail.slice(1).filter((a) => flags.has(a.split("=")[0]) && a !== "-h" && a !== "--help");
+  return { values: parsed.values as OptionValues, positionals: rest, misplaced };
 }
 
 /**

@@ -68,6 +68,15 @@ export type {
   ClassifiableMallocHeap,
   HeldRow,
 } from "./objects/chunks.ts";
+export type {
+  MimallocHeap,
+  MimallocPage,
+  MimallocPageKind,
+  MimallocSegment,
+  MimallocSizeClass,
+  MimallocThreadHeap,
+} from "./mimalloc/mod.ts";
+export type { MimallocObjects, MimallocTypeRow } from "./objects/mimalloc.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";
@@ -99,6 +108,7 @@ export type { InstalledLibraryAllocator, LibraryAllocatorStats, LibraryKind } fr
 export { diffToJSON, heapToJSON, parseHeapJSON, SCHEMA_VERSION } from "./report/json.ts";
 export type { ArenaJSON, DiffJSON, HeapJSON, HeapJSONOptions, PoolsJSON, SourceJSON } from "./report/json.ts";
 export { formatBytes, renderDiffText, renderHeapText, verdict } from "./report/text.ts";
+export { MIMALLOC_SCHEMA, type MimallocJSON, mimallocToJSON, renderMimallocText } from "./report/mimalloc.ts";
 export type { TextOptions, Verdict } from "./report/text.ts";
 export { renderWhyText, WHY_SCHEMA_VERSION, whyToJSON } from "./report/why.ts";
 export type { PinningJSON, WhyJSON } from "./report/why.ts";

@@ -42,6 +42,8 @@ import { showInRepl } from "./core/inspect.ts";
 import { mallocHeap, type MallocWalkOptions } from "./glibc/mod.ts";
 import { type ClassifiableMallocHeap, classifyChunksLocal, withObjects } from "./objects/chunks.ts";
 import type { ObjectsSnapshot } from "./objects/snapshot.ts";
+import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
+import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -675,6 +677,23 @@ export class Python {
       if (e instanceof PymemError && e.code === "UNSUPPORTED") return null;
       throw e;
     }
+  }
+
+  /**
+   * Map this process's mimalloc heap (PYTHONMALLOC=mimalloc, CPython 3.13+): segments, pages, their blocks per size
+   * and per thread heap, and what exited threads abandoned. Throws PymemError("UNSUPPORTED") under another allocator
+   * or a mimalloc release pymem has not checked. See lib/mimalloc/.
+   */
+  mimallocHeap(): MimallocHeap {
+    return mimallocHeap(this.#host, this.allocatorName());
+  }
+
+  /**
+   * What the live blocks of a mimalloc map are: the Python object in each (validated type), by type. `map` defaults
+   * to a new `mimallocHeap()`. See lib/objects/mimalloc.ts.
+   */
+  mimallocObjects(map?: MimallocHeap): MimallocObjects {
+    return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap());
   }
 
   /** A domain's allocator: `{ ctx, malloc, calloc, realloc, free }` addresses and the symbol each resolves to. */

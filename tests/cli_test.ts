@@ -106,6 +106,18 @@ test("bad usage is one line and status 2: unknown command, missing file, missing
   }
 }, { skip: once });
 
+test("pymem options written after the script go to the script, and a note on stderr says so", () => {
+  const script = join(tmp, "argv.py");
+  writeFileSync(script, "import sys\nprint(sys.argv[1:])\n");
+  const r = cli(["heap", script, "--json=out.json", "-v", "plain"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\['--json=out\.json', '-v', 'plain'\]/);
+  assert.match(r.stderr, /^pymem heap: note: --json after .*argv\.py went to the script/m);
+  const quiet = cli(["heap", script, "plain", "words"]);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /note:/);
+}, { skip: once });
+
 test("acceptance: heap --json/--svg on the workload; the JSON's size classes match `pymem stats` for the same code", () => {
   const json = join(tmp, "out.json"), svg = join(tmp, "out.svg");
   const r = cli(["heap", "-c", CODE, "--json", json, "--svg", svg]);

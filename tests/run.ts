@@ -141,6 +141,12 @@ const FILES: Record<string, FileAxes> = {
   // Objects in chunks under PYTHONMALLOC=malloc, and 20 reads of a heap 4 threads change: glibc's side, on its two
   // releases here (the ends) under each runtime.
   glibc_churn_test: { axes: ["ends"], seconds: 5 },
+  // The mimalloc heap map against each target's own counts: its layout follows the mimalloc inside each CPython
+  // (3.13's 2.1.2, sid's 2.5.2), so every CPython under Bun (layout; before 3.13 only the refusal runs); the walk's
+  // reads go through each adapter, in-process (a child of the runtime) and by attach, on the newest (ends).
+  // Measured: 0.2–1.3 s where it only checks the refusal (before 3.13), 8.5–11.8 s on 3.13–3.15 at load average 15
+  // (2–4 s on a quiet machine).
+  mimalloc_heap_test: { axes: ["layout", "ends"], seconds: 1, elsewhere: 6 },
   // The generated per-version table, regenerated from each release's headers and checked against its own
   // _Py_DebugOffsets: every CPython (layout), nothing runtime-specific.
   cpython_layouts_test: { axes: ["layout"], seconds: 1 },
@@ -166,6 +172,10 @@ const FILES: Record<string, FileAxes> = {
   lifecycle_test: { axes: ["adapter"], seconds: 1 },
   // Generated code against GNU as: no runtime difference, no Python.
   machine_code_test: { axes: ["pure"], python: false, seconds: 1 },
+  // The native classification pass against the JavaScript one on every CPython's heap (layout: the pre-headers, the
+  // debug allocator's padding, 3.14+'s refcount flags); the generated code and its memory are one per process
+  // whatever the runtime (the FFI signature is the pool pass's kind, covered under each runtime by heap_test).
+  classify_native_test: { axes: ["layout"], seconds: 5 },
   // Type fields and block contents per version (layout); `why` and the HTML in Chromium once per runtime (app).
   objects_test: { axes: ["layout", "app"], seconds: 15, elsewhere: 10 },
   // Buffers named through their owners (container subclasses, OrderedDict's nodes, naive datetimes) against a census

@@ -221,6 +221,89 @@ int main(void) {
   N("interpreterConfig.useMainObmallocFlag", Py_RTFLAGS_USE_MAIN_OBMALLOC);
 #endif
 
+#if PY_VERSION_HEX >= 0x030D0000 && defined(WITH_MIMALLOC) && defined(MI_MALLOC_VERSION)
+  /*
+   * 3.13+: the mimalloc CPython carries (Objects/mimalloc, headers in internal/mimalloc), read by lib/mimalloc/. Its
+   * layout follows the mimalloc release, not CPython's minor (3.14.10 and 3.15.2 carry 2.5.2, 3.13 2.1.2), so the
+   * version is printed and the reader checks it; MI_DEBUG follows Py_DEBUG (pycore_mimalloc.h), and with it the
+   * encoded free lists and the `keys` words of mi_page_t. Fields of one release only are printed under #if.
+   */
+#define SZ(type, field) sizeof(((type *)0)->field)
+  N("mimalloc.version", MI_MALLOC_VERSION);
+  N("mimalloc.debug", MI_DEBUG);
+#ifdef MI_ENCODE_FREELIST
+  N("mimalloc.encodeFreelist", 1);
+#else
+  N("mimalloc.encodeFreelist", 0);
+#endif
+#ifdef Py_GIL_DISABLED
+  N("mimalloc.freeThreaded", 1);
+#else
+  N("mimalloc.freeThreaded", 0);
+#endif
+  N("mimalloc.segmentSize", MI_SEGMENT_SIZE);
+  N("mimalloc.sliceSize", MI_SEGMENT_SLICE_SIZE);
+  N("mimalloc.slicesPerSegment", MI_SLICES_PER_SEGMENT);
+  N("mimalloc.smallObjMax", MI_SMALL_OBJ_SIZE_MAX);
+  N("mimalloc.mediumObjMax", MI_MEDIUM_OBJ_SIZE_MAX);
+  N("mimalloc.largeObjMax", MI_LARGE_OBJ_SIZE_MAX);
+  N("mimalloc.binHuge", MI_BIN_HUGE);
+  N("mimalloc.binFull", MI_BIN_FULL);
+  N("mimalloc.heapCount", _Py_MIMALLOC_HEAP_COUNT);
+  N("miPage.size", sizeof(mi_page_t));
+  OFF("miPage.sliceCount", mi_page_t, slice_count);
+  OFF("miPage.sliceOffset", mi_page_t, slice_offset);
+  OFF("miPage.capacity", mi_page_t, capacity);
+  OFF("miPage.reserved", mi_page_t, reserved);
+  OFF("miPage.flags", mi_page_t, flags);
+  OFF("miPage.free", mi_page_t, free);
+  OFF("miPage.localFree", mi_page_t, local_free);
+  OFF("miPage.used", mi_page_t, used);
+  N("miPage.usedBytes", SZ(mi_page_t, used));
+#if MI_MALLOC_VERSION >= 20000 /* 2.5.2 (five digits): block_size a size_t, and page_start */
+  OFF("miPage.blockSize", mi_page_t, block_size);
+  N("miPage.blockSizeBytes", SZ(mi_page_t, block_size));
+  OFF("miPage.pageStart", mi_page_t, page_start);
+#else
+  /* 2.1.2: xblock_size (u32); a block of MI_HUGE_BLOCK_SIZE or more takes its size from the page's span. The
+     blocks start at the page's first slice plus 3 block sizes (blocks of 8–64 bytes) or one (65–512), else at
+     once: segment.c's _mi_segment_page_start_from_slice, which no header declares. */
+  OFF("miPage.blockSize", mi_page_t, xblock_size);
+  N("miPage.blockSizeBytes", SZ(mi_page_t, xblock_size));
+  N("miPage.hugeBlockSize", MI_HUGE_BLOCK_SIZE);
+#endif
+  OFF("miPage.xthreadFree", mi_page_t, xthread_free);
+  OFF("miPage.xheap", mi_page_t, xheap);
+  OFF("miPage.next", mi_page_t, next);
+  OFF("miPage.prev", mi_page_t, prev);
+  N("miSegment.headerSize", offsetof(mi_segment_t, slices));
+  OFF("miSegment.segmentSize", mi_segment_t, segment_size);
+  OFF("miSegment.abandoned", mi_segment_t, abandoned);
+  OFF("miSegment.used", mi_segment_t, used);
+  OFF("miSegment.cookie", mi_segment_t, cookie);
+  OFF("miSegment.segmentSlices", mi_segment_t, segment_slices);
+  OFF("miSegment.segmentInfoSlices", mi_segment_t, segment_info_slices);
+  OFF("miSegment.kind", mi_segment_t, kind);
+  N("miSegment.kindHuge", MI_SEGMENT_HUGE);
+  OFF("miSegment.sliceEntries", mi_segment_t, slice_entries);
+  OFF("miSegment.threadId", mi_segment_t, thread_id);
+  OFF("miSegment.slices", mi_segment_t, slices);
+  N("miHeap.size", sizeof(mi_heap_t));
+  OFF("miHeap.tld", mi_heap_t, tld);
+  OFF("miHeap.threadId", mi_heap_t, thread_id);
+  OFF("miHeap.cookie", mi_heap_t, cookie);
+  OFF("miHeap.pageCount", mi_heap_t, page_count);
+  OFF("miHeap.next", mi_heap_t, next);
+  OFF("miHeap.tag", mi_heap_t, tag);
+  OFF("miHeap.pages", mi_heap_t, pages);
+  N("miHeap.queueSize", sizeof(mi_page_queue_t));
+  OFF("miHeap.queueFirst", mi_page_queue_t, first);
+  OFF("miHeap.queueBlockSize", mi_page_queue_t, block_size);
+  OFF("miHeap.tldHeapBacking", mi_tld_t, heap_backing);
+  OFF("miHeap.tldHeaps", mi_tld_t, heaps);
+#undef SZ
+#endif
+
 #if PY_VERSION_HEX >= 0x030D0000
   /* 3.13+: where each field of _Py_DebugOffsets (the head of _PyRuntime) is (lib/core/debug-offsets.ts). */
   OFF("debugOffsets.cookie", _Py_DebugOffsets, cookie);

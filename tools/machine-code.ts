@@ -33,6 +33,12 @@ import {
   WORKER_OFFSET,
 } from "../lib/obmalloc/pool-pass.ts";
 import { SP_PROBE_ARM64, SP_PROBE_X64 } from "../lib/core/stackguard.ts";
+import {
+  CLASSIFY_BATCH_OFFSET,
+  CLASSIFY_X64,
+  COUNT_KINDS_OFFSET,
+  SPECULATE_OFFSET,
+} from "../lib/objects/classify-pass.ts";
 
 /** The repository root (this file is tools/machine-code.ts, or dist/tools/machine-code.js after tsc). */
 export const ROOT = (() => {
@@ -104,6 +110,23 @@ export const UNITS: Unit[] = [
         SETTLE_OFFSET: "settle",
         FINISH_OFFSET: "finish",
         STOP_OFFSET: "stop",
+      },
+    },
+  },
+  {
+    name:
+      "native block classification pass (classify_batch, count_kinds, speculate; compiled from tools/classify-pass.c)",
+    source: "lib/objects/classify-pass.x86_64.s",
+    arch: "x86_64",
+    bytes: () => CLASSIFY_X64,
+    labels: { classify_batch: CLASSIFY_BATCH_OFFSET, count_kinds: COUNT_KINDS_OFFSET, speculate: SPECULATE_OFFSET },
+    array: {
+      file: "lib/objects/classify-pass.ts",
+      name: "CLASSIFY_X64",
+      constants: {
+        CLASSIFY_BATCH_OFFSET: "classify_batch",
+        COUNT_KINDS_OFFSET: "count_kinds",
+        SPECULATE_OFFSET: "speculate",
       },
     },
   },

@@ -62,12 +62,14 @@ import {
   type MallocWalkOptions,
   walkMallocHeap,
 } from "../glibc/mod.ts";
+import { type MimallocHeap, mimallocLayout, requireMimalloc, walkMimalloc } from "../mimalloc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
 import { remoteObjectMemory } from "../objects/memory.ts";
 import { type ClassifiableMallocHeap, classifyChunks, withObjects } from "../objects/chunks.ts";
 import type { ObjectsSnapshot } from "../objects/snapshot.ts";
+import { classifyMimalloc, type MimallocObjects } from "../objects/mimalloc.ts";
 
 /** Options of {@link attachPython}. */
 export interface AttachOptions {
@@ -566,6 +568,35 @@ export class AttachedPython {
         ...o,
       });
     });
+  }
+
+  /**
+   * The target's mimalloc heap (PYTHONMALLOC=mimalloc, CPython 3.13+): segments, pages, blocks per size and per
+   * thread heap, abandoned pages (lib/mimalloc/). Read without stopping the target. Throws PymemError("UNSUPPORTED")
+   * when the target allocates with something else or carries a mimalloc release pymem has not checked.
+   */
+  mimallocHeap(): MimallocHeap {
+    this.#assertOpen();
+    requireMimalloc(this.#info.allocator.name, this.#where());
+    // _Py_GetRefTotal is exported by Py_REF_DEBUG builds only, which every Py_DEBUG build is (MI_DEBUG 2 there).
+    const layout = mimallocLayout(this.version.minor, { debugBuild: this.#symbol("_Py_GetRefTotal") !== 0 });
+    let heap: MimallocHeap;
+    try {
+      const mimallocNamed = this.#info.allocator.name?.startsWith("mimalloc") ?? false;
+      heap = walkMimalloc({ maps: readMaps(this.pid), probe: this.#probe(), mimallocNamed }, layout);
+    } catch (e) {
+      this.#assertSameProgram();
+      throw e;
+    }
+    this.#assertSameProgram();
+    return heap;
+  }
+
+  /** What the live blocks of the target's mimalloc map are (`map` defaults to a new `mimallocHeap()`). */
+  mimallocObjects(map?: MimallocHeap): MimallocObjects {
+    this.#assertOpen();
+    const m = map ?? this.mimallocHeap();
+    return classifyMimalloc(m, remoteObjectMemory(this.#mem, (name) => this.#symbol(name)), this.version.minor);
   }
 
   /** Runtime address of an exported symbol of the target's CPython image (.dynsym, else .symtab), 0 when absent. */

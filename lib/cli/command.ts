@@ -83,11 +83,13 @@ export interface Context {
   values: Record<string, string | boolean | undefined>;
   /** Positionals: the script and its arguments, or the pid. */
   positionals: string[];
+  /** pymem options written after the script, which went to the script (lib/command-line.ts parseOptions). */
+  misplaced: string[];
 }
 
 /** Parse a command's arguments by its option table (lib/command-line.ts). */
 export function parse(cmd: Command, args: string[]): Context {
-  const { values, positionals } = parseOptions(cmd.options, args, cmd.positionals);
+  const { values, positionals, misplaced } = parseOptions(cmd.options, args, cmd.positionals);
   // No command of lib/cli/ has an option given more than once.
-  return { cmd, values: values as Context["values"], positionals };
+  return { cmd, values: values as Context["values"], positionals, misplaced };
 }

@@ -8,6 +8,8 @@ import type { HeapJSON } from "../report/json.ts";
 import { renderHeapText } from "../report/text.ts";
 import { heatMapSVG } from "../report/svg.ts";
 import { renderHTML } from "../report/html.ts";
+import { type MimallocJSON, renderMimallocText } from "../report/mimalloc.ts";
+import { PymemError } from "../errors.ts";
 import type { Context } from "./command.ts";
 import { colorAllowed, output, positiveNumber, progress, write } from "./io.ts";
 
@@ -30,4 +32,29 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
   }
   progress.clear();
   await write(stream, renderHeapText(doc, { color, worstArenas: worst }));
+}
+
+/**
+ * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text and JSON. The heat map and the HTML report draw
+ * obmalloc's arenas and pools and are refused here rather than drawn with another allocator's units.
+ */
+export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Promise<void> {
+  for (const opt of ["svg", "html"]) {
+    if (ctx.values[opt] !== undefined) {
+      throw new PymemError(
+        "UNSUPPORTED",
+        `--${opt}: the ${opt === "svg" ? "heat map" : "HTML report"} draws obmalloc's arenas; under mimalloc pymem ` +
+          "writes the text report and --json (schema pymem.mimalloc)",
+      );
+    }
+  }
+  const jsonToStdout = ctx.values.json === "-";
+  const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;
+  const stream = jsonToStdout ? process.stderr : process.stdout;
+  const color = !!stream.isTTY && colorAllowed();
+  if (ctx.values.json !== undefined) {
+    await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON map");
+  }
+  progress.clear();
+  await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
 }

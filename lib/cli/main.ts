@@ -84,6 +84,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     checkDestinations(cmd.options, ctx.values);
+    if (ctx.misplaced.length) {
+      const list = ctx.misplaced.map((a) => printable(a.split("=")[0])).join(", ");
+      await writeError(
+        `pymem ${cmdName}: note: ${list} after ${printable(ctx.positionals[0])} went to the script, as with python; ` +
+          `pymem's options go before the script\n`,
+      );
+    }
     return await cmd.run(ctx);
   } catch (e) {
     progress.clear();

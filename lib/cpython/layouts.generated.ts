@@ -186,6 +186,24 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
       size: 28, useMainObmalloc: 0, allowFork: 4, allowExec: 8, allowThreads: 12, allowDaemonThreads: 16,
       checkMultiInterpExtensions: 20, gil: 24, gilDefault: 0, gilShared: 1, gilOwn: 2, useMainObmallocFlag: 32,
     },
+    mimalloc: {
+      version: 212, debug: 0, encodeFreelist: 0, freeThreaded: 0, segmentSize: 33554432, sliceSize: 65536,
+      slicesPerSegment: 512, smallObjMax: 16384, mediumObjMax: 131072, largeObjMax: 16777216, binHuge: 73, binFull: 74,
+      heapCount: 4,
+    },
+    miPage: {
+      size: 80, sliceCount: 0, sliceOffset: 4, capacity: 10, reserved: 12, flags: 14, free: 16, localFree: 32, used: 24,
+      usedBytes: 4, blockSize: 28, blockSizeBytes: 4, hugeBlockSize: 2147483648, xthreadFree: 40, xheap: 48, next: 56,
+      prev: 64,
+    },
+    miSegment: {
+      headerSize: 264, segmentSize: 32, abandoned: 192, used: 208, cookie: 216, segmentSlices: 224,
+      segmentInfoSlices: 232, kind: 240, kindHuge: 1, sliceEntries: 248, threadId: 256, slices: 264,
+    },
+    miHeap: {
+      size: 3064, tld: 0, threadId: 2848, cookie: 2864, pageCount: 3024, next: 3048, tag: 3057, pages: 1040,
+      queueSize: 24, queueFirst: 0, queueBlockSize: 16, tldHeapBacking: 16, tldHeaps: 24,
+    },
     debugOffsets: {
       cookie: 0, version: 8, freeThreaded: 16, runtimeInterpretersHead: 40, interpSize: 48, interpId: 56,
       interpNext: 64, tpName: 376, tpFlags: 392, listItems: 432, dictKeys: 456, dictValues: 464, asciiObject: 560,
@@ -230,6 +248,23 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
       size: 28, useMainObmalloc: 0, allowFork: 4, allowExec: 8, allowThreads: 12, allowDaemonThreads: 16,
       checkMultiInterpExtensions: 20, gil: 24, gilDefault: 0, gilShared: 1, gilOwn: 2, useMainObmallocFlag: 32,
     },
+    mimalloc: {
+      version: 20502, debug: 0, encodeFreelist: 0, freeThreaded: 0, segmentSize: 33554432, sliceSize: 65536,
+      slicesPerSegment: 512, smallObjMax: 8192, mediumObjMax: 65536, largeObjMax: 16777216, binHuge: 73, binFull: 74,
+      heapCount: 4,
+    },
+    miPage: {
+      size: 96, sliceCount: 0, sliceOffset: 4, capacity: 10, reserved: 12, flags: 14, free: 16, localFree: 24, used: 32,
+      usedBytes: 2, blockSize: 40, blockSizeBytes: 8, pageStart: 48, xthreadFree: 56, xheap: 64, next: 72, prev: 80,
+    },
+    miSegment: {
+      headerSize: 288, segmentSize: 32, abandoned: 200, used: 216, cookie: 224, segmentSlices: 248,
+      segmentInfoSlices: 256, kind: 264, kindHuge: 1, sliceEntries: 272, threadId: 280, slices: 288,
+    },
+    miHeap: {
+      size: 3088, tld: 0, threadId: 16, cookie: 32, pageCount: 192, next: 240, tag: 249, pages: 1288, queueSize: 24,
+      queueFirst: 0, queueBlockSize: 16, tldHeapBacking: 16, tldHeaps: 24,
+    },
     debugOffsets: {
       cookie: 0, version: 8, freeThreaded: 16, runtimeInterpretersHead: 40, interpSize: 48, interpId: 56,
       interpNext: 64, tpName: 424, tpFlags: 440, listItems: 480, dictKeys: 536, dictValues: 544, asciiObject: 640,
@@ -273,6 +308,23 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     interpreterConfig: {
       size: 28, useMainObmalloc: 0, allowFork: 4, allowExec: 8, allowThreads: 12, allowDaemonThreads: 16,
       checkMultiInterpExtensions: 20, gil: 24, gilDefault: 0, gilShared: 1, gilOwn: 2, useMainObmallocFlag: 32,
+    },
+    mimalloc: {
+      version: 20502, debug: 0, encodeFreelist: 0, freeThreaded: 0, segmentSize: 33554432, sliceSize: 65536,
+      slicesPerSegment: 512, smallObjMax: 8192, mediumObjMax: 65536, largeObjMax: 16777216, binHuge: 73, binFull: 74,
+      heapCount: 4,
+    },
+    miPage: {
+      size: 96, sliceCount: 0, sliceOffset: 4, capacity: 10, reserved: 12, flags: 14, free: 16, localFree: 24, used: 32,
+      usedBytes: 2, blockSize: 40, blockSizeBytes: 8, pageStart: 48, xthreadFree: 56, xheap: 64, next: 72, prev: 80,
+    },
+    miSegment: {
+      headerSize: 288, segmentSize: 32, abandoned: 200, used: 216, cookie: 224, segmentSlices: 248,
+      segmentInfoSlices: 256, kind: 264, kindHuge: 1, sliceEntries: 272, threadId: 280, slices: 288,
+    },
+    miHeap: {
+      size: 3088, tld: 0, threadId: 16, cookie: 32, pageCount: 192, next: 240, tag: 249, pages: 1288, queueSize: 24,
+      queueFirst: 0, queueBlockSize: 16, tldHeapBacking: 16, tldHeaps: 24,
     },
     debugOffsets: {
       cookie: 0, version: 8, freeThreaded: 16, runtimeInterpretersHead: 40, interpSize: 48, interpId: 56,

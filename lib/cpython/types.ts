@@ -160,4 +160,77 @@ export interface CPythonLayout {
     asciiObject: number;
     size: number;
   };
+  /**
+   * 3.13+ built WITH_MIMALLOC: the mimalloc CPython carries (lib/mimalloc/). Keyed by `version` (MI_MALLOC_VERSION,
+   * 212 for 2.1.2, 20502 for 2.5.2), which can differ between releases of one minor: the reader checks the layout
+   * against the heap it reads before trusting it. `debug` is MI_DEBUG (2 in a Py_DEBUG build, which adds the `keys`
+   * words to mi_page_t and encodes the free lists).
+   */
+  mimalloc?: {
+    version: number;
+    debug: number;
+    encodeFreelist: number;
+    freeThreaded: number;
+    segmentSize: number;
+    sliceSize: number;
+    slicesPerSegment: number;
+    smallObjMax: number;
+    mediumObjMax: number;
+    largeObjMax: number;
+    binHuge: number;
+    binFull: number;
+    heapCount: number;
+  };
+  /** `mi_page_t` (one per slice in the segment header). `pageStart` 2.5+ only, `hugeBlockSize` 2.1 only. */
+  miPage?: {
+    size: number;
+    sliceCount: number;
+    sliceOffset: number;
+    capacity: number;
+    reserved: number;
+    flags: number;
+    free: number;
+    localFree: number;
+    used: number;
+    usedBytes: number;
+    blockSize: number;
+    blockSizeBytes: number;
+    pageStart?: number;
+    hugeBlockSize?: number;
+    xthreadFree: number;
+    xheap: number;
+    next: number;
+    prev: number;
+  };
+  /** `mi_segment_t`: `headerSize` is where `slices` begins; `kindHuge` is MI_SEGMENT_HUGE. */
+  miSegment?: {
+    headerSize: number;
+    segmentSize: number;
+    abandoned: number;
+    used: number;
+    cookie: number;
+    segmentSlices: number;
+    segmentInfoSlices: number;
+    kind: number;
+    kindHuge: number;
+    sliceEntries: number;
+    threadId: number;
+    slices: number;
+  };
+  /** `mi_heap_t`, its `mi_page_queue_t` entries (`pages[MI_BIN_FULL + 1]`) and the two `mi_tld_t` heap fields. */
+  miHeap?: {
+    size: number;
+    tld: number;
+    threadId: number;
+    cookie: number;
+    pageCount: number;
+    next: number;
+    tag: number;
+    pages: number;
+    queueSize: number;
+    queueFirst: number;
+    queueBlockSize: number;
+    tldHeapBacking: number;
+    tldHeaps: number;
+  };
 }

@@ -42,7 +42,7 @@ const PROT_RW = 3, MAP_PRIVATE_ANON = 0x22;
  * malloc'ed: it is no chunk of the heap it reads), so later reads change nothing in malloc's state. `view` returns
  * the buffer itself, valid until the next read: the chunk walk reads the heap once, and copies nothing.
  */
-function selfProbe(host: PythonHost): MallocProbe {
+export function selfProbe(host: PythonHost): MallocProbe {
   let scratch = scratches.get(host);
   if (!scratch) {
     const libc = host.native.libc;

@@ -191,6 +191,11 @@ type ReaderLibc =
   & Partial<Pick<LibcApi, "mmap" | "mprotect" | "munmap" | "pthread_create" | "pthread_join" | "pthread_sigmask">>
   & { readonly dlsym?: LibcApi["dlsym"] | null };
 
+/** The libc functions generated code over read memory needs: allocation, executable pages, and threads (optional). */
+export type NativeLibc =
+  & Pick<LibcApi, "malloc" | "free" | "mmap" | "mprotect" | "munmap">
+  & Partial<Pick<LibcApi, "pthread_create" | "pthread_join" | "pthread_sigmask">>;
+
 export class RemoteMemory {
   readonly pid: number;
   #mode: ReadMode;
@@ -355,6 +360,32 @@ export class RemoteMemory {
     if (n >= PARALLEL_FROM && this.#readInParallel(addresses, length, bytes, ok)) return { bytes, ok };
     this.#readUniformRange(addresses, length, 0, n, bytes, ok);
     return { bytes, ok };
+  }
+
+  /**
+   * A uniform read straight into native memory at `dest` (range i at dest + i * length, at least n * length bytes the
+   * caller owns): no copy into JavaScript memory, for generated code that works on what was read
+   * (lib/objects/classify-pass.ts). The flags say which ranges were read; null when this reader cannot (it reads
+   * through /proc/PID/mem). Same errors as readMany.
+   */
+  readUniformInto(addresses: Float64Array, length: number, dest: bigint): Uint8Array | null {
+    if (this.#mode !== "process_vm_readv" || !this.#backend) return null;
+    if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    const n = addresses.length, ok = new Uint8Array(n);
+    if (length === 0) return ok.fill(1);
+    const local = this.#local, remote = this.#remote;
+    for (let start = 0; start < n;) {
+      const to = Math.min(n, start + IOV_MAX);
+      setIovec(local, 0, Number(dest) + start * length, (to - start) * length);
+      for (let i = start; i < to; i++) setIovec(remote, i - start, addresses[i], length);
+      this.readCalls++;
+      const got = this.#readvChecked(local, remote, to - start);
+      this.bytesRead += got;
+      const whole = Math.min(to - start, Math.floor(got / length));
+      ok.fill(1, start, start + whole);
+      start += whole < to - start ? whole + 1 : whole;
+    }
+    return ok;
   }
 
   /**
@@ -614,6 +645,20 @@ export class RemoteMemory {
       throw new PymemError("ALLOCATION_FAILED", `cannot allocate ${size} bytes of read buffer`);
     }
     this.#scratchSize = size;
+  }
+
+  /**
+   * This process's runtime adapter and libc allocation functions, for generated code that works on what was read
+   * (lib/objects/classify-pass.ts); undefined when reading through /proc/PID/mem without them.
+   */
+  get nativeAccess(): { backend: Backend; libc: NativeLibc } | undefined {
+    const f = this.#fns, b = this.#backend;
+    if (!b || !f?.malloc || !f.free || !f.mmap || !f.mprotect || !f.munmap) return undefined;
+    const { malloc, free, mmap, mprotect, munmap, pthread_create, pthread_join, pthread_sigmask } = f;
+    return {
+      backend: b,
+      libc: { malloc, free, mmap, mprotect, munmap, pthread_create, pthread_join, pthread_sigmask },
+    };
   }
 
   /** Release the read buffer and file descriptor. Idempotent. */

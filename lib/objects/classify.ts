@@ -21,6 +21,17 @@ import type { ObjectMemory, Range } from "./memory.ts";
 import { type ObjectLayout, objectLayoutFor, TPFLAGS } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
+import { machineBusy } from "../machine/threads.ts";
+import {
+  type BatchResult,
+  type KindCounter,
+  kindCounter,
+  MAX_FIELDS,
+  NativeClassifier,
+  P,
+  parallelFrom,
+  TYPE_WORDS,
+} from "./classify-pass.ts";
 
 /** Block kinds below FIRST_TYPE; kind FIRST_TYPE + i is an object of `types[i]`. */
 export const KIND = {
@@ -70,6 +81,11 @@ export interface ClassifyOptions {
   allocator?: string | null;
   /** Times a pool whose free list is torn (a live target) is read again before it is reported unread (default 3). */
   retries?: number;
+  /**
+   * Use the native pass where there is one (x86-64 with executable memory; lib/objects/classify-pass.ts), default
+   * true; false classifies in JavaScript only. Both give the same result: false is for comparing them.
+   */
+  native?: boolean;
 }
 
 /** The pieces of a heap snapshot classification needs. */
@@ -94,8 +110,17 @@ export interface Classification {
   dataOffset: number;
   /** Blocks that are an instance's __dict__ or its values array: block index → the instance's kind. */
   owners: Map<number, number>;
+  /** Batches of pools the native pass classified, and those done in JavaScript (none, or a fallback). */
+  nativeBatches: number;
+  jsBatches: number;
+  /** Of the native batches, those a second thread classified (in-process, large heaps). */
+  aheadBatches: number;
+  /** Sums the kinds of each pool natively (ObjectsSnapshot's per-type and per-arena sums), where there is code. */
+  countKinds?: KindCounter;
 }
 
+/** The default of parallelFrom: an explicit value (tests) is used whatever the load, as the pool pass's. */
+const PARALLEL_DEFAULT = 24_576;
 const u64 = (w: Uint32Array, i: number) => w[i] + w[i + 1] * 0x1_0000_0000;
 
 /**
@@ -119,8 +144,22 @@ export function classifyBlocks(
   }
   const allocator = options.allocator === undefined ? heap.info.allocator : options.allocator;
   const scan = (debug: boolean, types: TypeTable) => {
-    const s = new Scanner(heap, layout, ol, mem, types, debug ? 16 : 0, debug ? 24 : 0, options.retries ?? 3);
-    s.run();
+    const s = new Scanner(
+      heap,
+      layout,
+      ol,
+      mem,
+      types,
+      debug ? 16 : 0,
+      debug ? 24 : 0,
+      options.retries ?? 3,
+      options.native ?? true,
+    );
+    try {
+      s.run();
+    } finally {
+      s.close();
+    }
     return s;
   };
   let ctx = scan(allocator === "pymalloc_debug", table);
@@ -146,6 +185,10 @@ export function classifyBlocks(
     typesChecked: table.byAddress.size,
     dataOffset: ctx.dataOffset,
     owners: ctx.owners,
+    nativeBatches: ctx.nativeBatches,
+    jsBatches: ctx.jsBatches,
+    aheadBatches: ctx.aheadBatches,
+    countKinds: options.native === false ? undefined : kindCounter(mem.native),
   };
 }
 
@@ -211,6 +254,12 @@ class Scanner {
   readonly #unknown = new Set<number>();
   readonly #cacheTp = new Float64Array(CACHE_MASK + 1).fill(-1);
   readonly #cacheId = new Int32Array(CACHE_MASK + 1);
+  /** The native pass (null: JavaScript only), dropped for good when the heap outgrows what it handles. */
+  #native: NativeClassifier | null = null;
+  nativeBatches = 0;
+  jsBatches = 0;
+  /** Of the native batches, those a second thread classified. */
+  aheadBatches = 0;
 
   constructor(
     heap: HeapSource,
@@ -221,6 +270,7 @@ class Scanner {
     dataOffset: number,
     overhead: number,
     retries: number,
+    native = true,
   ) {
     this.#heap = heap;
     this.#layout = layout;
@@ -262,6 +312,30 @@ class Scanner {
     }
     this.#containerSet = new Set(this.#containers.keys());
     this.#odictType = table.symbol("PyODict_Type");
+    const align = Math.log2(layout.alignment);
+    if (native && mem.native && mem.mappings && Number.isInteger(align) && this.#offsets.length <= 3) {
+      const params = new Array(16).fill(0);
+      params[P.POOL_SIZE] = layout.poolSize;
+      params[P.OVERHEAD] = layout.poolOverhead;
+      params[P.CLASSES] = layout.sizeClasses;
+      params[P.ALIGN] = align;
+      params[P.DATA] = dataOffset;
+      params[P.DEBUG] = overhead;
+      params[P.NOFS] = this.#offsets.length;
+      this.#offsets.forEach((o, i) => (params[P.OFS0 + i] = o));
+      params[P.FLAGS_IN_REFCNT] = ol.refcntHasFlags ? 1 : 0;
+      params[P.IMMORTAL] = this.#immortal ? 1 : 0;
+      params[P.TAGGED] = this.#valuesTagged ? 1 : 0;
+      params[P.ABSOLUTE] = mem.native.absolute ? 1 : 0;
+      this.#native = NativeClassifier.create(mem.native, params, mem.mappings);
+      this.#native?.setTypes(new Int32Array(0));
+    }
+  }
+
+  /** Free the native pass's memory. */
+  close(): void {
+    this.#native?.close();
+    this.#native = null;
   }
 
   /** Whether `p` lies inside one of the snapshot's arenas. */
@@ -272,37 +346,181 @@ class Scanner {
 
   run(): void {
     const w = this.#heap.walk;
-    const { poolSize } = this.#layout;
-    const poolAddress = w.poolAddress, poolArena = w.poolArena;
+    const poolArena = w.poolArena;
     const batch = this.#mem.batch;
+    // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
+    const starts: number[] = [];
     for (let p = 0; p < w.usedPools;) {
-      // One arena's used pools at a time in-process (one view); remotely up to `batch` pools across arenas.
+      starts.push(p);
       let end = p + 1;
       if (batch === 0) { while (end < w.usedPools && poolArena[end] === poolArena[p]) end++; }
       else end = Math.min(w.usedPools, p + batch);
-      const { words, at } = this.#mem.pools(poolAddress.subarray(p, end), poolSize);
-      const pending: number[] = [];
-      for (let i = p; i < end; i++) {
-        const mine: number[] = [];
-        let ok = at[i - p] >= 0 && this.#scanPool(i, words, at[i - p], mine);
-        if (ok) { for (const x of mine) pending.push(x); }
-        // A live target may have changed the pool while it was copied: read it again, alone, a few times.
-        for (let attempt = 0; !ok && this.#mem.live && attempt < this.#retries; attempt++) {
-          const again = this.#mem.pool(poolAddress[i], poolSize);
-          if (!again) break;
-          mine.length = 0;
-          ok = this.#scanPool(i, again, 0, mine);
-          if (ok) this.#settle(mine, again, () => 0);
-        }
-        if (!ok) {
-          this.unreadPools++;
-          this.kinds.fill(KIND.UNREAD, this.poolBase[i], this.poolBase[i + 1]);
-        }
-      }
-      if (pending.length) this.#settle(pending, words, (q) => at[q - p]);
       p = end;
     }
+    starts.push(w.usedPools);
+    const one = (b: number) => {
+      if (this.#native && this.kinds instanceof Uint16Array) this.#nativeBatch(starts[b], starts[b + 1]);
+      else this.#jsBatch(starts[b], starts[b + 1]);
+    };
+    const nb = starts.length - 1;
+    const native = this.#native;
+    if (
+      native?.absolute && w.usedPools >= parallelFrom && nb >= 4 &&
+      (parallelFrom !== PARALLEL_DEFAULT || !machineBusy())
+    ) {
+      // Two threads: this one does the first batches alone (most types are met there and decided), then hands the
+      // second half of the rest to a second thread, which classifies it on a copy of what is decided by then; a
+      // batch it met anything undecided in, this thread does again after it, in order (the results do not change).
+      // Alone until a sixteenth of the pools is done and four batches in a row met no new candidate (a program's
+      // own classes are met after the interpreter's start-up objects), at most half of them.
+      let k = 0;
+      for (let quiet = 0; k < nb && (starts[k] < w.usedPools / 16 || quiet < 4) && starts[k] < w.usedPools / 2;) {
+        const met = this.#table.byAddress.size + this.#unknown.size;
+        one(k++);
+        quiet = this.#table.byAddress.size + this.#unknown.size === met ? quiet + 1 : 0;
+      }
+      let split = k;
+      while (split < nb && starts[split] < (starts[k] + w.usedPools) / 2) split++;
+      const ahead = split < nb && this.#native && this.kinds instanceof Uint16Array
+        ? this.#native.speculate(w.poolAddress, w.poolClass, this.poolBase, starts, split)
+        : null;
+      if (ahead) {
+        try {
+          for (let b = k; b < split; b++) one(b);
+        } catch (e) {
+          ahead.join(); // the thread reads the heap, which stays still only while the caller holds the GIL
+          ahead.free();
+          throw e;
+        }
+        ahead.join();
+        try {
+          for (let b = split; b < nb; b++) {
+            const got = this.#native && this.kinds instanceof Uint16Array ? ahead.take(b, this.kinds) : null;
+            if (!got) {
+              one(b);
+              continue;
+            }
+            this.nativeBatches++;
+            this.aheadBatches++;
+            this.#addRefs(got);
+          }
+        } finally {
+          ahead.free();
+        }
+        this.#nameBuffers();
+        return;
+      }
+      for (let b = k; b < nb; b++) one(b);
+    } else for (let b = 0; b < nb; b++) one(b);
     this.#nameBuffers();
+  }
+
+  /** Pools [p, end) in JavaScript, from `got` when they were read already. */
+  #jsBatch(p: number, end: number, got?: { words: Uint32Array; at: Int32Array }): void {
+    this.jsBatches++;
+    const w = this.#heap.walk;
+    const { poolSize } = this.#layout;
+    const poolAddress = w.poolAddress;
+    const { words, at } = got ?? this.#mem.pools(poolAddress.subarray(p, end), poolSize);
+    const pending: number[] = [];
+    for (let i = p; i < end; i++) {
+      const mine: number[] = [];
+      let ok = at[i - p] >= 0 && this.#scanPool(i, words, at[i - p], mine);
+      if (ok) { for (const x of mine) pending.push(x); }
+      // A live target may have changed the pool while it was copied: read it again, alone, a few times.
+      for (let attempt = 0; !ok && this.#mem.live && attempt < this.#retries; attempt++) {
+        const again = this.#mem.pool(poolAddress[i], poolSize);
+        if (!again) break;
+        mine.length = 0;
+        ok = this.#scanPool(i, again, 0, mine);
+        if (ok) this.#settle(mine, again, () => 0);
+      }
+      if (!ok) {
+        this.unreadPools++;
+        this.kinds.fill(KIND.UNREAD, this.poolBase[i], this.poolBase[i + 1]);
+      }
+    }
+    if (pending.length) this.#settle(pending, words, (q) => at[q - p]);
+  }
+
+  /**
+   * Pools [p, end) by the native pass: the same kinds, pending blocks and pointers, in the same order, as
+   * #jsBatch. A batch with a torn pool (a live target) is done again in JavaScript, with its retries.
+   */
+  #nativeBatch(p: number, end: number): void {
+    const n = this.#native!, w = this.#heap.walk, poolAddress = w.poolAddress, poolSize = this.#layout.poolSize;
+    let got: { words: Uint32Array; at: Int32Array } | undefined;
+    let src = (i: number) => poolAddress[p + i];
+    // Remotely, the pools are read straight into native memory when the reader can (no copy into JavaScript's); a
+    // batch that must be done in JavaScript after all (a torn pool) gets a copy of those same bytes.
+    let inPlace: { base: number; ok: Uint8Array } | undefined;
+    if (!n.absolute) {
+      const dest = this.#mem.poolsInto ? n.readBuffer((end - p) * poolSize) : 0n;
+      const ok = dest ? this.#mem.poolsInto!(poolAddress.subarray(p, end), poolSize, dest) : null;
+      if (ok) {
+        const base = Number(dest);
+        inPlace = { base, ok };
+        src = (i) => (ok[i] ? base + i * poolSize : -1);
+      } else {
+        got = this.#mem.pools(poolAddress.subarray(p, end), poolSize);
+        const at = got.at;
+        src = (i) => (at[i] < 0 ? -1 : at[i] * 4);
+      }
+    }
+    const blocks = this.poolBase[end] - this.poolBase[p];
+    const call = (list?: Uint32Array) =>
+      n.call(
+        this.kinds as Uint16Array,
+        got?.words ?? null,
+        poolAddress,
+        w.poolClass,
+        this.poolBase,
+        p,
+        end,
+        src,
+        blocks,
+        this.#offsets.length,
+        list,
+        inPlace !== undefined,
+      );
+    const r = call();
+    for (const u of r.unknown) this.#unknown.add(u);
+    if (r.torn) return this.#jsBatch(p, end, got ?? (inPlace && this.#copyOut(inPlace, end - p)));
+    this.nativeBatches++;
+    this.#addRefs(r);
+    if (r.pending.length === 0) return;
+    this.#decideTypes();
+    if (this.#native && this.kinds instanceof Uint16Array) {
+      const again = call(r.pending);
+      for (const u of again.unknown) this.#unknown.add(u);
+      this.#addRefs(again);
+      return;
+    }
+    // The heap outgrew the native pass while deciding (kinds past 16 bits): these blocks in JavaScript.
+    const pending: number[] = [];
+    for (let i = 0; i < r.pending.length; i += 2) pending.push(p + r.pending[i], r.pending[i + 1]);
+    const view = got ??
+      (inPlace ? this.#copyOut(inPlace, end - p) : this.#mem.pools(poolAddress.subarray(p, end), poolSize));
+    this.#settle(pending, view.words, (q) => view.at[q - p]);
+  }
+
+  /** The pools read into native memory, copied out for the JavaScript pass (the shape of `ObjectMemory.pools`). */
+  #copyOut(read: { base: number; ok: Uint8Array }, n: number): { words: Uint32Array; at: Int32Array } {
+    const poolSize = this.#layout.poolSize;
+    const words = new Uint32Array(this.#native!.bytesAt(read.base, n * poolSize).slice().buffer);
+    const at = Int32Array.from(read.ok, (ok, i) => (ok ? (i * poolSize) / 4 : -1));
+    return { words, at };
+  }
+
+  /** The native pass's pointers, recorded as #classify records its own. */
+  #addRefs(r: BatchResult): void {
+    const refs = r.refs;
+    for (let i = 0; i < r.nRefs; i++) {
+      const label = refs[4 * i + 1];
+      this.#at = refs[4 * i + 2];
+      if (label === KIND.ODICT_INDEX) this.#odictSizes.set(this.#nRefs, refs[4 * i + 3]);
+      this.#ref(refs[4 * i], label);
+    }
   }
 
   /**
@@ -437,8 +655,29 @@ class Scanner {
 
   /** Decide the candidate types met so far, then classify the PENDING blocks listed in `pending`. */
   #settle(pending: number[], words: Uint32Array, start: (pool: number) => number): void {
+    this.#decideTypes();
+    const layout = this.#layout, d = this.dataOffset;
+    for (let i = 0; i < pending.length; i += 2) {
+      const p = pending[i], k = pending[i + 1];
+      const size = blockSize(this.#heap.walk.poolClass[p], layout);
+      const w0 = start(p);
+      this.#at = this.poolBase[p] + k;
+      const kind = this.#classify(words, w0 + (layout.poolOverhead + k * size + d) / 4, size - this.#overhead);
+      // Every candidate is decided now; a block still undecided would mean an unreadable candidate: a buffer.
+      this.kinds[this.poolBase[p] + k] = kind === PENDING ? KIND.BUFFER : kind;
+    }
+    pending.length = 0;
+  }
+
+  /**
+   * Decide the candidate types met so far (lib/objects/types.ts) and derive what the per-block test needs of each
+   * type (pre-header, sizes, the pointer fields that name buffers, __dict__ and values pointers); shared by the
+   * JavaScript and native passes (the native pass gets the same facts as records).
+   */
+  #decideTypes(): void {
     const table = this.#table;
     if (this.#unknown.size) {
+      const decided = this.#native ? [...this.#unknown] : [];
       table.resolve(this.#unknown, this.inHeap);
       this.#unknown.clear();
       const n = table.types.length;
@@ -494,18 +733,36 @@ class Scanner {
           ? t.dictoffset
           : 0;
       }
+      if (this.#native) this.#syncNative(decided);
     }
-    const layout = this.#layout, d = this.dataOffset;
-    for (let i = 0; i < pending.length; i += 2) {
-      const p = pending[i], k = pending[i + 1];
-      const size = blockSize(this.#heap.walk.poolClass[p], layout);
-      const w0 = start(p);
-      this.#at = this.poolBase[p] + k;
-      const kind = this.#classify(words, w0 + (layout.poolOverhead + k * size + d) / 4, size - this.#overhead);
-      // Every candidate is decided now; a block still undecided would mean an unreadable candidate: a buffer.
-      this.kinds[this.poolBase[p] + k] = kind === PENDING ? KIND.BUFFER : kind;
+  }
+
+  /** Give the native pass the decisions on `decided` and every type's record (tools/classify-pass.c, TYPE_WORDS). */
+  #syncNative(decided: number[]): void {
+    const native = this.#native!, table = this.#table, n = table.types.length;
+    const rec = new Int32Array(n * TYPE_WORDS);
+    for (let i = 0; i < n; i++) {
+      const f = this.#fieldsOf[i] ?? [];
+      if (f.length > MAX_FIELDS || this.#min[i] > 0x7fff_ffff || this.#full[i] > 0x7fff_ffff) {
+        // More than the record holds: JavaScript from here on (no CPython type comes near).
+        this.close();
+        return;
+      }
+      const r = i * TYPE_WORDS;
+      rec[r] = this.#pre[i];
+      rec[r + 1] = this.#min[i];
+      rec[r + 2] = this.#shortAt[i];
+      rec[r + 3] = this.#full[i];
+      rec[r + 4] = this.#dictAt[i];
+      rec[r + 5] = this.#valuesAt[i];
+      rec[r + 6] = f.length;
+      f.forEach(([field, label], k) => {
+        rec[r + 7 + 2 * k] = field;
+        rec[r + 8 + 2 * k] = label;
+      });
     }
-    pending.length = 0;
+    native.setTypes(rec);
+    for (const a of decided) native.decide(a, table.byAddress.get(a) ?? -1);
   }
 
   /**

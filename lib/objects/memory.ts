@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import type { RemoteMemory } from "../machine/remote.ts";
 import { readMaps } from "../machine/procmaps.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
+import type { NativeAccess } from "./classify-pass.ts";
 
 /** A range to read. */
 export interface Range {
@@ -39,6 +40,19 @@ export interface ObjectMemory {
   readable(address: number, length: number): boolean;
   /** True when the memory may change while it is read (another process, or an interpreter under its own GIL). */
   live: boolean;
+  /** The mappings `readable` answers from (sorted, merged), for the native pass. */
+  mappings?: { starts: number[]; ends: number[] };
+  /**
+   * Where generated code can run over the pools (lib/objects/classify-pass.ts): this process's adapter and libc.
+   * `absolute`: the pools may be read in place at their addresses (this process, under its GIL), so `pools()` is
+   * not called on that path.
+   */
+  native?: NativeAccess & { absolute: boolean };
+  /**
+   * Remotely, where it can: read the listed pools straight into native memory at `dest` (pool i at dest + i *
+   * poolSize), for the native pass; the flags say which were read. Null when this reader cannot.
+   */
+  poolsInto?(addresses: Float64Array, poolSize: number, dest: bigint): Uint8Array | null;
 }
 
 /**
@@ -53,8 +67,10 @@ export function localObjectMemory(
 ): ObjectMemory {
   const remote = remoteObjectMemory(safe, (name) => Number(dlsym(name)), !views);
   if (!views) return remote;
+  const access = safe.nativeAccess;
   return {
     ...remote,
+    native: access && { ...access, absolute: true },
     batch: 0,
     pools(addresses, poolSize) {
       const first = addresses[0] ?? 0;
@@ -72,6 +88,13 @@ export function localObjectMemory(
 
 /** Readable mappings of a process, merged and sorted, as a predicate over ranges. */
 export function readableRanges(pid: number): (address: number, length: number) => boolean {
+  return readableMappings(pid).readable;
+}
+
+/** Readable mappings of a process, merged and sorted, and the predicate over ranges they answer. */
+export function readableMappings(
+  pid: number,
+): { starts: number[]; ends: number[]; readable: (address: number, length: number) => boolean } {
   const starts: number[] = [], ends: number[] = [];
   for (const m of readMaps(pid)) {
     // [vvar] and friends are readable in maps but not through process_vm_readv.
@@ -83,10 +106,11 @@ export function readableRanges(pid: number): (address: number, length: number) =
       ends.push(b);
     }
   }
-  return (address, length) => {
+  const readable = (address: number, length: number) => {
     const at = lastAtOrBelow(starts, address);
     return at >= 0 && address + length <= ends[at];
   };
+  return { starts, ends, readable };
 }
 
 /**
@@ -95,7 +119,8 @@ export function readableRanges(pid: number): (address: number, length: number) =
  * counts the ones that stay unreadable) unless the process is gone.
  */
 export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => number, live = true): ObjectMemory {
-  const readable = readableRanges(mem.pid);
+  const { readable, starts, ends } = readableMappings(mem.pid);
+  const access = mem.nativeAccess;
   // A killed child stays a zombie until its parent reaps it, which a runtime does from its event loop (Deno, Node):
   // never during a synchronous classification. A zombie has no memory left: it is gone.
   const alive = () => {
@@ -110,6 +135,8 @@ export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => 
   return {
     live,
     readable,
+    mappings: { starts, ends },
+    native: access && { ...access, absolute: false },
     // 64 pools (one arena, 1 MiB of 16 KiB pools) per call: larger batches measured slower (allocation, caches).
     batch: 64,
     pools(addresses, poolSize) {
@@ -136,6 +163,14 @@ export function remoteObjectMemory(mem: RemoteMemory, symbol: (name: string) => 
       return b ? new Uint32Array(b.buffer, b.byteOffset, poolSize / 4) : null;
     },
     readMany: (ranges) => mem.readMany(ranges),
+    poolsInto(addresses, poolSize, dest) {
+      try {
+        return mem.readUniformInto(addresses, poolSize, dest);
+      } catch (e) {
+        if (!live || !alive()) throw e;
+        return new Uint8Array(addresses.length);
+      }
+    },
     symbol,
   };
 }

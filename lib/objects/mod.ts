@@ -12,7 +12,7 @@ import { ARENA, type ObmallocLayout } from "../obmalloc/layout.ts";
 import type { PythonHost } from "../core/host.ts";
 import { type ExplainOptions, explainSamples } from "./explain.ts";
 import { PymemError } from "../errors.ts";
-import { checkOptions, integerIn } from "../checks.ts";
+import { checkOptions, integerIn, isBoolean } from "../checks.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import { classifyBlocks, type ClassifyOptions } from "./classify.ts";
 import { localObjectMemory, type ObjectMemory } from "./memory.ts";
@@ -192,6 +192,7 @@ export class HeapSnapshot extends ObmallocSnapshot {
             }
           },
           retries: integerIn(0, 1000),
+          native: isBoolean,
         }),
       );
     }

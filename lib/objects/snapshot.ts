@@ -140,14 +140,32 @@ export class ObjectsSnapshot {
     const scratch = new Int32Array(nKinds);
     const touched: number[] = [];
     let unreadPools = 0, unreadBlocks = 0, free = 0;
+    // The same sums from native per-pool counts where there are (n, (kind, count) x n a pool, in first-met order).
+    const pairs = c.countKinds && c.kinds instanceof Uint16Array
+      ? c.countKinds(c.kinds, c.poolBase, w.usedPools, nKinds)
+      : null;
+    let at = 0;
     for (let p = 0; p < w.usedPools; p++) {
       const size = blockSize(w.poolClass[p], layout), a = w.poolArena[p];
       const from = c.poolBase[p], to = c.poolBase[p + 1];
+      const n = pairs ? pairs[at] : 0;
+      if (pairs) at += 1 + 2 * n;
       if (c.kinds[from] === KIND.UNREAD) {
         unreadPools++;
         unreadBlocks += w.poolCount[p];
         scratch[KIND.UNREAD] = w.poolCount[p];
         touched.push(KIND.UNREAD);
+      } else if (pairs) {
+        for (let e = at - 2 * n; e < at; e += 2) {
+          const k = pairs[e];
+          if (k === KIND.NEVER_USED) continue;
+          if (k === KIND.FREE) {
+            free += pairs[e + 1];
+            continue;
+          }
+          scratch[k] = pairs[e + 1];
+          touched.push(k);
+        }
       } else {
         for (let i = from; i < to; i++) {
           const k = c.kinds[i];

@@ -9,7 +9,9 @@ import { formatBytes, renderDiffText, table } from "../../report/text.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SCRIPT_ABOUT } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
-import { writeHeapReport } from "../heap-report.ts";
+import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
+import { mimallocToJSON } from "../../report/mimalloc.ts";
+import { versionString } from "../../core/version.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { runtimeName } from "../../core/runtime.ts";
 
@@ -111,6 +113,13 @@ async function cmdHeap(ctx: Context): Promise<number> {
     progress.say(w.label ? `running ${w.label}` : "starting");
     runWorkload(py, w, ctx.values.json === "-");
     progress.say("mapping the heap");
+    const allocator = py.allocatorName();
+    if (allocator?.startsWith("mimalloc")) {
+      const source = { library: py.library, workload: w.label };
+      const opts = { version: versionString(py.version), allocator, rss: rssOf(), source };
+      await writeMimallocReport(ctx, mimallocToJSON(py.mimallocHeap(), opts));
+      return 0;
+    }
     const snap = py.heap();
     const doc = heapToJSON(snap, { rss: rssOf(), source: { library: py.library, workload: w.label } });
     doc.pinning = topPinning(snap);

@@ -16,7 +16,10 @@ import { renderHTML } from "../../report/html.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
-import { writeHeapReport } from "../heap-report.ts";
+import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
+import { mimallocToJSON } from "../../report/mimalloc.ts";
+import { versionString } from "../../core/version.ts";
+import { cpythonIfKnown } from "../../cpython/versions.ts";
 
 function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
@@ -57,7 +60,30 @@ async function cmdAttach(ctx: Context): Promise<number> {
       return { snap, doc };
     };
     progress.say("mapping the heap");
-    const first = sample();
+    let first: { snap: HeapSnapshot; doc: HeapJSON };
+    try {
+      first = sample();
+    } catch (e) {
+      // No obmalloc heap: a mimalloc one (PYTHONMALLOC=mimalloc) gets its own report, or the first reason stands.
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message))) throw e;
+      const name = target.allocatorName();
+      // Unnamed (a stripped image's _PyObject_MiMalloc has no symbol): tried when the CPython carries mimalloc.
+      if (!(name?.startsWith("mimalloc") || (name === null && cpythonIfKnown(target.version.minor)?.layout.mimalloc))) {
+        throw e;
+      }
+      let map;
+      try {
+        map = target.mimallocHeap();
+      } catch (e2) {
+        if (e2 instanceof PymemError && e2.code === "INVALID_STATE") throw e;
+        throw e2;
+      }
+      if (every !== undefined) throw new PymemError("UNSUPPORTED", "--watch: not yet for a mimalloc heap");
+      const source = { kind: "attached" as const, pid, library: target.library };
+      const opts = { version: versionString(target.version), allocator: name ?? "mimalloc", rss: rssOf(pid) };
+      await writeMimallocReport(ctx, mimallocToJSON(map, { ...opts, source }));
+      return 0;
+    }
     if (every === undefined) {
       await writeHeapReport(ctx, first.doc);
       return 0;
