@@ -15,7 +15,7 @@ const minor = target ? Number(target.version.split(".")[1]) : 0;
 // Objects over 512 bytes (so in malloc chunks; a few over the 128 KiB mmap threshold, each in a mapping of its own)
 // and containers whose buffers are; `facts()` gives, for each, the address the chunk must hold and what it must be named: the object itself
 // (str, bytes, tuple, a big int) at its id(), or a buffer at the pointer read from the owner with the layout's own
-// offset (list items, dict keys, set table, bytearray payload; an instance's __dict__ keys, owned by its class).
+// offset (list items, dict keys, set table, bytearray data; an instance's __dict__ keys, owned by its class).
 const OBJECTS = (o: ReturnType<typeof objectLayoutFor>) => `
 import ctypes, gc, sys
 class Big:
@@ -44,7 +44,7 @@ def facts():
     f += [[ptr(D, ${o.dictKeys}), "dict keys", None], [ptr(S, ${o.setTable}), "set table", None]]
     f += [[ptr(big.__dict__, ${o.dictKeys}), "dict keys", "Big"]]
     # 3.15: a bytearray's payload is the ob_sval of a bytes object it holds: that bytes object is what the chunk is.
-    f += [[ptr(ba, ${o.bytearrayBytes}), "bytes" if sys.version_info >= (3, 15) else "bytearray payload", None]]
+    f += [[ptr(ba, ${o.bytearrayBytes}), "bytes" if sys.version_info >= (3, 15) else "bytearray data", None]]
     return f
 `;
 

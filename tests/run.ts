@@ -178,9 +178,10 @@ const FILES: Record<string, FileAxes> = {
   classify_native_test: { axes: ["layout"], seconds: 5 },
   // Type fields and block contents per version (layout); `why` and the HTML in Chromium once per runtime (app).
   objects_test: { axes: ["layout", "app"], seconds: 15, elsewhere: 10 },
-  // Buffers named through their owners (container subclasses, OrderedDict's nodes, naive datetimes) against a census
-  // inside the target: per version (layout), in-process and by attach under each runtime (app).
-  objects_naming_test: { axes: ["layout", "app"], seconds: 8, elsewhere: 5 },
+  // Buffers named through their owners (container subclasses, OrderedDict's nodes, naive datetimes, Element children,
+  // str/bytearray data), stale headers and owners, against a census inside the target: per version (layout), in-process
+  // and by attach under each runtime (app); the attach test's four workloads share one target.
+  objects_naming_test: { axes: ["layout", "app"], seconds: 8, elsewhere: 7 },
   // Importing pymem by URL (Deno) and by package name (Node): about the runtimes, not the CPython.
   packaging_test: { axes: ["app"], seconds: 2 },
   // Conversions, threads while JavaScript awaits, withGIL, isAddress written per engine.

@@ -24,7 +24,7 @@ typedef unsigned char u8;
 #define LIST_ITEMS 4
 #define INSTANCE_VALUES 8
 #define ODICT_INDEX 9
-#define FIRST_TYPE 11
+#define FIRST_TYPE 15 /* KIND.FIRST_TYPE; lib/objects/classify-pass.ts NATIVE_FIRST_TYPE says which the bytes were built with */
 #define PENDING 0xffff
 #define OWNED_DICT 255
 

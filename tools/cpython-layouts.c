@@ -24,6 +24,9 @@
 #if PY_VERSION_HEX >= 0x030B0000 && __has_include("internal/pycore_object.h")
 #include "internal/pycore_object.h"
 #endif
+#if PY_VERSION_HEX >= 0x030B0000 && __has_include("internal/pycore_dict.h")
+#include "internal/pycore_dict.h"
+#endif
 #if __has_include("internal/pycore_obmalloc.h")
 #include "internal/pycore_obmalloc.h"
 #define HAVE_OBMALLOC_H 1
@@ -114,10 +117,41 @@ int main(void) {
   OFF("object.dictKeys", PyDictObject, ma_keys);
   OFF("object.dictValues", PyDictObject, ma_values);
   OFF("object.setTable", PySetObject, table);
-  OFF("object.bytearrayBytes", PyByteArrayObject, ob_bytes);
   /* struct _odictobject is private to Objects/odictobject.c (3.8-3.15 alike): PyDictObject od_dict, then
    * od_first, od_last, od_fast_nodes. */
   N("object.odictFastNodes", sizeof(PyDictObject) + 2 * sizeof(void *));
+  OFF("object.bytearrayBytes", PyByteArrayObject, ob_bytes);
+  /* A str subclass's instance is a legacy PyUnicodeObject whose characters are a block of their own (data.any). */
+  OFF("object.unicodeData", PyUnicodeObject, data);
+  /* xml.etree's C Element is private to Modules/_elementtree.c (3.8-3.15 alike): PyObject_HEAD, tag, text, tail,
+   * extra, weakreflist; its ElementObjectExtra: attrib, length, allocated, children, _children[4]. */
+  N("object.elementSize", sizeof(PyObject) + 5 * sizeof(void *));
+  N("object.elementExtra", sizeof(PyObject) + 3 * sizeof(void *));
+  N("object.elementChildren", 3 * sizeof(void *));
+  /* A class's namespace (its __module__), read from its dict's keys object: PyTypeObject.tp_dict, then the keys. */
+  OFF("object.tpDict", PyTypeObject, tp_dict);
+#if PY_VERSION_HEX >= 0x030B0000
+  N("object.dictKeysLog2", 1);
+  OFF("object.dictKeysSize", PyDictKeysObject, dk_log2_size);
+  OFF("object.dictKeysIndexBytes", PyDictKeysObject, dk_log2_index_bytes);
+  OFF("object.dictKeysKind", PyDictKeysObject, dk_kind);
+  OFF("object.dictKeysNentries", PyDictKeysObject, dk_nentries);
+  OFF("object.dictKeysIndices", PyDictKeysObject, dk_indices);
+  N("object.dictEntry", sizeof(PyDictKeyEntry));
+  N("object.dictUnicodeEntry", sizeof(PyDictUnicodeEntry));
+#else
+  /* 3.8-3.10: struct _dictkeysobject is private to Objects/dict-common.h (not installed), alike in the three:
+   * dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices[]; entries {hash, key, value}; the index width
+   * follows dk_size (1, 2, 4 or 8 bytes). */
+  N("object.dictKeysLog2", 0);
+  N("object.dictKeysSize", sizeof(Py_ssize_t));
+  N("object.dictKeysIndexBytes", 0);
+  N("object.dictKeysKind", 0);
+  N("object.dictKeysNentries", 3 * sizeof(Py_ssize_t) + sizeof(void *));
+  N("object.dictKeysIndices", 4 * sizeof(Py_ssize_t) + sizeof(void *));
+  N("object.dictEntry", sizeof(Py_hash_t) + 2 * sizeof(PyObject *));
+  N("object.dictUnicodeEntry", 0);
+#endif
 #if defined(Py_TPFLAGS_PREHEADER)
   N("object.preHeaderFlags", Py_TPFLAGS_PREHEADER);
 #elif defined(Py_TPFLAGS_MANAGED_DICT)

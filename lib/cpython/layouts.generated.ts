@@ -19,8 +19,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 72, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 0, dictKeysSize: 8, dictKeysIndexBytes: 0, dictKeysKind: 0, dictKeysNentries: 32,
+      dictKeysIndices: 40, dictEntry: 24, dictUnicodeEntry: 0, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -44,8 +46,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 72, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 0, dictKeysSize: 8, dictKeysIndexBytes: 0, dictKeysKind: 0, dictKeysNentries: 32,
+      dictKeysIndices: 40, dictEntry: 24, dictUnicodeEntry: 0, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 4096, arenaSize: 262144, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 0,
@@ -69,8 +73,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 72, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 0, dictKeysSize: 8, dictKeysIndexBytes: 0, dictKeysKind: 0, dictKeysNentries: 32,
+      dictKeysIndices: 40, dictEntry: 24, dictUnicodeEntry: 0, preHeaderFlags: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -94,8 +100,11 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 16, managedDict: -24, instanceValues: -32, instanceValuesTagged: 0,
+      asciiObject: 48, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 72, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 1, dictKeysSize: 8, dictKeysIndexBytes: 9, dictKeysKind: 10, dictKeysNentries: 24,
+      dictKeysIndices: 32, dictEntry: 24, dictUnicodeEntry: 16, preHeaderFlags: 16, managedDict: -24,
+      instanceValues: -32, instanceValuesTagged: 0,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -119,8 +128,11 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24, instanceValues: -24, instanceValuesTagged: 1,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 56, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 1, dictKeysSize: 8, dictKeysIndexBytes: 9, dictKeysKind: 10, dictKeysNentries: 24,
+      dictKeysIndices: 32, dictEntry: 24, dictUnicodeEntry: 16, preHeaderFlags: 24, managedDict: -24,
+      instanceValues: -24, instanceValuesTagged: 1,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -157,8 +169,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 56, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 1, dictKeysSize: 8, dictKeysIndexBytes: 9, dictKeysKind: 10, dictKeysNentries: 24,
+      dictKeysIndices: 32, dictEntry: 24, dictUnicodeEntry: 16, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -219,8 +233,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 56, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 1, dictKeysSize: 8, dictKeysIndexBytes: 9, dictKeysKind: 10, dictKeysNentries: 24,
+      dictKeysIndices: 32, dictEntry: 24, dictUnicodeEntry: 16, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,
@@ -280,8 +296,10 @@ export const GENERATED: Readonly<Record<number, CPythonLayout>> = {
     status: { size: 32, type: 0, func: 8, errMsg: 16, exitcode: 24, typeExit: 2 },
     object: {
       gcHead: 16, tpName: 24, tpBasicsize: 32, tpItemsize: 40, tpFlags: 168, tpBase: 256, tpDictoffset: 288,
-      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, bytearrayBytes: 32,
-      odictFastNodes: 64, preHeaderFlags: 24, managedDict: -24,
+      asciiObject: 40, listItems: 24, dictKeys: 32, dictValues: 40, setTable: 40, odictFastNodes: 64,
+      bytearrayBytes: 32, unicodeData: 56, elementSize: 56, elementExtra: 40, elementChildren: 24, tpDict: 264,
+      dictKeysLog2: 1, dictKeysSize: 8, dictKeysIndexBytes: 9, dictKeysKind: 10, dictKeysNentries: 24,
+      dictKeysIndices: 32, dictEntry: 24, dictUnicodeEntry: 16, preHeaderFlags: 24, managedDict: -24,
     },
     obmalloc: {
       poolSize: 16384, arenaSize: 1048576, poolOverhead: 48, alignment: 16, sizeClasses: 32, radixTree: 1,

@@ -42,13 +42,38 @@ export interface CPythonLayout {
     dictKeys: number;
     dictValues: number;
     setTable: number;
-    /** PyByteArrayObject.ob_bytes: the payload (3.15+: the ob_sval of a bytes object the bytearray holds). */
-    bytearrayBytes: number;
     /**
      * PyODictObject.od_fast_nodes (od_fast_nodes_size follows it): after the PyDictObject and od_first, od_last (its
      * struct is private to Objects/odictobject.c).
      */
     odictFastNodes: number;
+    /** PyByteArrayObject.ob_bytes: a bytearray's payload, a block of its own. */
+    bytearrayBytes: number;
+    /** PyUnicodeObject.data: the characters of a str subclass's instance, a block of their own. */
+    unicodeData: number;
+    /**
+     * xml.etree's C Element (its struct is private to Modules/_elementtree.c): its size, where it points to its
+     * ElementObjectExtra, and where that points to its children array (past four, a block of its own).
+     */
+    elementSize: number;
+    elementExtra: number;
+    elementChildren: number;
+    /** PyTypeObject.tp_dict: a class's namespace, where its __module__ is read. */
+    tpDict: number;
+    /**
+     * The keys object of a dict (PyDictKeysObject; 3.8–3.10's is private to Objects/dict-common.h): 1 when its size
+     * is stored as log2 (3.11+, with the index width as log2 and a kind: 0 general, 1 unicode), 0 when dk_size is the
+     * size itself (its index width 1, 2, 4 or 8 bytes by size); where those fields, dk_nentries and the indices are;
+     * and the bytes of an entry (`{hash, key, value}`) and of a 3.11+ unicode entry (`{key, value}`).
+     */
+    dictKeysLog2: number;
+    dictKeysSize: number;
+    dictKeysIndexBytes: number;
+    dictKeysKind: number;
+    dictKeysNentries: number;
+    dictKeysIndices: number;
+    dictEntry: number;
+    dictUnicodeEntry: number;
     /**
      * Type flags that add two more words of pre-header (3.11: MANAGED_DICT; 3.12+: MANAGED_DICT | MANAGED_WEAKREF,
      * i.e. Py_TPFLAGS_PREHEADER); 0 before 3.11.

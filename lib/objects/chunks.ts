@@ -47,7 +47,7 @@ export const CHUNK_KIND_NAMES: readonly string[] = [
   "dict keys",
   "dict values",
   "set table",
-  "bytearray payload",
+  "bytearray data",
   "instance values",
   "OrderedDict index",
 ];

@@ -286,8 +286,8 @@ export const CLASSIFY_X64 = new Uint8Array([
   0x85, 0xc0,                                     // test eax,eax
   0x0f, 0x85, 0xfb, 0x03, 0x00, 0x00,             // jne batch+0x72f
   0x48, 0x8b, 0x5c, 0x24, 0x18,                   // mov rbx,qword [rsp+0x18]
-  0x8d, 0x47, 0x0b,                               // lea eax,[rdi+0xb]
-  0x81, 0xff, 0xf4, 0xff, 0x00, 0x00,             // cmp edi,0xfff4
+  0x8d, 0x47, 0x0f,                               // lea eax,[rdi+0xf]
+  0x81, 0xff, 0xf0, 0xff, 0x00, 0x00,             // cmp edi,0xfff0
   0xbf, 0x03, 0x00, 0x00, 0x00,                   // mov edi,0x3
   0x0f, 0x44, 0xc7,                               // cmove eax,edi
   0x44, 0x8b, 0x3b,                               // mov r15d,dword [rbx]
@@ -829,7 +829,7 @@ export const CLASSIFY_X64 = new Uint8Array([
   0x89, 0x5c, 0x24, 0x28,                         // mov dword [rsp+0x28],ebx
   0x48, 0x8b, 0x4c, 0x24, 0x38,                   // mov rcx,qword [rsp+0x38]
   0x4c, 0x89, 0x64, 0x24, 0x18,                   // mov qword [rsp+0x18],r12
-  0x83, 0xc0, 0x0b,                               // add eax,0xb
+  0x83, 0xc0, 0x0f,                               // add eax,0xf
   0x66, 0x89, 0x04, 0x4f,                         // mov word [rdi+rcx*2],ax
   0x3d, 0xff, 0xff, 0x00, 0x00,                   // cmp eax,0xffff
   0x74, 0x66,                                     // je batch+0xbb9
@@ -1187,6 +1187,10 @@ export function setParallelFrom(n: number): number {
 export const TYPE_WORDS = 16;
 /** Most pointer fields per type the record holds. */
 export const MAX_FIELDS = 4;
+/** The first type kind the bytes were built with (tools/classify-pass.c FIRST_TYPE): the native pass runs only while it
+ * is classify.ts's KIND.FIRST_TYPE, so a new buffer kind added there without rebuilding the code falls back to the
+ * JavaScript pass instead of shifting every type. */
+export const NATIVE_FIRST_TYPE = 15;
 
 /** Parameter words (tools/classify-pass.c, P_*). */
 export const P = {

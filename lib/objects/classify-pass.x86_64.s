@@ -290,8 +290,8 @@ batch:
 	jne	.L259
 .L42:
 	mov	rbx, QWORD PTR [rsp+24]
-	lea	eax, [rdi+11]
-	cmp	edi, 65524
+	lea	eax, [rdi+15]
+	cmp	edi, 65520
 	mov	edi, 3
 	cmove	eax, edi
 	mov	r15d, DWORD PTR [rbx]
@@ -898,7 +898,7 @@ batch:
 	mov	DWORD PTR [rsp+40], ebx
 	mov	rcx, QWORD PTR [rsp+56]
 	mov	QWORD PTR [rsp+24], r12
-	add	eax, 11
+	add	eax, 15
 	mov	WORD PTR [rdi+rcx*2], ax
 	cmp	eax, 65535
 	je	.L96

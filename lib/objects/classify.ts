@@ -11,7 +11,10 @@
  * Allocated blocks without an object are buffers; those a classified list, dict or set (or an object of a subclass
  * of one, found through tp_base) points to are named
  * ("list items", "dict keys", "dict values", "set table", an OrderedDict's index and nodes, and on 3.11/3.12 the
- * "instance values" an object with a managed __dict__ points to from its pre-header), the rest stay "not an object".
+ * "instance values" an object with a managed __dict__ points to from its pre-header; a str subclass's characters, a
+ * bytearray's payload, an xml.etree Element's extra and children), the rest stay "not an object". Such a pointer to
+ * the start of a block wins over an object header found in it (#staleHeaders: a stale header, left by the block's
+ * previous object).
  * @module
  */
 import { PymemError } from "../errors.ts";
@@ -27,6 +30,7 @@ import {
   type KindCounter,
   kindCounter,
   MAX_FIELDS,
+  NATIVE_FIRST_TYPE,
   NativeClassifier,
   P,
   parallelFrom,
@@ -49,7 +53,14 @@ export const KIND = {
   /** An OrderedDict's od_fast_nodes (its hash-indexed array of node pointers), and its linked-list nodes. */
   ODICT_INDEX: 9,
   ODICT_NODES: 10,
-  FIRST_TYPE: 11,
+  /** The characters of a str subclass's instance (exact str objects hold theirs inline). */
+  STR_DATA: 11,
+  /** A bytearray's payload (ob_bytes). */
+  BYTEARRAY_DATA: 12,
+  /** xml.etree's C Element: its ElementObjectExtra (attrib, first children), and its children array past four. */
+  ELEMENT_EXTRA: 13,
+  ELEMENT_CHILDREN: 14,
+  FIRST_TYPE: 15,
 } as const;
 /** What #classify returns for a block whose candidate type is not decided yet (stored only until #settle). */
 const PENDING = -1;
@@ -58,6 +69,8 @@ const MAX_KIND_16 = 0xfffe;
 const CACHE_MASK = 1023;
 /** Pseudo-label of a pointer to an instance's __dict__ (the dict is attributed to the instance, not renamed). */
 const OWNED_DICT = 255;
+/** Entries of an OrderedDict index read outside pymalloc (2^24: a dict of 10 million keys). */
+const ODICT_INDEX_MAX = 1 << 24;
 
 /** Names of the kinds that are not objects. */
 export const KIND_NAMES: readonly string[] = [
@@ -72,7 +85,13 @@ export const KIND_NAMES: readonly string[] = [
   "instance values",
   "OrderedDict index",
   "OrderedDict nodes",
+  "str data",
+  "bytearray data",
+  "Element extra",
+  "Element children",
 ];
+/** tp_name of xml.etree's C Element (a Python class of that name is "Element"). */
+const ELEMENT_NAME = "xml.etree.ElementTree.Element";
 
 /** Options of a classification. */
 export interface ClassifyOptions {
@@ -175,6 +194,7 @@ export function classifyBlocks(
       table = withHeader;
     }
   }
+  qualifySameNames(table);
   return {
     layout,
     objectLayout: ol,
@@ -190,6 +210,25 @@ export function classifyBlocks(
     aheadBatches: ctx.aheadBatches,
     countKinds: options.native === false ? undefined : kindCounter(mem.native),
   };
+}
+
+/**
+ * Classes that share a tp_name (a class's is its bare __name__: two modules' `Record`) are named `module.Name`, from
+ * the `__module__` each one's namespace holds; a C type's tp_name carries its module already. Only the heap types of
+ * a name that occurs more than once are read.
+ */
+function qualifySameNames(table: TypeTable): void {
+  const byName = new Map<string, number[]>();
+  table.types.forEach((t, i) => {
+    const same = byName.get(t.name);
+    if (same) same.push(i);
+    else byName.set(t.name, [i]);
+  });
+  const ids = [...byName.values()].filter((g) => g.length > 1).flat().filter((i) => table.types[i].heapType);
+  if (ids.length === 0) return;
+  table.modules(ids).forEach((m, k) => {
+    if (m !== null) table.types[ids[k]].name = `${m}.${table.types[ids[k]].name}`;
+  });
 }
 
 /** Blocks classified as an object of some type. */
@@ -228,8 +267,9 @@ class Scanner {
   readonly #containers = new Map<number, [number, number][]>();
   /** The same per type id (undefined for every other type): an array index in the inner loop, not a Map lookup. */
   readonly #fieldsOf: ([number, number][] | undefined)[] = [];
-  readonly #containerSet: ReadonlySet<number>;
+  readonly #containerSet: Set<number>;
   readonly #odictType: number;
+  readonly #unicodeType: number;
   /** Kinds of the container subclasses: the buffers they point to are recorded as theirs in `owners`. */
   readonly #subclasses = new Set<number>();
   // Pointers to buffers, collected while scanning: address and label kind.
@@ -305,6 +345,9 @@ class Scanner {
         ol.odictFastNodes,
         KIND.ODICT_INDEX,
       ]]],
+      ["PyByteArray_Type", [[ol.bytearrayBytes, KIND.BYTEARRAY_DATA]]],
+      // Subclasses only: an exact str is compact, its characters inline where a subclass's data pointer would be.
+      ["PyUnicode_Type", [[ol.unicodeData, KIND.STR_DATA]]],
     ];
     for (const [name, f] of fields) {
       const a = table.symbol(name);
@@ -312,8 +355,12 @@ class Scanner {
     }
     this.#containerSet = new Set(this.#containers.keys());
     this.#odictType = table.symbol("PyODict_Type");
+    this.#unicodeType = table.symbol("PyUnicode_Type");
     const align = Math.log2(layout.alignment);
-    if (native && mem.native && mem.mappings && Number.isInteger(align) && this.#offsets.length <= 3) {
+    if (
+      native && mem.native && mem.mappings && Number.isInteger(align) && this.#offsets.length <= 3 &&
+      KIND.FIRST_TYPE === NATIVE_FIRST_TYPE
+    ) {
       const params = new Array(16).fill(0);
       params[P.POOL_SIZE] = layout.poolSize;
       params[P.OVERHEAD] = layout.poolOverhead;
@@ -707,9 +754,18 @@ class Scanner {
       // A subclass of a built-in container (a C one such as OrderedDict, or a class) keeps the container's struct
       // at the start of its instances: its buffers are found through the same fields, and belong to it.
       const fresh = Array.from({ length: n - this.#fieldsOf.length }, (_, k) => this.#fieldsOf.length + k);
+      // xml.etree's C Element lives in an extension module (no exported symbol): it is known by its name and size.
+      for (const i of fresh) {
+        const t = table.types[i];
+        if (t.name === ELEMENT_NAME && t.basicsize === this.#ol.elementSize && !this.#containers.has(t.address)) {
+          this.#containers.set(t.address, [[this.#ol.elementExtra, KIND.ELEMENT_EXTRA]]);
+          this.#containerSet.add(t.address);
+        }
+      }
       const bases = table.baseAmong(fresh, this.#containerSet, this.inHeap);
       fresh.forEach((i, k) => {
-        this.#fieldsOf[i] = this.#containers.get(bases[k]);
+        const exactStr = table.types[i].address === this.#unicodeType;
+        this.#fieldsOf[i] = exactStr ? undefined : this.#containers.get(bases[k]);
         // An OrderedDict's own buffers are charged to it as well: dict keys that are not a plain dict's.
         if (bases[k] !== 0 && (bases[k] !== table.types[i].address || bases[k] === this.#odictType)) {
           this.#subclasses.add(KIND.FIRST_TYPE + i);
@@ -766,47 +822,135 @@ class Scanner {
   }
 
   /**
-   * Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers), and record
-   * which blocks are an instance's __dict__ (a dict object) or its values array (its owner: the instance's type).
+   * Relabel the buffers that a list, dict or set points into (only blocks classified as plain buffers, or whose
+   * object header an owner's pointer proves stale: see #staleHeaders), and record which blocks are an instance's
+   * __dict__ (a dict object), its keys and values (its owner: the instance's type).
    */
   #nameBuffers(): void {
     if (this.#nRefs === 0) return;
     const w = this.#heap.walk, layout = this.#layout, poolSize = layout.poolSize;
     const index = new Map<number, number>();
     for (let p = 0; p < w.usedPools; p++) index.set(w.poolAddress[p], p);
+    // Block of `ptr` (global index, -1 outside the used pools); `within` receives the offset from its data start.
+    let within = 0;
     const blockOf = (ptr: number): number => {
       const pool = ptr - (ptr % poolSize);
       const p = index.get(pool);
       if (p === undefined) return -1;
       const off = ptr - pool - layout.poolOverhead - this.dataOffset;
       if (off < 0) return -1;
-      const at = this.poolBase[p] + Math.floor(off / blockSize(w.poolClass[p], layout));
+      const size = blockSize(w.poolClass[p], layout);
+      const at = this.poolBase[p] + Math.floor(off / size);
+      within = off % size;
       return at < this.poolBase[p + 1] ? at : -1;
     };
+    // Each pointer's block and offset in it, once (the passes below read them several times).
+    const n = this.#nRefs, refAt = new Int32Array(n), refOff = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      refAt[i] = blockOf(this.#refs[i]);
+      refOff[i] = within;
+    }
+    const stale = this.#staleHeaders(refAt, refOff);
+    for (const at of stale) this.kinds[at] = KIND.BUFFER;
+    const live = (i: number) => stale.size === 0 || !stale.has(this.#refFrom[i]);
     const odict: number[] = [];
     const dictKind = this.#dictType
       ? KIND.FIRST_TYPE + (this.#table.byAddress.get(this.#dictType) ?? -KIND.FIRST_TYPE - 1)
       : -1;
-    // First the instance dicts (their values arrays are attributed through them below).
-    for (let i = 0; i < this.#nRefs; i++) {
-      if (this.#refKinds[i] !== OWNED_DICT) continue;
-      const at = blockOf(this.#refs[i]);
+    // First the instance dicts (their keys and values are attributed through them below).
+    for (let i = 0; i < n; i++) {
+      if (this.#refKinds[i] !== OWNED_DICT || !live(i)) continue;
+      const at = refAt[i];
       if (at >= 0 && this.kinds[at] === dictKind) this.owners.set(at, this.kinds[this.#refFrom[i]]);
     }
-    for (let i = 0; i < this.#nRefs; i++) {
+    for (let i = 0; i < n; i++) {
       const label = this.#refKinds[i];
-      if (label === OWNED_DICT) continue;
-      const at = blockOf(this.#refs[i]);
+      if (label === OWNED_DICT || !live(i)) continue;
+      const at = refAt[i];
+      // An OrderedDict's index of more than 64 nodes is outside pymalloc: its nodes are still read through it.
+      if (at < 0 && label === KIND.ODICT_INDEX) odict.push(i, -1);
       if (at < 0) continue;
       if (this.kinds[at] === KIND.BUFFER) this.kinds[at] = label;
       if (this.kinds[at] !== label) continue;
       const from = this.#refFrom[i];
       if (label === KIND.INSTANCE_VALUES) this.owners.set(at, this.kinds[from]);
-      else if (label === KIND.DICT_VALUES && this.owners.has(from)) this.owners.set(at, this.owners.get(from)!);
-      else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
+      else if ((label === KIND.DICT_VALUES || label === KIND.DICT_KEYS) && this.owners.has(from)) {
+        // An instance's __dict__ with a table of its own (combined: 3.8–3.10 always, later after attribute churn):
+        // its keys are the instance's storage as much as its values are. A split table's keys are its class's.
+        this.owners.set(at, this.owners.get(from)!);
+      } else if (this.#subclasses.has(this.kinds[from])) this.owners.set(at, this.kinds[from]);
       if (label === KIND.ODICT_INDEX) odict.push(i, at);
     }
     this.#nameOdictNodes(odict, blockOf);
+    this.#nameElementChildren(refAt, refOff, blockOf, () => within);
+  }
+
+  /**
+   * The children array of each xml.etree Element holding more than four (its ElementObjectExtra points to it, or to
+   * its own `_children` for four or fewer): one read of every named extra's head, in-process or remote.
+   */
+  #nameElementChildren(
+    refAt: Int32Array,
+    refOff: Int32Array,
+    blockOf: (p: number) => number,
+    within: () => number,
+  ): void {
+    const extras: number[] = [], from: number[] = [];
+    for (let i = 0; i < this.#nRefs; i++) {
+      if (this.#refKinds[i] !== KIND.ELEMENT_EXTRA) continue;
+      const at = refAt[i];
+      if (at >= 0 && this.kinds[at] === KIND.ELEMENT_EXTRA && refOff[i] === 0) {
+        extras.push(this.#refs[i]);
+        from.push(this.#refFrom[i]);
+      }
+    }
+    if (extras.length === 0) return;
+    const head = this.#ol.elementChildren + 8;
+    const got = this.#mem.readMany(extras.map((address) => ({ address, length: head })));
+    extras.forEach((extra, k) => {
+      if (!got.ok[k]) return;
+      const w = new Uint32Array(got.bytes.buffer, got.bytes.byteOffset + got.offsets[k], head / 4);
+      const length = u64(w, 2), allocated = u64(w, 4), children = u64(w, this.#ol.elementChildren / 4);
+      if (children === 0 || children === extra + head || length > allocated) return;
+      const at = blockOf(children);
+      if (at < 0 || within() !== 0 || this.kinds[at] !== KIND.BUFFER || allocated * 8 > this.#blockBytes(at)) return;
+      this.kinds[at] = KIND.ELEMENT_CHILDREN;
+      const owner = this.kinds[from[k]];
+      if (this.#subclasses.has(owner)) this.owners.set(at, owner);
+    });
+  }
+
+  /**
+   * Blocks classified as an object that an owner's pointer proves to be a buffer: a list's ob_item, a dict's keys,
+   * a set's table, an OrderedDict's index point to the start of their block (PyMem_Malloc's result), and a values
+   * array to its start or a prefix before it (3.12). The header found there is what an object that lived in the
+   * block before left behind (a tuple freed by _PyTuple_Resize keeps its refcount; spare list slots are never
+   * written), never a live object: a live object's block is not also a live container's buffer. A pointer into an
+   * object past its header is not such a proof (3.13+ dicts point into their instance's inline values). An owner is
+   * believed only while its own block is not proven stale: rounds until no proof changes (a stale container found
+   * inside a proven buffer loses the pointers it carried).
+   */
+  #staleHeaders(refAt: Int32Array, refOff: Int32Array): Set<number> {
+    // The proofs: pointers into a block classified as an object, at its start (at or before the object for values).
+    const proofs: number[] = [];
+    for (let i = 0; i < this.#nRefs; i++) {
+      const label = this.#refKinds[i], at = refAt[i];
+      if (label === OWNED_DICT || at < 0 || at === this.#refFrom[i]) continue;
+      const k = this.kinds[at];
+      if (k < KIND.FIRST_TYPE) continue;
+      const pre = this.#table.types[k - KIND.FIRST_TYPE].preHeader;
+      const values = label === KIND.DICT_VALUES || label === KIND.INSTANCE_VALUES;
+      if (values ? refOff[i] <= pre : refOff[i] === 0) proofs.push(i);
+    }
+    let stale = new Set<number>();
+    for (let round = 0; round < 8 && proofs.length; round++) {
+      const next = new Set<number>();
+      for (const i of proofs) if (!stale.has(this.#refFrom[i])) next.add(refAt[i]);
+      const same = next.size === stale.size && [...next].every((x) => stale.has(x));
+      stale = next;
+      if (same) break;
+    }
+    return stale;
   }
 
   /**
@@ -817,9 +961,13 @@ class Scanner {
     if (odict.length === 0) return;
     const ranges: Range[] = [], from: number[] = [];
     for (let j = 0; j < odict.length; j += 2) {
-      const i = odict[j], n = this.#odictSizes.get(i) ?? 0;
-      // Sizes are the dict's table size: a power of two whose array fits the block it was read from.
-      if (n <= 0 || (n & (n - 1)) !== 0 || n * 8 > this.#blockBytes(odict[j + 1])) continue;
+      const i = odict[j], n = this.#odictSizes.get(i) ?? 0, at = odict[j + 1];
+      // Sizes are the dict's table size: a power of two whose array fits the block it was read from (or, outside
+      // pymalloc, the readable memory there, at most ODICT_INDEX_MAX entries).
+      if (n <= 0 || (n & (n - 1)) !== 0) continue;
+      if (at >= 0 ? n * 8 > this.#blockBytes(at) : n > ODICT_INDEX_MAX || !this.#mem.readable(this.#refs[i], n * 8)) {
+        continue;
+      }
       ranges.push({ address: this.#refs[i], length: n * 8 });
       from.push(this.#refFrom[i]);
     }

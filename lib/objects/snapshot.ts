@@ -9,7 +9,7 @@
  * of the arena's free space); in a sparse one the few survivors carry the whole arena, which is what keeps RSS up.
  * Weighting by bytes rather than by block count keeps a dense arena of small blocks from charging them as much as
  * large ones; the rows of all kinds sum to the mapped bytes of the arenas holding live blocks. With `owners`, the
- * blocks of an instance's __dict__ (the dict object, and its values array) are charged to the instance's type, and
+ * blocks of an instance's __dict__ (the dict object, its values array, its own keys) are charged to the instance's type, and
  * a container subclass's table (an OrderedDict's dict keys) to the subclass.
  * @module
  */
@@ -22,6 +22,7 @@ import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn, isBoolean, type OptionCheck } from "../checks.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { lastAtOrBelow } from "../machine/sorted.ts";
+import { jsonSafe } from "../machine/json.ts";
 
 /** Live blocks of one kind (a Python type, or a kind of buffer). */
 export interface TypeRow {
@@ -75,8 +76,9 @@ export interface PinningOptions {
   /** Leave out buffers ("not an object", "list items", …). Default false. */
   objectsOnly?: boolean;
   /**
-   * Charge each instance's __dict__ (the dict object, and its values array) to the instance's type instead of
-   * `dict` / `dict values` / `instance values`: "what do my objects pin, with their attributes' storage". Counts
+   * Charge each instance's __dict__ (the dict object, its values array, and its keys when the table is its own
+   * rather than its class's shared keys) to the instance's type instead of `dict` / `dict values` / `dict keys` /
+   * `instance values`: "what do my objects pin, with their attributes' storage". Counts
    * and bytes of the rows move the same way. A container subclass's buffers (an OrderedDict's `dict keys`, a list
    * subclass's `list items`) are charged to the subclass. Default false.
    */
@@ -89,7 +91,7 @@ export interface ObjectsTotals {
   blocks: number;
   objects: number;
   buffers: number;
-  /** Buffers named through the list, dict or set that points to them. */
+  /** Buffers named through the object that points to them (a list, dict, set, str subclass, bytearray, Element…). */
   namedBuffers: number;
   freeBlocks: number;
   bytesInUse: number;
@@ -99,7 +101,7 @@ export interface ObjectsTotals {
   unreadBlocks: number;
   /** Distinct type candidates checked. */
   typesChecked: number;
-  /** Distinct types found. */
+  /** Distinct types with live objects in the heap (the rows of `byType()` that are objects). */
   types: number;
   /** Wall time of the classification, ms. */
   elapsedMs: number;
@@ -215,7 +217,8 @@ export class ObjectsSnapshot {
       unreadPools,
       unreadBlocks,
       typesChecked: c.typesChecked,
-      types: c.types.length,
+      // Types with live objects: the table also holds types validated for blocks that then did not fit them.
+      types: this.#count.subarray(KIND.FIRST_TYPE).reduce((n, x) => n + (x > 0 ? 1 : 0), 0),
       elapsedMs,
     };
   }
@@ -230,13 +233,13 @@ export class ObjectsSnapshot {
 
   #row(k: number): TypeRow {
     const t = k >= KIND.FIRST_TYPE ? this.types[k - KIND.FIRST_TYPE] : undefined;
-    return {
+    return jsonSafe({
       name: this.#name(k),
       object: !!t,
       typeAddress: t ? BigInt(t.address) : null,
       count: this.#count[k],
       bytes: this.#bytes[k],
-    };
+    });
   }
 
   /** Live blocks by kind over the whole heap, most bytes first. */
@@ -280,14 +283,14 @@ export class ObjectsSnapshot {
     const rows: PinningRow[] = [];
     for (let k = KIND.UNREAD; k < n; k++) {
       if (view.count[k] === 0 || (objectsOnly && k < KIND.FIRST_TYPE)) continue;
-      rows.push({
+      rows.push(jsonSafe({
         ...this.#row(k),
         count: view.count[k],
         bytes: view.bytes[k],
         pinnedBytes: pinned[k],
         arenas: arenas[k],
         sparseArenas: sparse[k],
-      });
+      }));
     }
     rows.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes);
     return limit === undefined ? rows : rows.slice(0, limit);
@@ -416,12 +419,14 @@ export class ObjectsSnapshot {
     const search: ExplainOptions = { depth: o.depth, timeMs: o.timeMs, reprChars: o.reprChars };
     const samples = this.#explainer(picks.flat(), search, picks.flatMap((p, i) => p.map(() => rows[i].typeAddress!)));
     let k = 0;
-    return rows.map((r, i) => ({
-      name: r.name,
-      typeAddress: r.typeAddress!,
-      pinnedBytes: r.pinnedBytes,
-      samples: picks[i].map(() => samples[k++]),
-    }));
+    return rows.map((r, i) =>
+      jsonSafe({
+        name: r.name,
+        typeAddress: r.typeAddress!,
+        pinnedBytes: r.pinnedBytes,
+        samples: picks[i].map(() => jsonSafe(samples[k++])),
+      })
+    );
   }
 
   /**
@@ -505,5 +510,5 @@ export function blockInfo(c: Classification, poolAddress: number, sizeClass: num
   const o = c.owners.get(at);
   const owner = o === undefined ? null : c.types[o - KIND.FIRST_TYPE]?.name ?? null;
   const object = t ? BigInt(address + c.dataOffset + t.preHeader) : null;
-  return { address: BigInt(address), size, state, type: t ? t.name : null, kind, object, owner };
+  return jsonSafe({ address: BigInt(address), size, state, type: t ? t.name : null, kind, object, owner });
 }

@@ -46,6 +46,11 @@ const META_DEPTH = 4;
 const NAIVE_DATETIME = new Map([["datetime.time", 8], ["datetime.datetime", 8]]);
 /** Offset of `hastzinfo` (after PyObject_HEAD and the cached hash, `_PyTZINFO_HEAD`). */
 const DATETIME_HASTZINFO = 24;
+/** Longest `__module__` read (characters), and most entries of a class's namespace searched for it. */
+const MODULE_MAX = 120;
+const MODULE_ENTRIES = 4096;
+/** Entries of a namespace searched first (a class body's begins with __module__). */
+const MODULE_FIRST = 2;
 /** Longest tp_base chain followed (a class hierarchy deeper than this is not taken for a container's subclass). */
 const BASE_DEPTH = 64;
 
@@ -183,7 +188,11 @@ export class TypeTable {
     const refLo = u32(head, 0) >>> 0, refHi = u32(head, 4) >>> 0;
     if (refLo === 0 || (l.refcntHasFlags ? (refHi & 0xffff) !== 0 : refHi !== 0)) return 0;
     const flags = u32(head, l.tpFlags) >>> 0;
-    if ((flags & TPFLAGS.READY) === 0) return 0;
+    // A static type is used unreadied by its own module at times (3.8's functools._lru_list_elem, made with
+    // PyObject_New and never given to PyType_Ready): its ob_type is PyType_Type from the C initializer already.
+    if ((flags & TPFLAGS.READY) === 0 && ((flags & TPFLAGS.HEAPTYPE) !== 0 || ptr(head, 8) !== this.#typeType)) {
+      return 0;
+    }
     const basicsize = i64(head, l.tpBasicsize), itemsize = i64(head, l.tpItemsize);
     if (basicsize < 16 || basicsize > 1 << 24 || itemsize < 0 || itemsize > 1 << 16) return 0;
     const name = ptr(head, l.tpName);
@@ -220,6 +229,99 @@ export class TypeTable {
       }
       todo = next;
     }
+    return out;
+  }
+
+  /**
+   * The `__module__` of each class in `ids`, read from its namespace (tp_dict: the dict, its keys object, the
+   * entries up to dk_nentries, the one whose key is the str "__module__"), or null where that cannot be read or is
+   * not an ASCII str of at most MODULE_MAX characters. Every step is a batch over all the classes.
+   */
+  modules(ids: number[]): (string | null)[] {
+    const l = this.#layout, dictType = this.#mem.symbol("PyDict_Type");
+    const out = ids.map((): string | null => null);
+    if (!dictType || !this.#unicodeType) return out;
+    const dicts = this.#readAll(ids.map((id) => ({ address: this.types[id].address + l.tpDict, length: 8 })))
+      .map((b) => (b ? ptr(b, 0) : 0));
+    const heads = this.#readAll(dicts.map((d) => ({ address: d, length: l.dictKeys + 8 })));
+    const keys = heads.map((h) => (h && ptr(h, 8) === dictType ? ptr(h, l.dictKeys) : 0));
+    const kh = this.#readAll(keys.map((k) => ({ address: k, length: l.dictKeysIndices })));
+    // Where each namespace's entries are, their size, and the offset of the key in one.
+    const tables = kh.map((h, i) => {
+      if (!h) return null;
+      const n = i64(h, l.dictKeysNentries);
+      let size: number, index: number, entry = l.dictEntry, key = 8;
+      if (l.dictKeysLog2) {
+        const log2 = h[l.dictKeysSize];
+        size = 2 ** log2;
+        index = 2 ** h[l.dictKeysIndexBytes];
+        if (log2 > 30 || index !== size * (log2 < 8 ? 1 : log2 < 16 ? 2 : log2 < 32 ? 4 : 8)) return null;
+        if (h[l.dictKeysKind] !== 0) [entry, key] = [l.dictUnicodeEntry, 0];
+      } else {
+        size = i64(h, l.dictKeysSize);
+        if (size < 8 || (size & (size - 1)) !== 0 || size > 1 << 30) return null;
+        index = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
+      }
+      if (n <= 0 || n > MODULE_ENTRIES || n > size) return null;
+      return { address: keys[i] + l.dictKeysIndices + index, n, entry, key };
+    });
+    // A class body's namespace starts with __module__ (then __qualname__): the first entries are searched first, the
+    // rest only for the classes whose first entries did not have it.
+    const search = (first: number, last: (n: number) => number) => {
+      const ranges = tables.map((t, i) =>
+        t && out[i] === null && last(t.n) > first
+          ? { address: t.address + first * t.entry, length: (last(t.n) - first) * t.entry }
+          : null
+      );
+      const entries = this.#readAll(ranges);
+      // Every key read, as a str "__module__" would be (compact ASCII: its characters after the struct, then a NUL).
+      const pairs: { i: number; key: number; value: number }[] = [];
+      entries.forEach((b, i) => {
+        const t = tables[i];
+        if (!b || !t) return;
+        for (let e = 0; e < b.length / t.entry; e++) {
+          const key = ptr(b, e * t.entry + t.key);
+          if (key) pairs.push({ i, key, value: ptr(b, e * t.entry + t.key + 8) });
+        }
+      });
+      const wanted = new TextEncoder().encode("__module__\0");
+      const names = this.#readAll(pairs.map((p) => ({ address: p.key, length: l.asciiObject + wanted.length })));
+      const found = pairs.filter((_p, k) => {
+        const b = names[k];
+        return b && this.#isStr(b, wanted.length - 1) && wanted.every((c, j) => b[l.asciiObject + j] === c);
+      });
+      const values = this.#readAll(found.map((p) => ({ address: p.value, length: l.asciiObject + MODULE_MAX + 1 })));
+      found.forEach((p, k) => {
+        const b = values[k];
+        if (!b || out[p.i] !== null) return;
+        const n = i64(b, 16);
+        if (n < 1 || n > MODULE_MAX || !this.#isStr(b, n) || b[l.asciiObject + n] !== 0) return;
+        const chars = b.subarray(l.asciiObject, l.asciiObject + n);
+        if (chars.every((c) => c >= 0x20 && c < 0x7f)) out[p.i] = String.fromCharCode(...chars);
+      });
+    };
+    search(0, (n) => Math.min(n, MODULE_FIRST));
+    search(MODULE_FIRST, (n) => n);
+    return out;
+  }
+
+  /** Whether `b` starts with a str object (its type is `str`) of `length` characters. */
+  #isStr(b: Uint8Array, length: number): boolean {
+    return ptr(b, 8) === this.#unicodeType && i64(b, 16) === length;
+  }
+
+  /** Each range's bytes, or null where it is absent, implausible, unreadable or failed. */
+  #readAll(ranges: (Range | null)[]): (Uint8Array | null)[] {
+    const todo: number[] = [];
+    ranges.forEach((r, i) => {
+      if (r && plausiblePointer(r.address) && this.#mem.readable(r.address, r.length)) todo.push(i);
+    });
+    const out = ranges.map((): Uint8Array | null => null);
+    if (todo.length === 0) return out;
+    const got = this.#mem.readMany(todo.map((i) => ranges[i]!));
+    todo.forEach((i, k) => {
+      if (got.ok[k]) out[i] = got.bytes.subarray(got.offsets[k], got.offsets[k] + ranges[i]!.length);
+    });
     return out;
   }
 

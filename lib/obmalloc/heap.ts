@@ -9,6 +9,7 @@
 import type { PoolPass, PoolPassResult } from "./pool-pass.ts";
 import { ARENA, blockSize, blocksPerPool, carvedPools, type ObmallocLayout, POOL, poolHeaderSane } from "./layout.ts";
 import { showInRepl } from "../core/inspect.ts";
+import { jsonSafe } from "../machine/json.ts";
 
 /** Access to the memory being mapped. */
 export interface MemoryReader {
@@ -422,7 +423,7 @@ export class ObmallocSnapshot {
           arenaBytes,
         } = w;
         for (let a = 0; a < arenaAddress.length; a++) {
-          yield {
+          yield jsonSafe({
             index: arenaIndex[a],
             address: BigInt(arenaAddress[a]),
             poolsTotal: arenaPoolsTotal[a],
@@ -432,7 +433,7 @@ export class ObmallocSnapshot {
             blocksInUse: arenaBlocks[a],
             bytesInUse: arenaBytes[a],
             fill: arenaBytes[a] / arenaSize,
-          };
+          });
         }
       },
     };
@@ -443,14 +444,14 @@ export class ObmallocSnapshot {
     const w = this.walk;
     for (let i = 0; i < w.usedPools; i++) {
       const c = w.poolClass[i];
-      yield {
+      yield jsonSafe({
         address: BigInt(w.poolAddress[i]),
         arena: w.poolArena[i],
         sizeClass: c,
         blockSize: blockSize(c, this.#layout),
         blocksInUse: w.poolCount[i],
         capacity: blocksPerPool(c, this.#layout),
-      };
+      });
     }
   }
 

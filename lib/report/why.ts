@@ -193,7 +193,7 @@ export function whyVerdict(doc: WhyJSON): string[] {
     `${int(c.objects)} of ${int(c.blocks)} live blocks hold Python objects (${formatBytes(c.objectBytes)} of ${
       formatBytes(c.bytesInUse)
     }); ` +
-      `${int(c.buffers)} are buffers (${int(c.namedBuffers)} named through the list, dict or set that owns them).`,
+      `${int(c.buffers)} are buffers (${int(c.namedBuffers)} named through the object that owns them).`,
   );
   if (c.unreadPools > 0) {
     lines.push(`${int(c.unreadPools)} pools changed while read and are left out (${int(c.unreadBlocks)} blocks).`);
