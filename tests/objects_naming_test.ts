@@ -13,7 +13,7 @@
  *   - owners: many instances of one class whose __dict__ has a table of its own (attribute names beyond what the
  *     class's shared keys hold): with owners, the class is the first pinning row on every version;
  *   - buffers named through their owner's pointer: xml.etree Elements' extra and children array, str subclasses'
- *     characters, bytearray datas (deque blocks are 528 bytes: never in pymalloc).
+ *     characters, bytearray payloads (deque blocks are 528 bytes: never in pymalloc).
  * On every workload at most 1% of the live bytes it added are "not an object".
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -172,7 +172,7 @@ _census = ''
 `;
 
 // Buffers named through their owner's pointer: xml.etree Elements with more than four children (their extra and
-// children array), str and bytearray subclasses' data, bytearray datas. The census gives each buffer's address,
+// children array), str and bytearray subclasses' data, bytearray payloads. The census gives each buffer's address,
 // read with ctypes from the owner's own fields, each checked inside the target first against what Python says is
 // there (an Element's first child, a str's characters, a bytearray's bytes), and the owner pymem must name (- for
 // none: the kind names it).
