@@ -6,6 +6,8 @@
  *   bun bench/run.ts [--quick] [--json FILE] [--runtime bun,deno,node] [--attach 3.9,3.13 | --attach none]
  *                    [--objects 3.12]   (also classify a 1.1 GiB heap on each runtime, native and JavaScript passes,
  *                                        in-process and by attach: bench/objects.ts; minutes per runtime)
+ *                    [--no-malloc]      (leave out the glibc malloc walk of a 1 GiB heap in 8 thread arenas:
+ *                                        bench/malloc_walk.ts, Bun, python3's CPython)
  * (Node runs the tsc build: `npm run build` first; `npm run bench` does.) The ratios are measured side by side in one
  * process, so they hold up on a busy machine better than the times; still, quote a run on a quiet one.
  * @module
@@ -38,6 +40,7 @@ const results: Record<string, Record<string, any>> = {};
 // deno-lint-ignore no-explicit-any
 const attach: Record<string, any>[] = [];
 // deno-lint-ignore no-explicit-any
+let mallocWalk: Record<string, any> | undefined;
 const objects: Record<string, any>[] = [];
 try {
   for (const rt of runtimes) {
@@ -80,6 +83,18 @@ try {
         ? { minor: want, ...JSON.parse(readFileSync(out, "utf8")) }
         : { minor: want, skipped: `failed (exit ${r.status ?? r.signal})` },
     );
+  }
+  // The glibc malloc walk of a 1 GiB, 8-arena heap (Bun), in-process and by attach, on python3's CPython.
+  if (!argv.includes("--no-malloc")) {
+    const out = join(dir, "malloc-walk.json");
+    process.stderr.write("running malloc_walk on bun…\n");
+    const r = spawnSync(bin("bun"), [join(root, "bench", "malloc_walk.ts"), "--json", out], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: process.env,
+    });
+    mallocWalk = r.status === 0
+      ? JSON.parse(readFileSync(out, "utf8"))
+      : { skipped: `failed (exit ${r.status ?? r.signal})` };
   }
   // Classification of a ≥ 1 GiB heap (issue 27), opt-in: building the heaps takes minutes on each runtime.
   const objectsMinor = opt("--objects");
@@ -173,6 +188,24 @@ if (attach.length) {
       );}
   }
 }
+if (mallocWalk) {
+  console.log(
+    "\nglibc malloc walk of a 1 GiB heap in 8 thread arenas (Bun; goals ≤ 300 ms in-process, ≤ 800 ms attach)",
+  );
+  if (mallocWalk.skipped) console.log(`  skipped, ${mallocWalk.skipped}`);
+  else {
+    for (const [where, goal] of [["inProcess", 300], ["attach", 800]] as const) {
+      const m = mallocWalk[where];
+      console.log(
+        `  ${
+          where === "inProcess" ? "in-process" : "attach    "
+        } ${m.chunksInUse} chunks in use, ${m.arenas} arenas: ` +
+          `mallocHeap() ${m.mallocHeapMs.toFixed(0)} ms  goal ≤ ${goal} ms: ${verdict(m.mallocHeapMs, goal)}; ` +
+          `objects() ${m.objectsMs.toFixed(0)} ms; obmalloc heap() ${m.obmallocHeapMs.toFixed(1)} ms`,
+      );
+    }
+  }
+}
 if (objects.length) {
   console.log(
     "\nclassification of a ≥ 1 GiB heap (bench/objects.ts; median ms, CPU ms in brackets; native pass / JavaScript pass)",
@@ -218,6 +251,6 @@ const json = opt("--json");
 if (json) {
   writeFileSync(
     json,
-    JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach, objects }, null, 2),
+    JSON.stringify({ date: new Date().toISOString(), quick, load, results, attach, objects, mallocWalk }, null, 2),
   );
 }

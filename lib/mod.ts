@@ -53,11 +53,21 @@ export type {
   ArenaMallinfo,
   ChunkTally,
   FreeChunks,
+  InUseChunks,
   Mallinfo2,
   MallocArena,
   MallocHeap,
   MallocWalkOptions,
 } from "./glibc/mod.ts";
+export { MallocObjects } from "./objects/chunks.ts";
+export type {
+  ChunkClassifyOptions,
+  ChunkInfo,
+  ChunkTotals,
+  ChunkTypeRow,
+  ClassifiableMallocHeap,
+  HeldRow,
+} from "./objects/chunks.ts";
 export type {
   MimallocHeap,
   MimallocPage,

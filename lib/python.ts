@@ -40,6 +40,8 @@ import type { ObmallocSnapshot } from "./obmalloc/heap.ts";
 import { type DebugMallocStats, parseDebugMallocStats } from "./obmalloc/stats.ts";
 import { type ObmallocStateInfo, StateLocator, type StateRefs } from "./obmalloc/state.ts";
 import { showInRepl } from "./core/inspect.ts";
+import { type ClassifiableMallocHeap, classifyChunksLocal, withObjects } from "./objects/chunks.ts";
+import type { ObjectsSnapshot } from "./objects/snapshot.ts";
 import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
 import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
 import {
@@ -667,8 +669,23 @@ export class Python {
    * mmapped chunks, what malloc_trim(0) would give back). Throws PymemError("UNSUPPORTED") when malloc here is not
    * glibc's or its release has not been checked. See lib/glibc/.
    */
-  mallocHeap(options?: MallocWalkOptions): MallocHeap {
-    return mallocHeap(this.#host, options);
+  mallocHeap(options?: MallocWalkOptions): ClassifiableMallocHeap {
+    const v = this.version;
+    return withObjects(
+      mallocHeap(this.#host, options),
+      (h, o) =>
+        classifyChunksLocal(this.#host, h, `${v.major}.${v.minor}.${v.micro}`, () => this.#pymallocObjects(), o),
+    );
+  }
+
+  /** The pymalloc side of `mallocHeap().objects()`: null when this process has no pymalloc heap to classify. */
+  #pymallocObjects(): ObjectsSnapshot | null {
+    try {
+      return this.heap().objects();
+    } catch (e) {
+      if (e instanceof PymemError && e.code === "UNSUPPORTED") return null;
+      throw e;
+    }
   }
 
   /**

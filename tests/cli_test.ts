@@ -345,7 +345,11 @@ test("attach PID (--watch --count) and ps, against a running python3", async () 
     const whyJson = join(tmp, "why.json");
     const why = cli(["why", pid, "--json", whyJson, "--limit", "3"]);
     assert.equal(why.status, 0, why.stderr);
-    assert.equal(JSON.parse(readFileSync(whyJson, "utf8")).schema, "pymem.why");
+    const whyDoc = JSON.parse(readFileSync(whyJson, "utf8"));
+    assert.equal(whyDoc.schema, "pymem.why");
+    // The target's malloc is glibc's: the rows held across pymalloc and malloc are there, and printed.
+    assert.ok(whyDoc.held.length > 0 && whyDoc.held.length <= 3, JSON.stringify(whyDoc.held));
+    assert.match(why.stdout, /^Held across pymalloc and malloc/m);
     oneLine(cli(["why", pid, "7"]), /^pymem why: unexpected argument "7" after the PID/);
     assert.match(cli(["ps"]).stdout, /^ *pid +python +RSS +arenas +pinned/m);
     // A pid that can exist but does not (beyond the kernel's maximum, 4194304, is bad usage: status 2).

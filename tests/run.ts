@@ -139,6 +139,12 @@ const FILES: Record<string, FileAxes> = {
   // not CPython's, and the two glibcs here go with the two ends (the oldest CPython runs on this machine's, the
   // newest on sid's): each adapter at both (ends), in-process and by attach under each runtime (app).
   glibc_heap_test: { axes: ["ends", "app"], seconds: 7 },
+  // Python objects in glibc's chunks against the target's own ids and pointers: what a chunk holds is CPython's
+  // layout (every CPython: layout), read in-process under each runtime and by attach (app).
+  glibc_objects_test: { axes: ["layout", "app"], seconds: 2 },
+  // Objects in chunks under PYTHONMALLOC=malloc, and 20 reads of a heap 4 threads change: glibc's side, on its two
+  // releases here (the ends) under each runtime.
+  glibc_churn_test: { axes: ["ends"], seconds: 3 },
   // The mimalloc heap map against each target's own counts: its layout follows the mimalloc inside each CPython
   // (3.13's 2.1.2, sid's 2.5.2), so every CPython under Bun (layout; before 3.13 only the refusal runs); the walk's
   // reads go through each adapter, in-process (a child of the runtime) and by attach, on the newest (ends).

@@ -74,6 +74,8 @@ import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
 import { remoteObjectMemory } from "../objects/memory.ts";
+import { type ClassifiableMallocHeap, classifyChunks, withObjects } from "../objects/chunks.ts";
+import type { ObjectsSnapshot } from "../objects/snapshot.ts";
 import { classifyMimalloc, type MimallocObjects } from "../objects/mimalloc.ts";
 
 /** Options of {@link attachPython}. */
@@ -529,7 +531,7 @@ export class AttachedPython {
    * target's malloc is not glibc's (a jemalloc/tcmalloc/mimalloc preloaded, musl) or its glibc release has not been
    * checked.
    */
-  mallocHeap(options?: MallocWalkOptions): MallocHeap {
+  mallocHeap(options?: MallocWalkOptions): ClassifiableMallocHeap {
     this.#assertOpen();
     options = checkOptions<MallocWalkOptions>(options, "mallocHeap", { retries: integerIn(0, 100) });
     const probe = this.#probe();
@@ -545,10 +547,12 @@ export class AttachedPython {
     }
     let heap: MallocHeap;
     try {
-      heap = walkMallocHeap(probe, this.#glibc, {
+      const mem = this.#mem;
+      heap = walkMallocHeap({ ...probe, view: (a, l) => mem.readView(Number(a), l) }, this.#glibc, {
         retries: this.#retries,
         ...options,
         residentPages: (s, l) => residentPages(this.pid, s, l),
+        mappings: () => readMaps(this.pid),
       });
     } catch (e) {
       this.#assertSameProgram(); // the reason, when the target exited or exec'd during the walk
@@ -557,7 +561,20 @@ export class AttachedPython {
     // A target that exec'd during the walk leaves most reads failing but some landing in the new program's memory:
     // what was read is then neither program's heap.
     this.#assertSameProgram();
-    return heap;
+    return withObjects(heap, (h, o) => {
+      this.#assertOpen();
+      let pymalloc: ObjectsSnapshot | null = null;
+      try {
+        pymalloc = this.heap().objects();
+      } catch (e) {
+        if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;
+      }
+      const mem = remoteObjectMemory(this.#mem, (name) => this.#symbol(name));
+      return classifyChunks(h, { mem, version: versionString(this.version), pymalloc }, {
+        allocator: this.#info.allocator.name,
+        ...o,
+      });
+    });
   }
 
   /**

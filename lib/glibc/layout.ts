@@ -66,6 +66,11 @@ export interface GlibcMallocLayout {
   heapInfoSize: number;
   /** HEAP_MAX_SIZE: thread heaps are aligned to it (with hugepage heaps off). */
   heapMaxSize: number;
+  /**
+   * Whether an mmapped chunk's size field is its whole mapping (page multiples: 2.36's sysmalloc_mmap), or the chunk
+   * size asked for, its mapping ending at the next page (2.43, seen in sid's processes).
+   */
+  mmapSizesPaged: boolean;
 }
 
 const LAYOUTS: Record<string, GlibcMallocLayout> = {
@@ -102,6 +107,7 @@ const LAYOUTS: Record<string, GlibcMallocLayout> = {
     tcache: { bins: 64, smallBins: 64, entries: 128, counts: "count", chunkSizes: [0x290] },
     heapInfoSize: 48,
     heapMaxSize: 64 << 20,
+    mmapSizesPaged: true,
   },
   "2.43": {
     release: "2.43",
@@ -135,6 +141,7 @@ const LAYOUTS: Record<string, GlibcMallocLayout> = {
     tcache: { bins: 76, smallBins: 64, entries: 152, counts: "slots-left", chunkSizes: [0x300, 0x310] },
     heapInfoSize: 48,
     heapMaxSize: 64 << 20,
+    mmapSizesPaged: false,
   },
 };
 

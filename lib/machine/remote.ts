@@ -541,6 +541,25 @@ export class RemoteMemory {
     return r.ok[0] ? r.bytes : null;
   }
 
+  /**
+   * `length` bytes at `address` without a copy into JavaScript memory: a view of the reader's own native buffer,
+   * valid until its next read (a walk over a GiB of heap reads it once, not twice). Null when any of it is
+   * unreadable. Through /proc/PID/mem, a copy as tryRead.
+   */
+  readView(address: number, length: number): Uint8Array | null {
+    if (this.#mode !== "process_vm_readv") return this.tryRead(address, length);
+    if (this.#closed) throw new PymemError("CLOSED", `the reader of process ${this.pid} is closed`);
+    if (length === 0) return new Uint8Array(0);
+    if (!(address > 0) || address + length > 2 ** 53) return null;
+    this.#ensureScratch(length);
+    setIovec(this.#local, 0, Number(this.#scratch), length);
+    setIovec(this.#remote, 0, address, length);
+    this.readCalls++;
+    const got = this.#readvChecked(this.#local, this.#remote, 1);
+    this.bytesRead += got;
+    return got === length ? new Uint8Array(this.#backend!.view(this.#scratch, length)) : null;
+  }
+
   /** `length` bytes at `address`; throws PymemError("ATTACH") when unreadable. */
   read(address: number, length: number): Uint8Array {
     const b = this.tryRead(address, length);

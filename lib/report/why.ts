@@ -6,6 +6,7 @@
  */
 import type { HeapSnapshot } from "../objects/mod.ts";
 import type { ObjectsSnapshot, PinningRow } from "../objects/mod.ts";
+import type { HeldRow } from "../objects/chunks.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { type ObjectsJSON, type PinningJSON, type PinningMention, PYMEM_VERSION, type SourceJSON } from "./json.ts";
 import { formatBytes, pinningSentence } from "./text.ts";
@@ -80,6 +81,56 @@ export interface WhyJSON {
    */
   noObmalloc?: string;
   verdict: string[];
+  /**
+   * What each kind holds across pymalloc and glibc malloc together (`mallocHeap().objects().held()`), most first, at
+   * most `limit` rows; absent where malloc is not glibc's or was not read.
+   */
+  held?: HeldJSON[];
+}
+
+/** A row of `held`: a kind's pinned bytes in pymalloc's arenas and its chunk bytes in malloc's. */
+export interface HeldJSON {
+  name: string;
+  object: boolean;
+  pymallocPinnedBytes: number;
+  mallocCount: number;
+  mallocBytes: number;
+  heldBytes: number;
+}
+
+/** The `held` rows of a why document. */
+export function heldToJSON(rows: HeldRow[]): HeldJSON[] {
+  return rows.map((r) => ({
+    name: r.name,
+    object: r.object,
+    pymallocPinnedBytes: r.pymallocPinnedBytes,
+    mallocCount: r.mallocCount,
+    mallocBytes: r.mallocBytes,
+    heldBytes: r.heldBytes,
+  }));
+}
+
+/** The section `pymem why` prints after its report when the document has `held` rows; "" without them. */
+export function renderHeldText(doc: WhyJSON): string {
+  if (!doc.held?.length) return "";
+  const head = ["type", "held", "pymalloc pinned", "malloc", "chunks"];
+  const rows = doc.held.map((r) => [
+    r.object ? printable(r.name) : `(${printable(r.name)})`,
+    formatBytes(r.heldBytes),
+    formatBytes(r.pymallocPinnedBytes),
+    formatBytes(r.mallocBytes),
+    int(r.mallocCount),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [
+    "Held across pymalloc and malloc (objects and buffers over 512 bytes live in glibc's chunks):",
+    "",
+    line(head),
+    ...rows.map(line),
+    "",
+  ].join("\n");
 }
 
 /** Build the document from a classified snapshot. */

@@ -5,7 +5,7 @@
 import process from "node:process";
 import { attachPython } from "../../attach/attach.ts";
 import { PID_MAX_LIMIT } from "../../machine/proc.ts";
-import { renderWhyText, whyToJSON, whyWithoutObmalloc } from "../../report/why.ts";
+import { heldToJSON, renderHeldText, renderWhyText, whyToJSON, whyWithoutObmalloc } from "../../report/why.ts";
 import { PymemError } from "../../errors.ts";
 import { versionString } from "../../core/version.ts";
 import { addressSpaceFor } from "../heap-report.ts";
@@ -29,22 +29,36 @@ async function cmdWhy(ctx: Context): Promise<number> {
     const source = pid === undefined
       ? { kind: "embedded" as const, library: py.library, workload: w?.label }
       : { kind: "attached" as const, pid, library: py.library };
+    // glibc's heap is walked once, for the RSS by holder and for the objects in its chunks (a malloc that is not
+    // glibc's is refused here and named by the address space's own attempt).
+    let malloc: ReturnType<typeof py.mallocHeap> | undefined;
+    try {
+      progress.say("walking the malloc heap");
+      malloc = py.mallocHeap();
+    } catch (e) {
+      if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;
+    }
     let doc;
     try {
       const heap = py.heap();
-      const space = addressSpaceFor(() => py.addressSpace({ heap }));
+      const space = addressSpaceFor(() => py.addressSpace({ heap, malloc }));
       progress.say("classifying the heap's blocks");
       doc = whyToJSON(heap.objects(), source, limit, space);
     } catch (e) {
       // No obmalloc heap (PYTHONMALLOC=malloc, a custom allocator): the RSS by holder is the answer.
       if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /obmalloc/.test(e.message))) throw e;
-      const space = addressSpaceFor(() => py.addressSpace());
+      const space = addressSpaceFor(() => py.addressSpace({ malloc }));
       const python = { version: versionString(py.version), allocator: py.allocatorName() };
       doc = whyWithoutObmalloc(python, source, e.message, space);
     }
+    // The objects in glibc's chunks as well, where malloc is glibc's (else the report is pymalloc's alone).
+    if (malloc) {
+      progress.say("classifying the malloc heap's chunks");
+      doc.held = heldToJSON(malloc.objects().held({ owners: true, limit }));
+    }
     if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
     progress.clear();
-    await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc));
+    await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyText(doc) + renderHeldText(doc));
     return 0;
   } finally {
     py.close();

@@ -1,0 +1,111 @@
+/**
+ * Python objects in glibc malloc chunks (lib/objects/chunks.ts), against what the target itself says: the ids of
+ * the objects it made (and of gc.get_objects()), and the addresses of their buffers read through ctypes with the
+ * layout's own offsets, by attach and in-process (glibc_churn_test has PYTHONMALLOC=malloc and the reads of a
+ * changing heap).
+ * @module
+ */
+import { assert, python, test } from "./_harness.ts";
+import { attachPython, type MallocObjects } from "../lib/mod.ts";
+import { objectLayoutFor } from "../lib/objects/layout.ts";
+import { cleanup, kill, skip, startTarget, target, waitFile, WRITE } from "./_glibc_target.ts";
+
+const minor = target ? Number(target.version.split(".")[1]) : 0;
+
+// Objects over 512 bytes (so in malloc chunks; a few over the 128 KiB mmap threshold, each in a mapping of its own)
+// and containers whose buffers are; `facts()` gives, for each, the address the chunk must hold and what it must be named: the object itself
+// (str, bytes, tuple, a big int) at its id(), or a buffer at the pointer read from the owner with the layout's own
+// offset (list items, dict keys, set table, bytearray data; an instance's __dict__ keys, owned by its class).
+const OBJECTS = (o: ReturnType<typeof objectLayoutFor>) => `
+import ctypes, gc, sys
+class Big:
+    pass
+big = Big()
+for i in range(300):
+    setattr(big, 'a%d' % i, i)
+class Rows(list):
+    pass
+L, R = list(range(5000)), Rows(range(3000))
+D = {i: str(i) for i in range(2000)}
+S = set(range(1000))
+s, by, ba = 'x' * 50000, b'y' * 60000, bytearray(70000)
+t = tuple(range(200))
+n = 7 ** 3000
+bigs = [bytes(1000 + i) for i in range(100)]
+# Over the mmap threshold: chunks of their own mappings.
+huge, HL, HD = 'z' * 300000, list(range(40000)), {i: i for i in range(20000)}
+gc.collect()
+def ptr(o, off):
+    return ctypes.c_void_p.from_address(id(o) + off).value
+def facts():
+    f = [[id(x), type(x).__name__, None] for x in [s, by, t, n, huge] + bigs]
+    f += [[ptr(HL, ${o.listItems}), "list items", None], [ptr(HD, ${o.dictKeys}), "dict keys", None]]
+    f += [[ptr(L, ${o.listItems}), "list items", None], [ptr(R, ${o.listItems}), "list items", "Rows"]]
+    f += [[ptr(D, ${o.dictKeys}), "dict keys", None], [ptr(S, ${o.setTable}), "set table", None]]
+    f += [[ptr(big.__dict__, ${o.dictKeys}), "dict keys", "Big"]]
+    # 3.15: a bytearray's payload is the ob_sval of a bytes object it holds: that bytes object is what the chunk is.
+    f += [[ptr(ba, ${o.bytearrayBytes}), "bytes" if sys.version_info >= (3, 15) else "bytearray data", None]]
+    return f
+`;
+
+function check(o: MallocObjects, facts: [number, string, string | null][], where: string): void {
+  for (const [address, kind, owner] of facts) {
+    const c = o.chunkAt(address);
+    assert.ok(c, `${where}: no in-use chunk holds 0x${address.toString(16)} (${kind})`);
+    assert.equal(c!.kind, kind, `${where}: the chunk at 0x${c!.address.toString(16)}`);
+    if (c!.type !== null && kind !== "bytes") assert.equal(c!.object, BigInt(address), `${where}: ${kind}`);
+    if (c!.type === null) assert.equal(c!.address + 16n + BigInt(o.totals.dataOffset), BigInt(address), where);
+    if (owner) assert.equal(c!.owner, owner, `${where}: the owner of the ${kind} at 0x${address.toString(16)}`);
+  }
+  // Totals add up, and the combined view carries both heaps.
+  const t = o.totals;
+  assert.equal(t.objects + t.namedBuffers + t.cAllocations, t.chunks);
+  assert.equal(t.objectBytes + t.namedBufferBytes + t.cAllocationBytes, t.bytes);
+  const held = o.held();
+  const mallocSum = held.reduce((a, r) => a + r.mallocBytes, 0);
+  assert.equal(mallocSum, t.bytes);
+}
+
+test(
+  "malloc chunks by attach: objects over 512 bytes and the buffers of containers, named with their types",
+  async () => {
+    const { child, out } = startTarget(OBJECTS(objectLayoutFor(minor)) + "REPORT = facts()\n" + WRITE);
+    try {
+      const facts = JSON.parse(await waitFile(out, child));
+      const a = await attachPython(child.pid!);
+      try {
+        const h = a.mallocHeap();
+        const o = h.objects();
+        assert.ok(o.pymalloc !== null, "the pymalloc side is classified too");
+        check(o, facts, "attach");
+        assert.equal(h.objects(), o, "kept");
+        // The combined view: str is held in both heaps, and the big str is in malloc's part.
+        const str = o.held().find((r) => r.name === "str" && r.object)!;
+        assert.ok(str.mallocBytes >= 50000 && str.pymallocPinnedBytes > 0, JSON.stringify(str));
+      } finally {
+        a.close();
+      }
+    } finally {
+      await kill(child);
+    }
+  },
+  { skip },
+);
+
+test("malloc chunks in-process: the same objects, found by py.mallocHeap().objects()", async () => {
+  const py = await python();
+  const v = py.version;
+  py.run(OBJECTS(objectLayoutFor(v.minor)));
+  const facts = JSON.parse(py.eval("__import__('json').dumps(facts())") as string);
+  const o = py.mallocHeap().objects();
+  check(o, facts, "in-process");
+  assert.throws(() => o.held({ limit: -1 }), RangeError);
+  assert.throws(() => o.held({ owner: true } as never), TypeError);
+  assert.throws(() => o.chunkAt("0x10" as never), TypeError);
+  assert.equal(o.chunkAt(0), null);
+  assert.ok(JSON.parse(JSON.stringify(o)).byType.length > 0);
+  py.run("del big, L, R, D, S, s, by, ba, t, n, bigs, huge, HL, HD");
+});
+
+// PYTHONMALLOC=malloc: no pymalloc heap, every object a malloc chunk; the census is every gc object's id and type.
+test("malloc chunks: cleanup", cleanup);
