@@ -66,7 +66,12 @@ export type {
   MimallocSizeClass,
   MimallocThreadHeap,
 } from "./mimalloc/mod.ts";
-export type { MimallocObjects, MimallocTypeRow } from "./objects/mimalloc.ts";
+export type {
+  MimallocObjects,
+  MimallocPinningOptions,
+  MimallocPinningRow,
+  MimallocTypeRow,
+} from "./objects/mimalloc.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";
 export type { PythonProcessInfo } from "./attach/processes.ts";

@@ -17,6 +17,7 @@ import { attachPython, type MimallocHeap, type MimallocObjects, type MimallocPag
 import { launched, runtimeCommand } from "./_launch.ts";
 import { targetExecutable } from "./_attach_target.ts";
 import { run } from "./_cli_spawn.ts";
+import { type PinningFigures, pinningFigures } from "./_mimalloc_pinning.ts";
 
 const target = targetExecutable();
 const THREADS = 4;
@@ -221,6 +222,21 @@ function checkObjects(objs: MimallocObjects, truth: [number, string][]): void {
   assert.ok((objs.byType.find((r) => r.name === "Foo")?.count ?? 0) >= 2000);
 }
 
+/**
+ * The pinning view adds up: whole bytes summing exactly to the pages (and segments) holding classified blocks, every
+ * live block in a row; every page with blocks in use is held unless other threads' frees are pending on it; the Foo
+ * row's pages are the pages the target's own id()s of its 2,000 Foo instances fall in.
+ */
+function checkPinning(f: PinningFigures): void {
+  assert.equal(f.whole, true);
+  assert.equal(f.pinned, f.heldPageBytes);
+  assert.equal(f.segmentPinned, f.heldSegmentBytes);
+  assert.equal(f.rowBlocks, f.liveBlocks);
+  assert.ok(f.heldPages >= f.usedPages - f.pendingPages && f.heldPages <= f.usedPages, JSON.stringify(f));
+  assert.equal(f.fooRowCount, 2000);
+  assert.equal(f.fooRowPages, f.fooPages);
+}
+
 test("mimalloc heap: refused under another allocator, naming it", async () => {
   const py = await python();
   assert.throws(() => py.mimallocHeap(), (e: unknown) => {
@@ -274,7 +290,9 @@ test(
           ],
         );
         checkThreads(h, info, counts);
-        checkObjects(a.mimallocObjects(h), info.truth);
+        const objs = a.mimallocObjects(h);
+        checkObjects(objs, info.truth);
+        checkPinning(pinningFigures(h, objs, info.truth));
         const j = JSON.parse(JSON.stringify(h));
         assert.equal(j.segments[0].address, `0x${h.segments[0].address.toString(16)}`);
 
@@ -340,6 +358,7 @@ test(
     assert.deepEqual(res.objects.missed, []);
     assert.ok(res.objects.foo >= 2000 && res.objects.truth > 1000, JSON.stringify(res.objects));
     assert.equal(res.objects.torn, 0);
+    checkPinning(res.pinning);
     assert.equal(res.churnMaps.length, 20);
     // Read with the other mimalloc release's layout: refused, naming the release tried.
     assert.equal(res.otherLayout.code, "UNSUPPORTED", JSON.stringify(res.otherLayout));
