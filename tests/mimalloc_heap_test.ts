@@ -303,6 +303,15 @@ test(
         assert.equal(doc.schema, "pymem.mimalloc");
         assert.deepEqual(doc.totals, h.totals);
         assert.match(cli.stderr, /mimalloc heap of process \d+: CPython 3\.\d+\.\d+, mimalloc 2\./);
+        // pymem why PID: the same classification's pinning, not "does not use obmalloc".
+        const why = run("lib/cli.ts", ["why", String(child.pid), "--json", "-", "--limit", "1000"]);
+        assert.equal(why.status, 0, why.stderr);
+        const wd = JSON.parse(why.stdout);
+        assert.equal(wd.schema, "pymem.mimalloc.why");
+        const foo = objs.pinning().find((r) => r.name === "Foo")!;
+        assert.deepEqual(wd.pinning.find((r: { name: string }) => r.name === "Foo"), foo);
+        assert.equal(wd.heap.blocksInUse, h.totals.blocksInUse);
+        assert.match(why.stderr, /What holds the memory: CPython 3\.\d+\.\d+ \(mimalloc/);
 
         child.kill("SIGUSR1");
         await waitFile(out + ".churn", child);
@@ -380,6 +389,24 @@ test("pymem heap --allocator mimalloc: the map as text and JSON; the heat map is
   const svg = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", "pass", "--svg", join(tmp, "x.svg")]);
   assert.notEqual(svg.status, 0);
   assert.match(svg.stderr, /--svg: the heat map draws obmalloc's arenas/);
+}, { skip: await noMimalloc() });
+
+test("pymem why --allocator mimalloc: live bytes by type and the pages they keep committed, adding up", () => {
+  const code = "class Foo:\n    pass\nfoos = [Foo() for i in range(5000)]\nx = [bytes(300) for i in range(4000)]";
+  const r = run("lib/cli.ts", ["why", "--allocator", "mimalloc", "-c", code, "--json", "-", "--limit", "100000"]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.schema, "pymem.mimalloc.why");
+  type Row = { name: string; count: number; pinnedBytes: number };
+  const rows = doc.pinning as Row[];
+  // At least the 5,000: a buffer reusing a freed block may still show a dead object's header where its own bytes
+  // do not reach (seen once on 3.15: 5,001), and buffers are not named through their containers under mimalloc yet.
+  assert.ok((rows.find((x) => x.name === "Foo")?.count ?? 0) >= 5000);
+  assert.ok((rows.find((x) => x.name === "bytes")?.count ?? 0) >= 4000);
+  // One thread, no frees pending from another: every page with blocks in use is charged, to the byte.
+  assert.equal(rows.reduce((s, x) => s + x.pinnedBytes, 0), doc.heap.pageBytes);
+  assert.equal(rows.reduce((s, x) => s + x.count, 0), doc.classified.liveBlocks + doc.classified.unreadBlocks);
+  assert.match(r.stderr, /`(Foo|bytes)`|keeps .* of pages committed/);
 }, { skip: await noMimalloc() });
 
 test("mimalloc heap: cleanup", async () => {
