@@ -14,9 +14,9 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { assert, minor, python, test } from "./_harness.ts";
 import { attachPython, type MimallocHeap, type MimallocObjects, type MimallocPage, PymemError } from "../lib/mod.ts";
-import { launched, runtimeCommand } from "./_launch.ts";
+import { launched, runtimeCommand, runtimeExecutable } from "./_launch.ts";
 import { targetExecutable } from "./_attach_target.ts";
-import { run } from "./_cli_spawn.ts";
+import { ROOT, run } from "./_cli_spawn.ts";
 import { type PinningFigures, pinningFigures } from "./_mimalloc_pinning.ts";
 
 const target = targetExecutable();
@@ -237,6 +237,71 @@ function checkPinning(f: PinningFigures): void {
   assert.equal(f.fooRowPages, f.fooPages);
 }
 
+/** Samples `name{…pid…} value` of a text exposition, for this pid. */
+function samplesOf(text: string, name: string, pid: number): { labels: string; value: number }[] {
+  const out: { labels: string; value: number }[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
+    if (m && m[1] === name && m[2].includes(`pid="${pid}"`)) out.push({ labels: m[2], value: Number(m[3]) });
+  }
+  return out;
+}
+
+/**
+ * `pymem exporter`, scraped once while the target is parked: the pymalloc series carry the mimalloc map's figures
+ * (segments for arenas, pages for pools, no "untouched" pools), the target is up, and pinned bytes by type are the
+ * classification's top five per segment.
+ */
+async function checkExporter(pid: number, h: MimallocHeap, objs: MimallocObjects): Promise<void> {
+  // Started as an operator would, never under a sid CPython's loader: it loads no libpython, and its workers are
+  // started through process.execPath, which would be the loader there.
+  const g = globalThis as unknown as { Bun?: unknown; Deno?: unknown };
+  const cli = g.Bun ? [join(ROOT, "lib/cli.ts")] : g.Deno ? ["run", "-A", join(ROOT, "lib/cli.ts")] : [
+    join(ROOT, "dist/lib/cli.js"),
+  ];
+  const match = tmp.slice(tmp.lastIndexOf("/") + 1);
+  const ex = spawn(runtimeExecutable(), [...cli, "exporter", "--listen", "127.0.0.1:0", "--match", match], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  children.push(ex);
+  try {
+    let err = "";
+    const url = await new Promise<string>((ready, fail) => {
+      const t = setTimeout(() => fail(new Error(`exporter not ready after 60 s: ${err}`)), 60_000);
+      ex.stderr!.setEncoding("utf8");
+      ex.stderr!.on("data", (d: string) => {
+        err += d;
+        const m = /listening on (\S+)/.exec(err);
+        if (m) (clearTimeout(t), ready(m[1]));
+      });
+      ex.once("exit", (code) => (clearTimeout(t), fail(new Error(`exporter exited (${code}): ${err}`))));
+    });
+    const text = await (await fetch(url)).text();
+    const one = (name: string, extra = "") => {
+      const s = samplesOf(text, name, pid).filter((x) => x.labels.includes(extra));
+      assert.equal(s.length, 1, `${name}{${extra}}: ${s.length} samples\n${text.slice(0, 2000)}`);
+      return s[0].value;
+    };
+    assert.equal(one("python_pymalloc_up"), 1);
+    assert.match(samplesOf(text, "python_process_info", pid)[0]?.labels ?? "", /allocator="(mimalloc|unknown)"/);
+    assert.equal(one("python_pymalloc_arenas"), h.totals.segments);
+    assert.equal(one("python_pymalloc_arena_bytes"), h.totals.segmentBytes);
+    assert.equal(one("python_pymalloc_blocks_in_use"), h.totals.blocksInUse);
+    assert.equal(one("python_pymalloc_in_use_bytes"), h.totals.bytesInUse);
+    assert.equal(one("python_pymalloc_free_in_used_pools_bytes"), h.fragmentation.freeBytesInUsedPages);
+    assert.equal(one("python_pymalloc_pools", 'state="used"'), h.totals.pages);
+    assert.equal(samplesOf(text, "python_pymalloc_pools", pid).filter((x) => /untouched/.test(x.labels)).length, 0);
+    const pinned = samplesOf(text, "python_pymalloc_pinned_by_type_bytes", pid)
+      .map((x) => [/type="([^"]*)"/.exec(x.labels)![1], x.value]).sort();
+    const want = objs.pinning({ unit: "segment", limit: 5 }).map((r) => [r.name, r.pinnedBytes]).sort();
+    assert.deepEqual(pinned, want);
+  } finally {
+    await kill(ex);
+  }
+}
+
 test("mimalloc heap: refused under another allocator, naming it", async () => {
   const py = await python();
   assert.throws(() => py.mimallocHeap(), (e: unknown) => {
@@ -312,6 +377,8 @@ test(
         assert.deepEqual(wd.pinning.find((r: { name: string }) => r.name === "Foo"), foo);
         assert.equal(wd.heap.blocksInUse, h.totals.blocksInUse);
         assert.match(why.stderr, /What holds the memory: CPython 3\.\d+\.\d+ \(mimalloc/);
+
+        await checkExporter(child.pid!, h, objs);
 
         child.kill("SIGUSR1");
         await waitFile(out + ".churn", child);
