@@ -444,18 +444,37 @@ test(
   { skip: await noMimalloc() },
 );
 
-test("pymem heap --allocator mimalloc: the map as text and JSON; the heat map is refused with the reason", () => {
+test("pymem heap --allocator mimalloc: the map as text and JSON, the heat map (a row per segment) and HTML", () => {
   const code = "x = [bytes(300) for i in range(20000)]";
-  const r = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", code, "--json", "-"]);
+  const svg = join(tmp, "m.svg"), html = join(tmp, "m.html");
+  const r = run("lib/cli.ts", [
+    "heap",
+    "--allocator",
+    "mimalloc",
+    "-c",
+    code,
+    "--json",
+    "-",
+    "--svg",
+    svg,
+    "--html",
+    html,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.schema, "pymem.mimalloc");
   assert.ok(doc.sizeClasses.some((c: { blocksInUse: number }) => c.blocksInUse >= 20000), r.stdout.slice(0, 500));
   assert.equal(doc.pages.used.reduce((s: number, n: number) => s + n, 0), doc.totals.blocksInUse);
   assert.match(r.stderr, /mimalloc heap of this process/);
-  const svg = run("lib/cli.ts", ["heap", "--allocator", "mimalloc", "-c", "pass", "--svg", join(tmp, "x.svg")]);
-  assert.notEqual(svg.status, 0);
-  assert.match(svg.stderr, /--svg: the heat map draws obmalloc's arenas/);
+  // One row per segment, one cell per page (each page of the JSON, its tooltip naming its segment and slice).
+  const pic = fs.readFileSync(svg, "utf8");
+  assert.match(pic, new RegExp(`data-segments="${doc.segments.length}" data-pages="${doc.pages.used.length}"`));
+  assert.equal(pic.match(/<rect class="p"/g)?.length, doc.pages.used.length);
+  for (const s of doc.segments) assert.ok(pic.includes(`>${s.address}`), `no row for segment ${s.address}`);
+  const page = fs.readFileSync(html, "utf8");
+  assert.equal(page.match(/<rect class="p"/g)?.length, doc.pages.used.length);
+  assert.match(page, /What holds the memory[\s\S]*<td class="l" data-v="bytes">bytes</);
+  assert.match(page, /holds bytes ×\d+/);
 }, { skip: await noMimalloc() });
 
 test("pymem why --allocator mimalloc: live bytes by type and the pages they keep committed, adding up", () => {

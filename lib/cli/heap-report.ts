@@ -7,9 +7,9 @@ import process from "node:process";
 import type { HeapJSON } from "../report/json.ts";
 import { renderHeapText } from "../report/text.ts";
 import { heatMapSVG } from "../report/svg.ts";
-import { renderHTML } from "../report/html.ts";
+import { renderHTML, renderMimallocHTML } from "../report/html.ts";
+import { mimallocHeatMapSVG } from "../report/mimalloc-svg.ts";
 import { type MimallocJSON, renderMimallocText } from "../report/mimalloc.ts";
-import { PymemError } from "../errors.ts";
 import type { Context } from "./command.ts";
 import { colorAllowed, output, positiveNumber, progress, write } from "./io.ts";
 
@@ -35,18 +35,22 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
 }
 
 /**
- * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text and JSON. The heat map and the HTML report draw
- * obmalloc's arenas and pools and are refused here rather than drawn with another allocator's units.
+ * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text, JSON, and the heat map and HTML report drawn with
+ * mimalloc's units (one row per segment, lib/report/mimalloc-svg.ts).
  */
 export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Promise<void> {
-  for (const opt of ["svg", "html"]) {
-    if (ctx.values[opt] !== undefined) {
-      throw new PymemError(
-        "UNSUPPORTED",
-        `--${opt}: the ${opt === "svg" ? "heat map" : "HTML report"} draws obmalloc's arenas; under mimalloc pymem ` +
-          "writes the text report and --json (schema pymem.mimalloc)",
-      );
-    }
+  if (ctx.values.svg !== undefined) {
+    progress.say("drawing the heat map");
+    await output(ctx.values.svg as string, mimallocHeatMapSVG(doc), "the heat map");
+  }
+  if (ctx.values.html !== undefined) {
+    progress.say("writing the HTML report");
+    const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;
+    await output(
+      ctx.values.html as string,
+      renderMimallocHTML(doc, { worstSegments: Math.max(worst, 25) }),
+      "the HTML report",
+    );
   }
   const jsonToStdout = ctx.values.json === "-";
   const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;

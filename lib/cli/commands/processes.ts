@@ -17,7 +17,7 @@ import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
 import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
-import { mimallocToJSON } from "../../report/mimalloc.ts";
+import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { cpythonIfKnown } from "../../cpython/versions.ts";
 
@@ -81,7 +81,11 @@ async function cmdAttach(ctx: Context): Promise<number> {
       if (every !== undefined) throw new PymemError("UNSUPPORTED", "--watch: not yet for a mimalloc heap");
       const source = { kind: "attached" as const, pid, library: target.library };
       const opts = { version: versionString(target.version), allocator: name ?? "mimalloc", rss: rssOf(pid) };
-      await writeMimallocReport(ctx, mimallocToJSON(map, { ...opts, source }));
+      const doc = mimallocToJSON(map, { ...opts, source });
+      if (ctx.values.html !== undefined) {
+        doc.objects = mimallocObjectsToJSON(target.mimallocObjects(map), map.pages.length, { pageTypes: true });
+      }
+      await writeMimallocReport(ctx, doc);
       return 0;
     }
     if (every === undefined) {
