@@ -379,6 +379,12 @@ test(
         assert.match(why.stderr, /What holds the memory: CPython 3\.\d+\.\d+ \(mimalloc/);
 
         await checkExporter(child.pid!, h, objs);
+        // pymem ps: the target's segments where an obmalloc process has arenas.
+        const ps = run("lib/cli.ts", ["ps", "--json", "-"]);
+        assert.equal(ps.status, 0, ps.stderr);
+        const row = JSON.parse(ps.stdout).processes.find((p: { pid: number }) => p.pid === child.pid);
+        assert.deepEqual(row?.mimalloc, { segments: h.totals.segments, pinned: h.fragmentation.pinnedSegments });
+        assert.equal(row.error, undefined);
 
         child.kill("SIGUSR1");
         await waitFile(out + ".churn", child);

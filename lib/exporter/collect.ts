@@ -16,8 +16,7 @@ import { readMaps } from "../machine/procmaps.ts";
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 import { residentBytes } from "../machine/proc.ts";
-import type { MimallocHeap } from "../mimalloc/mod.ts";
-import { cpythonIfKnown } from "../cpython/versions.ts";
+import { mimallocIfUsed } from "../mimalloc/mod.ts";
 
 /**
  * Why a target could not be read. Every reason is always published (0 when it never happened). `worker_died`: the
@@ -289,17 +288,8 @@ export function mimallocFigures(
   py: AttachedPython,
   topTypes: number,
 ): { heap: HeapFigures; pinnedByType?: { type: string; bytes: number }[] } | undefined {
-  const name = py.allocatorName();
-  if (!(name?.startsWith("mimalloc") || (name === null && cpythonIfKnown(py.version.minor)?.layout.mimalloc))) {
-    return undefined;
-  }
-  let map: MimallocHeap;
-  try {
-    map = py.mimallocHeap();
-  } catch (e) {
-    if (name === null && e instanceof PymemError && e.code === "INVALID_STATE") return undefined;
-    throw e;
-  }
+  const map = mimallocIfUsed(py);
+  if (!map) return undefined;
   const t = map.totals, f = map.fragmentation;
   const heap: HeapFigures = {
     arenas: t.segments,

@@ -7,31 +7,20 @@
 import process from "node:process";
 import type { AttachedPython } from "../../attach/attach.ts";
 import type { Python } from "../../python.ts";
-import type { MimallocHeap } from "../../mimalloc/mod.ts";
-import { cpythonIfKnown } from "../../cpython/versions.ts";
+import { type MimallocHeap, mimallocIfUsed } from "../../mimalloc/mod.ts";
 import { versionString } from "../../core/version.ts";
-import { PymemError } from "../../errors.ts";
 import type { SourceJSON } from "../../report/json.ts";
 import { renderWhyMimallocText, whyMimallocToJSON } from "../../report/why-mimalloc.ts";
 import type { Context } from "../command.ts";
 import { output, progress, write } from "../io.ts";
 
 /**
- * The mimalloc map of a process that allocates with mimalloc, or undefined when it does not. An attached stripped
- * image names no allocator (its `_PyObject_MiMalloc` has no symbol): then a CPython that carries mimalloc is mapped,
- * and "no segment" (INVALID_STATE) means it is not the allocator. In-process the name is asked only: this runtime may
- * itself allocate with a mimalloc of its own (Bun), whose segments are not CPython's.
+ * The mimalloc map of a process that allocates with mimalloc, or undefined when it does not. In-process the name is
+ * asked only: this runtime may itself allocate with a mimalloc of its own (Bun), whose segments are not CPython's.
  */
 export function mimallocMapOf(py: Python | AttachedPython, attached: boolean): MimallocHeap | undefined {
-  const name = py.allocatorName();
-  if (name?.startsWith("mimalloc")) return py.mimallocHeap();
-  if (!attached || name !== null || !cpythonIfKnown(py.version.minor)?.layout.mimalloc) return undefined;
-  try {
-    return py.mimallocHeap();
-  } catch (e) {
-    if (e instanceof PymemError && e.code === "INVALID_STATE") return undefined;
-    throw e;
-  }
+  if (attached) return mimallocIfUsed(py);
+  return py.allocatorName()?.startsWith("mimalloc") ? py.mimallocHeap() : undefined;
 }
 
 /** Classify the map, write the JSON if asked, and print the report. */
