@@ -273,6 +273,13 @@ export function renderMimallocHTML(doc: MimallocJSON, options: { worstSegments?:
         Math.round(fill * 100)
       }%</td></tr>`;
   });
+  const heapRows = doc.heaps.map((x) =>
+    `<tr>${td(x.address, x.address + (x.main ? " (main)" : ""), "l")}${td(x.threadId)}${
+      td(x.pages, formatInt(x.pages))
+    }${td(x.blocksInUse, formatInt(x.blocksInUse))}${td(x.bytesInUse, formatBytes(x.bytesInUse))}${
+      td(x.bytesAvailable, formatBytes(x.bytesAvailable))
+    }</tr>`
+  );
   const worst = [...doc.segments].sort((a, b) => a.fill - b.fill).slice(0, options.worstSegments ?? 25);
   const segRows = worst.map((s) =>
     `<tr>${td(s.address, s.address, "l")}${
@@ -311,7 +318,12 @@ export function renderMimallocHTML(doc: MimallocJSON, options: { worstSegments?:
   }/${doc.schemaVersion}</div>
 </header>
 <h2>Summary</h2>
-<pre class="summary">${escapeXml(renderMimallocText(doc, { worstArenas: 0 }))}</pre>
+<pre class="summary">${escapeXml(renderMimallocText(doc, { worstArenas: 0 }).split("\n\n")[0])}</pre>
+<h2>Thread heaps</h2>
+<div class="wide"><table class="sortable" id="heaps">
+<thead><tr><th class="l">heap</th><th>thread</th><th>pages</th><th>blocks</th><th>in use</th><th>free in pages</th></tr></thead>
+<tbody>${heapRows.join("\n")}</tbody>
+</table></div>
 ${holds}<h2>Heap map</h2>
 <div class="figure heat" id="heatmap"><div class="heat-map">${mimallocHeatMapSVG(doc, { part: "map" })}</div>` +
     (doc.segments.length ? `<div class="heat-legend">${mimallocHeatMapSVG(doc, { part: "legend" })}</div>` : "") +

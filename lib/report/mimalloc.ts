@@ -129,7 +129,7 @@ export function renderMimallocText(doc: MimallocJSON, options: TextOptions = {})
   const where = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "this process";
   const lines = [
     paint("1", `mimalloc heap of ${where}: CPython ${doc.python.version}, mimalloc ${doc.mimalloc.release}`),
-    `  ${formatInt(t.segments)} segments = ${formatBytes(t.segmentBytes)} mapped` +
+    `  ${formatInt(t.segments)} segment${t.segments === 1 ? "" : "s"} = ${formatBytes(t.segmentBytes)} mapped` +
     (doc.rss === null ? "" : `; RSS ${formatBytes(doc.rss)}`),
     `  ${formatInt(t.blocksInUse)} blocks in use = ${formatBytes(t.bytesInUse)} in ${formatInt(t.pages)} pages ` +
     `(${formatInt(t.emptyPages)} empty pages kept); ${formatBytes(t.bytesAvailable)} free inside them`,
