@@ -379,6 +379,16 @@ test(
         assert.match(why.stderr, /What holds the memory: CPython 3\.\d+\.\d+ \(mimalloc/);
 
         await checkExporter(child.pid!, h, objs);
+        // pymem attach --watch: the parked target's maps, two re-samples with nothing changed, and the last map's JSON.
+        const watch = run("lib/cli.ts", ["attach", String(child.pid), "--watch", "0.1", "--count", "2", "--json", "-"]);
+        assert.equal(watch.status, 0, watch.stderr);
+        assert.equal(
+          watch.stderr.match(/^\+\d+\.\ds {2}segments \d+ \(0\) {2}blocks 0 \(\+0 B\)$/gm)?.length,
+          2,
+          watch.stderr,
+        );
+        assert.match(watch.stderr, /Growth since the first map .*\n\(no block size changed\)/);
+        assert.deepEqual(JSON.parse(watch.stdout).totals, h.totals);
         // pymem ps: the target's segments where an obmalloc process has arenas.
         const ps = run("lib/cli.ts", ["ps", "--json", "-"]);
         assert.equal(ps.status, 0, ps.stderr);

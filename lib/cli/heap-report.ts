@@ -38,7 +38,11 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
  * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text, JSON, and the heat map and HTML report drawn with
  * mimalloc's units (one row per segment, lib/report/mimalloc-svg.ts).
  */
-export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Promise<void> {
+export async function writeMimallocReport(
+  ctx: Context,
+  doc: MimallocJSON,
+  options: { quiet?: boolean } = {},
+): Promise<void> {
   if (ctx.values.svg !== undefined) {
     progress.say("drawing the heat map");
     await output(ctx.values.svg as string, mimallocHeatMapSVG(doc), "the heat map");
@@ -60,5 +64,5 @@ export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Prom
     await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON map");
   }
   progress.clear();
-  await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
+  if (!options.quiet) await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
 }

@@ -20,6 +20,7 @@ import { writeHeapReport, writeMimallocReport } from "../heap-report.ts";
 import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { cpythonIfKnown } from "../../cpython/versions.ts";
+import { watchMimalloc } from "./watch-mimalloc.ts";
 
 function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
@@ -78,9 +79,12 @@ async function cmdAttach(ctx: Context): Promise<number> {
         if (e2 instanceof PymemError && e2.code === "INVALID_STATE") throw e;
         throw e2;
       }
-      if (every !== undefined) throw new PymemError("UNSUPPORTED", "--watch: not yet for a mimalloc heap");
       const source = { kind: "attached" as const, pid, library: target.library };
       const opts = { version: versionString(target.version), allocator: name ?? "mimalloc", rss: rssOf(pid) };
+      if (every !== undefined) {
+        const toJSON = (m: typeof map) => mimallocToJSON(m, { ...opts, rss: rssOf(pid), source });
+        return await watchMimalloc(ctx, target, map, every, count, toJSON);
+      }
       const doc = mimallocToJSON(map, { ...opts, source });
       if (ctx.values.html !== undefined) {
         doc.objects = mimallocObjectsToJSON(target.mimallocObjects(map), map.pages.length, { pageTypes: true });
