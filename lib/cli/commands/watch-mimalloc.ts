@@ -8,7 +8,7 @@
 import process from "node:process";
 import type { AttachedPython } from "../../attach/attach.ts";
 import type { MimallocHeap } from "../../mimalloc/mod.ts";
-import { type MimallocJSON, mimallocToJSON, renderMimallocText } from "../../report/mimalloc.ts";
+import { type MimallocJSON, renderMimallocText } from "../../report/mimalloc.ts";
 import { formatBytes, formatDelta, formatInt, table } from "../../report/text.ts";
 import type { Context } from "../command.ts";
 import { colorAllowed, progress, write } from "../io.ts";
