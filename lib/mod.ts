@@ -76,7 +76,12 @@ export type {
   MimallocSizeClass,
   MimallocThreadHeap,
 } from "./mimalloc/mod.ts";
-export type { MimallocObjects, MimallocTypeRow } from "./objects/mimalloc.ts";
+export type {
+  MimallocObjects,
+  MimallocPinningOptions,
+  MimallocPinningRow,
+  MimallocTypeRow,
+} from "./objects/mimalloc.ts";
 export type { MallocTrimResult } from "./glibc/mod.ts";
 export { RSS_CATEGORIES } from "./address-space/mod.ts";
 export type { AddressSpace, CategoryFigures, RssBreakdown, RssCategory } from "./address-space/mod.ts";

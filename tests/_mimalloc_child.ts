@@ -7,7 +7,8 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { openPython, PymemError } from "../lib/mod.ts";
+import { type MimallocHeap, openPython, PymemError } from "../lib/mod.ts";
+import { pinningFigures } from "./_mimalloc_pinning.ts";
 import { hostOf } from "../lib/obmalloc/host.ts";
 import { selfProbe } from "../lib/glibc/mod.ts";
 import { readMaps } from "../lib/machine/procmaps.ts";
@@ -45,6 +46,7 @@ try {
       return !(t === name || t?.endsWith(`.${name}`));
     }).slice(0, 10),
   };
+  out.pinning = pinningFigures(out.map as MimallocHeap, objs, truth);
   delete (out.info as { truth?: unknown }).truth; // checked here; the parent needs the rest only
   out.counts = JSON.parse(py.eval("__import__('json').dumps(list(counts))") as string);
   py.run("gate.release()\nfor t in threads: t.join()\nchurn_start()");

@@ -11,6 +11,7 @@ import { versionString } from "../core/version.ts";
 import { type AttachedPython, attachPython } from "./attach.ts";
 import { residentBytes } from "../machine/proc.ts";
 import { SUPPORTED_VERSIONS } from "../core/locate.ts";
+import { mimallocIfUsed } from "../mimalloc/mod.ts";
 
 /** One row of {@link listPythonProcesses}. */
 export interface PythonProcessInfo {
@@ -27,6 +28,11 @@ export interface PythonProcessInfo {
   image: string;
   /** Why the heap could not be mapped (e.g. PYTHONMALLOC=malloc, a CPython older than 3.8). */
   error?: string;
+  /**
+   * A process allocating with CPython's mimalloc (PYTHONMALLOC=mimalloc, 3.13+; `arenas` and `pinned` are null): its
+   * segments (32 MiB each) and those kept by fewer than 4 pages with live blocks (fragmentation.pinnedSegments).
+   */
+  mimalloc?: { segments: number; pinned: number };
 }
 
 /**
@@ -44,7 +50,8 @@ function minorOfImages(maps: MapEntry[]): string | undefined {
 /**
  * Every CPython process this user may read, with its version, RSS and arena figures: what `pymem ps` shows.
  * Processes that cannot be read (another user's, no permission) are left out; those without an obmalloc heap
- * (PYTHONMALLOC=malloc) are listed with `arenas: null` and the reason in `error`.
+ * (PYTHONMALLOC=malloc) are listed with `arenas: null` and the reason in `error`; those allocating with mimalloc
+ * with their segments in `mimalloc`.
  */
 export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
   const out: PythonProcessInfo[] = [];
@@ -92,6 +99,13 @@ export async function listPythonProcesses(): Promise<PythonProcessInfo[]> {
         row.pinned = s.fragmentation.pinnedArenas;
       } catch (e) {
         row.error = (e as Error).message;
+        try {
+          const m = mimallocIfUsed(py);
+          if (m) {
+            row.mimalloc = { segments: m.totals.segments, pinned: m.fragmentation.pinnedSegments };
+            delete row.error;
+          }
+        } catch { /* obmalloc's reason stands */ }
       }
       if (pid !== self || row.arenas !== null) out.push(row);
     } finally {

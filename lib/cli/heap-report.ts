@@ -10,7 +10,8 @@ import { type AddressSpaceJSON, addressSpaceToJSON } from "../report/rss.ts";
 import { PymemError } from "../errors.ts";
 import { renderHeapText } from "../report/text.ts";
 import { heatMapSVG } from "../report/svg.ts";
-import { renderHTML } from "../report/html.ts";
+import { renderHTML, renderMimallocHTML } from "../report/html.ts";
+import { mimallocHeatMapSVG } from "../report/mimalloc-svg.ts";
 import { type MimallocJSON, renderMimallocText } from "../report/mimalloc.ts";
 import type { Context } from "./command.ts";
 import { colorAllowed, output, positiveNumber, progress, write } from "./io.ts";
@@ -37,18 +38,26 @@ export async function writeHeapReport(ctx: Context, doc: HeapJSON): Promise<void
 }
 
 /**
- * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text and JSON. The heat map and the HTML report draw
- * obmalloc's arenas and pools and are refused here rather than drawn with another allocator's units.
+ * The report of a mimalloc heap (PYTHONMALLOC=mimalloc): text, JSON, and the heat map and HTML report drawn with
+ * mimalloc's units (one row per segment, lib/report/mimalloc-svg.ts).
  */
-export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Promise<void> {
-  for (const opt of ["svg", "html"]) {
-    if (ctx.values[opt] !== undefined) {
-      throw new PymemError(
-        "UNSUPPORTED",
-        `--${opt}: the ${opt === "svg" ? "heat map" : "HTML report"} draws obmalloc's arenas; under mimalloc pymem ` +
-          "writes the text report and --json (schema pymem.mimalloc)",
-      );
-    }
+export async function writeMimallocReport(
+  ctx: Context,
+  doc: MimallocJSON,
+  options: { quiet?: boolean } = {},
+): Promise<void> {
+  if (ctx.values.svg !== undefined) {
+    progress.say("drawing the heat map");
+    await output(ctx.values.svg as string, mimallocHeatMapSVG(doc), "the heat map");
+  }
+  if (ctx.values.html !== undefined) {
+    progress.say("writing the HTML report");
+    const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;
+    await output(
+      ctx.values.html as string,
+      renderMimallocHTML(doc, { worstSegments: Math.max(worst, 25) }),
+      "the HTML report",
+    );
   }
   const jsonToStdout = ctx.values.json === "-";
   const worst = positiveNumber(ctx.values.worst, "worst", true) ?? 10;
@@ -58,7 +67,7 @@ export async function writeMimallocReport(ctx: Context, doc: MimallocJSON): Prom
     await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON map");
   }
   progress.clear();
-  await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
+  if (!options.quiet) await write(stream, renderMimallocText(doc, { color, worstArenas: worst }));
 }
 
 /**

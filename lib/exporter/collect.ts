@@ -17,6 +17,7 @@ import { readMaps } from "../machine/procmaps.ts";
 import type { AttachmentCache } from "./cache.ts";
 import { cmdLabel, looksLikePython, parseCmdline, processKey, readStat } from "./discovery.ts";
 import { residentBytes } from "../machine/proc.ts";
+import { mimallocIfUsed } from "../mimalloc/mod.ts";
 
 /**
  * Why a target could not be read. Every reason is always published (0 when it never happened). `worker_died`: the
@@ -87,7 +88,8 @@ export interface HeapFigures {
   arenaBytes: number;
   poolsUsed: number;
   poolsEmpty: number;
-  poolsUntouched: number;
+  /** Absent under mimalloc (no such state of a page). */
+  poolsUntouched?: number;
   blocksInUse: number;
   bytesInUse: number;
   freeBytesInUsedPools: number;
@@ -269,7 +271,9 @@ export async function collectTarget(
       if ((filter.topTypes ?? 0) > 0) pinnedByType = topPinned(snaps, filter.topTypes!);
     } catch (e) {
       if (!(e instanceof PymemError && e.code === "UNSUPPORTED" && /does not use obmalloc/.test(e.message))) throw e;
-      noHeap = e.message;
+      const mm = mimallocFigures(py, filter.topTypes ?? 0);
+      if (mm) ({ heap, pinnedByType } = mm);
+      else noHeap = e.message;
     }
     const malloc = filter.malloc ? mallocFigures(py, main) : undefined;
     const exe = cached.exe;
@@ -341,6 +345,40 @@ function mallocFigures(py: AttachedPython, main?: RemoteHeapSnapshot): MallocFig
   };
 }
 
+/**
+ * The figures of a process that allocates with CPython's mimalloc (PYTHONMALLOC=mimalloc, 3.13+), in the same series
+ * as obmalloc's: segments for arenas, pages for pools (no "untouched" state: a segment's free slices are not pages
+ * yet), mimalloc's free bytes inside used pages and in free spans; pinned by type per segment (the arena's analogue,
+ * so that the types add up to the bytes of the segments holding live blocks). Undefined when the process does not
+ * allocate with mimalloc: named otherwise, or unnamed (a stripped image) and no mimalloc segment found.
+ */
+export function mimallocFigures(
+  py: AttachedPython,
+  topTypes: number,
+): { heap: HeapFigures; pinnedByType?: { type: string; bytes: number }[] } | undefined {
+  const map = mimallocIfUsed(py);
+  if (!map) return undefined;
+  const t = map.totals, f = map.fragmentation;
+  const heap: HeapFigures = {
+    arenas: t.segments,
+    arenaBytes: t.segmentBytes,
+    poolsUsed: t.pages,
+    poolsEmpty: t.emptyPages,
+    blocksInUse: t.blocksInUse,
+    bytesInUse: t.bytesInUse,
+    freeBytesInUsedPools: f.freeBytesInUsedPages,
+    freeBytesInFreePools: f.freeBytesInFreeSlices,
+    pinnedArenas: f.pinnedSegments,
+    pinnedArenaBytes: f.pinnedBytes,
+    reclaimableArenas: f.reclaimableSegments,
+    states: 1,
+    inconsistentPools: map.inconsistentPages,
+  };
+  if (topTypes <= 0) return { heap };
+  const rows = py.mimallocObjects(map).pinning({ unit: "segment", limit: topTypes });
+  return { heap, pinnedByType: rows.map((r) => ({ type: r.name, bytes: r.pinnedBytes })) };
+}
+
 /** Pinned bytes by type over every obmalloc state of a process, the `n` largest. */
 export function topPinned(snaps: RemoteHeapSnapshot[], n: number): { type: string; bytes: number }[] {
   const sum = new Map<string, number>();
@@ -375,7 +413,7 @@ export function sumHeaps(snaps: RemoteHeapSnapshot[]): HeapFigures {
     h.arenaBytes += t.arenaBytes;
     h.poolsUsed += t.pools;
     h.poolsEmpty += t.emptyPools;
-    h.poolsUntouched += t.untouchedPools;
+    h.poolsUntouched = (h.poolsUntouched ?? 0) + t.untouchedPools;
     h.blocksInUse += t.blocksInUse;
     h.bytesInUse += t.bytesInUse;
     h.freeBytesInUsedPools += f.freeBytesInUsedPools;

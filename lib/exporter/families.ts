@@ -194,7 +194,7 @@ export function buildMetrics(
     arenaBytes.add(l, h.arenaBytes);
     pools.add({ ...l, state: "used" }, h.poolsUsed);
     pools.add({ ...l, state: "empty" }, h.poolsEmpty);
-    pools.add({ ...l, state: "untouched" }, h.poolsUntouched);
+    if (h.poolsUntouched !== undefined) pools.add({ ...l, state: "untouched" }, h.poolsUntouched);
     blocks.add(l, h.blocksInUse);
     inUse.add(l, h.bytesInUse);
     freeUsed.add(l, h.freeBytesInUsedPools);
@@ -390,7 +390,7 @@ function addHealth(
   const info = m.gauge(
     N.unsupportedInfo,
     "A Python process pymem cannot read pymalloc figures of, for as long as it lives: reason python_version (older " +
-      "than 3.8, free-threaded) or no_obmalloc (PYTHONMALLOC=malloc, mimalloc). 1 each.",
+      "than 3.8, free-threaded) or no_obmalloc (PYTHONMALLOC=malloc). 1 each.",
   );
   const byReason = new Map<string, number>(UNSUPPORTED_REASONS.map((x) => [x, 0]));
   for (const u of r.unsupported) {

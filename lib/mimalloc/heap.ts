@@ -138,6 +138,8 @@ export interface MimallocHeap {
     reclaimableSegments: number;
     utilization: number;
   };
+  /** Pages or slice spans read while the process changed them (counted as read; also in `warnings`). */
+  inconsistentPages: number;
   /** What could not be read or was inconsistent (a live process changing under the read); empty when whole. */
   warnings: string[];
   /** JSON-safe: the same fields, addresses as hex strings. Not enumerable. */
@@ -560,6 +562,7 @@ export function walkMimalloc(target: MimallocTarget, L: MimallocLayout): Mimallo
       reclaimableSegments: Math.max(0, normal.length - segmentsIfPacked),
       utilization: segmentBytes ? bytesInUse / segmentBytes : 0,
     },
+    inconsistentPages: inconsistent,
     warnings,
   } as unknown as MimallocHeap;
   Object.defineProperty(heap, "pages", { get: makePages, enumerable: true });

@@ -8,6 +8,7 @@ import type { PythonHost } from "../core/host.ts";
 import { PymemError } from "../errors.ts";
 import { selfProbe } from "../glibc/mod.ts";
 import { mimallocLayout } from "./layout.ts";
+import { cpythonIfKnown } from "../cpython/versions.ts";
 import { type MimallocHeap, walkMimalloc } from "./heap.ts";
 
 export type {
@@ -33,6 +34,26 @@ export function requireMimalloc(allocator: string | null, where: string): void {
       "UNSUPPORTED",
       `mimalloc heap map: ${where} allocates with ${allocator}, not mimalloc (PYTHONMALLOC=mimalloc on CPython 3.13+)`,
     );
+  }
+}
+
+/**
+ * The mimalloc map of an attached process that allocates with CPython's mimalloc, or undefined when it does not:
+ * named otherwise, or unnamed (a stripped image, whose `_PyObject_MiMalloc` has no symbol) with no mimalloc segment
+ * found (INVALID_STATE) or a CPython that carries no mimalloc. For `pymem why`, `pymem ps` and the exporter, which
+ * ask only after obmalloc's heap is not there (or in the order they need).
+ */
+export function mimallocIfUsed(
+  py: { allocatorName(): string | null; version: { minor: number }; mimallocHeap(): MimallocHeap },
+): MimallocHeap | undefined {
+  const name = py.allocatorName();
+  if (name?.startsWith("mimalloc")) return py.mimallocHeap();
+  if (name !== null || !cpythonIfKnown(py.version.minor)?.layout.mimalloc) return undefined;
+  try {
+    return py.mimallocHeap();
+  } catch (e) {
+    if (e instanceof PymemError && e.code === "INVALID_STATE") return undefined;
+    throw e;
   }
 }
 

@@ -13,6 +13,7 @@ import { PymemError } from "../errors.ts";
 import type { ObjectMemory, Range } from "./memory.ts";
 import { objectLayoutFor } from "./layout.ts";
 import { type TypeInfo, TypeTable } from "./types.ts";
+import { checkOptions, integerIn, isBoolean, oneOf } from "../checks.ts";
 
 /** One type's row. */
 export interface MimallocTypeRow {
@@ -20,6 +21,37 @@ export interface MimallocTypeRow {
   count: number;
   /** Bytes of the blocks holding them. */
   bytes: number;
+}
+
+/** A row of the pinning view: a kind of block and the bytes of the pages (or segments) it keeps committed. */
+export interface MimallocPinningRow extends MimallocTypeRow {
+  /** True for Python objects; false for "not an object" (buffers) and "unread" (torn pages, their `used` blocks). */
+  object: boolean;
+  /**
+   * This kind's share of the bytes of the pages (or segments) it occupies: each unit's bytes shared among its live
+   * blocks by their bytes, in whole bytes rounded by largest remainder, so that the rows add up exactly to the bytes
+   * of the units holding live blocks.
+   */
+  pinnedBytes: number;
+  /** Pages and segments holding at least one block of this kind. */
+  pages: number;
+  segments: number;
+  /** Of the units counted (pages, or segments with `unit: "segment"`), those less than half full by live bytes. */
+  sparse: number;
+}
+
+/** Options of {@link MimallocObjects.pinning}. */
+export interface MimallocPinningOptions {
+  /** Rows to return (default: all). */
+  limit?: number;
+  /** Leave out "not an object" and "unread". Default false. */
+  objectsOnly?: boolean;
+  /**
+   * What is charged: `"page"` (default) the bytes of each page with live blocks (its slices, what mimalloc keeps
+   * committed for it), `"segment"` the bytes of each segment with live blocks (what stays reserved, the analogue of
+   * an obmalloc arena).
+   */
+  unit?: "page" | "segment";
 }
 
 /** What the blocks hold. */
@@ -36,6 +68,17 @@ export interface MimallocObjects {
   typeAt(address: bigint | number): string | undefined;
   /** Pages whose free lists could not be followed (a live target changing them): their blocks are not classified. */
   tornPages: number;
+  /** Blocks in use of those pages (mimalloc's `used`), counted as "unread" in the pinning view. */
+  unreadBlocks: number;
+  /**
+   * What keeps the pages (or segments) committed, by kind, most pinned bytes first: the analogue of obmalloc's
+   * `pinning()` (lib/objects/snapshot.ts). The rows add up to the bytes of the pages (segments) holding live blocks.
+   */
+  pinning(options?: MimallocPinningOptions): MimallocPinningRow[];
+  /** The kinds in one page (its position in `map.pages`), most blocks first; empty for a page with no live block. */
+  pageTypes(page: number): { name: string; count: number }[];
+  /** The kinds in one segment (its position in `map.segments`), most bytes first. */
+  segmentTypes(segment: number): { name: string; count: number; bytes: number }[];
 }
 
 /** Blocks read per readMany call for pages of large blocks (only each block's first bytes are needed). */
@@ -79,10 +122,18 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
   };
   const found = new Map<number, number>(); // object address -> type id
   const count: number[] = [], bytes: number[] = [];
-  let liveBlocks = 0, notObjects = 0, notObjectBytes = 0, tornPages = 0;
+  let liveBlocks = 0, notObjects = 0, notObjectBytes = 0, tornPages = 0, unreadBlocks = 0;
   const offsets = [0, ol.gcHead, ol.gcHead + 16];
+  // Per page (its position in `pages`): live blocks by kind (a type's index, NOT_OBJECT or UNREAD).
+  const perPage: (Map<number, number> | undefined)[] = new Array(pages.length);
+  const unread = (p: number): void => {
+    tornPages++;
+    unreadBlocks += pages[p].used;
+    perPage[p] = new Map([[UNREAD, pages[p].used]]);
+  };
 
-  for (const page of pages) {
+  for (let p = 0; p < pages.length; p++) {
+    const page = pages[p];
     if (page.used === 0 || page.capacity === 0) continue;
     const bs = page.blockSize, cap = page.capacity, start = Number(page.blocksStart);
     const head = Math.min(bs, HEAD);
@@ -90,7 +141,10 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
     let data: Uint8Array, stride: number;
     if (bs * cap <= WHOLE) {
       const got = mem.readMany([{ address: start, length: bs * cap }]);
-      if (!got.ok[0]) continue;
+      if (!got.ok[0]) {
+        unread(p);
+        continue;
+      }
       data = got.bytes.subarray(got.offsets[0], got.offsets[0] + bs * cap);
       stride = bs;
     } else {
@@ -122,7 +176,7 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
       }
     }
     if (torn) {
-      tornPages++;
+      unread(p);
       continue;
     }
     // Candidate type pointers at each place an object can start, validated in one batch per page.
@@ -138,6 +192,8 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
       }
     }
     table.resolve(candidates, notAType);
+    const kinds = new Map<number, number>();
+    perPage[p] = kinds;
     for (let i = 0; i < cap; i++) {
       if (free[i]) continue;
       liveBlocks++;
@@ -157,8 +213,10 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
       if (kind < 0) {
         notObjects++;
         notObjectBytes += bs;
+        kinds.set(NOT_OBJECT, (kinds.get(NOT_OBJECT) ?? 0) + 1);
         continue;
       }
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       found.set(start + i * bs + at, kind);
       count[kind] = (count[kind] ?? 0) + 1;
       bytes[kind] = (bytes[kind] ?? 0) + bs;
@@ -180,7 +238,131 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
       return t === undefined ? undefined : table.types[t].name;
     },
     tornPages,
+    unreadBlocks,
+    pinning: (options = {}) => pinMimalloc(map, perPage, table.types, options),
+    pageTypes: (i) => {
+      const kinds = perPage[i];
+      if (!kinds) return [];
+      return [...kinds].map(([k, count]) => ({ name: kindName(table.types, k), count }))
+        .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+    },
+    segmentTypes: (i) => {
+      const at = map.segments[i]?.address;
+      const sum = new Map<number, [number, number]>();
+      pages.forEach((pg, p) => {
+        const kinds = perPage[p];
+        if (!kinds || pg.segment !== at) return;
+        for (const [k, c] of kinds) {
+          const r = sum.get(k) ?? [0, 0];
+          r[0] += c;
+          r[1] += c * pg.blockSize;
+          sum.set(k, r);
+        }
+      });
+      return [...sum].map(([k, [count, bytes]]) => ({ name: kindName(table.types, k), count, bytes }))
+        .sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
+    },
   };
+}
+
+/** Kinds of the pinning view that are not types (types are their index in the type table, from 0). */
+const NOT_OBJECT = -1, UNREAD = -2;
+const kindName = (types: readonly TypeInfo[], k: number): string =>
+  k === NOT_OBJECT ? "not an object" : k === UNREAD ? "unread" : types[k].name;
+
+/**
+ * Each unit's (page's or segment's) bytes shared among its live blocks by their bytes, in whole bytes: each kind's
+ * share rounded down and the bytes left given one each to the largest remainders (ties: the lower kind), as obmalloc's
+ * pinning does per arena (lib/objects/snapshot.ts), so the rows add up to the units' bytes exactly.
+ */
+function pinMimalloc(
+  map: MimallocHeap,
+  perPage: (Map<number, number> | undefined)[],
+  types: readonly TypeInfo[],
+  options: MimallocPinningOptions,
+): MimallocPinningRow[] {
+  const { limit, objectsOnly = false, unit = "page" } = checkOptions<MimallocPinningOptions>(options, "pinning", {
+    limit: integerIn(0, Number.MAX_SAFE_INTEGER),
+    objectsOnly: isBoolean,
+    unit: oneOf(["page", "segment"]),
+  });
+  const pages = map.pages;
+  interface Row {
+    count: number;
+    bytes: number;
+    pinned: number;
+    pages: number;
+    segments: Set<bigint>;
+    sparse: number;
+  }
+  const rows = new Map<number, Row>();
+  const rowOf = (k: number): Row => {
+    let r = rows.get(k);
+    if (!r) rows.set(k, r = { count: 0, bytes: 0, pinned: 0, pages: 0, segments: new Set(), sparse: 0 });
+    return r;
+  };
+  // The units: each a size in bytes and its live bytes by kind.
+  const units: { bytes: number; kinds: Map<number, number> }[] = [];
+  const bySegment = new Map<bigint, Map<number, number>>();
+  pages.forEach((pg, p) => {
+    const kinds = perPage[p];
+    if (!kinds) return;
+    const byBytes = new Map<number, number>();
+    for (const [k, c] of kinds) {
+      const r = rowOf(k);
+      r.count += c;
+      r.bytes += c * pg.blockSize;
+      r.pages++;
+      r.segments.add(pg.segment);
+      byBytes.set(k, c * pg.blockSize);
+    }
+    if (unit === "page") units.push({ bytes: pg.bytes, kinds: byBytes });
+    else {
+      let m = bySegment.get(pg.segment);
+      if (!m) bySegment.set(pg.segment, m = new Map());
+      for (const [k, b] of byBytes) m.set(k, (m.get(k) ?? 0) + b);
+    }
+  });
+  if (unit === "segment") {
+    const size = new Map(map.segments.map((s) => [s.address, s.bytes]));
+    for (const [at, kinds] of bySegment) units.push({ bytes: size.get(at) ?? map.geometry.segmentSize, kinds });
+  }
+  for (const u of units) {
+    let live = 0;
+    for (const b of u.kinds.values()) live += b;
+    if (live <= 0) continue;
+    const isSparse = live < u.bytes / 2;
+    const rem: [number, number][] = [];
+    let left = u.bytes;
+    for (const [k, b] of u.kinds) {
+      const whole = Math.floor((u.bytes * b) / live);
+      const r = rows.get(k)!;
+      r.pinned += whole;
+      left -= whole;
+      rem.push([(u.bytes * b) % live, k]);
+      if (isSparse) r.sparse++;
+    }
+    if (left > 0) {
+      rem.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+      for (let i = 0; i < left; i++) rows.get(rem[i % rem.length][1])!.pinned++;
+    }
+  }
+  const out: MimallocPinningRow[] = [];
+  for (const [k, r] of rows) {
+    if (k < 0 && objectsOnly) continue;
+    out.push({
+      name: kindName(types, k),
+      object: k >= 0,
+      count: r.count,
+      bytes: r.bytes,
+      pinnedBytes: r.pinned,
+      pages: r.pages,
+      segments: r.segments.size,
+      sparse: r.sparse,
+    });
+  }
+  out.sort((x, y) => y.pinnedBytes - x.pinnedBytes || y.bytes - x.bytes || x.name.localeCompare(y.name));
+  return limit === undefined ? out : out.slice(0, limit);
 }
 
 /** The live blocks of this process's mimalloc map, read through process_vm_readv on our own pid. */

@@ -12,6 +12,8 @@ import type { HeapJSON } from "./json.ts";
 import { addressSpaceSVG, escapeXml, type HeatMapOptions, heatMapSVG, sizeClassChartSVG } from "./svg.ts";
 import { HOLDERS, rssVerdict } from "./rss.ts";
 import { formatBytes, formatInt, summaryText, verdict } from "./text.ts";
+import { type MimallocJSON, renderMimallocText } from "./mimalloc.ts";
+import { mimallocHeatMapSVG } from "./mimalloc-svg.ts";
 
 const CSS = `
 :root { color-scheme: light; --fg: #1d1d1f; --muted: #5f6368; --line: #e3e3e3; --accent: #2f6fdf; }
@@ -251,6 +253,116 @@ ${objectsSection(doc)}<h2>Heap map</h2>
 <div class="wide"><table class="sortable" id="arenas">
 <thead><tr><th>arena</th><th class="l">address</th><th>pools used</th><th>blocks</th><th>bytes</th><th>fill</th></tr></thead>
 <tbody>${arenaRows.join("\n")}</tbody>
+</table></div>
+<div id="tip" role="tooltip" hidden></div>
+<script type="application/json" id="pymem-data">${data}</script>
+<script>${BODY_SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The HTML report of a mimalloc heap (`pymem heap --html` under PYTHONMALLOC=mimalloc): the same page as
+ * {@link renderHTML}, drawn from the `pymem.mimalloc` document: summary, what keeps the pages committed (when the
+ * document carries `objects`), the heat map with one row per segment (lib/report/mimalloc-svg.ts), the block sizes
+ * and the emptiest segments.
+ */
+export function renderMimallocHTML(doc: MimallocJSON, options: { worstSegments?: number } = {}): string {
+  const title = `pymem heap — CPython ${doc.python.version} (mimalloc ${doc.mimalloc.release})`;
+  const o = doc.objects;
+  const holds = o
+    ? `<h2 id="holds">What holds the memory</h2>
+<p class="muted">Each page with live blocks is charged to the kinds on it, by their bytes: what keeps it committed.</p>
+<div class="wide"><table class="sortable" id="pinning">
+<thead><tr><th class="l">type</th><th>pinned</th><th>pages</th><th>sparse pages</th><th>segments</th><th>blocks</th><th>bytes</th></tr></thead>
+<tbody>${
+      o.pinning.map((r) =>
+        `<tr>${td(r.name, r.object ? r.name : `(${r.name})`, "l")}${td(r.pinnedBytes, formatBytes(r.pinnedBytes))}${
+          td(r.pages, formatInt(r.pages))
+        }${td(r.sparse, formatInt(r.sparse))}${td(r.segments, formatInt(r.segments))}${
+          td(r.count, formatInt(r.count))
+        }${td(r.bytes, formatBytes(r.bytes))}</tr>`
+      ).join("\n")
+    }</tbody>
+</table></div>
+`
+    : "";
+  const sizeRows = doc.sizeClasses.map((r) => {
+    const fill = r.blocksInUse / Math.max(1, r.blocksInUse + r.availBlocks);
+    return `<tr>${td(r.size, formatInt(r.size))}${td(r.kind, r.kind, "l")}${td(r.pages, formatInt(r.pages))}${
+      td(r.blocksInUse, formatInt(r.blocksInUse))
+    }${td(r.availBlocks, formatInt(r.availBlocks))}${td(r.blocksInUse * r.size, formatBytes(r.blocksInUse * r.size))}` +
+      `<td data-v="${fill}"><span class="bar" style="width:${Math.round(fill * 60)}px"></span> ${
+        Math.round(fill * 100)
+      }%</td></tr>`;
+  });
+  const heapRows = doc.heaps.map((x) =>
+    `<tr>${td(x.address, x.address + (x.main ? " (main)" : ""), "l")}${td(x.threadId)}${
+      td(x.pages, formatInt(x.pages))
+    }${td(x.blocksInUse, formatInt(x.blocksInUse))}${td(x.bytesInUse, formatBytes(x.bytesInUse))}${
+      td(x.bytesAvailable, formatBytes(x.bytesAvailable))
+    }</tr>`
+  );
+  const worst = [...doc.segments].sort((a, b) => a.fill - b.fill).slice(0, options.worstSegments ?? 25);
+  const segRows = worst.map((s) =>
+    `<tr>${td(s.address, s.address, "l")}${
+      td(s.abandoned ? 0 : s.threadId, s.abandoned ? "abandoned" : String(s.threadId))
+    }${td(s.usedPages, formatInt(s.usedPages))}${td(s.blocksInUse, formatInt(s.blocksInUse))}${
+      td(s.bytesInUse, formatBytes(s.bytesInUse))
+    }${td(s.fill, `${(s.fill * 100).toFixed(1)}%`)}</tr>`
+  );
+  const data = JSON.stringify({
+    schema: doc.schema,
+    schemaVersion: doc.schemaVersion,
+    pymemVersion: doc.pymemVersion,
+    takenAt: doc.takenAt,
+    python: doc.python,
+    mimalloc: doc.mimalloc,
+    totals: doc.totals,
+    fragmentation: doc.fragmentation,
+    abandoned: doc.abandoned,
+    sizeClasses: doc.sizeClasses,
+    rss: doc.rss,
+  }).replace(/</g, "\\u003c");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script>${HEAD_SCRIPT}</script>
+<title>${escapeXml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body data-pymem-status="pymem-pending">
+<header>
+<h1>${escapeXml(title)}</h1>
+<div class="muted">taken ${escapeXml(doc.takenAt)} · pymem ${escapeXml(doc.pymemVersion)} · schema ${
+    escapeXml(doc.schema)
+  }/${doc.schemaVersion}</div>
+</header>
+<h2>Summary</h2>
+<pre class="summary">${escapeXml(renderMimallocText(doc, { worstArenas: 0 }).split("\n\n")[0])}</pre>
+<h2>Thread heaps</h2>
+<div class="wide"><table class="sortable" id="heaps">
+<thead><tr><th class="l">heap</th><th>thread</th><th>pages</th><th>blocks</th><th>in use</th><th>free in pages</th></tr></thead>
+<tbody>${heapRows.join("\n")}</tbody>
+</table></div>
+${holds}<h2>Heap map</h2>
+<div class="figure heat" id="heatmap"><div class="heat-map">${mimallocHeatMapSVG(doc, { part: "map" })}</div>` +
+    (doc.segments.length ? `<div class="heat-legend">${mimallocHeatMapSVG(doc, { part: "legend" })}</div>` : "") +
+    `</div>
+<h2>Block sizes</h2>
+<div class="wide"><table class="sortable" id="classes">
+<thead><tr><th>size</th><th class="l">kind</th><th>pages</th><th>blocks in use</th><th>free blocks</th><th>bytes in use</th><th>fill</th></tr></thead>
+<tbody>${sizeRows.join("\n")}</tbody>
+</table></div>
+<h2>Emptiest segments <span class="muted">(${worst.length} of ${
+      formatInt(doc.segments.length)
+    }, lowest fill first)</span></h2>
+<div class="wide"><table class="sortable" id="segments">
+<thead><tr><th class="l">segment</th><th>owner thread</th><th>pages used</th><th>blocks</th><th>bytes</th><th>fill</th></tr></thead>
+<tbody>${segRows.join("\n")}</tbody>
 </table></div>
 <div id="tip" role="tooltip" hidden></div>
 <script type="application/json" id="pymem-data">${data}</script>

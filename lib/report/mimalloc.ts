@@ -6,6 +6,7 @@
  * @module
  */
 import type { MimallocHeap, MimallocPageKind, MimallocSizeClass } from "../mimalloc/mod.ts";
+import type { MimallocObjects, MimallocPinningRow } from "../objects/mimalloc.ts";
 import { runtimeName } from "../core/runtime.ts";
 import { PYMEM_VERSION, SCHEMA_VERSION, type SourceJSON } from "./json.ts";
 import { formatBytes, formatInt, table, type TextOptions } from "./text.ts";
@@ -41,8 +42,31 @@ export interface MimallocJSON {
     reserved: number[];
     /** A position in `heaps`, -1 for no heap (abandoned). */
     heap: number[];
+    /** Slices the page spans (its bytes / `mimalloc.sliceSize`). */
+    slices: number[];
   };
+  /**
+   * The classification, when asked for (`pymem heap --html`): the pinning rows (pages kept committed, by kind) and
+   * what each page holds (parallel to `pages`: its kinds, most blocks first, e.g. `"Foo ×120, str ×3"`).
+   */
+  objects?: { pinning: MimallocPinningRow[]; pageTypes?: string[] };
   warnings?: string[];
+}
+
+/** The classification part of the document (`objects`): the top `limit` pinning rows and each page's kinds. */
+export function mimallocObjectsToJSON(
+  objects: MimallocObjects,
+  pages: number,
+  options: { limit?: number; pageTypes?: boolean } = {},
+): NonNullable<MimallocJSON["objects"]> {
+  const out: NonNullable<MimallocJSON["objects"]> = { pinning: objects.pinning({ limit: options.limit ?? 15 }) };
+  if (options.pageTypes) {
+    out.pageTypes = new Array(pages);
+    for (let i = 0; i < pages; i++) {
+      out.pageTypes[i] = objects.pageTypes(i).slice(0, 3).map((t) => `${t.name} ×${t.count}`).join(", ");
+    }
+  }
+  return out;
 }
 
 /** The document of one map. */
@@ -61,6 +85,7 @@ export function mimallocToJSON(
     capacity: [],
     reserved: [],
     heap: [],
+    slices: [],
   };
   const slice = BigInt(h.geometry.sliceSize);
   for (const p of h.pages) {
@@ -72,6 +97,7 @@ export function mimallocToJSON(
     pages.capacity.push(p.capacity);
     pages.reserved.push(p.reserved);
     pages.heap.push(heapIndex.get(p.heap) ?? -1);
+    pages.slices.push(p.bytes / h.geometry.sliceSize);
   }
   const doc: MimallocJSON = {
     schema: MIMALLOC_SCHEMA,
@@ -103,7 +129,7 @@ export function renderMimallocText(doc: MimallocJSON, options: TextOptions = {})
   const where = doc.source.kind === "attached" ? `process ${doc.source.pid}` : "this process";
   const lines = [
     paint("1", `mimalloc heap of ${where}: CPython ${doc.python.version}, mimalloc ${doc.mimalloc.release}`),
-    `  ${formatInt(t.segments)} segments = ${formatBytes(t.segmentBytes)} mapped` +
+    `  ${formatInt(t.segments)} segment${t.segments === 1 ? "" : "s"} = ${formatBytes(t.segmentBytes)} mapped` +
     (doc.rss === null ? "" : `; RSS ${formatBytes(doc.rss)}`),
     `  ${formatInt(t.blocksInUse)} blocks in use = ${formatBytes(t.bytesInUse)} in ${formatInt(t.pages)} pages ` +
     `(${formatInt(t.emptyPages)} empty pages kept); ${formatBytes(t.bytesAvailable)} free inside them`,

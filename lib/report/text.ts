@@ -310,12 +310,16 @@ export function renderPsText(rows: PythonProcessInfo[]): string {
     String(r.pid),
     r.version,
     r.rss === null ? "?" : formatBytes(r.rss),
-    r.arenas === null ? "-" : formatInt(r.arenas),
-    r.pinned === null ? "-" : formatInt(r.pinned),
+    r.arenas !== null ? formatInt(r.arenas) : r.mimalloc ? `${formatInt(r.mimalloc.segments)} seg` : "-",
+    r.pinned !== null ? formatInt(r.pinned) : r.mimalloc ? `${formatInt(r.mimalloc.pinned)} seg` : "-",
     printable(r.image),
   ]);
   const notes = rows.filter((r) => r.error).map((r) => `${r.pid}: ${printable(reasonOf(r.error!))}`);
   const head = ["pid", "python", "RSS", "arenas", "pinned", "image"];
   const list = table(head, body, [true, false, true, true, true, false]);
-  return list + "\n" + (notes.length ? `\nNo heap figures for:\n${notes.map((n) => `  ${n}`).join("\n")}\n` : "");
+  const seg = rows.some((r) => r.mimalloc)
+    ? "\nseg: mimalloc segments (PYTHONMALLOC=mimalloc), 32 MiB each; pinned: kept by fewer than 4 pages in use\n"
+    : "";
+  return list + "\n" + seg +
+    (notes.length ? `\nNo heap figures for:\n${notes.map((n) => `  ${n}`).join("\n")}\n` : "");
 }

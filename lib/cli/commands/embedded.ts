@@ -10,7 +10,7 @@ import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, OUTPUTS, SC
 import { colorAllowed, output, positiveNumber, progress, rssOf, stdoutTTY, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
 import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
-import { mimallocToJSON } from "../../report/mimalloc.ts";
+import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { runtimeName } from "../../core/runtime.ts";
@@ -117,7 +117,12 @@ async function cmdHeap(ctx: Context): Promise<number> {
     if (allocator?.startsWith("mimalloc")) {
       const source = { library: py.library, workload: w.label };
       const opts = { version: versionString(py.version), allocator, rss: rssOf(), source };
-      await writeMimallocReport(ctx, mimallocToJSON(py.mimallocHeap(), opts));
+      const map = py.mimallocHeap(), doc = mimallocToJSON(map, opts);
+      // The HTML report says what holds the memory (a classification: only when it is wanted).
+      if (ctx.values.html !== undefined) {
+        doc.objects = mimallocObjectsToJSON(py.mimallocObjects(map), map.pages.length, { pageTypes: true });
+      }
+      await writeMimallocReport(ctx, doc);
       return 0;
     }
     const snap = py.heap();

@@ -17,9 +17,10 @@ import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
 import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
-import { mimallocToJSON } from "../../report/mimalloc.ts";
+import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
 import { versionString } from "../../core/version.ts";
 import { cpythonIfKnown } from "../../cpython/versions.ts";
+import { watchMimalloc } from "./watch-mimalloc.ts";
 
 function pidOf(ctx: Context): number {
   const [pid, extra] = ctx.positionals;
@@ -78,10 +79,17 @@ async function cmdAttach(ctx: Context): Promise<number> {
         if (e2 instanceof PymemError && e2.code === "INVALID_STATE") throw e;
         throw e2;
       }
-      if (every !== undefined) throw new PymemError("UNSUPPORTED", "--watch: not yet for a mimalloc heap");
       const source = { kind: "attached" as const, pid, library: target.library };
       const opts = { version: versionString(target.version), allocator: name ?? "mimalloc", rss: rssOf(pid) };
-      await writeMimallocReport(ctx, mimallocToJSON(map, { ...opts, source }));
+      if (every !== undefined) {
+        const toJSON = (m: typeof map) => mimallocToJSON(m, { ...opts, rss: rssOf(pid), source });
+        return await watchMimalloc(ctx, target, map, every, count, toJSON);
+      }
+      const doc = mimallocToJSON(map, { ...opts, source });
+      if (ctx.values.html !== undefined) {
+        doc.objects = mimallocObjectsToJSON(target.mimallocObjects(map), map.pages.length, { pageTypes: true });
+      }
+      await writeMimallocReport(ctx, doc);
       return 0;
     }
     // The RSS by holder once, for the first report (a malloc walk per --watch sample would cost seconds on a big heap).

@@ -12,6 +12,7 @@ import { addressSpaceFor } from "../heap-report.ts";
 import { CODE, type Command, type Context, DEBUG, DEMO, EMBED, HELP, UsageError } from "../command.ts";
 import { output, positiveNumber, progress, write } from "../io.ts";
 import { open, runWorkload, workloadOf } from "../workload.ts";
+import { mimallocMapOf, whyMimalloc } from "./why-mimalloc.ts";
 
 async function cmdWhy(ctx: Context): Promise<number> {
   const limit = positiveNumber(ctx.values.limit, "limit", true) ?? 15;
@@ -29,6 +30,8 @@ async function cmdWhy(ctx: Context): Promise<number> {
     const source = pid === undefined
       ? { kind: "embedded" as const, library: py.library, workload: w?.label }
       : { kind: "attached" as const, pid, library: py.library };
+    const mimalloc = mimallocMapOf(py, pid !== undefined);
+    if (mimalloc) return await whyMimalloc(ctx, py, mimalloc, source, limit);
     // glibc's heap is walked once, for the RSS by holder and for the objects in its chunks (a malloc that is not
     // glibc's is refused here and named by the address space's own attempt).
     let malloc: ReturnType<typeof py.mallocHeap> | undefined;
@@ -78,6 +81,8 @@ export const whyCommand: Command = {
     "the instance's type). A PID reads that process " +
     "(read-only, like attach; options may come before or after the PID); otherwise the code runs in an embedded " +
     "CPython first.",
+    "Under mimalloc (PYTHONMALLOC=mimalloc, --allocator mimalloc; CPython 3.13+) it classifies mimalloc's blocks " +
+    "and charges each page with live blocks to the kinds on it (JSON schema pymem.mimalloc.why).",
   ],
   options: [
     CODE,
