@@ -41,6 +41,7 @@ const results: Record<string, Record<string, any>> = {};
 const attach: Record<string, any>[] = [];
 // deno-lint-ignore no-explicit-any
 let mallocWalk: Record<string, any> | undefined;
+// deno-lint-ignore no-explicit-any
 const objects: Record<string, any>[] = [];
 try {
   for (const rt of runtimes) {

@@ -579,7 +579,7 @@ function nameBuffers(
   };
   for (let s = 0; s < objs.length; s += STEP) {
     const part = objs.slice(s, s + STEP);
-    const spans = part.map((o, j) => plan.get(objTypes[s + j]) ?? { lo: 0, hi: 8 });
+    const spans = part.map((_o, j) => plan.get(objTypes[s + j]) ?? { lo: 0, hi: 8 });
     const got = mem.readMany(part.map((o, j) => ({ address: o + spans[j].lo, length: spans[j].hi - spans[j].lo })));
     part.forEach((o, j) => {
       if (!got.ok[j]) return;
