@@ -223,6 +223,17 @@ test("pymem why PID under PYTHONMALLOC=malloc: no pymalloc heap, the RSS by hold
     // Every object is in malloc's chunks: the threads' bytearrays and the 150,000 small tuples and strs.
     const b = doc.addressSpace.breakdown;
     assert.ok(b.mallocInUse + b.mallocFree >= doc.addressSpace.total.rss * 0.8, JSON.stringify(b));
+    // held[]: the objects themselves, in malloc's chunks.
+    assert.ok(doc.held?.some((h: { name: string; mallocCount: number }) => h.name === "tuple" && h.mallocCount > 0));
+    // attach has no map to draw: it says so and gives the RSS by holder; the map formats are refused.
+    const a = cli(["attach", String(child.pid)]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stdout, /does not use obmalloc/);
+    assert.match(a.stdout, /^RSS .* \(smaps\), by holder:$/m);
+    assert.match(a.stdout, new RegExp(`pymem why ${child.pid}`));
+    const j = cli(["attach", String(child.pid), "--json", "-"]);
+    assert.equal(j.status, 1);
+    assert.match(j.stderr, /--json needs a heap map/);
   } finally {
     await kill(child);
   }

@@ -18,6 +18,7 @@ import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "..
 import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
 import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
 import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
+import { rssText, rssVerdict } from "../../report/rss.ts";
 import { versionString } from "../../core/version.ts";
 import { cpythonIfKnown } from "../../cpython/versions.ts";
 import { watchMimalloc } from "./watch-mimalloc.ts";
@@ -70,7 +71,23 @@ async function cmdAttach(ctx: Context): Promise<number> {
       const name = target.allocatorName();
       // Unnamed (a stripped image's _PyObject_MiMalloc has no symbol): tried when the CPython carries mimalloc.
       if (!(name?.startsWith("mimalloc") || (name === null && cpythonIfKnown(target.version.minor)?.layout.mimalloc))) {
-        throw e;
+        // PYTHONMALLOC=malloc or a custom allocator: no map to draw, but the RSS by holder still says where the
+        // memory is (`why PID` adds the objects in malloc's chunks). The map formats have nothing to hold.
+        const asked = ["json", "svg", "html"].find((o) => ctx.values[o] !== undefined);
+        if (asked || every !== undefined) {
+          throw new PymemError(
+            "UNSUPPORTED",
+            `${e.message}; --${asked ?? "watch"} needs a heap map (pymem why ${pid} --json gives the RSS by holder ` +
+              "and the objects in malloc's chunks)",
+          );
+        }
+        const space = addressSpaceFor(() => target.addressSpace());
+        const lines = [`pymem attach: ${e.message}.`, ""];
+        if ("error" in space) lines.push(`RSS not attributed: ${space.error}`);
+        else lines.push(...rssText(space), "", ...rssVerdict(space));
+        lines.push("", `What the objects in malloc's chunks are: pymem why ${pid}`);
+        await write(process.stdout, lines.join("\n") + "\n");
+        return 0;
       }
       let map;
       try {
