@@ -120,6 +120,12 @@ const FILES: Record<string, FileAxes> = {
   // Running the exporter as an operator would: the documented npx launch and SIGTERM, a worker killed from outside,
   // the systemd unit and the alert rules (promtool): once per runtime.
   exporter_ops_test: { axes: ["app"], seconds: 20 },
+  // The exporter soaked under a real Prometheus (issue 28) for PYMEM_SOAK_SECONDS (90 here): once (pure: Bun,
+  // python3's CPython), since it starts targets of every CPython itself and what it tests (deadlines, scheduling,
+  // memory over time) is the exporter's own code. Its two CPU burners keep both cores busy for those 90 s (ended by
+  // `timeout` whatever happens), so the job beside it in CI runs at about half speed meanwhile: ~100 s of its own,
+  // and up to ~45 s more on the other job.
+  exporter_soak_test: { axes: ["pure"], seconds: 100 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.
