@@ -117,6 +117,29 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Processes whose parent is `pid` (the exporter's workers). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "latin1");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** VmRSS of `pid` in bytes, undefined when it is gone. */
+function residentOf(pid: number): number | undefined {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "latin1"));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 type Series = { metric: Record<string, string>; value?: [number, string]; values?: [number, string][] };
 
 async function prom(base: string, path: string, params: Record<string, string>): Promise<Series[]> {
@@ -140,6 +163,7 @@ test(
     const main = pythons.find((p) => p.exe.endsWith("/python3.12")) ?? pythons[0];
     const deadline = Date.now() + (SOAK_S + 60) * 1000;
     let ex: ChildProcess | undefined;
+    let sampler: ReturnType<typeof setInterval> | undefined;
     let stderr = "";
     const lives: Life[] = [];
     let stopping = false;
@@ -179,12 +203,25 @@ test(
       children.push(p);
       const base = `http://127.0.0.1:${promPort}`;
 
-      // Both cores busy for the soak, and never longer (`timeout` ends the burners even if this test dies).
+      // Both cores busy for the soak, and never longer: each burner ends itself at its own deadline, whatever
+      // becomes of this test (`timeout CMD` would not: SIGKILLed, it leaves CMD running, reparented, for ever).
+      const burn = `import time\nend = time.time() + ${SOAK_S + 90}\nwhile time.time() < end: pass\n`;
       for (let i = 0; i < 2; i++) {
-        children.push(spawn("timeout", [String(SOAK_S + 90), "sh", "-c", "while :; do :; done"], { stdio: "ignore" }));
+        const argv = [...main.launch, main.exe, "-c", burn];
+        children.push(spawn(argv[0], argv.slice(1), { stdio: "ignore", env: { ...process.env, ...main.env } }));
       }
 
       const t0 = Date.now();
+      // The exporter's and its workers' resident memory, every second.
+      const rss = new Map<number, { t: number; bytes: number }[]>();
+      sampler = setInterval(() => {
+        for (const pid of [ex!.pid!, ...childrenOf(ex!.pid!)]) {
+          const bytes = residentOf(pid);
+          if (bytes === undefined) continue;
+          if (!rss.has(pid)) rss.set(pid, []);
+          rss.get(pid)!.push({ t: Date.now(), bytes });
+        }
+      }, 1000);
       // The big one (≥ 1 GiB of arenas) and the steady ones, spread over every CPython.
       const started: Promise<Life>[] = [startTarget(main, 6_000_000, 0)];
       for (let i = 0; i < TARGETS - FLAPPING - 1; i++) {
@@ -209,10 +246,17 @@ test(
       assert.ok(Date.now() < deadline);
       const window = `${Math.round((Date.now() - t0) / 1000)}s`;
 
-      // No failed scrape.
+      // The figures first (printed whatever the verdict), then the checks.
       const scrapes = await scalar(base, `count_over_time(up{job="pymem"}[${window}])`);
-      assert.ok(scrapes >= SOAK_S / INTERVAL_S - 2, `${scrapes} scrapes in ${window}`);
-      assert.equal(await scalar(base, `min_over_time(up{job="pymem"}[${window}])`), 1, stderr);
+      const minUp = await scalar(base, `min_over_time(up{job="pymem"}[${window}])`);
+      const failed = (await prom(base, "query_range", {
+        query: 'up{job="pymem"} == 0 or scrape_duration_seconds{job="pymem"} > 3',
+        start: String(t0 / 1000),
+        end: String(Date.now() / 1000),
+        step: String(INTERVAL_S),
+      })).flatMap((s) =>
+        s.values!.map((v) => `${s.metric.__name__ ?? "up"}=${v[1]} at +${(v[0] - t0 / 1000).toFixed(0)} s`)
+      );
       const promMax = await scalar(base, `max_over_time(scrape_duration_seconds{job="pymem"}[${window}])`);
       const promAvg = await scalar(base, `avg_over_time(scrape_duration_seconds{job="pymem"}[${window}])`);
       const ownMax = await scalar(base, `max_over_time(pymem_exporter_scrape_duration_seconds[${window}])`);
@@ -223,12 +267,49 @@ test(
         base,
         `rate(process_cpu_seconds_total{job="pymem"}[${window}]) or rate(pymem_exporter_worker_cpu_seconds_total[${window}])`,
       );
+
+      // Resident memory flat after the warm-up (the first third): each process's peak in the second half within 10%
+      // of its peak in the first (sampled every second: the types worker's memory rises and falls with each
+      // classification of the big heap, a leak raises every peak).
+      clearInterval(sampler);
+      const warm = t0 + SOAK_S * 1000 / 3, end = Date.now(), mid = (warm + end) / 2;
+      const memory: string[] = [], grew: string[] = [];
+      for (const [pid, samples] of rss) {
+        const peak = (from: number, to: number) =>
+          Math.max(...samples.filter((x) => x.t >= from && x.t < to).map((x) => x.bytes));
+        const a = peak(warm, mid), b = peak(mid, end + 1);
+        const who = pid === ex.pid ? "main" : `worker ${pid}`;
+        if (process.env.PYMEM_SOAK_VERBOSE) {
+          console.log(who, samples.map((x) => (x.bytes / 2 ** 20).toFixed(0)).join(" "));
+        }
+        memory.push(`${who} ${(a / 2 ** 20).toFixed(0)}→${(b / 2 ** 20).toFixed(0)} MiB`);
+        if (b > a * 1.1) grew.push(`${who}: ${a} then ${b} bytes`);
+      }
+      console.log(
+        `soak ${window} (load average ${
+          os.loadavg().map((x) => x.toFixed(1)).join(" ")
+        }): ${scrapes} scrapes, ${lives.length} target lives on ${pythons.length} CPythons; ` +
+          `Prometheus scrape_duration max ${promMax.toFixed(3)} s avg ${
+            promAvg.toFixed(3)
+          } s (timeout ${TIMEOUT_S} s), ` +
+          `exporter's own max ${ownMax.toFixed(3)} s of a ${budget} s budget; partial ${(partial * 100).toFixed(0)}% ` +
+          `of scrapes, at most ${carried} carried; slow or failed: ${failed.join(", ") || "none"}; CPU (cores) ${
+            cpu.map((c) => `${c.metric.worker ?? "main"} ${Number(c.value![1]).toFixed(2)}`).join(", ")
+          }; memory (peak, first → second half after warm-up): ${memory.join(", ")}`,
+      );
+      // No failed scrape.
+      assert.ok(scrapes >= SOAK_S / INTERVAL_S - 2, `${scrapes} scrapes in ${window}`);
+      assert.equal(minUp, 1, `a failed scrape: ${failed.join(", ")}; the exporter's stderr:\n${stderr}`);
       assert.ok(promMax < TIMEOUT_S, `a scrape took ${promMax} s`);
 
       // Nothing killed, nothing failed but exits.
-      assert.equal(await scalar(base, "sum(pymem_exporter_reads_killed_total)"), 0, stderr);
-      assert.equal(await scalar(base, "pymem_exporter_worker_restarts_total"), 0, stderr);
-      assert.equal(await scalar(base, 'sum(pymem_exporter_errors_total{reason!="exited"})'), 0, stderr);
+      for (
+        const q of [
+          "sum(pymem_exporter_reads_killed_total)",
+          "pymem_exporter_worker_restarts_total",
+          'sum(pymem_exporter_errors_total{reason!="exited"})',
+        ]
+      ) assert.equal(await scalar(base, q), 0, `${q}; the exporter's stderr:\n${stderr}`);
 
       // Every target mapped within 3 scrapes of its start (those that lived that long in the soak).
       const range = await prom(base, "query_range", {
@@ -257,44 +338,9 @@ test(
       const types = await query(base, `python_pymalloc_pinned_by_type_bytes{pid="${big.pid}"}`);
       assert.ok(types.length >= 1, `no per-type series for the big target ${big.pid}`);
 
-      // Resident memory flat after the warm-up (the first third): the second half's median within 10% of the first
-      // half's (a leak moves the median; a collector's timing only moves single samples).
-      const warm = t0 / 1000 + SOAK_S / 3, end = Date.now() / 1000, mid = (warm + end) / 2;
-      const rss = await prom(base, "query_range", {
-        query: 'process_resident_memory_bytes{job="pymem"} or pymem_exporter_worker_resident_memory_bytes{job="pymem"}',
-        start: String(warm),
-        end: String(end),
-        step: String(INTERVAL_S),
-      });
-      const memory: string[] = [], grew: string[] = [];
-      for (const s of rss) {
-        const who = s.metric.worker !== undefined ? `worker ${s.metric.worker}` : "main";
-        const median = (from: number, to: number) => {
-          const v = s.values!.filter((v) => v[0] >= from && v[0] < to).map((v) => Number(v[1])).sort((x, y) => x - y);
-          return v[v.length >> 1];
-        };
-        const a = median(warm, mid), b = median(mid, end + 1);
-        memory.push(`${who} ${(a / 2 ** 20).toFixed(0)}→${(b / 2 ** 20).toFixed(0)} MiB`);
-        if (b > a * 1.1) grew.push(`${who}: ${a} then ${b} bytes`);
-        if (process.env.PYMEM_SOAK_VERBOSE) {
-          console.log(
-            who,
-            s.values!.map((v) => (Number(v[1]) / 2 ** 20).toFixed(1)).join(" "),
-          );
-        }
-      }
-      console.log(
-        `soak ${window}: ${scrapes} scrapes, ${lives.length} target lives on ${pythons.length} CPythons; ` +
-          `Prometheus scrape_duration max ${promMax.toFixed(3)} s avg ${
-            promAvg.toFixed(3)
-          } s (timeout ${TIMEOUT_S} s), ` +
-          `exporter's own max ${ownMax.toFixed(3)} s of a ${budget} s budget; partial ${(partial * 100).toFixed(0)}% ` +
-          `of scrapes, at most ${carried} carried; CPU (cores) ${
-            cpu.map((c) => `${c.metric.worker ?? "main"} ${Number(c.value![1]).toFixed(2)}`).join(", ")
-          }; memory (median, first → second half after warm-up): ${memory.join(", ")}`,
-      );
       assert.deepEqual(grew, [], "resident memory grew after the warm-up");
     } finally {
+      clearInterval(sampler);
       stopping = true;
       for (const c of children.reverse()) {
         if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");

@@ -122,9 +122,9 @@ const FILES: Record<string, FileAxes> = {
   exporter_ops_test: { axes: ["app"], seconds: 20 },
   // The exporter soaked under a real Prometheus (issue 28) for PYMEM_SOAK_SECONDS (90 here): once (pure: Bun,
   // python3's CPython), since it starts targets of every CPython itself and what it tests (deadlines, scheduling,
-  // memory over time) is the exporter's own code. Its two CPU burners keep both cores busy for those 90 s (ended by
-  // `timeout` whatever happens), so the job beside it in CI runs at about half speed meanwhile: ~100 s of its own,
-  // and up to ~45 s more on the other job.
+  // memory over time) is the exporter's own code. Its two CPU burners keep both cores busy for those 90 s (each
+  // ends itself by its own clock whatever happens to the test), so the job beside it in CI runs at about half speed
+  // meanwhile: ~100 s of its own, and up to ~45 s more on the other job.
   exporter_soak_test: { axes: ["pure"], seconds: 100 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },

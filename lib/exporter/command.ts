@@ -53,9 +53,9 @@ export const EXPORTER_TEXT: CommandText = {
       name: "timeout",
       arg: "SECONDS",
       help: "hard limit of one read (default 30): a read still running after this long (or 4 times its last " +
-        "duration, if more) is taken for hung, its worker killed, the target counted as a timeout and left alone for " +
-        "60 s. A scrape itself answers before Prometheus's scrape_timeout with what is read by then; slower reads go " +
-        "on for the next scrape",
+        "duration, if more) while its worker uses no CPU is taken for hung (one still working gets up to 10 limits), " +
+        "its worker killed, the target counted as a timeout and left alone for 60 s. A scrape itself answers before " +
+        "Prometheus's scrape_timeout with what is read by then; slower reads go on for the next scrape",
     },
     { name: "workers", arg: "N", help: "processes reading targets in parallel (default 2)" },
     {

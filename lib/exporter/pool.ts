@@ -3,8 +3,8 @@
  * (lib/exporter/worker.ts). A target's reads are synchronous system calls that a hung or huge target can stretch
  * without bound, and a thread blocked in one cannot be stopped; a process can. A job that runs past a scrape's
  * deadline is not stopped: its answer is kept for the next scrape (lib/exporter/scrape.ts). Only a job still running
- * at its hard limit (`limitMs`, far beyond any scrape) is taken for hung: its worker is killed (SIGKILL) and
- * replaced, that target counts as a timeout, and the kill is counted.
+ * at its hard limit (`limitMs`, far beyond any scrape) without its worker using the CPU is taken for hung: its worker
+ * is killed (SIGKILL) and replaced, that target counts as a timeout, and the kill is counted.
  *
  * A process is always sent to the same worker (pid modulo the pool size) so that one worker holds its attachment;
  * each worker runs one job at a time and its hard limit starts when the job is sent. Each job carries its expected
@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { runtimeKind } from "../core/runtime.ts";
 import { PymemError } from "../errors.ts";
 import type { TargetFilter, TargetJob, TargetResult } from "./collect.ts";
+import { processUsage } from "./self.ts";
 
 /** The command that runs a module of this package under the current runtime. */
 export function runtimeCommand(modulePath: string): { cmd: string; args: string[] } {
@@ -36,6 +37,19 @@ function workerPath(): string {
   const ext = here.endsWith(".js") ? ".js" : ".ts";
   return fileURLToPath(new URL(`./worker${ext}`, here));
 }
+
+/**
+ * A job past its hard limit whose worker used at least this share of a core since the last look is still working
+ * (a big heap on a busy host), not hung: a read blocked in the kernel (the target's memory map locked, a page that
+ * never arrives) uses none. On a 2-core host loaded 15 times over, a 1 GiB classification took longer than 30 s.
+ */
+const MIN_PROGRESS = 0.01;
+
+/** CPU time is counted in 10 ms ticks: over a shorter limit than this it tells nothing, and the job is killed. */
+const PROGRESS_MIN_LIMIT_MS = 1000;
+
+/** However busy, a job is killed after this many hard limits. */
+const MAX_EXTENSIONS = 10;
 
 /** What a job is expected to cost and how long it may run before its worker is taken for hung. */
 export interface JobLimits {
@@ -196,24 +210,39 @@ class Worker {
       if (this.#current !== cur) return;
       const limit = cur.limits.limitMs;
       cur.sent = performance.now();
-      cur.timer = setTimeout(() => {
+      const pid = this.#child!.pid;
+      let cpu = pid === undefined ? undefined : processUsage(pid)?.cpuSeconds;
+      let checked = cur.sent;
+      const check = () => {
         if (this.#current !== cur) return;
+        // Still working (its CPU time moved by at least MIN_PROGRESS of the time since the last look): a big heap
+        // on a busy host, not a hang. Looked at again a limit later, up to MAX_EXTENSIONS limits in all.
+        const now = performance.now();
+        const used = pid === undefined ? undefined : processUsage(pid)?.cpuSeconds;
+        const busy = limit >= PROGRESS_MIN_LIMIT_MS && cpu !== undefined && used !== undefined &&
+          used - cpu >= MIN_PROGRESS * (now - checked) / 1000;
+        if (busy && now - cur.sent < limit * MAX_EXTENSIONS) {
+          cpu = used;
+          checked = now;
+          cur.timer = setTimeout(check, limit);
+          return;
+        }
+        const waited = ((now - cur.sent) / 1000).toFixed(1);
         this.#current = undefined;
-        this.#kill(`process ${cur.job.pid} gave no answer within ${limit / 1000} s`);
+        this.#kill(`process ${cur.job.pid} gave no answer within ${waited} s`);
         cur.resolve({
           result: {
             kind: "error",
             reason: "timeout",
-            message: `process ${cur.job.pid}: no answer within ${
-              limit / 1000
-            } s (taken for hung); its worker was killed`,
+            message: `process ${cur.job.pid}: no answer within ${waited} s (taken for hung); its worker was killed`,
             backoff: true,
           },
-          ranMs: performance.now() - cur.sent,
+          ranMs: now - cur.sent,
           killed: true,
         });
         this.#next();
-      }, limit);
+      };
+      cur.timer = setTimeout(check, limit);
       this.#child!.stdin!.write(JSON.stringify({ id: cur.id, job: cur.job }) + "\n");
     }, (e: Error) => {
       // The worker could not start: this job and the queue fail with the reason, without a retry storm.
