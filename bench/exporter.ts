@@ -6,9 +6,11 @@
  *   deno run -A bench/exporter.ts …    node dist/bench/exporter.js …
  *
  * Starts the processes (each builds a small heap, ~100k objects, then waits on stdin), then for each worker count
- * times what the HTTP handler does for one request — discovery, every target read by the workers, the metric
- * families built and encoded — for the first scrape (cold: every target attached) and ten more (warm: attachments
- * reused), and reports the workers' resident memory. Other Python processes on the host are left out with --match.
+ * times what the HTTP handler does for one request without a deadline — discovery, every target read by the
+ * workers, the metric families built and encoded — for the first scrape (cold: every target attached) and ten more
+ * (warm: attachments reused), then how long the types worker took to classify every process once (pinned bytes by
+ * type are computed in the background, not in a scrape), and reports the workers' resident memory. Other Python
+ * processes on the host are left out with --match.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -57,6 +59,16 @@ try {
         arenas = [...text.matchAll(/^python_pymalloc_arenas\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
       }
       if (mapped !== count) throw new Error(`${mapped} of ${count} processes mapped`);
+      let typed = 0;
+      const tTypes = performance.now();
+      while (topTypes > 0 && typed < count && performance.now() - tTypes < 600_000) {
+        const text = encode(await scraper.scrape(), "prometheus");
+        typed = text.split("\n").filter((l) =>
+          l.startsWith("python_pymalloc_pinned_by_type_timestamp_seconds{")
+        ).length;
+        if (typed < count) await new Promise((r) => setTimeout(r, 100));
+      }
+      const typesS = (performance.now() - tTypes) / 1000;
       const rss = workerRss(tag);
       const warm = times.slice(1).sort((a, b) => a - b);
       console.log(
@@ -66,6 +78,7 @@ try {
           `(min ${warm[0].toFixed(0)}, max ${
             warm[warm.length - 1].toFixed(0)
           }); ${mapped} processes, ${arenas} arenas; ` +
+          `${topTypes > 0 ? `every process classified ${typesS.toFixed(1)} s later; ` : ""}` +
           `worker RSS ${rss.map((b) => `${(b / 2 ** 20).toFixed(0)} MiB`).join(", ")} — goal < 1000 ms`,
       );
     } finally {

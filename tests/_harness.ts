@@ -9,6 +9,8 @@ import { openPython, type Python } from "../lib/mod.ts";
 type TestFn = () => void | Promise<void>;
 interface TestOptions {
   skip?: boolean | string;
+  /** Milliseconds before the runner fails the test (default 120000; Deno's runner has none). */
+  timeout?: number;
 }
 
 const g = globalThis as unknown as {
@@ -30,7 +32,7 @@ const g = globalThis as unknown as {
 let register: (name: string, fn: TestFn, options: TestOptions) => void;
 if (g.Bun) {
   const bunTest = (await import("bun:test")).test;
-  register = (name, fn, o) => (o.skip ? bunTest.skip(name, fn) : bunTest(name, fn, 120_000));
+  register = (name, fn, o) => (o.skip ? bunTest.skip(name, fn) : bunTest(name, fn, o.timeout ?? 120_000));
 } else if (g.Deno) {
   const Deno = g.Deno;
   // Native handles (the interpreter, its threads) legitimately outlive a single test.
@@ -38,7 +40,7 @@ if (g.Bun) {
     Deno.test({ name, fn, ignore: !!o.skip, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });
 } else {
   const nodeTest = (await import("node:test")).test;
-  register = (name, fn, o) => void nodeTest(name, { skip: o.skip, timeout: 120_000 }, fn);
+  register = (name, fn, o) => void nodeTest(name, { skip: o.skip, timeout: o.timeout ?? 120_000 }, fn);
 }
 
 /** Declare a test. `options.skip` (a reason string) reports it as skipped instead of passing silently. */

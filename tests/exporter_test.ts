@@ -475,7 +475,12 @@ test(
     const t = await startTarget(underTest.exe!);
     const ex = await startExporter(["--listen", "127.0.0.1:0", "--match", MARK]);
     try {
-      const text = await (await fetch(ex.url, { headers: { accept: "text/plain;version=0.0.4" } })).text();
+      // Pinned bytes by type are computed in the background by a worker of their own: they join a later scrape.
+      let text = "";
+      for (const until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
+        text = await (await fetch(ex.url, { headers: { accept: "text/plain;version=0.0.4" } })).text();
+        if (/^python_pymalloc_pinned_by_type_bytes\{/m.test(text)) break;
+      }
       const stats = t.stats();
       const l = { pid: String(t.pid) };
       assert.equal(one(text, "python_pymalloc_arenas", l), stats.values["# arenas allocated current"]);
@@ -502,6 +507,9 @@ test(
       assert.ok(pinned.length >= 1 && pinned.length <= 5, `${pinned.length} pinned-by-type series`);
       assert.ok(pinned.every((s) => s.value > 0 && s.labels.type.length > 0));
       assert.ok(pinned.reduce((a, s) => a + s.value, 0) <= one(text, "python_pymalloc_arena_bytes", l));
+      // ... with the time they were computed, in this test's lifetime.
+      const typesAt = one(text, "python_pymalloc_pinned_by_type_timestamp_seconds", l);
+      assert.ok(Math.abs(Date.now() / 1000 - typesAt) < 60, String(typesAt));
       assert.equal(one(text, "pymem_exporter_processes_mapped"), 1);
       assert.equal(one(text, "pymem_exporter_processes_seen") - one(text, "pymem_exporter_processes_skipped"), 1);
       if (has("/usr/bin/promtool")) {
@@ -544,15 +552,61 @@ test(
       assert.equal(r.seen, 2);
       assert.equal(scraper.errors.exited, 1);
       // A whole scrape after that: the dead one is simply gone, the live one still read (from the cache).
-      // Two scrapes asked at once (two Prometheus servers) share one reading.
-      const p1 = scraper.scrape(), p2 = scraper.scrape();
-      assert.equal(p1, p2);
-      const text = encode(await p1, "prometheus");
-      assert.equal(one(text, "pymem_exporter_errors_total", { reason: "exited" }), 1);
-      assert.equal(
-        one(text, "python_pymalloc_arenas", { pid: String(a.pid) }),
-        a.stats().values["# arenas allocated current"],
-      );
+      // Two scrapes asked at once (two Prometheus servers) each answer, with the same figures.
+      for (const set of await Promise.all([scraper.scrape(), scraper.scrape()])) {
+        const text = encode(set, "prometheus");
+        assert.equal(one(text, "pymem_exporter_errors_total", { reason: "exited" }), 1);
+        assert.equal(
+          one(text, "python_pymalloc_arenas", { pid: String(a.pid) }),
+          a.stats().values["# arenas allocated current"],
+        );
+      }
+    } finally {
+      scraper.close();
+      await a.stop();
+      await b.stop();
+    }
+  },
+  { skip: once || (!underTest.exe && "no interpreter") },
+);
+
+test(
+  "exporter: a scrape answers by its own deadline; reads it did not wait for go on and serve the next scrape; a later scraper with a short budget joining a long scrape answers in its budget",
+  async () => {
+    const a = await startTarget(underTest.exe!, { n: 1000 }), b = await startTarget(underTest.exe!, { n: 1000 });
+    const scraper = new Scraper({ match: MARK, workers: 1 });
+    try {
+      await scraper.start();
+      const procs = scraper.discover().filter((p) => p.pid === a.pid || p.pid === b.pid);
+      assert.equal(procs.length, 2);
+      // A long scrape (no deadline: it waits for every read) and, while it runs, one with 1 ms: no first read (an
+      // attachment: the target's maps, its libpython's symbols) is done in 1 ms.
+      const long = scraper.collect(procs);
+      const t0 = performance.now();
+      const quick = await scraper.collect(procs, 1);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 500, `the 1 ms scrape took ${ms.toFixed(0)} ms`);
+      assert.equal(quick.pending, 2);
+      assert.equal(quick.partial, true);
+      assert.deepEqual([quick.targets.length, quick.errors.length], [0, 0]);
+      const full = await long;
+      assert.deepEqual([full.targets.length, full.pending, full.partial], [2, 0, false]);
+      // The next 1 ms scrape sends new reads (they will not be done in 1 ms) and serves the last ones, carried, as
+      // they were: nothing was killed, no error counted.
+      const set = await scraper.scrape(1);
+      const text = encode(set, "prometheus");
+      for (const t of [a, b]) {
+        const l = { pid: String(t.pid) };
+        assert.equal(one(text, "python_pymalloc_up", l), 1);
+        assert.equal(one(text, "python_pymalloc_arenas", l), t.stats().values["# arenas allocated current"]);
+        assert.equal(one(text, "python_pymalloc_blocks_in_use", l), blocksOf(t.stats()));
+      }
+      assert.equal(one(text, "pymem_exporter_scrape_partial"), 1);
+      assert.ok(one(text, "pymem_exporter_processes_carried") >= 2);
+      assert.equal(one(text, "pymem_exporter_worker_restarts_total"), 0);
+      assert.equal(one(text, "pymem_exporter_reads_killed_total", { lane: "heap" }), 0);
+      assert.equal(samples(text, "pymem_exporter_errors_total").reduce((n, s) => n + s.value, 0), 0);
+      assert.equal(one(text, "pymem_exporter_scrape_budget_seconds"), 0.001);
     } finally {
       scraper.close();
       await a.stop();
@@ -624,7 +678,7 @@ test(
 );
 
 test(
-  "exporter: a target over --timeout is a counted timeout, its worker is replaced, the scrape succeeds; then it is backed off",
+  "exporter: a read over --timeout (its hard limit) is a counted timeout, its worker is replaced, the scrape succeeds; then it is backed off",
   async () => {
     const big = await startTarget(underTest.exe!, { n: 600_000 });
     const ex = await startExporter([
@@ -644,9 +698,12 @@ test(
         const ms = performance.now() - t0;
         assert.equal(res.status, 200);
         const text = await res.text();
-        assert.equal(one(text, "pymem_exporter_errors_total", { reason: "timeout" }), round);
-        // The second scrape does not send it to a worker again (TIMEOUT_BACKOFF_MS): still a timeout, no new kill.
+        // One failed read, one count: the second scrape does not send it to a worker again (TIMEOUT_BACKOFF_MS);
+        // it shows the target down for that reason, without a new kill or a new count.
+        assert.equal(one(text, "pymem_exporter_errors_total", { reason: "timeout" }), 1);
+        assert.equal(one(text, "pymem_exporter_target_error_info", { pid: String(big.pid), reason: "timeout" }), 1);
         assert.equal(one(text, "pymem_exporter_worker_restarts_total"), 1);
+        assert.equal(one(text, "pymem_exporter_reads_killed_total", { lane: "heap" }), 1);
         assert.equal(one(text, "pymem_exporter_processes_mapped"), 0);
         // The deadline bounds the scrape: 1 ms for the target, plus the HTTP round trip and the encoding.
         assert.ok(ms < 2000, `scrape took ${ms.toFixed(0)} ms`);
@@ -699,7 +756,8 @@ test("exporter: the request's scrape budget is clamped; Scraper refuses deadline
   for (const bad of ["NaN", "-1", "0", "", "Infinity", "x", undefined, ["5", "6"]]) {
     assert.equal(askedScrapeSeconds(bad), bad === "Infinity" ? MAX_SCRAPE_SECONDS : Infinity, String(bad));
   }
-  assert.equal(askedScrapeSeconds("10"), 9.75);
+  assert.equal(askedScrapeSeconds("10"), 9);
+  assert.equal(askedScrapeSeconds("4"), 3.5);
   assert.equal(askedScrapeSeconds("0.01"), 0.1);
   assert.throws(() => new Scraper({ timeoutMs: MAX_TIMER_MS + 1 }), RangeError);
   assert.throws(() => new Scraper({ timeoutMs: 1e308 }), RangeError);

@@ -124,6 +124,12 @@ const FILES: Record<string, FileAxes> = {
   // size (256 KiB before 3.10) and glibc (sid's for the newest) change at the ends, and the in-process read goes
   // through each runtime's FFI and sits beside its own heap (ends); `pymem why PID` runs under the same runtime.
   address_space_test: { axes: ["ends"], seconds: 5 },
+  // The exporter soaked under a real Prometheus (issue 28) for PYMEM_SOAK_SECONDS (90 here): once (pure: Bun,
+  // python3's CPython), since it starts targets of every CPython itself and what it tests (deadlines, scheduling,
+  // memory over time) is the exporter's own code. Its two CPU burners keep both cores busy for those 90 s (each
+  // ends itself by its own clock whatever happens to the test), so the job beside it in CI runs at about half speed
+  // meanwhile: ~100 s of its own, and up to ~45 s more on the other job.
+  exporter_soak_test: { axes: ["pure"], seconds: 100 },
   // The adapters' calling convention itself, through generated identity functions: every runtime, no Python.
   ffi_conformance_test: { axes: ["adapter"], python: false, seconds: 1 },
   // The typed FFI's promises (what each type really returns) under each runtime; the misuse it refuses is tsc's.

@@ -1,11 +1,17 @@
 /**
  * The attachment cache of one exporter worker: an {@link AttachedPython} per live target, keyed by pid + start
  * time, so a scrape re-reads the heap of a known process without finding its CPython image, version and obmalloc
- * state again. An entry that was not used in the current or the previous scrape belongs to a process that is gone
- * (or no longer matches): it is closed, releasing the image file and the reader.
+ * state again. At each new scrape, an entry whose process is gone (no such pid, or another start time) is closed,
+ * releasing the image file and the reader; so is one no scrape asked about for {@link IDLE_SCRAPES} scrapes (a
+ * process now filtered out, or read by another worker). A live target the scheduler leaves unread for a few scrapes
+ * (its figures served from its last read) keeps its attachment.
  * @module
  */
 import type { AttachedPython } from "../attach/attach.ts";
+import { readStat } from "./discovery.ts";
+
+/** Scrapes an entry of a live process may go unused before it is closed. */
+export const IDLE_SCRAPES = 10;
 
 /** What is cached about one target besides the attachment: the labels, fixed for the process's life. */
 export interface CachedTarget {
@@ -43,11 +49,14 @@ export class AttachmentCache {
     e.py.close();
   }
 
-  /** A new scrape began: close the entries that neither this one nor the previous one used. */
+  /** A new scrape began: close the entries of processes that are gone, or unused for {@link IDLE_SCRAPES}. */
   beginScrape(scrape: number): void {
     if (scrape <= this.#scrape) return;
     this.#scrape = scrape;
-    for (const [key, e] of this.#entries) if (e.lastScrape < scrape - 1) this.drop(key);
+    for (const [key, e] of this.#entries) {
+      const [pid, start] = key.split(":").map(Number);
+      if (e.lastScrape < scrape - IDLE_SCRAPES || readStat(pid)?.start !== start) this.drop(key);
+    }
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 /**
  * One target, read: is it a CPython process, does it pass --match/--exclude, and what does its obmalloc heap look
  * like. Runs inside a worker process (lib/exporter/worker.ts) because every read here may wait on the target (its
- * maps, its argv and its memory are read under the target's mmap lock); the scrape kills the worker on deadline.
+ * maps, its argv and its memory are read under the target's mmap lock); a read past its hard limit kills the worker.
  *
  * The answer is plain JSON (numbers and strings): it crosses a pipe. A failure is classified into one of the
  * exporter's error reasons; nothing is guessed: a figure CPython does not keep (the arena counters before 3.12's
@@ -132,6 +132,8 @@ export interface TargetFigures {
   pinnedByType?: { type: string; bytes: number }[];
   /** --malloc: glibc malloc's figures and the RSS by category; absent when not asked for, or not readable. */
   malloc?: MallocFigures;
+  /** When `pinnedByType` was computed (Unix seconds): it is refreshed less often than the figures. */
+  pinnedByTypeAt?: number;
   /** Seconds this worker spent on the target. */
   seconds: number;
 }

@@ -9,7 +9,7 @@ import { checkDestinations, commandHelp, type CommandText, parseOptions } from "
 import { PymemError } from "../errors.ts";
 import { PID_MAX_LIMIT } from "../machine/proc.ts";
 import { printable } from "../report/printable.ts";
-import { MAX_TIMER_MS, Scraper } from "./scrape.ts";
+import { DEFAULT_TIMEOUT_MS, MAX_TIMER_MS, Scraper } from "./scrape.ts";
 import { parentPid } from "./self.ts";
 import { parseListen, serve } from "./server.ts";
 import { runTextfile, TEXTFILE_NAME } from "./textfile.ts";
@@ -52,15 +52,23 @@ export const EXPORTER_TEXT: CommandText = {
     {
       name: "timeout",
       arg: "SECONDS",
-      help: "deadline of one target (default 2); a target over it counts as an error (reason timeout), the scrape " +
-        "goes on; a scrape also ends before Prometheus's scrape_timeout",
+      help: "hard limit of one read (default 30): a read still running after this long (or 4 times its last " +
+        "duration, if more) while its worker uses no CPU is taken for hung (one still working gets up to 10 limits), " +
+        "its worker killed, the target counted as a timeout and left alone for 60 s. A scrape itself answers before " +
+        "Prometheus's scrape_timeout with what is read by then; slower reads go on for the next scrape",
     },
     { name: "workers", arg: "N", help: "processes reading targets in parallel (default 2)" },
     {
       name: "top-types",
       arg: "N",
       help: "pinned bytes by type for each process's top N types (default 5; 0: off). It classifies every live " +
-        "block: about 2-3 CPU-s per GiB of arenas, so raise --timeout for large heaps",
+        "block (about 2-3 CPU-s per GiB of arenas), so a worker of its own computes it in the background, one " +
+        "process at a time, and scrapes serve the last result with its time",
+    },
+    {
+      name: "top-types-interval",
+      arg: "SECONDS",
+      help: "compute a process's pinned bytes by type again at most this often (default 60)",
     },
     {
       name: "malloc",
@@ -92,6 +100,8 @@ export interface ExporterOptions {
   workers: number;
   /** Pinned bytes by type for the top N types of each process (0: off). */
   topTypes: number;
+  /** How often one process's pinned bytes by type are computed again. */
+  typesIntervalMs: number;
   /** Publish the `cmd` label (default true; --no-cmd-label). */
   cmdLabel: boolean;
   /** Read glibc malloc's heap and smaps too (--malloc). */
@@ -118,6 +128,7 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     timeout?: string;
     workers?: string;
     "top-types"?: string;
+    "top-types-interval"?: string;
     "no-cmd-label"?: boolean;
     malloc?: boolean;
     debug?: boolean;
@@ -126,7 +137,16 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   // --help answers whatever else the line says, as with every command.
   if (values.help) {
     const listen = { host: "127.0.0.1", port: 9464 };
-    return { listen, interval: 15, timeoutMs: 2000, workers: 2, topTypes: 5, cmdLabel: true, help: true };
+    return {
+      listen,
+      interval: 15,
+      timeoutMs: DEFAULT_TIMEOUT_MS,
+      workers: 2,
+      topTypes: 5,
+      typesIntervalMs: 60_000,
+      cmdLabel: true,
+      help: true,
+    };
   }
   const num = (v: string | undefined, flag: string, min: number, integer: boolean): number | string | undefined => {
     if (v === undefined) return undefined;
@@ -141,13 +161,16 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
   const timeout = num(values.timeout, "timeout", 0.001, false);
   const workers = num(values.workers, "workers", 1, true);
   const topTypes = num(values["top-types"], "top-types", 0, true);
-  for (const v of [interval, count, timeout, workers, topTypes]) if (typeof v === "string") return v;
+  const typesInterval = num(values["top-types-interval"], "top-types-interval", 0, false);
+  for (const v of [interval, count, timeout, workers, topTypes, typesInterval]) if (typeof v === "string") return v;
   if (typeof topTypes === "number" && topTypes > 100) {
     return `--top-types: at most 100 (each type is a series), got ${topTypes}`;
   }
   if (typeof workers === "number" && workers > 64) return `--workers: at most 64, got ${workers}`;
   // Timers take at most 2^31-1 ms; a longer one fires at once (every write 1 ms apart, every read past its deadline).
-  for (const [flag, v] of [["interval", interval], ["timeout", timeout]] as const) {
+  for (
+    const [flag, v] of [["interval", interval], ["timeout", timeout], ["top-types-interval", typesInterval]] as const
+  ) {
     if (typeof v === "number" && v * 1000 > MAX_TIMER_MS) {
       return `--${flag}: at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (the timer range), got ${v}`;
     }
@@ -193,9 +216,10 @@ export function parseExporterArgs(argv: string[]): ExporterOptions | string {
     pids,
     match: values.match,
     exclude: values.exclude,
-    timeoutMs: ((timeout as number | undefined) ?? 2) * 1000,
+    timeoutMs: timeout === undefined ? DEFAULT_TIMEOUT_MS : (timeout as number) * 1000,
     workers: (workers as number | undefined) ?? 2,
     topTypes: (topTypes as number | undefined) ?? 5,
+    typesIntervalMs: ((typesInterval as number | undefined) ?? 60) * 1000,
     cmdLabel: !values["no-cmd-label"],
     malloc: !!values.malloc,
     help: !!values.help,
@@ -252,6 +276,7 @@ export async function exporterCommand(argv: string[]): Promise<number> {
     timeoutMs: opts.timeoutMs,
     workers: opts.workers,
     topTypes: opts.topTypes,
+    typesIntervalMs: opts.typesIntervalMs,
     cmdLabel: opts.cmdLabel,
     malloc: opts.malloc,
     log: say,

@@ -29,18 +29,26 @@ export interface ExporterStats {
   scrapes: number;
   /** Errors by reason since start. */
   errors: Record<ErrorReason, number>;
-  /** Workers killed because a target missed its deadline, or ended from outside, since start. */
+  /** Workers killed at a read's hard limit, or ended from outside, since start. */
   workerRestarts: number;
+  /** Reads that ran into their hard limit (their worker killed), by lane, since start. */
+  readsKilled?: { heap: number; types: number };
   /** This scrape. */
   seen: number;
   mapped: number;
   skipped: number;
-  /** This scrape, from discovery to the last target's answer (the encoding is not included). */
+  /** Of the mapped, served from a read that ended before this scrape began. */
+  carried?: number;
+  /** Targets whose read was not done by this scrape's deadline. */
+  pending?: number;
+  /** This scrape, from the request to the last answer it waited for (the encoding is not included). */
   durationSeconds: number;
+  /** The scrape's budget (the scraper's timeout less the margin), when it has one. */
+  budgetSeconds?: number;
   /** Some target of this scrape went unread for want of time. */
   partial?: boolean;
-  /** The workers' pids by their place in the pool (undefined: not running now). */
-  workerPids?: (number | undefined)[];
+  /** The workers' pids by their name: their place in the pool, or "types" (undefined: not running now). */
+  workerPids?: { worker: string; pid: number | undefined }[];
   /** Failed textfile writes since start; undefined when not writing a textfile. */
   textfileFailures?: number;
 }
@@ -105,6 +113,7 @@ const N = {
   mallocReclaimableResident: fam("python_malloc_reclaimable_resident_bytes"),
   mallocMmapped: fam("python_malloc_mmapped_chunks"),
   mallocMmappedBytes: fam("python_malloc_mmapped_bytes"),
+  pinnedByTypeTime: fam("python_pymalloc_pinned_by_type_timestamp_seconds"),
   buildInfo: fam("pymem_exporter_build_info"),
   scrapes: fam("pymem_exporter_scrapes"),
   duration: fam("pymem_exporter_scrape_duration_seconds"),
@@ -113,6 +122,10 @@ const N = {
   skipped: fam("pymem_exporter_processes_skipped"),
   errors: fam("pymem_exporter_errors"),
   restarts: fam("pymem_exporter_worker_restarts"),
+  killed: fam("pymem_exporter_reads_killed"),
+  carried: fam("pymem_exporter_processes_carried"),
+  pending: fam("pymem_exporter_processes_pending"),
+  budget: fam("pymem_exporter_scrape_budget_seconds"),
   up: fam("python_pymalloc_up"),
   lastSuccess: fam("python_pymalloc_last_success_timestamp_seconds"),
   unsupportedInfo: fam("python_process_unsupported_info"),
@@ -187,7 +200,17 @@ export function buildMetrics(
     if (t.rss !== null) rss.add(l, t.rss);
     const h = t.heap;
     if (!h) continue;
-    if (t.pinnedByType) addPinnedByType(m, l, t.pinnedByType, t.pinnedByType.length);
+    if (t.pinnedByType) {
+      addPinnedByType(m, l, t.pinnedByType, t.pinnedByType.length);
+      if (t.pinnedByTypeAt !== undefined) {
+        m.gauge(
+          N.pinnedByTypeTime,
+          "When this process's pinned bytes by type were computed (Unix time): they are refreshed on their own " +
+            "cadence (--top-types-interval), not every scrape.",
+          "seconds",
+        ).add(l, t.pinnedByTypeAt);
+      }
+    }
     arenas.add(l, h.arenas);
     if (h.arenasHighwater !== undefined) highwater.add(l, h.arenasHighwater);
     if (h.arenaAllocations !== undefined) allocations.add(l, h.arenaAllocations);
@@ -215,15 +238,35 @@ export function buildMetrics(
     {},
     stats.scrapes,
   );
-  m.gauge(N.duration, "How long this scrape took, from discovery to the last target's answer.", "seconds").add(
-    {},
-    stats.durationSeconds,
-  );
+  m.gauge(
+    N.duration,
+    "How long this scrape took, from the request to the last answer it waited for (at most its budget).",
+    "seconds",
+  ).add({}, stats.durationSeconds);
+  if (stats.budgetSeconds !== undefined) {
+    m.gauge(
+      N.budget,
+      "This scrape's budget: the scraper's timeout (X-Prometheus-Scrape-Timeout-Seconds) less the margin, or the " +
+        "textfile interval.",
+      "seconds",
+    ).add({}, stats.budgetSeconds);
+  }
   m.gauge(
     N.seen,
     "Python processes found in this scrape (including those left out by --match/--exclude and those that failed).",
   ).add({}, stats.seen);
-  m.gauge(N.mapped, "Python processes read in this scrape.").add({}, stats.mapped);
+  m.gauge(N.mapped, "Python processes with figures in this scrape (read in it, or carried from their last read).")
+    .add({}, stats.mapped);
+  m.gauge(
+    N.carried,
+    "Of the mapped processes, those served from a read that ended before this scrape began (the scheduler spread " +
+      "the reads over scrapes, or the read was not done in time); python_pymalloc_last_success_timestamp_seconds " +
+      "says when each was read.",
+  ).add({}, stats.carried ?? 0);
+  m.gauge(
+    N.pending,
+    "Processes whose read was not done by this scrape's deadline: it goes on, and the next scrape gets it.",
+  ).add({}, stats.pending ?? 0);
   m.gauge(N.skipped, "Python processes left out by --match/--exclude in this scrape.").add({}, stats.skipped);
   const errors = m.counter(
     N.errors,
@@ -232,9 +275,16 @@ export function buildMetrics(
   for (const r of ERROR_REASONS) errors.add({ reason: r }, stats.errors[r]);
   m.counter(
     N.restarts,
-    "Workers replaced: killed because a target missed its deadline (--timeout) or the scrape's, or ended from " +
-      "outside (a crash, the OOM killer, SIGKILL).",
+    "Workers replaced: killed because a read ran into its hard limit (--timeout), or ended from outside (a crash, " +
+      "the OOM killer, SIGKILL).",
   ).add({}, stats.workerRestarts);
+  const killed = m.counter(
+    N.killed,
+    "Reads taken for hung (still running at --timeout, or 4 times their last duration if more): their worker was " +
+      "killed. lane: heap (the figures) or types (pinned bytes by type).",
+  );
+  killed.add({ lane: "heap" }, stats.readsKilled?.heap ?? 0);
+  killed.add({ lane: "types" }, stats.readsKilled?.types ?? 0);
   addHealth(m, stats, health);
   return m;
 }
@@ -366,8 +416,8 @@ function addHealth(
 ): void {
   const up = m.gauge(
     N.up,
-    "1 when the pymalloc heap of this Python process was read in this scrape, 0 when it failed " +
-      "(pymem_exporter_target_error_info says why).",
+    "1 when the last read of this Python process's pymalloc heap succeeded (in this scrape, or an earlier one when " +
+      "it is carried: see the last success time), 0 when it failed (pymem_exporter_target_error_info says why).",
   );
   const last = m.gauge(
     N.lastSuccess,
@@ -404,8 +454,8 @@ function addHealth(
   for (const [reason, n] of byReason) unsupported.add({ reason }, n);
   m.gauge(
     N.partial,
-    "1 when some target of this scrape went unread for want of time (its --timeout, its backoff after one, or the " +
-      "scrape's own deadline); 0 when every target was attempted to the end.",
+    "1 when some target of this scrape went unread for want of time (its read not done by the scrape's deadline, " +
+      "or backed off after a read that ran into --timeout); 0 otherwise.",
   ).add({}, stats.partial ? 1 : 0);
 
   const self = processUsage();
@@ -429,11 +479,11 @@ function addHealth(
     "Resident memory of each running worker process (it holds the attachments of its targets).",
     "bytes",
   );
-  for (const [i, pid] of (stats.workerPids ?? []).entries()) {
+  for (const { worker, pid } of stats.workerPids ?? []) {
     const u = pid === undefined ? undefined : processUsage(pid);
     if (!u) continue;
-    workerCpu.add({ worker: String(i) }, u.cpuSeconds);
-    if (u.residentBytes !== null) workerRss.add({ worker: String(i) }, u.residentBytes);
+    workerCpu.add({ worker }, u.cpuSeconds);
+    if (u.residentBytes !== null) workerRss.add({ worker }, u.residentBytes);
   }
   if (stats.textfileFailures !== undefined) {
     m.gauge(

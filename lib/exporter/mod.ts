@@ -6,7 +6,7 @@
  */
 export { EXPORTER_HELP, exporterCommand, parseExporterArgs } from "./command.ts";
 export type { ExporterOptions } from "./command.ts";
-export { MAX_TIMER_MS, Scraper } from "./scrape.ts";
+export { DEFAULT_TIMEOUT_MS, MAX_TIMER_MS, Scraper } from "./scrape.ts";
 export type { ScrapeResult, ScraperOptions } from "./scrape.ts";
 export { parentPid, processUsage } from "./self.ts";
 export type { ProcessUsage } from "./self.ts";

@@ -1,12 +1,14 @@
 /**
  * The exporter's workers: child processes of the same runtime (Bun, Deno or Node) that read targets
  * (lib/exporter/worker.ts). A target's reads are synchronous system calls that a hung or huge target can stretch
- * without bound, and a thread blocked in one cannot be stopped; a process can. So each job runs under a deadline,
- * and a worker that misses it is killed (SIGKILL) and replaced: that target counts as a timeout, and the scrape goes
- * on with the others.
+ * without bound, and a thread blocked in one cannot be stopped; a process can. A job that runs past a scrape's
+ * deadline is not stopped: its answer is kept for the next scrape (lib/exporter/scrape.ts). Only a job still running
+ * at its hard limit (`limitMs`, far beyond any scrape) without its worker using the CPU is taken for hung: its worker
+ * is killed (SIGKILL) and replaced, that target counts as a timeout, and the kill is counted.
  *
  * A process is always sent to the same worker (pid modulo the pool size) so that one worker holds its attachment;
- * each worker runs one job at a time and its deadline starts when the job is sent.
+ * each worker runs one job at a time and its hard limit starts when the job is sent. Each job carries its expected
+ * duration, so the scraper can ask how much work a worker still has queued before it sends more.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -15,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { runtimeKind } from "../core/runtime.ts";
 import { PymemError } from "../errors.ts";
 import type { TargetFilter, TargetJob, TargetResult } from "./collect.ts";
+import { processUsage } from "./self.ts";
 
 /** The command that runs a module of this package under the current runtime. */
 export function runtimeCommand(modulePath: string): { cmd: string; args: string[] } {
@@ -35,28 +38,65 @@ function workerPath(): string {
   return fileURLToPath(new URL(`./worker${ext}`, here));
 }
 
+/**
+ * A job past its hard limit whose worker used at least this share of a core since the last look is still working
+ * (a big heap on a busy host), not hung: a read blocked in the kernel (the target's memory map locked, a page that
+ * never arrives) uses none. On a 2-core host loaded 15 times over, a 1 GiB classification took longer than 30 s.
+ */
+const MIN_PROGRESS = 0.01;
+
+/** CPU time is counted in 10 ms ticks: over a shorter limit than this it tells nothing, and the job is killed. */
+const PROGRESS_MIN_LIMIT_MS = 1000;
+
+/** However busy, a job is killed after this many hard limits. */
+const MAX_EXTENSIONS = 10;
+
+/** What a job is expected to cost and how long it may run before its worker is taken for hung. */
+export interface JobLimits {
+  /** Expected duration (the last read's), for the queue estimate. */
+  estimateMs: number;
+  /** Hard limit: past it the worker is killed. */
+  limitMs: number;
+}
+
+/** A job's answer and how long the worker spent on it (from the job's sending to its answer). */
+export interface JobAnswer {
+  result: TargetResult;
+  ranMs: number;
+  /** The worker was killed at the job's hard limit. */
+  killed?: boolean;
+}
+
 interface Pending {
   id: number;
   job: TargetJob;
-  resolve(r: TargetResult): void;
+  limits: JobLimits;
+  resolve(r: JobAnswer): void;
 }
 
 /** One worker process and its queue. */
 class Worker {
   readonly #filter: TargetFilter;
-  readonly #deadlineMs: number;
   readonly #onRestart: (why: string) => void;
   #child: ChildProcess | undefined;
   #ready: Promise<void> | undefined;
   #buffered = "";
   #queue: Pending[] = [];
-  #current: (Pending & { timer: ReturnType<typeof setTimeout> }) | undefined;
+  #current: (Pending & { timer: ReturnType<typeof setTimeout>; sent: number }) | undefined;
   #closed = false;
 
-  constructor(filter: TargetFilter, deadlineMs: number, onRestart: (why: string) => void) {
+  constructor(filter: TargetFilter, onRestart: (why: string) => void) {
     this.#filter = filter;
-    this.#deadlineMs = deadlineMs;
     this.#onRestart = onRestart;
+  }
+
+  /** Expected milliseconds until this worker has answered everything sent to it so far. */
+  pendingMs(): number {
+    let ms = 0;
+    for (const p of this.#queue) ms += p.limits.estimateMs;
+    const cur = this.#current;
+    if (cur) ms += Math.max(0, cur.limits.estimateMs - (cur.sent ? performance.now() - cur.sent : 0));
+    return ms;
   }
 
   get pid(): number | undefined {
@@ -93,7 +133,7 @@ class Worker {
             const cur = this.#current;
             clearTimeout(cur.timer);
             this.#current = undefined;
-            cur.resolve(msg.result);
+            cur.resolve({ result: msg.result, ranMs: performance.now() - cur.sent });
             this.#next();
           }
         }
@@ -125,7 +165,7 @@ class Worker {
           clearTimeout(cur.timer);
           this.#current = undefined;
           const message = `the worker reading process ${cur.job.pid} died (${how})`;
-          cur.resolve({ kind: "error", reason: "worker_died", message });
+          cur.resolve({ result: { kind: "error", reason: "worker_died", message }, ranMs: 0 });
         }
         if (!this.#closed && this.#queue.length) this.#next();
       });
@@ -136,14 +176,14 @@ class Worker {
   }
 
   /** Queue a job; resolves with the worker's answer, or a timeout / failure, never rejects. */
-  run(id: number, job: TargetJob): Promise<TargetResult> {
+  run(id: number, job: TargetJob, limits: JobLimits): Promise<JobAnswer> {
     return new Promise((resolve) => {
-      this.#queue.push({ id, job, resolve });
+      this.#queue.push({ id, job, limits, resolve });
       if (!this.#current) this.#next();
     });
   }
 
-  /** Fail every queued job and the running one with `reason` (the scrape's own deadline passed). */
+  /** Fail every queued job and the running one with `message` (the exporter is stopping). */
   abandon(message: string): void {
     const all = [...(this.#current ? [this.#current] : []), ...this.#queue];
     this.#queue = [];
@@ -152,36 +192,66 @@ class Worker {
       this.#current = undefined;
       this.#kill(message);
     }
-    for (const p of all) p.resolve({ kind: "error", reason: "timeout", message: `process ${p.job.pid}: ${message}` });
+    for (const p of all) {
+      p.resolve({
+        result: { kind: "error", reason: "timeout", message: `process ${p.job.pid}: ${message}` },
+        ranMs: 0,
+      });
+    }
   }
 
   #next(): void {
     if (this.#current || this.#closed) return;
     const p = this.#queue.shift();
     if (!p) return;
-    const cur = { ...p, timer: undefined as unknown as ReturnType<typeof setTimeout> };
+    const cur = { ...p, timer: undefined as unknown as ReturnType<typeof setTimeout>, sent: 0 };
     this.#current = cur;
     this.start().then(() => {
       if (this.#current !== cur) return;
-      cur.timer = setTimeout(() => {
+      const limit = cur.limits.limitMs;
+      cur.sent = performance.now();
+      const pid = this.#child!.pid;
+      let cpu = pid === undefined ? undefined : processUsage(pid)?.cpuSeconds;
+      let checked = cur.sent;
+      const check = () => {
         if (this.#current !== cur) return;
+        // Still working (its CPU time moved by at least MIN_PROGRESS of the time since the last look): a big heap
+        // on a busy host, not a hang. Looked at again a limit later, up to MAX_EXTENSIONS limits in all.
+        const now = performance.now();
+        const used = pid === undefined ? undefined : processUsage(pid)?.cpuSeconds;
+        const busy = limit >= PROGRESS_MIN_LIMIT_MS && cpu !== undefined && used !== undefined &&
+          used - cpu >= MIN_PROGRESS * (now - checked) / 1000;
+        if (busy && now - cur.sent < limit * MAX_EXTENSIONS) {
+          cpu = used;
+          checked = now;
+          cur.timer = setTimeout(check, limit);
+          return;
+        }
+        const waited = ((now - cur.sent) / 1000).toFixed(1);
         this.#current = undefined;
-        this.#kill(`process ${cur.job.pid} gave no answer within ${this.#deadlineMs / 1000} s`);
+        this.#kill(`process ${cur.job.pid} gave no answer within ${waited} s`);
         cur.resolve({
-          kind: "error",
-          reason: "timeout",
-          message: `process ${cur.job.pid}: no answer within ${this.#deadlineMs / 1000} s; its worker was killed`,
-          backoff: true,
+          result: {
+            kind: "error",
+            reason: "timeout",
+            message: `process ${cur.job.pid}: no answer within ${waited} s (taken for hung); its worker was killed`,
+            backoff: true,
+          },
+          ranMs: now - cur.sent,
+          killed: true,
         });
         this.#next();
-      }, this.#deadlineMs);
+      };
+      cur.timer = setTimeout(check, limit);
       this.#child!.stdin!.write(JSON.stringify({ id: cur.id, job: cur.job }) + "\n");
     }, (e: Error) => {
       // The worker could not start: this job and the queue fail with the reason, without a retry storm.
       const all = [cur, ...this.#queue];
       this.#queue = [];
       this.#current = undefined;
-      for (const q of all) q.resolve({ kind: "error", reason: "worker_failed", message: e.message });
+      for (const q of all) {
+        q.resolve({ result: { kind: "error", reason: "worker_failed", message: e.message }, ranMs: 0 });
+      }
     });
   }
 
@@ -216,18 +286,25 @@ class Worker {
 export class WorkerPool {
   readonly #workers: Worker[];
   #nextId = 1;
-  /** Workers killed on a deadline, or ended from outside, so far. */
+  /** Workers killed at a job's hard limit, or ended from outside, so far. */
   restarts = 0;
+  /** Jobs that ran into their hard limit (their worker was killed), so far. */
+  kills = 0;
 
-  constructor(size: number, filter: TargetFilter, deadlineMs: number, log: (line: string) => void = () => {}) {
+  constructor(size: number, filter: TargetFilter, log: (line: string) => void = () => {}) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`WorkerPool: size must be a whole number ≥ 1, got ${size}`);
     }
     this.#workers = Array.from({ length: size }, () =>
-      new Worker(filter, deadlineMs, (why) => {
+      new Worker(filter, (why) => {
         this.restarts++;
         log(why);
       }));
+  }
+
+  /** Expected milliseconds until the worker that reads `pid` has answered what it was sent. */
+  pendingMs(pid: number): number {
+    return this.#workers[pid % this.#workers.length].pendingMs();
   }
 
   /** Start every worker (a scrape would start them anyway; this moves the start-up cost before the first one). */
@@ -247,13 +324,10 @@ export class WorkerPool {
     return out;
   }
 
-  run(job: TargetJob): Promise<TargetResult> {
-    return this.#workers[job.pid % this.#workers.length].run(this.#nextId++, job);
-  }
-
-  /** The scrape's deadline passed: what is still queued or running counts as a timeout. */
-  abandon(message: string): void {
-    for (const w of this.#workers) w.abandon(message);
+  async run(job: TargetJob, limits: JobLimits): Promise<JobAnswer> {
+    const a = await this.#workers[job.pid % this.#workers.length].run(this.#nextId++, job, limits);
+    if (a.killed) this.kills++;
+    return a;
   }
 
   close(): void {
