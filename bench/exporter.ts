@@ -1,8 +1,9 @@
 /**
  * Benchmark: one `pymem exporter` scrape of 50 Python processes. Goal (issue 16): under 1 s.
  *
- *   bun bench/exporter.ts [python executable] [processes] [workers,…] [top-types]
- *   (default: python3 on PATH, 50, "1,2", 5 as `pymem exporter` does: pinned bytes by type for the top 5 types)
+ *   bun bench/exporter.ts [python executable] [processes] [workers,…] [top-types] [MiB per process]
+ *   (default: python3 on PATH, 50, "1,2", 5 as `pymem exporter` does: pinned bytes by type for the top 5 types, and
+ *   ~6 MiB of objects each; issue 27's fleet is 100 MiB each)
  *   deno run -A bench/exporter.ts …    node dist/bench/exporter.js …
  *
  * Starts the processes (each builds a small heap, ~100k objects, then waits on stdin), then for each worker count
@@ -24,8 +25,10 @@ const count = Number(process.argv[3] ?? 50);
 const workerCounts = (process.argv[4] ?? "1,2").split(",").map(Number);
 const topTypes = Number(process.argv[5] ?? 5);
 const tag = `pymem-bench-exporter-${process.pid}`;
+// A row (a 3-tuple, an int, a str, a float) takes about 190 bytes of pymalloc blocks.
+const rows = Math.round(Number(process.argv[6] ?? 6) * 2 ** 20 / 190);
 const script =
-  "import sys\nkeep = [(i, str(i), float(i)) for i in range(33_000)]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n";
+  `import sys\nkeep = [(i, str(i), float(i)) for i in range(${rows})]\nsys.stdout.write('R'); sys.stdout.flush()\nsys.stdin.read()\n`;
 
 const runtime = runtimeKind();
 const children: ChildProcess[] = [];

@@ -215,7 +215,7 @@ export function classifyBlocks(
 /**
  * Classes that share a tp_name (a class's is its bare __name__: two modules' `Record`) are named `module.Name`, from
  * the `__module__` each one's namespace holds; a C type's tp_name carries its module already. Only the heap types of
- * a name that occurs more than once are read.
+ * a name that occurs more than once are read, and renamed only where their modules differ.
  */
 function qualifySameNames(table: TypeTable): void {
   const byName = new Map<string, number[]>();
@@ -224,11 +224,19 @@ function qualifySameNames(table: TypeTable): void {
     if (same) same.push(i);
     else byName.set(t.name, [i]);
   });
-  const ids = [...byName.values()].filter((g) => g.length > 1).flat().filter((i) => table.types[i].heapType);
+  const groups = [...byName.values()].map((g) => g.filter((i) => table.types[i].heapType)).filter((g) => g.length > 1);
+  const ids = groups.flat();
   if (ids.length === 0) return;
-  table.modules(ids).forEach((m, k) => {
-    if (m !== null) table.types[ids[k]].name = `${m}.${table.types[ids[k]].name}`;
-  });
+  const moduleOf = new Map<number, string | null>();
+  table.modules(ids).forEach((m, k) => moduleOf.set(ids[k], m));
+  // Only where the module tells them apart: classes of one module and name (made in a loop) keep the bare name.
+  for (const g of groups) {
+    if (new Set(g.map((i) => moduleOf.get(i))).size < 2) continue;
+    for (const i of g) {
+      const m = moduleOf.get(i);
+      if (m != null) table.types[i].name = `${m}.${table.types[i].name}`;
+    }
+  }
 }
 
 /** Blocks classified as an object of some type. */
