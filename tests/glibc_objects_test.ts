@@ -104,6 +104,15 @@ test("malloc chunks in-process: the same objects, found by py.mallocHeap().objec
   assert.throws(() => o.chunkAt("0x10" as never), TypeError);
   assert.equal(o.chunkAt(0), null);
   assert.ok(JSON.parse(JSON.stringify(o)).byType.length > 0);
+  // The records alone, as the pymalloc side's (JSON.stringify threw on their bigint addresses).
+  const row = o.byType().find((r) => r.typeAddress !== null)!;
+  assert.equal(JSON.parse(JSON.stringify(row)).typeAddress, `0x${row.typeAddress!.toString(16)}`);
+  const c = o.chunkAt(facts[0][0])!;
+  assert.deepEqual(JSON.parse(JSON.stringify(c)), {
+    ...c,
+    address: `0x${c.address.toString(16)}`,
+    object: `0x${c.object!.toString(16)}`,
+  });
   py.run("del big, L, R, D, S, s, by, ba, t, n, bigs, huge, HL, HD");
 });
 

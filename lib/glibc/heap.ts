@@ -18,6 +18,7 @@
  */
 import { PymemError } from "../errors.ts";
 import { u32le, u64leNumber } from "../machine/bytes.ts";
+import { jsonSafe } from "../machine/json.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import { binIndex, type GlibcMallocLayout, MINSIZE, NBINS, NSMALLBINS } from "./layout.ts";
 import type { GlibcMallocState } from "./locate.ts";
@@ -766,15 +767,16 @@ export function walkMallocHeap(
       }
     }
     const resident = residentIn(ranges);
-    arenas.push({
+    // Each arena (and its heaps and top) given to JSON.stringify alone writes its addresses as hex, as the heap does.
+    arenas.push(jsonSafe({
       index,
       address: BigInt(address),
       kind: address === st.mainArena ? "main" : "thread",
       systemBytes: a.system,
       maxSystemBytes: u64leNumber(a.raw, L.maxSystemMem),
       attachedThreads: u64leNumber(a.raw, L.attachedThreads),
-      heaps: a.regions.map((r) => ({ address: BigInt(r.heap), bytes: r.end - r.heap })),
-      top: { address: BigInt(a.top), bytes: a.topSize },
+      heaps: a.regions.map((r) => jsonSafe({ address: BigInt(r.heap), bytes: r.end - r.heap })),
+      top: jsonSafe({ address: BigInt(a.top), bytes: a.topSize }),
       inUse: { ...walk.taken },
       free,
       reclaimableBytes: reclaim,
@@ -788,7 +790,7 @@ export function walkMallocHeap(
       },
       tcaches: 0,
       complete: problems.length === 0,
-    });
+    }));
   }
 
   // The per-thread caches, found among every arena's chunks; a cached chunk belongs to the arena whose heap holds
