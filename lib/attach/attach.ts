@@ -354,6 +354,16 @@ export class AttachedPython {
     if (this.layout.state === "static") return [];
     const o = this.#offsets();
     const main = this.#ptr(this.#img.runtime + BigInt(o.main));
+    if (main === 0n && this.#ptr(this.#img.runtime + BigInt(o.head)) === 0n) {
+      // A program that loaded libpython and has not called Py_Initialize yet, or has finalized it (an embedding
+      // application after close()): it was reported as a torn read or wrong offsets.
+      throw new PymemError(
+        "INVALID_STATE",
+        `process ${this.pid}: CPython ${
+          versionString(this.version)
+        } is loaded but not running (not initialized yet, or finalized): it has no interpreter to read`,
+      );
+    }
     const out: RemoteInterpreter[] = [];
     const seen = new Set<bigint>();
     for (
