@@ -84,7 +84,13 @@ export type {
 } from "./objects/mimalloc.ts";
 export type { MallocTrimResult } from "./glibc/mod.ts";
 export { RSS_CATEGORIES } from "./address-space/mod.ts";
-export type { AddressSpace, CategoryFigures, RssBreakdown, RssCategory } from "./address-space/mod.ts";
+export type {
+  AddressSpace,
+  AddressSpaceOptions,
+  CategoryFigures,
+  RssBreakdown,
+  RssCategory,
+} from "./address-space/mod.ts";
 export type { SmapsFigures } from "./machine/smaps.ts";
 export { AttachedPython, attachPython, RemoteHeapSnapshot } from "./attach/attach.ts";
 export { listPythonProcesses } from "./attach/processes.ts";

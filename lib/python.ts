@@ -44,15 +44,13 @@ import { type ClassifiableMallocHeap, classifyChunksLocal, withObjects } from ".
 import type { ObjectsSnapshot } from "./objects/snapshot.ts";
 import { type MimallocHeap, mimallocHeap } from "./mimalloc/mod.ts";
 import { type MimallocObjects, mimallocObjectsOf } from "./objects/mimalloc.ts";
+import { mallocHeap, mallocTrim, type MallocTrimResult, type MallocWalkOptions, selfProbe } from "./glibc/mod.ts";
 import {
-  type MallocHeap,
-  mallocHeap,
-  mallocTrim,
-  type MallocTrimResult,
-  type MallocWalkOptions,
-  selfProbe,
-} from "./glibc/mod.ts";
-import { type AddressSpace, collectAddressSpace } from "./address-space/mod.ts";
+  type AddressSpace,
+  type AddressSpaceOptions,
+  checkAddressSpaceOptions,
+  collectAddressSpace,
+} from "./address-space/mod.ts";
 import { initialize } from "./core/startup.ts";
 import { statusError } from "./core/status.ts";
 import { adoptCallStack } from "./core/stackguard.ts";
@@ -673,8 +671,10 @@ export class Python {
     const v = this.version;
     return withObjects(
       mallocHeap(this.#host, options),
-      (h, o) =>
-        classifyChunksLocal(this.#host, h, `${v.major}.${v.minor}.${v.micro}`, () => this.#pymallocObjects(), o),
+      (h, o) => {
+        this.#assertOpen();
+        return classifyChunksLocal(this.#host, h, `${v.major}.${v.minor}.${v.micro}`, () => this.#pymallocObjects(), o);
+      },
     );
   }
 
@@ -702,7 +702,7 @@ export class Python {
    * to a new `mimallocHeap()`. See lib/objects/mimalloc.ts.
    */
   mimallocObjects(map?: MimallocHeap): MimallocObjects {
-    return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap());
+    return mimallocObjectsOf(this.#host, map ?? this.mimallocHeap(), this.allocatorName());
   }
 
   /**
@@ -712,8 +712,9 @@ export class Python {
    * interpreter's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a malloc that is not glibc's is named in
    * `malloc.refused` and its memory counted as anonymous. See lib/address-space/.
    */
-  addressSpace(options?: { heap?: ObmallocSnapshot; malloc?: MallocHeap }): AddressSpace {
+  addressSpace(options?: AddressSpaceOptions): AddressSpace {
     this.#host.assertOpen();
+    options = checkAddressSpaceOptions(options, "addressSpace");
     return collectAddressSpace({
       pid: "self",
       probe: selfProbe(this.#host),

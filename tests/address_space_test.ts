@@ -258,6 +258,11 @@ _small = [(i, str(i)) for i in range(50000)]
   const s = py.addressSpace();
   checkSums(s);
   assert.equal(s.malloc.refused, null);
+  // A misspelt option or something else than a walk is refused, not ignored or failed on deep inside.
+  assert.throws(() => py.addressSpace({ heaps: py.heap() } as never), TypeError);
+  assert.throws(() => py.addressSpace({ heap: {} } as never), TypeError);
+  assert.throws(() => py.addressSpace({ malloc: 5 } as never), TypeError);
+  assert.throws(() => py.addressSpace("all" as never), TypeError);
   assert.ok(s.categories.pymalloc.rss > 0 && s.categories.mallocMain.rss > 0 && s.categories.stacks.rss > 0);
   assert.ok(s.malloc.threadArenas >= 1);
   // The runtime's own memory (its JavaScript heap) is neither pymalloc's nor glibc's: other anonymous memory.

@@ -14,6 +14,7 @@ import { attachPython, listPythonProcesses, PymemError } from "../lib/mod.ts";
 import { remoteReadError } from "../lib/machine/remote.ts";
 import { parseDebugMallocStats } from "../lib/obmalloc/stats.ts";
 import { launched } from "./_launch.ts";
+import { selfCommand } from "./_self_spawn.ts";
 import { FRAGMENT, targetExecutable } from "./_attach_target.ts";
 
 const ROOT = (() => {
@@ -281,6 +282,34 @@ test("attach: a process that is not Python is refused", async () => {
     await kill(child);
   }
   await assert.rejects(attachPython(0), RangeError);
+});
+
+test("attach: a process whose CPython is finalized (an embedder after close()) says so, not 'wrong offsets'", async () => {
+  const js = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(new URL(js ? "./_finalized_child.js" : "./_finalized_child.ts", import.meta.url));
+  const [cmd, ...args] = selfCommand(script);
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+  try {
+    await new Promise((r, j) => {
+      child.stdout!.once("data", r);
+      child.once("exit", (c) => j(new Error(`child exited ${c}`)));
+    });
+    const a = await attachPython(child.pid!);
+    try {
+      // 3.12+ keep the interpreter list in _PyRuntime: empty now. (3.8–3.11: static state, whatever it holds.)
+      if (a.version.minor >= 12) {
+        assert.throws(() => a.heap(), (e: unknown) => {
+          assert.ok(e instanceof PymemError && e.code === "INVALID_STATE", String(e));
+          assert.match(e.message, /not running \(not initialized yet, or finalized\)/);
+          return true;
+        });
+      }
+    } finally {
+      a.close();
+    }
+  } finally {
+    child.kill("SIGKILL");
+  }
 });
 
 test("attach: PYTHONMALLOC=malloc is reported as having no obmalloc heap", async () => {

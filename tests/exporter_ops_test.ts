@@ -193,6 +193,9 @@ test(
         }
         assert.equal(one(text, "pymem_exporter_processes_unsupported", { reason: "python_version" }), olds.length);
         assert.equal(one(text, "pymem_exporter_processes_unsupported", { reason: "no_obmalloc" }), 1);
+        // Each is a Python process found (the malloc target was left out of processes_seen, below processes_mapped).
+        const seen = one(text, "pymem_exporter_processes_seen") - one(text, "pymem_exporter_processes_skipped");
+        assert.equal(seen, 2 + olds.length);
         // Not errors, on any scrape: the error counters stay at 0 whatever the scrape rate.
         for (const s of samples(text, "pymem_exporter_errors_total")) assert.equal(s.value, 0, JSON.stringify(s));
         assert.equal(samples(text, "pymem_exporter_target_error_info").length, 0);

@@ -324,6 +324,11 @@ test("glibc heap: the result is JSON-safe, every address a hex string", async ()
   assert.equal(j.arenas[0].address, `0x${h.arenas[0].address.toString(16)}`);
   assert.equal(j.arenas[0].top.address, `0x${h.arenas[0].top.address.toString(16)}`);
   assert.deepEqual(j.mallinfo, h.mallinfo);
+  // Each arena alone too (JSON.stringify(h.arenas) threw on its bigints).
+  const a = JSON.parse(JSON.stringify(h.arenas[0]));
+  assert.equal(a.address, j.arenas[0].address);
+  assert.equal(a.heaps[0].address, j.arenas[0].heaps[0].address);
+  assert.equal(a.top.address, j.arenas[0].top.address);
 });
 
 // A target exec'ing /bin/sleep while its heap is read, again and again: each read either is the Python program's

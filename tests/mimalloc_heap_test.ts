@@ -517,6 +517,47 @@ test("pymem why --allocator mimalloc: live bytes by type and the pages they keep
   assert.match(r.stderr, /`(Foo|bytes)`|keeps .* of pages committed/);
 }, { skip: await noMimalloc() });
 
+test("pymem why --allocator mimalloc_debug: the objects behind the debug hooks' header are found", () => {
+  // Under the debug hooks every block starts with their 16-byte header: the objects were all "not an object".
+  const code = "class Foo:\n    pass\nfoos = [Foo() for i in range(5000)]\nx = [bytes(300) for i in range(4000)]";
+  const r = run("lib/cli.ts", ["why", "--allocator", "mimalloc_debug", "-c", code, "--json", "-", "--limit", "100"]);
+  assert.equal(r.status, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  const rows = doc.pinning as { name: string; count: number }[];
+  assert.ok((rows.find((x) => x.name === "Foo")?.count ?? 0) >= 5000, JSON.stringify(rows.slice(0, 5)));
+  assert.ok((rows.find((x) => x.name === "bytes")?.count ?? 0) >= 4000, JSON.stringify(rows.slice(0, 5)));
+}, { skip: await noMimalloc() });
+
+test("mimalloc heap by attach: a target that exited but is not reaped yet (a zombie) is an ATTACH error", async () => {
+  // A zombie keeps its pid and start time but no memory: the map found no segment and said UNSUPPORTED ("no segment
+  // has the layout of mimalloc …"), as if pymem did not know this CPython's mimalloc.
+  const [cmd, args] = launched(target!.exe, [
+    "-c",
+    "import time\nx = [bytes(300) for i in range(1000)]\nprint(1, flush=True)\ntime.sleep(60)",
+  ]);
+  const child = spawn(cmd, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, PYTHONMALLOC: "mimalloc" },
+  });
+  children.push(child);
+  await new Promise((r) => child.stdout!.once("data", r));
+  const a = await attachPython(child.pid!);
+  try {
+    const map = a.mimallocHeap();
+    process.kill(child.pid!, "SIGKILL");
+    // Not reaped while this runs without turning the event loop: wait until the kernel shows it as a zombie.
+    for (let i = 0; i < 200 && fs.readFileSync(`/proc/${child.pid}/stat`, "latin1").split(") ")[1][0] !== "Z"; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+    const exited = (e: unknown) => e instanceof PymemError && e.code === "ATTACH" && /exited/.test(e.message);
+    assert.throws(() => a.mimallocHeap(), exited);
+    assert.throws(() => a.mimallocObjects(map), exited);
+    assert.throws(() => a.addressSpace(), exited);
+  } finally {
+    a.close();
+  }
+}, { skip: await noMimalloc() });
+
 test("mimalloc heap: cleanup", async () => {
   await Promise.all(children.map(kill));
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -26,7 +26,8 @@ import {
 import { u64leNumber } from "../machine/bytes.ts";
 import { PymemError } from "../errors.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
-import type { ObmallocSnapshot } from "../obmalloc/heap.ts";
+import { ObmallocSnapshot } from "../obmalloc/heap.ts";
+import { checkOptions } from "../checks.ts";
 import type { MallocHeap } from "../glibc/heap.ts";
 import { glibcLayout, IS_MMAPPED } from "../glibc/layout.ts";
 
@@ -472,6 +473,36 @@ export interface AddressSpaceSource {
   obmalloc: () => ObmallocSnapshot | null;
   malloc: () => MallocHeap;
 }
+
+/** The options of `py.addressSpace()` and `attached.addressSpace()`: walks the caller already made. */
+export interface AddressSpaceOptions {
+  /** The obmalloc walk to take pymalloc's arenas from (`heap()`), instead of a new one. */
+  heap?: ObmallocSnapshot;
+  /** The glibc walk (`mallocHeap()`), instead of a new one. */
+  malloc?: MallocHeap;
+}
+
+/**
+ * Check the options of an `addressSpace()` call: an unknown key or a value that is not such a walk is a TypeError
+ * (a typo such as `{ heaps }` would otherwise walk again quietly, and `{ heap: {} }` fail deep inside).
+ */
+export function checkAddressSpaceOptions(options: unknown, what: string): AddressSpaceOptions {
+  return checkOptions<AddressSpaceOptions>(options, what, {
+    heap: (v, name) => {
+      if (!(v instanceof ObmallocSnapshot)) {
+        throw new TypeError(`${name} must be a heap snapshot (heap()), got ${kind(v)}`);
+      }
+    },
+    malloc: (v, name) => {
+      const h = v as Partial<MallocHeap> | null;
+      if (typeof h !== "object" || h === null || !Array.isArray(h.arenas) || typeof h.glibc !== "string") {
+        throw new TypeError(`${name} must be a glibc heap (mallocHeap()), got ${kind(v)}`);
+      }
+    },
+  });
+}
+
+const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
 
 /**
  * Walk what the handle can walk and attribute the address space. A malloc that is not glibc's, or an unchecked

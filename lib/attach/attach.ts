@@ -20,14 +20,13 @@
 import * as fs from "node:fs";
 import { checkAddress, checkOptions, integerIn, oneOf } from "../checks.ts";
 import { PymemError } from "../errors.ts";
+import { type MemoryReader, type SnapshotInfo, walkHeap, type WalkResult } from "../obmalloc/heap.ts";
 import {
-  type MemoryReader,
-  type ObmallocSnapshot,
-  type SnapshotInfo,
-  walkHeap,
-  type WalkResult,
-} from "../obmalloc/heap.ts";
-import { type AddressSpace, collectAddressSpace } from "../address-space/mod.ts";
+  type AddressSpace,
+  type AddressSpaceOptions,
+  checkAddressSpaceOptions,
+  collectAddressSpace,
+} from "../address-space/mod.ts";
 import {
   ARENA,
   carvedPools,
@@ -295,10 +294,15 @@ export class AttachedPython {
    */
   #assertSameProgram(): void {
     const now = readStat(this.pid);
-    if (now === undefined || (this.#start !== undefined && now.start !== this.#start)) {
+    const reused = now !== undefined && this.#start !== undefined && now.start !== this.#start;
+    // A process that exited but is not reaped yet (a zombie, "Z"; "X" while it goes) keeps its pid and start time,
+    // and has no memory left to read.
+    if (now === undefined || reused || now.state === "Z" || now.state === "X") {
       throw new PymemError(
         "ATTACH",
-        `process ${this.pid} has exited since it was attached${now ? " (its pid belongs to another process now)" : ""}`,
+        `process ${this.pid} has exited since it was attached${
+          reused ? " (its pid belongs to another process now)" : ""
+        }`,
       );
     }
     if (!this.executable) return;
@@ -350,6 +354,16 @@ export class AttachedPython {
     if (this.layout.state === "static") return [];
     const o = this.#offsets();
     const main = this.#ptr(this.#img.runtime + BigInt(o.main));
+    if (main === 0n && this.#ptr(this.#img.runtime + BigInt(o.head)) === 0n) {
+      // A program that loaded libpython and has not called Py_Initialize yet, or has finalized it (an embedding
+      // application after close()): it was reported as a torn read or wrong offsets.
+      throw new PymemError(
+        "INVALID_STATE",
+        `process ${this.pid}: CPython ${
+          versionString(this.version)
+        } is loaded but not running (not initialized yet, or finalized): it has no interpreter to read`,
+      );
+    }
     const out: RemoteInterpreter[] = [];
     const seen = new Set<bigint>();
     for (
@@ -570,10 +584,12 @@ export class AttachedPython {
         if (!(e instanceof PymemError && e.code === "UNSUPPORTED")) throw e;
       }
       const mem = remoteObjectMemory(this.#mem, (name) => this.#symbol(name));
-      return classifyChunks(h, { mem, version: versionString(this.version), pymalloc }, {
+      const objects = classifyChunks(h, { mem, version: versionString(this.version), pymalloc }, {
         allocator: this.#info.allocator.name,
         ...o,
       });
+      this.#assertSameProgram(); // unread chunks of a target gone meanwhile would all be "C allocation"
+      return objects;
     });
   }
 
@@ -603,7 +619,11 @@ export class AttachedPython {
   mimallocObjects(map?: MimallocHeap): MimallocObjects {
     this.#assertOpen();
     const m = map ?? this.mimallocHeap();
-    return classifyMimalloc(m, remoteObjectMemory(this.#mem, (name) => this.#symbol(name)), this.version.minor);
+    const mem = remoteObjectMemory(this.#mem, (name) => this.#symbol(name));
+    const objects = classifyMimalloc(m, mem, this.version.minor, this.#info.allocator.name);
+    // A target gone during the reads leaves every page unread: that is no classification of it.
+    this.#assertSameProgram();
+    return objects;
   }
 
   /**
@@ -612,8 +632,9 @@ export class AttachedPython {
    * breakdown (lib/address-space/). Walks main's obmalloc heap and glibc's heap (or uses `heap`, `malloc`); a
    * malloc that is not glibc's is named in `malloc.refused` and its memory counted as anonymous.
    */
-  addressSpace(options?: { heap?: ObmallocSnapshot; malloc?: MallocHeap }): AddressSpace {
+  addressSpace(options?: AddressSpaceOptions): AddressSpace {
     this.#assertOpen();
+    options = checkAddressSpaceOptions(options, "addressSpace");
     const space = collectAddressSpace({
       pid: this.pid,
       probe: this.#probe(),

@@ -402,13 +402,13 @@ export class Scraper {
         ? { ...good.target, pinnedByType: st.types.rows, pinnedByTypeAt: st.types.at }
         : good.target;
       out.targets.push(target);
+      out.seen++;
       if (!fresh) out.carried++;
       if (target.heap === null) {
         // No obmalloc heap (PYTHONMALLOC=malloc, an allocator pymem cannot map): read, but there is nothing of pymalloc's to be up.
         out.unsupported.push({ pid: p.pid, exe: target.exe, python: target.python, reason: "no_obmalloc" });
         continue;
       }
-      out.seen++;
       out.health.push({ labels: good.labels, up: true, lastSuccess: good.at });
     }
     out.targets.sort((a, b) => a.pid - b.pid);

@@ -18,6 +18,7 @@
  */
 import { PymemError } from "../errors.ts";
 import { u32le, u64leNumber } from "../machine/bytes.ts";
+import { jsonSafe } from "../machine/json.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import { binIndex, type GlibcMallocLayout, MINSIZE, NBINS, NSMALLBINS } from "./layout.ts";
 import type { GlibcMallocState } from "./locate.ts";
@@ -554,8 +555,8 @@ function readTcache(
 /**
  * The smallest chunk taken for an mmapped one: the header pattern alone (a 0 word, then a size with IS_MMAPPED) was
  * met once at the start of a page that was no chunk, with a size of 96. glibc mmaps a chunk this small only when a
- * program lowers M_MMAP_THRESHOLD below it (default 128 KiB) or an arena cannot grow: such chunks are missed, and the
- * count's difference is a warning.
+ * program lowers M_MMAP_THRESHOLD below it (default 128 KiB; then the threshold, in whole pages, is the smallest
+ * taken) or an arena cannot grow: such chunks are missed, and the count's difference is a warning.
  */
 const MMAP_MIN = 64 << 10;
 /** Bytes of a mapping searched page by page for the next mmapped chunk after something that is not one. */
@@ -576,6 +577,7 @@ function findMmapped(
   lists: ChunkLists,
   count: number,
   bytes: number,
+  threshold: number,
   warnings: string[],
 ): number[] {
   const heaps: [number, number][] = [];
@@ -584,10 +586,13 @@ function findMmapped(
   let sum = 0;
   // The size of the mmapped chunk whose header is at b[o..o+16), or 0.
   const unit = paged ? PAGE : 16;
+  // A program that lowered M_MMAP_THRESHOLD (mallopt, MALLOC_MMAP_THRESHOLD_, glibc.malloc.mmap_threshold) has
+  // mmapped chunks down to that size: with the threshold at 4 KiB all but 2 of 2,408 were missed (and their objects).
+  const min = Math.max(PAGE, Math.min(MMAP_MIN, threshold - (threshold % PAGE)));
   const chunkAt = (b: Uint8Array, o: number, p: number, end: number) => {
     if (u64leNumber(b, o) !== 0) return 0;
     const size = u64leNumber(b, o + 8) - 2;
-    return size >= MMAP_MIN && size % unit === 0 && p + size <= end ? size : 0;
+    return size >= min && size % unit === 0 && p + size <= end ? size : 0;
   };
   const scan = (start: number, end: number) => {
     let scanned = 0;
@@ -766,15 +771,16 @@ export function walkMallocHeap(
       }
     }
     const resident = residentIn(ranges);
-    arenas.push({
+    // Each arena (and its heaps and top) given to JSON.stringify alone writes its addresses as hex, as the heap does.
+    arenas.push(jsonSafe({
       index,
       address: BigInt(address),
       kind: address === st.mainArena ? "main" : "thread",
       systemBytes: a.system,
       maxSystemBytes: u64leNumber(a.raw, L.maxSystemMem),
       attachedThreads: u64leNumber(a.raw, L.attachedThreads),
-      heaps: a.regions.map((r) => ({ address: BigInt(r.heap), bytes: r.end - r.heap })),
-      top: { address: BigInt(a.top), bytes: a.topSize },
+      heaps: a.regions.map((r) => jsonSafe({ address: BigInt(r.heap), bytes: r.end - r.heap })),
+      top: jsonSafe({ address: BigInt(a.top), bytes: a.topSize }),
       inUse: { ...walk.taken },
       free,
       reclaimableBytes: reclaim,
@@ -788,7 +794,7 @@ export function walkMallocHeap(
       },
       tcaches: 0,
       complete: problems.length === 0,
-    });
+    }));
   }
 
   // The per-thread caches, found among every arena's chunks; a cached chunk belongs to the arena whose heap holds
@@ -872,7 +878,16 @@ export function walkMallocHeap(
   });
   Object.defineProperty(heap, "toJSON", { value: toJSON, enumerable: false });
   const mmapped = options.mappings
-    ? findMmapped(probe, layout.mmapSizesPaged, options.mappings(), lists, mi.hblks, mi.hblkhd, warnings)
+    ? findMmapped(
+      probe,
+      layout.mmapSizesPaged,
+      options.mappings(),
+      lists,
+      mi.hblks,
+      mi.hblkhd,
+      heap.mmapThreshold,
+      warnings,
+    )
     : [];
   let n = mmapped.length / 2;
   for (const l of lists) for (let k = 0; k < l.n; k++) if (l.state[k] === 0) n++;

@@ -20,6 +20,7 @@
 import type { InUseChunks, MallocHeap } from "../glibc/heap.ts";
 import { PymemError } from "../errors.ts";
 import { checkOptions, integerIn, isBoolean } from "../checks.ts";
+import { jsonSafe } from "../machine/json.ts";
 import { localObjectMemory, type ObjectMemory, type Range } from "./memory.ts";
 import { RemoteMemory } from "../machine/remote.ts";
 import type { PythonHost } from "../core/host.ts";
@@ -204,7 +205,13 @@ export class MallocObjects {
     }
     return [...count].map(([k, [n, b]]) => {
       const t = k >= CHUNK_KIND.FIRST_TYPE ? this.types[k - CHUNK_KIND.FIRST_TYPE] : undefined;
-      return { name: this.#name(k), object: !!t, typeAddress: t ? BigInt(t.address) : null, count: n, bytes: b };
+      return jsonSafe({
+        name: this.#name(k),
+        object: !!t,
+        typeAddress: t ? BigInt(t.address) : null,
+        count: n,
+        bytes: b,
+      });
     }).sort((x, y) => y.bytes - x.bytes || y.count - x.count);
   }
 
@@ -259,7 +266,7 @@ export class MallocObjects {
     const k = this.#kinds[i], o = this.#owners[i];
     const t = k >= CHUNK_KIND.FIRST_TYPE ? this.types[k - CHUNK_KIND.FIRST_TYPE] : undefined;
     const address = this.#chunks.address[i];
-    return {
+    return jsonSafe({
       address: BigInt(address),
       size: this.#chunks.size[i],
       arena: this.#chunks.arena[i],
@@ -267,7 +274,7 @@ export class MallocObjects {
       kind: this.#name(k),
       object: t ? BigInt(address + 16 + this.#dataOffset + t.preHeader) : null,
       owner: o >= 0 && o !== k ? this.#name(o) : null,
-    };
+    });
   }
 
   /** Every in-use chunk, arena by arena. */

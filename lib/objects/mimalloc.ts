@@ -92,7 +92,32 @@ const MIN_TYPE_BLOCK = 512;
  * Classify the live blocks of a mimalloc map. Throws PymemError("UNSUPPORTED") when the target has no
  * `PyType_Type` to validate types against.
  */
-export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: number): MimallocObjects {
+export function classifyMimalloc(
+  map: MimallocHeap,
+  mem: ObjectMemory,
+  minor: number,
+  allocator: string | null = null,
+): MimallocObjects {
+  const m = map as Partial<MimallocHeap> | null;
+  if (typeof m !== "object" || m === null || !Array.isArray(m.segments) || typeof m.geometry !== "object") {
+    const got = m === null ? "null" : typeof m === "object" ? "another object" : typeof m;
+    throw new TypeError(`mimallocObjects: map must be a mimallocHeap() map, got ${got}`);
+  }
+  // PYTHONMALLOC=mimalloc_debug: CPython's debug hooks put their header (the size asked for, the API id and
+  // forbidden bytes: two words) before what each block holds, so every object sits 16 bytes further in. An allocator
+  // pymem cannot name (a stripped image) is read both ways when the plain reading finds few objects.
+  if (allocator === "mimalloc_debug") return classifyAt(map, mem, minor, DEBUG_HEADER);
+  const plain = classifyAt(map, mem, minor, 0);
+  if (allocator !== null || plain.objects >= plain.liveBlocks / 4) return plain;
+  const hooked = classifyAt(map, mem, minor, DEBUG_HEADER);
+  return hooked.objects > plain.objects ? hooked : plain;
+}
+
+/** Bytes of the debug hooks' header before each block's data (2 × sizeof(size_t)). */
+const DEBUG_HEADER = 16;
+
+/** Classify with the objects (and their pre-headers) `shift` bytes into each block. */
+function classifyAt(map: MimallocHeap, mem: ObjectMemory, minor: number, shift: number): MimallocObjects {
   const ol = objectLayoutFor(minor);
   const table = new TypeTable(mem, ol);
   if (!table.usable) {
@@ -118,12 +143,12 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
     const i = slots[Math.floor((p - base) / slice)];
     if (i < 0) return true;
     const pg = pages[i];
-    return pg.blockSize < MIN_TYPE_BLOCK || (p - Number(pg.blocksStart)) % pg.blockSize !== ol.gcHead;
+    return pg.blockSize < MIN_TYPE_BLOCK || (p - Number(pg.blocksStart)) % pg.blockSize !== ol.gcHead + shift;
   };
   const found = new Map<number, number>(); // object address -> type id
   const count: number[] = [], bytes: number[] = [];
   let liveBlocks = 0, notObjects = 0, notObjectBytes = 0, tornPages = 0, unreadBlocks = 0;
-  const offsets = [0, ol.gcHead, ol.gcHead + 16];
+  const offsets = [0, ol.gcHead, ol.gcHead + 16].map((o) => o + shift);
   // Per page (its position in `pages`): live blocks by kind (a type's index, NOT_OBJECT or UNREAD).
   const perPage: (Map<number, number> | undefined)[] = new Array(pages.length);
   const unread = (p: number): void => {
@@ -204,7 +229,7 @@ export function classifyMimalloc(map: MimallocHeap, mem: ObjectMemory, minor: nu
         if (t < 0) continue;
         const info: TypeInfo = table.types[t];
         // The type must put its objects exactly here, fit in the block, and the reference count be live.
-        if (info.preHeader !== o || info.preHeader + info.minSize > bs) continue;
+        if (info.preHeader !== o - shift || o + info.minSize > bs) continue;
         if (v.getUint32(i * stride + o, true) === 0 && v.getUint32(i * stride + o + 4, true) === 0) continue;
         kind = t;
         at = o;
@@ -366,11 +391,13 @@ function pinMimalloc(
 }
 
 /** The live blocks of this process's mimalloc map, read through process_vm_readv on our own pid. */
-export function mimallocObjectsOf(host: PythonHost, map: MimallocHeap): MimallocObjects {
+export function mimallocObjectsOf(host: PythonHost, map: MimallocHeap, allocator: string | null): MimallocObjects {
+  host.assertOpen();
   const native = host.native;
   const safe = RemoteMemory.ofSelf(native.backend, native.libc);
   try {
-    return classifyMimalloc(map, remoteObjectMemory(safe, (n) => Number(native.dlsym(n))), host.version.minor);
+    const mem = remoteObjectMemory(safe, (n) => Number(native.dlsym(n)));
+    return classifyMimalloc(map, mem, host.version.minor, allocator);
   } finally {
     safe.close();
   }
