@@ -278,6 +278,7 @@ test("objects: ill-typed, unknown and out-of-range options of objects(), pinning
   refused(() => snap.objects({ retries: 1e9 }), RangeError, /retries/);
   refused(() => snap.objects({ retries: "3" as unknown as number }), TypeError, /retries/);
   refused(() => snap.objects({ allocator: 5 as unknown as string }), TypeError, /allocator/);
+  refused(() => snap.objects({ allocator: "junk" }), RangeError, /"pymalloc", "pymalloc_debug" or null/);
   // An override that contradicts the allocator pymem named shifted every object by the debug header (or not).
   if (snap.info.allocator === "pymalloc" || snap.info.allocator === "pymalloc_debug") {
     const other = snap.info.allocator === "pymalloc" ? "pymalloc_debug" : "pymalloc";

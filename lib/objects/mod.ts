@@ -180,6 +180,10 @@ export class HeapSnapshot extends ObmallocSnapshot {
             if (v !== null && typeof v !== "string") {
               throw new TypeError(`${name} must be a string or null, got ${typeof v}`);
             }
+            // An obmalloc heap is read as one of these two (the debug hooks' header or not): another name means nothing.
+            if (v !== null && v !== "pymalloc" && v !== "pymalloc_debug") {
+              throw new RangeError(`${name} must be "pymalloc", "pymalloc_debug" or null, got ${JSON.stringify(v)}`);
+            }
             // An override is for a heap whose allocator pymem could not name; one that contradicts a known name would
             // shift (or not) every object by the debug header and classify nothing right.
             const known = this.info.allocator;
