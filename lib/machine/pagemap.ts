@@ -12,7 +12,10 @@ const PAGE = 4096;
  * One byte per page of [start, start + length) (page-aligned): 1 when the page is resident in `pid`'s memory as a
  * page of its own, 0 when not, or null when the pagemap cannot be read. The shared zero page (mapped where an
  * untouched page was only read) is present in the pagemap but neither exclusive (bit 56) nor a file page (bit 61),
- * and is not counted in RSS: it counts as not resident, as does a private page shared with a forked parent.
+ * and is not counted in RSS. A private page still shared with a forked parent (copy-on-write: gunicorn's or
+ * multiprocessing's workers) looks the same but is counted: where page frame numbers and /proc/kpageflags can be
+ * read (CAP_SYS_ADMIN), such a page is resident unless its frame is the zero page; without them it counts as not
+ * resident (see {@link SharedPages}).
  */
 export function residentPages(pid: number | "self", start: number, length: number): Uint8Array | null {
   let fd: number;
@@ -21,6 +24,7 @@ export function residentPages(pid: number | "self", start: number, length: numbe
   } catch {
     return null;
   }
+  const shared = new SharedPages();
   try {
     const count = Math.floor(length / PAGE);
     const out = new Uint8Array(count);
@@ -34,6 +38,7 @@ export function residentPages(pid: number | "self", start: number, length: numbe
         const hi = dv.getUint32(i * 8 + 4, true);
         // bit 63 present, bit 61 file/shared-anon, bit 56 exclusively mapped (bits 32.. of the entry: hi >> (b - 32))
         if (hi & 0x8000_0000 && hi & (0x2000_0000 | 0x0100_0000)) out[done + i] = 1;
+        else if (hi & 0x8000_0000 && shared.counted(dv.getUint32(i * 8, true), hi)) out[done + i] = 1;
       }
       done += n;
     }
@@ -42,5 +47,48 @@ export function residentPages(pid: number | "self", start: number, length: numbe
     return null;
   } finally {
     fs.closeSync(fd);
+    shared.close();
+  }
+}
+
+/**
+ * Present pages that are neither exclusive nor file pages: the zero page (not in RSS) or a page shared copy-on-write
+ * with a forked parent or child (in RSS). Told apart by the frame's KPF_ZERO_PAGE flag (bit 24 of /proc/kpageflags,
+ * which the zero page and the huge zero page carry); that needs the frame number, which the pagemap shows only to a
+ * reader with CAP_SYS_ADMIN. Without it every such page is taken for the zero page, as before.
+ */
+export class SharedPages {
+  #fd: number | null | undefined;
+  readonly #zero = new Map<number, boolean>();
+
+  /** Whether a present, non-exclusive anonymous page (its entry's low and high words) is counted in RSS. */
+  counted(lo: number, hi: number): boolean {
+    const pfn = (hi & 0x7f_ffff) * 2 ** 32 + lo; // bits 0-54
+    if (pfn === 0) return false;
+    let zero = this.#zero.get(pfn);
+    if (zero === undefined) {
+      if (this.#fd === undefined) {
+        try {
+          this.#fd = fs.openSync("/proc/kpageflags", "r");
+        } catch {
+          this.#fd = null;
+        }
+      }
+      if (this.#fd === null) return false;
+      const b = new Uint8Array(8);
+      try {
+        if (fs.readSync(this.#fd, b, 0, 8, pfn * 8) !== 8) return false;
+      } catch {
+        return false;
+      }
+      zero = (b[3] & 0x01) !== 0; // KPF_ZERO_PAGE = 24
+      this.#zero.set(pfn, zero);
+    }
+    return !zero;
+  }
+
+  close(): void {
+    if (typeof this.#fd === "number") fs.closeSync(this.#fd);
+    this.#fd = null;
   }
 }
