@@ -34,11 +34,14 @@ export interface Capabilities {
   mimalloc: boolean;
   /** The top 16 bits of ob_refcnt are ob_flags (3.14+). */
   refcntHasFlags: boolean;
+  /** PEP 683 immortal objects (3.12+): their reference counts sit at 2^31 and above, and do not move. */
+  immortalRefcounts: boolean;
   /** The `_interpreters` module with `new_config()` (3.13+; 3.12 has `_xxsubinterpreters` with two presets). */
   interpretersModule: boolean;
 }
 
 const SINCE_313 = {
+  immortalRefcounts: true,
   perInterpreterObmalloc: true,
   debugOffsets: true,
   mimalloc: true,
@@ -52,7 +55,7 @@ const CAPABILITIES: Record<number, Capabilities> = {
   9: caps("static"),
   10: caps("static"),
   11: caps("static", { configPrefixes: true }),
-  12: caps("embedded", { perInterpreterObmalloc: true, configPrefixes: true }),
+  12: caps("embedded", { perInterpreterObmalloc: true, configPrefixes: true, immortalRefcounts: true }),
   13: caps("pointer", { ...SINCE_313 }),
   14: caps("pointer", { ...SINCE_313, initConfigApi: true, refcntHasFlags: true }),
   15: caps("pointer", { ...SINCE_313, initConfigApi: true, refcntHasFlags: true }),
@@ -67,6 +70,7 @@ function caps(obmallocState: Capabilities["obmallocState"], on: Partial<Capabili
     initConfigApi: false,
     mimalloc: false,
     refcntHasFlags: false,
+    immortalRefcounts: false,
     interpretersModule: false,
     ...on,
   };

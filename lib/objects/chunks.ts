@@ -411,7 +411,7 @@ function scanChunks(
     );
   }
   const offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
-  const immortal = ol.minor >= 12;
+  const immortal = ol.immortalRefcounts;
   const n = chunks.address.length;
   const { bytes: b, offsets: at, ok } = heads;
   // The candidate type at each offset of each chunk (0: none), gathered first and validated together.

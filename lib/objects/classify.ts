@@ -330,7 +330,7 @@ class Scanner {
     this.#retries = retries;
     this.#offsets = ol.preHeaderFlags ? [0, ol.gcHead, ol.gcHead + 16] : [0, ol.gcHead];
     this.#valuesTagged = ol.instanceValues?.tagged ?? false;
-    this.#immortal = ol.minor >= 12;
+    this.#immortal = ol.immortalRefcounts;
     this.#dictType = table.symbol("PyDict_Type");
     this.#typeType = table.symbol("PyType_Type");
     const w = heap.walk;

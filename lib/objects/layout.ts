@@ -19,6 +19,8 @@ export interface ObjectLayout extends Omit<CPythonLayout["object"], "instanceVal
   minor: number;
   /** 3.14+: the top 16 bits of ob_refcnt are ob_flags (the 32-bit refcount and a 16-bit overflow are below). */
   refcntHasFlags: boolean;
+  /** 3.12+: immortal objects' counts sit at 2^31 and above. */
+  immortalRefcounts: boolean;
   /** 3.11/3.12: `CPythonLayout["object"].instanceValues` with its tagging (3.12: tagged). */
   instanceValues?: { offset: number; tagged: boolean };
 }
@@ -38,7 +40,12 @@ export const TPFLAGS = {
 function objectRow(minor: number): ObjectLayout {
   const { layout, caps } = cpython(minor);
   const { managedDict, instanceValues, instanceValuesTagged, ...o } = layout.object;
-  const row: ObjectLayout = { minor, ...o, refcntHasFlags: caps.refcntHasFlags };
+  const row: ObjectLayout = {
+    minor,
+    ...o,
+    refcntHasFlags: caps.refcntHasFlags,
+    immortalRefcounts: caps.immortalRefcounts,
+  };
   if (managedDict !== undefined) row.managedDict = managedDict;
   if (instanceValues !== undefined) row.instanceValues = { offset: instanceValues, tagged: instanceValuesTagged === 1 };
   return row;
