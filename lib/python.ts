@@ -720,6 +720,16 @@ export class Python {
       probe: selfProbe(this.#host),
       obmalloc: () => options?.heap ?? pymallocHeapOrNull(() => this.heap()),
       malloc: () => options?.malloc ?? mallocHeap(this.#host),
+      mimalloc: () => {
+        if (!this.allocatorName()?.startsWith("mimalloc")) return undefined;
+        try {
+          return this.mimallocHeap();
+        } catch (e) {
+          // A map pymem refuses (a debug build, an unchecked release): its segments stay anonymous memory.
+          if (e instanceof PymemError && e.code === "UNSUPPORTED") return undefined;
+          throw e;
+        }
+      },
     });
   }
 

@@ -383,6 +383,14 @@ test(
         assert.deepEqual(wd.pinning.find((r: { name: string }) => r.name === "Foo"), foo);
         assert.equal(wd.heap.blocksInUse, h.totals.blocksInUse);
         assert.match(why.stderr, /What holds the memory: CPython 3\.\d+\.\d+ \(mimalloc/);
+        // It leads with the RSS by holder, mimalloc's segments attributed as such (not "other").
+        assert.match(why.stderr, /^RSS .* \(smaps\), by holder:\n {2}mimalloc segments /m);
+        const space = wd.addressSpace;
+        assert.ok(space, wd.addressSpaceError);
+        assert.equal(space.categories.mimalloc.mappings > 0, true);
+        assert.equal(space.breakdown.mimalloc, space.categories.mimalloc.rss);
+        assert.ok(space.breakdown.mimalloc > space.breakdown.other, JSON.stringify(space.breakdown));
+        assert.ok(space.categories.mimalloc.sizeBytes >= h.totals.segmentBytes, JSON.stringify(space.categories));
 
         await checkExporter(child.pid!, h, objs);
         // pymem attach --watch: the parked target's maps, two re-samples with nothing changed, and the last map's JSON.

@@ -27,6 +27,7 @@ import { u64leNumber } from "../machine/bytes.ts";
 import { PymemError } from "../errors.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";
 import { ObmallocSnapshot } from "../obmalloc/heap.ts";
+import type { MimallocHeap } from "../mimalloc/heap.ts";
 import { checkOptions } from "../checks.ts";
 import type { MallocHeap } from "../glibc/heap.ts";
 import { glibcLayout, IS_MMAPPED } from "../glibc/layout.ts";
@@ -34,6 +35,7 @@ import { glibcLayout, IS_MMAPPED } from "../glibc/layout.ts";
 /** The categories every mapping (or piece of one) falls in, in the order reports list them. */
 export const RSS_CATEGORIES = [
   "pymalloc",
+  "mimalloc",
   "mallocMain",
   "mallocThreads",
   "mallocMmapped",
@@ -57,6 +59,8 @@ export interface CategoryFigures extends SmapsFigures {
 export interface RssBreakdown {
   /** pymalloc's arenas (small objects). */
   pymalloc: number;
+  /** CPython's mimalloc segments (PYTHONMALLOC=mimalloc, 3.13+: every object), 0 under another allocator. */
+  mimalloc: number;
   /** glibc's heaps and mmapped chunks less the free memory below. */
   mallocInUse: number;
   /** Resident bytes inside glibc's free chunks and top chunks: freed by the program, held by malloc. */
@@ -106,6 +110,8 @@ export interface AddressSpaceInput {
   probe: MemoryProbe;
   /** pymalloc's arenas: each mmapped base and its size. */
   pymallocArenas: { address: number; bytes: number }[];
+  /** CPython's mimalloc segments (none under another allocator). */
+  mimallocSegments?: { address: number; bytes: number }[];
   /** glibc's heap, or null with the reason it cannot be read. */
   malloc: MallocHeap | null;
   mallocRefused?: string;
@@ -153,6 +159,9 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
 
   const claims: Claim[] = [];
   for (const a of input.pymallocArenas) claims.push({ start: a.address, end: a.address + a.bytes, cat: "pymalloc" });
+  for (const a of input.mimallocSegments ?? []) {
+    claims.push({ start: a.address, end: a.address + a.bytes, cat: "mimalloc" });
+  }
 
   // glibc: the sbrk heap, each thread heap's whole reservation (HEAP_MAX_SIZE, its tail PROT_NONE until used).
   const heap = input.malloc;
@@ -303,6 +312,7 @@ export function attributeAddressSpace(input: AddressSpaceInput): AddressSpace {
   const mallocFree = heap ? Math.min(heapRss, freeResident(heap, input.pid)) : 0;
   const breakdown: RssBreakdown = {
     pymalloc: categories.pymalloc.rss,
+    mimalloc: categories.mimalloc.rss,
     mallocInUse: heapRss - mallocFree + categories.mallocMmapped.rss,
     mallocFree,
     // An arena read while it grew has no residency figure: the others still count.
@@ -472,6 +482,8 @@ export interface AddressSpaceSource {
   /** The obmalloc walk (null: pymalloc is not in use, PYTHONMALLOC=malloc or mimalloc). */
   obmalloc: () => ObmallocSnapshot | null;
   malloc: () => MallocHeap;
+  /** CPython's mimalloc map, where the process allocates with it (else undefined: nothing to claim). */
+  mimalloc?: () => MimallocHeap | undefined;
 }
 
 /** The options of `py.addressSpace()` and `attached.addressSpace()`: walks the caller already made. */
@@ -520,5 +532,16 @@ export function collectAddressSpace(source: AddressSpaceSource): AddressSpace {
     if (!(e instanceof PymemError) || e.code !== "UNSUPPORTED") throw e;
     mallocRefused = e.message;
   }
-  return attributeAddressSpace({ pid: source.pid, probe: source.probe, pymallocArenas, malloc, mallocRefused });
+  const mimallocSegments = (source.mimalloc?.()?.segments ?? []).map((g) => ({
+    address: Number(g.address),
+    bytes: g.bytes,
+  }));
+  return attributeAddressSpace({
+    pid: source.pid,
+    probe: source.probe,
+    pymallocArenas,
+    mimallocSegments,
+    malloc,
+    mallocRefused,
+  });
 }

@@ -68,7 +68,7 @@ import {
   type MallocWalkOptions,
   walkMallocHeap,
 } from "../glibc/mod.ts";
-import { type MimallocHeap, mimallocLayout, requireMimalloc, walkMimalloc } from "../mimalloc/mod.ts";
+import { type MimallocHeap, mimallocIfUsed, mimallocLayout, requireMimalloc, walkMimalloc } from "../mimalloc/mod.ts";
 import { showInRepl } from "../core/inspect.ts";
 import { parseVersion, type PythonVersion, versionFromHex, versionString } from "../core/version.ts";
 import { classifyHeap, HeapSnapshot, type SnapshotClassifier } from "../objects/mod.ts";
@@ -648,6 +648,8 @@ export class AttachedPython {
         }
       },
       malloc: () => options?.malloc ?? this.mallocHeap(),
+      // A mimalloc map pymem refuses (a debug build, an unchecked release) leaves its segments as anonymous memory.
+      mimalloc: () => unsupportedAsUndefined(() => mimallocIfUsed(this)),
     });
     this.#assertSameProgram();
     return space;
@@ -876,4 +878,14 @@ export async function attachPython(pid: number, options?: AttachOptions): Promis
     retries: integerIn(0, 1000),
   });
   return await AttachedPython.create(pid, options);
+}
+
+/** `f()`, or undefined when it is refused as UNSUPPORTED. */
+function unsupportedAsUndefined<T>(f: () => T | undefined): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PymemError && e.code === "UNSUPPORTED") return undefined;
+    throw e;
+  }
 }

@@ -292,6 +292,7 @@ export function buildMetrics(
 /** The category label of each address-space category (snake case, as Prometheus labels are written). */
 const CATEGORY_LABEL: Record<string, string> = {
   pymalloc: "pymalloc",
+  mimalloc: "mimalloc",
   mallocMain: "malloc_main_heap",
   mallocThreads: "malloc_thread_heaps",
   mallocMmapped: "malloc_mmapped",
@@ -303,6 +304,7 @@ const CATEGORY_LABEL: Record<string, string> = {
 };
 const HOLDER_LABEL: Record<string, string> = {
   pymalloc: "pymalloc",
+  mimalloc: "mimalloc",
   mallocInUse: "malloc_in_use",
   mallocFree: "malloc_free",
   stacks: "stacks",
@@ -313,7 +315,8 @@ const HOLDER_LABEL: Record<string, string> = {
 /** --malloc: RSS by category of mappings and by holder, and glibc malloc's totals, per process. */
 function addMalloc(m: MetricSet, targets: (TargetFigures & { container: string; pod: string })[]): void {
   const by = (what: string) =>
-    `${what} of the process's mappings by category (/proc/PID/smaps attributed: pymalloc arenas, glibc malloc's ` +
+    `${what} of the process's mappings by category (/proc/PID/smaps attributed: pymalloc arenas, mimalloc ` +
+    "segments, glibc malloc's " +
     "main heap, thread heaps and mmapped chunks, thread stacks, executable, libraries, other files, other " +
     "anonymous memory; the categories sum to smaps_rollup).";
   const rss = m.gauge(N.memRss, by("Resident memory (Rss)"), "bytes");
@@ -322,7 +325,7 @@ function addMalloc(m: MetricSet, targets: (TargetFigures & { container: string; 
   const swap = m.gauge(N.memSwap, by("Swapped-out memory (Swap)"), "bytes");
   const holder = m.gauge(
     N.memHolder,
-    "Resident memory by holder: pymalloc, malloc_in_use, malloc_free (freed by the program, held by glibc malloc), " +
+    "Resident memory by holder: pymalloc, mimalloc, malloc_in_use, malloc_free (freed by the program, held by glibc malloc), " +
       "stacks, code (executable and libraries), other; they sum to the Rss of the categories.",
     "bytes",
   );

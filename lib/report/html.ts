@@ -10,7 +10,7 @@
  */
 import type { HeapJSON } from "./json.ts";
 import { addressSpaceSVG, escapeXml, type HeatMapOptions, heatMapSVG, sizeClassChartSVG } from "./svg.ts";
-import { HOLDERS, rssVerdict } from "./rss.ts";
+import { rssVerdict, shownHolders } from "./rss.ts";
 import { formatBytes, formatInt, summaryText, verdict } from "./text.ts";
 import { type MimallocJSON, renderMimallocText } from "./mimalloc.ts";
 import { mimallocHeatMapSVG } from "./mimalloc-svg.ts";
@@ -109,7 +109,9 @@ function rssSection(doc: HeapJSON): string {
   const s = doc.addressSpace;
   if (!s) return "";
   const rss = s.total.rss;
-  const rows = HOLDERS.map((h) => ({ ...h, bytes: s.breakdown[h.key] })).sort((a, b) => b.bytes - a.bytes).map((h) =>
+  const rows = shownHolders(s.breakdown).map((h) => ({ ...h, bytes: s.breakdown[h.key] })).sort((a, b) =>
+    b.bytes - a.bytes
+  ).map((h) =>
     `<tr>${td(h.label, h.label, "l")}${td(h.bytes, formatBytes(h.bytes))}${
       td(rss ? h.bytes / rss : 0, rss ? `${((100 * h.bytes) / rss).toFixed(1)}%` : "–")
     }</tr>`

@@ -85,6 +85,7 @@ export function addressSpaceToJSON(space: AddressSpace): AddressSpaceJSON {
 /** The holders of the breakdown, in the order the text lists them. */
 export const HOLDERS: { key: Exclude<keyof RssBreakdown, "mallocReclaimable">; label: string }[] = [
   { key: "pymalloc", label: "pymalloc arenas" },
+  { key: "mimalloc", label: "mimalloc segments" },
   { key: "mallocInUse", label: "malloc in use" },
   { key: "mallocFree", label: "malloc free but held" },
   { key: "stacks", label: "thread stacks" },
@@ -92,12 +93,19 @@ export const HOLDERS: { key: Exclude<keyof RssBreakdown, "mallocReclaimable">; l
   { key: "other", label: "other" },
 ];
 
+/** The holders a report lists: mimalloc's only where the process has mimalloc segments, and then pymalloc's only if
+ * it has arenas too. */
+export function shownHolders(b: AddressSpaceJSON["breakdown"]): typeof HOLDERS {
+  const mi = (b.mimalloc ?? 0) > 0;
+  return HOLDERS.filter((h) => h.key === "mimalloc" ? mi : h.key !== "pymalloc" || !mi || b.pymalloc > 0);
+}
+
 const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(0)}%` : "–");
 
 /** The breakdown as text lines: one line per holder, most first. */
 export function rssText(doc: AddressSpaceJSON): string[] {
   const b = doc.breakdown, rss = doc.total.rss;
-  const rows = HOLDERS.map((h) => ({ ...h, bytes: b[h.key] })).sort((x, y) => y.bytes - x.bytes);
+  const rows = shownHolders(b).map((h) => ({ ...h, bytes: b[h.key] })).sort((x, y) => y.bytes - x.bytes);
   const w = Math.max(...rows.map((r) => r.label.length));
   const out = [`RSS ${formatBytes(rss)} (smaps), by holder:`];
   for (const r of rows) {
@@ -125,20 +133,30 @@ export function rssText(doc: AddressSpaceJSON): string[] {
  * applies to it. Live data is not a holder to fix: the types that make it up are the caller's lines (the pinning
  * table). `pymallocLive`: bytes of pymalloc's live blocks (its arenas' RSS less that is their free space).
  */
-export function rssVerdict(doc: AddressSpaceJSON, pymallocLive?: number): string[] {
+export function rssVerdict(doc: AddressSpaceJSON, pymallocLive?: number, mimallocLive?: number): string[] {
   const b = doc.breakdown, rss = doc.total.rss;
+  const mimalloc = b.mimalloc ?? 0; // absent in a document written before mimalloc's segments were attributed
   const pyLive = Math.min(b.pymalloc, pymallocLive ?? b.pymalloc);
-  const live = b.mallocInUse + pyLive;
+  const miLive = Math.min(mimalloc, mimallocLive ?? mimalloc);
+  const live = b.mallocInUse + pyLive + miLive;
+  const objects = mimalloc > 0
+    ? `${formatBytes(miLive)} in mimalloc's pages`
+    : `${formatBytes(pyLive)} in pymalloc's arenas`;
   const lines = [
     `Live data: ${formatBytes(live)} of ${formatBytes(rss)} RSS (${pct(live, rss)}): ${
       formatBytes(b.mallocInUse)
     } through malloc (${
-      b.pymalloc === 0 ? "every object, buffer and C allocation" : "objects and buffers over 512 bytes, C allocations"
-    }), ${formatBytes(pyLive)} in pymalloc's arenas.`,
+      mimalloc > 0
+        ? "C allocations"
+        : b.pymalloc === 0
+        ? "every object, buffer and C allocation"
+        : "objects and buffers over 512 bytes, C allocations"
+    }), ${objects}.`,
   ];
   const holders = [
     { key: "mallocFree", label: "glibc malloc's free memory", bytes: b.mallocFree },
     { key: "pymallocFree", label: "free space in pymalloc's arenas", bytes: b.pymalloc - pyLive },
+    { key: "mimallocFree", label: "free space in mimalloc's segments", bytes: mimalloc - miLive },
     { key: "stacks", label: "thread stacks", bytes: b.stacks },
     { key: "code", label: "code and libraries", bytes: b.code },
     { key: "other", label: "other memory", bytes: b.other },
@@ -192,6 +210,11 @@ function advice(doc: AddressSpaceJSON, key: string): string[] {
     }
     case "pymallocFree":
       return ["Arenas are returned only when empty; a few live objects keep each one mapped:"];
+    case "mimallocFree":
+      return [
+        "mimalloc keeps a page committed while one block on it is live, and frees whole pages only after its purge " +
+        "delay: the pages that few live blocks keep are listed below.",
+      ];
     case "stacks":
       return [`${doc.threads.count} threads; each stack keeps the deepest it has been (fewer threads, or smaller).`];
     case "code":

@@ -7,7 +7,7 @@
 import { blockSizeOf, capacityOf, type HeapJSON } from "./json.ts";
 import { formatBytes, formatInt } from "./text.ts";
 import { printable } from "./printable.ts";
-import { type AddressSpaceJSON, HOLDERS } from "./rss.ts";
+import { type AddressSpaceJSON, shownHolders } from "./rss.ts";
 
 /** Options of {@link heatMapSVG}. */
 export interface HeatMapOptions {
@@ -356,6 +356,7 @@ export function sizeClassChartSVG(doc: HeapJSON): string {
 /** Colours of the RSS holders and of a glibc arena's parts. */
 const HOLDER_COLOR: Record<string, string> = {
   pymalloc: "#2f6fdf",
+  mimalloc: "#1f9fb0",
   mallocInUse: "#7b4fc9",
   mallocFree: "#e8871e",
   stacks: "#2e9d4b",
@@ -382,14 +383,14 @@ export function addressSpaceSVG(doc: AddressSpaceJSON): string {
   const rss = doc.total.rss;
   out.push(`<text x="0" y="14" font-size="12" font-weight="600">RSS ${escapeXml(formatBytes(rss))} by holder</text>`);
   let x = 0;
-  for (const h of HOLDERS) {
+  for (const h of shownHolders(doc.breakdown)) {
     const bytes = doc.breakdown[h.key], w = rss > 0 ? (bytes / rss) * (W - 20) : 0;
     const share = rss > 0 ? ((100 * bytes) / rss).toFixed(1) : "0";
     out.push(seg(x, 22, w, 22, HOLDER_COLOR[h.key], `${h.label}: ${formatBytes(bytes)} (${share}% of RSS)`));
     x += w;
   }
   let lx = 0;
-  for (const h of HOLDERS) {
+  for (const h of shownHolders(doc.breakdown)) {
     out.push(
       `<rect x="${lx}" y="52" width="10" height="10" fill="${HOLDER_COLOR[h.key]}"/>` +
         `<text x="${lx + 14}" y="61" font-size="11">${escapeXml(h.label)}</text>`,

@@ -5,6 +5,7 @@
  * mimalloc's pages and segments, not obmalloc's arenas. Renderers are pure functions of the document.
  * @module
  */
+import type { AddressSpaceJSON } from "./rss.ts";
 import type { MimallocHeap } from "../mimalloc/mod.ts";
 import type { MimallocObjects, MimallocPinningRow } from "../objects/mimalloc.ts";
 import { runtimeName } from "../core/runtime.ts";
@@ -24,6 +25,9 @@ export interface WhyMimallocJSON {
   takenAt: string;
   source: SourceJSON;
   python: { version: string; allocator: string | null };
+  /** The process's RSS by holder (lib/address-space/; mimalloc's segments as their own holder), or why it is absent. */
+  addressSpace?: AddressSpaceJSON;
+  addressSpaceError?: string;
   heap: {
     mimalloc: string;
     segments: number;

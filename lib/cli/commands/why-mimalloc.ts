@@ -13,6 +13,8 @@ import type { SourceJSON } from "../../report/json.ts";
 import { renderWhyMimallocText, whyMimallocToJSON } from "../../report/why-mimalloc.ts";
 import type { Context } from "../command.ts";
 import { output, progress, write } from "../io.ts";
+import { addressSpaceFor } from "../heap-report.ts";
+import { rssText, rssVerdict } from "../../report/rss.ts";
 
 /**
  * The mimalloc map of a process that allocates with mimalloc, or undefined when it does not. In-process the name is
@@ -40,8 +42,15 @@ export async function whyMimalloc(
     elapsedMs: performance.now() - t0,
     limit,
   });
+  // The RSS by holder first, as for pymalloc: mimalloc's segments beside glibc's heap, stacks and code.
+  const space = addressSpaceFor(() => py.addressSpace());
+  if ("error" in space) doc.addressSpaceError = space.error;
+  else doc.addressSpace = space;
   if (ctx.values.json !== undefined) await output(ctx.values.json as string, JSON.stringify(doc) + "\n", "the JSON");
   progress.clear();
-  await write(ctx.values.json === "-" ? process.stderr : process.stdout, renderWhyMimallocText(doc));
+  const rss = doc.addressSpace
+    ? [...rssText(doc.addressSpace), "", ...rssVerdict(doc.addressSpace, undefined, map.totals.bytesInUse), "", ""]
+    : [`RSS not attributed: ${doc.addressSpaceError}`, "", ""];
+  await write(ctx.values.json === "-" ? process.stderr : process.stdout, rss.join("\n") + renderWhyMimallocText(doc));
   return 0;
 }
