@@ -283,7 +283,11 @@ test(
           console.log(who, samples.map((x) => (x.bytes / 2 ** 20).toFixed(0)).join(" "));
         }
         memory.push(`${who} ${(a / 2 ** 20).toFixed(0)}→${(b / 2 ** 20).toFixed(0)} MiB`);
-        if (b > a * 1.1) grew.push(`${who}: ${a} then ${b} bytes`);
+        // A short run (CI's 90 s) is still warming up: a reading worker meets a CPython image it has not parsed yet
+        // whenever a flapping target of another version starts (~5-20 MiB of symbols each, once per image; seen:
+        // +18 MiB at 60 s). The full-length soak holds the 10% alone; a short one allows that one-time cost too.
+        const slack = SOAK_S >= 240 ? 0 : 32 * 2 ** 20;
+        if (b > a * 1.1 + slack) grew.push(`${who}: ${a} then ${b} bytes`);
       }
       console.log(
         `soak ${window} (load average ${
