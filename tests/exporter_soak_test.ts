@@ -284,7 +284,7 @@ test(
         }
         memory.push(`${who} ${(a / 2 ** 20).toFixed(0)}→${(b / 2 ** 20).toFixed(0)} MiB`);
         // A short run (CI's 90 s) is still warming up: a reading worker meets a CPython image it has not parsed yet
-        // whenever a flapping target of another version starts (~5-20 MiB of symbols each, once per image; seen:
+        // whenever a flapping target of another version starts (~5 MiB of parsed symbols each, once per image: BENCHMARKS.md; seen:
         // +18 MiB at 60 s). The full-length soak holds the 10% alone; a short one allows that one-time cost too.
         const slack = SOAK_S >= 240 ? 0 : 32 * 2 ** 20;
         if (b > a * 1.1 + slack) grew.push(`${who}: ${a} then ${b} bytes`);
