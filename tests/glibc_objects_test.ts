@@ -122,20 +122,28 @@ test(
   async () => {
     // Chunks mmapped under 64 KiB were not looked for: 2 of 2,408 found at a 4 KiB threshold, and their objects missed.
     const script = "import ctypes, sys\nctypes.CDLL('libc.so.6').mallopt(-3, 8192)\n" +
-      "keep = [bytes(9000 + i) for i in range(300)]\nREPORT = [id(x) for x in keep]\n";
+      "keep = [bytes(9000 + i) for i in range(300)]\n" +
+      // Each object's chunk as the target's malloc made it: IS_MMAPPED (2) in the size word before the user data
+      // (a bytes object starts there). A request over the threshold may still be served from a free chunk or the top.
+      "REPORT = [[id(x), ctypes.c_size_t.from_address(id(x) - 8).value & 2] for x in keep]\n";
     const { child, out } = startTarget(script + WRITE);
     try {
-      const ids = JSON.parse(await waitFile(out, child)) as number[];
+      const facts = JSON.parse(await waitFile(out, child)) as [number, number][];
+      const mmapped = facts.filter(([, m]) => m).length;
       const a = await attachPython(child.pid!);
       try {
         const h = a.mallocHeap();
-        // Most are mmapped (a request over the threshold may still be served from a free chunk or the top), and
-        // every one malloc counts is listed among the chunks in use.
-        assert.ok(h.mmapped.chunks >= 200, JSON.stringify(h.mmapped));
+        // Every chunk malloc counts as mmapped is listed among the chunks in use, the target's small ones included.
+        assert.ok(mmapped >= 50, `only ${mmapped} of 300 mmapped by the target's malloc`);
+        assert.ok(h.mmapped.chunks >= mmapped, JSON.stringify(h.mmapped));
         assert.equal(h.inUseChunks().arena.filter((x) => x === MMAPPED_ARENA).length, h.mmapped.chunks);
         assert.deepEqual(h.warnings.filter((w) => /mmapped/.test(w)), []);
         const o = h.objects();
-        for (const id of ids) assert.equal(o.chunkAt(id)?.type, "bytes", `0x${id.toString(16)}`);
+        for (const [id, m] of facts) {
+          const c = o.chunkAt(id);
+          assert.equal(c?.type, "bytes", `0x${id.toString(16)}`);
+          assert.equal(c!.arena === MMAPPED_ARENA, m !== 0, `0x${id.toString(16)}: mmapped ${m !== 0}`);
+        }
       } finally {
         a.close();
       }
