@@ -13,16 +13,8 @@
  * @module
  */
 import * as fs from "node:fs";
-import {
-  PAGE_RESIDENT,
-  PAGE_SWAPPED,
-  pageStates,
-  readSmaps,
-  type SmapsEntry,
-  type SmapsFigures,
-  threadIds,
-  threadStackPointer,
-} from "../machine/smaps.ts";
+import { PAGE_RESIDENT, PAGE_SWAPPED, pageStates } from "../machine/pagemap.ts";
+import { readSmaps, type SmapsEntry, type SmapsFigures, threadIds, threadStackPointer } from "../machine/smaps.ts";
 import { u64leNumber } from "../machine/bytes.ts";
 import { PymemError } from "../errors.ts";
 import type { MemoryProbe } from "../obmalloc/state.ts";

@@ -18,6 +18,21 @@ const PAGE = 4096;
  * resident (see {@link SharedPages}).
  */
 export function residentPages(pid: number | "self", start: number, length: number): Uint8Array | null {
+  const states = pageStates(pid, start, length, PAGE);
+  if (states) { for (let i = 0; i < states.length; i++) states[i] = states[i] === PAGE_RESIDENT ? 1 : 0; }
+  return states;
+}
+
+/** Page states of {@link pageStates}. */
+export const PAGE_RESIDENT = 1, PAGE_SWAPPED = 2;
+
+/**
+ * One byte per page of [start, start + length) (page-aligned): PAGE_RESIDENT for a page counted in RSS (present,
+ * and exclusive or a file/shared page, or shared copy-on-write with a forked process where that can be told from the
+ * zero page: the shared zero page, which only reading an untouched page maps, is none of these and is not in RSS;
+ * see SharedPages in pagemap.ts), PAGE_SWAPPED, or 0; null when the pagemap cannot be read.
+ */
+export function pageStates(pid: number | "self", start: number, length: number, page = 4096): Uint8Array | null {
   let fd: number;
   try {
     fd = fs.openSync(`/proc/${pid}/pagemap`, "r");
@@ -26,19 +41,21 @@ export function residentPages(pid: number | "self", start: number, length: numbe
   }
   const shared = new SharedPages();
   try {
-    const count = Math.floor(length / PAGE);
+    const count = Math.floor(length / page);
     const out = new Uint8Array(count);
     const buf = new Uint8Array(65536);
     const dv = new DataView(buf.buffer);
     for (let done = 0; done < count;) {
       const n = Math.min(count - done, buf.length / 8);
-      const got = fs.readSync(fd, buf, 0, n * 8, (Math.floor(start / PAGE) + done) * 8);
+      const got = fs.readSync(fd, buf, 0, n * 8, (Math.floor(start / page) + done) * 8);
       if (got !== n * 8) return null;
       for (let i = 0; i < n; i++) {
         const hi = dv.getUint32(i * 8 + 4, true);
-        // bit 63 present, bit 61 file/shared-anon, bit 56 exclusively mapped (bits 32.. of the entry: hi >> (b - 32))
-        if (hi & 0x8000_0000 && hi & (0x2000_0000 | 0x0100_0000)) out[done + i] = 1;
-        else if (hi & 0x8000_0000 && shared.counted(dv.getUint32(i * 8, true), hi)) out[done + i] = 1;
+        // bit 63 present, 62 swapped, 61 file/shared-anon, 56 exclusively mapped (hi holds bits 32..63)
+        if (hi & 0x8000_0000) {
+          const own = hi & (0x2000_0000 | 0x0100_0000);
+          out[done + i] = own || shared.counted(dv.getUint32(i * 8, true), hi) ? PAGE_RESIDENT : 0;
+        } else if (hi & 0x4000_0000) out[done + i] = PAGE_SWAPPED;
       }
       done += n;
     }

@@ -7,7 +7,6 @@
 import * as fs from "node:fs";
 import { PymemError } from "../errors.ts";
 import { type MapEntry, parseMaps } from "./procmaps.ts";
-import { SharedPages } from "./pagemap.ts";
 
 /** The fields of one mapping (or of the rollup) that pymem reads, in bytes. */
 export interface SmapsFigures {
@@ -127,49 +126,4 @@ export function threadStackPointer(pid: number | "self", tid: number): number | 
   if (f.length < 3) return null;
   const sp = Number(f[f.length - 2]);
   return Number.isSafeInteger(sp) && sp > 0 ? sp : null;
-}
-
-/** Page states of {@link pageStates}. */
-export const PAGE_RESIDENT = 1, PAGE_SWAPPED = 2;
-
-/**
- * One byte per page of [start, start + length) (page-aligned): PAGE_RESIDENT for a page counted in RSS (present,
- * and exclusive or a file/shared page, or shared copy-on-write with a forked process where that can be told from the
- * zero page: the shared zero page, which only reading an untouched page maps, is none of these and is not in RSS;
- * see SharedPages in pagemap.ts), PAGE_SWAPPED, or 0; null when the pagemap cannot be read.
- */
-export function pageStates(pid: number | "self", start: number, length: number, page = 4096): Uint8Array | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(`/proc/${pid}/pagemap`, "r");
-  } catch {
-    return null;
-  }
-  const shared = new SharedPages();
-  try {
-    const count = Math.floor(length / page);
-    const out = new Uint8Array(count);
-    const buf = new Uint8Array(65536);
-    const dv = new DataView(buf.buffer);
-    for (let done = 0; done < count;) {
-      const n = Math.min(count - done, buf.length / 8);
-      const got = fs.readSync(fd, buf, 0, n * 8, (Math.floor(start / page) + done) * 8);
-      if (got !== n * 8) return null;
-      for (let i = 0; i < n; i++) {
-        const hi = dv.getUint32(i * 8 + 4, true);
-        // bit 63 present, 62 swapped, 61 file/shared-anon, 56 exclusively mapped (hi holds bits 32..63)
-        if (hi & 0x8000_0000) {
-          const own = hi & (0x2000_0000 | 0x0100_0000);
-          out[done + i] = own || shared.counted(dv.getUint32(i * 8, true), hi) ? PAGE_RESIDENT : 0;
-        } else if (hi & 0x4000_0000) out[done + i] = PAGE_SWAPPED;
-      }
-      done += n;
-    }
-    return out;
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
-    shared.close();
-  }
 }
