@@ -97,3 +97,41 @@ export function positiveNumber(
   }
   return n;
 }
+
+/**
+ * `attach --watch`'s loop: every `every` seconds (until Ctrl-C, or `count` re-samples) take a new sample and write
+ * the line `line` makes of it and the one before. Returns the last sample and the seconds since the loop began.
+ */
+export async function resample<T>(
+  stream: NodeJS.WriteStream,
+  first: T,
+  every: number,
+  count: number | undefined,
+  sample: () => T,
+  line: (prev: T, last: T, seconds: number) => string,
+): Promise<{ last: T; seconds: number }> {
+  let stop = false;
+  let wake: (() => void) | undefined;
+  const onSigint = () => {
+    stop = true;
+    wake?.();
+  };
+  process.on("SIGINT", onSigint);
+  let prev = first, last = first;
+  const t0 = Date.now();
+  try {
+    for (let i = 0; !stop && (count === undefined || i < count); i++) {
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, every * 1000);
+      });
+      if (stop) break;
+      last = sample();
+      await write(stream, line(prev, last, (Date.now() - t0) / 1000) + "\n");
+      prev = last;
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  return { last, seconds: (Date.now() - t0) / 1000 };
+}

@@ -15,7 +15,7 @@ import { heatMapSVG } from "../../report/svg.ts";
 import { renderHTML } from "../../report/html.ts";
 import { objectsToJSON, topPinning } from "../../report/why.ts";
 import { type Command, type Context, DEBUG, HELP, OUTPUTS, UsageError } from "../command.ts";
-import { colorAllowed, output, positiveNumber, progress, rssOf, write } from "../io.ts";
+import { colorAllowed, output, positiveNumber, progress, resample, rssOf, write } from "../io.ts";
 import { addressSpaceFor, writeHeapReport, writeMimallocReport } from "../heap-report.ts";
 import { mimallocObjectsToJSON, mimallocToJSON } from "../../report/mimalloc.ts";
 import { rssText, rssVerdict } from "../../report/rss.ts";
@@ -121,29 +121,14 @@ async function cmdAttach(ctx: Context): Promise<number> {
     const stream = ctx.values.json === "-" ? process.stderr : process.stdout;
     const color = !!stream.isTTY && colorAllowed();
     await write(stream, renderHeapText(first.doc, { color, worstArenas: 5 }));
-    let stop = false;
-    let wake: (() => void) | undefined;
-    const onSigint = () => {
-      stop = true;
-      wake?.();
-    };
-    process.on("SIGINT", onSigint);
-    let prev = first, last = first;
-    const t0 = Date.now();
-    try {
-      for (let i = 0; !stop && (count === undefined || i < count); i++) {
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, every * 1000);
-        });
-        if (stop) break;
-        last = sample();
-        await write(stream, growthLine(prev.snap, last.snap, (Date.now() - t0) / 1000) + "\n");
-        prev = last;
-      }
-    } finally {
-      process.off("SIGINT", onSigint);
-    }
+    const { last, seconds } = await resample(
+      stream,
+      first,
+      every,
+      count,
+      sample,
+      (prev, last, seconds) => growthLine(prev.snap, last.snap, seconds),
+    );
     const rows = last.snap.diff(first.snap).filter((r) => r.blocksInUse || r.pools);
     const growth = rows.length
       ? table(
@@ -162,7 +147,7 @@ async function cmdAttach(ctx: Context): Promise<number> {
       : "(no size class changed)";
     await write(
       stream,
-      `\nGrowth since the first sample (${((Date.now() - t0) / 1000).toFixed(1)} s), by size class\n${growth}\n`,
+      `\nGrowth since the first sample (${seconds.toFixed(1)} s), by size class\n${growth}\n`,
     );
     if (ctx.values.svg !== undefined) await output(ctx.values.svg as string, heatMapSVG(last.doc), "the heat map");
     if (ctx.values.html !== undefined) await output(ctx.values.html as string, renderHTML(last.doc), "the HTML report");

@@ -11,7 +11,7 @@ import type { MimallocHeap } from "../../mimalloc/mod.ts";
 import { type MimallocJSON, renderMimallocText } from "../../report/mimalloc.ts";
 import { formatBytes, formatDelta, formatInt, table } from "../../report/text.ts";
 import type { Context } from "../command.ts";
-import { colorAllowed, progress, write } from "../io.ts";
+import { colorAllowed, progress, resample, write } from "../io.ts";
 import { writeMimallocReport } from "../heap-report.ts";
 
 /** Blocks and pages in use by block size. */
@@ -56,29 +56,14 @@ export async function watchMimalloc(
   const color = !!stream.isTTY && colorAllowed();
   progress.clear();
   await write(stream, renderMimallocText(toJSON(first), { color, worstArenas: 5 }));
-  let stop = false;
-  let wake: (() => void) | undefined;
-  const onSigint = () => {
-    stop = true;
-    wake?.();
-  };
-  process.on("SIGINT", onSigint);
-  let prev = first, last = first;
-  const t0 = Date.now();
-  try {
-    for (let i = 0; !stop && (count === undefined || i < count); i++) {
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, every * 1000);
-      });
-      if (stop) break;
-      last = target.mimallocHeap();
-      await write(stream, growthLine(prev, last, (Date.now() - t0) / 1000) + "\n");
-      prev = last;
-    }
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+  const { last, seconds } = await resample(
+    stream,
+    first,
+    every,
+    count,
+    () => target.mimallocHeap(),
+    growthLine,
+  );
   const rows = growth(first, last);
   const text = rows.length
     ? table(
@@ -89,7 +74,7 @@ export async function watchMimalloc(
     : "(no block size changed)";
   await write(
     stream,
-    `\nGrowth since the first map (${((Date.now() - t0) / 1000).toFixed(1)} s), by block size\n${text}\n`,
+    `\nGrowth since the first map (${seconds.toFixed(1)} s), by block size\n${text}\n`,
   );
   // The files of the last map, without printing its report again.
   if (ctx.values.json !== undefined || ctx.values.svg !== undefined || ctx.values.html !== undefined) {
